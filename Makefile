@@ -1,0 +1,33 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.demo: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e ".[demo]"
+	touch $@
+
+$(VENV)/.test: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e ".[test,demo]"
+	touch $@
+
+demo: $(VENV)/.demo
+	$(BIN)/python examples/demo.py
+
+test: $(VENV)/.test
+	$(BIN)/ruff check gradstep tests bench examples
+	$(BIN)/python -m pytest -n 2 --timeout=600
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check gradstep tests bench examples
+
+bench: $(VENV)/.test
+	$(BIN)/python bench/ops.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

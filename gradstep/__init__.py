@@ -1,0 +1,248 @@
+"""gradstep: a PyTorch-compatible training stack in Python on NumPy.
+
+``import gradstep as torch`` gives the names a training loop uses: tensors and
+their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
+"""
+
+from __future__ import annotations
+
+from . import autograd, backend, return_types
+from ._creation import (
+    arange,
+    as_tensor,
+    asarray,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    multinomial,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._tensor import Size, Tensor, device
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .backend import (
+    bool_ as bool,  # noqa: A004
+)
+from .backend import (
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from .backend import float as float  # noqa: A004, PLC0414
+from .backend import int as int  # noqa: A004, PLC0414
+from .ops.elementwise import (
+    abs,
+    add,
+    allclose,
+    ceil,
+    clamp,
+    cos,
+    div,
+    elu,
+    eq,
+    equal,
+    erf,
+    exp,
+    expm1,
+    floor,
+    floor_divide,
+    ge,
+    gelu,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    lerp,
+    log,
+    log1p,
+    log2,
+    log10,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    reciprocal,
+    relu,
+    remainder,
+    round,
+    rsqrt,
+    sigmoid,
+    sign,
+    silu,
+    sin,
+    sqrt,
+    square,
+    sub,
+    tanh,
+    trunc,
+    where,
+)
+from .ops.index import (
+    argsort,
+    gather,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    sort,
+    take_along_dim,
+    topk,
+)
+from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv, outer
+from .ops.reduce import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    count_nonzero,
+    cumprod,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    std_mean,
+    sum,
+    var,
+    var_mean,
+)
+from .ops.reduce import log_softmax as log_softmax
+from .ops.reduce import softmax as softmax
+from .ops.shape import (
+    broadcast_to,
+    cat,
+    chunk,
+    clone,
+    concat,
+    concatenate,
+    expand,
+    flatten,
+    flip,
+    fliplr,
+    flipud,
+    hstack,
+    movedim,
+    narrow,
+    permute,
+    repeat_interleave,
+    reshape,
+    roll,
+    select,
+    split,
+    squeeze,
+    stack,
+    t,
+    tile,
+    transpose,
+    tril,
+    triu,
+    unbind,
+    unflatten,
+    unsqueeze,
+    vstack,
+)
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+
+clip = clamp
+absolute = abs
+subtract = sub
+multiply = mul
+divide = div
+true_divide = div
+swapaxes = transpose
+moveaxis = movedim
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(x) -> bool:
+    return x.is_floating_point()
+
+
+def numel(x) -> int:
+    return x.numel()
+
+
+def clamp_min(x, lo):
+    return clamp(x, min=lo)
+
+
+def clamp_max(x, hi):
+    return clamp(x, max=hi)
+
+
+def result_type(a, b):
+    return backend.result_type(a, b)
+
+
+def promote_types(a, b):
+    return backend.promote_types(a, b)
+
+
+def can_cast(from_, to):
+    import numpy
+
+    return bool(numpy.can_cast(from_.np, to.np, "same_kind"))

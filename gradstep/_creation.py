@@ -1,0 +1,256 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``arange``, ``randn``, ... (torch's signatures)."""
+
+from __future__ import annotations
+
+import math
+
+from . import backend as B
+from ._tensor import Tensor, _check_device
+from .backend import xp
+from .random import _gen
+
+
+def _finish(arr, requires_grad=False, device=None):
+    if device is not None:
+        _check_device(device)
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_array(data):
+    """Convert Python data to an array with torch's default dtypes."""
+    if isinstance(data, Tensor):
+        return data._data.copy()
+    if isinstance(data, xp.ndarray) or isinstance(data, xp.generic):
+        arr = xp.array(data)
+        B.from_numpy_dtype(arr.dtype)  # raises for unsupported dtypes
+        return arr
+    if isinstance(data, (list, tuple)):
+        data = _unwrap(data)
+    arr = xp.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(B.get_default_dtype().np)
+    if kind in "iu":
+        return arr.astype(xp.int64)
+    if kind == "b":
+        return arr
+    if arr.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
+
+
+def _unwrap(data):
+    """Replace tensors inside nested lists by their values."""
+    out = []
+    for x in data:
+        if isinstance(x, Tensor):
+            out.append(x._data if x.ndim else x.item())
+        elif isinstance(x, (list, tuple)):
+            out.append(_unwrap(x))
+        else:
+            out.append(x)
+    return out
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if dtype is not None:
+        src = data._data if isinstance(data, Tensor) else (_unwrap(data) if isinstance(data, (list, tuple)) else data)
+        arr = xp.array(src, dtype=B.as_dtype(dtype).np)
+    else:
+        arr = _infer_array(data)
+    return _finish(arr, requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, xp.ndarray) and (dtype is None or B.as_dtype(dtype).np == data.dtype):
+        B.from_numpy_dtype(data.dtype)
+        return Tensor._make(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(arr):
+    """A tensor sharing memory with the NumPy array ``arr``."""
+    if not isinstance(arr, xp.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    B.from_numpy_dtype(arr.dtype)
+    return Tensor._make(arr)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return size
+
+
+def _dt(dtype, default=None):
+    if dtype is None:
+        return (default or B.get_default_dtype()).np
+    return B.as_dtype(dtype).np
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(xp.zeros(_size(size), _dt(dtype)), requires_grad, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(xp.ones(_size(size), _dt(dtype)), requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(xp.empty(_size(size), _dt(dtype)), requires_grad, device)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = B.bool_ if isinstance(fill_value, bool) else (
+            B.int64 if isinstance(fill_value, int) else B.get_default_dtype())
+    return _finish(xp.full(_size((size,)) if not isinstance(size, int) else (size,), fill_value,
+                           _dt(dtype)), requires_grad, device)
+
+
+def _like(t, dtype):
+    return _dt(dtype, t.dtype)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(xp.zeros(t.shape, _like(t, dtype)), requires_grad, device)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(xp.ones(t.shape, _like(t, dtype)), requires_grad, device)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(xp.empty(t.shape, _like(t, dtype)), requires_grad, device)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad, device)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in vals)
+        dtype = B.get_default_dtype() if is_float else B.int64
+    s, e, st = vals
+    n = max(0, math.ceil((e - s) / st))
+    arr = (xp.arange(n, dtype=xp.float64) * st + s) if B.as_dtype(dtype).is_floating_point else \
+        xp.arange(s, e, st)
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    arr = xp.linspace(float(start), float(end), int(steps))
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    arr = base ** xp.linspace(float(start), float(end), int(steps))
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _finish(xp.eye(n, m if m is not None else n, dtype=_dt(dtype)), requires_grad, device)
+
+
+# ---------------------------------------------------------------- random
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    arr = _gen(generator).random(_size(size), dtype=xp.float64).astype(_dt(dtype))
+    return _finish(arr, requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    arr = _gen(generator).standard_normal(_size(size)).astype(_dt(dtype))
+    return _finish(arr, requires_grad, device)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    arr = _gen(generator).integers(low, high, _size((size,)) if not isinstance(size, int) else (size,))
+    return _finish(arr.astype(_dt(dtype, B.int64)), requires_grad, device)
+
+
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    return _finish(_gen(generator).permutation(int(n)).astype(_dt(dtype, B.int64)), requires_grad, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    g = _gen(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        if (isinstance(std, Tensor) and (s < 0).any()) or (not isinstance(std, Tensor) and s < 0):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = xp.broadcast_shapes(xp.shape(m), xp.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        arr = (g.standard_normal(shape) * s + m).astype(ref._data.dtype)
+        return _finish(arr)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    arr = (g.standard_normal(_size((size,)) if not isinstance(size, int) else (size,)) * std + mean)
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+
+
+def bernoulli(input, p=None, *, generator=None):  # noqa: A002
+    probs = input._data if p is None else xp.full(input.shape, p)
+    if ((probs < 0) | (probs > 1)).any():
+        raise RuntimeError("bernoulli_ expects p to be in [0, 1]")
+    arr = (_gen(generator).random(input.shape) < probs).astype(input._data.dtype)
+    return _finish(arr)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    p = input._data.astype(xp.float64)
+    if p.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if (p < 0).any() or not xp.isfinite(p).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = p.reshape(-1, p.shape[-1])
+    g = _gen(generator)
+    out = []
+    for row in rows:
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > int((row > 0).sum()):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        out.append(g.choice(row.size, size=num_samples, replace=replacement, p=row / total))
+    arr = xp.stack(out).astype(xp.int64)
+    return _finish(arr.reshape(p.shape[:-1] + (num_samples,)))

@@ -1,0 +1,929 @@
+"""``Tensor``: an array from the backend, plus what autograd needs (grad, grad_fn, version)."""
+
+from __future__ import annotations
+
+import weakref
+
+from . import backend as B
+from .autograd import engine as _engine
+from .autograd import function as _function
+from .autograd.grad_mode import _GradState
+from .backend import xp
+
+
+def _leaf_inplace_error():
+    return RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+class Tensor:
+    """A multi-dimensional array with reverse-mode autograd.
+
+    ``_data`` holds the backend array; ``_vc`` is the version counter shared with
+    views, bumped by every in-place change so saved tensors can be validated.
+    """
+
+    __slots__ = ("_data", "_rg", "_grad", "grad_fn", "_vc", "_out_nr", "_acc", "_hooks",
+                 "_post_hooks", "_base", "_retains_grad", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    # ------------------------------------------------------------ construction
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        """Legacy constructor: ``Tensor(data)`` (float) or ``Tensor(*sizes)`` (uninitialised)."""
+        if len(args) == 1 and not isinstance(args[0], int):
+            data = args[0]
+            if isinstance(data, Tensor):
+                arr = data._data
+            else:
+                arr = xp.asarray(data, dtype=(B.as_dtype(dtype) if dtype else B.get_default_dtype()).np)
+        else:
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            arr = xp.zeros(tuple(sizes), (B.as_dtype(dtype) if dtype else B.get_default_dtype()).np)
+        self._init(arr, requires_grad, None)
+
+    def _init(self, data, rg, grad_fn):
+        self._data = data
+        self._rg = rg
+        self._grad = None
+        self.grad_fn = grad_fn
+        self._vc = [0]
+        self._out_nr = 0
+        self._acc = None
+        self._hooks = None
+        self._post_hooks = None
+        self._base = None
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, data, rg=False, grad_fn=None):
+        t = object.__new__(Tensor)
+        t._data = data
+        t._rg = rg
+        t._grad = None
+        t.grad_fn = grad_fn
+        t._vc = [0]
+        t._out_nr = 0
+        t._acc = None
+        t._hooks = None
+        t._post_hooks = None
+        t._base = None
+        t._retains_grad = False
+        return t
+
+    def _alias(self):
+        """A new Tensor object sharing data and version counter (a no-op view)."""
+        t = Tensor._make(self._data, self._rg, self.grad_fn)
+        t._vc = self._vc
+        return t
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        from .ops._util import normalize_dim
+
+        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return B.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return device("cpu")
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[dim]
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return False
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if not self.is_leaf:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach()."
+                )
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._rg = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            import warnings
+
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def data(self):
+        t = Tensor._make(self._data)
+        return t
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else xp.asarray(value)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def T(self):
+        if self.ndim not in (0, 2):
+            import warnings
+
+            warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                          "shape is deprecated.", UserWarning, stacklevel=2)
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self):
+        return self.T
+
+    @property
+    def mH(self):
+        return self.mT
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    # ------------------------------------------------------------ conversion
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, force=False):
+        if self._rg and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self._data.astype(dtype, copy=False)
+        return self._data
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                "Boolean value of Tensor with more than one value is ambiguous"
+            )
+        return bool(self._data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_tensor, (self._data, self._rg))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment."
+            )
+        new = type(self).__new__(type(self))
+        Tensor._init(new, self._data.copy(), self._rg, None)
+        if type(self) is not Tensor:
+            new.__dict__.update({k: v for k, v in self.__dict__.items()})
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    def detach(self):
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        if self._base is not None and self.grad_fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    def retain_grad(self):
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None:
+            return
+        self._retains_grad = True
+        self.grad_fn._retain = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a replacement."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = {}
+        key = object()
+        self._hooks[key] = hook
+        return _function._RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a gradient has been accumulated into this leaf's ``.grad``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        self._post_hooks[object()] = hook
+        return _function._RemovableHandle(self._post_hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ------------------------------------------------------------ dtype / device
+    def to(self, *args, **kwargs):
+        dt = kwargs.get("dtype")
+        copy = kwargs.get("copy", False)
+        for a in args:
+            if isinstance(a, B.dtype):
+                dt = a
+            elif isinstance(a, Tensor):
+                dt = a.dtype
+            elif isinstance(a, (str, device)):
+                _check_device(a)
+            elif a is not None and not isinstance(a, bool):
+                dt = B.as_dtype(a)
+        if "device" in kwargs and kwargs["device"] is not None:
+            _check_device(kwargs["device"])
+        if dt is None or B.as_dtype(dt).np == self._data.dtype:
+            return self.clone() if copy else self
+        from .ops.elementwise import Cast
+
+        return Cast.apply(self, dtype=B.as_dtype(dt))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
+        if isinstance(dtype, str):
+            inv = {v: k for k, v in _TYPE_NAMES.items()}
+            dtype = B.as_dtype(inv.get(dtype, dtype))
+        return self.to(dtype)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError("gradstep has no CUDA backend yet; tensors live on the CPU")
+
+    def float(self):
+        return self.to(B.float32)
+
+    def double(self):
+        return self.to(B.float64)
+
+    def half(self):
+        return self.to(B.float16)
+
+    def long(self):
+        return self.to(B.int64)
+
+    def int(self):
+        return self.to(B.int32)
+
+    def short(self):
+        return self.to(B.int16)
+
+    def bool(self):
+        return self.to(B.bool_)
+
+    def byte(self):
+        return self.to(B.uint8)
+
+    def char(self):
+        return self.to(B.int8)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from ._creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from ._creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from ._creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from ._creation import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from ._creation import tensor
+
+        if isinstance(data, Tensor):
+            data = data._data.copy()
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    # ------------------------------------------------------------ in-place machinery
+    def _check_inplace(self):
+        if _GradState.enabled and self._rg:
+            if self.grad_fn is None:
+                raise _leaf_inplace_error()
+            base = self._base
+            if base is not None and base.grad_fn is None and base._rg:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
+
+    def _needs_graph(self, *others):
+        if not _GradState.enabled:
+            return False
+        if self._rg:
+            return True
+        for o in others:
+            if isinstance(o, Tensor) and o._rg:
+                return True
+        return False
+
+    def _inplace_graph(self, fn):
+        """Record an in-place op: compute ``fn(old_self)`` out of place, write it back, rebase."""
+        self._check_inplace()
+        old = Tensor._make(self._data.copy(), self._rg, self.grad_fn)
+        old._out_nr = self._out_nr
+        out = fn(old)
+        self._write(out._data)
+        self.grad_fn = out.grad_fn
+        self._out_nr = out._out_nr
+        self._rg = out._rg
+        return self
+
+    def _inplace_apply(self, node_cls, others, **attrs):
+        """Apply ``node_cls`` to (self, *others) and write the result into self."""
+        if self._needs_graph(*others):
+            return self._inplace_graph(lambda old: node_cls.apply(old, *others, **attrs))
+        out = node_cls.apply(self.detach(), *[o.detach() for o in others], **attrs)
+        self._write(out._data)
+        return self
+
+    def _write(self, arr):
+        if arr.dtype != self._data.dtype and not xp.can_cast(arr.dtype, self._data.dtype, "same_kind"):
+            raise RuntimeError(
+                f"result type {B.from_numpy_dtype(arr.dtype).name.capitalize()} can't be cast to the "
+                f"desired output type {self.dtype.name.capitalize()}"
+            )
+        if arr.shape != self._data.shape:
+            try:
+                arr = xp.broadcast_to(arr, self._data.shape)
+            except ValueError:
+                raise RuntimeError(
+                    f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                    f"{list(arr.shape)}"
+                ) from None
+        self._data[...] = arr
+        self._vc[0] += 1
+
+    def _ufunc_(self, ufunc, *operands):
+        """Fast in-place path without a graph: ``ufunc(self, *operands, out=self)``."""
+        ops = [o._data if isinstance(o, Tensor) else o for o in operands]
+        try:
+            ufunc(self._data, *ops, out=self._data, casting="same_kind")
+        except TypeError as e:  # numpy's UFuncTypeError
+            raise RuntimeError(
+                f"result type can't be cast to the desired output type {self.dtype.name} ({e})"
+            ) from None
+        except ValueError as e:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape ({e})") from None
+        self._vc[0] += 1
+        return self
+
+    # ------------------------------------------------------------ in-place ops
+    def add_(self, other, alpha=1):
+        if self._needs_graph(other):
+            return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
+        if alpha != 1:
+            other = other._data * alpha if isinstance(other, Tensor) else other * alpha
+        return self._ufunc_(xp.add, other)
+
+    def sub_(self, other, alpha=1):
+        if self._needs_graph(other):
+            return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
+        if alpha != 1:
+            other = other._data * alpha if isinstance(other, Tensor) else other * alpha
+        return self._ufunc_(xp.subtract, other)
+
+    def mul_(self, other):
+        if self._needs_graph(other):
+            return self._inplace_graph(lambda s: s * other)
+        return self._ufunc_(xp.multiply, other)
+
+    def div_(self, other, rounding_mode=None):
+        if self._needs_graph(other) or rounding_mode is not None:
+            return self._inplace_graph(lambda s: s.div(other, rounding_mode=rounding_mode))
+        return self._ufunc_(xp.true_divide, other)
+
+    def pow_(self, exponent):
+        if self._needs_graph(exponent):
+            return self._inplace_graph(lambda s: s**exponent)
+        return self._ufunc_(xp.power, exponent)
+
+    def neg_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: -s)
+        return self._ufunc_(xp.negative)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        if self._needs_graph(tensor1, tensor2):
+            return self._inplace_graph(lambda s: s + tensor1 * tensor2 * value)
+        prod = tensor1._data * tensor2._data
+        if value != 1:
+            prod *= value
+        return self._ufunc_(xp.add, prod)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        if self._needs_graph(tensor1, tensor2):
+            return self._inplace_graph(lambda s: s + tensor1 / tensor2 * value)
+        q = tensor1._data / tensor2._data
+        if value != 1:
+            q *= value
+        return self._ufunc_(xp.add, q)
+
+    def lerp_(self, end, weight):
+        if self._needs_graph(end, weight):
+            return self._inplace_graph(lambda s: s + (end - s) * weight)
+        w = weight._data if isinstance(weight, Tensor) else weight
+        return self._ufunc_(xp.add, (end._data - self._data) * w)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        if self._needs_graph(min, max):
+            return self._inplace_graph(lambda s: s.clamp(min, max))
+        lo = min._data if isinstance(min, Tensor) else min
+        hi = max._data if isinstance(max, Tensor) else max
+        if lo is not None:
+            xp.maximum(self._data, lo, out=self._data, casting="same_kind")
+        if hi is not None:
+            xp.minimum(self._data, hi, out=self._data, casting="same_kind")
+        self._vc[0] += 1
+        return self
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min):  # noqa: A002
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):  # noqa: A002
+        return self.clamp_(max=max)
+
+    def maximum_(self, other):
+        if self._needs_graph(other):
+            return self._inplace_graph(lambda s: s.maximum(other))
+        return self._ufunc_(xp.maximum, other)
+
+    def sqrt_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s.sqrt())
+        return self._ufunc_(xp.sqrt)
+
+    def exp_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s.exp())
+        return self._ufunc_(xp.exp)
+
+    def abs_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s.abs())
+        return self._ufunc_(xp.abs)
+
+    def sign_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s.sign())
+        return self._ufunc_(xp.sign)
+
+    def relu_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s.relu())
+        return self._ufunc_(xp.maximum, 0)
+
+    def sigmoid_(self):
+        return self._inplace_graph(lambda s: s.sigmoid()) if self._needs_graph() else \
+            self._set_raw(self.detach().sigmoid()._data)
+
+    def tanh_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s.tanh())
+        return self._ufunc_(xp.tanh)
+
+    def _set_raw(self, arr):
+        self._write(arr)
+        return self
+
+    def zero_(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: s * 0)
+        self._data[...] = 0
+        self._vc[0] += 1
+        return self
+
+    def fill_(self, value):
+        if self._needs_graph(value):
+            return self._inplace_graph(lambda s: s * 0 + value)
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._vc[0] += 1
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        from .ops._util import to_tensor
+
+        src = to_tensor(src)
+        if self._needs_graph(src):
+            def fn(s):
+
+                out = src.to(s.dtype).expand(s.shape) if src.shape != s.shape else src.to(s.dtype)
+                return out + s * 0 if s._rg else out
+
+            return self._inplace_graph(fn)
+        try:
+            self._data[...] = xp.broadcast_to(src._data, self._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size "
+                f"of tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
+                f"{self.ndim - 1}"
+            ) from None
+        self._vc[0] += 1
+        return self
+
+    def masked_fill_(self, mask, value):
+        if self._needs_graph(value):
+            return self._inplace_graph(lambda s: s.masked_fill(mask, value))
+        self._data[...] = xp.where(mask._data, value._data if isinstance(value, Tensor) else value,
+                                   self._data)
+        self._vc[0] += 1
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from .random import _gen
+
+        with _no_grad_ctx():
+            self._write(_gen(generator).uniform(a, b, self._data.shape).astype(self._data.dtype))
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from .random import _gen
+
+        self._write((_gen(generator).standard_normal(self._data.shape) * std + mean).astype(self._data.dtype))
+        return self
+
+    def bernoulli_(self, p=0.5, generator=None):
+        from .random import _gen
+
+        self._write((_gen(generator).random(self._data.shape) < p).astype(self._data.dtype))
+        return self
+
+    def random_(self, low=0, high=None, generator=None):
+        from .random import _gen
+
+        if high is None:
+            low, high = 0, low if low else 2**31
+        self._write(_gen(generator).integers(low, high, self._data.shape).astype(self._data.dtype))
+        return self
+
+    def exponential_(self, lambd=1.0, generator=None):
+        from .random import _gen
+
+        self._write(_gen(generator).exponential(1.0 / lambd, self._data.shape).astype(self._data.dtype))
+        return self
+
+    def index_add_(self, dim, index, source, alpha=1):
+        from .ops._util import normalize_dim
+
+        d = normalize_dim(dim, self.ndim)
+        if self._needs_graph(source):
+            def fn(s):
+                z = s * 0
+                return s + _index_add_out(z, d, index, source * alpha)
+            return self._inplace_graph(fn)
+        moved = xp.moveaxis(self._data, d, 0)
+        xp.add.at(moved, index._data, xp.moveaxis(source._data * alpha, d, 0))
+        self._vc[0] += 1
+        return self
+
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        from .ops import index as _ix
+
+        return self._set_from(lambda s: _ix.scatter(s, dim, index, src, value, reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        from .ops import index as _ix
+
+        return self._set_from(lambda s: _ix.scatter_add(s, dim, index, src), src)
+
+    def _set_from(self, fn, *others):
+        if self._needs_graph(*others):
+            return self._inplace_graph(fn)
+        from .autograd.grad_mode import no_grad
+
+        with no_grad():
+            self._write(fn(self.detach())._data)
+        return self
+
+    def __setitem__(self, key, value):
+        from .ops.index import convert_key, setitem
+
+        if self._needs_graph(value):
+            setitem(self, key, value)
+            return
+        k, _ = convert_key(key)
+        self._data[k] = value._data if isinstance(value, Tensor) else value
+        self._vc[0] += 1
+
+    # ------------------------------------------------------------ repr
+    def __repr__(self):
+        from ._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return repr(self)
+
+
+def _index_add_out(z, d, index, source):
+    from .ops.index import IndexAddZeros
+
+    return IndexAddZeros.apply(source, idx=index._data, dim=d, shape=z.shape)
+
+
+def _no_grad_ctx():
+    from .autograd.grad_mode import no_grad
+
+    return no_grad()
+
+
+def _rebuild_tensor(data, rg):
+    t = Tensor._make(data)
+    t._rg = rg
+    return t
+
+
+def _check_device(d):
+    name = d.type if isinstance(d, device) else str(d)
+    if name.split(":")[0] not in ("cpu",):
+        raise RuntimeError(f"gradstep has no {name} backend; only 'cpu' is available")
+
+
+_TYPE_NAMES = {
+    "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+    "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
+    "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
+}
+
+
+class Size(tuple):
+    """``tensor.shape``: a tuple that prints like torch's."""
+
+    def __repr__(self):
+        return f"gradstep.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        r = tuple.__getitem__(self, item)
+        return Size(r) if isinstance(item, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+class device:
+    """Only ``'cpu'`` exists today; the object mirrors ``torch.device``."""
+
+    def __init__(self, type="cpu", index=None):  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        self.type = str(type).split(":")[0]
+        self.index = index
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+    def __eq__(self, other):
+        return str(self) == str(other)
+
+    def __hash__(self):
+        return hash(self.type)
+
+
+_function._Tensor = Tensor
+_engine._Tensor = Tensor
+
+
+# ---------------------------------------------------------------- methods that call the ops
+def _bind_ops():
+    from .ops import elementwise as E
+    from .ops import index as I
+    from .ops import linalg as L
+    from .ops import reduce as R
+    from .ops import shape as S
+
+    T = Tensor
+    # arithmetic
+    T.__add__ = T.add = E.add
+    T.__radd__ = lambda a, b: E.add(a, b)
+    T.__sub__ = T.sub = T.subtract = E.sub
+    T.__rsub__ = lambda a, b: E.sub(b, a)
+    T.__mul__ = T.mul = T.multiply = E.mul
+    T.__rmul__ = lambda a, b: E.mul(a, b)
+    T.__truediv__ = T.div = T.divide = T.true_divide = E.div
+    T.__rtruediv__ = lambda a, b: E.rdiv(a, b) if not isinstance(b, Tensor) else E.div(b, a)
+    T.__floordiv__ = T.floor_divide = E.floor_divide
+    T.__rfloordiv__ = lambda a, b: E.floor_divide(b, a)
+    T.__mod__ = T.remainder = E.remainder
+    T.__rmod__ = lambda a, b: E.remainder(b, a)
+    T.__pow__ = T.pow = E.pow
+    T.__rpow__ = lambda a, b: E.pow(b, a)
+    T.__neg__ = T.neg = T.negative = E.neg
+    T.__pos__ = lambda a: a
+    T.__abs__ = T.abs = T.absolute = E.abs
+    T.__matmul__ = T.matmul = L.matmul
+    T.__rmatmul__ = lambda a, b: L.matmul(b, a)
+    T.__iadd__ = lambda a, b: a.add_(b)
+    T.__isub__ = lambda a, b: a.sub_(b)
+    T.__imul__ = lambda a, b: a.mul_(b)
+    T.__itruediv__ = lambda a, b: a.div_(b)
+    # comparisons and logic
+    T.__eq__ = T.eq = E.eq
+    T.__ne__ = T.ne = E.ne
+    T.__lt__ = T.lt = T.less = E.lt
+    T.__le__ = T.le = E.le
+    T.__gt__ = T.gt = T.greater = E.gt
+    T.__ge__ = T.ge = E.ge
+    T.__and__ = T.__rand__ = lambda a, b: E.bitwise(a, b, xp.bitwise_and)
+    T.__or__ = T.__ror__ = lambda a, b: E.bitwise(a, b, xp.bitwise_or)
+    T.__xor__ = T.__rxor__ = lambda a, b: E.bitwise(a, b, xp.bitwise_xor)
+    T.__invert__ = T.bitwise_not = E.invert
+    T.logical_and, T.logical_or, T.logical_xor = E.logical_and, E.logical_or, E.logical_xor
+    T.logical_not = E.logical_not
+    T.isnan, T.isinf, T.isfinite = E.isnan, E.isinf, E.isfinite
+    T.allclose, T.isclose, T.equal = E.allclose, E.isclose, E.equal
+    # elementwise functions
+    for name in ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh",
+                 "sigmoid", "erf", "reciprocal", "sign", "floor", "ceil", "trunc", "round",
+                 "square", "relu", "log2", "log10", "clamp", "maximum", "minimum", "lerp"):
+        setattr(T, name, getattr(E, name))
+    T.clip = E.clamp
+    T.clamp_min = lambda a, m: E.clamp(a, min=m)
+    T.clamp_max = lambda a, m: E.clamp(a, max=m)
+    T.where = lambda a, cond, other: E.where(cond, a, other)
+    # reductions
+    for name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var",
+                 "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
+                 "all", "any", "count_nonzero"):
+        setattr(T, name, getattr(R, name))
+    # linear algebra
+    T.mm, T.bmm, T.mv, T.dot, T.outer = L.mm, L.bmm, L.mv, L.dot, L.outer
+    # shape
+    for name in ("reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute",
+                 "transpose", "t", "movedim", "expand", "repeat", "tile", "split", "chunk",
+                 "unbind", "narrow", "select", "flip", "fliplr", "flipud", "roll", "tril", "triu",
+                 "contiguous", "clone", "repeat_interleave"):
+        setattr(T, name, getattr(S, name))
+    T.swapaxes = T.swapdims = S.transpose
+    T.moveaxis = S.movedim
+    T.view_as = lambda a, b: S.view(a, b.shape)
+    T.reshape_as = lambda a, b: S.reshape(a, b.shape)
+    T.expand_as = lambda a, b: S.expand(a, b.shape)
+    T.broadcast_to = S.broadcast_to
+    # indexing
+    T.__getitem__ = I.getitem
+    for name in ("index_select", "gather", "scatter", "scatter_add", "masked_fill",
+                 "masked_select", "take_along_dim", "sort", "argsort", "topk", "nonzero"):
+        setattr(T, name, getattr(I, name))
+    T.detach_ = Tensor.detach_
+
+
+_bind_ops()

@@ -1,0 +1,102 @@
+"""Reverse-mode automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes."""
+
+from __future__ import annotations
+
+from . import engine as _engine
+from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .gradcheck import gradcheck, gradgradcheck
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _make_grads(outputs, grad_outputs, create_graph):
+    from .._creation import ones_like
+
+    grads = []
+    for i, out in enumerate(outputs):
+        g = grad_outputs[i] if grad_outputs is not None else None
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.is_floating_point():
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got {out.dtype.name}"
+                )
+            g = ones_like(out)
+        else:
+            if g.shape != out.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "
+                    f"output[{i}] has a shape of {tuple(out.shape)}."
+                )
+            if not create_graph:
+                g = g.detach()
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute the gradients of ``tensors`` and accumulate them into the leaves' ``.grad``."""
+    tensors = _as_list(tensors)
+    grad_tensors = _as_list(grad_tensors)
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(tensors, grad_tensors, create_graph)
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        res = _engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
+                                   allow_unused=True)
+        for t, g in zip(inputs, res):
+            if g is not None:
+                t._grad = g.detach() if t._grad is None else t._grad + g.detach()
+        return
+    _engine.run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return the gradients of ``outputs`` with respect to ``inputs`` (no ``.grad`` is touched)."""
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    grad_outputs = _as_list(grad_outputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+    grads = _make_grads(outputs, grad_outputs, create_graph)
+    res = _engine.run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                               allow_unused=allow_unused)
+    if materialize_grads:
+        from .._creation import zeros_like
+
+        res = [zeros_like(t) if r is None else r for t, r in zip(inputs, res)]
+    if not create_graph:
+        res = [r.detach() if r is not None else None for r in res]
+    return tuple(res)
+
+
+__all__ = [
+    "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
+    "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "once_differentiable",
+]

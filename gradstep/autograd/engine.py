@@ -1,0 +1,202 @@
+"""The backward engine: iterative, dependency-counted traversal of the graph.
+
+No recursion anywhere, so a chain of 100,000 ops backpropagates. Each node runs
+once, after every gradient flowing into it has been summed.
+"""
+
+from __future__ import annotations
+
+from .function import AccumulateGrad
+from .grad_mode import _GradState
+
+_Tensor = None  # set by gradstep._tensor
+
+
+def _dependencies(roots):
+    """Count, for each node reachable from ``roots``, the edges that point to it."""
+    deps = {}
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for e in node._next:
+            if e is None:
+                continue
+            n = e[0]
+            deps[n] = deps.get(n, 0) + 1
+            if n not in seen:
+                seen.add(n)
+                stack.append(n)
+    return deps
+
+
+def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
+                 allow_unused=False):
+    """Backpropagate from ``tensors``; accumulate into leaves, or return grads of ``inputs``."""
+    roots = []
+    buffers = {}
+    handed_out = set()  # ids of arrays given to a .grad in this pass (to avoid aliasing)
+    for t, g in zip(tensors, grad_tensors):
+        if not t._rg:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        e = _edge_of(t)
+        node = e[0]
+        if node not in buffers:
+            roots.append(node)
+            buffers[node] = [None] * node.n_out
+        buf = buffers[node]
+        buf[e[1]] = g if buf[e[1]] is None else buf[e[1]] + g
+        handed_out.add(id(g._data))
+
+    capture = None
+    results = None
+    if inputs is not None:
+        capture = {}
+        for i, t in enumerate(inputs):
+            if not t._rg:
+                raise RuntimeError(f"One of the differentiated Tensors (index {i}) does not require grad")
+            capture.setdefault(_edge_of(t), []).append(i)
+        results = [None] * len(inputs)
+
+    deps = _dependencies(roots)
+    ready = [n for n in roots if deps.get(n, 0) == 0]
+    prev_mode = _GradState.enabled
+    _GradState.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node)
+            if node._pre_hooks:
+                grads = _run_pre_hooks(node, grads)
+            if node._retain is not None:
+                _retain(node, grads[0], handed_out, create_graph)
+            if capture is not None:
+                _capture(capture, node, grads, results)
+            if type(node) is AccumulateGrad:
+                if capture is None:
+                    _accumulate(node.variable, grads[0], handed_out, create_graph)
+                continue
+            if all(g is None for g in grads):
+                in_grads = (None,) * len(node._next)
+            else:
+                in_grads = node._run_backward(grads)
+            if not retain_graph:
+                node.release()
+            _route(node, in_grads, buffers, deps, ready)
+    finally:
+        _GradState.enabled = prev_mode
+
+    if results is not None:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (index {i}) appears to not have been used "
+                    "in the graph. Set allow_unused=True if this is the desired behavior."
+                )
+    return results
+
+
+def _edge_of(t):
+    from .function import _edge
+
+    return _edge(t)
+
+
+def _route(node, in_grads, buffers, deps, ready):
+    """Send each input gradient along its edge, checking shape and dtype."""
+    metas = node._metas
+    for i, e in enumerate(node._next):
+        if e is None:
+            continue
+        g = in_grads[i] if i < len(in_grads) else None
+        nxt = e[0]
+        if g is not None:
+            shape, dt = metas[i]
+            gd = g._data
+            if gd.shape != shape:
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(gd.shape)} but expected shape compatible with {list(shape)}"
+                )
+            if gd.dtype != dt:
+                g = g.to(_dtype_of(dt))
+            buf = buffers.get(nxt)
+            if buf is None:
+                buf = buffers[nxt] = [None] * nxt.n_out
+            k = e[1]
+            buf[k] = g if buf[k] is None else buf[k] + g
+        elif nxt not in buffers:
+            buffers[nxt] = [None] * nxt.n_out
+        d = deps[nxt] - 1
+        deps[nxt] = d
+        if d == 0:
+            ready.append(nxt)
+
+
+def _dtype_of(np_dtype):
+    from ..backend import from_numpy_dtype
+
+    return from_numpy_dtype(np_dtype)
+
+
+def _run_pre_hooks(node, grads):
+    g = grads[0]
+    if g is None:
+        return grads
+    for hook in list(node._pre_hooks):
+        r = hook(g)
+        if r is not None:
+            g = r
+    return [g] + list(grads[1:])
+
+
+def _owned(g, handed_out, create_graph):
+    """A gradient array that no other ``.grad`` or caller holds (copy when shared)."""
+    if create_graph:
+        return g
+    d = g._data
+    if d.base is not None or id(d) in handed_out or not d.flags.writeable:
+        d = d.copy()
+    handed_out.add(id(d))
+    return _Tensor._make(d)
+
+
+def _retain(node, g, handed_out, create_graph):
+    t = node._retain()
+    if t is None or g is None:
+        return
+    if t._grad is None:
+        t._grad = _owned(g, handed_out, create_graph)
+    else:
+        t._grad = t._grad + (g if create_graph else g.detach())
+
+
+def _capture(capture, node, grads, results):
+    for k, g in enumerate(grads):
+        idx = capture.get((node, k))
+        if idx is not None and g is not None:
+            for i in idx:
+                results[i] = g if results[i] is None else results[i] + g
+
+
+def _accumulate(leaf, g, handed_out, create_graph):
+    """AccumulateGrad: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
+    if g is None:
+        return
+    hooks = leaf._hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            r = hook(g)
+            if r is not None:
+                g = r
+    cur = leaf._grad
+    if cur is None:
+        leaf._grad = _owned(g, handed_out, create_graph)
+    elif create_graph or cur._rg:
+        leaf._grad = cur + g
+    else:
+        cur._data += g._data
+    post = leaf._post_hooks
+    if post:
+        for hook in list(post.values()):
+            hook(leaf)

@@ -1,0 +1,335 @@
+"""Graph nodes: the built-in op base ``Node``, ``AccumulateGrad``, and the public ``Function``.
+
+A built-in op is a ``Node`` subclass with
+
+* ``forward(self, *arrays) -> array``: the computation on raw backend arrays;
+* ``backward(self, grad) -> tuple``: the gradient for each input, written in
+  Tensor ops so that gradients of gradients work (``create_graph=True``);
+* ``saves``: indices of the inputs that ``backward`` needs, and ``saves_output``.
+
+``apply`` runs ``forward`` and, when grad mode is on and an input requires grad,
+records the node in the graph. Saved tensors are checked against their version
+counter when ``backward`` reads them, so an in-place change after saving is caught.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .grad_mode import _GradState, enable_grad, no_grad
+
+_Tensor = None  # set by gradstep._tensor to break the import cycle
+
+
+class Node:
+    """A recorded operation (a tensor's ``grad_fn``)."""
+
+    saves: tuple = ()
+    saves_output = False
+    is_view = False
+    n_out = 1
+    _pre_hooks = None  # hooks registered on a non-leaf output tensor
+    _retain = None  # weakref to a non-leaf tensor that called retain_grad()
+    _freed = False
+    _saved = ()
+    _name = None
+
+    # -- graph recording -------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs, **attrs):
+        node = cls.__new__(cls)
+        if attrs:
+            node.__dict__.update(attrs)
+        out = node.forward(*[t._data for t in inputs])
+        res = None
+        if _GradState.enabled:
+            for t in inputs:
+                if t._rg:
+                    res = node._record(inputs, out)
+                    break
+        if res is None:
+            res = _Tensor._make(out)
+        if cls.is_view and out.base is not None:
+            src = inputs[0]
+            res._vc = src._vc
+            res._base = src._base if src._base is not None else src
+        return res
+
+    def _record(self, inputs, out_data):
+        self._next = tuple(_edge(t) for t in inputs)
+        self._metas = tuple((t._data.shape, t._data.dtype) for t in inputs)
+        saves = self.saves
+        if saves:
+            saved = tuple(inputs[i] for i in saves)
+            self._saved = saved
+            self._saved_versions = tuple(t._vc[0] for t in saved)
+        out = _Tensor._make(out_data, True, self)
+        if self.saves_output:
+            self._out_data = out_data
+            self._out_vc = out._vc
+            self._out_version = out._vc[0]
+        return out
+
+    # -- what backward reads ---------------------------------------------
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward."
+            )
+        for t, v in zip(self._saved, self._saved_versions):
+            if t._vc[0] != v:
+                raise _inplace_error(t, v, self)
+        return self._saved
+
+    @property
+    def saved_output(self):
+        """The op's output, rebuilt so a double backward flows through this node."""
+        if self._freed:
+            self.saved_tensors  # raises the freed-graph error  # noqa: B018
+        t = _Tensor._make(self._out_data, True, self)
+        t._vc = self._out_vc
+        if self._out_vc[0] != self._out_version:
+            raise _inplace_error(t, self._out_version, self, output=True)
+        return t
+
+    def release(self):
+        """Free what was saved for backward (after a backward without retain_graph)."""
+        if self._saved or self.saves_output:
+            self._freed = True
+            self._saved = ()
+            self._out_data = None
+
+    # -- introspection -----------------------------------------------------
+    def name(self) -> str:
+        return self._name or type(self).__name__ + "Backward0"
+
+    @property
+    def next_functions(self):
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._next)
+
+    def register_prehook(self, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def backward(self, grad):  # pragma: no cover - every op overrides
+        raise NotImplementedError(f"{self.name()} has no backward")
+
+    def _run_backward(self, grads):
+        """Engine entry: grads per output -> grads per input (tuple)."""
+        g = self.backward(grads[0])
+        return g if isinstance(g, tuple) else (g,)
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: adds the incoming gradient into ``leaf.grad``."""
+
+    _name = "AccumulateGrad"
+
+    def __init__(self, leaf):
+        self.variable = leaf
+        self._next = ()
+        self._metas = ()
+
+
+def _edge(t):
+    """The graph edge leading to tensor ``t``: (node, output index), or None."""
+    if not t._rg:
+        return None
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._out_nr)
+    ref = t._acc
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._acc = weakref.ref(acc)
+    return (acc, 0)
+
+
+def _inplace_error(t, expected, node, output=False):
+    kind = "output 0" if output else "an input"
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.dtype.name} tensor of shape {list(t.shape)}], which is {kind} of "
+        f"{node.name()}, is at version {t._vc[0]}; expected version {expected} instead. "
+        "Hint: clone the tensor before modifying it in place, or do the modification "
+        "out of place."
+    )
+
+
+class _RemovableHandle:
+    """Handle returned by hook registration; ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, container, hook):
+        self._container = container
+        self._hook = hook
+
+    def remove(self):
+        c = self._container
+        if isinstance(c, dict):
+            for k, v in list(c.items()):
+                if v is self._hook:
+                    del c[k]
+        else:
+            for i, h in enumerate(c):
+                if h is self._hook:
+                    del c[i]
+                    break
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+# ---------------------------------------------------------------- public Function
+class FunctionCtx:
+    """The ``ctx`` passed to a user Function's forward and backward."""
+
+    def save_for_backward(self, *tensors):
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool):
+        self.materialize_grads = value
+
+
+class BackwardCFunction(FunctionCtx, Node):
+    """The node recorded for a user-defined ``Function``; it is also the ``ctx``."""
+
+    materialize_grads = True
+    _to_save = ()
+    _non_diff = frozenset()
+
+    def name(self):
+        return self._fn_cls.__name__ + "Backward"
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            return Node.saved_tensors.fget(self)
+        for t, v in zip(self._saved, self._saved_versions):
+            if t is not None and t._vc[0] != v:
+                raise _inplace_error(t, v, self)
+        return self._saved
+
+    def release(self):
+        self._freed = True
+        self._saved = ()
+
+    def _run_backward(self, grads):
+        if self.materialize_grads:
+            grads = [
+                g if g is not None else _Tensor._make(
+                    _zeros_like_meta(self._out_metas[i])) for i, g in enumerate(grads)
+            ]
+        res = self._fn_cls.backward(self, *grads)
+        if not isinstance(res, tuple):
+            res = (res,)
+        # torch allows returning more grads than inputs if the extras are None
+        n = len(self._input_positions)
+        if len(res) < self._n_args:
+            raise RuntimeError(
+                f"function {self.name()} returned an incorrect number of gradients "
+                f"(expected {self._n_args}, got {len(res)})"
+            )
+        return tuple(res[i] for i in self._input_positions)[:n]
+
+
+def _zeros_like_meta(meta):
+    from ..backend import xp
+
+    shape, dt = meta
+    return xp.zeros(shape, dt)
+
+
+class Function:
+    """Base class for user-defined differentiable operations (torch.autograd.Function).
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` as
+    static methods and are called through ``apply``.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _Tensor
+        ctx = BackwardCFunction()
+        ctx._fn_cls = cls
+        tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(
+            isinstance(a, Tensor) and a._rg for a in args
+        )
+        with no_grad():
+            outputs = cls.forward(ctx, *args, **kwargs)
+        is_tuple = isinstance(outputs, tuple)
+        outs = outputs if is_tuple else (outputs,)
+        record = _GradState.enabled and any(ctx.needs_input_grad)
+        if not record:
+            return outputs
+        inputs = [args[i] for i in tensor_pos]
+        ctx._input_positions = tensor_pos
+        ctx._n_args = len(args)
+        ctx._next = tuple(_edge(t) for t in inputs)
+        ctx._metas = tuple((t._data.shape, t._data.dtype) for t in inputs)
+        ctx.n_out = len(outs)
+        ctx._out_metas = tuple(
+            (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs
+        )
+        saved = ctx._to_save
+        ctx._saved = tuple(saved)
+        ctx._saved_versions = tuple(t._vc[0] if t is not None else None for t in saved)
+        input_ids = {id(t) for t in inputs}
+        new_outs = []
+        for i, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                new_outs.append(o)
+                continue
+            if id(o) in ctx._non_diff or not o.dtype.is_floating_point:
+                new_outs.append(o)
+                continue
+            if id(o) in input_ids and id(o) not in {id(d) for d in getattr(ctx, "_dirty", ())}:
+                o = _Tensor._make(o._data)  # an input returned as is gets a fresh alias
+            o._rg = True
+            o.grad_fn = ctx
+            o._out_nr = i
+            new_outs.append(o)
+        return tuple(new_outs) if is_tuple else new_outs[0]
+
+
+def once_differentiable(fn):
+    """Decorator for a backward that does not support double backward."""
+
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return fn(ctx, *grads)
+
+    return wrapper
+
+
+__all__ = ["Function", "FunctionCtx", "Node", "AccumulateGrad", "once_differentiable", "enable_grad"]

@@ -1,0 +1,154 @@
+"""The array-module seam and gradstep's dtypes.
+
+Every array operation in gradstep goes through ``xp`` (NumPy today). A CuPy
+backend can be dropped in by pointing ``xp`` at another module with the NumPy
+API; no op imports numpy directly for array math.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+xp = _np
+
+_builtin_int = int
+_builtin_float = float
+
+
+def get_array_module(*arrays):
+    """The array module for ``arrays`` (Chainer's ``get_array_module``)."""
+    return xp
+
+
+class dtype:
+    """A gradstep dtype: a thin, hashable wrapper around the backend dtype."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_category")
+
+    def __init__(self, name: str, np_dtype, category: int):
+        self.name = name
+        self.np = _np.dtype(np_dtype)
+        self._category = category  # 0 bool, 1 integer, 2 floating
+        self.is_floating_point = category == 2
+        self.is_signed = self.np.kind in "if"
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self) -> str:
+        return f"gradstep.{self.name}"
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+
+float32 = dtype("float32", _np.float32, 2)
+float64 = dtype("float64", _np.float64, 2)
+float16 = dtype("float16", _np.float16, 2)
+int64 = dtype("int64", _np.int64, 1)
+int32 = dtype("int32", _np.int32, 1)
+int16 = dtype("int16", _np.int16, 1)
+int8 = dtype("int8", _np.int8, 1)
+uint8 = dtype("uint8", _np.uint8, 1)
+bool_ = dtype("bool", _np.bool_, 0)
+
+float = float32  # noqa: A001 - torch's aliases
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+
+ALL_DTYPES = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+_BY_NP = {d.np: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+
+
+def _dtype_by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+class _Defaults:
+    float_dtype = float32
+
+
+def get_default_dtype() -> dtype:
+    return _Defaults.float_dtype
+
+
+def set_default_dtype(d: dtype) -> None:
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _Defaults.float_dtype = d
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The gradstep dtype for a backend dtype; raises TypeError for unsupported ones."""
+    try:
+        return _BY_NP[_np.dtype(np_dtype)]
+    except KeyError:
+        raise TypeError(
+            f"can't convert array of type {_np.dtype(np_dtype)}; the supported types are: "
+            + ", ".join(d.name for d in ALL_DTYPES)
+        ) from None
+
+
+def as_dtype(d) -> dtype:
+    """Accept a gradstep dtype, a numpy dtype, a Python type, or a name."""
+    if isinstance(d, dtype):
+        return d
+    if d is None:
+        return get_default_dtype()
+    if d is bool:
+        return bool_
+    if d is _builtin_int:
+        return int64
+    if d is _builtin_float:
+        return get_default_dtype()
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d]
+    return from_numpy_dtype(d)
+
+
+# ---------------------------------------------------------------- promotion
+def _scalar_dtype(x) -> dtype:
+    if isinstance(x, bool):
+        return bool_
+    if isinstance(x, _builtin_int):
+        return int64
+    return get_default_dtype()
+
+
+def result_type(*operands) -> dtype:
+    """torch's type promotion.
+
+    Operands fall into three priority groups: tensors with dimensions, zero-dim
+    tensors, and Python scalars. The result's category (bool < integer < float)
+    is the highest among all operands; its exact dtype comes from the highest
+    priority group that reaches that category. So a Python float does not widen
+    a float32 tensor, and an int tensor times a Python float is the default
+    float dtype.
+    """
+    groups: list[dtype | None] = [None, None, None]
+    for x in operands:
+        dt = getattr(x, "dtype", None)
+        if isinstance(dt, dtype):
+            g = 0 if x.ndim else 1
+        else:
+            dt, g = _scalar_dtype(x), 2
+        cur = groups[g]
+        groups[g] = dt if cur is None else promote_types(cur, dt)
+    top = max(d._category for d in groups if d is not None)
+    for d in groups:
+        if d is not None and d._category == top:
+            return d
+    raise AssertionError("unreachable")
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    if a is b:
+        return a
+    return _BY_NP[_np.promote_types(a.np, b.np)]

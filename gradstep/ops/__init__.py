@@ -1,0 +1,1 @@
+"""Differentiable operations, by family. Each op is a ``Node`` subclass."""

@@ -1,0 +1,105 @@
+"""Helpers shared by the op families: argument preparation and un-broadcasting."""
+
+from __future__ import annotations
+
+from ..backend import as_dtype, result_type, xp
+
+
+def tensor_cls():
+    from .._tensor import Tensor
+
+    return Tensor
+
+
+def to_tensor(x, dtype=None):
+    """``x`` as a Tensor (Python scalars and arrays become constants)."""
+    from .._tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return x
+    from .._creation import tensor
+
+    return tensor(x, dtype=dtype)
+
+
+def cast(t, dt):
+    """``t`` converted to dtype ``dt`` (differentiable); ``t`` itself if already there."""
+    if t.dtype is dt:
+        return t
+    from .elementwise import Cast
+
+    return Cast.apply(t, dtype=dt)
+
+
+def binary_args(a, b):
+    """Bring two operands (Tensor or scalar) to tensors of torch's promoted dtype."""
+    from .._tensor import Tensor
+
+    if not isinstance(a, Tensor):
+        a = _scalar_or_tensor(a)
+    if not isinstance(b, Tensor):
+        b = _scalar_or_tensor(b)
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb and a.dtype is b.dtype:
+        return a, b
+    dt = result_type(a, b)
+    a = cast(a, dt) if ta else Tensor._make(xp.asarray(a, dt.np))
+    b = cast(b, dt) if tb else Tensor._make(xp.asarray(b, dt.np))
+    return a, b
+
+
+def _scalar_or_tensor(x):
+    if isinstance(x, (bool, int, float)):
+        return x
+    return to_tensor(x)
+
+
+def sum_to(g, shape):
+    """Sum gradient ``g`` down to ``shape`` (undo broadcasting)."""
+    if g.shape == shape:
+        return g
+    nd = g.ndim - len(shape)
+    axes = tuple(range(nd)) + tuple(
+        i + nd for i, s in enumerate(shape) if s == 1 and g.shape[i + nd] != 1
+    )
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    if nd or g.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def normalize_dim(dim, ndim, name="dim"):
+    """A non-negative axis, with torch's IndexError for out-of-range dims."""
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not lo <= dim <= hi:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
+    return dim % ndim if ndim else 0
+
+
+def normalize_dims(dim, ndim):
+    """``dim`` (None, int, or sequence) as a sorted tuple of axes; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        return (normalize_dim(dim, ndim),)
+    dims = tuple(normalize_dim(d, ndim) for d in dim)
+    if not dims:
+        return tuple(range(ndim))
+    return tuple(sorted(set(dims)))
+
+
+def float_dtype_for(t):
+    """The dtype a float-only op (exp, mean, ...) computes in for tensor ``t``."""
+    from ..backend import get_default_dtype
+
+    return t.dtype if t.dtype.is_floating_point else get_default_dtype()
+
+
+def as_float(t):
+    return cast(t, float_dtype_for(t))
+
+
+__all__ = ["as_dtype", "binary_args", "sum_to", "normalize_dim", "normalize_dims", "cast"]

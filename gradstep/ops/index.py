@@ -1,0 +1,397 @@
+"""Indexing: ``__getitem__``/``__setitem__``, gather/scatter, masks, sort and topk."""
+
+from __future__ import annotations
+
+from ..autograd.function import Node
+from ..backend import xp
+from ._util import normalize_dim, sum_to
+
+
+def convert_key(key):
+    """A torch index (ints, slices, None, Ellipsis, Tensors, lists) as a NumPy index.
+
+    Returns the key and whether it uses advanced (array) indexing.
+    """
+    from .._tensor import Tensor
+
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    advanced = False
+    for k in key:
+        if isinstance(k, Tensor):
+            d = k._data
+            if d.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            out.append(d)
+            advanced = True
+        elif isinstance(k, (list,)):
+            out.append(xp.asarray([x.item() if isinstance(x, Tensor) else x for x in k]))
+            advanced = True
+        elif isinstance(k, bool):
+            out.append(k)
+            advanced = True
+        elif isinstance(k, slice) and any(isinstance(v, Tensor) for v in (k.start, k.stop, k.step)):
+            out.append(slice(*(int(v) if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step))))
+        else:
+            if hasattr(k, "__index__") and not isinstance(k, (int, slice)) and k is not None and k is not Ellipsis:
+                k = int(k)
+            if isinstance(k, slice) and k.step is not None and k.step < 0:
+                raise ValueError("step must be greater than zero")
+            out.append(k)
+    return tuple(out), advanced
+
+
+class GetItem(Node):
+    _name = "IndexBackward0"
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        self.in_dtype = a.dtype
+        return a[self.key]
+
+    def backward(self, g):
+        return IndexPutZeros.apply(g, key=self.key, shape=self.in_shape, advanced=self.advanced)
+
+    def name(self):
+        return "IndexBackward0" if self.advanced else "SliceBackward0"
+
+
+class IndexPutZeros(Node):
+    """Gradient of indexing: ``g`` placed (summed, for repeats) into zeros of ``shape``."""
+
+    def forward(self, g):
+        z = xp.zeros(self.shape, g.dtype)
+        if self.advanced:
+            xp.add.at(z, self.key, g)
+        else:
+            z[self.key] = g
+        return z
+
+    def backward(self, gg):
+        return gg[self.key] if not self.advanced else GetItem.apply(gg, key=self.key, advanced=True)
+
+
+class SetItem(Node):
+    """``a[key] = v`` recorded out of place: the gradient skips the overwritten part."""
+
+    _name = "CopySlices"
+
+    def forward(self, a, v):
+        self.v_shape = v.shape
+        out = a.copy()
+        out[self.key] = v
+        return out
+
+    def backward(self, g):
+        ga = IndexFill.apply(g, key=self.key)
+        sel = g[self.key] if not self.advanced else GetItem.apply(g, key=self.key, advanced=True)
+        return ga, sum_to(sel, self.v_shape)
+
+
+class IndexFill(Node):
+    def forward(self, g):
+        out = g.copy()
+        out[self.key] = 0
+        return out
+
+    def backward(self, gg):
+        return IndexFill.apply(gg, key=self.key)
+
+
+def getitem(a, key):
+    k, advanced = convert_key(key)
+    return GetItem.apply(a, key=k, advanced=advanced)
+
+
+def setitem(a, key, value):
+    """In-place assignment with autograd (the result replaces ``a``'s graph history)."""
+    from .._tensor import Tensor
+    from ._util import cast, to_tensor
+
+    k, advanced = convert_key(key)
+    v = value if isinstance(value, Tensor) else to_tensor(value, dtype=a.dtype)
+    v = cast(v, a.dtype)
+    if v.ndim > 0:
+        target = a._data[k].shape
+        try:
+            xp.broadcast_shapes(v.shape, target)
+        except ValueError:
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
+                f"indexing result of shape {list(target)}"
+            ) from None
+    a._inplace_apply(SetItem, (v,), key=k, advanced=advanced)
+
+
+class IndexSelect(Node):
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.take(a, self.idx, axis=self.dim)
+
+    def backward(self, g):
+        return IndexAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
+
+
+class IndexAddZeros(Node):
+    def forward(self, g):
+        z = xp.zeros(self.shape, g.dtype)
+        zv = xp.moveaxis(z, self.dim, 0)
+        xp.add.at(zv, self.idx, xp.moveaxis(g, self.dim, 0))
+        return z
+
+    def backward(self, gg):
+        return IndexSelect.apply(gg, idx=self.idx, dim=self.dim)
+
+
+def index_select(a, dim, index):
+    d = normalize_dim(dim, a.ndim)
+    idx = index._data
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if idx.size and (idx.max() >= a.shape[d] or idx.min() < -a.shape[d]):
+        raise IndexError("index out of range in self")
+    return IndexSelect.apply(a, idx=idx.reshape(-1), dim=d)
+
+
+class Gather(Node):
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.take_along_axis(a, self._full_index(a.shape), axis=self.dim)
+
+    def _full_index(self, shape):
+        return self.idx
+
+    def backward(self, g):
+        return ScatterAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
+
+
+class ScatterAddZeros(Node):
+    def forward(self, g):
+        z = xp.zeros(self.shape, g.dtype)
+        _scatter_add_into(z, self.dim, self.idx, g)
+        return z
+
+    def backward(self, gg):
+        return Gather.apply(gg, idx=self.idx, dim=self.dim)
+
+
+def _along_axis_index(idx, dim):
+    """Full fancy-index tuple equivalent to take_along_axis(·, idx, dim)."""
+    grids = xp.meshgrid(*[xp.arange(s) for s in idx.shape], indexing="ij", sparse=True)
+    grids = list(grids)
+    grids[dim] = idx
+    return tuple(grids)
+
+
+def _scatter_add_into(z, dim, idx, src):
+    src = src[tuple(slice(0, s) for s in idx.shape)]
+    xp.add.at(z, _along_axis_index(idx, dim), src)
+
+
+def scatter_into_zeros(g, idx, dim, shape):
+    """Place ``g`` at indices ``idx`` along ``dim`` into zeros of ``shape`` (max/min backward)."""
+    return ScatterAddZeros.apply(g, idx=idx, dim=dim, shape=shape)
+
+
+def _check_index(a, dim, index, name):
+    if index.dtype.is_floating_point or index.dtype.name == "bool":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != a.ndim and not (index.ndim <= 1 and a.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    idx = index._data
+    if idx.size:
+        n = a.shape[dim] if a.ndim else 1
+        if idx.max() >= n or idx.min() < -n:
+            raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {dim} with size {n}")
+    return idx
+
+
+def gather(a, dim, index):
+    d = normalize_dim(dim, a.ndim)
+    idx = _check_index(a, d, index, "gather")
+    for k in range(a.ndim):
+        if k != d and idx.shape[k] > a.shape[k]:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no "
+                f"larger than self {list(a.shape)} apart from dimension {d}"
+            )
+    if idx.shape[:d] + idx.shape[d + 1:] != a.shape[:d] + a.shape[d + 1:]:
+        sl = tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(idx.shape))
+        a = a[sl]
+    return Gather.apply(a, idx=idx, dim=d)
+
+
+def take_along_dim(a, indices, dim=None):
+    if dim is None:
+        return gather(a.flatten(), 0, indices.flatten())
+    d = normalize_dim(dim, a.ndim)
+    shape = list(xp.broadcast_shapes(
+        tuple(s if k != d else 1 for k, s in enumerate(a.shape)),
+        tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
+    ashape = list(shape)
+    ashape[d] = a.shape[d]
+    ishape = list(shape)
+    ishape[d] = indices.shape[d]
+    return gather(a.expand(tuple(ashape)), d, indices.expand(tuple(ishape)))
+
+
+class Scatter(Node):
+    """scatter (overwrite) / scatter_add of ``src`` into a copy of ``a``."""
+
+    def forward(self, a, src):
+        out = a.copy()
+        full = _along_axis_index(self.idx, self.dim)
+        s = src[tuple(slice(0, n) for n in self.idx.shape)] if src.ndim else src
+        if self.add:
+            xp.add.at(out, full, s)
+        else:
+            out[full] = s
+        self.src_shape = src.shape
+        return out
+
+    def backward(self, g):
+        ga = g if self.add else IndexFill.apply(g, key=_along_axis_index(self.idx, self.dim))
+        if self.src_shape == ():
+            return ga, None
+        gs = Gather.apply(g, idx=self.idx, dim=self.dim)
+        if gs.shape != self.src_shape:
+            gs = IndexPutZeros.apply(gs, key=tuple(slice(0, n) for n in gs.shape),
+                                     shape=self.src_shape, advanced=False)
+        return ga, gs
+
+
+def scatter(a, dim, index, src=None, value=None, reduce=None):
+    from ._util import cast, to_tensor
+
+    if reduce is not None:
+        raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add")
+    d = normalize_dim(dim, a.ndim)
+    idx = _check_index(a, d, index, "scatter")
+    if src is None:
+        src = value
+    src = cast(to_tensor(src, dtype=a.dtype), a.dtype)
+    return Scatter.apply(a, src, idx=idx, dim=d, add=False)
+
+
+def scatter_add(a, dim, index, src):
+    d = normalize_dim(dim, a.ndim)
+    idx = _check_index(a, d, index, "scatter_add")
+    return Scatter.apply(a, src, idx=idx, dim=d, add=True)
+
+
+class MaskedFill(Node):
+    def forward(self, a):
+        return xp.where(self.mask, a.dtype.type(self.value), a)
+
+    def backward(self, g):
+        return sum_to(g.masked_fill(_mask_tensor(self.mask), 0.0), self.shape) if \
+            self.mask.shape != g.shape else g.masked_fill(_mask_tensor(self.mask), 0.0)
+
+
+def _mask_tensor(m):
+    from .._tensor import Tensor
+
+    return Tensor._make(m)
+
+
+def masked_fill(a, mask, value):
+    from .._tensor import Tensor
+
+    m = mask._data
+    if m.dtype != xp.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
+        if value.requires_grad:
+            from .elementwise import where
+
+            return where(mask, value.to(a.dtype), a)
+        value = value.item()
+    out_shape = xp.broadcast_shapes(a.shape, m.shape)
+    if out_shape != a.shape:
+        a = a.expand(out_shape)
+    return MaskedFill.apply(a, mask=xp.broadcast_to(m, out_shape), value=value, shape=a.shape)
+
+
+def masked_select(a, mask):
+    shape = xp.broadcast_shapes(a.shape, mask.shape)
+    return a.expand(shape)[mask.expand(shape)]
+
+
+class _Sorted(Node):
+    """Values picked by an index array along ``dim`` (sort and topk)."""
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.take_along_axis(a, self.idx, axis=self.dim)
+
+    def backward(self, g):
+        return ScatterAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
+
+
+def sort(a, dim=-1, descending=False, stable=False):
+    from .._tensor import Tensor
+    from ..return_types import sort as sort_result
+
+    d = normalize_dim(dim, a.ndim) if a.ndim else 0
+    if a.ndim == 0:
+        return sort_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
+    data = a._data
+    if descending:
+        # stable descending order: sort the negated keys (NaN last like torch's ascending)
+        idx = xp.flip(xp.argsort(xp.flip(data, d), axis=d, kind="stable"), d)
+        idx = (data.shape[d] - 1) - idx
+    else:
+        idx = xp.argsort(data, axis=d, kind="stable")
+    idx = idx.astype(xp.int64)
+    vals = _Sorted.apply(a, idx=idx, dim=d)
+    return sort_result(vals, Tensor._make(idx))
+
+
+def argsort(a, dim=-1, descending=False, stable=False):
+    return sort(a, dim, descending, stable).indices
+
+
+def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    from .._tensor import Tensor
+    from ..return_types import topk as topk_result
+
+    d = normalize_dim(dim, a.ndim) if a.ndim else 0
+    n = a.shape[d] if a.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    if a.ndim == 0:
+        return topk_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
+    s = sort(a, d, descending=largest)
+    idx = xp.take(s.indices._data, xp.arange(k), axis=d)
+    vals = _Sorted.apply(a, idx=idx, dim=d)
+    return topk_result(vals, Tensor._make(idx))
+
+
+def one_hot(t, num_classes=-1):
+    from .._tensor import Tensor
+
+    d = t._data
+    if d.dtype != xp.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(d.max()) + 1 if d.size else 0
+    if d.size and (d.min() < 0 or d.max() >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes." if d.min() >= 0
+                           else "Class values must be non-negative.")
+    out = (d[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    return Tensor._make(out)
+
+
+def nonzero(a, as_tuple=False):
+    from .._tensor import Tensor
+
+    nz = xp.nonzero(a._data)
+    if as_tuple:
+        return tuple(Tensor._make(x.astype(xp.int64)) for x in nz)
+    return Tensor._make(xp.stack(nz, axis=1).astype(xp.int64) if nz else xp.zeros((0, 0), xp.int64))

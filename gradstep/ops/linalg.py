@@ -1,0 +1,232 @@
+"""Matrix products: matmul (all of torch's 1-D/batched cases), mm, bmm, dot, outer, einsum."""
+
+from __future__ import annotations
+
+from ..autograd.function import Node
+from ..backend import xp
+from ._util import binary_args, sum_to
+
+
+def _shape_str(shape):
+    return "x".join(str(s) for s in shape)
+
+
+class MatMul(Node):
+    _name = "MmBackward0"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        return xp.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        na, nb = a.ndim, b.ndim
+        if na == 1 and nb == 1:
+            return g * b, g * a
+        if na == 1:
+            ga = (g.unsqueeze(-2) @ b.mT).squeeze(-2)
+            gb = a.unsqueeze(-1) @ g.unsqueeze(-2)
+            return sum_to(ga, a.shape), sum_to(gb, b.shape)
+        if nb == 1:
+            ga = g.unsqueeze(-1) @ b.unsqueeze(-2)
+            gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1)
+            return sum_to(ga, a.shape), sum_to(gb, b.shape)
+        if nb == 2 and na > 2:
+            k, m = b.shape
+            ga = g @ b.mT
+            gb = a.reshape(-1, k).mT @ g.reshape(-1, m)
+            return ga, gb
+        return sum_to(g @ b.mT, a.shape), sum_to(a.mT @ g, b.shape)
+
+    def name(self):
+        na, nb = len(self._metas[0][0]), len(self._metas[1][0])
+        if na == 2 and nb == 2:
+            return "MmBackward0"
+        if na == 1 and nb == 1:
+            return "DotBackward0"
+        if nb == 1 and na == 2:
+            return "MvBackward0"
+        return "BmmBackward0" if na == nb == 3 else "MatmulBackward0"
+
+
+def _check_matmul(a, b):
+    na, nb = a.ndim, b.ndim
+    if na == 0 or nb == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[-2] if nb >= 2 else b.shape[0]
+    if ka != kb:
+        if na == 1 and nb == 1:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] "
+                "to have the same number of elements, but got "
+                f"{a.shape[0]} and {b.shape[0]} elements respectively"
+            )
+        if nb == 1:
+            raise RuntimeError(
+                f"size mismatch, got input ({a.shape[-2] if na > 1 else 1}), mat "
+                f"({_shape_str(a.shape[-2:])}), vec ({b.shape[0]})"
+            )
+        sa = _shape_str(a.shape if na == 1 else (int(xp.prod(a.shape[:-1])), ka)) if na <= 2 else \
+            _shape_str(a.shape[-2:])
+        sb = _shape_str(b.shape[-2:])
+        if na == 1:
+            sa = f"1x{ka}"
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+    if na > 2 and nb > 2:
+        try:
+            xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b "
+                f"({b.shape[-3]}) at non-singleton dimension {max(na, nb) - 3}"
+            ) from None
+
+
+def matmul(a, b):
+    a, b = binary_args(a, b)
+    _check_matmul(a, b)
+    return MatMul.apply(a, b)
+
+
+def mm(a, b):
+    if a.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
+            f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}]."
+        )
+    return matmul(a, b)
+
+
+def mv(a, v):
+    return matmul(a, v)
+
+
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors"
+        )
+    return matmul(a, b)
+
+
+def outer(a, b):
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
+    out = matmul(mat1, mat2)
+    if alpha != 1:
+        out = out * alpha
+    return out + (input * beta if beta != 1 else input)
+
+
+# ---------------------------------------------------------------- einsum
+def _parse_einsum(eq, ndims):
+    eq = eq.replace(" ", "")
+    if "->" in eq:
+        lhs, out = eq.split("->")
+    else:
+        lhs, out = eq, None
+    subs = lhs.split(",")
+    if len(subs) != len(ndims):
+        raise RuntimeError(
+            "einsum(): more operands were provided than specified in the equation"
+            if len(ndims) > len(subs) else "einsum(): fewer operands were provided than specified in the equation"
+        )
+    used = set(c for c in eq if c.isalpha())
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    n_ell = max((nd - len(s.replace("...", "")) for s, nd in zip(subs, ndims) if "..." in s), default=0)
+    ell = "".join(spare[:n_ell])
+    full = []
+    for s, nd in zip(subs, ndims):
+        if "..." in s:
+            k = nd - len(s.replace("...", ""))
+            s = s.replace("...", ell[n_ell - k:] if k else "")
+        if len(s) != nd:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
+                f"number of dimensions ({nd}) for operand and no ellipsis was given"
+            )
+        full.append(s)
+    if out is None:
+        counts = {}
+        for s in full:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return full, out
+
+
+class Einsum(Node):
+    def forward(self, *arrays):
+        self.shapes = [a.shape for a in arrays]
+        return xp.einsum(self.eq, *arrays, optimize=len(arrays) > 2)
+
+    @property
+    def saves(self):
+        return tuple(range(self.n_in))
+
+    def backward(self, g):
+        ops = self.saved_tensors
+        subs, out = self.subs, self.out
+        grads = []
+        for i, s in enumerate(subs):
+            if not ops[i].requires_grad and not self._needs(i):
+                grads.append(None)
+                continue
+            if len(set(s)) != len(s):
+                raise NotImplementedError("einsum backward with a repeated index in one operand")
+            others = [subs[j] for j in range(len(subs)) if j != i]
+            avail = set(out).union(*others) if others else set(out)
+            target = "".join(c for c in s if c in avail)
+            eq = ",".join([out] + others) + "->" + target
+            gi = einsum(eq, g, *[ops[j] for j in range(len(ops)) if j != i])
+            if target != s:
+                shape = tuple(self.shapes[i][k] if c in avail else 1 for k, c in enumerate(s))
+                gi = gi.reshape(shape).expand(self.shapes[i])
+            grads.append(gi)
+        return tuple(grads)
+
+    def _needs(self, i):
+        return self._next[i] is not None
+
+
+def einsum(equation, *operands):
+    from ._util import cast, to_tensor
+
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = [to_tensor(o) for o in operands]
+    subs, out = _parse_einsum(equation, [o.ndim for o in operands])
+    from ..backend import result_type
+
+    dt = result_type(*operands)
+    operands = [cast(o, dt) for o in operands]
+    eq = ",".join(subs) + "->" + out
+    sizes = {}
+    for s, o in zip(subs, operands):
+        for c, n in zip(s, o.shape):
+            if c in sizes and sizes[c] != n and 1 not in (sizes[c], n):
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (original->remapped)"
+                    f": subscript '{c}' has size {sizes[c]} and {n}"
+                )
+            sizes[c] = n
+    return Einsum.apply(*operands, eq=eq, subs=subs, out=out, n_in=len(operands))

@@ -1,0 +1,508 @@
+"""Reductions (sum, mean, max, var, norm, softmax, ...) and their gradients."""
+
+from __future__ import annotations
+
+from ..autograd.function import Node
+from ..backend import get_default_dtype, int64, xp
+from ._util import as_float, normalize_dim, normalize_dims
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Broadcast a reduced gradient back to the input's ``shape``."""
+    if not keepdim and axes:
+        kshape = list(shape)
+        for ax in axes:
+            kshape[ax] = 1
+        g = g.reshape(tuple(kshape))
+    return g.expand(shape)
+
+
+def _kept(out, axes, keepdim, shape):
+    """A reduced tensor reshaped to keepdim form, for broadcasting against the input."""
+    if keepdim or not axes:
+        return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape))) if axes else out
+    return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape)))
+
+
+class Sum(Node):
+    def forward(self, a):
+        self.shape = a.shape
+        return xp.sum(a, axis=self.axes, keepdims=self.keepdim, dtype=self.out_dtype)
+
+    def backward(self, g):
+        return _expand_back(g, self.shape, self.axes, self.keepdim)
+
+    def name(self):
+        return "SumBackward1" if self.dim_given else "SumBackward0"
+
+
+class Mean(Node):
+    def forward(self, a):
+        self.shape = a.shape
+        return xp.mean(a, axis=self.axes, keepdims=self.keepdim, dtype=self.out_dtype)
+
+    def backward(self, g):
+        n = 1
+        for ax in self.axes:
+            n *= self.shape[ax]
+        return _expand_back(g, self.shape, self.axes, self.keepdim) / n if n else \
+            _expand_back(g, self.shape, self.axes, self.keepdim) * float("nan")
+
+    def name(self):
+        return "MeanBackward1" if self.dim_given else "MeanBackward0"
+
+
+class Prod(Node):
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        return xp.prod(a, axis=self.axes, keepdims=self.keepdim, dtype=self.out_dtype)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        out = self.saved_output
+        axes = self.axes
+        ge = _expand_back(g, a.shape, axes, self.keepdim)
+        if not bool(xp.any(a._data == 0)):
+            return ge * _kept(out, axes, self.keepdim, a.shape) / a
+        return ge * _exclusive_prod(a, axes)
+
+
+def _exclusive_prod(a, axes):
+    """Product of all other elements along ``axes`` (exact with zeros), as a constant."""
+    from .._tensor import Tensor
+
+    d = a._data
+    rest = [i for i in range(d.ndim) if i not in axes]
+    perm = rest + list(axes)
+    moved = xp.transpose(d, perm)
+    flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
+    ones = xp.ones(flat.shape[:-1] + (1,), d.dtype)
+    left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), -1), -1)
+    ex = (left * right).reshape(moved.shape)
+    return Tensor._make(xp.transpose(ex, xp.argsort(perm)))
+
+
+class AmaxAmin(Node):
+    """amax/amin (and full max/min): ties share the gradient evenly, as in torch."""
+
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        self.shape = a.shape
+        f = xp.max if self.is_max else xp.min
+        return f(a, axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        out = _kept(self.saved_output, self.axes, self.keepdim, a.shape)
+        mask = (a == out).to(g.dtype)
+        count = mask.sum(dim=self.axes, keepdim=True)
+        return _expand_back(g, a.shape, self.axes, self.keepdim) * mask / count
+
+
+class MaxMinDim(Node):
+    """max/min along one dim: the gradient goes to the returned index."""
+
+    def forward(self, a):
+        f = xp.argmax if self.is_max else xp.argmin
+        idx = f(a, axis=self.dim, keepdims=True)
+        self.idx = idx
+        self.shape = a.shape
+        vals = xp.take_along_axis(a, idx, axis=self.dim)
+        return vals if self.keepdim else xp.squeeze(vals, self.dim)
+
+    def backward(self, g):
+        from .index import scatter_into_zeros
+
+        gk = g if self.keepdim else g.unsqueeze(self.dim)
+        return scatter_into_zeros(gk, self.idx, self.dim, self.shape)
+
+    def name(self):
+        return "MaxBackward0" if self.is_max else "MinBackward0"
+
+
+class Var(Node):
+    saves = (0,)
+
+    def forward(self, a):
+        self.shape = a.shape
+        return xp.var(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        n = _count(self.shape, self.axes)
+        mu = a.mean(dim=self.axes, keepdim=True)
+        ge = _expand_back(g, self.shape, self.axes, self.keepdim)
+        denom = n - self.correction
+        return ge * (a - mu) * (2.0 / denom if denom > 0 else float("inf"))
+
+
+class Std(Node):
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        self.shape = a.shape
+        return xp.std(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        n = _count(self.shape, self.axes)
+        out = _kept(self.saved_output, self.axes, self.keepdim, a.shape)
+        mu = a.mean(dim=self.axes, keepdim=True)
+        ge = _expand_back(g, self.shape, self.axes, self.keepdim)
+        denom = n - self.correction
+        return ge * (a - mu) / (out * denom)
+
+
+def _count(shape, axes):
+    n = 1
+    for ax in axes:
+        n *= shape[ax]
+    return n
+
+
+class Norm(Node):
+    """Vector p-norm over ``axes`` (p = 2, 1, inf, -inf, 0 or any real)."""
+
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        p, axes, kd = self.p, self.axes, self.keepdim
+        ab = xp.abs(a)
+        if p == 2:
+            return xp.sqrt(xp.sum(a * a, axis=axes, keepdims=kd))
+        if p == 1:
+            return xp.sum(ab, axis=axes, keepdims=kd)
+        if p == float("inf"):
+            return xp.max(ab, axis=axes, keepdims=kd) if ab.size else xp.zeros(
+                _reduced_shape(a.shape, axes, kd), a.dtype)
+        if p == float("-inf"):
+            return xp.min(ab, axis=axes, keepdims=kd)
+        if p == 0:
+            return xp.sum(a != 0, axis=axes, keepdims=kd).astype(a.dtype)
+        return (xp.sum(ab**p, axis=axes, keepdims=kd) ** (1.0 / p)).astype(a.dtype)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        p, axes, kd = self.p, self.axes, self.keepdim
+        out = _kept(self.saved_output, axes, kd, a.shape)
+        ge = _expand_back(g, a.shape, axes, kd)
+        if p == 0:
+            return ge * 0
+        if p == 1:
+            return ge * a.sign()
+        if p == 2:
+            safe = out.masked_fill(out == 0, 1.0)
+            return (ge * a / safe).masked_fill(out == 0, 0.0)
+        if p in (float("inf"), float("-inf")):
+            mask = (a.abs() == out).to(a.dtype)
+            count = mask.sum(dim=axes, keepdim=True)
+            return ge * a.sign() * mask / count
+        safe = out.masked_fill(out == 0, 1.0)
+        res = ge * a.sign() * a.abs() ** (p - 1) / safe ** (p - 1)
+        return res.masked_fill(out == 0, 0.0)
+
+
+def _reduced_shape(shape, axes, keepdim):
+    return tuple((1 if keepdim else None) if i in axes else s for i, s in enumerate(shape)
+                 if keepdim or i not in axes)
+
+
+class LogSumExp(Node):
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        m = xp.max(a, axis=self.axes, keepdims=True) if a.size else xp.zeros((1,) * a.ndim, a.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        s = xp.log(xp.sum(xp.exp(a - m), axis=self.axes, keepdims=True)) + m
+        return s if self.keepdim else xp.squeeze(s, axis=self.axes)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        out = _kept(self.saved_output, self.axes, self.keepdim, a.shape)
+        return _expand_back(g, a.shape, self.axes, self.keepdim) * (a - out).exp()
+
+
+class Softmax(Node):
+    saves_output = True
+
+    def forward(self, a):
+        m = xp.max(a, axis=self.dim, keepdims=True) if a.size else 0
+        e = xp.exp(a - m)
+        e /= xp.sum(e, axis=self.dim, keepdims=True)
+        return e
+
+    def backward(self, g):
+        y = self.saved_output
+        return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
+
+
+class LogSoftmax(Node):
+    saves_output = True
+
+    def forward(self, a):
+        m = xp.max(a, axis=self.dim, keepdims=True) if a.size else 0
+        s = a - m
+        s -= xp.log(xp.sum(xp.exp(s), axis=self.dim, keepdims=True))
+        return s
+
+    def backward(self, g):
+        y = self.saved_output
+        return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
+
+
+class Cumsum(Node):
+    def forward(self, a):
+        return xp.cumsum(a, axis=self.dim, dtype=self.out_dtype)
+
+    def backward(self, g):
+        return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
+
+
+class Cumprod(Node):
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        return xp.cumprod(a, axis=self.dim)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        out = self.saved_output
+        if bool(xp.any(a._data == 0)):
+            raise NotImplementedError("cumprod backward with zeros in the input is not supported")
+        return (g * out).flip(self.dim).cumsum(self.dim).flip(self.dim) / a
+
+
+# ---------------------------------------------------------------- functional API
+def _int_to_long(t, dtype):
+    if dtype is not None:
+        from ..backend import as_dtype
+
+        return as_dtype(dtype).np
+    if not t.dtype.is_floating_point:
+        return int64.np
+    return None
+
+
+def sum(a, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    axes = normalize_dims(dim, a.ndim)
+    return Sum.apply(a, axes=axes, keepdim=keepdim, out_dtype=_int_to_long(a, dtype),
+                     dim_given=dim is not None)
+
+
+def mean(a, dim=None, keepdim=False, dtype=None):
+    if dtype is None and not a.dtype.is_floating_point:
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {a.dtype.name.capitalize()}"
+        )
+    if dtype is not None:
+        a = a.to(dtype)
+    axes = normalize_dims(dim, a.ndim)
+    return Mean.apply(a, axes=axes, keepdim=keepdim, out_dtype=None, dim_given=dim is not None)
+
+
+def prod(a, dim=None, keepdim=False, dtype=None):
+    axes = normalize_dims(dim, a.ndim)
+    return Prod.apply(a, axes=axes, keepdim=keepdim if dim is not None else False,
+                      out_dtype=_int_to_long(a, dtype))
+
+
+def _empty_check(a, axes, name):
+    for ax in axes:
+        if a.shape[ax] == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim {ax} to have non-zero size."
+            )
+    if not axes and a.numel() == 0:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
+def amax(a, dim=(), keepdim=False):
+    axes = normalize_dims(dim if dim != () else None, a.ndim)
+    _empty_check(a, axes if a.ndim else (), "amax")
+    return AmaxAmin.apply(a, axes=axes, keepdim=keepdim, is_max=True)
+
+
+def amin(a, dim=(), keepdim=False):
+    axes = normalize_dims(dim if dim != () else None, a.ndim)
+    _empty_check(a, axes if a.ndim else (), "amin")
+    return AmaxAmin.apply(a, axes=axes, keepdim=keepdim, is_max=False)
+
+
+def _max_min(a, dim, keepdim, other, is_max):
+    from .._tensor import Tensor
+    from ..return_types import max_min_result
+
+    if isinstance(dim, Tensor) and other is None:
+        other, dim = dim, None
+    if other is not None:
+        from .elementwise import maximum, minimum
+
+        return maximum(a, other) if is_max else minimum(a, other)
+    name = "max" if is_max else "min"
+    if dim is None:
+        if a.numel() == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        return AmaxAmin.apply(a, axes=tuple(range(a.ndim)), keepdim=False, is_max=is_max)
+    d = normalize_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return max_min_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)), name)
+    if a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    vals = MaxMinDim.apply(a, dim=d, keepdim=keepdim, is_max=is_max)
+    f = xp.argmax if is_max else xp.argmin
+    idx = f(a._data, axis=d, keepdims=keepdim)
+    return max_min_result(vals, Tensor._make(idx.astype(xp.int64)), name)
+
+
+def max(a, dim=None, keepdim=False, other=None):  # noqa: A001
+    return _max_min(a, dim, keepdim, other, True)
+
+
+def min(a, dim=None, keepdim=False, other=None):  # noqa: A001
+    return _max_min(a, dim, keepdim, other, False)
+
+
+def argmax(a, dim=None, keepdim=False):
+    from .._tensor import Tensor
+
+    if dim is None:
+        r = xp.argmax(a._data.reshape(-1))
+        return Tensor._make(xp.asarray(r, xp.int64).reshape((1,) * a.ndim if keepdim else ()))
+    d = normalize_dim(dim, a.ndim)
+    return Tensor._make(xp.argmax(a._data, axis=d, keepdims=keepdim).astype(xp.int64))
+
+
+def argmin(a, dim=None, keepdim=False):
+    from .._tensor import Tensor
+
+    if dim is None:
+        r = xp.argmin(a._data.reshape(-1))
+        return Tensor._make(xp.asarray(r, xp.int64).reshape((1,) * a.ndim if keepdim else ()))
+    d = normalize_dim(dim, a.ndim)
+    return Tensor._make(xp.argmin(a._data, axis=d, keepdims=keepdim).astype(xp.int64))
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(unbiased, bool) is False and unbiased is not None and dim is None:
+        dim, unbiased = unbiased, None
+    axes = normalize_dims(dim, a.ndim)
+    return Var.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
+
+
+def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(unbiased, bool) is False and unbiased is not None and dim is None:
+        dim, unbiased = unbiased, None
+    axes = normalize_dims(dim, a.ndim)
+    return Std.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
+
+
+def var_mean(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(a, dim, unbiased, keepdim, correction=correction), mean(a, dim, keepdim)
+
+
+def std_mean(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(a, dim, unbiased, keepdim, correction=correction), mean(a, dim, keepdim)
+
+
+def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        a = a.to(dtype)
+    a = as_float(a)
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm is not supported")
+    if isinstance(p, str):
+        raise RuntimeError(f"norm(): unknown norm type {p!r}")
+    axes = normalize_dims(dim, a.ndim)
+    return Norm.apply(a, p=float(p), axes=axes, keepdim=keepdim)
+
+
+def logsumexp(a, dim=None, keepdim=False):
+    a = as_float(a)
+    axes = normalize_dims(dim, a.ndim)
+    return LogSumExp.apply(a, axes=axes, keepdim=keepdim)
+
+
+def _softmax_dtype(a, dtype):
+    if dtype is not None:
+        return a.to(dtype)
+    return as_float(a)
+
+
+def softmax(a, dim=None, dtype=None, _stacklevel=3):
+    a = _softmax_dtype(a, dtype)
+    d = normalize_dim(_implicit_dim(a, dim), a.ndim)
+    return Softmax.apply(a, dim=d)
+
+
+def log_softmax(a, dim=None, dtype=None, _stacklevel=3):
+    a = _softmax_dtype(a, dtype)
+    d = normalize_dim(_implicit_dim(a, dim), a.ndim)
+    return LogSoftmax.apply(a, dim=d)
+
+
+def _implicit_dim(a, dim):
+    if dim is not None:
+        return dim
+    return 0 if a.ndim in (0, 1, 3) else 1
+
+
+def cumsum(a, dim, dtype=None):
+    d = normalize_dim(dim, a.ndim)
+    return Cumsum.apply(a, dim=d, out_dtype=_int_to_long(a, dtype))
+
+
+def cumprod(a, dim, dtype=None):
+    if dtype is not None:
+        a = a.to(dtype)
+    d = normalize_dim(dim, a.ndim)
+    return Cumprod.apply(a, dim=d)
+
+
+def all(a, dim=None, keepdim=False):  # noqa: A001
+    from .._tensor import Tensor
+
+    axes = normalize_dims(dim, a.ndim)
+    return Tensor._make(xp.all(a._data, axis=axes, keepdims=keepdim))
+
+
+def any(a, dim=None, keepdim=False):  # noqa: A001
+    from .._tensor import Tensor
+
+    axes = normalize_dims(dim, a.ndim)
+    return Tensor._make(xp.any(a._data, axis=axes, keepdims=keepdim))
+
+
+def count_nonzero(a, dim=None):
+    from .._tensor import Tensor
+
+    axes = normalize_dims(dim, a.ndim)
+    return Tensor._make(xp.count_nonzero(a._data, axis=axes).astype(xp.int64))
+
+
+__all__ = ["sum", "mean", "get_default_dtype"]

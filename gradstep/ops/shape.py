@@ -1,0 +1,523 @@
+"""Shape operations: views (reshape, transpose, expand, ...) and copies (cat, flip, pad, ...)."""
+
+from __future__ import annotations
+
+from ..autograd.function import Node
+from ..backend import xp
+from ._util import normalize_dim, sum_to
+
+
+class Reshape(Node):
+    is_view = True
+    _name = "ViewBackward0"
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return a.reshape(self.shape)
+
+    def backward(self, g):
+        return g.reshape(self.in_shape)
+
+
+class Permute(Node):
+    is_view = True
+
+    def forward(self, a):
+        return xp.transpose(a, self.perm)
+
+    def backward(self, g):
+        inv = [0] * len(self.perm)
+        for i, p in enumerate(self.perm):
+            inv[p] = i
+        return g.permute(*inv)
+
+
+class Expand(Node):
+    is_view = True
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.broadcast_to(a, self.shape)
+
+    def backward(self, g):
+        return sum_to(g, self.in_shape)
+
+
+class Cat(Node):
+    def forward(self, *arrays):
+        self.sizes = [a.shape[self.dim] for a in arrays]
+        return xp.concatenate(arrays, axis=self.dim)
+
+    def backward(self, g):
+        out, start = [], 0
+        for s in self.sizes:
+            out.append(g.narrow(self.dim, start, s))
+            start += s
+        return tuple(out)
+
+
+class Stack(Node):
+    def forward(self, *arrays):
+        self.n = len(arrays)
+        return xp.stack(arrays, axis=self.dim)
+
+    def backward(self, g):
+        return tuple(g.select(self.dim, i) for i in range(self.n))
+
+
+class Flip(Node):
+    def forward(self, a):
+        return xp.flip(a, axis=self.dims).copy()
+
+    def backward(self, g):
+        return g.flip(self.dims)
+
+
+class Roll(Node):
+    def forward(self, a):
+        return xp.roll(a, self.shifts, axis=self.dims)
+
+    def backward(self, g):
+        neg = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return g.roll(neg, self.dims)
+
+
+class Tri(Node):
+    def forward(self, a):
+        return (xp.tril if self.lower else xp.triu)(a, self.k)
+
+    def backward(self, g):
+        return g.tril(self.k) if self.lower else g.triu(self.k)
+
+
+class Pad(Node):
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.pad(a, self.widths, mode="constant", constant_values=self.value)
+
+    def backward(self, g):
+        idx = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.widths, self.in_shape))
+        return g[idx]
+
+
+class Repeat(Node):
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.tile(a, self.reps)
+
+    def backward(self, g):
+        # fold each repeated axis into (rep, size) and sum over rep
+        nd = len(self.reps)
+        in_shape = (1,) * (nd - len(self.in_shape)) + tuple(self.in_shape)
+        folded = []
+        for r, s in zip(self.reps, in_shape):
+            folded += [r, s]
+        gs = g.reshape(tuple(folded)).sum(dim=tuple(range(0, 2 * nd, 2)))
+        return gs.reshape(self.in_shape)
+
+
+class Contiguous(Node):
+    _name = "CloneBackward0"
+
+    def forward(self, a):
+        return xp.ascontiguousarray(a) if not self.force else a.copy()
+
+    def backward(self, g):
+        return g
+
+
+# ---------------------------------------------------------------- functional API
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    from .._tensor import Tensor
+
+    if len(shape) == 1 and isinstance(shape[0], Tensor):
+        return tuple(shape[0].tolist())
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape, numel, in_shape):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def reshape(a, *shape):
+    shape = _infer_shape(_shape_arg(shape), a._data.size, a.shape)
+    if shape == a._data.shape:
+        return Reshape.apply(a, shape=shape) if a.requires_grad else a._alias()
+    return Reshape.apply(a, shape=shape)
+
+
+def view(a, *shape):
+    from ..backend import as_dtype
+
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+        return view_dtype(a, as_dtype(shape[0]))
+    shape = _infer_shape(_shape_arg(shape), a._data.size, a.shape)
+    if not _viewable(a._data, shape):
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return Reshape.apply(a, shape=shape)
+
+
+def _viewable(arr, shape):
+    if arr.flags.c_contiguous:
+        return True
+    try:
+        v = arr.view()
+        v.shape = shape
+        return True
+    except AttributeError:
+        return False
+
+
+def view_dtype(a, dt):
+    from .._tensor import Tensor
+
+    return Tensor._make(a._data.view(dt.np))
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    if a.ndim == 0:
+        return reshape(a, 1)
+    s = normalize_dim(start_dim, a.ndim)
+    e = normalize_dim(end_dim, a.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = a.shape[:s] + (-1,) + a.shape[e + 1:]
+    if a.numel() == 0:
+        n = 1
+        for x in a.shape[s:e + 1]:
+            n *= x
+        shape = a.shape[:s] + (n,) + a.shape[e + 1:]
+    return reshape(a, shape)
+
+
+def unflatten(a, dim, sizes):
+    d = normalize_dim(dim, a.ndim)
+    sizes = list(sizes)
+    if -1 in sizes:
+        known = 1
+        for s in sizes:
+            if s != -1:
+                known *= s
+        sizes[sizes.index(-1)] = a.shape[d] // known
+    prod = 1
+    for s in sizes:
+        prod *= s
+    if prod != a.shape[d]:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"({a.shape[d]}) in the input tensor"
+        )
+    return reshape(a, a.shape[:d] + tuple(sizes) + a.shape[d + 1:])
+
+
+def squeeze(a, dim=None):
+    if dim is None:
+        shape = tuple(s for s in a.shape if s != 1)
+    else:
+        dims = {normalize_dim(d, a.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        shape = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
+    return reshape(a, shape) if shape != a.shape else Reshape.apply(a, shape=shape)
+
+
+def unsqueeze(a, dim):
+    d = normalize_dim(dim, a.ndim + 1)
+    return Reshape.apply(a, shape=a.shape[:d] + (1,) + a.shape[d:])
+
+
+def permute(a, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != a.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not "
+            f"equal to len(dims) = {len(dims)}"
+        )
+    perm = tuple(normalize_dim(d, a.ndim) for d in dims)
+    if len(set(perm)) != len(perm):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(a, perm=perm)
+
+
+def transpose(a, dim0, dim1):
+    if a.ndim == 0:
+        return Reshape.apply(a, shape=())
+    d0, d1 = normalize_dim(dim0, a.ndim), normalize_dim(dim1, a.ndim)
+    perm = list(range(a.ndim))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    return Permute.apply(a, perm=tuple(perm))
+
+
+def t(a):
+    if a.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a.ndim}D")
+    return transpose(a, 0, 1) if a.ndim == 2 else Reshape.apply(a, shape=a.shape)
+
+
+def movedim(a, source, destination):
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [normalize_dim(s, a.ndim) for s in src]
+    dst = [normalize_dim(d, a.ndim) for d in dst]
+    order = [i for i in range(a.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(a, perm=tuple(order))
+
+
+def expand(a, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < a.ndim:
+        raise RuntimeError(
+            f"expand(torch.FloatTensor{{{list(a.shape)}}}, size={list(sizes)}): the number of "
+            "sizes provided must be greater or equal to the number of dimensions in the tensor"
+        )
+    nd = len(sizes) - a.ndim
+    shape = []
+    for i, s in enumerate(sizes):
+        cur = a.shape[i - nd] if i >= nd else 1
+        if s == -1:
+            if i < nd:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+            s = cur
+        elif cur != 1 and cur != s:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                f"{list(a.shape)}"
+            )
+        shape.append(s)
+    shape = tuple(shape)
+    if shape == a.shape:
+        return Reshape.apply(a, shape=shape) if a.requires_grad else a._alias()
+    return Expand.apply(a, shape=shape)
+
+
+def broadcast_to(a, shape):
+    return expand(a, tuple(shape))
+
+
+def _tensors_arg(tensors, name):
+    from ._util import to_tensor
+
+    tensors = [to_tensor(x) for x in tensors]
+    if not tensors:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    return tensors
+
+
+def cat(tensors, dim=0):
+    from ..backend import result_type
+    from ._util import cast
+
+    tensors = _tensors_arg(tensors, "torch.cat")
+    # torch skips legacy 1-D empty tensors
+    tensors = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
+    ref = tensors[0]
+    d = normalize_dim(dim, ref.ndim)
+    for i, x in enumerate(tensors):
+        if x.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim}"
+            )
+        for k in range(ref.ndim):
+            if k != d and x.shape[k] != ref.shape[k]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list."
+                )
+    dt = result_type(*tensors)
+    tensors = [cast(x, dt) for x in tensors]
+    return Cat.apply(*tensors, dim=d)
+
+
+concat = cat
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    from ..backend import result_type
+    from ._util import cast
+
+    tensors = _tensors_arg(tensors, "stack")
+    ref = tensors[0]
+    for i, x in enumerate(tensors):
+        if x.shape != ref.shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(ref.shape)} at entry 0 "
+                f"and {list(x.shape)} at entry {i}"
+            )
+    d = normalize_dim(dim, ref.ndim + 1)
+    dt = result_type(*tensors)
+    tensors = [cast(x, dt) for x in tensors]
+    return Stack.apply(*tensors, dim=d)
+
+
+def hstack(tensors):
+    tensors = _tensors_arg(tensors, "hstack")
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([x if x.ndim > 1 else x.reshape(1, -1) for x in _tensors_arg(tensors, "vstack")], 0)
+
+
+def split(a, split_size_or_sections, dim=0):
+    d = normalize_dim(dim, a.ndim)
+    n = a.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] if step else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(a.narrow(d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(a, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0")
+    d = normalize_dim(dim, a.ndim)
+    n = a.shape[d]
+    step = -(-n // chunks) if n else 1
+    return split(a, step, d) if n else split(a, [0] * 1, d)
+
+
+def unbind(a, dim=0):
+    d = normalize_dim(dim, a.ndim)
+    return tuple(a.select(d, i) for i in range(a.shape[d]))
+
+
+def narrow(a, dim, start, length):
+    d = normalize_dim(dim, a.ndim)
+    if start < 0:
+        start += a.shape[d]
+    if start < 0 or start + length > a.shape[d]:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({a.shape[d]}).")
+    idx = (slice(None),) * d + (slice(start, start + length),)
+    return a[idx]
+
+
+def select(a, dim, index):
+    d = normalize_dim(dim, a.ndim)
+    n = a.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(a.shape)} at dimension {d}")
+    return a[(slice(None),) * d + (index,)]
+
+
+def flip(a, dims):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip.apply(a, dims=tuple(normalize_dim(d, a.ndim) for d in dims))
+
+
+def fliplr(a):
+    return flip(a, (1,))
+
+
+def flipud(a):
+    return flip(a, (0,))
+
+
+def roll(a, shifts, dims=None):
+    if dims is None:
+        flat = a.flatten()
+        return Roll.apply(flat, shifts=shifts if isinstance(shifts, int) else tuple(shifts),
+                          dims=None).reshape(a.shape)
+    if isinstance(dims, int):
+        dims, shifts = (dims,), (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    return Roll.apply(a, shifts=tuple(shifts), dims=tuple(normalize_dim(d, a.ndim) for d in dims))
+
+
+def tril(a, diagonal=0):
+    return Tri.apply(a, k=diagonal, lower=True)
+
+
+def triu(a, diagonal=0):
+    return Tri.apply(a, k=diagonal, lower=False)
+
+
+def pad(a, pad, mode="constant", value=None):
+    """Constant padding; ``pad`` lists (left, right) pairs from the last dim backwards."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad mode {mode!r} is not supported (only 'constant')")
+    if len(pad) % 2 or len(pad) // 2 > a.ndim:
+        raise RuntimeError(
+            f"Padding length must be divisible by 2 and at most twice the input's dims, got {len(pad)}"
+        )
+    widths = [(0, 0)] * a.ndim
+    for i in range(len(pad) // 2):
+        widths[a.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        # negative padding crops
+        idx = tuple(slice(-lo if lo < 0 else 0, (n + hi) if hi < 0 else n)
+                    for (lo, hi), n in zip(widths, a.shape))
+        a = a[idx]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    return Pad.apply(a, widths=tuple(widths), value=0 if value is None else value)
+
+
+def repeat(a, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < a.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    return Repeat.apply(a, reps=sizes)
+
+
+def tile(a, dims):
+    dims = tuple(dims)
+    if len(dims) < a.ndim:
+        dims = (1,) * (a.ndim - len(dims)) + dims
+    return repeat(a, dims)
+
+
+def repeat_interleave(a, repeats, dim=None):
+    from .._tensor import Tensor
+    from .index import index_select
+
+    if dim is None:
+        a, dim = a.flatten(), 0
+    d = normalize_dim(dim, a.ndim)
+    reps = repeats._data if isinstance(repeats, Tensor) else repeats
+    idx = xp.repeat(xp.arange(a.shape[d]), reps)
+    return index_select(a, d, Tensor._make(idx))
+
+
+def contiguous(a):
+    if a._data.flags.c_contiguous:
+        return a
+    return Contiguous.apply(a, force=False)
+
+
+def clone(a):
+    return Contiguous.apply(a, force=True)
