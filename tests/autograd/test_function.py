@@ -1,0 +1,92 @@
+"""User-defined autograd.Function, and gradcheck itself."""
+
+import numpy as np
+import pytest
+
+import gradstep as gs
+from gradstep.autograd.gradcheck import GradcheckError
+
+
+class Cube(gs.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return x * x * x * k
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x * x * ctx.k, None
+
+
+def test_custom_function_forward_backward():
+    x = gs.tensor([1.0, 2.0], dtype=gs.float64, requires_grad=True)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn is not None and "CubeBackward" in y.grad_fn.name()
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 24.0])
+    assert gs.autograd.gradcheck(lambda t: Cube.apply(t, 2.0), (x,))
+
+
+def test_needs_input_grad():
+    seen = {}
+
+    class Probe(gs.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            seen["needs"] = ctx.needs_input_grad
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    Probe.apply(gs.ones(2, requires_grad=True), gs.ones(2))
+    assert seen["needs"] == (True, False)
+
+
+def test_custom_function_multiple_outputs():
+    class Split2(gs.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga * 2 + gb * 3
+
+    x = gs.tensor([1.0, 1.0], requires_grad=True)
+    a, b = Split2.apply(x)
+    (a.sum() + 10 * b.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [32.0, 32.0])
+
+
+def test_saved_tensor_version_checked_in_custom_function():
+    x = gs.tensor([1.0, 2.0], requires_grad=True)
+    w = x * 1
+    y = Cube.apply(w, 1.0)
+    w.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    class Wrong(gs.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g  # should be 2 * x * g
+
+    x = gs.tensor([0.5, 1.5], dtype=gs.float64, requires_grad=True)
+    with pytest.raises(GradcheckError):
+        gs.autograd.gradcheck(Wrong.apply, (x,))
+    assert not gs.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False)
+
+
+def test_gradgradcheck_on_composite():
+    x = gs.tensor([0.3, -0.7, 1.1], dtype=gs.float64, requires_grad=True)
+    assert gs.autograd.gradgradcheck(lambda t: (t.tanh() * t.exp()).sum(), (x,))
