@@ -1,0 +1,437 @@
+"""``Optimizer``: the base class of every optimizer (torch.optim.Optimizer's contract).
+
+An optimizer holds ``param_groups`` (a list of dicts: ``params`` plus every
+hyperparameter of ``defaults``) and ``state`` (a dict keyed by parameter, filled
+lazily by ``step``). Subclasses implement ``step(closure=None)``; the base class
+wraps every subclass's ``step`` so that the step hooks run around it and the
+update itself runs without recording a graph (see ``__init_subclass__``).
+
+``state_dict()`` uses torch's format, so a gradstep state dict converted to
+torch tensors loads into the matching torch optimizer and the reverse.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from itertools import chain
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import enable_grad, set_grad_enabled
+from ..backend import xp
+
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
+           "required"]
+
+
+class _RequiredParameter:
+    """Marks a hyperparameter that every parameter group must give (no default)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class RemovableHandle:
+    """Returned by every ``register_*_hook``; ``remove()`` unregisters that one hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks_dict):
+        self._hooks_dict = hooks_dict
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks_dict.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Register ``hook(optimizer, args, kwargs) -> None | (args, kwargs)`` run before every step."""
+    handle = RemovableHandle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """Register ``hook(optimizer, args, kwargs)`` run after every optimizer's step."""
+    handle = RemovableHandle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
+
+
+def _get_value(x):
+    """A hyperparameter as a Python number (``lr`` may be a one-element tensor)."""
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _check_lr(lr):
+    """torch's learning-rate validation: non-negative; a tensor lr must have one element."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_differentiable(differentiable):
+    """``differentiable=True`` would need the update recorded in the graph; we update raw arrays."""
+    if differentiable:
+        raise NotImplementedError(
+            "differentiable=True is not supported: gradstep's optimizers update raw arrays "
+            "without recording a graph. Construct the optimizer with differentiable=False."
+        )
+
+
+def _check_fused_foreach(fused, foreach):
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def _step_tensor(value=0.0):
+    """The ``step`` state entry: a 0-d float32 tensor, as torch stores it by default."""
+    return Tensor._make(xp.asarray(value, dtype=xp.float32).reshape(()).copy())
+
+
+def _zeros_like(p):
+    """A zero state tensor with ``p``'s shape and dtype."""
+    return Tensor._make(xp.zeros_like(p._data))
+
+
+def _data_or_none(t):
+    """The raw array of an optional state tensor."""
+    return None if t is None else t._data
+
+
+def _with_step_hooks(step):
+    """Wrap a subclass's ``step``: pre hooks, the update without a graph, post hooks."""
+
+    @functools.wraps(step)
+    def hooked_step(self, *args, **kwargs):
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                              self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                        f"{result}."
+                    )
+                args, kwargs = result
+        with set_grad_enabled(self.defaults.get("differentiable", False)):
+            out = step(self, *args, **kwargs)
+        for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                               _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+
+    hooked_step._hooked = True
+    return hooked_step
+
+
+class Optimizer:
+    """Base class for all optimizers.
+
+    Args:
+        params: an iterable of Tensors, of dicts (parameter groups, each with its
+            own hyperparameters), or of ``(name, tensor)`` pairs (then each group
+            records ``param_names``). It must have a deterministic order (no sets).
+        defaults: the hyperparameters used where a group does not specify them.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        # Every ``step`` a subclass defines runs the step hooks and disables graph
+        # recording, as torch's ``profile_hook_step`` + ``_use_grad_for_differentiable`` do.
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_hooked", False):
+            cls.step = _with_step_hooks(step)
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+        self._optimizer_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_state_dict_post_hooks = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {_typename(params)}"
+            )
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    # ------------------------------------------------------------ pickling / repr
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+                     "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+                     "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks"):
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        self.defaults.setdefault("differentiable", False)
+
+    def __repr__(self):
+        lines = [self.__class__.__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group.keys()):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        return "\n".join(lines) + "\n)"
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group):
+        """Add a group of parameters (a dict with ``params`` and optional hyperparameters)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        tensors, names = [], []
+        for p in params:
+            if isinstance(p, tuple):
+                names.append(p[0])
+                tensors.append(p[1])
+            else:
+                tensors.append(p)
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are missing"
+                )
+            param_group["param_names"] = names
+        for p in tensors:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is " + _typename(p)
+                )
+            if not self.defaults.get("differentiable", None) and not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                )
+            param_group.setdefault(name, default)
+        ids = {id(p) for p in tensors}
+        if len(ids) != len(tensors):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this "
+                "will cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                UserWarning,
+                stacklevel=3,
+            )
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. "
+                    f"cannot add param group {which} to the optimizer"
+                )
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------ gradients
+    def zero_grad(self, set_to_none: bool = True):
+        """Reset every parameter's gradient.
+
+        With ``set_to_none=True`` (the default) each ``.grad`` becomes ``None``, so
+        the next backward allocates a fresh one and ``step`` skips parameters that
+        received none. With ``False`` each gradient is detached from any graph and
+        zeroed in place (the classic behaviour); gradients then accumulate into
+        the same arrays.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                    continue
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g._rg = False
+                g._data[...] = 0
+                g._vc[0] += 1
+
+    def step(self, closure=None):
+        """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _eval_closure(closure):
+        """Run ``closure`` with gradients enabled (``step`` itself runs under no_grad)."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ------------------------------------------------------------ state dict
+    def state_dict(self):
+        """The optimizer's state in torch's format.
+
+        ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``,
+        where parameters are numbered in group order starting at 0. Tensors are
+        referenced, not copied (as in torch); ``load_state_dict`` copies.
+        """
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
+        index_of = {}
+        packed_groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                if id(p) not in index_of:
+                    index_of[id(p)] = len(index_of)
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            packed_groups.append(packed)
+        packed_state = {
+            (index_of[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()
+        }
+        state_dict = {"state": packed_state, "param_groups": packed_groups}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict made by ``state_dict`` (ours, or torch's converted to gradstep tensors).
+
+        The group count and each group's size must match. Floating state tensors
+        are cast to their parameter's dtype (except ``step``) and everything is
+        copied, so the source dict is never aliased.
+        """
+        state_dict = state_dict.copy()
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError(
+                "loaded state dict has a different number of parameter groups: "
+                f"{len(saved_groups)} saved, but the optimizer has {len(groups)}"
+            )
+        for i, (g, sg) in enumerate(zip(groups, saved_groups)):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of "
+                    f"optimizer's group: group {i} has {len(sg['params'])} parameters in the state "
+                    f"dict but {len(g['params'])} in the optimizer"
+                )
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = _cast_state(param, v)
+            else:
+                state[k] = copy.deepcopy(v)
+        new_groups = []
+        for group, saved in zip(groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+            new_groups.append(saved)
+        self.__setstate__({"state": state, "param_groups": new_groups})
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
+
+    # ------------------------------------------------------------ hooks
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None | (args, kwargs)``, run before ``step``."""
+        return _register(self._optimizer_step_pre_hooks, hook, False)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)``, run after ``step``."""
+        return _register(self._optimizer_step_post_hooks, hook, False)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)``, run before ``state_dict`` builds the dict."""
+        return _register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict | None``, run on the finished dict."""
+        return _register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict | None``, run before loading."""
+        return _register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)``, run after loading."""
+        return _register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+
+def _register(hooks_dict, hook, prepend):
+    handle = RemovableHandle(hooks_dict)
+    hooks_dict[handle.id] = hook
+    if prepend:
+        hooks_dict.move_to_end(handle.id, last=False)
+    return handle
+
+
+def _cast_state(param, value, key=None):
+    """A deep copy of ``value`` with floating tensors cast to ``param``'s dtype (``step`` kept)."""
+    if isinstance(value, Tensor):
+        data = value._data
+        if key != "step" and param.is_floating_point() and data.dtype.kind == "f":
+            data = data.astype(param._data.dtype, copy=True)
+        else:
+            data = data.copy()
+        return Tensor._make(data)
+    if isinstance(value, dict):
+        return {k: _cast_state(param, v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, v) for v in value)
+    return copy.deepcopy(value)
+
+
+def _typename(obj):
+    if isinstance(obj, Tensor):
+        return "gradstep.Tensor"
+    module = type(obj).__module__
+    name = type(obj).__qualname__
+    return name if module in ("builtins", None) else f"{module}.{name}"
