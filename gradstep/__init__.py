@@ -6,7 +6,7 @@ their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
 
 from __future__ import annotations
 
-from . import autograd, backend, return_types
+from . import autograd, backend, optim, return_types
 from ._creation import (
     arange,
     as_tensor,
@@ -246,3 +246,6 @@ def can_cast(from_, to):
     import numpy
 
     return bool(numpy.can_cast(from_.np, to.np, "same_kind"))
+
+
+from .serialization import load, save  # noqa: E402
