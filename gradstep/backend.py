@@ -151,4 +151,8 @@ def result_type(*operands) -> dtype:
 def promote_types(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
+    # across categories torch keeps the higher one's dtype (int64 with float32 is
+    # float32), where NumPy would widen to float64
+    if a._category != b._category:
+        return a if a._category > b._category else b
     return _BY_NP[_np.promote_types(a.np, b.np)]
