@@ -40,12 +40,28 @@ def binary_args(a, b):
     if not isinstance(b, Tensor):
         b = _scalar_or_tensor(b)
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if ta and tb and a.dtype is b.dtype:
-        return a, b
+    if ta and tb:
+        if a.shape != b.shape:
+            check_broadcast(a.shape, b.shape)
+        if a.dtype is b.dtype:
+            return a, b
     dt = result_type(a, b)
     a = cast(a, dt) if ta else Tensor._make(xp.asarray(a, dt.np))
     b = cast(b, dt) if tb else Tensor._make(xp.asarray(b, dt.np))
     return a, b
+
+
+def check_broadcast(sa, sb):
+    """Raise torch's RuntimeError (naming both sizes) if shapes ``sa`` and ``sb`` don't broadcast."""
+    n = max(len(sa), len(sb))
+    for i in range(1, n + 1):
+        x = sa[-i] if i <= len(sa) else 1
+        y = sb[-i] if i <= len(sb) else 1
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                f"at non-singleton dimension {n - i}"
+            )
 
 
 def _scalar_or_tensor(x):

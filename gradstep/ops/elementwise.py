@@ -168,15 +168,24 @@ class Pow(Node):
 
 
 class FloorDivide(Node):
-    """Not differentiable: the gradient is zero, as in torch."""
+    """``a // b``. As in torch, backward raises; ``div(rounding_mode="floor")`` gives zeros.
+
+    ``xp.floor_divide`` on floats is Python's divmod rule (like torch's div_floor),
+    more exact than ``floor(a / b)`` near integer quotients.
+    """
+
+    zero_grad = False
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
-        if a.dtype.kind in "iub":
-            return xp.floor_divide(a, b)
-        return xp.floor(a / b)
+        return xp.floor_divide(a, b)
 
     def backward(self, g):
+        if not self.zero_grad:
+            raise RuntimeError(
+                "derivative for floor_divide is not implemented; use "
+                "div(a, b, rounding_mode='floor') for a (zero) gradient"
+            )
         sa, sb = self.shapes
         return sum_to(g * 0, sa), sum_to(g * 0, sb)
 
@@ -313,7 +322,10 @@ class LeakyRelu(_Unary):
         return xp.where(a > 0, a, a * a.dtype.type(self.slope))
 
     def deriv(self, a):
-        return where(a > 0, 1.0, self.slope).to(a.dtype)
+        from .._tensor import Tensor
+
+        # built in a's dtype: a float32 slope would be off by ~1e-8 in float64
+        return Tensor._make(xp.where(a._data > 0, a.dtype.np.type(1), a.dtype.np.type(self.slope)))
 
 
 class Elu(_Unary):
@@ -600,16 +612,37 @@ def div(a, b, rounding_mode=None):
     from .._tensor import Tensor
 
     if rounding_mode == "floor":
-        return floor_divide(a, b)
+        a, b = binary_args(a, b)
+        return FloorDivide.apply(a, b, zero_grad=True)
     if rounding_mode == "trunc":
-        q = div(a, b)
-        return q.trunc() if q.dtype.is_floating_point else q
+        a, b = binary_args(a, b)
+        return DivTrunc.apply(a, b)
+    if rounding_mode is not None:
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and a.dtype.is_floating_point:
         return _div_scalar(a, b)
     a, b = binary_args(a, b)
     if not a.dtype.is_floating_point:
         a, b = as_float(a), as_float(b)
     return Div.apply(a, b)
+
+
+class DivTrunc(Node):
+    """``div(a, b, rounding_mode="trunc")``: zero gradient, as in torch."""
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        if a.dtype.kind == "f":
+            return xp.trunc(a / b)
+        q = xp.floor_divide(a, b)
+        return q + ((q < 0) & (q * b != a))
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return sum_to(g * 0, sa), sum_to(g * 0, sb)
 
 
 class DivScalar(Node):
@@ -797,15 +830,15 @@ def minimum(a, b):
 
 
 def where(cond, a, b):
-    from .._tensor import Tensor
-
     cond = _t(cond)
     if cond.dtype is not _bool():
         cond = cond.bool()
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a, b = binary_args(a, b)
-    else:
-        a, b = binary_args(a, b)
+    a, b = binary_args(a, b)
+    if cond.shape != a.shape or cond.shape != b.shape:
+        from ._util import check_broadcast
+
+        check_broadcast(cond.shape, a.shape)
+        check_broadcast(cond.shape, b.shape)
     return Where.apply(cond, a, b)
 
 

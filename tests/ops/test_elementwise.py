@@ -1,0 +1,403 @@
+"""Elementwise ops and arithmetic against torch: values, gradients, broadcasting, gradcheck."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradstep
+from gradstep.autograd import gradcheck
+from gradstep.ops import elementwise as E
+from tests.helpers import assert_close, check
+
+
+def nnf(L):
+    """The namespace holding the activation functions on each side."""
+    return E if L is gradstep else torch.nn.functional
+
+
+def g64(*arrays):
+    """float64 gradstep leaves for gradcheck."""
+    return [gradstep.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+
+
+def rand64(*shape, low=-2.0, high=2.0, seed=0):
+    return np.random.default_rng(seed).uniform(low, high, size=shape)
+
+
+# ---------------------------------------------------------------- arithmetic
+BINARY = {
+    "add": lambda L, a, b: a + b,
+    "sub": lambda L, a, b: a - b,
+    "mul": lambda L, a, b: a * b,
+    "div": lambda L, a, b: a / b,
+    "add_alpha": lambda L, a, b: L.add(a, b, alpha=2.5),
+    "sub_alpha": lambda L, a, b: L.sub(a, b, alpha=-0.5),
+    "method_add_alpha": lambda L, a, b: a.add(b, alpha=3),
+    "maximum": lambda L, a, b: L.maximum(a, b),
+    "minimum": lambda L, a, b: L.minimum(a, b),
+}
+
+SHAPE_PAIRS = [
+    [(3, 4), (3, 4)],
+    [(3, 4), (4,)],
+    [(2, 1, 4), (3, 1)],
+    [(), (2, 3)],
+    [(5,), ()],
+    [(0, 3), (3,)],
+    [(2, 0, 3), (1, 3)],
+]
+
+
+@pytest.mark.parametrize("shapes", SHAPE_PAIRS, ids=str)
+@pytest.mark.parametrize("name", list(BINARY))
+def test_binary(name, shapes):
+    check(BINARY[name], shapes)
+
+
+@pytest.mark.parametrize("shapes", [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 3), (4, 1)]], ids=str)
+def test_pow_tensor_tensor(shapes):
+    check(lambda L, a, b: a ** b, shapes, low=0.5, high=2.0)
+
+
+def test_pow_negative_base_integer_exponent():
+    def inputs(dt):
+        a = gradstep.tensor(np.array([-1.5, -0.5, 2.0, 0.0], dtype=dt), requires_grad=True)
+        b = gradstep.tensor(np.array([2.0, 3.0, 1.0, 2.0], dtype=dt), requires_grad=True)
+        return [a, b]
+
+    check(lambda L, a, b: a ** b, inputs=inputs)
+
+
+@pytest.mark.parametrize("p", [2, 3, 0.5, -1, -2.5, 0, 1, 1.7])
+def test_pow_scalar(p):
+    check(lambda L, a: a ** p, [(3, 4)], low=0.2, high=2.0)
+
+
+@pytest.mark.parametrize("s", [2, 2.5, 0.5])
+def test_rpow_scalar(s):
+    check(lambda L, a: s ** a, [(3, 4)])
+
+
+def test_reflected_scalars():
+    check(lambda L, a: 2 - a, [(3, 4)])
+    check(lambda L, a: 2.5 + a, [(3, 4)])
+    check(lambda L, a: 3 * a, [(3, 4)])
+    check(lambda L, a: 2 / a, [(3, 4)], low=0.3)
+    check(lambda L, a: -a, [(3, 4)])
+    check(lambda L, a: a - 1.5, [(3, 4)])
+    check(lambda L, a: a / 4, [(3, 4)])
+
+
+@pytest.mark.parametrize("shapes", [[(3, 4), (3, 4)], [(3, 4), (4,)]], ids=str)
+def test_floor_divide_and_remainder(shapes):
+    def inputs(dt):
+        rng = np.random.default_rng(3)
+        a = rng.uniform(-5, 5, size=shapes[0]).astype(dt)
+        b = rng.uniform(0.5, 2, size=shapes[1]).astype(dt) * rng.choice([-1, 1], size=shapes[1])
+        return [gradstep.tensor(a, requires_grad=True), gradstep.tensor(b, requires_grad=True)]
+
+    check(lambda L, a, b: a // b, inputs=inputs, grad=False)
+    check(lambda L, a, b: a // 0.7, inputs=inputs, grad=False)
+    check(lambda L, a, b: -3.5 // b, inputs=inputs, grad=False)
+    check(lambda L, a, b: 3.0 % b, inputs=inputs, grad=False)
+    check(lambda L, a, b: a % b, inputs=inputs)
+    check(lambda L, a, b: a % 1.5, inputs=inputs)
+    check(lambda L, a, b: L.remainder(a, -1.5), inputs=inputs)
+    check(lambda L, a, b: L.div(a, b, rounding_mode="floor"), inputs=inputs)
+    check(lambda L, a, b: L.div(a, b, rounding_mode="trunc"), inputs=inputs)
+
+
+def test_floor_divide_backward_raises_like_torch():
+    a = gradstep.tensor([1.5, -2.5], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        (a // 2).sum().backward()
+    with pytest.raises(RuntimeError, match="rounding_mode"):
+        gradstep.div(a, 2, rounding_mode="round")
+
+
+def test_integer_floor_divide_and_remainder():
+    a = np.array([-7, -3, 0, 5, 9], dtype=np.int64)
+    b = np.array([2, -2, 3, -4, 4], dtype=np.int64)
+    for fn in (lambda x, y: x // y, lambda x, y: x % y, lambda x, y: x % 3, lambda x, y: -7 // y,
+               lambda x, y: x / y, lambda x, y: x * 2, lambda x, y: x ** 2,
+               lambda x, y: gradstep.div(x, y, rounding_mode="trunc") if isinstance(x, gradstep.Tensor)
+               else torch.div(x, y, rounding_mode="trunc")):
+        ours = fn(gradstep.tensor(a), gradstep.tensor(b))
+        theirs = fn(torch.tensor(a), torch.tensor(b))
+        assert ours.dtype.name == str(theirs.dtype)[6:]
+        assert_close(ours, theirs, "float64")
+
+
+def test_neg_of_bool_raises():
+    with pytest.raises(RuntimeError, match="logical_not"):
+        -gradstep.tensor([True, False])
+    with pytest.raises(RuntimeError, match="logical_xor"):
+        gradstep.tensor([True]) - gradstep.tensor([False])
+
+
+def test_int_negative_power_raises():
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        gradstep.tensor([1, 2]) ** -1
+
+
+# ---------------------------------------------------------------- unary elementwise
+UNARY = {
+    "exp": (lambda L, a: a.exp(), -2, 2),
+    "log": (lambda L, a: a.log(), 0.1, 3),
+    "log1p": (lambda L, a: L.log1p(a), -0.9, 3),
+    "expm1": (lambda L, a: L.expm1(a), -2, 2),
+    "sqrt": (lambda L, a: a.sqrt(), 0.1, 3),
+    "rsqrt": (lambda L, a: a.rsqrt(), 0.1, 3),
+    "abs": (lambda L, a: a.abs(), -2, 2),
+    "sign": (lambda L, a: a.sign(), -2, 2),
+    "sin": (lambda L, a: a.sin(), -4, 4),
+    "cos": (lambda L, a: a.cos(), -4, 4),
+    "tanh": (lambda L, a: a.tanh(), -3, 3),
+    "sigmoid": (lambda L, a: a.sigmoid(), -6, 6),
+    "relu": (lambda L, a: a.relu(), -2, 2),
+    "erf": (lambda L, a: L.erf(a), -5, 5),
+    "reciprocal": (lambda L, a: a.reciprocal(), 0.2, 3),
+    "square": (lambda L, a: a.square(), -2, 2),
+    "torch_exp": (lambda L, a: L.exp(a), -2, 2),
+    "torch_sigmoid": (lambda L, a: L.sigmoid(a), -6, 6),
+    "torch_abs": (lambda L, a: L.abs(a), -2, 2),
+}
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (), (0, 2)], ids=str)
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary(name, shape):
+    fn, lo, hi = UNARY[name]
+    check(fn, [shape], low=lo, high=hi)
+
+
+def test_erf_wide_range():
+    # Cody's three approximation ranges and the saturated tails
+    x = np.concatenate([np.linspace(-7, 7, 301), [0.0, 0.5, -0.5, 4.0, -4.0, 1e-8, 30.0]])
+    for dt in ("float32", "float64"):
+        ours = E.erf(gradstep.tensor(x.astype(dt)))
+        assert_close(ours, torch.erf(torch.tensor(x.astype(dt))), dt)
+
+
+ACTIVATIONS = {
+    "gelu": (lambda F, a: F.gelu(a), -4, 4),
+    "gelu_tanh": (lambda F, a: F.gelu(a, approximate="tanh"), -4, 4),
+    "silu": (lambda F, a: F.silu(a), -6, 6),
+    "softplus": (lambda F, a: F.softplus(a), -30, 30),
+    "softplus_beta": (lambda F, a: F.softplus(a, beta=2.0, threshold=5.0), -5, 5),
+    "softplus_beta_small": (lambda F, a: F.softplus(a, beta=0.5, threshold=3.0), -10, 10),
+    "elu": (lambda F, a: F.elu(a), -3, 3),
+    "elu_alpha": (lambda F, a: F.elu(a, alpha=0.7), -3, 3),
+    "leaky_relu": (lambda F, a: F.leaky_relu(a), -3, 3),
+    "leaky_relu_slope": (lambda F, a: F.leaky_relu(a, 0.2), -3, 3),
+    "relu": (lambda F, a: F.relu(a), -3, 3),
+}
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (0, 3)], ids=str)
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation(name, shape):
+    fn, lo, hi = ACTIVATIONS[name]
+    check(lambda L, a: fn(nnf(L), a), [shape], low=lo, high=hi)
+
+
+def test_softplus_threshold_boundary_and_large():
+    x = np.array([-100.0, -20.0, 0.0, 19.9, 20.0, 20.1, 100.0])
+    for dt in ("float32", "float64"):
+        a = gradstep.tensor(x.astype(dt), requires_grad=True)
+        t = torch.tensor(x.astype(dt), requires_grad=True)
+        E.softplus(a).sum().backward()
+        torch.nn.functional.softplus(t).sum().backward()
+        assert_close(E.softplus(a), torch.nn.functional.softplus(t), dt)
+        assert_close(a.grad, t.grad, dt)
+
+
+def test_gelu_bad_approximate():
+    with pytest.raises(ValueError, match="approximate"):
+        E.gelu(gradstep.ones(2), approximate="fast")
+
+
+# ---------------------------------------------------------------- clamp
+def test_clamp_scalar_bounds():
+    check(lambda L, a: a.clamp(-0.5, 0.7), [(4, 5)])
+    check(lambda L, a: L.clamp(a, min=-0.5), [(4, 5)])
+    check(lambda L, a: L.clamp(a, max=0.3), [(4, 5)])
+    check(lambda L, a: a.clip(-1, 1), [(4, 5)])
+    check(lambda L, a: L.clip(a, max=0.0), [(4, 5)])
+    check(lambda L, a: a.clamp_min(0.1), [(4, 5)])
+    check(lambda L, a: a.clamp_max(0.1), [(4, 5)])
+
+
+def test_clamp_tensor_bounds():
+    check(lambda L, a, lo, hi: a.clamp(lo, hi), [(4, 5), (5,), (4, 1)])
+    check(lambda L, a, lo: L.clamp(a, min=lo), [(4, 5), (4, 5)])
+    check(lambda L, a, hi: L.clamp(a, max=hi), [(4, 5), (1, 5)])
+    check(lambda L, a, lo, hi: L.clamp(a, lo, hi), [(4, 5), (5,), ()])
+
+
+def test_clamp_at_bound_gradient():
+    # values exactly on the bound still pass the gradient (torch: min <= x <= max)
+    def inputs(dt):
+        return [gradstep.tensor(np.array([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=dt), requires_grad=True)]
+
+    check(lambda L, a: a.clamp(-0.5, 0.5), inputs=inputs)
+
+
+def test_clamp_integer_and_errors():
+    a = np.array([-3, 0, 4, 9])
+    for args in [(0, 5), (None, 2), (1, None), (0.5, 3.5)]:
+        ours = gradstep.tensor(a).clamp(*args)
+        theirs = torch.tensor(a).clamp(*args)
+        assert ours.dtype.name == str(theirs.dtype)[6:]
+        assert_close(ours, theirs, "float64")
+    with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):
+        gradstep.ones(3).clamp()
+
+
+# ---------------------------------------------------------------- maximum/minimum/where
+def _ties(dt):
+    a = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], dtype=dt)
+    b = np.array([[1.0, 1.0, 4.0], [0.5, -1.0, 1.0]], dtype=dt)
+    return [gradstep.tensor(a, requires_grad=True), gradstep.tensor(b, requires_grad=True)]
+
+
+def _ties_broadcast(dt):
+    a = np.array([[1.0, 2.0, 3.0], [2.0, -1.0, 2.0]], dtype=dt)
+    b = np.array([2.0, 2.0, 2.0], dtype=dt)
+    return [gradstep.tensor(a, requires_grad=True), gradstep.tensor(b, requires_grad=True)]
+
+
+@pytest.mark.parametrize("inputs", [_ties, _ties_broadcast])
+def test_maximum_minimum_ties_split_gradient(inputs):
+    check(lambda L, a, b: L.maximum(a, b), inputs=inputs)
+    check(lambda L, a, b: L.minimum(a, b), inputs=inputs)
+    check(lambda L, a, b: L.maximum(b, a), inputs=inputs)
+    check(lambda L, a, b: a.maximum(b) * a.minimum(b), inputs=inputs)
+
+
+def test_where():
+    check(lambda L, a, b: L.where(a > b, a, b), [(3, 4), (4,)])
+    check(lambda L, a, b: L.where(a > 0, a, b), [(3, 1), (1, 4)])
+    check(lambda L, a, b: L.where(b > 0, a, 0.0), [(3, 4), (4,)])
+    check(lambda L, a, b: L.where(a > 0, 1.0, a * b), [(3, 4), (4,)])
+    check(lambda L, a, b: a.where(a > b, b), [(2, 3), (2, 3)])
+    check(lambda L, a: L.where(a > 0, a, a.new_zeros(())), [(0, 3)])
+
+
+# ---------------------------------------------------------------- gradcheck on everything
+GRADCHECK_UNARY = [
+    (E.exp, -1, 1), (E.log, 0.2, 2), (E.log1p, -0.5, 2), (E.expm1, -1, 1), (E.sqrt, 0.2, 2),
+    (E.rsqrt, 0.2, 2), (E.abs, 0.1, 1), (E.sin, -2, 2), (E.cos, -2, 2), (E.tanh, -2, 2),
+    (E.sigmoid, -3, 3), (E.relu, 0.1, 1), (E.erf, -2, 2), (E.reciprocal, 0.3, 2),
+    (E.square, -2, 2), (E.silu, -3, 3), (E.gelu, -3, 3), (lambda a: E.gelu(a, "tanh"), -3, 3),
+    (E.softplus, -3, 3), (lambda a: E.softplus(a, beta=3.0, threshold=2.0), 0.8, 2),
+    (E.elu, 0.1, 2), (E.elu, -2, -0.1), (lambda a: E.leaky_relu(a, 0.3), -2, -0.1),
+    (E.leaky_relu, 0.1, 2), (lambda a: a.clamp(-0.5, 0.5), -0.4, 0.4),
+    (lambda a: a.clamp(min=0.5), 0.6, 2), (lambda a: -a, -1, 1), (lambda a: 2 - a, -1, 1),
+    (lambda a: 2 / a, 0.5, 2), (lambda a: 2 ** a, -1, 1), (lambda a: a ** 2.5, 0.5, 2),
+    (lambda a: a ** -1, 0.5, 2), (lambda a: a * 3 + 1, -1, 1), (lambda a: a / 3 - 1, -1, 1),
+]
+
+
+@pytest.mark.parametrize("k", range(len(GRADCHECK_UNARY)))
+def test_gradcheck_unary(k):
+    fn, lo, hi = GRADCHECK_UNARY[k]
+    (a,) = g64(rand64(2, 3, low=lo, high=hi, seed=k))
+    assert gradcheck(fn, (a,))
+
+
+GRADCHECK_BINARY = [
+    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
+    lambda a, b: a ** b, lambda a, b: gradstep.add(a, b, alpha=2), lambda a, b: gradstep.sub(a, b, alpha=3),
+    lambda a, b: gradstep.maximum(a, b), lambda a, b: gradstep.minimum(a, b),
+    lambda a, b: gradstep.where(a > 1.0, a, b), lambda a, b: a % b,
+]
+
+
+@pytest.mark.parametrize("k", range(len(GRADCHECK_BINARY)))
+def test_gradcheck_binary(k):
+    # positive inputs away from ties/kinks: a in [0.5, 1.5], b in [1.6, 2.5] broadcast
+    a, b = g64(rand64(2, 3, low=0.5, high=1.5, seed=k), rand64(3, low=1.6, high=2.5, seed=k + 50))
+    assert gradcheck(GRADCHECK_BINARY[k], (a, b))
+
+
+def test_gradcheck_clamp_tensor_bounds():
+    a, lo, hi = g64(rand64(2, 3, seed=1), rand64(3, low=-3, high=-2.5, seed=2),
+                    rand64(2, 1, low=2.5, high=3, seed=3))
+    a2 = g64(np.array([[-2.0, 0.3, 2.0], [1.0, -1.0, 0.0]]))[0]
+    assert gradcheck(lambda x, y, z: x.clamp(y, z), (a, lo, hi))
+    assert gradcheck(lambda x, y, z: x.clamp(y * 0 - 0.5, z * 0 + 0.5), (a2, lo, hi))
+
+
+def test_double_backward_elementwise():
+    a, b = g64(rand64(2, 3, low=0.5, high=1.5), rand64(2, 3, low=0.5, high=1.5, seed=4))
+    from gradstep.autograd import gradgradcheck
+
+    for fn in (lambda x, y: (x * y).tanh(), lambda x, y: x ** y, lambda x, y: E.gelu(x) / y,
+               lambda x, y: (x.sigmoid() * (y + 1).log()).sqrt(), lambda x, y: E.softplus(x * y)):
+        assert gradgradcheck(fn, (a, b))
+
+
+# ---------------------------------------------------------------- broadcasting property
+@st.composite
+def broadcastable_shapes(draw):
+    nd = draw(st.integers(0, 4))
+    base = draw(st.lists(st.integers(0, 3), min_size=nd, max_size=nd))
+
+    def variant():
+        drop = draw(st.integers(0, nd))
+        dims = [1 if draw(st.booleans()) else s for s in base[drop:]]
+        return tuple(dims)
+
+    return variant(), variant()
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=broadcastable_shapes(),
+       op=st.sampled_from(["add", "sub", "mul", "div", "maximum", "minimum", "pow", "where"]))
+def test_broadcasting_property(shapes, op):
+    sa, sb = shapes
+    rng = np.random.default_rng(0)
+    an = rng.uniform(0.5, 2, size=sa)
+    bn = rng.uniform(0.5, 2, size=sb)
+    fns = {
+        "add": lambda L, a, b: a + b, "sub": lambda L, a, b: a - b, "mul": lambda L, a, b: a * b,
+        "div": lambda L, a, b: a / b, "maximum": lambda L, a, b: L.maximum(a, b),
+        "minimum": lambda L, a, b: L.minimum(a, b), "pow": lambda L, a, b: a ** b,
+        "where": lambda L, a, b: L.where(a > 1, a, b),
+    }
+    a = gradstep.tensor(an, requires_grad=True)
+    b = gradstep.tensor(bn, requires_grad=True)
+    ta = torch.tensor(an, requires_grad=True)
+    tb = torch.tensor(bn, requires_grad=True)
+    out = fns[op](gradstep, a, b)
+    tout = fns[op](torch, ta, tb)
+    assert out.shape == tuple(tout.shape)
+    assert_close(out, tout, "float64")
+    out.sum().backward()
+    tout.sum().backward()
+    assert a.grad.shape == tuple(ta.grad.shape) == sa
+    assert b.grad.shape == tuple(tb.grad.shape) == sb
+    assert_close(a.grad, ta.grad, "float64")
+    assert_close(b.grad, tb.grad, "float64")
+
+
+def test_incompatible_broadcast_names_both_shapes():
+    msg = r"size of tensor a \(5\) must match the size of tensor b \(6\) at non-singleton dimension 2"
+    for fn in (lambda L, a, b: a + b, lambda L, a, b: a * b, lambda L, a, b: L.maximum(a, b),
+               lambda L, a, b: a ** b, lambda L, a, b: a.double() - b,
+               lambda L, a, b: L.where(a > 0, a, b), lambda L, a, b: L.where(a > 0, b, 1.0)):
+        with pytest.raises(RuntimeError, match=msg):
+            fn(gradstep, gradstep.ones(2, 3, 5), gradstep.ones(4, 6))
+        with pytest.raises(RuntimeError, match=msg):
+            fn(torch, torch.ones(2, 3, 5), torch.ones(4, 6))
+
+
+def test_math_constants_used():
+    # guards the 1/sqrt(2) constant in exact gelu against drift
+    x = gradstep.tensor([1.0], dtype=gradstep.float64)
+    assert abs(E.gelu(x).item() - 0.5 * (1 + math.erf(1 / math.sqrt(2)))) < 1e-15
