@@ -7,6 +7,7 @@ their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
 from __future__ import annotations
 
 from . import autograd, backend, optim, return_types
+from . import nn
 from ._creation import (
     arange,
     as_tensor,
