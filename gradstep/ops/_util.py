@@ -31,8 +31,11 @@ def cast(t, dt):
     return Cast.apply(t, dtype=dt)
 
 
-def binary_args(a, b):
-    """Bring two operands (Tensor or scalar) to tensors of torch's promoted dtype."""
+def binary_args(a, b, broadcast=True):
+    """Bring two operands (Tensor or scalar) to tensors of torch's promoted dtype.
+
+    ``broadcast=False`` skips the elementwise broadcast check (matmul has its own).
+    """
     from .._tensor import Tensor
 
     if not isinstance(a, Tensor):
@@ -41,7 +44,7 @@ def binary_args(a, b):
         b = _scalar_or_tensor(b)
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
-        if a.shape != b.shape:
+        if broadcast and a.shape != b.shape:
             check_broadcast(a.shape, b.shape)
         if a.dtype is b.dtype:
             return a, b

@@ -86,7 +86,7 @@ def _check_matmul(a, b):
 
 
 def matmul(a, b):
-    a, b = binary_args(a, b)
+    a, b = binary_args(a, b, broadcast=False)
     _check_matmul(a, b)
     return MatMul.apply(a, b)
 
