@@ -1,0 +1,6 @@
+"""The layers of ``gradstep.nn`` (one family per file, as in torch.nn.modules)."""
+
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .module import Module
+
+# ---- other nn families add their import lines below this line ----

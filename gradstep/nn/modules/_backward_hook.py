@@ -1,0 +1,85 @@
+"""Module backward hooks: identity autograd Functions placed on a module's inputs and outputs.
+
+The output-side identity sees ``grad_output`` first (and runs the backward pre-hooks);
+the input-side identity then sees ``grad_input`` and runs the full backward hooks.
+"""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from ...autograd.function import Function
+
+
+class _Identity(Function):
+    @staticmethod
+    def forward(ctx, callback, *tensors):
+        ctx.callback = callback
+        ctx.set_materialize_grads(False)
+        return tuple(t.detach() for t in tensors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.callback(grads))
+
+
+class BackwardHook:
+    def __init__(self, module, pre_hooks, hooks):
+        self.module = module
+        self.pre_hooks = pre_hooks
+        self.hooks = hooks
+        self.grad_outputs = None
+        self.n_inputs = 0
+        self.inputs_need_grad = False
+
+    def _wrap(self, values, callback):
+        is_tuple = isinstance(values, tuple)
+        items = list(values) if is_tuple else [values]
+        pos = [i for i, v in enumerate(items) if isinstance(v, Tensor) and v.requires_grad]
+        if not pos:
+            return values, False
+        new = _Identity.apply(callback, *[items[i] for i in pos])
+        for i, t in zip(pos, new):
+            items[i] = t
+        self._last_pos = pos
+        return (tuple(items) if is_tuple else items[0]), True
+
+    def setup_input_hook(self, args):
+        self.n_inputs = sum(isinstance(a, Tensor) for a in args)
+        args, self.inputs_need_grad = self._wrap(tuple(args), self._on_input_grads)
+        return args
+
+    def setup_output_hook(self, result):
+        result, _ = self._wrap(result, self._on_output_grads)
+        return result
+
+    def _on_output_grads(self, grads):
+        for hook in self.pre_hooks:
+            res = hook(self.module, grads)
+            if res is not None:
+                if len(res) != len(grads):
+                    raise RuntimeError(
+                        f"Backward pre hook returned an invalid number of grad_output, got "
+                        f"{len(res)}, but expected {len(grads)}"
+                    )
+                grads = tuple(res)
+        self.grad_outputs = grads
+        if not self.inputs_need_grad:
+            for hook in self.hooks:
+                if hook(self.module, (None,) * self.n_inputs, grads) is not None:
+                    raise RuntimeError(
+                        "Backward hook for Modules where no input requires gradient should "
+                        "always return None or None for all gradients."
+                    )
+        return grads
+
+    def _on_input_grads(self, grads):
+        for hook in self.hooks:
+            res = hook(self.module, grads, self.grad_outputs)
+            if res is not None:
+                if len(res) != len(grads):
+                    raise RuntimeError(
+                        f"Backward hook returned an invalid number of grad_input, got "
+                        f"{len(res)}, but expected {len(grads)}"
+                    )
+                grads = tuple(res)
+        return grads

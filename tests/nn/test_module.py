@@ -1,0 +1,226 @@
+"""nn.Module and nn.Parameter: registration, traversal, modes, hooks, repr, errors."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep import nn
+
+
+def _tiny(lib):
+    class Block(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = lib.nn.Parameter(lib.ones(2, 3))
+            self.b = lib.nn.Parameter(lib.zeros(3))
+            self.register_buffer("count", lib.zeros(1))
+            self.register_buffer("scratch", lib.zeros(2), persistent=False)
+
+        def forward(self, x):
+            return x @ self.w + self.b
+
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = Block()
+            self.second = Block()
+            self.second.w = self.first.w  # tied
+            self.head = lib.nn.Parameter(lib.ones(3))
+
+        def forward(self, x):
+            return self.first(x)
+
+    return Net()
+
+
+def test_parameter_basics():
+    p = nn.Parameter(gradstep.ones(2))
+    assert isinstance(p, gradstep.Tensor) and p.requires_grad and p.is_leaf
+    assert repr(p).startswith("Parameter containing:\ntensor([1., 1.], requires_grad=True)")
+    assert not nn.Parameter(gradstep.ones(2), requires_grad=False).requires_grad
+    assert nn.Parameter().shape == (0,)
+    t = gradstep.zeros(3)
+    q = nn.Parameter(t)
+    t.add_(1)
+    assert q.tolist() == [1.0, 1.0, 1.0]  # shares data
+    with pytest.raises(RuntimeError, match="floating point"):
+        nn.Parameter(gradstep.zeros(2, dtype=gradstep.int64))
+    q2 = copy.deepcopy(q)
+    assert type(q2) is nn.Parameter and q2.requires_grad and q2._data is not q._data
+    q3 = pickle.loads(pickle.dumps(q))
+    assert type(q3) is nn.Parameter and q3.tolist() == q.tolist()
+    assert type(p * 2) is gradstep.Tensor
+
+
+def test_named_members_match_torch():
+    ours, theirs = _tiny(gradstep), _tiny(torch)
+    for fn in ("named_parameters", "named_buffers", "named_modules"):
+        assert [k for k, _ in getattr(ours, fn)()] == [k for k, _ in getattr(theirs, fn)()]
+    assert [k for k, _ in ours.named_parameters(remove_duplicate=False)] == \
+        [k for k, _ in theirs.named_parameters(remove_duplicate=False)]
+    assert [k for k, _ in ours.named_parameters(prefix="m", recurse=False)] == ["m.head"]
+    assert [k for k, _ in ours.named_children()] == ["first", "second"]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert len(list(ours.parameters())) == 4
+    assert ours.get_submodule("first") is ours.first
+    assert ours.get_parameter("first.b") is ours.first.b
+    assert ours.get_buffer("second.count") is ours.second.count
+    with pytest.raises(AttributeError, match="has no attribute `nope`"):
+        ours.get_submodule("first.nope")
+
+
+def test_setattr_getattr_delattr():
+    m = _tiny(gradstep)
+    with pytest.raises(AttributeError, match="'Net' object has no attribute 'wieght'"):
+        m.wieght  # noqa: B018
+    with pytest.raises(TypeError, match="cannot assign .* as parameter 'head'"):
+        m.head = gradstep.ones(3)
+    m.head = None
+    assert m._parameters["head"] is None and m.head is None
+    assert "head" not in dict(m.named_parameters())
+    m.first.count = gradstep.ones(1)  # buffers accept plain tensors
+    assert m.first._buffers["count"].tolist() == [1.0]
+    with pytest.raises(TypeError, match="buffer 'count'"):
+        m.first.count = 3
+    del m.second
+    assert "second" not in m._modules
+    m.extra = 5
+    assert "extra" in m.__dict__ and m.extra == 5
+    assert "first" in dir(m) and "head" in dir(m)
+    with pytest.raises(KeyError, match="already exists"):
+        m.register_buffer("extra", gradstep.zeros(1))
+    with pytest.raises(KeyError, match="contain"):
+        m.register_parameter("a.b", None)
+    with pytest.raises(TypeError, match="is not a Module subclass"):
+        m.add_module("x", 3)
+
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(gradstep.ones(1))
+
+    with pytest.raises(AttributeError, match="before Module.__init__"):
+        Early()
+
+
+def test_train_eval_requires_grad_zero_grad_apply():
+    m = _tiny(gradstep)
+    assert m.training and m.first.training
+    assert m.eval() is m and not m.first.training and not m.second.training
+    m.train()
+    assert m.second.training
+    with pytest.raises(ValueError, match="boolean"):
+        m.train("yes")
+    m.requires_grad_(False)
+    assert not any(p.requires_grad for p in m.parameters())
+    m.requires_grad_(True)
+    m(gradstep.ones(4, 2)).sum().backward()
+    assert m.first.w.grad is not None
+    m.zero_grad(set_to_none=False)
+    assert m.first.w.grad.tolist() == [[0.0] * 3] * 2
+    m.zero_grad()
+    assert m.first.w.grad is None
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen == ["Block", "Block", "Net"]
+
+
+def test_to_double_keeps_parameter_objects():
+    m = _tiny(gradstep)
+    w = m.first.w
+    m.double()
+    assert m.first.w is w and w.dtype == gradstep.float64 and isinstance(w, nn.Parameter)
+    assert m.first.count.dtype == gradstep.float64
+    m.to(gradstep.float32)
+    assert w.dtype == gradstep.float32
+    m.to("cpu")
+    with pytest.raises(TypeError, match="floating point"):
+        m.to(gradstep.int64)
+
+
+def test_forward_hooks_and_handles():
+    m = _tiny(gradstep)
+    calls = []
+
+    def pre(mod, args):
+        calls.append("pre")
+        return (args[0] * 2,)
+
+    def post(mod, args, out):
+        calls.append("post")
+        return out + 1
+
+    h1 = m.register_forward_pre_hook(pre)
+    h2 = m.register_forward_hook(post)
+    x = gradstep.ones(1, 2)
+    out = m(x)
+    assert calls == ["pre", "post"]
+    assert out.tolist() == [[5.0, 5.0, 5.0]]  # (2*1*2)+0 +1
+    h1.remove()
+    h2.remove()
+    assert m(x).tolist() == [[2.0, 2.0, 2.0]]
+
+    def kw_pre(mod, args, kwargs):
+        return (args[0] * 0,), kwargs
+
+    with m.register_forward_pre_hook(kw_pre, with_kwargs=True):
+        assert m(x).tolist() == [[0.0, 0.0, 0.0]]
+    assert m(x).tolist() == [[2.0, 2.0, 2.0]]
+
+
+def test_full_backward_hook_matches_torch():
+    grads = {}
+    for lib in (gradstep, torch):
+        m = _tiny(lib)
+        seen = []
+        m.register_full_backward_hook(
+            lambda mod, gi, go, seen=seen: seen.append((gi[0].numpy().copy(), go[0].numpy().copy()))
+        )
+        x = lib.tensor(np.arange(6.0).reshape(3, 2).astype("float32"), requires_grad=True)
+        (m(x) * lib.tensor(np.arange(9.0).reshape(3, 3).astype("float32"))).sum().backward()
+        grads[lib.__name__] = (seen, x.grad.numpy().copy())
+    (ours, gx), (theirs, tx) = grads["gradstep"], grads["torch"]
+    assert len(ours) == len(theirs) == 1
+    np.testing.assert_allclose(ours[0][0], theirs[0][0])
+    np.testing.assert_allclose(ours[0][1], theirs[0][1])
+    np.testing.assert_allclose(gx, tx)
+
+
+def test_full_backward_hook_can_replace_grad_input():
+    m = _tiny(gradstep)
+    m.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0,))
+    x = gradstep.ones(1, 2, requires_grad=True)
+    m(x).sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0]]
+    assert m.first.w.grad is not None
+
+
+def test_repr_matches_torch_format():
+    def build(lib):
+        net = lib.nn.Sequential(lib.nn.Sequential(), lib.nn.ModuleList([lib.nn.Sequential()] * 3))
+        net.add_module("d", lib.nn.ModuleDict({"a": lib.nn.Sequential()}))
+        return net
+
+    assert repr(build(gradstep)) == repr(build(torch))
+
+    class WithExtra(nn.Module):
+        def extra_repr(self):
+            return "k=3"
+
+    assert repr(WithExtra()) == "WithExtra(k=3)"
+
+
+def test_forward_missing_raises():
+    with pytest.raises(NotImplementedError, match='missing the required "forward"'):
+        nn.Module()(1)
+
+
+def test_deepcopy_module():
+    m = _tiny(gradstep)
+    m2 = copy.deepcopy(m)
+    assert m2.first.w is m2.second.w and m2.first.w is not m.first.w
+    m2.first.w.data.fill_(3)
+    assert m.first.w.tolist()[0][0] == 1.0
