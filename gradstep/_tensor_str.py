@@ -1,95 +1,182 @@
-"""``repr`` of a tensor in torch's format."""
+"""``repr`` of a tensor in torch's format, and ``set_printoptions``.
+
+The rules follow torch's printer: one formatter per tensor decides, from the
+non-zero finite values (only the printed edges when the tensor is summarized),
+whether floats print as integers (``1.``), fixed (``1.5000``) or scientific
+(``1.5000e+03``) and how wide each element is; rows wrap at ``linewidth``.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from .backend import get_default_dtype, xp
 
-_THRESHOLD = 1000
-_EDGE = 3
+
+@dataclass
+class _PrintOptions:
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool | None = None
 
 
-def _float_formatter(values):
-    finite = values[xp.isfinite(values)] if values.size else values
-    if finite.size == 0:
-        return lambda v: _special(v) or f"{v:.4f}"
-    absf = xp.abs(finite)
-    nonzero = absf[absf > 0]
-    ints = bool(xp.all(finite == xp.round(finite)))
-    if ints:
-        if absf.max() >= 1e8:
-            return lambda v: _special(v) or f"{v:.4e}"
-        return lambda v: _special(v) or f"{v:.0f}."
-    mx = float(absf.max())
-    mn = float(nonzero.min()) if nonzero.size else 0.0
-    if mx >= 1e8 or (mn and (mx / mn > 1000.0 or mn < 1e-4)):
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+PRINT_OPTS = _PrintOptions()
+
+_PROFILES = {
+    "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+    "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+    "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80),
+}
 
 
-def _special(v):
-    if v != v:
-        return "nan"
-    if v in (float("inf"), float("-inf")):
-        return "inf" if v > 0 else "-inf"
-    return None
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):
+    """Set how tensors print (torch.set_printoptions)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"profile must be one of {sorted(_PROFILES)}, got {profile!r}")
+        for k, v in _PROFILES[profile].items():
+            setattr(PRINT_OPTS, k, v)
+    if precision is not None:
+        PRINT_OPTS.precision = precision
+    if threshold is not None:
+        PRINT_OPTS.threshold = threshold
+    if edgeitems is not None:
+        PRINT_OPTS.edgeitems = edgeitems
+    if linewidth is not None:
+        PRINT_OPTS.linewidth = linewidth
+    PRINT_OPTS.sci_mode = sci_mode
 
 
-def _summarize(a):
-    return a.size > _THRESHOLD
+class _Formatter:
+    """Chooses the style and width of every element of one tensor."""
 
-
-def _format(a, fmt, indent, summarize):
-    if a.ndim == 0:
-        return fmt(a.item())
-    if a.ndim == 1:
-        n = a.shape[0]
-        if summarize and n > 2 * _EDGE:
-            items = [fmt(v) for v in a[:_EDGE].tolist()] + ["..."] + [fmt(v) for v in a[-_EDGE:].tolist()]
+    def __init__(self, arr):
+        self.floating = arr.dtype.kind == "f"
+        self.int_mode = True
+        self.sci_mode = False
+        self.width = 1
+        flat = arr.reshape(-1)
+        if not self.floating:
+            for v in flat.tolist():
+                self.width = max(self.width, len(str(v)))
+            return
+        vals = flat.astype(xp.float64)
+        vals = vals[xp.isfinite(vals) & (vals != 0)]
+        if vals.size == 0:
+            return
+        absv = xp.abs(vals)
+        lo, hi = float(absv.min()), float(absv.max())
+        self.int_mode = bool(xp.all(vals == xp.ceil(vals)))
+        if PRINT_OPTS.sci_mode is None:
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
         else:
-            items = [fmt(v) for v in a.tolist()]
-        width = max((len(s) for s in items), default=0)
-        items = [s.rjust(width) for s in items]
-        return "[" + ", ".join(items) + "]"
+            self.sci_mode = PRINT_OPTS.sci_mode
+        p = PRINT_OPTS.precision
+        for v in vals.tolist():
+            if self.sci_mode:
+                n = len(f"{v:.{p}e}")
+            elif self.int_mode:
+                n = len(f"{v:.0f}") + 1  # the trailing "."
+            else:
+                n = len(f"{v:.{p}f}")
+            self.width = max(self.width, n)
+
+    def format(self, v):
+        p = PRINT_OPTS.precision
+        if not self.floating:
+            s = str(v)
+        elif self.sci_mode:
+            s = f"{v:{self.width}.{p}e}"
+        elif self.int_mode:
+            s = f"{v:.0f}"
+            if math.isfinite(v):
+                s += "."
+        else:
+            s = f"{v:.{p}f}"
+        return s.rjust(self.width)
+
+
+def _summarized(a):
+    """The part of ``a`` that is printed when summarizing (edges of every dim)."""
+    e = PRINT_OPTS.edgeitems
+    if a.ndim == 0:
+        return a
+    if a.ndim == 1:
+        return xp.concatenate((a[:e], a[-e:])) if a.shape[0] > 2 * e else a
+    if not e:
+        return a[tuple(slice(0, 0) for _ in range(a.ndim))]
+    rows = list(range(a.shape[0]))
+    if a.shape[0] > 2 * e:
+        rows = rows[:e] + rows[-e:]
+    return xp.stack([_summarized(a[i]) for i in rows])
+
+
+def _vector_str(a, indent, summarize, fmt):
+    e = PRINT_OPTS.edgeitems
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (fmt.width + 2)))
+    if summarize and not e:
+        items = ["..."]
+    elif summarize and a.shape[0] > 2 * e:
+        items = [fmt.format(v) for v in a[:e].tolist()] + [" ..."]
+        items += [fmt.format(v) for v in a[-e:].tolist()]
+    else:
+        items = [fmt.format(v) for v in a.tolist()]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _body(a, indent, summarize, fmt):
+    if a.ndim == 0:
+        return fmt.format(a.item())
+    if a.ndim == 1:
+        return _vector_str(a, indent, summarize, fmt)
+    e = PRINT_OPTS.edgeitems
     n = a.shape[0]
-    rows = range(n)
-    if summarize and n > 2 * _EDGE:
-        rows = list(range(_EDGE)) + [None] + list(range(n - _EDGE, n))
-    parts = [("..." if i is None else _format(a[i], fmt, indent + 1, summarize)) for i in rows]
-    sep = "," + "\n" * (a.ndim - 1) + " " * (indent + 1)
-    return "[" + sep.join(parts) + "]"
+    if summarize and n > 2 * e:
+        parts = [_body(a[i], indent + 1, summarize, fmt) for i in range(e)] + ["..."]
+        parts += [_body(a[i], indent + 1, summarize, fmt) for i in range(n - e, n)]
+    else:
+        parts = [_body(a[i], indent + 1, summarize, fmt) for i in range(n)]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
-def _pad_widths(a, fmt, summarize):
-    """Format every element once to find the common width, as torch aligns columns."""
-    flat = a.reshape(-1)
-    if summarize:
-        return None
-    strs = [fmt(v) for v in flat.tolist()]
-    width = max((len(s) for s in strs), default=0)
-    return lambda v: fmt(v).rjust(width)
+def _with_suffixes(text, suffixes, indent):
+    out = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for s in suffixes:
+        if last + len(s) + 2 > PRINT_OPTS.linewidth:
+            out.append(",\n" + " " * indent + s)
+            last = indent + len(s)
+        else:
+            out.append(", " + s)
+            last += len(s) + 2
+    return "".join(out) + ")"
 
 
 def tensor_repr(t, prefix="tensor(", indent=None):
     a = t._data
-    summarize = _summarize(a)
-    if a.dtype.kind == "f":
-        base = _float_formatter(a.astype(xp.float64).reshape(-1))
-    elif a.dtype.kind == "b":
-        base = lambda v: str(bool(v))  # noqa: E731
-    else:
-        base = lambda v: str(int(v))  # noqa: E731
-    fmt = _pad_widths(a, base, summarize) or base
     ind = len(prefix) if indent is None else indent
-    body = _format(a, fmt, ind, summarize) if a.size or a.ndim == 0 else "[]"
-    suffix = []
-    if a.size == 0 and a.ndim != 1:
-        suffix.append(f"size={tuple(a.shape)}")
     dt = t.dtype
-    default_kinds = (get_default_dtype().name, "int64", "bool")
-    if dt.name not in default_kinds:
-        suffix.append(f"dtype=gradstep.{dt.name}")
+    default_float = get_default_dtype()
+    suffixes = []
+    if a.size == 0:
+        body = "[]"
+        if a.ndim != 1:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if dt is not default_float:
+            suffixes.append(f"dtype=gradstep.{dt.name}")
+    else:
+        summarize = a.size > PRINT_OPTS.threshold
+        fmt = _Formatter(_summarized(a) if summarize else a)
+        body = _body(a, ind, summarize, fmt)
+        if dt.name not in (default_float.name, "int64", "bool"):
+            suffixes.append(f"dtype=gradstep.{dt.name}")
     if t.grad_fn is not None:
-        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._rg:
-        suffix.append("requires_grad=True")
-    return prefix + body + "".join(", " + s for s in suffix) + ")"
+        suffixes.append("requires_grad=True")
+    return _with_suffixes(prefix + body, suffixes, ind)

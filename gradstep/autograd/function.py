@@ -49,7 +49,9 @@ class Node:
                     break
         if res is None:
             res = _Tensor._make(out)
-        if cls.is_view and out.base is not None:
+        # a view op may still copy (reshape of a non-contiguous array): only a result that
+        # shares the input's memory shares its version counter
+        if cls.is_view and out.base is not None and _may_share_memory(out, inputs[0]._data):
             src = inputs[0]
             res._vc = src._vc
             res._base = src._base if src._base is not None else src
@@ -139,6 +141,12 @@ class AccumulateGrad(Node):
         self.variable = leaf
         self._next = ()
         self._metas = ()
+
+
+def _may_share_memory(a, b):
+    from ..backend import xp
+
+    return xp.may_share_memory(a, b)
 
 
 def _edge(t):

@@ -43,18 +43,49 @@ def convert_key(key):
 
 
 class GetItem(Node):
+    """Advanced (array) indexing: a copy; the gradient scatter-adds, so repeats accumulate."""
+
     _name = "IndexBackward0"
+    advanced = True
 
     def forward(self, a):
         self.in_shape = a.shape
-        self.in_dtype = a.dtype
         return a[self.key]
 
     def backward(self, g):
         return IndexPutZeros.apply(g, key=self.key, shape=self.in_shape, advanced=self.advanced)
 
-    def name(self):
-        return "IndexBackward0" if self.advanced else "SliceBackward0"
+
+class Slice(GetItem):
+    """Basic indexing (ints, slices, None, Ellipsis): a view sharing memory and version."""
+
+    is_view = True
+    advanced = False
+
+
+def slice_view(a, key, name):
+    """``a[key]`` for a basic ``key``, recorded under torch's node ``name``."""
+    return Slice.apply(a, key=key, _name=name)
+
+
+def _basic_name(key, shape):
+    """torch's grad_fn name for basic indexing: the last op that changes the tensor."""
+    name, dim = "AliasBackward0", 0
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    for k in key:
+        if k is None:
+            name = "UnsqueezeBackward0"
+        elif k is Ellipsis:
+            dim += len(shape) - n_real
+        elif isinstance(k, slice):
+            n = shape[dim]
+            if k.indices(n) != (0, n, 1):
+                name = "SliceBackward0"
+            dim += 1
+        else:
+            name = "SelectBackward0"
+            dim += 1
+    return name
 
 
 class IndexPutZeros(Node):
@@ -69,7 +100,7 @@ class IndexPutZeros(Node):
         return z
 
     def backward(self, gg):
-        return gg[self.key] if not self.advanced else GetItem.apply(gg, key=self.key, advanced=True)
+        return (GetItem if self.advanced else Slice).apply(gg, key=self.key)
 
 
 class SetItem(Node):
@@ -85,7 +116,7 @@ class SetItem(Node):
 
     def backward(self, g):
         ga = IndexFill.apply(g, key=self.key)
-        sel = g[self.key] if not self.advanced else GetItem.apply(g, key=self.key, advanced=True)
+        sel = (GetItem if self.advanced else Slice).apply(g, key=self.key)
         return ga, sum_to(sel, self.v_shape)
 
 
@@ -101,7 +132,12 @@ class IndexFill(Node):
 
 def getitem(a, key):
     k, advanced = convert_key(key)
-    return GetItem.apply(a, key=k, advanced=advanced)
+    if advanced:
+        return GetItem.apply(a, key=k)
+    out = Slice.apply(a, key=k)
+    if out.grad_fn is not None:
+        out.grad_fn._name = _basic_name(k, a.shape)
+    return out
 
 
 def setitem(a, key, value):
@@ -319,8 +355,11 @@ def masked_fill(a, mask, value):
 
 
 def masked_select(a, mask):
+    if mask.dtype.name != "bool":
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.name}")
     shape = xp.broadcast_shapes(a.shape, mask.shape)
-    return a.expand(shape)[mask.expand(shape)]
+    m = xp.broadcast_to(mask._data, shape)
+    return GetItem.apply(a.expand(shape), key=(m,), _name="MaskedSelectBackward0")
 
 
 class _Sorted(Node):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import normalize_dim, sum_to
+from .index import slice_view
 
 
 class Reshape(Node):
@@ -139,6 +140,9 @@ def _shape_arg(shape):
 
 def _infer_shape(shape, numel, in_shape):
     shape = list(shape)
+    for i, s in enumerate(shape):
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -147,6 +151,11 @@ def _infer_shape(shape, numel, in_shape):
         if s != -1:
             known *= s
     if neg:
+        if known == 0 and numel == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of 0 elements into shape {shape} because the unspecified "
+                "dimension size -1 can be any value and is ambiguous"
+            )
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape[neg[0]] = numel // known
@@ -232,15 +241,18 @@ def unflatten(a, dim, sizes):
 def squeeze(a, dim=None):
     if dim is None:
         shape = tuple(s for s in a.shape if s != 1)
+        name = "SqueezeBackward0"
     else:
-        dims = {normalize_dim(d, a.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        multi = isinstance(dim, (tuple, list))
+        dims = {normalize_dim(d, a.ndim) for d in (dim if multi else (dim,))}
         shape = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
-    return reshape(a, shape) if shape != a.shape else Reshape.apply(a, shape=shape)
+        name = "SqueezeBackward2" if multi else "SqueezeBackward1"
+    return Reshape.apply(a, shape=shape, _name=name)
 
 
 def unsqueeze(a, dim):
     d = normalize_dim(dim, a.ndim + 1)
-    return Reshape.apply(a, shape=a.shape[:d] + (1,) + a.shape[d:])
+    return Reshape.apply(a, shape=a.shape[:d] + (1,) + a.shape[d:], _name="UnsqueezeBackward0")
 
 
 def permute(a, *dims):
@@ -257,19 +269,22 @@ def permute(a, *dims):
     return Permute.apply(a, perm=perm)
 
 
-def transpose(a, dim0, dim1):
+def transpose(a, dim0, dim1, _name="TransposeBackward0"):
     if a.ndim == 0:
-        return Reshape.apply(a, shape=())
+        normalize_dim(dim0, 0), normalize_dim(dim1, 0)
+        return Reshape.apply(a, shape=(), _name=_name)
     d0, d1 = normalize_dim(dim0, a.ndim), normalize_dim(dim1, a.ndim)
     perm = list(range(a.ndim))
     perm[d0], perm[d1] = perm[d1], perm[d0]
-    return Permute.apply(a, perm=tuple(perm))
+    return Permute.apply(a, perm=tuple(perm), _name=_name)
 
 
 def t(a):
     if a.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a.ndim}D")
-    return transpose(a, 0, 1) if a.ndim == 2 else Reshape.apply(a, shape=a.shape)
+    if a.ndim == 2:
+        return transpose(a, 0, 1, _name="TBackward0")
+    return Reshape.apply(a, shape=a.shape, _name="TBackward0")
 
 
 def movedim(a, source, destination):
@@ -307,7 +322,7 @@ def expand(a, *sizes):
         shape.append(s)
     shape = tuple(shape)
     if shape == a.shape:
-        return Reshape.apply(a, shape=shape) if a.requires_grad else a._alias()
+        return Reshape.apply(a, shape=shape, _name="ExpandBackward0")
     return Expand.apply(a, shape=shape)
 
 
@@ -316,8 +331,14 @@ def broadcast_to(a, shape):
 
 
 def _tensors_arg(tensors, name):
+    from .._tensor import Tensor
     from ._util import to_tensor
 
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+            f"not {type(tensors).__name__}"
+        )
     tensors = [to_tensor(x) for x in tensors]
     if not tensors:
         raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
@@ -387,7 +408,7 @@ def split(a, split_size_or_sections, dim=0):
         step = split_size_or_sections
         if step <= 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        sizes = [min(step, n - i) for i in range(0, n, step)] if step else [0]
+        sizes = [min(step, n - i) for i in range(0, n, step)] if step and n else [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -395,9 +416,10 @@ def split(a, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                 f"at dimension {d}), but got split_sizes={sizes}"
             )
+    name = "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0"
     out, start = [], 0
     for s in sizes:
-        out.append(a.narrow(d, start, s))
+        out.append(slice_view(a, (slice(None),) * d + (slice(start, start + s),), name))
         start += s
     return tuple(out)
 
@@ -407,13 +429,15 @@ def chunk(a, chunks, dim=0):
         raise RuntimeError("chunk expects `chunks` to be greater than 0")
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
-    step = -(-n // chunks) if n else 1
-    return split(a, step, d) if n else split(a, [0] * 1, d)
+    if n == 0:
+        return split(a, [0] * chunks, d)
+    return split(a, -(-n // chunks), d)
 
 
 def unbind(a, dim=0):
     d = normalize_dim(dim, a.ndim)
-    return tuple(a.select(d, i) for i in range(a.shape[d]))
+    pre = (slice(None),) * d
+    return tuple(slice_view(a, pre + (i,), "UnbindBackward0") for i in range(a.shape[d]))
 
 
 def narrow(a, dim, start, length):
@@ -422,16 +446,18 @@ def narrow(a, dim, start, length):
         start += a.shape[d]
     if start < 0 or start + length > a.shape[d]:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({a.shape[d]}).")
-    idx = (slice(None),) * d + (slice(start, start + length),)
-    return a[idx]
+    return slice_view(a, (slice(None),) * d + (slice(start, start + length),), "SliceBackward0")
 
 
 def select(a, dim, index):
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
     if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size {list(a.shape)} at dimension {d}")
-    return a[(slice(None),) * d + (index,)]
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(a.shape)} at "
+            f"dimension {d}"
+        )
+    return slice_view(a, (slice(None),) * d + (index,), "SelectBackward0")
 
 
 def flip(a, dims):
@@ -448,21 +474,35 @@ def flipud(a):
 
 
 def roll(a, shifts, dims=None):
+    shifts = (int(shifts),) if isinstance(shifts, int) else tuple(int(x) for x in shifts)
     if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(
+                f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0"
+            )
         flat = a.flatten()
-        return Roll.apply(flat, shifts=shifts if isinstance(shifts, int) else tuple(shifts),
-                          dims=None).reshape(a.shape)
-    if isinstance(dims, int):
-        dims, shifts = (dims,), (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    return Roll.apply(a, shifts=tuple(shifts), dims=tuple(normalize_dim(d, a.ndim) for d in dims))
+        return Roll.apply(flat, shifts=shifts[0], dims=None).reshape(a.shape)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
+        )
+    return Roll.apply(a, shifts=shifts, dims=tuple(normalize_dim(d, a.ndim) for d in dims))
+
+
+def _check_matrix(a, name):
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
 
 
 def tril(a, diagonal=0):
-    return Tri.apply(a, k=diagonal, lower=True)
+    _check_matrix(a, "tril")
+    return Tri.apply(a, k=diagonal, lower=True, _name="TrilBackward0")
 
 
 def triu(a, diagonal=0):
-    return Tri.apply(a, k=diagonal, lower=False)
+    _check_matrix(a, "triu")
+    return Tri.apply(a, k=diagonal, lower=False, _name="TriuBackward0")
 
 
 def pad(a, pad, mode="constant", value=None):
@@ -482,7 +522,8 @@ def pad(a, pad, mode="constant", value=None):
                     for (lo, hi), n in zip(widths, a.shape))
         a = a[idx]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-    return Pad.apply(a, widths=tuple(widths), value=0 if value is None else value)
+    return Pad.apply(a, widths=tuple(widths), value=0 if value is None else value,
+                     _name="ConstantPadNdBackward0")
 
 
 def repeat(a, *sizes):
