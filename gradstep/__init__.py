@@ -203,6 +203,8 @@ from .random import (
     set_rng_state,
 )
 
+from . import datasets, utils  # noqa: E402 - after the core names they build on
+
 clip = clamp
 absolute = abs
 subtract = sub

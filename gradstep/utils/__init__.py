@@ -1,0 +1,3 @@
+"""gradstep.utils: helpers around training (``data`` holds datasets and the DataLoader)."""
+
+from . import data
