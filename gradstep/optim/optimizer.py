@@ -173,6 +173,11 @@ class Optimizer:
                 "params argument given to the optimizer should be an iterable of Tensors or "
                 f"dicts, but got {_typename(params)}"
             )
+        if isinstance(params, (set, frozenset)):  # torch accepts a top-level set; we refuse it
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
         self.state = defaultdict(dict)
         self.param_groups = []
         param_groups = list(params)

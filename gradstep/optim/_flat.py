@@ -1,0 +1,230 @@
+"""The vectorised path: one contiguous buffer per parameter group.
+
+A model with hundreds of parameter tensors should not pay hundreds of Python
+loops of NumPy calls per step. For an elementwise optimizer (SGD, Adam, ...) the
+update does not care where one parameter ends and the next begins, so we keep
+
+* one flat buffer holding every parameter of the group, each ``p._data`` being a
+  view into it (the parameter keeps its identity, shape and version counter);
+* one flat buffer per state tensor (``exp_avg``, ``momentum_buffer``, ...), each
+  ``state[p][key]`` a view into it, and the ``step`` counters as one vector;
+* a flat gradient buffer, gathered from the ``.grad`` arrays with one
+  ``concatenate`` per step.
+
+The update then runs the *same* pure function as the per-parameter path on the
+flat arrays, a cache-sized chunk at a time (so temporaries stay in cache), which
+gives bit-for-bit the same numbers. Every step first checks that the views are
+still in place (a ``p.data = ...`` assignment or ``load_state_dict`` replaces
+them); if not, the buffers are rebuilt from the current values.
+
+Consequence: after the first step, a parameter's storage belongs to the
+optimizer's buffer. An array aliased to the old storage *outside* the parameter
+(an old ``p.data`` kept somewhere) no longer sees updates. Pass ``foreach=False``
+to keep the per-parameter path, which never moves storage.
+"""
+
+from __future__ import annotations
+
+from operator import is_
+
+from .._tensor import Tensor
+from ..backend import xp
+
+CHUNK = 1 << 15  # elements per chunk: a few temporaries of this size stay in L2 cache
+
+
+class FlatGroup:
+    """Contiguous storage for ``params`` and their elementwise state ``keys`` (+ ``step``)."""
+
+    def __init__(self, params, state, keys):
+        self.params = list(params)
+        self.keys = tuple(keys)
+        dtype = self.params[0]._data.dtype
+        sizes = [p._data.size for p in self.params]
+        self.offsets = [0]
+        for s in sizes:
+            self.offsets.append(self.offsets[-1] + s)
+        n = self.offsets[-1]
+        self.param = self._pack([p._data for p in self.params], n, dtype)
+        self.grad = xp.empty(n, dtype)
+        self.state = {}
+        for key in self.keys:
+            self.state[key] = self._pack([state[p][key]._data for p in self.params], n, dtype)
+        self.has_step = "step" in state.get(self.params[0], {})
+        if self.has_step:
+            steps = [state[p]["step"]._data for p in self.params]
+            self.step = xp.array([s.reshape(()) for s in steps], dtype=steps[0].dtype)
+        self._rebind(state)
+
+    @staticmethod
+    def _pack(arrays, n, dtype):
+        flat = xp.empty(n, dtype)
+        xp.concatenate([a.reshape(-1) for a in arrays], out=flat)
+        return flat
+
+    def _views(self, flat):
+        o = self.offsets
+        return [flat[o[i]:o[i + 1]].reshape(p._data.shape) for i, p in enumerate(self.params)]
+
+    def _rebind(self, state):
+        """Point every parameter and state entry at its slice of the flat buffers."""
+        self._param_views = self._views(self.param)
+        for p, v in zip(self.params, self._param_views):
+            p._data = v
+        self._state_views = {}
+        for key in self.keys:
+            views = self._views(self.state[key])
+            self._state_views[key] = views
+            for p, v in zip(self.params, views):
+                state[p][key] = Tensor._make(v)
+        if self.has_step:
+            self._step_views = [self.step[i:i + 1].reshape(()) for i in range(len(self.params))]
+            for p, v in zip(self.params, self._step_views):
+                state[p]["step"] = Tensor._make(v)
+
+    def is_current(self, params, state):
+        """True when ``params`` are exactly ours and every view is still in place."""
+        if len(params) != len(self.params) or not all(map(is_, params, self.params)):
+            return False
+        if not all(map(is_, [p._data for p in params], self._param_views)):
+            return False
+        for key in self.keys:
+            current = [state[p].get(key) for p in params]
+            if not all(t is not None and t._data is v
+                       for t, v in zip(current, self._state_views[key])):
+                return False
+        if self.has_step:
+            current = [state[p].get("step") for p in params]
+            if not all(t is not None and t._data is v for t, v in zip(current, self._step_views)):
+                return False
+            if self.step.min() != self.step.max():
+                return False
+        return True
+
+    def gather_grads(self):
+        xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=self.grad)
+        return self.grad
+
+
+def can_flatten(params, state, keys):
+    """Whether ``params`` can share one flat buffer: one float dtype, no aliasing, same phase.
+
+    "Same phase" means every parameter already has every state entry with equal
+    ``step`` counts, or none has any state yet.
+    """
+    dtype = params[0]._data.dtype
+    if dtype.kind != "f":
+        return False
+    roots = set()
+    for p in params:
+        a = p._data
+        if a.dtype != dtype or p._grad._data.shape != a.shape:
+            return False
+        root = id(a if a.base is None else a.base)
+        if root in roots:  # two parameters share storage (tied through .data): keep them tied
+            return False
+        roots.add(root)
+    have = [bool(state.get(p)) for p in params]  # .get: never create entries in the defaultdict
+    if not any(have):
+        return True
+    if not all(have):
+        return False
+    for p in params:
+        s = state[p]
+        if any(s.get(k) is None or s[k]._data.shape != p._data.shape or s[k]._data.dtype != dtype
+               for k in keys):
+            return False
+    if "step" in state[params[0]]:
+        if any("step" not in state[p] for p in params):
+            return False
+        steps = {float(state[p]["step"]._data) for p in params}
+        if len(steps) != 1:
+            return False
+    return True
+
+
+class Batch:
+    """What one call of a pure update function works on: a parameter, or a flat group.
+
+    ``param``, ``grad`` and each ``state[key]`` are raw arrays changed in place;
+    ``step`` is the step counter array (0-d, or one entry per parameter of a flat
+    group, all equal) or None; ``fresh`` is True when the state was just created.
+    """
+
+    __slots__ = ("param", "grad", "state", "step", "fresh", "flat")
+
+    def __init__(self, param, grad, state, step, fresh, flat):
+        self.param, self.grad, self.state, self.step = param, grad, state, step
+        self.fresh, self.flat = fresh, flat
+
+    def run(self, fn, *arrays, **kwargs):
+        """``fn(*arrays, **kwargs)``; on a flat group, one cache-sized chunk at a time."""
+        if not self.flat:
+            fn(*arrays, **kwargs)
+            return
+        present = [i for i, a in enumerate(arrays) if a is not None]
+        n = arrays[0].shape[0]
+        for start in range(0, n, CHUNK):
+            stop = start + CHUNK
+            chunk = list(arrays)
+            for i in present:
+                chunk[i] = arrays[i][start:stop]
+            fn(*chunk, **kwargs)
+
+
+def use_flat(group):
+    """The flat path is the default; ``foreach=False`` asks for torch's per-parameter loop."""
+    return group.get("foreach") is not False and not group.get("differentiable", False)
+
+
+def param_batches(optimizer, group, keys, init_state):
+    """Yield the ``Batch`` es of one step of ``group``: one flat batch, or one per parameter.
+
+    Only parameters with a gradient take part. ``keys`` names the elementwise
+    state tensors (shaped like the parameter); ``init_state(p, group)`` fills the
+    state of a parameter on its first step. Version counters of the updated
+    parameters are bumped after each batch.
+    """
+    params = [p for p in group["params"] if p._grad is not None]
+    if not params:
+        return
+    state = optimizer.state
+    keys = tuple(keys)
+    if use_flat(group) and len(set(map(id, params))) == len(params):
+        flat = _current_flat_group(optimizer, group, params, keys, init_state)
+        if flat is not None:
+            fg, fresh = flat
+            yield Batch(fg.param, fg.gather_grads(), fg.state, fg.step if fg.has_step else None,
+                        fresh, True)
+            for p in params:
+                p._vc[0] += 1
+            return
+    for p in params:
+        s = state.get(p)
+        fresh = not s
+        if fresh:
+            init_state(p, group)
+            s = state.get(p, {})
+        step = s["step"]._data if "step" in s else None
+        yield Batch(p._data, p._grad._data, {k: s[k]._data for k in keys}, step, fresh, False)
+        p._vc[0] += 1
+
+
+def _current_flat_group(optimizer, group, params, keys, init_state):
+    """The group's ``FlatGroup`` (built or rebuilt if needed) and whether its state is fresh."""
+    cache = optimizer.__dict__.setdefault("_flat_groups", {})
+    fg = cache.get(id(group))
+    if fg is not None and fg.group is group and fg.keys == keys and fg.is_current(params, optimizer.state):
+        return fg, False
+    state = optimizer.state
+    if not can_flatten(params, state, keys):
+        cache.pop(id(group), None)
+        return None
+    fresh = not state.get(params[0])
+    if fresh:
+        for p in params:
+            init_state(p, group)
+    fg = FlatGroup(params, state, keys)
+    fg.group = group
+    cache[id(group)] = fg
+    return fg, fresh

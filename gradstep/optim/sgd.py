@@ -1,0 +1,108 @@
+"""SGD: stochastic gradient descent with momentum (Polyak, Sutskever et al. 2013 for Nesterov).
+
+Algorithm box (torch.optim.SGD)::
+
+    g <- grad (negated if maximize)
+    if weight_decay != 0:  g <- g + weight_decay * theta
+    if momentum != 0:
+        b <- g                                        on the first step (no dampening)
+        b <- momentum * b + (1 - dampening) * g       afterwards
+        g <- g + momentum * b   if nesterov   else   b
+    theta <- theta - lr * g
+"""
+
+from __future__ import annotations
+
+from ._flat import param_batches
+from .optimizer import (
+    Optimizer,
+    _check_differentiable,
+    _check_fused_foreach,
+    _check_lr,
+    _get_value,
+    _zeros_like,
+)
+
+__all__ = ["SGD", "sgd_update"]
+
+
+def sgd_update(param, grad, momentum_buffer, *, fresh, lr, weight_decay, momentum, dampening,
+               nesterov, maximize):
+    """One SGD step on raw arrays; ``param`` and ``momentum_buffer`` change in place.
+
+    ``momentum_buffer`` is only used when ``momentum != 0``; when ``fresh`` it is
+    overwritten with the gradient (torch clones the gradient on the first step).
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    if momentum != 0:
+        buf = momentum_buffer
+        if fresh:
+            buf[...] = g
+        else:
+            buf *= momentum
+            buf += g if dampening == 0 else (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    param += -lr * g
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum (torch.optim.SGD).
+
+    Args:
+        params: parameters or parameter groups (see ``Optimizer``).
+        lr: learning rate (float or one-element tensor), default 1e-3.
+        momentum, dampening, weight_decay, nesterov, maximize: as in torch.
+        foreach: ``None``/``True`` use gradstep's vectorised path (one flat buffer
+            per group, see ``gradstep.optim._flat``); ``False`` updates parameter
+            by parameter like torch's for-loop. Both give identical numbers.
+        fused: accepted; ``True`` also selects the vectorised path.
+        differentiable: must be False (we update raw arrays, not a graph).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        _check_lr(lr)
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach,
+                        differentiable=differentiable, fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            _check_fused_foreach(fused, foreach)
+        _check_differentiable(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def _init_state(self, p, group):
+        if group["momentum"] != 0:
+            self.state[p]["momentum_buffer"] = _zeros_like(p)
+
+    def step(self, closure=None):
+        """One SGD step over every group; returns the closure's loss."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            keys = ("momentum_buffer",) if group["momentum"] != 0 else ()
+            hyper = dict(lr=_get_value(group["lr"]), weight_decay=_get_value(group["weight_decay"]),
+                         momentum=group["momentum"], dampening=group["dampening"],
+                         nesterov=group["nesterov"], maximize=group["maximize"])
+            for b in param_batches(self, group, keys, self._init_state):
+                b.run(sgd_update, b.param, b.grad, b.state.get("momentum_buffer"), fresh=b.fresh,
+                      **hyper)
+        return loss
+
