@@ -49,8 +49,9 @@ def binary_args(a, b, broadcast=True):
         if a.dtype is b.dtype:
             return a, b
     dt = result_type(a, b)
-    a = cast(a, dt) if ta else Tensor._make(xp.asarray(a, dt.np))
-    b = cast(b, dt) if tb else Tensor._make(xp.asarray(b, dt.np))
+    # asarray(...).astype: a Python int wraps into a narrower int dtype as in torch (uint8 - 2)
+    a = cast(a, dt) if ta else Tensor._make(xp.asarray(a).astype(dt.np))
+    b = cast(b, dt) if tb else Tensor._make(xp.asarray(b).astype(dt.np))
     return a, b
 
 

@@ -142,13 +142,14 @@ class RPowScalar(Node):
     saves_output = True
 
     def forward(self, a):
-        return xp.power(a.dtype.type(self.s), a)
+        return _power(_scalar(self.s, a.dtype), a)
 
     def backward(self, g):
         out = self.saved_output
-        if self.s == 0:
-            return g * 0
-        return g * out * math.log(self.s)
+        s = self.s
+        if s == 0:  # d/dx 0**x is 0 where x >= 0 and -inf where x < 0 (torch's convention)
+            return where(out == 0, 0.0, g * out * float("-inf"))
+        return g * out * (math.log(s) if s > 0 else float("nan"))
 
 
 class Pow(Node):
@@ -156,7 +157,7 @@ class Pow(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
-        return a**b
+        return _power(a, b)
 
     def backward(self, g):
         a, b = self.saved_tensors
@@ -165,6 +166,25 @@ class Pow(Node):
         gb = g * a**b * log(where(a == 0, 1.0, a))
         gb = where((a == 0) & (b >= 0), 0.0, gb)
         return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+def _power(a, b):
+    """``a ** b``; integer negative exponents give torch's results (1, -1 or 0) instead of an error."""
+    if a.dtype.kind not in "iu" or not (xp.asarray(b) < 0).any():
+        return xp.power(a, b)
+    neg = b < 0
+    out = xp.power(a, xp.where(neg, 0, b).astype(a.dtype if xp.ndim(b) else b.dtype))
+    odd = (b % 2) != 0
+    inv = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return xp.where(neg, inv, out).astype(xp.result_type(a, b))
+
+
+def _check_int_divisor(b, op):
+    """torch raises for integer division by zero (floats give inf/nan)."""
+    if b.dtype.kind == "b":
+        raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
+    if b.dtype.kind in "iu" and not b.all():
+        raise RuntimeError("ZeroDivisionError")
 
 
 class FloorDivide(Node):
@@ -178,6 +198,7 @@ class FloorDivide(Node):
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
+        _check_int_divisor(b, "div_floor_cpu")
         return xp.floor_divide(a, b)
 
     def backward(self, g):
@@ -194,6 +215,7 @@ class Remainder(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
+        _check_int_divisor(b, "remainder_cpu")
         return xp.remainder(a, b)
 
     def backward(self, g):
@@ -555,6 +577,23 @@ _Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
 
 
 # ---------------------------------------------------------------- functional API
+def _scalar(v, dt):
+    """Python number ``v`` as a backend scalar of dtype ``dt``; integers wrap like torch's casts."""
+    npdt = getattr(dt, "np", dt)  # a gradstep dtype or a backend one
+    if isinstance(v, int) and not isinstance(v, bool) and npdt.kind in "iu":
+        return xp.asarray(v).astype(npdt)[()]
+    return npdt.type(v)
+
+
+def _scalar_fast(a, b):
+    """True when ``a op b`` (Tensor ``a``, Python number ``b``) keeps ``a``'s dtype and shape."""
+    from .._tensor import Tensor
+
+    if not isinstance(a, Tensor) or isinstance(b, bool) or not isinstance(b, (int, float)):
+        return False
+    return a.dtype.is_floating_point or (isinstance(b, int) and a.dtype is not _bool())
+
+
 def _t(x):
     from ._util import to_tensor
 
@@ -562,32 +601,38 @@ def _t(x):
 
 
 def add(a, b, alpha=1):
-    from .._tensor import Tensor
-
     if alpha != 1:
         b = b * alpha
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.dtype.is_floating_point or isinstance(b, int):
-            return AddScalar.apply(a, s=a.dtype.np.type(b))
+    if _scalar_fast(a, b):
+        return AddScalar.apply(a, s=_scalar(b, a.dtype))
     a, b = binary_args(a, b)
     return Add.apply(a, b)
 
 
 def sub(a, b, alpha=1):
-    from .._tensor import Tensor
-
+    _sub_check(a, b)
     if alpha != 1:
         b = b * alpha
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.dtype.is_floating_point or isinstance(b, int):
-            return AddScalar.apply(a, s=a.dtype.np.type(-b))
+    if _scalar_fast(a, b):
+        return AddScalar.apply(a, s=_scalar(-b, a.dtype))
     a, b = binary_args(a, b)
-    if a.dtype is _bool():
+    return Sub.apply(a, b)
+
+
+def _sub_check(a, b):
+    """torch refuses subtraction involving a bool tensor (a Python bool counts as one)."""
+    ba = getattr(a, "dtype", None) is _bool() or isinstance(a, bool)
+    bb = getattr(b, "dtype", None) is _bool() or isinstance(b, bool)
+    if ba and bb:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. "
             "Use the `^` or `logical_xor()` operator instead."
         )
-    return Sub.apply(a, b)
+    if ba or bb:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 def _bool():
@@ -597,11 +642,8 @@ def _bool():
 
 
 def mul(a, b):
-    from .._tensor import Tensor
-
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.dtype.is_floating_point or isinstance(b, int) and a.dtype is not _bool():
-            return MulScalar.apply(a, s=a.dtype.np.type(b))
+    if _scalar_fast(a, b):
+        return MulScalar.apply(a, s=_scalar(b, a.dtype))
     a, b = binary_args(a, b)
     if a.dtype is _bool():
         return _logical(a, b, xp.logical_and)
@@ -624,9 +666,14 @@ def div(a, b, rounding_mode=None):
         )
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and a.dtype.is_floating_point:
         return _div_scalar(a, b)
+    from ..backend import result_type
+
+    a, b = (x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b))
+    if not result_type(a, b).is_floating_point:
+        # true division of integers: convert the tensors first, so a Python int
+        # divisor is not wrapped into the tensor's dtype (uint8 / -2 is -0.5 each)
+        a, b = (as_float(x) if isinstance(x, Tensor) else x for x in (a, b))
     a, b = binary_args(a, b)
-    if not a.dtype.is_floating_point:
-        a, b = as_float(a), as_float(b)
     return Div.apply(a, b)
 
 
@@ -637,6 +684,7 @@ class DivTrunc(Node):
         self.shapes = (a.shape, b.shape)
         if a.dtype.kind == "f":
             return xp.trunc(a / b)
+        _check_int_divisor(b, "div_trunc_cpu")
         q = xp.floor_divide(a, b)
         return q + ((q < 0) & (q * b != a))
 
@@ -667,19 +715,28 @@ def rdiv(a, s):
 
 def pow(a, p):  # noqa: A001 - torch's name
     from .._tensor import Tensor
+    from ..backend import result_type
 
-    if isinstance(a, Tensor) and isinstance(p, (int, float)) and not isinstance(p, bool):
-        if not a.dtype.is_floating_point and isinstance(p, float):
-            a = as_float(a)
-        if not a.dtype.is_floating_point and p < 0:
+    if isinstance(a, Tensor) and isinstance(p, (bool, int, float)):
+        dt = result_type(a, p)
+        if dt is _bool():  # bool ** True is the tensor, bool ** False is all True
+            return a.clone() if p else a.new_ones(a.shape)
+        a = cast(a, dt)
+        if not dt.is_floating_point and p < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return PowScalar.apply(a, p=p)
     if not isinstance(a, Tensor) and isinstance(p, Tensor):
-        s = a
-        p = p if p.dtype.is_floating_point or isinstance(s, int) else as_float(p)
-        return RPowScalar.apply(p, s=s)
+        dt = result_type(a, p)
+        _no_bool_pow(dt)
+        return RPowScalar.apply(cast(p, dt), s=a)
     a, p = binary_args(a, p)
+    _no_bool_pow(a.dtype)
     return Pow.apply(a, p)
+
+
+def _no_bool_pow(dt):
+    if dt is _bool():
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
 
 
 def floor_divide(a, b):
@@ -855,6 +912,8 @@ def _compare(a, b, fn):
     from .._tensor import Tensor
 
     if isinstance(a, Tensor) and isinstance(b, (int, float, bool)):
+        if isinstance(b, int) and a.dtype.np.kind in "iu":
+            b = _scalar(b, a.dtype)  # torch compares in the tensor's dtype (uint8 < -2 wraps)
         return Tensor._make(fn(a._data, b))
     a, b = binary_args(a, b)
     return Tensor._make(fn(a._data, b._data))
