@@ -5,3 +5,4 @@ from .modules.module import Module
 from .parameter import Parameter
 
 # ---- other nn families add their import lines below this line ----
+from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

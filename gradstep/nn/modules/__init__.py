@@ -4,3 +4,4 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .module import Module
 
 # ---- other nn families add their import lines below this line ----
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

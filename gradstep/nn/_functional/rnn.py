@@ -1,0 +1,277 @@
+"""Fused recurrent layers: one graph node per (layer, direction) of RNN, LSTM and GRU.
+
+Each node runs the whole time loop on raw arrays. The input projection of every
+time step is one matmul up front; each step is then one matmul (``h @ W_hh^T``)
+plus elementwise gate math. Backward runs the recurrence in reverse on arrays and
+finishes with one matmul per weight over all steps at once.
+
+Because backward works on arrays and returns constants, these nodes have no
+double backward (``create_graph=True`` gives first-order gradients only). The
+cell functions at the end (``rnn_tanh_cell`` ...) are written in Tensor ops and
+do support it.
+
+Node output layout: the node has a single output array that packs the per-step
+outputs and the final state(s) along the time axis, ``(T + 1, N, H)`` for RNN and
+GRU (last slot: h_n) and ``(T + 2, N, H)`` for LSTM (h_n, then c_n). The
+Python-level ``rnn_layer`` slices it apart; the slices' gradients meet again in
+the node's backward.
+"""
+
+from __future__ import annotations
+
+from ...autograd.function import Node
+from ...backend import xp
+from ...ops.elementwise import _sigmoid
+
+
+def _tensor_cls():
+    from ..._tensor import Tensor
+
+    return Tensor
+
+
+class _LayerBase(Node):
+    """Shared plumbing. Inputs: x (T, N, I), h0 (N, H), [c0], w_ih, w_hh, [b_ih, b_hh]."""
+
+    def _steps(self, T):
+        return range(T - 1, -1, -1) if self.reverse else range(T)
+
+    def _needs(self, i):
+        return self._next[i] is not None
+
+    def _param_grads(self, x, hprev, dgx, dgh, w_ih, first):
+        """dx, dW_ih, dW_hh, db_ih, db_hh from the pre-activation grads of all steps.
+
+        ``dgx`` is the gradient w.r.t. the input-side pre-activations and ``dgh``
+        w.r.t. the hidden-side ones (they differ only for GRU). ``first`` is the
+        index of w_ih among the node's inputs.
+        """
+        T, N, _ = x.shape
+        G = dgx.shape[-1]
+        dgx2 = dgx.reshape(T * N, G)
+        dgh2 = dgh.reshape(T * N, G)
+        dx = (dgx2 @ w_ih).reshape(x.shape) if self._needs(0) else None
+        dw_ih = dgx2.T @ x.reshape(T * N, -1) if self._needs(first) else None
+        dw_hh = dgh2.T @ hprev.reshape(T * N, -1) if self._needs(first + 1) else None
+        grads = [dx, dw_ih, dw_hh]
+        if self.has_bias:
+            grads += [dgx2.sum(axis=0), dgh2.sum(axis=0)]
+        return grads
+
+
+def _wrap(arrays):
+    Tensor = _tensor_cls()
+    return tuple(None if a is None else Tensor._make(a) for a in arrays)
+
+
+class LSTMLayer(_LayerBase):
+    _name = "LSTMLayerBackward"
+
+    def forward(self, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+        T, N, _ = x.shape
+        H = w_hh.shape[1]
+        gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 4 * H)
+        if b_ih is not None:
+            gx += b_ih + b_hh
+        out = xp.empty((T + 2, N, H), x.dtype)
+        self.gates = gates = xp.empty((T, N, 4 * H), x.dtype)
+        self.hprev = xp.empty((T, N, H), x.dtype)
+        self.cprev = xp.empty((T, N, H), x.dtype)
+        self.tanh_c = xp.empty((T, N, H), x.dtype)
+        w_hhT = w_hh.T
+        for t in self._steps(T):
+            self.hprev[t] = h
+            self.cprev[t] = c
+            a = gx[t] + h @ w_hhT
+            g = gates[t]
+            g[:, :2 * H] = _sigmoid(a[:, :2 * H])
+            g[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])
+            g[:, 3 * H:] = _sigmoid(a[:, 3 * H:])
+            c = g[:, H:2 * H] * c + g[:, :H] * g[:, 2 * H:3 * H]
+            tc = self.tanh_c[t] = xp.tanh(c)
+            h = out[t] = g[:, 3 * H:] * tc
+        out[T] = h
+        out[T + 1] = c
+        return out
+
+    def backward(self, grad):
+        x, _, _, w_ih, w_hh = self.saved_tensors[:5]
+        x, w_ih, w_hh = x._data, w_ih._data, w_hh._data
+        g = grad._data
+        T, N, _ = x.shape
+        H = w_hh.shape[1]
+        dh, dc = g[T].copy(), g[T + 1].copy()
+        da = xp.empty((T, N, 4 * H), x.dtype)
+        for t in reversed(self._steps(T)):
+            gt = self.gates[t]
+            i, f, gg, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+            tc = self.tanh_c[t]
+            dh_t = dh + g[t]
+            dc = dc + dh_t * o * (1 - tc * tc)
+            d = da[t]
+            d[:, :H] = dc * gg * i * (1 - i)
+            d[:, H:2 * H] = dc * self.cprev[t] * f * (1 - f)
+            d[:, 2 * H:3 * H] = dc * i * (1 - gg * gg)
+            d[:, 3 * H:] = dh_t * tc * o * (1 - o)
+            dc = dc * f
+            dh = d @ w_hh
+        rest = self._param_grads(x, self.hprev, da, da, w_ih, 3)
+        return _wrap([rest[0], dh, dc] + rest[1:])
+
+    def release(self):
+        super().release()
+        self.gates = self.hprev = self.cprev = self.tanh_c = None
+
+
+class GRULayer(_LayerBase):
+    _name = "GRULayerBackward"
+
+    def forward(self, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+        T, N, _ = x.shape
+        H = w_hh.shape[1]
+        gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 3 * H)
+        if b_ih is not None:
+            gx += b_ih
+        out = xp.empty((T + 1, N, H), x.dtype)
+        self.rz = xp.empty((T, N, 2 * H), x.dtype)
+        self.n = xp.empty((T, N, H), x.dtype)
+        self.hn = xp.empty((T, N, H), x.dtype)  # W_hn h + b_hn, which r multiplies
+        self.hprev = xp.empty((T, N, H), x.dtype)
+        w_hhT = w_hh.T
+        for t in self._steps(T):
+            self.hprev[t] = h
+            gh = h @ w_hhT
+            if b_hh is not None:
+                gh += b_hh
+            rz = self.rz[t] = _sigmoid(gx[t, :, :2 * H] + gh[:, :2 * H])
+            self.hn[t] = gh[:, 2 * H:]
+            n = self.n[t] = xp.tanh(gx[t, :, 2 * H:] + rz[:, :H] * gh[:, 2 * H:])
+            h = out[t] = n + rz[:, H:] * (h - n)
+        out[T] = h
+        return out
+
+    def backward(self, grad):
+        x, _, w_ih, w_hh = self.saved_tensors[:4]
+        x, w_ih, w_hh = x._data, w_ih._data, w_hh._data
+        g = grad._data
+        T, N, _ = x.shape
+        H = w_hh.shape[1]
+        dh = g[T].copy()
+        dgx = xp.empty((T, N, 3 * H), x.dtype)
+        dgh = xp.empty((T, N, 3 * H), x.dtype)
+        for t in reversed(self._steps(T)):
+            r, z, n = self.rz[t, :, :H], self.rz[t, :, H:], self.n[t]
+            dh_t = dh + g[t]
+            dn = dh_t * (1 - z) * (1 - n * n)
+            dx_t, dh_pre = dgx[t], dgh[t]
+            dx_t[:, :H] = dn * self.hn[t] * r * (1 - r)
+            dx_t[:, H:2 * H] = dh_t * (self.hprev[t] - n) * z * (1 - z)
+            dx_t[:, 2 * H:] = dn
+            dh_pre[:, :2 * H] = dx_t[:, :2 * H]
+            dh_pre[:, 2 * H:] = dn * r
+            dh = dh_t * z + dh_pre @ w_hh
+        rest = self._param_grads(x, self.hprev, dgx, dgh, w_ih, 2)
+        return _wrap([rest[0], dh] + rest[1:])
+
+    def release(self):
+        super().release()
+        self.rz = self.n = self.hn = self.hprev = None
+
+
+class RNNLayer(_LayerBase):
+    """Elman RNN layer; ``nonlinearity`` is "tanh" or "relu"."""
+
+    _name = "RNNLayerBackward"
+
+    def forward(self, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+        T, N, _ = x.shape
+        H = w_hh.shape[1]
+        gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, H)
+        if b_ih is not None:
+            gx += b_ih + b_hh
+        out = xp.empty((T + 1, N, H), x.dtype)
+        self.hprev = xp.empty((T, N, H), x.dtype)
+        w_hhT = w_hh.T
+        relu = self.nonlinearity == "relu"
+        for t in self._steps(T):
+            self.hprev[t] = h
+            a = gx[t] + h @ w_hhT
+            h = out[t] = xp.maximum(a, 0) if relu else xp.tanh(a)
+        out[T] = h
+        self.h = out[:T].copy()
+        return out
+
+    def backward(self, grad):
+        x, _, w_ih, w_hh = self.saved_tensors[:4]
+        x, w_ih, w_hh = x._data, w_ih._data, w_hh._data
+        g = grad._data
+        T, N, _ = x.shape
+        dh = g[T].copy()
+        da = xp.empty(self.h.shape, x.dtype)
+        relu = self.nonlinearity == "relu"
+        for t in reversed(self._steps(T)):
+            h = self.h[t]
+            dh_t = dh + g[t]
+            da[t] = dh_t * (h > 0) if relu else dh_t * (1 - h * h)
+            dh = da[t] @ w_hh
+        rest = self._param_grads(x, self.hprev, da, da, w_ih, 2)
+        return _wrap([rest[0], dh] + rest[1:])
+
+    def release(self):
+        super().release()
+        self.h = self.hprev = None
+
+
+def rnn_layer(mode, x, h0, c0, weights, reverse=False):
+    """Run one (layer, direction) over x of shape (T, N, I).
+
+    ``mode`` is "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; ``weights`` is
+    (w_ih, w_hh) or (w_ih, w_hh, b_ih, b_hh). Returns (output (T, N, H), h_n, c_n),
+    c_n being None except for LSTM.
+    """
+    T = x.shape[0]
+    attrs = dict(reverse=reverse, has_bias=len(weights) == 4)
+    if mode == "LSTM":
+        inputs = (x, h0, c0) + tuple(weights)
+        packed = LSTMLayer.apply(*inputs, saves=tuple(range(len(inputs))), **attrs)
+        return packed[:T], packed[T], packed[T + 1]
+    inputs = (x, h0) + tuple(weights)
+    if mode == "GRU":
+        packed = GRULayer.apply(*inputs, saves=tuple(range(len(inputs))), **attrs)
+    else:
+        nl = "tanh" if mode == "RNN_TANH" else "relu"
+        packed = RNNLayer.apply(*inputs, saves=tuple(range(len(inputs))), nonlinearity=nl, **attrs)
+    return packed[:T], packed[T], None
+
+
+# ---------------------------------------------------------------- single cells (Tensor ops)
+def _linear(x, w, b):
+    out = x @ w.t()
+    return out if b is None else out + b
+
+
+def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    return (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).tanh()
+
+
+def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    return (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).relu()
+
+
+def lstm_cell(x, hc, w_ih, w_hh, b_ih=None, b_hh=None):
+    h, c = hc
+    i, f, g, o = (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).chunk(4, dim=1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    xr, xz, xn = _linear(x, w_ih, b_ih).chunk(3, dim=1)
+    hr, hz, hn = _linear(h, w_hh, b_hh).chunk(3, dim=1)
+    r = (xr + hr).sigmoid()
+    z = (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n)
+
+
+__all__ = ["rnn_layer", "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
