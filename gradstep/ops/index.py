@@ -191,12 +191,13 @@ def index_select(a, dim, index):
 
 
 class Gather(Node):
+    """``a`` picked at ``idx`` along ``dim``; ``idx`` may be smaller than ``a`` elsewhere."""
+
     def forward(self, a):
         self.in_shape = a.shape
-        return xp.take_along_axis(a, self._full_index(a.shape), axis=self.dim)
-
-    def _full_index(self, shape):
-        return self.idx
+        part = tuple(slice(0, n) if k != self.dim else slice(None)
+                     for k, n in enumerate(self.idx.shape))
+        return xp.take_along_axis(a[part], self.idx, axis=self.dim)
 
     def backward(self, g):
         return ScatterAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
@@ -252,9 +253,6 @@ def gather(a, dim, index):
                 f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no "
                 f"larger than self {list(a.shape)} apart from dimension {d}"
             )
-    if idx.shape[:d] + idx.shape[d + 1:] != a.shape[:d] + a.shape[d + 1:]:
-        sl = tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(idx.shape))
-        a = a[sl]
     return Gather.apply(a, idx=idx, dim=d)
 
 
@@ -304,16 +302,19 @@ def scatter(a, dim, index, src=None, value=None, reduce=None):
         raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add")
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "scatter")
+    from .._tensor import Tensor
+
     if src is None:
         src = value
+    name = "ScatterBackward0" if isinstance(src, Tensor) and src.ndim else "ScatterBackward1"
     src = cast(to_tensor(src, dtype=a.dtype), a.dtype)
-    return Scatter.apply(a, src, idx=idx, dim=d, add=False)
+    return Scatter.apply(a, src, idx=idx, dim=d, add=False, _name=name)
 
 
 def scatter_add(a, dim, index, src):
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "scatter_add")
-    return Scatter.apply(a, src, idx=idx, dim=d, add=True)
+    return Scatter.apply(a, src, idx=idx, dim=d, add=True, _name="ScatterAddBackward0")
 
 
 class MaskedFill(Node):
@@ -388,7 +389,7 @@ def sort(a, dim=-1, descending=False, stable=False):
     else:
         idx = xp.argsort(data, axis=d, kind="stable")
     idx = idx.astype(xp.int64)
-    vals = _Sorted.apply(a, idx=idx, dim=d)
+    vals = _Sorted.apply(a, idx=idx, dim=d, _name="SortBackward0")
     return sort_result(vals, Tensor._make(idx))
 
 
@@ -408,7 +409,7 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
         return topk_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
     s = sort(a, d, descending=largest)
     idx = xp.take(s.indices._data, xp.arange(k), axis=d)
-    vals = _Sorted.apply(a, idx=idx, dim=d)
+    vals = _Sorted.apply(a, idx=idx, dim=d, _name="TopkBackward0")
     return topk_result(vals, Tensor._make(idx))
 
 
@@ -430,7 +431,9 @@ def one_hot(t, num_classes=-1):
 def nonzero(a, as_tuple=False):
     from .._tensor import Tensor
 
-    nz = xp.nonzero(a._data)
-    if as_tuple:
-        return tuple(Tensor._make(x.astype(xp.int64)) for x in nz)
-    return Tensor._make(xp.stack(nz, axis=1).astype(xp.int64) if nz else xp.zeros((0, 0), xp.int64))
+    data = a._data
+    if as_tuple:  # a 0-d input counts as 1-d here, as in torch
+        return tuple(Tensor._make(x.astype(xp.int64)) for x in xp.nonzero(xp.atleast_1d(data)))
+    if data.ndim == 0:
+        return Tensor._make(xp.zeros((int(bool(data)), 0), xp.int64))
+    return Tensor._make(xp.stack(xp.nonzero(data), axis=1).astype(xp.int64))

@@ -1,0 +1,329 @@
+"""Indexing against torch: __getitem__/__setitem__, gather/scatter, masks, sort/topk."""
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck
+from tests.helpers import check
+
+GETITEM = {
+    "int": lambda L, a: a[1],
+    "neg_int": lambda L, a: a[-1, 2],
+    "slice": lambda L, a: a[1:],
+    "slice_step": lambda L, a: a[:, ::2],
+    "slice_step_start": lambda L, a: a[0:3:2, 1::3, -3:],
+    "slice_neg": lambda L, a: a[-2:, :-1],
+    "slice_out_of_range": lambda L, a: a[1:100],
+    "none": lambda L, a: a[None],
+    "none_mid": lambda L, a: a[:, None, 1],
+    "ellipsis": lambda L, a: a[..., 1],
+    "ellipsis_none": lambda L, a: a[None, ..., None, 0],
+    "int_tensor": lambda L, a: a[L.tensor([0, 2])],
+    "int_tensor_neg": lambda L, a: a[L.tensor([-1, 0])],
+    "int_tensor_2d": lambda L, a: a[L.tensor([[0, 1], [2, 2]])],
+    "repeat_idx": lambda L, a: a[L.tensor([0, 0, 2, 0])],
+    "list": lambda L, a: a[[2, 0, 2]],
+    "list_bool": lambda L, a: a[[True, False, True]],
+    "two_adv": lambda L, a: a[[0, 1, 1], [3, 3, 0]],
+    "adv_slice_adv": lambda L, a: a[[0, 2], :, [1, 1]],
+    "mixed": lambda L, a: a[1:, [0, 0, 3]],
+    "mixed_int": lambda L, a: a[0, [1, 1], ::2],
+    "bool_mask": lambda L, a: a[a > 0],
+    "bool_mask_dim0": lambda L, a: a[L.tensor([True, False, True])],
+    "bool_mask_2d": lambda L, a: a[a[:, :, 0] > 0],
+    "mask_and_slice": lambda L, a: a[L.tensor([False, True, True]), 1:3],
+    "zero_d_index": lambda L, a: a[L.tensor(1)],
+    "empty_idx": lambda L, a: a[L.tensor([], dtype=L.int64)],
+    "int32_idx": lambda L, a: a[L.tensor([2, 1], dtype=L.int32)],
+    "full_slice": lambda L, a: a[:],
+    "chain": lambda L, a: a[1][1:][0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GETITEM))
+def test_getitem(name):
+    check(GETITEM[name], [(3, 4, 5)])
+
+
+def test_getitem_scalar_tensor_and_grad_fn_names():
+    a = gradstep.ones(3, 4, requires_grad=True)
+    t = torch.ones(3, 4, requires_grad=True)
+    for k in [0, (0, 1), slice(1, None), (slice(None), 0), (0, slice(1, None)), None, Ellipsis,
+              (Ellipsis, 0), (slice(None),), (slice(None), None), [0, 1], (0, [0, 1])]:
+        assert a[k].grad_fn.name() == t[k].grad_fn.name(), k
+    s = gradstep.tensor(3.0, requires_grad=True)
+    assert s[None].shape == (1,)
+    assert s[...].shape == ()
+
+
+def test_getitem_errors():
+    a = gradstep.zeros(3, 4)
+    with pytest.raises(IndexError):
+        a[3]
+    with pytest.raises(IndexError):
+        a[[0, 5]]
+    with pytest.raises(IndexError):
+        a[0, 0, 0]
+    with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or bool"):
+        a[gradstep.tensor([0.0])]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        a[::-1]
+    with pytest.raises(IndexError):
+        a[gradstep.tensor([True, False])]
+
+
+def test_basic_index_is_view():
+    a = gradstep.zeros(3, 4)
+    v = a[1, 1:]
+    v += 2.0
+    assert a[1].tolist() == [0.0, 2.0, 2.0, 2.0]
+    assert a._version == 1
+    adv = a[[1]]
+    adv += 1.0
+    assert a[1, 0].item() == 0.0
+
+
+SETITEM = {
+    "row": lambda L, a, b: _set(a, 0, b[0]),
+    "broadcast": lambda L, a, b: _set(a, (slice(None), 1), b[0, :1].reshape(())),
+    "slice": lambda L, a, b: _set(a, slice(1, None), b[:2]),
+    "step": lambda L, a, b: _set(a, (slice(None), slice(None, None, 2)), b[:, :2]),
+    "adv": lambda L, a, b: _set(a, [2, 0], b[:2]),
+    "adv_tensor": lambda L, a, b: _set(a, (L.tensor([0, 2]), L.tensor([1, 3])), b[0, :2]),
+    "mask": lambda L, a, b: _set(a, a > 0, b[a > 0] * 2),
+    "scalar": lambda L, a, b: _set(a, (0, 0), 5.0) * b,
+    "scalar_mask": lambda L, a, b: _set(a, a < 0, 0.0) + b,
+    "int_scalar": lambda L, a, b: _set(a, 1, 3) * b,
+    "zero_d": lambda L, a, b: _set(a, (1, 2), b[0, 0]),
+    "ellipsis": lambda L, a, b: _set(a, (Ellipsis, 0), b[:, 1]),
+    "iadd": lambda L, a, b: _iadd(a, slice(0, 2), b[1:]),
+    "twice": lambda L, a, b: _set(_set(a, 0, b[0]), (slice(None), 0), b[:, 1] * b[:, 2]),
+}
+
+
+def _set(a, key, v):
+    x = a * 1
+    x[key] = v
+    return x
+
+
+def _iadd(a, key, v):
+    x = a * 1
+    x[key] += v
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(SETITEM))
+def test_setitem_autograd(name):
+    check(SETITEM[name], [(3, 4), (3, 4)])
+
+
+def test_setitem_plain_and_errors():
+    for L in (gradstep, torch):
+        x = L.zeros(3, 4)
+        x[0] = 1.0
+        x[:, 1] = L.tensor([7.0, 8.0, 9.0])
+        x[x > 8] = -1.0
+        x[[1, 2], [3, 3]] = L.tensor([4.0, 5.0])
+        x[2] = L.tensor(6, dtype=L.int64)
+        if L is gradstep:
+            ours = x
+        else:
+            np.testing.assert_array_equal(ours.numpy(), x.numpy())
+    a = gradstep.zeros(3, 4)
+    with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[3\] cannot be broadcast to indexing result of shape \[4\]"):
+        a[0] = gradstep.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        gradstep.zeros(3, requires_grad=True)[0] = 1.0
+    with gradstep.no_grad():
+        leaf = gradstep.zeros(3, requires_grad=True)
+        leaf[0] = 1.0
+    assert leaf.tolist() == [1.0, 0.0, 0.0] and leaf.requires_grad and leaf.is_leaf
+
+
+def test_setitem_version_and_grad_fn():
+    a = gradstep.ones(3, requires_grad=True)
+    x = a * 2
+    y = x * x  # saves x
+    x[0] = 0.0
+    assert x.grad_fn.name() == "CopySlices"
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_index_select():
+    check(lambda L, a: a.index_select(1, L.tensor([2, 0, 2])), [(3, 4)])
+    check(lambda L, a: L.index_select(a, -1, L.tensor([1])), [(2, 3, 4)])
+    check(lambda L, a: L.index_select(a, 0, L.tensor(1)), [(3,)])
+    with pytest.raises(IndexError, match="index out of range"):
+        gradstep.zeros(3).index_select(0, gradstep.tensor([3]))
+    with pytest.raises(IndexError, match="vector"):
+        gradstep.zeros(3).index_select(0, gradstep.tensor([[0]]))
+
+
+def test_gather_take_along_dim():
+    idx = lambda L: L.tensor([[0, 2, 2, 1], [1, 1, 0, 0]])  # noqa: E731
+    check(lambda L, a: a.gather(0, idx(L).T[:3, :2]), [(3, 4)])
+    check(lambda L, a: L.gather(a, 1, idx(L)), [(2, 3)])
+    check(lambda L, a: a.gather(1, L.tensor([[0], [1]])), [(3, 4)])  # smaller index
+    check(lambda L, a: a.gather(-1, L.tensor([[[0, 0]]])), [(2, 3, 4)])
+    check(lambda L, a: L.take_along_dim(a, idx(L), 1), [(2, 3)])
+    check(lambda L, a: a.take_along_dim(L.tensor([[1], [0]]), dim=1), [(2, 3)])
+    check(lambda L, a: L.take_along_dim(a, L.tensor([[1, 0, 2]]), dim=0), [(3, 3)])
+    check(lambda L, a: L.take_along_dim(a, L.tensor([5, 0, 5])), [(2, 3)])
+    check(lambda L, a: a.take_along_dim(a.argsort(dim=0), dim=0), [(4, 3)])
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        gradstep.zeros(2, 3).gather(1, gradstep.tensor([[3]]))
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        gradstep.zeros(2, 3).gather(1, gradstep.tensor([1]))
+    with pytest.raises(RuntimeError, match="int64"):
+        gradstep.zeros(2, 3).gather(1, gradstep.tensor([[1.0]]))
+
+
+def test_scatter():
+    idx = lambda L: L.tensor([[0, 1, 2, 0], [2, 0, 0, 1]])  # noqa: E731
+    # scatter without duplicate targets (duplicates are order-dependent in torch)
+    check(lambda L, a, s: a.scatter(0, idx(L)[:1], s), [(3, 4), (1, 4)])
+    check(lambda L, a, s: L.scatter(a, 1, L.tensor([[3, 0], [1, 2]]), s), [(2, 4), (2, 2)])
+    check(lambda L, a: a.scatter(1, L.tensor([[3, 0], [1, 2]]), 2.5), [(2, 4)])
+    check(lambda L, a: a.scatter(1, L.tensor([[3, 0], [1, 2]]), value=-1.0), [(2, 4)])
+    check(lambda L, a, s: a.scatter_add(0, idx(L), s), [(3, 4), (2, 4)])
+    check(lambda L, a, s: L.scatter_add(a, 1, L.tensor([[0, 0, 0]]), s), [(2, 3), (1, 3)])
+    for L in (gradstep, torch):
+        z = L.zeros(3, 4)
+        z.scatter_(0, idx(L), L.ones(2, 4) * 2)
+        z.scatter_add_(1, idx(L), L.ones(2, 4))
+        if L is gradstep:
+            ours = z
+    np.testing.assert_array_equal(ours.numpy(), z.numpy())
+
+
+def test_scatter_names_and_errors():
+    a = gradstep.zeros(2, 3, requires_grad=True)
+    i = gradstep.tensor([[0, 1]])
+    assert a.scatter(1, i, 1.0).grad_fn.name() == "ScatterBackward1"
+    assert a.scatter(1, i, a).grad_fn.name() == "ScatterBackward0"
+    assert a.scatter_add(1, i, a).grad_fn.name() == "ScatterAddBackward0"
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        a.scatter(1, gradstep.tensor([[3]]), 1.0)
+
+
+def test_masked_fill_and_select():
+    check(lambda L, a: a.masked_fill(a > 0, 0.5), [(3, 4)])
+    check(lambda L, a: L.masked_fill(a, L.tensor([True, False, True, False]), -1.0), [(3, 4)])
+    check(lambda L, a: a.masked_fill(a < 0, L.tensor(2.0)), [(3, 4)])
+    check(lambda L, a, v: a.masked_fill(a < 0, v.sum()), [(3, 4), (2,)])
+    check(lambda L, a: a.masked_select(a > 0), [(3, 4)])
+    check(lambda L, a: L.masked_select(a, L.tensor([[True], [False], [True]])), [(3, 4)])
+    check(lambda L, a: a[:1].masked_select(a > 0), [(3, 4)])
+    for L in (gradstep, torch):
+        x = L.arange(6).reshape(2, 3)
+        r = x.masked_fill(x > 3, 9)
+        m = x.clone()
+        m.masked_fill_(m < 2, -1)
+        if L is gradstep:
+            ours = (r, m)
+    assert ours[0].tolist() == r.tolist() and ours[0].dtype is gradstep.int64
+    assert ours[1].tolist() == m.tolist()
+    a = gradstep.zeros(3, requires_grad=True)
+    assert a.masked_fill(a > 0, 1.0).grad_fn.name() == "MaskedFillBackward0"
+    assert a.masked_select(a >= 0).grad_fn.name() == "MaskedSelectBackward0"
+    with pytest.raises(RuntimeError, match="boolean masks"):
+        a.masked_fill(gradstep.tensor([1, 0, 1]), 1.0)
+    with pytest.raises(RuntimeError, match="0-dimensional value tensor"):
+        a.masked_fill(a > 0, gradstep.ones(1))
+    with pytest.raises(RuntimeError, match="BoolTensor"):
+        a.masked_select(gradstep.tensor([1, 0, 1]))
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk(largest):
+    check(lambda L, a: a.topk(2, largest=largest), [(3, 5)])
+    check(lambda L, a: L.topk(a, 3, dim=0, largest=largest), [(4, 2)])
+    check(lambda L, a: a.topk(1, -1, largest, True).values, [(2, 3, 4)])
+    check(lambda L, a: a.topk(0).indices, [(3, 4)])
+    check(lambda L, a: a.topk(4), [(4,)])
+
+
+def test_sort_argsort():
+    check(lambda L, a: a.sort(), [(3, 5)])
+    check(lambda L, a: L.sort(a, dim=0, descending=True), [(4, 3)])
+    check(lambda L, a: a.sort(descending=True, stable=True), [(2, 3, 4)])
+    check(lambda L, a: a.sort(1)[0] * 2, [(2, 3, 4)])
+    check(lambda L, a: a.argsort(), [(3, 5)], grad=False)
+    check(lambda L, a: L.argsort(a, dim=0, descending=True), [(3, 5)], grad=False)
+    check(lambda L, a: a.sort(), [()])
+    # stable sort with ties keeps the original order, like torch's stable=True
+    vals = [3.0, 1.0, 3.0, 2.0, 1.0, 3.0]
+    for desc in (False, True):
+        ours = gradstep.tensor(vals).sort(descending=desc, stable=True)
+        theirs = torch.tensor(vals).sort(descending=desc, stable=True)
+        assert ours.values.tolist() == theirs.values.tolist()
+        assert ours.indices.tolist() == theirs.indices.tolist()
+    s = gradstep.tensor([2.0, 1.0]).sort()
+    assert s.indices.dtype is gradstep.int64 and s[0].tolist() == [1.0, 2.0]
+    v, i = gradstep.tensor([2.0, 1.0]).topk(1)
+    assert (v.item(), i.item()) == (2.0, 0)
+    with pytest.raises(RuntimeError, match="k out of range"):
+        gradstep.zeros(3).topk(4)
+    x = gradstep.ones(3, requires_grad=True)
+    assert x.sort().values.grad_fn.name() == "SortBackward0"
+    assert x.topk(2).values.grad_fn.name() == "TopkBackward0"
+
+
+def test_sort_nan_like_torch():
+    vals = [1.0, float("nan"), -2.0, 0.5]
+    for desc in (False, True):
+        ours = gradstep.tensor(vals).sort(descending=desc)
+        theirs = torch.tensor(vals).sort(descending=desc)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        assert ours.indices.tolist() == theirs.indices.tolist()
+    assert gradstep.tensor(vals).topk(2).indices.tolist() == torch.tensor(vals).topk(2).indices.tolist()
+
+
+def test_one_hot():
+    from gradstep.ops.index import one_hot
+
+    for args in [([0, 2, 1], -1), ([[1], [3]], 5), ([], 3)]:
+        ours = one_hot(gradstep.tensor(args[0], dtype=gradstep.int64), args[1])
+        theirs = torch.nn.functional.one_hot(torch.tensor(args[0], dtype=torch.int64), args[1])
+        assert ours.dtype is gradstep.int64
+        assert ours.tolist() == theirs.tolist() and tuple(ours.shape) == tuple(theirs.shape)
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        one_hot(gradstep.tensor([3]), 3)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        one_hot(gradstep.tensor([-1]), 3)
+    with pytest.raises(RuntimeError, match="LongTensor"):
+        one_hot(gradstep.tensor([1.0]), 3)
+
+
+def test_nonzero():
+    for data in ([[0, 1, 0], [2, 0, 3]], [0.0, 1.5, 0.0], [[True, False]], [], 5, 0):
+        ours = gradstep.tensor(data).nonzero()
+        theirs = torch.tensor(data).nonzero()
+        assert ours.dtype is gradstep.int64
+        assert tuple(ours.shape) == tuple(theirs.shape) and ours.tolist() == theirs.tolist()
+        ours_t = gradstep.nonzero(gradstep.tensor(data), as_tuple=True)
+        theirs_t = torch.nonzero(torch.tensor(data), as_tuple=True)
+        assert [x.tolist() for x in ours_t] == [x.tolist() for x in theirs_t]
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a[[0, 0, 2], 1:],
+    lambda a: a[a > 0] * 2,
+    lambda a: a[:, None, ::2],
+    lambda a: a.index_select(1, gradstep.tensor([2, 2, 0])),
+    lambda a: a.gather(1, gradstep.tensor([[0, 0], [2, 1], [1, 1]])),
+    lambda a: a.scatter_add(0, gradstep.tensor([[0, 0, 2]]), a[1:2]),
+    lambda a: a.scatter(1, gradstep.tensor([[1], [0], [2]]), a[:, :1] * 3),
+    lambda a: a.masked_fill(a > 0.5, 1.0),
+    lambda a: a.topk(2, 0).values,
+    lambda a: a.sort(1, descending=True).values,
+    lambda a: a.take_along_dim(gradstep.tensor([[2], [0], [1]]), 1),
+    lambda a: _set(a, (slice(None), 1), a[0] ** 2),
+])
+def test_gradcheck_index(fn):
+    a = gradstep.randn(3, 3, dtype=gradstep.float64, requires_grad=True)
+    assert gradcheck(fn, (a,))
