@@ -1,0 +1,216 @@
+"""Every scheduler's lr sequence equals torch's (300 steps, two param groups, 1e-12)."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep as gs
+
+STEPS = 300
+
+
+def _optimizers(kind="sgd"):
+    def groups(lib):
+        p1 = lib.zeros(2, requires_grad=True)
+        p2 = lib.zeros(3, requires_grad=True)
+        return [{"params": [p1]}, {"params": [p2], "lr": 0.05}]
+
+    if kind == "sgd":
+        return gs.optim.SGD(groups(gs), lr=0.1, momentum=0.9), torch.optim.SGD(groups(torch), lr=0.1, momentum=0.9)
+    return gs.optim.Adam(groups(gs), lr=0.1), torch.optim.Adam(groups(torch), lr=0.1)
+
+
+def _assert_groups_equal(ours, theirs, step):
+    for g, t in zip(ours.param_groups, theirs.param_groups):
+        for key in ("lr", "momentum", "betas"):
+            if key in t:
+                a, b = np.asarray(g[key], dtype=float), np.asarray(t[key], dtype=float)
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, err_msg=f"{key} at step {step}")
+
+
+def _run(make, kind="sgd", steps=STEPS, metrics=None):
+    opt, topt = _optimizers(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched, tsched = make(gs.optim.lr_scheduler, opt), make(torch.optim.lr_scheduler, topt)
+    _assert_groups_equal(opt, topt, 0)
+    for i in range(steps):
+        opt.step()
+        topt.step()
+        if metrics is None:
+            sched.step()
+            tsched.step()
+        else:
+            sched.step(metrics[i])
+            tsched.step(metrics[i])
+        np.testing.assert_allclose(sched.get_last_lr(), tsched.get_last_lr(), rtol=1e-12, atol=1e-15,
+                                   err_msg=f"get_last_lr at step {i + 1}")
+        _assert_groups_equal(opt, topt, i + 1)
+    return opt, sched
+
+
+CASES = {
+    "lambda": lambda L, o: L.LambdaLR(o, lambda e: 0.97**e),
+    "lambda_list": lambda L, o: L.LambdaLR(o, [lambda e: 1 / (e + 1), lambda e: 0.99**e]),
+    "multiplicative": lambda L, o: L.MultiplicativeLR(o, lambda e: 0.995),
+    "step": lambda L, o: L.StepLR(o, step_size=30, gamma=0.5),
+    "multistep": lambda L, o: L.MultiStepLR(o, milestones=[10, 50, 200], gamma=0.3),
+    "constant": lambda L, o: L.ConstantLR(o, factor=0.25, total_iters=40),
+    "linear": lambda L, o: L.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=100),
+    "linear_default": lambda L, o: L.LinearLR(o),
+    "exponential": lambda L, o: L.ExponentialLR(o, gamma=0.99),
+    "polynomial": lambda L, o: L.PolynomialLR(o, total_iters=150, power=2.0),
+    "cosine": lambda L, o: L.CosineAnnealingLR(o, T_max=70, eta_min=0.001),
+    "cosine_restarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=20, T_mult=2, eta_min=1e-4),
+    "cosine_restarts_1": lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=13),
+    "cyclic_tri": lambda L, o: L.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=17),
+    "cyclic_tri2": lambda L, o: L.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=10,
+                                           step_size_down=25, mode="triangular2"),
+    "cyclic_exp": lambda L, o: L.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=15,
+                                          mode="exp_range", gamma=0.99),
+    "cyclic_fn": lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=9, scale_fn=lambda x: 0.5 ** x,
+                                         scale_mode="iterations", cycle_momentum=False),
+    "onecycle": lambda L, o: L.OneCycleLR(o, max_lr=0.5, total_steps=STEPS),
+    "onecycle_linear_3phase": lambda L, o: L.OneCycleLR(o, max_lr=[0.5, 0.3], epochs=10, steps_per_epoch=30,
+                                                        anneal_strategy="linear", three_phase=True, pct_start=0.2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_schedule_matches_torch(name):
+    _run(CASES[name])
+
+
+@pytest.mark.parametrize("name", ["cyclic_tri", "onecycle"])
+def test_momentum_cycling_with_adam_betas(name):
+    _run(CASES[name], kind="adam")
+
+
+def test_stacked_schedulers_compose_like_torch():
+    def two(L, o):
+        a = L.StepLR(o, step_size=25, gamma=0.5)
+        b = L.ExponentialLR(o, gamma=0.995)
+        return L.ChainedScheduler([a, b])
+
+    def three(L, o):
+        return L.ChainedScheduler([L.LinearLR(o, 0.2, total_iters=30), L.MultiStepLR(o, [100, 200], 0.1),
+                                   L.CosineAnnealingLR(o, T_max=50)])
+
+    _run(two)
+    _run(three)
+
+
+def test_independently_stepped_schedulers_compose():
+    opt, topt = _optimizers()
+    a, b = gs.optim.lr_scheduler.StepLR(opt, 10, 0.5), gs.optim.lr_scheduler.ExponentialLR(opt, 0.98)
+    ta, tb = torch.optim.lr_scheduler.StepLR(topt, 10, 0.5), torch.optim.lr_scheduler.ExponentialLR(topt, 0.98)
+    for i in range(100):
+        opt.step()
+        topt.step()
+        for s in (a, b, ta, tb):
+            s.step()
+        _assert_groups_equal(opt, topt, i)
+
+
+def test_sequential_of_mixed_schedulers():
+    def seq(L, o):
+        warm = L.LinearLR(o, start_factor=0.1, total_iters=20)
+        cos = L.CosineAnnealingLR(o, T_max=100)
+        step = L.StepLR(o, 30, 0.5)
+        return L.SequentialLR(o, [warm, cos, step], milestones=[20, 150])
+
+    _run(seq)
+
+
+def test_reduce_on_plateau_matches_torch():
+    rng = np.random.default_rng(0)
+    metric = list(np.concatenate([np.linspace(1.0, 0.5, 40), np.full(40, 0.5), np.linspace(0.5, 0.4, 20),
+                                  0.4 + rng.uniform(0, 1e-5, 200)]))
+    _run(lambda L, o: L.ReduceLROnPlateau(o, factor=0.5, patience=5, cooldown=3), metrics=metric)
+    _run(lambda L, o: L.ReduceLROnPlateau(o, mode="max", threshold_mode="abs", threshold=0.01, patience=2,
+                                          min_lr=[0.001, 0.002]), metrics=[-m for m in metric])
+
+
+def test_state_dict_round_trip_mid_schedule():
+    def make(opt):
+        return gs.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.4, total_steps=STEPS)
+
+    ref_opt, _ = _optimizers()
+    ref = make(ref_opt)
+    opt, _ = _optimizers()
+    sched = make(opt)
+    for i in range(STEPS):
+        if i == 150:
+            saved_opt, saved_sched = opt.state_dict(), sched.state_dict()
+            opt, _ = _optimizers()
+            sched = make(opt)
+            opt.load_state_dict(saved_opt)
+            sched.load_state_dict(saved_sched)
+        for o, s in ((opt, sched), (ref_opt, ref)):
+            o.step()
+            s.step()
+        assert sched.get_last_lr() == ref.get_last_lr()
+
+
+def test_lambda_state_dict_skips_plain_functions():
+    opt, _ = _optimizers()
+    sched = gs.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0)
+    assert sched.state_dict()["lr_lambdas"] == [None, None]
+    assert "optimizer" not in sched.state_dict()
+
+
+def test_initial_lr_and_base_lrs_recorded():
+    opt, _ = _optimizers()
+    sched = gs.optim.lr_scheduler.StepLR(opt, 5)
+    assert [g["initial_lr"] for g in opt.param_groups] == [0.1, 0.05]
+    assert sched.base_lrs == [0.1, 0.05] and sched.last_epoch == 0
+
+
+def test_warns_when_scheduler_steps_before_optimizer():
+    opt, _ = _optimizers()
+    sched = gs.optim.lr_scheduler.StepLR(opt, 5)
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
+        sched.step()
+    opt2, _ = _optimizers()
+    sched2 = gs.optim.lr_scheduler.StepLR(opt2, 5)
+    opt2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched2.step()
+
+
+def test_bad_input():
+    L = gs.optim.lr_scheduler
+    opt, _ = _optimizers()
+    with pytest.raises(ValueError, match="increasing"):
+        L.MultiStepLR(opt, [30, 10])
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        L.ReduceLROnPlateau(opt, factor=1.0)
+    one = L.OneCycleLR(opt, max_lr=0.1, total_steps=5)
+    for _ in range(4):
+        opt.step()
+        one.step()
+    with pytest.raises(ValueError, match="Tried to step 6 times"):
+        one.step()
+        one.step()
+    opt_a, _ = _optimizers()
+    opt_b, _ = _optimizers()
+    with pytest.raises(ValueError, match="same optimizer"):
+        L.SequentialLR(opt_a, [L.StepLR(opt_a, 5), L.StepLR(opt_b, 5)], milestones=[3])
+    with pytest.raises(TypeError, match="is not an Optimizer"):
+        L.StepLR(object(), 5)
+
+
+def test_closed_form_with_explicit_epoch_matches_torch():
+    opt, topt = _optimizers()
+    s = gs.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=40)
+    t = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch in (3, 17, 40, 55):
+            s.step(epoch)
+            t.step(epoch)
+            assert math.isclose(s.get_last_lr()[0], t.get_last_lr()[0], rel_tol=1e-12)
