@@ -1,4 +1,16 @@
 """Optimizers: ``gradstep.optim.SGD``, ``Adam``, ... with torch.optim's API and numbers."""
 
 from . import optimizer
+from .adadelta import Adadelta
+from .adafactor import Adafactor
+from .adagrad import Adagrad
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .muon import Muon
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .rprop import Rprop
+from .sgd import SGD
+from . import lr_scheduler, swa_utils  # noqa: E402  (after the optimizers they schedule)
+from .adam import Adam
+from .adamw import AdamW
