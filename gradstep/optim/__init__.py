@@ -4,6 +4,8 @@ from . import optimizer
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
 from .asgd import ASGD
 from .lbfgs import LBFGS
 from .muon import Muon
@@ -12,5 +14,3 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 from . import lr_scheduler, swa_utils  # noqa: E402  (after the optimizers they schedule)
-from .adam import Adam
-from .adamw import AdamW

@@ -34,53 +34,49 @@ CHUNK = 1 << 15  # elements per chunk: a few temporaries of this size stay in L2
 
 
 class FlatGroup:
-    """Contiguous storage for ``params`` and their elementwise state ``keys`` (+ ``step``)."""
+    """Contiguous storage for ``params``, their elementwise state ``keys`` and 0-d ``scalar_keys``.
 
-    def __init__(self, params, state, keys):
+    Each elementwise state entry (shaped like its parameter) lives in one flat
+    buffer per key; each scalar entry (``step``, ``mu_product``) in one vector per
+    key with one element per parameter.
+    """
+
+    def __init__(self, params, state, keys, scalar_keys):
         self.params = list(params)
         self.keys = tuple(keys)
+        self.scalar_keys = tuple(scalar_keys)
         dtype = self.params[0]._data.dtype
-        sizes = [p._data.size for p in self.params]
         self.offsets = [0]
-        for s in sizes:
-            self.offsets.append(self.offsets[-1] + s)
+        for p in self.params:
+            self.offsets.append(self.offsets[-1] + p._data.size)
         n = self.offsets[-1]
-        self.param = self._pack([p._data for p in self.params], n, dtype)
+        self.param = _pack([p._data for p in self.params], n, dtype)
         self.grad = xp.empty(n, dtype)
         self.state = {}
         for key in self.keys:
-            self.state[key] = self._pack([state[p][key]._data for p in self.params], n, dtype)
-        self.has_step = "step" in state.get(self.params[0], {})
-        if self.has_step:
-            steps = [state[p]["step"]._data for p in self.params]
-            self.step = xp.array([s.reshape(()) for s in steps], dtype=steps[0].dtype)
+            self.state[key] = _pack([state[p][key]._data for p in self.params], n, dtype)
+        for key in self.scalar_keys:
+            values = [state[p][key]._data for p in self.params]
+            self.state[key] = xp.array([v.reshape(()) for v in values], dtype=values[0].dtype)
         self._rebind(state)
 
-    @staticmethod
-    def _pack(arrays, n, dtype):
-        flat = xp.empty(n, dtype)
-        xp.concatenate([a.reshape(-1) for a in arrays], out=flat)
-        return flat
-
-    def _views(self, flat):
+    def _views(self, key):
+        flat = self.param if key is None else self.state[key]
+        if key in self.scalar_keys:
+            return [flat[i:i + 1].reshape(()) for i in range(len(self.params))]
         o = self.offsets
         return [flat[o[i]:o[i + 1]].reshape(p._data.shape) for i, p in enumerate(self.params)]
 
     def _rebind(self, state):
         """Point every parameter and state entry at its slice of the flat buffers."""
-        self._param_views = self._views(self.param)
+        self._param_views = self._views(None)
         for p, v in zip(self.params, self._param_views):
             p._data = v
         self._state_views = {}
-        for key in self.keys:
-            views = self._views(self.state[key])
-            self._state_views[key] = views
+        for key in self.keys + self.scalar_keys:
+            views = self._state_views[key] = self._views(key)
             for p, v in zip(self.params, views):
                 state[p][key] = Tensor._make(v)
-        if self.has_step:
-            self._step_views = [self.step[i:i + 1].reshape(()) for i in range(len(self.params))]
-            for p, v in zip(self.params, self._step_views):
-                state[p]["step"] = Tensor._make(v)
 
     def is_current(self, params, state):
         """True when ``params`` are exactly ours and every view is still in place."""
@@ -88,16 +84,13 @@ class FlatGroup:
             return False
         if not all(map(is_, [p._data for p in params], self._param_views)):
             return False
-        for key in self.keys:
+        for key, views in self._state_views.items():
             current = [state[p].get(key) for p in params]
-            if not all(t is not None and t._data is v
-                       for t, v in zip(current, self._state_views[key])):
+            if not all(t is not None and t._data is v for t, v in zip(current, views)):
                 return False
-        if self.has_step:
-            current = [state[p].get("step") for p in params]
-            if not all(t is not None and t._data is v for t, v in zip(current, self._step_views)):
-                return False
-            if self.step.min() != self.step.max():
+        for key in self.scalar_keys:  # counters edited one by one must stay in step
+            vec = self.state[key]
+            if vec.min() != vec.max():
                 return False
         return True
 
@@ -106,11 +99,17 @@ class FlatGroup:
         return self.grad
 
 
-def can_flatten(params, state, keys):
+def _pack(arrays, n, dtype):
+    flat = xp.empty(n, dtype)
+    xp.concatenate([a.reshape(-1) for a in arrays], out=flat)
+    return flat
+
+
+def can_flatten(params, state, keys, scalar_keys):
     """Whether ``params`` can share one flat buffer: one float dtype, no aliasing, same phase.
 
-    "Same phase" means every parameter already has every state entry with equal
-    ``step`` counts, or none has any state yet.
+    "Same phase" means every parameter already has every state entry, with equal
+    scalar entries (``step`` counts), or none has any state yet.
     """
     dtype = params[0]._data.dtype
     if dtype.kind != "f":
@@ -131,14 +130,14 @@ def can_flatten(params, state, keys):
         return False
     for p in params:
         s = state[p]
-        if any(s.get(k) is None or s[k]._data.shape != p._data.shape or s[k]._data.dtype != dtype
-               for k in keys):
+        for k in keys:
+            t = s.get(k)
+            if t is None or t._data.shape != p._data.shape or t._data.dtype != dtype:
+                return False
+        if any(s.get(k) is None or s[k]._data.size != 1 for k in scalar_keys):
             return False
-    if "step" in state[params[0]]:
-        if any("step" not in state[p] for p in params):
-            return False
-        steps = {float(state[p]["step"]._data) for p in params}
-        if len(steps) != 1:
+    for k in scalar_keys:
+        if len({float(state[p][k]._data.reshape(())) for p in params}) != 1:
             return False
     return True
 
@@ -146,16 +145,20 @@ def can_flatten(params, state, keys):
 class Batch:
     """What one call of a pure update function works on: a parameter, or a flat group.
 
-    ``param``, ``grad`` and each ``state[key]`` are raw arrays changed in place;
-    ``step`` is the step counter array (0-d, or one entry per parameter of a flat
-    group, all equal) or None; ``fresh`` is True when the state was just created.
+    ``param``, ``grad`` and each ``state[key]`` are raw arrays changed in place
+    (a scalar entry such as ``step`` is 0-d, or on a flat group one equal entry
+    per parameter); ``fresh`` is True when the state was just created.
     """
 
-    __slots__ = ("param", "grad", "state", "step", "fresh", "flat")
+    __slots__ = ("param", "grad", "state", "fresh", "flat")
 
-    def __init__(self, param, grad, state, step, fresh, flat):
-        self.param, self.grad, self.state, self.step = param, grad, state, step
+    def __init__(self, param, grad, state, fresh, flat):
+        self.param, self.grad, self.state = param, grad, state
         self.fresh, self.flat = fresh, flat
+
+    def scalar(self, key):
+        """A scalar state entry (``step``) as a Python float."""
+        return float(self.state[key].reshape(-1)[0])
 
     def run(self, fn, *arrays, **kwargs):
         """``fn(*arrays, **kwargs)``; on a flat group, one cache-sized chunk at a time."""
@@ -177,7 +180,7 @@ def use_flat(group):
     return group.get("foreach") is not False and not group.get("differentiable", False)
 
 
-def param_batches(optimizer, group, keys, init_state):
+def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
     """Yield the ``Batch`` es of one step of ``group``: one flat batch, or one per parameter.
 
     Only parameters with a gradient take part. ``keys`` names the elementwise
@@ -189,13 +192,12 @@ def param_batches(optimizer, group, keys, init_state):
     if not params:
         return
     state = optimizer.state
-    keys = tuple(keys)
+    keys, scalar_keys = tuple(keys), tuple(scalar_keys)
     if use_flat(group) and len(set(map(id, params))) == len(params):
-        flat = _current_flat_group(optimizer, group, params, keys, init_state)
+        flat = _current_flat_group(optimizer, group, params, keys, scalar_keys, init_state)
         if flat is not None:
             fg, fresh = flat
-            yield Batch(fg.param, fg.gather_grads(), fg.state, fg.step if fg.has_step else None,
-                        fresh, True)
+            yield Batch(fg.param, fg.gather_grads(), fg.state, fresh, True)
             for p in params:
                 p._vc[0] += 1
             return
@@ -205,26 +207,27 @@ def param_batches(optimizer, group, keys, init_state):
         if fresh:
             init_state(p, group)
             s = state.get(p, {})
-        step = s["step"]._data if "step" in s else None
-        yield Batch(p._data, p._grad._data, {k: s[k]._data for k in keys}, step, fresh, False)
+        arrays = {k: s[k]._data for k in keys + scalar_keys}
+        yield Batch(p._data, p._grad._data, arrays, fresh, False)
         p._vc[0] += 1
 
 
-def _current_flat_group(optimizer, group, params, keys, init_state):
+def _current_flat_group(optimizer, group, params, keys, scalar_keys, init_state):
     """The group's ``FlatGroup`` (built or rebuilt if needed) and whether its state is fresh."""
     cache = optimizer.__dict__.setdefault("_flat_groups", {})
     fg = cache.get(id(group))
-    if fg is not None and fg.group is group and fg.keys == keys and fg.is_current(params, optimizer.state):
+    if (fg is not None and fg.group is group and fg.keys == keys and fg.scalar_keys == scalar_keys
+            and fg.is_current(params, optimizer.state)):
         return fg, False
     state = optimizer.state
-    if not can_flatten(params, state, keys):
+    if not can_flatten(params, state, keys, scalar_keys):
         cache.pop(id(group), None)
         return None
     fresh = not state.get(params[0])
     if fresh:
         for p in params:
             init_state(p, group)
-    fg = FlatGroup(params, state, keys)
+    fg = FlatGroup(params, state, keys, scalar_keys)
     fg.group = group
     cache[id(group)] = fg
     return fg, fresh

@@ -20,7 +20,7 @@ from itertools import chain
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
-from ..backend import xp
+from ..backend import float64, get_default_dtype, xp
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
            "required"]
@@ -101,9 +101,14 @@ def _check_fused_foreach(fused, foreach):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
+def _scalar_dtype():
+    """torch's dtype for ``step``-like state: float64 under a float64 default dtype, else float32."""
+    return xp.float64 if get_default_dtype() is float64 else xp.float32
+
+
 def _step_tensor(value=0.0):
-    """The ``step`` state entry: a 0-d float32 tensor, as torch stores it by default."""
-    return Tensor._make(xp.asarray(value, dtype=xp.float32).reshape(()).copy())
+    """A 0-d scalar state entry (``step``, ``mu_product``) in torch's default scalar dtype."""
+    return Tensor._make(xp.asarray(value, dtype=_scalar_dtype()).reshape(()).copy())
 
 
 def _zeros_like(p):

@@ -1,0 +1,135 @@
+"""Adam (Kingma & Ba, 2015), with AMSGrad (Reddi et al., 2018) and decoupled weight decay.
+
+Algorithm box (torch.optim.Adam)::
+
+    g <- grad (negated if maximize)
+    if weight_decay != 0:
+        theta <- theta * (1 - lr * weight_decay)      if decoupled_weight_decay (AdamW)
+        g     <- g + weight_decay * theta             otherwise
+    m <- lerp(m, g, 1 - beta1)                         exp_avg
+    v <- beta2 * v + (1 - beta2) * g^2                 exp_avg_sq
+    if amsgrad:  v_max <- max(v_max, v);  v <- v_max   max_exp_avg_sq
+    theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+"""
+
+from __future__ import annotations
+
+from .._tensor import Tensor
+from ..backend import xp
+from ._flat import param_batches
+from ._functional import ema_sq_, lerp_
+from .optimizer import (
+    Optimizer,
+    _check_differentiable,
+    _check_fused_foreach,
+    _check_lr,
+    _get_value,
+    _step_tensor,
+    _zeros_like,
+)
+
+__all__ = ["Adam", "adam_update"]
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
+                weight_decay, amsgrad, maximize, decoupled_weight_decay):
+    """One Adam step (``step`` is t, already incremented) on raw arrays, in place."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    lerp_(exp_avg, g, 1 - beta1)
+    ema_sq_(exp_avg_sq, g, beta2)
+    step_size = lr / (1 - beta1**step)
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    v = exp_avg_sq
+    if amsgrad:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    denom = xp.sqrt(v)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    update = exp_avg / denom
+    update *= -step_size
+    param += update
+
+
+class Adam(Optimizer):
+    """Adam (torch.optim.Adam): every argument and default of torch's constructor.
+
+    ``foreach``: ``None``/``True`` use gradstep's vectorised path (one flat buffer
+    per group, see ``gradstep.optim._flat``), ``False`` the per-parameter loop;
+    both give identical numbers. ``fused=True`` also selects the vectorised path.
+    ``capturable`` only concerns CUDA graphs: accepted and without effect (the
+    numbers are the same). ``differentiable=True`` is not supported (raises).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
+        _check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not (all(isinstance(b, float) for b in betas)
+                or all(isinstance(b, Tensor) for b in betas)):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for i, b in enumerate(betas):
+            if isinstance(b, Tensor) and b.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            _check_fused_foreach(fused, foreach)
+        _check_differentiable(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("amsgrad", False), ("maximize", False), ("foreach", None),
+                               ("capturable", False), ("differentiable", False),
+                               ("decoupled_weight_decay", False), ("fused", None)):
+                group.setdefault(key, value)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = _step_tensor()
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(p)
+
+    def step(self, closure=None):
+        """One Adam step over every group; returns the closure's loss."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+            beta1, beta2 = (_get_value(b) for b in group["betas"])
+            hyper = dict(lr=_get_value(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
+                         weight_decay=_get_value(group["weight_decay"]), amsgrad=group["amsgrad"],
+                         maximize=group["maximize"],
+                         decoupled_weight_decay=group["decoupled_weight_decay"])
+            for b in param_batches(self, group, keys, self._init_state, scalar_keys=("step",)):
+                b.state["step"] += 1
+                s = b.state
+                b.run(adam_update, b.param, b.grad, s["exp_avg"], s["exp_avg_sq"],
+                      s.get("max_exp_avg_sq"), step=b.scalar("step"), **hyper)
+        return loss
+
+
+def _check_betas(betas):
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
