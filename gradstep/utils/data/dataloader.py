@@ -370,28 +370,34 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                         return conn.recv()
                     except (EOFError, OSError):
                         self._raise_worker_died([wid])
-            if ready:
-                self._raise_worker_died(range(self._num_workers))
+            exited = [w for w, p in enumerate(self._workers) if p.sentinel in ready]
+            if exited:
+                self._raise_worker_died(exited)
             if deadline is not None and time.monotonic() >= deadline:
-                self._shutdown_workers()
+                self._shutdown_workers(graceful=False)
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
     def _raise_worker_died(self, wids):
+        """Raise for the workers ``wids`` (their pipe hit EOF or their sentinel fired) that exited."""
         dead = []
         for wid in wids:
             proc = self._workers[wid]
-            proc.join(timeout=0.5)  # let the exit code settle after EOF
+            proc.join(timeout=1.0)  # the process is gone or going: this only reaps its exit code
             if proc.exitcode is not None:
                 dead.append(_describe_exit(wid, proc))
         if not dead:
             return
-        self._shutdown_workers()
+        self._shutdown_workers(graceful=False)
         raise RuntimeError("DataLoader worker exited unexpectedly: " + "; ".join(dead) +
                            ". Run with num_workers=0 to see the error in the main process.")
 
     # ------------------------------------------------------------ shutdown
-    def _shutdown_workers(self):
-        """Stop every worker: ask politely, close the result pipes, then terminate stragglers."""
+    def _shutdown_workers(self, graceful=True):
+        """Stop every worker: ask politely, close the result pipes, then terminate stragglers.
+
+        After an error (a dead worker, a timeout) ``graceful=False`` terminates at once:
+        the surviving workers may be stuck in the very call that timed out.
+        """
         if self._shutdown:
             return
         self._shutdown = True
@@ -402,7 +408,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 pass
         for conn in self._conns:
             conn.close()  # a worker blocked on sending a result gets BrokenPipeError and exits
-        deadline = time.monotonic() + _JOIN_TIMEOUT
+        deadline = time.monotonic() + (_JOIN_TIMEOUT if graceful else 0.0)
         for proc in self._workers:
             proc.join(timeout=max(0.0, deadline - time.monotonic()))
         for proc in self._workers:
