@@ -1,0 +1,248 @@
+"""The training run: epochs of zero_grad / backward / step, evaluation, checkpoints and resume.
+
+A run folder holds ``config.json``, ``metrics.csv``, ``curves.png``,
+``checkpoint.gs`` (after every epoch) and ``best.gs`` (best test accuracy).
+The checkpoint carries the model, optimizer and scheduler state, the global
+RNG and the data loader's RNG, so ``--resume`` continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import time
+
+from .. import nn
+from ..autograd.grad_mode import no_grad
+from ..backend import xp
+from ..random import Generator, get_rng_state, manual_seed, set_rng_state
+from ..serialization import load, save
+from ..utils.data import DataLoader
+from .config import TrainConfig, UsageError
+from .data import load_data
+from .factory import build_optimizer, build_scheduler
+from .models import build_model
+from .plot import plot_curves
+from .progress import Progress
+
+CHECKPOINT_FORMAT = "gradstep-train/1"
+METRIC_FIELDS = ("epoch", "train_loss", "test_loss", "test_acc", "lr", "seconds")
+
+
+@dataclasses.dataclass
+class Setup:
+    cfg: TrainConfig
+    model: nn.Module
+    optimizer: object
+    scheduler: object
+    per_batch_sched: bool
+    train_loader: DataLoader
+    test_set: object
+    loader_gen: Generator
+    num_classes: int
+    in_shape: tuple
+
+
+def build(cfg: TrainConfig) -> Setup:
+    """Everything a run needs, created in a fixed order so a seed reproduces it."""
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.accumulate < 1:
+        raise UsageError("--epochs, --batch-size and --accumulate must be positive")
+    manual_seed(cfg.seed)
+    train_set, test_set, in_shape, num_classes = load_data(cfg.data)
+    model = build_model(cfg.model, in_shape, num_classes)
+    optimizer = build_optimizer(cfg, model.parameters())
+    loader_gen = Generator().manual_seed(cfg.seed + 1)
+    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=loader_gen,
+                        num_workers=cfg.workers)
+    scheduler, per_batch = build_scheduler(cfg, optimizer, len(loader))
+    return Setup(cfg, model, optimizer, scheduler, per_batch, loader, test_set, loader_gen, num_classes, in_shape)
+
+
+def evaluate(model, dataset, num_classes, batch_size=512):
+    """(mean loss, accuracy, confusion matrix as a NumPy array [true, predicted])."""
+    model.eval()
+    criterion = nn.CrossEntropyLoss(reduction="sum")
+    total, correct, n = 0.0, 0, 0
+    confusion = xp.zeros((num_classes, num_classes), dtype=xp.int64)
+    with no_grad():
+        for x, y in DataLoader(dataset, batch_size=batch_size):
+            out = model(x)
+            total += criterion(out, y).item()
+            pred = out.argmax(1)
+            correct += int((pred == y).sum().item())
+            n += len(y)
+            xp.add.at(confusion, (y.numpy(), pred.numpy()), 1)
+    model.train()
+    return total / max(n, 1), correct / max(n, 1), confusion
+
+
+def train_epoch(s: Setup, progress):
+    """One pass over the training data; returns the mean training loss."""
+    model, opt, cfg = s.model, s.optimizer, s.cfg
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    running, seen = 0.0, 0
+    pending = 0
+    opt.zero_grad()
+    for inputs, labels in s.train_loader:
+        loss = criterion(model(inputs), labels)
+        (loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
+        pending += 1
+        if pending == cfg.accumulate:
+            _update(s)
+            pending = 0
+        running += loss.item() * len(labels)
+        seen += len(labels)
+        progress.update(running / seen)
+    if pending:
+        _update(s)
+    return running / max(seen, 1)
+
+
+def _update(s: Setup):
+    if s.cfg.clip_grad_norm:
+        nn.utils.clip_grad_norm_(s.model.parameters(), s.cfg.clip_grad_norm)
+    s.optimizer.step()
+    s.optimizer.zero_grad()
+    if s.scheduler is not None and s.per_batch_sched:
+        s.scheduler.step()
+
+
+def _step_epoch_scheduler(s: Setup, test_loss):
+    if s.scheduler is None or s.per_batch_sched:
+        return
+    if type(s.scheduler).__name__ == "ReduceLROnPlateau":
+        s.scheduler.step(test_loss)
+    else:
+        s.scheduler.step()
+
+
+def checkpoint_state(s: Setup, epoch, history, best_acc):
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_name": s.cfg.model,
+        "data": s.cfg.data,
+        "in_shape": list(s.in_shape),
+        "num_classes": s.num_classes,
+        "config": dataclasses.asdict(s.cfg),
+        "epoch": epoch,
+        "model": s.model.state_dict(),
+        "optimizer": s.optimizer.state_dict(),
+        "scheduler": s.scheduler.state_dict() if s.scheduler is not None else None,
+        "rng": get_rng_state(),
+        "loader_rng": s.loader_gen.get_state(),
+        "history": history,
+        "best_acc": best_acc,
+    }
+
+
+def restore(s: Setup, ckpt):
+    """Load a checkpoint into a freshly built setup; a different model is a UsageError."""
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise UsageError("not a gradstep train checkpoint")
+    if ckpt["model_name"] != s.cfg.model or tuple(ckpt["in_shape"]) != s.in_shape or \
+            ckpt["num_classes"] != s.num_classes:
+        raise UsageError(
+            f"checkpoint is from a different model ({ckpt['model_name']} on {list(ckpt['in_shape'])}, "
+            f"{ckpt['num_classes']} classes) than this run ({s.cfg.model} on {list(s.in_shape)}, "
+            f"{s.num_classes} classes)"
+        )
+    try:
+        s.model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise UsageError(f"checkpoint does not fit the model: {str(e).splitlines()[0]}") from None
+    s.optimizer.load_state_dict(ckpt["optimizer"])
+    if s.scheduler is not None and ckpt["scheduler"] is not None:
+        s.scheduler.load_state_dict(ckpt["scheduler"])
+    set_rng_state(ckpt["rng"])
+    s.loader_gen.set_state(ckpt["loader_rng"])
+
+
+def _write_metrics(path, history):
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
+        w.writeheader()
+        for row in history:
+            w.writerow({k: row[k] for k in METRIC_FIELDS})
+    os.replace(tmp, path)
+
+
+def _current_lr(opt):
+    lr = opt.param_groups[0]["lr"]
+    return float(lr.item() if hasattr(lr, "item") else lr)
+
+
+def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, stop_after=None):
+    """Train according to ``cfg``, writing the run folder ``out_dir``; returns the history.
+
+    ``stop_after`` ends the run after that epoch's checkpoint, as an interruption would
+    (used to test that ``--resume`` continues bit for bit).
+    """
+    s = build(cfg)
+    os.makedirs(out_dir, exist_ok=True)
+    history, best_acc, start = [], -1.0, 1
+    if resume is not None:
+        restore(s, resume)
+        history, best_acc, start = list(resume["history"]), resume["best_acc"], resume["epoch"] + 1
+        printer(f"resuming from epoch {resume['epoch']} (best test accuracy so far {100 * best_acc:.2f}%)")
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        f.write(cfg.to_json() + "\n")
+    n_params = sum(p.numel() for p in s.model.parameters())
+    printer(f"model {cfg.model} ({n_params:,} parameters) on {cfg.data}: {len(s.train_loader.dataset)} "
+            f"train / {len(s.test_set)} test samples, {s.num_classes} classes")
+    printer(f"optimizer {type(s.optimizer).__name__}, scheduler {cfg.scheduler or 'none'}, "
+            f"batch {cfg.batch_size} x accumulate {cfg.accumulate}, {cfg.epochs} epochs, run folder {out_dir}")
+    t_run = time.perf_counter()
+    for epoch in range(start, cfg.epochs + 1):
+        lr = _current_lr(s.optimizer)
+        bar = Progress(len(s.train_loader), f"epoch {epoch}/{cfg.epochs}", enabled=progress)
+        train_loss = train_epoch(s, bar)
+        seconds = bar.close()
+        test_loss, test_acc, _ = evaluate(s.model, s.test_set, s.num_classes)
+        _step_epoch_scheduler(s, test_loss)
+        row = dict(epoch=epoch, train_loss=round(train_loss, 6), test_loss=round(test_loss, 6),
+                   test_acc=round(test_acc, 6), lr=lr, seconds=round(seconds, 3))
+        history.append(row)
+        printer(f"epoch {epoch:3d}/{cfg.epochs}  train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
+                f"test acc {100 * test_acc:6.2f}%  lr {lr:.3g}  {seconds:.1f}s")
+        state = checkpoint_state(s, epoch, history, max(best_acc, test_acc))
+        if test_acc > best_acc:
+            best_acc = test_acc
+            save(state, os.path.join(out_dir, "best.gs"))
+        save(state, os.path.join(out_dir, "checkpoint.gs"))
+        _write_metrics(os.path.join(out_dir, "metrics.csv"), history)
+        if stop_after is not None and epoch >= stop_after:
+            return history
+    note = plot_curves(history, os.path.join(out_dir, "curves.png"))
+    if note:
+        printer(note)
+    best = max(history, key=lambda r: r["test_acc"]) if history else None
+    if best:
+        printer(f"done in {time.perf_counter() - t_run:.1f}s: best test accuracy {100 * best['test_acc']:.2f}% "
+                f"at epoch {best['epoch']}; final {100 * history[-1]['test_acc']:.2f}%. "
+                f"Wrote {out_dir}/ (config.json, metrics.csv, checkpoint.gs, best.gs"
+                f"{'' if note else ', curves.png'})")
+    return history
+
+
+def load_run_checkpoint(run_dir, name="best.gs"):
+    path = os.path.join(run_dir, name)
+    if not os.path.isdir(run_dir):
+        raise UsageError(f"run folder '{run_dir}' does not exist")
+    if not os.path.isfile(path):
+        raise UsageError(f"'{path}' does not exist; is '{run_dir}' a gradstep run folder?")
+    return load(path)
+
+
+def read_run_config(run_dir):
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        raise UsageError(f"'{path}' does not exist; is '{run_dir}' a gradstep run folder?")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"cannot read '{path}': {e}") from None

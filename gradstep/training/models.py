@@ -1,0 +1,31 @@
+"""The models ``gradstep train --model`` knows, built for the data's input shape."""
+
+from __future__ import annotations
+
+from .. import nn
+from .config import UsageError
+
+MODELS = ("mlp", "cnn")
+
+
+def build_model(name, in_shape, num_classes):
+    """``mlp``: two hidden ReLU layers; ``cnn``: two conv blocks and a linear head (images only)."""
+    if name == "mlp":
+        n_in = 1
+        for s in in_shape:
+            n_in *= s
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(n_in, 256), nn.ReLU(), nn.Dropout(0.1),
+            nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, num_classes),
+        )
+    if name == "cnn":
+        if len(in_shape) != 3:
+            raise UsageError(f"--model cnn needs image data (C x H x W), got samples of shape {list(in_shape)}")
+        c, h, w = in_shape
+        size = (h // 4) * (w // 4)
+        return nn.Sequential(
+            nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * size, 64), nn.ReLU(), nn.Linear(64, num_classes),
+        )
+    raise UsageError(f"unknown model '{name}'; valid models: {', '.join(MODELS)}")
