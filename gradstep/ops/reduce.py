@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import get_default_dtype, int64, xp
-from ._util import as_float, normalize_dim, normalize_dims
+from ._util import as_float, normalize_dim
+from ._util import normalize_dims as _normalize_dims
+
+
+def normalize_dims(dim, ndim):
+    """Reduction axes; a 0-dim tensor accepts dim 0/-1 but has no axis to reduce."""
+    axes = _normalize_dims(dim, ndim)
+    return axes if ndim else ()
 
 
 def _expand_back(g, shape, axes, keepdim):
@@ -234,9 +241,10 @@ class Softmax(Node):
     saves_output = True
 
     def forward(self, a):
-        m = xp.max(a, axis=self.dim, keepdims=True) if a.size else 0
+        ax = self.dim if a.ndim else None
+        m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
         e = xp.exp(a - m)
-        e /= xp.sum(e, axis=self.dim, keepdims=True)
+        e /= xp.sum(e, axis=ax, keepdims=True)
         return e
 
     def backward(self, g):
@@ -248,9 +256,10 @@ class LogSoftmax(Node):
     saves_output = True
 
     def forward(self, a):
-        m = xp.max(a, axis=self.dim, keepdims=True) if a.size else 0
+        ax = self.dim if a.ndim else None
+        m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
         s = a - m
-        s -= xp.log(xp.sum(xp.exp(s), axis=self.dim, keepdims=True))
+        s -= xp.log(xp.sum(xp.exp(s), axis=ax, keepdims=True))
         return s
 
     def backward(self, g):
@@ -260,9 +269,11 @@ class LogSoftmax(Node):
 
 class Cumsum(Node):
     def forward(self, a):
-        return xp.cumsum(a, axis=self.dim, dtype=self.out_dtype)
+        return xp.cumsum(a, axis=self.dim, dtype=self.out_dtype).reshape(a.shape)
 
     def backward(self, g):
+        if g.ndim == 0:
+            return g
         return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
 
 
@@ -406,16 +417,21 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
+def _var_args(dim, unbiased):
+    """torch's ``var(unbiased)`` overload: a bool in the ``dim`` slot is ``unbiased``."""
+    if isinstance(dim, bool):
+        return None, dim
+    return dim, unbiased
+
+
 def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(unbiased, bool) is False and unbiased is not None and dim is None:
-        dim, unbiased = unbiased, None
+    dim, unbiased = _var_args(dim, unbiased)
     axes = normalize_dims(dim, a.ndim)
     return Var.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(unbiased, bool) is False and unbiased is not None and dim is None:
-        dim, unbiased = unbiased, None
+    dim, unbiased = _var_args(dim, unbiased)
     axes = normalize_dims(dim, a.ndim)
     return Std.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
 
@@ -488,14 +504,19 @@ def all(a, dim=None, keepdim=False):  # noqa: A001
     from .._tensor import Tensor
 
     axes = normalize_dims(dim, a.ndim)
-    return Tensor._make(xp.all(a._data, axis=axes, keepdims=keepdim))
+    return Tensor._make(_logical_dtype(xp.all(a._data, axis=axes, keepdims=keepdim), a))
 
 
 def any(a, dim=None, keepdim=False):  # noqa: A001
     from .._tensor import Tensor
 
     axes = normalize_dims(dim, a.ndim)
-    return Tensor._make(xp.any(a._data, axis=axes, keepdims=keepdim))
+    return Tensor._make(_logical_dtype(xp.any(a._data, axis=axes, keepdims=keepdim), a))
+
+
+def _logical_dtype(r, a):
+    """all/any give bool, except uint8 input stays uint8 (torch's legacy rule)."""
+    return xp.asarray(r, xp.uint8) if a.dtype.np == xp.uint8 else xp.asarray(r)
 
 
 def count_nonzero(a, dim=None):

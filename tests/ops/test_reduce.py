@@ -1,0 +1,367 @@
+"""Reductions against torch: values, indices, gradients (ties, zeros, empty dims), gradcheck."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck, gradgradcheck
+from tests.helpers import assert_close, check
+
+DIMS = [None, 0, 1, -1, (0, 2), (-1, 0), (1,), ()]
+KEEP = [False, True]
+
+
+def g64(*arrays):
+    return [gradstep.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+
+
+def rand64(*shape, low=-2.0, high=2.0, seed=0):
+    return np.random.default_rng(seed).uniform(low, high, size=shape)
+
+
+def _dim_kw(dim, keepdim):
+    return {} if dim is None else {"dim": dim, "keepdim": keepdim}
+
+
+# ---------------------------------------------------------------- sum / mean / prod
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", DIMS, ids=str)
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_sum_mean(name, dim, keepdim):
+    kw = _dim_kw(dim, keepdim)
+    check(lambda L, a: getattr(a, name)(**kw), [(2, 3, 4)])
+    check(lambda L, a: getattr(L, name)(a, **kw), [(2, 3, 4)])
+
+
+def test_sum_mean_zero_size_and_scalar():
+    check(lambda L, a: a.sum(), [(0, 3)])
+    check(lambda L, a: a.sum(0), [(0, 3)])
+    check(lambda L, a: a.sum(1, keepdim=True), [(0, 3)])
+    check(lambda L, a: a.mean(1), [(0, 3)])
+    check(lambda L, a: a.mean(0), [(0, 3)])  # nan, like torch
+    check(lambda L, a: a.sum(), [()])
+    check(lambda L, a: a.mean(0), [()])
+    check(lambda L, a: a.sum(-1), [()])
+
+
+def test_sum_integer_and_dtype():
+    x = np.arange(6, dtype=np.int32).reshape(2, 3)
+    for fn in (lambda t: t.sum(), lambda t: t.sum(0), lambda t: t.sum(dtype=torch.float64 if
+               isinstance(t, torch.Tensor) else gradstep.float64), lambda t: t.bool().sum(1),
+               lambda t: t.prod(1), lambda t: t.cumsum(0), lambda t: t.mean(dtype=torch.float32 if
+               isinstance(t, torch.Tensor) else gradstep.float32)):
+        ours, theirs = fn(gradstep.from_numpy(x)), fn(torch.from_numpy(x))
+        assert ours.dtype.name == str(theirs.dtype)[6:]
+        assert_close(ours, theirs, "float64")
+    with pytest.raises(RuntimeError, match="mean"):
+        gradstep.from_numpy(x).mean()
+
+
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", [None, 0, 1, -1], ids=str)
+def test_prod(dim, keepdim):
+    kw = _dim_kw(dim, keepdim)
+    check(lambda L, a: a.prod(**kw), [(3, 4)], low=0.5, high=1.5)
+
+
+def _with_zeros(dt):
+    a = np.array([[0.0, 2.0, 3.0, 0.5], [1.5, -2.0, 0.0, 0.0], [1.0, 2.0, -0.5, 1.2]], dtype=dt)
+    return [gradstep.tensor(a, requires_grad=True)]
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1], ids=str)
+def test_prod_with_zeros(dim):
+    kw = _dim_kw(dim, False)
+    check(lambda L, a: a.prod(**kw), inputs=_with_zeros)
+
+
+def test_prod_keepdim_full_and_zero_size():
+    check(lambda L, a: L.prod(a, 1, keepdim=True), [(3, 4)])
+    check(lambda L, a: a.prod(), [(0, 3)])
+    check(lambda L, a: a.prod(0), [(0, 3)])
+
+
+# ---------------------------------------------------------------- max / min
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", [0, 1, -1], ids=str)
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_dim(name, dim, keepdim):
+    check(lambda L, a: tuple(getattr(a, name)(dim, keepdim=keepdim)), [(3, 4, 5)])
+    check(lambda L, a: getattr(L, name)(a, dim=dim, keepdim=keepdim).values, [(3, 4, 5)])
+    check(lambda L, a: getattr(L, name)(a, dim, keepdim).indices, [(3, 4, 5)], grad=False)
+
+
+def _tied(dt):
+    a = np.array([[1.0, 3.0, 3.0, -1.0], [2.0, 2.0, 2.0, 2.0], [-5.0, 0.0, -5.0, 4.0]], dtype=dt)
+    return [gradstep.tensor(a, requires_grad=True)]
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_ties(name):
+    # full reduction: ties share the gradient evenly; along a dim: torch picks one index
+    check(lambda L, a: getattr(a, name)(), inputs=_tied)
+    check(lambda L, a: getattr(L, name)(a, 1), inputs=_tied)
+    check(lambda L, a: getattr(L, name)(a, 0, keepdim=True), inputs=_tied)
+    check(lambda L, a: getattr(L, "a" + name)(a, 1), inputs=_tied)
+    check(lambda L, a: getattr(L, "a" + name)(a), inputs=_tied)
+    check(lambda L, a: getattr(L, "arg" + name)(a, 1), inputs=_tied, grad=False)
+    check(lambda L, a: getattr(L, "arg" + name)(a), inputs=_tied, grad=False)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_two_tensor_form(name):
+    check(lambda L, a, b: getattr(L, name)(a, b), [(3, 4), (4,)])
+    check(lambda L, a, b: getattr(a, name)(b), [(3, 1), (1, 4)])
+
+
+def test_max_min_result_type_and_errors():
+    a = gradstep.tensor([[1.0, 5.0], [7.0, 2.0]])
+    r = a.max(1)
+    values, indices = r
+    assert r.values is values and r.indices is indices
+    assert indices.dtype is gradstep.int64
+    assert indices.tolist() == [1, 0]
+    with pytest.raises(RuntimeError, match="numel"):
+        gradstep.zeros(0, 3).max()
+    with pytest.raises(IndexError, match="non-zero size"):
+        gradstep.zeros(0, 3).max(0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        a.max(2)
+    check(lambda L, a: a.max(1).values, [(0, 3)])  # reduce a non-empty dim of an empty tensor
+    check(lambda L, a: a.max(0), [()])
+    check(lambda L, a: a.max(), [()])
+
+
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", [None, 0, -1, (0, 2), (1,)], ids=str)
+@pytest.mark.parametrize("name", ["amax", "amin"])
+def test_amax_amin(name, dim, keepdim):
+    kw = {} if dim is None else {"dim": dim}
+    check(lambda L, a: getattr(L, name)(a, keepdim=keepdim, **kw), [(2, 3, 4)])
+
+
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", [None, 0, 1, -1], ids=str)
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin(name, dim, keepdim):
+    check(lambda L, a: getattr(a, name)(dim=dim, keepdim=keepdim), [(3, 4, 5)], grad=False)
+
+
+# ---------------------------------------------------------------- var / std
+VAR_KW = [
+    {}, {"dim": 1}, {"dim": (0, 2), "keepdim": True}, {"dim": -1, "unbiased": False},
+    {"dim": 0, "correction": 0}, {"dim": 1, "correction": 2}, {"unbiased": False},
+    {"correction": 0}, {"dim": None, "correction": 1},
+]
+
+
+@pytest.mark.parametrize("kw", VAR_KW, ids=str)
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std(name, kw):
+    check(lambda L, a: getattr(a, name)(**kw), [(3, 4, 5)])
+    check(lambda L, a: getattr(L, name)(a, **kw), [(3, 4, 5)])
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_positional_forms(name):
+    check(lambda L, a: getattr(a, name)(1, True), [(3, 4)])
+    check(lambda L, a: getattr(a, name)(False), [(3, 4)])
+    check(lambda L, a: getattr(a, name)(0, keepdim=True), [(3, 4)])
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_degenerate(name):
+    # one element with correction 1: nan (inf/nan gradient) like torch
+    check(lambda L, a: getattr(a, name)(0), [(1, 3)])
+    check(lambda L, a: getattr(a, name)(), [(1,)], grad=False)
+
+
+def test_var_mean_std_mean():
+    check(lambda L, a: L.var_mean(a, 1), [(3, 4)])
+    check(lambda L, a: L.std_mean(a, dim=0, keepdim=True), [(3, 4)])
+
+
+# ---------------------------------------------------------------- norm
+NORM_CASES = [
+    {}, {"p": 2}, {"p": 1}, {"p": float("inf")}, {"p": float("-inf")}, {"p": "fro"},
+    {"p": 3}, {"p": 0.5}, {"p": 1.5}, {"p": 2, "dim": 1}, {"p": 1, "dim": 0, "keepdim": True},
+    {"p": float("inf"), "dim": -1}, {"p": "fro", "dim": (0, 1)}, {"p": 3, "dim": 1, "keepdim": True},
+    {"p": 0}, {"dim": (0, 1), "keepdim": True},
+]
+
+
+@pytest.mark.parametrize("kw", NORM_CASES, ids=str)
+def test_norm(kw):
+    check(lambda L, a: a.norm(**kw), [(3, 4)])
+    check(lambda L, a: L.norm(a, **kw), [(2, 3, 4)] if "dim" not in kw else [(3, 4)])
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), "fro"], ids=str)
+def test_norm_zero_vector_gradient(p):
+    def zeros(dt):
+        return [gradstep.tensor(np.zeros((2, 3), dt), requires_grad=True)]
+
+    check(lambda L, a: a.norm(p=p), inputs=zeros)
+    check(lambda L, a: a.norm(p=p, dim=1), inputs=zeros)
+
+
+def test_norm_partly_zero_rows_and_ties():
+    def inputs(dt):
+        a = np.array([[0.0, 0.0, 0.0], [3.0, -3.0, 1.0], [-2.0, 1.0, 2.0]], dtype=dt)
+        return [gradstep.tensor(a, requires_grad=True)]
+
+    for p in (2, 1, float("inf"), 3, float("-inf")):
+        check(lambda L, a, p=p: a.norm(p=p, dim=1), inputs=inputs)
+
+
+def test_norm_int_input_and_errors():
+    x = torch.tensor([[3.0, 4.0]])
+    assert_close(gradstep.tensor([[3.0, 4.0]]).norm(), x.norm(), "float32")
+    with pytest.raises(RuntimeError):
+        gradstep.tensor([3.0]).norm(p="bogus")
+
+
+# ---------------------------------------------------------------- logsumexp / softmax
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", [0, 1, -1, (0, 1), (2, 0)], ids=str)
+def test_logsumexp(dim, keepdim):
+    check(lambda L, a: L.logsumexp(a, dim, keepdim=keepdim), [(3, 4, 2)])
+    check(lambda L, a: a.logsumexp(dim=dim, keepdim=keepdim), [(3, 4, 2)])
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax(name, dim):
+    check(lambda L, a: getattr(L, name)(a, dim), [(3, 4, 5)], low=-5, high=5)
+    check(lambda L, a: getattr(a, name)(dim=dim), [(3, 4, 5)], low=-5, high=5)
+    check(lambda L, a: getattr(torch.nn.functional if L is torch else L, name)(a, dim=dim), [(3, 4)])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_dtype_and_empty(name):
+    check(lambda L, a: getattr(L, name)(a, -1, dtype=L.float64), [(3, 4)])
+    check(lambda L, a: getattr(L, name)(a, 0), [(0, 3)])
+    check(lambda L, a: getattr(L, name)(a, 1), [(0, 3)])
+    check(lambda L, a: getattr(L, name)(a, 0), [()])
+
+
+def _extreme(dt):
+    a = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, -1e4, -1e4], [1e4, 1e4 - 1, 3.0, -2.0]],
+                 dtype=dt)
+    return [gradstep.tensor(a, requires_grad=True)]
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: L.softmax(a, 1), lambda L, a: L.log_softmax(a, 1), lambda L, a: L.logsumexp(a, 1),
+    lambda L, a: L.softmax(a, 0), lambda L, a: L.log_softmax(a, 0), lambda L, a: L.logsumexp(a, 0),
+    lambda L, a: L.logsumexp(a, (0, 1)),
+])
+def test_extreme_values_are_finite(fn):
+    check(fn, inputs=_extreme)
+    for dt in ("float32", "float64"):
+        (a,) = _extreme(dt)
+        out = fn(gradstep, a)
+        assert np.isfinite(out.detach().numpy()).all()
+        out.sum().backward()
+        assert np.isfinite(a.grad.numpy()).all()
+
+
+def test_logsumexp_infinities():
+    def inputs(dt):
+        a = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [-np.inf, 2.0]], dtype=dt)
+        return [gradstep.tensor(a)]
+
+    for dt in ("float32", "float64"):
+        (a,) = inputs(dt)
+        ours = gradstep.logsumexp(a, 1).numpy()
+        theirs = torch.logsumexp(torch.from_numpy(a.numpy()), 1).numpy()
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)  # inf == inf, finite values close
+
+
+# ---------------------------------------------------------------- cumsum / all / any
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumsum(dim):
+    check(lambda L, a: a.cumsum(dim), [(3, 4, 2)])
+    check(lambda L, a: L.cumsum(a, dim=dim), [(3, 4, 2)])
+    check(lambda L, a: L.cumsum(a, dim=dim, dtype=L.float64), [(3, 4, 2)])
+
+
+def test_cumsum_edge_shapes():
+    check(lambda L, a: a.cumsum(0), [()])
+    check(lambda L, a: a.cumsum(1), [(0, 3)])
+
+
+@pytest.mark.parametrize("name", ["all", "any"])
+def test_all_any(name):
+    x = np.array([[0, 1, 2], [0, 0, 0], [3, 4, 5]])
+    for arr in (x, x.astype(bool), x.astype(np.float32), np.zeros((0, 3))):
+        for kw in ({}, {"dim": 0}, {"dim": 1}, {"dim": -1, "keepdim": True}):
+            ours = getattr(gradstep.from_numpy(arr), name)(**kw)
+            theirs = getattr(torch.from_numpy(arr), name)(**kw)
+            assert ours.dtype.name == str(theirs.dtype)[6:], (arr.dtype, kw)
+            assert_close(ours, theirs, "float64")
+
+
+def test_all_any_uint8_keep_dtype():
+    # torch keeps uint8 for all/any on uint8 input
+    x = np.array([0, 3, 1], dtype=np.uint8)
+    for name in ("all", "any"):
+        ours, theirs = getattr(gradstep.from_numpy(x), name)(), getattr(torch.from_numpy(x), name)()
+        assert ours.dtype.name == str(theirs.dtype)[6:]
+        assert ours.item() == theirs.item()
+
+
+# ---------------------------------------------------------------- gradcheck
+GRADCHECK = [
+    lambda a: a.sum(), lambda a: a.sum(1), lambda a: a.sum((0, 1), keepdim=True),
+    lambda a: a.mean(), lambda a: a.mean(-1, keepdim=True), lambda a: a.prod(), lambda a: a.prod(0),
+    lambda a: a.max(), lambda a: a.min(1).values, lambda a: a.amax(0), lambda a: a.amin((0, 1)),
+    lambda a: a.var(), lambda a: a.var(1, correction=0), lambda a: a.std(0), lambda a: a.std(1, keepdim=True),
+    lambda a: a.norm(), lambda a: a.norm(p=1, dim=1), lambda a: a.norm(p=3), lambda a: a.norm(p=0.5),
+    lambda a: a.norm(p=float("inf"), dim=0), lambda a: a.norm(p=float("-inf")),
+    lambda a: a.logsumexp(1), lambda a: a.logsumexp((0, 1)), lambda a: a.softmax(1),
+    lambda a: a.softmax(0), lambda a: a.log_softmax(1), lambda a: a.log_softmax(0),
+    lambda a: a.cumsum(1), lambda a: a.cumsum(0),
+]
+
+
+@pytest.mark.parametrize("k", range(len(GRADCHECK)))
+def test_gradcheck(k):
+    # distinct positive values: no ties, no kinks of |x|
+    vals = np.random.default_rng(k).permutation(12)[:6].reshape(2, 3) * 0.25 + 0.5
+    (a,) = g64(vals)
+    assert gradcheck(GRADCHECK[k], (a,))
+
+
+def test_gradcheck_prod_with_zero():
+    (a,) = g64(np.array([[0.0, 1.5, -2.0], [0.7, 0.0, 0.0]]))
+    assert gradcheck(lambda x: x.prod(1), (a,))
+    assert gradcheck(lambda x: x.prod(), (a,))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a.softmax(1), lambda a: a.log_softmax(1), lambda a: a.logsumexp(1),
+    lambda a: a.var(1), lambda a: a.std(0), lambda a: a.norm(dim=1), lambda a: a.prod(1),
+    lambda a: a.mean(0), lambda a: a.cumsum(1), lambda a: a.amax(1),
+])
+def test_gradgradcheck(fn):
+    (a,) = g64(rand64(2, 3, low=0.5, high=1.5, seed=3))
+    assert gradgradcheck(fn, (a,))
+
+
+def test_softmax_implicit_dim_warning_free_value():
+    # torch.nn.functional.softmax without dim picks 0 for 1-D/3-D and 1 for 2-D
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 4))
+    ours = gradstep.softmax(gradstep.tensor(x), dim=None)
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.functional.softmax(torch.tensor(x))
+    assert_close(ours, theirs, "float64")
+
+
+def test_logsumexp_matches_closed_form():
+    x = np.array([0.0, math.log(3.0)])
+    assert abs(gradstep.logsumexp(gradstep.tensor(x), 0).item() - math.log(4.0)) < 1e-15
