@@ -1,0 +1,93 @@
+"""Adamax (Kingma & Ba, 2015, section 7): Adam with the infinity norm.
+
+Algorithm box (torch.optim.Adamax)::
+
+    g <- grad (negated if maximize)
+    if weight_decay != 0:  g <- g + weight_decay * theta
+    m <- lerp(m, g, 1 - beta1)                        exp_avg
+    u <- max(beta2 * u, |g| + eps)                    exp_inf
+    theta <- theta - lr / (1 - beta1^t) * m / u
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ._flat import param_batches
+from ._functional import lerp_
+from .adam import _check_betas
+from .optimizer import (
+    Optimizer,
+    _check_differentiable,
+    _check_lr,
+    _get_value,
+    _step_tensor,
+    _zeros_like,
+)
+
+__all__ = ["Adamax", "adamax_update"]
+
+
+def adamax_update(param, grad, exp_avg, exp_inf, *, step, lr, beta1, beta2, eps, weight_decay,
+                  maximize):
+    """One Adamax step (``step`` is t, already incremented) on raw arrays, in place."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    lerp_(exp_avg, g, 1 - beta1)
+    exp_inf *= beta2
+    abs_g = xp.abs(g)
+    abs_g += eps
+    xp.maximum(exp_inf, abs_g, out=exp_inf)
+    clr = lr / (1 - beta1**step)
+    update = exp_avg / exp_inf
+    update *= -clr
+    param += update
+
+
+class Adamax(Optimizer):
+    """Adamax (torch.optim.Adamax): every argument and default of torch's constructor.
+
+    ``foreach``: ``None``/``True`` use the vectorised flat-buffer path, ``False``
+    the per-parameter loop (identical numbers). ``capturable`` only concerns CUDA
+    graphs and has no effect. ``differentiable=True`` is not supported (raises).
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        _check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+        _check_differentiable(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
+                               ("capturable", False)):
+                group.setdefault(key, value)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = _step_tensor()
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_inf"] = _zeros_like(p)
+
+    def step(self, closure=None):
+        """One Adamax step over every group; returns the closure's loss."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            hyper = dict(lr=_get_value(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
+                         weight_decay=group["weight_decay"], maximize=group["maximize"])
+            for b in param_batches(self, group, ("exp_avg", "exp_inf"), self._init_state,
+                                   scalar_keys=("step",)):
+                b.state["step"] += 1
+                b.run(adamax_update, b.param, b.grad, b.state["exp_avg"], b.state["exp_inf"],
+                      step=b.scalar("step"), **hyper)
+        return loss

@@ -1,0 +1,114 @@
+"""RAdam (Liu et al., 2020): Adam with a rectified adaptive learning rate.
+
+Algorithm box (torch.optim.RAdam)::
+
+    g <- grad (negated if maximize)
+    if weight_decay != 0:
+        theta <- theta * (1 - lr * weight_decay)      if decoupled_weight_decay
+        g     <- g + weight_decay * theta             otherwise
+    m <- lerp(m, g, 1 - beta1);  v <- beta2 * v + (1 - beta2) * g^2
+    m_hat <- m / (1 - beta1^t)
+    rho_inf <- 2 / (1 - beta2) - 1;  rho_t <- rho_inf - 2 t beta2^t / (1 - beta2^t)
+    if rho_t > 5:
+        r <- sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+        theta <- theta - lr * m_hat * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r
+    else:
+        theta <- theta - lr * m_hat
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ._flat import param_batches
+from ._functional import ema_sq_, lerp_
+from .adam import _check_betas
+from .optimizer import (
+    Optimizer,
+    _check_differentiable,
+    _check_lr,
+    _get_value,
+    _step_tensor,
+    _zeros_like,
+)
+
+__all__ = ["RAdam", "radam_update"]
+
+
+def radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps, weight_decay,
+                 decoupled_weight_decay, maximize):
+    """One RAdam step (``step`` is t, already incremented) on raw arrays, in place."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    lerp_(exp_avg, g, 1 - beta1)
+    ema_sq_(exp_avg_sq, g, beta2)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    update = exp_avg / bias_correction1
+    update *= lr
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        adaptive = xp.sqrt(exp_avg_sq)
+        adaptive += eps
+        xp.divide(bias_correction2**0.5, adaptive, out=adaptive)
+        update *= adaptive
+        update *= rect
+    param -= update
+
+
+class RAdam(Optimizer):
+    """RAdam (torch.optim.RAdam): every argument and default of torch's constructor.
+
+    ``foreach``: ``None``/``True`` use the vectorised flat-buffer path, ``False``
+    the per-parameter loop (identical numbers). ``capturable`` only concerns CUDA
+    graphs and has no effect. ``differentiable=True`` is not supported (raises).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        _check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable,
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+        _check_differentiable(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
+                               ("decoupled_weight_decay", False), ("capturable", False)):
+                group.setdefault(key, value)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = _step_tensor()
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
+
+    def step(self, closure=None):
+        """One RAdam step over every group; returns the closure's loss."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            hyper = dict(lr=_get_value(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
+                         weight_decay=group["weight_decay"], maximize=group["maximize"],
+                         decoupled_weight_decay=group["decoupled_weight_decay"])
+            for b in param_batches(self, group, ("exp_avg", "exp_avg_sq"), self._init_state,
+                                   scalar_keys=("step",)):
+                b.state["step"] += 1
+                b.run(radam_update, b.param, b.grad, b.state["exp_avg"], b.state["exp_avg_sq"],
+                      step=b.scalar("step"), **hyper)
+        return loss
