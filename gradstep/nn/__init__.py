@@ -1,8 +1,26 @@
 """``gradstep.nn``: modules, parameters, functional ops, init and utilities (torch.nn's layout)."""
 
+# ruff: noqa: I001  (sections below are appended to by several families)
+
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.module import Module
+from .modules.linear import Bilinear, Identity, Linear
+from .modules.flatten import Flatten, Unflatten
+from .modules.activation import (
+    CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+    LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign,
+    Tanh, Tanhshrink, Threshold,
+)
+from .modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
+from .modules.sparse import Embedding, EmbeddingBag
+from .modules.loss import (
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
+    MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
+    TripletMarginLoss,
+)
 from .parameter import Parameter
+from . import functional, init, utils
 
 # ---- other nn families add their import lines below this line ----
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

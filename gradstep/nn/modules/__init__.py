@@ -1,7 +1,24 @@
 """The layers of ``gradstep.nn`` (one family per file, as in torch.nn.modules)."""
 
+# ruff: noqa: I001  (sections below are appended to by several families)
+
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .module import Module
+from .linear import Bilinear, Identity, Linear
+from .flatten import Flatten, Unflatten
+from .activation import (
+    CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+    LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign,
+    Tanh, Tanhshrink, Threshold,
+)
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
+from .sparse import Embedding, EmbeddingBag
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
+    HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
+    MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
+    TripletMarginLoss,
+)
 
 # ---- other nn families add their import lines below this line ----
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

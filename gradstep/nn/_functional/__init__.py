@@ -1,0 +1,1 @@
+"""Implementations behind ``gradstep.nn.functional``, one family per module."""

@@ -1,0 +1,168 @@
+"""Activation functions of ``nn.functional`` (elementwise ops come from ``gradstep.ops``)."""
+
+from __future__ import annotations
+
+from ...ops import elementwise as E
+from ...ops import reduce as R
+from ...ops._util import as_float
+
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu",
+    "silu", "mish", "tanh", "sigmoid", "hardsigmoid", "hardswish", "logsigmoid", "softplus",
+    "softsign", "tanhshrink", "hardtanh", "hardtanh_", "threshold", "glu", "softmax", "softmin",
+    "log_softmax", "prelu",
+]
+
+
+def _maybe_inplace(input, inplace, fn):  # noqa: A002
+    """``fn(input)``, written back into ``input`` when ``inplace`` (recorded for autograd)."""
+    if not inplace:
+        return fn(input)
+    if input._needs_graph():
+        return input._inplace_graph(fn)
+    input._write(fn(input.detach())._data)
+    return input
+
+
+def relu(input, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, E.relu)
+
+
+def relu_(input):  # noqa: A002
+    return relu(input, inplace=True)
+
+
+def relu6(input, inplace=False):  # noqa: A002
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(input, inplace, lambda x: E.hardtanh(x, min_val, max_val))
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):  # noqa: A002
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: E.leaky_relu(x, negative_slope))
+
+
+def leaky_relu_(input, negative_slope=0.01):  # noqa: A002
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: E.elu(x, alpha))
+
+
+def elu_(input, alpha=1.0):  # noqa: A002
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: E.elu(x, _SELU_ALPHA) * _SELU_SCALE)
+
+
+def celu(input, alpha=1.0, inplace=False):  # noqa: A002
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha must not be 0 in celu")
+    return _maybe_inplace(input, inplace, lambda x: E.elu(x / alpha, 1.0) * alpha)
+
+
+def gelu(input, approximate="none"):  # noqa: A002
+    return E.gelu(input, approximate=approximate)
+
+
+def silu(input, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, E.silu)
+
+
+def mish(input, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: x * E.softplus(x).tanh())
+
+
+def tanh(input):  # noqa: A002
+    return E.tanh(input)
+
+
+def sigmoid(input):  # noqa: A002
+    return E.sigmoid(input)
+
+
+def hardsigmoid(input, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: E.hardtanh(x / 6.0 + 0.5, 0.0, 1.0))
+
+
+def hardswish(input, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: x * E.hardtanh(x + 3.0, 0.0, 6.0) / 6.0)
+
+
+def logsigmoid(input):  # noqa: A002
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return -E.softplus(-as_float(input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    return E.softplus(input, beta, threshold)
+
+
+def softsign(input):  # noqa: A002
+    return input / (input.abs() + 1.0)
+
+
+def tanhshrink(input):  # noqa: A002
+    return input - input.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):  # noqa: A002
+    return _maybe_inplace(input, inplace, lambda x: E.where(x > threshold, x, value))
+
+
+def glu(input, dim=-1):  # noqa: A002
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if input.shape[dim] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {dim % input.ndim} is size "
+            f"{input.shape[dim]}"
+        )
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    return R.softmax(input, dim, dtype=dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    return R.softmax(-input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    return R.log_softmax(input, dim, dtype=dtype)
+
+
+
+
+def prelu(input, weight):  # noqa: A002
+    """max(0, x) + weight * min(0, x), with one weight per channel (dim 1) or a single one."""
+    if weight.ndim != 1:
+        raise RuntimeError(f"prelu: weight must be 1-D, got shape {list(weight.shape)}")
+    n = weight.shape[0]
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim else 1)
+        if channels != n:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {n} and channel size = {channels}."
+            )
+        if input.ndim >= 2:
+            weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
+    return E.where(input > 0, input, input * weight)

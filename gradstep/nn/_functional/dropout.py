@@ -1,0 +1,121 @@
+"""Dropout functions of ``nn.functional``: zero elements (or channels) and rescale the rest."""
+
+from __future__ import annotations
+
+from ...autograd.function import Node
+from ...random import _gen
+
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
+
+
+class _MaskedScale(Node):
+    """out = x * mask, where mask (already scaled by 1/(1-p)) broadcasts against x."""
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, g):
+        from ..._tensor import Tensor
+
+        return g * Tensor._make(self.mask)
+
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _mask(shape, p, dtype, generator=None):
+    keep = _gen(generator).random(shape) >= p
+    if p == 1.0:
+        return keep.astype(dtype)
+    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+
+
+def _apply(input, p, training, inplace, mask_shape):  # noqa: A002
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if not input.is_floating_point():
+        raise RuntimeError("dropout is only implemented for floating point tensors; got "
+                           f"{input.dtype.name}")
+    mask = _mask(mask_shape, p, input._data.dtype)
+    if inplace:
+        if input._needs_graph():
+            return input._inplace_graph(lambda x: _MaskedScale.apply(x, mask=mask))
+        input._write(input._data * mask)
+        return input
+    return _MaskedScale.apply(input, mask=mask)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    return _apply(input, p, training, inplace, input.shape)
+
+
+def _channel_dropout(input, p, training, inplace, batched_ndim, name):  # noqa: A002
+    nd = input.ndim
+    if nd not in (batched_ndim - 1, batched_ndim):
+        raise RuntimeError(
+            f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but received a "
+            f"{nd}D input. Use dropout() for inputs of other shapes."
+        )
+    lead = 2 if nd == batched_ndim else 1  # (N, C) or (C,) keep their own mask entries
+    mask_shape = tuple(input.shape[:lead]) + (1,) * (nd - lead)
+    return _apply(input, p, training, inplace, mask_shape)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    return _channel_dropout(input, p, training, inplace, 3, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero whole channels: input (N, C, H, W) or (C, H, W)."""
+    nd = input.ndim
+    if nd not in (3, 4):
+        import warnings
+
+        warnings.warn(
+            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            "warning, please use dropout instead. Note that dropout2d exists to provide channel-"
+            "wise dropout on inputs with 2 spatial dimensions, a channel dimension, and an "
+            "optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning, stacklevel=2,
+        )
+    if nd == 3:
+        # torch treats a 3-D input to dropout2d as (N, C, L) and warns; it zeroes (N, C) slices
+        import warnings
+
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning, stacklevel=2,
+        )
+        return _apply(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
+    lead = min(2, nd)
+    return _apply(input, p, training, inplace, tuple(input.shape[:lead]) + (1,) * (nd - lead))
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    return _channel_dropout(input, p, training, inplace, 5, "dropout3d")
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+    """Dropout that keeps SELU's self-normalising mean and variance."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    alpha = -1.7580993408473766
+    keep = (_gen(None).random(tuple(input.shape)) >= p).astype(input._data.dtype)
+    a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
+    b = -a * alpha * p
+    from ..._tensor import Tensor
+
+    k = Tensor._make(keep)
+    return (input * k + alpha * (1 - k)) * a + b

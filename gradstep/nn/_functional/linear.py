@@ -1,0 +1,111 @@
+"""``linear`` and ``bilinear`` of ``nn.functional``."""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from ...autograd.function import Node
+from ...backend import xp
+
+__all__ = ["linear", "bilinear"]
+
+
+class Linear(Node):
+    """y = x W^T (+ b) as one node: one BLAS call forward, two backward.
+
+    The input is flattened to 2-D so the batch dims share a single matrix product.
+    Backward is written in Tensor ops, so double backward works.
+    """
+
+    _name = "AddmmBackward0"
+    saves = (0, 1)
+
+    def forward(self, x, w, b=None):
+        out = xp.matmul(x.reshape(-1, x.shape[-1]), w.T) if x.ndim != 1 else xp.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out.reshape(*x.shape[:-1], w.shape[0])
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        need = [e is not None for e in self._next]
+        g2 = g.reshape(-1, w.shape[0])
+        gx = (g @ w) if need[0] else None
+        gw = (g2.mT @ x.reshape(-1, w.shape[1])) if need[1] else None
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(0) if need[2] else None)
+
+
+def _check_linear(input, weight, bias):  # noqa: A002
+    for name, t in (("input", input), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear(): weight must be 2-D (out_features x in_features), got "
+                           f"shape {list(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        rows = 1
+        for s in input.shape[:-1]:
+            rows *= s
+        cols = input.shape[-1] if input.ndim else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
+            f"{weight.shape[1]}x{weight.shape[0]})"
+        )
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {_torch_name(input.dtype)} "
+            f"and {_torch_name(weight.dtype)}"
+        )
+    if bias is not None:
+        if bias.shape != (weight.shape[0],) and bias.numel() != 1:
+            raise RuntimeError(
+                f"linear(): bias must have shape [{weight.shape[0]}], got {list(bias.shape)}"
+            )
+        if bias.dtype is not weight.dtype:
+            raise RuntimeError(
+                f"linear(): bias dtype {bias.dtype.name} does not match weight dtype "
+                f"{weight.dtype.name}"
+            )
+
+
+def _torch_name(dtype):
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+    return names[dtype.name]
+
+
+def linear(input, weight, bias=None):  # noqa: A002
+    """y = input @ weight.T + bias, for input of shape (*, in_features)."""
+    _check_linear(input, weight, bias)
+    if bias is None:
+        return Linear.apply(input, weight)
+    if bias.shape != (weight.shape[0],):
+        bias = bias.reshape(1).expand(weight.shape[0])
+    return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):  # noqa: A002
+    """y_k = x1^T A_k x2 + b_k, for x1 of shape (*, in1) and x2 of shape (*, in2)."""
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out x in1 x in2), got shape "
+                           f"{list(weight.shape)}")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} "
+            f"and {list(input2.shape[:-1])}"
+        )
+    if input1.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but "
+            f"expected {weight.shape[1]}"
+        )
+    if input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(
+            f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but "
+            f"expected {weight.shape[2]}"
+        )
+    out = ((input1 @ weight.permute(1, 0, 2).reshape(weight.shape[1], -1))
+           .reshape(*input1.shape[:-1], weight.shape[0], weight.shape[2])
+           * input2.unsqueeze(-2)).sum(-1)
+    return out + bias if bias is not None else out

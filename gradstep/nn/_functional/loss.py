@@ -1,0 +1,557 @@
+"""Loss functions of ``nn.functional``.
+
+Cross-entropy is one fused node (stable log-softmax forward, softmax - target
+backward on raw arrays). The elementwise losses are written in Tensor ops, so
+their double backward works.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..._tensor import Tensor
+from ...autograd.function import Node
+from ...backend import xp
+from ...ops import elementwise as E
+
+__all__ = [
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
+    "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_loss",
+    "multilabel_soft_margin_loss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------- reduction helpers
+def legacy_reduction(size_average, reduce, reduction):
+    """torch's mapping of the deprecated ``size_average``/``reduce`` flags to ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
+                  + _legacy_string(size_average, reduce) + "' instead.", UserWarning, stacklevel=3)
+    return _legacy_string(size_average, reduce)
+
+
+def _legacy_string(size_average, reduce):
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
+
+
+def _check_reduction(reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss, reduction):
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_size(input, target):  # noqa: A002
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=3,
+        )
+
+
+def _weighted(loss, weight, reduction, input, mean_by_weight=True):  # noqa: A002
+    """torch's elementwise-weighted reductions (mse/l1 divide by sum(weight), huber by numel)."""
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    _check_reduction(reduction)
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / weight.sum() if mean_by_weight else loss.mean()
+
+
+# ---------------------------------------------------------------- class-index losses
+def _as_rows(a, class_dim=1):
+    """(N, C, d1, ...) -> (N*d1*..., C) with the class axis last (a view when there are no d's)."""
+    if a.ndim == 1:
+        return a.reshape(1, -1)
+    if a.ndim == 2:
+        return a
+    return xp.moveaxis(a, class_dim, -1).reshape(-1, a.shape[class_dim])
+
+
+def _from_rows(rows, shape):
+    """Inverse of ``_as_rows`` for an array of the input's ``shape``."""
+    if len(shape) <= 2:
+        return rows.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp.ascontiguousarray(xp.moveaxis(rows.reshape(moved), -1, 1))
+
+
+def _check_class_target(input, target, weight):  # noqa: A002
+    if target._data.dtype not in (xp.int64, xp.uint8):
+        names = {"int32": "Int", "int16": "Short", "int8": "Char", "float32": "Float",
+                 "float64": "Double", "float16": "Half", "bool": "Bool"}
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           + names.get(target.dtype.name, target.dtype.name))
+    if input.ndim == 0:
+        raise ValueError("input tensor should be 1D or more, got a 0-D tensor")
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError(
+                f"0D or 1D target tensor expected, multi-target not supported; got target of "
+                f"shape {list(target.shape)} for input of shape {list(input.shape)}"
+            )
+    elif target.ndim == 0 or input.shape[0] != target.shape[0]:
+        tb = target.shape[0] if target.ndim else 0
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({tb}).")
+    elif tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
+        raise RuntimeError(f"Expected target size {[input.shape[0]] + list(input.shape[2:])}, "
+                           f"got {list(target.shape)}")
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    return c
+
+
+def _target_rows(target, ignore_index, c):
+    """Flat targets, the not-ignored mask, and targets with ignored entries set to 0."""
+    t = target._data.reshape(-1).astype(xp.int64)
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= c))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    return t, valid, xp.where(valid, t, 0)
+
+
+def _class_weights(weight, c, dtype):
+    return xp.ones(c, dtype) if weight is None else weight._data.astype(dtype, copy=False)
+
+
+class CrossEntropy(Node):
+    """Fused cross-entropy with class-index targets.
+
+    Forward: log-softmax with the row max subtracted (finite for logits of 1e4),
+    the picked log-probability weighted by class, plus optional label smoothing.
+    Backward: ``coef * (softmax - onehot)`` (and the smoothing term) computed
+    directly on arrays. This node has no double backward.
+    """
+
+    _name = "NllLossBackward0"
+
+    def forward(self, x):
+        rows = _as_rows(x)
+        m = rows.max(axis=1, keepdims=True)
+        shifted = rows - m
+        lse = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        logp = shifted - lse
+        w = self.w.astype(x.dtype, copy=False)
+        n = rows.shape[0]
+        wy = w[self.tt] * self.valid
+        loss = -logp[xp.arange(n), self.tt] * wy
+        eps = self.eps
+        if eps:
+            smooth = -(logp @ w) * self.valid
+            loss = (1.0 - eps) * loss + (eps / rows.shape[1]) * smooth
+        self.logp = logp
+        self.wy = wy
+        self.x_shape = x.shape
+        return self._finish(loss, wy)
+
+    def _finish(self, loss, wy):
+        if self.reduction == "none":
+            return loss.reshape(self.target_shape)
+        total = loss.sum()
+        if self.reduction == "sum":
+            return xp.asarray(total)
+        self.denom = wy.sum()
+        return xp.asarray(total / self.denom)
+
+    def backward(self, g):
+        logp, wy = self.logp, self.wy
+        p = xp.exp(logp)
+        n, c = logp.shape
+        gd = g._data
+        coef = gd.reshape(-1) if self.reduction == "none" else gd / self.denom if \
+            self.reduction == "mean" else gd
+        coef = xp.broadcast_to(xp.asarray(coef, logp.dtype), (n,))
+        grad = p * (wy * coef)[:, None] * (1.0 - self.eps)
+        grad[xp.arange(n), self.tt] -= wy * coef * (1.0 - self.eps)
+        if self.eps:
+            w = self.w.astype(logp.dtype, copy=False)
+            k = (self.eps / c) * coef * self.valid
+            grad += k[:, None] * (p * w.sum() - w)
+        return Tensor._make(_from_rows(grad, self.x_shape).astype(logp.dtype, copy=False))
+
+
+class SoftCrossEntropy(Node):
+    """Fused cross-entropy with class-probability targets (inputs: logits, target).
+
+    Gradient w.r.t. the logits is ``p * sum(a) - a`` with ``a = smoothed target * weight``;
+    w.r.t. the target it is ``-log_softmax * weight * (1 - label_smoothing)``. No double backward.
+    """
+
+    _name = "SumBackward1"
+
+    def forward(self, x, t):
+        rows = _as_rows(x)
+        trow = _as_rows(t)
+        m = rows.max(axis=1, keepdims=True)
+        shifted = rows - m
+        logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        c = rows.shape[1]
+        w = self.w.astype(x.dtype, copy=False)
+        a = (trow * (1.0 - self.eps) + self.eps / c) * w
+        loss = -(logp * a).sum(axis=1)
+        self.logp, self.a, self.x_shape = logp, a, x.shape
+        if self.reduction == "none":
+            return loss.reshape(self.out_shape)
+        if self.reduction == "sum":
+            return xp.asarray(loss.sum())
+        return xp.asarray(loss.sum() / rows.shape[0]) if rows.shape[0] else xp.asarray(
+            xp.nan, x.dtype)
+
+    def backward(self, g):
+        logp, a = self.logp, self.a
+        n = logp.shape[0]
+        gd = g._data
+        coef = gd.reshape(-1) if self.reduction == "none" else gd / n if \
+            self.reduction == "mean" else gd
+        coef = xp.broadcast_to(xp.asarray(coef, logp.dtype), (n,))[:, None]
+        gx = gt = None
+        if self._next[0] is not None:
+            gx = coef * (xp.exp(logp) * a.sum(axis=1, keepdims=True) - a)
+            gx = Tensor._make(_from_rows(gx, self.x_shape).astype(logp.dtype, copy=False))
+        if self._next[1] is not None:
+            w = self.w.astype(logp.dtype, copy=False)
+            gt = -coef * logp * w * (1.0 - self.eps)
+            gt = Tensor._make(_from_rows(gt, self.x_shape).astype(logp.dtype, copy=False))
+        return gx, gt
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits ``input`` (N, C, d1, ...) and class indices or probabilities."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not input.is_floating_point():
+        raise RuntimeError(f"cross_entropy: expected a floating point input, got {input.dtype}")
+    if target.is_floating_point() and target.shape == input.shape:
+        return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
+    c = _check_class_target(input, target, weight)
+    t, valid, tt = _target_rows(target, ignore_index, c)
+    w = _class_weights(weight, c, input._data.dtype)
+    return CrossEntropy.apply(input, w=w, tt=tt, valid=valid, eps=float(label_smoothing),
+                              reduction=reduction, target_shape=tuple(target.shape))
+
+
+def _soft_cross_entropy(input, target, weight, reduction, eps):  # noqa: A002
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if target.dtype is not input.dtype:
+        target = target.to(input.dtype)
+    out_shape = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
+    w = _class_weights(weight, c, input._data.dtype)
+    return SoftCrossEntropy.apply(input, target, w=w, eps=float(eps), reduction=reduction,
+                                  out_shape=out_shape)
+
+
+class NllLoss(Node):
+    """Negative log-likelihood of picked entries; backward is a constant-coefficient scatter."""
+
+    _name = "NllLossBackward0"
+
+    def forward(self, x):
+        rows = _as_rows(x)
+        wy = self.w.astype(x.dtype, copy=False)[self.tt] * self.valid
+        loss = -rows[xp.arange(rows.shape[0]), self.tt] * wy
+        self.wy, self.x_shape = wy, x.shape
+        if self.reduction == "none":
+            return loss.reshape(self.target_shape)
+        if self.reduction == "sum":
+            return xp.asarray(loss.sum())
+        self.denom = wy.sum()
+        return xp.asarray(loss.sum() / self.denom)
+
+    def backward(self, g):
+        n, c = self.wy.shape[0], self.x_shape[1] if len(self.x_shape) > 1 else self.x_shape[0]
+        coef = xp.zeros((n, c), self.wy.dtype)
+        coef[xp.arange(n), self.tt] = -self.wy
+        if self.reduction == "mean":
+            coef /= self.denom
+        coef = Tensor._make(_from_rows(coef, self.x_shape))
+        if self.reduction == "none" and len(self.x_shape) > 1:
+            g = g.unsqueeze(1)
+        return g * coef
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
+             reduce=None, reduction="mean"):
+    """-input[n, target[n]] * weight[target[n]], reduced; ``ignore_index`` entries count as 0."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    c = _check_class_target(input, target, weight)
+    _, valid, tt = _target_rows(target, ignore_index, c)
+    w = _class_weights(weight, c, input._data.dtype)
+    return NllLoss.apply(input, w=w, tt=tt, valid=valid, reduction=reduction,
+                         target_shape=tuple(target.shape))
+
+
+# ---------------------------------------------------------------- regression losses
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+             weight=None):
+    _warn_size(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    diff = input - target
+    loss = diff * diff
+    return _reduce(loss, reduction) if weight is None else _weighted(loss, weight, reduction,
+                                                                     input)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+            weight=None):
+    _warn_size(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = (input - target).abs()
+    return _reduce(loss, reduction) if weight is None else _weighted(loss, weight, reduction,
+                                                                     input)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+                   beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta == 0)."""
+    _warn_size(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = input - target
+    z = d.abs()
+    if beta == 0.0:
+        return _reduce(z, reduction)
+    loss = E.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _warn_size(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = input - target
+    z = d.abs()
+    loss = E.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    if weight is None:
+        return _reduce(loss, reduction)
+    return _weighted(loss, weight, reduction, input, mean_by_weight=False)
+
+
+# ---------------------------------------------------------------- binary losses
+class BinaryCrossEntropy(Node):
+    """-w (t log x + (1 - t) log(1 - x)) with torch's clamp of the logs at -100.
+
+    The input gradient is w (x - t) / max(x (1 - x), 1e-12) like torch's kernel. No double backward.
+    """
+
+    _name = "BinaryCrossEntropyBackward0"
+    saves = (0, 1)
+
+    def forward(self, x, t):
+        logx = xp.maximum(xp.log(x), -100.0)
+        log1mx = xp.maximum(xp.log1p(-x), -100.0)
+        self.logs = (logx, log1mx)
+        return -(t * logx + (1 - t) * log1mx)
+
+    def backward(self, g):
+        x, t = self.saved_tensors
+        xa, ta, ga = x._data, t._data, g._data
+        gx = gt = None
+        if self._next[0] is not None:
+            gx = Tensor._make((ga * (xa - ta) / xp.maximum((1 - xa) * xa, 1e-12)).astype(xa.dtype))
+        if self._next[1] is not None:
+            logx, log1mx = self.logs
+            gt = Tensor._make((ga * (log1mx - logx)).astype(xa.dtype))
+        return gx, gt
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                         reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    x = input._data
+    if x.size and ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = BinaryCrossEntropy.apply(input, target.to(input.dtype))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """Sigmoid + BCE in one stable expression: (1 - t) x + lw (log(1 + e^-|x|) + max(-x, 0)),
+    with lw = 1 + (pos_weight - 1) t."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    softplus_neg = (-input).clamp(min=0.0) + (-input.abs()).exp().log1p()
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input + log_weight * softplus_neg
+    else:
+        loss = (1 - target) * input + softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- distribution losses
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+           log_target=False):
+    """Pointwise KL(target || exp(input)); ``batchmean`` divides the sum by the batch size."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, _REDUCTIONS + ("batchmean",))
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2,
+        )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = target > 0
+        safe = E.where(positive, target, 1.0)
+        loss = target * safe.log() - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None,  # noqa: A002
+                     eps=1e-8, reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        import math
+
+        t = target.detach()
+        stirling = t * E.where(t > 1, t, 1.0).log() - t + 0.5 * (2 * math.pi * t).clamp(
+            min=1e-30).log()
+        loss = loss + E.where(t > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):  # noqa: A002
+    import math
+
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:
+            var = var.unsqueeze(-1)
+        elif not (input.shape[:-1] == var.shape[:-1] and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var.clone()
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- embedding / margin losses
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,  # noqa: A002
+                          reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) for target 1, max(0, cos - margin) for target -1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if input1.ndim not in (1, 2) or input1.shape != input2.shape:
+        raise RuntimeError(
+            f"cosine_embedding_loss: inputs must be 1-D or 2-D and of the same shape, got "
+            f"{list(input1.shape)} and {list(input2.shape)}"
+        )
+    dim = input1.ndim - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (mag1 * mag2).sqrt()
+    zero = cos * 0
+    pos = E.where(target == 1, 1 - cos, zero)
+    neg = E.where(target == -1, (cos - margin).clamp(min=0.0), zero)
+    return _reduce(pos + neg, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None,  # noqa: A002
+                        reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,  # noqa: A002
+                         reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    zero = input * 0
+    pos = E.where(target == 1, input, zero)
+    neg = E.where(target == -1, (margin - input).clamp(min=0.0), zero)
+    return _reduce(pos + neg, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduce(E.softplus(-target * input, 1.0, 1e30), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  # noqa: A002
+                                reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    from .activation import logsigmoid
+
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(dim=input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    dim = anchor.ndim - 1
+
+    def dist(a, b):
+        return ((a - b + eps).abs() ** p).sum(dim) ** (1.0 / p)
+
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = E.minimum(d_neg, dist(positive, negative))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction)

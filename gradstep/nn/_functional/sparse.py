@@ -1,0 +1,171 @@
+"""``embedding``, ``embedding_bag`` and ``one_hot`` of ``nn.functional``."""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from ...autograd.function import Node
+from ...autograd.grad_mode import no_grad
+from ...backend import xp
+from ...ops.index import one_hot
+
+__all__ = ["embedding", "embedding_bag", "one_hot"]
+
+
+class Embedding(Node):
+    """out = weight[idx]; rows of the gradient for repeated indices accumulate."""
+
+    def forward(self, w):
+        self.num = w.shape[0]
+        return xp.take(w, self.idx, axis=0)
+
+    def backward(self, g):
+        return EmbeddingGrad.apply(g, idx=self.idx, num=self.num, scale=self.scale)
+
+
+class EmbeddingGrad(Node):
+    """Scatter-add the rows of ``g`` into a (num, D) zero gradient; its own adjoint is a gather."""
+
+    def forward(self, g):
+        d = g.shape[-1]
+        rows = g.reshape(-1, d)
+        if self.scale is not None:
+            rows = rows * self.scale.reshape(-1, 1)
+        out = xp.zeros((self.num, d), g.dtype)
+        xp.add.at(out, self.idx.reshape(-1), rows)
+        return out
+
+    def backward(self, gg):
+        out = Embedding.apply(gg, idx=self.idx, scale=None)
+        if self.scale is not None:
+            out = out * Tensor._make(self.scale.astype(gg._data.dtype)[..., None])
+        return out
+
+
+def _check_indices(input, num):  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"embedding(): argument 'indices' must be Tensor, not {type(input).__name__}")
+    if input._data.dtype.kind not in "iu":
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+            f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)"
+        )
+    idx = input._data
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise IndexError(
+            f"index out of range in self: index {bad} is not in [0, {num}) for an embedding "
+            f"with {num} rows"
+        )
+    return idx
+
+
+def _padding_index(padding_idx, num):
+    if padding_idx is None:
+        return None
+    if not -num <= padding_idx < num:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % num
+
+
+def _renorm_(weight, idx, max_norm, norm_type):
+    """Rescale (in place, untracked) the referenced rows whose norm exceeds ``max_norm``."""
+    rows = xp.unique(idx)
+    w = weight._data
+    norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        with no_grad():
+            w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+            weight._vc[0] += 1
+
+
+def _grad_scale(idx, padding, by_freq, dtype):
+    """Per-index gradient factor: 0 at padding_idx, 1/count with ``scale_grad_by_freq``."""
+    if padding is None and not by_freq:
+        return None
+    scale = xp.ones(idx.shape, dtype)
+    if by_freq:
+        counts = xp.bincount(idx.reshape(-1))
+        scale = scale / counts[idx]
+    if padding is not None:
+        scale = xp.where(idx == padding, 0, scale).astype(dtype)
+    return scale
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx`` rows get no gradient."""
+    num = weight.shape[0]
+    idx = _check_indices(input, num)
+    pad = _padding_index(padding_idx, num)
+    if max_norm is not None:
+        _renorm_(weight, idx, max_norm, norm_type)
+    scale = _grad_scale(idx, pad, scale_grad_by_freq, weight._data.dtype)
+    return Embedding.apply(weight, idx=idx, scale=scale)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # noqa: A002
+                  scale_grad_by_freq=False, mode="mean", sparse=False,
+                  per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sum, mean or max of embedding rows over bags (2-D input, or 1-D input with offsets)."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub."
+        )
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences.")
+        n, length = input.shape
+        starts = xp.arange(0, n * length, length)
+        flat = input.reshape(-1)
+        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        starts = offsets._data.astype(xp.int64)
+        if include_last_offset:
+            starts = starts[:-1]
+        flat, psw = input, per_sample_weights
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    num = weight.shape[0]
+    idx = _check_indices(flat, num)
+    pad = _padding_index(padding_idx, num)
+    if max_norm is not None:
+        _renorm_(weight, idx, max_norm, norm_type)
+    bag = xp.zeros(idx.shape, xp.int64)
+    bag_ids = xp.searchsorted(starts, xp.arange(idx.size), side="right") - 1
+    bag[:] = bag_ids
+    keep = xp.ones(idx.shape, bool) if pad is None else idx != pad
+    rows = embedding(flat, weight, scale_grad_by_freq=scale_grad_by_freq)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    return _reduce_bags(rows, bag, keep, len(starts), mode)
+
+
+def _reduce_bags(rows, bag, keep, n_bags, mode):
+    d = rows.shape[-1]
+    sel = xp.nonzero(keep)[0]
+    members = Tensor._make(sel)
+    kept_rows = rows.index_select(0, members) if sel.size != keep.size else rows
+    kept_bag = bag[sel]
+    if mode == "max":
+        out = []
+        for b in range(n_bags):
+            m = kept_bag == b
+            out.append(kept_rows[Tensor._make(xp.nonzero(m)[0])].amax(0) if m.any()
+                       else kept_rows.new_zeros(d))
+        from ...ops.shape import stack
+
+        return stack(out) if out else kept_rows.new_zeros((0, d))
+    onehot = Tensor._make((kept_bag[None, :] == xp.arange(n_bags)[:, None]).astype(rows._data.dtype))
+    out = onehot @ kept_rows
+    if mode == "mean":
+        counts = xp.maximum(onehot._data.sum(1, keepdims=True), 1)
+        out = out / Tensor._make(counts)
+    return out

@@ -1,0 +1,64 @@
+"""``gradstep.nn.functional``: the stateless forms of the layers and losses (torch.nn.functional).
+
+This file only re-exports; each family lives in ``gradstep/nn/_functional/``.
+"""
+
+# ruff: noqa: F401, I001  (a re-export file; sections are appended to by several families)
+
+from ._functional.activation import (
+    celu,
+    elu,
+    elu_,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
+    relu,
+    relu6,
+    relu_,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+    tanh,
+    tanhshrink,
+    threshold,
+)
+from ._functional.distance import cosine_similarity, normalize, pairwise_distance
+from ._functional.dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d
+from ._functional.linear import bilinear, linear
+from ._functional.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
+    cross_entropy,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    margin_ranking_loss,
+    mse_loss,
+    multilabel_soft_margin_loss,
+    nll_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from ._functional.sparse import embedding, embedding_bag, one_hot
+
+# ---- convolution / pooling / normalization helper: add your import lines below ----
+
+# ---- attention / transformer / RNN helper: add your import lines below ----

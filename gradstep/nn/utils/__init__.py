@@ -1,0 +1,14 @@
+"""``gradstep.nn.utils``: gradient clipping and parameter/vector conversion."""
+
+# ruff: noqa: I001  (sections below are appended to by several families)
+
+from .clip_grad import (
+    clip_grad_norm,
+    clip_grad_norm_,
+    clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
+)
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+
+# ---- other nn families add their import lines below this line ----
