@@ -1,0 +1,93 @@
+"""Adagrad (Duchi, Hazan & Singer, 2011, "Adaptive Subgradient Methods").
+
+Algorithm box (torch.optim.Adagrad)::
+
+    g     <- grad (negated if maximize) + weight_decay * theta
+    lr_t  <- lr / (1 + (t - 1) * lr_decay)
+    s     <- s + g^2                                   sum (starts at initial_accumulator_value)
+    theta <- theta - lr_t * g / (sqrt(s) + eps)
+"""
+
+from __future__ import annotations
+
+from .._tensor import Tensor
+from ..backend import xp
+from .optimizer import (
+    Optimizer,
+    _check_differentiable,
+    _check_fused_foreach,
+    _check_lr,
+    _get_value,
+    _step_tensor,
+)
+
+
+def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize):
+    """One Adagrad step on raw arrays (``step`` is the already incremented step count)."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += grad * grad
+    std = xp.sqrt(state_sum)
+    std += eps
+    param -= clr * grad / std
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad: per-coordinate step sizes shrinking with the summed squared gradients.
+
+    As in torch, the state (``step`` and ``sum``) is created in the constructor, and
+    ``initial_accumulator_value`` is the constructor's value for every group.
+    ``foreach`` and ``fused`` only choose torch's kernels: accepted, no effect.
+    ``differentiable=True`` is refused (the update runs on raw arrays, outside the graph).
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_lr(lr)
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_differentiable(differentiable)
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            _check_fused_foreach(fused, foreach)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p)
+
+    def _init_state(self, p):
+        state = self.state[p]
+        state["step"] = _step_tensor()
+        state["sum"] = Tensor._make(
+            xp.full_like(p._data, self.defaults["initial_accumulator_value"]))
+        return state
+
+    def step(self, closure=None):
+        """One Adagrad step for every parameter with a gradient; returns ``closure()``'s loss."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr = _get_value(group["lr"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p] or self._init_state(p)
+                state["step"]._data += 1
+                adagrad_update(p._data, p.grad._data, state["sum"]._data,
+                               step=float(state["step"]._data), lr=lr, lr_decay=group["lr_decay"],
+                               weight_decay=group["weight_decay"], eps=group["eps"],
+                               maximize=group["maximize"])
+                p._vc[0] += 1
+        return loss

@@ -1,0 +1,104 @@
+"""Averaged SGD (Polyak & Juditsky, 1992, "Acceleration of Stochastic Approximation by Averaging").
+
+Algorithm box (torch.optim.ASGD)::
+
+    g     <- grad (negated if maximize) + weight_decay * theta
+    theta <- theta * (1 - lambd * eta) - eta * g
+    ax    <- ax + mu * (theta - ax)          (a copy of theta while mu == 1)
+    eta   <- lr / (1 + lambd * lr * t)^alpha
+    mu    <- 1 / max(1, t - t0)
+
+``eta`` and ``mu`` are kept, as in torch, as 0-d tensors of the scalar dtype (float32 unless the
+default dtype is float64), so they are rounded to that dtype between steps.
+"""
+
+from __future__ import annotations
+
+from .._tensor import Tensor
+from ..backend import float64, get_default_dtype, xp
+from .optimizer import (
+    Optimizer,
+    _check_differentiable,
+    _check_lr,
+    _get_value,
+    _zeros_like,
+)
+
+
+def asgd_update(param, grad, ax, *, eta, mu, lambd, weight_decay, maximize):
+    """Move ``param`` and its running average ``ax`` (raw arrays, in place) by one ASGD step.
+
+    ``eta`` and ``mu`` are the current step size and averaging weight (Python floats).
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    param *= 1 - lambd * eta
+    param -= eta * grad
+    if mu != 1:
+        ax += (param - ax) * mu
+    else:
+        ax[...] = param
+
+
+def asgd_schedule(step, *, lr, lambd, alpha, t0):
+    """The step size ``eta`` and averaging weight ``mu`` to use after ``step`` steps."""
+    eta = lr / ((1 + lambd * lr * step) ** alpha)
+    mu = 1 / max(1, step - t0)
+    return eta, mu
+
+
+def _scalar(value):
+    """A 0-d tensor of torch's scalar state dtype (float64 only when that is the default dtype)."""
+    dtype = xp.float64 if get_default_dtype() is float64 else xp.float32
+    return Tensor._make(xp.asarray(value, dtype=dtype))
+
+
+class ASGD(Optimizer):
+    """torch.optim.ASGD: SGD with a decaying step size and a running average ``ax`` of the
+    iterates (averaging starts after ``t0`` steps; read the averaged weights from the state).
+
+    ``foreach`` and ``capturable`` only choose torch's kernels: accepted, no effect.
+    ``differentiable=True`` is refused (the update runs on raw arrays, outside the graph).
+    """
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        _check_lr(lr)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_differentiable(differentiable)
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = _scalar(0.0)
+        state["eta"] = _scalar(_get_value(group["lr"]))
+        state["mu"] = _scalar(1.0)
+        state["ax"] = _zeros_like(p)
+        return state
+
+    def step(self, closure=None):
+        """One ASGD step for every parameter with a gradient; returns ``closure()``'s loss."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr = _get_value(group["lr"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p] or self._init_state(p, group)
+                state["step"]._data += 1
+                asgd_update(p._data, p.grad._data, state["ax"]._data,
+                            eta=float(state["eta"]._data), mu=float(state["mu"]._data),
+                            lambd=group["lambd"], weight_decay=group["weight_decay"],
+                            maximize=group["maximize"])
+                eta, mu = asgd_schedule(float(state["step"]._data), lr=lr, lambd=group["lambd"],
+                                        alpha=group["alpha"], t0=group["t0"])
+                state["eta"]._data[...] = eta
+                state["mu"]._data[...] = mu
+                p._vc[0] += 1
+        return loss

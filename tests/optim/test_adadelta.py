@@ -1,0 +1,59 @@
+"""gradstep.optim.Adadelta against torch.optim.Adadelta, step for step."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+import torch
+
+import gradstep
+from tests.optim.oracle import compare_optimizers
+
+GRID = [dict(rho=r, eps=e, weight_decay=wd, maximize=mx)
+        for r, e, wd, mx in itertools.product((0.9, 0.5), (1e-6, 1e-3), (0, 0.1), (False, True))]
+
+
+def _id(hp):
+    return "-".join(f"{k}={v}" for k, v in hp.items())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("hp", GRID, ids=_id)
+def test_grid_matches_torch(hp, dtype):
+    compare_optimizers(gradstep.optim.Adadelta, torch.optim.Adadelta, dict(lr=1.0, **hp), dtype=dtype)
+
+
+def test_real_loss_matches_torch():
+    compare_optimizers(gradstep.optim.Adadelta, torch.optim.Adadelta,
+                       dict(lr=0.5, rho=0.95, weight_decay=1e-2), loss=True)
+
+
+def test_state_keys_and_shapes():
+    ours, _, params, _ = compare_optimizers(gradstep.optim.Adadelta, torch.optim.Adadelta,
+                                            dict(), steps=1)
+    for p in params:
+        st = ours.state[p]
+        assert set(st) == {"step", "square_avg", "acc_delta"}
+        assert st["square_avg"].shape == st["acc_delta"].shape == p.shape
+
+
+def assert_same_error(ours_cls, theirs_cls, kwargs):
+    """Constructing both optimizers with ``kwargs`` fails with torch's type and message."""
+    with pytest.raises(Exception) as theirs:
+        theirs_cls([torch.zeros(2, requires_grad=True)], **kwargs)
+    with pytest.raises(type(theirs.value), match=re.escape(str(theirs.value))):
+        ours_cls([gradstep.zeros(2, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=-1), dict(rho=1.5), dict(rho=-0.1), dict(eps=-1),
+                                    dict(weight_decay=-1)], ids=str)
+def test_validation_matches_torch(kwargs):
+    assert_same_error(gradstep.optim.Adadelta, torch.optim.Adadelta, kwargs)
+
+
+def test_defaults_match_torch():
+    ours = gradstep.optim.Adadelta([gradstep.zeros(2, requires_grad=True)])
+    theirs = torch.optim.Adadelta([torch.zeros(2, requires_grad=True)])
+    assert ours.defaults == theirs.defaults

@@ -1,0 +1,73 @@
+"""gradstep.optim.ASGD against torch.optim.ASGD, step for step."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from tests.optim.oracle import compare_optimizers
+
+GRID = [dict(lambd=la, alpha=a, t0=t0, weight_decay=wd, maximize=mx)
+        for la, a, t0, wd, mx in itertools.product((1e-4, 0.05), (0.75, 0.5), (1e6, 10), (0, 0.1),
+                                                   (False, True))
+        if not (la == 1e-4 and a == 0.5)]  # the alpha sweep is enough at the larger lambd
+
+
+def _id(hp):
+    return "-".join(f"{k}={v}" for k, v in hp.items())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("hp", GRID, ids=_id)
+def test_grid_matches_torch(hp, dtype):
+    compare_optimizers(gradstep.optim.ASGD, torch.optim.ASGD, dict(lr=0.05, **hp), dtype=dtype)
+
+
+def test_real_loss_matches_torch():
+    compare_optimizers(gradstep.optim.ASGD, torch.optim.ASGD,
+                       dict(lr=0.1, lambd=1e-3, t0=5), loss=True)
+
+
+def test_averaging_starts_after_t0():
+    """Until t0 ``ax`` is a copy of the iterate; after it, a running average that lags behind."""
+    ours, _, params, _ = compare_optimizers(gradstep.optim.ASGD, torch.optim.ASGD,
+                                            dict(lr=0.1, t0=3), steps=3)
+    p = params[0]
+    np.testing.assert_array_equal(ours.state[p]["ax"].numpy(), p.detach().numpy())
+    ours, _, params, _ = compare_optimizers(gradstep.optim.ASGD, torch.optim.ASGD,
+                                            dict(lr=0.1, t0=3), steps=8)
+    p = params[0]
+    assert not np.allclose(ours.state[p]["ax"].numpy(), p.detach().numpy())
+    assert float(ours.state[p]["mu"]) == pytest.approx(1 / 5)
+
+
+def test_scalar_state_is_float32_like_torch():
+    ours, theirs, params, tparams = compare_optimizers(gradstep.optim.ASGD, torch.optim.ASGD,
+                                                       dict(), steps=2)
+    for key in ("step", "eta", "mu"):
+        assert ours.state[params[0]][key].dtype == gradstep.float32
+        assert ours.state[params[0]][key].shape == ()
+
+
+def assert_same_error(ours_cls, theirs_cls, kwargs):
+    """Constructing both optimizers with ``kwargs`` fails with torch's type and message."""
+    with pytest.raises(Exception) as theirs:
+        theirs_cls([torch.zeros(2, requires_grad=True)], **kwargs)
+    with pytest.raises(type(theirs.value), match=re.escape(str(theirs.value))):
+        ours_cls([gradstep.zeros(2, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=-1), dict(weight_decay=-1)], ids=str)
+def test_validation_matches_torch(kwargs):
+    assert_same_error(gradstep.optim.ASGD, torch.optim.ASGD, kwargs)
+
+
+def test_defaults_match_torch():
+    ours = gradstep.optim.ASGD([gradstep.zeros(2, requires_grad=True)])
+    theirs = torch.optim.ASGD([torch.zeros(2, requires_grad=True)])
+    assert ours.defaults == theirs.defaults
