@@ -105,7 +105,10 @@ def _fast_tensor_batch(dataset, index):
         return None
     if any(t._rg for t in dataset.tensors):
         return None
-    rows = xp.asarray(index)
+    try:
+        rows = xp.asarray(index)
+    except (TypeError, ValueError):
+        return None  # indices of a kind the array module does not take: go item by item
     if rows.ndim != 1 or rows.dtype.kind not in "iu":
         return None
     return [Tensor._make(t._data[rows]) for t in dataset.tensors]

@@ -208,6 +208,19 @@ def test_persistent_workers_are_reused_across_epochs():
     assert not any(p.is_alive() for p in procs)
 
 
+def test_out_of_order_delivery_still_yields_every_batch():
+    dl = DataLoader(TensorDataset(gradstep.arange(20)), batch_size=3, num_workers=2, in_order=False)
+    batches = sorted(b[0].tolist() for b in dl)
+    assert batches == [list(range(i, min(i + 3, 20))) for i in range(0, 20, 3)]
+
+
+def test_unpicklable_batch_is_reported():
+    dl = DataLoader(TensorDataset(gradstep.arange(4)), batch_size=2, num_workers=1,
+                    collate_fn=lambda batch: (lambda: batch))
+    with pytest.raises(Exception, match="in DataLoader worker process 0"):
+        next(iter(dl))
+
+
 def test_spawn_context_works():
     ds = TensorDataset(gradstep.arange(6))
     dl = DataLoader(ds, batch_size=3, num_workers=1, multiprocessing_context="spawn")
