@@ -29,7 +29,7 @@ class _Augmented(Dataset):
     def __getitem__(self, i):
         info = get_worker_info()
         wid = -1 if info is None else info.id
-        return {"i": i + self.offset, "worker": wid, "pid": os.getpid(),
+        return {"i": i + self.offset, "worker": wid, "pid": os.getpid(), "seed": info and info.seed,
                 "noise": gradstep.rand(2), "py": random.random(), "np": float(np.random.random())}
 
     def __len__(self):
@@ -114,6 +114,7 @@ def test_seeding_per_worker_is_reproducible_and_distinct():
     assert [batch["i"] for batch in a] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
     assert [batch["worker"] for batch in a] == [[0, 0], [1, 1]] * 3  # round-robin, in order
     assert len({p for batch in a for p in batch["pid"]} - {os.getpid()}) == 2
+    assert a[1]["seed"][0] - a[0]["seed"][0] == 1  # worker seed = base_seed + worker id
     for key in ("noise", "py", "np"):  # the two workers draw different numbers
         assert a[0][key] != a[1][key]
     c = _epoch(DataLoader(_Augmented(12), batch_size=2, num_workers=2,
@@ -187,6 +188,14 @@ def test_workers_exit_when_exhausted_or_deleted():
     while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(p.is_alive() for p in procs)
+
+
+def test_persistent_loader_recovers_after_a_dead_worker():
+    dl = DataLoader(_Dying("exit"), batch_size=2, num_workers=1, persistent_workers=True)
+    with pytest.raises(RuntimeError, match="exited with code 7"):
+        list(dl)
+    it = iter(dl)  # fresh workers, not the stopped ones
+    assert next(it).tolist() == [0, 1]
 
 
 def test_persistent_workers_are_reused_across_epochs():
