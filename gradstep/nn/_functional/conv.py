@@ -1,0 +1,395 @@
+"""Convolutions: ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``.
+
+Every convolution is an im2col followed by one matrix product per group:
+
+* ``_im2col`` reads the padded input through a strided view shaped
+  ``(C, kh, kw, N, Ho, Wo)`` and copies it once into a contiguous array, so the
+  columns of all images and output pixels form a single ``(C*kh*kw, N*Ho*Wo)``
+  matrix and the whole batch is one GEMM against the ``(O, C*kh*kw)`` weight;
+* ``_col2im`` is its adjoint: it scatters columns back into an image by adding
+  one strided slice per kernel offset (a loop over ``kh*kw``, never over pixels).
+
+1-D convolutions run as 2-D ones with a height of 1. The transposed
+convolution is the input-gradient of a convolution, so the three products
+(output, input gradient, weight gradient) are shared between the two ops.
+
+The backward passes compute on raw arrays for speed (the columns saved by the
+forward are reused for the weight gradient): convolutions support first-order
+gradients only, not double backward.
+"""
+
+from __future__ import annotations
+
+from ...autograd.function import Node
+from ...backend import xp
+
+# ---------------------------------------------------------------- raw kernels
+
+
+def _im2col(xpad, kernel, stride, dilation, out_hw):
+    """Columns ``(C, kh, kw, N, Ho, Wo)`` of a padded ``(N, C, Hp, Wp)`` input."""
+    n, c = xpad.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    s_n, s_c, s_h, s_w = xpad.strides
+    view = xp.lib.stride_tricks.as_strided(
+        xpad, (c, kh, kw, n, ho, wo), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
+        writeable=False)
+    return xp.ascontiguousarray(view)
+
+
+def _col2im(cols, padded_hw, stride, dilation):
+    """Adjoint of ``_im2col``: sum ``(C, kh, kw, N, Ho, Wo)`` columns into ``(N, C, Hp, Wp)``."""
+    c, kh, kw, n, ho, wo = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    img = xp.zeros((c, n) + tuple(padded_hw), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            img[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    return img.transpose(1, 0, 2, 3)
+
+
+def _pad(x, pads):
+    """Zero-pad the two spatial dims of ``x`` by ``((top, bottom), (left, right))``."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return xp.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+
+
+def _crop(img, pads, hw):
+    (top, _), (left, _) = pads
+    return img[:, :, top:top + hw[0], left:left + hw[1]]
+
+
+def _group_matmul(a, b, ta=False, tb=False):
+    """``a[g] @ b[g]`` for every group g (``ta``/``tb`` transpose the operand)."""
+    out = None
+    for g in range(a.shape[0]):
+        ag = a[g].T if ta else a[g]
+        bg = b[g].T if tb else b[g]
+        if out is None:
+            out = xp.empty((a.shape[0], ag.shape[0], bg.shape[1]), xp.result_type(a, b))
+        xp.matmul(ag, bg, out=out[g])
+    return out
+
+
+def _to_channels_first(y, n, spatial):
+    """``(O, N*H*W)`` -> contiguous ``(N, O, H, W)``."""
+    o = y.shape[0]
+    return xp.ascontiguousarray(y.reshape((o, n) + tuple(spatial)).transpose(1, 0, 2, 3))
+
+
+def _channels_major(g, groups):
+    """``(N, C, H, W)`` -> contiguous ``(G, C/G, N*H*W)``."""
+    n, c = g.shape[:2]
+    return xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, c // groups, -1)
+
+
+def _add_bias(out, b):
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
+
+
+# ---------------------------------------------------------------- graph nodes
+
+
+class _ConvBase(Node):
+    """Shared plumbing: 1-D inputs are lifted to 2-D and gradients folded back."""
+
+    saves = (0, 1)
+    _name = "ConvolutionBackward0"
+
+    def _lift(self, x, w, b):
+        if self.nd == 1:
+            x, w = x[:, :, None, :], w[:, :, None, :]
+        return x, w, b
+
+    def _needs(self, i):
+        return self._next[i] is not None
+
+    def _fold(self, grads):
+        return tuple(None if g is None else _wrap(g.reshape(meta[0]))
+                     for g, meta in zip(grads, self._metas))
+
+    def release(self):
+        super().release()
+        self.cols = None
+
+
+def _wrap(arr):
+    from ..._tensor import Tensor
+
+    return Tensor._make(arr)
+
+
+class Convolution(_ConvBase):
+    """``conv{1,2}d`` forward; attributes ``stride``, ``pads``, ``dilation``, ``groups``, ``nd``."""
+
+    def forward(self, x, w, b=None):
+        x, w, b = self._lift(x, w, b)
+        n = x.shape[0]
+        kh, kw = self.kernel = w.shape[2:]
+        out_hw = self.out_hw
+        cols = _im2col(_pad(x, self.pads), (kh, kw), self.stride, self.dilation, out_hw)
+        g = self.groups
+        self.cols = cols.reshape(g, -1, n * out_hw[0] * out_hw[1])
+        self.w2 = w.reshape(g, w.shape[0] // g, -1)
+        y = _group_matmul(self.w2, self.cols).reshape(w.shape[0], -1)
+        out = _add_bias(_to_channels_first(y, n, out_hw), b)
+        return out[:, :, 0] if self.nd == 1 else out
+
+    def backward(self, grad):
+        g = grad._data
+        if self.nd == 1:
+            g = g[:, :, None, :]
+        x_meta = self._metas[0][0]
+        gt = _channels_major(g, self.groups)  # (G, O/G, N*Ho*Wo)
+        gx = gw = gb = None
+        if self._needs(0):
+            gcols = _group_matmul(self.w2, gt, ta=True)  # (G, C/G*kh*kw, N*Ho*Wo)
+            c = x_meta[1]
+            kh, kw = self.kernel
+            gcols = gcols.reshape((c, kh, kw, g.shape[0]) + g.shape[2:])
+            padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.in_hw, self.pads))
+            img = _col2im(gcols, padded, self.stride, self.dilation)
+            gx = xp.ascontiguousarray(_crop(img, self.pads, self.in_hw))
+        if self._needs(1):
+            gw = _group_matmul(gt, self.cols, tb=True)
+        if len(self._metas) > 2 and self._needs(2):
+            gb = g.sum(axis=(0, 2, 3))
+        return self._fold((gx, gw, gb)[:len(self._metas)])
+
+
+class ConvTranspose(_ConvBase):
+    """``conv_transpose{1,2}d`` forward: the input-gradient of a convolution."""
+
+    def forward(self, x, w, b=None):
+        x, w, b = self._lift(x, w, b)
+        n, c_in = x.shape[:2]
+        g = self.groups
+        kh, kw = self.kernel = w.shape[2:]
+        c_out = w.shape[1] * g
+        self.xt = _channels_major(x, g)  # (G, C_in/G, N*H*W)
+        self.w2 = w.reshape(g, c_in // g, -1)  # (G, C_in/G, C_out/G*kh*kw)
+        cols = _group_matmul(self.w2, self.xt, ta=True)
+        cols = cols.reshape((c_out, kh, kw, n) + x.shape[2:])
+        img = _col2im(cols, self.full_hw, self.stride, self.dilation)
+        out = _add_bias(xp.ascontiguousarray(_crop(img, self.pads, self.out_hw)), b)
+        return out[:, :, 0] if self.nd == 1 else out
+
+    def backward(self, grad):
+        g = grad._data
+        if self.nd == 1:
+            g = g[:, :, None, :]
+        groups = self.groups
+        kh, kw = self.kernel
+        gpad = xp.pad(g, ((0, 0), (0, 0), (self.pads[0][0], self.full_hw[0] - self.out_hw[0]
+                                            - self.pads[0][0]),
+                          (self.pads[1][0], self.full_hw[1] - self.out_hw[1] - self.pads[1][0])))
+        cols = _im2col(gpad, (kh, kw), self.stride, self.dilation, self.in_hw)
+        n_cols = g.shape[0] * self.in_hw[0] * self.in_hw[1]
+        cols = cols.reshape(groups, -1, n_cols)  # (G, C_out/G*kh*kw, N*H*W)
+        gx = gw = gb = None
+        if self._needs(0):
+            y = _group_matmul(self.w2, cols).reshape(-1, cols.shape[-1])
+            gx = _to_channels_first(y, g.shape[0], self.in_hw)
+        if self._needs(1):
+            gw = _group_matmul(self.xt, cols, tb=True)
+        if len(self._metas) > 2 and self._needs(2):
+            gb = g.sum(axis=(0, 2, 3))
+        return self._fold((gx, gw, gb)[:len(self._metas)])
+
+    def release(self):
+        super().release()
+        self.xt = None
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _ntuple(value, n, name, op="convolution"):
+    """An int or a sequence of ``n`` ints as an ``n``-tuple (torch's message otherwise)."""
+    if isinstance(value, int):
+        return (value,) * n
+    vals = tuple(value)
+    if len(vals) == 1:
+        return vals * n
+    if len(vals) != n or not all(isinstance(v, int) for v in vals):
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {n} values to match "
+            f"the {op} dimensions, but got {name}={list(vals)}")
+    return vals
+
+
+def _dtype_name(t):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int"}.get(t.dtype.name, t.dtype.name)
+
+
+def _check_dtypes(x, w, b):
+    if w.dtype is not x.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_dtype_name(x)} but found {_dtype_name(w)} (input is "
+            f"{x.dtype.name}, weight is {w.dtype.name}; convert them to the same dtype)")
+    if b is not None and b.dtype is not x.dtype:
+        raise RuntimeError(f"Input type ({x.dtype.name}) and bias type ({b.dtype.name}) "
+                           "should be the same")
+
+
+def _check_input(x, w, b, nd, name, groups, transposed):
+    """Validate ranks and channel counts; return whether the input is batched."""
+    if w.ndim != nd + 2:
+        raise RuntimeError(f"Expected {nd + 2}D weight for {name}, but got weight of size "
+                           f"{list(w.shape)}")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+            f"input of size: {list(x.shape)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    shape = list(x.shape) if x.ndim == nd + 2 else [1] + list(x.shape)
+    expected = w.shape[0] if transposed else w.shape[1] * groups
+    if shape[1] != expected:
+        head = "transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(
+            f"Given {head}, weight of size {list(w.shape)}, expected input{shape} to have "
+            f"{expected} channels, but got {shape[1]} channels instead")
+    if not transposed and w.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(w.shape)}] instead")
+    if transposed and w.shape[0] % groups:
+        raise RuntimeError(
+            f"Given transposed=1, groups={groups}, expected weight to be divisible by {groups} "
+            f"at dimension 0, but got weight of size {list(w.shape)} instead")
+    n_out = w.shape[1] * groups if transposed else w.shape[0]
+    if b is not None and (b.ndim != 1 or b.shape[0] != n_out):
+        raise RuntimeError(
+            f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
+            f"{n_out} elements, but got bias of size {list(b.shape)} instead")
+    _check_dtypes(x, w, b)
+    return x.ndim == nd + 2
+
+
+def _geometry(stride, padding, dilation, kernel, nd):
+    """Normalise stride/padding/dilation to 2-D tuples; padding as (lo, hi) pairs."""
+    stride = _ntuple(stride, nd, "stride")
+    dilation = _ntuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                         for d, k in zip(dilation, kernel))
+        else:
+            raise RuntimeError(f"Invalid padding string: {padding!r} (use 'same', 'valid' or "
+                               "integers)")
+    else:
+        pad = _ntuple(padding, nd, "padding")
+        if any(p < 0 for p in pad):
+            raise RuntimeError("negative padding is not supported")
+        pads = tuple((p, p) for p in pad)
+    if nd == 1:
+        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
+    return stride, pads, dilation
+
+
+def _size_str(hw, nd):
+    return " x ".join(str(s) for s in hw[2 - nd:])
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _conv(x, w, b, stride, padding, dilation, groups, nd):
+    name = f"conv{nd}d"
+    batched = _check_input(x, w, b, nd, name, groups, transposed=False)
+    if not batched:
+        x = x.unsqueeze(0)
+    kernel = tuple(w.shape[2:])
+    stride, pads, dilation = _geometry(stride, padding, dilation, kernel, nd)
+    kernel = (1,) * (2 - nd) + kernel
+    in_hw = (1,) * (2 - nd) + tuple(x.shape[2:])
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(in_hw, pads))
+    eff = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    if any(p < e for p, e in zip(padded, eff)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({_size_str(padded, nd)}). Kernel size: "
+            f"({_size_str(eff, nd)}). Kernel size can't be greater than actual input size")
+    out_hw = tuple((p - e) // s + 1 for p, e, s in zip(padded, eff, stride))
+    inputs = (x, w) if b is None else (x, w, b)
+    out = Convolution.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=groups,
+                            nd=nd, in_hw=in_hw, out_hw=out_hw)
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """1-D convolution over ``(N, C, L)`` or ``(C, L)`` input (cross-correlation, like torch)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """2-D convolution over ``(N, C, H, W)`` or ``(C, H, W)`` input.
+
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'`` (stride 1 only; an odd
+    total padding puts the extra row/column at the bottom/right, as torch does).
+    First-order gradients only (no double backward).
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, nd):
+    name = f"conv_transpose{nd}d"
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    batched = _check_input(x, w, b, nd, name, groups, transposed=True)
+    if not batched:
+        x = x.unsqueeze(0)
+    kernel = (1,) * (2 - nd) + tuple(w.shape[2:])
+    stride, pads, dilation = _geometry(stride, padding, dilation, tuple(w.shape[2:]), nd)
+    out_pad = (0,) * (2 - nd) + _ntuple(output_padding, nd, "output_padding")
+    for op, s, d in zip(out_pad, stride, dilation):
+        if op < 0 or (op >= s and op >= d):
+            raise RuntimeError(
+                f"output padding must be smaller than either stride or dilation, but got "
+                f"output_padding={list(out_pad[2 - nd:])}, stride={list(stride[2 - nd:])}, "
+                f"dilation={list(dilation[2 - nd:])}")
+    in_hw = (1,) * (2 - nd) + tuple(x.shape[2:])
+    full_hw = tuple((i - 1) * s + d * (k - 1) + 1 + op
+                    for i, s, d, k, op in zip(in_hw, stride, dilation, kernel, out_pad))
+    out_hw = tuple(f - 2 * lo for f, (lo, _) in zip(full_hw, pads))
+    if any(o <= 0 for o in out_hw):
+        raise RuntimeError(
+            f"Given input size per channel: ({_size_str(in_hw, nd)}). Calculated output size "
+            f"per channel: ({_size_str(out_hw, nd)}). Output size is too small")
+    inputs = (x, w) if b is None else (x, w, b)
+    out = ConvTranspose.apply(*inputs, stride=stride, pads=pads, dilation=dilation,
+                              groups=groups, nd=nd, in_hw=in_hw, out_hw=out_hw, full_hw=full_hw)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
+                     groups=1, dilation=1):
+    """Transposed 1-D convolution (the gradient of ``conv1d`` with respect to its input)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
+                     groups=1, dilation=1):
+    """Transposed 2-D convolution; ``output_padding`` adds rows/columns at the bottom/right.
+
+    First-order gradients only (no double backward).
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2)
+
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

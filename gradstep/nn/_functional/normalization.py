@@ -1,0 +1,147 @@
+"""Normalization: ``batch_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``.
+
+All four are written in differentiable Tensor ops (mean, biased variance, rsqrt and
+broadcast arithmetic), so gradients of any order flow through them. ``batch_norm``
+also updates the running statistics in place (outside the graph): the running
+variance uses the unbiased batch variance, as torch does.
+"""
+
+from __future__ import annotations
+
+from ...autograd.grad_mode import no_grad
+from ...backend import xp
+
+
+def _normalize(x, dims, eps):
+    """``(x - mean) / sqrt(var + eps)`` over ``dims``; returns (xhat, mean, biased var)."""
+    mean = x.mean(dim=dims, keepdim=True)
+    var = x.var(dim=dims, unbiased=False, keepdim=True)
+    return (x - mean) * (var + eps).rsqrt(), mean, var
+
+
+def _affine(y, weight, bias, shape):
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def _check_vector(t, name, c):
+    if t is not None and t.numel() != c:
+        raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) of ``input`` over the batch and all spatial positions.
+
+    In training mode the batch statistics normalise and, when ``running_mean`` and
+    ``running_var`` are given, are blended into them with weight ``momentum``. In
+    evaluation mode the running statistics normalise.
+    """
+    if input.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-max(input.ndim, 1)}, {max(input.ndim, 1) - 1}], but got 1)")
+    c = input.shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_vector(t, name, c)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    dims = (0,) + tuple(range(2, input.ndim))
+    if training:
+        count = input.numel() // c if c else 0
+        if count <= 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape!r}")
+        y, mean, var = _normalize(input, dims, eps)
+        if running_mean is not None or running_var is not None:
+            _update_running(running_mean, running_var, mean, var, count, momentum)
+    else:
+        if running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        if running_var is None:
+            raise RuntimeError("running_var must be defined in evaluation mode")
+        mean = running_mean.reshape(shape)
+        y = (input - mean) * (running_var.reshape(shape) + eps).rsqrt()
+    return _affine(y, weight, bias, shape)
+
+
+def _update_running(running_mean, running_var, mean, var, count, momentum):
+    """Blend the batch statistics into the running buffers (in place, no graph)."""
+    with no_grad():
+        if running_mean is not None:
+            new = (1 - momentum) * running_mean._data + momentum * mean._data.reshape(-1)
+            running_mean.copy_(_raw_tensor(new.astype(running_mean._data.dtype)))
+        if running_var is not None:
+            unbiased = var._data.reshape(-1) * (count / (count - 1))
+            new = (1 - momentum) * running_var._data + momentum * unbiased
+            running_var.copy_(_raw_tensor(new.astype(running_var._data.dtype)))
+
+
+def _raw_tensor(arr):
+    from ..._tensor import Tensor
+
+    return Tensor._make(arr)
+
+
+def _normalized_dims(input, normalized_shape, op):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        star = "*, " if op == "layer_norm" else "*"
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[{star}{', '.join(str(s) for s in shape)}], but got input of size"
+            f"{list(input.shape)}")
+    return shape, tuple(range(input.ndim - k, input.ndim))
+
+
+def _check_param_shape(t, name, shape):
+    if t is not None and tuple(t.shape) != shape:
+        raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                           f"{name} of shape {list(t.shape)} and normalized_shape = {list(shape)}")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
+    shape, dims = _normalized_dims(input, normalized_shape, "layer_norm")
+    _check_param_shape(weight, "weight", shape)
+    _check_param_shape(bias, "bias", shape)
+    y, _, _ = _normalize(input, dims, eps)
+    return _affine(y, weight, bias, shape)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalise each group of ``C / num_groups`` channels of each sample, then scale per channel."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(input.shape)} and num_groups={num_groups}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and (t.ndim != 1 or t.shape[0] != c):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(t.shape)} and input of shape "
+                f"{list(input.shape)}")
+    grouped = input.reshape(n, num_groups, -1)
+    y, _, _ = _normalize(grouped, (2,), eps)
+    y = y.reshape(input.shape)
+    return _affine(y, weight, bias, (1, c) + (1,) * (input.ndim - 2))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
+    """``x / sqrt(mean(x**2) + eps)`` over the trailing dims; ``eps=None`` is the dtype's eps."""
+    shape, dims = _normalized_dims(input, normalized_shape, "rms_norm")
+    _check_param_shape(weight, "weight", shape)
+    if eps is None:
+        eps = float(xp.finfo(input.dtype.np).eps)
+    y = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+__all__ = ["batch_norm", "group_norm", "layer_norm", "rms_norm"]

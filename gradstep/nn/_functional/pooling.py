@@ -1,0 +1,406 @@
+"""Pooling: max/avg pooling (1-D, 2-D) and adaptive avg/max pooling (2-D).
+
+Fixed-window pooling reads the (padded) input through strided views: max pooling
+copies the windows once and takes an ``argmax`` over the kernel axis; average
+pooling adds one strided slice per kernel offset. Gradients are scattered back by
+the same loop over kernel offsets (``kh*kw`` iterations, never over pixels).
+
+The gradient ops are themselves graph nodes (max: gather <-> scatter at the argmax;
+avg: pooling <-> its adjoint), so double backward works. 1-D pooling runs as
+2-D pooling with a height of 1.
+"""
+
+from __future__ import annotations
+
+from ...autograd.function import Node
+from ...backend import xp
+
+# ---------------------------------------------------------------- geometry
+
+
+class _Geom:
+    """Window geometry of one 2-D pooling call (all pairs are (height, width))."""
+
+    def __init__(self, in_hw, kernel, stride, padding, dilation, out_hw):
+        self.in_hw, self.kernel, self.stride = in_hw, kernel, stride
+        self.padding, self.dilation, self.out_hw = padding, dilation, out_hw
+        # rows/cols the windows reach past the input (>= padding in ceil mode)
+        self.extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - n - p)
+                           for o, s, d, k, n, p in zip(out_hw, stride, dilation, kernel, in_hw,
+                                                       padding))
+
+    @property
+    def padded_hw(self):
+        return tuple(n + p + e for n, p, e in zip(self.in_hw, self.padding, self.extra))
+
+    def pad(self, x, value):
+        (ph, pw), (eh, ew) = self.padding, self.extra
+        if not (ph or pw or eh or ew):
+            return x
+        return xp.pad(x, ((0, 0), (0, 0), (ph, eh), (pw, ew)), constant_values=value)
+
+    def crop(self, img):
+        (ph, pw), (h, w) = self.padding, self.in_hw
+        return img[:, :, ph:ph + h, pw:pw + w]
+
+    def offset_slices(self):
+        """For each kernel offset (i, j): the strided slice of the padded image it reads."""
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = self.kernel, self.stride, self.dilation, \
+            self.out_hw
+        for i in range(kh):
+            for j in range(kw):
+                yield i * kw + j, (slice(None), slice(None),
+                                   slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                                   slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+
+    def windows(self, xpad):
+        """Strided view ``(N, C, Ho, Wo, kh, kw)`` of the windows of a padded input."""
+        n, c = xpad.shape[:2]
+        s_n, s_c, s_h, s_w = xpad.strides
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        return xp.lib.stride_tricks.as_strided(
+            xpad, (n, c) + tuple(self.out_hw) + (kh, kw),
+            (s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw), writeable=False)
+
+    def scatter(self, pieces_for_offset, shape, dtype):
+        """Sum per-offset contributions into a zero padded image, then crop it."""
+        img = xp.zeros(tuple(shape[:2]) + self.padded_hw, dtype)
+        for k, sl in self.offset_slices():
+            img[sl] += pieces_for_offset(k)
+        return xp.ascontiguousarray(self.crop(img))
+
+
+def _out_size(n, k, s, p, d, ceil_mode):
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1  # the last window would start inside the right padding
+    return out
+
+
+# ---------------------------------------------------------------- max pooling nodes
+
+
+class MaxPoolGather(Node):
+    """Pick the input value at each window's argmax (flat ``idx`` into H*W per plane)."""
+
+    _name = "MaxPool2DWithIndicesBackward0"
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        flat = x.reshape(n, c, -1)
+        return xp.take_along_axis(flat, self.idx.reshape(n, c, -1), axis=2).reshape(
+            self.idx.shape)
+
+    def backward(self, g):
+        return MaxPoolScatter.apply(g, idx=self.idx, arg=self.arg, geom=self.geom,
+                                    in_shape=self.in_shape)
+
+
+class MaxPoolScatter(Node):
+    """Adjoint of ``MaxPoolGather``: route each output gradient to its argmax."""
+
+    _name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    def forward(self, g):
+        return self.geom.scatter(lambda k: xp.where(self.arg == k, g, 0), self.in_shape, g.dtype)
+
+    def backward(self, gg):
+        return MaxPoolGather.apply(gg, idx=self.idx, arg=self.arg, geom=self.geom,
+                                   in_shape=self.in_shape)
+
+
+def _max_windows(x, geom):
+    """(argmax over the flattened kernel, flat input index) for every window."""
+    if x.dtype.kind == "f":
+        low = -xp.inf
+    elif x.dtype.kind == "b":
+        low = False
+    else:
+        low = xp.iinfo(x.dtype).min
+    win = geom.windows(geom.pad(x, low))
+    win = win.reshape(win.shape[:4] + (-1,))
+    arg = xp.argmax(win, axis=-1)
+    if x.dtype.kind == "f":
+        nan = xp.isnan(win)
+        if nan.any():  # torch keeps the last NaN of a window
+            last = win.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+            arg = xp.where(nan.any(axis=-1), last, arg)
+    (_, kw), (sh, sw), (dh, dw), (ph, pw) = geom.kernel, geom.stride, geom.dilation, \
+        geom.padding
+    ho, wo = geom.out_hw
+    rows = (xp.arange(ho) * sh - ph)[:, None] + (arg // kw) * dh
+    cols = (xp.arange(wo) * sw - pw) + (arg % kw) * dw
+    return arg, (rows * geom.in_hw[1] + cols).astype(xp.int64)
+
+
+# ---------------------------------------------------------------- avg pooling nodes
+
+
+class AvgPool(Node):
+    """Average pooling (linear); ``divisor`` is an ``(Ho, Wo)`` array."""
+
+    _name = "AvgPool2DBackward0"
+
+    def forward(self, x):
+        xpad = self.geom.pad(x, 0)
+        total = xp.zeros(x.shape[:2] + tuple(self.geom.out_hw), x.dtype)
+        for _, sl in self.geom.offset_slices():
+            total += xpad[sl]
+        return total / self.divisor.astype(x.dtype)
+
+    def backward(self, g):
+        return AvgPoolAdjoint.apply(g, geom=self.geom, divisor=self.divisor,
+                                    in_shape=self.in_shape)
+
+
+class AvgPoolAdjoint(Node):
+    _name = "AvgPool2DBackwardBackward0"
+
+    def forward(self, g):
+        share = g / self.divisor.astype(g.dtype)
+        return self.geom.scatter(lambda k: share, self.in_shape, g.dtype)
+
+    def backward(self, gg):
+        return AvgPool.apply(gg, geom=self.geom, divisor=self.divisor, in_shape=self.in_shape)
+
+
+def _avg_divisor(geom, count_include_pad, divisor_override):
+    """torch's divisor per output position: window size, clipped as torch clips it."""
+    if divisor_override:
+        return xp.full(geom.out_hw, float(divisor_override))
+    sizes = []
+    for o, k, s, p, n in zip(geom.out_hw, geom.kernel, geom.stride, geom.padding, geom.in_hw):
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, n + p)
+        if count_include_pad:
+            sizes.append(end - start)
+        else:
+            sizes.append(xp.minimum(end, n) - xp.maximum(start, 0))
+    return (sizes[0][:, None] * sizes[1][None, :]).astype(xp.float64)
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _pair(value, name, op, n):
+    if isinstance(value, int):
+        return (value,) * n
+    vals = tuple(value)
+    if len(vals) == 1:
+        return vals * n
+    if len(vals) != n:
+        ints = "a single int" + (f", or a tuple of {'two' if n == 2 else n} ints" if n > 1 else "")
+        raise RuntimeError(f"{op}: {name} must either be {ints}")
+    return vals
+
+
+def _lift(x, nd, op, batched_dims_msg):
+    """``x`` as a 4-D tensor (N, C, H, W); returns (x4, restore function)."""
+    if x.ndim not in (nd + 1, nd + 2) or any(s == 0 for s in x.shape[x.ndim - nd - 1:]):
+        raise RuntimeError(batched_dims_msg + f"{list(x.shape)}")
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    if nd == 1:
+        x = x.unsqueeze(2)
+
+    def restore(t):
+        if nd == 1:
+            t = t.squeeze(2)
+        return t.squeeze(0) if unbatched else t
+
+    return x, restore
+
+
+def _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, is_max):
+    kernel = _pair(kernel_size, "kernel_size", op, nd)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _pair(stride, "stride", op, nd)
+    padding = _pair(padding, "padding", op, nd)
+    dilation = _pair(dilation, "dilation", op, nd)
+    if any(s == 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"{op}: kernel_size must be greater than zero, but got "
+                           f"{list(kernel)}")
+    if any(s < 0 for s in stride) or any(p < 0 for p in padding):
+        raise RuntimeError(f"{op}: stride and padding must be non-negative, got "
+                           f"stride={list(stride)}, padding={list(padding)}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    for k, p, d in zip(kernel, padding, dilation):
+        eff = (k - 1) * d + 1 if is_max else k
+        if p > eff // 2:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={p}, "
+                f"kernel_size={k} and dilation={d}")
+    if nd == 1:
+        kernel, stride, padding, dilation = ((1,) + kernel, (1,) + stride, (0,) + padding,
+                                             (1,) + dilation)
+    in_hw = tuple(x4.shape[2:])
+    out_hw = tuple(_out_size(n, k, s, p, d, ceil_mode)
+                   for n, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation))
+    if any(o <= 0 for o in out_hw):
+        c = x4.shape[1]
+        raise RuntimeError(
+            f"Given input size: ({c}x{in_hw[0]}x{in_hw[1]}). Calculated output size: "
+            f"({c}x{out_hw[0]}x{out_hw[1]}). Output size is too small")
+    return _Geom(in_hw, kernel, stride, padding, dilation, out_hw)
+
+
+_DIMS_MSG = {
+    1: "Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:",
+    2: "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:",
+}
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    op = f"max_pool{nd}d"
+    x4, restore = _lift(x, nd, op, f"{op}: " + _DIMS_MSG[nd])
+    geom = _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, True)
+    arg, idx = _max_windows(x4._data, geom)
+    out = restore(MaxPoolGather.apply(x4, idx=idx, arg=arg, geom=geom,
+                                      in_shape=x4._data.shape))
+    if return_indices:
+        from ..._tensor import Tensor
+
+        return out, restore(Tensor._make(idx))
+    return out
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """1-D max pooling over ``(N, C, L)`` or ``(C, L)``; indices are positions along L."""
+    return _max_pool(input, 1, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """2-D max pooling; indices are flat positions ``h * W + w`` in each input plane."""
+    return _max_pool(input, 2, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _avg_pool(x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    op = f"avg_pool{nd}d"
+    if nd == 1 and x.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
+                           "for argument #1 'self' (while checking arguments for avg_pool1d)")
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{op}: expected a floating-point input, got {x.dtype.name}; "
+                           "convert it with .float()")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    x4, restore = _lift(x, nd, op, _DIMS_MSG[nd])
+    geom = _geometry(x4, nd, op, kernel_size, stride, padding, 1, ceil_mode, False)
+    divisor = _avg_divisor(geom, count_include_pad, divisor_override)
+    return restore(AvgPool.apply(x4, geom=geom, divisor=divisor, in_shape=x4._data.shape))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True):
+    """1-D average pooling over ``(N, C, L)`` or ``(C, L)``."""
+    return _avg_pool(input, 1, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
+    """2-D average pooling; ``count_include_pad`` counts zero padding in the divisor."""
+    return _avg_pool(input, 2, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+# ---------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive_args(x, output_size, op):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{op}(): Expected 3D or 4D tensor, but got {list(x.shape)}")
+    for d in range(x.ndim - 3, x.ndim):
+        if x.shape[d] == 0:
+            raise RuntimeError(
+                f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(x.shape)} with dimension {d} being empty")
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f'"{op}" not implemented for \'{x.dtype.name}\'; '
+                                  "convert the input with .float()")
+    sizes = (output_size, output_size) if isinstance(output_size, int) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != 2:
+        raise RuntimeError(f"{op}: output_size must be 2, got {list(sizes)}")
+    sizes = tuple(x.shape[-2 + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {list(sizes)}")
+    return sizes
+
+
+def _bounds(n, out):
+    """torch's adaptive windows: start = floor(i*n/out), end = ceil((i+1)*n/out)."""
+    i = xp.arange(out)
+    return (i * n) // out, -((-(i + 1) * n) // out)
+
+
+def _avg_matrix(n, out, dtype):
+    """``(out, n)`` matrix whose row i averages window i."""
+    start, end = _bounds(n, out)
+    pos = xp.arange(n)
+    inside = (pos[None, :] >= start[:, None]) & (pos[None, :] < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """Average over torch's adaptive windows, as two small matrix products (rows, columns)."""
+    ho, wo = _adaptive_args(input, output_size, "adaptive_avg_pool2d")
+    h, w = input.shape[-2:]
+    if (ho, wo) == (1, 1):
+        return input.mean(dim=(-2, -1), keepdim=True)
+    from ..._tensor import Tensor
+
+    rows = Tensor._make(_avg_matrix(h, ho, input.dtype.np))
+    cols = Tensor._make(_avg_matrix(w, wo, input.dtype.np).T.copy())
+    return (rows @ input) @ cols
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
+    """Max over torch's adaptive windows; indices are flat ``h * W + w`` positions."""
+    from ..._tensor import Tensor
+
+    ho, wo = _adaptive_args(input, output_size, "adaptive_max_pool2d")
+    x4 = input if input.ndim == 4 else input.unsqueeze(0)
+    h, w = x4.shape[-2:]
+    rows, cols = _window_positions(h, ho), _window_positions(w, wo)  # (Ho, kh), (Wo, kw)
+    win = x4._data[:, :, rows[:, :, None, None], cols[None, None, :, :]]  # N,C,Ho,kh,Wo,kw
+    win = win.transpose(0, 1, 2, 4, 3, 5).reshape(x4.shape[:2] + (ho, wo, -1))
+    arg = xp.argmax(win, axis=-1)
+    nan = xp.isnan(win)
+    if nan.any():  # torch keeps the last NaN, which the clamped repeats would not change
+        last = win.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+        arg = xp.where(nan.any(axis=-1), last, arg)
+    kw = cols.shape[1]
+    r = rows[xp.arange(ho)[:, None], arg // kw]
+    c = cols[xp.arange(wo), arg % kw]
+    idx = (r * w + c).astype(xp.int64)
+    n, ch = x4.shape[:2]
+    out = x4.flatten(2).gather(2, Tensor._make(idx.reshape(n, ch, -1))).reshape(n, ch, ho, wo)
+    ind = Tensor._make(idx)
+    if input.ndim == 3:
+        out, ind = out.squeeze(0), ind.squeeze(0)
+    return (out, ind) if return_indices else out
+
+
+def _window_positions(n, out):
+    """``(out, kmax)`` input positions of each adaptive window, the last one repeated."""
+    start, end = _bounds(n, out)
+    kmax = int((end - start).max()) if out else 1
+    pos = start[:, None] + xp.arange(kmax)[None, :]
+    return xp.minimum(pos, (end - 1)[:, None])
+
+
+__all__ = ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d",
+           "max_pool1d", "max_pool2d"]

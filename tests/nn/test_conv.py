@@ -1,0 +1,232 @@
+"""Convolutions (functional and modules) against torch: values, input and weight gradients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck
+from tests.helpers import assert_close, check
+
+
+def F(L):
+    return L.nn.functional
+
+
+# (input shape, weight shape, keyword arguments)
+CONV2D = [
+    ((2, 4, 7, 8), (6, 4, 3, 3), {}),
+    ((2, 4, 7, 8), (6, 4, 3, 2), dict(stride=2)),
+    ((2, 4, 9, 8), (6, 4, 3, 3), dict(stride=(2, 1), padding=(1, 2))),
+    ((2, 4, 7, 8), (5, 4, 3, 3), dict(padding="same")),
+    ((2, 4, 7, 8), (5, 4, 4, 2), dict(padding="same", dilation=(1, 2))),
+    ((2, 4, 7, 8), (5, 4, 2, 3), dict(padding="valid", stride=3)),
+    ((2, 4, 9, 9), (6, 4, 3, 3), dict(dilation=2, padding=2)),
+    ((2, 4, 7, 8), (6, 2, 3, 3), dict(groups=2, padding=1)),
+    ((2, 4, 8, 8), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1, dilation=2)),
+    ((4, 7, 8), (6, 4, 3, 3), dict(padding=1)),  # unbatched
+    ((2, 3, 5, 5), (2, 3, 1, 1), {}),  # pointwise
+]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape,w_shape,kw", CONV2D)
+def test_conv2d_matches_torch(x_shape, w_shape, kw, bias):
+    shapes = [x_shape, w_shape] + ([(w_shape[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv2d(x, w, *b, **kw), shapes)
+
+
+CONV1D = [
+    ((2, 4, 9), (6, 4, 3), {}),
+    ((2, 4, 11), (6, 2, 3), dict(stride=2, padding=2, dilation=2, groups=2)),
+    ((2, 4, 9), (5, 4, 4), dict(padding="same")),
+    ((4, 9), (5, 4, 3), dict(padding=(1,))),
+]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape,w_shape,kw", CONV1D)
+def test_conv1d_matches_torch(x_shape, w_shape, kw, bias):
+    shapes = [x_shape, w_shape] + ([(w_shape[0],)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv1d(x, w, *b, **kw), shapes)
+
+
+# weight shape is (C_in, C_out / groups, kh, kw)
+CONV_T2D = [
+    ((2, 4, 5, 6), (4, 3, 3, 3), {}),
+    ((2, 4, 5, 6), (4, 3, 3, 2), dict(stride=2, padding=1, output_padding=1)),
+    ((2, 4, 5, 6), (4, 3, 3, 2), dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2),
+                                      dilation=(2, 1), groups=2)),
+    ((2, 6, 4, 4), (6, 1, 2, 2), dict(stride=2, groups=3)),
+    ((2, 4, 5, 6), (4, 2, 3, 3), dict(dilation=2, output_padding=1, stride=1)),
+    ((4, 5, 6), (4, 3, 3, 3), dict(padding=1)),  # unbatched
+]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape,w_shape,kw", CONV_T2D)
+def test_conv_transpose2d_matches_torch(x_shape, w_shape, kw, bias):
+    c_out = w_shape[1] * kw.get("groups", 1)
+    shapes = [x_shape, w_shape] + ([(c_out,)] if bias else [])
+    check(lambda L, x, w, *b: F(L).conv_transpose2d(x, w, *b, **kw), shapes)
+
+
+def test_conv_transpose1d_matches_torch():
+    check(lambda L, x, w, b: F(L).conv_transpose1d(x, w, b, stride=3, padding=1,
+                                                     output_padding=2, groups=2),
+          [(2, 4, 6), (4, 2, 4), (4,)])
+
+
+def test_gradcheck_conv_ops():
+    rng = np.random.default_rng(3)
+
+    def t(*shape):
+        return gradstep.tensor(rng.standard_normal(shape), requires_grad=True)
+
+    x, w, b = t(1, 4, 5, 5), t(4, 2, 2, 3), t(4)
+    assert gradcheck(lambda x, w, b: F(gradstep).conv2d(x, w, b, stride=(2, 1), padding=(1, 2),
+                                                         dilation=(1, 2), groups=2), (x, w, b))
+    x, w, b = t(1, 4, 3, 3), t(4, 3, 3, 2), t(6)
+    assert gradcheck(lambda x, w, b: F(gradstep).conv_transpose2d(
+        x, w, b, stride=2, padding=1, output_padding=1, groups=2), (x, w, b))
+    x, w = t(2, 2, 6), t(3, 2, 3)
+    assert gradcheck(lambda x, w: F(gradstep).conv1d(x, w, padding="same", dilation=2), (x, w))
+
+
+def test_grad_only_where_required():
+    x = gradstep.randn(2, 3, 6, 6)
+    conv = gradstep.nn.Conv2d(3, 4, 3)
+    conv(x).sum().backward()
+    assert x.grad is None and conv.weight.grad is not None and conv.bias.grad is not None
+
+
+# ---------------------------------------------------------------- modules
+
+
+def _twin(ours, theirs):
+    """Copy our parameters into the torch module by name (state_dict keys must agree)."""
+    sd = ours.state_dict()
+    assert list(sd.keys()) == list(theirs.state_dict().keys())
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in sd.items()})
+
+
+MODULES = [
+    ("Conv2d", (4, 6, 3), dict(stride=2, padding=1), (2, 4, 9, 9)),
+    ("Conv2d", (4, 6, (3, 2)), dict(padding="same", dilation=(2, 1), groups=2, bias=False),
+     (2, 4, 7, 8)),
+    ("Conv2d", (4, 6, 3), dict(padding=(1, 2), padding_mode="reflect"), (2, 4, 7, 8)),
+    ("Conv2d", (4, 6, 3), dict(padding=2, padding_mode="replicate", stride=2), (4, 7, 8)),
+    ("Conv2d", (4, 6, 3), dict(padding="same", padding_mode="circular"), (2, 4, 5, 6)),
+    ("Conv1d", (4, 6, 3), dict(stride=2, padding=1), (2, 4, 9)),
+    ("Conv1d", (4, 6, 4), dict(padding="same", padding_mode="circular", groups=2), (2, 4, 9)),
+    ("ConvTranspose2d", (4, 6, 3), dict(stride=2, padding=1, output_padding=1), (2, 4, 5, 5)),
+    ("ConvTranspose2d", (4, 6, 3), dict(groups=2, dilation=2, bias=False), (4, 5, 5)),
+    ("ConvTranspose1d", (4, 6, 3), dict(stride=2), (2, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,args,kw,x_shape", MODULES)
+def test_module_matches_torch(name, args, kw, x_shape, dtype):
+    ours = getattr(gradstep.nn, name)(*args, **kw, dtype=getattr(gradstep, dtype))
+    theirs = getattr(torch.nn, name)(*args, **kw, dtype=getattr(torch, dtype))
+    assert repr(ours) == repr(theirs)
+    _twin(ours, theirs)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    gx, tx = gradstep.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = ours(gx), theirs(tx)
+    assert_close(out, tout, dtype, what="forward")
+    g = rng.standard_normal(tuple(tout.shape)).astype(dtype)
+    (out * gradstep.tensor(g)).sum().backward()
+    (tout * torch.tensor(g)).sum().backward()
+    assert_close(gx.grad, tx.grad, dtype, what="input grad")
+    tparams = dict(theirs.named_parameters())
+    for pname, p in ours.named_parameters():
+        assert_close(p.grad, tparams[pname].grad, dtype, what=f"{pname} grad")
+
+
+def test_conv_transpose_output_size():
+    ours, theirs = gradstep.nn.ConvTranspose2d(3, 2, 3, stride=2), torch.nn.ConvTranspose2d(
+        3, 2, 3, stride=2)
+    _twin(ours, theirs)
+    x = np.random.default_rng(0).standard_normal((1, 3, 4, 4)).astype("float32")
+    out = ours(gradstep.tensor(x), output_size=[10, 9])
+    assert_close(out, theirs(torch.tensor(x), output_size=[10, 9]), "float32")
+    with pytest.raises(ValueError, match="requested an output size of"):
+        ours(gradstep.tensor(x), output_size=[12, 9])
+
+
+def test_default_init_follows_kaiming_uniform_rule():
+    gradstep.manual_seed(0)
+    conv = gradstep.nn.Conv2d(64, 128, 3)  # fan_in = 576
+    w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    bound = 1 / math.sqrt(576)  # gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in)
+    assert w.shape == (128, 64, 3, 3) and np.abs(w).max() <= bound
+    assert np.abs(w).max() > 0.99 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound  # uniform std = bound / sqrt(3)
+    assert abs(w.mean()) < 0.01 * bound
+    assert np.abs(b).max() <= bound and np.abs(b).max() > 0.9 * bound
+    t = gradstep.nn.ConvTranspose2d(8, 16, 3, groups=2)  # fan_in uses weight.shape[1] = 8
+    assert np.abs(t.bias.detach().numpy()).max() <= 1 / math.sqrt(8 * 9)
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _both_raise(fn, exc, match):
+    with pytest.raises(exc, match=match):
+        fn(torch)
+    with pytest.raises(exc, match=match):
+        fn(gradstep)
+
+
+def test_conv2d_wrong_rank_names_the_shape():
+    _both_raise(lambda L: L.nn.Conv2d(3, 4, 3)(L.zeros(5, 8)), RuntimeError,
+                r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d, but got input of "
+                r"size: \[5, 8\]")
+    _both_raise(lambda L: L.nn.Conv1d(3, 4, 3)(L.zeros(1, 3, 8, 8)), RuntimeError,
+                r"Expected 2D \(unbatched\) or 3D \(batched\) input to conv1d, but got input of "
+                r"size: \[1, 3, 8, 8\]")
+
+
+def test_channel_mismatch_names_both_shapes():
+    _both_raise(lambda L: L.nn.Conv2d(3, 4, 3)(L.zeros(1, 5, 8, 8)), RuntimeError,
+                r"weight of size \[4, 3, 3, 3\], expected input\[1, 5, 8, 8\] to have 3 "
+                r"channels, but got 5 channels instead")
+    _both_raise(lambda L: L.nn.Conv2d(4, 4, 3, groups=2)(L.zeros(3, 8, 8)), RuntimeError,
+                r"Given groups=2, weight of size \[4, 2, 3, 3\], expected input\[1, 3, 8, 8\] to "
+                r"have 4 channels, but got 3 channels instead")
+    _both_raise(lambda L: L.nn.ConvTranspose2d(3, 4, 3)(L.zeros(1, 4, 8, 8)), RuntimeError,
+                r"Given transposed=1, weight of size \[3, 4, 3, 3\], expected input\[1, 4, 8, 8\] "
+                r"to have 3 channels, but got 4 channels instead")
+
+
+def test_other_conv_errors():
+    _both_raise(lambda L: L.nn.Conv2d(3, 4, 3)(L.zeros(1, 3, 2, 2)), RuntimeError,
+                r"Kernel size can't be greater than actual input size")
+    _both_raise(lambda L: F(L).conv2d(L.zeros(1, 3, 8, 8), L.zeros(4, 3, 3, 3), L.zeros(5)),
+                RuntimeError, r"expected bias to be 1-dimensional with 4 elements, but got bias "
+                r"of size \[5\]")
+    _both_raise(lambda L: F(L).conv2d(L.zeros(1, 3, 8, 8), L.zeros(4, 3, 3, 3), stride=2,
+                                      padding="same"),
+                RuntimeError, "padding='same' is not supported for strided convolutions")
+    _both_raise(lambda L: F(L).conv2d(L.zeros(1, 3, 8, 8), L.zeros(4, 3, 3, 3),
+                                      stride=(1, 1, 1)),
+                RuntimeError, r"expected stride to be a single integer value or a list of 2 "
+                r"values")
+    _both_raise(lambda L: F(L).conv2d(L.zeros(1, 3, 8, 8), L.zeros(4, 3, 3, 3).double()),
+                RuntimeError, "expected scalar type Float but found Double")
+    _both_raise(lambda L: F(L).conv_transpose2d(L.zeros(1, 4, 8, 8), L.zeros(4, 2, 3, 3),
+                                                output_padding=1),
+                RuntimeError, "output padding must be smaller than either stride or dilation")
+    _both_raise(lambda L: L.nn.Conv2d(3, 4, 3, groups=2), ValueError,
+                "in_channels must be divisible by groups")
+    _both_raise(lambda L: L.nn.Conv2d(3, 4, 3, stride=2, padding="same"), ValueError,
+                "padding='same' is not supported for strided convolutions")
+    _both_raise(lambda L: L.nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect"), ValueError,
+                'Only "zeros" padding mode is supported for ConvTranspose2d')
