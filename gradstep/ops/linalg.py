@@ -50,6 +50,11 @@ class MatMul(Node):
 
 
 def _check_matmul(a, b):
+    """torch's errors for ``a @ b``, following the path torch takes for each rank pair.
+
+    A >=3-D ``a`` with a 1-D/2-D ``b`` is folded to a matrix (so the message shows the
+    folded rows); any >=3-D ``b`` takes the batched path and reports batch2's sizes.
+    """
     na, nb = a.ndim, b.ndim
     if na == 0 or nb == 0:
         raise RuntimeError(
@@ -57,32 +62,44 @@ def _check_matmul(a, b):
         )
     ka = a.shape[-1]
     kb = b.shape[-2] if nb >= 2 else b.shape[0]
-    if ka != kb:
-        if na == 1 and nb == 1:
+    if nb >= 3 or (na >= 3 and nb >= 3):
+        batch = _batch_shape(a.shape[:-2], b.shape[:-2])
+        if ka != kb:
+            n = _prod(batch)
             raise RuntimeError(
-                f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] "
-                "to have the same number of elements, but got "
-                f"{a.shape[0]} and {b.shape[0]} elements respectively"
+                f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {ka}] "
+                f"but got: [{n}, {kb}]."
             )
-        if nb == 1:
-            raise RuntimeError(
-                f"size mismatch, got input ({a.shape[-2] if na > 1 else 1}), mat "
-                f"({_shape_str(a.shape[-2:])}), vec ({b.shape[0]})"
-            )
-        sa = _shape_str(a.shape if na == 1 else (int(xp.prod(a.shape[:-1])), ka)) if na <= 2 else \
-            _shape_str(a.shape[-2:])
-        sb = _shape_str(b.shape[-2:])
-        if na == 1:
-            sa = f"1x{ka}"
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
-    if na > 2 and nb > 2:
-        try:
-            xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        except ValueError:
-            raise RuntimeError(
-                f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b "
-                f"({b.shape[-3]}) at non-singleton dimension {max(na, nb) - 3}"
-            ) from None
+        return
+    if ka == kb:
+        return
+    if na == 1 and nb == 1:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] "
+            "to have the same number of elements, but got "
+            f"{ka} and {kb} elements respectively"
+        )
+    rows = _prod(a.shape[:-1])  # a >=3-D is folded into a (rows x k) matrix
+    if nb == 1:
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{ka}), vec ({kb})")
+    raise RuntimeError(
+        f"mat1 and mat2 shapes cannot be multiplied ({rows}x{ka} and {_shape_str(b.shape)})"
+    )
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _batch_shape(sa, sb):
+    """The broadcast batch shape, with torch's error naming both sizes."""
+    from ._util import check_broadcast
+
+    check_broadcast(sa, sb)
+    return tuple(xp.broadcast_shapes(sa, sb))
 
 
 def matmul(a, b):
@@ -104,7 +121,7 @@ def bmm(a, b):
         raise RuntimeError("batch1 must be a 3D tensor")
     if b.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if a.shape[0] != b.shape[0]:
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
             f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}]."
@@ -191,21 +208,62 @@ class Einsum(Node):
             if not ops[i].requires_grad and not self._needs(i):
                 grads.append(None)
                 continue
-            if len(set(s)) != len(s):
-                raise NotImplementedError("einsum backward with a repeated index in one operand")
             others = [subs[j] for j in range(len(subs)) if j != i]
             avail = set(out).union(*others) if others else set(out)
-            target = "".join(c for c in s if c in avail)
+            u = "".join(dict.fromkeys(s))  # a repeated index ("ii") reads a diagonal
+            target = "".join(c for c in u if c in avail)
             eq = ",".join([out] + others) + "->" + target
             gi = einsum(eq, g, *[ops[j] for j in range(len(ops)) if j != i])
-            if target != s:
-                shape = tuple(self.shapes[i][k] if c in avail else 1 for k, c in enumerate(s))
-                gi = gi.reshape(shape).expand(self.shapes[i])
-            grads.append(gi)
+            shape = self.shapes[i]
+            if u == s:
+                grads.append(_fit_grad(gi, s, target, shape))
+            else:
+                diag = _fit_grad(gi, u, target, tuple(shape[s.index(c)] for c in u))
+                grads.append(_undiagonal(diag, u, s, shape))
         return tuple(grads)
 
     def _needs(self, i):
         return self._next[i] is not None
+
+
+def _undiagonal(d, u, subs, shape):
+    """Scatter ``d`` (indexed by the unique letters ``u``) onto the diagonal of ``subs``.
+
+    Each repeat of a letter gets a fresh letter tied to the first by an identity
+    matrix, so the result is an einsum and stays differentiable.
+    """
+    from .._tensor import Tensor
+
+    spare = [c for c in _LETTERS if c not in subs]
+    seen, renamed, eyes = set(), [], []
+    for k, c in enumerate(subs):
+        if c in seen:
+            c2 = spare.pop()
+            eyes.append((c + c2, shape[k]))
+            renamed.append(c2)
+        else:
+            seen.add(c)
+            renamed.append(c)
+    eq = ",".join([u] + [e for e, _ in eyes]) + "->" + "".join(renamed)
+    return einsum(eq, d, *[Tensor._make(xp.eye(n, dtype=d.dtype.np)) for _, n in eyes])
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _fit_grad(gi, subs, target, shape):
+    """Bring an operand's gradient (indexed by ``target``) to its ``shape`` (indexed by ``subs``).
+
+    Indices summed away in forward come back by expanding; size-1 dims that were
+    broadcast against a larger size in another operand are summed back to 1.
+    """
+    full = tuple(gi.shape[target.index(c)] if c in target else 1 for c in subs)
+    if gi.shape != full:
+        gi = gi.reshape(full)
+    shrink = tuple(k for k, (n, m) in enumerate(zip(full, shape)) if m == 1 and n != 1)
+    if shrink:
+        gi = gi.sum(dim=shrink, keepdim=True)
+    return gi.expand(shape) if gi.shape != tuple(shape) else gi
 
 
 def einsum(equation, *operands):
