@@ -196,3 +196,11 @@ def test_relu_cell_and_double_backward_through_cell():
     (g,) = gradstep.autograd.grad(cell(x).pow(2).sum(), x, create_graph=True)
     g.sum().backward()  # second order works through the Tensor-op cells
     assert x.grad is not None
+
+
+def test_double_backward_through_fused_layer_raises():
+    gm = nn.LSTM(2, 3).double()
+    x = gradstep.randn(3, 1, 2, dtype=gradstep.float64, requires_grad=True)
+    (gx,) = gradstep.autograd.grad(gm(x)[0].pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="no double backward"):
+        gx.sum().backward()

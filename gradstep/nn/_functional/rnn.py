@@ -5,10 +5,11 @@ time step is one matmul up front; each step is then one matmul (``h @ W_hh^T``)
 plus elementwise gate math. Backward runs the recurrence in reverse on arrays and
 finishes with one matmul per weight over all steps at once.
 
-Because backward works on arrays and returns constants, these nodes have no
-double backward (``create_graph=True`` gives first-order gradients only). The
-cell functions at the end (``rnn_tanh_cell`` ...) are written in Tensor ops and
-do support it.
+Because backward works on arrays, these nodes have no double backward: with
+``create_graph=True`` the gradients they return carry a node that raises if it is
+differentiated again (like torch's ``once_differentiable``), instead of silently
+giving wrong second derivatives. The cell functions at the end
+(``rnn_tanh_cell`` ...) are written in Tensor ops and do support double backward.
 
 Node output layout: the node has a single output array that packs the per-step
 outputs and the final state(s) along the time axis, ``(T + 1, N, H)`` for RNN and
@@ -20,6 +21,7 @@ the node's backward.
 from __future__ import annotations
 
 from ...autograd.function import Node
+from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops.elementwise import _sigmoid
 
@@ -30,8 +32,31 @@ def _tensor_cls():
     return Tensor
 
 
+class _NoDoubleBackward(Node):
+    """Carries a gradient computed on arrays; differentiating it again raises."""
+
+    def forward(self, *inputs):
+        return self.value
+
+    def backward(self, g):
+        raise RuntimeError(
+            f"{self.layer} has no double backward: the fused RNN/LSTM/GRU layers compute their "
+            "gradients on arrays. Use the cells (nn.LSTMCell, ...) in a loop if you need "
+            "gradients of gradients."
+        )
+
+
 class _LayerBase(Node):
     """Shared plumbing. Inputs: x (T, N, I), h0 (N, H), [c0], w_ih, w_hh, [b_ih, b_hh]."""
+
+    def _run_backward(self, grads):
+        res = super()._run_backward(grads)
+        if not _GradState.enabled:  # create_graph=False: plain constants are right
+            return res
+        inputs = [t for t in self.saved_tensors if t.requires_grad]
+        return tuple(None if g is None else
+                     _NoDoubleBackward.apply(*inputs, value=g._data, layer=self.name())
+                     for g in res)
 
     def _steps(self, T):
         return range(T - 1, -1, -1) if self.reverse else range(T)
