@@ -258,6 +258,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
         self._prefetch_factor = loader.prefetch_factor
+        if self._prefetch_factor < 1:  # torch also accepts 0 at construction and fails here
+            raise AssertionError("prefetch_factor must be at least 1 when num_workers > 0, got "
+                                 f"{self._prefetch_factor}")
         self._in_order = loader.in_order
         context = loader.multiprocessing_context or _default_context()
         self._workers, self._index_queues, self._conns = [], [], []

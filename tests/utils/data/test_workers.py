@@ -234,3 +234,13 @@ def test_spawn_context_works():
     ds = TensorDataset(gradstep.arange(6))
     dl = DataLoader(ds, batch_size=3, num_workers=1, multiprocessing_context="spawn")
     assert [b[0].tolist() for b in dl] == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_zero_prefetch_factor_fails_on_iteration_like_torch():
+    import torch
+    import torch.utils.data as tud
+
+    with pytest.raises(AssertionError):
+        iter(tud.DataLoader(tud.TensorDataset(torch.arange(4)), num_workers=1, prefetch_factor=0))
+    with pytest.raises(AssertionError, match="prefetch_factor"):
+        iter(DataLoader(TensorDataset(gradstep.arange(4)), num_workers=1, prefetch_factor=0))
