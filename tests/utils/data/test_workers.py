@@ -236,6 +236,7 @@ def test_spawn_context_works():
     assert [b[0].tolist() for b in dl] == [[0, 1, 2], [3, 4, 5]]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # torch's __del__ trips
 def test_zero_prefetch_factor_fails_on_iteration_like_torch():
     import torch
     import torch.utils.data as tud
