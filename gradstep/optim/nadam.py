@@ -45,8 +45,7 @@ def nadam_update(param, grad, exp_avg, exp_avg_sq, *, step, mu, mu_next, mu_prod
             g = g + weight_decay * param
     lerp_(exp_avg, g, 1 - beta1)
     ema_sq_(exp_avg_sq, g, beta2)
-    denom = exp_avg_sq / (1 - beta2**step)
-    xp.sqrt(denom, out=denom)
+    denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
     denom += eps
     grad_part = g / denom
     grad_part *= -lr * (1.0 - mu) / (1.0 - mu_product)

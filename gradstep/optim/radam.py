@@ -53,10 +53,9 @@ def radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, ep
     rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
     if rho_t > 5.0:
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-        adaptive = xp.sqrt(exp_avg_sq)
-        adaptive += eps
-        xp.divide(bias_correction2**0.5, adaptive, out=adaptive)
-        update *= adaptive
+        sqrt_v = xp.sqrt(exp_avg_sq)
+        sqrt_v += eps
+        update *= bias_correction2**0.5 / sqrt_v
         update *= rect
     param -= update
 

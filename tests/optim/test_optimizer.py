@@ -1,0 +1,550 @@
+"""The Optimizer base class: validation, groups, zero_grad, closure, hooks, state_dict, fast path."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.optim.optimizer import (
+    Optimizer,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+    required,
+)
+from tests.optim.oracle import compare_all, compare_optimizers, make_params
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.05, momentum=0.9, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01)),
+]
+
+
+def _leaf(*shape):
+    return gradstep.zeros(*shape, requires_grad=True)
+
+
+class _Plain(Optimizer):
+    """A minimal optimizer with a required hyperparameter, to test the base class alone."""
+
+    def __init__(self, params, lr=required, momentum=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum))
+
+    def step(self, closure=None):
+        loss = self._eval_closure(closure)
+        self.grad_mode_in_step = gradstep.is_grad_enabled()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p._data -= group["lr"] * p.grad._data
+        return loss
+
+
+# ---------------------------------------------------------------- validation
+def test_lone_tensor_rejected():
+    with pytest.raises(TypeError, match="params argument given to the optimizer should be an "
+                                        "iterable of Tensors or dicts, but got"):
+        gradstep.optim.SGD(_leaf(2))
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
+        torch.optim.SGD(torch.zeros(2, requires_grad=True))
+
+
+def test_empty_list_rejected():
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        gradstep.optim.SGD([])
+
+
+@pytest.mark.parametrize("wrap", [lambda s: s, lambda s: [{"params": s}]])
+def test_set_rejected(wrap):
+    with pytest.raises(TypeError, match="ordered collections"):
+        gradstep.optim.SGD(wrap({_leaf(2)}))
+
+
+def test_group_set_rejected_like_torch():
+    with pytest.raises(TypeError, match="ordered collections"):
+        torch.optim.SGD([{"params": {torch.zeros(2, requires_grad=True)}}])
+
+
+def test_non_tensor_rejected():
+    with pytest.raises(TypeError, match="optimizer can only optimize Tensors, but one of the params is int"):
+        gradstep.optim.SGD([_leaf(2), 3])
+
+
+def test_non_leaf_rejected():
+    x = _leaf(2)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        gradstep.optim.SGD([x * 2])
+
+
+def test_same_param_in_two_groups_rejected():
+    x = _leaf(2)
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+        gradstep.optim.SGD([{"params": [x]}, {"params": [x], "lr": 0.1}])
+
+
+def test_duplicate_in_group_warns():
+    x = _leaf(2)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        gradstep.optim.SGD([x, x])
+
+
+def test_missing_required_hyperparameter():
+    with pytest.raises(ValueError, match="parameter group didn't specify a value of required "
+                                         "optimization parameter lr"):
+        _Plain([_leaf(2)])
+    opt = _Plain([{"params": [_leaf(2)], "lr": 0.5}])
+    assert opt.param_groups[0]["lr"] == 0.5 and opt.param_groups[0]["momentum"] == 0.0
+
+
+def test_add_param_group_validates():
+    x, y = _leaf(2), _leaf(3)
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    with pytest.raises(TypeError, match="param_group must be a dict"):
+        opt.add_param_group([y])
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [x]})
+    opt.add_param_group({"params": y, "lr": 0.5})  # a lone tensor becomes a list
+    assert opt.param_groups[1]["params"] == [y]
+    assert opt.param_groups[1]["lr"] == 0.5 and opt.param_groups[1]["momentum"] == 0
+
+
+def test_named_parameters():
+    a, b = _leaf(2), _leaf(3)
+    opt = gradstep.optim.SGD([("w", a), ("b", b)], lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["w", "b"]
+    assert opt.param_groups[0]["params"][0] is a
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["w", "b"]
+    with pytest.raises(ValueError, match="with/without names"):
+        opt.add_param_group({"params": [_leaf(1)]})
+
+
+def test_param_groups_filled_with_defaults_like_torch():
+    ours, theirs = make_params()
+    opt = gradstep.optim.Adam([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.5}])
+    topt = torch.optim.Adam([{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.5}])
+    for g, tg in zip(opt.param_groups, topt.param_groups):
+        assert {k: v for k, v in g.items() if k != "params"} == \
+               {k: v for k, v in tg.items() if k != "params"}
+    assert repr(opt) == repr(topt)
+
+
+# ---------------------------------------------------------------- zero_grad / closure
+def test_zero_grad_set_to_none():
+    x = _leaf(3)
+    (x * 2).sum().backward()
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    opt.zero_grad()
+    assert x.grad is None
+
+
+def test_zero_grad_in_place_keeps_object_and_accumulates():
+    x = _leaf(3)
+    (x * 2).sum().backward()
+    g = x.grad
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    assert x.grad is g
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 0.0])
+    (x * 3).sum().backward()
+    assert x.grad is g
+    np.testing.assert_array_equal(g.numpy(), [3.0, 3.0, 3.0])
+
+
+def test_zero_grad_detaches_grad_with_graph():
+    x = _leaf(3)
+    x.grad = (gradstep.ones(3, requires_grad=True) * 2)
+    assert x.grad.grad_fn is not None
+    gradstep.optim.SGD([x], lr=0.1).zero_grad(set_to_none=False)
+    assert x.grad.grad_fn is None and not x.grad.requires_grad
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_closure_runs_with_grad_and_step_without():
+    x = gradstep.tensor([1.0, 2.0], requires_grad=True)
+    opt = _Plain([x], lr=0.5)
+    seen = {}
+
+    def closure():
+        opt.zero_grad()
+        seen["grad_enabled"] = gradstep.is_grad_enabled()
+        loss = (x * x).sum()
+        loss.backward()
+        return loss
+
+    with gradstep.no_grad():
+        loss = opt.step(closure)
+        assert gradstep.is_grad_enabled() is False  # the caller's mode is restored
+    assert seen["grad_enabled"] is True
+    assert opt.grad_mode_in_step is False
+    assert loss.item() == 5.0
+    np.testing.assert_allclose(x.detach().numpy(), [0.0, 0.0])
+    assert opt.step() is None
+
+
+def test_params_without_grad_are_skipped_and_keep_no_state():
+    a, b = _leaf(2), _leaf(2)
+    opt = gradstep.optim.Adam([a, b], lr=0.1)
+    a.grad = gradstep.ones(2)
+    opt.step()
+    assert b not in opt.state and a in opt.state
+    np.testing.assert_array_equal(b.detach().numpy(), [0.0, 0.0])
+
+
+def test_step_bumps_version_counter():
+    for foreach in (None, False):
+        a = _leaf(2)
+        opt = gradstep.optim.SGD([a], lr=0.1, foreach=foreach)
+        a.grad = gradstep.ones(2)
+        v = a._version
+        opt.step()
+        assert a._version > v
+
+
+# ---------------------------------------------------------------- hooks
+def test_step_hooks_order_and_removal():
+    x = _leaf(2)
+    x.grad = gradstep.ones(2)
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    calls = []
+    handles = [
+        register_optimizer_step_pre_hook(lambda o, a, k: calls.append("global pre")),
+        register_optimizer_step_post_hook(lambda o, a, k: calls.append("global post")),
+        opt.register_step_pre_hook(lambda o, a, k: calls.append("pre")),
+        opt.register_step_post_hook(lambda o, a, k: calls.append("post")),
+    ]
+    try:
+        opt.step()
+        assert calls == ["global pre", "pre", "post", "global post"]
+    finally:
+        for h in handles:
+            h.remove()
+    calls.clear()
+    opt.step()
+    assert calls == []
+
+
+def test_step_pre_hook_can_replace_arguments():
+    x = _leaf(2)
+    x.grad = gradstep.ones(2)
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    opt.register_step_pre_hook(lambda o, args, kwargs: ((), {"closure": lambda: 42}))
+    assert opt.step() == 42
+    bad = opt.register_step_pre_hook(lambda o, args, kwargs: "nonsense")
+    with pytest.raises(RuntimeError, match="must return None or a tuple"):
+        opt.step()
+    bad.remove()
+
+
+def test_state_dict_hooks_order_prepend_and_removal():
+    x = _leaf(2)
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    calls = []
+    opt.register_state_dict_pre_hook(lambda o: calls.append("pre1"))
+    opt.register_state_dict_pre_hook(lambda o: calls.append("pre0"), prepend=True)
+
+    def post(o, sd):
+        calls.append("post")
+        sd["extra"] = 1
+        return sd
+
+    h = opt.register_state_dict_post_hook(post)
+    sd = opt.state_dict()
+    assert calls == ["pre0", "pre1", "post"] and sd["extra"] == 1
+    h.remove()
+    assert "extra" not in opt.state_dict()
+
+
+def test_load_state_dict_hooks():
+    x = _leaf(2)
+    opt = gradstep.optim.SGD([x], lr=0.1)
+    sd = opt.state_dict()
+    sd["param_groups"][0]["lr"] = 0.7
+    calls = []
+
+    def pre(o, state_dict):
+        calls.append("pre")
+        state_dict = dict(state_dict)
+        state_dict["param_groups"] = copy.deepcopy(state_dict["param_groups"])
+        state_dict["param_groups"][0]["lr"] = 0.3
+        return state_dict
+
+    opt.register_load_state_dict_pre_hook(pre)
+    opt.register_load_state_dict_post_hook(lambda o: calls.append(("post", o.param_groups[0]["lr"])))
+    opt.load_state_dict(sd)
+    assert calls == ["pre", ("post", 0.3)]
+    assert sd["param_groups"][0]["lr"] == 0.7  # the caller's dict is untouched
+
+
+# ---------------------------------------------------------------- state dict
+def _grads(params, rng):
+    for p in params:
+        p.grad = gradstep.tensor(rng.standard_normal(tuple(p.shape)))
+
+
+def test_state_dict_format_matches_torch():
+    ours, theirs = make_params()
+    opt = gradstep.optim.Adam([{"params": ours[:1]}, {"params": ours[1:], "lr": 0.5}])
+    topt = torch.optim.Adam([{"params": theirs[:1]}, {"params": theirs[1:], "lr": 0.5}])
+    for p, tp in zip(ours, theirs):
+        p.grad = gradstep.ones(*p.shape, dtype=gradstep.float64)
+        tp.grad = torch.ones_like(tp)
+    opt.step()
+    topt.step()
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd["param_groups"] == tsd["param_groups"]
+    assert sorted(sd["state"]) == sorted(tsd["state"]) == [0, 1, 2, 3]
+    for i in tsd["state"]:
+        assert list(sd["state"][i]) == list(tsd["state"][i])
+
+
+def test_load_checks_group_count_and_sizes():
+    a, b = _leaf(2), _leaf(3)
+    one = gradstep.optim.SGD([a, b], lr=0.1)
+    two = gradstep.optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups: 2 saved, but "
+                                         "the optimizer has 1"):
+        one.load_state_dict(two.state_dict())
+    other = gradstep.optim.SGD([{"params": [a, b]}, {"params": [_leaf(1)]}], lr=0.1)
+    with pytest.raises(ValueError, match="group 0 has 1 parameters in the state dict but 2"):
+        other.load_state_dict(two.state_dict())
+
+
+def test_load_casts_state_to_param_dtype_but_not_step_and_copies():
+    p32 = gradstep.zeros(3, requires_grad=True)  # float32
+    p64 = gradstep.zeros(3, dtype=gradstep.float64, requires_grad=True)
+    src = gradstep.optim.Adam([p64], lr=0.1)
+    p64.grad = gradstep.ones(3, dtype=gradstep.float64)
+    src.step()
+    sd = src.state_dict()
+    dst = gradstep.optim.Adam([p32], lr=0.1)
+    dst.load_state_dict(sd)
+    st = dst.state[p32]
+    assert st["exp_avg"].dtype == gradstep.float32
+    assert st["step"].dtype == gradstep.float32 and st["step"].item() == 1.0
+    before = st["exp_avg"].numpy().copy()
+    sd["state"][0]["exp_avg"].fill_(123.0)
+    np.testing.assert_array_equal(st["exp_avg"].numpy(), before)
+
+
+def test_state_dict_step_dtype_follows_default_dtype():
+    prev = gradstep.get_default_dtype()
+    gradstep.set_default_dtype(gradstep.float64)
+    try:
+        p = _leaf(2)
+        opt = gradstep.optim.Adam([p])
+        p.grad = gradstep.ones(2)
+        opt.step()
+        assert opt.state[p]["step"].dtype == gradstep.float64
+    finally:
+        gradstep.set_default_dtype(prev)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("foreach", [None, False])
+def test_round_trip_at_20_continues_like_uninterrupted(name, kwargs, foreach):
+    cls = getattr(gradstep.optim, name)
+    rng_grads = [np.random.default_rng(s) for s in (7, 7)]
+    runs = []
+    for interrupted, rng in zip((False, True), rng_grads):
+        params, _ = make_params()
+        opt = cls([{"params": params[:2]}, {"params": params[2:], "lr": 0.02}], **kwargs,
+                  foreach=foreach)
+        for k in range(50):
+            if interrupted and k == 20:
+                sd = pickle.loads(pickle.dumps(opt.state_dict()))
+                fresh_params = [gradstep.tensor(p.detach().numpy().copy(), requires_grad=True)
+                                for p in params]
+                params = fresh_params
+                opt = cls([{"params": params[:2]}, {"params": params[2:]}], **kwargs,
+                          foreach=foreach)
+                opt.load_state_dict(sd)
+            _grads(params, rng)
+            opt.step()
+        runs.append([p.detach().numpy() for p in params])
+    for a, b in zip(*runs):
+        if name == "NAdam":  # loading casts the float32 mu_product to float64, in torch too
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        else:
+            np.testing.assert_array_equal(a, b)
+
+
+def _to_torch_sd(sd):
+    def conv(v):
+        if isinstance(v, gradstep.Tensor):
+            return torch.from_numpy(np.array(v.numpy()))
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return copy.deepcopy(v)
+    return conv(sd)
+
+
+def _to_gradstep_sd(sd):
+    def conv(v):
+        if isinstance(v, torch.Tensor):
+            return gradstep.from_numpy(v.detach().numpy().copy())
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return copy.deepcopy(v)
+    return conv(sd)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_cross_load_with_torch(name, kwargs, source):
+    """Train 10 steps in one library; load its state dict (converted) into a fresh gradstep and a
+    fresh torch optimizer: both continue on the same trajectory (the loaded side's dtype casts,
+    e.g. NAdam's float32 ``mu_product`` becoming float64, happen identically in both)."""
+    ours, theirs = make_params()
+    first = (getattr(gradstep.optim, name)(ours, **kwargs) if source == "gradstep"
+             else getattr(torch.optim, name)(theirs, **kwargs))
+    params = ours if source == "gradstep" else theirs
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        for p in params:
+            g = rng.standard_normal(tuple(p.shape))
+            p.grad = gradstep.tensor(g) if source == "gradstep" else torch.tensor(g)
+        first.step()
+    values = [np.array(p.detach().numpy()) for p in params]
+    sd = first.state_dict()
+    ours = [gradstep.tensor(v.copy(), requires_grad=True) for v in values]
+    theirs = [torch.tensor(v.copy(), requires_grad=True) for v in values]
+    opt = getattr(gradstep.optim, name)(ours, **kwargs)
+    topt = getattr(torch.optim, name)(theirs, **kwargs)
+    opt.load_state_dict(sd if source == "gradstep" else _to_gradstep_sd(sd))
+    topt.load_state_dict(_to_torch_sd(sd) if source == "gradstep" else sd)
+    compare_all(opt, topt, ours, theirs, "float64", "loaded")
+    for k in range(10, 20):
+        for p, tp in zip(ours, theirs):
+            g = rng.standard_normal(tuple(tp.shape))
+            p.grad, tp.grad = gradstep.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        compare_all(opt, topt, ours, theirs, "float64", k)
+
+
+# ---------------------------------------------------------------- groups
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+def test_several_groups_with_different_hyperparameters(name, kwargs):
+    def groups(ps):
+        return [{"params": ps[:2], "lr": 0.03}, {"params": ps[2:3], "weight_decay": 0.2},
+                {"params": ps[3:], "lr": 0.001}]
+    compare_optimizers(getattr(gradstep.optim, name), getattr(torch.optim, name), kwargs,
+                       groups=groups, steps=20)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+def test_group_added_mid_training(name, kwargs):
+    def on_step(k, opt, topt, ours, theirs):
+        if k == 10:
+            opt.add_param_group({"params": ours[2:], "lr": 0.002})
+            topt.add_param_group({"params": theirs[2:], "lr": 0.002})
+
+    compare_optimizers(getattr(gradstep.optim, name), getattr(torch.optim, name), kwargs,
+                       groups=lambda ps: ps[:2], on_step=on_step, steps=20)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("foreach", [None, False])
+def test_params_without_grad(name, kwargs, foreach):
+    compare_optimizers(getattr(gradstep.optim, name), getattr(torch.optim, name), kwargs,
+                       no_grad=(1,), steps=15, ours_kwargs=dict(foreach=foreach), loss=True)
+
+
+def test_frozen_params_and_grads_that_come_and_go():
+    ours, theirs = make_params()
+    ours[3].requires_grad_(False)
+    theirs[3].requires_grad_(False)
+    opt = gradstep.optim.Adam(ours, lr=0.01)
+    topt = torch.optim.Adam(theirs, lr=0.01)
+    rng = np.random.default_rng(0)
+    for k in range(20):
+        for i, (p, tp) in enumerate(zip(ours, theirs)):
+            if i == 3 or (i == 1 and k % 3 == 0):  # b1 gets no gradient every third step
+                p.grad = tp.grad = None
+                continue
+            g = rng.standard_normal(tuple(tp.shape))
+            p.grad, tp.grad = gradstep.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        compare_all(opt, topt, ours, theirs, "float64", k)
+
+
+# ---------------------------------------------------------------- the flat (vectorised) path
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flat_path_bit_identical_to_per_parameter_path(name, kwargs, dtype):
+    cls = getattr(gradstep.optim, name)
+    shapes = [(70, 600), (600,), (3, 5), (1,), ()]  # > one chunk, and odd sizes
+    results = []
+    for foreach in (None, False):
+        rng = np.random.default_rng(0)
+        params = [gradstep.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+                  for s in shapes]
+        opt = cls(params, **kwargs, foreach=foreach)
+        for _ in range(5):
+            for p in params:
+                p.grad = gradstep.tensor(rng.standard_normal(tuple(p.shape)).astype(dtype))
+            opt.step()
+        results.append((params, opt))
+    (pf, of), (pl, ol) = results
+    assert getattr(of, "_flat_groups", None), "the default path should be the flat one"
+    assert not getattr(ol, "_flat_groups", None)
+    for a, b in zip(pf, pl):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        for key in ol.state[b]:
+            np.testing.assert_array_equal(of.state[a][key].numpy(), ol.state[b][key].numpy())
+            assert of.state[a][key].shape == ol.state[b][key].shape
+
+
+def test_flat_path_survives_data_assignment_and_load():
+    """Replacing ``p.data`` or loading a state dict breaks the views; the buffers are rebuilt."""
+    ours, theirs = make_params()
+    opt = gradstep.optim.Adam(ours, lr=0.01)
+    topt = torch.optim.Adam(theirs, lr=0.01)
+    rng = np.random.default_rng(1)
+    for k in range(12):
+        if k == 4:
+            new = rng.standard_normal(tuple(theirs[0].shape))
+            ours[0].data = gradstep.tensor(new)
+            with torch.no_grad():
+                theirs[0].copy_(torch.tensor(new))
+        if k == 8:
+            opt.load_state_dict(opt.state_dict())
+        for p, tp in zip(ours, theirs):
+            g = rng.standard_normal(tuple(tp.shape))
+            p.grad, tp.grad = gradstep.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        compare_all(opt, topt, ours, theirs, "float64", k)
+
+
+def test_flat_path_keeps_params_tied_through_data():
+    a = gradstep.ones(3, requires_grad=True)
+    b = gradstep.zeros(3, requires_grad=True)
+    b.data = a.data  # two parameters sharing one storage
+    opt = gradstep.optim.SGD([a, b], lr=0.1)
+    a.grad, b.grad = gradstep.ones(3), gradstep.ones(3)
+    opt.step()
+    np.testing.assert_allclose(a.detach().numpy(), [0.8, 0.8, 0.8])
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_deepcopy_and_pickle_of_optimizer():
+    params, _ = make_params()
+    opt = gradstep.optim.Adam(params, lr=0.1)
+    _grads(params, np.random.default_rng(0))
+    opt.step()
+    clone = copy.deepcopy(opt)
+    assert len(clone.state) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(opt))
