@@ -6,7 +6,7 @@ import math
 
 from ..autograd.function import Node
 from ..backend import xp
-from ._util import as_float, binary_args, cast, sum_to
+from ._util import as_float, binary_args, cast, check_broadcast, sum_to
 
 
 # ---------------------------------------------------------------- casting
@@ -472,6 +472,38 @@ class Clamp(Node):
         return g * mask
 
 
+class ClampTensor(Node):
+    """clamp with tensor bounds (one may be absent), with torch's gradient rule.
+
+    The input gets the gradient where ``min <= a <= max``; ``min`` where ``a < min``
+    (and ``min < max``); ``max`` where ``a > max`` or ``max < min`` (max wins then).
+    Unlike maximum/minimum, ties are not split.
+    """
+
+    _name = "ClampBackward0"
+    saves = (0, 1, 2)
+
+    def forward(self, a, lo, hi):
+        self.shapes = (a.shape, lo.shape, hi.shape)
+        out = xp.maximum(a, lo) if self.has_lo else a
+        out = xp.minimum(out, hi) if self.has_hi else out
+        return out
+
+    def backward(self, g):
+        a, lo, hi = self.saved_tensors
+        if self.has_lo and self.has_hi:
+            keep, to_lo, to_hi = (a >= lo) & (a <= hi), (a < lo) & (lo < hi), (a > hi) | (hi < lo)
+        elif self.has_lo:
+            keep, to_lo, to_hi = a >= lo, a < lo, None
+        else:
+            keep, to_lo, to_hi = a <= hi, None, a > hi
+        zero = g.new_zeros(())
+        sa, sl, sh = self.shapes
+        return (sum_to(where(keep, g, zero), sa),
+                None if to_lo is None else sum_to(where(to_lo, g, zero), sl),
+                None if to_hi is None else sum_to(where(to_hi, g, zero), sh))
+
+
 class Maximum(Node):
     """Where the inputs tie, each gets half the gradient (torch's rule)."""
 
@@ -601,6 +633,7 @@ def _t(x):
 
 
 def add(a, b, alpha=1):
+    _check_alpha(a, b, alpha)
     if alpha != 1:
         b = b * alpha
     if _scalar_fast(a, b):
@@ -611,12 +644,28 @@ def add(a, b, alpha=1):
 
 def sub(a, b, alpha=1):
     _sub_check(a, b)
+    _check_alpha(a, b, alpha)
     if alpha != 1:
         b = b * alpha
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(-b, a.dtype))
     a, b = binary_args(a, b)
     return Sub.apply(a, b)
+
+
+def _check_alpha(a, b, alpha):
+    """torch rejects a float ``alpha`` for integer results and a bool one for non-bool results."""
+    if type(alpha) is int and alpha == 1:
+        return
+    from ..backend import result_type
+
+    dt = result_type(*(x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b)))
+    if isinstance(alpha, bool) and dt is not _bool():
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and not dt.is_floating_point:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
 
 
 def _sub_check(a, b):
@@ -815,7 +864,7 @@ def round(a, decimals=0):  # noqa: A001
 
 
 def square(a):
-    return mul(a, a) if not a.dtype.is_floating_point else PowScalar.apply(a, p=2)
+    return pow(a, 2)
 
 
 def relu(a):
@@ -858,22 +907,26 @@ def clamp(a, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = a
-        if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else _full_like_scalar(a, min))
-        if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else _full_like_scalar(a, max))
-        return out
+        return _clamp_tensor(a, min, max)
     if not a.dtype.is_floating_point and (isinstance(min, float) or isinstance(max, float)):
         a = as_float(a)
-    t = a.dtype.np.type
-    return Clamp.apply(a, lo=None if min is None else t(min), hi=None if max is None else t(max))
+    return Clamp.apply(a, lo=None if min is None else _scalar(min, a.dtype),
+                       hi=None if max is None else _scalar(max, a.dtype))
 
 
-def _full_like_scalar(a, v):
+def _clamp_tensor(a, lo, hi):
     from .._tensor import Tensor
+    from ..backend import result_type
 
-    return Tensor._make(xp.asarray(v, a.dtype.np))
+    dt = result_type(*(x for x in (a, lo, hi) if x is not None))
+    a, lo_t, hi_t = (_t(x) if x is not None else None for x in (a, lo, hi))
+    for b in (lo_t, hi_t):
+        if b is not None and b.shape != a.shape:
+            check_broadcast(a.shape, b.shape)
+    absent = Tensor._make(xp.zeros((), dt.np))  # placeholder input for a missing bound
+    return ClampTensor.apply(cast(a, dt), absent if lo is None else cast(lo_t, dt),
+                             absent if hi is None else cast(hi_t, dt),
+                             has_lo=lo is not None, has_hi=hi is not None)
 
 
 def maximum(a, b):
@@ -892,8 +945,6 @@ def where(cond, a, b):
         cond = cond.bool()
     a, b = binary_args(a, b)
     if cond.shape != a.shape or cond.shape != b.shape:
-        from ._util import check_broadcast
-
         check_broadcast(cond.shape, a.shape)
         check_broadcast(cond.shape, b.shape)
     return Where.apply(cond, a, b)

@@ -10,6 +10,13 @@ from ._util import normalize_dims as _normalize_dims
 
 def normalize_dims(dim, ndim):
     """Reduction axes; a 0-dim tensor accepts dim 0/-1 but has no axis to reduce."""
+    if dim is not None and not isinstance(dim, int):
+        seen = set()
+        for d in dim:
+            k = normalize_dim(d, ndim)
+            if k in seen:
+                raise RuntimeError(f"dim {k} appears multiple times in the list of dims")
+            seen.add(k)
     axes = _normalize_dims(dim, ndim)
     return axes if ndim else ()
 

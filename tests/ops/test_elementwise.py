@@ -132,6 +132,19 @@ def test_integer_floor_divide_and_remainder():
         assert_close(ours, theirs, "float64")
 
 
+def test_alpha_type_errors_and_square_of_bool():
+    i = gradstep.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        i.add(i, alpha=0.5)
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        gradstep.sub(i, 1, alpha=2.0)
+    with pytest.raises(RuntimeError, match="Boolean alpha"):
+        gradstep.ones(2).sub(gradstep.ones(2), alpha=True)
+    assert gradstep.add(i, i, alpha=3).tolist() == [4, 8]
+    sq = gradstep.square(gradstep.tensor([True, False]))
+    assert sq.dtype is gradstep.int64 and sq.tolist() == [1, 0]
+
+
 def test_neg_of_bool_raises():
     with pytest.raises(RuntimeError, match="logical_not"):
         -gradstep.tensor([True, False])
@@ -237,6 +250,26 @@ def test_clamp_tensor_bounds():
     check(lambda L, a, lo: L.clamp(a, min=lo), [(4, 5), (4, 5)])
     check(lambda L, a, hi: L.clamp(a, max=hi), [(4, 5), (1, 5)])
     check(lambda L, a, lo, hi: L.clamp(a, lo, hi), [(4, 5), (5,), ()])
+
+
+def _clamp_edges(dt):
+    # ties with each bound, min == max, and min > max (max wins)
+    x = np.array([0.0, 1.0, 2.0, 3.0, -1.0, 5.0], dtype=dt)
+    lo = np.array([0.0, 1.5, 2.0, 4.0, -2.0, 1.0], dtype=dt)
+    hi = np.array([0.5, 1.5, 2.0, 3.0, -1.0, 4.0], dtype=dt)
+    return [gradstep.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+
+
+def test_clamp_tensor_bounds_edge_gradients():
+    check(lambda L, x, lo, hi: L.clamp(x, lo, hi), inputs=_clamp_edges)
+    check(lambda L, x, lo, hi: L.clamp(x, min=lo), inputs=_clamp_edges)
+    check(lambda L, x, lo, hi: L.clamp(x, max=hi), inputs=_clamp_edges)
+    check(lambda L, x, lo, hi: x.clamp(lo, hi * 0 + 2.0), inputs=_clamp_edges)
+
+
+def test_clamp_tensor_bounds_broadcast_output():
+    check(lambda L, a, lo: L.clamp(a, min=lo), [(3,), (2, 3)])
+    check(lambda L, a, lo, hi: L.clamp(a, lo, hi), [(3, 1), (1, 4), (4,)])
 
 
 def test_clamp_at_bound_gradient():

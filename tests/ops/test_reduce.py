@@ -58,6 +58,10 @@ def test_sum_integer_and_dtype():
         assert_close(ours, theirs, "float64")
     with pytest.raises(RuntimeError, match="mean"):
         gradstep.from_numpy(x).mean()
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        gradstep.from_numpy(x).sum((0, -2))
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        gradstep.from_numpy(x).sum(2)
 
 
 @pytest.mark.parametrize("keepdim", KEEP)
