@@ -87,9 +87,10 @@ class MaxPoolGather(Node):
     _name = "MaxPool2DWithIndicesBackward0"
 
     def forward(self, x):
-        n, c = x.shape[:2]
-        flat = x.reshape(n, c, -1)
-        return xp.take_along_axis(flat, self.idx.reshape(n, c, -1), axis=2).reshape(
+        n, c, h, w = x.shape
+        ho, wo = self.idx.shape[2:]
+        flat = x.reshape(n, c, h * w)
+        return xp.take_along_axis(flat, self.idx.reshape(n, c, ho * wo), axis=2).reshape(
             self.idx.shape)
 
     def backward(self, g):
@@ -119,7 +120,7 @@ def _max_windows(x, geom):
     else:
         low = xp.iinfo(x.dtype).min
     win = geom.windows(geom.pad(x, low))
-    win = win.reshape(win.shape[:4] + (-1,))
+    win = win.reshape(win.shape[:4] + (geom.kernel[0] * geom.kernel[1],))
     arg = xp.argmax(win, axis=-1)
     if x.dtype.kind == "f":
         nan = xp.isnan(win)
@@ -235,6 +236,10 @@ def _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, is_
             raise RuntimeError(
                 f"pad should be at most half of effective kernel size, but got pad={p}, "
                 f"kernel_size={k} and dilation={d}")
+        if p > k // 2:  # torch's autograd (with-indices) kernel does not count the dilation
+            raise RuntimeError(
+                f"pad should be smaller than or equal to half of kernel size, but got pad={p}, "
+                f"kernel_size={k}")
     if nd == 1:
         kernel, stride, padding, dilation = ((1,) + kernel, (1,) + stride, (0,) + padding,
                                              (1,) + dilation)

@@ -1,0 +1,178 @@
+"""Pooling (functional and modules) against torch: values, indices, gradients, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck, gradgradcheck
+from tests.helpers import assert_close, check
+
+
+def F(L):
+    return L.nn.functional
+
+
+MAX2D = [
+    ((2, 3, 8, 8), dict(kernel_size=2)),
+    ((2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1)),
+    ((2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ((2, 3, 10, 9), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(2, 1))),
+    ((2, 3, 7, 7), dict(kernel_size=2, stride=2, ceil_mode=True)),
+    ((2, 3, 7, 8), dict(kernel_size=3, stride=1, dilation=2, padding=1, ceil_mode=True)),
+    ((3, 7, 8), dict(kernel_size=2, stride=1)),  # unbatched, overlapping windows
+]
+
+
+@pytest.mark.parametrize("x_shape,kw", MAX2D)
+def test_max_pool2d_values_indices_and_grads(x_shape, kw):
+    check(lambda L, x: F(L).max_pool2d(x, **kw, return_indices=True), [x_shape])
+
+
+MAX1D = [
+    ((2, 3, 9), dict(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)),
+    ((2, 3, 10), dict(kernel_size=2)),
+    ((3, 9), dict(kernel_size=3, stride=1, padding=1)),
+]
+
+
+@pytest.mark.parametrize("x_shape,kw", MAX1D)
+def test_max_pool1d_values_indices_and_grads(x_shape, kw):
+    check(lambda L, x: F(L).max_pool1d(x, **kw, return_indices=True), [x_shape])
+
+
+def test_padding_beyond_half_kernel_is_rejected_even_with_dilation():
+    # torch's autograd kernel checks pad <= kernel_size / 2, ignoring the dilation
+    kw = dict(kernel_size=3, stride=2, dilation=2, padding=2)
+    _both_raise(lambda L: F(L).max_pool2d(L.zeros(1, 1, 9, 8, requires_grad=True), **kw),
+                RuntimeError, "pad should be smaller than or equal to half of kernel size")
+
+
+def test_max_pool_ties_and_nan_pick_torchs_index():
+    x = np.array([[[[1.0, 1.0, 2.0, 2.0], [0.0, 1.0, 2.0, 0.0],
+                    [np.nan, 3.0, 5.0, np.nan], [np.nan, 0.0, np.nan, 1.0]]]], dtype="float32")
+    for L in (gradstep, torch):
+        out, idx = F(L).max_pool2d(L.tensor(x), 2, return_indices=True)
+        if L is gradstep:
+            ours = (out.numpy(), idx.numpy())
+        else:
+            theirs = (out.numpy(), idx.numpy())
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    np.testing.assert_array_equal(ours[0], theirs[0])
+
+
+AVG2D = [
+    ((2, 3, 8, 8), dict(kernel_size=2)),
+    ((2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1)),
+    ((2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+    ((2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ((2, 3, 9, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                        count_include_pad=False)),
+    ((2, 3, 9, 8), dict(kernel_size=(3, 2), stride=(2, 3), padding=(1, 1), divisor_override=5)),
+    ((3, 7, 6), dict(kernel_size=2, stride=1)),
+]
+
+
+@pytest.mark.parametrize("x_shape,kw", AVG2D)
+def test_avg_pool2d_matches_torch(x_shape, kw):
+    check(lambda L, x: F(L).avg_pool2d(x, **kw), [x_shape])
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=4, stride=3, padding=2, ceil_mode=True),
+                                dict(kernel_size=4, stride=3, padding=2, ceil_mode=True,
+                                     count_include_pad=False),
+                                dict(kernel_size=3)])
+def test_avg_pool1d_matches_torch(kw):
+    check(lambda L, x: F(L).avg_pool1d(x, **kw), [(2, 3, 10)])
+
+
+@pytest.mark.parametrize("x_shape,size", [((2, 3, 9, 8), (4, 3)), ((3, 9, 8), (None, 5)),
+                                          ((2, 3, 5, 7), 1), ((2, 3, 5, 7), (7, 9)),
+                                          ((2, 3, 6, 6), 3)])
+def test_adaptive_avg_pool2d_matches_torch(x_shape, size):
+    check(lambda L, x: F(L).adaptive_avg_pool2d(x, size), [x_shape])
+
+
+@pytest.mark.parametrize("x_shape,size", [((2, 3, 9, 8), (4, 3)), ((3, 5, 7), (3, 4)),
+                                          ((2, 3, 5, 7), (7, 9)), ((2, 3, 6, 6), 1)])
+def test_adaptive_max_pool2d_matches_torch(x_shape, size):
+    check(lambda L, x: F(L).adaptive_max_pool2d(x, size, return_indices=True), [x_shape])
+
+
+def test_gradcheck_and_double_backward():
+    rng = np.random.default_rng(0)
+    x = gradstep.tensor(rng.standard_normal((1, 2, 5, 6)), requires_grad=True)
+    for fn in (lambda x: F(gradstep).max_pool2d(x, 3, 2, 1, ceil_mode=True),
+               lambda x: F(gradstep).avg_pool2d(x, 3, 2, 1, ceil_mode=True,
+                                                count_include_pad=False),
+               lambda x: F(gradstep).adaptive_avg_pool2d(x, (3, 4)),
+               lambda x: F(gradstep).adaptive_max_pool2d(x, (2, 4))):
+        assert gradcheck(fn, (x,))
+        assert gradgradcheck(fn, (x,))
+
+
+# ---------------------------------------------------------------- modules
+
+MODULES = [
+    ("MaxPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 3, 9, 8)),
+    ("MaxPool2d", (2,), dict(return_indices=True), (2, 3, 8, 8)),
+    ("MaxPool1d", (3, 2, 1), dict(dilation=2, return_indices=True), (2, 3, 11)),
+    ("AvgPool2d", ((3, 2),), dict(stride=2, padding=1, count_include_pad=False), (2, 3, 9, 8)),
+    ("AvgPool2d", (2,), dict(divisor_override=3), (3, 8, 8)),
+    ("AvgPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 3, 10)),
+    ("AdaptiveAvgPool2d", ((None, 3),), {}, (2, 3, 7, 8)),
+    ("AdaptiveMaxPool2d", (3,), dict(return_indices=True), (2, 3, 7, 8)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,args,kw,x_shape", MODULES)
+def test_module_matches_torch(name, args, kw, x_shape, dtype):
+    ours, theirs = getattr(gradstep.nn, name)(*args, **kw), getattr(torch.nn, name)(*args, **kw)
+    assert repr(ours) == repr(theirs)
+    x = gradstep.tensor(np.random.default_rng(2).standard_normal(x_shape).astype(dtype),
+                        requires_grad=True)
+    check(lambda L, x: (ours if L is gradstep else theirs)(x), inputs=[x], dtypes=(dtype,))
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _both_raise(fn, exc, match):
+    with pytest.raises(exc, match=match):
+        fn(torch)
+    with pytest.raises(exc, match=match):
+        fn(gradstep)
+
+
+def test_pooling_errors():
+    _both_raise(lambda L: L.nn.MaxPool2d(3)(L.zeros(1, 1, 2, 2)), RuntimeError,
+                r"Given input size: \(1x2x2\). Calculated output size: \(1x0x0\). Output size is "
+                "too small")
+    _both_raise(lambda L: L.nn.MaxPool2d(3, padding=2)(L.zeros(1, 1, 8, 8)), RuntimeError,
+                "pad should be at most half of effective kernel size, but got pad=2, "
+                "kernel_size=3 and dilation=1")
+    _both_raise(lambda L: L.nn.AvgPool2d(3, padding=2)(L.zeros(1, 1, 8, 8)), RuntimeError,
+                "pad should be at most half of effective kernel size")
+    _both_raise(lambda L: F(L).max_pool2d(L.zeros(1, 4, 8, 8), 2, stride=0), RuntimeError,
+                "stride should not be zero")
+    _both_raise(lambda L: L.nn.MaxPool1d(3)(L.zeros(1, 1, 2, 2, 2)), RuntimeError,
+                r"max_pool1d: Expected 2D or 3D \(batch mode\) tensor with optional 0 dim batch "
+                r"size for input, but got:\[1, 1, 2, 2, 2\]")
+    _both_raise(lambda L: F(L).max_pool2d(L.zeros(2, 0, 8, 8), 2), RuntimeError,
+                r"Expected 3D or 4D \(batch mode\) tensor with optional 0 dim batch size for "
+                r"input, but got:\[2, 0, 8, 8\]")
+    _both_raise(lambda L: L.nn.AdaptiveAvgPool2d(3)(L.zeros(2, 2)), RuntimeError,
+                r"adaptive_avg_pool2d\(\): Expected 3D or 4D tensor, but got \[2, 2\]")
+    _both_raise(lambda L: F(L).avg_pool2d(L.zeros(1, 4, 8, 8), 2, divisor_override=0),
+                RuntimeError, "divisor must be not zero")
+
+
+def test_empty_batch_is_allowed():
+    out, idx = F(gradstep).max_pool2d(gradstep.zeros(0, 4, 8, 8), 2, return_indices=True)
+    assert tuple(out.shape) == (0, 4, 4, 4) and tuple(idx.shape) == (0, 4, 4, 4)
+    assert tuple(F(gradstep).avg_pool2d(gradstep.zeros(0, 4, 8, 8), 2).shape) == (0, 4, 4, 4)
+    assert_close(F(gradstep).adaptive_avg_pool2d(gradstep.ones(1, 2, 3, 3), (0, 2)),
+                 F(torch).adaptive_avg_pool2d(torch.ones(1, 2, 3, 3), (0, 2)), "float32")
