@@ -24,3 +24,5 @@ from . import functional, init, utils
 
 # ---- other nn families add their import lines below this line ----
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .modules.attention import MultiheadAttention
+from .modules.transformer import TransformerEncoder, TransformerEncoderLayer

@@ -62,3 +62,4 @@ from ._functional.sparse import embedding, embedding_bag, one_hot
 # ---- convolution / pooling / normalization helper: add your import lines below ----
 
 # ---- attention / transformer / RNN helper: add your import lines below ----
+from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention

@@ -14,7 +14,8 @@ import math
 from ...backend import xp
 from ...ops.reduce import Softmax, softmax
 from ...ops.shape import cat
-from ...random import _gen
+from .dropout import dropout
+from .linear import linear
 
 
 def _tensor_cls():
@@ -35,17 +36,6 @@ class _SafeSoftmax(Softmax):
         s = xp.sum(e, axis=self.dim, keepdims=True)
         e /= xp.where(s == 0, 1, s)
         return e
-
-
-def _dropout(x, p, generator=None):
-    """Inverted dropout with a fresh Bernoulli mask (the mask is a constant in the graph)."""
-    if p <= 0.0:
-        return x
-    if p >= 1.0:
-        return x * 0.0
-    keep = _gen(generator).random(x.shape) >= p
-    scale = (keep / (1.0 - p)).astype(x.dtype.np)
-    return x * _tensor_cls()._make(scale)
 
 
 def _shape(t):
@@ -136,7 +126,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None and attn_mask.dtype.name != "bool":
         scores = scores + attn_mask
     weights = _SafeSoftmax.apply(scores, dim=-1)
-    weights = _dropout(weights, dropout_p)
+    weights = dropout(weights, dropout_p)
     return weights @ value
 
 
@@ -200,20 +190,15 @@ def _canonical_mask(mask, name, dtype):
     return mask
 
 
-def _linear(x, w, b):
-    out = x @ w.t()
-    return out if b is None else out + b
-
-
 def _in_projection(query, key, value, in_proj_weight, in_proj_bias, q_w, k_w, v_w):
     """q, k, v projections from the packed weight, or the three separate ones."""
     if in_proj_weight is not None:
         if query is key and key is value:  # self-attention: one matmul
-            qkv = _linear(query, in_proj_weight, in_proj_bias)
+            qkv = linear(query, in_proj_weight, in_proj_bias)
             return qkv.chunk(3, dim=-1)
         q_w, k_w, v_w = in_proj_weight.chunk(3)
     b = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
-    return _linear(query, q_w, b[0]), _linear(key, k_w, b[1]), _linear(value, v_w, b[2])
+    return linear(query, q_w, b[0]), linear(key, k_w, b[1]), linear(value, v_w, b[2])
 
 
 def _pad_last(mask):
@@ -331,10 +316,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if attn_mask is not None:
             scores = scores + attn_mask
         weights = softmax(scores, dim=-1)
-        weights = _dropout(weights, dropout_p)
+        weights = dropout(weights, dropout_p)
         out = weights @ v
         out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = _linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(dim=1)
@@ -352,7 +337,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = _linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
     if not batched:
         out = out.squeeze(1)
     return out, None

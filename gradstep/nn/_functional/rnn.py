@@ -24,6 +24,7 @@ from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops.elementwise import _sigmoid
+from .linear import linear
 
 
 def _tensor_cls():
@@ -270,29 +271,24 @@ def rnn_layer(mode, x, h0, c0, weights, reverse=False):
 
 
 # ---------------------------------------------------------------- single cells (Tensor ops)
-def _linear(x, w, b):
-    out = x @ w.t()
-    return out if b is None else out + b
-
-
 def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    return (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).tanh()
+    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).tanh()
 
 
 def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    return (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).relu()
+    return (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).relu()
 
 
 def lstm_cell(x, hc, w_ih, w_hh, b_ih=None, b_hh=None):
     h, c = hc
-    i, f, g, o = (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).chunk(4, dim=1)
+    i, f, g, o = (linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh)).chunk(4, dim=1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     return o.sigmoid() * c.tanh(), c
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    xr, xz, xn = _linear(x, w_ih, b_ih).chunk(3, dim=1)
-    hr, hz, hn = _linear(h, w_hh, b_hh).chunk(3, dim=1)
+    xr, xz, xn = linear(x, w_ih, b_ih).chunk(3, dim=1)
+    hr, hz, hn = linear(h, w_hh, b_hh).chunk(3, dim=1)
     r = (xr + hr).sigmoid()
     z = (xz + hz).sigmoid()
     n = (xn + r * hn).tanh()

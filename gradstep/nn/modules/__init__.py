@@ -22,3 +22,5 @@ from .loss import (
 
 # ---- other nn families add their import lines below this line ----
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .attention import MultiheadAttention
+from .transformer import TransformerEncoder, TransformerEncoderLayer

@@ -16,7 +16,7 @@ from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype
 from ...ops.shape import cat, stack
-from .._functional.attention import _dropout
+from .._functional.dropout import dropout
 from .._functional.rnn import gru_cell, lstm_cell, rnn_layer, rnn_relu_cell, rnn_tanh_cell
 from ..parameter import Parameter
 from .module import Module
@@ -180,7 +180,7 @@ class RNNBase(Module):
                 c_n.append(c)
             x = outs[0] if num_directions == 1 else cat(outs, dim=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                x = _dropout(x, self.dropout)
+                x = dropout(x, self.dropout)
         return x, stack(h_n), (stack(c_n) if c0 is not None else None)
 
     def _forward(self, input, hx, cx):  # noqa: A002
