@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ...autograd.function import Node
+from ...backend import xp
 from ...ops import elementwise as E
 from ...ops import reduce as R
 from ...ops._util import as_float
@@ -70,10 +72,30 @@ def selu(input, inplace=False):  # noqa: A002
     return _maybe_inplace(input, inplace, lambda x: E.elu(x, _SELU_ALPHA) * _SELU_SCALE)
 
 
+class _Celu(Node):
+    """alpha * (exp(x / alpha) - 1) for x <= 0, else x.
+
+    torch's backward divides by alpha rounded to float32 (``1.0 / alpha.toFloat()``); we do too, so
+    float64 gradients agree to the last bits.
+    """
+
+    saves = (0,)
+
+    def forward(self, a):
+        alpha = a.dtype.type(self.alpha)
+        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0) / alpha))
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        inv = 1.0 / float(xp.float32(self.alpha))
+        neg = (a.clamp(max=0.0) * inv).exp() * (inv * self.alpha)
+        return g * E.where(a > 0, 1.0, neg).to(a.dtype)
+
+
 def celu(input, alpha=1.0, inplace=False):  # noqa: A002
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha must not be 0 in celu")
-    return _maybe_inplace(input, inplace, lambda x: E.elu(x / alpha, 1.0) * alpha)
+    return _maybe_inplace(input, inplace, lambda x: _Celu.apply(as_float(x), alpha=alpha))
 
 
 def gelu(input, approximate="none"):  # noqa: A002
@@ -96,12 +118,31 @@ def sigmoid(input):  # noqa: A002
     return E.sigmoid(input)
 
 
+class _Hardsigmoid(Node):
+    """clip(x + 3, 0, 6) / 6; the gradient inside (-3, 3) is torch's float32 constant 1/6."""
+
+    saves = (0,)
+
+    def forward(self, a):
+        return xp.clip(a + a.dtype.type(3), 0, 6) / a.dtype.type(6)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        inside = ((a > -3.0) & (a < 3.0)).to(a.dtype)
+        return g * inside * float(xp.float32(1.0 / 6.0))
+
+
 def hardsigmoid(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, inplace, lambda x: E.hardtanh(x / 6.0 + 0.5, 0.0, 1.0))
+    return _maybe_inplace(input, inplace, lambda x: _Hardsigmoid.apply(as_float(x)))
 
 
 def hardswish(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, inplace, lambda x: x * E.hardtanh(x + 3.0, 0.0, 6.0) / 6.0)
+    """x * clip(x + 3, 0, 6) / 6; gradient x / 3 + 0.5 on [-3, 3] as torch's kernel."""
+    def fn(x):
+        ramp = x * E.hardtanh(x + 3.0, 0.0, 6.0) / 6.0
+        return E.where(x < -3.0, x * 0.0, E.where(x <= 3.0, ramp, x))
+
+    return _maybe_inplace(input, inplace, fn)
 
 
 def logsigmoid(input):  # noqa: A002

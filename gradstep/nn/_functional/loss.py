@@ -176,7 +176,8 @@ class CrossEntropy(Node):
         if self.reduction == "sum":
             return xp.asarray(total)
         self.denom = wy.sum()
-        return xp.asarray(total / self.denom)
+        with xp.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, like torch
+            return xp.asarray(total / self.denom)
 
     def backward(self, g):
         logp, wy = self.logp, self.wy
@@ -286,7 +287,8 @@ class NllLoss(Node):
         if self.reduction == "sum":
             return xp.asarray(loss.sum())
         self.denom = wy.sum()
-        return xp.asarray(loss.sum() / self.denom)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return xp.asarray(loss.sum() / self.denom)
 
     def backward(self, g):
         n, c = self.wy.shape[0], self.x_shape[1] if len(self.x_shape) > 1 else self.x_shape[0]
@@ -371,8 +373,9 @@ class BinaryCrossEntropy(Node):
     saves = (0, 1)
 
     def forward(self, x, t):
-        logx = xp.maximum(xp.log(x), -100.0)
-        log1mx = xp.maximum(xp.log1p(-x), -100.0)
+        with xp.errstate(divide="ignore"):  # log(0) = -inf, then clamped like torch
+            logx = xp.maximum(xp.log(x), -100.0)
+            log1mx = xp.maximum(xp.log1p(-x), -100.0)
         self.logs = (logx, log1mx)
         return -(t * logx + (1 - t) * log1mx)
 
@@ -381,7 +384,8 @@ class BinaryCrossEntropy(Node):
         xa, ta, ga = x._data, t._data, g._data
         gx = gt = None
         if self._next[0] is not None:
-            gx = Tensor._make((ga * (xa - ta) / xp.maximum((1 - xa) * xa, 1e-12)).astype(xa.dtype))
+            eps = float(xp.float32(1e-12))  # torch's kernel constant is a float32 1e-12
+            gx = Tensor._make((ga * (xa - ta) / xp.maximum((1 - xa) * xa, eps)).astype(xa.dtype))
         if self._next[1] is not None:
             logx, log1mx = self.logs
             gt = Tensor._make((ga * (log1mx - logx)).astype(xa.dtype))

@@ -413,8 +413,12 @@ class ParameterDict(Module):
         return (self[k] for k in self._keys)
 
     def update(self, parameters):
-        if isinstance(parameters, (Mapping, ParameterDict)):
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
             for k, v in parameters.items():
+                self[k] = v
+            return
+        if isinstance(parameters, Mapping):  # a plain mapping is added in sorted key order
+            for k, v in sorted(parameters.items()):
                 self[k] = v
             return
         for j, p in enumerate(parameters):

@@ -467,7 +467,8 @@ class Module:
         state_dict = OrderedDict(state_dict)
 
         def load(module, local, prefix):
-            module._load_from_state_dict(local, prefix, {}, strict, missing, unexpected, errors,
+            # keys are always collected (strict=True here); ``strict`` only decides if they raise
+            module._load_from_state_dict(local, prefix, {}, True, missing, unexpected, errors,
                                          assign)
             for name, child in module._modules.items():
                 if child is not None:

@@ -1,0 +1,56 @@
+"""Activation layers and their functional twins against torch (values and gradients)."""
+
+import pytest
+import torch
+
+import gradstep
+from gradstep import nn
+from gradstep.autograd import gradcheck
+from tests.helpers import check
+from tests.nn.layer_twin import compare_layer
+
+LAYERS = [
+    ("ReLU", ()), ("ReLU6", ()), ("LeakyReLU", (0.2,)), ("ELU", (0.7,)), ("SELU", ()),
+    ("CELU", (1.3,)), ("GELU", ()), ("GELU", ("tanh",)), ("SiLU", ()), ("Mish", ()),
+    ("Tanh", ()), ("Sigmoid", ()), ("Hardsigmoid", ()), ("Hardswish", ()), ("LogSigmoid", ()),
+    ("Softplus", ()), ("Softplus", (2.0, 1.0)), ("Softsign", ()), ("Tanhshrink", ()),
+    ("Hardtanh", ()), ("Hardtanh", (-0.5, 1.5)), ("Threshold", (0.1, -3.0)), ("GLU", ()),
+    ("Softmax", (1,)), ("Softmin", (0,)), ("LogSoftmax", (-1,)), ("PReLU", ()), ("PReLU", (3,)),
+]
+
+
+@pytest.mark.parametrize("name,args", LAYERS, ids=[f"{n}{a}" for n, a in LAYERS])
+def test_activation_layer_matches_torch(name, args):
+    compare_layer(lambda L: getattr(L.nn, name)(*args), [(4, 3, 6)], modes=("train",),
+                  low=-4.0, high=4.0)
+    assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu", "elu", "silu", "mish",
+                                  "hardtanh", "selu", "celu", "hardsigmoid", "hardswish"])
+def test_inplace_variants(name):
+    def fn(L, x):
+        y = x * 1.0
+        out = getattr(L.nn.functional, name)(y, inplace=True)
+        assert out is y
+        return y
+
+    check(fn, [(3, 5)], low=-4, high=4)
+    assert "inplace=True" in repr(nn.ReLU(inplace=True))
+
+
+def test_functional_twins():
+    F = "nn.functional"
+    for expr in ["softmax(x, dim=0)", "log_softmax(x, 1)", "gelu(x, approximate='tanh')",
+                 "softplus(x, beta=0.5, threshold=3)", "leaky_relu(x, 0.3)",
+                 "threshold(x, 0.5, 2.0)", "glu(x, 0)", "logsigmoid(x)",
+                 "normalize(x, p=2.0, dim=1)", "cosine_similarity(x, x * 2 + 1)",
+                 "pairwise_distance(x, x.flip(0))"]:
+        check(lambda L, x, e=expr: eval(f"L.{F}.{e}"), [(4, 6)], low=-5, high=5)
+
+
+def test_gradcheck_activations():
+    x = gradstep.randn(3, 4, dtype=gradstep.float64, requires_grad=True)
+    for fn in (nn.functional.mish, nn.functional.selu, nn.functional.logsigmoid,
+               nn.functional.hardswish, lambda t: nn.functional.glu(t, 1)):
+        assert gradcheck(fn, (x,))

@@ -1,0 +1,89 @@
+"""Embedding and EmbeddingBag against torch: lookups, padding_idx, repeated indices."""
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep import nn
+from gradstep.autograd import gradcheck
+from tests.nn.layer_twin import compare_layer
+
+IDX = [[1, 2, 4, 5], [4, 3, 2, 9], [0, 0, 4, 4]]  # repeats and padding index 4
+
+
+def _indices(L, dt):
+    return [L.tensor(IDX)]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 4}, {"padding_idx": -6},
+                                    {"scale_grad_by_freq": True, "padding_idx": 0}])
+def test_embedding_matches_torch(kwargs):
+    compare_layer(lambda L: L.nn.Embedding(10, 3, **kwargs), None, inputs=_indices,
+                  modes=("train",))
+    assert repr(nn.Embedding(10, 3, **kwargs)) == repr(torch.nn.Embedding(10, 3, **kwargs))
+
+
+def test_padding_row_gets_no_gradient_and_starts_at_zero():
+    emb = nn.Embedding(6, 2, padding_idx=1)
+    assert emb.weight[1].tolist() == [0.0, 0.0]
+    emb(gradstep.tensor([1, 1, 2, 2, 2])).sum().backward()
+    assert emb.weight.grad[1].tolist() == [0.0, 0.0]
+    assert emb.weight.grad[2].tolist() == [3.0, 3.0]  # repeated indices accumulate
+
+
+def test_max_norm_renormalises_looked_up_rows():
+    for L in (gradstep, torch):
+        L.manual_seed(0)
+    w = np.random.default_rng(0).normal(size=(5, 3)) * 3
+    ours = nn.Embedding.from_pretrained(gradstep.tensor(w), max_norm=1.0)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(w), max_norm=1.0)
+    idx = [0, 2, 2]
+    np.testing.assert_allclose(ours(gradstep.tensor(idx)).numpy(),
+                               theirs(torch.tensor(idx)).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.numpy(), rtol=1e-10)
+    assert not ours.weight.requires_grad
+
+
+def test_embedding_errors():
+    emb = nn.Embedding(5, 2)
+    with pytest.raises(IndexError, match="index out of range"):
+        emb(gradstep.tensor([0, 5]))
+    with pytest.raises(RuntimeError, match="Long, Int"):
+        emb(gradstep.tensor([0.0, 1.0]))
+    with pytest.raises(AssertionError, match="Padding_idx"):
+        nn.Embedding(5, 2, padding_idx=5)
+
+
+def test_embedding_double_backward_gradcheck():
+    w = gradstep.randn(6, 3, dtype=gradstep.float64, requires_grad=True)
+    idx = gradstep.tensor([[0, 5, 5], [2, 3, 0]])
+    assert gradcheck(lambda w: nn.functional.embedding(idx, w) ** 2, (w,))
+    (g,) = gradstep.autograd.grad((nn.functional.embedding(idx, w) ** 2).sum(), w,
+                                  create_graph=True)
+    g.sum().backward()
+    tw = torch.tensor(w.detach().numpy(), requires_grad=True)
+    (tg,) = torch.autograd.grad((torch.nn.functional.embedding(torch.tensor(idx.numpy()), tw) ** 2)
+                                .sum(), tw, create_graph=True)
+    tg.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_matches_torch(mode):
+    def inputs(L, dt):
+        return [L.tensor([1, 2, 4, 5, 4, 3, 2, 9]), L.tensor([0, 3, 3, 5])]
+
+    compare_layer(lambda L: L.nn.EmbeddingBag(10, 3, mode=mode), None, inputs=inputs,
+                  modes=("train",))
+    compare_layer(lambda L: L.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=4), None,
+                  inputs=_indices, modes=("train",))
+
+
+def test_embedding_bag_per_sample_weights():
+    def inputs(L, dt):
+        return [L.tensor(IDX), None,
+                L.tensor(np.linspace(0.5, 2, 12).reshape(3, 4).astype(dt), requires_grad=True)]
+
+    compare_layer(lambda L: L.nn.EmbeddingBag(10, 3, mode="sum"), None, inputs=inputs,
+                  modes=("train",))

@@ -1,0 +1,258 @@
+"""Losses (modules and functional forms) against torch: values and every gradient."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep import nn
+from gradstep.autograd import gradcheck
+from tests.helpers import assert_close
+
+REDUCTIONS = ["none", "mean", "sum"]
+
+
+def _run(build, arrays, dt, grad_inputs, ints=(), scale=1.0):
+    """``build(lib, *tensors)`` -> loss in both libs; compares the value and input grads."""
+    results = []
+    for lib in (gradstep, torch):
+        ts = []
+        for i, a in enumerate(arrays):
+            if i in ints:
+                ts.append(lib.tensor(a))
+            else:
+                ts.append(lib.tensor(a.astype(dt), requires_grad=i in grad_inputs))
+        out = build(lib, *ts)
+        w = np.random.default_rng(7).standard_normal(tuple(out.shape)).astype(dt)
+        (out * lib.tensor(w)).sum().backward()
+        results.append((out, ts))
+    (out, xs), (tout, tts) = results
+    assert out.dtype.name == str(tout.dtype).replace("torch.", "")
+    assert_close(out, tout, dt, scale, what=f"loss ({dt})")
+    for i in grad_inputs:
+        assert_close(xs[i].grad, tts[i].grad, dt, scale, what=f"grad of input {i} ({dt})")
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+# ---------------------------------------------------------------- cross-entropy and NLL
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_class_indices(dt, reduction, weighted, smoothing):
+    r = _rng()
+    x = r.normal(size=(6, 5)) * 3
+    t = np.array([0, 4, 2, -100, 2, 1])
+    w = r.uniform(0.2, 2.0, 5)
+
+    def build(L, x, t, w):
+        loss = L.nn.CrossEntropyLoss(weight=w if weighted else None, reduction=reduction,
+                                     label_smoothing=smoothing)
+        return loss(x, t)
+
+    _run(build, [x, t, w], dt, grad_inputs=(0,), ints=(1,))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_spatial_with_ignore_index(reduction):
+    r = _rng()
+    x = r.normal(size=(2, 4, 3, 5))
+    t = r.integers(0, 4, size=(2, 3, 5))
+    t[0, 1, 2] = 2
+    w = r.uniform(0.5, 1.5, 4)
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t, w: L.nn.functional.cross_entropy(
+            x, t, weight=w, ignore_index=2, reduction=reduction, label_smoothing=0.1),
+            [x, t, w], dt, grad_inputs=(0,), ints=(1,))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_probability_targets(reduction, weighted):
+    r = _rng()
+    x = r.normal(size=(3, 4, 2))
+    t = r.dirichlet(np.ones(4), size=(3, 2)).transpose(0, 2, 1).copy()
+    w = r.uniform(0.5, 1.5, 4)
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t, w: L.nn.functional.cross_entropy(
+            x, t, weight=w if weighted else None, reduction=reduction, label_smoothing=0.15),
+            [x, t, w], dt, grad_inputs=(0, 1))
+
+
+def test_cross_entropy_unbatched_and_extreme_logits():
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t: L.nn.functional.cross_entropy(x, t), [np.array([1.0, -2.0, 0.5]),
+             np.array(2)], dt, grad_inputs=(0,), ints=(1,))
+        x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [5e3, 5e3, -1e4]])
+        _run(lambda L, x, t: L.nn.functional.cross_entropy(x, t, reduction="none"),
+             [x, np.array([1, 2, 0])], dt, grad_inputs=(0,), ints=(1,))
+        out = nn.functional.cross_entropy(gradstep.tensor(x.astype(dt), requires_grad=True),
+                                          gradstep.tensor([1, 2, 0]))
+        assert np.isfinite(out.item())
+
+
+def test_cross_entropy_all_ignored_is_nan_like_torch():
+    x = gradstep.randn(3, 4)
+    t = gradstep.tensor([-100, -100, -100])
+    assert np.isnan(nn.functional.cross_entropy(x, t).item())
+    assert nn.functional.cross_entropy(x, t, reduction="sum").item() == 0.0
+
+
+def test_cross_entropy_gradcheck():
+    x = gradstep.randn(4, 5, dtype=gradstep.float64, requires_grad=True)
+    t = gradstep.tensor([1, 0, 4, 4])
+    w = gradstep.rand(5, dtype=gradstep.float64) + 0.5
+    assert gradcheck(lambda x: nn.functional.cross_entropy(x, t, weight=w, label_smoothing=0.3), (x,))
+    p = gradstep.rand(4, 5, dtype=gradstep.float64, requires_grad=True)
+    assert gradcheck(lambda x, p: nn.functional.cross_entropy(x, p, reduction="none"), (x, p))
+
+
+def test_cross_entropy_errors():
+    F = nn.functional
+    x = gradstep.randn(3, 4)
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        F.cross_entropy(x, gradstep.tensor([1, 2, 7]))
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"):
+        F.cross_entropy(x, gradstep.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="Long or Byte, but got Int"):
+        F.cross_entropy(x, gradstep.tensor([1, 2, 3], dtype=gradstep.int32))
+    with pytest.raises(RuntimeError, match=r"Expected target size \[2, 5\], got \[2, 4\]"):
+        F.cross_entropy(gradstep.randn(2, 4, 5), gradstep.zeros(2, 4, dtype=gradstep.int64))
+    with pytest.raises(RuntimeError, match="all 4 classes"):
+        F.cross_entropy(x, gradstep.tensor([1, 2, 3]), weight=gradstep.ones(3))
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        F.cross_entropy(x, gradstep.tensor([1, 2, 3]), reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss(reduction):
+    r = _rng()
+    x = r.normal(size=(5, 3, 2))
+    t = np.array([[0, 2], [1, 1], [2, -1], [0, 0], [1, 2]])
+    w = r.uniform(0.5, 1.5, 3)
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t, w: L.nn.NLLLoss(weight=w, ignore_index=-1, reduction=reduction)(
+            L.nn.functional.log_softmax(x, 1), t), [x, t, w], dt, grad_inputs=(0,), ints=(1,))
+
+
+# ---------------------------------------------------------------- elementwise losses
+ELEMENTWISE = [
+    ("MSELoss", {}), ("L1Loss", {}), ("SmoothL1Loss", {"beta": 0.5}), ("SmoothL1Loss", {"beta": 0.0}),
+    ("HuberLoss", {"delta": 0.7}), ("SoftMarginLoss", {}),
+]
+
+
+@pytest.mark.parametrize("name,kw", ELEMENTWISE, ids=[f"{n}{k}" for n, k in ELEMENTWISE])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_elementwise_losses(name, kw, reduction):
+    r = _rng()
+    x, t = r.normal(size=(4, 5)), r.normal(size=(4, 5))
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t: getattr(L.nn, name)(reduction=reduction, **kw)(x, t), [x, t], dt,
+             grad_inputs=(0,) if name == "SoftMarginLoss" else (0, 1))
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_weighted_regression_losses(name, reduction):
+    r = _rng()
+    arrays = [r.normal(size=(3, 4)), r.normal(size=(3, 4)), r.uniform(0.1, 2, (3, 4))]
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t, w: getattr(L.nn.functional, name)(x, t, reduction=reduction, weight=w),
+             arrays, dt, grad_inputs=(0, 1, 2))
+
+
+def test_mse_warns_on_broadcast():
+    with pytest.warns(UserWarning, match="different to the input size"):
+        nn.functional.mse_loss(gradstep.randn(3, 1), gradstep.randn(3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_and_bce_with_logits(reduction):
+    r = _rng()
+    p = r.uniform(0.02, 0.98, (4, 3))
+    t = r.uniform(0, 1, (4, 3))
+    w = r.uniform(0.5, 1.5, (4, 3))
+    pw = r.uniform(0.5, 3, (3,))
+    logits = r.normal(size=(4, 3)) * 4
+    for dt in ("float32", "float64"):
+        _run(lambda L, p, t, w: L.nn.BCELoss(weight=w, reduction=reduction)(p, t), [p, t, w], dt,
+             grad_inputs=(0, 1))
+        _run(lambda L, x, t, w, pw: L.nn.BCEWithLogitsLoss(weight=w, pos_weight=pw,
+                                                           reduction=reduction)(x, t),
+             [logits, t, w, pw], dt, grad_inputs=(0, 1))
+        _run(lambda L, x, t: L.nn.functional.binary_cross_entropy_with_logits(x, t, reduction=reduction),
+             [logits * 100, t], dt, grad_inputs=(0, 1))
+
+
+def test_bce_extremes_and_errors():
+    for dt in ("float32", "float64"):
+        _run(lambda L, p, t: L.nn.functional.binary_cross_entropy(p, t, reduction="none"),
+             [np.array([0.0, 1.0, 1e-30, 0.5]), np.array([1.0, 0.0, 1.0, 0.5])], dt,
+             grad_inputs=(0,))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        nn.functional.binary_cross_entropy(gradstep.tensor([1.5]), gradstep.tensor([1.0]))
+    with pytest.raises(ValueError, match="different to the input size"):
+        nn.functional.binary_cross_entropy(gradstep.rand(3), gradstep.rand(3, 1))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(reduction, log_target):
+    r = _rng()
+    x = np.log(r.dirichlet(np.ones(5), size=3))
+    t = r.dirichlet(np.ones(5), size=3)
+    if log_target:
+        t = np.log(t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dt in ("float32", "float64"):
+            _run(lambda L, x, t: L.nn.KLDivLoss(reduction=reduction, log_target=log_target)(x, t),
+                 [x, t], dt, grad_inputs=(0, 1))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margin_losses(reduction):
+    r = _rng()
+    a, b = r.normal(size=(6, 4)), r.normal(size=(6, 4))
+    y = np.array([1.0, -1, 1, -1, -1, 1])
+    for dt in ("float32", "float64"):
+        _run(lambda L, a, b, y: L.nn.CosineEmbeddingLoss(margin=0.1, reduction=reduction)(a, b, y),
+             [a, b, y], dt, grad_inputs=(0, 1))
+        _run(lambda L, a, b, y: L.nn.MarginRankingLoss(0.2, reduction=reduction)(a[:, 0], b[:, 0], y),
+             [a, b, y], dt, grad_inputs=(0, 1))
+        _run(lambda L, a, y: L.nn.HingeEmbeddingLoss(0.5, reduction=reduction)(a[:, 0], y),
+             [a, y], dt, grad_inputs=(0,))
+        _run(lambda L, a, b: L.nn.TripletMarginLoss(margin=1.5, reduction=reduction)(a, b, b.flip(0)),
+             [a, b], dt, grad_inputs=(0, 1))
+        _run(lambda L, a, b: L.nn.MultiLabelSoftMarginLoss(reduction=reduction)(a, (b > 0).to(a.dtype)),
+             [a, b], dt, grad_inputs=(0,))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_poisson_and_gaussian_nll(reduction):
+    r = _rng()
+    x, t, v = r.normal(size=(3, 4)), r.poisson(2.0, (3, 4)).astype(float), r.uniform(0.1, 2, (3, 4))
+    for dt in ("float32", "float64"):
+        _run(lambda L, x, t: L.nn.PoissonNLLLoss(full=True, reduction=reduction)(x, t), [x, t], dt,
+             grad_inputs=(0,))
+        _run(lambda L, x, t, v: L.nn.GaussianNLLLoss(reduction=reduction)(x, t, v), [x, t, v], dt,
+             grad_inputs=(0, 1, 2))
+
+
+def test_loss_module_state_dict_and_repr():
+    w = np.array([1.0, 2.0, 3.0], dtype="float32")
+    ours, theirs = nn.CrossEntropyLoss(weight=gradstep.tensor(w)), torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(w))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert repr(ours) == repr(theirs) == "CrossEntropyLoss()"
+    b, tb = nn.BCEWithLogitsLoss(pos_weight=gradstep.ones(2)), torch.nn.BCEWithLogitsLoss(
+        pos_weight=torch.ones(2))
+    assert list(b.state_dict()) == list(tb.state_dict())
+    with pytest.warns(UserWarning):
+        assert nn.MSELoss(size_average=False).reduction == "sum"
