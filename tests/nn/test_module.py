@@ -224,3 +224,58 @@ def test_deepcopy_module():
     assert m2.first.w is m2.second.w and m2.first.w is not m.first.w
     m2.first.w.data.fill_(3)
     assert m.first.w.tolist()[0][0] == 1.0
+
+
+MLP_SCRIPT = '''
+import {lib} as torch
+import {lib}.nn as nn
+import {lib}.nn.functional as F
+from {lib} import nn as nn2
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.0),
+                                  nn.Linear(16, 16))
+        self.head = nn2.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(F.gelu(self.body(x)))
+
+
+model = MLP()
+model.load_state_dict(weights)
+criterion = nn.CrossEntropyLoss()
+x = torch.tensor(x_np)
+y = torch.tensor(y_np)
+model.train()
+out = model(x)
+loss = criterion(out, y)
+model.zero_grad()
+loss.backward()
+nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+with torch.no_grad():
+    for p in model.parameters():
+        p -= 0.1 * p.grad
+    acc = (model(x).argmax(dim=1) == y).float().mean()
+result = (loss.item(), acc.item(), [p.detach().numpy().copy() for p in model.parameters()])
+'''
+
+
+def test_mlp_script_runs_unchanged_with_import_gradstep_as_torch():
+    rng = np.random.default_rng(0)
+    x_np = rng.normal(size=(8, 3, 4)).astype("float32")
+    y_np = rng.integers(0, 3, size=8)
+    ns_t = {"x_np": x_np, "y_np": y_np}
+    exec(MLP_SCRIPT.format(lib="torch").replace("model.load_state_dict(weights)\n", ""), ns_t)
+    start = {k: v.clone() for k, v in ns_t["model"].state_dict().items()}
+    ns_t = {"x_np": x_np, "y_np": y_np, "weights": start}
+    exec(MLP_SCRIPT.format(lib="torch"), ns_t)
+    ns_g = {"x_np": x_np, "y_np": y_np,
+            "weights": {k: gradstep.tensor(v.numpy()) for k, v in start.items()}}
+    exec(MLP_SCRIPT.format(lib="gradstep"), ns_g)
+    (loss, acc, params), (tloss, tacc, tparams) = ns_g["result"], ns_t["result"]
+    assert loss == pytest.approx(tloss, rel=1e-5) and acc == pytest.approx(tacc)
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p, tp, rtol=1e-5, atol=1e-6)
