@@ -27,7 +27,7 @@ import math
 
 from .._tensor import Tensor
 from ..backend import xp
-from .optimizer import Optimizer, _data_or_none, _get_value, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _as_scalar, _data_or_none, _step_tensor, _zeros_like
 
 
 def _lerp_(start, end, weight):
@@ -115,7 +115,7 @@ class Adafactor(Optimizer):
         """One Adafactor step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr = _get_value(group["lr"])
+            lr = _as_scalar(group["lr"])  # a tensor lr rounds in its dtype, as in torch
             eps1, eps2 = group["eps"]
             for p in group["params"]:
                 if p.grad is None:

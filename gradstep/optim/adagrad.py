@@ -14,10 +14,10 @@ from .._tensor import Tensor
 from ..backend import xp
 from .optimizer import (
     Optimizer,
+    _as_scalar,
     _check_differentiable,
     _check_fused_foreach,
     _check_lr,
-    _get_value,
     _step_tensor,
 )
 
@@ -79,7 +79,7 @@ class Adagrad(Optimizer):
         """One Adagrad step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr = _get_value(group["lr"])
+            lr = _as_scalar(group["lr"])  # a tensor lr rounds in its dtype, as in torch
             for p in group["params"]:
                 if p.grad is None:
                     continue

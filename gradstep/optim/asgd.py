@@ -14,13 +14,13 @@ default dtype is float64), so they are rounded to that dtype between steps.
 
 from __future__ import annotations
 
-from .._tensor import Tensor
-from ..backend import float64, get_default_dtype, xp
 from .optimizer import (
     Optimizer,
+    _as_scalar,
     _check_differentiable,
     _check_lr,
     _get_value,
+    _step_tensor,
     _zeros_like,
 )
 
@@ -49,12 +49,6 @@ def asgd_schedule(step, *, lr, lambd, alpha, t0):
     return eta, mu
 
 
-def _scalar(value):
-    """A 0-d tensor of torch's scalar state dtype (float64 only when that is the default dtype)."""
-    dtype = xp.float64 if get_default_dtype() is float64 else xp.float32
-    return Tensor._make(xp.asarray(value, dtype=dtype))
-
-
 class ASGD(Optimizer):
     """torch.optim.ASGD: SGD with a decaying step size and a running average ``ax`` of the
     iterates (averaging starts after ``t0`` steps; read the averaged weights from the state).
@@ -76,9 +70,9 @@ class ASGD(Optimizer):
 
     def _init_state(self, p, group):
         state = self.state[p]
-        state["step"] = _scalar(0.0)
-        state["eta"] = _scalar(_get_value(group["lr"]))
-        state["mu"] = _scalar(1.0)
+        state["step"] = _step_tensor(0.0)
+        state["eta"] = _step_tensor(_get_value(group["lr"]))
+        state["mu"] = _step_tensor(1.0)
         state["ax"] = _zeros_like(p)
         return state
 
@@ -86,7 +80,7 @@ class ASGD(Optimizer):
         """One ASGD step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr = _get_value(group["lr"])
+            lr = _as_scalar(group["lr"])  # a tensor lr rounds in its dtype, as in torch
             for p in group["params"]:
                 if p.grad is None:
                     continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..backend import xp
-from .optimizer import Optimizer, _check_lr, _get_value
+from .optimizer import Optimizer, _as_scalar, _check_lr
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -220,7 +220,7 @@ class LBFGS(Optimizer):
                 "optimizer.step(closure)."
             )
         group = self.param_groups[0]
-        lr = _get_value(group["lr"])
+        lr = _as_scalar(group["lr"])  # a tensor lr rounds in its dtype, as in torch
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]

@@ -23,7 +23,7 @@ import math
 
 from .._tensor import Tensor
 from ..backend import xp
-from .optimizer import Optimizer, _get_value, _zeros_like
+from .optimizer import Optimizer, _as_scalar, _zeros_like
 
 EPS = 1e-7
 DEFAULT_A = 3.4445
@@ -78,11 +78,46 @@ def adjust_lr(lr, adjust_lr_fn, param_shape):
     return lr * ratio
 
 
+def _split(x):
+    """Veltkamp split of float64 values into a high and a low half (26 + 27 significant bits)."""
+    t = 134217729.0 * x  # 2**27 + 1
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def _fma(a, b, c):
+    """``a * b + c`` with one rounding, as torch's vectorised CPU kernels compute ``lerp`` and
+    ``add(alpha=)`` (fused multiply-add).
+
+    Why it matters here: Newton-Schulz runs in bfloat16, so a one-ulp difference in its input
+    can flip a bfloat16 rounding and grow from there; matching torch's rounding keeps the inputs
+    identical. float32: the product of two float32 numbers is exact in float64, so one float64
+    add then a float32 rounding. float64: Dekker's exact product plus a compensated sum.
+    """
+    c = xp.asarray(c)
+    if c.dtype == xp.float32:
+        wide = xp.float64(a) * xp.asarray(b, dtype=xp.float64) + c
+        return wide.astype(xp.float32)
+    a, b = xp.float64(a), xp.asarray(b, dtype=xp.float64)
+    product = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    product_err = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product + c
+    c_part = total - product
+    sum_err = (product - (total - c_part)) + (c - c_part)
+    return total + (sum_err + product_err)
+
+
 def _lerp(start, end, weight):
-    """``torch.lerp(start, end, weight)`` with torch's two-sided formula."""
+    """``torch.lerp(start, end, weight)`` rounded as torch's CPU kernel rounds it.
+
+    ``start + w (end - start)`` for w < 0.5, else ``end + (w - 1)(end - start)`` (exact at w=1).
+    """
+    w = start.dtype.type(weight)
     if weight < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (1 - weight)
+        return _fma(w, end - start, start)
+    return _fma(w - 1, end - start, end)
 
 
 def muon_update(param, grad, momentum_buffer, *, lr, weight_decay, momentum, nesterov,
@@ -94,7 +129,7 @@ def muon_update(param, grad, momentum_buffer, *, lr, weight_decay, momentum, nes
     update = _lerp(grad, momentum_buffer, momentum) if nesterov else momentum_buffer
     ortho = zeropower_via_newtonschulz(update, ns_coefficients, ns_steps, eps)
     param *= 1 - lr * weight_decay
-    param -= adjust_lr(lr, adjust_lr_fn, param.shape) * ortho.astype(param.dtype, copy=False)
+    param[...] = _fma(-adjust_lr(lr, adjust_lr_fn, param.shape), ortho, param)
 
 
 class Muon(Optimizer):
@@ -135,7 +170,7 @@ class Muon(Optimizer):
         """One Muon step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            lr = _get_value(group["lr"])
+            lr = _as_scalar(group["lr"])  # a tensor lr rounds in its dtype, as in torch
             for p in group["params"]:
                 if p.grad is None:
                     continue

@@ -79,6 +79,12 @@ def _get_value(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
+def _as_scalar(x):
+    """A hyperparameter for arithmetic that rounds like torch's: a one-element tensor becomes a
+    NumPy scalar of its dtype (float32 math stays float32, as with torch's 0-d tensors)."""
+    return x._data.reshape(())[()] if isinstance(x, Tensor) else x
+
+
 def _check_lr(lr):
     """torch's learning-rate validation: non-negative; a tensor lr must have one element."""
     if isinstance(lr, Tensor) and lr.numel() != 1:

@@ -74,3 +74,12 @@ def test_defaults_match_torch():
 def test_differentiable_is_refused():
     with pytest.raises(NotImplementedError, match="differentiable=True"):
         gradstep.optim.RMSprop([gradstep.zeros(2, requires_grad=True)], differentiable=True)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tensor_lr_matches_torch(dtype):
+    """A one-element float32 tensor lr: torch does the lr arithmetic in float32; so must we."""
+    compare_optimizers(
+        lambda ps, **kw: gradstep.optim.RMSprop(ps, lr=gradstep.tensor([0.1]), **kw),
+        lambda ps, **kw: torch.optim.RMSprop(ps, lr=torch.tensor([0.1]), **kw),
+        dict(momentum=0.9), dtype=dtype, steps=20)

@@ -61,3 +61,12 @@ def test_defaults_match_torch():
     ours = gradstep.optim.Rprop([gradstep.zeros(2, requires_grad=True)])
     theirs = torch.optim.Rprop([torch.zeros(2, requires_grad=True)])
     assert ours.defaults == theirs.defaults
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tensor_lr_matches_torch(dtype):
+    """A one-element float32 tensor lr: torch does the lr arithmetic in float32; so must we."""
+    compare_optimizers(
+        lambda ps, **kw: gradstep.optim.Rprop(ps, lr=gradstep.tensor([0.1]), **kw),
+        lambda ps, **kw: torch.optim.Rprop(ps, lr=torch.tensor([0.1]), **kw),
+        dict(), dtype=dtype, steps=20)
