@@ -279,3 +279,29 @@ def test_mlp_script_runs_unchanged_with_import_gradstep_as_torch():
     assert loss == pytest.approx(tloss, rel=1e-5) and acc == pytest.approx(tacc)
     for p, tp in zip(params, tparams):
         np.testing.assert_allclose(p, tp, rtol=1e-5, atol=1e-6)
+
+
+def test_full_backward_pre_hook_can_replace_grad_output():
+    lin = nn.Linear(2, 2)
+    seen = []
+
+    def pre(mod, grad_output):
+        seen.append(grad_output[0].tolist())
+        return (grad_output[0] * 0,)
+
+    lin.register_full_backward_pre_hook(pre)
+    x = gradstep.ones(1, 2, requires_grad=True)
+    lin(x).sum().backward()
+    assert seen == [[[1.0, 1.0]]]
+    assert x.grad.tolist() == [[0.0, 0.0]] and lin.weight.grad.abs().sum().item() == 0.0
+
+
+def test_pickle_module_and_to_device():
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    m2 = pickle.loads(pickle.dumps(m))
+    assert isinstance(m2[0].weight, nn.Parameter)
+    np.testing.assert_array_equal(m2[0].weight.detach().numpy(), m[0].weight.detach().numpy())
+    assert m.to(gradstep.device("cpu")) is m and m.to("cpu", gradstep.float64) is m
+    assert m[0].weight.dtype == gradstep.float64
+    with pytest.raises(RuntimeError, match="no cuda backend"):
+        m.to("cuda")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict, namedtuple
 
-from ..._tensor import Tensor
+from ..._tensor import Tensor, device
 from ...autograd.grad_mode import no_grad
 from ...backend import as_dtype
 from ..parameter import Parameter
@@ -385,10 +385,10 @@ class Module:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif a is not None and not isinstance(a, (str, bool)) and type(a).__name__ != "device":
-                dtype = as_dtype(a)
-            elif isinstance(a, str) or type(a).__name__ == "device":
+            elif isinstance(a, (str, device)):
                 _check_device(a)
+            elif a is not None and not isinstance(a, bool):
+                dtype = as_dtype(a)
         if kwargs.get("device") is not None:
             _check_device(kwargs["device"])
         if dtype is None:
