@@ -17,11 +17,11 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo
-	$(BIN)/python examples/demo.py
+	$(BIN)/gradstep train
 
 test: $(VENV)/.test
 	$(BIN)/ruff check gradstep tests bench examples
-	$(BIN)/python -m pytest -n 2 --timeout=600
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --timeout=600
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check gradstep tests bench examples
