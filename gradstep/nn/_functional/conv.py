@@ -154,8 +154,8 @@ class Convolution(_ConvBase):
             padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.in_hw, self.pads))
             img = _col2im(gcols, padded, self.stride, self.dilation)
             gx = xp.ascontiguousarray(_crop(img, self.pads, self.in_hw))
-        if self._needs(1):
-            gw = _group_matmul(gt, self.cols, tb=True)
+        if self._needs(1):  # as (cols @ g^T)^T: BLAS is faster with the long rows first
+            gw = _group_matmul(self.cols, gt, tb=True).transpose(0, 2, 1)
         if len(self._metas) > 2 and self._needs(2):
             gb = g.sum(axis=(0, 2, 3))
         return self._fold((gx, gw, gb)[:len(self._metas)])
@@ -195,7 +195,7 @@ class ConvTranspose(_ConvBase):
             y = _group_matmul(self.w2, cols).reshape(-1, cols.shape[-1])
             gx = _to_channels_first(y, g.shape[0], self.in_hw)
         if self._needs(1):
-            gw = _group_matmul(self.xt, cols, tb=True)
+            gw = _group_matmul(cols, self.xt, tb=True).transpose(0, 2, 1)
         if len(self._metas) > 2 and self._needs(2):
             gb = g.sum(axis=(0, 2, 3))
         return self._fold((gx, gw, gb)[:len(self._metas)])
