@@ -106,12 +106,12 @@ class AveragedModel(Module):
             if n == 0:
                 for avg, cur in pairs:
                     avg.copy_(cur)
-            elif self.avg_fn is not None:
+            elif self.multi_avg_fn is not None:
+                self.multi_avg_fn([a for a, _ in pairs], [c for _, c in pairs], self.n_averaged)
+            else:  # on the CPU torch also averages tensor by tensor
+                fn = self.avg_fn or get_swa_avg_fn()
                 for avg, cur in pairs:
-                    avg.copy_(self.avg_fn(avg, cur, self.n_averaged))
-            else:
-                fn = self.multi_avg_fn or get_swa_multi_avg_fn()
-                fn([a for a, _ in pairs], [c for _, c in pairs], self.n_averaged)
+                    avg.copy_(fn(avg, cur, self.n_averaged))
             if not self.use_buffers:
                 for b_avg, b_model in zip(self.module.buffers(), model.buffers()):
                     b_avg.detach().copy_(b_model.detach())
