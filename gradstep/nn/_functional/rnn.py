@@ -90,6 +90,14 @@ def _wrap(arrays):
     return tuple(None if a is None else Tensor._make(a) for a in arrays)
 
 
+def _sigmoid_(a):
+    """In-place logistic function, 1 / (1 + exp(-a)) like torch (call under errstate(over=...))."""
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
+
+
 class LSTMLayer(_LayerBase):
     _name = "LSTMLayerBackward"
 
@@ -100,22 +108,25 @@ class LSTMLayer(_LayerBase):
         if b_ih is not None:
             gx += b_ih + b_hh
         out = xp.empty((T + 2, N, H), x.dtype)
-        self.gates = gates = xp.empty((T, N, 4 * H), x.dtype)
+        self.gates = gates = xp.empty((T, N, 4 * H), x.dtype)  # activated i, f, g, o
         self.hprev = xp.empty((T, N, H), x.dtype)
         self.cprev = xp.empty((T, N, H), x.dtype)
         self.tanh_c = xp.empty((T, N, H), x.dtype)
         w_hhT = w_hh.T
-        for t in self._steps(T):
-            self.hprev[t] = h
-            self.cprev[t] = c
-            a = gx[t] + h @ w_hhT
-            g = gates[t]
-            g[:, :2 * H] = _sigmoid(a[:, :2 * H])
-            g[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])
-            g[:, 3 * H:] = _sigmoid(a[:, 3 * H:])
-            c = g[:, H:2 * H] * c + g[:, :H] * g[:, 2 * H:3 * H]
-            tc = self.tanh_c[t] = xp.tanh(c)
-            h = out[t] = g[:, 3 * H:] * tc
+        with xp.errstate(over="ignore"):  # exp overflow gives inf, and 1/(1+inf) = 0 is right
+            for t in self._steps(T):
+                self.hprev[t] = h
+                self.cprev[t] = c
+                g = gates[t]
+                xp.matmul(h, w_hhT, out=g)
+                g += gx[t]
+                _sigmoid_(g[:, :2 * H])
+                xp.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])
+                _sigmoid_(g[:, 3 * H:])
+                c = g[:, H:2 * H] * c
+                c += g[:, :H] * g[:, 2 * H:3 * H]
+                tc = xp.tanh(c, out=self.tanh_c[t])
+                h = xp.multiply(g[:, 3 * H:], tc, out=out[t])
         out[T] = h
         out[T + 1] = c
         return out
@@ -126,20 +137,30 @@ class LSTMLayer(_LayerBase):
         g = grad._data
         T, N, _ = x.shape
         H = w_hh.shape[1]
+        gates = self.gates
+        # local derivatives of all gates at all steps in one pass: s(1-s), and 1-tanh^2 for g
+        slope = gates * (1 - gates)
+        gg_all = gates[:, :, 2 * H:3 * H]
+        slope[:, :, 2 * H:3 * H] = 1 - gg_all * gg_all
         dh, dc = g[T].copy(), g[T + 1].copy()
         da = xp.empty((T, N, 4 * H), x.dtype)
+        tmp = xp.empty((N, H), x.dtype)
         for t in reversed(self._steps(T)):
-            gt = self.gates[t]
-            i, f, gg, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+            gt, st, d = gates[t], slope[t], da[t]
+            i, gg, o = gt[:, :H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
             tc = self.tanh_c[t]
-            dh_t = dh + g[t]
-            dc = dc + dh_t * o * (1 - tc * tc)
-            d = da[t]
-            d[:, :H] = dc * gg * i * (1 - i)
-            d[:, H:2 * H] = dc * self.cprev[t] * f * (1 - f)
-            d[:, 2 * H:3 * H] = dc * i * (1 - gg * gg)
-            d[:, 3 * H:] = dh_t * tc * o * (1 - o)
-            dc = dc * f
+            dh += g[t]
+            xp.multiply(tc, tc, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
+            tmp *= o
+            tmp *= dh
+            dc += tmp
+            xp.multiply(dc, gg, out=d[:, :H])
+            xp.multiply(dc, self.cprev[t], out=d[:, H:2 * H])
+            xp.multiply(dc, i, out=d[:, 2 * H:3 * H])
+            xp.multiply(dh, tc, out=d[:, 3 * H:])
+            d *= st
+            dc *= gt[:, H:2 * H]
             dh = d @ w_hh
         rest = self._param_grads(x, self.hprev, da, da, w_ih, 3)
         return _wrap([rest[0], dh, dc] + rest[1:])
