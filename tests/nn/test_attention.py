@@ -234,3 +234,17 @@ def test_mha_errors():
     with pytest.raises(AssertionError, match="was expecting embedding dimension of 8"):
         y = gradstep.randn(L_, N_, 6)
         m(y, y, y)
+
+
+def test_gradcheck_sdpa_and_mha():
+    from gradstep.autograd import gradcheck
+
+    def r(*s):
+        return gradstep.randn(*s, dtype=gradstep.float64, requires_grad=True)
+
+    q, k, v, m = r(2, 3, 4), r(2, 5, 4), r(2, 5, 2), r(3, 5)
+    assert gradcheck(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), (q, k, v, m))
+    mha = nn.MultiheadAttention(4, 2, add_bias_kv=True).double()
+    x = r(3, 2, 4)
+    kpm = gradstep.tensor([[False, False, True], [False, False, False]])
+    assert gradcheck(lambda x: mha(x, x, x, key_padding_mask=kpm), (x,))
