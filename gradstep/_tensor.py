@@ -465,10 +465,18 @@ class Tensor:
     def _inplace_graph(self, fn):
         """Record an in-place op: compute ``fn(old_self)`` out of place, write it back, rebase."""
         self._check_inplace()
+        tracked_view = self._base is not None and self.__dict__.get("_view_vc") is not None
+        if tracked_view:
+            _function._edge(self)  # brings a view up to date with its base's history
         old = Tensor._make(self._data.copy(), self._rg, self.grad_fn)
         old._out_nr = self._out_nr
         out = fn(old)
         self._write(out._data)
+        if tracked_view and out._rg:
+            from .ops.index import rebase_view
+
+            rebase_view(self, out)  # the base's history now includes the change (CopySlices)
+            return self
         self.grad_fn = out.grad_fn
         self._out_nr = out._out_nr
         self._rg = out._rg

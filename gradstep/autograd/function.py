@@ -44,7 +44,7 @@ class Node:
         res = None
         if _GradState.enabled:
             for t in inputs:
-                if t._rg:
+                if t._rg or (t._base is not None and _stale_view(t) and t._rg):
                     res = node._record(inputs, out)
                     break
         if res is None:
@@ -55,6 +55,8 @@ class Node:
             src = inputs[0]
             res._vc = src._vc
             res._base = src._base if src._base is not None else src
+            # the base version this view's grad_fn reflects (None: made under no_grad, untracked)
+            res._view_vc = src._vc[0] if _GradState.enabled else None
         return res
 
     def _record(self, inputs, out_data):
@@ -143,6 +145,23 @@ class AccumulateGrad(Node):
         self._metas = ()
 
 
+def _stale_view(t):
+    """Whether view ``t``'s base changed in place since ``t``'s grad_fn was set."""
+    vc = t.__dict__.get("_view_vc", None)
+    if vc is None or vc == t._vc[0]:
+        return False
+    _refresh_view(t)
+    return True
+
+
+def _refresh_view(t):
+    """Re-derive a view from its base after an in-place change to the memory they share."""
+    from ..ops.index import view_of_base
+
+    with enable_grad():
+        view_of_base(t)
+
+
 def _may_share_memory(a, b):
     from ..backend import xp
 
@@ -151,6 +170,8 @@ def _may_share_memory(a, b):
 
 def _edge(t):
     """The graph edge leading to tensor ``t``: (node, output index), or None."""
+    if t._base is not None:
+        _stale_view(t)
     if not t._rg:
         return None
     fn = t.grad_fn

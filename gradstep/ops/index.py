@@ -62,6 +62,13 @@ class Slice(GetItem):
     is_view = True
     advanced = False
 
+    def forward(self, a):
+        self.in_shape = a.shape
+        key = self.key
+        if Ellipsis not in key:
+            key = key + (Ellipsis,)  # NumPy then returns a 0-d view, not a scalar copy
+        return a[key]
+
 
 def slice_view(a, key, name):
     """``a[key]`` for a basic ``key``, recorded under torch's node ``name``."""
@@ -128,6 +135,63 @@ class IndexFill(Node):
 
     def backward(self, gg):
         return IndexFill.apply(gg, key=self.key)
+
+
+# ---------------------------------------------------------------- in-place changes through views
+def view_key(base_arr, view_arr):
+    """The advanced index into ``base_arr`` that picks the elements of ``view_arr``.
+
+    Both arrays share memory; element positions come from their data pointers and
+    strides, so any view (slices, transposes, reshapes) is covered.
+    """
+    item = base_arr.itemsize
+    origin = base_arr.__array_interface__["data"][0]
+
+    def positions(arr):
+        pos = xp.full(arr.shape, (arr.__array_interface__["data"][0] - origin) // item, xp.int64)
+        for k, (n, st) in enumerate(zip(arr.shape, arr.strides)):
+            shape = [1] * arr.ndim
+            shape[k] = n
+            pos = pos + (xp.arange(n, dtype=xp.int64) * (st // item)).reshape(shape)
+        return pos
+
+    pv = positions(view_arr)
+    if base_arr.flags.c_contiguous:
+        flat = pv
+    else:
+        pb = positions(base_arr).reshape(-1)
+        order = xp.argsort(pb, kind="stable")
+        flat = order[xp.searchsorted(pb[order], pv)]
+    return xp.unravel_index(flat, base_arr.shape)
+
+
+def view_of_base(v):
+    """Point view ``v``'s grad_fn at its base's current history."""
+    base = v._base
+    v._view_vc = v._vc[0]
+    if not base._rg:
+        return
+    nv = GetItem.apply(base, key=view_key(base._data, v._data))
+    v.grad_fn, v._out_nr, v._rg = nv.grad_fn, 0, True
+
+
+def rebase_view(v, new):
+    """After ``v`` (a view) was changed in place to ``new``, record the change on its base.
+
+    The base becomes ``CopySlices(old_base, new)`` and ``v`` a view of that, so gradients
+    through either the base or the view see the in-place op (torch's view+inplace rule).
+    """
+    from .._tensor import Tensor
+
+    base = v._base
+    key = view_key(base._data, v._data)
+    old = Tensor._make(base._data, base._rg, base.grad_fn)
+    old._out_nr = base._out_nr
+    nb = SetItem.apply(old, new, key=key, advanced=True)
+    base.grad_fn, base._out_nr, base._rg = nb.grad_fn, 0, True
+    nv = GetItem.apply(base, key=key)
+    v.grad_fn, v._out_nr, v._rg = nv.grad_fn, 0, True
+    v._view_vc = v._vc[0]
 
 
 def getitem(a, key):
