@@ -112,21 +112,35 @@ class MaxPoolScatter(Node):
 
 
 def _max_windows(x, geom):
-    """(argmax over the flattened kernel, flat input index) for every window."""
+    """(argmax over the flattened kernel, flat input index) for every window.
+
+    A running max over the kernel offsets with torch's update rule
+    ``val > best or isnan(val)``: the first maximum wins, and a window holding NaN
+    reports its last NaN.
+    """
     if x.dtype.kind == "f":
         low = -xp.inf
     elif x.dtype.kind == "b":
         low = False
     else:
         low = xp.iinfo(x.dtype).min
-    win = geom.windows(geom.pad(x, low))
-    win = win.reshape(win.shape[:4] + (geom.kernel[0] * geom.kernel[1],))
-    arg = xp.argmax(win, axis=-1)
-    if x.dtype.kind == "f":
-        nan = xp.isnan(win)
-        if nan.any():  # torch keeps the last NaN of a window
-            last = win.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
-            arg = xp.where(nan.any(axis=-1), last, arg)
+    xpad = geom.pad(x, low)
+    check_nan = x.dtype.kind == "f" and bool(xp.isnan(x).any())
+    small = xp.int16 if geom.kernel[0] * geom.kernel[1] < 2**15 else xp.int64
+    best = arg = None
+    for k, sl in geom.offset_slices():
+        v = xpad[sl]
+        if best is None:
+            best = v.copy()
+            arg = xp.zeros(best.shape, small)
+            if not check_nan:
+                continue
+        upd = xp.greater(v, best)
+        if check_nan:
+            upd |= xp.isnan(v)
+        xp.maximum(best, v, out=best)
+        xp.copyto(arg, small(k), where=upd)
+    arg = arg.astype(xp.int64)
     (_, kw), (sh, sw), (dh, dw), (ph, pw) = geom.kernel, geom.stride, geom.dilation, \
         geom.padding
     ho, wo = geom.out_hw
