@@ -8,12 +8,14 @@ update does not care where one parameter ends and the next begins, so we keep
   view into it (the parameter keeps its identity, shape and version counter);
 * one flat buffer per state tensor (``exp_avg``, ``momentum_buffer``, ...), each
   ``state[p][key]`` a view into it, and the ``step`` counters as one vector;
-* a flat gradient buffer, gathered from the ``.grad`` arrays with one
-  ``concatenate`` per step.
+* no flat gradient buffer: ``.grad`` arrays are fresh after every backward, so
+  each chunk reads its gradient straight from them (a view when the chunk lies
+  inside one parameter, else a small cache-resident gather).
 
 The update then runs the *same* pure function as the per-parameter path on the
 flat arrays, a cache-sized chunk at a time (so temporaries stay in cache), which
-gives bit-for-bit the same numbers. Every step first checks that the views are
+gives bit-for-bit the same numbers. Large groups split their chunks over a few
+threads (NumPy releases the GIL inside its loops), as torch's CPU kernels do. Every step first checks that the views are
 still in place (a ``p.data = ...`` assignment or ``load_state_dict`` replaces
 them); if not, the buffers are rebuilt from the current values.
 
@@ -25,12 +27,19 @@ to keep the per-parameter path, which never moves storage.
 
 from __future__ import annotations
 
+import os
+from bisect import bisect_right
+from concurrent.futures import ThreadPoolExecutor
 from operator import is_
 
 from .._tensor import Tensor
 from ..backend import xp
 
-CHUNK = 1 << 15  # elements per chunk: a few temporaries of this size stay in L2 cache
+CHUNK = 1 << 16  # elements per chunk: a few temporaries of this size stay in cache
+THREADS = min(4, os.cpu_count() or 1)  # worker threads for groups of at least MIN_THREADED
+MIN_THREADED = 1 << 20
+SCRATCH = 3  # chunk-sized temporaries handed to an update function as ``scratch``
+_pool = None
 
 
 class FlatGroup:
@@ -51,7 +60,7 @@ class FlatGroup:
             self.offsets.append(self.offsets[-1] + p._data.size)
         n = self.offsets[-1]
         self.param = _pack([p._data for p in self.params], n, dtype)
-        self.grad = xp.empty(n, dtype)
+        self.chunks = self._plan_chunks(n)
         self.state = {}
         for key in self.keys:
             self.state[key] = _pack([state[p][key]._data for p in self.params], n, dtype)
@@ -94,9 +103,72 @@ class FlatGroup:
                 return False
         return True
 
+    def _plan_chunks(self, n):
+        """For each chunk ``[start, stop)``, the gradient pieces ``(param index, lo, hi)`` in it."""
+        o = self.offsets
+        chunks = []
+        self.chunk_size = CHUNK
+        for start in range(0, n, CHUNK):
+            stop = min(start + CHUNK, n)
+            pieces = []
+            i = bisect_right(o, start) - 1
+            while i < len(self.params) and o[i] < stop:
+                lo, hi = max(start, o[i]) - o[i], min(stop, o[i + 1]) - o[i]
+                if hi > lo:
+                    pieces.append((i, lo, hi))
+                i += 1
+            chunks.append((start, stop, pieces))
+        return chunks
+
+    def flat_grads(self):
+        """Each parameter's gradient as a 1-D array (a view when the gradient is contiguous)."""
+        return [p._grad._data.reshape(-1) for p in self.params]
+
     def gather_grads(self):
-        xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=self.grad)
-        return self.grad
+        """The whole gradient as one flat array (a copy)."""
+        return xp.concatenate(self.flat_grads())
+
+    def run(self, fn, arrays, kwargs):
+        """``fn(param, grad, *arrays, **kwargs)`` chunk by chunk, on threads for big groups."""
+        grads = self.flat_grads()
+        chunks = self.chunks
+        workers = min(THREADS, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
+        if workers == 1:
+            self._run_chunks(fn, arrays, kwargs, grads, chunks)
+            return
+        per = -(-len(chunks) // workers)
+        parts = [chunks[k:k + per] for k in range(0, len(chunks), per)]
+        futures = [_executor().submit(self._run_chunks, fn, arrays, kwargs, grads, part)
+                   for part in parts[1:]]
+        self._run_chunks(fn, arrays, kwargs, grads, parts[0])
+        for f in futures:
+            f.result()
+
+    def _run_chunks(self, fn, arrays, kwargs, grads, chunks):
+        """Run ``fn`` on ``chunks`` with this thread's own temporaries (reused chunk after chunk)."""
+        param = self.param
+        size, dtype = self.chunk_size, param.dtype
+        scratch = tuple(xp.empty(size, dtype) for _ in range(SCRATCH))
+        gathered = None
+        for start, stop, pieces in chunks:
+            if len(pieces) == 1:
+                i, lo, hi = pieces[0]
+                g = grads[i][lo:hi]
+            else:
+                if gathered is None:
+                    gathered = xp.empty(size, dtype)
+                g = gathered[:stop - start]
+                xp.concatenate([grads[i][lo:hi] for i, lo, hi in pieces], out=g)
+            fn(param[start:stop], g, *[None if a is None else a[start:stop] for a in arrays],
+               scratch=scratch, **kwargs)
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(1, THREADS - 1),
+                                   thread_name_prefix="gradstep-optim")
+    return _pool
 
 
 def _pack(arrays, n, dtype):
@@ -143,36 +215,43 @@ def can_flatten(params, state, keys, scalar_keys):
 
 
 class Batch:
-    """What one call of a pure update function works on: a parameter, or a flat group.
+    """What one call of a pure update function works on: one parameter, or a flat group.
 
-    ``param``, ``grad`` and each ``state[key]`` are raw arrays changed in place
-    (a scalar entry such as ``step`` is 0-d, or on a flat group one equal entry
-    per parameter); ``fresh`` is True when the state was just created.
+    ``param`` and each ``state[key]`` are raw arrays changed in place (a scalar
+    entry such as ``step`` is 0-d, or on a flat group a vector with one equal
+    entry per parameter); ``fresh`` is True when the state was just created.
     """
 
-    __slots__ = ("param", "grad", "state", "fresh", "flat")
+    __slots__ = ("param", "state", "fresh", "_grad", "_flat")
 
-    def __init__(self, param, grad, state, fresh, flat):
-        self.param, self.grad, self.state = param, grad, state
-        self.fresh, self.flat = fresh, flat
+    def __init__(self, param, grad, state, fresh, flat_group=None):
+        self.param, self._grad, self.state, self.fresh = param, grad, state, fresh
+        self._flat = flat_group
+
+    @property
+    def flat(self):
+        return self._flat is not None
+
+    @property
+    def grad(self):
+        """The gradient array (on a flat group, gathered into one copy: ``run`` avoids that)."""
+        return self._grad if self._flat is None else self._flat.gather_grads()
 
     def scalar(self, key):
         """A scalar state entry (``step``) as a Python float."""
         return float(self.state[key].reshape(-1)[0])
 
     def run(self, fn, *arrays, **kwargs):
-        """``fn(*arrays, **kwargs)``; on a flat group, one cache-sized chunk at a time."""
-        if not self.flat:
-            fn(*arrays, **kwargs)
-            return
-        present = [i for i, a in enumerate(arrays) if a is not None]
-        n = arrays[0].shape[0]
-        for start in range(0, n, CHUNK):
-            stop = start + CHUNK
-            chunk = list(arrays)
-            for i in present:
-                chunk[i] = arrays[i][start:stop]
-            fn(*chunk, **kwargs)
+        """``fn(param, grad, *arrays, **kwargs)``: the update, on the parameter and its gradient.
+
+        On a flat group it runs one cache-sized chunk at a time (``None`` arrays
+        are passed through), with the same numbers as the whole-array call, and
+        also passes ``scratch``: chunk-sized temporaries the function may use.
+        """
+        if self._flat is None:
+            fn(self.param, self._grad, *arrays, **kwargs)
+        else:
+            self._flat.run(fn, arrays, kwargs)
 
 
 def use_flat(group):
@@ -184,9 +263,10 @@ def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
     """Yield the ``Batch`` es of one step of ``group``: one flat batch, or one per parameter.
 
     Only parameters with a gradient take part. ``keys`` names the elementwise
-    state tensors (shaped like the parameter); ``init_state(p, group)`` fills the
-    state of a parameter on its first step. Version counters of the updated
-    parameters are bumped after each batch.
+    state tensors (shaped like the parameter), ``scalar_keys`` the 0-d ones
+    (``step``); ``init_state(p, group)`` fills the state of a parameter on its
+    first step. Version counters of the updated parameters are bumped after
+    each batch.
     """
     params = [p for p in group["params"] if p._grad is not None]
     if not params:
@@ -197,7 +277,7 @@ def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
         flat = _current_flat_group(optimizer, group, params, keys, scalar_keys, init_state)
         if flat is not None:
             fg, fresh = flat
-            yield Batch(fg.param, fg.gather_grads(), fg.state, fresh, True)
+            yield Batch(fg.param, None, fg.state, fresh, fg)
             for p in params:
                 p._vc[0] += 1
             return
@@ -208,7 +288,7 @@ def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
             init_state(p, group)
             s = state.get(p, {})
         arrays = {k: s[k]._data for k in keys + scalar_keys}
-        yield Batch(p._data, p._grad._data, arrays, fresh, False)
+        yield Batch(p._data, p._grad._data, arrays, fresh)
         p._vc[0] += 1
 
 

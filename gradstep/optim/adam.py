@@ -17,7 +17,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..backend import xp
 from ._flat import param_batches
-from ._functional import ema_sq_, lerp_
+from ._functional import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -32,26 +32,26 @@ __all__ = ["Adam", "adam_update"]
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
-                weight_decay, amsgrad, maximize, decoupled_weight_decay):
+                weight_decay, amsgrad, maximize, decoupled_weight_decay, scratch=None):
     """One Adam step (``step`` is t, already incremented) on raw arrays, in place."""
-    g = -grad if maximize else grad
+    g_buf, tmp = temps(param, scratch, 2)
+    g = signed_grad(grad, maximize, out=g_buf)
     if weight_decay != 0:
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            g = g + weight_decay * param
-    lerp_(exp_avg, g, 1 - beta1)
-    ema_sq_(exp_avg_sq, g, beta2)
+            g = add_weight_decay(g, param, weight_decay, out=g_buf, tmp=tmp)
+    lerp_(exp_avg, g, 1 - beta1, tmp)
+    ema_sq_(exp_avg_sq, g, beta2, tmp)
     step_size = lr / (1 - beta1**step)
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
     v = exp_avg_sq
     if amsgrad:
-        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-        v = max_exp_avg_sq
-    denom = xp.sqrt(v)
+        v = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    denom = xp.sqrt(v, out=tmp)
     denom /= bias_correction2_sqrt
     denom += eps
-    update = exp_avg / denom
+    update = xp.divide(exp_avg, denom, out=tmp)
     update *= -step_size
     param += update
 
@@ -123,7 +123,7 @@ class Adam(Optimizer):
             for b in param_batches(self, group, keys, self._init_state, scalar_keys=("step",)):
                 b.state["step"] += 1
                 s = b.state
-                b.run(adam_update, b.param, b.grad, s["exp_avg"], s["exp_avg_sq"],
+                b.run(adam_update, s["exp_avg"], s["exp_avg_sq"],
                       s.get("max_exp_avg_sq"), step=b.scalar("step"), **hyper)
         return loss
 

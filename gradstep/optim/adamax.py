@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ._flat import param_batches
-from ._functional import lerp_
+from ._functional import add_weight_decay, lerp_, signed_grad, temps
 from .adam import _check_betas
 from .optimizer import (
     Optimizer,
@@ -28,18 +28,19 @@ __all__ = ["Adamax", "adamax_update"]
 
 
 def adamax_update(param, grad, exp_avg, exp_inf, *, step, lr, beta1, beta2, eps, weight_decay,
-                  maximize):
+                  maximize, scratch=None):
     """One Adamax step (``step`` is t, already incremented) on raw arrays, in place."""
-    g = -grad if maximize else grad
+    g_buf, tmp = temps(param, scratch, 2)
+    g = signed_grad(grad, maximize, out=g_buf)
     if weight_decay != 0:
-        g = g + weight_decay * param
-    lerp_(exp_avg, g, 1 - beta1)
+        g = add_weight_decay(g, param, weight_decay, out=g_buf, tmp=tmp)
+    lerp_(exp_avg, g, 1 - beta1, tmp)
     exp_inf *= beta2
-    abs_g = xp.abs(g)
+    abs_g = xp.abs(g, out=tmp)
     abs_g += eps
     xp.maximum(exp_inf, abs_g, out=exp_inf)
     clr = lr / (1 - beta1**step)
-    update = exp_avg / exp_inf
+    update = xp.divide(exp_avg, exp_inf, out=tmp)
     update *= -clr
     param += update
 
@@ -88,6 +89,6 @@ class Adamax(Optimizer):
             for b in param_batches(self, group, ("exp_avg", "exp_inf"), self._init_state,
                                    scalar_keys=("step",)):
                 b.state["step"] += 1
-                b.run(adamax_update, b.param, b.grad, b.state["exp_avg"], b.state["exp_inf"],
+                b.run(adamax_update, b.state["exp_avg"], b.state["exp_inf"],
                       step=b.scalar("step"), **hyper)
         return loss

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ._flat import param_batches
-from ._functional import ema_sq_, lerp_
+from ._functional import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .adam import _check_betas
 from .optimizer import (
     Optimizer,
@@ -35,22 +35,24 @@ __all__ = ["NAdam", "nadam_update"]
 
 
 def nadam_update(param, grad, exp_avg, exp_avg_sq, *, step, mu, mu_next, mu_product, lr, beta1,
-                 beta2, eps, weight_decay, decoupled_weight_decay, maximize):
+                 beta2, eps, weight_decay, decoupled_weight_decay, maximize, scratch=None):
     """One NAdam step on raw arrays, in place; ``mu_product`` already includes ``mu``."""
-    g = -grad if maximize else grad
+    g_buf, tmp, denom = temps(param, scratch, 3)
+    g = signed_grad(grad, maximize, out=g_buf)
     if weight_decay != 0:
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            g = g + weight_decay * param
-    lerp_(exp_avg, g, 1 - beta1)
-    ema_sq_(exp_avg_sq, g, beta2)
-    denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
+            g = add_weight_decay(g, param, weight_decay, out=g_buf, tmp=tmp)
+    lerp_(exp_avg, g, 1 - beta1, tmp)
+    ema_sq_(exp_avg_sq, g, beta2, tmp)
+    xp.divide(exp_avg_sq, 1 - beta2**step, out=denom)
+    xp.sqrt(denom, out=denom)
     denom += eps
-    grad_part = g / denom
+    grad_part = xp.divide(g, denom, out=tmp)
     grad_part *= -lr * (1.0 - mu) / (1.0 - mu_product)
     param += grad_part
-    avg_part = exp_avg / denom
+    avg_part = xp.divide(exp_avg, denom, out=tmp)
     avg_part *= (-lr * mu_next) / (1.0 - mu_product * mu_next)
     param += avg_part
 
@@ -111,6 +113,6 @@ class NAdam(Optimizer):
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * decay))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * decay))
                 b.state["mu_product"] *= mu
-                b.run(nadam_update, b.param, b.grad, b.state["exp_avg"], b.state["exp_avg_sq"],
+                b.run(nadam_update, b.state["exp_avg"], b.state["exp_avg_sq"],
                       step=t, mu=mu, mu_next=mu_next, mu_product=b.scalar("mu_product"), **hyper)
         return loss

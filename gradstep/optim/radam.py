@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ._flat import param_batches
-from ._functional import ema_sq_, lerp_
+from ._functional import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .adam import _check_betas
 from .optimizer import (
     Optimizer,
@@ -35,27 +35,29 @@ __all__ = ["RAdam", "radam_update"]
 
 
 def radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps, weight_decay,
-                 decoupled_weight_decay, maximize):
+                 decoupled_weight_decay, maximize, scratch=None):
     """One RAdam step (``step`` is t, already incremented) on raw arrays, in place."""
-    g = -grad if maximize else grad
+    g_buf, tmp, update = temps(param, scratch, 3)
+    g = signed_grad(grad, maximize, out=g_buf)
     if weight_decay != 0:
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            g = g + weight_decay * param
-    lerp_(exp_avg, g, 1 - beta1)
-    ema_sq_(exp_avg_sq, g, beta2)
+            g = add_weight_decay(g, param, weight_decay, out=g_buf, tmp=tmp)
+    lerp_(exp_avg, g, 1 - beta1, tmp)
+    ema_sq_(exp_avg_sq, g, beta2, tmp)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
-    update = exp_avg / bias_correction1
+    xp.divide(exp_avg, bias_correction1, out=update)
     update *= lr
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
     if rho_t > 5.0:
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-        sqrt_v = xp.sqrt(exp_avg_sq)
-        sqrt_v += eps
-        update *= bias_correction2**0.5 / sqrt_v
+        adaptive = xp.sqrt(exp_avg_sq, out=tmp)
+        adaptive += eps
+        xp.divide(bias_correction2**0.5, adaptive, out=adaptive)
+        update *= adaptive
         update *= rect
     param -= update
 
@@ -108,6 +110,6 @@ class RAdam(Optimizer):
             for b in param_batches(self, group, ("exp_avg", "exp_avg_sq"), self._init_state,
                                    scalar_keys=("step",)):
                 b.state["step"] += 1
-                b.run(radam_update, b.param, b.grad, b.state["exp_avg"], b.state["exp_avg_sq"],
+                b.run(radam_update, b.state["exp_avg"], b.state["exp_avg_sq"],
                       step=b.scalar("step"), **hyper)
         return loss

@@ -13,7 +13,9 @@ Algorithm box (torch.optim.SGD)::
 
 from __future__ import annotations
 
+from ..backend import xp
 from ._flat import param_batches
+from ._functional import add_weight_decay, signed_grad, temps
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -27,24 +29,32 @@ __all__ = ["SGD", "sgd_update"]
 
 
 def sgd_update(param, grad, momentum_buffer, *, fresh, lr, weight_decay, momentum, dampening,
-               nesterov, maximize):
+               nesterov, maximize, scratch=None):
     """One SGD step on raw arrays; ``param`` and ``momentum_buffer`` change in place.
 
     ``momentum_buffer`` is only used when ``momentum != 0``; when ``fresh`` it is
     overwritten with the gradient (torch clones the gradient on the first step).
+    ``scratch``: optional preallocated temporaries (see ``_functional.temps``).
     """
-    g = -grad if maximize else grad
+    d_p, tmp = temps(param, scratch, 2)
+    g = signed_grad(grad, maximize, out=d_p)
     if weight_decay != 0:
-        g = g + weight_decay * param
+        g = add_weight_decay(g, param, weight_decay, out=d_p, tmp=tmp)
     if momentum != 0:
         buf = momentum_buffer
         if fresh:
             buf[...] = g
         else:
             buf *= momentum
-            buf += g if dampening == 0 else (1 - dampening) * g
-        g = g + momentum * buf if nesterov else buf
-    param += -lr * g
+            if dampening == 0:
+                buf += g
+            else:
+                buf += xp.multiply(g, 1 - dampening, out=tmp)
+        if nesterov:
+            g = xp.add(g, xp.multiply(buf, momentum, out=tmp), out=d_p)
+        else:
+            g = buf
+    param += xp.multiply(g, -lr, out=tmp)
 
 
 class SGD(Optimizer):
@@ -102,7 +112,7 @@ class SGD(Optimizer):
                          momentum=group["momentum"], dampening=group["dampening"],
                          nesterov=group["nesterov"], maximize=group["maximize"])
             for b in param_batches(self, group, keys, self._init_state):
-                b.run(sgd_update, b.param, b.grad, b.state.get("momentum_buffer"), fresh=b.fresh,
+                b.run(sgd_update, b.state.get("momentum_buffer"), fresh=b.fresh,
                       **hyper)
         return loss
 

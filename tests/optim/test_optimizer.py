@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import gradstep
+from gradstep.optim import _flat
 from gradstep.optim.optimizer import (
     Optimizer,
     register_optimizer_step_post_hook,
@@ -481,9 +482,15 @@ def test_frozen_params_and_grads_that_come_and_go():
 # ---------------------------------------------------------------- the flat (vectorised) path
 @pytest.mark.parametrize("name, kwargs", OPTIMIZERS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_flat_path_bit_identical_to_per_parameter_path(name, kwargs, dtype):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_flat_path_bit_identical_to_per_parameter_path(name, kwargs, dtype, threads, monkeypatch):
+    # small chunks so that chunks span several parameters and parameters span several chunks
+    monkeypatch.setattr(_flat, "CHUNK", 1000)
+    monkeypatch.setattr(_flat, "THREADS", threads)
+    monkeypatch.setattr(_flat, "MIN_THREADED", 0)
+    monkeypatch.setattr(_flat, "_pool", None)
     cls = getattr(gradstep.optim, name)
-    shapes = [(70, 600), (600,), (3, 5), (1,), ()]  # > one chunk, and odd sizes
+    shapes = [(7, 600), (600,), (3, 5), (1,), (), (2500,), (40,)]
     results = []
     for foreach in (None, False):
         rng = np.random.default_rng(0)
@@ -495,6 +502,8 @@ def test_flat_path_bit_identical_to_per_parameter_path(name, kwargs, dtype):
                 p.grad = gradstep.tensor(rng.standard_normal(tuple(p.shape)).astype(dtype))
             opt.step()
         results.append((params, opt))
+    flat_group = next(iter(results[0][1]._flat_groups.values()))
+    assert max(len(pieces) for _, _, pieces in flat_group.chunks) > 1
     (pf, of), (pl, ol) = results
     assert getattr(of, "_flat_groups", None), "the default path should be the flat one"
     assert not getattr(ol, "_flat_groups", None)
