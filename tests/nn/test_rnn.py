@@ -21,7 +21,9 @@ KINDS = {
     "rnn_relu": (lambda L, **kw: L.nn.RNN(I, H, nonlinearity="relu", **kw)),
     "lstm": (lambda L, **kw: L.nn.LSTM(I, H, **kw)),
     "gru": (lambda L, **kw: L.nn.GRU(I, H, **kw)),
+    "lstm_proj": (lambda L, **kw: L.nn.LSTM(I, H, proj_size=P, **kw)),
 }
+P = 4  # LSTM projection size
 
 
 def _pair(kind, dtype, **kw):
@@ -65,6 +67,8 @@ def _compare(gm, tm, g_args, t_args, dtype):
         assert_close(p.grad, tparams[name].grad, dtype, scale, what=f"grad of {name}")
 
 
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+
 GRID = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (False, True)))
 
 
@@ -78,8 +82,8 @@ def test_matches_torch(kind, layers, batch_first, bidir, init, dtype):
     g_args, t_args = [x], [tx]
     if init:
         D = layers * (2 if bidir else 1)
-        h, th = _both(rng.standard_normal((D, N, H)).astype(dtype))
-        if kind == "lstm":
+        h, th = _both(rng.standard_normal((D, N, P if kind == "lstm_proj" else H)).astype(dtype))
+        if kind.startswith("lstm"):
             c, tc = _both(rng.standard_normal((D, N, H)).astype(dtype))
             g_args.append((h, c))
             t_args.append((th, tc))
@@ -105,6 +109,10 @@ def test_state_dict_keys_and_shapes_match_torch():
     for k in tsd:
         assert tuple(gsd[k].shape) == tuple(tsd[k].shape), k
     assert repr(gm) == repr(tm)
+    tp, gp = torch.nn.LSTM(I, H, proj_size=P, bidirectional=True), nn.LSTM(I, H, proj_size=P, bidirectional=True)
+    assert list(gp.state_dict()) == list(tp.state_dict())
+    assert [tuple(v.shape) for v in gp.state_dict().values()] == [tuple(v.shape) for v in tp.state_dict().values()]
+    assert repr(gp) == repr(tp)
     assert repr(nn.RNN(3, 4, 2, "relu", batch_first=True)) == repr(torch.nn.RNN(3, 4, 2, "relu", batch_first=True))
 
 
@@ -146,6 +154,8 @@ def test_double_precision_gradcheck():
     c = gradstep.randn(1, 2, 3, dtype=gradstep.float64, requires_grad=True)
     h1 = gradstep.randn(1, 2, 3, dtype=gradstep.float64, requires_grad=True)
     assert gradcheck(lambda x, h, c: (lambda o: (o[0], o[1][0], o[1][1]))(lstm(x, (h, c))), (x, h1, c))
+    proj = nn.LSTM(2, 3, proj_size=2).double()
+    assert gradcheck(lambda x: (lambda o: (o[0], o[1][0], o[1][1]))(proj(x)), (x,))
 
 
 def test_bad_input_messages():
@@ -160,6 +170,10 @@ def test_bad_input_messages():
         gm(gradstep.randn(T, N, I, dtype=gradstep.float64))
     with pytest.raises(ValueError, match="Unknown nonlinearity"):
         nn.RNN(I, H, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="smaller than hidden_size"):
+        nn.LSTM(I, H, proj_size=H)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.GRU(I, H, proj_size=2)
     with pytest.raises(ValueError, match="dropout should be a number"):
         nn.GRU(I, H, dropout=1.5)
 

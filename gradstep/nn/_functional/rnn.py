@@ -99,19 +99,28 @@ def _sigmoid_(a):
 
 
 class LSTMLayer(_LayerBase):
+    """LSTM layer; with ``has_proj`` the last input is W_hr (P x H) and h = (o * tanh(c)) W_hr^T.
+
+    With a projection, h has P < H columns: the packed output keeps width H and
+    the h rows use only their first P columns.
+    """
+
     _name = "LSTMLayerBackward"
 
-    def forward(self, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    def forward(self, x, h, c, w_ih, w_hh, *rest):
+        w_hr = rest[-1] if self.has_proj else None
+        b_ih, b_hh = rest[:2] if self.has_bias else (None, None)
         T, N, _ = x.shape
-        H = w_hh.shape[1]
+        H, P = c.shape[1], h.shape[1]
         gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 4 * H)
         if b_ih is not None:
             gx += b_ih + b_hh
-        out = xp.empty((T + 2, N, H), x.dtype)
+        out = xp.zeros((T + 2, N, H), x.dtype) if w_hr is not None else xp.empty((T + 2, N, H), x.dtype)
         self.gates = gates = xp.empty((T, N, 4 * H), x.dtype)  # activated i, f, g, o
-        self.hprev = xp.empty((T, N, H), x.dtype)
+        self.hprev = xp.empty((T, N, P), x.dtype)
         self.cprev = xp.empty((T, N, H), x.dtype)
         self.tanh_c = xp.empty((T, N, H), x.dtype)
+        self.h_raw = xp.empty((T, N, H), x.dtype) if w_hr is not None else None  # o * tanh(c)
         w_hhT = w_hh.T
         with xp.errstate(over="ignore"):  # exp overflow gives inf, and 1/(1+inf) = 0 is right
             for t in self._steps(T):
@@ -126,30 +135,39 @@ class LSTMLayer(_LayerBase):
                 c = g[:, H:2 * H] * c
                 c += g[:, :H] * g[:, 2 * H:3 * H]
                 tc = xp.tanh(c, out=self.tanh_c[t])
-                h = xp.multiply(g[:, 3 * H:], tc, out=out[t])
-        out[T] = h
+                if w_hr is None:
+                    h = xp.multiply(g[:, 3 * H:], tc, out=out[t])
+                else:
+                    hr = xp.multiply(g[:, 3 * H:], tc, out=self.h_raw[t])
+                    h = out[t, :, :P] = hr @ w_hr.T
+        out[T, :, :P] = h
         out[T + 1] = c
         return out
 
     def backward(self, grad):
-        x, _, _, w_ih, w_hh = self.saved_tensors[:5]
-        x, w_ih, w_hh = x._data, w_ih._data, w_hh._data
+        saved = self.saved_tensors
+        x, w_ih, w_hh = saved[0]._data, saved[3]._data, saved[4]._data
+        w_hr = saved[-1]._data if self.has_proj else None
         g = grad._data
         T, N, _ = x.shape
-        H = w_hh.shape[1]
+        H, P = self.cprev.shape[2], self.hprev.shape[2]
         gates = self.gates
         # local derivatives of all gates at all steps in one pass: s(1-s), and 1-tanh^2 for g
         slope = gates * (1 - gates)
         gg_all = gates[:, :, 2 * H:3 * H]
         slope[:, :, 2 * H:3 * H] = 1 - gg_all * gg_all
-        dh, dc = g[T].copy(), g[T + 1].copy()
+        dh, dc = g[T, :, :P].copy(), g[T + 1].copy()
         da = xp.empty((T, N, 4 * H), x.dtype)
+        dh_all = xp.empty((T, N, P), x.dtype) if w_hr is not None else None
         tmp = xp.empty((N, H), x.dtype)
         for t in reversed(self._steps(T)):
             gt, st, d = gates[t], slope[t], da[t]
             i, gg, o = gt[:, :H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
             tc = self.tanh_c[t]
-            dh += g[t]
+            dh += g[t, :, :P]
+            if w_hr is not None:
+                dh_all[t] = dh
+                dh = dh @ w_hr  # gradient w.r.t. o * tanh(c)
             xp.multiply(tc, tc, out=tmp)
             xp.subtract(1, tmp, out=tmp)
             tmp *= o
@@ -163,11 +181,14 @@ class LSTMLayer(_LayerBase):
             dc *= gt[:, H:2 * H]
             dh = d @ w_hh
         rest = self._param_grads(x, self.hprev, da, da, w_ih, 3)
+        if w_hr is not None:
+            dw_hr = dh_all.reshape(T * N, P).T @ self.h_raw.reshape(T * N, H)
+            rest.append(dw_hr if self._needs(len(saved) - 1) else None)
         return _wrap([rest[0], dh, dc] + rest[1:])
 
     def release(self):
         super().release()
-        self.gates = self.hprev = self.cprev = self.tanh_c = None
+        self.gates = self.hprev = self.cprev = self.tanh_c = self.h_raw = None
 
 
 class GRULayer(_LayerBase):
@@ -273,14 +294,19 @@ def rnn_layer(mode, x, h0, c0, weights, reverse=False):
     """Run one (layer, direction) over x of shape (T, N, I).
 
     ``mode`` is "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; ``weights`` is
-    (w_ih, w_hh) or (w_ih, w_hh, b_ih, b_hh). Returns (output (T, N, H), h_n, c_n),
+    (w_ih, w_hh) or (w_ih, w_hh, b_ih, b_hh), plus a trailing w_hr for an LSTM
+    with a projection. Returns (output (T, N, H), h_n, c_n),
     c_n being None except for LSTM.
     """
     T = x.shape[0]
-    attrs = dict(reverse=reverse, has_bias=len(weights) == 4)
+    attrs = dict(reverse=reverse, has_bias=len(weights) in (4, 5))
     if mode == "LSTM":
         inputs = (x, h0, c0) + tuple(weights)
-        packed = LSTMLayer.apply(*inputs, saves=tuple(range(len(inputs))), **attrs)
+        packed = LSTMLayer.apply(*inputs, saves=tuple(range(len(inputs))),
+                                 has_proj=len(weights) in (3, 5), **attrs)
+        if packed.shape[2] != h0.shape[1]:  # projected: h uses the first P columns
+            P = h0.shape[1]
+            return packed[:T, :, :P], packed[T, :, :P], packed[T + 1]
         return packed[:T], packed[T], packed[T + 1]
     inputs = (x, h0) + tuple(weights)
     if mode == "GRU":

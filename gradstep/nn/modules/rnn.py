@@ -55,8 +55,12 @@ class RNNBase(Module):
         _check_int("hidden_size", hidden_size)
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
-        if proj_size:
-            raise NotImplementedError("LSTM proj_size > 0 is not supported by gradstep yet")
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so non-zero "
@@ -75,13 +79,16 @@ class RNNBase(Module):
         num_directions = 2 if bidirectional else 1
         self._flat_weights_names = []
         self._all_weights = []
+        real_hidden = proj_size or hidden_size  # the width of h (and of each layer's output)
         for layer in range(num_layers):
             for direction in range(num_directions):
-                layer_input = input_size if layer == 0 else hidden_size * num_directions
+                layer_input = input_size if layer == 0 else real_hidden * num_directions
                 suffix = "_reverse" if direction == 1 else ""
-                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, hidden_size))]
+                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, real_hidden))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 names = []
                 for kind, shape in shapes:
                     name = f"{kind}_l{layer}{suffix}"
@@ -111,6 +118,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -140,12 +149,13 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
 
-    def _expected_hidden(self, batch):
-        return (self.num_layers * (2 if self.bidirectional else 1), batch, self.hidden_size)
+    def _expected_hidden(self, batch, what):
+        width = self.hidden_size if what == "c0" else (self.proj_size or self.hidden_size)
+        return (self.num_layers * (2 if self.bidirectional else 1), batch, width)
 
     def _prepare_state(self, hx, batched, batch, dtype, what="hx"):
         """hx as a 3-D (layers*directions, N, H) tensor; zeros when None."""
-        want = self._expected_hidden(batch)
+        want = self._expected_hidden(batch, what)
         label = {"hx": "hidden", "h0": "hidden[0]", "c0": "hidden[1]"}[what]
         if hx is None:
             return _creation.zeros(*want, dtype=dtype)
