@@ -1,22 +1,59 @@
 """Normalization: ``batch_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``.
 
-All four are written in differentiable Tensor ops (mean, biased variance, rsqrt and
-broadcast arithmetic), so gradients of any order flow through them. ``batch_norm``
-also updates the running statistics in place (outside the graph): the running
-variance uses the unbiased batch variance, as torch does.
+The centre-and-scale step ``(x - mean) / sqrt(var + eps)`` is one fused node
+(``Normalize``): its forward and first-order backward run on raw arrays, and under
+``create_graph=True`` its backward is built from Tensor ops instead, so gradients of
+any order still flow. The affine part and ``rms_norm`` are plain Tensor ops.
+``batch_norm`` also updates the running statistics in place (outside the graph):
+the running variance uses the unbiased batch variance, as torch does.
 """
 
 from __future__ import annotations
 
-from ...autograd.grad_mode import no_grad
+from ..._tensor import Tensor
+from ...autograd.function import Node
+from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
 
 
+class Normalize(Node):
+    """``(x - mean) * rstd`` over ``axes``; ``apply`` receives the centred input ``xc``
+    and ``rstd`` already computed (the statistics are needed outside the node too)."""
+
+    _name = "NativeNormBackward0"
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, x):
+        out, self.xc = self.xc, None
+        out *= self.rstd
+        return out
+
+    def backward(self, g):
+        axes = self.axes
+        if _GradState.enabled:  # create_graph: keep every factor differentiable in x
+            (x,) = self.saved_tensors
+            xhat = self.saved_output
+            rstd = (x.var(dim=axes, unbiased=False, keepdim=True) + self.eps).rsqrt()
+            return rstd * (g - g.mean(dim=axes, keepdim=True)
+                           - xhat * (g * xhat).mean(dim=axes, keepdim=True))
+        xhat, gd = self.saved_output._data, g._data
+        proj = (gd * xhat).mean(axis=axes, keepdims=True)
+        gx = gd - gd.mean(axis=axes, keepdims=True)
+        gx -= xhat * proj
+        gx *= self.rstd
+        return Tensor._make(gx)
+
+
 def _normalize(x, dims, eps):
-    """``(x - mean) / sqrt(var + eps)`` over ``dims``; returns (xhat, mean, biased var)."""
-    mean = x.mean(dim=dims, keepdim=True)
-    var = x.var(dim=dims, unbiased=False, keepdim=True)
-    return (x - mean) * (var + eps).rsqrt(), mean, var
+    """``(x - mean) / sqrt(var + eps)`` over ``dims``; returns (xhat, mean, biased var) with
+    the statistics as raw arrays (kept dims)."""
+    xd = x._data
+    mean = xd.mean(axis=dims, keepdims=True)
+    xc = xd - mean
+    var = (xc * xc).mean(axis=dims, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)
+    return Normalize.apply(x, axes=dims, eps=eps, xc=xc, rstd=rstd), mean, var
 
 
 def _affine(y, weight, bias, shape):
@@ -71,18 +108,12 @@ def _update_running(running_mean, running_var, mean, var, count, momentum):
     """Blend the batch statistics into the running buffers (in place, no graph)."""
     with no_grad():
         if running_mean is not None:
-            new = (1 - momentum) * running_mean._data + momentum * mean._data.reshape(-1)
-            running_mean.copy_(_raw_tensor(new.astype(running_mean._data.dtype)))
+            new = (1 - momentum) * running_mean._data + momentum * mean.reshape(-1)
+            running_mean.copy_(Tensor._make(new.astype(running_mean._data.dtype)))
         if running_var is not None:
-            unbiased = var._data.reshape(-1) * (count / (count - 1))
+            unbiased = var.reshape(-1) * (count / (count - 1))
             new = (1 - momentum) * running_var._data + momentum * unbiased
-            running_var.copy_(_raw_tensor(new.astype(running_var._data.dtype)))
-
-
-def _raw_tensor(arr):
-    from ..._tensor import Tensor
-
-    return Tensor._make(arr)
+            running_var.copy_(Tensor._make(new.astype(running_var._data.dtype)))
 
 
 def _normalized_dims(input, normalized_shape, op):
