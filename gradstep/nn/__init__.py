@@ -25,4 +25,10 @@ from . import functional, init, utils
 # ---- other nn families add their import lines below this line ----
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .modules.attention import MultiheadAttention
+from .modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .modules.pooling import (
+    AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
+)
+from .modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from .modules.transformer import TransformerEncoder, TransformerEncoderLayer

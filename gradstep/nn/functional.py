@@ -60,6 +60,16 @@ from ._functional.loss import (
 from ._functional.sparse import embedding, embedding_bag, one_hot
 
 # ---- convolution / pooling / normalization helper: add your import lines below ----
+from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ._functional.normalization import batch_norm, group_norm, layer_norm, rms_norm
+from ._functional.pooling import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 # ---- attention / transformer / RNN helper: add your import lines below ----
 from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention
