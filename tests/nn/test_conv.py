@@ -230,3 +230,31 @@ def test_other_conv_errors():
                 "padding='same' is not supported for strided convolutions")
     _both_raise(lambda L: L.nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect"), ValueError,
                 'Only "zeros" padding mode is supported for ConvTranspose2d')
+
+
+def _small_cnn(nn):
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, stride=2, bias=False), nn.GroupNorm(4, 16), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+
+
+def test_small_cnn_loads_torch_weights_by_name():
+    torch.manual_seed(0)
+    theirs, ours = _small_cnn(torch.nn), _small_cnn(gradstep.nn)
+    tsd, osd = theirs.state_dict(), ours.state_dict()
+    assert list(osd.keys()) == list(tsd.keys())
+    assert [tuple(v.shape) for v in osd.values()] == [tuple(v.shape) for v in tsd.values()]
+    ours.load_state_dict({k: gradstep.tensor(v.numpy()) for k, v in tsd.items()})
+    x = np.random.default_rng(0).standard_normal((4, 3, 12, 12)).astype("float32")
+    for mode in ("train", "eval"):
+        getattr(ours, mode)()
+        getattr(theirs, mode)()
+        gx, tx = gradstep.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, tout = ours(gx), theirs(tx)
+        assert_close(out, tout, "float32", scale=10, what=f"{mode} output")
+        out.sum().backward()
+        tout.sum().backward()
+        assert_close(gx.grad, tx.grad, "float32", scale=10, what=f"{mode} input grad")
+    for (name, b), tb in zip(ours.named_buffers(), theirs.buffers()):
+        assert_close(b, tb, "float32", what=name)
