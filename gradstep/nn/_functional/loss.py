@@ -152,21 +152,20 @@ class CrossEntropy(Node):
 
     def forward(self, x):
         rows = _as_rows(x)
-        m = rows.max(axis=1, keepdims=True)
-        shifted = rows - m
-        lse = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        logp = shifted - lse
+        n, c = rows.shape
         w = self.w.astype(x.dtype, copy=False)
-        n = rows.shape[0]
+        e = rows - rows.max(axis=1, keepdims=True)  # shifted logits: the largest is 0
+        picked = e[xp.arange(n), self.tt]
+        dot_w = (e @ w) if self.eps else None  # sum_c w_c * shifted_c, for label smoothing
+        xp.exp(e, out=e)  # e = exp(shifted): the unnormalised softmax, kept for backward
+        s = e.sum(axis=1)
+        log_s = xp.log(s)
         wy = w[self.tt] * self.valid
-        loss = -logp[xp.arange(n), self.tt] * wy
-        eps = self.eps
-        if eps:
-            smooth = -(logp @ w) * self.valid
-            loss = (1.0 - eps) * loss + (eps / rows.shape[1]) * smooth
-        self.logp = logp
-        self.wy = wy
-        self.x_shape = x.shape
+        loss = (log_s - picked) * wy  # -log_softmax at the target, weighted
+        if self.eps:
+            smooth = (log_s * w.sum() - dot_w) * self.valid  # -sum_c w_c log_softmax_c
+            loss = (1.0 - self.eps) * loss + (self.eps / c) * smooth
+        self.e, self.s, self.wy, self.x_shape = e, s, wy, x.shape
         return self._finish(loss, wy)
 
     def _finish(self, loss, wy):
@@ -180,20 +179,23 @@ class CrossEntropy(Node):
             return xp.asarray(total / self.denom)
 
     def backward(self, g):
-        logp, wy = self.logp, self.wy
-        p = xp.exp(logp)
-        n, c = logp.shape
+        e, s, wy = self.e, self.s, self.wy
+        n, c = e.shape
+        dt = e.dtype
         gd = g._data
-        coef = gd.reshape(-1) if self.reduction == "none" else gd / self.denom if \
-            self.reduction == "mean" else gd
-        coef = xp.broadcast_to(xp.asarray(coef, logp.dtype), (n,))
-        grad = p * (wy * coef)[:, None] * (1.0 - self.eps)
-        grad[xp.arange(n), self.tt] -= wy * coef * (1.0 - self.eps)
-        if self.eps:
-            w = self.w.astype(logp.dtype, copy=False)
-            k = (self.eps / c) * coef * self.valid
-            grad += k[:, None] * (p * w.sum() - w)
-        return Tensor._make(_from_rows(grad, self.x_shape).astype(logp.dtype, copy=False))
+        if self.reduction == "none":
+            coef = gd.reshape(-1).astype(dt, copy=False)
+        else:
+            coef = xp.full(n, gd / self.denom if self.reduction == "mean" else gd, dt)
+        a = coef * wy * (1.0 - self.eps)  # weight of (softmax - onehot)
+        k = (self.eps / c) * coef * self.valid if self.eps else None
+        w = self.w.astype(dt, copy=False)
+        row_scale = a if k is None else a + k * w.sum()
+        grad = e * (row_scale / s)[:, None]  # softmax times each row's total weight
+        if k is not None:
+            grad -= k[:, None] * w
+        grad[xp.arange(n), self.tt] -= a
+        return Tensor._make(_from_rows(grad, self.x_shape))
 
 
 class SoftCrossEntropy(Node):

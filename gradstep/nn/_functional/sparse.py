@@ -31,7 +31,13 @@ class EmbeddingGrad(Node):
         if self.scale is not None:
             rows = rows * self.scale.reshape(-1, 1)
         out = xp.zeros((self.num, d), g.dtype)
-        xp.add.at(out, self.idx.reshape(-1), rows)
+        idx = self.idx.reshape(-1)
+        if idx.size:
+            # segment sums over the stably sorted indices (faster than add.at; rows that
+            # share an index are still added in order of appearance)
+            order = xp.argsort(idx, kind="stable")
+            uniq, starts = xp.unique(idx[order], return_index=True)
+            out[uniq] = xp.add.reduceat(rows[order], starts, axis=0)
         return out
 
     def backward(self, gg):
