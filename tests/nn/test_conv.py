@@ -258,3 +258,19 @@ def test_small_cnn_loads_torch_weights_by_name():
         assert_close(gx.grad, tx.grad, "float32", scale=10, what=f"{mode} input grad")
     for (name, b), tb in zip(ours.named_buffers(), theirs.buffers()):
         assert_close(b, tb, "float32", what=name)
+
+
+@pytest.mark.parametrize("name", ["Conv2d", "ConvTranspose2d"])
+def test_empty_batch(name):
+    x = gradstep.zeros(0, 3, 8, 8, requires_grad=True)
+    layer = getattr(gradstep.nn, name)(3, 4, 3)
+    y = layer(x)
+    assert tuple(y.shape) == tuple(getattr(torch.nn, name)(3, 4, 3)(torch.zeros(0, 3, 8, 8)).shape)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (0, 3, 8, 8)
+    assert not layer.weight.grad.numpy().any()
+
+
+def test_non_contiguous_inputs():
+    check(lambda L, x, w: F(L).conv2d(x.transpose(2, 3).flip(3), w, padding=1, stride=2),
+          [(2, 3, 8, 9), (4, 3, 3, 3)])

@@ -82,7 +82,8 @@ def _to_channels_first(y, n, spatial):
 def _channels_major(g, groups):
     """``(N, C, H, W)`` -> contiguous ``(G, C/G, N*H*W)``."""
     n, c = g.shape[:2]
-    return xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, c // groups, -1)
+    return xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, c // groups,
+                                                                  g.size // c if c else 0)
 
 
 def _add_bias(out, b):
@@ -133,9 +134,11 @@ class Convolution(_ConvBase):
         out_hw = self.out_hw
         cols = _im2col(_pad(x, self.pads), (kh, kw), self.stride, self.dilation, out_hw)
         g = self.groups
-        self.cols = cols.reshape(g, -1, n * out_hw[0] * out_hw[1])
-        self.w2 = w.reshape(g, w.shape[0] // g, -1)
-        y = _group_matmul(self.w2, self.cols).reshape(w.shape[0], -1)
+        n_cols = n * out_hw[0] * out_hw[1]
+        k = w.shape[1] * kh * kw
+        self.cols = cols.reshape(g, k, n_cols)
+        self.w2 = w.reshape(g, w.shape[0] // g, k)
+        y = _group_matmul(self.w2, self.cols).reshape(w.shape[0], n_cols)
         out = _add_bias(_to_channels_first(y, n, out_hw), b)
         return out[:, :, 0] if self.nd == 1 else out
 
@@ -171,7 +174,7 @@ class ConvTranspose(_ConvBase):
         kh, kw = self.kernel = w.shape[2:]
         c_out = w.shape[1] * g
         self.xt = _channels_major(x, g)  # (G, C_in/G, N*H*W)
-        self.w2 = w.reshape(g, c_in // g, -1)  # (G, C_in/G, C_out/G*kh*kw)
+        self.w2 = w.reshape(g, c_in // g, w.shape[1] * kh * kw)  # (G, C_in/G, C_out/G*kh*kw)
         cols = _group_matmul(self.w2, self.xt, ta=True)
         cols = cols.reshape((c_out, kh, kw, n) + x.shape[2:])
         img = _col2im(cols, self.full_hw, self.stride, self.dilation)
@@ -189,10 +192,10 @@ class ConvTranspose(_ConvBase):
                           (self.pads[1][0], self.full_hw[1] - self.out_hw[1] - self.pads[1][0])))
         cols = _im2col(gpad, (kh, kw), self.stride, self.dilation, self.in_hw)
         n_cols = g.shape[0] * self.in_hw[0] * self.in_hw[1]
-        cols = cols.reshape(groups, -1, n_cols)  # (G, C_out/G*kh*kw, N*H*W)
+        cols = cols.reshape(groups, self.w2.shape[2], n_cols)  # (G, C_out/G*kh*kw, N*H*W)
         gx = gw = gb = None
         if self._needs(0):
-            y = _group_matmul(self.w2, cols).reshape(-1, cols.shape[-1])
+            y = _group_matmul(self.w2, cols).reshape(self.w2.shape[0] * groups, n_cols)
             gx = _to_channels_first(y, g.shape[0], self.in_hw)
         if self._needs(1):
             gw = _group_matmul(cols, self.xt, tb=True).transpose(0, 2, 1)
