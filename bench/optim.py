@@ -1,6 +1,6 @@
 """Optimizer step speed: gradstep beside torch.optim on 10 million float32 parameters.
 
-    .venv/bin/python bench/optim.py [--numel 10000000] [--reps 15]
+    .venv/bin/python bench/optim.py [--numel 10000000] [--reps 15] [--threads N]
 
 Two layouts (4 equal tensors; 200 tensors of mixed sizes), two optimizers
 (SGD(momentum=0.9, weight_decay=1e-4) and Adam), and five implementations:
@@ -9,6 +9,11 @@ parameter at a time), torch's default, ``foreach=True`` and ``fused=True``.
 Gradients are set once and reused, so only ``step()`` is timed. Effective GB/s
 counts the minimum traffic of the algorithm (SGD: read p, g, buf, write p, buf;
 Adam: read p, g, m, v, write p, m, v), the same for every implementation.
+
+The implementations are timed round-robin (one step each, repeated), so a
+burst of load from other processes hits all of them alike. ``--threads N`` sets
+torch's intra-op threads and gradstep's optimizer threads to the same N; with
+``--threads 1`` the CPU-time column is the steadiest number on a shared machine.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 import torch
 
 import gradstep
+from gradstep.optim import _flat
 
 ARRAYS_TOUCHED = {"SGD": 5, "Adam": 7}
 CONFIGS = {"SGD": dict(lr=1e-3, momentum=0.9, weight_decay=1e-4), "Adam": dict(lr=1e-3)}
@@ -36,15 +42,20 @@ def layout_sizes(name, numel, seed=0):
     return [int(s) for s in sizes]
 
 
-def time_steps(step, reps):
-    step()  # state allocation and (for gradstep) building the flat buffers
-    step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
+def time_round_robin(steps, reps):
+    """Median wall time, min wall time and median CPU time per step of each of ``steps``."""
+    for step in steps:  # state allocation and (for gradstep) building the flat buffers
         step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
+        step()
+    wall = [[] for _ in steps]
+    cpu = [[] for _ in steps]
+    for _ in range(reps):
+        for k, step in enumerate(steps):
+            w0, c0 = time.perf_counter(), time.process_time()
+            step()
+            wall[k].append(time.perf_counter() - w0)
+            cpu[k].append(time.process_time() - c0)
+    return [(statistics.median(w), min(w), statistics.median(c)) for w, c in zip(wall, cpu)]
 
 
 def make_gradstep(sizes, rng_seed, opt_name, **kw):
@@ -80,26 +91,30 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--numel", type=int, default=10_000_000)
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op threads = gradstep optimizer threads (default: each's own)")
     args = ap.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; numpy "
-          f"{np.__version__}; {args.numel:,} float32 parameters; median (min) of {args.reps} steps")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        _flat.THREADS = args.threads
+    print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; gradstep optimizer "
+          f"threads {_flat.THREADS}; numpy {np.__version__}; {args.numel:,} float32 parameters; "
+          f"median and min wall time, median CPU time (all threads) of {args.reps} steps")
     for layout in ("4 tensors", "200 tensors"):
         sizes = layout_sizes(layout, args.numel)
         for opt_name in ("SGD", "Adam"):
             gb = ARRAYS_TOUCHED[opt_name] * 4 * args.numel / 1e9
-            rows = []
-            for label, make, kw in IMPLS:
-                step = make(sizes, 0, opt_name, **kw)
-                med, best = time_steps(step, args.reps)
-                rows.append((label, med, best))
-                del step
-            base = {label: med for label, med, _ in rows}
+            steps = [make(sizes, 0, opt_name, **kw) for _, make, kw in IMPLS]
+            timings = time_round_robin(steps, args.reps)
+            del steps
+            base = dict(zip((label for label, _, _ in IMPLS), (t[0] for t in timings)))
             print(f"\n{opt_name} on {layout} ({len(sizes)} tensors, largest {max(sizes):,})")
-            print(f"{'implementation':28s} {'ms/step':>9s} {'(min)':>8s} {'GB/s':>7s} "
+            print(f"{'implementation':26s} {'ms/step':>8s} {'min':>7s} {'cpu ms':>7s} {'GB/s':>6s} "
                   f"{'vs torch default':>17s} {'vs torch fused':>15s}")
-            for label, med, best in rows:
-                print(f"{label:28s} {med * 1e3:9.2f} {best * 1e3:8.2f} {gb / med:7.1f} "
-                      f"{base['torch default'] / med:16.2f}x {base['torch fused=True'] / med:14.2f}x")
+            for (label, _, _), (med, best, cpu) in zip(IMPLS, timings):
+                print(f"{label:26s} {med * 1e3:8.2f} {best * 1e3:7.2f} {cpu * 1e3:7.2f} "
+                      f"{gb / med:6.1f} {base['torch default'] / med:16.2f}x "
+                      f"{base['torch fused=True'] / med:14.2f}x")
 
 
 if __name__ == "__main__":
