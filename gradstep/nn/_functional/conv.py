@@ -195,7 +195,7 @@ class ConvTranspose(_ConvBase):
         cols = cols.reshape(groups, self.w2.shape[2], n_cols)  # (G, C_out/G*kh*kw, N*H*W)
         gx = gw = gb = None
         if self._needs(0):
-            y = _group_matmul(self.w2, cols).reshape(self.w2.shape[0] * groups, n_cols)
+            y = _group_matmul(self.w2, cols).reshape(self.w2.shape[1] * groups, n_cols)
             gx = _to_channels_first(y, g.shape[0], self.in_hw)
         if self._needs(1):
             gw = _group_matmul(cols, self.xt, tb=True).transpose(0, 2, 1)
