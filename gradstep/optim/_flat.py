@@ -39,6 +39,7 @@ CHUNK = 1 << 16  # elements per chunk: a few temporaries of this size stay in ca
 THREADS = min(4, os.cpu_count() or 1)  # worker threads for groups of at least MIN_THREADED
 MIN_THREADED = 1 << 20
 SCRATCH = 3  # chunk-sized temporaries handed to an update function as ``scratch``
+MAX_REBUILDS = 20  # a group whose parameter set keeps changing stays on the per-parameter path
 _pool = None
 
 
@@ -163,6 +164,15 @@ class FlatGroup:
                scratch=scratch, **kwargs)
 
 
+def _forget_pool_after_fork():
+    global _pool
+    _pool = None  # the parent's worker threads do not exist in a forked child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _executor():
     global _pool
     if _pool is None:
@@ -177,22 +187,31 @@ def _pack(arrays, n, dtype):
     return flat
 
 
-def can_flatten(params, state, keys, scalar_keys):
+def can_flatten(params, state, keys, scalar_keys, previous=None):
     """Whether ``params`` can share one flat buffer: one float dtype, no aliasing, same phase.
 
-    "Same phase" means every parameter already has every state entry, with equal
-    scalar entries (``step`` counts), or none has any state yet.
+    Parameters sharing storage (tied through ``.data``, or views of one array the
+    caller owns) keep the per-parameter path, so the aliasing survives; views
+    into the ``previous`` flat group's buffer are ours and disjoint. "Same phase"
+    means every parameter already has every state entry, with equal scalar
+    entries (``step`` counts), or none has any state yet.
     """
     dtype = params[0]._data.dtype
     if dtype.kind != "f":
         return False
+    ours = id(previous.param) if previous is not None else None
+    our_views = {id(v) for v in previous._param_views} if previous is not None else set()
     roots = set()
     for p in params:
         a = p._data
         if a.dtype != dtype or p._grad._data.shape != a.shape:
             return False
         root = id(a if a.base is None else a.base)
-        if root in roots:  # two parameters share storage (tied through .data): keep them tied
+        if root == ours:
+            if id(a) not in our_views:  # re-tied to part of our buffer after flattening
+                return False
+            root = id(a)
+        if root in roots:
             return False
         roots.add(root)
     have = [bool(state.get(p)) for p in params]  # .get: never create entries in the defaultdict
@@ -300,7 +319,12 @@ def _current_flat_group(optimizer, group, params, keys, scalar_keys, init_state)
             and fg.is_current(params, optimizer.state)):
         return fg, False
     state = optimizer.state
-    if not can_flatten(params, state, keys, scalar_keys):
+    previous = fg if fg is not None and fg.group is group else None
+    rebuilds = optimizer.__dict__.setdefault("_flat_rebuilds", {})
+    if previous is not None:
+        rebuilds[id(group)] = rebuilds.get(id(group), 0) + 1
+    if (rebuilds.get(id(group), 0) > MAX_REBUILDS
+            or not can_flatten(params, state, keys, scalar_keys, previous)):
         cache.pop(id(group), None)
         return None
     fresh = not state.get(params[0])
