@@ -23,23 +23,50 @@ def _infer_array(data):
     """Convert Python data to an array with torch's default dtypes."""
     if isinstance(data, Tensor):
         return data._data.copy()
-    if isinstance(data, xp.ndarray) or isinstance(data, xp.generic):
+    if isinstance(data, (xp.ndarray, xp.generic)):
         arr = xp.array(data)
         B.from_numpy_dtype(arr.dtype)  # raises for unsupported dtypes
         return arr
+    return _to_array(data, _infer_dtype(data))
+
+
+def _infer_dtype(data):
+    """torch's inference: each scalar's own dtype, promoted across a (nested) sequence."""
+    if isinstance(data, (xp.ndarray, xp.generic)):  # before float: np.float64 is a float
+        return B.from_numpy_dtype(data.dtype)
+    if isinstance(data, bool):
+        return B.bool_
+    if isinstance(data, int):
+        return B.int64
+    if isinstance(data, float):
+        return B.get_default_dtype()
+    if isinstance(data, Tensor):
+        return data.dtype
+    if isinstance(data, (list, tuple)):
+        dt = None
+        for x in data:
+            d = _infer_dtype(x)
+            dt = d if dt is None else B.promote_types(dt, d)
+        return dt or B.get_default_dtype()
+    if isinstance(data, str):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _to_array(data, dt):
+    """``data`` (scalars, nested sequences, tensors inside) as an array of dtype ``dt``."""
     if isinstance(data, (list, tuple)):
         data = _unwrap(data)
-    arr = xp.asarray(data)
-    kind = arr.dtype.kind
-    if kind == "f":
-        return arr.astype(B.get_default_dtype().np)
-    if kind in "iu":
-        return arr.astype(xp.int64)
-    if kind == "b":
-        return arr
-    if arr.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
+    try:
+        return xp.array(data, dtype=dt.np)
+    except OverflowError:
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow") from None
+    except ValueError as e:
+        if "sequence" in str(e) or "inhomogeneous" in str(e):
+            raise ValueError(
+                f"expected a rectangular (non-ragged) nested sequence to build a tensor ({e})"
+            ) from None
+        raise
 
 
 def _unwrap(data):
@@ -57,8 +84,8 @@ def _unwrap(data):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is not None:
-        src = data._data if isinstance(data, Tensor) else (_unwrap(data) if isinstance(data, (list, tuple)) else data)
-        arr = xp.array(src, dtype=B.as_dtype(dtype).np)
+        src = data._data if isinstance(data, Tensor) else data
+        arr = _to_array(src, B.as_dtype(dtype))
     else:
         arr = _infer_array(data)
     return _finish(arr, requires_grad, device)
@@ -157,22 +184,45 @@ def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=Fal
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    s, e, st = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if st == 0:
         raise RuntimeError("step must be nonzero")
+    if (st > 0 and e < s) or (st < 0 and e > s):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
-        is_float = any(isinstance(v, float) for v in vals)
+        is_float = any(isinstance(v, float) for v in (s, e, st))
         dtype = B.get_default_dtype() if is_float else B.int64
-    s, e, st = vals
-    n = max(0, math.ceil((e - s) / st))
-    arr = (xp.arange(n, dtype=xp.float64) * st + s) if B.as_dtype(dtype).is_floating_point else \
-        xp.arange(s, e, st)
-    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+    dt = B.as_dtype(dtype)
+    n = math.ceil((e - s) / st)
+    if dt.is_floating_point or any(isinstance(v, float) for v in (s, e, st)):
+        arr = xp.arange(n, dtype=xp.float64) * st + s  # torch's start + i * step, in double
+    else:
+        arr = xp.arange(s, e, st, dtype=xp.int64)
+    return _finish(arr.astype(dt.np), requires_grad, device)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    arr = xp.linspace(float(start), float(end), int(steps))
-    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+    """``steps`` points from ``start`` to ``end``; the second half counts back from ``end``.
+
+    Like torch, the step is rounded in the output precision (float32 by default) and
+    the points are then computed in double.
+    """
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = B.as_dtype(dtype) if dtype is not None else B.get_default_dtype()
+    start, end = float(start), float(end)
+    if steps <= 1:
+        arr = xp.full((steps,), start, dtype=xp.float64)
+    else:
+        step = (end - start) / (steps - 1)
+        if dt is B.float32:
+            f32 = xp.float32
+            start, end = float(f32(start)), float(f32(end))
+            step = float((f32(end) - f32(start)) / f32(steps - 1))
+        i = xp.arange(steps, dtype=xp.float64)
+        arr = xp.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+    return _finish(arr.astype(dt.np), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
@@ -237,20 +287,33 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    """Sample category indices from each row of (unnormalised) probabilities ``input``.
+
+    Without replacement, torch's rule: the ``num_samples`` largest ``p / E`` with
+    ``E ~ Exp(1)`` (sequential sampling in proportion to the remaining weights);
+    zero-probability categories come last instead of raising.
+    """
     p = input._data.astype(xp.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
+    n_cat = p.shape[-1]
+    if not replacement and num_samples > n_cat:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if num_samples <= 0:
+        raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
     if (p < 0).any() or not xp.isfinite(p).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = p.reshape(-1, p.shape[-1])
+    rows = p.reshape(-1, n_cat)
+    totals = rows.sum(axis=1)
+    if (totals <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     g = _gen(generator)
-    out = []
-    for row in rows:
-        total = row.sum()
-        if total <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and num_samples > int((row > 0).sum()):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        out.append(g.choice(row.size, size=num_samples, replace=replacement, p=row / total))
-    arr = xp.stack(out).astype(xp.int64)
-    return _finish(arr.reshape(p.shape[:-1] + (num_samples,)))
+    if replacement:
+        cdf = xp.cumsum(rows / totals[:, None], axis=1)
+        u = g.random((rows.shape[0], num_samples))
+        out = xp.stack([xp.searchsorted(c, x, side="right") for c, x in zip(cdf, u)])
+        out = xp.minimum(out, n_cat - 1)
+    else:
+        keys = rows / g.exponential(size=rows.shape)
+        out = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    return _finish(out.astype(xp.int64).reshape(p.shape[:-1] + (num_samples,)))

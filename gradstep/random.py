@@ -7,7 +7,7 @@ distributions, and that the same seed gives the same numbers every run.
 
 from __future__ import annotations
 
-import time
+import os
 
 from .backend import xp
 
@@ -16,7 +16,11 @@ class Generator:
     """A random number generator with torch's interface (``manual_seed``, ``get_state``...)."""
 
     def __init__(self, device="cpu"):
-        self.device = device
+        from ._tensor import _check_device
+        from ._tensor import device as _device
+
+        _check_device(device)
+        self.device = _device(device)
         self._seed = 67280421310721  # torch's default seed value
         self._rng = xp.random.Generator(xp.random.PCG64(self._seed))
 
@@ -29,7 +33,7 @@ class Generator:
         return self
 
     def seed(self):
-        s = time.time_ns() & (2**63 - 1)
+        s = int.from_bytes(os.urandom(8), "little")
         self.manual_seed(s)
         return s
 
@@ -63,6 +67,7 @@ class Generator:
 
 
 default_generator = Generator()
+default_generator.seed()  # like torch, each process starts from a fresh random seed
 
 
 def _gen(generator=None):

@@ -1,0 +1,162 @@
+"""Factories against torch: dtype inference, shapes, values, and their errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from tests.helpers import assert_close
+
+
+def _same(ours, theirs, exact=True):
+    assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), (ours.dtype, theirs.dtype)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    if exact:
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    else:
+        assert_close(ours, theirs, ours.dtype.name)
+
+
+DATA = [
+    [1, 2], [1, 2.0], [True, False], [True, 1], [True, 2.5], [[1, 2], [3, 4]], [], [[]], 3, 2.5,
+    True, (1, 2), [[1.5], [2.0]], [np.float64(1.0), 2], [np.float32(1.0), 2.0], [np.int32(1), 2],
+    [1, np.float16(2)], np.array([1, 2], dtype=np.int32), np.array([1.0, 2.0]), np.float64(2.5),
+    np.array([1, 2], dtype=np.uint8), np.int16(3), np.array(2.5), np.array([True]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(DATA)))
+def test_tensor_dtype_inference(i):
+    data = DATA[i]
+    _same(gradstep.tensor(data), torch.tensor(data))
+
+
+def test_tensor_from_tensors_and_explicit_dtype():
+    for L in (gradstep, torch):
+        a = L.tensor([L.tensor(1.0), L.tensor(2.0)])
+        b = L.tensor([L.tensor(1, dtype=L.int32), 2])
+        c = L.tensor([L.tensor(1.0, dtype=L.float64), 2.0])
+        d = L.tensor(3.7, dtype=L.int64)
+        e = L.tensor([[1, 2]], dtype=L.float64)
+        f = L.tensor(np.arange(3), dtype=L.float32)
+        g = L.tensor([1.5, -2.5], dtype=L.int32)
+        if L is gradstep:
+            ours = (a, b, c, d, e, f, g)
+    for o, t in zip(ours, (a, b, c, d, e, f, g)):
+        _same(o, t)
+
+
+def test_tensor_copies_and_flags():
+    arr = np.arange(3.0)
+    t = gradstep.tensor(arr)
+    arr[0] = 9
+    assert t[0].item() == 0.0
+    src = gradstep.ones(2)
+    c = gradstep.tensor(src)
+    c[0] = 5
+    assert src[0].item() == 1.0
+    r = gradstep.tensor([1.0, 2.0], requires_grad=True)
+    assert r.requires_grad and r.is_leaf
+    assert gradstep.tensor([1.0], device="cpu").device == "cpu"
+
+
+def test_tensor_errors():
+    with pytest.raises(ValueError):
+        gradstep.tensor([[1, 2], [3]])
+    with pytest.raises(RuntimeError, match="Could not infer dtype of NoneType"):
+        gradstep.tensor([1, None])
+    with pytest.raises(TypeError):
+        gradstep.tensor("abc")
+    with pytest.raises((RuntimeError, ValueError, OverflowError)):
+        gradstep.tensor(2**63)
+    with pytest.raises(TypeError, match="can't convert"):
+        gradstep.tensor(np.array([1], dtype=np.complex64))
+    with pytest.raises(RuntimeError, match="floating point"):
+        gradstep.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="cpu"):
+        gradstep.zeros(2, device="cuda")
+
+
+def test_as_tensor_and_from_numpy():
+    arr = np.arange(4.0)
+    t = gradstep.as_tensor(arr)
+    arr[0] = 7
+    assert t[0].item() == 7  # shares memory when no conversion is needed
+    c = gradstep.as_tensor(arr, dtype=gradstep.float32)
+    arr[1] = 8
+    assert c[1].item() == 1 and c.dtype is gradstep.float32
+    g = gradstep.ones(2)
+    assert gradstep.as_tensor(g) is g
+    assert gradstep.as_tensor(g, dtype=gradstep.float64).dtype is gradstep.float64
+    _same(gradstep.as_tensor([1, 2]), torch.as_tensor([1, 2]))
+    _same(gradstep.as_tensor([1.5]), torch.as_tensor([1.5]))
+    for dt in (np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_, np.float16, np.int8):
+        a = np.ones((2, 3), dtype=dt)
+        _same(gradstep.from_numpy(a), torch.from_numpy(a))
+    a = np.zeros((2, 3))
+    f = gradstep.from_numpy(a)
+    f[0, 1] = 3.0
+    a[1, 2] = 4.0
+    assert a[0, 1] == 3.0 and f[1, 2].item() == 4.0
+    f.add_(1)
+    assert a[0, 0] == 1.0
+    with pytest.raises(TypeError):
+        gradstep.from_numpy([1, 2])
+    with pytest.raises(TypeError):
+        gradstep.from_numpy(np.array([1], dtype=np.complex64))
+
+
+FACTORIES = [
+    lambda L: L.zeros(2, 3), lambda L: L.zeros((2, 3), dtype=L.int32), lambda L: L.zeros([2, 3]),
+    lambda L: L.zeros(L.Size([2, 3])), lambda L: L.zeros(()), lambda L: L.zeros([]),
+    lambda L: L.zeros(0, 2), lambda L: L.ones(2, dtype=L.bool), lambda L: L.ones(3, 1, dtype=L.float64),
+    lambda L: L.full((2,), 3), lambda L: L.full((2,), 3.0), lambda L: L.full((2,), True),
+    lambda L: L.full([2, 2], 1, dtype=L.float64), lambda L: L.full((), 1.5),
+    lambda L: L.zeros_like(L.ones(2, dtype=L.int32)), lambda L: L.ones_like(L.ones(2), dtype=L.int64),
+    lambda L: L.ones_like(L.ones(2, 3, dtype=L.float64)), lambda L: L.full_like(L.ones(2, dtype=L.int64), 2.7),
+    lambda L: L.full_like(L.ones(2), 2.7), lambda L: L.full_like(L.ones(2), 1, dtype=L.float16),
+    lambda L: L.arange(5), lambda L: L.arange(5.0), lambda L: L.arange(1, 4), lambda L: L.arange(0, 1, 0.1),
+    lambda L: L.arange(10, 0, -3), lambda L: L.arange(1.0, -1.0, -0.25), lambda L: L.arange(0, 5, 2, dtype=L.float64),
+    lambda L: L.arange(0.5, 5, dtype=L.int64), lambda L: L.arange(-1.5, 5.5, 1.3), lambda L: L.arange(L.tensor(3)),
+    lambda L: L.arange(5, dtype=L.float32), lambda L: L.arange(0, 3, 0.3, dtype=L.float64), lambda L: L.arange(3, 3),
+    lambda L: L.arange(-5, -1), lambda L: L.arange(0, -1, -0.1),
+    lambda L: L.linspace(0, 1, 5), lambda L: L.linspace(0, 10, 4, dtype=L.int64),
+    lambda L: L.linspace(0, 1, 1), lambda L: L.linspace(0, 1, 0), lambda L: L.linspace(3, 1, 5),
+    lambda L: L.linspace(-3.3, 7.1, 17), lambda L: L.linspace(0, 1, 1000),
+    lambda L: L.eye(3), lambda L: L.eye(2, 3, dtype=L.int64), lambda L: L.eye(0), lambda L: L.eye(3, 1),
+]
+
+
+@pytest.mark.parametrize("i", range(len(FACTORIES)))
+def test_factories_match_torch(i):
+    _same(FACTORIES[i](gradstep), FACTORIES[i](torch))
+
+
+def test_float64_ranges_match_torch():
+    for f in [lambda L: L.linspace(-2, 3, 7, dtype=L.float64), lambda L: L.linspace(0, 1, 1000, dtype=L.float64),
+              lambda L: L.arange(0, 1, 0.01, dtype=L.float64), lambda L: L.logspace(0, 2, 3)]:
+        _same(f(gradstep), f(torch), exact=False)
+
+
+def test_empty_and_requires_grad():
+    for f in [lambda L: L.empty(2, 3), lambda L: L.empty((2,), dtype=L.int64),
+              lambda L: L.empty_like(L.ones(2, 3, dtype=L.float64))]:
+        o, t = f(gradstep), f(torch)
+        assert tuple(o.shape) == tuple(t.shape) and o.dtype.name == str(t.dtype)[6:]
+    for f in (gradstep.zeros, gradstep.ones, gradstep.empty, gradstep.rand, gradstep.randn):
+        t = f(2, requires_grad=True)
+        assert t.requires_grad and t.is_leaf
+    assert gradstep.arange(3.0, requires_grad=True).requires_grad
+    assert gradstep.full((2,), 1.0, requires_grad=True).requires_grad
+    assert gradstep.zeros_like(gradstep.ones(2), requires_grad=True).requires_grad
+
+
+def test_factory_errors():
+    with pytest.raises(RuntimeError, match="negative"):
+        gradstep.zeros(-1)
+    with pytest.raises(RuntimeError, match="step must be nonzero"):
+        gradstep.arange(0, 1, 0)
+    with pytest.raises(RuntimeError, match="inconsistent with step sign"):
+        gradstep.arange(0, 10, -1)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        gradstep.linspace(0, 1, -1)
