@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import gradstep
-from gradstep.autograd import gradcheck
+from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import assert_close, check
 
 
@@ -274,3 +274,29 @@ def test_empty_batch(name):
 def test_non_contiguous_inputs():
     check(lambda L, x, w: F(L).conv2d(x.transpose(2, 3).flip(3), w, padding=1, stride=2),
           [(2, 3, 8, 9), (4, 3, 3, 3)])
+
+
+def test_double_backward():
+    rng = np.random.default_rng(4)
+
+    def t(*shape):
+        return gradstep.tensor(rng.standard_normal(shape), requires_grad=True)
+
+    x, w, b = t(1, 4, 4, 5), t(4, 2, 2, 3), t(4)
+    assert gradgradcheck(lambda x, w, b: F(gradstep).conv2d(x, w, b, stride=(2, 1), padding=(1, 2),
+                                                            dilation=(1, 2), groups=2), (x, w, b))
+    x, w, b = t(1, 4, 3, 3), t(4, 3, 3, 2), t(6)
+    assert gradgradcheck(lambda x, w, b: F(gradstep).conv_transpose2d(
+        x, w, b, stride=2, padding=1, output_padding=1, groups=2), (x, w, b))
+    x, w = t(2, 2, 6), t(3, 2, 3)
+    assert gradgradcheck(lambda x, w: F(gradstep).conv1d(x, w, padding="same", dilation=2),
+                         (x, w))
+
+
+def test_gradient_penalty_matches_torch():
+    def fn(L, x, w):
+        y = F(L).conv2d(x, w, padding=1, stride=2).tanh().sum()
+        (gx,) = L.autograd.grad(y, (x,), create_graph=True)
+        return (gx * gx).sum()
+
+    check(fn, [(2, 3, 6, 6), (4, 3, 3, 3)], scale=10)  # float32: a second-order chain

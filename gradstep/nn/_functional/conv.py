@@ -14,13 +14,15 @@ convolution is the input-gradient of a convolution, so the three products
 (output, input gradient, weight gradient) are shared between the two ops.
 
 The backward passes compute on raw arrays for speed (the columns saved by the
-forward are reused for the weight gradient): convolutions support first-order
-gradients only, not double backward.
+forward are reused for the weight gradient). Under ``create_graph=True`` they are
+built instead from Tensor ops over the ``Unfold``/``Fold`` graph nodes (im2col and
+col2im, each the other's adjoint), so gradients of any order are available.
 """
 
 from __future__ import annotations
 
 from ...autograd.function import Node
+from ...autograd.grad_mode import _GradState
 from ...backend import xp
 
 # ---------------------------------------------------------------- raw kernels
@@ -95,6 +97,48 @@ def _add_bias(out, b):
 # ---------------------------------------------------------------- graph nodes
 
 
+class Unfold(Node):
+    """im2col as a graph op: ``(N, C, H, W)`` -> ``(G, C/G*kh*kw, N*Ho*Wo)``.
+
+    Attributes: ``kernel``, ``stride``, ``dilation``, ``pads``, ``groups``, ``image_hw``
+    (H, W) and ``cols_hw`` (Ho, Wo). Its adjoint is ``Fold``; each is the other's
+    backward, so convolution gradients built from them differentiate again.
+    Used only for the ``create_graph=True`` backward of the convolutions.
+    """
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        cols = _im2col(_pad(x, self.pads), self.kernel, self.stride, self.dilation,
+                       self.cols_hw)
+        kh, kw = self.kernel
+        return cols.reshape(self.groups, c // self.groups * kh * kw,
+                            n * self.cols_hw[0] * self.cols_hw[1])
+
+    def backward(self, g):
+        return Fold.apply(g, **_fold_attrs(self))
+
+
+class Fold(Node):
+    """col2im as a graph op: ``(G, C/G*kh*kw, N*Ho*Wo)`` -> ``(N, C, H, W)``."""
+
+    def forward(self, cols):
+        (kh, kw), (ho, wo) = self.kernel, self.cols_hw
+        c = cols.shape[0] * cols.shape[1] // (kh * kw)
+        n = cols.shape[2] // (ho * wo) if ho * wo else 0
+        cols = cols.reshape(c, kh, kw, n, ho, wo)
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.image_hw, self.pads))
+        img = _col2im(cols, padded, self.stride, self.dilation)
+        return xp.ascontiguousarray(_crop(img, self.pads, self.image_hw))
+
+    def backward(self, g):
+        return Unfold.apply(g, **_fold_attrs(self))
+
+
+def _fold_attrs(node):
+    return {k: getattr(node, k) for k in ("kernel", "stride", "dilation", "pads", "groups",
+                                          "image_hw", "cols_hw")}
+
+
 class _ConvBase(Node):
     """Shared plumbing: 1-D inputs are lifted to 2-D and gradients folded back."""
 
@@ -112,6 +156,15 @@ class _ConvBase(Node):
     def _fold(self, grads):
         return tuple(None if g is None else _wrap(g.reshape(meta[0]))
                      for g, meta in zip(grads, self._metas))
+
+    def _lift_tensors(self, x, w, g):
+        if self.nd == 1:
+            return x.unsqueeze(2), w.unsqueeze(2), g.unsqueeze(2)
+        return x, w, g
+
+    def _fold_tensors(self, grads):
+        return tuple(None if g is None else g.reshape(meta[0])
+                     for g, meta in zip(grads[:len(self._metas)], self._metas))
 
     def release(self):
         super().release()
@@ -143,6 +196,8 @@ class Convolution(_ConvBase):
         return out[:, :, 0] if self.nd == 1 else out
 
     def backward(self, grad):
+        if _GradState.enabled:
+            return self._graph_backward(grad)
         g = grad._data
         if self.nd == 1:
             g = g[:, :, None, :]
@@ -163,6 +218,24 @@ class Convolution(_ConvBase):
             gb = g.sum(axis=(0, 2, 3))
         return self._fold((gx, gw, gb)[:len(self._metas)])
 
+    def _graph_backward(self, g):
+        """The same products in Tensor ops over ``Unfold``/``Fold`` (create_graph=True)."""
+        x, w = self.saved_tensors[:2]
+        x, w, g = self._lift_tensors(x, w, g)
+        groups, (n, o) = self.groups, (g.shape[0], w.shape[0])
+        attrs = dict(kernel=self.kernel, stride=self.stride, dilation=self.dilation,
+                     pads=self.pads, groups=groups, image_hw=self.in_hw, cols_hw=self.out_hw)
+        gt = g.transpose(0, 1).reshape(groups, o // groups, n * self.out_hw[0] * self.out_hw[1])
+        w2 = w.reshape(groups, o // groups, w[0].numel())
+        gx = gw = gb = None
+        if self._needs(0):
+            gx = Fold.apply(w2.transpose(1, 2) @ gt, **attrs)
+        if self._needs(1):
+            gw = gt @ Unfold.apply(x, **attrs).transpose(1, 2)
+        if len(self._metas) > 2 and self._needs(2):
+            gb = g.sum(dim=(0, 2, 3))
+        return self._fold_tensors((gx, gw, gb))
+
 
 class ConvTranspose(_ConvBase):
     """``conv_transpose{1,2}d`` forward: the input-gradient of a convolution."""
@@ -182,6 +255,8 @@ class ConvTranspose(_ConvBase):
         return out[:, :, 0] if self.nd == 1 else out
 
     def backward(self, grad):
+        if _GradState.enabled:
+            return self._graph_backward(grad)
         g = grad._data
         if self.nd == 1:
             g = g[:, :, None, :]
@@ -202,6 +277,25 @@ class ConvTranspose(_ConvBase):
         if len(self._metas) > 2 and self._needs(2):
             gb = g.sum(axis=(0, 2, 3))
         return self._fold((gx, gw, gb)[:len(self._metas)])
+
+    def _graph_backward(self, g):
+        """The same products in Tensor ops over ``Unfold`` (create_graph=True)."""
+        x, w = self.saved_tensors[:2]
+        x, w, g = self._lift_tensors(x, w, g)
+        groups, (n, c_in) = self.groups, x.shape[:2]
+        cols = Unfold.apply(g, kernel=self.kernel, stride=self.stride, dilation=self.dilation,
+                            pads=self.pads, groups=groups, image_hw=self.out_hw,
+                            cols_hw=self.in_hw)  # (G, C_out/G*kh*kw, N*H*W)
+        w2 = w.reshape(groups, c_in // groups, w[0].numel())
+        gx = gw = gb = None
+        if self._needs(0):
+            gx = (w2 @ cols).reshape((c_in, n) + tuple(self.in_hw)).transpose(0, 1)
+        if self._needs(1):
+            xt = x.transpose(0, 1).reshape(groups, c_in // groups, cols.shape[2])
+            gw = xt @ cols.transpose(1, 2)
+        if len(self._metas) > 2 and self._needs(2):
+            gb = g.sum(dim=(0, 2, 3))
+        return self._fold_tensors((gx, gw, gb))
 
     def release(self):
         super().release()
@@ -343,7 +437,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     ``padding`` is an int, a pair, ``'valid'`` or ``'same'`` (stride 1 only; an odd
     total padding puts the extra row/column at the bottom/right, as torch does).
-    First-order gradients only (no double backward).
     """
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
@@ -387,10 +480,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
                      groups=1, dilation=1):
-    """Transposed 2-D convolution; ``output_padding`` adds rows/columns at the bottom/right.
-
-    First-order gradients only (no double backward).
-    """
+    """Transposed 2-D convolution; ``output_padding`` adds rows/columns at the bottom/right."""
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 2)
 
