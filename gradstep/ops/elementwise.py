@@ -70,7 +70,7 @@ class Div(Node):
 
 
 class AddScalar(Node):
-    _name = "AddBackward1"
+    _name = "AddBackward0"
 
     def forward(self, a):
         return a + self.s
@@ -80,7 +80,7 @@ class AddScalar(Node):
 
 
 class MulScalar(Node):
-    _name = "MulBackward1"
+    _name = "MulBackward0"
 
     def forward(self, a):
         return a * self.s
@@ -92,7 +92,7 @@ class MulScalar(Node):
 class RDivScalar(Node):
     """``s / a``."""
 
-    _name = "DivBackward1"
+    _name = "MulBackward0"  # torch computes s / a as reciprocal(a) * s
     saves = (0,)
 
     def forward(self, a):
@@ -258,6 +258,7 @@ class Log(_Unary):
 
 
 class Log1p(_Unary):
+    _name = "Log1PBackward0"
     forward = staticmethod(xp.log1p)
 
     def deriv(self, a):
@@ -453,6 +454,7 @@ class Trunc(Floor):
 class Clamp(Node):
     """clamp with scalar bounds; the gradient passes where min <= a <= max."""
 
+    _name = "ClampBackward1"
     saves = (0,)
 
     def forward(self, a):
@@ -648,9 +650,10 @@ def sub(a, b, alpha=1):
     if alpha != 1:
         b = b * alpha
     if _scalar_fast(a, b):
-        return AddScalar.apply(a, s=_scalar(-b, a.dtype))
+        return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")
+    name = "RsubBackward1" if isinstance(a, (int, float)) else "SubBackward0"
     a, b = binary_args(a, b)
-    return Sub.apply(a, b)
+    return Sub.apply(a, b, _name=name)
 
 
 def _check_alpha(a, b, alpha):
@@ -704,7 +707,7 @@ def div(a, b, rounding_mode=None):
 
     if rounding_mode == "floor":
         a, b = binary_args(a, b)
-        return FloorDivide.apply(a, b, zero_grad=True)
+        return FloorDivide.apply(a, b, zero_grad=True, _name="DivBackward2")
     if rounding_mode == "trunc":
         a, b = binary_args(a, b)
         return DivTrunc.apply(a, b)
@@ -729,6 +732,8 @@ def div(a, b, rounding_mode=None):
 class DivTrunc(Node):
     """``div(a, b, rounding_mode="trunc")``: zero gradient, as in torch."""
 
+    _name = "DivBackward2"
+
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
         if a.dtype.kind == "f":
@@ -743,7 +748,7 @@ class DivTrunc(Node):
 
 
 class DivScalar(Node):
-    _name = "DivBackward1"
+    _name = "DivBackward0"
 
     def forward(self, a):
         return a / self.s
@@ -794,8 +799,9 @@ def floor_divide(a, b):
 
 
 def remainder(a, b):
+    name = "RemainderBackward0" if isinstance(b, (bool, int, float)) else "RemainderBackward1"
     a, b = binary_args(a, b)
-    return Remainder.apply(a, b)
+    return Remainder.apply(a, b, _name=name)
 
 
 def neg(a):

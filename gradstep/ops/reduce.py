@@ -70,6 +70,9 @@ class Prod(Node):
     saves = (0,)
     saves_output = True
 
+    def name(self):
+        return "ProdBackward1" if self.dim_given else "ProdBackward0"
+
     def forward(self, a):
         return xp.prod(a, axis=self.axes, keepdims=self.keepdim, dtype=self.out_dtype)
 
@@ -104,6 +107,12 @@ class AmaxAmin(Node):
 
     saves = (0,)
     saves_output = True
+    full = False  # max()/min() with no dim (their own grad_fn names)
+
+    def name(self):
+        if self.full:
+            return "MaxBackward1" if self.is_max else "MinBackward1"
+        return "AmaxBackward0" if self.is_max else "AminBackward0"
 
     def forward(self, a):
         self.shape = a.shape
@@ -183,6 +192,7 @@ def _count(shape, axes):
 class Norm(Node):
     """Vector p-norm over ``axes`` (p = 2, 1, inf, -inf, 0 or any real)."""
 
+    _name = "LinalgVectorNormBackward0"
     saves = (0,)
     saves_output = True
 
@@ -229,6 +239,7 @@ def _reduced_shape(shape, axes, keepdim):
 
 
 class LogSumExp(Node):
+    _name = "LogsumexpBackward0"
     saves = (0,)
     saves_output = True
 
@@ -331,7 +342,7 @@ def mean(a, dim=None, keepdim=False, dtype=None):
 def prod(a, dim=None, keepdim=False, dtype=None):
     axes = normalize_dims(dim, a.ndim)
     return Prod.apply(a, axes=axes, keepdim=keepdim if dim is not None else False,
-                      out_dtype=_int_to_long(a, dtype))
+                      out_dtype=_int_to_long(a, dtype), dim_given=dim is not None)
 
 
 def _empty_check(a, axes, name):
@@ -376,7 +387,7 @@ def _max_min(a, dim, keepdim, other, is_max):
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                 "Specify the reduction dim with the 'dim' argument."
             )
-        return AmaxAmin.apply(a, axes=tuple(range(a.ndim)), keepdim=False, is_max=is_max)
+        return AmaxAmin.apply(a, axes=tuple(range(a.ndim)), keepdim=False, is_max=is_max, full=True)
     d = normalize_dim(dim, a.ndim)
     if a.ndim == 0:
         return max_min_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)), name)

@@ -434,3 +434,35 @@ def test_math_constants_used():
     # guards the 1/sqrt(2) constant in exact gelu against drift
     x = gradstep.tensor([1.0], dtype=gradstep.float64)
     assert abs(E.gelu(x).item() - 0.5 * (1 + math.erf(1 / math.sqrt(2)))) < 1e-15
+
+
+# ---------------------------------------------------------------- grad_fn names (shown in repr)
+GRAD_FN_NAMES = {
+    "a + b": lambda L, a, b: a + b, "a + 2": lambda L, a, b: a + 2, "2 + a": lambda L, a, b: 2 + a,
+    "a - b": lambda L, a, b: a - b, "a - 2": lambda L, a, b: a - 2, "2 - a": lambda L, a, b: 2 - a,
+    "a * b": lambda L, a, b: a * b, "a * 2": lambda L, a, b: a * 2, "a / b": lambda L, a, b: a / b,
+    "a / 2": lambda L, a, b: a / 2, "2 / a": lambda L, a, b: 2 / a, "a ** b": lambda L, a, b: a ** b,
+    "a ** 2": lambda L, a, b: a ** 2, "2 ** a": lambda L, a, b: 2 ** a, "-a": lambda L, a, b: -a,
+    "a % b": lambda L, a, b: a % b, "a % 2": lambda L, a, b: a % 2,
+    "trunc div": lambda L, a, b: L.div(a, b, rounding_mode="trunc"),
+    "add alpha": lambda L, a, b: L.add(a, b, alpha=2),
+    "exp": lambda L, a, b: a.exp(), "log1p": lambda L, a, b: L.log1p(a), "expm1": lambda L, a, b: L.expm1(a),
+    "sqrt": lambda L, a, b: a.sqrt(), "rsqrt": lambda L, a, b: a.rsqrt(), "abs": lambda L, a, b: a.abs(),
+    "sign": lambda L, a, b: a.sign(), "tanh": lambda L, a, b: a.tanh(), "sigmoid": lambda L, a, b: a.sigmoid(),
+    "relu": lambda L, a, b: a.relu(), "erf": lambda L, a, b: L.erf(a), "square": lambda L, a, b: a.square(),
+    "reciprocal": lambda L, a, b: a.reciprocal(), "clamp": lambda L, a, b: a.clamp(0, 1),
+    "clamp tensor": lambda L, a, b: a.clamp(b), "maximum": lambda L, a, b: L.maximum(a, b),
+    "minimum": lambda L, a, b: L.minimum(a, b), "where": lambda L, a, b: L.where(a > b, a, b),
+    "gelu": lambda L, a, b: nnf(L).gelu(a), "silu": lambda L, a, b: nnf(L).silu(a),
+    "softplus": lambda L, a, b: nnf(L).softplus(a), "elu": lambda L, a, b: nnf(L).elu(a),
+    "leaky_relu": lambda L, a, b: nnf(L).leaky_relu(a),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAD_FN_NAMES))
+def test_grad_fn_names(name):
+    fn = GRAD_FN_NAMES[name]
+    x, y = rand64(2, 3, low=0.5, high=1.5), rand64(2, 3, low=0.5, high=1.5, seed=1)
+    ours = fn(gradstep, *g64(x, y)).grad_fn.name()
+    theirs = fn(torch, torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True))
+    assert ours == type(theirs.grad_fn).__name__

@@ -185,3 +185,14 @@ def test_gradgradcheck_matmul():
     c, d = _g64((2, 2, 3), (3,))
     assert gradgradcheck(lambda x, y: x @ y, (c, d))
     assert gradgradcheck(lambda x, y: gradstep.einsum("bij,j->bi", x, y), (c, d))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a, b: a @ b, lambda L, a, b: a @ b[:, 0], lambda L, a, b: a[0] @ b[:, 0],
+    lambda L, a, b: L.mm(a, b), lambda L, a, b: L.bmm(a[None], b[None]), lambda L, a, b: L.dot(a[0], a[1]),
+])
+def test_grad_fn_names(fn):
+    x, y = np.ones((2, 3)), np.ones((3, 2))
+    ours = fn(gradstep, *[gradstep.tensor(v, requires_grad=True) for v in (x, y)]).grad_fn.name()
+    theirs = fn(torch, *[torch.tensor(v, requires_grad=True) for v in (x, y)]).grad_fn
+    assert ours == type(theirs).__name__

@@ -369,3 +369,16 @@ def test_softmax_implicit_dim_warning_free_value():
 def test_logsumexp_matches_closed_form():
     x = np.array([0.0, math.log(3.0)])
     assert abs(gradstep.logsumexp(gradstep.tensor(x), 0).item() - math.log(4.0)) < 1e-15
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a.sum(), lambda a: a.sum(1), lambda a: a.mean(), lambda a: a.mean(1), lambda a: a.prod(),
+    lambda a: a.prod(1), lambda a: a.max(), lambda a: a.min(), lambda a: a.max(1)[0], lambda a: a.min(0)[0],
+    lambda a: a.amax(1), lambda a: a.amin(0), lambda a: a.var(1), lambda a: a.std(), lambda a: a.norm(),
+    lambda a: a.norm(dim=1), lambda a: a.logsumexp(1), lambda a: a.softmax(1), lambda a: a.log_softmax(1),
+    lambda a: a.cumsum(1),
+])
+def test_grad_fn_names(fn):
+    x = rand64(2, 3)
+    ours = fn(gradstep.tensor(x, requires_grad=True)).grad_fn.name()
+    assert ours == type(fn(torch.tensor(x, requires_grad=True)).grad_fn).__name__
