@@ -63,7 +63,9 @@ from ._functional.sparse import embedding, embedding_bag, one_hot
 from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._functional.normalization import batch_norm, group_norm, layer_norm, rms_norm
 from ._functional.pooling import (
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
     adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,

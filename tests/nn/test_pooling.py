@@ -101,6 +101,12 @@ def test_adaptive_max_pool2d_matches_torch(x_shape, size):
     check(lambda L, x: F(L).adaptive_max_pool2d(x, size, return_indices=True), [x_shape])
 
 
+@pytest.mark.parametrize("x_shape,size", [((2, 3, 9), 4), ((3, 7), (10,)), ((2, 3, 8), 1)])
+def test_adaptive_pool1d_matches_torch(x_shape, size):
+    check(lambda L, x: F(L).adaptive_avg_pool1d(x, size), [x_shape])
+    check(lambda L, x: F(L).adaptive_max_pool1d(x, size, return_indices=True), [x_shape])
+
+
 def test_gradcheck_and_double_backward():
     rng = np.random.default_rng(0)
     x = gradstep.tensor(rng.standard_normal((1, 2, 5, 6)), requires_grad=True)
@@ -124,6 +130,8 @@ MODULES = [
     ("AvgPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 3, 10)),
     ("AdaptiveAvgPool2d", ((None, 3),), {}, (2, 3, 7, 8)),
     ("AdaptiveMaxPool2d", (3,), dict(return_indices=True), (2, 3, 7, 8)),
+    ("AdaptiveAvgPool1d", (3,), {}, (2, 3, 7)),
+    ("AdaptiveMaxPool1d", (3, True), {}, (3, 7)),
 ]
 
 
@@ -168,6 +176,9 @@ def test_pooling_errors():
                 r"adaptive_avg_pool2d\(\): Expected 3D or 4D tensor, but got \[2, 2\]")
     _both_raise(lambda L: F(L).avg_pool2d(L.zeros(1, 4, 8, 8), 2, divisor_override=0),
                 RuntimeError, "divisor must be not zero")
+    _both_raise(lambda L: L.nn.AdaptiveMaxPool1d(2)(L.zeros(2, 3, 4, 5)), RuntimeError,
+                r"Expected 2 to 3 dimensions, but got 4-dimensional tensor for argument #1 "
+                r"'self' \(while checking arguments for adaptive_max_pool1d\)")
 
 
 def test_empty_batch_is_allowed():

@@ -413,6 +413,34 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     return (out, ind) if return_indices else out
 
 
+def _adaptive_1d(x, output_size, op):
+    """Checks for the 1-D adaptive pools; returns the output length."""
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {op})")
+    if not isinstance(output_size, int):
+        sizes = tuple(output_size)
+        if len(sizes) != 1:
+            raise RuntimeError(f"{op}() argument 'output_size' should contain one int "
+                               f"(got {len(sizes)})")
+        output_size = sizes[0]
+    return output_size
+
+
+def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+    """1-D adaptive average pooling over ``(N, C, L)`` or ``(C, L)`` (as 2-D with height 1)."""
+    size = _adaptive_1d(input, output_size, "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
+    """1-D adaptive max pooling; indices are positions along L."""
+    size = _adaptive_1d(input, output_size, "adaptive_max_pool1d")
+    out, idx = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices=True)
+    out, idx = out.squeeze(-2), idx.squeeze(-2)
+    return (out, idx) if return_indices else out
+
+
 def _window_positions(n, out):
     """``(out, kmax)`` input positions of each adaptive window, the last one repeated."""
     start, end = _bounds(n, out)
@@ -421,5 +449,5 @@ def _window_positions(n, out):
     return xp.minimum(pos, (end - 1)[:, None])
 
 
-__all__ = ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d",
-           "max_pool1d", "max_pool2d"]
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
