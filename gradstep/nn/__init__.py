@@ -26,6 +26,7 @@ from . import functional, init, utils
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .modules.attention import MultiheadAttention
 from .modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .modules.fold import Fold, Unfold
 from .modules.pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
     AvgPool2d, MaxPool1d, MaxPool2d,
@@ -33,3 +34,4 @@ from .modules.pooling import (
 from .modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from .modules.transformer import TransformerEncoder, TransformerEncoderLayer
+from . import parallel

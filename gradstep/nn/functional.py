@@ -60,7 +60,7 @@ from ._functional.loss import (
 from ._functional.sparse import embedding, embedding_bag, one_hot
 
 # ---- convolution / pooling / normalization helper: add your import lines below ----
-from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from ._functional.normalization import batch_norm, group_norm, layer_norm, rms_norm
 from ._functional.pooling import (
     adaptive_avg_pool1d,

@@ -300,3 +300,27 @@ def test_gradient_penalty_matches_torch():
         return (gx * gx).sum()
 
     check(fn, [(2, 3, 6, 6), (4, 3, 3, 3)], scale=10)  # float32: a second-order chain
+
+
+@pytest.mark.parametrize("x_shape,kw", [((2, 3, 6, 7), dict(kernel_size=2)),
+                                        ((2, 3, 7, 7), dict(kernel_size=(3, 2), dilation=(1, 2),
+                                                            padding=1, stride=(2, 1))),
+                                        ((3, 5, 5), dict(kernel_size=3, padding=1))])
+def test_unfold_fold_match_torch(x_shape, kw):
+    check(lambda L, x: F(L).unfold(x, **kw), [x_shape])
+    cols = F(torch).unfold(torch.zeros(x_shape), **kw)
+    check(lambda L, c: F(L).fold(c, x_shape[-2:], **kw), [tuple(cols.shape)])
+    ours, theirs = gradstep.nn.Fold(x_shape[-2:], **kw), torch.nn.Fold(x_shape[-2:], **kw)
+    assert repr(ours) == repr(theirs)
+    assert repr(gradstep.nn.Unfold(**kw)) == repr(torch.nn.Unfold(**kw))
+
+
+def test_fold_errors():
+    _both_raise(lambda L: F(L).fold(L.zeros(2, 12, 15), (5, 5), 2), RuntimeError,
+                r"expected size of input's dimension 2 to match the calculated number of sliding "
+                r"blocks 4 \* 4 = 16, but got input.size\(2\)=15")
+    _both_raise(lambda L: F(L).fold(L.zeros(2, 13, 16), (5, 5), 2), RuntimeError,
+                r"Expected size of input's dimension 1 to be divisible by the product of "
+                r"kernel_size, but got input.size\(1\)=13")
+    _both_raise(lambda L: F(L).unfold(L.zeros(2, 3, 5, 5), 7), RuntimeError,
+                "calculated shape of the array of sliding blocks")

@@ -485,4 +485,74 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            dilation, 2)
 
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+# ---------------------------------------------------------------- unfold / fold
+
+
+def _block_args(kernel_size, dilation, padding, stride):
+    kernel = _ntuple(kernel_size, 2, "kernel_size", "unfold")
+    dilation = _ntuple(dilation, 2, "dilation", "unfold")
+    padding = _ntuple(padding, 2, "padding", "unfold")
+    stride = _ntuple(stride, 2, "stride", "unfold")
+    if any(v <= 0 for v in kernel + dilation + stride) or any(p < 0 for p in padding):
+        raise RuntimeError(
+            f"kernel_size, dilation and stride must be positive and padding non-negative, but "
+            f"got kernel_size={kernel}, dilation={dilation}, padding={padding}, stride={stride}")
+    return kernel, dilation, padding, stride
+
+
+def _blocks(hw, kernel, dilation, padding, stride):
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, d, p, s in zip(hw, kernel, dilation, padding, stride))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """Sliding blocks of ``(N, C, H, W)`` as columns ``(N, C*kh*kw, L)`` (im2col)."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
+                           f"{input.ndim}D)")
+    kernel, dilation, padding, stride = _block_args(kernel_size, dilation, padding, stride)
+    x = input if input.ndim == 4 else input.unsqueeze(0)
+    n, c, h, w = x.shape
+    blocks = _blocks((h, w), kernel, dilation, padding, stride)
+    if any(b < 1 for b in blocks):
+        raise RuntimeError(
+            f"Given input with spatial size ({h}, {w}), kernel_size={kernel}, "
+            f"dilation={dilation}, padding={padding}, calculated shape of the array of sliding "
+            f"blocks as {blocks}, but its components must be at least one.")
+    cols = Unfold.apply(x, kernel=kernel, stride=stride, dilation=dilation,
+                        pads=tuple((p, p) for p in padding), groups=1, image_hw=(h, w),
+                        cols_hw=blocks)
+    out = cols.reshape(c * kernel[0] * kernel[1], n, blocks[0] * blocks[1]).transpose(0, 1)
+    return out if input.ndim == 4 else out.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """Sum columns ``(N, C*kh*kw, L)`` back into ``(N, C, *output_size)`` (col2im)."""
+    if input.ndim not in (2, 3) or any(s == 0 for s in input.shape[input.ndim - 2:]):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           "batch size and non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
+    out_hw = _ntuple(output_size, 2, "output_size", "fold")
+    kernel, dilation, padding, stride = _block_args(kernel_size, dilation, padding, stride)
+    cols = input if input.ndim == 3 else input.unsqueeze(0)
+    n, ckk, length = cols.shape
+    kk = kernel[0] * kernel[1]
+    if ckk % kk:
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={ckk} and kernel_size={kernel}.")
+    blocks = _blocks(out_hw, kernel, dilation, padding, stride)
+    if blocks[0] * blocks[1] != length or any(b < 1 for b in blocks):
+        raise RuntimeError(
+            f"Given output_size={out_hw}, kernel_size={kernel}, dilation={dilation}, "
+            f"padding={padding}, stride={stride}, expected size of input's dimension 2 to "
+            f"match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]}, but got input.size(2)={length}.")
+    flat = cols.transpose(0, 1).reshape(1, ckk, n * length)
+    out = Fold.apply(flat, kernel=kernel, stride=stride, dilation=dilation,
+                     pads=tuple((p, p) for p in padding), groups=1, image_hw=out_hw,
+                     cols_hw=blocks)
+    return out if input.ndim == 3 else out.squeeze(0)
+
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]

@@ -24,6 +24,7 @@ from .loss import (
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .attention import MultiheadAttention
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .fold import Fold, Unfold
 from .pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
     AvgPool2d, MaxPool1d, MaxPool2d,
