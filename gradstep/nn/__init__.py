@@ -34,4 +34,3 @@ from .modules.pooling import (
 from .modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from .modules.transformer import TransformerEncoder, TransformerEncoderLayer
-from . import parallel
