@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Node
-from ..backend import xp
+from ..backend import bool_ as _BOOL
+from ..backend import result_type, xp
 from ._util import as_float, binary_args, cast, check_broadcast, sum_to
 
 
@@ -621,11 +622,13 @@ def _scalar(v, dt):
 
 def _scalar_fast(a, b):
     """True when ``a op b`` (Tensor ``a``, Python number ``b``) keeps ``a``'s dtype and shape."""
+    if isinstance(b, bool) or not isinstance(b, (int, float)):
+        return False
     from .._tensor import Tensor
 
-    if not isinstance(a, Tensor) or isinstance(b, bool) or not isinstance(b, (int, float)):
+    if not isinstance(a, Tensor):
         return False
-    return a.dtype.is_floating_point or (isinstance(b, int) and a.dtype is not _bool())
+    return a.dtype.is_floating_point or (isinstance(b, int) and a.dtype is not _BOOL)
 
 
 def _t(x):
@@ -660,10 +663,8 @@ def _check_alpha(a, b, alpha):
     """torch rejects a float ``alpha`` for integer results and a bool one for non-bool results."""
     if type(alpha) is int and alpha == 1:
         return
-    from ..backend import result_type
-
     dt = result_type(*(x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b)))
-    if isinstance(alpha, bool) and dt is not _bool():
+    if isinstance(alpha, bool) and dt is not _BOOL:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if isinstance(alpha, float) and not dt.is_floating_point:
         raise RuntimeError(
@@ -673,8 +674,8 @@ def _check_alpha(a, b, alpha):
 
 def _sub_check(a, b):
     """torch refuses subtraction involving a bool tensor (a Python bool counts as one)."""
-    ba = getattr(a, "dtype", None) is _bool() or isinstance(a, bool)
-    bb = getattr(b, "dtype", None) is _bool() or isinstance(b, bool)
+    ba = isinstance(a, bool) or getattr(getattr(a, "_data", None), "dtype", None) == _BOOL.np
+    bb = isinstance(b, bool) or getattr(getattr(b, "_data", None), "dtype", None) == _BOOL.np
     if ba and bb:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -687,17 +688,11 @@ def _sub_check(a, b):
         )
 
 
-def _bool():
-    from ..backend import bool_
-
-    return bool_
-
-
 def mul(a, b):
     if _scalar_fast(a, b):
         return MulScalar.apply(a, s=_scalar(b, a.dtype))
     a, b = binary_args(a, b)
-    if a.dtype is _bool():
+    if a.dtype is _BOOL:
         return _logical(a, b, xp.logical_and)
     return Mul.apply(a, b)
 
@@ -716,10 +711,13 @@ def div(a, b, rounding_mode=None):
             "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"'{rounding_mode}'"
         )
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and a.dtype.is_floating_point:
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and isinstance(b, (int, float)) and a.dtype.is_floating_point:
         return _div_scalar(a, b)
-    from ..backend import result_type
-
+    if ta and tb and a.dtype is b.dtype and a.dtype.is_floating_point:
+        if a.shape != b.shape:
+            check_broadcast(a.shape, b.shape)
+        return Div.apply(a, b)
     a, b = (x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b))
     if not result_type(a, b).is_floating_point:
         # true division of integers: convert the tensors first, so a Python int
@@ -769,11 +767,9 @@ def rdiv(a, s):
 
 def pow(a, p):  # noqa: A001 - torch's name
     from .._tensor import Tensor
-    from ..backend import result_type
-
     if isinstance(a, Tensor) and isinstance(p, (bool, int, float)):
         dt = result_type(a, p)
-        if dt is _bool():  # bool ** True is the tensor, bool ** False is all True
+        if dt is _BOOL:  # bool ** True is the tensor, bool ** False is all True
             return a.clone() if p else a.new_ones(a.shape)
         a = cast(a, dt)
         if not dt.is_floating_point and p < 0:
@@ -789,7 +785,7 @@ def pow(a, p):  # noqa: A001 - torch's name
 
 
 def _no_bool_pow(dt):
-    if dt is _bool():
+    if dt is _BOOL:
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
 
 
@@ -805,7 +801,7 @@ def remainder(a, b):
 
 
 def neg(a):
-    if a.dtype is _bool():
+    if a.dtype is _BOOL:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. "
             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -922,8 +918,6 @@ def clamp(a, min=None, max=None):  # noqa: A002
 
 def _clamp_tensor(a, lo, hi):
     from .._tensor import Tensor
-    from ..backend import result_type
-
     dt = result_type(*(x for x in (a, lo, hi) if x is not None))
     a, lo_t, hi_t = (_t(x) if x is not None else None for x in (a, lo, hi))
     for b in (lo_t, hi_t):
@@ -947,7 +941,7 @@ def minimum(a, b):
 
 def where(cond, a, b):
     cond = _t(cond)
-    if cond.dtype is not _bool():
+    if cond.dtype is not _BOOL:
         cond = cond.bool()
     a, b = binary_args(a, b)
     if cond.shape != a.shape or cond.shape != b.shape:
