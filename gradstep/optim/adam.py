@@ -24,6 +24,7 @@ from .optimizer import (
     _check_fused_foreach,
     _check_lr,
     _get_value,
+    _scalar_state_as_tensors,
     _step_tensor,
     _zeros_like,
 )
@@ -101,6 +102,7 @@ class Adam(Optimizer):
                                ("capturable", False), ("differentiable", False),
                                ("decoupled_weight_decay", False), ("fused", None)):
                 group.setdefault(key, value)
+        _scalar_state_as_tensors(self, ("step",))
 
     def _init_state(self, p, group):
         state = self.state[p]

@@ -27,6 +27,7 @@ from .optimizer import (
     _check_differentiable,
     _check_lr,
     _get_value,
+    _scalar_state_as_tensors,
     _step_tensor,
     _zeros_like,
 )
@@ -89,6 +90,7 @@ class NAdam(Optimizer):
             for key, value in (("maximize", False), ("foreach", None), ("capturable", False),
                                ("differentiable", False), ("decoupled_weight_decay", False)):
                 group.setdefault(key, value)
+        _scalar_state_as_tensors(self, ("step", "mu_product"))
 
     def _init_state(self, p, group):
         state = self.state[p]

@@ -117,6 +117,18 @@ def _step_tensor(value=0.0):
     return Tensor._make(xp.asarray(value, dtype=_scalar_dtype()).reshape(()).copy())
 
 
+def _scalar_state_as_tensors(optimizer, keys):
+    """Turn scalar state loaded as plain numbers (older state dicts) into 0-d tensors, as torch does."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            p_state = optimizer.state.get(p)
+            if not p_state:
+                continue
+            for key in keys:
+                if key in p_state and not isinstance(p_state[key], Tensor):
+                    p_state[key] = _step_tensor(float(p_state[key]))
+
+
 def _zeros_like(p):
     """A zero state tensor with ``p``'s shape and dtype."""
     return Tensor._make(xp.zeros_like(p._data))

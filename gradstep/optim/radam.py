@@ -27,6 +27,7 @@ from .optimizer import (
     _check_differentiable,
     _check_lr,
     _get_value,
+    _scalar_state_as_tensors,
     _step_tensor,
     _zeros_like,
 )
@@ -92,6 +93,7 @@ class RAdam(Optimizer):
             for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
                                ("decoupled_weight_decay", False), ("capturable", False)):
                 group.setdefault(key, value)
+        _scalar_state_as_tensors(self, ("step",))
 
     def _init_state(self, p, group):
         state = self.state[p]

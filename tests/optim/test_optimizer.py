@@ -561,3 +561,30 @@ def test_deepcopy_and_pickle_of_optimizer():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pickle.loads(pickle.dumps(opt))
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAdam"])
+def test_old_state_dict_with_float_step_loads_like_torch(name):
+    """Older torch state dicts store ``step`` (and NAdam's ``mu_product``) as plain floats."""
+    ours, theirs = make_params()
+    topt = getattr(torch.optim, name)(theirs, lr=0.01)
+    for tp in theirs:
+        tp.grad = torch.ones_like(tp)
+    topt.step()
+    sd = topt.state_dict()
+    for st in sd["state"].values():
+        st["step"] = float(st["step"])
+        if "mu_product" in st:
+            st["mu_product"] = float(st["mu_product"])
+    ours = [gradstep.tensor(tp.detach().numpy().copy(), requires_grad=True) for tp in theirs]
+    opt = getattr(gradstep.optim, name)(ours, lr=0.01)
+    opt.load_state_dict(_to_gradstep_sd(sd))
+    topt.load_state_dict(sd)
+    for p in ours:
+        assert isinstance(opt.state[p]["step"], gradstep.Tensor)
+    for k in range(3):
+        for p, tp in zip(ours, theirs):
+            p.grad, tp.grad = gradstep.ones(*p.shape, dtype=gradstep.float64), torch.ones_like(tp)
+        opt.step()
+        topt.step()
+        compare_all(opt, topt, ours, theirs, "float64", k)
