@@ -102,8 +102,8 @@ class Unfold(Node):
 
     Attributes: ``kernel``, ``stride``, ``dilation``, ``pads``, ``groups``, ``image_hw``
     (H, W) and ``cols_hw`` (Ho, Wo). Its adjoint is ``Fold``; each is the other's
-    backward, so convolution gradients built from them differentiate again.
-    Used only for the ``create_graph=True`` backward of the convolutions.
+    backward, so convolution gradients built from them differentiate again. Used by
+    ``unfold``/``fold`` and by the ``create_graph=True`` backward of the convolutions.
     """
 
     def forward(self, x):
