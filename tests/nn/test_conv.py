@@ -324,3 +324,12 @@ def test_fold_errors():
                 r"kernel_size, but got input.size\(1\)=13")
     _both_raise(lambda L: F(L).unfold(L.zeros(2, 3, 5, 5), 7), RuntimeError,
                 "calculated shape of the array of sliding blocks")
+
+
+def test_in_place_change_of_weight_before_backward_is_caught():
+    conv = gradstep.nn.Conv2d(2, 3, 3)
+    y = conv(gradstep.randn(1, 2, 5, 5))
+    with gradstep.no_grad():
+        conv.weight.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -198,6 +198,7 @@ class Convolution(_ConvBase):
     def backward(self, grad):
         if _GradState.enabled:
             return self._graph_backward(grad)
+        self.saved_tensors  # noqa: B018 - raises if x or w changed in place since forward
         g = grad._data
         if self.nd == 1:
             g = g[:, :, None, :]
@@ -257,6 +258,7 @@ class ConvTranspose(_ConvBase):
     def backward(self, grad):
         if _GradState.enabled:
             return self._graph_backward(grad)
+        self.saved_tensors  # noqa: B018 - raises if x or w changed in place since forward
         g = grad._data
         if self.nd == 1:
             g = g[:, :, None, :]
