@@ -203,7 +203,7 @@ from .random import (
     set_rng_state,
 )
 
-from . import datasets, utils  # noqa: E402 - after the core names they build on
+from . import datasets, distributed, utils  # noqa: E402 - after the core names they build on
 
 clip = clamp
 absolute = abs

@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   gradstep train --data mnist:~/data/mnist --model cnn --epochs 3
   gradstep train --config run.toml --epochs 5      # flags override the file
   gradstep train --resume runs/20261127-120000     # continue the latest checkpoint
+  gradstep train --nproc 4                         # 4 MPI ranks, each a quarter of the data (batch per rank)
   gradstep eval runs/20261127-120000
   gradstep info runs/20261127-120000/best.gs
 """
@@ -56,14 +57,60 @@ def _train_parser(sub):
     a("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     a("--config", metavar="FILE.toml", help="read settings from a TOML file; flags override it")
     a("--no-progress", action="store_true", help="no progress bars")
+    a("--nproc", type=int, metavar="N", help="train on N processes: re-runs this command under mpiexec "
+                                            "(pip install 'gradstep[dist]'); --batch-size is per process")
     return p
 
 
-def _cmd_train(args):
+def _strip_nproc(argv):
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def _launch_train(args, argv):
+    """``--nproc N``: re-run this command on N MPI ranks; None when this process should train itself."""
+    from .distributed import _comm, _launch
+    from .training.config import UsageError
+
+    if args.nproc < 1:
+        raise UsageError(f"--nproc must be at least 1, got {args.nproc}")
+    if _comm.under_mpi():  # already one of the ranks (ours, or the user's mpiexec / srun)
+        return None
+    if args.nproc == 1:
+        return None
+    return _launch.relaunch(args.nproc, ["gradstep", *_strip_nproc(argv)])
+
+
+def _join_process_group(args):
+    """Under an MPI launcher, join the process group (rank 0 then leads the run)."""
+    from . import distributed as dist
+    from .distributed import _comm
+    from .training.config import UsageError
+
+    if not _comm.under_mpi() or dist.is_initialized():
+        return
+    dist.init_process_group("mpi")
+    if args.nproc is not None and args.nproc != dist.get_world_size():
+        raise UsageError(f"--nproc {args.nproc}, but the launcher started {dist.get_world_size()} processes")
+
+
+def _cmd_train(args, argv=()):
     from .training import factory
     from .training.config import resolve
     from .training.loop import load_run_checkpoint, read_run_config, run
 
+    if args.nproc is not None:
+        status = _launch_train(args, argv)
+        if status is not None:
+            return status
+    _join_process_group(args)
     flags = {k: getattr(args, k) for k in (
         "model", "data", "optimizer", "lr", "momentum", "weight_decay", "nesterov", "eps", "alpha",
         "epochs", "batch_size", "accumulate", "clip_grad_norm", "seed", "workers", "out", "scheduler")}
@@ -173,6 +220,8 @@ def main(argv=None):
 
     commands = {"train": _cmd_train, "eval": _cmd_eval, "info": _cmd_info}
     try:
+        if args.command == "train":
+            return _cmd_train(args, sys.argv[1:] if argv is None else list(argv))
         return commands[args.command](args)
     except (UsageError, CheckpointError, FileNotFoundError) as e:
         print(f"gradstep {args.command}: error: {e}", file=sys.stderr)

@@ -6,10 +6,40 @@ once, after every gradient flowing into it has been summed.
 
 from __future__ import annotations
 
+import threading
+
 from .function import AccumulateGrad
 from .grad_mode import _GradState
 
 _Tensor = None  # set by gradstep._tensor
+_local = threading.local()  # .callbacks: one list of final callbacks per running backward pass
+
+
+def _callback_stack():
+    stack = getattr(_local, "callbacks", None)
+    if stack is None:
+        stack = _local.callbacks = []
+    return stack
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the current backward pass has processed every node.
+
+    torch's ``Variable._execution_engine.queue_callback``: a hook that fires during
+    backward (e.g. DistributedDataParallel's gradient hook) uses it to finish work
+    before ``backward()`` returns. Callbacks run in the order queued; one may queue another.
+    """
+    stack = _callback_stack()
+    if not stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    stack[-1].append(callback)
+
+
+def _run_callbacks(callbacks):
+    i = 0
+    while i < len(callbacks):  # callbacks queued by a callback run too
+        callbacks[i]()
+        i += 1
 
 
 def _dependencies(roots):
@@ -62,6 +92,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     ready = [n for n in roots if deps.get(n, 0) == 0]
     prev_mode = _GradState.enabled
     _GradState.enabled = create_graph
+    callbacks = []
+    _callback_stack().append(callbacks)
     try:
         while ready:
             node = ready.pop()
@@ -83,7 +115,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if not retain_graph:
                 node.release()
             _route(node, in_grads, buffers, deps, ready)
+        _run_callbacks(callbacks)
     finally:
+        _callback_stack().pop()
         _GradState.enabled = prev_mode
 
     if results is not None:

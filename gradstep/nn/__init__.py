@@ -34,3 +34,4 @@ from .modules.pooling import (
 from .modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from .modules.transformer import TransformerEncoder, TransformerEncoderLayer
+from . import parallel

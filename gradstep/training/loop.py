@@ -8,18 +8,21 @@ RNG and the data loader's RNG, so ``--resume`` continues bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import os
 import time
 
+from .. import distributed as dist
 from .. import nn
+from .._creation import tensor
 from ..autograd.grad_mode import no_grad
-from ..backend import xp
+from ..backend import float64, xp
 from ..random import Generator, get_rng_state, manual_seed, set_rng_state
 from ..serialization import load, save
-from ..utils.data import DataLoader
+from ..utils.data import DataLoader, DistributedSampler
 from .config import TrainConfig, UsageError
 from .data import load_data
 from .factory import build_optimizer, build_scheduler
@@ -43,6 +46,16 @@ class Setup:
     loader_gen: Generator
     num_classes: int
     in_shape: tuple
+    train_model: nn.Module = None  # what training runs forward through: the model, or DDP around it
+    world_size: int = 1
+
+    def __post_init__(self):
+        if self.train_model is None:
+            self.train_model = self.model
+
+
+def _world_size():
+    return dist.get_world_size() if dist.is_initialized() else 1
 
 
 def build(cfg: TrainConfig) -> Setup:
@@ -54,10 +67,18 @@ def build(cfg: TrainConfig) -> Setup:
     model = build_model(cfg.model, in_shape, num_classes)
     optimizer = build_optimizer(cfg, model.parameters())
     loader_gen = Generator().manual_seed(cfg.seed + 1)
-    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=loader_gen,
-                        num_workers=cfg.workers)
+    world = _world_size()
+    if world > 1:  # each rank its share of every epoch; gradients averaged in backward
+        sampler = DistributedSampler(train_set, shuffle=True, seed=cfg.seed)
+        loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers)
+        train_model = nn.parallel.DistributedDataParallel(model)
+    else:
+        loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=loader_gen,
+                            num_workers=cfg.workers)
+        train_model = model
     scheduler, per_batch = build_scheduler(cfg, optimizer, len(loader))
-    return Setup(cfg, model, optimizer, scheduler, per_batch, loader, test_set, loader_gen, num_classes, in_shape)
+    return Setup(cfg, model, optimizer, scheduler, per_batch, loader, test_set, loader_gen, num_classes, in_shape,
+                 train_model, world)
 
 
 def evaluate(model, dataset, num_classes, batch_size=512):
@@ -79,16 +100,19 @@ def evaluate(model, dataset, num_classes, batch_size=512):
 
 
 def train_epoch(s: Setup, progress):
-    """One pass over the training data; returns the mean training loss."""
-    model, opt, cfg = s.model, s.optimizer, s.cfg
+    """One pass over the training data; returns the mean training loss (over all ranks)."""
+    model, opt, cfg = s.train_model, s.optimizer, s.cfg
     criterion = nn.CrossEntropyLoss()
     model.train()
     running, seen = 0.0, 0
     pending = 0
+    last = len(s.train_loader) - 1
     opt.zero_grad()
-    for inputs, labels in s.train_loader:
-        loss = criterion(model(inputs), labels)
-        (loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
+    for i, (inputs, labels) in enumerate(s.train_loader):
+        local_only = s.world_size > 1 and pending + 1 < cfg.accumulate and i < last
+        with model.no_sync() if local_only else contextlib.nullcontext():  # DDP: sync at the step only
+            loss = criterion(model(inputs), labels)
+            (loss / cfg.accumulate if cfg.accumulate > 1 else loss).backward()
         pending += 1
         if pending == cfg.accumulate:
             _update(s)
@@ -98,6 +122,10 @@ def train_epoch(s: Setup, progress):
         progress.update(running / seen)
     if pending:
         _update(s)
+    if s.world_size > 1:
+        totals = tensor([running, float(seen)], dtype=float64)
+        dist.all_reduce(totals)
+        running, seen = totals.tolist()
     return running / max(seen, 1)
 
 
@@ -179,25 +207,35 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, st
     """Train according to ``cfg``, writing the run folder ``out_dir``; returns the history.
 
     ``stop_after`` ends the run after that epoch's checkpoint, as an interruption would
-    (used to test that ``--resume`` continues bit for bit).
+    (used to test that ``--resume`` continues bit for bit). On several ranks (MPI),
+    rank 0 alone prints and writes the run folder.
     """
     s = build(cfg)
-    os.makedirs(out_dir, exist_ok=True)
+    lead = not dist.is_initialized() or dist.get_rank() == 0
+    if not lead:
+        printer, progress = (lambda *a, **k: None), False
+    else:
+        os.makedirs(out_dir, exist_ok=True)
     history, best_acc, start = [], -1.0, 1
     if resume is not None:
         restore(s, resume)
         history, best_acc, start = list(resume["history"]), resume["best_acc"], resume["epoch"] + 1
         printer(f"resuming from epoch {resume['epoch']} (best test accuracy so far {100 * best_acc:.2f}%)")
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
-        f.write(cfg.to_json() + "\n")
+    if lead:
+        with open(os.path.join(out_dir, "config.json"), "w") as f:
+            f.write(cfg.to_json() + "\n")
     n_params = sum(p.numel() for p in s.model.parameters())
     printer(f"model {cfg.model} ({n_params:,} parameters) on {cfg.data}: {len(s.train_loader.dataset)} "
             f"train / {len(s.test_set)} test samples, {s.num_classes} classes")
+    batch = f"batch {cfg.batch_size}" if s.world_size == 1 else \
+        f"batch {cfg.batch_size} per rank x {s.world_size} ranks = global batch {cfg.batch_size * s.world_size}"
     printer(f"optimizer {type(s.optimizer).__name__}, scheduler {cfg.scheduler or 'none'}, "
-            f"batch {cfg.batch_size} x accumulate {cfg.accumulate}, {cfg.epochs} epochs, run folder {out_dir}")
+            f"{batch} x accumulate {cfg.accumulate}, {cfg.epochs} epochs, run folder {out_dir}")
     t_run = time.perf_counter()
     for epoch in range(start, cfg.epochs + 1):
         lr = _current_lr(s.optimizer)
+        if isinstance(s.train_loader.sampler, DistributedSampler):
+            s.train_loader.sampler.set_epoch(epoch)
         bar = Progress(len(s.train_loader), f"epoch {epoch}/{cfg.epochs}", enabled=progress)
         train_loss = train_epoch(s, bar)
         seconds = bar.close()
@@ -208,15 +246,17 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, st
         history.append(row)
         printer(f"epoch {epoch:3d}/{cfg.epochs}  train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
                 f"test acc {100 * test_acc:6.2f}%  lr {lr:.3g}  {seconds:.1f}s")
-        state = checkpoint_state(s, epoch, history, max(best_acc, test_acc))
+        state = checkpoint_state(s, epoch, history, max(best_acc, test_acc)) if lead else None
         if test_acc > best_acc:
             best_acc = test_acc
-            save(state, os.path.join(out_dir, "best.gs"))
-        save(state, os.path.join(out_dir, "checkpoint.gs"))
-        _write_metrics(os.path.join(out_dir, "metrics.csv"), history)
+            if lead:
+                save(state, os.path.join(out_dir, "best.gs"))
+        if lead:
+            save(state, os.path.join(out_dir, "checkpoint.gs"))
+            _write_metrics(os.path.join(out_dir, "metrics.csv"), history)
         if stop_after is not None and epoch >= stop_after:
             return history
-    note = plot_curves(history, os.path.join(out_dir, "curves.png"))
+    note = plot_curves(history, os.path.join(out_dir, "curves.png")) if lead else None
     if note:
         printer(note)
     best = max(history, key=lambda r: r["test_acc"]) if history else None
