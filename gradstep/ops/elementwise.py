@@ -421,7 +421,10 @@ class Reciprocal(_UnaryOut):
 class Sign(Node):
     def forward(self, a):
         self.shape = a.shape
-        return xp.sign(a)
+        out = xp.sign(a)
+        if a.dtype.kind == "f":
+            out = xp.where(xp.isnan(out), a.dtype.type(0), out)  # torch: sign(nan) is 0
+        return out
 
     def backward(self, g):
         return g * 0
@@ -554,7 +557,7 @@ def erf_array(x):
     x = xp.asarray(x)
     xd = x.astype(xp.float64)
     ax = xp.abs(xd)
-    out = xp.empty_like(xd)
+    out = xp.full_like(xd, xp.nan)  # nan stays nan: it falls in none of the ranges below
     small = ax <= 0.5
     mid = (ax > 0.5) & (ax <= 4.0)
     big = ax > 4.0
@@ -584,6 +587,8 @@ def erf_array(x):
         r = z * (num + _P[4]) / (den + _Q[4])
         r = (_SQRPI - r) / y
         out[big] = xp.sign(xd[big]) * (1.0 - _exp_sq(y) * r)
+        inf = xp.isinf(xd)
+        out[inf] = xp.sign(xd[inf])
     return out.astype(x.dtype) if x.dtype.kind == "f" else out
 
 

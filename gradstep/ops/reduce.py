@@ -255,15 +255,23 @@ class LogSumExp(Node):
         return _expand_back(g, a.shape, self.axes, self.keepdim) * (a - out).exp()
 
 
+def _up(a):
+    """float16 input computed in float32 (torch's accumulation type); returns (array, was_half)."""
+    if a.dtype == xp.float16:
+        return a.astype(xp.float32), True
+    return a, False
+
+
 class Softmax(Node):
     saves_output = True
 
     def forward(self, a):
         ax = self.dim if a.ndim else None
+        a, half = _up(a)
         m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
         e = xp.exp(a - m)
         e /= xp.sum(e, axis=ax, keepdims=True)
-        return e
+        return e.astype(xp.float16) if half else e
 
     def backward(self, g):
         y = self.saved_output
@@ -275,10 +283,11 @@ class LogSoftmax(Node):
 
     def forward(self, a):
         ax = self.dim if a.ndim else None
+        a, half = _up(a)
         m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
         s = a - m
         s -= xp.log(xp.sum(xp.exp(s), axis=ax, keepdims=True))
-        return s
+        return s.astype(xp.float16) if half else s
 
     def backward(self, g):
         y = self.saved_output
@@ -287,6 +296,8 @@ class LogSoftmax(Node):
 
 class Cumsum(Node):
     def forward(self, a):
+        if self.out_dtype is None and a.dtype == xp.float16:  # accumulate in float32, like torch
+            return xp.cumsum(a, axis=self.dim, dtype=xp.float32).astype(xp.float16).reshape(a.shape)
         return xp.cumsum(a, axis=self.dim, dtype=self.out_dtype).reshape(a.shape)
 
     def backward(self, g):

@@ -466,3 +466,43 @@ def test_grad_fn_names(name):
     ours = fn(gradstep, *g64(x, y)).grad_fn.name()
     theirs = fn(torch, torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True))
     assert ours == type(theirs.grad_fn).__name__
+
+
+NONFINITE = {
+    "sign": lambda L, a, b: a.sign(), "erf": lambda L, a, b: L.erf(a), "relu": lambda L, a, b: a.relu(),
+    "sigmoid": lambda L, a, b: a.sigmoid(), "tanh": lambda L, a, b: a.tanh(),
+    "softplus": lambda L, a, b: nnf(L).softplus(a), "gelu": lambda L, a, b: nnf(L).gelu(a),
+    "silu": lambda L, a, b: nnf(L).silu(a), "elu": lambda L, a, b: nnf(L).elu(a),
+    "maximum": lambda L, a, b: L.maximum(a, b), "minimum": lambda L, a, b: L.minimum(a, b),
+    "clamp": lambda L, a, b: a.clamp(-1, 1), "clamp tensor": lambda L, a, b: a.clamp(b),
+    "floordiv": lambda L, a, b: a // b, "mod": lambda L, a, b: a % b, "pow": lambda L, a, b: a ** b,
+    "where": lambda L, a, b: L.where(a > b, a, b), "expm1": lambda L, a, b: L.expm1(a),
+}
+
+
+@pytest.mark.parametrize("name", list(NONFINITE))
+def test_nan_and_inf_inputs(name):
+    x = np.array([[np.nan, 1.0, -2.0, np.inf], [0.0, -np.inf, 3.0, 3.0], [-0.0, 2.0, np.nan, -1.0]])
+    y = np.array([[1.0, np.nan, -2.0, np.inf], [0.0, 5.0, -np.inf, 3.0], [1.0, 2.0, 0.5, np.nan]])
+    with np.errstate(all="ignore"):
+        ours = NONFINITE[name](gradstep, gradstep.tensor(x), gradstep.tensor(y)).numpy()
+    theirs = NONFINITE[name](torch, torch.tensor(x), torch.tensor(y)).numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "rsqrt", "sin", "tanh", "sigmoid", "reciprocal", "erf",
+                                  "gelu", "silu", "softplus", "a*b", "a/b", "a**b", "a*1.1", "2/a"])
+def test_float16_forward_within_two_ulp(name):
+    fns = {"erf": lambda L, a, b: L.erf(a), "gelu": lambda L, a, b: nnf(L).gelu(a),
+           "silu": lambda L, a, b: nnf(L).silu(a), "softplus": lambda L, a, b: nnf(L).softplus(a),
+           "a*b": lambda L, a, b: a * b, "a/b": lambda L, a, b: a / b, "a**b": lambda L, a, b: a ** b,
+           "a*1.1": lambda L, a, b: a * 1.1, "2/a": lambda L, a, b: 2 / a}
+    fn = fns.get(name, lambda L, a, b: getattr(a, name)())
+    x, y = (rand64(4, 50, low=0.1, high=3, seed=s).astype(np.float16) for s in (0, 1))
+    ours = fn(gradstep, gradstep.tensor(x), gradstep.tensor(y))
+    theirs = fn(torch, torch.tensor(x), torch.tensor(y))
+    assert ours.dtype is gradstep.float16 and theirs.dtype == torch.float16
+    t = theirs.numpy()
+    err = np.abs(ours.numpy().astype(np.float64) - t) / np.abs(np.spacing(t)).astype(np.float64)
+    assert err.max() <= 2, err.max()

@@ -382,3 +382,33 @@ def test_grad_fn_names(fn):
     x = rand64(2, 3)
     ours = fn(gradstep.tensor(x, requires_grad=True)).grad_fn.name()
     assert ours == type(fn(torch.tensor(x, requires_grad=True)).grad_fn).__name__
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a.max(), lambda a: a.min(), lambda a: a.max(1), lambda a: a.min(0), lambda a: a.amax(1),
+    lambda a: a.argmax(), lambda a: a.argmax(1), lambda a: a.argmin(0), lambda a: a.softmax(1),
+    lambda a: a.log_softmax(1), lambda a: a.logsumexp(1), lambda a: a.norm(dim=1),
+    lambda a: a.norm(p=float("inf"), dim=1), lambda a: a.var(1), lambda a: a.cumsum(1), lambda a: a.prod(1),
+    lambda a: a.sum(0), lambda a: a.any(1), lambda a: a.all(1),
+])
+def test_nan_and_inf_inputs(fn):
+    x = np.array([[np.nan, 1.0, -2.0, np.inf], [0.0, -np.inf, 3.0, 3.0], [-0.0, 2.0, np.nan, -1.0]])
+    with np.errstate(all="ignore"):
+        ours = fn(gradstep.tensor(x))
+    theirs = fn(torch.tensor(x))
+    ours, theirs = (ours, theirs) if isinstance(theirs, torch.Tensor) else (tuple(ours), tuple(theirs))
+    for o, t in zip(ours if isinstance(ours, tuple) else (ours,), theirs if isinstance(theirs, tuple) else (theirs,)):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a.sum(1), lambda a: a.mean(1), lambda a: a.var(1), lambda a: a.norm(dim=1),
+    lambda a: a.logsumexp(1), lambda a: a.softmax(1), lambda a: a.log_softmax(1), lambda a: a.cumsum(1),
+])
+def test_float16_forward_within_two_ulp(fn):
+    x = rand64(4, 300, low=0.1, high=3).astype(np.float16)
+    ours, theirs = fn(gradstep.tensor(x)), fn(torch.tensor(x))
+    assert ours.dtype is gradstep.float16 and theirs.dtype == torch.float16
+    t = theirs.numpy()
+    err = np.abs(ours.numpy().astype(np.float64) - t) / np.abs(np.spacing(t)).astype(np.float64)
+    assert err.max() <= 2, err.max()
