@@ -14,6 +14,7 @@ default dtype is float64), so they are rounded to that dtype between steps.
 
 from __future__ import annotations
 
+from ..backend import get_default_dtype, xp
 from .optimizer import (
     Optimizer,
     _as_scalar,
@@ -92,7 +93,9 @@ class ASGD(Optimizer):
                             maximize=group["maximize"])
                 eta, mu = asgd_schedule(float(state["step"]._data), lr=lr, lambd=group["lambd"],
                                         alpha=group["alpha"], t0=group["t0"])
-                state["eta"]._data[...] = eta
-                state["mu"]._data[...] = mu
+                # torch stores them via a tensor of the default dtype: float32-rounded even when
+                # loading a state dict has cast eta and mu to float64
+                state["eta"]._data[...] = xp.asarray(eta, dtype=get_default_dtype().np)
+                state["mu"]._data[...] = xp.asarray(mu, dtype=get_default_dtype().np)
                 p._vc[0] += 1
         return loss

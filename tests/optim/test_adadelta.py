@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import gradstep
-from tests.optim.oracle import compare_optimizers
+from tests.optim.oracle import check_cross_load, compare_optimizers
 
 GRID = [dict(rho=r, eps=e, weight_decay=wd, maximize=mx)
         for r, e, wd, mx in itertools.product((0.9, 0.5), (1e-6, 1e-3), (0, 0.1), (False, True))]
@@ -66,3 +66,9 @@ def test_tensor_lr_matches_torch(dtype):
         lambda ps, **kw: gradstep.optim.Adadelta(ps, lr=gradstep.tensor([0.1]), **kw),
         lambda ps, **kw: torch.optim.Adadelta(ps, lr=torch.tensor([0.1]), **kw),
         dict(weight_decay=0.1), dtype=dtype, steps=20)
+
+
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_state_dict_cross_loads_with_torch(source):
+    """State dicts convert one to one: either library's, loaded into both, continues identically."""
+    check_cross_load(gradstep.optim.Adadelta, torch.optim.Adadelta, dict(weight_decay=0.1), source)

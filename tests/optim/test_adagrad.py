@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import gradstep
-from tests.optim.oracle import compare_optimizers, make_params
+from tests.optim.oracle import check_cross_load, compare_optimizers, make_params
 
 GRID = [dict(lr_decay=d, initial_accumulator_value=a, weight_decay=wd, maximize=mx)
         for d, a, wd, mx in itertools.product((0, 0.05), (0, 0.1), (0, 0.1), (False, True))]
@@ -88,3 +88,9 @@ def test_tensor_lr_matches_torch(dtype):
         lambda ps, **kw: gradstep.optim.Adagrad(ps, lr=gradstep.tensor([0.1]), **kw),
         lambda ps, **kw: torch.optim.Adagrad(ps, lr=torch.tensor([0.1]), **kw),
         dict(lr_decay=0.05, weight_decay=0.1), dtype=dtype, steps=20)
+
+
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_state_dict_cross_loads_with_torch(source):
+    """State dicts convert one to one: either library's, loaded into both, continues identically."""
+    check_cross_load(gradstep.optim.Adagrad, torch.optim.Adagrad, dict(lr=0.05, lr_decay=0.01), source)

@@ -28,7 +28,7 @@ import torch
 import gradstep
 from gradstep.optim.muon import adjust_lr, zeropower_via_newtonschulz
 from tests.helpers import assert_close
-from tests.optim.oracle import compare_state, make_params
+from tests.optim.oracle import check_cross_load, compare_state, make_params
 
 SHAPES = [(5, 4), (3, 5), (16, 12)]  # tall, wide (Newton-Schulz runs on the transpose), larger
 
@@ -147,3 +147,11 @@ def test_tensor_lr():
     opt.step()
     topt.step()
     assert_close(p, tp.detach(), "float64")
+
+
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_state_dict_cross_loads_with_torch(source):
+    """The state is the momentum buffer alone; either library's loads into both. (Small matrices
+    in float64: here the bfloat16 results agree bit for bit, so the strict oracle applies.)"""
+    check_cross_load(gradstep.optim.Muon, torch.optim.Muon, dict(lr=0.02), source,
+                     shapes=[(5, 4), (3, 5)])

@@ -11,7 +11,7 @@ import torch
 
 import gradstep
 from gradstep.optim.rmsprop import rmsprop_update
-from tests.optim.oracle import compare_optimizers
+from tests.optim.oracle import check_cross_load, compare_optimizers
 
 GRID = [dict(centered=c, momentum=m, weight_decay=wd, maximize=mx)
         for c, m, wd, mx in itertools.product((False, True), (0, 0.9), (0, 0.1), (False, True))]
@@ -83,3 +83,9 @@ def test_tensor_lr_matches_torch(dtype):
         lambda ps, **kw: gradstep.optim.RMSprop(ps, lr=gradstep.tensor([0.1]), **kw),
         lambda ps, **kw: torch.optim.RMSprop(ps, lr=torch.tensor([0.1]), **kw),
         dict(momentum=0.9), dtype=dtype, steps=20)
+
+
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_state_dict_cross_loads_with_torch(source):
+    """State dicts convert one to one: either library's, loaded into both, continues identically."""
+    check_cross_load(gradstep.optim.RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.9, centered=True), source)

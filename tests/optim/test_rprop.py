@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import gradstep
-from tests.optim.oracle import compare_optimizers
+from tests.optim.oracle import check_cross_load, compare_optimizers
 
 GRID = [dict(etas=e, step_sizes=s, maximize=mx)
         for e, s, mx in itertools.product(((0.5, 1.2), (0.3, 1.5)), ((1e-6, 50), (1e-3, 0.05)),
@@ -70,3 +70,9 @@ def test_tensor_lr_matches_torch(dtype):
         lambda ps, **kw: gradstep.optim.Rprop(ps, lr=gradstep.tensor([0.1]), **kw),
         lambda ps, **kw: torch.optim.Rprop(ps, lr=torch.tensor([0.1]), **kw),
         dict(), dtype=dtype, steps=20)
+
+
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_state_dict_cross_loads_with_torch(source):
+    """State dicts convert one to one: either library's, loaded into both, continues identically."""
+    check_cross_load(gradstep.optim.Rprop, torch.optim.Rprop, dict(lr=0.01), source)

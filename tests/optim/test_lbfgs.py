@@ -1,0 +1,254 @@
+"""gradstep.optim.LBFGS against torch.optim.LBFGS: iterates, losses and the whole state.
+
+L-BFGS on Rosenbrock's function is chaotic: a last-bit difference in a dot product (NumPy's and
+torch's BLAS sum in different orders) can grow by orders of magnitude per step. The runs below are
+ones where torch's and our iterates stay within the dtype tolerance for the steps compared
+(measured: float64 differences stay below 1e-11 relative); the starting points and step counts
+were chosen for that, not the tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from tests.helpers import assert_close
+from tests.optim.oracle import (
+    compare_optimizers,
+    compare_state,
+    state_dict_to_gradstep,
+    state_dict_to_torch,
+)
+
+
+def rosenbrock(x):
+    return ((1 - x[:-1]) ** 2).sum() + 100 * ((x[1:] - x[:-1] ** 2) ** 2).sum()
+
+
+def run_rosenbrock(x0, kwargs, dtype, steps, ours_lr=None, theirs_lr=None, state_rtol=None):
+    """Step both optimizers on Rosenbrock from ``x0``; compare everything after each step."""
+    x = gradstep.tensor(np.array(x0, dtype=dtype), requires_grad=True)
+    tx = torch.tensor(np.array(x0, dtype=dtype), requires_grad=True)
+    opt = gradstep.optim.LBFGS([x], **kwargs, **({"lr": ours_lr} if ours_lr is not None else {}))
+    topt = torch.optim.LBFGS([tx], **kwargs, **({"lr": theirs_lr} if theirs_lr is not None else {}))
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss
+
+    def tclosure():
+        topt.zero_grad()
+        loss = rosenbrock(tx)
+        loss.backward()
+        return loss
+
+    for k in range(steps):
+        loss, tloss = opt.step(closure), topt.step(tclosure)
+        assert_close(loss.detach(), tloss.detach(), dtype, what=f"step {k}: loss")
+        assert_close(x.detach(), tx.detach(), dtype, what=f"step {k}: x")
+        if state_rtol is None:
+            compare_lbfgs_state(opt.state[x], topt.state[tx], dtype, f"step {k}")
+        else:
+            compare_loosely(dict(opt.state[x]), dict(topt.state[tx]), state_rtol, f"step {k}")
+    return opt, x
+
+
+def compare_loosely(ours, theirs, rtol, what):
+    """Same structure, keys, shapes, dtypes and counters; tensors equal to ``rtol`` normwise."""
+    if isinstance(theirs, torch.Tensor):
+        assert tuple(ours.shape) == tuple(theirs.shape), what
+        assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), what
+        t = theirs.numpy()
+        np.testing.assert_allclose(ours.numpy(), t, rtol=rtol, atol=rtol * np.abs(t).max(),
+                                   err_msg=what)
+    elif isinstance(theirs, dict):
+        assert set(ours) == set(theirs), what
+        for k in theirs:
+            compare_loosely(ours[k], theirs[k], rtol, f"{what}[{k!r}]")
+    elif isinstance(theirs, list):
+        assert len(ours) == len(theirs), what
+        assert [o is None for o in ours] == [t is None for t in theirs], what
+        scalars = [t for t in theirs if t is not None and t.ndim == 0]
+        if scalars and len(scalars) == len([t for t in theirs if t is not None]):
+            # a list of scalars (ro, al) is one vector: compare it normwise
+            compare_loosely(gradstep.stack([o for o in ours if o is not None]),
+                            torch.stack(scalars), rtol, what)
+            return
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            compare_loosely(o, t, rtol, f"{what}[{i}]")
+    elif isinstance(theirs, float):
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, err_msg=what)
+    else:
+        assert ours == theirs, f"{what}: {ours!r} != {theirs!r}"
+
+
+def compare_lbfgs_state(ours, theirs, dtype, what):
+    """Every state entry with the dtype tolerance, except the two-loop scratch ``al``.
+
+    ``al[i] = ro[i] * s_i . q`` is a dot product that cancels as the iterates converge, so its
+    rounding error is relative to the size of the whole ``al`` vector, not of each entry (in
+    float32 single entries differ by 0.3% relative). It is compared normwise instead.
+    """
+    ours, theirs = dict(ours), dict(theirs)
+    al, tal = ours.pop("al", None), theirs.pop("al", None)
+    compare_state(ours, theirs, dtype, f"{what}: state")
+    assert (al is None) == (tal is None), f"{what}: 'al' present in one state only"
+    if tal is None:
+        return
+    assert [a is None for a in al] == [t is None for t in tal], f"{what}: 'al' filled differently"
+    a = np.array([float(v) for v in al if v is not None])
+    t = np.array([float(v) for v in tal if v is not None])
+    tol = 1e-10 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(a, t, rtol=tol, atol=tol * np.abs(t).max(), err_msg=f"{what}: al")
+
+
+@pytest.mark.parametrize("x0, kwargs, steps", [
+    ((-1.2, 1.0), dict(line_search_fn="strong_wolfe"), 8),
+    ((1.5, 1.5, 0.5), dict(), 6),
+    ((1.5, 1.5, 0.5), dict(line_search_fn="strong_wolfe"), 6),
+    ((-1.2, 1.0), dict(max_iter=3, history_size=2), 8),
+    ((1.5, 1.5, 0.5), dict(lr=1e-3, line_search_fn="strong_wolfe"), 6),  # extrapolates
+    ((-1.2, 1.0, -0.5, 0.8), dict(lr=0.5, max_iter=5, history_size=4), 4),
+    ((-1.2, 1.0, -0.5, 0.8), dict(line_search_fn="strong_wolfe", max_iter=5, history_size=4), 4),
+    ((1.5, 1.5, 0.5), dict(max_iter=7, max_eval=9, tolerance_change=1e-6), 8),
+    ((0.5, -0.5), dict(max_iter=7, max_eval=9, tolerance_change=1e-6,
+                       line_search_fn="strong_wolfe"), 8),
+], ids=["classic-wolfe", "valley", "valley-wolfe", "classic-short-history", "small-lr-wolfe",
+        "4d-short-history", "4d-wolfe-short-history", "eval-budget", "eval-budget-wolfe"])
+def test_rosenbrock_float64_matches_torch(x0, kwargs, steps):
+    run_rosenbrock(x0, kwargs, "float64", steps)
+
+
+@pytest.mark.parametrize("line_search_fn, max_iter, steps", [(None, 3, 4), ("strong_wolfe", 5, 3)])
+def test_rosenbrock_float32_matches_torch(line_search_fn, max_iter, steps):
+    """Iterates and losses to float32's 1e-5; the state normwise to 1e-3.
+
+    The stored pairs are differences of nearly equal gradients, and Rosenbrock's Hessian
+    (entries up to ~1e3) turns last-bit differences in x (6e-8) into ~1e-4 relative differences
+    in y = g_new - g_old (measured: below 1e-4 on these runs, hence a 10x margin). Near the
+    optimum the float32 gradient itself is mostly rounding error, so the runs stop short of it.
+    """
+    run_rosenbrock((-1.2, 1.0), dict(line_search_fn=line_search_fn, max_iter=max_iter),
+                   "float32", steps, state_rtol=1e-3)
+
+
+def test_converges_to_the_minimum_like_torch():
+    """From the classic start, without a line search, both reach (1, 1) in the same evaluations."""
+    x = gradstep.tensor([-1.2, 1.0], dtype=gradstep.float64, requires_grad=True)
+    tx = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+    opt, topt = gradstep.optim.LBFGS([x]), torch.optim.LBFGS([tx])
+    for o, p in ((opt, x), (topt, tx)):
+        def closure(o=o, p=p):
+            o.zero_grad()
+            loss = rosenbrock(p)
+            loss.backward()
+            return loss
+
+        for _ in range(8):
+            o.step(closure)
+    np.testing.assert_allclose(x.detach().numpy(), [1.0, 1.0], atol=1e-5)
+    np.testing.assert_allclose(x.detach().numpy(), tx.detach().numpy(), rtol=1e-7)
+    assert opt.state[x]["func_evals"] == topt.state[tx]["func_evals"]
+    assert opt.state[x]["n_iter"] == topt.state[tx]["n_iter"]
+
+
+def test_mlp_with_a_frozen_parameter_matches_torch():
+    """Several parameters as one flat vector; one never gets a gradient (it counts as zero)."""
+    compare_optimizers(gradstep.optim.LBFGS, torch.optim.LBFGS,
+                       dict(lr=0.5, max_iter=4, history_size=5, line_search_fn="strong_wolfe"),
+                       loss=True, closure=True, steps=3, no_grad=(3,))
+
+
+def test_tensor_lr_matches_torch():
+    run_rosenbrock((1.5, 1.5, 0.5), dict(max_iter=5), "float64", 4,
+                   ours_lr=gradstep.tensor([0.5]), theirs_lr=torch.tensor([0.5]))
+
+
+@pytest.mark.parametrize("source", ["gradstep", "torch"])
+def test_state_dict_cross_loads_with_torch(source):
+    """Either library's state dict (lists of tensors, scalars, counters), converted and loaded
+    into both, continues both on the same trajectory."""
+    kwargs = dict(line_search_fn="strong_wolfe", history_size=3, max_iter=4)
+    x0 = np.array([-1.2, 1.0])
+    x = gradstep.tensor(x0.copy(), requires_grad=True)
+    tx = torch.tensor(x0.copy(), requires_grad=True)
+    first = (gradstep.optim.LBFGS([x], **kwargs) if source == "gradstep"
+             else torch.optim.LBFGS([tx], **kwargs))
+    p = x if source == "gradstep" else tx
+    for _ in range(2):
+        first.step(closure(first, p))
+    sd = first.state_dict()
+    x = gradstep.tensor(p.detach().numpy().copy(), requires_grad=True)
+    tx = torch.tensor(p.detach().numpy().copy(), requires_grad=True)
+    opt, topt = gradstep.optim.LBFGS([x], **kwargs), torch.optim.LBFGS([tx], **kwargs)
+    opt.load_state_dict(sd if source == "gradstep" else state_dict_to_gradstep(sd))
+    topt.load_state_dict(state_dict_to_torch(sd) if source == "gradstep" else sd)
+    for k in range(3):
+        opt.step(closure(opt, x))
+        topt.step(closure(topt, tx))
+        assert_close(x.detach(), tx.detach(), "float64", what=f"step {k} after loading")
+        compare_lbfgs_state(opt.state[x], topt.state[tx], "float64", f"step {k} after loading")
+
+
+def closure(opt, x):
+    def run():
+        opt.zero_grad()
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss
+    return run
+
+
+def test_step_without_closure_raises():
+    opt = gradstep.optim.LBFGS([gradstep.zeros(2, requires_grad=True)])
+    with pytest.raises(TypeError, match="requires a closure"):
+        opt.step()
+
+
+def test_unknown_line_search_raises_like_torch():
+    x = gradstep.tensor([0.0, 0.0], requires_grad=True)
+    opt = gradstep.optim.LBFGS([x], line_search_fn="armijo")
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        opt.step(closure)
+
+
+def test_parameter_groups_are_refused_like_torch():
+    groups = [{"params": [gradstep.zeros(2, requires_grad=True)]},
+              {"params": [gradstep.zeros(2, requires_grad=True)], "lr": 0.1}]
+    with pytest.raises(ValueError, match="doesn't support per-parameter options"):
+        gradstep.optim.LBFGS(groups)
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        gradstep.optim.LBFGS([gradstep.zeros(2, requires_grad=True)], lr=-1)
+
+
+def test_optimal_start_returns_after_one_evaluation():
+    x = gradstep.tensor([1.0, 1.0], dtype=gradstep.float64, requires_grad=True)
+    opt = gradstep.optim.LBFGS([x])
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss
+
+    assert float(opt.step(closure)) == 0.0
+    assert opt.state[x]["func_evals"] == 1
+    assert opt.state[x]["n_iter"] == 0
+    np.testing.assert_array_equal(x.detach().numpy(), [1.0, 1.0])
+
+
+def test_defaults_match_torch():
+    ours = gradstep.optim.LBFGS([gradstep.zeros(2, requires_grad=True)], max_iter=8)
+    theirs = torch.optim.LBFGS([torch.zeros(2, requires_grad=True)], max_iter=8)
+    assert ours.defaults == theirs.defaults
