@@ -308,7 +308,7 @@ def _check_index(a, dim, index, name):
     return idx
 
 
-def gather(a, dim, index):
+def gather(a, dim, index, *, sparse_grad=False):
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "gather")
     for k in range(a.ndim):
@@ -359,25 +359,61 @@ class Scatter(Node):
         return ga, gs
 
 
+def _check_scatter_sizes(a, d, idx, src):
+    from .._tensor import Tensor
+
+    for k in range(idx.ndim):
+        too_big = (k != d and k < a.ndim and idx.shape[k] > a.shape[k]) or (
+            isinstance(src, Tensor) and src.ndim and idx.shape[k] > src.shape[k])
+        if too_big:
+            sshape = list(src.shape) if isinstance(src, Tensor) else []
+            raise RuntimeError(
+                f"Expected index {list(idx.shape)} to be no larger than self {list(a.shape)} "
+                f"apart from dimension {d} and to be no larger size than src {sshape}"
+            )
+
+
 def scatter(a, dim, index, src=None, value=None, reduce=None):
     from ._util import cast, to_tensor
 
-    if reduce is not None:
-        raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add")
     d = normalize_dim(dim, a.ndim)
+    if src is None:
+        src = value
+    _check_scatter_sizes(a, d, index._data, src)
+    if reduce is not None:
+        return _scatter_reduce(a, d, index, src, reduce)
     idx = _check_index(a, d, index, "scatter")
     from .._tensor import Tensor
 
-    if src is None:
-        src = value
     name = "ScatterBackward0" if isinstance(src, Tensor) and src.ndim else "ScatterBackward1"
     src = cast(to_tensor(src, dtype=a.dtype), a.dtype)
     return Scatter.apply(a, src, idx=idx, dim=d, add=False, _name=name)
 
 
+def _scatter_reduce(a, d, index, src, reduce):
+    """``scatter(..., reduce='add'|'multiply')``: forward only, as in torch."""
+    from .._tensor import Tensor
+    from ..autograd.grad_mode import is_grad_enabled
+
+    ufunc = {"add": xp.add, "multiply": xp.multiply}.get(reduce)
+    if ufunc is None:
+        raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce!r}")
+    if is_grad_enabled() and (a.requires_grad or getattr(src, "requires_grad", False)):
+        raise RuntimeError("derivative for scatter with reduce is not implemented; "
+                           "use scatter_add for a differentiable sum")
+    idx = _check_index(a, d, index, "scatter")
+    out = a._data.copy()
+    s = src._data if isinstance(src, Tensor) else xp.asarray(src, a._data.dtype)
+    if s.ndim:
+        s = s[tuple(slice(0, n) for n in idx.shape)]
+    ufunc.at(out, _along_axis_index(idx, d), s)
+    return Tensor._make(out)
+
+
 def scatter_add(a, dim, index, src):
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "scatter_add")
+    _check_scatter_sizes(a, d, idx, src)
     return Scatter.apply(a, src, idx=idx, dim=d, add=True, _name="ScatterAddBackward0")
 
 

@@ -166,8 +166,6 @@ def _infer_shape(shape, numel, in_shape):
 
 def reshape(a, *shape):
     shape = _infer_shape(_shape_arg(shape), a._data.size, a.shape)
-    if shape == a._data.shape:
-        return Reshape.apply(a, shape=shape) if a.requires_grad else a._alias()
     return Reshape.apply(a, shape=shape)
 
 
@@ -290,8 +288,16 @@ def t(a):
 def movedim(a, source, destination):
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
+            f"the same number of dims as destination ({dst} dims)"
+        )
     src = [normalize_dim(s, a.ndim) for s in src]
     dst = [normalize_dim(d, a.ndim) for d in dst]
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
     order = [i for i in range(a.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -542,10 +548,13 @@ def tile(a, dims):
     return repeat(a, dims)
 
 
-def repeat_interleave(a, repeats, dim=None):
+def repeat_interleave(a, repeats=None, dim=None, *, output_size=None):
+    """Repeat elements along ``dim``; ``repeat_interleave(counts)`` repeats each index."""
     from .._tensor import Tensor
     from .index import index_select
 
+    if repeats is None:  # torch.repeat_interleave(repeats): indices repeated by count
+        return Tensor._make(xp.repeat(xp.arange(a.shape[0]), a._data))
     if dim is None:
         a, dim = a.flatten(), 0
     d = normalize_dim(dim, a.ndim)
@@ -554,11 +563,11 @@ def repeat_interleave(a, repeats, dim=None):
     return index_select(a, d, Tensor._make(idx))
 
 
-def contiguous(a):
+def contiguous(a, memory_format=None):
     if a._data.flags.c_contiguous:
         return a
     return Contiguous.apply(a, force=False)
 
 
-def clone(a):
+def clone(a, *, memory_format=None):
     return Contiguous.apply(a, force=True)

@@ -1,5 +1,7 @@
 """Indexing against torch: __getitem__/__setitem__, gather/scatter, masks, sort/topk."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -208,6 +210,10 @@ def test_scatter_names_and_errors():
     assert a.scatter_add(1, i, a).grad_fn.name() == "ScatterAddBackward0"
     with pytest.raises(RuntimeError, match="out of bounds"):
         a.scatter(1, gradstep.tensor([[3]]), 1.0)
+    with pytest.raises(RuntimeError, match=r"Expected index \[2, 2\] to be no larger than self"):
+        a.scatter_add(1, gradstep.tensor([[0, 1], [1, 1]]), gradstep.ones(1, 3))
+    with pytest.raises(RuntimeError, match="no larger than self"):
+        a.scatter(0, gradstep.tensor([[0, 1, 1, 0]]), 2.0)
 
 
 def test_masked_fill_and_select():
@@ -327,3 +333,20 @@ def test_nonzero():
 def test_gradcheck_index(fn):
     a = gradstep.randn(3, 3, dtype=gradstep.float64, requires_grad=True)
     assert gradcheck(fn, (a,))
+
+
+def test_scatter_reduce_argument_and_gather_sparse_grad():
+    for reduce, src in (("add", 2.0), ("multiply", 3.0), ("add", "tensor"), ("multiply", "tensor")):
+        outs = []
+        for L in (gradstep, torch):
+            x = L.arange(6.0).reshape(2, 3) + 1
+            s = L.tensor([[2.0, 5.0, 7.0]]) if src == "tensor" else src
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outs.append(x.scatter(0, L.tensor([[1, 0, 1]]), s, reduce=reduce).tolist())
+                x.scatter_(1, L.tensor([[0, 0], [2, 2]])[:1], s, reduce=reduce)
+            outs.append(x.tolist())
+        assert outs[:2] == outs[2:]
+    with pytest.raises(RuntimeError, match="not implemented"):
+        gradstep.ones(2, requires_grad=True).scatter(0, gradstep.tensor([0]), 1.0, reduce="add")
+    check(lambda L, a: a.gather(1, L.tensor([[1], [0]]), sparse_grad=False), [(2, 3)])

@@ -299,3 +299,28 @@ def test_double_backward_through_shape_ops():
 def test_gradcheck_shape(fn):
     a = gradstep.randn(2, 3, 2, dtype=gradstep.float64, requires_grad=True)
     assert gradcheck(fn, (a,))
+
+
+def test_movedim_errors_and_repeat_interleave_forms():
+    with pytest.raises(RuntimeError, match="repeated dim in `source`"):
+        gradstep.zeros(2, 3).movedim((0, 0), (1, 0))
+    with pytest.raises(RuntimeError, match="same number of dims"):
+        gradstep.zeros(2, 3).movedim((0, 1), (1,))
+    for f in [lambda L: L.repeat_interleave(L.tensor([2, 0, 3])),
+              lambda L: L.tensor([[1, 2], [3, 4]]).repeat_interleave(2),
+              lambda L: L.repeat_interleave(L.tensor([[1, 2], [3, 4]]), L.tensor([1, 2]), dim=0),
+              lambda L: L.tensor([1, 2]).repeat_interleave(2, dim=0, output_size=4)]:
+        ours, theirs = f(gradstep), f(torch)
+        assert ours.tolist() == theirs.tolist() and ours.dtype is gradstep.int64
+
+
+def test_clone_memory_format_and_same_shape_reshape_is_view():
+    a = gradstep.ones(2, 3)
+    assert gradstep.clone(a, memory_format=None).tolist() == a.tolist()
+    assert a.contiguous(memory_format=None) is a
+    b = gradstep.ones(3, requires_grad=True)
+    x = gradstep.zeros(2, 3)
+    y = x.reshape(2, 3)
+    y[0].add_(b)  # x and y share memory and history
+    (x * 2).sum().backward()
+    assert b.grad.tolist() == [2.0, 2.0, 2.0]
