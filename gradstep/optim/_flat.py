@@ -105,12 +105,20 @@ class FlatGroup:
         return True
 
     def _plan_chunks(self, n):
-        """For each chunk ``[start, stop)``, the gradient pieces ``(param index, lo, hi)`` in it."""
+        """For each chunk ``[start, stop)``, the gradient pieces ``(param index, lo, hi)`` in it.
+
+        A chunk ends at a parameter boundary when one falls in its second half, so
+        that most chunks read their gradient from a single parameter (no gather).
+        """
         o = self.offsets
         chunks = []
         self.chunk_size = CHUNK
-        for start in range(0, n, CHUNK):
+        start = 0
+        while start < n:
             stop = min(start + CHUNK, n)
+            last_boundary = o[bisect_right(o, stop) - 1]
+            if stop < n and last_boundary > start + CHUNK // 2:
+                stop = last_boundary
             pieces = []
             i = bisect_right(o, start) - 1
             while i < len(self.params) and o[i] < stop:
@@ -119,6 +127,7 @@ class FlatGroup:
                     pieces.append((i, lo, hi))
                 i += 1
             chunks.append((start, stop, pieces))
+            start = stop
         return chunks
 
     def flat_grads(self):
