@@ -15,9 +15,13 @@ update does not care where one parameter ends and the next begins, so we keep
 The update then runs the *same* pure function as the per-parameter path on the
 flat arrays, a cache-sized chunk at a time (so temporaries stay in cache), which
 gives bit-for-bit the same numbers. Large groups split their chunks over a few
-threads (NumPy releases the GIL inside its loops), as torch's CPU kernels do. Every step first checks that the views are
-still in place (a ``p.data = ...`` assignment or ``load_state_dict`` replaces
-them); if not, the buffers are rebuilt from the current values.
+threads (NumPy releases the GIL inside its loops), as torch's CPU kernels do.
+
+Every step first checks that the views are still in place (a ``p.data = ...``
+assignment or ``load_state_dict`` replaces them) and that the same parameters
+have gradients; if not, the buffers are rebuilt from the current values, or the
+group takes the per-parameter path for this step (mixed dtypes, parameters
+sharing storage, state of different ages).
 
 Consequence: after the first step, a parameter's storage belongs to the
 optimizer's buffer. An array aliased to the old storage *outside* the parameter
