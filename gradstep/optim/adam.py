@@ -106,7 +106,7 @@ class Adam(Optimizer):
 
     def _init_state(self, p, group):
         state = self.state[p]
-        state["step"] = _step_tensor()
+        state["step"] = _step_tensor(fused=bool(group["fused"]))
         state["exp_avg"] = _zeros_like(p)
         state["exp_avg_sq"] = _zeros_like(p)
         if group["amsgrad"]:

@@ -107,14 +107,15 @@ def _check_fused_foreach(fused, foreach):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
-def _scalar_dtype():
-    """torch's dtype for ``step``-like state: float64 under a float64 default dtype, else float32."""
-    return xp.float64 if get_default_dtype() is float64 else xp.float32
+def _scalar_dtype(fused=False):
+    """torch's dtype for ``step``-like state: float64 under a float64 default dtype, else float32
+    (always float32 for ``fused=True`` optimizers)."""
+    return xp.float64 if get_default_dtype() is float64 and not fused else xp.float32
 
 
-def _step_tensor(value=0.0):
-    """A 0-d scalar state entry (``step``, ``mu_product``) in torch's default scalar dtype."""
-    return Tensor._make(xp.asarray(value, dtype=_scalar_dtype()).reshape(()).copy())
+def _step_tensor(value=0.0, fused=False):
+    """A 0-d scalar state entry (``step``, ``mu_product``) in torch's scalar dtype."""
+    return Tensor._make(xp.asarray(value, dtype=_scalar_dtype(fused)).reshape(()).copy())
 
 
 def _scalar_state_as_tensors(optimizer, keys):

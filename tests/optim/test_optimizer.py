@@ -340,11 +340,12 @@ def test_state_dict_step_dtype_follows_default_dtype():
     prev = gradstep.get_default_dtype()
     gradstep.set_default_dtype(gradstep.float64)
     try:
-        p = _leaf(2)
-        opt = gradstep.optim.Adam([p])
-        p.grad = gradstep.ones(2)
-        opt.step()
-        assert opt.state[p]["step"].dtype == gradstep.float64
+        for fused, expected in ((None, gradstep.float64), (True, gradstep.float32)):
+            p = _leaf(2)
+            opt = gradstep.optim.Adam([p], fused=fused)
+            p.grad = gradstep.ones(2)
+            opt.step()
+            assert opt.state[p]["step"].dtype == expected  # torch: fused keeps float32 steps
     finally:
         gradstep.set_default_dtype(prev)
 
