@@ -115,6 +115,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if not retain_graph:
                 node.release()
             _route(node, in_grads, buffers, deps, ready)
+        _GradState.enabled = prev_mode  # callbacks run in the caller's grad mode
         _run_callbacks(callbacks)
     finally:
         _callback_stack().pop()

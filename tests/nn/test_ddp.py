@@ -1,0 +1,166 @@
+"""DistributedDataParallel: in one process (world of one) and on 2 MPI ranks."""
+
+import numpy as np
+import pytest
+
+import gradstep
+from gradstep import nn
+from gradstep.nn.parallel import DistributedDataParallel as DDP
+from gradstep.nn.parallel.distributed import _assign_buckets
+from tests.distributed.mpi import run_scenario, world  # noqa: F401
+
+
+def test_two_ranks_half_batch_each_equals_one_process_whole_batch():
+    """20 SGD-momentum steps (small and default buckets): same weights as one process, 1e-6
+    relative in float32; rank 0's initial weights broadcast; replicas bit-identical."""
+    rc, out, err = run_scenario("ddp")
+    assert rc == 0 and "PASS ddp" in out, out + err
+
+
+def test_two_ranks_no_sync_accumulation_and_unused_parameters():
+    rc, out, err = run_scenario("no_sync")
+    assert rc == 0 and "PASS no_sync" in out, out + err
+
+
+def _mlp(seed=0):
+    gradstep.manual_seed(seed)
+    return nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 3))
+
+
+@pytest.mark.usefixtures("world")
+def test_world_of_one_gives_the_plain_models_gradients():
+    plain, ddp = _mlp(), DDP(_mlp(), bucket_cap_mb=1e-4)
+    x = gradstep.randn(4, 5)
+    for _ in range(2):  # grads accumulate across backward passes as usual
+        plain(x).square().sum().backward()
+        ddp(x).square().sum().backward()
+        for p, q in zip(plain.parameters(), ddp.parameters()):
+            np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    assert ddp._get_ddp_logging_data()["reductions"] == 2
+
+
+@pytest.mark.usefixtures("world")
+def test_module_state_dict_and_forward_delegate():
+    inner = _mlp()
+    ddp = DDP(inner)
+    assert ddp.module is inner
+    assert list(ddp.state_dict()) == ["module." + k for k in inner.state_dict()]
+    x = gradstep.randn(2, 5)
+    np.testing.assert_array_equal(ddp(x).detach().numpy(), inner(x).detach().numpy())
+    twin = _mlp(1)
+    DDP(twin).load_state_dict(ddp.state_dict())
+    np.testing.assert_array_equal(twin(x).detach().numpy(), inner(x).detach().numpy())
+
+
+@pytest.mark.usefixtures("world")
+def test_no_sync_skips_the_reducer():
+    ddp = DDP(_mlp())
+    x = gradstep.randn(3, 5)
+    with ddp.no_sync():
+        assert not ddp.require_backward_grad_sync
+        ddp(x).sum().backward()
+    assert ddp.require_backward_grad_sync
+    assert ddp._get_ddp_logging_data()["reductions"] == 0
+    ddp(x).sum().backward()
+    assert ddp._get_ddp_logging_data()["reductions"] == 1
+
+
+def test_buckets_last_parameter_first_within_cap_and_one_dtype():
+    ps = [gradstep.zeros(100), gradstep.zeros(300), gradstep.zeros(50, dtype=gradstep.float64),
+          gradstep.zeros(200), gradstep.zeros(10)]
+    assert _assign_buckets(ps, cap_bytes=1600, first_cap_bytes=100) == [[4], [3], [2], [1, 0]]
+    assert _assign_buckets(ps, cap_bytes=10**6, first_cap_bytes=10**6) == [[4, 3], [2], [1, 0]]
+
+
+@pytest.mark.usefixtures("world")
+def test_default_bucket_cap_and_first_bucket():
+    model = nn.Sequential(nn.Linear(1024, 512), nn.Linear(512, 1024))  # 2 MiB + 2 MiB of float32
+    sizes = DDP(model)._get_ddp_logging_data()["bucket_sizes"]
+    assert sizes == [1024 * 4, 2 * 512 * 1024 * 4 + 512 * 4]  # 1 MiB first bucket (last bias), then 25 MiB
+    assert DDP(model, bucket_cap_mb=25).bucket_bytes_cap == 25 * 1024 * 1024
+    assert len(DDP(model, bucket_cap_mb=25)._get_ddp_logging_data()["bucket_sizes"]) == 1
+
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 2)
+        self.b = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.a(x)
+
+
+@pytest.mark.usefixtures("world")
+def test_unused_parameter_needs_find_unused_parameters():
+    ddp = DDP(Branchy())
+    x = gradstep.randn(2, 3)
+    ddp(x).sum().backward()
+    assert ddp.module.b.weight.grad is None
+    with pytest.raises(RuntimeError, match="find_unused_parameters=True.*b.weight, b.bias"):
+        ddp(x)
+
+
+@pytest.mark.usefixtures("world")
+def test_find_unused_parameters_leaves_unused_grads_alone():
+    ddp = DDP(Branchy(), find_unused_parameters=True)
+    x = gradstep.randn(2, 3)
+    for _ in range(2):
+        ddp(x).sum().backward()
+        assert ddp.module.b.weight.grad is None and ddp.module.a.weight.grad is not None
+    assert ddp._get_ddp_logging_data()["reductions"] == 2
+
+
+class TwoOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 2)
+        self.b = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.a(x), self.b(x)
+
+
+@pytest.mark.usefixtures("world")
+def test_reduction_follows_the_latest_forward():
+    plain, ddp = _mlp(), DDP(_mlp())
+    x = gradstep.randn(2, 5)
+    ddp(gradstep.randn(2, 5))  # a forward without backward is forgotten by the next one
+    ddp(x).sum().backward()
+    plain(x).sum().backward()
+    for p, q in zip(plain.parameters(), ddp.parameters()):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    out = ddp(x).sum()
+    out.backward(retain_graph=True)
+    out.backward()  # after the reduction finished: only accumulates locally, as in torch
+    assert ddp._get_ddp_logging_data()["reductions"] == 2
+
+
+@pytest.mark.usefixtures("world")
+def test_parameter_ready_twice_in_one_reduction_is_an_error():
+    ddp = DDP(TwoOutputs())
+    ya, yb = ddp(gradstep.randn(2, 3))
+    ya.sum().backward(retain_graph=True)  # a's parameters ready, b's still pending
+    with pytest.raises(RuntimeError, match="mark a variable ready only once: parameter a.(weight|bias)"):
+        (ya.sum() + yb.sum()).backward()
+
+
+@pytest.mark.usefixtures("world")
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="wraps an nn.Module"):
+        DDP(gradstep.ones(2))
+    with pytest.raises(ValueError, match="device_ids"):
+        DDP(_mlp(), device_ids=[0])
+    with pytest.raises(ValueError, match="bucket_cap_mb must be positive"):
+        DDP(_mlp(), bucket_cap_mb=0)
+    with pytest.raises(ValueError, match="gradient_as_bucket_view"):
+        DDP(_mlp(), gradient_as_bucket_view=True)
+
+
+def test_needs_a_process_group():
+    import gradstep.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    with pytest.raises(ValueError, match="init_process_group"):
+        DDP(_mlp())
