@@ -72,3 +72,20 @@ def test_tensor_lr_matches_torch(dtype):
 def test_state_dict_cross_loads_with_torch(source):
     """State dicts convert one to one: either library's, loaded into both, continues identically."""
     check_cross_load(gradstep.optim.Adadelta, torch.optim.Adadelta, dict(weight_decay=0.1), source)
+
+
+def test_groups_added_group_and_missing_grads_match_torch():
+    """Two groups with different hyperparameters, a third added at step 5, one parameter that
+    never gets a gradient (it gets no state)."""
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 0.03}, dict(params=ps[1:3], **{"rho": 0.5, "maximize": True})]
+
+    def on_step(k, opt, topt, ours, theirs):
+        if k == 5:
+            opt.add_param_group({"params": ours[3:], "lr": 0.002})
+            topt.add_param_group({"params": theirs[3:], "lr": 0.002})
+
+    opt, _, params, _ = compare_optimizers(gradstep.optim.Adadelta, torch.optim.Adadelta, dict(),
+                                           groups=groups, on_step=on_step, no_grad=(1,),
+                                           steps=15)
+    assert params[1] not in opt.state

@@ -50,16 +50,6 @@ def test_group_initial_accumulator_value_is_ignored_like_torch():
                        dict(lr=0.1, initial_accumulator_value=0.5), groups=groups, steps=5)
 
 
-def test_added_group_gets_lazy_state():
-    def on_step(k, ours, theirs, ps, tps):
-        if k == 3:
-            ours.add_param_group({"params": ps[2:], "lr": 0.01})
-            theirs.add_param_group({"params": tps[2:], "lr": 0.01})
-
-    compare_optimizers(gradstep.optim.Adagrad, torch.optim.Adagrad, dict(lr=0.1),
-                       groups=lambda ps: ps[:2], on_step=on_step, steps=10)
-
-
 def assert_same_error(ours_cls, theirs_cls, kwargs):
     """Constructing both optimizers with ``kwargs`` fails with torch's type and message."""
     with pytest.raises(Exception) as theirs:
@@ -94,3 +84,20 @@ def test_tensor_lr_matches_torch(dtype):
 def test_state_dict_cross_loads_with_torch(source):
     """State dicts convert one to one: either library's, loaded into both, continues identically."""
     check_cross_load(gradstep.optim.Adagrad, torch.optim.Adagrad, dict(lr=0.05, lr_decay=0.01), source)
+
+
+def test_groups_added_group_and_missing_grads_match_torch():
+    """Two groups with different hyperparameters, a third added at step 5, one parameter that
+    never gets a gradient (it gets no state)."""
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 0.03}, dict(params=ps[1:3], **{"lr_decay": 0.1, "weight_decay": 0.01})]
+
+    def on_step(k, opt, topt, ours, theirs):
+        if k == 5:
+            opt.add_param_group({"params": ours[3:], "lr": 0.002})
+            topt.add_param_group({"params": theirs[3:], "lr": 0.002})
+
+    opt, _, params, _ = compare_optimizers(gradstep.optim.Adagrad, torch.optim.Adagrad, dict(lr=0.05),
+                                           groups=groups, on_step=on_step, no_grad=(1,),
+                                           steps=15)
+    assert float(opt.state[params[1]]["step"]) == 0  # created in the constructor, never stepped

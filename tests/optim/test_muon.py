@@ -28,7 +28,7 @@ import torch
 import gradstep
 from gradstep.optim.muon import adjust_lr, zeropower_via_newtonschulz
 from tests.helpers import assert_close
-from tests.optim.oracle import check_cross_load, compare_state, make_params
+from tests.optim.oracle import check_cross_load, compare_optimizers, compare_state, make_params
 
 SHAPES = [(5, 4), (3, 5), (16, 12)]  # tall, wide (Newton-Schulz runs on the transpose), larger
 
@@ -155,3 +155,22 @@ def test_state_dict_cross_loads_with_torch(source):
     in float64: here the bfloat16 results agree bit for bit, so the strict oracle applies.)"""
     check_cross_load(gradstep.optim.Muon, torch.optim.Muon, dict(lr=0.02), source,
                      shapes=[(5, 4), (3, 5)])
+
+
+def test_groups_added_group_and_missing_grads_match_torch():
+    """Two groups with different hyperparameters, a third added at step 5, one matrix that never
+    gets a gradient (it gets no state). Small float64 matrices: bit-identical bfloat16 results
+    here, so the strict oracle applies."""
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 0.03}, {"params": ps[1:3], "nesterov": False,
+                                                  "adjust_lr_fn": "match_rms_adamw"}]
+
+    def on_step(k, opt, topt, ours, theirs):
+        if k == 5:
+            opt.add_param_group({"params": ours[3:], "lr": 0.002})
+            topt.add_param_group({"params": theirs[3:], "lr": 0.002})
+
+    opt, _, params, _ = compare_optimizers(gradstep.optim.Muon, torch.optim.Muon, dict(lr=0.02),
+                                           shapes=[(5, 4), (3, 5), (4, 3), (2, 6)],
+                                           groups=groups, on_step=on_step, no_grad=(1,), steps=15)
+    assert params[1] not in opt.state

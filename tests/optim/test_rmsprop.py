@@ -34,13 +34,6 @@ def test_real_loss_and_hyperparameters_matches_torch():
                             weight_decay=1e-2), loss=True)
 
 
-def test_param_without_grad_gets_no_state():
-    ours, theirs, params, _ = compare_optimizers(
-        gradstep.optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-2, momentum=0.9), steps=5,
-        no_grad=(1,))
-    assert params[1] not in ours.state
-
-
 def test_update_function_is_the_algorithm_box():
     """One step from zero state, written out: v = (1-a) g^2, theta -= lr g / (sqrt(v) + eps)."""
     p, g = np.array([1.0, -2.0]), np.array([0.5, 4.0])
@@ -89,3 +82,20 @@ def test_tensor_lr_matches_torch(dtype):
 def test_state_dict_cross_loads_with_torch(source):
     """State dicts convert one to one: either library's, loaded into both, continues identically."""
     check_cross_load(gradstep.optim.RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.9, centered=True), source)
+
+
+def test_groups_added_group_and_missing_grads_match_torch():
+    """Two groups with different hyperparameters, a third added at step 5, one parameter that
+    never gets a gradient (it gets no state)."""
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 0.03}, dict(params=ps[1:3], **{"alpha": 0.9, "momentum": 0.5, "centered": True})]
+
+    def on_step(k, opt, topt, ours, theirs):
+        if k == 5:
+            opt.add_param_group({"params": ours[3:], "lr": 0.002})
+            topt.add_param_group({"params": theirs[3:], "lr": 0.002})
+
+    opt, _, params, _ = compare_optimizers(gradstep.optim.RMSprop, torch.optim.RMSprop, dict(lr=0.01),
+                                           groups=groups, on_step=on_step, no_grad=(1,),
+                                           steps=15)
+    assert params[1] not in opt.state

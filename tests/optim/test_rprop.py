@@ -76,3 +76,20 @@ def test_tensor_lr_matches_torch(dtype):
 def test_state_dict_cross_loads_with_torch(source):
     """State dicts convert one to one: either library's, loaded into both, continues identically."""
     check_cross_load(gradstep.optim.Rprop, torch.optim.Rprop, dict(lr=0.01), source)
+
+
+def test_groups_added_group_and_missing_grads_match_torch():
+    """Two groups with different hyperparameters, a third added at step 5, one parameter that
+    never gets a gradient (it gets no state)."""
+    def groups(ps):
+        return [{"params": ps[:1], "lr": 0.03}, dict(params=ps[1:3], **{"etas": (0.3, 1.5), "step_sizes": (1e-4, 0.02)})]
+
+    def on_step(k, opt, topt, ours, theirs):
+        if k == 5:
+            opt.add_param_group({"params": ours[3:], "lr": 0.002})
+            topt.add_param_group({"params": theirs[3:], "lr": 0.002})
+
+    opt, _, params, _ = compare_optimizers(gradstep.optim.Rprop, torch.optim.Rprop, dict(lr=0.01),
+                                           groups=groups, on_step=on_step, no_grad=(1,),
+                                           steps=15)
+    assert params[1] not in opt.state
