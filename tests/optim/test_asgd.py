@@ -102,3 +102,17 @@ def test_groups_added_group_and_missing_grads_match_torch():
                                            groups=groups, on_step=on_step, no_grad=(1,),
                                            steps=15)
     assert params[1] not in opt.state
+
+
+def test_scalar_state_follows_a_float64_default_dtype_like_torch():
+    prev, tprev = gradstep.get_default_dtype(), torch.get_default_dtype()
+    gradstep.set_default_dtype(gradstep.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        ours, _, params, _ = compare_optimizers(gradstep.optim.ASGD, torch.optim.ASGD,
+                                                dict(lr=0.05, lambd=0.05, t0=5), steps=10)
+    finally:
+        gradstep.set_default_dtype(prev)
+        torch.set_default_dtype(tprev)
+    for key in ("step", "eta", "mu"):
+        assert ours.state[params[0]][key].dtype == gradstep.float64
