@@ -752,13 +752,13 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value):
-        from .ops.index import convert_key, setitem
+        from .ops.index import convert_key, put, setitem
 
         if self._needs_graph(value):
             setitem(self, key, value)
             return
         k, _ = convert_key(key)
-        self._data[k] = value._data if isinstance(value, Tensor) else value
+        put(self._data, k, value._data if isinstance(value, Tensor) else value)
         self._vc[0] += 1
 
     # ------------------------------------------------------------ repr
@@ -851,6 +851,17 @@ _engine._Tensor = Tensor
 
 
 # ---------------------------------------------------------------- methods that call the ops
+def _operator_with_fallback(fn):
+    """``==``/``!=`` that defer to Python for non-numeric objects (``t == None`` is False)."""
+
+    def op(a, b):
+        if b is None or isinstance(b, (str, type(Ellipsis))):
+            return NotImplemented
+        return fn(a, b)
+
+    return op
+
+
 def _bind_ops():
     from .ops import elementwise as E
     from .ops import index as I
@@ -884,8 +895,9 @@ def _bind_ops():
     T.__imul__ = lambda a, b: a.mul_(b)
     T.__itruediv__ = lambda a, b: a.div_(b)
     # comparisons and logic
-    T.__eq__ = T.eq = E.eq
-    T.__ne__ = T.ne = E.ne
+    T.eq, T.ne = E.eq, E.ne
+    T.__eq__ = _operator_with_fallback(E.eq)
+    T.__ne__ = _operator_with_fallback(E.ne)
     T.__lt__ = T.lt = T.less = E.lt
     T.__le__ = T.le = E.le
     T.__gt__ = T.gt = T.greater = E.gt

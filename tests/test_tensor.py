@@ -453,3 +453,10 @@ def test_printoptions():
 def test_format():
     assert f"{gradstep.tensor(2.5):.2f}" == "2.50"
     assert f"{gradstep.tensor([1.0])}" == "tensor([1.])"
+
+
+def test_compare_with_non_numbers():
+    x = gradstep.tensor([1, 2])
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert Ellipsis not in [x] and x in [x]
+    assert (x == "a") is False

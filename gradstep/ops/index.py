@@ -10,7 +10,10 @@ from ._util import normalize_dim, sum_to
 def convert_key(key):
     """A torch index (ints, slices, None, Ellipsis, Tensors, lists) as a NumPy index.
 
-    Returns the key and whether it uses advanced (array) indexing.
+    Returns the key and whether it uses advanced (array) indexing. torch applies
+    ints and None before the array indices (so they never move the result's
+    dims), where NumPy would treat an int as one more array index; such keys
+    become a ``TwoStepKey``: a basic index, then an advanced one.
     """
     from .._tensor import Tensor
 
@@ -23,23 +26,97 @@ def convert_key(key):
             d = k._data
             if d.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if d.ndim == 0 and d.dtype.kind in "iu":
+                out.append(int(d))  # a 0-d integer tensor selects, like an int
+                continue
+            if d.dtype == xp.uint8:  # torch's legacy byte masks
+                import warnings
+
+                warnings.warn("indexing with dtype gradstep.uint8 is now deprecated, please use a "
+                              "dtype gradstep.bool instead.", UserWarning, stacklevel=3)
+                d = d.astype(xp.bool_)
             out.append(d)
             advanced = True
-        elif isinstance(k, (list,)):
-            out.append(xp.asarray([x.item() if isinstance(x, Tensor) else x for x in k]))
+        elif isinstance(k, list):
+            arr = xp.asarray([x.item() if isinstance(x, Tensor) else x for x in k])
+            out.append(arr if arr.size else arr.astype(xp.int64))
             advanced = True
         elif isinstance(k, bool):
             out.append(k)
             advanced = True
-        elif isinstance(k, slice) and any(isinstance(v, Tensor) for v in (k.start, k.stop, k.step)):
-            out.append(slice(*(int(v) if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step))))
-        else:
-            if hasattr(k, "__index__") and not isinstance(k, (int, slice)) and k is not None and k is not Ellipsis:
-                k = int(k)
-            if isinstance(k, slice) and k.step is not None and k.step < 0:
+        elif isinstance(k, slice):
+            if any(isinstance(v, Tensor) for v in (k.start, k.stop, k.step)):
+                k = slice(*(int(v) if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step)))
+            if k.step is not None and k.step < 0:
                 raise ValueError("step must be greater than zero")
             out.append(k)
+        elif k is None or k is Ellipsis:
+            out.append(k)
+        elif hasattr(k, "__index__"):
+            out.append(int(k))
+        else:
+            raise IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                "are valid indices (got " + type(k).__name__ + ")"
+            )
+    if advanced and any(k is None or (isinstance(k, int) and not isinstance(k, bool)) for k in out):
+        return _two_step(out), True
     return tuple(out), advanced
+
+
+class TwoStepKey:
+    """``arr[basic][adv]``: torch's order for ints/None mixed with array indices."""
+
+    __slots__ = ("basic", "adv")
+
+    def __init__(self, basic, adv):
+        self.basic, self.adv = basic, adv
+
+
+def _two_step(parts):
+    basic, adv = [], []
+    for k in parts:
+        if k is None:
+            basic.append(None)
+            adv.append(slice(None))  # skip over the new dim
+        elif k is Ellipsis:
+            basic.append(Ellipsis)
+            adv.append(Ellipsis)
+        elif isinstance(k, bool):
+            adv.append(k)
+        elif isinstance(k, int):
+            basic.append(k)
+        elif isinstance(k, slice):
+            basic.append(k)
+            adv.append(slice(None))
+        else:  # an index array; a bool mask spans one dim per mask dim
+            basic.extend([slice(None)] * (k.ndim if k.dtype == xp.bool_ else 1))
+            adv.append(k)
+    if Ellipsis not in basic:
+        basic.append(Ellipsis)  # keeps an all-int basic index a 0-d view
+    return TwoStepKey(tuple(basic), tuple(adv))
+
+
+def take(arr, key):
+    """``arr[key]`` for a converted key."""
+    if isinstance(key, TwoStepKey):
+        return arr[key.basic][key.adv]
+    return arr[key]
+
+
+def put(arr, key, value):
+    """``arr[key] = value`` for a converted key."""
+    if isinstance(key, TwoStepKey):
+        arr[key.basic][key.adv] = value
+    else:
+        arr[key] = value
+
+
+def _add_at(arr, key, value):
+    if isinstance(key, TwoStepKey):
+        xp.add.at(arr[key.basic], key.adv, value)
+    else:
+        xp.add.at(arr, key, value)
 
 
 class GetItem(Node):
@@ -50,7 +127,7 @@ class GetItem(Node):
 
     def forward(self, a):
         self.in_shape = a.shape
-        return a[self.key]
+        return take(a, self.key)
 
     def backward(self, g):
         return IndexPutZeros.apply(g, key=self.key, shape=self.in_shape, advanced=self.advanced)
@@ -101,7 +178,7 @@ class IndexPutZeros(Node):
     def forward(self, g):
         z = xp.zeros(self.shape, g.dtype)
         if self.advanced:
-            xp.add.at(z, self.key, g)
+            _add_at(z, self.key, g)
         else:
             z[self.key] = g
         return z
@@ -118,7 +195,7 @@ class SetItem(Node):
     def forward(self, a, v):
         self.v_shape = v.shape
         out = a.copy()
-        out[self.key] = v
+        put(out, self.key, v)
         return out
 
     def backward(self, g):
@@ -130,7 +207,7 @@ class SetItem(Node):
 class IndexFill(Node):
     def forward(self, g):
         out = g.copy()
-        out[self.key] = 0
+        put(out, self.key, 0)
         return out
 
     def backward(self, gg):
@@ -213,7 +290,7 @@ def setitem(a, key, value):
     v = value if isinstance(value, Tensor) else to_tensor(value, dtype=a.dtype)
     v = cast(v, a.dtype)
     if v.ndim > 0:
-        target = a._data[k].shape
+        target = take(a._data, k).shape
         try:
             xp.broadcast_shapes(v.shape, target)
         except ValueError:

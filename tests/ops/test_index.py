@@ -41,12 +41,72 @@ GETITEM = {
     "int32_idx": lambda L, a: a[L.tensor([2, 1], dtype=L.int32)],
     "full_slice": lambda L, a: a[:],
     "chain": lambda L, a: a[1][1:][0],
+    # ints and None apply before array indices in torch (NumPy would move the dims)
+    "int_slice_list": lambda L, a: a[2, 1::3, [1, 0]],
+    "int_slice_mask": lambda L, a: a[-2, ::2, L.tensor([True, False, True, True, False])],
+    "none_then_list": lambda L, a: a[0, None, [2, -2, 1]],
+    "list_none_int": lambda L, a: a[:2, [-3], None, 0],
+    "zero_d_tensor_with_list": lambda L, a: a[L.tensor(1), :, [0, 4]],
+    "byte_mask": lambda L, a: a[L.tensor([1, 0, 1], dtype=L.uint8)],
+    "empty_list": lambda L, a: a[[]],
+    "bool_scalar": lambda L, a: a[True, 1],
 }
 
 
+@pytest.mark.filterwarnings("ignore:indexing with dtype")
 @pytest.mark.parametrize("name", sorted(GETITEM))
 def test_getitem(name):
     check(GETITEM[name], [(3, 4, 5)])
+
+
+def _random_key(rng, L, shape):
+    parts, dim, n_adv = [], 0, 0
+    for _ in range(rng.integers(1, 5)):
+        r = rng.random()
+        n = shape[dim] if dim < len(shape) else 0
+        if r < 0.2 and n:
+            parts.append(int(rng.integers(-n, n)))
+        elif r < 0.45 and n:
+            parts.append(slice(*[rng.choice(c) for c in ([None, 0, 1, -2], [None, 2, -1, 10], [None, 1, 2, 3])]))
+        elif r < 0.55:
+            parts.append(None)
+            continue
+        elif r < 0.75 and n and n_adv < 2:
+            parts.append(L.tensor(rng.integers(-n, n, int(rng.integers(1, 4))).tolist()))
+            n_adv += 1
+        elif r < 0.85 and n and n_adv < 2:
+            parts.append(L.tensor((rng.random(n) < 0.5).tolist()))
+            n_adv += 1
+        elif r < 0.9 and Ellipsis not in parts:
+            parts.append(Ellipsis)
+            dim = len(shape)
+            continue
+        else:
+            continue
+        dim += 1
+    return tuple(parts)
+
+
+def test_random_keys_against_torch():
+    shape = (4, 5, 3)
+    for seed in range(150):
+        key_g = _random_key(np.random.default_rng(seed), gradstep, shape)
+        key_t = _random_key(np.random.default_rng(seed), torch, shape)
+        x = np.random.default_rng(seed).standard_normal(shape)
+        a, t = gradstep.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        try:
+            tr = t[key_t]
+        except (IndexError, RuntimeError, ValueError):
+            with pytest.raises((IndexError, RuntimeError, ValueError)):
+                a[key_g]
+            continue
+        ours = a[key_g]
+        assert tuple(ours.shape) == tuple(tr.shape), key_t
+        np.testing.assert_allclose(ours.detach().numpy(), tr.detach().numpy())
+        w = np.random.default_rng(seed).standard_normal(tuple(tr.shape))
+        (ours * gradstep.tensor(w)).sum().backward()
+        (tr * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), err_msg=str(key_t))
 
 
 def test_getitem_scalar_tensor_and_grad_fn_names():
@@ -102,6 +162,8 @@ SETITEM = {
     "ellipsis": lambda L, a, b: _set(a, (Ellipsis, 0), b[:, 1]),
     "iadd": lambda L, a, b: _iadd(a, slice(0, 2), b[1:]),
     "twice": lambda L, a, b: _set(_set(a, 0, b[0]), (slice(None), 0), b[:, 1] * b[:, 2]),
+    "int_and_list": lambda L, a, b: _set(a, (1, [3, 0]), b[0, :2]),
+    "none_int_list": lambda L, a, b: _set(a, (None, 2, [0, 1]), b[:1, :2]),
 }
 
 
