@@ -119,6 +119,7 @@ def _torch_like_step(lib, case, weights):
 
 def _tinygrad_step(case, weights):
     from tinygrad import Tensor, nn
+    from tinygrad.helpers import Context
     from tinygrad.nn.optim import SGD
 
     spec = CASES[case]
@@ -156,7 +157,7 @@ def _tinygrad_step(case, weights):
     opt = SGD(params, lr=0.01, momentum=0.9)
 
     def step():
-        with Tensor.train():
+        with Context(TRAINING=1):
             loss = forward(x).sparse_categorical_crossentropy(y)
             opt.zero_grad()
             loss.backward()
@@ -193,7 +194,8 @@ def measure(framework, case, weights_path, min_time=2.0, min_steps=5):
 
 def _subprocess(framework, case, weights_path):
     cmd = [sys.executable, os.path.join(HERE, "_train.py"), framework, case, weights_path]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    env = dict(os.environ, DEV="CPU") if framework == "tinygrad" else None  # tinygrad's CPU device needs clang
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
