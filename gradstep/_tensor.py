@@ -472,6 +472,10 @@ class Tensor:
         old._out_nr = self._out_nr
         out = fn(old)
         self._write(out._data)
+        node = out.grad_fn
+        if node is not None and node.saves_output and node.__dict__.get("_out_vc") is out._vc:
+            # the op's saved output is now this tensor: a later in-place change must invalidate it
+            node._out_vc, node._out_version = self._vc, self._vc[0]
         if tracked_view and out._rg:
             from .ops.index import rebase_view
 

@@ -460,3 +460,17 @@ def test_compare_with_non_numbers():
     assert (x == None) is False and (x != None) is True  # noqa: E711
     assert Ellipsis not in [x] and x in [x]
     assert (x == "a") is False
+
+
+def test_inplace_op_output_saved_then_modified_raises_like_torch():
+    for L in (gradstep, torch):
+        a = L.tensor([1.0, 4.0], requires_grad=True)
+        x = a * 1
+        x.sqrt_()  # sqrt saves its output, which is x itself now
+        x.div_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            x.sum().backward()
+        y = a * 1
+        y.exp_()
+        y.sum().backward()  # unmodified: fine
+        assert a.grad.tolist() == pytest.approx([float(np.exp(1.0)), float(np.exp(4.0))])
