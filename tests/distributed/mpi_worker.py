@@ -242,6 +242,27 @@ def check_unused(rank, size):
     return 1
 
 
+def check_buffers(rank, size):
+    """Buffers (BatchNorm statistics) start as rank 0's and are re-broadcast before each forward."""
+    gradstep.manual_seed(11 + rank)
+    net = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    net[1].running_mean.fill_(float(rank + 1))
+    model = DDP(net)
+    assert net[1].running_mean.tolist() == [1.0] * 3
+    seen = []
+    net.register_forward_pre_hook(lambda m, args: seen.append(m[1].running_mean.clone()))
+    for step in range(2):
+        x = gradstep.randn(6, 4) + rank  # each rank's statistics drift apart in forward
+        model(x).sum().backward()
+    everyone = [gradstep.zeros(3) for _ in range(size)]
+    dist.all_gather(everyone, seen[1])
+    assert all(t.tolist() == everyone[0].tolist() for t in everyone)  # synced before forward 2
+    mine = [gradstep.zeros(3) for _ in range(size)]
+    dist.all_gather(mine, net[1].running_mean)
+    assert mine[0].tolist() != mine[1].tolist()  # (the updates after it did differ)
+    return 1
+
+
 def crash(rank, size):
     """Rank 1 fails while rank 0 waits in a collective: the job must end, not hang."""
     if rank == 1:
@@ -254,7 +275,7 @@ def crash(rank, size):
 SCENARIOS = {
     "collectives": lambda r, s: check_collectives(r, s) + check_sampler(r, s),
     "ddp": lambda r, s: check_ddp_equivalence(r, s, 0.001) + check_ddp_equivalence(r, s, None),
-    "no_sync": lambda r, s: check_no_sync(r, s) + check_unused(r, s),
+    "no_sync": lambda r, s: check_no_sync(r, s) + check_unused(r, s) + check_buffers(r, s),
     "crash": crash,
 }
 

@@ -48,10 +48,12 @@ class _Bucket:
         self.buffer = xp.zeros(n, dtype=dtype)
         self.pending = len(indices)
         self.request = None
+        self.done = False
 
     def reset(self):
         self.pending = len(self.indices)
         self.request = None
+        self.done = False
 
 
 def _assign_buckets(params, cap_bytes, first_cap_bytes):
@@ -259,6 +261,15 @@ class DistributedDataParallel(Module):
         self._mark_ready(index, used=True)
         if self._next_bucket == len(self._buckets):
             engine.queue_callback(self._finalize)
+        else:
+            self._poll()
+
+    def _poll(self):
+        """Let posted all-reduces advance: MPI moves a non-blocking collective along only inside
+        MPI calls (without a progress thread), so each gradient hook tests the ones in flight."""
+        for b in self._buckets[:self._next_bucket]:
+            if b.request is not None and not b.done:
+                b.done = b.request.Test()
 
     def _mark_ready(self, index, used):
         self._ready[index] = True
