@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import weakref
 
+from . import anomaly_mode as _anomaly
+from .anomaly_mode import _AnomalyState
 from .grad_mode import _GradState, enable_grad, no_grad
 
 _Tensor = None  # set by gradstep._tensor to break the import cycle
@@ -51,12 +53,14 @@ class Node:
             res = _Tensor._make(out)
         # a view op may still copy (reshape of a non-contiguous array): only a result that
         # shares the input's memory shares its version counter
-        if cls.is_view and out.base is not None and _may_share_memory(out, inputs[0]._data):
+        if cls.is_view and out.base is not None and _same_memory(out, inputs[0]._data):
             src = inputs[0]
             res._vc = src._vc
             res._base = src._base if src._base is not None else src
             # the base version this view's grad_fn reflects (None: made under no_grad, untracked)
             res._view_vc = src._vc[0] if _GradState.enabled else None
+        if _AnomalyState.enabled:
+            _anomaly.on_forward(node, inputs, out)
         return res
 
     def _record(self, inputs, out_data):
@@ -162,10 +166,10 @@ def _refresh_view(t):
         view_of_base(t)
 
 
-def _may_share_memory(a, b):
-    from ..backend import xp
-
-    return xp.may_share_memory(a, b)
+def _same_memory(out, src):
+    """Whether ``out`` is a view into ``src``'s memory (the arrays' owners are the same)."""
+    base = out.base
+    return base is src or (src.base is not None and base is src.base)
 
 
 def _edge(t):
@@ -348,6 +352,8 @@ class Function:
             o.grad_fn = ctx
             o._out_nr = i
             new_outs.append(o)
+        if _AnomalyState.enabled:
+            _anomaly.on_forward(ctx, inputs, None)
         return tuple(new_outs) if is_tuple else new_outs[0]
 
 

@@ -129,12 +129,12 @@ class Contiguous(Node):
 
 # ---------------------------------------------------------------- functional API
 def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    from .._tensor import Tensor
-
-    if len(shape) == 1 and isinstance(shape[0], Tensor):
-        return tuple(shape[0].tolist())
+    if len(shape) == 1:
+        s = shape[0]
+        if isinstance(s, (tuple, list)):
+            return tuple(s)
+        if not isinstance(s, int) and getattr(s, "ndim", 0) >= 1:  # a Tensor of sizes
+            return tuple(s.tolist())
     return tuple(int(s) for s in shape)
 
 
