@@ -55,7 +55,6 @@ class Adagrad(Optimizer):
             raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        _check_differentiable(differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
@@ -64,6 +63,7 @@ class Adagrad(Optimizer):
             if differentiable:
                 raise RuntimeError("`fused` does not support `differentiable`")
             _check_fused_foreach(fused, foreach)
+        _check_differentiable(differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p)

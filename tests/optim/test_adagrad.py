@@ -60,7 +60,8 @@ def assert_same_error(ours_cls, theirs_cls, kwargs):
 
 @pytest.mark.parametrize("kwargs", [dict(lr=-1), dict(lr_decay=-1), dict(weight_decay=-1),
                                     dict(initial_accumulator_value=-1), dict(eps=-1),
-                                    dict(fused=True, foreach=True)], ids=str)
+                                    dict(fused=True, foreach=True),
+                                    dict(fused=True, differentiable=True)], ids=str)
 def test_validation_matches_torch(kwargs):
     assert_same_error(gradstep.optim.Adagrad, torch.optim.Adagrad, kwargs)
 
@@ -101,3 +102,9 @@ def test_groups_added_group_and_missing_grads_match_torch():
                                            groups=groups, on_step=on_step, no_grad=(1,),
                                            steps=15)
     assert float(opt.state[params[1]]["step"]) == 0  # created in the constructor, never stepped
+
+
+def test_differentiable_is_refused():
+    """Our update runs on raw arrays outside the graph, so a differentiable step is refused."""
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        gradstep.optim.Adagrad([gradstep.zeros(2, requires_grad=True)], differentiable=True)

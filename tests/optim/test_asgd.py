@@ -116,3 +116,9 @@ def test_scalar_state_follows_a_float64_default_dtype_like_torch():
         torch.set_default_dtype(tprev)
     for key in ("step", "eta", "mu"):
         assert ours.state[params[0]][key].dtype == gradstep.float64
+
+
+def test_differentiable_is_refused():
+    """Our update runs on raw arrays outside the graph, so a differentiable step is refused."""
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        gradstep.optim.ASGD([gradstep.zeros(2, requires_grad=True)], differentiable=True)

@@ -93,3 +93,9 @@ def test_groups_added_group_and_missing_grads_match_torch():
                                            groups=groups, on_step=on_step, no_grad=(1,),
                                            steps=15)
     assert params[1] not in opt.state
+
+
+def test_differentiable_is_refused():
+    """Our update runs on raw arrays outside the graph, so a differentiable step is refused."""
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        gradstep.optim.Rprop([gradstep.zeros(2, requires_grad=True)], differentiable=True)
