@@ -172,7 +172,8 @@ def reshape(a, *shape):
 def view(a, *shape):
     from ..backend import as_dtype
 
-    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and \
+            not hasattr(shape[0], "__index__") and getattr(shape[0], "ndim", 0) == 0:
         return view_dtype(a, as_dtype(shape[0]))
     shape = _infer_shape(_shape_arg(shape), a._data.size, a.shape)
     if not _viewable(a._data, shape):

@@ -1,5 +1,6 @@
 """Shape ops against torch: values, dtypes and gradients (float32 and float64)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -324,3 +325,13 @@ def test_clone_memory_format_and_same_shape_reshape_is_view():
     y[0].add_(b)  # x and y share memory and history
     (x * 2).sum().backward()
     assert b.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_size_arguments():
+    x = gradstep.zeros(6)
+    assert x.reshape(np.int64(6)).shape == (6,)
+    assert x.reshape(gradstep.tensor([2, 3])).shape == (2, 3)
+    assert x.view(gradstep.tensor(6)).shape == (6,)
+    assert x.reshape(gradstep.Size([3, 2])).shape == (3, 2)
+    assert x.view(gradstep.int32).dtype is gradstep.int32
+    assert x.expand(gradstep.Size([2, 6])).shape == (2, 6)
