@@ -44,7 +44,8 @@ def _round_bf16(a):
 def zeropower_via_newtonschulz(grad, ns_coefficients, ns_steps, eps):
     """Orthogonalise a 2-D array with ``ns_steps`` quintic Newton-Schulz iterations, in bfloat16.
 
-    Returns a float32 array holding bfloat16 values, of ``grad``'s shape.
+    Returns a float32 array holding bfloat16 values, of ``grad``'s shape. A float64 ``grad`` is
+    rounded through float32 on its way to bfloat16, as torch's conversion does.
     """
     if ns_steps >= 100:
         raise ValueError("Number of steps must be less than 100 for computational efficiency")

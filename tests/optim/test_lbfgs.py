@@ -27,27 +27,24 @@ def rosenbrock(x):
     return ((1 - x[:-1]) ** 2).sum() + 100 * ((x[1:] - x[:-1] ** 2) ** 2).sum()
 
 
+def closure(opt, x):
+    """The usual L-BFGS closure: clear the gradients, evaluate, backward, return the loss."""
+    def run():
+        opt.zero_grad()
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss
+    return run
+
+
 def run_rosenbrock(x0, kwargs, dtype, steps, ours_lr=None, theirs_lr=None, state_rtol=None):
     """Step both optimizers on Rosenbrock from ``x0``; compare everything after each step."""
     x = gradstep.tensor(np.array(x0, dtype=dtype), requires_grad=True)
     tx = torch.tensor(np.array(x0, dtype=dtype), requires_grad=True)
     opt = gradstep.optim.LBFGS([x], **kwargs, **({"lr": ours_lr} if ours_lr is not None else {}))
     topt = torch.optim.LBFGS([tx], **kwargs, **({"lr": theirs_lr} if theirs_lr is not None else {}))
-
-    def closure():
-        opt.zero_grad()
-        loss = rosenbrock(x)
-        loss.backward()
-        return loss
-
-    def tclosure():
-        topt.zero_grad()
-        loss = rosenbrock(tx)
-        loss.backward()
-        return loss
-
     for k in range(steps):
-        loss, tloss = opt.step(closure), topt.step(tclosure)
+        loss, tloss = opt.step(closure(opt, x)), topt.step(closure(topt, tx))
         assert_close(loss.detach(), tloss.detach(), dtype, what=f"step {k}: loss")
         assert_close(x.detach(), tx.detach(), dtype, what=f"step {k}: x")
         if state_rtol is None:
@@ -141,15 +138,9 @@ def test_converges_to_the_minimum_like_torch():
     x = gradstep.tensor([-1.2, 1.0], dtype=gradstep.float64, requires_grad=True)
     tx = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
     opt, topt = gradstep.optim.LBFGS([x]), torch.optim.LBFGS([tx])
-    for o, p in ((opt, x), (topt, tx)):
-        def closure(o=o, p=p):
-            o.zero_grad()
-            loss = rosenbrock(p)
-            loss.backward()
-            return loss
-
-        for _ in range(8):
-            o.step(closure)
+    for _ in range(8):
+        opt.step(closure(opt, x))
+        topt.step(closure(topt, tx))
     np.testing.assert_allclose(x.detach().numpy(), [1.0, 1.0], atol=1e-5)
     np.testing.assert_allclose(x.detach().numpy(), tx.detach().numpy(), rtol=1e-7)
     assert opt.state[x]["func_evals"] == topt.state[tx]["func_evals"]
@@ -194,15 +185,6 @@ def test_state_dict_cross_loads_with_torch(source):
         compare_lbfgs_state(opt.state[x], topt.state[tx], "float64", f"step {k} after loading")
 
 
-def closure(opt, x):
-    def run():
-        opt.zero_grad()
-        loss = rosenbrock(x)
-        loss.backward()
-        return loss
-    return run
-
-
 def test_step_without_closure_raises():
     opt = gradstep.optim.LBFGS([gradstep.zeros(2, requires_grad=True)])
     with pytest.raises(TypeError, match="requires a closure"):
@@ -212,15 +194,8 @@ def test_step_without_closure_raises():
 def test_unknown_line_search_raises_like_torch():
     x = gradstep.tensor([0.0, 0.0], requires_grad=True)
     opt = gradstep.optim.LBFGS([x], line_search_fn="armijo")
-
-    def closure():
-        opt.zero_grad()
-        loss = rosenbrock(x)
-        loss.backward()
-        return loss
-
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
-        opt.step(closure)
+        opt.step(closure(opt, x))
 
 
 def test_parameter_groups_are_refused_like_torch():
@@ -235,14 +210,7 @@ def test_parameter_groups_are_refused_like_torch():
 def test_optimal_start_returns_after_one_evaluation():
     x = gradstep.tensor([1.0, 1.0], dtype=gradstep.float64, requires_grad=True)
     opt = gradstep.optim.LBFGS([x])
-
-    def closure():
-        opt.zero_grad()
-        loss = rosenbrock(x)
-        loss.backward()
-        return loss
-
-    assert float(opt.step(closure)) == 0.0
+    assert float(opt.step(closure(opt, x))) == 0.0
     assert opt.state[x]["func_evals"] == 1
     assert opt.state[x]["n_iter"] == 0
     np.testing.assert_array_equal(x.detach().numpy(), [1.0, 1.0])
