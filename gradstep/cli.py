@@ -102,15 +102,34 @@ def _join_process_group(args):
 
 
 def _cmd_train(args, argv=()):
-    from .training import factory
-    from .training.config import resolve
-    from .training.loop import load_run_checkpoint, read_run_config, run
+    from .training.config import UsageError
 
     if args.nproc is not None:
         status = _launch_train(args, argv)
         if status is not None:
             return status
-    _join_process_group(args)
+    try:
+        _join_process_group(args)
+        return _train(args)
+    except (UsageError, CheckpointError, FileNotFoundError) as e:
+        _abort_all_ranks(e)
+        raise
+
+
+def _abort_all_ranks(error):
+    """On several ranks, report ``error`` and end every rank now (the others would wait forever)."""
+    from . import distributed as dist
+
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        print(f"gradstep train: error (rank {dist.get_rank()}): {error}", file=sys.stderr, flush=True)
+        dist._get_world().abort(2)
+
+
+def _train(args):
+    from .training import factory
+    from .training.config import resolve
+    from .training.loop import load_run_checkpoint, read_run_config, run
+
     flags = {k: getattr(args, k) for k in (
         "model", "data", "optimizer", "lr", "momentum", "weight_decay", "nesterov", "eps", "alpha",
         "epochs", "batch_size", "accumulate", "clip_grad_norm", "seed", "workers", "out", "scheduler")}

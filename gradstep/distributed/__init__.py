@@ -14,6 +14,7 @@ and returns a ``Work``; the tensor holds the result once ``wait()`` returns.
 from __future__ import annotations
 
 import enum
+import sys
 
 from .._tensor import Tensor
 from ..backend import xp
@@ -136,6 +137,24 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"rank={rank} does not match MPI's rank {world.rank}; with the mpi backend "
                          "leave rank out")
     _world = world
+    if world.size > 1:
+        _abort_on_uncaught_exception(world)
+
+
+def _abort_on_uncaught_exception(world):
+    """An exception that ends one rank ends the job (as ``python -m mpi4py`` does), instead of
+    leaving the other ranks blocked in their next collective forever."""
+    previous = sys.excepthook
+    if getattr(previous, "_gradstep_aborts", False):
+        return
+
+    def hook(kind, value, tb):
+        previous(kind, value, tb)
+        sys.stderr.flush()
+        world.abort(1)
+
+    hook._gradstep_aborts = True
+    sys.excepthook = hook
 
 
 def destroy_process_group(group=None):

@@ -4,8 +4,8 @@ import os
 import sys
 
 from gradstep.cli import _strip_nproc, main
-from gradstep.distributed._launch import mpi_command
-from tests.distributed.mpi import require_mpi, run, run_scenario
+from gradstep.distributed._launch import find_mpiexec, mpi_command
+from tests.distributed.mpi import WORKER, require_mpi, run, run_scenario
 
 
 def test_a_rank_that_raises_ends_the_job_with_its_error():
@@ -15,6 +15,16 @@ def test_a_rank_that_raises_ends_the_job_with_its_error():
     assert rc != 0
     assert "ValueError: rank 1 failed on purpose" in err
     assert "PASS" not in out
+
+
+def test_without_the_mpi4py_runner_too():
+    """Plain ``mpiexec -n 2 python script.py``: init_process_group's exception hook aborts the job."""
+    require_mpi()
+    cmd = mpi_command(2, [WORKER, "crash"])
+    cmd.remove("-m")
+    cmd.remove("mpi4py")
+    rc, out, err = run(cmd, timeout=30)
+    assert rc != 0 and "ValueError: rank 1 failed on purpose" in err
 
 
 def test_train_nproc_2_rank_0_prints_and_writes_once(tmp_path):
@@ -38,6 +48,9 @@ def test_train_under_users_mpiexec_and_bad_input_stops_all_ranks(tmp_path):
     rc, out, err = run([sys.executable, "-m", "gradstep", "train", "--nproc", "2", "--model", "nope"],
                        timeout=60)
     assert rc != 0 and "unknown model 'nope'" in err
+    plain = [find_mpiexec(), "-n", "2", sys.executable, "-m", "gradstep", "train", "--model", "nope"]
+    rc, out, err = run(plain, timeout=60)  # without mpi4py's runner: the command aborts the job
+    assert rc != 0 and "error (rank 0): unknown model 'nope'" in err
 
 
 def test_nproc_argument_handling(capsys):
