@@ -39,7 +39,9 @@ def _lerp_(start, end, weight):
 
 
 def _rms(a):
-    return math.sqrt(float(xp.sum(a * a, dtype=xp.float64))) / math.sqrt(a.size)
+    """Root mean square, as a Python float (torch: ``a.norm(2).item() / numel**0.5``)."""
+    flat = a.reshape(-1)
+    return math.sqrt(float(xp.dot(flat, flat))) / math.sqrt(a.size)
 
 
 def adafactor_update(param, grad, row_var, col_var, variance, *, step, lr, beta2_decay, eps1,
@@ -60,15 +62,17 @@ def adafactor_update(param, grad, row_var, col_var, variance, *, step, lr, beta2
         squared = grad * grad
         _lerp_(row_var, squared.mean(axis=-1, keepdims=True), one_minus_beta2)
         _lerp_(col_var, squared.mean(axis=-2, keepdims=True), one_minus_beta2)
-        row_scale = xp.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
-        var_estimate = (row_var @ col_var) / row_scale
+        update = row_var @ col_var  # the rank-1 (per leading index) variance estimate
+        update /= xp.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
+        xp.maximum(update, eps1 * eps1, out=update)
     else:
         _lerp_(variance, grad * grad, one_minus_beta2)
-        var_estimate = variance
-    update = 1 / xp.sqrt(xp.maximum(var_estimate, eps1 * eps1))
+        update = xp.maximum(variance, eps1 * eps1)
+    xp.sqrt(update, out=update)
+    xp.reciprocal(update, out=update)
     update *= grad
-    denom = max(1.0, _rms(update) / d)
-    param -= (alpha / denom) * update
+    update *= alpha / max(1.0, _rms(update) / d)  # clipped so that RMS(update) <= d
+    param -= update
 
 
 class Adafactor(Optimizer):
