@@ -251,4 +251,6 @@ def can_cast(from_, to):
     return bool(numpy.can_cast(from_.np, to.np, "same_kind"))
 
 
+from . import doctor  # noqa: E402 - the training-loop checker, built on nn and optim
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .serialization import load, save  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import engine as _engine
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -99,4 +100,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 __all__ = [
     "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "once_differentiable",
+    "detect_anomaly", "set_detect_anomaly",
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 
+from . import anomaly_mode as _anomaly
+from .anomaly_mode import _AnomalyState
 from .function import AccumulateGrad
 from .grad_mode import _GradState
 
@@ -110,6 +112,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 continue
             if all(g is None for g in grads):
                 in_grads = (None,) * len(node._next)
+            elif _AnomalyState.enabled:
+                in_grads = _anomaly.run_backward(node, grads)
             else:
                 in_grads = node._run_backward(grads)
             if not retain_graph:

@@ -1,0 +1,665 @@
+"""``watch``: the doctor's hooks around a user's training loop.
+
+What is hooked while watching (everything is restored on exit):
+
+* the optimizer's step pre/post hooks: gradients, parameters and the update;
+* ``optimizer.zero_grad`` and ``model.zero_grad`` (wrapped on the instances): when grads are reset;
+* the model's forward pre-hook/hook (the root module only): train/eval mode, grad mode,
+  the last input batch and output;
+* ``Tensor.backward`` (wrapped on the class): the loss value, how many backward calls a
+  step gets, and the plain-words explanation of a backward on a tensor without a graph.
+  The doctor therefore sees ``loss.backward()``, not ``gradstep.autograd.backward(loss)``
+  (gradients from such calls are still checked at ``step()``);
+* ``scheduler.step`` (wrapped on the instance): its order and cadence.
+
+Cost in the normal path: per backward, one squared norm per optimizer parameter on raw
+arrays (and a walk over the graph to free it, see ``_backward``); per step, a few Python
+checks, and on some steps (2-6, then every 10th) a copy of the parameters to measure the
+update. No per-op tracing: that only happens in the re-run made to locate a NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import weakref
+
+from .. import nn
+from .._tensor import Tensor
+from ..autograd import anomaly_mode
+from ..autograd.anomaly_mode import _AnomalyState, set_detect_anomaly
+from ..autograd.grad_mode import _GradState, enable_grad
+from ..backend import xp
+from ..random import get_rng_state, set_rng_state
+from . import checks
+from .checks import Finding, is_finite_array, names_list
+
+_SPECIAL = (nn.Dropout, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+for _name in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"):
+    if hasattr(nn, _name):
+        _SPECIAL += (getattr(nn, _name),)
+
+
+def watch(model, optimizer, scheduler=None, **options):
+    """Watch a training loop: ``with watch(model, optimizer) as dr: ...`` then ``dr.report()``.
+
+    Options: ``unused_steps=5`` (steps without a gradient before a parameter is reported),
+    ``ratio_band=(1e-4, 1e-2)`` and ``ratio_slack=10.0`` (the healthy update-to-weight band
+    and how far outside it is reported), ``flat_steps=30`` (steps before a flat loss is
+    reported), ``steps_per_epoch`` (if known: an epoch of one batch makes any cadence
+    per-epoch), ``diagnose=True`` (re-run a forward or backward to locate a NaN).
+    """
+    return Doctor(model, optimizer, scheduler, **options)
+
+
+class Doctor:
+    """The state of one watch; ``findings`` holds each distinct finding once."""
+
+    def __init__(self, model, optimizer, scheduler=None, *, unused_steps=5, ratio_band=(1e-4, 1e-2),
+                 ratio_slack=10.0, flat_steps=30, steps_per_epoch=None, diagnose=True):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"watch() expects an nn.Module as model, got {type(model).__name__}")
+        if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "register_step_pre_hook"):
+            raise TypeError(f"watch() expects a gradstep.optim optimizer, got {type(optimizer).__name__}")
+        if scheduler is not None and not hasattr(scheduler, "step"):
+            raise TypeError(f"watch() expects an lr scheduler or None, got {type(scheduler).__name__}")
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.unused_steps, self.ratio_band, self.ratio_slack = unused_steps, ratio_band, ratio_slack
+        self.flat_steps, self.steps_per_epoch, self.diagnose = flat_steps, steps_per_epoch, diagnose
+        self.findings = []
+        self._codes = set()
+        self.steps = 0
+        self._active = False
+        self._undo = []
+        self._names = {id(p): n for n, p in model.named_parameters()}
+        self._special = [m for m in model.modules() if isinstance(m, _SPECIAL)]
+        self._layout = None
+        self._step_losses = []
+        self._ratios = {}
+        self._no_grad_steps = {}
+        self._grad_refs = {}
+        self._sched_steps = 0
+        self._last_args = None
+        self._last_out = None
+        self._last_forward_grad = None
+        self._pending_eval = None
+        self._train_forward_training = None
+        self._begin_step()
+
+    # ------------------------------------------------------------ public
+    def report(self):
+        """Every finding with its evidence and fix, as text."""
+        self._commit_pending()
+        if not self.findings:
+            return f"gradstep doctor: no problems found over {self.steps} optimizer steps."
+        head = (f"gradstep doctor: {len(self.findings)} finding{'s' if len(self.findings) > 1 else ''} "
+                f"over {self.steps} optimizer steps")
+        return "\n".join([head] + [str(f) for f in self.findings])
+
+    def start(self):
+        """Install the hooks (``with watch(...)`` calls this)."""
+        if self._active:
+            return self
+        self._active = True
+        opt, model = self.optimizer, self.model
+        self._undo.append(opt.register_step_pre_hook(self._pre_step).remove)
+        self._undo.append(opt.register_step_post_hook(self._post_step).remove)
+        self._undo.append(model.register_forward_pre_hook(self._pre_forward, with_kwargs=True).remove)
+        self._undo.append(model.register_forward_hook(self._post_forward).remove)
+        self._wrap(opt, "zero_grad", self._on_zero_grad)
+        self._wrap(model, "zero_grad", self._on_zero_grad)
+        if self.scheduler is not None:
+            self._wrap(self.scheduler, "step", self._on_scheduler_step)
+        original = Tensor.backward
+        doctor = self
+
+        def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+            return doctor._backward(original, tensor, gradient, retain_graph, create_graph, inputs)
+
+        Tensor.backward = backward
+        self._undo.append(lambda: setattr(Tensor, "backward", original))
+        return self
+
+    def stop(self):
+        """Remove every hook and wrapper (``with`` calls this on exit)."""
+        self._commit_pending()
+        while self._undo:
+            self._undo.pop()()
+        self._active = False
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # ------------------------------------------------------------ plumbing
+    def _wrap(self, obj, name, before):
+        """Replace ``obj.name`` by a function that calls ``before()`` then the original."""
+        had = name in obj.__dict__
+        previous = obj.__dict__.get(name)
+        original = getattr(obj, name)
+
+        def wrapper(*args, **kwargs):
+            before()
+            return original(*args, **kwargs)
+
+        obj.__dict__[name] = wrapper
+
+        def undo():
+            if had:
+                obj.__dict__[name] = previous
+            else:
+                obj.__dict__.pop(name, None)
+
+        self._undo.append(undo)
+
+    def _add(self, code, title, evidence, fix):
+        if code in self._codes:
+            return
+        self._codes.add(code)
+        self.findings.append(Finding(code, title, evidence, fix, self.steps))
+
+    def _name(self, p):
+        name = self._names.get(id(p))
+        if name is not None:
+            return name
+        for gi, group in enumerate(self.optimizer.param_groups):
+            for pi, q in enumerate(group["params"]):
+                if q is p:
+                    return f"param_groups[{gi}]['params'][{pi}]"
+        return f"tensor of shape {list(p.shape)}"
+
+    def _params(self):
+        """(optimizer params, their group index, model params outside the optimizer), cached."""
+        groups = self.optimizer.param_groups
+        key = tuple(len(g["params"]) for g in groups)
+        if self._layout is None or self._layout[0] != key:
+            params, owner = [], []
+            for gi, g in enumerate(groups):
+                params.extend(g["params"])
+                owner.extend([gi] * len(g["params"]))
+            ids = {id(p) for p in params}
+            outside = [p for p in self.model.parameters() if id(p) not in ids and p.requires_grad]
+            self._layout = (key, params, owner, outside)
+        return self._layout[1:]
+
+    def _begin_step(self):
+        """Reset what is counted between two optimizer steps."""
+        self._backwards = 0
+        self._forwards = 0
+        self._losses = []
+        self._scaled = []
+        self._zero_calls = 0
+        self._zero_after_backward = False
+        self._last_event = None
+        self._sumsq = None
+        self._first_norm = None
+
+    def _grad_sumsq(self):
+        """Squared gradient norm of every optimizer parameter (None: no gradient)."""
+        out = []
+        for p in self._params()[0]:
+            g = p._grad
+            if g is None:
+                out.append(None)
+            else:
+                d = g._data.reshape(-1)
+                out.append(float(xp.dot(d, d)) if d.dtype.kind == "f" else float((d * d).sum()))
+        return out
+
+    # ------------------------------------------------------------ model hooks
+    def _pre_forward(self, module, args, kwargs):
+        grad = self._last_forward_grad = _GradState.enabled
+        if grad:
+            self._forwards += 1
+            self._last_args = (args, kwargs)
+            self._train_forward_training = module.training
+        if grad or self._pending_eval:
+            self._commit_pending()
+        if not grad and self._special and any(m.training for m in self._special):
+            kinds = sorted({type(m).__name__ for m in self._special if m.training})
+            # pending: a backward() on this forward's loss shows it was a training step run under
+            # no_grad by mistake (finding 11), not an evaluation
+            self._pending_eval = (
+                "train-mode-eval", "Evaluating in train() mode",
+                f"the model ran a forward pass under no_grad() while in train() mode; its "
+                f"{', '.join(kinds)} layer(s) then behave as in training (dropout drops units, "
+                f"BatchNorm uses and updates batch statistics)",
+                "call model.eval() before evaluating and model.train() before training again")
+
+    def _commit_pending(self):
+        if self._pending_eval:
+            self._add(*self._pending_eval)
+            self._pending_eval = None
+
+    def _post_forward(self, module, args, out):
+        if _GradState.enabled:
+            self._last_out = out if isinstance(out, Tensor) else None
+
+    def _on_zero_grad(self):
+        self._zero_calls += 1
+        if self._last_event == "backward":
+            self._zero_after_backward = True
+        self._last_event = "zero_grad"
+
+    # ------------------------------------------------------------ backward
+    def _backward(self, original, tensor, gradient, retain_graph, create_graph, inputs):
+        if not self._active:
+            return original(tensor, gradient, retain_graph, create_graph, inputs)
+        if not tensor._rg:
+            self._no_graph(tensor, original, gradient, retain_graph, create_graph, inputs)
+        if self._backwards == 0 and self.steps > 0 and self._zero_calls == 0:
+            self._check_stale_grads()
+        self._backwards += 1
+        self._last_event = "backward"
+        loss = float(tensor._data.reshape(-1)[0]) if tensor._data.size == 1 else None
+        if loss is not None:
+            self._losses.append(loss)
+            self._scaled.append(gradient is not None or checks.is_scaled_loss(tensor))
+        loss_bad = loss is not None and not math.isfinite(loss)
+        if loss_bad:
+            self._nonfinite_loss(tensor, loss)
+        # Keep the graph through this backward, so that if it makes a NaN gradient the doctor can
+        # run it again under anomaly mode to name the op; then free it as backward would have.
+        keep = self.diagnose and retain_graph is None and not create_graph and inputs is None \
+            and "non-finite-grad" not in self._codes
+        result = original(tensor, gradient, True if keep else retain_graph, create_graph, inputs)
+        self._sumsq = self._grad_sumsq()
+        if self._first_norm is None:
+            self._first_norm = math.sqrt(sum(s for s in self._sumsq if s is not None and math.isfinite(s)))
+        if not loss_bad and not all(s is None or math.isfinite(s) for s in self._sumsq):
+            self._nonfinite_grad(tensor if keep else None, gradient)
+        if keep:
+            _release_graph(tensor)
+        return result
+
+    def _no_graph(self, tensor, original, gradient, retain_graph, create_graph, inputs):
+        """Backward on a tensor that has no graph: explain why, in plain words, and raise."""
+        try:
+            original(tensor, gradient, retain_graph, create_graph, inputs)
+        except RuntimeError as e:
+            error = e
+        else:  # pragma: no cover - the engine always refuses
+            return
+        if not any(p.requires_grad for p in self.model.parameters()):
+            why = "no parameter of the model requires grad (requires_grad_(False) on all of them)"
+            fix = "set requires_grad_(True) on the parameters you train"
+        elif self._last_forward_grad is False:
+            why = ("the forward pass that made this loss ran under no_grad() or inference_mode(), "
+                   "so no graph was recorded")
+            fix = "compute the loss outside no_grad(): keep no_grad() for evaluation only"
+            self._pending_eval = None  # that forward was this training step, not an evaluation
+        else:
+            why = ("the loss was cut off from the graph: .detach(), .item()/float(), .numpy() or "
+                   "gradstep.tensor(...) on an intermediate value, or a part computed under no_grad()")
+            fix = "build the loss from the model output with tensor operations only, without detaching"
+        self._add("backward-without-graph", "backward() on a loss that has no graph",
+                  f"loss.backward() raised '{error}': {why}", fix)
+        raise RuntimeError(f"{error}\n\ngradstep doctor: {why}. Fix: {fix}.") from error
+
+    def _check_stale_grads(self):
+        """Finding 1: the first backward after a step adds to the gradients of the previous step."""
+        stale = []
+        for p in self._params()[0]:
+            g = p._grad
+            ref = self._grad_refs.get(id(p))
+            if g is not None and ref is not None and ref() is g and g._data.any():
+                stale.append(self._name(p))
+        if stale:
+            self._add(
+                "accumulating-grads", "Gradients accumulate across steps",
+                f"backward() after step {self.steps} added to the gradients left from that step "
+                f"(no zero_grad() in between) for {names_list(stale)}: each step uses the sum of "
+                f"all gradients so far",
+                "call optimizer.zero_grad() once per step (before backward() or after step())")
+
+    # ------------------------------------------------------------ steps
+    def _pre_step(self, optimizer, args, kwargs):
+        self._commit_pending()
+        if self._sumsq is None or self._last_event == "zero_grad":
+            self._sumsq = self._grad_sumsq()
+        params, owner, outside = self._params()
+        sumsq = self._sumsq
+        has_grad = [s is not None and (s > 0 or not math.isfinite(s)) for s in sumsq]
+        self._check_modes()
+        if not any(has_grad):
+            self._check_no_grads(params, sumsq)
+        else:
+            self._check_unused(params, has_grad)
+        self._check_outside(outside)
+        self._check_accumulation()
+        self._measure = self._want_ratio() and any(has_grad)
+        if self._measure:
+            self._before = [(p, p._data.copy()) for p in params if p._grad is not None]
+
+    def _post_step(self, optimizer, args, kwargs):
+        self.steps += 1
+        params = self._params()[0]
+        self._grad_refs = {id(p): weakref.ref(p._grad) for p in params if p._grad is not None}
+        if self._measure:
+            self._check_ratio()
+            self._before = None
+        if self._losses:
+            self._step_losses.append(sum(self._losses) / len(self._losses))
+            self._check_loss_trend()
+        self._begin_step()
+
+    def _check_modes(self):
+        if self._special and self._train_forward_training is False \
+                and not any(m.training for m in self._special):
+            kinds = sorted({type(m).__name__ for m in self._special})
+            self._add("eval-mode-training", "Training in eval() mode",
+                      f"step() after a forward pass in eval() mode: the model's {', '.join(kinds)} "
+                      f"layer(s) run as at inference (no dropout, BatchNorm frozen on running statistics)",
+                      "call model.train() before the training loop (and again after each evaluation)")
+
+    def _check_no_grads(self, params, sumsq):
+        if self._zero_after_backward:
+            self._add("zero-grad-before-step", "zero_grad() between backward() and step()",
+                      "zero_grad() ran after backward() and before step(), so step() found no "
+                      "gradients and did nothing",
+                      "order each iteration as zero_grad(), forward, backward(), step()")
+            return
+        if self._backwards == 0:
+            why = "backward() was not called since the previous step"
+        elif all(s is None for s in sumsq):
+            why = (f"backward() ran {self._backwards} time(s) but no parameter of the optimizer got a "
+                   "gradient: the loss is not connected to them")
+        else:
+            why = "every gradient is exactly zero"
+        self._add("no-grads", "step() with no gradients",
+                  f"step() was called with no gradient on any of its {len(params)} parameters: {why}",
+                  "call loss.backward() before optimizer.step(), on a loss computed from the model's "
+                  "output (not from detached values)")
+
+    def _check_unused(self, params, has_grad):
+        """Finding 4: a parameter without a gradient for ``unused_steps`` steps in a row."""
+        counts = self._no_grad_steps
+        newly = []
+        for p, ok in zip(params, has_grad):
+            if ok:
+                counts.pop(id(p), None)
+                continue
+            c = counts.get(id(p), 0) + 1
+            counts[id(p)] = c
+            if c == self.unused_steps:
+                newly.append(self._name(p))
+        if newly:
+            self._add("params-without-grad", "Parameters that never receive a gradient",
+                      f"{names_list(newly)} got no gradient in {self.unused_steps} steps in a row, "
+                      "while other parameters did: unused in forward, or cut off by detach()/no_grad()",
+                      "use them in the forward pass (without detach()/no_grad()), or remove them from "
+                      "the optimizer / set requires_grad_(False) if they are frozen on purpose")
+
+    def _check_outside(self, outside):
+        got = [self._name(p) for p in outside if p._grad is not None]
+        if got:
+            self._add("params-outside-optimizer", "Parameters with gradients that the optimizer does not update",
+                      f"{names_list(got)} receive gradients but are in no parameter group of the "
+                      "optimizer, so step() never changes them",
+                      "build the optimizer from model.parameters() (or add them with "
+                      "optimizer.add_param_group), or set requires_grad_(False) if they are frozen")
+
+    def _check_accumulation(self):
+        """Finding 10: k backward calls per step (k forward passes) on losses not divided by k."""
+        k = self._backwards
+        if k < 2 or self._forwards != k or len(self._scaled) != k or any(self._scaled):
+            return
+        norm = math.sqrt(sum(s for s in self._sumsq if s is not None and math.isfinite(s)))
+        growth = norm / self._first_norm if self._first_norm else float("nan")
+        self._add("unscaled-accumulation", "Gradient accumulation without scaling the loss",
+                  f"{k} forward/backward passes per step on losses that are not divided by {k}: the "
+                  f"accumulated gradient norm is {norm:.4g}, {growth:.3g} times the first micro-batch's "
+                  f"{self._first_norm:.4g}, so each step is about {k} times larger than intended",
+                  f"call (loss / {k}).backward() when accumulating {k} batches per step")
+
+    def _want_ratio(self):
+        n = self.steps + 1
+        return 2 <= n <= 6 or n % 10 == 0
+
+    def _check_ratio(self):
+        """Finding 8: measured |delta w| / |w| per group, judged on the median of the last 5."""
+        params, owner, _ = self._params()
+        group_of = {id(p): gi for p, gi in zip(params, owner)}
+        sums = {}
+        for p, before in self._before:
+            gi = group_of.get(id(p))
+            d = (p._data - before).reshape(-1)
+            w = before.reshape(-1)
+            s = sums.setdefault(gi, [0.0, 0.0])
+            s[0] += float(xp.dot(d, d))
+            s[1] += float(xp.dot(w, w))
+        for gi, (dd, ww) in sums.items():
+            lr = self.optimizer.param_groups[gi]["lr"]
+            lr = float(lr.item() if isinstance(lr, Tensor) else lr)
+            if ww == 0 or lr == 0 or not math.isfinite(dd):
+                continue
+            ratios = self._ratios.setdefault(gi, [])
+            ratios.append(math.sqrt(dd / ww))
+            verdict = checks.judge_ratio(ratios, self.ratio_band, self.ratio_slack)
+            if verdict is None:
+                continue
+            median = sorted(ratios[-5:])[2]
+            lo, hi = self.ratio_band
+            if verdict == "high":
+                self._add("update-ratio-high", "Learning rate too high",
+                          f"param group {gi} (lr {lr:g}): each step changes the weights by {median:.3g} of "
+                          f"their norm (median of the last 5 measured steps); healthy is about {lo:g} to {hi:g}",
+                          f"lower the lr (about {lr * hi / median / 3:.2g} would give ~{hi / 3:.1g})")
+            else:
+                self._add("update-ratio-low", "Learning rate too low",
+                          f"param group {gi} (lr {lr:g}): each step changes the weights by only {median:.3g} "
+                          f"of their norm (median of the last 5 measured steps); healthy is about {lo:g} to {hi:g}",
+                          f"raise the lr (about {lr * lo / median * 10:.2g} would give ~{lo * 10:.1g})")
+
+    def _check_loss_trend(self):
+        losses = self._step_losses
+        if not math.isfinite(losses[-1]):
+            return
+        div = checks.loss_diverging(losses)
+        if div is not None:
+            self._add("loss-diverging", "Loss diverging",
+                      f"the median loss of the last {checks.WINDOW} steps is {div[0]:.4g}, more than twice "
+                      f"the best {checks.WINDOW}-step median so far ({div[1]:.4g})",
+                      "lower the learning rate (or add warmup / gradient clipping)")
+        flat = checks.loss_flat(losses, self.flat_steps)
+        if flat is not None:
+            self._add("loss-flat", "Loss flat",
+                      f"after {len(losses)} steps the loss has not moved: median {flat[1]:.6g} over the last "
+                      f"{checks.WINDOW} steps against {flat[0]:.6g} over the first {checks.WINDOW}",
+                      "check that the lr is not ~0 and that the parameters that matter get gradients "
+                      "and are in the optimizer; then try a larger learning rate")
+
+    # ------------------------------------------------------------ scheduler
+    def _on_scheduler_step(self):
+        self._sched_steps += 1
+        sched = self.scheduler
+        if self.steps == 0 and not getattr(self.optimizer, "_opt_called", False):
+            self._add("scheduler-before-optimizer", "scheduler.step() before optimizer.step()",
+                      "the first scheduler.step() came before any optimizer.step(), so the first value of "
+                      "the schedule is skipped",
+                      "call optimizer.step() first, then scheduler.step()")
+        if self.steps_per_epoch == 1 or not checks.stepped_per_batch(self._sched_steps, self.steps):
+            return
+        horizon = checks.scheduler_horizon(sched)
+        last = getattr(sched, "last_epoch", 0) + 1  # the step being taken now
+        if checks.overran_horizon(last, horizon):
+            lr = sched.optimizer.param_groups[0]["lr"]
+            base = sched.base_lrs[0]
+            self._add("scheduler-per-batch", "Per-epoch lr scheduler stepped every batch",
+                      f"{type(sched).__name__} is configured for {horizon:g} steps but was stepped "
+                      f"{self._sched_steps} times in {self.steps} optimizer steps (last_epoch {last}); "
+                      f"the lr went from {float(base):.3g} to {float(lr):.3g}",
+                      "call scheduler.step() once per epoch (after the epoch's batches), or size the "
+                      "schedule in batches (e.g. T_max = epochs * len(loader))")
+
+    # ------------------------------------------------------------ non-finite values
+    def _nonfinite_loss(self, loss, value):
+        where = self._locate_loss_nan(loss) if self.diagnose else ""
+        self._add("non-finite-loss", "Non-finite loss",
+                  f"the loss given to backward() is {value}{where}",
+                  "fix the operation named above (e.g. log/sqrt/division of 0 or negative values: use "
+                  "log_softmax/clamp/eps), check the data for NaN, or lower the lr if it diverged; "
+                  "re-run under gradstep.autograd.detect_anomaly() for the full traceback")
+
+    def _nonfinite_grad(self, loss, gradient):
+        params = self._params()[0]
+        bad = [self._name(p) for p, s in zip(params, self._sumsq) if s is not None and not math.isfinite(s)]
+        op = ""
+        if loss is not None:
+            op = _anomaly_backward(loss, gradient)
+        self._add("non-finite-grad", "Non-finite gradient",
+                  f"the loss is finite but backward() made NaN/Inf gradients for {names_list(bad)}"
+                  + (f"; under anomaly mode: {op}" if op else ""),
+                  "fix the op named above (its backward divides by 0 or similar: e.g. sqrt/pow at 0, "
+                  "norm of a zero vector; add an eps), or re-run under gradstep.autograd.detect_anomaly()")
+
+    def _locate_loss_nan(self, loss):
+        """Where the first non-finite value on the way to ``loss`` came from (text)."""
+        out = self._last_out
+        if out is not None and out._data.dtype.kind == "f" and not is_finite_array(out._data):
+            return self._locate_in_model()
+        stop = out.grad_fn if out is not None else None
+        node, note = checks.first_nonfinite_node(loss, stop)
+        if node is None:
+            return f" ({note})"
+        inside = "the model's output is finite; " if out is not None else ""
+        return f"; {inside}the first op producing it is {node.name()} in the loss computation {note}".rstrip()
+
+    def _locate_in_model(self):
+        """Re-run the last forward pass with per-op checks to name the op that made the NaN."""
+        bad = [self._name(p) for p in self.model.parameters() if not is_finite_array(p._data)]
+        if bad:
+            return (f"; the model's parameters {names_list(bad)} are already non-finite "
+                    "(an earlier update made them so: see the gradients and the lr)")
+        args, kwargs = self._last_args or ((), {})
+        if any(isinstance(a, Tensor) and not is_finite_array(a._data) for a in list(args) + list(kwargs.values())):
+            return "; the input batch given to the model already contains NaN/Inf (check the data)"
+        if self._last_args is None:
+            return ""
+        found = _rerun_forward(self.model, args, kwargs)
+        if not found:
+            return "; the re-run of the forward pass did not reproduce it"
+        parts = []
+        if "op" in found:
+            parts.append(f"the first op producing it is {found['op']}")
+        if "module" in found:
+            parts.append(f"in module {found['module']}")
+        if "line" in found:
+            parts.append(f"at {found['line']}")
+        return "; " + " ".join(parts)
+
+
+# ---------------------------------------------------------------- diagnostics helpers
+def _release_graph(tensor):
+    """Free the saved tensors of ``tensor``'s graph, as a backward without retain_graph does."""
+    root = tensor.grad_fn
+    if root is None:
+        return
+    seen, stack = {root}, [root]
+    while stack:
+        node = stack.pop()
+        node.release()
+        for e in node._next:
+            if e is not None and e[0] not in seen:
+                seen.add(e[0])
+                stack.append(e[0])
+
+
+def _anomaly_backward(loss, gradient):
+    """Run ``loss``'s (retained) backward again under anomaly mode; the op it names, or ''."""
+    from ..autograd import grad
+
+    leaves = _graph_leaves(loss)
+    if not leaves:
+        return ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with set_detect_anomaly(True), enable_grad():
+                grad([loss], leaves, [gradient] if gradient is not None else None,
+                     retain_graph=True, allow_unused=True)
+        except RuntimeError as e:
+            return str(e).splitlines()[0]
+    return ""
+
+
+def _graph_leaves(tensor):
+    leaves, seen, stack = [], set(), [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        for e in node._next:
+            if e is None or e[0] in seen:
+                continue
+            seen.add(e[0])
+            if type(e[0]).__name__ == "AccumulateGrad":
+                leaves.append(e[0].variable)
+            else:
+                stack.append(e[0])
+    return leaves
+
+
+def _rerun_forward(model, args, kwargs):
+    """Run ``model(*args, **kwargs)`` again with a check after every op and module.
+
+    Returns what it found: ``op`` (the first graph op whose inputs are finite but output
+    is not), ``line`` (the user's line that called it), ``module`` (the first module, in
+    completion order, with a non-finite output). The RNG and every buffer (BatchNorm
+    statistics) are restored, so the user's run is unchanged.
+    """
+    found = {}
+    names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
+
+    def check_op(node, inputs, out):
+        if "op" in found or out is None or is_finite_array(out):
+            return
+        if all(is_finite_array(t._data) for t in inputs):
+            found["op"] = node.name()
+            line = _user_line(getattr(node, "_anomaly_trace", None))
+            if line:
+                found["line"] = line
+
+    def check_module(module, inputs, out):
+        if "module" not in found and isinstance(out, Tensor) and not is_finite_array(out._data):
+            found["module"] = f"{names[id(module)]} ({type(module).__name__})"
+
+    rng = get_rng_state()
+    buffers = [(b, b._data.copy()) for b in model.buffers()]
+    handles = [m.register_forward_hook(check_module) for m in model.modules()]
+    previous = _AnomalyState.forward_check
+    _AnomalyState.forward_check = check_op
+    try:
+        with set_detect_anomaly(True), enable_grad():
+            model(*args, **kwargs)
+    except Exception as e:  # the re-run is a diagnostic: never let it break the user's run
+        found.setdefault("op", f"(the re-run raised {type(e).__name__}: {e})")
+    finally:
+        _AnomalyState.forward_check = previous
+        for h in handles:
+            h.remove()
+        for b, data in buffers:
+            b._data[...] = data
+        set_rng_state(rng)
+    return found
+
+
+def _user_line(trace):
+    """The innermost frame of ``trace`` outside gradstep's own files: ``file:line in func``."""
+    if not trace:
+        return ""
+    import os
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(anomaly_mode.__file__)))
+    doctor_dir = os.path.join(package, "doctor")
+    frames = list(trace)
+    for i in range(len(frames) - 1, -1, -1):  # only frames below the doctor's own re-run
+        if os.path.abspath(frames[i].filename).startswith(doctor_dir):
+            frames = frames[i + 1:]
+            break
+    for f in reversed(frames):
+        if not os.path.abspath(f.filename).startswith(package):
+            return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
+    return ""

@@ -1,0 +1,408 @@
+"""gradstep.doctor.watch: each test plants one classic mistake and expects exactly that finding;
+a clean loop (several optimizers, schedulers, accumulation done right) raises none."""
+
+import numpy as np
+import pytest
+
+import gradstep as torch
+from gradstep import nn
+from gradstep.doctor import Finding, watch
+
+
+def _data(n_batches=40, batch=16, seed=0):
+    """A learnable 3-class problem on 8 features (fixed batches)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((8, 3))
+    out = []
+    for _ in range(n_batches):
+        x = rng.standard_normal((batch, 8)).astype(np.float32)
+        y = (x @ w).argmax(1)
+        out.append((torch.tensor(x), torch.tensor(y)))
+    return out
+
+
+def _model(dropout=True):
+    torch.manual_seed(0)
+    layers = [nn.Linear(8, 16), nn.ReLU()]
+    if dropout:
+        layers.append(nn.Dropout(0.1))
+    return nn.Sequential(*layers, nn.Linear(16, 3))
+
+
+def _codes(dr):
+    return [f.code for f in dr.findings]
+
+
+def _clean_loop(model, opt, data, sched=None, sched_every=None, accumulate=1):
+    crit = nn.CrossEntropyLoss()
+    model.train()
+    for i, (x, y) in enumerate(data):
+        loss = crit(model(x), y)
+        (loss / accumulate if accumulate > 1 else loss).backward()
+        if (i + 1) % accumulate == 0:
+            opt.step()
+            opt.zero_grad()
+            if sched is not None and sched_every is None:
+                sched.step()
+        if sched is not None and sched_every and (i + 1) % sched_every == 0:
+            sched.step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-4),
+    lambda p: torch.optim.Adam(p, lr=1e-3),
+    lambda p: torch.optim.AdamW(p, lr=2e-3),
+])
+def test_clean_loop_has_no_findings(make):
+    model = _model()
+    opt = make(model.parameters())
+    data = _data()
+    with watch(model, opt) as dr:
+        _clean_loop(model, opt, data)
+        model.eval()
+        with torch.no_grad():
+            model(data[0][0])
+        model.train()
+    assert dr.findings == [], dr.report()
+    assert "no problems found over 40 optimizer steps" in dr.report()
+
+
+def test_clean_loop_with_schedulers_and_accumulation():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    per_batch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=40)
+    with watch(model, opt, per_batch) as dr:
+        _clean_loop(model, opt, _data(40), per_batch)
+    assert dr.findings == [], dr.report()
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    per_epoch = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    with watch(model, opt, per_epoch) as dr:  # 10 batches per "epoch", accumulating 2
+        _clean_loop(model, opt, _data(40), per_epoch, sched_every=10, accumulate=2)
+    assert dr.findings == [], dr.report()
+
+
+def test_hooks_are_removed_on_exit():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    backward = torch.Tensor.backward
+    with watch(model, opt):
+        assert torch.Tensor.backward is not backward
+        assert "zero_grad" in opt.__dict__
+    assert torch.Tensor.backward is backward
+    assert "zero_grad" not in opt.__dict__ and "zero_grad" not in model.__dict__
+    assert not opt._optimizer_step_pre_hooks and not model._forward_hooks and not model._forward_pre_hooks
+
+
+# ---------------------------------------------------------------- 1
+def test_grads_accumulating_across_steps():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(6):
+            crit(model(x), y).backward()
+            opt.step()  # no zero_grad anywhere
+    assert _codes(dr) == ["accumulating-grads"], dr.report()
+    f = dr.findings[0]
+    assert isinstance(f, Finding) and f.step == 1 and "'0.weight'" in f.evidence
+
+
+def test_manual_zeroing_is_not_accumulation():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(8):
+            for p in model.parameters():
+                if p.grad is not None:
+                    p.grad.zero_()
+            crit(model(x), y).backward()
+            opt.step()
+    assert "accumulating-grads" not in _codes(dr), dr.report()
+
+
+# ---------------------------------------------------------------- 2
+def test_step_without_backward():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(3):
+            opt.zero_grad()
+            crit(model(x), y)  # backward forgotten
+            opt.step()
+    assert _codes(dr) == ["no-grads"], dr.report()
+    assert "backward() was not called" in dr.findings[0].evidence
+
+
+def test_step_with_loss_not_connected():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    other = torch.zeros(3, requires_grad=True)
+    with watch(model, opt) as dr:
+        for x, _ in _data(3):
+            opt.zero_grad()
+            model(x)
+            (other * 2).sum().backward()  # the loss does not depend on the model
+            opt.step()
+    assert _codes(dr) == ["no-grads"], dr.report()
+    assert "not connected" in dr.findings[0].evidence
+
+
+# ---------------------------------------------------------------- 3
+def test_params_outside_optimizer():
+    model = _model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.05)  # the head is missing
+    with watch(model, opt) as dr:
+        _clean_loop(model, opt, _data(6))
+    assert _codes(dr) == ["params-outside-optimizer"], dr.report()
+    assert "'3.weight'" in dr.findings[0].evidence and "'3.bias'" in dr.findings[0].evidence
+
+
+# ---------------------------------------------------------------- 4
+def test_params_never_receiving_grad():
+    class WithUnused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = _model()
+            self.unused = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.net(x)
+
+    model = WithUnused()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    with watch(model, opt, unused_steps=4) as dr:
+        _clean_loop(model, opt, _data(6))
+    assert _codes(dr) == ["params-without-grad"], dr.report()
+    assert dr.findings[0].step == 3 and "'unused.weight'" in dr.findings[0].evidence
+
+
+def test_params_cut_off_by_detach():
+    torch.manual_seed(0)
+    first, head = nn.Linear(8, 16), nn.Linear(16, 3)
+    model = nn.ModuleDict({"first": first, "head": head})
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(6):
+            opt.zero_grad()
+            crit(head(first(x).detach().relu()), y).backward()
+            opt.step()
+    assert _codes(dr) == ["params-without-grad"], dr.report()
+    assert "'first.weight'" in dr.findings[0].evidence
+
+
+# ---------------------------------------------------------------- 5
+def test_scheduler_before_optimizer():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=100)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt, sched) as dr, pytest.warns(UserWarning, match="before `optimizer.step"):
+        for x, y in _data(4):
+            opt.zero_grad()
+            crit(model(x), y).backward()
+            sched.step()
+            opt.step()
+    assert _codes(dr) == ["scheduler-before-optimizer"], dr.report()
+
+
+def test_per_epoch_scheduler_stepped_every_batch():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5)  # 5 "epochs"
+    with watch(model, opt, sched) as dr:
+        _clean_loop(model, opt, _data(12), sched)  # stepped every batch
+    assert _codes(dr) == ["scheduler-per-batch"], dr.report()
+    assert "configured for 5 steps" in dr.findings[0].evidence
+
+
+# ---------------------------------------------------------------- 6
+class _Log(nn.Module):
+    def forward(self, x):
+        return x.log()  # NaN for negative inputs
+
+
+def test_nonfinite_loss_names_the_op_in_the_model():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 3), _Log())
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    crit = nn.MSELoss()
+    x, _ = _data(1)[0]
+    with watch(model, opt) as dr:
+        opt.zero_grad()
+        crit(model(x), torch.zeros(16, 3)).backward()
+        opt.step()
+    assert "non-finite-loss" in _codes(dr), dr.report()
+    ev = dr.findings[_codes(dr).index("non-finite-loss")].evidence
+    assert "LogBackward0" in ev and "module 1 (_Log)" in ev and "return x.log()" in ev
+    assert torch.get_rng_state().shape  # the re-run restored the RNG (smoke)
+
+
+def test_nonfinite_loss_in_the_loss_computation():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = _data(1)[0]
+    with watch(model, opt) as dr:
+        opt.zero_grad()
+        probs = model(x).softmax(1) * 0  # probabilities of exactly 0
+        loss = -(probs.log() * nn.functional.one_hot(y, 3)).sum()
+        loss.backward()
+        opt.step()
+    assert "non-finite-loss" in _codes(dr), dr.report()
+    ev = dr.findings[_codes(dr).index("non-finite-loss")].evidence
+    assert "model's output is finite" in ev and "LogBackward0" in ev
+
+
+def test_nonfinite_gradient_names_the_op():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = _data(1)[0]
+    with watch(model, opt) as dr:
+        opt.zero_grad()
+        out = model(x)
+        loss = (out - out.detach()).pow(2).sum().sqrt()  # sqrt(0): finite loss, inf gradient
+        loss.backward()
+        opt.step()
+    assert _codes(dr) == ["non-finite-grad"], dr.report()
+    assert "SqrtBackward0" in dr.findings[0].evidence and "'0.weight'" in dr.findings[0].evidence
+
+
+# ---------------------------------------------------------------- 7
+def test_training_in_eval_mode():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    model.eval()
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(3):
+            opt.zero_grad()
+            crit(model(x), y).backward()
+            opt.step()
+    assert _codes(dr) == ["eval-mode-training"], dr.report()
+
+
+def test_evaluating_in_train_mode():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    with watch(model, opt) as dr:
+        _clean_loop(model, opt, _data(3))
+        with torch.no_grad():  # model.eval() forgotten
+            model(_data(1)[0][0])
+    assert _codes(dr) == ["train-mode-eval"], dr.report()
+
+
+def test_eval_mode_without_dropout_or_batchnorm_is_fine():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    model.eval()
+    with watch(model, opt) as dr:
+        for x, y in _data(3):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+    assert dr.findings == [], dr.report()
+
+
+# ---------------------------------------------------------------- 8
+def test_update_ratio_too_high():
+    model = _model(dropout=False)
+    opt = torch.optim.Adam(model.parameters(), lr=0.5)
+    with watch(model, opt) as dr:
+        _clean_loop(model, opt, _data(10))
+    assert "update-ratio-high" in _codes(dr), dr.report()
+    f = dr.findings[_codes(dr).index("update-ratio-high")]
+    assert "lr 0.5" in f.evidence and "lower the lr" in f.fix
+
+
+def test_update_ratio_too_low():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-6)
+    with watch(model, opt) as dr:
+        _clean_loop(model, opt, _data(10))
+    assert _codes(dr) == ["update-ratio-low"], dr.report()
+
+
+# ---------------------------------------------------------------- 9
+def test_loss_diverging():
+    torch.manual_seed(0)
+    model = nn.Linear(8, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    with watch(model, opt, ratio_slack=1e9) as dr:
+        for _ in range(25):
+            x = torch.tensor(rng.standard_normal((16, 8)).astype(np.float32) * 3)
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), x.sum(1, keepdim=True))
+            loss.backward()
+            opt.step()
+            if not np.isfinite(loss.item()):
+                break
+    assert "loss-diverging" in _codes(dr), dr.report()
+
+
+def test_loss_flat():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-9)
+    with watch(model, opt, ratio_slack=1e9) as dr:
+        _clean_loop(model, opt, _data(10) * 4)
+    assert _codes(dr) == ["loss-flat"], dr.report()
+
+
+# ---------------------------------------------------------------- 10
+def test_accumulation_without_scaling():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for i, (x, y) in enumerate(_data(8)):
+            crit(model(x), y).backward()  # should be (loss / 4).backward()
+            if (i + 1) % 4 == 0:
+                opt.step()
+                opt.zero_grad()
+    assert _codes(dr) == ["unscaled-accumulation"], dr.report()
+    assert "4 forward/backward passes" in dr.findings[0].evidence
+
+
+# ---------------------------------------------------------------- 11
+def test_backward_on_loss_made_under_no_grad():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = _data(1)[0]
+    with watch(model, opt) as dr:
+        with torch.no_grad():
+            loss = nn.functional.cross_entropy(model(x), y)
+        with pytest.raises(RuntimeError, match="does not require grad(.|\n)*gradstep doctor: the forward"):
+            loss.backward()
+    assert _codes(dr) == ["backward-without-graph"], dr.report()
+
+
+def test_backward_on_detached_loss():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = _data(1)[0]
+    with watch(model, opt) as dr, pytest.raises(RuntimeError, match="cut off from the graph"):
+        nn.functional.cross_entropy(model(x), y).detach().backward()
+    assert _codes(dr) == ["backward-without-graph"], dr.report()
+
+
+def test_zero_grad_between_backward_and_step():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(3):
+            crit(model(x), y).backward()
+            opt.zero_grad()
+            opt.step()
+    assert _codes(dr) == ["zero-grad-before-step"], dr.report()
+
+
+def test_bad_arguments():
+    model = _model()
+    with pytest.raises(TypeError, match="nn.Module"):
+        watch(object(), torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="optimizer"):
+        watch(model, object())
