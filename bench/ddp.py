@@ -71,19 +71,36 @@ def bench_gradstep(args, rank, n):
     variants.append(("ddp", nn.parallel.DistributedDataParallel(model)))
     if n > 1:  # one bucket holding every gradient: its all-reduce starts after backward, no overlap
         variants.append(("1bucket", nn.parallel.DistributedDataParallel(model, bucket_cap_mb=1000)))
+    if n > 1:  # no gradient sync, a barrier after each step: its wait is the ranks' skew alone
+        variants.append(("skew", model))
+    skew = [0.0]
+
+    def skew_barrier():
+        t0 = time.perf_counter()
+        dist.barrier()
+        skew[0] += time.perf_counter() - t0
+
     for name, net in variants:
         opt = gradstep.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
-        def step(net=net, opt=opt):
+        def step(net=net, opt=opt, name=name):
             opt.zero_grad()
             loss_fn(net(x), y).backward()
             opt.step()
+            if name == "skew":
+                skew_barrier()
 
-        waited = (lambda net=net: net._get_ddp_logging_data()["comm_wait_seconds"]) if name != "plain" else None
+        if name == "skew":
+            waited = lambda: skew[0]  # noqa: E731
+        elif name != "plain":
+            waited = lambda net=net: net._get_ddp_logging_data()["comm_wait_seconds"]  # noqa: E731
+        else:
+            waited = None
         elapsed, wait = _timed_steps(step, args.steps, dist.barrier, waited)
         results[name] = {"step": elapsed}
         if name != "plain":
             results[name]["wait"] = wait
+        if name in ("ddp", "1bucket"):
             results[name]["buckets"] = net._get_ddp_logging_data()["bucket_sizes"]
     grad = gradstep.zeros(sum(p.numel() for p in model.parameters()))
     results["grad_allreduce"] = _time_allreduce(lambda: dist.all_reduce(grad), dist.barrier)
@@ -177,11 +194,11 @@ def report(runs, args):
           f"{'torch':>8} {'speedup':>7} | {'gs/torch':>8}")
     for r in runs:
         n, gs, th = r["ranks"], r["gradstep"], r.get("torch")
-        for variant in ("plain", "ddp", "1bucket"):
+        for variant in ("plain", "ddp", "1bucket", "skew"):
             if variant not in gs:
                 continue
             g = gs[variant]["step"]
-            t = th[variant]["step"] if th else float("nan")
+            t = th[variant]["step"] if th and variant in th else float("nan")
             if n == 1 and variant == "plain":
                 base = {"gs": g, "torch": t}
             wait = gs[variant].get("wait")
@@ -205,6 +222,10 @@ def report(runs, args):
         print(f"whole gradient ({sum(r['gradstep']['ddp']['buckets'])} bytes in buckets of "
               f"{r['gradstep']['ddp']['buckets']}): one blocking all-reduce {1e3 * gr:.3f} ms (gradstep), "
               f"{1e3 * tr:.3f} ms (torch); DDP's exposed wait {1e3 * r['gradstep']['ddp']['wait']:.3f} ms")
+    print("\nvariants: plain = no DDP; ddp = default buckets (first 1 MiB, then 25 MiB), all-reduces "
+          "overlapping backward; 1bucket = one bucket, all-reduced after backward (no overlap); skew = no "
+          "gradient sync, a barrier after each step (its wait is how far the ranks drift apart, the floor "
+          "under any 'wait' on this machine). wait = per step, in the fastest round.")
     for r in runs:
         if "torch_error" in r:
             print(f"torch at {r['ranks']} rank(s) did not run: {r['torch_error']}")
