@@ -164,3 +164,14 @@ def test_needs_a_process_group():
         dist.destroy_process_group()
     with pytest.raises(ValueError, match="init_process_group"):
         DDP(_mlp())
+
+
+@pytest.mark.usefixtures("world")
+def test_frozen_parameters_are_left_out():
+    model = _mlp()
+    model[0].weight.requires_grad_(False)
+    ddp = DDP(model)
+    assert sum(ddp._get_ddp_logging_data()["bucket_sizes"]) == 4 * (7 + 7 * 3 + 3)
+    ddp(gradstep.randn(2, 5)).sum().backward()
+    assert model[0].weight.grad is None and model[0].bias.grad is not None
+    assert ddp._get_ddp_logging_data()["reductions"] == 1
