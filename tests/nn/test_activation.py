@@ -16,12 +16,14 @@ LAYERS = [
     ("Softplus", ()), ("Softplus", (2.0, 1.0)), ("Softsign", ()), ("Tanhshrink", ()),
     ("Hardtanh", ()), ("Hardtanh", (-0.5, 1.5)), ("Threshold", (0.1, -3.0)), ("GLU", ()),
     ("Softmax", (1,)), ("Softmin", (0,)), ("LogSoftmax", (-1,)), ("PReLU", ()), ("PReLU", (3,)),
+    ("Softmax2d", ()), ("Hardshrink", (0.7,)), ("Softshrink", ()), ("RReLU", (0.1, 0.3)),
 ]
 
 
 @pytest.mark.parametrize("name,args", LAYERS, ids=[f"{n}{a}" for n, a in LAYERS])
 def test_activation_layer_matches_torch(name, args):
-    compare_layer(lambda L: getattr(L.nn, name)(*args), [(4, 3, 6)], modes=("train",),
+    modes = ("eval",) if name == "RReLU" else ("train",)  # RReLU draws random slopes in train
+    compare_layer(lambda L: getattr(L.nn, name)(*args), [(4, 3, 6)], modes=modes,
                   low=-4.0, high=4.0)
     assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
 
@@ -54,3 +56,13 @@ def test_gradcheck_activations():
     for fn in (nn.functional.mish, nn.functional.selu, nn.functional.logsigmoid,
                nn.functional.hardswish, lambda t: nn.functional.glu(t, 1)):
         assert gradcheck(fn, (x,))
+
+
+def test_rrelu_training_slopes_are_in_range():
+    gradstep.manual_seed(0)
+    x = gradstep.full((1000,), -1.0, requires_grad=True)
+    y = nn.RReLU(0.1, 0.3)(x)
+    slopes = -y.detach().numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.03
+    y.sum().backward()
+    assert (x.grad.numpy() == slopes).all()  # d/dx (a x) = a, with the same a

@@ -232,6 +232,11 @@ def test_margin_losses(reduction):
              [a, b], dt, grad_inputs=(0, 1))
         _run(lambda L, a, b: L.nn.MultiLabelSoftMarginLoss(reduction=reduction)(a, (b > 0).to(a.dtype)),
              [a, b], dt, grad_inputs=(0,))
+        for p in (1, 2):
+            _run(lambda L, a, t, w, p=p: L.nn.MultiMarginLoss(p=p, margin=0.7, weight=w,
+                                                              reduction=reduction)(a, t),
+                 [a, np.array([0, 3, 2, 1, 1, 0]), np.linspace(0.5, 2, 4)], dt, grad_inputs=(0,),
+                 ints=(1,))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -12,7 +12,7 @@ __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu",
     "silu", "mish", "tanh", "sigmoid", "hardsigmoid", "hardswish", "logsigmoid", "softplus",
     "softsign", "tanhshrink", "hardtanh", "hardtanh_", "threshold", "glu", "softmax", "softmin",
-    "log_softmax", "prelu",
+    "log_softmax", "prelu", "hardshrink", "softshrink", "rrelu", "rrelu_",
 ]
 
 
@@ -207,3 +207,33 @@ def prelu(input, weight):  # noqa: A002
         if input.ndim >= 2:
             weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
     return E.where(input > 0, input, input * weight)
+
+
+def hardshrink(input, lambd=0.5):  # noqa: A002
+    """x where |x| > lambd, else 0."""
+    return E.where(input.abs() > lambd, input, input * 0)
+
+
+def softshrink(input, lambd=0.5):  # noqa: A002
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    zero = input * 0
+    return E.where(input > lambd, input - lambd, E.where(input < -lambd, input + lambd, zero))
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  # noqa: A002
+    """Leaky ReLU whose negative slope is U(lower, upper) per element in training, else the mean."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    from ...random import _gen
+
+    slopes = _gen(None).uniform(lower, upper, tuple(input.shape)).astype(input._data.dtype)
+    from ..._tensor import Tensor
+
+    a = Tensor._make(slopes)
+    return _maybe_inplace(input, inplace, lambda x: E.where(x >= 0, x, x * a))
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):  # noqa: A002
+    return rrelu(input, lower, upper, training, inplace=True)

@@ -19,7 +19,7 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
     "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
     "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_loss",
-    "multilabel_soft_margin_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -561,3 +561,25 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     if swap:
         d_neg = E.minimum(d_neg, dist(positive, negative))
     return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,  # noqa: A002
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge: sum over j != y of max(0, margin - x_y + x_j)^p (times w_y), / C."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    c = x.shape[1]
+    t = target.reshape(-1)
+    xy = x.gather(1, t.unsqueeze(1))
+    hinge = (x - xy + margin).clamp(min=0.0)
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * weight.index_select(0, t).unsqueeze(1)
+    not_target = Tensor._make(xp.arange(c)[None, :] != t._data[:, None])
+    loss = (hinge * not_target).sum(1) / c
+    if input.ndim < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)

@@ -9,7 +9,7 @@ from .flatten import Flatten, Unflatten
 from .activation import (
     CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
     LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign,
-    Tanh, Tanhshrink, Threshold,
+    Tanh, Tanhshrink, Threshold, Softmax2d, Hardshrink, Softshrink, RReLU,
 )
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .sparse import Embedding, EmbeddingBag
@@ -17,7 +17,7 @@ from .loss import (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
     HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
     MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
-    TripletMarginLoss,
+    TripletMarginLoss, MultiMarginLoss,
 )
 
 # ---- other nn families add their import lines below this line ----
