@@ -75,3 +75,13 @@ def test_linear_default_init_follows_torch_rule():
     assert np.abs(b).max() <= bound
     assert lin.weight.dtype == gradstep.float32
     assert nn.Linear(2, 2, dtype=gradstep.float64).weight.dtype == gradstep.float64
+
+
+def test_linear_grad_fn_names_match_torch():
+    w, b = gradstep.randn(3, 4, requires_grad=True), gradstep.randn(3, requires_grad=True)
+    tw, tb = torch.randn(3, 4, requires_grad=True), torch.randn(3, requires_grad=True)
+    for shape in [(4,), (2, 4), (2, 5, 4)]:
+        x, tx = gradstep.randn(*shape), torch.randn(*shape)
+        for args, targs in [((w, b), (tw, tb)), ((w,), (tw,))]:
+            ours = nn.functional.linear(x, *args).grad_fn.name()
+            assert ours == torch.nn.functional.linear(tx, *targs).grad_fn.name()
