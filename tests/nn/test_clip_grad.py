@@ -78,3 +78,18 @@ def test_parameters_to_vector_roundtrip():
         vector_to_parameters(gradstep.zeros(3), model.parameters())
     with pytest.raises(TypeError, match="expected torch.Tensor"):
         vector_to_parameters([1.0], model.parameters())
+
+
+def test_clip_grad_norm_float32_bitwise_like_torch():
+    r = np.random.default_rng(1)
+    gs_ = [r.normal(size=(7, 5)).astype("float32"), r.normal(size=(9,)).astype("float32")]
+    ours = [nn.Parameter(gradstep.tensor(g)) for g in gs_]
+    theirs = [torch.nn.Parameter(torch.tensor(g)) for g in gs_]
+    for p, tp, g in zip(ours, theirs, gs_):
+        p.grad, tp.grad = gradstep.tensor(g * 3), torch.tensor(g * 3)
+    total = clip_grad_norm_(ours, 0.7)
+    ttotal = torch.nn.utils.clip_grad_norm_(theirs, 0.7)
+    assert total.dtype == gradstep.float32
+    np.testing.assert_allclose(total.item(), ttotal.item(), rtol=1e-6)
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=2e-7, atol=0)

@@ -54,10 +54,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    total = total_norm._data if isinstance(total_norm, Tensor) else total_norm
-    coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
+    total = total_norm._data if isinstance(total_norm, Tensor) else xp.asarray(total_norm)
+    # computed in the norm's dtype (float32 for float32 grads), as torch does
+    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
     for g in grads:
-        g._data *= g._data.dtype.type(coef)
+        g._data *= coef.astype(g._data.dtype)
         g._vc[0] += 1
 
 
