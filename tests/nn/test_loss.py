@@ -261,3 +261,25 @@ def test_loss_module_state_dict_and_repr():
     assert list(b.state_dict()) == list(tb.state_dict())
     with pytest.warns(UserWarning):
         assert nn.MSELoss(size_average=False).reduction == "sum"
+
+
+@pytest.mark.parametrize("name,build", [
+    ("nll", lambda F, x, t: F.nll_loss(x.log_softmax(1), gradstep.tensor([3, 0, 1]),
+                                       weight=t[0].detach(), reduction="mean")),
+    ("mse", lambda F, x, t: F.mse_loss(x, t)),
+    ("smooth_l1", lambda F, x, t: F.smooth_l1_loss(x, t, beta=0.3)),
+    ("huber", lambda F, x, t: F.huber_loss(x, t, delta=0.4, reduction="none")),
+    ("bce", lambda F, x, t: F.binary_cross_entropy(x.sigmoid(), t)),
+    ("bce_logits", lambda F, x, t: F.binary_cross_entropy_with_logits(
+        x, t, pos_weight=gradstep.tensor([1.0, 2.0, 0.5, 3.0], dtype=gradstep.float64))),
+    ("kl", lambda F, x, t: F.kl_div(x.log_softmax(1), t.softmax(1), reduction="batchmean")),
+    ("cosine", lambda F, x, t: F.cosine_embedding_loss(x, t, gradstep.tensor([1.0, -1, 1]))),
+])
+def test_losses_gradcheck(name, build):
+    r = np.random.default_rng(3)
+    x = gradstep.tensor(r.normal(size=(3, 4)), requires_grad=True)
+    t = gradstep.tensor(r.uniform(0.05, 0.95, (3, 4)), requires_grad=name != "nll")
+    inputs = (x,) if name == "nll" else (x, t)
+    fn = (lambda x: build(nn.functional, x, t)) if name == "nll" else \
+        (lambda x, t: build(nn.functional, x, t))
+    assert gradcheck(fn, inputs)
