@@ -19,7 +19,7 @@ from .modules.loss import (
     MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
     TripletMarginLoss, MultiMarginLoss,
 )
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 from . import functional, init, utils
 
 # ---- other nn families add their import lines below this line ----

@@ -44,3 +44,32 @@ class Parameter(Tensor):
 def _rebuild_parameter(data, requires_grad):
     return Parameter(Tensor._make(data), requires_grad)
 
+
+
+class Buffer(Tensor):
+    """Marks a tensor as module state: assigned to a Module attribute, it becomes a buffer.
+
+    ``Buffer(t)`` shares ``t``'s data (detached, keeping its requires_grad flag);
+    ``persistent=False`` keeps it out of ``state_dict``.
+    """
+
+    def __new__(cls, data=None, *, persistent=True):
+        return object.__new__(cls)
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = Tensor._make(xp.empty((0,), get_default_dtype().np))
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer data must be a Tensor, got {type(data).__name__}")
+        self._init(data._data, data._rg, None)
+        self._vc = data._vc
+        self.persistent = persistent
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_buffer, (self._data, self._rg, self.persistent))
+
+
+def _rebuild_buffer(data, requires_grad, persistent):
+    t = Tensor._make(data)
+    t._rg = requires_grad
+    return Buffer(t, persistent=persistent)

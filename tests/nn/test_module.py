@@ -305,3 +305,19 @@ def test_pickle_module_and_to_device():
     assert m[0].weight.dtype == gradstep.float64
     with pytest.raises(RuntimeError, match="no cuda backend"):
         m.to("cuda")
+
+
+def test_buffer_marker_registers_like_torch():
+    def build(L):
+        m = L.nn.Module()
+        m.a = L.nn.Buffer(L.zeros(2))
+        m.b = L.nn.Buffer(L.ones(1), persistent=False)
+        m.c = L.zeros(3)  # a plain tensor stays a plain attribute
+        return m
+
+    ours, theirs = build(gradstep), build(torch)
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a"]
+    assert "c" in ours.__dict__
+    ours.double()
+    assert ours.a.dtype == gradstep.float64

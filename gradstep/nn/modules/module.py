@@ -14,7 +14,7 @@ from collections import OrderedDict, namedtuple
 from ..._tensor import Tensor, device
 from ...autograd.grad_mode import no_grad
 from ...backend import as_dtype
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -225,6 +225,11 @@ class Module:
                     "(gradstep.nn.Module or None expected)"
                 )
             d["_modules"][name] = value
+        elif isinstance(value, Buffer):
+            if d.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self._forget(name, keep="_buffers")
+            self.register_buffer(name, value, persistent=value.persistent)
         elif name in d.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
