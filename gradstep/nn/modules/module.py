@@ -158,7 +158,7 @@ class Module:
 
     register_module = add_module
 
-    def _walk(self, target, kind):
+    def _walk(self, target):
         """Follow a dotted path of submodules; returns (owner module, last name)."""
         *path, last = target.split(".")
         mod = self
@@ -179,13 +179,13 @@ class Module:
         return mod
 
     def get_parameter(self, target):
-        mod, name = self._walk(target, "parameter")
+        mod, name = self._walk(target)
         if name not in mod._parameters:
             raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
         return mod._parameters[name]
 
     def get_buffer(self, target):
-        mod, name = self._walk(target, "buffer")
+        mod, name = self._walk(target)
         if name not in mod._buffers:
             raise AttributeError(f"{mod._get_name()} has no buffer `{name}`")
         return mod._buffers[name]
