@@ -65,20 +65,22 @@ def test_no_sync_skips_the_reducer():
     assert ddp._get_ddp_logging_data()["reductions"] == 1
 
 
-def test_buckets_last_parameter_first_within_cap_and_one_dtype():
+def test_buckets_like_torch_last_layers_first_small_bucket_for_the_first_layers():
     ps = [gradstep.zeros(100), gradstep.zeros(300), gradstep.zeros(50, dtype=gradstep.float64),
           gradstep.zeros(200), gradstep.zeros(10)]
-    assert _assign_buckets(ps, cap_bytes=1600, first_cap_bytes=100) == [[4], [3], [2], [1, 0]]
-    assert _assign_buckets(ps, cap_bytes=10**6, first_cap_bytes=10**6) == [[4, 3], [2], [1, 0]]
+    # registration order, closed once at least the cap (400 B first, then 1200 B), one dtype each
+    assert _assign_buckets(ps, cap_bytes=1200, first_cap_bytes=400) == [[4, 3], [2], [1], [0]]
+    assert _assign_buckets(ps, cap_bytes=10**6, first_cap_bytes=10**6) == [[2], [4, 3, 1, 0]]
 
 
 @pytest.mark.usefixtures("world")
 def test_default_bucket_cap_and_first_bucket():
-    model = nn.Sequential(nn.Linear(1024, 512), nn.Linear(512, 1024))  # 2 MiB + 2 MiB of float32
+    model = nn.Sequential(nn.Linear(512, 1024), nn.Linear(1024, 512))  # 2 MiB + 2 MiB of float32
     sizes = DDP(model)._get_ddp_logging_data()["bucket_sizes"]
-    assert sizes == [1024 * 4, 2 * 512 * 1024 * 4 + 512 * 4]  # 1 MiB first bucket (last bias), then 25 MiB
+    assert sizes == [4 * (1024 + 512 * 1024 + 512), 4 * 512 * 1024]  # the first weight: its own bucket
     assert DDP(model, bucket_cap_mb=25).bucket_bytes_cap == 25 * 1024 * 1024
     assert len(DDP(model, bucket_cap_mb=25)._get_ddp_logging_data()["bucket_sizes"]) == 1
+    assert len(DDP(model, bucket_cap_mb=1)._get_ddp_logging_data()["bucket_sizes"]) == 3
 
 
 class Branchy(nn.Module):

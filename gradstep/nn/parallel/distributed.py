@@ -2,10 +2,12 @@
 
 How the gradients are reduced (as torch's Reducer does it):
 
-* Parameters that require grad are grouped into buckets of at most
-  ``bucket_cap_mb`` (default 25 MB; the first bucket 1 MB when the default is
-  used, so communication starts early), in reverse registration order: the last
-  layers' gradients are ready first in backward. A bucket holds one dtype.
+* Parameters that require grad are grouped into buckets of about
+  ``bucket_cap_mb`` (default 25 MB; with the default, the bucket of the first
+  layers only 1 MB), posted in reverse registration order: the last layers'
+  gradients are ready first in backward, and the first layers' bucket, ready
+  last, is the communication that cannot overlap, so it is kept small. A bucket
+  holds one dtype.
 * Each parameter has a post-accumulate-grad hook. When a parameter's gradient is
   ready it is copied, divided by the world size, into its bucket's flat buffer;
   when a bucket is complete, its non-blocking all-reduce (``Iallreduce``) is
@@ -57,21 +59,25 @@ class _Bucket:
 
 
 def _assign_buckets(params, cap_bytes, first_cap_bytes):
-    """Lists of parameter indices, last parameter first, each list within its byte cap and one dtype."""
-    buckets, current, size, dtype = [], [], 0, None
-    for i in reversed(range(len(params))):
-        p = params[i]
-        nbytes = p.numel() * p._data.itemsize
-        cap = first_cap_bytes if not buckets else cap_bytes
-        if current and (p._data.dtype != dtype or size + nbytes > cap):
-            buckets.append(current)
-            current, size = [], 0
-        current.append(i)
-        size += nbytes
-        dtype = p._data.dtype
-    if current:
-        buckets.append(current)
-    return buckets
+    """Lists of parameter indices in the order their all-reduces are posted (torch's assignment).
+
+    Parameters are taken in registration order, one open bucket per dtype; a bucket is
+    closed once it holds at least its cap (``first_cap_bytes`` for the first one closed,
+    ``cap_bytes`` after). The list is then reversed: the last layers' gradients are ready
+    first in backward, and the first layers' small bucket, ready last, is the part of
+    the communication that cannot overlap anything.
+    """
+    open_buckets, sizes, done = {}, {}, []
+    for i, p in enumerate(params):
+        key = p._data.dtype
+        open_buckets.setdefault(key, []).append(i)
+        sizes[key] = sizes.get(key, 0) + p.numel() * p._data.itemsize
+        if sizes[key] >= (first_cap_bytes if not done else cap_bytes):
+            done.append(open_buckets.pop(key))
+            sizes[key] = 0
+    done.extend(open_buckets.values())
+    done.sort(key=lambda idx: idx[0])
+    return [list(reversed(idx)) for idx in reversed(done)]
 
 
 def _reachable_params(outputs):
