@@ -1,5 +1,6 @@
 """Activation layers and their functional twins against torch (values and gradients)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,3 +67,12 @@ def test_rrelu_training_slopes_are_in_range():
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.03
     y.sum().backward()
     assert (x.grad.numpy() == slopes).all()  # d/dx (a x) = a, with the same a
+
+
+def test_softmax_implicit_dim_warns_and_picks_torch_dim():
+    x = gradstep.randn(2, 3, 4)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        out = nn.Softmax()(x)
+    np.testing.assert_allclose(out.sum(0).numpy(), np.ones((3, 4)), rtol=1e-6)
+    with pytest.warns(UserWarning, match="log_softmax"):
+        nn.functional.log_softmax(gradstep.randn(2, 3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from ...autograd.function import Node
 from ...backend import xp
 from ...ops import elementwise as E
@@ -178,16 +180,26 @@ def glu(input, dim=-1):  # noqa: A002
     return a * b.sigmoid()
 
 
+def _softmax_dim(name, input, dim, stacklevel):  # noqa: A002
+    """torch's implicit dim (0 for 0-, 1- and 3-D input, else 1), with its deprecation warning."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
-    return R.softmax(input, dim, dtype=dtype)
+    return R.softmax(input, _softmax_dim("softmax", input, dim, _stacklevel), dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
-    return R.softmax(-input, dim, dtype=dtype)
+    return R.softmax(-input, _softmax_dim("softmin", input, dim, _stacklevel), dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
-    return R.log_softmax(input, dim, dtype=dtype)
+    return R.log_softmax(input, _softmax_dim("log_softmax", input, dim, _stacklevel),
+                         dtype=dtype)
 
 
 
