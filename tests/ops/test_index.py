@@ -412,3 +412,20 @@ def test_scatter_reduce_argument_and_gather_sparse_grad():
     with pytest.raises(RuntimeError, match="not implemented"):
         gradstep.ones(2, requires_grad=True).scatter(0, gradstep.tensor([0]), 1.0, reduce="add")
     check(lambda L, a: a.gather(1, L.tensor([[1], [0]]), sparse_grad=False), [(2, 3)])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a[[0, 0, 2], 1:] ** 2,
+    lambda a: (a[:, None, ::2] * a[1, ::2]).sum(0),
+    lambda a: a.gather(1, gradstep.tensor([[0, 0], [2, 1], [1, 1]])) ** 2,
+    lambda a: a.scatter_add(0, gradstep.tensor([[0, 0, 2]]), a[1:2] ** 2),
+    lambda a: a.sort(1).values ** 3,
+    lambda a: a.masked_fill(a > 0.5, 1.0) ** 2,
+    lambda a: _set(a ** 2, (slice(None), 1), a[0] ** 2),
+    lambda a: a.index_select(0, gradstep.tensor([1, 1])) ** 2,
+])
+def test_gradgradcheck_index(fn):
+    from gradstep.autograd import gradgradcheck
+
+    a = gradstep.randn(3, 3, dtype=gradstep.float64, requires_grad=True)
+    assert gradgradcheck(fn, (a,))

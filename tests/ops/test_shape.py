@@ -335,3 +335,20 @@ def test_size_arguments():
     assert x.reshape(gradstep.Size([3, 2])).shape == (3, 2)
     assert x.view(gradstep.int32).dtype is gradstep.int32
     assert x.expand(gradstep.Size([2, 6])).shape == (2, 6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: a.reshape(3, 4).t() ** 2,
+    lambda a: a[:, :1].expand(2, 3, 2) ** 2,
+    lambda a: a.repeat(2, 1, 2) ** 2,
+    lambda a: a.flip(0).roll(1, 1) ** 2,
+    lambda a: gradstep.cat([a, a ** 2], 1),
+    lambda a: gradstep.stack(a.unbind(2), 0) ** 2,
+    lambda a: S.pad(a ** 2, (1, 1)),
+    lambda a: a.reshape(4, 3).triu() ** 2,
+])
+def test_gradgradcheck_shape(fn):
+    from gradstep.autograd import gradgradcheck
+
+    a = gradstep.randn(2, 3, 2, dtype=gradstep.float64, requires_grad=True)
+    assert gradgradcheck(fn, (a,))
