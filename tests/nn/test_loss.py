@@ -283,3 +283,28 @@ def test_losses_gradcheck(name, build):
     fn = (lambda x: build(nn.functional, x, t)) if name == "nll" else \
         (lambda x, t: build(nn.functional, x, t))
     assert gradcheck(fn, inputs)
+
+
+def test_fused_losses_and_double_backward():
+    x = gradstep.randn(3, 4, dtype=gradstep.float64, requires_grad=True)
+    t = gradstep.tensor([0, 3, 1])
+    with pytest.raises(RuntimeError, match="does not support double backward"):
+        gradstep.autograd.grad(nn.functional.cross_entropy(x, t), x, create_graph=True)
+    # the composite form supports it and equals torch's second derivative
+    (g,) = gradstep.autograd.grad(nn.functional.nll_loss(x.log_softmax(1), t), x, create_graph=True)
+    (g * g).sum().backward()
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.cross_entropy(tx, torch.tensor(t.numpy())), tx,
+                                create_graph=True)
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+    # BCE's backward switches to Tensor ops under create_graph
+    p = gradstep.tensor([0.2, 0.7, 0.9], dtype=gradstep.float64, requires_grad=True)
+    y = gradstep.tensor([0.0, 1.0, 0.3], dtype=gradstep.float64)
+    (gp,) = gradstep.autograd.grad(nn.functional.binary_cross_entropy(p, y), p, create_graph=True)
+    gp.sum().backward()
+    tp = torch.tensor(p.detach().numpy(), requires_grad=True)
+    (tgp,) = torch.autograd.grad(torch.nn.functional.binary_cross_entropy(
+        tp, torch.tensor(y.numpy())), tp, create_graph=True)
+    tgp.sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10)

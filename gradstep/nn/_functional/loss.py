@@ -11,6 +11,7 @@ import warnings
 
 from ..._tensor import Tensor
 from ...autograd.function import Node
+from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops import elementwise as E
 
@@ -97,6 +98,17 @@ def _from_rows(rows, shape):
     return xp.ascontiguousarray(xp.moveaxis(rows.reshape(moved), -1, 1))
 
 
+def _no_double_backward(name):
+    """Fused nodes compute their gradient on arrays; under create_graph that would silently
+    drop second-order terms, so refuse instead."""
+    if _GradState.enabled:
+        raise RuntimeError(
+            f"{name}'s fused backward does not support double backward (create_graph=True). "
+            "For higher-order gradients compute it from differentiable pieces, e.g. "
+            "F.nll_loss(F.log_softmax(input, 1), target) instead of F.cross_entropy."
+        )
+
+
 def _check_class_target(input, target, weight):  # noqa: A002
     if target._data.dtype not in (xp.int64, xp.uint8):
         names = {"int32": "Int", "int16": "Short", "int8": "Char", "float32": "Float",
@@ -145,7 +157,7 @@ class CrossEntropy(Node):
     Forward: log-softmax with the row max subtracted (finite for logits of 1e4),
     the picked log-probability weighted by class, plus optional label smoothing.
     Backward: ``coef * (softmax - onehot)`` (and the smoothing term) computed
-    directly on arrays. This node has no double backward.
+    directly on arrays. This node has no double backward: under ``create_graph`` it raises.
     """
 
     _name = "NllLossBackward0"
@@ -179,6 +191,7 @@ class CrossEntropy(Node):
             return xp.asarray(total / self.denom)
 
     def backward(self, g):
+        _no_double_backward("cross_entropy")
         e, s, wy = self.e, self.s, self.wy
         n, c = e.shape
         dt = e.dtype
@@ -202,7 +215,8 @@ class SoftCrossEntropy(Node):
     """Fused cross-entropy with class-probability targets (inputs: logits, target).
 
     Gradient w.r.t. the logits is ``p * sum(a) - a`` with ``a = smoothed target * weight``;
-    w.r.t. the target it is ``-log_softmax * weight * (1 - label_smoothing)``. No double backward.
+    w.r.t. the target it is ``-log_softmax * weight * (1 - label_smoothing)``. No double backward
+    (raises under ``create_graph``).
     """
 
     _name = "SumBackward1"
@@ -226,6 +240,7 @@ class SoftCrossEntropy(Node):
             xp.nan, x.dtype)
 
     def backward(self, g):
+        _no_double_backward("cross_entropy (probability targets)")
         logp, a = self.logp, self.a
         n = logp.shape[0]
         gd = g._data
@@ -366,9 +381,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
 
 # ---------------------------------------------------------------- binary losses
 class BinaryCrossEntropy(Node):
-    """-w (t log x + (1 - t) log(1 - x)) with torch's clamp of the logs at -100.
+    """-(t log x + (1 - t) log(1 - x)) with torch's clamp of the logs at -100.
 
-    The input gradient is w (x - t) / max(x (1 - x), 1e-12) like torch's kernel. No double backward.
+    The input gradient is (x - t) / max(x (1 - x), 1e-12) like torch's kernel, on arrays;
+    under create_graph the same formula runs in Tensor ops, so double backward works.
     """
 
     _name = "BinaryCrossEntropyBackward0"
@@ -383,6 +399,8 @@ class BinaryCrossEntropy(Node):
 
     def backward(self, g):
         x, t = self.saved_tensors
+        if _GradState.enabled:  # create_graph: the same formulas in Tensor ops
+            return self._graph_backward(g, x, t)
         xa, ta, ga = x._data, t._data, g._data
         gx = gt = None
         if self._next[0] is not None:
@@ -391,6 +409,12 @@ class BinaryCrossEntropy(Node):
         if self._next[1] is not None:
             logx, log1mx = self.logs
             gt = Tensor._make((ga * (log1mx - logx)).astype(xa.dtype))
+        return gx, gt
+
+    def _graph_backward(self, g, x, t):
+        eps = float(xp.float32(1e-12))
+        gx = g * (x - t) / ((1 - x) * x).clamp(min=eps)
+        gt = g * ((-x).log1p().clamp(min=-100.0) - x.log().clamp(min=-100.0))
         return gx, gt
 
 
