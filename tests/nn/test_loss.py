@@ -285,19 +285,39 @@ def test_losses_gradcheck(name, build):
     assert gradcheck(fn, inputs)
 
 
+def L_t(F, v):
+    return (gradstep if F is nn.functional else torch).tensor(v)
+
+
+def L_w(F):
+    return (gradstep if F is nn.functional else torch).tensor([0.5, 1.0, 2.0, 1.5],
+                                                              dtype=torch.float64
+                                                              if F is not nn.functional
+                                                              else gradstep.float64)
+
+
 def test_fused_losses_and_double_backward():
-    x = gradstep.randn(3, 4, dtype=gradstep.float64, requires_grad=True)
-    t = gradstep.tensor([0, 3, 1])
-    with pytest.raises(RuntimeError, match="does not support double backward"):
-        gradstep.autograd.grad(nn.functional.cross_entropy(x, t), x, create_graph=True)
-    # the composite form supports it and equals torch's second derivative
-    (g,) = gradstep.autograd.grad(nn.functional.nll_loss(x.log_softmax(1), t), x, create_graph=True)
-    (g * g).sum().backward()
-    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
-    (tg,) = torch.autograd.grad(torch.nn.functional.cross_entropy(tx, torch.tensor(t.numpy())), tx,
-                                create_graph=True)
-    (tg * tg).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+    # cross-entropy (index and probability targets) and NLL: second derivatives equal torch's
+    r = np.random.default_rng(5)
+    xa = r.normal(size=(3, 4, 2))
+    cases = [
+        (lambda F, x: F.cross_entropy(x, L_t(F, [[0, 3], [1, -100], [2, 2]]), weight=L_w(F),
+                                      label_smoothing=0.2)),
+        (lambda F, x: F.cross_entropy(x, L_t(F, [[0, 3], [1, 1], [2, 2]]), reduction="none")),
+        (lambda F, x: F.cross_entropy(x, (x.detach() * 0.7).softmax(1), reduction="sum",
+                                      label_smoothing=0.1, weight=L_w(F))),
+        (lambda F, x: F.nll_loss(x.log_softmax(1), L_t(F, [[0, 3], [1, 1], [2, 2]]))),
+    ]
+    for build in cases:
+        grads = []
+        for lib in (gradstep, torch):
+            x = lib.tensor(xa, requires_grad=True)
+            out = build(lib.nn.functional, x)
+            (g,) = lib.autograd.grad(out.sum(), x, create_graph=True)
+            (g * g * lib.tensor(xa)).sum().backward()
+            grads.append((g.detach().numpy(), x.grad.numpy()))
+        np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-10, atol=1e-12)
     # BCE's backward switches to Tensor ops under create_graph
     p = gradstep.tensor([0.2, 0.7, 0.9], dtype=gradstep.float64, requires_grad=True)
     y = gradstep.tensor([0.0, 1.0, 0.3], dtype=gradstep.float64)

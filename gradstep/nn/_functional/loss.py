@@ -98,15 +98,30 @@ def _from_rows(rows, shape):
     return xp.ascontiguousarray(xp.moveaxis(rows.reshape(moved), -1, 1))
 
 
-def _no_double_backward(name):
-    """Fused nodes compute their gradient on arrays; under create_graph that would silently
-    drop second-order terms, so refuse instead."""
-    if _GradState.enabled:
-        raise RuntimeError(
-            f"{name}'s fused backward does not support double backward (create_graph=True). "
-            "For higher-order gradients compute it from differentiable pieces, e.g. "
-            "F.nll_loss(F.log_softmax(input, 1), target) instead of F.cross_entropy."
-        )
+def _rows_t(x):
+    """Tensor-op twin of ``_as_rows`` (differentiable): (N, C, d...) -> (N*d..., C)."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim == 2:
+        return x
+    return x.movedim(1, -1).reshape(-1, x.shape[1])
+
+
+def _from_rows_t(rows, shape):
+    """Tensor-op twin of ``_from_rows``."""
+    if len(shape) <= 2:
+        return rows.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return rows.reshape(moved).movedim(-1, 1)
+
+
+def _row_coef_t(g, reduction, n, denom):
+    """The upstream gradient per row, as a differentiable (n,) tensor."""
+    if reduction == "none":
+        return g.reshape(-1)
+    if reduction == "mean":
+        g = g / denom
+    return g.reshape(1).expand(n)
 
 
 def _check_class_target(input, target, weight):  # noqa: A002
@@ -157,10 +172,12 @@ class CrossEntropy(Node):
     Forward: log-softmax with the row max subtracted (finite for logits of 1e4),
     the picked log-probability weighted by class, plus optional label smoothing.
     Backward: ``coef * (softmax - onehot)`` (and the smoothing term) computed
-    directly on arrays. This node has no double backward: under ``create_graph`` it raises.
+    directly on arrays. Under ``create_graph`` the same formula runs in Tensor ops from the
+    saved logits, so double backward works.
     """
 
     _name = "NllLossBackward0"
+    saves = (0,)
 
     def forward(self, x):
         rows = _as_rows(x)
@@ -191,7 +208,8 @@ class CrossEntropy(Node):
             return xp.asarray(total / self.denom)
 
     def backward(self, g):
-        _no_double_backward("cross_entropy")
+        if _GradState.enabled:
+            return self._graph_backward(g, self.saved_tensors[0])
         e, s, wy = self.e, self.s, self.wy
         n, c = e.shape
         dt = e.dtype
@@ -210,16 +228,32 @@ class CrossEntropy(Node):
         grad[xp.arange(n), self.tt] -= a
         return Tensor._make(_from_rows(grad, self.x_shape))
 
+    def _graph_backward(self, g, x):
+        rows = _rows_t(x)
+        n, c = rows.shape
+        dt = x._data.dtype
+        coef = _row_coef_t(g, self.reduction, n, getattr(self, "denom", 1.0))
+        a = coef * Tensor._make((self.wy * (1.0 - self.eps)).astype(dt))
+        onehot = xp.zeros((n, c), dt)
+        onehot[xp.arange(n), self.tt] = 1
+        grad = rows.softmax(1) * a.unsqueeze(1) - Tensor._make(onehot) * a.unsqueeze(1)
+        if self.eps:
+            w = self.w.astype(dt, copy=False)
+            k = coef * Tensor._make(((self.eps / c) * self.valid).astype(dt))
+            grad = grad + (rows.softmax(1) * float(w.sum()) - Tensor._make(w)) * k.unsqueeze(1)
+        return _from_rows_t(grad, self.x_shape)
+
 
 class SoftCrossEntropy(Node):
     """Fused cross-entropy with class-probability targets (inputs: logits, target).
 
     Gradient w.r.t. the logits is ``p * sum(a) - a`` with ``a = smoothed target * weight``;
-    w.r.t. the target it is ``-log_softmax * weight * (1 - label_smoothing)``. No double backward
-    (raises under ``create_graph``).
+    w.r.t. the target it is ``-log_softmax * weight * (1 - label_smoothing)``. Under
+    ``create_graph`` they run in Tensor ops, so double backward works.
     """
 
     _name = "SumBackward1"
+    saves = (0, 1)
 
     def forward(self, x, t):
         rows = _as_rows(x)
@@ -240,7 +274,8 @@ class SoftCrossEntropy(Node):
             xp.nan, x.dtype)
 
     def backward(self, g):
-        _no_double_backward("cross_entropy (probability targets)")
+        if _GradState.enabled:
+            return self._graph_backward(g, *self.saved_tensors)
         logp, a = self.logp, self.a
         n = logp.shape[0]
         gd = g._data
@@ -255,6 +290,17 @@ class SoftCrossEntropy(Node):
             w = self.w.astype(logp.dtype, copy=False)
             gt = -coef * logp * w * (1.0 - self.eps)
             gt = Tensor._make(_from_rows(gt, self.x_shape).astype(logp.dtype, copy=False))
+        return gx, gt
+
+    def _graph_backward(self, g, x, t):
+        rows, trow = _rows_t(x), _rows_t(t)
+        n, c = rows.shape
+        w = Tensor._make(self.w.astype(x._data.dtype, copy=False))
+        coef = _row_coef_t(g, self.reduction, n, float(n)).unsqueeze(1)
+        a = (trow * (1.0 - self.eps) + self.eps / c) * w
+        logp = rows.log_softmax(1)
+        gx = _from_rows_t(coef * (logp.exp() * a.sum(1, keepdim=True) - a), self.x_shape)
+        gt = _from_rows_t(-coef * logp * w * (1.0 - self.eps), self.x_shape)
         return gx, gt
 
 
