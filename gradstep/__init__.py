@@ -193,6 +193,7 @@ from .ops.shape import (
     unsqueeze,
     vstack,
 )
+from ._tensor_str import set_printoptions
 from .random import (
     Generator,
     default_generator,

@@ -434,8 +434,7 @@ def test_repr_matches_torch(i):
 
 
 def test_printoptions():
-    from gradstep._tensor_str import set_printoptions
-
+    set_printoptions = gradstep.set_printoptions
     x, tx = _both(lambda L: L.arange(10.0) / 3)
     try:
         set_printoptions(precision=2)
@@ -474,3 +473,39 @@ def test_inplace_op_output_saved_then_modified_raises_like_torch():
         y.exp_()
         y.sum().backward()  # unmodified: fine
         assert a.grad.tolist() == pytest.approx([float(np.exp(1.0)), float(np.exp(4.0))])
+
+
+def _normalize_suffix_wrap(r):
+    # "gradstep." is 3 characters longer than "torch.", so a suffix may wrap where torch's fits
+    import re
+
+    return re.sub(r",\n +(dtype|grad_fn|requires_grad)", r", \1", r)
+
+
+def test_repr_random_tensors_match_torch():
+    rng = np.random.default_rng(0)
+    for _ in range(120):
+        shape = tuple(int(s) for s in rng.integers(1, 6, size=rng.integers(0, 4)))
+        if rng.random() < 0.1:
+            shape = tuple(int(s) for s in rng.integers(30, 60, size=max(len(shape), 1)))
+        kind = rng.integers(0, 7)
+        x = rng.standard_normal(shape)
+        if kind == 1:
+            x = x * 10.0 ** rng.integers(-8, 9)
+        elif kind == 2:
+            x = np.round(x * 100)
+        elif kind == 3:
+            x = rng.integers(-1000, 1000, size=shape)
+        elif kind == 4:
+            x = rng.random(shape) < 0.5
+        elif kind == 5:
+            x.flat[0] = np.nan
+        elif kind == 6:
+            x = x * np.where(rng.random(shape) < 0.5, 1e-6, 1e4)
+        for dt in ([None] if x.dtype.kind in "ib" else ["float32", "float64", "float16"]):
+            with np.errstate(over="ignore"):
+                xx = x.astype(dt) if dt else x
+            ours = repr(gradstep.tensor(xx))
+            theirs = repr(torch.tensor(xx)).replace("torch.", "gradstep.")
+            assert _normalize_suffix_wrap(ours) == _normalize_suffix_wrap(theirs)
+            assert all(len(line) <= 80 for line in ours.splitlines())
