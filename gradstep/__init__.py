@@ -37,6 +37,7 @@ from ._creation import (
     zeros_like,
 )
 from ._tensor import Size, Tensor, device
+from ._tensor_str import set_printoptions
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -193,7 +194,6 @@ from .ops.shape import (
     unsqueeze,
     vstack,
 )
-from ._tensor_str import set_printoptions
 from .random import (
     Generator,
     default_generator,
