@@ -35,7 +35,7 @@ def _train_parser(sub):
     a("--model", help="mlp (default) or cnn")
     a("--data", help="digits (default, bundled), mnist:DIR, fashion-mnist:DIR or csv:FILE:TARGET")
     a("--optimizer", help="any class in gradstep.optim (default SGD)")
-    a("--lr", type=float, help="learning rate (default 0.05)")
+    a("--lr", type=float, help="learning rate (default 0.1)")
     a("--momentum", type=float, help="momentum, for optimizers that take it (default 0.9 for SGD)")
     a("--weight-decay", type=float, help="weight decay (default 1e-4 for SGD)")
     a("--nesterov", action="store_true", default=None, help="Nesterov momentum (SGD)")
@@ -47,7 +47,7 @@ def _train_parser(sub):
                           "(default CosineAnnealingLR over the run)")
     a("--sched-arg", action="append", metavar="KEY=VALUE", help="scheduler argument (repeatable)")
     a("--epochs", type=int, help="number of epochs (default 20)")
-    a("--batch-size", type=int, help="batch size (default 32)")
+    a("--batch-size", type=int, help="batch size (default 16)")
     a("--accumulate", type=int, metavar="N",
       help="gradient accumulation: zero_grad and step every N batches, loss scaled by 1/N")
     a("--clip-grad-norm", type=float, metavar="MAX", help="clip the gradient norm to MAX before each step")
@@ -57,6 +57,8 @@ def _train_parser(sub):
     a("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     a("--config", metavar="FILE.toml", help="read settings from a TOML file; flags override it")
     a("--no-progress", action="store_true", help="no progress bars")
+    a("--doctor", action="store_true", default=None,
+      help="watch the training loop with gradstep.doctor and print its report at the end")
     a("--nproc", type=int, metavar="N", help="train on N processes: re-runs this command under mpiexec "
                                             "(pip install 'gradstep[dist]'); --batch-size is per process")
     return p
@@ -132,7 +134,8 @@ def _train(args):
 
     flags = {k: getattr(args, k) for k in (
         "model", "data", "optimizer", "lr", "momentum", "weight_decay", "nesterov", "eps", "alpha",
-        "epochs", "batch_size", "accumulate", "clip_grad_norm", "seed", "workers", "out", "scheduler")}
+        "epochs", "batch_size", "accumulate", "clip_grad_norm", "seed", "workers", "out", "scheduler",
+        "doctor")}
     flags["betas"] = tuple(args.betas) if args.betas else None
     if args.opt_arg:
         flags["opt_args"] = factory.parse_kv(args.opt_arg, "--opt-arg")

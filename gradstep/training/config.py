@@ -21,7 +21,7 @@ class TrainConfig:
     model: str = "mlp"
     data: str = "digits"
     optimizer: str = "SGD"
-    lr: float = 0.05
+    lr: float = 0.1
     momentum: float | None = None  # SGD's default: 0.9
     weight_decay: float | None = None  # SGD's default: 1e-4
     nesterov: bool | None = None
@@ -32,7 +32,7 @@ class TrainConfig:
     scheduler: str | None = "CosineAnnealingLR"
     sched_args: dict = dataclasses.field(default_factory=dict)
     epochs: int = 20
-    batch_size: int = 32
+    batch_size: int = 16
     accumulate: int = 1
     clip_grad_norm: float | None = None
     seed: int = 0
