@@ -15,7 +15,7 @@ import time
 from .serialization import CheckpointError
 
 EXAMPLES = """examples:
-  gradstep train                                   # MLP on the bundled digits, about 98% in seconds
+  gradstep train                                   # MLP on the bundled digits: about 97.5% in seconds
   gradstep train --model cnn --optimizer Adam --lr 1e-3 --scheduler OneCycleLR
   gradstep train --scheduler StepLR --sched-arg step_size=5 --sched-arg gamma=0.5
   gradstep train --data mnist:~/data/mnist --model cnn --epochs 3
@@ -251,6 +251,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ def _images(ds):
 def load_data(spec):
     """(train TensorDataset, test TensorDataset, sample shape, number of classes)."""
     kind, _, rest = spec.partition(":")
+    rest = os.path.expanduser(rest)
     if kind == "digits" and not rest:
         train, test = datasets.Digits(train=True), datasets.Digits(train=False)
         pairs = [(train.data, train.targets), (test.data, test.targets)]
