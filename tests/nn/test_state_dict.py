@@ -113,3 +113,36 @@ def test_torch_checkpoint_via_numpy_and_shared_weights():
     t = Tied()
     assert list(t.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
     assert len(list(t.parameters())) == 3
+
+
+def test_extra_state_and_state_dict_hooks():
+    class WithExtra(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.counter = 0
+
+        def get_extra_state(self):
+            return {"counter": self.counter}
+
+        def set_extra_state(self, state):
+            self.counter = state["counter"]
+
+    m = WithExtra()
+    m.counter = 7
+    sd = m.state_dict()
+    assert list(sd) == ["_extra_state", "lin.weight", "lin.bias"]  # torch: own entries first
+    fresh = WithExtra()
+    fresh.load_state_dict(sd)
+    assert fresh.counter == 7
+    with pytest.raises(RuntimeError, match='Missing key.*"_extra_state"'):
+        fresh.load_state_dict({k: v for k, v in sd.items() if k != "_extra_state"})
+    seen = []
+    h = m.register_state_dict_post_hook(lambda mod, d, prefix, meta: seen.append(list(d)))
+    m.state_dict()
+    h.remove()
+    m.state_dict()
+    assert len(seen) == 1
+    m.register_load_state_dict_post_hook(lambda mod, keys: seen.append(keys.missing_keys))
+    m.load_state_dict(sd)
+    assert seen[-1] == []
