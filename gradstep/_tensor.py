@@ -452,6 +452,13 @@ class Tensor:
                     "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 )
 
+    def _check_writable(self):
+        if not self._data.flags.writeable:
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to "
+                "a single memory location. Please clone() the tensor before performing the operation."
+            )
+
     def _needs_graph(self, *others):
         if not _GradState.enabled:
             return False
@@ -508,6 +515,7 @@ class Tensor:
                     f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                     f"{list(arr.shape)}"
                 ) from None
+        self._check_writable()
         self._data[...] = arr
         self._vc[0] += 1
 
@@ -515,6 +523,7 @@ class Tensor:
         """Fast in-place path without a graph: ``ufunc(self, *operands, out=self)``."""
         ops = [o._data if isinstance(o, Tensor) else o for o in operands]
         try:
+            self._check_writable()
             ufunc(self._data, *ops, out=self._data, casting="same_kind")
         except TypeError as e:  # numpy's UFuncTypeError
             raise RuntimeError(
@@ -587,6 +596,7 @@ class Tensor:
             return self._inplace_graph(lambda s: s.clamp(min, max))
         lo = min._data if isinstance(min, Tensor) else min
         hi = max._data if isinstance(max, Tensor) else max
+        self._check_writable()
         if lo is not None:
             xp.maximum(self._data, lo, out=self._data, casting="same_kind")
         if hi is not None:
@@ -648,6 +658,7 @@ class Tensor:
     def zero_(self):
         if self._needs_graph():
             return self._inplace_graph(lambda s: s * 0)
+        self._check_writable()
         self._data[...] = 0
         self._vc[0] += 1
         return self
@@ -655,6 +666,7 @@ class Tensor:
     def fill_(self, value):
         if self._needs_graph(value):
             return self._inplace_graph(lambda s: s * 0 + value)
+        self._check_writable()
         self._data[...] = value._data if isinstance(value, Tensor) else value
         self._vc[0] += 1
         return self
@@ -671,6 +683,7 @@ class Tensor:
 
             return self._inplace_graph(fn)
         try:
+            self._check_writable()
             self._data[...] = xp.broadcast_to(src._data, self._data.shape)
         except ValueError:
             raise RuntimeError(
@@ -684,6 +697,7 @@ class Tensor:
     def masked_fill_(self, mask, value):
         if self._needs_graph(value):
             return self._inplace_graph(lambda s: s.masked_fill(mask, value))
+        self._check_writable()
         self._data[...] = xp.where(mask._data, value._data if isinstance(value, Tensor) else value,
                                    self._data)
         self._vc[0] += 1
@@ -762,6 +776,7 @@ class Tensor:
             setitem(self, key, value)
             return
         k, _ = convert_key(key)
+        self._check_writable()
         put(self._data, k, value._data if isinstance(value, Tensor) else value)
         self._vc[0] += 1
 

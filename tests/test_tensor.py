@@ -509,3 +509,17 @@ def test_repr_random_tensors_match_torch():
             theirs = repr(torch.tensor(xx)).replace("torch.", "gradstep.")
             assert _normalize_suffix_wrap(ours) == _normalize_suffix_wrap(theirs)
             assert all(len(line) <= 80 for line in ours.splitlines())
+
+
+def test_writing_into_expanded_tensor_raises():
+    # (torch lets zero_/fill_/x[i] = v through, writing one value to the shared memory;
+    # gradstep refuses every write into an expanded tensor)
+    fns = [lambda L, x: x.add_(1), lambda L, x: x.copy_(L.ones(2, 3)), lambda L, x: x.clamp_(max=1),
+           lambda L, x: x.mul_(L.ones(3, requires_grad=True))]
+    for f in fns:
+        for L in (gradstep, torch):
+            with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+                f(L, L.zeros(3).expand(2, 3))
+    for f in (lambda x: x.zero_(), lambda x: x.fill_(2), lambda x: x.__setitem__(0, 1.0)):
+        with pytest.raises(RuntimeError, match="Please clone"):
+            f(gradstep.zeros(3).expand(2, 3))
