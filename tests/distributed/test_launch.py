@@ -32,7 +32,7 @@ def test_train_nproc_2_rank_0_prints_and_writes_once(tmp_path):
     require_mpi()
     out_dir = tmp_path / "run"
     rc, out, err = run([sys.executable, "-m", "gradstep", "train", "--nproc", "2", "--epochs", "1",
-                        "--accumulate", "2", "--no-progress", "--out", str(out_dir)], timeout=90)
+                        "--accumulate", "2", "--batch-size", "32", "--no-progress", "--out", str(out_dir)], timeout=90)
     assert rc == 0, out + err
     assert out.count("epoch   1/1") == 1 and out.count("done in") == 1, out
     assert "batch 32 per rank x 2 ranks = global batch 64" in out
@@ -44,7 +44,7 @@ def test_train_nproc_2_rank_0_prints_and_writes_once(tmp_path):
 def test_train_under_users_mpiexec_and_bad_input_stops_all_ranks(tmp_path):
     require_mpi()
     rc, out, err = run(mpi_command(2, ["-m", "gradstep", "train", "--epochs", "1", "--no-progress",
-                                       "--out", str(tmp_path / "run")]), timeout=90)
+                                       "--batch-size", "32", "--out", str(tmp_path / "run")]), timeout=90)
     assert rc == 0 and out.count("epoch   1/1") == 1 and "global batch 64" in out, out + err
     rc, out, err = run([sys.executable, "-m", "gradstep", "train", "--nproc", "2", "--model", "nope"],
                        timeout=60)
