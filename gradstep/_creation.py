@@ -111,7 +111,12 @@ def from_numpy(arr):
     return Tensor._make(arr)
 
 
-def _size(size):
+def _size(size, kw=None):
+    """Sizes given as ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``."""
+    if kw is not None:
+        if size:
+            raise TypeError("pass the size either positionally or as size=, not both")
+        size = (kw,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     size = tuple(int(s) for s in size)
@@ -127,16 +132,16 @@ def _dt(dtype, default=None):
     return B.as_dtype(dtype).np
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(xp.zeros(_size(size), _dt(dtype)), requires_grad, device)
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(xp.zeros(_size(args, size), _dt(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(xp.ones(_size(size), _dt(dtype)), requires_grad, device)
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(xp.ones(_size(args, size), _dt(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(xp.empty(_size(size), _dt(dtype)), requires_grad, device)
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(xp.empty(_size(args, size), _dt(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -235,13 +240,13 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 # ---------------------------------------------------------------- random
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    arr = _gen(generator).random(_size(size), dtype=xp.float64).astype(_dt(dtype))
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    arr = _gen(generator).random(_size(args, size), dtype=xp.float64).astype(_dt(dtype))
     return _finish(arr, requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    arr = _gen(generator).standard_normal(_size(size)).astype(_dt(dtype))
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    arr = _gen(generator).standard_normal(_size(args, size)).astype(_dt(dtype))
     return _finish(arr, requires_grad, device)
 
 

@@ -124,6 +124,7 @@ FACTORIES = [
     lambda L: L.linspace(0, 1, 1), lambda L: L.linspace(0, 1, 0), lambda L: L.linspace(3, 1, 5),
     lambda L: L.linspace(-3.3, 7.1, 17), lambda L: L.linspace(0, 1, 1000),
     lambda L: L.eye(3), lambda L: L.eye(2, 3, dtype=L.int64), lambda L: L.eye(0), lambda L: L.eye(3, 1),
+    lambda L: L.zeros(size=(2, 3)), lambda L: L.ones(size=[4], dtype=L.int32),
 ]
 
 

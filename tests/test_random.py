@@ -23,7 +23,8 @@ def _like_torch(f):
 SHAPES = [
     lambda L: L.rand(2, 3), lambda L: L.rand((2, 3), dtype=L.float64), lambda L: L.rand(()),
     lambda L: L.rand(0), lambda L: L.randn(4), lambda L: L.randn(2, 3, dtype=L.float16),
-    lambda L: L.randn([3]), lambda L: L.randint(5, (3,)), lambda L: L.randint(2, 5, (3, 2)),
+    lambda L: L.randn([3]), lambda L: L.randn(size=(2, 1)), lambda L: L.rand(size=[3], dtype=L.float64),
+    lambda L: L.empty(size=(2,)), lambda L: L.randint(5, (3,)), lambda L: L.randint(2, 5, (3, 2)),
     lambda L: L.randint(2, 5, (3,), dtype=L.int32), lambda L: L.randint(5, (3,), dtype=L.float32),
     lambda L: L.randint(0, 10, (2, 2), dtype=L.uint8), lambda L: L.randint(high=4, size=(2,)),
     lambda L: L.randperm(5), lambda L: L.randperm(0), lambda L: L.randperm(4, dtype=L.int32),
