@@ -62,6 +62,7 @@ from ._functional.loss import (
     soft_margin_loss,
     triplet_margin_loss,
 )
+from ._functional.padding import pad
 from ._functional.sparse import embedding, embedding_bag, one_hot
 
 # ---- convolution / pooling / normalization helper: add your import lines below ----

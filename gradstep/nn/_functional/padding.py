@@ -1,0 +1,74 @@
+"""``pad`` of ``nn.functional``: constant, reflect, replicate and circular padding."""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from ...backend import xp
+from ...ops.shape import pad as _constant_pad
+
+__all__ = ["pad"]
+
+
+def _source_index(n, lo, hi, mode):
+    """For each output position along a dim of size ``n`` padded by (lo, hi), the input index."""
+    j = xp.arange(-lo, n + hi)
+    if mode == "replicate":
+        return xp.clip(j, 0, n - 1)
+    if mode == "circular":
+        return j % n
+    if n == 1:  # reflect of a single element is that element
+        return xp.zeros_like(j)
+    period = 2 * (n - 1)
+    j = xp.abs(j) % period
+    return xp.where(j >= n, period - j, j)
+
+
+def _check(input, pad, mode):  # noqa: A002
+    n_dims = len(pad) // 2
+    if n_dims > 3:
+        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  f"supported for now; got {n_dims} padded dims in mode {mode!r}")
+    if input.ndim not in (n_dims + 1, n_dims + 2):
+        raise RuntimeError(
+            f"{mode} padding of {n_dims} trailing dims expects a {n_dims + 1}D (unbatched) or "
+            f"{n_dims + 2}D (batched) input, but got input of shape {list(input.shape)}"
+        )
+    for i in range(n_dims):
+        d = input.ndim - 1 - i
+        lo, hi, n = pad[2 * i], pad[2 * i + 1], input.shape[d]
+        if lo < 0 or hi < 0:
+            raise RuntimeError(f"negative padding {(lo, hi)} is only supported in constant mode")
+        limit_ok = (lo < n and hi < n) if mode == "reflect" else (
+            lo <= n and hi <= n) if mode == "circular" else n > 0
+        if not limit_ok:
+            raise RuntimeError(
+                f"Padding size should be less than{' or equal to' if mode == 'circular' else ''} "
+                f"the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension "
+                f"{d} of input {list(input.shape)}"
+            )
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """Pad the last ``len(pad) // 2`` dims; ``pad`` is (left, right) pairs from the last dim back.
+
+    ``constant`` fills with ``value`` (negative pads crop); ``reflect``, ``replicate`` and
+    ``circular`` gather input elements, so gradients of repeated elements add up.
+    """
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if mode == "constant":
+        return _constant_pad(input, pad, value=value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(
+            f"Unrecognised padding mode {mode!r}; expected 'constant', 'reflect', 'replicate' or "
+            "'circular'"
+        )
+    if value is not None and value != 0:
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+    _check(input, pad, mode)
+    out = input
+    for i in range(len(pad) // 2):
+        d = input.ndim - 1 - i
+        idx = _source_index(input.shape[d], pad[2 * i], pad[2 * i + 1], mode)
+        out = out.index_select(d, Tensor._make(idx.astype(xp.int64)))
+    return out
