@@ -436,9 +436,11 @@ class Scatter(Node):
         return ga, gs
 
 
-def _check_scatter_sizes(a, d, idx, src):
+def _check_scatter_args(a, d, idx, src):
     from .._tensor import Tensor
 
+    if isinstance(src, Tensor) and src.dtype is not a.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     for k in range(idx.ndim):
         too_big = (k != d and k < a.ndim and idx.shape[k] > a.shape[k]) or (
             isinstance(src, Tensor) and src.ndim and idx.shape[k] > src.shape[k])
@@ -451,17 +453,16 @@ def _check_scatter_sizes(a, d, idx, src):
 
 
 def scatter(a, dim, index, src=None, value=None, reduce=None):
+    from .._tensor import Tensor
     from ._util import cast, to_tensor
 
     d = normalize_dim(dim, a.ndim)
     if src is None:
         src = value
-    _check_scatter_sizes(a, d, index._data, src)
+    _check_scatter_args(a, d, index._data, src)
     if reduce is not None:
         return _scatter_reduce(a, d, index, src, reduce)
     idx = _check_index(a, d, index, "scatter")
-    from .._tensor import Tensor
-
     name = "ScatterBackward0" if isinstance(src, Tensor) and src.ndim else "ScatterBackward1"
     src = cast(to_tensor(src, dtype=a.dtype), a.dtype)
     return Scatter.apply(a, src, idx=idx, dim=d, add=False, _name=name)
@@ -490,7 +491,7 @@ def _scatter_reduce(a, d, index, src, reduce):
 def scatter_add(a, dim, index, src):
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "scatter_add")
-    _check_scatter_sizes(a, d, idx, src)
+    _check_scatter_args(a, d, idx, src)
     return Scatter.apply(a, src, idx=idx, dim=d, add=True, _name="ScatterAddBackward0")
 
 

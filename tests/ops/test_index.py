@@ -276,6 +276,10 @@ def test_scatter_names_and_errors():
         a.scatter_add(1, gradstep.tensor([[0, 1], [1, 1]]), gradstep.ones(1, 3))
     with pytest.raises(RuntimeError, match="no larger than self"):
         a.scatter(0, gradstep.tensor([[0, 1, 1, 0]]), 2.0)
+    with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
+        a.scatter_add(0, gradstep.tensor([[0]]), gradstep.ones(1, 1, dtype=gradstep.float64))
+    with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
+        a.scatter(0, gradstep.tensor([[0]]), gradstep.ones(1, 1, dtype=gradstep.float64))
 
 
 def test_masked_fill_and_select():
