@@ -13,6 +13,12 @@ from .modules.activation import (
 )
 from .modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .modules.sparse import Embedding, EmbeddingBag
+from .modules.padding import (
+    CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d,
+    ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
+    ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
+)
+from .modules.distance import CosineSimilarity, PairwiseDistance
 from .modules.loss import (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss,
     HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,

@@ -29,3 +29,27 @@ def test_pad_errors():
         nn.functional.pad(x, (1, 1), mode="mirror")
     with pytest.raises(RuntimeError, match="divisible by 2"):
         nn.functional.pad(x, (1,))
+
+
+@pytest.mark.parametrize("name,args,shape", [
+    ("ZeroPad2d", ((1, 2, 0, 1),), (2, 3, 4, 4)), ("ZeroPad1d", (2,), (2, 3, 4)),
+    ("ConstantPad1d", ((1, 2), 3.5), (2, 3, 4)), ("ConstantPad3d", (1, -0.5), (1, 2, 3, 3, 3)),
+    ("ReflectionPad1d", ((2, 1),), (2, 3, 4)), ("ReflectionPad2d", (1,), (1, 2, 3, 4)),
+    ("ReplicationPad2d", ((1, 0, 2, 3),), (1, 2, 3, 4)), ("ReplicationPad3d", (1,), (1, 2, 3, 3, 2)),
+    ("CircularPad1d", ((1, 2),), (2, 3, 4)), ("CircularPad2d", (1,), (1, 2, 3, 3)),
+])
+def test_padding_layers_match_torch(name, args, shape):
+    import torch
+
+    from tests.nn.layer_twin import compare_layer
+
+    compare_layer(lambda L: getattr(L.nn, name)(*args), [shape], modes=("train",))
+    assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+def test_distance_layers_match_torch():
+    from tests.nn.layer_twin import compare_layer
+
+    compare_layer(lambda L: L.nn.CosineSimilarity(dim=1), [(4, 5), (4, 5)], modes=("train",))
+    compare_layer(lambda L: L.nn.PairwiseDistance(p=3.0, keepdim=True), [(4, 5), (4, 5)],
+                  modes=("train",))
