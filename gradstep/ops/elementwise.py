@@ -148,8 +148,8 @@ class RPowScalar(Node):
     def backward(self, g):
         out = self.saved_output
         s = self.s
-        if s == 0:  # d/dx 0**x is 0 where x >= 0 and -inf where x < 0 (torch's convention)
-            return where(out == 0, 0.0, g * out * float("-inf"))
+        if s == 0:  # d/dx 0**x: 0 where x >= 0 (out <= 1), else out * log(0) (torch's convention)
+            return where(out > 1, g * out * float("-inf"), 0.0)
         return g * out * (math.log(s) if s > 0 else float("nan"))
 
 
@@ -164,7 +164,7 @@ class Pow(Node):
         a, b = self.saved_tensors
         ga = g * b * a ** (b - 1)
         ga = where(b == 0, 0.0, ga)
-        gb = g * a**b * log(where(a == 0, 1.0, a))
+        gb = g * a**b * log(a)  # a == 0, b < 0: inf * -inf, as in torch
         gb = where((a == 0) & (b >= 0), 0.0, gb)
         return sum_to(ga, a.shape), sum_to(gb, b.shape)
 

@@ -179,7 +179,8 @@ class Std(Node):
         mu = a.mean(dim=self.axes, keepdim=True)
         ge = _expand_back(g, self.shape, self.axes, self.keepdim)
         denom = n - self.correction
-        return ge * (a - mu) / (out * denom)
+        # torch masks where std is 0 (constant input): gradient 0, not nan
+        return (ge / (out * denom)).masked_fill(out == 0, 0.0) * (a - mu)
 
 
 def _count(shape, axes):
@@ -229,7 +230,8 @@ class Norm(Node):
             count = mask.sum(dim=axes, keepdim=True)
             return ge * a.sign() * mask / count
         safe = out.masked_fill(out == 0, 1.0)
-        res = ge * a.sign() * a.abs() ** (p - 1) / safe ** (p - 1)
+        scaled = (a.sign() * a.abs() ** (p - 1)).masked_fill(a == 0, 0.0)  # p < 1: 0 * inf
+        res = ge * scaled / safe ** (p - 1)
         return res.masked_fill(out == 0, 0.0)
 
 

@@ -506,3 +506,23 @@ def test_float16_forward_within_two_ulp(name):
     t = theirs.numpy()
     err = np.abs(ours.numpy().astype(np.float64) - t) / np.abs(np.spacing(t)).astype(np.float64)
     assert err.max() <= 2, err.max()
+
+
+def _special(dt):
+    x = np.array([0.0, 0.0, 1.0, -1.0, 2.0, 0.0], dtype=dt)
+    y = np.array([0.0, 2.0, 0.0, 3.0, -1.0, -1.0], dtype=dt)
+    return [gradstep.tensor(x, requires_grad=True), gradstep.tensor(y, requires_grad=True)]
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a, b: a.relu(), lambda L, a, b: a.abs(), lambda L, a, b: nnf(L).leaky_relu(a, 0.1),
+    lambda L, a, b: nnf(L).elu(a, 0.7), lambda L, a, b: a.sqrt(), lambda L, a, b: a ** 2,
+    lambda L, a, b: a ** 0.5, lambda L, a, b: a ** -1, lambda L, a, b: a ** 0, lambda L, a, b: a ** 3,
+    lambda L, a, b: a ** b, lambda L, a, b: 0 ** b, lambda L, a, b: 0.0 ** b, lambda L, a, b: (-2.0) ** a,
+    lambda L, a, b: a.clamp(0, 0), lambda L, a, b: L.maximum(a, b), lambda L, a, b: a.sign(),
+    lambda L, a, b: a / b, lambda L, a, b: a.log(),
+])
+def test_gradients_at_special_points(fn):
+    # zeros, 0 ** negative, log(0): values and gradients (inf/nan included) as torch has them
+    with np.errstate(all="ignore"):
+        check(fn, inputs=_special)

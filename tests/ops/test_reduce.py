@@ -412,3 +412,20 @@ def test_float16_forward_within_two_ulp(fn):
     t = theirs.numpy()
     err = np.abs(ours.numpy().astype(np.float64) - t) / np.abs(np.spacing(t)).astype(np.float64)
     assert err.max() <= 2, err.max()
+
+
+def _special(dt):
+    return [gradstep.tensor(np.array([[0.0, 0.0, 1.0], [-1.0, 2.0, 0.0]], dtype=dt), requires_grad=True)]
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: (a * 0 + 1).std(), lambda a: (a * 0 + 1).std(1), lambda a: (a * 0).norm(p=3),
+    lambda a: a.norm(p=0.5), lambda a: a.norm(p=0.5, dim=1), lambda a: a.norm(p=1), lambda a: a.norm(p=0),
+    lambda a: a.norm(p=float("inf")), lambda a: a.norm(p=float("-inf")), lambda a: a.prod(),
+    lambda a: a.prod(1), lambda a: a.max(), lambda a: a.min(0).values, lambda a: a[:, :0].mean(1),
+    lambda a: a[:, :0].sum(1), lambda a: (a * 0 - float("inf")).log_softmax(1),
+    lambda a: (a * 0 - float("inf")).logsumexp(1), lambda a: a[:, :1].var(1),
+])
+def test_gradients_at_special_points(fn):
+    with np.errstate(all="ignore"):
+        check(lambda L, a: fn(a), inputs=_special)
