@@ -94,6 +94,8 @@ class Tri(Node):
 class Pad(Node):
     def forward(self, a):
         self.in_shape = a.shape
+        if a.ndim == 0:
+            return a.copy()
         return xp.pad(a, self.widths, mode="constant", constant_values=self.value)
 
     def backward(self, g):

@@ -352,3 +352,55 @@ def test_gradgradcheck_shape(fn):
 
     a = gradstep.randn(2, 3, 2, dtype=gradstep.float64, requires_grad=True)
     assert gradgradcheck(fn, (a,))
+
+
+def _pad_fuzz(L, x, r):
+    n = int(r.integers(0, min(x.ndim, 3) + 1))
+    return _pad(L, x, tuple(int(i) for i in r.integers(0, 3, size=2 * n)))
+
+
+def _dim(r, x, extra=0):
+    return int(r.integers(-x.ndim - extra, x.ndim + extra))
+
+
+FUZZ_OPS = [
+    lambda L, x, r: x.flatten(_dim(r, x)),
+    lambda L, x, r: x.transpose(_dim(r, x), _dim(r, x)),
+    lambda L, x, r: x.permute(*[int(i) for i in r.permutation(x.ndim)]),
+    lambda L, x, r: x.unsqueeze(_dim(r, x, 1)),
+    lambda L, x, r: x.squeeze(),
+    lambda L, x, r: x.flip(tuple(int(i) for i in r.choice(x.ndim, size=min(2, x.ndim), replace=False))),
+    lambda L, x, r: x.roll(int(r.integers(-7, 8))),
+    lambda L, x, r: x.roll(int(r.integers(-7, 8)), _dim(r, x)),
+    lambda L, x, r: x.repeat(*[int(i) for i in r.integers(0, 3, size=x.ndim + int(r.integers(0, 2)))]),
+    lambda L, x, r: L.cat([x, x * 2], _dim(r, x)),
+    lambda L, x, r: L.stack([x, x], _dim(r, x, 1)),
+    lambda L, x, r: x.chunk(int(r.integers(1, 4)), _dim(r, x))[-1],
+    lambda L, x, r: x.split(int(r.integers(1, 4)), _dim(r, x))[0],
+    lambda L, x, r: x.tril(int(r.integers(-2, 3))) if x.ndim >= 2 else x,
+    lambda L, x, r: x.triu(int(r.integers(-2, 3))) if x.ndim >= 2 else x,
+    lambda L, x, r: x.movedim(_dim(r, x), _dim(r, x)),
+    lambda L, x, r: x.reshape(-1, *x.shape[1:]) if x.numel() else x.reshape(x.shape),
+    lambda L, x, r: x.tile(tuple(int(i) for i in r.integers(1, 3, size=int(r.integers(1, 4))))),
+    lambda L, x, r: x.repeat_interleave(int(r.integers(0, 3)), dim=_dim(r, x)),
+    _pad_fuzz,
+]
+
+
+def test_random_shape_ops_against_torch():
+    rng = np.random.default_rng(1)
+    for it in range(300):
+        shape = tuple(int(s) for s in rng.integers(0, 4, size=int(rng.integers(1, 4))))
+        op = FUZZ_OPS[int(rng.integers(len(FUZZ_OPS)))]
+        x = rng.standard_normal(shape)
+        res = []
+        for L in (gradstep, torch):
+            a = L.tensor(x, requires_grad=True)
+            y = op(L, a, np.random.default_rng(it))
+            w = np.random.default_rng(it).standard_normal(tuple(y.shape))
+            (y * L.tensor(w)).sum().backward()
+            res.append((tuple(y.shape), y.detach().numpy().copy(), a.grad.numpy().copy()))
+        (s1, y1, g1), (s2, y2, g2) = res
+        assert s1 == s2, (it, shape)
+        np.testing.assert_allclose(y1, y2, err_msg=str((it, shape)))
+        np.testing.assert_allclose(g1, g2, err_msg=str((it, shape)))
