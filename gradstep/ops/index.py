@@ -106,10 +106,17 @@ def take(arr, key):
 
 def put(arr, key, value):
     """``arr[key] = value`` for a converted key."""
-    if isinstance(key, TwoStepKey):
-        arr[key.basic][key.adv] = value
-    else:
-        arr[key] = value
+    try:
+        if isinstance(key, TwoStepKey):
+            arr[key.basic][key.adv] = value
+        else:
+            arr[key] = value
+    except ValueError:
+        vshape = list(xp.shape(value))
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {vshape} cannot be broadcast to indexing "
+            f"result of shape {list(take(arr, key).shape)}"
+        ) from None
 
 
 def _add_at(arr, key, value):

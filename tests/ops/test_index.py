@@ -199,6 +199,8 @@ def test_setitem_plain_and_errors():
     a = gradstep.zeros(3, 4)
     with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[3\] cannot be broadcast to indexing result of shape \[4\]"):
         a[0] = gradstep.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"value tensor of shape \[2\] cannot be broadcast to indexing result of shape \[4\]"):
+        a[1] = gradstep.ones(2)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         gradstep.zeros(3, requires_grad=True)[0] = 1.0
     with gradstep.no_grad():
