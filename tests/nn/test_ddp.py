@@ -177,3 +177,34 @@ def test_frozen_parameters_are_left_out():
     ddp(gradstep.randn(2, 5)).sum().backward()
     assert model[0].weight.grad is None and model[0].bias.grad is not None
     assert ddp._get_ddp_logging_data()["reductions"] == 1
+
+
+@pytest.mark.usefixtures("world")
+def test_each_bucket_is_posted_as_soon_as_its_gradients_are_ready():
+    """With one bucket per layer, the last layer's all-reduce is posted while backward still has
+    the first layer to do (overlap), and the buckets go out last layer first."""
+    import gradstep.distributed as dist
+
+    gradstep.manual_seed(0)
+    model = nn.Sequential(nn.Linear(30, 30, bias=False), nn.Tanh(), nn.Linear(30, 30, bias=False),
+                          nn.Tanh(), nn.Linear(30, 30, bias=False))
+    ddp = DDP(model, bucket_cap_mb=30 * 30 * 4 / 2**20)  # exactly one weight per bucket
+    assert len(ddp._get_ddp_logging_data()["bucket_sizes"]) == 3
+    log = []
+    backend = dist._get_world()
+    post = backend.allreduce
+
+    def logged(buf, op, nonblocking=False):
+        log.append(("allreduce", buf.size))
+        return post(buf, op, nonblocking)
+
+    backend.allreduce = logged
+    try:
+        for i, layer in ((0, model[0]), (2, model[2]), (4, model[4])):
+            layer.weight.register_post_accumulate_grad_hook(lambda p, i=i: log.append(("grad", i)))
+        ddp(gradstep.randn(4, 30)).sum().backward()
+    finally:
+        del backend.allreduce
+    # DDP's hook runs first on each weight (registered first), then the test's
+    assert log == [("allreduce", 900), ("grad", 4), ("allreduce", 900), ("grad", 2), ("allreduce", 900),
+                   ("grad", 0)]
