@@ -263,6 +263,12 @@ def check_buffers(rank, size):
     return 1
 
 
+def mismatch(rank, size):
+    """Ranks wrapping different models: DDP refuses at construction (the job then aborts)."""
+    DDP(nn.Linear(3 + rank, 2))
+    return 1
+
+
 def crash(rank, size):
     """Rank 1 fails while rank 0 waits in a collective: the job must end, not hang."""
     if rank == 1:
@@ -277,6 +283,7 @@ SCENARIOS = {
     "ddp": lambda r, s: check_ddp_equivalence(r, s, 0.001) + check_ddp_equivalence(r, s, None),
     "no_sync": lambda r, s: check_no_sync(r, s) + check_unused(r, s) + check_buffers(r, s),
     "crash": crash,
+    "mismatch": mismatch,
 }
 
 

@@ -22,6 +22,11 @@ def test_two_ranks_no_sync_accumulation_and_unused_parameters():
     assert rc == 0 and "PASS no_sync" in out, out + err
 
 
+def test_two_ranks_with_different_models_are_refused():
+    rc, out, err = run_scenario("mismatch", timeout=30)
+    assert rc != 0 and "the ranks do not all wrap the same model" in err, out + err
+
+
 def _mlp(seed=0):
     gradstep.manual_seed(seed)
     return nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 3))
