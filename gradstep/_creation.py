@@ -212,6 +212,8 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     Like torch, the step is rounded in the output precision (float32 by default) and
     the points are then computed in double.
     """
+    if not isinstance(steps, int) and not (hasattr(steps, "__index__") and not isinstance(steps, float)):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     steps = int(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -236,7 +238,11 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    return _finish(xp.eye(n, m if m is not None else n, dtype=_dt(dtype)), requires_grad, device)
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    return _finish(xp.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
 
 # ---------------------------------------------------------------- random
@@ -263,6 +269,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     return _finish(_gen(generator).permutation(int(n)).astype(_dt(dtype, B.int64)), requires_grad, device)
 
 

@@ -161,3 +161,9 @@ def test_factory_errors():
         gradstep.arange(0, 10, -1)
     with pytest.raises(RuntimeError, match="non-negative"):
         gradstep.linspace(0, 1, -1)
+    with pytest.raises(TypeError, match="steps"):
+        gradstep.linspace(0, 1, 2.5)
+    with pytest.raises(RuntimeError, match="n must be greater or equal to 0"):
+        gradstep.eye(-1)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        gradstep.randperm(-1)
