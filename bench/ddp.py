@@ -71,6 +71,8 @@ def bench_gradstep(args, rank, n):
     variants.append(("ddp", nn.parallel.DistributedDataParallel(model)))
     if n > 1:  # one bucket holding every gradient: its all-reduce starts after backward, no overlap
         variants.append(("1bucket", nn.parallel.DistributedDataParallel(model, bucket_cap_mb=1000)))
+        # a bucket per tensor: layer 2's all-reduce can run during layer 1's backward
+        variants.append(("tiny", nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.001)))
     if n > 1:  # no gradient sync, a barrier after each step: its wait is the ranks' skew alone
         variants.append(("skew", model))
     skew = [0.0]
@@ -100,7 +102,7 @@ def bench_gradstep(args, rank, n):
         results[name] = {"step": elapsed}
         if name != "plain":
             results[name]["wait"] = wait
-        if name in ("ddp", "1bucket"):
+        if name in ("ddp", "1bucket", "tiny"):
             results[name]["buckets"] = net._get_ddp_logging_data()["bucket_sizes"]
     grad = gradstep.zeros(sum(p.numel() for p in model.parameters()))
     results["grad_allreduce"] = _time_allreduce(lambda: dist.all_reduce(grad), dist.barrier)
@@ -143,6 +145,7 @@ def bench_torch(args, rank, n, port):
     variants.append(("ddp", nn.parallel.DistributedDataParallel(model)))
     if n > 1:
         variants.append(("1bucket", nn.parallel.DistributedDataParallel(model, bucket_cap_mb=1000)))
+        variants.append(("tiny", nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.001)))
     for name, net in variants:
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
@@ -194,7 +197,7 @@ def report(runs, args):
           f"{'torch':>8} {'speedup':>7} | {'gs/torch':>8}")
     for r in runs:
         n, gs, th = r["ranks"], r["gradstep"], r.get("torch")
-        for variant in ("plain", "ddp", "1bucket", "skew"):
+        for variant in ("plain", "ddp", "1bucket", "tiny", "skew"):
             if variant not in gs:
                 continue
             g = gs[variant]["step"]
@@ -222,8 +225,9 @@ def report(runs, args):
         print(f"whole gradient ({sum(r['gradstep']['ddp']['buckets'])} bytes in buckets of "
               f"{r['gradstep']['ddp']['buckets']}): one blocking all-reduce {1e3 * gr:.3f} ms (gradstep), "
               f"{1e3 * tr:.3f} ms (torch); DDP's exposed wait {1e3 * r['gradstep']['ddp']['wait']:.3f} ms")
-    print("\nvariants: plain = no DDP; ddp = default buckets (first 1 MiB, then 25 MiB), all-reduces "
-          "overlapping backward; 1bucket = one bucket, all-reduced after backward (no overlap); skew = no "
+    print("\nvariants: plain = no DDP; ddp = default buckets (25 MiB; 1 MiB for the first layers' bucket, "
+          "all-reduced last); 1bucket = one bucket, all-reduced after backward (no overlap); tiny = one "
+          "bucket per tensor (most overlap, most messages); skew = no "
           "gradient sync, a barrier after each step (its wait is how far the ranks drift apart, the floor "
           "under any 'wait' on this machine). wait = per step, in the fastest round.")
     for r in runs:
