@@ -28,7 +28,12 @@ import torch
 import gradstep
 from gradstep.optim.muon import adjust_lr, zeropower_via_newtonschulz
 from tests.helpers import assert_close
-from tests.optim.oracle import check_cross_load, compare_optimizers, compare_state, make_params
+from tests.optim.oracle import (
+    compare_state,
+    make_params,
+    state_dict_to_gradstep,
+    state_dict_to_torch,
+)
 
 SHAPES = [(5, 4), (3, 5), (16, 12)]  # tall, wide (Newton-Schulz runs on the transpose), larger
 
@@ -43,23 +48,40 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-def run_both(kwargs, dtype, steps=50, shapes=SHAPES):
+def assert_muon_close(opt, topt, ours, theirs, dtype, steps, what):
+    """Buffers to the dtype tolerance; each parameter within ``steps`` bfloat16 ulps of its
+    group's step (``adjusted_lr * 2**-7`` per step, see the module docstring)."""
+    group_of = {id(p): g for g in opt.param_groups for p in g["params"]}
+    for i, (p, tp) in enumerate(zip(ours, theirs)):
+        compare_state(dict(opt.state.get(p, {})), dict(topt.state.get(tp, {})), dtype,
+                      f"{what}: state {i}")
+        g = group_of.get(id(p))
+        atol = 0 if g is None else steps * adjust_lr(float(g["lr"]), g["adjust_lr_fn"], p.shape) * 2**-7
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=0, atol=atol,
+                                   err_msg=f"{what}: param {i}")
+
+
+def feed_grads(ours, theirs, rng, dtype, no_grad=()):
+    for i, (p, tp) in enumerate(zip(ours, theirs)):
+        if i in no_grad:
+            continue
+        g = rng.standard_normal(p.shape).astype(dtype)
+        p.grad, tp.grad = gradstep.tensor(g.copy()), torch.tensor(g.copy())
+
+
+def run_both(kwargs, dtype, steps=50, shapes=SHAPES, groups=None, on_step=None, no_grad=()):
     """Run both optimizers on the same random gradients; compare state and params every step."""
     ours, theirs = make_params(shapes, dtype)
-    opt, topt = gradstep.optim.Muon(ours, **kwargs), torch.optim.Muon(theirs, **kwargs)
+    groups = groups or (lambda ps: ps)
+    opt, topt = gradstep.optim.Muon(groups(ours), **kwargs), torch.optim.Muon(groups(theirs), **kwargs)
     rng = np.random.default_rng(1)
-    lr = kwargs.get("lr", 1e-3)
     for k in range(steps):
-        for p, tp in zip(ours, theirs):
-            g = rng.standard_normal(p.shape).astype(dtype)
-            p.grad, tp.grad = gradstep.tensor(g.copy()), torch.tensor(g.copy())
+        if on_step is not None:
+            on_step(k, opt, topt, ours, theirs)
+        feed_grads(ours, theirs, rng, dtype, no_grad)
         opt.step()
         topt.step()
-        for i, (p, tp) in enumerate(zip(ours, theirs)):
-            compare_state(dict(opt.state[p]), dict(topt.state[tp]), dtype, f"step {k}: state {i}")
-            atol = (k + 1) * adjust_lr(lr, kwargs.get("adjust_lr_fn"), p.shape) * 2**-7
-            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=0,
-                                       atol=atol, err_msg=f"step {k}: param {i}")
+        assert_muon_close(opt, topt, ours, theirs, dtype, k + 1, f"step {k}")
     return opt, ours
 
 
@@ -79,7 +101,8 @@ def test_grid_matches_torch(hp, dtype):
 @pytest.mark.parametrize("shape", [(4, 5), (16, 12), (32, 48), (64, 40)])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_newton_schulz_matches_torch(shape, dtype):
-    """Entries agree to a couple of bfloat16 ulps (most bit for bit); a real error is far larger."""
+    """Entries agree to a few bfloat16 ulps (here most bit for bit, but that depends on the
+    summation order of the machine's matmul kernels, so it is not asserted)."""
     from torch.optim._muon import _zeropower_via_newtonschulz
 
     g = np.random.default_rng(0).standard_normal(shape).astype(dtype)
@@ -88,7 +111,6 @@ def test_newton_schulz_matches_torch(shape, dtype):
     ours = zeropower_via_newtonschulz(g, coeffs, 5, 1e-7)
     assert ours.shape == theirs.shape == shape
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=2**-6)
-    assert np.mean(ours == theirs) > 0.5
     # and the values are bfloat16 numbers, as torch's are
     assert np.all(ours.view(np.uint32) & 0xFFFF == 0)
 
@@ -151,16 +173,33 @@ def test_tensor_lr():
 
 @pytest.mark.parametrize("source", ["gradstep", "torch"])
 def test_state_dict_cross_loads_with_torch(source):
-    """The state is the momentum buffer alone; either library's loads into both. (Small matrices
-    in float64: here the bfloat16 results agree bit for bit, so the strict oracle applies.)"""
-    check_cross_load(gradstep.optim.Muon, torch.optim.Muon, dict(lr=0.02), source,
-                     shapes=[(5, 4), (3, 5)])
+    """The state is the momentum buffer alone: either library's, converted and loaded into both,
+    continues both alike."""
+    ours, theirs = make_params(SHAPES)
+    params = ours if source == "gradstep" else theirs
+    first = (gradstep.optim.Muon if source == "gradstep" else torch.optim.Muon)(params, lr=0.02)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        feed_grads(ours, theirs, rng, "float64")
+        first.step()
+    sd = first.state_dict()
+    values = [p.detach().numpy().copy() for p in params]
+    ours = [gradstep.tensor(v.copy(), requires_grad=True) for v in values]
+    theirs = [torch.tensor(v.copy(), requires_grad=True) for v in values]
+    opt, topt = gradstep.optim.Muon(ours, lr=0.02), torch.optim.Muon(theirs, lr=0.02)
+    opt.load_state_dict(sd if source == "gradstep" else state_dict_to_gradstep(sd))
+    topt.load_state_dict(state_dict_to_torch(sd) if source == "gradstep" else sd)
+    assert_muon_close(opt, topt, ours, theirs, "float64", 0, "loaded")
+    for k in range(5):
+        feed_grads(ours, theirs, rng, "float64")
+        opt.step()
+        topt.step()
+        assert_muon_close(opt, topt, ours, theirs, "float64", k + 1, f"step {k} after loading")
 
 
 def test_groups_added_group_and_missing_grads_match_torch():
     """Two groups with different hyperparameters, a third added at step 5, one matrix that never
-    gets a gradient (it gets no state). Small float64 matrices: bit-identical bfloat16 results
-    here, so the strict oracle applies."""
+    gets a gradient (it gets no state)."""
     def groups(ps):
         return [{"params": ps[:1], "lr": 0.03}, {"params": ps[1:3], "nesterov": False,
                                                   "adjust_lr_fn": "match_rms_adamw"}]
@@ -170,7 +209,7 @@ def test_groups_added_group_and_missing_grads_match_torch():
             opt.add_param_group({"params": ours[3:], "lr": 0.002})
             topt.add_param_group({"params": theirs[3:], "lr": 0.002})
 
-    opt, _, params, _ = compare_optimizers(gradstep.optim.Muon, torch.optim.Muon, dict(lr=0.02),
-                                           shapes=[(5, 4), (3, 5), (4, 3), (2, 6)],
-                                           groups=groups, on_step=on_step, no_grad=(1,), steps=15)
+    opt, params = run_both(dict(lr=0.02), "float64", steps=15,
+                           shapes=[(5, 4), (3, 5), (4, 3), (2, 6)], groups=groups,
+                           on_step=on_step, no_grad=(1,))
     assert params[1] not in opt.state
