@@ -6,8 +6,7 @@ their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
 
 from __future__ import annotations
 
-from . import autograd, backend, optim, return_types
-from . import nn
+from . import autograd, backend, datasets, distributed, nn, optim, return_types, utils  # noqa: E402 - after the core names they build on
 from ._creation import (
     arange,
     as_tensor,
@@ -203,8 +202,6 @@ from .random import (
     seed,
     set_rng_state,
 )
-
-from . import datasets, distributed, utils  # noqa: E402 - after the core names they build on
 
 clip = clamp
 absolute = abs

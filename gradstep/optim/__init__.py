@@ -1,6 +1,6 @@
 """Optimizers: ``gradstep.optim.SGD``, ``Adam``, ... with torch.optim's API and numbers."""
 
-from . import optimizer
+from . import lr_scheduler, optimizer, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -16,4 +16,3 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
-from . import lr_scheduler, swa_utils  # noqa: E402  (after the optimizers they schedule)
