@@ -6,7 +6,7 @@ their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
 
 from __future__ import annotations
 
-from . import autograd, backend, datasets, distributed, nn, optim, return_types, utils  # noqa: E402 - after the core names they build on
+from . import autograd, backend, datasets, distributed, nn, optim, return_types, utils
 from ._creation import (
     arange,
     as_tensor,
