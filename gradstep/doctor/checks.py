@@ -110,17 +110,30 @@ def _median(values):
     return s[len(s) // 2]
 
 
-def loss_diverging(losses):
-    """The median loss of the last 10 steps is more than twice the lowest median of any
-    earlier 10-step window (and at least 0.1 above it), over at least 20 steps."""
-    n = len(losses)
-    if n < 2 * WINDOW:
+class LossTrend:
+    """Step losses and the running best 10-step median, for the diverging rule in O(1) a step."""
+
+    def __init__(self):
+        self.losses = []
+        self.best = math.inf
+
+    def add(self, loss):
+        """Record a step's loss; returns ``(current median, best earlier median)`` if diverging.
+
+        Rule: over at least 20 steps, the median loss of the last 10 steps is more than twice
+        the lowest median of any earlier 10-step window and above the first window's median
+        (the loss climbed back past where training started: noise around a small loss, which
+        can easily double, does not count).
+        """
+        self.losses.append(loss)
+        n = len(self.losses)
+        if n < WINDOW:
+            return None
+        current = _median(self.losses[-WINDOW:])
+        best, self.best = self.best, min(self.best, current)
+        if n >= 2 * WINDOW and current > 2 * best and current > _median(self.losses[:WINDOW]):
+            return current, best
         return None
-    current = _median(losses[-WINDOW:])
-    best = min(_median(losses[i:i + WINDOW]) for i in range(0, n - WINDOW, WINDOW // 2))
-    if current > 2 * best and current - best > 0.1:
-        return current, best
-    return None
 
 
 def loss_flat(losses, min_steps=30):

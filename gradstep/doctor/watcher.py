@@ -10,7 +10,8 @@ What is hooked while watching (everything is restored on exit):
   step gets, and the plain-words explanation of a backward on a tensor without a graph.
   The doctor therefore sees ``loss.backward()``, not ``gradstep.autograd.backward(loss)``
   (gradients from such calls are still checked at ``step()``);
-* ``scheduler.step`` (wrapped on the instance): its order and cadence.
+* the scheduler is only read (its step count and ``last_epoch``) at each optimizer step: wrapping
+  its ``step`` would put a function into its ``state_dict()``.
 
 Cost in the normal path: per backward, one squared norm per optimizer parameter on raw
 arrays (and a walk over the graph to free it, see ``_backward``); per step, a few Python
@@ -74,10 +75,10 @@ class Doctor:
         self._names = {id(p): n for n, p in model.named_parameters()}
         self._special = [m for m in model.modules() if isinstance(m, _SPECIAL)]
         self._layout = None
-        self._step_losses = []
+        self._trend = checks.LossTrend()
         self._ratios = {}
         self._no_grad_steps = {}
-        self._grad_refs = {}
+        self._grad_ref = None
         self._sched_steps = 0
         self._last_args = None
         self._last_out = None
@@ -108,8 +109,8 @@ class Doctor:
         self._undo.append(model.register_forward_hook(self._post_forward).remove)
         self._wrap(opt, "zero_grad", self._on_zero_grad)
         self._wrap(model, "zero_grad", self._on_zero_grad)
-        if self.scheduler is not None:
-            self._wrap(self.scheduler, "step", self._on_scheduler_step)
+        self._sched_start = _sched_count(self.scheduler)
+        self._opt_stepped_before = bool(getattr(opt, "_opt_called", False))
         original = Tensor.backward
         doctor = self
 
@@ -175,7 +176,7 @@ class Doctor:
     def _params(self):
         """(optimizer params, their group index, model params outside the optimizer), cached."""
         groups = self.optimizer.param_groups
-        key = tuple(len(g["params"]) for g in groups)
+        key = [len(g["params"]) for g in groups]
         if self._layout is None or self._layout[0] != key:
             params, owner = [], []
             for gi, g in enumerate(groups):
@@ -196,18 +197,24 @@ class Doctor:
         self._zero_after_backward = False
         self._last_event = None
         self._sumsq = None
-        self._first_norm = None
+        self._first_total = None
+        self._total = 0.0
 
     def _grad_sumsq(self):
-        """Squared gradient norm of every optimizer parameter (None: no gradient)."""
+        """Squared gradient norm of every optimizer parameter (None: no gradient); sets ``_total``,
+        their sum (non-finite exactly when some gradient is)."""
         out = []
+        total = 0.0
         for p in self._params()[0]:
             g = p._grad
             if g is None:
                 out.append(None)
             else:
-                d = g._data.reshape(-1)
-                out.append(float(xp.dot(d, d)) if d.dtype.kind == "f" else float((d * d).sum()))
+                d = g._data
+                s = float(xp.vdot(d, d)) if d.dtype.kind == "f" else float((d * d).sum())
+                out.append(s)
+                total += s
+        self._total = total
         return out
 
     # ------------------------------------------------------------ model hooks
@@ -268,9 +275,9 @@ class Doctor:
             and "non-finite-grad" not in self._codes
         result = original(tensor, gradient, True if keep else retain_graph, create_graph, inputs)
         self._sumsq = self._grad_sumsq()
-        if self._first_norm is None:
-            self._first_norm = math.sqrt(sum(s for s in self._sumsq if s is not None and math.isfinite(s)))
-        if not loss_bad and not all(s is None or math.isfinite(s) for s in self._sumsq):
+        if self._first_total is None:
+            self._first_total = self._total
+        if not loss_bad and not math.isfinite(self._total):
             self._nonfinite_grad(tensor if keep else None, gradient)
         if keep:
             _release_graph(tensor)
@@ -302,12 +309,13 @@ class Doctor:
 
     def _check_stale_grads(self):
         """Finding 1: the first backward after a step adds to the gradients of the previous step."""
-        stale = []
-        for p in self._params()[0]:
-            g = p._grad
-            ref = self._grad_refs.get(id(p))
-            if g is not None and ref is not None and ref() is g and g._data.any():
-                stale.append(self._name(p))
+        if self._grad_ref is None:
+            return
+        p, ref = self._grad_ref
+        g = p._grad
+        if g is None or ref() is not g or not g._data.any():
+            return
+        stale = [self._name(q) for q in self._params()[0] if q._grad is not None and q._grad._data.any()]
         if stale:
             self._add(
                 "accumulating-grads", "Gradients accumulate across steps",
@@ -323,28 +331,31 @@ class Doctor:
             self._sumsq = self._grad_sumsq()
         params, owner, outside = self._params()
         sumsq = self._sumsq
-        has_grad = [s is not None and (s > 0 or not math.isfinite(s)) for s in sumsq]
         self._check_modes()
-        if not any(has_grad):
+        if self._total == 0.0:  # no gradient at all, or all exactly zero
             self._check_no_grads(params, sumsq)
         else:
-            self._check_unused(params, has_grad)
+            self._check_unused(params, sumsq)
         self._check_outside(outside)
         self._check_accumulation()
-        self._measure = self._want_ratio() and any(has_grad)
+        self._check_scheduler()
+        self._measure = self._want_ratio() and self._total != 0.0
         if self._measure:
             self._before = [(p, p._data.copy()) for p in params if p._grad is not None]
 
     def _post_step(self, optimizer, args, kwargs):
         self.steps += 1
         params = self._params()[0]
-        self._grad_refs = {id(p): weakref.ref(p._grad) for p in params if p._grad is not None}
+        self._grad_ref = None  # the first gradient left by this step, to tell if the next backward adds to it
+        for p in params:
+            if p._grad is not None:
+                self._grad_ref = (p, weakref.ref(p._grad))
+                break
         if self._measure:
             self._check_ratio()
             self._before = None
         if self._losses:
-            self._step_losses.append(sum(self._losses) / len(self._losses))
-            self._check_loss_trend()
+            self._check_loss_trend(sum(self._losses) / len(self._losses))
         self._begin_step()
 
     def _check_modes(self):
@@ -375,13 +386,14 @@ class Doctor:
                   "call loss.backward() before optimizer.step(), on a loss computed from the model's "
                   "output (not from detached values)")
 
-    def _check_unused(self, params, has_grad):
+    def _check_unused(self, params, sumsq):
         """Finding 4: a parameter without a gradient for ``unused_steps`` steps in a row."""
         counts = self._no_grad_steps
         newly = []
-        for p, ok in zip(params, has_grad):
-            if ok:
-                counts.pop(id(p), None)
+        for p, s in zip(params, sumsq):
+            if s:  # a gradient, not all zero (NaN counts as one)
+                if counts:
+                    counts.pop(id(p), None)
                 continue
             c = counts.get(id(p), 0) + 1
             counts[id(p)] = c
@@ -389,8 +401,9 @@ class Doctor:
                 newly.append(self._name(p))
         if newly:
             self._add("params-without-grad", "Parameters that never receive a gradient",
-                      f"{names_list(newly)} got no gradient in {self.unused_steps} steps in a row, "
-                      "while other parameters did: unused in forward, or cut off by detach()/no_grad()",
+                      f"{names_list(newly)} got no gradient (None or exactly zero) in {self.unused_steps} "
+                      "steps in a row, while other parameters did: unused in forward, cut off by "
+                      "detach()/no_grad(), or dead (ReLUs that never activate, e.g. after a too large update)",
                       "use them in the forward pass (without detach()/no_grad()), or remove them from "
                       "the optimizer / set requires_grad_(False) if they are frozen on purpose")
 
@@ -408,12 +421,12 @@ class Doctor:
         k = self._backwards
         if k < 2 or self._forwards != k or len(self._scaled) != k or any(self._scaled):
             return
-        norm = math.sqrt(sum(s for s in self._sumsq if s is not None and math.isfinite(s)))
-        growth = norm / self._first_norm if self._first_norm else float("nan")
+        norm, first = math.sqrt(self._total), math.sqrt(self._first_total or 0.0)
+        growth = norm / first if first else float("nan")
         self._add("unscaled-accumulation", "Gradient accumulation without scaling the loss",
                   f"{k} forward/backward passes per step on losses that are not divided by {k}: the "
                   f"accumulated gradient norm is {norm:.4g}, {growth:.3g} times the first micro-batch's "
-                  f"{self._first_norm:.4g}, so each step is about {k} times larger than intended",
+                  f"{first:.4g}, so each step is about {k} times larger than intended",
                   f"call (loss / {k}).backward() when accumulating {k} batches per step")
 
     def _want_ratio(self):
@@ -455,11 +468,11 @@ class Doctor:
                           f"of their norm (median of the last 5 measured steps); healthy is about {lo:g} to {hi:g}",
                           f"raise the lr (about {lr * lo / median * 10:.2g} would give ~{lo * 10:.1g})")
 
-    def _check_loss_trend(self):
-        losses = self._step_losses
-        if not math.isfinite(losses[-1]):
+    def _check_loss_trend(self, loss):
+        if not math.isfinite(loss):
             return
-        div = checks.loss_diverging(losses)
+        div = self._trend.add(loss)
+        losses = self._trend.losses
         if div is not None:
             self._add("loss-diverging", "Loss diverging",
                       f"the median loss of the last {checks.WINDOW} steps is {div[0]:.4g}, more than twice "
@@ -474,10 +487,12 @@ class Doctor:
                       "and are in the optimizer; then try a larger learning rate")
 
     # ------------------------------------------------------------ scheduler
-    def _on_scheduler_step(self):
-        self._sched_steps += 1
+    def _check_scheduler(self):
         sched = self.scheduler
-        if self.steps == 0 and not getattr(self.optimizer, "_opt_called", False):
+        if sched is None:
+            return
+        self._sched_steps = _sched_count(sched) - self._sched_start
+        if self.steps == 0 and self._sched_steps > 0 and not self._opt_stepped_before:
             self._add("scheduler-before-optimizer", "scheduler.step() before optimizer.step()",
                       "the first scheduler.step() came before any optimizer.step(), so the first value of "
                       "the schedule is skipped",
@@ -485,7 +500,7 @@ class Doctor:
         if self.steps_per_epoch == 1 or not checks.stepped_per_batch(self._sched_steps, self.steps):
             return
         horizon = checks.scheduler_horizon(sched)
-        last = getattr(sched, "last_epoch", 0) + 1  # the step being taken now
+        last = getattr(sched, "last_epoch", 0)
         if checks.overran_horizon(last, horizon):
             lr = sched.optimizer.param_groups[0]["lr"]
             base = sched.base_lrs[0]
@@ -554,6 +569,14 @@ class Doctor:
 
 
 # ---------------------------------------------------------------- diagnostics helpers
+def _sched_count(scheduler):
+    """How many times ``scheduler.step()`` ran (its construction step not counted)."""
+    if scheduler is None:
+        return 0
+    count = getattr(scheduler, "_step_count", None)
+    return count if isinstance(count, int) else getattr(scheduler, "last_epoch", 0)
+
+
 def _release_graph(tensor):
     """Free the saved tensors of ``tensor``'s graph, as a backward without retain_graph does."""
     root = tensor.grad_fn

@@ -232,6 +232,7 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, st
     printer(f"optimizer {type(s.optimizer).__name__}, scheduler {cfg.scheduler or 'none'}, "
             f"{batch} x accumulate {cfg.accumulate}, {cfg.epochs} epochs, run folder {out_dir}")
     t_run = time.perf_counter()
+    doctor = _start_doctor(s) if cfg.doctor else None
     for epoch in range(start, cfg.epochs + 1):
         lr = _current_lr(s.optimizer)
         if isinstance(s.train_loader.sampler, DistributedSampler):
@@ -255,7 +256,9 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, st
             save(state, os.path.join(out_dir, "checkpoint.gs"))
             _write_metrics(os.path.join(out_dir, "metrics.csv"), history)
         if stop_after is not None and epoch >= stop_after:
+            _finish_doctor(doctor, printer)
             return history
+    _finish_doctor(doctor, printer)
     note = plot_curves(history, os.path.join(out_dir, "curves.png")) if lead else None
     if note:
         printer(note)
@@ -266,6 +269,20 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, st
                 f"Wrote {out_dir}/ (config.json, metrics.csv, checkpoint.gs, best.gs"
                 f"{'' if note else ', curves.png'})")
     return history
+
+
+def _start_doctor(s: Setup):
+    """``--doctor``: watch the training loop (the report is printed when the run ends)."""
+    from ..doctor import watch
+
+    steps = -(-len(s.train_loader) // s.cfg.accumulate)
+    return watch(s.model, s.optimizer, s.scheduler, steps_per_epoch=steps).start()
+
+
+def _finish_doctor(doctor, printer):
+    if doctor is not None:
+        doctor.stop()
+        printer(doctor.report())
 
 
 def load_run_checkpoint(run_dir, name="best.gs"):

@@ -406,3 +406,22 @@ def test_bad_arguments():
         watch(object(), torch.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(TypeError, match="optimizer"):
         watch(model, object())
+
+
+def test_scheduler_state_dict_still_saves_while_watching(tmp_path):
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3)
+    with watch(model, opt, sched):
+        _clean_loop(model, opt, _data(2), sched)
+        torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, str(tmp_path / "ck.gs"))
+
+
+def test_gradstep_train_doctor_prints_the_report(tmp_path, capsys):
+    from gradstep.cli import main
+
+    status = main(["train", "--doctor", "--epochs", "1", "--batch-size", "128", "--no-progress", "--lr", "1e-7",
+                   "--out", str(tmp_path / "run")])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "gradstep doctor:" in out and "[update-ratio-low] Learning rate too low" in out
