@@ -184,6 +184,15 @@ def test_setitem_autograd(name):
     check(SETITEM[name], [(3, 4), (3, 4)])
 
 
+def test_setitem_into_plain_tensor_records_graph():
+    def f(L, b):
+        x = L.zeros(3, 4, dtype=b.dtype)
+        x[1] = b[0]
+        x[:, 2] += b[:, 1] * b[:, 1]
+        return x
+    check(f, [(3, 4)])
+
+
 def test_setitem_plain_and_errors():
     for L in (gradstep, torch):
         x = L.zeros(3, 4)
