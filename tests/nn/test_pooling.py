@@ -187,3 +187,53 @@ def test_empty_batch_is_allowed():
     assert tuple(F(gradstep).avg_pool2d(gradstep.zeros(0, 4, 8, 8), 2).shape) == (0, 4, 4, 4)
     assert_close(F(gradstep).adaptive_avg_pool2d(gradstep.ones(1, 2, 3, 3), (0, 2)),
                  F(torch).adaptive_avg_pool2d(torch.ones(1, 2, 3, 3), (0, 2)), "float32")
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1),
+                                dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_grad_after_relu_ties_matches_torch(kw):
+    # ReLU leaves whole windows of zeros: the gradient must go to torch's (first) maximum
+    rng = np.random.default_rng(1)
+    x = np.maximum(rng.standard_normal((2, 3, 9, 9)), 0).astype("float32")
+    x[0, 0, :4, :4] = 0.0
+    out_shape = tuple(F(torch).max_pool2d(torch.tensor(x), **kw).shape)
+    g = rng.standard_normal(out_shape).astype("float32")
+    res = []
+    for L in (gradstep, torch):
+        t = L.tensor(x, requires_grad=True)
+        out = F(L).max_pool2d(t, **kw)
+        out.backward(L.tensor(g))
+        res.append((out.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_array_equal(res[0][1] != 0, res[1][1] != 0)  # same receiving pixels
+    assert_close(res[0][1], res[1][1], "float32")
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=2, stride=1)])
+def test_max_pool_nonfinite_upstream_gradient_matches_torch(kw):
+    # inf/nan gradients reach only the argmax: no inf * 0 = nan leaks into other pixels
+    x = np.arange(2 * 16, dtype="float32").reshape(1, 2, 4, 4) % 7
+    res = []
+    for L in (gradstep, torch):
+        t = L.tensor(x, requires_grad=True)
+        out = F(L).max_pool2d(t, **kw)
+        g = np.ones(tuple(out.shape), "float32")
+        g[0, 0, 0, 0], g[0, 1, 0, 1] = np.inf, np.nan
+        out.backward(L.tensor(g))
+        res.append(t.grad.numpy())
+    np.testing.assert_array_equal(res[0], res[1])
+
+
+def test_max_pool_signed_zero_ties_keep_the_first_like_torch():
+    x = np.array([[[[-0.0, 0.0, 0.0, -0.0], [0.0, 0.0, -0.0, -0.0]]]], dtype="float32")
+    ours = F(gradstep).max_pool2d(gradstep.tensor(x), 2).numpy()
+    theirs = F(torch).max_pool2d(torch.tensor(x), 2).numpy()
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+def test_max_pool_integer_input_matches_torch():
+    x = np.random.default_rng(0).integers(-5, 5, (2, 3, 6, 6))
+    out, idx = F(gradstep).max_pool2d(gradstep.tensor(x), 2, return_indices=True)
+    t_out, t_idx = F(torch).max_pool2d(torch.tensor(x).double(), 2, return_indices=True)
+    np.testing.assert_array_equal(out.numpy(), t_out.numpy().astype(x.dtype))
+    np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())

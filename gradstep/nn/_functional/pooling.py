@@ -30,6 +30,12 @@ class _Geom:
                                                        padding))
 
     @property
+    def disjoint(self):
+        """Whether no two windows share an input pixel (stride at least the window span)."""
+        return all(s >= d * (k - 1) + 1 for s, d, k in zip(self.stride, self.dilation,
+                                                            self.kernel))
+
+    @property
     def padded_hw(self):
         return tuple(n + p + e for n, p, e in zip(self.in_hw, self.padding, self.extra))
 
@@ -82,20 +88,27 @@ def _out_size(n, k, s, p, d, ceil_mode):
 
 
 class MaxPoolGather(Node):
-    """Pick the input value at each window's argmax (flat ``idx`` into H*W per plane)."""
+    """Pick the input value at each window's argmax (``arg``: index into the flattened kernel).
+
+    ``values``, when given, are these picks already made: max pooling's forward finds
+    them together with ``arg`` (``_max_windows``), so only double backward gathers.
+    """
 
     _name = "MaxPool2DWithIndicesBackward0"
+    values = None
 
     def forward(self, x):
+        if self.values is not None:
+            out, self.values = self.values, None
+            return out
         n, c, h, w = x.shape
-        ho, wo = self.idx.shape[2:]
+        idx = _flat_index(self.arg, self.geom)
+        ho, wo = idx.shape[2:]
         flat = x.reshape(n, c, h * w)
-        return xp.take_along_axis(flat, self.idx.reshape(n, c, ho * wo), axis=2).reshape(
-            self.idx.shape)
+        return xp.take_along_axis(flat, idx.reshape(n, c, ho * wo), axis=2).reshape(idx.shape)
 
     def backward(self, g):
-        return MaxPoolScatter.apply(g, idx=self.idx, arg=self.arg, geom=self.geom,
-                                    in_shape=self.in_shape)
+        return MaxPoolScatter.apply(g, arg=self.arg, geom=self.geom, in_shape=self.in_shape)
 
 
 class MaxPoolScatter(Node):
@@ -104,19 +117,32 @@ class MaxPoolScatter(Node):
     _name = "MaxPool2DWithIndicesBackwardBackward0"
 
     def forward(self, g):
-        return self.geom.scatter(lambda k: xp.where(self.arg == k, g, 0), self.in_shape, g.dtype)
+        geom, arg = self.geom, self.arg
+        img = xp.zeros(tuple(self.in_shape[:2]) + geom.padded_hw, g.dtype)
+        # g * mask is one fast pass; where() is exact for inf/nan gradients (inf * 0 is nan)
+        exact = g.dtype.kind == "f" and g.size and not xp.isfinite(g.sum())
+        mask = xp.empty(arg.shape, bool)
+        for k, sl in geom.offset_slices():
+            xp.equal(arg, k, out=mask)
+            if exact:
+                img[sl] += xp.where(mask, g, 0)
+            elif geom.disjoint:  # each pixel lies in one window at most: write, not add
+                xp.multiply(g, mask, out=img[sl])
+            else:
+                img[sl] += g * mask
+        return xp.ascontiguousarray(geom.crop(img))
 
     def backward(self, gg):
-        return MaxPoolGather.apply(gg, idx=self.idx, arg=self.arg, geom=self.geom,
-                                   in_shape=self.in_shape)
+        return MaxPoolGather.apply(gg, arg=self.arg, geom=self.geom, in_shape=self.in_shape)
 
 
 def _max_windows(x, geom):
-    """(argmax over the flattened kernel, flat input index) for every window.
+    """(max, argmax over the flattened kernel) of every window, by torch's rule.
 
-    A running max over the kernel offsets with torch's update rule
-    ``val > best or isnan(val)``: the first maximum wins, and a window holding NaN
-    reports its last NaN.
+    torch updates a window's running max when ``val > best or isnan(val)``: the first
+    maximum wins, and a window holding NaN reports its last NaN. The argmax is the
+    last offset whose value beat the running max, i.e. the largest such offset, so a
+    running ``maximum`` of ``offset * beaten`` finds it with no masked writes.
     """
     if x.dtype.kind == "f":
         low = -xp.inf
@@ -125,7 +151,27 @@ def _max_windows(x, geom):
     else:
         low = xp.iinfo(x.dtype).min
     xpad = geom.pad(x, low)
-    check_nan = x.dtype.kind == "f" and bool(xp.isnan(x).any())
+    if x.dtype.kind == "f" and x.size and xp.isnan(x.min()):
+        return _max_windows_nan(xpad, geom)
+    small = xp.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else xp.int64
+    best = arg = None
+    for k, sl in geom.offset_slices():
+        v = xpad[sl]
+        if best is None:
+            best = v.copy()
+            arg = xp.zeros(best.shape, small)
+            beat = xp.empty(best.shape, bool)
+            at_k = xp.empty(best.shape, small)
+            continue
+        xp.greater(v, best, out=beat)
+        xp.maximum(v, best, out=best)  # on ties numpy returns the second operand: the first max
+        xp.multiply(beat, small(k), out=at_k)
+        xp.maximum(arg, at_k, out=arg)
+    return best, arg
+
+
+def _max_windows_nan(xpad, geom):
+    """``_max_windows`` for an input holding NaN (masked updates: slower, exact)."""
     small = xp.int16 if geom.kernel[0] * geom.kernel[1] < 2**15 else xp.int64
     best = arg = None
     for k, sl in geom.offset_slices():
@@ -133,20 +179,22 @@ def _max_windows(x, geom):
         if best is None:
             best = v.copy()
             arg = xp.zeros(best.shape, small)
-            if not check_nan:
-                continue
-        upd = xp.greater(v, best)
-        if check_nan:
-            upd |= xp.isnan(v)
-        xp.maximum(best, v, out=best)
+            continue
+        upd = xp.greater(v, best) | xp.isnan(v)
+        xp.copyto(best, v, where=upd)
         xp.copyto(arg, small(k), where=upd)
+    return best, arg
+
+
+def _flat_index(arg, geom):
+    """Flat input positions ``h * W + w`` (int64) of the argmax ``arg`` of each window."""
     arg = arg.astype(xp.int64)
     (_, kw), (sh, sw), (dh, dw), (ph, pw) = geom.kernel, geom.stride, geom.dilation, \
         geom.padding
     ho, wo = geom.out_hw
     rows = (xp.arange(ho) * sh - ph)[:, None] + (arg // kw) * dh
     cols = (xp.arange(wo) * sw - pw) + (arg % kw) * dw
-    return arg, (rows * geom.in_hw[1] + cols).astype(xp.int64)
+    return (rows * geom.in_hw[1] + cols).astype(xp.int64)
 
 
 # ---------------------------------------------------------------- avg pooling nodes
@@ -281,13 +329,13 @@ def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_i
     op = f"max_pool{nd}d"
     x4, restore = _lift(x, nd, op, f"{op}: " + _DIMS_MSG[nd])
     geom = _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, True)
-    arg, idx = _max_windows(x4._data, geom)
-    out = restore(MaxPoolGather.apply(x4, idx=idx, arg=arg, geom=geom,
+    values, arg = _max_windows(x4._data, geom)
+    out = restore(MaxPoolGather.apply(x4, values=values, arg=arg, geom=geom,
                                       in_shape=x4._data.shape))
     if return_indices:
         from ..._tensor import Tensor
 
-        return out, restore(Tensor._make(idx))
+        return out, restore(Tensor._make(_flat_index(arg, geom)))
     return out
 
 
