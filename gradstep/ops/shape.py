@@ -419,7 +419,12 @@ def split(a, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [min(step, n - i) for i in range(0, n, step)] if step and n else [0]
     else:
-        sizes = list(split_size_or_sections)
+        sizes = [int(x) for x in split_size_or_sections]
+        if any(x < 0 for x in sizes):
+            raise RuntimeError(
+                "split_with_sizes expects split_sizes have only non-negative entries, but got "
+                f"split_sizes={sizes}"
+            )
         if sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
@@ -451,6 +456,8 @@ def unbind(a, dim=0):
 
 def narrow(a, dim, start, length):
     d = normalize_dim(dim, a.ndim)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     if start < 0:
         start += a.shape[d]
     if start < 0 or start + length > a.shape[d]:
@@ -541,6 +548,11 @@ def repeat(a, *sizes):
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
+    if any(r < 0 for r in sizes):
+        shape = (1,) * (len(sizes) - a.ndim) + tuple(a.shape)
+        out = [r * n for r, n in zip(sizes, shape)]
+        bad = next(x for x in out if x < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {out}")
     return Repeat.apply(a, reps=sizes)
 
 

@@ -222,6 +222,12 @@ def test_shape_op_errors():
         a.chunk(0)
     with pytest.raises(RuntimeError, match="exceeds dimension size"):
         a.narrow(1, 2, 2)
+    with pytest.raises(RuntimeError, match="length must be non-negative"):
+        a.narrow(1, 1, -1)
+    with pytest.raises(RuntimeError, match="only non-negative entries"):
+        a.split([4, -1], 1)
+    with pytest.raises(RuntimeError, match="negative dimension -3"):
+        a.repeat(1, -1)
     with pytest.raises(IndexError, match="out of range"):
         a.select(0, 2)
     with pytest.raises(RuntimeError, match="don't multiply up to the size"):
