@@ -221,19 +221,22 @@ def flatten(a, start_dim=0, end_dim=-1):
 
 def unflatten(a, dim, sizes):
     d = normalize_dim(dim, a.ndim)
-    sizes = list(sizes)
+    given = [int(x) for x in sizes]
+    sizes = list(given)
+    if sizes.count(-1) > 1:
+        raise RuntimeError("unflatten: only one dimension can be inferred")
     if -1 in sizes:
         known = 1
         for s in sizes:
             if s != -1:
                 known *= s
-        sizes[sizes.index(-1)] = a.shape[d] // known
+        sizes[sizes.index(-1)] = a.shape[d] // known if known else 0
     prod = 1
     for s in sizes:
         prod *= s
-    if prod != a.shape[d]:
+    if prod != a.shape[d] or any(s < 0 for s in sizes):
         raise RuntimeError(
-            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"unflatten: Provided sizes {given} don't multiply up to the size of dim {dim} "
             f"({a.shape[d]}) in the input tensor"
         )
     return reshape(a, a.shape[:d] + tuple(sizes) + a.shape[d + 1:])
@@ -318,6 +321,11 @@ def expand(a, *sizes):
     shape = []
     for i, s in enumerate(sizes):
         cur = a.shape[i - nd] if i >= nd else 1
+        if s < -1:
+            raise RuntimeError(
+                f"expand: the expanded size ({s}) at dimension {i} must be non-negative or -1 "
+                f"(keep the size). Target sizes: {list(sizes)}"
+            )
         if s == -1:
             if i < nd:
                 raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")

@@ -222,6 +222,12 @@ def test_shape_op_errors():
         a.chunk(0)
     with pytest.raises(RuntimeError, match="exceeds dimension size"):
         a.narrow(1, 2, 2)
+    with pytest.raises(RuntimeError, match=r"expanded size \(-2\)"):
+        a.expand(2, -2)
+    with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
+        a.unflatten(1, (-1, -1))
+    with pytest.raises(RuntimeError, match=r"Provided sizes \[2, -1\] don't multiply up"):
+        a.unflatten(1, (2, -1))
     with pytest.raises(RuntimeError, match="length must be non-negative"):
         a.narrow(1, 1, -1)
     with pytest.raises(RuntimeError, match="only non-negative entries"):
