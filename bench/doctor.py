@@ -1,7 +1,7 @@
 """What ``gradstep.doctor.watch`` costs per training step.
 
 The step of ``gradstep train``'s default run: the MLP of ``build_model('mlp', (1, 8, 8), 10)``
-on the bundled digits, batch 32, SGD (lr 0.05, momentum 0.9, weight decay 1e-4), cross
+on the bundled digits, its default batch size and SGD (its lr, momentum 0.9, weight decay 1e-4), cross
 entropy; zero_grad / forward / backward / step. Doctor off and on are two copies of the
 run, timed in alternating chunks of steps in one process (the doctor's hooks are in place
 only during its own chunks); the best chunk of each is reported in wall and CPU time, and
@@ -24,7 +24,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 
-def _batches(n_steps, batch=32):
+def _defaults():
+    """lr and batch size of ``gradstep train``'s default run (SGD momentum 0.9, weight decay 1e-4)."""
+    from gradstep.training.config import TrainConfig
+
+    cfg = TrainConfig()
+    return cfg.lr, cfg.batch_size
+
+
+def _batches(n_steps):
+    batch = _defaults()[1]
     from gradstep.training.data import load_data
 
     train, _, _, _ = load_data("digits")
@@ -44,7 +53,7 @@ def _gradstep_setup():
 
     gradstep.manual_seed(0)
     model = build_model("mlp", (1, 8, 8), 10)
-    opt = gradstep.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    opt = gradstep.optim.SGD(model.parameters(), lr=_defaults()[0], momentum=0.9, weight_decay=1e-4)
     return gradstep, model, opt
 
 
@@ -84,7 +93,7 @@ def _run_torch(batches):
     nn = torch.nn
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Dropout(0.1),
                           nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    opt = torch.optim.SGD(model.parameters(), lr=_defaults()[0], momentum=0.9, weight_decay=1e-4)
     crit = nn.CrossEntropyLoss()
     data = [(torch.tensor(x), torch.tensor(y)) for x, y in batches]
     t0 = time.perf_counter()
@@ -115,7 +124,8 @@ def main():
             ref.append(_run_torch(batches))
     except ImportError:
         pass
-    print(f"MLP on digits (gradstep train's default model), batch 32, SGD; {args.rounds} alternating "
+    lr, batch = _defaults()
+    print(f"MLP on digits (gradstep train's default run), batch {batch}, SGD lr {lr}; {args.rounds} alternating "
           f"chunks of {args.steps} steps each")
     print(f"{'':24s} {'wall us/step':>13s} {'cpu us/step':>12s} {'wall vs off':>12s} {'cpu vs off':>11s}")
     best = {k: (min(t[0] for t in v), min(t[1] for t in v)) for k, v in times.items()}

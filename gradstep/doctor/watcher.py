@@ -684,5 +684,6 @@ def _user_line(trace):
             break
     for f in reversed(frames):
         if not os.path.abspath(f.filename).startswith(package):
-            return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
+            code = (f.line or "").strip()
+            return f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" + (f": {code}" if code else "")
     return ""
