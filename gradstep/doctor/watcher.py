@@ -15,7 +15,7 @@ What is hooked while watching (everything is restored on exit):
 
 Cost in the normal path: per backward, one squared norm per optimizer parameter on raw
 arrays (and a walk over the graph to free it, see ``_backward``); per step, a few Python
-checks, and on some steps (2-6, then every 10th) a copy of the parameters to measure the
+checks, and on some steps (2-6, then every 20th) a copy of the parameters to measure the
 update. No per-op tracing: that only happens in the re-run made to locate a NaN.
 """
 
@@ -389,6 +389,8 @@ class Doctor:
     def _check_unused(self, params, sumsq):
         """Finding 4: a parameter without a gradient for ``unused_steps`` steps in a row."""
         counts = self._no_grad_steps
+        if not counts and all(sumsq):  # the common case: every parameter has a gradient
+            return
         newly = []
         for p, s in zip(params, sumsq):
             if s:  # a gradient, not all zero (NaN counts as one)
@@ -431,7 +433,7 @@ class Doctor:
 
     def _want_ratio(self):
         n = self.steps + 1
-        return 2 <= n <= 6 or n % 10 == 0
+        return 2 <= n <= 6 or n % 20 == 0
 
     def _check_ratio(self):
         """Finding 8: measured |delta w| / |w| per group, judged on the median of the last 5."""
