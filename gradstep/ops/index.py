@@ -331,9 +331,11 @@ class IndexAddZeros(Node):
 def index_select(a, dim, index):
     d = normalize_dim(dim, a.ndim)
     idx = index._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    if idx.size and (idx.max() >= a.shape[d] or idx.min() < -a.shape[d]):
+    if idx.size and (idx.max() >= (a.shape[d] if a.ndim else 1) or idx.min() < 0):
         raise IndexError("index out of range in self")
     return IndexSelect.apply(a, idx=idx.reshape(-1), dim=d)
 
@@ -387,8 +389,10 @@ def _check_index(a, dim, index, name):
     idx = index._data
     if idx.size:
         n = a.shape[dim] if a.ndim else 1
-        if idx.max() >= n or idx.min() < -n:
-            raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {dim} with size {n}")
+        lo, hi = int(idx.min()), int(idx.max())
+        if hi >= n or lo < 0:  # torch takes no negative indices here
+            bad = hi if hi >= n else lo
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
     return idx
 
 
@@ -502,6 +506,22 @@ def scatter_add(a, dim, index, src):
     return Scatter.apply(a, src, idx=idx, dim=d, add=True, _name="ScatterAddBackward0")
 
 
+def broadcast_shapes(a, b):
+    """The broadcast of shapes ``a`` and ``b``, or torch's RuntimeError naming the sizes."""
+    a, b = tuple(a), tuple(b)
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                f"non-singleton dimension {i}"
+            )
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
 class MaskedFill(Node):
     def forward(self, a):
         return xp.where(self.mask, a.dtype.type(self.value), a)
@@ -534,7 +554,7 @@ def masked_fill(a, mask, value):
 
             return where(mask, value.to(a.dtype), a)
         value = value.item()
-    out_shape = xp.broadcast_shapes(a.shape, m.shape)
+    out_shape = broadcast_shapes(a.shape, m.shape)
     if out_shape != a.shape:
         a = a.expand(out_shape)
     return MaskedFill.apply(a, mask=xp.broadcast_to(m, out_shape), value=value, shape=a.shape)
@@ -543,7 +563,7 @@ def masked_fill(a, mask, value):
 def masked_select(a, mask):
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.name}")
-    shape = xp.broadcast_shapes(a.shape, mask.shape)
+    shape = broadcast_shapes(a.shape, mask.shape)
     m = xp.broadcast_to(mask._data, shape)
     return GetItem.apply(a.expand(shape), key=(m,), _name="MaskedSelectBackward0")
 

@@ -234,6 +234,10 @@ def test_index_select():
     check(lambda L, a: L.index_select(a, 0, L.tensor(1)), [(3,)])
     with pytest.raises(IndexError, match="index out of range"):
         gradstep.zeros(3).index_select(0, gradstep.tensor([3]))
+    with pytest.raises(IndexError, match="index out of range"):
+        gradstep.zeros(3).index_select(0, gradstep.tensor([-1]))  # torch takes no negatives
+    with pytest.raises(RuntimeError, match="Expected dtype int32 or int64"):
+        gradstep.zeros(3).index_select(0, gradstep.tensor([0.0]))
     with pytest.raises(IndexError, match="vector"):
         gradstep.zeros(3).index_select(0, gradstep.tensor([[0]]))
 
@@ -251,6 +255,10 @@ def test_gather_take_along_dim():
     check(lambda L, a: a.take_along_dim(a.argsort(dim=0), dim=0), [(4, 3)])
     with pytest.raises(RuntimeError, match="out of bounds"):
         gradstep.zeros(2, 3).gather(1, gradstep.tensor([[3]]))
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds"):
+        gradstep.zeros(2, 3).gather(1, gradstep.tensor([[-1]]))
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds"):
+        gradstep.zeros(3).scatter(0, gradstep.tensor([-1]), 1.0)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         gradstep.zeros(2, 3).gather(1, gradstep.tensor([1]))
     with pytest.raises(RuntimeError, match="int64"):
@@ -319,6 +327,10 @@ def test_masked_fill_and_select():
         a.masked_fill(a > 0, gradstep.ones(1))
     with pytest.raises(RuntimeError, match="BoolTensor"):
         a.masked_select(gradstep.tensor([1, 0, 1]))
+    with pytest.raises(RuntimeError, match=r"The size of tensor a \(2\) must match the size of tensor b \(3\)"):
+        gradstep.zeros(2, 3).masked_fill(gradstep.ones(3, 2) > 0, 1.0)
+    with pytest.raises(RuntimeError, match="must match the size"):
+        gradstep.zeros(2, 3).masked_select(gradstep.ones(3, 2) > 0)
 
 
 @pytest.mark.parametrize("largest", [True, False])
