@@ -327,19 +327,22 @@ class Doctor:
     # ------------------------------------------------------------ steps
     def _pre_step(self, optimizer, args, kwargs):
         self._commit_pending()
-        if self._sumsq is None or self._last_event == "zero_grad":
-            self._sumsq = self._grad_sumsq()
         params, owner, outside = self._params()
-        sumsq = self._sumsq
+        closure = args[0] if args else kwargs.get("closure")
+        if closure is None:  # with a closure (LBFGS) the gradients are made inside step()
+            if self._sumsq is None or self._last_event == "zero_grad":
+                self._sumsq = self._grad_sumsq()
+            sumsq = self._sumsq
+            if self._total == 0.0:  # no gradient at all, or all exactly zero
+                self._check_no_grads(params, sumsq)
+            else:
+                self._check_unused(params, sumsq)
+            self._check_outside(outside)
+            self._check_accumulation()
         self._check_modes()
-        if self._total == 0.0:  # no gradient at all, or all exactly zero
-            self._check_no_grads(params, sumsq)
-        else:
-            self._check_unused(params, sumsq)
-        self._check_outside(outside)
-        self._check_accumulation()
         self._check_scheduler()
-        self._measure = self._want_ratio() and self._total != 0.0
+        # a closure step (LBFGS) runs several inner iterations: the per-step band does not apply
+        self._measure = closure is None and self._want_ratio() and self._total != 0.0
         if self._measure:
             self._before = [(p, p._data.copy()) for p in params if p._grad is not None]
 

@@ -425,3 +425,20 @@ def test_gradstep_train_doctor_prints_the_report(tmp_path, capsys):
     assert status == 0
     out = capsys.readouterr().out
     assert "gradstep doctor:" in out and "[update-ratio-low] Learning rate too low" in out
+
+
+def test_closure_optimizer_lbfgs_is_clean():
+    model = _model(dropout=False)
+    opt = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=4)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt) as dr:
+        for x, y in _data(8):
+            def closure(x=x, y=y):
+                opt.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+                return loss
+
+            opt.step(closure)
+    assert dr.steps == 8
+    assert dr.findings == [], dr.report()
