@@ -464,10 +464,13 @@ def unbind(a, dim=0):
 
 def narrow(a, dim, start, length):
     d = normalize_dim(dim, a.ndim)
+    n = a.shape[d]
     if length < 0:
         raise RuntimeError("narrow(): length must be non-negative.")
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
     if start < 0:
-        start += a.shape[d]
+        start += n
     if start < 0 or start + length > a.shape[d]:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({a.shape[d]}).")
     return slice_view(a, (slice(None),) * d + (slice(start, start + length),), "SliceBackward0")
@@ -486,7 +489,11 @@ def select(a, dim, index):
 
 def flip(a, dims):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(a, dims=tuple(normalize_dim(d, a.ndim) for d in dims))
+    dims = tuple(normalize_dim(d, a.ndim) for d in dims)
+    for d in dims:
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return Flip.apply(a, dims=dims)
 
 
 def fliplr(a):
@@ -540,6 +547,12 @@ def pad(a, pad, mode="constant", value=None):
     widths = [(0, 0)] * a.ndim
     for i in range(len(pad) // 2):
         widths[a.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    for d, ((lo, hi), n) in enumerate(zip(widths, a.shape)):
+        if n + lo + hi < 0:
+            raise RuntimeError(
+                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
+                f"output size, which is invalid. Check dimension {d} of your input."
+            )
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         # negative padding crops
         idx = tuple(slice(-lo if lo < 0 else 0, (n + hi) if hi < 0 else n)
@@ -565,7 +578,7 @@ def repeat(a, *sizes):
 
 
 def tile(a, dims):
-    dims = tuple(dims)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(dims) < a.ndim:
         dims = (1,) * (a.ndim - len(dims)) + dims
     return repeat(a, dims)
@@ -581,8 +594,15 @@ def repeat_interleave(a, repeats=None, dim=None, *, output_size=None):
     if dim is None:
         a, dim = a.flatten(), 0
     d = normalize_dim(dim, a.ndim)
-    reps = repeats._data if isinstance(repeats, Tensor) else repeats
-    idx = xp.repeat(xp.arange(a.shape[d]), reps)
+    reps = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+    if (reps < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    if reps.ndim and reps.size != 1 and reps.shape[0] != a.shape[d]:
+        raise RuntimeError(
+            f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+            f"{reps.shape[0]} and input.size({d}) = {a.shape[d]}"
+        )
+    idx = xp.repeat(xp.arange(a.shape[d]), reps.reshape(-1) if reps.size != 1 else int(reps.reshape(())))
     return index_select(a, d, Tensor._make(idx))
 
 

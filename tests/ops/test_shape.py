@@ -228,6 +228,17 @@ def test_shape_op_errors():
         a.unflatten(1, (-1, -1))
     with pytest.raises(RuntimeError, match=r"Provided sizes \[2, -1\] don't multiply up"):
         a.unflatten(1, (2, -1))
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        a.flip((0, 0))
+    with pytest.raises(IndexError, match="start out of range"):
+        a.narrow(0, -3, 1)
+    with pytest.raises(RuntimeError, match="negative output size"):
+        S.pad(a, (-2, -2))
+    with pytest.raises(RuntimeError, match="repeats must have the same size as input along dim"):
+        a.repeat_interleave(gradstep.tensor([1, 2]), dim=1)
+    with pytest.raises(RuntimeError, match="repeats can not be negative"):
+        a.repeat_interleave(-1)
+    assert a.tile(2).shape == torch.zeros(2, 3).tile(2).shape
     with pytest.raises(RuntimeError, match="length must be non-negative"):
         a.narrow(1, 1, -1)
     with pytest.raises(RuntimeError, match="only non-negative entries"):
