@@ -97,7 +97,7 @@ class Explanation:
             self._events.append(f"zero_grad: .grad {after}" if had else "zero_grad: .grad was already None")
             return result
 
-        optimizer.__dict__["zero_grad"] = zero_grad
+        optimizer.__dict__["zero_grad"] = self._zero_wrapper = zero_grad
         self.active = True
 
     def __str__(self):
@@ -116,7 +116,9 @@ class Explanation:
             return
         for h in self._handles:
             h.remove()
-        if self._had_zero:
+        if self.optimizer.__dict__.get("zero_grad") is not self._zero_wrapper:
+            pass  # something wrapped zero_grad on top of ours (a doctor.watch): leave its chain alone
+        elif self._had_zero:
             self.optimizer.__dict__["zero_grad"] = self._zero_before
         else:
             self.optimizer.__dict__.pop("zero_grad", None)

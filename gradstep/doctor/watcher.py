@@ -150,6 +150,8 @@ class Doctor:
         obj.__dict__[name] = wrapper
 
         def undo():
+            if obj.__dict__.get(name) is not wrapper:
+                return  # wrapped again on top of ours (explain, another watch): leave their chain alone
             if had:
                 obj.__dict__[name] = previous
             else:

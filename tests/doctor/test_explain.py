@@ -116,3 +116,14 @@ def test_no_gradient_and_errors():
     with explain(opt, show=False) as ex:
         pass
     assert not ex.active and "zero_grad" not in opt.__dict__
+
+
+def test_explain_inside_a_watch():
+    model, opt, x = _setup(CASES["sgd-momentum-wd"])
+    with torch.doctor.watch(model, opt) as dr:
+        ex = explain(opt, show=False)
+        for _ in range(3):
+            _one_step(model, opt, x)
+        assert not ex.active and "zero_grad" in opt.__dict__  # the doctor's wrapper is back
+    assert "zero_grad" not in opt.__dict__
+    assert ex.sections[0].max_error < 1e-12 and dr.steps == 3
