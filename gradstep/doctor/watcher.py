@@ -485,7 +485,7 @@ class Doctor:
                       f"the median loss of the last {checks.WINDOW} steps is {div[0]:.4g}, more than twice "
                       f"the best {checks.WINDOW}-step median so far ({div[1]:.4g})",
                       "lower the learning rate (or add warmup / gradient clipping)")
-        flat = checks.loss_flat(losses, self.flat_steps)
+        flat = checks.loss_flat(losses, self.flat_steps) if len(losses) % 5 == 0 else None
         if flat is not None:
             self._add("loss-flat", "Loss flat",
                       f"after {len(losses)} steps the loss has not moved: median {flat[1]:.6g} over the last "
