@@ -54,6 +54,24 @@ def test_functional_linear_and_gradcheck():
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-10)
 
 
+
+def test_linear_backward_on_arrays_matches_torch():
+    # batch dims folded into one product, a non-contiguous upstream gradient, a 1-element bias
+    check(lambda L, x, w, b: L.nn.functional.linear(x, w, b).transpose(0, -1).exp(),
+          [(2, 3, 4), (5, 4), (5,)])
+    check(lambda L, x, w, b: L.nn.functional.linear(x, w, b) * 2, [(3, 4), (5, 4), (1,)])
+    # only the weight needs a gradient (a first layer's input does not)
+    rng = np.random.default_rng(0)
+    x_np, w_np = rng.standard_normal((6, 4)).astype("float32"), rng.standard_normal((3, 4))
+    grads = []
+    for L in (gradstep, torch):
+        w = L.tensor(w_np.astype("float32"), requires_grad=True)
+        x = L.tensor(x_np)
+        L.nn.functional.linear(x, w).tanh().sum().backward()
+        assert x.grad is None
+        grads.append(w.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
 def test_linear_wrong_width_names_both_shapes():
     lin = nn.Linear(4, 3)
     with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x5 and 4x3\)"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from ...autograd.function import Node
+from ...autograd.grad_mode import _GradState
 from ...backend import xp
 
 __all__ = ["linear", "bilinear"]
@@ -13,7 +14,9 @@ class Linear(Node):
     """y = x W^T (+ b) as one node: one BLAS call forward, two backward.
 
     The input is flattened to 2-D so the batch dims share a single matrix product.
-    Backward is written in Tensor ops, so double backward works.
+    Backward runs on raw arrays (one GEMM per needed gradient, the batch dims folded
+    into the rows); under ``create_graph=True`` it is written in Tensor ops instead,
+    so double backward works.
     """
 
     saves = (0, 1)
@@ -34,6 +37,25 @@ class Linear(Node):
         return out.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
+        if _GradState.enabled:
+            return self._graph_backward(g)
+        x, w = self.saved_tensors
+        need = self._next
+        wd = w._data
+        g2 = g._data.reshape(-1, wd.shape[0])
+        gx = gw = gb = None
+        if need[0] is not None:
+            gx = Tensor._make(xp.matmul(g2, wd).reshape(x._data.shape))
+        if need[1] is not None:
+            gw = Tensor._make(xp.matmul(g2.T, x._data.reshape(-1, wd.shape[1])))
+        if len(need) == 2:
+            return gx, gw
+        if need[2] is not None:
+            gb = Tensor._make(g2.sum(0))
+        return gx, gw, gb
+
+    def _graph_backward(self, g):
+        """The same products in Tensor ops (create_graph=True)."""
         x, w = self.saved_tensors
         need = [e is not None for e in self._next]
         g2 = g.reshape(-1, w.shape[0])
