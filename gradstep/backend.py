@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as _np
 
+from . import _malloc
+
 xp = _np
+_malloc.retain_freed_memory()  # see gradstep/_malloc.py: no per-step page faults (glibc)
 
 _builtin_int = int
 _builtin_float = float
