@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import xp
-from ._util import binary_args, sum_to
+from ._util import sum_to, to_tensor
 
 
 def _shape_str(shape):
@@ -103,9 +103,40 @@ def _batch_shape(sa, sb):
 
 
 def matmul(a, b):
-    a, b = binary_args(a, b, broadcast=False)
+    a, b = to_tensor(a), to_tensor(b)
     _check_matmul(a, b)
+    if a.dtype is not b.dtype or a.dtype.name == "bool":
+        _dtype_error(a, b)
     return MatMul.apply(a, b)
+
+
+# C++ type names torch prints in matmul dtype errors
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+              "bool": "bool"}
+
+
+def _dtype_error(a, b):
+    """torch's matmul does not promote: mixed dtypes raise, naming both (per the path taken)."""
+    if a.dtype is b.dtype:  # bool
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    ta, tb = (_title(t.dtype) for t in (a, b))
+    if a.ndim == 1 and b.ndim == 1:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {ta} and {tb}")
+    if b.ndim == 1:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {tb}, {ta}, and {tb}")
+    if b.ndim >= 3:
+        raise RuntimeError(f"expected scalar type {ta} but found {tb}")
+    raise RuntimeError(
+        "expected m1 and m2 to have the same dtype, but got: "
+        f"{_CPP_NAMES[a.dtype.name]} != {_CPP_NAMES[b.dtype.name]}"
+    )
+
+
+def _title(dt):
+    """torch's ScalarType name: Float, Double, Half, Long, Int, Short, Char, Byte, Bool."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
 
 
 def mm(a, b):
@@ -267,16 +298,15 @@ def _fit_grad(gi, subs, target, shape):
 
 
 def einsum(equation, *operands):
-    from ._util import cast, to_tensor
-
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     operands = [to_tensor(o) for o in operands]
     subs, out = _parse_einsum(equation, [o.ndim for o in operands])
-    from ..backend import result_type
-
-    dt = result_type(*operands)
-    operands = [cast(o, dt) for o in operands]
+    for o in operands[1:]:
+        if o.dtype is not operands[0].dtype:  # torch's einsum does not promote either
+            raise RuntimeError(
+                f"expected scalar type {_title(operands[0].dtype)} but found {_title(o.dtype)}"
+            )
     eq = ",".join(subs) + "->" + out
     sizes = {}
     for s, o in zip(subs, operands):

@@ -52,10 +52,33 @@ def test_mm_bmm_mv_dot_outer():
     check(lambda L, a, b: a.outer(b), [(0,), (4,)])
 
 
-def test_matmul_promotes_dtypes():
-    a = gradstep.ones(2, 3)
-    b = gradstep.ones(3, 2, dtype=gradstep.float64)
-    assert (a @ b).dtype is gradstep.float64
+@pytest.mark.parametrize("case", [
+    ((2, 3), "float32", (3, 2), "float64"), ((3,), "float32", (3,), "float64"),
+    ((2, 3), "float32", (3,), "float64"), ((2, 2, 3), "float32", (2, 3, 2), "float64"),
+    ((2, 3), "float32", (3, 2), "int64"), ((2, 3), "bool", (3, 2), "bool"), ((2, 2, 3), "float64", (3, 2), "float32"),
+    ((3,), "float32", (3, 2), "float64"), ((2, 2, 3), "float32", (3,), "float64"),
+], ids=str)
+def test_matmul_does_not_promote(case):
+    # torch's matmul raises on mixed dtypes (no promotion); messages name both dtypes
+    sa, da, sb, db = case
+    msgs = []
+    for L in (gradstep, torch):
+        a, b = L.ones(sa, dtype=getattr(L, da)), L.ones(sb, dtype=getattr(L, db))
+        with pytest.raises(RuntimeError) as info:
+            a @ b
+        msgs.append((type(info.value), str(info.value)))
+    assert msgs[0] == msgs[1]
+
+
+def test_matmul_same_dtype_results():
+    for dt in ("float16", "int32", "int64"):
+        a = np.arange(6).reshape(2, 3).astype(dt)
+        ours = gradstep.from_numpy(a) @ gradstep.from_numpy(a.T.copy())
+        theirs = torch.from_numpy(a) @ torch.from_numpy(a.T.copy())
+        assert ours.dtype.name == str(theirs.dtype)[6:]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
+        gradstep.einsum("ij,jk", gradstep.ones(2, 3), gradstep.ones(3, 2, dtype=gradstep.float64))
     i = gradstep.tensor([[1, 2], [3, 4]])
     assert (i @ i).dtype is gradstep.int64
     assert (i @ i).tolist() == (torch.tensor([[1, 2], [3, 4]]) @ torch.tensor([[1, 2], [3, 4]])).tolist()
