@@ -75,10 +75,13 @@ def _group_matmul(a, b, ta=False, tb=False):
     return out
 
 
-def _to_channels_first(y, n, spatial):
-    """``(O, N*H*W)`` -> contiguous ``(N, O, H, W)``."""
+def _to_channels_first(y, n, spatial, b=None):
+    """``(O, N*H*W)`` -> contiguous ``(N, O, H, W)``, adding bias ``b`` in the same pass."""
     o = y.shape[0]
-    return xp.ascontiguousarray(y.reshape((o, n) + tuple(spatial)).transpose(1, 0, 2, 3))
+    src = y.reshape((o, n) + tuple(spatial)).transpose(1, 0, 2, 3)
+    if b is None:
+        return xp.ascontiguousarray(src)
+    return xp.add(src, b.reshape(1, -1, 1, 1), out=xp.empty(src.shape, y.dtype))
 
 
 def _channels_major(g, groups):
@@ -192,7 +195,7 @@ class Convolution(_ConvBase):
         self.cols = cols.reshape(g, k, n_cols)
         self.w2 = w.reshape(g, w.shape[0] // g, k)
         y = _group_matmul(self.w2, self.cols).reshape(w.shape[0], n_cols)
-        out = _add_bias(_to_channels_first(y, n, out_hw), b)
+        out = _to_channels_first(y, n, out_hw, b)
         return out[:, :, 0] if self.nd == 1 else out
 
     def backward(self, grad):
@@ -216,7 +219,7 @@ class Convolution(_ConvBase):
         if self._needs(1):  # as (cols @ g^T)^T: BLAS is faster with the long rows first
             gw = _group_matmul(self.cols, gt, tb=True).transpose(0, 2, 1)
         if len(self._metas) > 2 and self._needs(2):
-            gb = g.sum(axis=(0, 2, 3))
+            gb = gt.sum(axis=2).reshape(-1)  # contiguous rows: faster than summing g over N, H, W
         return self._fold((gx, gw, gb)[:len(self._metas)])
 
     def _graph_backward(self, g):
