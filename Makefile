@@ -26,8 +26,10 @@ test: $(VENV)/.test
 lint: $(VENV)/.test
 	$(BIN)/ruff check gradstep tests bench examples
 
-bench: $(VENV)/.test
-	$(BIN)/python bench/ops.py
+BENCH := ops layers nn_core optim data mlp cnn transformer ddp doctor
+
+bench: $(VENV)/.test  # every bench script in turn (each prints its own table); see bench/RESULTS.md
+	@for b in $(BENCH); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info
