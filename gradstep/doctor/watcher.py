@@ -4,8 +4,8 @@ What is hooked while watching (everything is restored on exit):
 
 * the optimizer's step pre/post hooks: gradients, parameters and the update;
 * ``optimizer.zero_grad`` and ``model.zero_grad`` (wrapped on the instances): when grads are reset;
-* the model's forward pre-hook/hook (the root module only): train/eval mode, grad mode,
-  the last input batch and output;
+* the model's forward pre-hook (the root module only): train/eval mode, grad mode and the
+  last input batch (kept to re-run the forward pass when a loss is NaN);
 * ``Tensor.backward`` (wrapped on the class): the loss value, how many backward calls a
   step gets, and the plain-words explanation of a backward on a tensor without a graph.
   The doctor therefore sees ``loss.backward()``, not ``gradstep.autograd.backward(loss)``
@@ -13,10 +13,17 @@ What is hooked while watching (everything is restored on exit):
 * the scheduler is only read (its step count and ``last_epoch``) at each optimizer step: wrapping
   its ``step`` would put a function into its ``state_dict()``.
 
-Cost in the normal path: per backward, one squared norm per optimizer parameter on raw
-arrays (and a walk over the graph to free it, see ``_backward``); per step, a few Python
-checks, and on some steps (2-6, then every 20th) a copy of the parameters to measure the
-update. No per-op tracing: that only happens in the re-run made to locate a NaN.
+Cost: every step gets a few Python checks and reads the loss (one float). The expensive
+evidence is gathered on *checked* steps only (the first 10, then every ``check_every``-th,
+default 10): one squared norm per optimizer parameter after each backward (non-finite, missing
+and all-zero gradients), the graph kept through backward so a NaN gradient can be traced to
+its op (then freed, see ``_backward``), and on some of them (2-6, then every 50th) a copy of
+the parameters to measure the update. Between checked steps the cheap signals stand guard:
+a step without backward() is checked at once; a NaN gradient makes the parameters non-finite,
+so the next loss is non-finite and the doctor then names the parameters that the update
+spoiled (``_lazy_nonfinite_grad``); persistent mistakes (unused parameters, a loss not
+connected) show on the next checked step. No per-op tracing: that only happens in the re-run
+made to locate a NaN.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from ..random import get_rng_state, set_rng_state
 from . import checks
 from .checks import Finding, is_finite_array, names_list
 
+_FIRST_CHECKED = 10  # the first steps are all checked in full (see the module docstring)
+_RATIO_EVERY = 50  # after step 6, the update-to-weight ratio is measured every this many steps
 _SPECIAL = (nn.Dropout, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 for _name in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"):
     if hasattr(nn, _name):
@@ -48,7 +57,9 @@ def watch(model, optimizer, scheduler=None, **options):
     ``ratio_band=(1e-4, 1e-2)`` and ``ratio_slack=10.0`` (the healthy update-to-weight band
     and how far outside it is reported), ``flat_steps=30`` (steps before a flat loss is
     reported), ``steps_per_epoch`` (if known: an epoch of one batch makes any cadence
-    per-epoch), ``diagnose=True`` (re-run a forward or backward to locate a NaN).
+    per-epoch), ``diagnose=True`` (re-run a forward or backward to locate a NaN),
+    ``check_every=10`` (after the first 10 steps, gather the costly evidence every this many
+    steps; 1 checks every gradient of every step and always names the op of a NaN gradient).
     """
     return Doctor(model, optimizer, scheduler, **options)
 
@@ -57,16 +68,19 @@ class Doctor:
     """The state of one watch; ``findings`` holds each distinct finding once."""
 
     def __init__(self, model, optimizer, scheduler=None, *, unused_steps=5, ratio_band=(1e-4, 1e-2),
-                 ratio_slack=10.0, flat_steps=30, steps_per_epoch=None, diagnose=True):
+                 ratio_slack=10.0, flat_steps=30, steps_per_epoch=None, diagnose=True, check_every=10):
         if not isinstance(model, nn.Module):
             raise TypeError(f"watch() expects an nn.Module as model, got {type(model).__name__}")
         if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "register_step_pre_hook"):
             raise TypeError(f"watch() expects a gradstep.optim optimizer, got {type(optimizer).__name__}")
         if scheduler is not None and not hasattr(scheduler, "step"):
             raise TypeError(f"watch() expects an lr scheduler or None, got {type(scheduler).__name__}")
+        if not isinstance(check_every, int) or isinstance(check_every, bool) or check_every < 1:
+            raise ValueError(f"watch(): check_every must be a positive int (1: check every step), got {check_every!r}")
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.unused_steps, self.ratio_band, self.ratio_slack = unused_steps, ratio_band, ratio_slack
         self.flat_steps, self.steps_per_epoch, self.diagnose = flat_steps, steps_per_epoch, diagnose
+        self.check_every = check_every
         self.findings = []
         self._codes = set()
         self.steps = 0
@@ -81,10 +95,12 @@ class Doctor:
         self._grad_ref = None
         self._sched_steps = 0
         self._last_args = None
-        self._last_out = None
         self._last_forward_grad = None
         self._pending_eval = None
         self._train_forward_training = None
+        self._last_checked = 0  # the last step whose gradients were all checked finite (0: none yet)
+        self._before = None  # (param, its data before the step) on the steps that measure the update
+        self._buffers = {}  # id(param) -> array reused for those copies
         self._begin_step()
 
     # ------------------------------------------------------------ public
@@ -106,7 +122,6 @@ class Doctor:
         self._undo.append(opt.register_step_pre_hook(self._pre_step).remove)
         self._undo.append(opt.register_step_post_hook(self._post_step).remove)
         self._undo.append(model.register_forward_pre_hook(self._pre_forward, with_kwargs=True).remove)
-        self._undo.append(model.register_forward_hook(self._post_forward).remove)
         self._wrap(opt, "zero_grad", self._on_zero_grad)
         self._wrap(model, "zero_grad", self._on_zero_grad)
         self._sched_start = _sched_count(self.scheduler)
@@ -198,9 +213,17 @@ class Doctor:
         self._zero_calls = 0
         self._zero_after_backward = False
         self._last_event = None
-        self._sumsq = None
+        self._sumsq = None  # per-parameter squared gradient norms, when measured this step
         self._first_total = None
         self._total = 0.0
+        n = self.steps + 1
+        self._checked = n <= _FIRST_CHECKED or n % self.check_every == 0 or n % _RATIO_EVERY == 0
+
+    def _want_ratio(self):
+        """Steps that measure the update-to-weight ratio (a copy of the parameters): 2-6 for a
+        first verdict, then every 50th (the lr of a run changes slowly, and a copy costs)."""
+        n = self.steps + 1
+        return 2 <= n <= 6 or n % _RATIO_EVERY == 0
 
     def _grad_sumsq(self):
         """Squared gradient norm of every optimizer parameter (None: no gradient); sets ``_total``,
@@ -226,7 +249,7 @@ class Doctor:
             self._forwards += 1
             self._last_args = (args, kwargs)
             self._train_forward_training = module.training
-        if grad or self._pending_eval:
+        if self._pending_eval:
             self._commit_pending()
         if not grad and self._special and any(m.training for m in self._special):
             kinds = sorted({type(m).__name__ for m in self._special if m.training})
@@ -244,10 +267,6 @@ class Doctor:
             self._add(*self._pending_eval)
             self._pending_eval = None
 
-    def _post_forward(self, module, args, out):
-        if _GradState.enabled:
-            self._last_out = out if isinstance(out, Tensor) else None
-
     def _on_zero_grad(self):
         self._zero_calls += 1
         if self._last_event == "backward":
@@ -260,19 +279,28 @@ class Doctor:
             return original(tensor, gradient, retain_graph, create_graph, inputs)
         if not tensor._rg:
             self._no_graph(tensor, original, gradient, retain_graph, create_graph, inputs)
-        if self._backwards == 0 and self.steps > 0 and self._zero_calls == 0:
-            self._check_stale_grads()
+        if self._backwards == 0:
+            if self.steps > 0 and self._zero_calls == 0:
+                self._check_stale_grads()
+        elif self._backwards == 1 and self._first_total is None and self._scaled == [False]:
+            # a second unscaled backward in one step (finding 10?): measure the first micro-batch
+            self._grad_sumsq()
+            self._first_total = self._total
         self._backwards += 1
         self._last_event = "backward"
-        loss = float(tensor._data.reshape(-1)[0]) if tensor._data.size == 1 else None
+        data = tensor._data
+        loss = float(data.item()) if data.size == 1 else None
         if loss is not None:
             self._losses.append(loss)
             self._scaled.append(gradient is not None or checks.is_scaled_loss(tensor))
         loss_bad = loss is not None and not math.isfinite(loss)
         if loss_bad:
             self._nonfinite_loss(tensor, loss)
-        # Keep the graph through this backward, so that if it makes a NaN gradient the doctor can
-        # run it again under anomaly mode to name the op; then free it as backward would have.
+        if not self._checked:
+            return original(tensor, gradient, retain_graph, create_graph, inputs)
+        # A checked step: keep the graph through this backward, so that if it makes a NaN gradient
+        # the doctor can run it again under anomaly mode to name the op; then free it as backward
+        # would have.
         keep = self.diagnose and retain_graph is None and not create_graph and inputs is None \
             and "non-finite-grad" not in self._codes
         result = original(tensor, gradient, True if keep else retain_graph, create_graph, inputs)
@@ -328,44 +356,60 @@ class Doctor:
 
     # ------------------------------------------------------------ steps
     def _pre_step(self, optimizer, args, kwargs):
-        self._commit_pending()
-        params, owner, outside = self._params()
+        if self._pending_eval:
+            self._commit_pending()
+        # with a closure (LBFGS) the gradients are made inside step(): no gradient checks
         closure = args[0] if args else kwargs.get("closure")
-        if closure is None:  # with a closure (LBFGS) the gradients are made inside step()
-            if self._sumsq is None or self._last_event == "zero_grad":
-                self._sumsq = self._grad_sumsq()
-            sumsq = self._sumsq
-            if self._total == 0.0:  # no gradient at all, or all exactly zero
-                self._check_no_grads(params, sumsq)
-            else:
-                self._check_unused(params, sumsq)
+        # the gradient checks run on checked steps, and at once on a step with no backward() or
+        # with several (accumulation); a plain step between checked ones costs a few reads
+        if closure is None:
+            if self._checked or self._backwards == 0:
+                self._check_grads()
+            elif self._backwards > 1:
+                self._check_accumulation()
+        if self._special and self._train_forward_training is False:
+            self._check_modes()
+        if self.scheduler is not None:
+            self._check_scheduler()
+
+    def _check_grads(self):
+        params, owner, outside = self._params()
+        if self._sumsq is None or self._last_event == "zero_grad":
+            self._sumsq = self._grad_sumsq()
+        sumsq = self._sumsq
+        if self._total == 0.0:  # no gradient at all, or all exactly zero
+            self._check_no_grads(params, sumsq)
+        else:
+            self._check_unused(params, sumsq)
+        if outside:
             self._check_outside(outside)
+        if self._backwards > 1:
             self._check_accumulation()
-        self._check_modes()
-        self._check_scheduler()
-        # a closure step (LBFGS) runs several inner iterations: the per-step band does not apply
-        self._measure = closure is None and self._want_ratio() and self._total != 0.0
-        if self._measure:
-            self._before = [(p, p._data.copy()) for p in params if p._grad is not None]
+        # (a closure step never gets here: LBFGS runs several inner iterations, the per-step band
+        # does not apply)
+        if self._total != 0.0 and self._want_ratio():
+            self._before = self._snapshot(params)
 
     def _post_step(self, optimizer, args, kwargs):
         self.steps += 1
-        params = self._params()[0]
-        self._grad_ref = None  # the first gradient left by this step, to tell if the next backward adds to it
-        for p in params:
+        if self._sumsq is not None and math.isfinite(self._total):
+            self._last_checked = self.steps  # its gradients were all seen finite
+        if self._before is not None:
+            self._check_ratio()
+            self._before = None
+        # the first gradient left by this step, to tell if the next backward adds to it
+        self._grad_ref = None
+        for p in self._layout[1] if self._layout is not None else self._params()[0]:
             if p._grad is not None:
                 self._grad_ref = (p, weakref.ref(p._grad))
                 break
-        if self._measure:
-            self._check_ratio()
-            self._before = None
-        if self._losses:
-            self._check_loss_trend(sum(self._losses) / len(self._losses))
+        losses = self._losses
+        if losses:
+            self._check_loss_trend(losses[0] if len(losses) == 1 else sum(losses) / len(losses))
         self._begin_step()
 
     def _check_modes(self):
-        if self._special and self._train_forward_training is False \
-                and not any(m.training for m in self._special):
+        if not any(m.training for m in self._special):
             kinds = sorted({type(m).__name__ for m in self._special})
             self._add("eval-mode-training", "Training in eval() mode",
                       f"step() after a forward pass in eval() mode: the model's {', '.join(kinds)} "
@@ -426,8 +470,11 @@ class Doctor:
     def _check_accumulation(self):
         """Finding 10: k backward calls per step (k forward passes) on losses not divided by k."""
         k = self._backwards
-        if k < 2 or self._forwards != k or len(self._scaled) != k or any(self._scaled):
+        if k < 2 or self._forwards != k or len(self._scaled) != k or any(self._scaled) \
+                or "unscaled-accumulation" in self._codes:
             return
+        if self._sumsq is None or self._last_event == "zero_grad":
+            self._sumsq = self._grad_sumsq()
         norm, first = math.sqrt(self._total), math.sqrt(self._first_total or 0.0)
         growth = norm / first if first else float("nan")
         self._add("unscaled-accumulation", "Gradient accumulation without scaling the loss",
@@ -436,22 +483,33 @@ class Doctor:
                   f"{first:.4g}, so each step is about {k} times larger than intended",
                   f"call (loss / {k}).backward() when accumulating {k} batches per step")
 
-    def _want_ratio(self):
-        n = self.steps + 1
-        return 2 <= n <= 6 or n % 20 == 0
+    def _snapshot(self, params):
+        """(param, group index, copy of its data, its squared norm) for each parameter with a
+        gradient; the copies go into arrays kept from one measured step to the next."""
+        out = []
+        buffers = self._buffers
+        for p, gi in zip(params, self._params()[1]):
+            if p._grad is None:
+                continue
+            d = p._data
+            buf = buffers.get(id(p))
+            if buf is None or buf[0] is not p or buf[1].shape != d.shape or buf[1].dtype != d.dtype:
+                buf = buffers[id(p)] = (p, xp.empty_like(d))
+            w = buf[1]
+            xp.copyto(w, d)
+            flat = w.reshape(-1)
+            out.append((p, gi, w, float(xp.dot(flat, flat))))
+        return out
 
     def _check_ratio(self):
         """Finding 8: measured |delta w| / |w| per group, judged on the median of the last 5."""
-        params, owner, _ = self._params()
-        group_of = {id(p): gi for p, gi in zip(params, owner)}
         sums = {}
-        for p, before in self._before:
-            gi = group_of.get(id(p))
-            d = (p._data - before).reshape(-1)
-            w = before.reshape(-1)
+        for p, gi, before, ww in self._before:
+            xp.subtract(p._data, before, out=before)  # the buffer now holds the update
+            d = before.reshape(-1)
             s = sums.setdefault(gi, [0.0, 0.0])
             s[0] += float(xp.dot(d, d))
-            s[1] += float(xp.dot(w, w))
+            s[1] += ww
         for gi, (dd, ww) in sums.items():
             lr = self.optimizer.param_groups[gi]["lr"]
             lr = float(lr.item() if isinstance(lr, Tensor) else lr)
@@ -473,7 +531,8 @@ class Doctor:
                 self._add("update-ratio-low", "Learning rate too low",
                           f"param group {gi} (lr {lr:g}): each step changes the weights by only {median:.3g} "
                           f"of their norm (median of the last 5 measured steps); healthy is about {lo:g} to {hi:g}",
-                          f"raise the lr (about {lr * lo / median * 10:.2g} would give ~{lo * 10:.1g})")
+                          f"raise the lr (about {lr * lo / median * 10:.2g} would give ~{lo * 10:.1g})"
+                          if median > 0 else "raise the lr (the weights did not move at all)")
 
     def _check_loss_trend(self, loss):
         if not math.isfinite(loss):
@@ -519,7 +578,12 @@ class Doctor:
                       "schedule in batches (e.g. T_max = epochs * len(loader))")
 
     # ------------------------------------------------------------ non-finite values
+    def _nonfinite_params(self):
+        return [self._name(p) for p in self.model.parameters() if not is_finite_array(p._data)]
+
     def _nonfinite_loss(self, loss, value):
+        if "non-finite-grad" not in self._codes and "non-finite-loss" not in self._codes:
+            self._lazy_nonfinite_grad()
         where = self._locate_loss_nan(loss) if self.diagnose else ""
         self._add("non-finite-loss", "Non-finite loss",
                   f"the loss given to backward() is {value}{where}",
@@ -539,32 +603,54 @@ class Doctor:
                   "fix the op named above (its backward divides by 0 or similar: e.g. sqrt/pow at 0, "
                   "norm of a zero vector; add an eps), or re-run under gradstep.autograd.detect_anomaly()")
 
+    def _lazy_nonfinite_grad(self):
+        """Finding 6 between checked steps: the losses so far were finite, but an update since
+        the last checked step left parameters non-finite, so that step's gradients were."""
+        bad = self._nonfinite_params()
+        if not bad or self._last_checked is None or self.steps <= self._last_checked:
+            return
+        every = self.check_every
+        self._add("non-finite-grad", "Non-finite gradient",
+                  f"the losses were finite, but an update after step {self._last_checked} (the last step "
+                  f"whose gradients the doctor checked in full) made {names_list(bad)} non-finite: that "
+                  "step's gradients were NaN/Inf (or its update overflowed). The doctor checks every "
+                  f"gradient on the first {_FIRST_CHECKED} steps and then every {every}th, so it could not "
+                  "trace the op",
+                  "re-run with watch(..., check_every=1) or under gradstep.autograd.detect_anomaly() to "
+                  "name the op whose backward made it; then fix it (e.g. sqrt/pow at 0, norm of a zero "
+                  "vector: add an eps), or lower the lr if the update overflowed")
+
     def _locate_loss_nan(self, loss):
-        """Where the first non-finite value on the way to ``loss`` came from (text)."""
-        out = self._last_out
-        if out is not None and out._data.dtype.kind == "f" and not is_finite_array(out._data):
-            return self._locate_in_model()
-        stop = out.grad_fn if out is not None else None
-        node, note = checks.first_nonfinite_node(loss, stop)
+        """Where the first non-finite value on the way to ``loss`` came from (text).
+
+        The model's last forward pass is re-run with per-op checks (``_locate_in_model``); if
+        the model's output is finite there, the NaN came from the loss computation, found
+        among the values that the loss's graph saved.
+        """
+        where = self._locate_in_model()
+        if where:
+            return where
+        node, note = checks.first_nonfinite_node(loss)
         if node is None:
             return f" ({note})"
-        inside = "the model's output is finite; " if out is not None else ""
+        inside = "the model's output is finite; " if self._last_args is not None else ""
         return f"; {inside}the first op producing it is {node.name()} in the loss computation {note}".rstrip()
 
     def _locate_in_model(self):
-        """Re-run the last forward pass with per-op checks to name the op that made the NaN."""
-        bad = [self._name(p) for p in self.model.parameters() if not is_finite_array(p._data)]
+        """Re-run the last forward pass with per-op checks to name the op that made the NaN
+        ('' if the model's output is finite, or if the model's root module never ran)."""
+        bad = self._nonfinite_params()
         if bad:
             return (f"; the model's parameters {names_list(bad)} are already non-finite "
                     "(an earlier update made them so: see the gradients and the lr)")
-        args, kwargs = self._last_args or ((), {})
-        if any(isinstance(a, Tensor) and not is_finite_array(a._data) for a in list(args) + list(kwargs.values())):
-            return "; the input batch given to the model already contains NaN/Inf (check the data)"
         if self._last_args is None:
             return ""
+        args, kwargs = self._last_args
+        if any(isinstance(a, Tensor) and not is_finite_array(a._data) for a in list(args) + list(kwargs.values())):
+            return "; the input batch given to the model already contains NaN/Inf (check the data)"
         found = _rerun_forward(self.model, args, kwargs)
         if not found:
-            return "; the re-run of the forward pass did not reproduce it"
+            return ""
         parts = []
         if "op" in found:
             parts.append(f"the first op producing it is {found['op']}")
