@@ -16,6 +16,14 @@ class Cast(Node):
 
     _name = "ToCopyBackward0"
 
+    @classmethod
+    def apply(cls, a, dtype):
+        if not dtype.is_floating_point:  # integer/bool results never require grad (as in torch)
+            from .._tensor import Tensor
+
+            return Tensor._make(a._data.astype(dtype.np))
+        return super().apply(a, dtype=dtype)
+
     def forward(self, a):
         self.src = a.dtype
         return a.astype(self.dtype.np)

@@ -526,3 +526,43 @@ def test_gradients_at_special_points(fn):
     # zeros, 0 ** negative, log(0): values and gradients (inf/nan included) as torch has them
     with np.errstate(all="ignore"):
         check(fn, inputs=_special)
+
+
+# ---------------------------------------------------------------- the rest of the module
+@pytest.mark.parametrize("fn", [
+    lambda L, a, b: (a.abs() + 0.1).log2(), lambda L, a, b: (a.abs() + 0.1).log10(),
+    lambda L, a, b: a.lerp(b, 0.3), lambda L, a, b: a.lerp(b, b.sigmoid()), lambda L, a, b: nnf(L).mish(a),
+    lambda L, a, b: nnf(L).relu6(a * 3), lambda L, a, b: nnf(L).hardtanh(a), lambda L, a, b: a.floor() * b,
+    lambda L, a, b: a.ceil() + b, lambda L, a, b: a.round() * b, lambda L, a, b: (a * 1.2345).round(decimals=2),
+    lambda L, a, b: a.trunc() * b,
+])
+def test_other_differentiable_elementwise(fn):
+    check(fn, [(3, 4), (3, 4)])
+
+
+def test_comparisons_and_logic():
+    rng = np.random.default_rng(0)
+    x = np.round(rng.uniform(-3, 3, (3, 4)), 1)
+    x[0, :3] = [2.5, -0.5, 1.5]
+    y = rng.uniform(-3, 3, (3, 4))
+    fns = [
+        lambda L, a, b: a == b, lambda L, a, b: a < 0.5, lambda L, a, b: a >= b, lambda L, a, b: a != 1.5,
+        lambda L, a, b: a <= 1, lambda L, a, b: a > b, lambda L, a, b: L.logical_and(a > 0, b > 0),
+        lambda L, a, b: (a > 0).logical_or(b > 0), lambda L, a, b: L.logical_xor(a, b > 0),
+        lambda L, a, b: L.logical_not(a), lambda L, a, b: (a > 0) & (b > 0), lambda L, a, b: (a > 0) | (b > 0),
+        lambda L, a, b: (a > 0) ^ (b > 0), lambda L, a, b: ~(a > 0), lambda L, a, b: ~a.long(),
+        lambda L, a, b: a.long() & 3, lambda L, a, b: a.log().isnan(), lambda L, a, b: (1 / (a - 2.5)).isinf(),
+        lambda L, a, b: a.log().isfinite(), lambda L, a, b: L.isclose(a, a + 1e-9),
+        lambda L, a, b: L.tensor(L.allclose(a, a + 1e-9)), lambda L, a, b: L.tensor(L.equal(a, a.clone())),
+        lambda L, a, b: L.count_nonzero(a.floor(), dim=1), lambda L, a, b: a.long().sign(),
+        lambda L, a, b: a.long().abs(), lambda L, a, b: a.long().clamp(-1, 1), lambda L, a, b: a.bool(),
+        lambda L, a, b: L.where(a > 0, a.long(), 0), lambda L, a, b: L.where(a > 0, 1, 0),
+        lambda L, a, b: L.maximum(a.long(), b.int()), lambda L, a, b: L.minimum(a > 0, b > 0),
+    ]
+    for k, fn in enumerate(fns):
+        with np.errstate(all="ignore"):
+            ours = fn(gradstep, *g64(x, y))  # inputs require grad; these results never do
+        theirs = fn(torch, torch.tensor(x), torch.tensor(y))
+        assert ours.dtype.name == str(theirs.dtype)[6:], k
+        assert ours.requires_grad is False, k
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=str(k))
