@@ -319,8 +319,30 @@ class Cumprod(Node):
         (a,) = self.saved_tensors
         out = self.saved_output
         if bool(xp.any(a._data == 0)):
-            raise NotImplementedError("cumprod backward with zeros in the input is not supported")
+            return _cumprod_grad_with_zeros(a._data, g._data, self.dim)
         return (g * out).flip(self.dim).cumsum(self.dim).flip(self.dim) / a
+
+
+def _cumprod_grad_with_zeros(a, g, dim):
+    """Exact cumprod gradient when the input has zeros (no division), as a constant.
+
+    d out_j / d a_k = prod_{i<k} a_i * prod_{k<i<=j} a_i, so grad_k = left_k * r_k with
+    left the exclusive cumprod and r_k = g_k + a_{k+1} * r_{k+1} (a reverse scan).
+    This path has no double backward.
+    """
+    from .._tensor import Tensor
+
+    a, g = xp.moveaxis(a, dim, -1), xp.moveaxis(g, dim, -1)
+    n = a.shape[-1]
+    left = xp.ones_like(a)
+    if n > 1:
+        left[..., 1:] = xp.cumprod(a[..., :-1], axis=-1)
+    r = xp.empty_like(g)
+    acc = xp.zeros(g.shape[:-1], g.dtype)
+    for k in range(n - 1, -1, -1):
+        acc = g[..., k] + (a[..., k + 1] * acc if k + 1 < n else 0)
+        r[..., k] = acc
+    return Tensor._make(xp.moveaxis(left * r, -1, dim))
 
 
 # ---------------------------------------------------------------- functional API

@@ -429,3 +429,17 @@ def _special(dt):
 def test_gradients_at_special_points(fn):
     with np.errstate(all="ignore"):
         check(lambda L, a: fn(a), inputs=_special)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumprod(dim):
+    check(lambda L, a: a.cumprod(dim), [(3, 4)], low=0.5, high=1.5)
+    check(lambda L, a: L.cumprod(a, dim=dim), inputs=_with_zeros)  # zeros: exact gradient, no division
+
+
+def test_gradcheck_cumprod():
+    (a,) = g64(np.array([[0.5, 1.2, -0.7], [1.1, -0.9, 0.8]]))
+    assert gradcheck(lambda x: x.cumprod(1), (a,))
+    assert gradgradcheck(lambda x: x.cumprod(1), (a,))
+    (z,) = g64(np.array([[0.0, 1.2, 0.0, 2.0], [1.1, 0.0, 0.8, -1.5]]))
+    assert gradcheck(lambda x: x.cumprod(1), (z,))
