@@ -98,6 +98,8 @@ class Doctor:
         self._last_forward_grad = None
         self._pending_eval = None
         self._train_forward_training = None
+        self._ratio_lrs = None  # the lr of each group at the last measured update
+        self._ratio_burst = 0  # steps left to measure in a row (the lr moved)
         self._last_checked = 0  # the last step whose gradients were all checked finite (0: none yet)
         self._before = None  # (param, its data before the step) on the steps that measure the update
         self._buffers = {}  # id(param) -> array reused for those copies
@@ -217,13 +219,30 @@ class Doctor:
         self._first_total = None
         self._total = 0.0
         n = self.steps + 1
-        self._checked = n <= _FIRST_CHECKED or n % self.check_every == 0 or n % _RATIO_EVERY == 0
+        self._checked = n <= _FIRST_CHECKED or n % self.check_every == 0 or n % _RATIO_EVERY == 0 \
+            or self._ratio_burst > 0
 
     def _want_ratio(self):
         """Steps that measure the update-to-weight ratio (a copy of the parameters): 2-6 for a
-        first verdict, then every 50th (the lr of a run changes slowly, and a copy costs)."""
+        first verdict, then every 50th (a copy costs), and 5 steps in a row from a checked step
+        that finds an lr more than 2x above the one of the last measurement (raised by hand or
+        by a warmup: a decaying schedule lowering it is meant)."""
         n = self.steps + 1
-        return 2 <= n <= 6 or n % _RATIO_EVERY == 0
+        return 2 <= n <= 6 or n % _RATIO_EVERY == 0 or self._ratio_burst > 0 or self._lr_moved()
+
+    def _group_lrs(self):
+        return [float(lr.item() if isinstance(lr, Tensor) else lr)
+                for lr in (g["lr"] for g in self.optimizer.param_groups)]
+
+    def _lr_moved(self):
+        last = self._ratio_lrs
+        if last is None:
+            return False
+        now = self._group_lrs()
+        if len(now) == len(last) and all(a <= b * 2 for a, b in zip(now, last)):
+            return False
+        self._ratio_burst = 5
+        return True
 
     def _grad_sumsq(self):
         """Squared gradient norm of every optimizer parameter (None: no gradient); sets ``_total``,
@@ -503,6 +522,8 @@ class Doctor:
 
     def _check_ratio(self):
         """Finding 8: measured |delta w| / |w| per group, judged on the median of the last 5."""
+        self._ratio_lrs = self._group_lrs()
+        self._ratio_burst = max(self._ratio_burst - 1, 0)
         sums = {}
         for p, gi, before, ww in self._before:
             xp.subtract(p._data, before, out=before)  # the buffer now holds the update

@@ -442,3 +442,163 @@ def test_closure_optimizer_lbfgs_is_clean():
             opt.step(closure)
     assert dr.steps == 8
     assert dr.findings == [], dr.report()
+
+
+# ---------------------------------------------------------------- mistakes that start late
+# The costly evidence is gathered on checked steps only (the first 10, then every 10th; the
+# update ratio on 2-6 then every 50th): each test below plants its mistake well after step 10,
+# on steps that are not checked, and expects it to be caught all the same.
+def _late_loop(model, opt, data, plant, start):
+    """A clean loop whose iterations from ``start`` on run ``plant(x, y)`` instead."""
+    crit = nn.CrossEntropyLoss()
+    for i, (x, y) in enumerate(data):
+        if i >= start:
+            plant(x, y)
+            continue
+        opt.zero_grad()
+        crit(model(x), y).backward()
+        opt.step()
+
+
+def _nan_grad_at(model, opt, n_steps, at, **options):
+    """A clean loop whose iteration ``at`` has a finite loss with a NaN gradient (sqrt at 0)."""
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt, **options) as dr:
+        for i, (x, y) in enumerate(_data(n_steps)):
+            opt.zero_grad()
+            out = model(x)
+            loss = (out - out.detach()).pow(2).sum().sqrt() if i == at else crit(out, y)
+            loss.backward()
+            opt.step()
+    return dr
+
+
+def test_late_nonfinite_gradient_is_caught_from_the_spoiled_parameters():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    dr = _nan_grad_at(model, opt, 60, at=52)  # step 53: not checked
+    codes = _codes(dr)
+    assert codes[:2] == ["non-finite-grad", "non-finite-loss"], dr.report()
+    f = dr.findings[0]
+    assert f.step == 53 and "after step 50" in f.evidence and "'0.weight'" in f.evidence
+    assert "check_every=1" in f.fix
+
+
+def test_late_nonfinite_gradient_on_a_checked_step_names_the_op():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    dr = _nan_grad_at(model, opt, 60, at=49)  # step 50: checked
+    assert _codes(dr)[0] == "non-finite-grad" and dr.findings[0].step == 49, dr.report()
+    assert "SqrtBackward0" in dr.findings[0].evidence
+
+
+def test_check_every_1_names_the_op_of_a_late_nonfinite_gradient():
+    model = _model(dropout=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    dr = _nan_grad_at(model, opt, 60, at=52, check_every=1)
+    assert _codes(dr)[0] == "non-finite-grad" and dr.findings[0].step == 52, dr.report()
+    assert "SqrtBackward0" in dr.findings[0].evidence
+
+
+def test_late_step_without_backward_is_caught_at_once():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+
+    def plant(x, y):
+        opt.zero_grad()
+        model(x)
+        opt.step()
+
+    with watch(model, opt) as dr:
+        _late_loop(model, opt, _data(60), plant, start=54)
+    assert _codes(dr) == ["no-grads"], dr.report()
+    assert dr.findings[0].step == 54
+
+
+def test_late_loss_not_connected_is_caught_at_the_next_checked_step():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    other = torch.zeros(3, requires_grad=True)
+
+    def plant(x, y):
+        opt.zero_grad()
+        model(x)
+        (other * 2).sum().backward()
+        opt.step()
+
+    with watch(model, opt) as dr:
+        _late_loop(model, opt, _data(62), plant, start=51)
+    assert _codes(dr) == ["no-grads"], dr.report()
+    assert dr.findings[0].step == 59 and "not connected" in dr.findings[0].evidence
+
+
+def test_late_unused_parameters_are_caught():
+    torch.manual_seed(0)
+    first, head = nn.Linear(8, 16), nn.Linear(16, 3)
+    model = nn.ModuleDict({"first": first, "head": head})
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    with watch(model, opt, unused_steps=3) as dr:
+        for i, (x, y) in enumerate(_data(40) * 2):
+            opt.zero_grad()
+            h = first(x)
+            crit(head((h.detach() if i >= 50 else h).relu()), y).backward()  # cut off from step 51
+            opt.step()
+    assert _codes(dr) == ["params-without-grad"], dr.report()
+    assert "'first.weight'" in dr.findings[0].evidence and dr.findings[0].step == 79
+
+
+def test_late_unscaled_accumulation_and_missing_zero_grad_are_caught_at_once():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    crit = nn.CrossEntropyLoss()
+    batches = iter(_data(40) * 2)
+
+    def accumulate(x, y):
+        opt.zero_grad()
+        crit(model(x), y).backward()
+        x2, y2 = next(batches)
+        crit(model(x2), y2).backward()  # should be divided by 2
+        opt.step()
+        opt.zero_grad()
+
+    with watch(model, opt) as dr:
+        _late_loop(model, opt, _data(56), accumulate, start=51)
+    assert _codes(dr) == ["unscaled-accumulation"] and dr.findings[0].step == 51, dr.report()  # step 52
+    assert "2 forward/backward passes" in dr.findings[0].evidence
+
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def no_zero_grad(x, y):
+        crit(model(x), y).backward()
+        opt.step()
+
+    with watch(model, opt) as dr:
+        _late_loop(model, opt, _data(56), no_zero_grad, start=52)
+    assert _codes(dr) == ["accumulating-grads"] and dr.findings[0].step == 52, dr.report()  # in step 53
+
+
+def test_late_lr_too_high_is_caught():
+    model = _model(dropout=False)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    data = _data(40) * 2
+    with watch(model, opt) as dr:
+        for i, (x, y) in enumerate(data):
+            if i == 60:
+                opt.param_groups[0]["lr"] = 0.5
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+    assert "update-ratio-high" in _codes(dr), dr.report()
+    # the lr moved more than 2x: from the checked step 70 the update is measured 5 steps in a
+    # row, and the median of the last 5 measurements (6, 50, 70, 71, 72) is high at step 72
+    assert dr.findings[_codes(dr).index("update-ratio-high")].step == 72
+
+
+def test_check_every_must_be_a_positive_int():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="check_every"):
+            watch(model, opt, check_every=bad)
