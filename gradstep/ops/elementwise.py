@@ -955,12 +955,23 @@ def minimum(a, b):
 def where(cond, a, b):
     cond = _t(cond)
     if cond.dtype is not _BOOL:
+        if cond.dtype.name != "uint8":  # torch still accepts (deprecated) uint8 masks
+            raise RuntimeError(
+                "where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{_dtype_title(cond.dtype)}"
+            )
         cond = cond.bool()
     a, b = binary_args(a, b)
     if cond.shape != a.shape or cond.shape != b.shape:
         check_broadcast(cond.shape, a.shape)
         check_broadcast(cond.shape, b.shape)
     return Where.apply(cond, a, b)
+
+
+def _dtype_title(dt):
+    """torch's ScalarType name for messages: Float, Double, Half, Long, Int, ..."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
 
 
 def lerp(a, end, weight):

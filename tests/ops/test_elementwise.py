@@ -312,6 +312,15 @@ def test_maximum_minimum_ties_split_gradient(inputs):
     check(lambda L, a, b: a.maximum(b) * a.minimum(b), inputs=inputs)
 
 
+def test_where_condition_must_be_bool():
+    for L in (gradstep, torch):
+        for c in (L.tensor([1.0, 0.0]), L.tensor([1, 0])):
+            with pytest.raises(RuntimeError, match="where expected condition to be a boolean tensor"):
+                L.where(c, L.ones(2), L.zeros(2))
+    out = gradstep.where(gradstep.tensor([1, 0], dtype=gradstep.uint8), gradstep.ones(2), gradstep.zeros(2))
+    assert out.tolist() == [1.0, 0.0]
+
+
 def test_where():
     check(lambda L, a, b: L.where(a > b, a, b), [(3, 4), (4,)])
     check(lambda L, a, b: L.where(a > 0, a, b), [(3, 1), (1, 4)])
