@@ -180,6 +180,11 @@ def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
     out = matmul(mat1, mat2)
     if alpha != 1:
         out = out * alpha
+    if beta == 0:  # torch ignores input entirely (nan/inf in it do not propagate)
+        from ._util import check_broadcast
+
+        check_broadcast(out.shape, input.shape)
+        return out
     return out + (input * beta if beta != 1 else input)
 
 

@@ -87,6 +87,8 @@ def test_matmul_same_dtype_results():
 def test_addmm():
     check(lambda L, c, a, b: L.addmm(c, a, b), [(2, 4), (2, 3), (3, 4)])
     check(lambda L, c, a, b: L.addmm(c, a, b, beta=0.5, alpha=2.0), [(4,), (2, 3), (3, 4)])
+    # beta=0: input ignored (torch also returns a zero gradient for it; gradstep returns None)
+    check(lambda L, c, a, b: L.addmm(c * float("nan"), a, b, beta=0), [(2, 4), (2, 3), (3, 4)], grad=False)
 
 
 # ---------------------------------------------------------------- errors name both shapes
