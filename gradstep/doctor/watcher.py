@@ -102,7 +102,6 @@ class Doctor:
         self._ratio_burst = 0  # steps left to measure in a row (the lr moved)
         self._last_checked = 0  # the last step whose gradients were all checked finite (0: none yet)
         self._before = None  # (param, its data before the step) on the steps that measure the update
-        self._buffers = {}  # id(param) -> array reused for those copies
         self._begin_step()
 
     # ------------------------------------------------------------ public
@@ -504,18 +503,13 @@ class Doctor:
 
     def _snapshot(self, params):
         """(param, group index, copy of its data, its squared norm) for each parameter with a
-        gradient; the copies go into arrays kept from one measured step to the next."""
+        gradient. The copies live only until the step's end: keeping them between measured
+        steps would hold a second copy of the model."""
         out = []
-        buffers = self._buffers
         for p, gi in zip(params, self._params()[1]):
             if p._grad is None:
                 continue
-            d = p._data
-            buf = buffers.get(id(p))
-            if buf is None or buf[0] is not p or buf[1].shape != d.shape or buf[1].dtype != d.dtype:
-                buf = buffers[id(p)] = (p, xp.empty_like(d))
-            w = buf[1]
-            xp.copyto(w, d)
+            w = p._data.copy()
             flat = w.reshape(-1)
             out.append((p, gi, w, float(xp.dot(flat, flat))))
         return out
@@ -526,7 +520,7 @@ class Doctor:
         self._ratio_burst = max(self._ratio_burst - 1, 0)
         sums = {}
         for p, gi, before, ww in self._before:
-            xp.subtract(p._data, before, out=before)  # the buffer now holds the update
+            xp.subtract(p._data, before, out=before)  # the copy now holds the update
             d = before.reshape(-1)
             s = sums.setdefault(gi, [0.0, 0.0])
             s[0] += float(xp.dot(d, d))
@@ -603,7 +597,9 @@ class Doctor:
         return [self._name(p) for p in self.model.parameters() if not is_finite_array(p._data)]
 
     def _nonfinite_loss(self, loss, value):
-        if "non-finite-grad" not in self._codes and "non-finite-loss" not in self._codes:
+        if "non-finite-loss" in self._codes:
+            return  # reported once: a diverged run does not pay for a re-run every step
+        if "non-finite-grad" not in self._codes:
             self._lazy_nonfinite_grad()
         where = self._locate_loss_nan(loss) if self.diagnose else ""
         self._add("non-finite-loss", "Non-finite loss",
