@@ -7,6 +7,7 @@ seen (evidence, with numbers) and what to change (fix).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 
@@ -111,10 +112,15 @@ def _median(values):
 
 
 class LossTrend:
-    """Step losses and the running best 10-step median, for the diverging rule in O(1) a step."""
+    """The step losses seen through 10-step windows: the first window, the last one, and the
+    best window median so far; the diverging and flat rules in O(1) time and memory a step."""
 
     def __init__(self):
-        self.losses = []
+        self.n = 0  # losses added
+        self.first = []  # the first WINDOW losses
+        self.recent = collections.deque(maxlen=WINDOW)
+        self.first_median = None
+        self.current = None  # median of the last window, as of the last multiple of 5 steps
         self.best = math.inf
 
     def add(self, loss):
@@ -125,27 +131,30 @@ class LossTrend:
         (the loss climbed back past where training started: noise around a small loss, which
         can easily double, does not count).
         """
-        self.losses.append(loss)
-        n = len(self.losses)
+        n = self.n = self.n + 1
+        self.recent.append(loss)
+        if n <= WINDOW:
+            self.first.append(loss)
+            if n == WINDOW:
+                self.first_median = _median(self.first)
         if n < WINDOW or n % 5:  # windows ending every 5th step are enough, at a fifth of the cost
             return None
-        current = _median(self.losses[-WINDOW:])
+        current = self.current = _median(self.recent)
         best, self.best = self.best, min(self.best, current)
-        if n >= 2 * WINDOW and current > 2 * best and current > _median(self.losses[:WINDOW]):
+        if n >= 2 * WINDOW and current > 2 * best and current > self.first_median:
             return current, best
         return None
 
-
-def loss_flat(losses, min_steps=30):
-    """After at least ``min_steps`` steps, no progress: the median of the last 10 step losses
-    is within 1% of the median of the first 10 (a loss that already reached ~0 is not flat)."""
-    if len(losses) < min_steps:
+    def flat(self, min_steps=30):
+        """``(first median, last median)`` if, after at least ``min_steps`` steps, there is no
+        progress: the median of the last 10 step losses is within 1% of the median of the first
+        10 (a loss that already reached ~0 is not flat). Judged every 5th step, as ``add``."""
+        if self.n < max(min_steps, WINDOW) or self.n % 5:
+            return None
+        first, last = self.first_median, self.current
+        if abs(first) > 1e-6 and abs(last - first) <= 0.01 * abs(first):
+            return first, last
         return None
-    first = _median(losses[:WINDOW])
-    last = _median(losses[-WINDOW:])
-    if abs(first) > 1e-6 and abs(last - first) <= 0.01 * abs(first):
-        return first, last
-    return None
 
 
 # ---------------------------------------------------------------- 10: accumulation scaling

@@ -552,17 +552,17 @@ class Doctor:
     def _check_loss_trend(self, loss):
         if not math.isfinite(loss):
             return
-        div = self._trend.add(loss)
-        losses = self._trend.losses
+        trend = self._trend
+        div = trend.add(loss)
         if div is not None:
             self._add("loss-diverging", "Loss diverging",
                       f"the median loss of the last {checks.WINDOW} steps is {div[0]:.4g}, more than twice "
                       f"the best {checks.WINDOW}-step median so far ({div[1]:.4g})",
                       "lower the learning rate (or add warmup / gradient clipping)")
-        flat = checks.loss_flat(losses, self.flat_steps) if len(losses) % 5 == 0 else None
+        flat = trend.flat(self.flat_steps)
         if flat is not None:
             self._add("loss-flat", "Loss flat",
-                      f"after {len(losses)} steps the loss has not moved: median {flat[1]:.6g} over the last "
+                      f"after {trend.n} steps the loss has not moved: median {flat[1]:.6g} over the last "
                       f"{checks.WINDOW} steps against {flat[0]:.6g} over the first {checks.WINDOW}",
                       "check that the lr is not ~0 and that the parameters that matter get gradients "
                       "and are in the optimizer; then try a larger learning rate")
