@@ -471,8 +471,9 @@ class Doctor:
         if newly:
             self._add("params-without-grad", "Parameters that never receive a gradient",
                       f"{names_list(newly)} got no gradient (None or exactly zero) in {self.unused_steps} "
-                      "steps in a row, while other parameters did: unused in forward, cut off by "
-                      "detach()/no_grad(), or dead (ReLUs that never activate, e.g. after a too large update)",
+                      f"checked steps in a row (the doctor checks steps 1-{_FIRST_CHECKED}, then one step in "
+                      f"{self.check_every}; the last was step {self.steps + 1}), while other parameters "
+                      "did: unused in forward, cut off by detach()/no_grad(), or dead (ReLUs that never activate, e.g. after a too large update)",
                       "use them in the forward pass (without detach()/no_grad()), or remove them from "
                       "the optimizer / set requires_grad_(False) if they are frozen on purpose")
 
@@ -628,10 +629,11 @@ class Doctor:
             return
         every = self.check_every
         self._add("non-finite-grad", "Non-finite gradient",
-                  f"the losses were finite, but an update after step {self._last_checked} (the last step "
-                  f"whose gradients the doctor checked in full) made {names_list(bad)} non-finite: that "
-                  "step's gradients were NaN/Inf (or its update overflowed). The doctor checks every "
-                  f"gradient on the first {_FIRST_CHECKED} steps and then every {every}th, so it could not "
+                  f"the losses were finite, but the update of one of steps {self._last_checked + 1}-{self.steps} "
+                  f"(after step {self._last_checked}, the last whose gradients were checked) made "
+                  f"{names_list(bad)} non-finite: that step's gradients were NaN/Inf (or its update "
+                  "overflowed). The doctor checks every "
+                  f"gradient on the first {_FIRST_CHECKED} steps and then one step in {every}, so it could not "
                   "trace the op",
                   "re-run with watch(..., check_every=1) or under gradstep.autograd.detect_anomaly() to "
                   "name the op whose backward made it; then fix it (e.g. sqrt/pow at 0, norm of a zero "
