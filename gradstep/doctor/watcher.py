@@ -17,8 +17,8 @@ Cost: every step gets a few Python checks and reads the loss (one float). The ex
 evidence is gathered on *checked* steps only (the first 10, then every ``check_every``-th,
 default 10): one squared norm per optimizer parameter after each backward (non-finite, missing
 and all-zero gradients), the graph kept through backward so a NaN gradient can be traced to
-its op (then freed, see ``_backward``), and on some of them (2-6, then every 50th) a copy of
-the parameters to measure the update. Between checked steps the cheap signals stand guard:
+its op (then freed, see ``_backward``), and on some of them (2-6, then every 50th, and 5 in a
+row when the lr was raised) a copy of the parameters to measure the update. Between checked steps the cheap signals stand guard:
 a step without backward() is checked at once; a NaN gradient makes the parameters non-finite,
 so the next loss is non-finite and the doctor then names the parameters that the update
 spoiled (``_lazy_nonfinite_grad``); persistent mistakes (unused parameters, a loss not
@@ -378,10 +378,11 @@ class Doctor:
             self._commit_pending()
         # with a closure (LBFGS) the gradients are made inside step(): no gradient checks
         closure = args[0] if args else kwargs.get("closure")
-        # the gradient checks run on checked steps, and at once on a step with no backward() or
-        # with several (accumulation); a plain step between checked ones costs a few reads
+        # the gradient checks run on checked steps, and at once on a step with no backward(), with
+        # a zero_grad() after it, or with several (accumulation); a plain step between checked
+        # ones costs a few reads
         if closure is None:
-            if self._checked or self._backwards == 0:
+            if self._checked or self._backwards == 0 or self._zero_after_backward:
                 self._check_grads()
             elif self._backwards > 1:
                 self._check_accumulation()
@@ -473,7 +474,8 @@ class Doctor:
                       f"{names_list(newly)} got no gradient (None or exactly zero) in {self.unused_steps} "
                       f"checked steps in a row (the doctor checks steps 1-{_FIRST_CHECKED}, then one step in "
                       f"{self.check_every}; the last was step {self.steps + 1}), while other parameters "
-                      "did: unused in forward, cut off by detach()/no_grad(), or dead (ReLUs that never activate, e.g. after a too large update)",
+                      "did: unused in forward, cut off by detach()/no_grad(), or dead (ReLUs that never "
+                      "activate, e.g. after a too large update)",
                       "use them in the forward pass (without detach()/no_grad()), or remove them from "
                       "the optimizer / set requires_grad_(False) if they are frozen on purpose")
 
@@ -625,7 +627,7 @@ class Doctor:
         """Finding 6 between checked steps: the losses so far were finite, but an update since
         the last checked step left parameters non-finite, so that step's gradients were."""
         bad = self._nonfinite_params()
-        if not bad or self._last_checked is None or self.steps <= self._last_checked:
+        if not bad or self.steps <= self._last_checked:
             return
         every = self.check_every
         self._add("non-finite-grad", "Non-finite gradient",

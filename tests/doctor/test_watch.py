@@ -532,6 +532,21 @@ def test_late_loss_not_connected_is_caught_at_the_next_checked_step():
     assert dr.findings[0].step == 59 and "not connected" in dr.findings[0].evidence
 
 
+def test_late_zero_grad_between_backward_and_step_is_caught_at_once():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+
+    with watch(model, opt) as dr:
+        for i, (x, y) in enumerate(_data(60)):
+            crit(model(x), y).backward()
+            if i >= 52:
+                opt.zero_grad()  # from step 53 on: misplaced, before step()
+            opt.step()
+            opt.zero_grad()
+    assert _codes(dr) == ["zero-grad-before-step"] and dr.findings[0].step == 52, dr.report()
+
+
 def test_late_unused_parameters_are_caught():
     torch.manual_seed(0)
     first, head = nn.Linear(8, 16), nn.Linear(16, 3)
