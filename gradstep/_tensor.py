@@ -10,6 +10,8 @@ from .autograd import function as _function
 from .autograd.grad_mode import _GradState
 from .backend import xp
 
+_DTYPE_OF = B._BY_NP  # numpy dtype -> gradstep dtype
+
 
 def _leaf_inplace_error():
     return RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -92,7 +94,8 @@ class Tensor:
 
     @property
     def dtype(self):
-        return B.from_numpy_dtype(self._data.dtype)
+        dt = _DTYPE_OF.get(self._data.dtype)  # a plain dict hit on the hot path
+        return dt if dt is not None else B.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self):
