@@ -1,6 +1,6 @@
 """Optimizer step speed: gradstep beside torch.optim on 10 million float32 parameters.
 
-    .venv/bin/python bench/optim.py [--numel 10000000] [--reps 15] [--threads N]
+    .venv/bin/python bench/optim.py [--numel 10000000] [--reps 15] [--threads N] [--settle 0.02]
 
 Two layouts (4 equal tensors; 200 tensors of mixed sizes), two optimizers
 (SGD(momentum=0.9, weight_decay=1e-4) and Adam), and five implementations:
@@ -11,8 +11,17 @@ counts the minimum traffic of the algorithm (SGD: read p, g, buf, write p, buf;
 Adam: read p, g, m, v, write p, m, v), the same for every implementation.
 
 The implementations are timed round-robin (one step each, repeated), so a
-burst of load from other processes hits all of them alike. ``--threads N`` sets
-torch's intra-op threads and gradstep's optimizer threads to the same N; with
+burst of load from other processes hits all of them alike. Before each timed
+step the main thread computes (busy-waits) for ``--settle`` seconds, as a
+training loop runs forward and backward before ``step()``: after a parallel
+region torch's OpenMP threads spin-wait for several milliseconds, and without
+the pause they would take a core from whichever implementation runs next (and
+their spinning would count in its CPU time); a training process using only
+gradstep has no such threads. The pause is busy rather than a sleep because
+on this VM, after the whole process slept, a woken worker thread shares the
+waker's core for the next several milliseconds (no parallelism at all, for
+torch's threads as for gradstep's), which is not what a training loop sees.
+``--threads N`` sets torch's intra-op threads and gradstep's optimizer threads to the same N; with
 ``--threads 1`` the CPU-time column is the steadiest number on a shared machine.
 """
 
@@ -42,7 +51,13 @@ def layout_sizes(name, numel, seed=0):
     return [int(s) for s in sizes]
 
 
-def time_round_robin(steps, reps):
+def _busy_wait(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def time_round_robin(steps, reps, settle):
     """Median wall time, min wall time and median CPU time per step of each of ``steps``."""
     for step in steps:  # state allocation and (for gradstep) building the flat buffers
         step()
@@ -51,6 +66,7 @@ def time_round_robin(steps, reps):
     cpu = [[] for _ in steps]
     for _ in range(reps):
         for k, step in enumerate(steps):
+            _busy_wait(settle)  # the previous implementation's spinning threads go idle
             w0, c0 = time.perf_counter(), time.process_time()
             step()
             wall[k].append(time.perf_counter() - w0)
@@ -91,6 +107,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--numel", type=int, default=10_000_000)
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--settle", type=float, default=0.02,
+                    help="seconds of busy pause before each timed step (torch's OpenMP spin-wait)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch intra-op threads = gradstep optimizer threads (default: each's own)")
     args = ap.parse_args()
@@ -105,7 +123,7 @@ def main():
         for opt_name in ("SGD", "Adam"):
             gb = ARRAYS_TOUCHED[opt_name] * 4 * args.numel / 1e9
             steps = [make(sizes, 0, opt_name, **kw) for _, make, kw in IMPLS]
-            timings = time_round_robin(steps, args.reps)
+            timings = time_round_robin(steps, args.reps, args.settle)
             del steps
             base = dict(zip((label for label, _, _ in IMPLS), (t[0] for t in timings)))
             print(f"\n{opt_name} on {layout} ({len(sizes)} tensors, largest {max(sizes):,})")
