@@ -26,9 +26,16 @@ def signed_grad(grad, maximize, out):
 
 
 def add_weight_decay(g, param, weight_decay, out, tmp):
-    """``g + weight_decay * param`` into ``out`` (``tmp`` is a second temporary)."""
-    xp.multiply(param, weight_decay, out=tmp)
-    return xp.add(g, tmp, out=out)
+    """``g + weight_decay * param`` into ``out`` (``tmp``: a second temporary, used if ``g is out``).
+
+    In-place adds where possible: NumPy's ``a += b`` is cheaper than ``add(a, b, out=c)``.
+    """
+    if g is out:
+        out += xp.multiply(param, weight_decay, out=tmp)
+    else:
+        xp.multiply(param, weight_decay, out=out)
+        out += g
+    return out
 
 
 def lerp_(start, end, weight, tmp):
