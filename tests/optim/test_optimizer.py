@@ -519,6 +519,36 @@ def test_flat_path_bit_identical_to_per_parameter_path(name, kwargs, dtype, thre
             assert of.state[a][key].shape == ol.state[b][key].shape
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_flat_run_visits_every_chunk_once_and_raises_worker_errors(threads, monkeypatch):
+    """Threads share the chunks: each chunk is updated exactly once, whichever thread takes it."""
+    monkeypatch.setattr(_flat, "CHUNK", 1000)
+    monkeypatch.setattr(_flat, "THREADS", threads)
+    monkeypatch.setattr(_flat, "MIN_THREADED", 0)
+    monkeypatch.setattr(_flat, "_pool", None)
+    params = [gradstep.zeros(n, requires_grad=True) for n in (2500, 700, 3, 4000)]
+    for p in params:
+        p.grad = gradstep.ones(*p.shape)
+    opt = gradstep.optim.SGD(params, lr=1.0)
+    opt.step()
+    fg = next(iter(opt._flat_groups.values()))
+    assert len(fg.chunks) > threads
+    assert np.array_equal(fg.param, np.full_like(fg.param, -1.0))
+
+    def count(param, grad, scratch):
+        param += grad  # a chunk updated twice (or never) would show as 2 (or 0)
+
+    fg.run(count, (), {})
+    assert np.array_equal(fg.param, np.zeros_like(fg.param))  # -1 from the step, +1 here
+
+    def fail_on_last(param, grad, scratch):  # the last chunk fails, on whichever thread runs it
+        if np.shares_memory(param, fg.param[-1:]):
+            raise ValueError("bad chunk")
+
+    with pytest.raises(ValueError, match="bad chunk"):
+        fg.run(fail_on_last, (), {})
+
+
 def test_flat_path_survives_data_assignment_and_load():
     """Replacing ``p.data`` or loading a state dict breaks the views; the buffers are rebuilt."""
     ours, theirs = make_params()
