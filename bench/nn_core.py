@@ -20,22 +20,14 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from layers import _best_times  # noqa: E402  (bench/ is the script's folder)
 
 import gradstep as gs  # noqa: E402
 
 
 def _best(step_gs, step_torch, reps=20):
-    step_gs()
-    step_torch()
-    best_gs = best_torch = float("inf")
-    for _ in range(reps):
-        t = time.process_time()
-        step_gs()
-        best_gs = min(best_gs, time.process_time() - t)
-        t = time.process_time()
-        step_torch()
-        best_torch = min(best_torch, time.process_time() - t)
-    return best_gs, best_torch
+    """Fastest CPU time of ``reps`` alternating runs of each step."""
+    return _best_times(step_gs, step_torch, reps=reps, clock=time.process_time)
 
 
 def _pair(lib, arr, grad=False):
