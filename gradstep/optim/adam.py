@@ -24,6 +24,7 @@ from .optimizer import (
     _check_fused_foreach,
     _check_lr,
     _get_value,
+    _group_defaults,
     _scalar_state_as_tensors,
     _step_tensor,
     _zeros_like,
@@ -99,11 +100,8 @@ class Adam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("amsgrad", False), ("maximize", False), ("foreach", None),
-                               ("capturable", False), ("differentiable", False),
-                               ("decoupled_weight_decay", False), ("fused", None)):
-                group.setdefault(key, value)
+        _group_defaults(self, amsgrad=False, maximize=False, foreach=None, capturable=False,
+                        differentiable=False, decoupled_weight_decay=False, fused=None)
         _scalar_state_as_tensors(self, ("step",))
 
     def _init_state(self, p, group):

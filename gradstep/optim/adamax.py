@@ -20,6 +20,7 @@ from .optimizer import (
     _check_differentiable,
     _check_lr,
     _get_value,
+    _group_defaults,
     _scalar_state_as_tensors,
     _step_tensor,
     _zeros_like,
@@ -69,10 +70,7 @@ class Adamax(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("capturable", False)):
-                group.setdefault(key, value)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False, capturable=False)
         _scalar_state_as_tensors(self, ("step",))
 
     def _init_state(self, p, group):

@@ -27,6 +27,7 @@ from .optimizer import (
     _check_differentiable,
     _check_lr,
     _get_value,
+    _group_defaults,
     _scalar_state_as_tensors,
     _step_tensor,
     _zeros_like,
@@ -86,10 +87,8 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("maximize", False), ("foreach", None), ("capturable", False),
-                               ("differentiable", False), ("decoupled_weight_decay", False)):
-                group.setdefault(key, value)
+        _group_defaults(self, maximize=False, foreach=None, capturable=False, differentiable=False,
+                        decoupled_weight_decay=False)
         _scalar_state_as_tensors(self, ("step", "mu_product"))
 
     def _init_state(self, p, group):

@@ -118,6 +118,13 @@ def _step_tensor(value=0.0, fused=False):
     return Tensor._make(xp.asarray(value, dtype=_scalar_dtype(fused)).reshape(()).copy())
 
 
+def _group_defaults(optimizer, **defaults):
+    """Fill hyperparameters missing from each group (state pickled by an older version)."""
+    for group in optimizer.param_groups:
+        for key, value in defaults.items():
+            group.setdefault(key, value)
+
+
 def _scalar_state_as_tensors(optimizer, keys):
     """Turn scalar state loaded as plain numbers (older state dicts) into 0-d tensors, as torch does."""
     for group in optimizer.param_groups:

@@ -22,6 +22,7 @@ from .optimizer import (
     _check_fused_foreach,
     _check_lr,
     _get_value,
+    _group_defaults,
     _zeros_like,
 )
 
@@ -92,12 +93,8 @@ class SGD(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
+        _group_defaults(self, nesterov=False, maximize=False, foreach=None, differentiable=False,
+                        fused=False)
 
     def _init_state(self, p, group):
         if group["momentum"] != 0:
