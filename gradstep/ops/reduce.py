@@ -31,10 +31,10 @@ def _expand_back(g, shape, axes, keepdim):
     return g.expand(shape)
 
 
-def _kept(out, axes, keepdim, shape):
+def _kept(out, axes, shape):
     """A reduced tensor reshaped to keepdim form, for broadcasting against the input."""
-    if keepdim or not axes:
-        return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape))) if axes else out
+    if not axes:
+        return out
     return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape)))
 
 
@@ -82,7 +82,7 @@ class Prod(Node):
         axes = self.axes
         ge = _expand_back(g, a.shape, axes, self.keepdim)
         if not bool(xp.any(a._data == 0)):
-            return ge * _kept(out, axes, self.keepdim, a.shape) / a
+            return ge * _kept(out, axes, a.shape) / a
         return ge * _exclusive_prod(a, axes)
 
 
@@ -121,7 +121,7 @@ class AmaxAmin(Node):
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        out = _kept(self.saved_output, self.axes, self.keepdim, a.shape)
+        out = _kept(self.saved_output, self.axes, a.shape)
         mask = (a == out).to(g.dtype)
         count = mask.sum(dim=self.axes, keepdim=True)
         return _expand_back(g, a.shape, self.axes, self.keepdim) * mask / count
@@ -175,7 +175,7 @@ class Std(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         n = _count(self.shape, self.axes)
-        out = _kept(self.saved_output, self.axes, self.keepdim, a.shape)
+        out = _kept(self.saved_output, self.axes, a.shape)
         mu = a.mean(dim=self.axes, keepdim=True)
         ge = _expand_back(g, self.shape, self.axes, self.keepdim)
         denom = n - self.correction
@@ -216,7 +216,7 @@ class Norm(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         p, axes, kd = self.p, self.axes, self.keepdim
-        out = _kept(self.saved_output, axes, kd, a.shape)
+        out = _kept(self.saved_output, axes, a.shape)
         ge = _expand_back(g, a.shape, axes, kd)
         if p == 0:
             return ge * 0
@@ -236,8 +236,7 @@ class Norm(Node):
 
 
 def _reduced_shape(shape, axes, keepdim):
-    return tuple((1 if keepdim else None) if i in axes else s for i, s in enumerate(shape)
-                 if keepdim or i not in axes)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape) if keepdim or i not in axes)
 
 
 class LogSumExp(Node):
@@ -253,7 +252,7 @@ class LogSumExp(Node):
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        out = _kept(self.saved_output, self.axes, self.keepdim, a.shape)
+        out = _kept(self.saved_output, self.axes, a.shape)
         return _expand_back(g, a.shape, self.axes, self.keepdim) * (a - out).exp()
 
 
