@@ -21,6 +21,7 @@ from itertools import chain
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
 from ..backend import float64, get_default_dtype, xp
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
            "required"]
@@ -34,26 +35,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class RemovableHandle:
-    """Returned by every ``register_*_hook``; ``remove()`` unregisters that one hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict):
-        self._hooks_dict = hooks_dict
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._hooks_dict.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 _global_optimizer_pre_hooks: OrderedDict = OrderedDict()

@@ -14,6 +14,7 @@ from collections import OrderedDict, namedtuple
 from ..._tensor import Tensor, device
 from ...autograd.grad_mode import no_grad
 from ...backend import as_dtype
+from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -28,27 +29,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict, *extra_dicts):
-        self._dicts = (hooks_dict, *extra_dicts)
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        for d in self._dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(text, num_spaces):
