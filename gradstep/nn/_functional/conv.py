@@ -91,6 +91,74 @@ def _channels_major(g, groups):
                                                                   g.size // c if c else 0)
 
 
+CHUNK_BYTES = 8 * 1024 * 1024
+SPLIT_K_MAX = 256
+
+
+def _batch_chunks(n, image_bytes):
+    """Ranges of whole images whose im2col columns take at most ``CHUNK_BYTES``.
+
+    A larger column matrix is served by a fresh ``mmap`` on every call (glibc's mmap
+    threshold is at most 32 MiB), so each step would page-fault it in again; the wide
+    CNN benchmark spent about 3 ms a step doing that for one 38 MB matrix.
+    """
+    step = max(1, CHUNK_BYTES // max(image_bytes, 1))
+    return [(i, min(i + step, n)) for i in range(0, n, step)] or [(0, 0)]
+
+
+def _store_channels_first(out, y, b):
+    """``out[...] = y`` for ``y`` laid out ``(O, N, H, W)``, adding bias ``b`` in the same pass."""
+    src = y.transpose(1, 0, 2, 3)
+    if b is None:
+        out[...] = src
+    else:
+        xp.add(src, b.reshape(1, -1, 1, 1), out=out)
+
+
+def _weight_grad(cols, gt, n):
+    """``cols @ gt^T`` per group: ``(G, K, m)``, ``(G, O/G, m)`` -> ``(G, K, O/G)``.
+
+    When the product is long and thin (``K * O/G`` at most ``SPLIT_K_MAX``) it runs as
+    one product per image, summed: OpenBLAS is several times slower on the single
+    long-K product (LeNet's first layer, 25 x 36864 by 36864 x 6: 0.43 ms against 0.1).
+    """
+    groups, k, m = cols.shape
+    o = gt.shape[1]
+    if k * o > SPLIT_K_MAX or n < 2:
+        return _group_matmul(cols, gt, tb=True)
+    per = m // n
+    a = cols.reshape(groups, k, n, per).transpose(0, 2, 1, 3)  # (G, n, K, per)
+    b = gt.reshape(groups, o, n, per).transpose(0, 2, 3, 1)  # (G, n, per, O/G)
+    return xp.matmul(a, b).sum(axis=1)
+
+
+def _col2im_stride1(w2t, gt, nc, kernel, dilation, padded_hw, out_hw):
+    """Input gradient of a stride-1 convolution, as a padded ``(n, C, Hp, Wp)`` view.
+
+    The output gradient is laid on the padded input's grid (zero where no output pixel
+    is), so kernel offset ``(i, j)`` becomes a shift of the flattened grid by
+    ``i*dh*Wp + j*dw``: the scatter is ``kh*kw`` additions of long contiguous rows
+    instead of ``_col2im``'s short strided ones (LeNet's second layer: 2x faster, though
+    the product grows from the output's pixels to the grid's).
+    """
+    n, c = nc
+    (kh, kw), (dh, dw), (hp, wp), (ho, wo) = kernel, dilation, padded_hw, out_hw
+    groups, og = gt.shape[:2]
+    grid = xp.zeros((groups, og, n, hp, wp), gt.dtype)
+    grid[..., :ho, :wo] = gt.reshape(groups, og, n, ho, wo)
+    p = n * hp * wp
+    cols = _group_matmul(w2t, grid.reshape(groups, og, p)).reshape(c, kh * kw, p)
+    flat = xp.empty((c, p + (kh - 1) * dh * wp + (kw - 1) * dw), gt.dtype)
+    flat[:, :p] = cols[:, 0]
+    flat[:, p:] = 0
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                off = i * dh * wp + j * dw
+                flat[:, off:off + p] += cols[:, i * kw + j]
+    return flat[:, :p].reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
+
+
 def _add_bias(out, b):
     if b is not None:
         out += b.reshape(1, -1, 1, 1)
@@ -181,21 +249,30 @@ def _wrap(arr):
 
 
 class Convolution(_ConvBase):
-    """``conv{1,2}d`` forward; attributes ``stride``, ``pads``, ``dilation``, ``groups``, ``nd``."""
+    """``conv{1,2}d`` forward; attributes ``stride``, ``pads``, ``dilation``, ``groups``, ``nd``.
+
+    The batch is processed in chunks of whole images (``_batch_chunks``) so that no
+    column matrix passes glibc's mmap threshold; each chunk's columns are kept for the
+    weight gradient.
+    """
 
     def forward(self, x, w, b=None):
         x, w, b = self._lift(x, w, b)
-        n = x.shape[0]
+        n, o = x.shape[0], w.shape[0]
         kh, kw = self.kernel = w.shape[2:]
-        out_hw = self.out_hw
-        cols = _im2col(_pad(x, self.pads), (kh, kw), self.stride, self.dilation, out_hw)
-        g = self.groups
-        n_cols = n * out_hw[0] * out_hw[1]
+        (ho, wo), g = self.out_hw, self.groups
         k = w.shape[1] * kh * kw
-        self.cols = cols.reshape(g, k, n_cols)
-        self.w2 = w.reshape(g, w.shape[0] // g, k)
-        y = _group_matmul(self.w2, self.cols).reshape(w.shape[0], n_cols)
-        out = _to_channels_first(y, n, out_hw, b)
+        self.w2 = w.reshape(g, o // g, k)
+        xpad = _pad(x, self.pads)
+        out = xp.empty((n, o, ho, wo), x.dtype)
+        self.chunks = _batch_chunks(n, g * k * ho * wo * x.itemsize)
+        self.cols = []
+        for n0, n1 in self.chunks:
+            cols = _im2col(xpad[n0:n1], (kh, kw), self.stride, self.dilation, (ho, wo))
+            cols = cols.reshape(g, k, (n1 - n0) * ho * wo)
+            self.cols.append(cols)
+            y = _group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
+            _store_channels_first(out[n0:n1], y, b)
         return out[:, :, 0] if self.nd == 1 else out
 
     def backward(self, grad):
@@ -205,22 +282,39 @@ class Convolution(_ConvBase):
         g = grad._data
         if self.nd == 1:
             g = g[:, :, None, :]
-        x_meta = self._metas[0][0]
-        gt = _channels_major(g, self.groups)  # (G, O/G, N*Ho*Wo)
-        gx = gw = gb = None
-        if self._needs(0):
-            gcols = _group_matmul(self.w2, gt, ta=True)  # (G, C/G*kh*kw, N*Ho*Wo)
-            c = x_meta[1]
-            kh, kw = self.kernel
-            gcols = gcols.reshape((c, kh, kw, g.shape[0]) + g.shape[2:])
-            padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.in_hw, self.pads))
-            img = _col2im(gcols, padded, self.stride, self.dilation)
-            gx = xp.ascontiguousarray(_crop(img, self.pads, self.in_hw))
-        if self._needs(1):  # as (cols @ g^T)^T: BLAS is faster with the long rows first
-            gw = _group_matmul(self.cols, gt, tb=True).transpose(0, 2, 1)
-        if len(self._metas) > 2 and self._needs(2):
-            gb = gt.sum(axis=2).reshape(-1)  # contiguous rows: faster than summing g over N, H, W
+        need_x, need_w = self._needs(0), self._needs(1)
+        need_b = len(self._metas) > 2 and self._needs(2)
+        gx = xp.empty((g.shape[0], self._metas[0][0][1]) + tuple(self.in_hw), g.dtype) \
+            if need_x else None
+        w2t = xp.ascontiguousarray(self.w2.transpose(0, 2, 1)) if need_x else None
+        gw = gb = None
+        for (n0, n1), cols in zip(self.chunks, self.cols):
+            gt = _channels_major(g[n0:n1], self.groups)  # (G, O/G, n*Ho*Wo)
+            if need_x:
+                self._input_grad(w2t, gt, gx[n0:n1])
+            if need_w:
+                part = _weight_grad(cols, gt, n1 - n0)
+                gw = part if gw is None else xp.add(gw, part, out=gw)
+            if need_b:
+                part = gt.sum(axis=2).reshape(-1)  # contiguous rows: faster than over N, H, W
+                gb = part if gb is None else xp.add(gb, part, out=gb)
+        if gw is not None:
+            gw = gw.transpose(0, 2, 1)
         return self._fold((gx, gw, gb)[:len(self._metas)])
+
+    def _input_grad(self, w2t, gt, out):
+        """Write the input gradient of one chunk of images into ``out`` (n, C, H, W)."""
+        n, c = out.shape[:2]
+        kh, kw = self.kernel
+        (ho, wo), pads = self.out_hw, self.pads
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.in_hw, pads))
+        if self.stride == (1, 1):
+            img = _col2im_stride1(w2t, gt, (n, c), self.kernel, self.dilation, padded,
+                                  (ho, wo))
+        else:
+            gcols = _group_matmul(w2t, gt).reshape((c, kh, kw, n, ho, wo))
+            img = _col2im(gcols, padded, self.stride, self.dilation)
+        out[...] = _crop(img, pads, self.in_hw)
 
     def _graph_backward(self, g):
         """The same products in Tensor ops over ``Unfold``/``Fold`` (create_graph=True)."""
