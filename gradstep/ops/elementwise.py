@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Node
+from ..autograd.grad_mode import _GradState
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
 from ._util import as_float, binary_args, cast, check_broadcast, sum_to
@@ -346,7 +347,11 @@ class Relu(Node):
         return xp.maximum(a, 0)
 
     def backward(self, g):
-        return g * (self.saved_output > 0)
+        out = self.saved_output
+        if _GradState.enabled:  # create_graph=True: Tensor ops, so it differentiates again
+            return g * (out > 0)
+        # one multiply by the bool mask (the Tensor path would also cast the mask to float)
+        return g._make(g._data * (out._data > 0))
 
 
 class LeakyRelu(_Unary):

@@ -39,6 +39,26 @@ def _im2col(xpad, kernel, stride, dilation, out_hw):
     return xp.ascontiguousarray(view)
 
 
+def _im2col_pixel_rows(x, pads, kernel, stride, dilation, out_hw):
+    """Columns ``(N*Ho*Wo, kh*kw*C)`` of an ``(N, C, H, W)`` input: one row per output pixel.
+
+    The input is first copied channels-last into its zero padding, so that in the
+    window copy each kernel row (``kw*C`` values) is one contiguous run; ``_im2col``'s
+    runs are only ``Wo`` long, which costs twice as much for LeNet's second layer.
+    """
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = pads
+    shape = (n, h + top + bottom, w + left + right, c)
+    buf = xp.zeros(shape, x.dtype) if top or bottom or left or right else xp.empty(shape, x.dtype)
+    buf[:, top:top + h, left:left + w, :] = x.transpose(0, 2, 3, 1)
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    s_n, s_h, s_w, s_c = buf.strides
+    view = xp.lib.stride_tricks.as_strided(
+        buf, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
+        writeable=False)
+    return xp.ascontiguousarray(view).reshape(n * ho * wo, kh * kw * c)
+
+
 def _col2im(cols, padded_hw, stride, dilation):
     """Adjoint of ``_im2col``: sum ``(C, kh, kw, N, Ho, Wo)`` columns into ``(N, C, Hp, Wp)``."""
     c, kh, kw, n, ho, wo = cols.shape
@@ -93,6 +113,7 @@ def _channels_major(g, groups):
 
 CHUNK_BYTES = 8 * 1024 * 1024
 SPLIT_K_MAX = 256
+PIXEL_ROWS_MIN_CHANNELS = 4
 
 
 def _batch_chunks(n, image_bytes):
@@ -263,15 +284,25 @@ class Convolution(_ConvBase):
         (ho, wo), g = self.out_hw, self.groups
         k = w.shape[1] * kh * kw
         self.w2 = w.reshape(g, o // g, k)
-        xpad = _pad(x, self.pads)
+        # one row per output pixel when channels are many enough to make the copy cheap
+        self.pixel_rows = g == 1 and w.shape[1] >= PIXEL_ROWS_MIN_CHANNELS
+        if self.pixel_rows:
+            w_rows = w.transpose(0, 2, 3, 1).reshape(o, k)  # (O, kh*kw*C), like the rows
+        else:
+            xpad = _pad(x, self.pads)
         out = xp.empty((n, o, ho, wo), x.dtype)
         self.chunks = _batch_chunks(n, g * k * ho * wo * x.itemsize)
         self.cols = []
         for n0, n1 in self.chunks:
-            cols = _im2col(xpad[n0:n1], (kh, kw), self.stride, self.dilation, (ho, wo))
-            cols = cols.reshape(g, k, (n1 - n0) * ho * wo)
+            if self.pixel_rows:
+                cols = _im2col_pixel_rows(x[n0:n1], self.pads, (kh, kw), self.stride,
+                                          self.dilation, (ho, wo))
+                y = xp.matmul(cols, w_rows.T).reshape(n1 - n0, ho, wo, o).transpose(3, 0, 1, 2)
+            else:
+                cols = _im2col(xpad[n0:n1], (kh, kw), self.stride, self.dilation, (ho, wo))
+                cols = cols.reshape(g, k, (n1 - n0) * ho * wo)
+                y = _group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
             self.cols.append(cols)
-            y = _group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
             _store_channels_first(out[n0:n1], y, b)
         return out[:, :, 0] if self.nd == 1 else out
 
@@ -293,12 +324,15 @@ class Convolution(_ConvBase):
             if need_x:
                 self._input_grad(w2t, gt, gx[n0:n1])
             if need_w:
-                part = _weight_grad(cols, gt, n1 - n0)
+                part = xp.matmul(gt[0], cols) if self.pixel_rows else \
+                    _weight_grad(cols, gt, n1 - n0)
                 gw = part if gw is None else xp.add(gw, part, out=gw)
             if need_b:
                 part = gt.sum(axis=2).reshape(-1)  # contiguous rows: faster than over N, H, W
                 gb = part if gb is None else xp.add(gb, part, out=gb)
-        if gw is not None:
+        if gw is not None and self.pixel_rows:  # (O, kh*kw*C) -> (O, C, kh, kw)
+            gw = gw.reshape((gw.shape[0],) + tuple(self.kernel) + (-1,)).transpose(0, 3, 1, 2)
+        elif gw is not None:
             gw = gw.transpose(0, 2, 1)
         return self._fold((gx, gw, gb)[:len(self._metas)])
 

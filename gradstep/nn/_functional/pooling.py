@@ -36,6 +36,13 @@ class _Geom:
                                                             self.kernel))
 
     @property
+    def tiles(self):
+        """Whether the windows cover the padded input exactly once (e.g. 2x2, stride 2)."""
+        return all(d == 1 and s == k and o * s == n
+                   for d, s, k, o, n in zip(self.dilation, self.stride, self.kernel,
+                                            self.out_hw, self.padded_hw))
+
+    @property
     def padded_hw(self):
         return tuple(n + p + e for n, p, e in zip(self.in_hw, self.padding, self.extra))
 
@@ -118,9 +125,11 @@ class MaxPoolScatter(Node):
 
     def forward(self, g):
         geom, arg = self.geom, self.arg
-        img = xp.zeros(tuple(self.in_shape[:2]) + geom.padded_hw, g.dtype)
         # g * mask is one fast pass; where() is exact for inf/nan gradients (inf * 0 is nan)
         exact = g.dtype.kind == "f" and g.size and not xp.isfinite(g.sum())
+        shape = tuple(self.in_shape[:2]) + geom.padded_hw
+        # every pixel written exactly once below: no need to zero the image first
+        img = xp.empty(shape, g.dtype) if geom.tiles and not exact else xp.zeros(shape, g.dtype)
         mask = xp.empty(arg.shape, bool)
         for k, sl in geom.offset_slices():
             xp.equal(arg, k, out=mask)
