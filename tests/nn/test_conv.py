@@ -44,15 +44,19 @@ def test_conv2d_matches_torch(x_shape, w_shape, kw, bias):
     ((5, 4, 7, 8), (6, 4, 3, 3), dict(padding=1)),
     ((5, 4, 9, 8), (6, 4, 3, 3), dict(stride=(2, 1), padding=(1, 2))),
     ((5, 4, 9, 9), (6, 2, 3, 3), dict(dilation=2, padding=2, groups=2)),
-    ((5, 1, 12, 12), (3, 1, 5, 5), {}),  # long, thin weight product: split per image
+    ((5, 1, 12, 12), (3, 1, 5, 5), {}),
+    ((5, 1, 20, 20), (2, 1, 3, 3), {}),  # long, thin weight product: split per image
 ])
 def test_conv2d_in_batch_chunks_matches_torch(monkeypatch, x_shape, w_shape, kw):
     """Big batches run in chunks of images (columns under glibc's mmap threshold)."""
     from gradstep.nn._functional import conv
 
-    image_bytes = w_shape[1] * w_shape[2] * w_shape[3] * 8 * x_shape[2] * x_shape[3]
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * image_bytes)  # chunks of 2, 2 and 1 image
-    assert len(conv._batch_chunks(x_shape[0], image_bytes)) == 3
+    out_hw = torch.nn.functional.conv2d(torch.zeros(x_shape), torch.zeros(w_shape),
+                                        **kw).shape[2:]
+    image_bytes = w_shape[1] * w_shape[2] * w_shape[3] * out_hw[0] * out_hw[1] * 8
+    # float64: chunks of 2, 2 and 1 image; float32: 4 and 1
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * image_bytes)
+    assert conv._batch_chunks(x_shape[0], image_bytes) == [(0, 2), (2, 4), (4, 5)]
     check(lambda L, x, w, b: F(L).conv2d(x, w, b, **kw), [x_shape, w_shape, (w_shape[0],)])
 
 
