@@ -112,8 +112,8 @@ def _channels_major(g, groups):
 
 
 CHUNK_BYTES = 8 * 1024 * 1024
-SPLIT_MAX_PRODUCT = 1024
-SPLIT_MIN_PIXELS = 256
+PER_IMAGE_MAX_PRODUCT = 1024
+PER_IMAGE_MIN_PIXELS = 256
 PIXEL_ROWS_MIN_CHANNELS = 4
 
 
@@ -137,21 +137,38 @@ def _store_channels_first(out, y, b):
         xp.add(src, b.reshape(1, -1, 1, 1), out=out)
 
 
-def _weight_grad(cols, gt, n):
-    """``cols @ gt^T`` per group: ``(G, K, m)``, ``(G, O/G, m)`` -> ``(G, K, O/G)``.
+def _matmul_per_image(w, cols, out, b):
+    """``out[i] = w @ cols_i (+ b)`` for each image i of ``(K, n*Ho*Wo)`` columns.
 
-    A long, thin product (small ``K * O/G``, at least ``SPLIT_MIN_PIXELS`` output pixels
-    per image) runs as one product per image, summed: OpenBLAS is slower on the single
-    long-K product (2 threads, LeNet's first layer, 25 x 36864 by 36864 x 6: 0.38 ms
-    against 0.10; the wide CNN's first, 27 x 131072 by 131072 x 32: 1.24 ms against 0.93).
+    Writing each image's product into the ``(n, O, Ho, Wo)`` output directly skips the
+    channels-first copy of one big product (LeNet's first layer: 0.15 ms against 0.20).
     """
-    groups, k, m = cols.shape
-    o = gt.shape[1]
-    per = m // n if n else 0
-    if k * o > SPLIT_MAX_PRODUCT or per < SPLIT_MIN_PIXELS or n < 2:
-        return _group_matmul(cols, gt, tb=True)
+    n, o = out.shape[:2]
+    y = out.reshape(n, o, -1)
+    xp.matmul(w, cols.reshape(cols.shape[0], n, -1).transpose(1, 0, 2), out=y)
+    if b is not None:
+        y += b.reshape(1, -1, 1)
+
+
+def _per_image(k, o, n, pixels):
+    """Whether a chunk's products run one image at a time (see ``_weight_grad_per_image``)."""
+    return n >= 2 and k * o <= PER_IMAGE_MAX_PRODUCT and pixels >= PER_IMAGE_MIN_PIXELS
+
+
+def _weight_grad_per_image(cols, g, groups):
+    """``sum_i cols_i @ g_i^T`` per group -> ``(G, K, O/G)``, reading ``g`` as ``(n, O, Ho, Wo)``.
+
+    For a thin product (small ``K * O/G``, many pixels per image) OpenBLAS is slower on
+    the single long-K product than on one product per image (2 threads, LeNet's first
+    layer, 25 x 36864 by 36864 x 6: 0.38 ms against 0.10), and the per-image operands
+    are views of the gradient as it comes, with no channels-first copy (the wide CNN's
+    first layer: 2.0 ms with that copy, 1.1-1.4 ms without).
+    """
+    _, k, m = cols.shape
+    n, o = g.shape[:2]
+    per = m // n
     a = cols.reshape(groups, k, n, per).transpose(0, 2, 1, 3)  # (G, n, K, per)
-    b = gt.reshape(groups, o, n, per).transpose(0, 2, 3, 1)  # (G, n, per, O/G)
+    b = g.reshape(n, groups, o // groups, per).transpose(1, 0, 3, 2)  # (G, n, per, O/G)
     return xp.matmul(a, b).sum(axis=1)
 
 
@@ -303,6 +320,11 @@ class Convolution(_ConvBase):
             else:
                 cols = _im2col(xpad[n0:n1], (kh, kw), self.stride, self.dilation, (ho, wo))
                 cols = cols.reshape(g, k, (n1 - n0) * ho * wo)
+                if g == 1 and _per_image(k, o, n1 - n0, ho * wo):
+                    # one product per image, written straight into the (n, O, Ho, Wo) output
+                    self.cols.append(cols)
+                    _matmul_per_image(self.w2[0], cols[0], out[n0:n1], b)
+                    continue
                 y = _group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
             self.cols.append(cols)
             _store_channels_first(out[n0:n1], y, b)
@@ -321,16 +343,26 @@ class Convolution(_ConvBase):
             if need_x else None
         w2t = xp.ascontiguousarray(self.w2.transpose(0, 2, 1)) if need_x else None
         gw = gb = None
+        o_g, hw = g.shape[1] // self.groups, g.shape[2] * g.shape[3]
         for (n0, n1), cols in zip(self.chunks, self.cols):
-            gt = _channels_major(g[n0:n1], self.groups)  # (G, O/G, n*Ho*Wo)
+            gc = g[n0:n1]
+            per_image = need_w and not self.pixel_rows and \
+                _per_image(cols.shape[1], o_g, n1 - n0, hw)
+            # (G, O/G, n*Ho*Wo): the gradient channels-first, unless only per-image products need it
+            gt = _channels_major(gc, self.groups) if need_x or (need_w and not per_image) \
+                else None
             if need_x:
                 self._input_grad(w2t, gt, gx[n0:n1])
             if need_w:
-                part = xp.matmul(gt[0], cols) if self.pixel_rows else \
-                    _weight_grad(cols, gt, n1 - n0)
+                if self.pixel_rows:
+                    part = xp.matmul(gt[0], cols)
+                elif per_image:
+                    part = _weight_grad_per_image(cols, gc, self.groups)
+                else:
+                    part = _group_matmul(cols, gt, tb=True)
                 gw = part if gw is None else xp.add(gw, part, out=gw)
-            if need_b:
-                part = gt.sum(axis=2).reshape(-1)  # contiguous rows: faster than over N, H, W
+            if need_b:  # over contiguous rows when the channels-first copy exists
+                part = gt.sum(axis=2).reshape(-1) if gt is not None else gc.sum(axis=(0, 2, 3))
                 gb = part if gb is None else xp.add(gb, part, out=gb)
         if gw is not None and self.pixel_rows:  # (O, kh*kw*C) -> (O, C, kh, kw)
             gw = gw.reshape((gw.shape[0],) + tuple(self.kernel) + (-1,)).transpose(0, 3, 1, 2)
