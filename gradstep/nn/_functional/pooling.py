@@ -131,12 +131,16 @@ class MaxPoolScatter(Node):
         # every pixel written exactly once below: no need to zero the image first
         img = xp.empty(shape, g.dtype) if geom.tiles and not exact else xp.zeros(shape, g.dtype)
         mask = xp.empty(arg.shape, bool)
+        picked = xp.empty(g.shape, g.dtype)
         for k, sl in geom.offset_slices():
             xp.equal(arg, k, out=mask)
             if exact:
                 img[sl] += xp.where(mask, g, 0)
             elif geom.disjoint:  # each pixel lies in one window at most: write, not add
-                xp.multiply(g, mask, out=img[sl])
+                # multiply into a contiguous buffer, then copy: a float-by-bool product
+                # written straight into the strided slice takes 1.5x as long
+                xp.multiply(g, mask, out=picked)
+                img[sl] = picked
             else:
                 img[sl] += g * mask
         return xp.ascontiguousarray(geom.crop(img))
@@ -165,13 +169,14 @@ def _max_windows(x, geom):
     small = xp.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else xp.int64
     best = arg = None
     for k, sl in geom.offset_slices():
-        v = xpad[sl]
         if best is None:
-            best = v.copy()
+            best = xpad[sl].copy()
             arg = xp.zeros(best.shape, small)
             beat = xp.empty(best.shape, bool)
             at_k = xp.empty(best.shape, small)
+            v = xp.empty_like(best)
             continue
+        xp.copyto(v, xpad[sl])  # one strided read; the two comparisons then run contiguous
         xp.greater(v, best, out=beat)
         xp.maximum(v, best, out=best)  # on ties numpy returns the second operand: the first max
         xp.multiply(beat, small(k), out=at_k)
