@@ -30,6 +30,7 @@ CONV2D = [
     ((2, 4, 8, 8), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1, dilation=2)),
     ((4, 7, 8), (6, 4, 3, 3), dict(padding=1)),  # unbatched
     ((2, 3, 5, 5), (2, 3, 1, 1), {}),  # pointwise
+    ((2, 4, 10, 9), (5, 4, 3, 3), dict(padding=1)),  # output stored in blocks of 64 pixels
 ]
 
 
