@@ -28,15 +28,25 @@ from ...backend import xp
 # ---------------------------------------------------------------- raw kernels
 
 
-def _im2col(xpad, kernel, stride, dilation, out_hw):
-    """Columns ``(C, kh, kw, N, Ho, Wo)`` of a padded ``(N, C, Hp, Wp)`` input."""
+def _im2col(xpad, kernel, stride, dilation, out_hw, ones_row=False):
+    """Columns ``(C, kh, kw, N, Ho, Wo)`` of a padded ``(N, C, Hp, Wp)`` input.
+
+    With ``ones_row`` they come as ``(C*kh*kw + 1, N*Ho*Wo)`` whose last row is ones,
+    so that a weight matrix with the bias as its last column adds the bias in the
+    product, and the product's gradient holds the bias gradient in that column.
+    """
     n, c = xpad.shape[:2]
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     s_n, s_c, s_h, s_w = xpad.strides
     view = xp.lib.stride_tricks.as_strided(
         xpad, (c, kh, kw, n, ho, wo), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
         writeable=False)
-    return xp.ascontiguousarray(view)
+    if not ones_row:
+        return xp.ascontiguousarray(view)
+    cols = xp.empty((c * kh * kw + 1, n * ho * wo), xpad.dtype)
+    cols[:-1].reshape(view.shape)[...] = view
+    cols[-1] = 1
+    return cols
 
 
 def _im2col_pixel_rows(x, pads, kernel, stride, dilation, out_hw):
@@ -157,7 +167,7 @@ def _store_pixel_rows(out, y, b):
             xp.add(src[:, :, block], bias, out=dst[:, :, block])
 
 
-def _matmul_per_image(w, cols, out, b):
+def _matmul_per_image(w, cols, out, b=None):
     """``out[i] = w @ cols_i (+ b)`` for each image i of ``(K, n*Ho*Wo)`` columns.
 
     Writing each image's product into the ``(n, O, Ho, Wo)`` output directly skips the
@@ -325,10 +335,15 @@ class Convolution(_ConvBase):
         self.w2 = w.reshape(g, o // g, k)
         # one row per output pixel when channels are many enough to make the copy cheap
         self.pixel_rows = g == 1 and w.shape[1] >= PIXEL_ROWS_MIN_CHANNELS
+        # thin layers with many pixels per image: per-image products, the bias inside them
+        self.bias_row = not self.pixel_rows and g == 1 and b is not None and \
+            _per_image(k, o, min(n, 2), ho * wo)
         if self.pixel_rows:
             w_rows = w.transpose(0, 2, 3, 1).reshape(o, k)  # (O, kh*kw*C), like the rows
         else:
             xpad = _pad(x, self.pads)
+        if self.bias_row:
+            w_bias = xp.concatenate([self.w2[0], b[:, None]], axis=1)  # (O, C*kh*kw + 1)
         out = xp.empty((n, o, ho, wo), x.dtype)
         self.chunks = _batch_chunks(n, g * k * ho * wo * x.itemsize)
         self.cols = []
@@ -338,11 +353,15 @@ class Convolution(_ConvBase):
                 cols = _im2col_pixel_rows(x[n0:n1], self.pads, (kh, kw), self.stride,
                                           self.dilation, (ho, wo))
                 _store_pixel_rows(dst, xp.matmul(cols, w_rows.T), b)
+            elif self.bias_row:  # (C*kh*kw + 1, n*Ho*Wo) columns, the last row ones
+                cols = _im2col(xpad[n0:n1], (kh, kw), self.stride, self.dilation, (ho, wo),
+                               ones_row=True)[None]
+                # one product per image, written straight into the (n, O, Ho, Wo) output
+                _matmul_per_image(w_bias, cols[0], dst)
             else:  # (G, C/G*kh*kw, n*Ho*Wo) columns
                 cols = _im2col(xpad[n0:n1], (kh, kw), self.stride, self.dilation, (ho, wo))
                 cols = cols.reshape(g, k, (n1 - n0) * ho * wo)
                 if g == 1 and _per_image(k, o, n1 - n0, ho * wo):
-                    # one product per image, written straight into the (n, O, Ho, Wo) output
                     _matmul_per_image(self.w2[0], cols[0], dst, b)
                 else:
                     y = _group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
@@ -373,6 +392,7 @@ class Convolution(_ConvBase):
                 else None
             if need_x:
                 self._input_grad(w2t, gt, gx[n0:n1])
+            part_b = None
             if need_w:
                 if self.pixel_rows:
                     part = xp.matmul(gt[0], cols)
@@ -380,10 +400,14 @@ class Convolution(_ConvBase):
                     part = _weight_grad_per_image(cols, gc, self.groups)
                 else:
                     part = _group_matmul(cols, gt, tb=True)
+                if self.bias_row:  # the ones row's gradient is the bias gradient
+                    part, part_b = part[:, :-1], part[0, -1]
                 gw = part if gw is None else xp.add(gw, part, out=gw)
-            if need_b:  # over contiguous rows when the channels-first copy exists
-                part = gt.sum(axis=2).reshape(-1) if gt is not None else gc.sum(axis=(0, 2, 3))
-                gb = part if gb is None else xp.add(gb, part, out=gb)
+            if need_b:
+                if part_b is None:  # over contiguous rows when the channels-first copy exists
+                    part_b = gt.sum(axis=2).reshape(-1) if gt is not None else \
+                        gc.sum(axis=(0, 2, 3))
+                gb = part_b.copy() if gb is None else xp.add(gb, part_b, out=gb)
         if gw is not None and self.pixel_rows:  # (O, kh*kw*C) -> (O, C, kh, kw)
             gw = gw.reshape((gw.shape[0],) + tuple(self.kernel) + (-1,)).transpose(0, 3, 1, 2)
         elif gw is not None:
