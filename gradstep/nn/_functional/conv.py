@@ -1,13 +1,24 @@
 """Convolutions: ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``.
 
-Every convolution is an im2col followed by one matrix product per group:
+Every convolution is an im2col followed by matrix products:
 
 * ``_im2col`` reads the padded input through a strided view shaped
   ``(C, kh, kw, N, Ho, Wo)`` and copies it once into a contiguous array, so the
   columns of all images and output pixels form a single ``(C*kh*kw, N*Ho*Wo)``
-  matrix and the whole batch is one GEMM against the ``(O, C*kh*kw)`` weight;
+  matrix, multiplied by the ``(O, C*kh*kw)`` weight (one product per group);
 * ``_col2im`` is its adjoint: it scatters columns back into an image by adding
   one strided slice per kernel offset (a loop over ``kh*kw``, never over pixels).
+
+``conv2d``'s forward and backward (``Convolution``) pick the layout by shape, each
+choice measured on the training benchmarks (``bench/RESULTS.md``):
+
+* the batch runs in chunks of images whose columns stay under ``CHUNK_BYTES``;
+* with ``C >= PIXEL_ROWS_MIN_CHANNELS`` (and one group) the columns are pixel rows,
+  ``(N*Ho*Wo, kh*kw*C)``, copied from a channels-last copy of the input;
+* thin layers (small ``K*O``, many pixels per image, e.g. a first layer) run one
+  product per image, the bias riding along as a ones row of the columns;
+* a stride-1 input gradient shifts whole rows of the padded grid
+  (``_col2im_stride1``) instead of scattering short strided slices.
 
 1-D convolutions run as 2-D ones with a height of 1. The transposed
 convolution is the input-gradient of a convolution, so the three products
