@@ -85,6 +85,7 @@ CONV_T2D = [
     ((2, 6, 4, 4), (6, 1, 2, 2), dict(stride=2, groups=3)),
     ((2, 4, 5, 6), (4, 2, 3, 3), dict(dilation=2, output_padding=1, stride=1)),
     ((4, 5, 6), (4, 3, 3, 3), dict(padding=1)),  # unbatched
+    ((2, 4, 5, 6), (4, 3, 3, 2), dict(padding=1, groups=2, dilation=(2, 1))),  # stride 1, groups
 ]
 
 

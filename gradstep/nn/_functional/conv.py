@@ -469,9 +469,13 @@ class ConvTranspose(_ConvBase):
         c_out = w.shape[1] * g
         self.xt = _channels_major(x, g)  # (G, C_in/G, N*H*W)
         self.w2 = w.reshape(g, c_in // g, w.shape[1] * kh * kw)  # (G, C_in/G, C_out/G*kh*kw)
-        cols = _group_matmul(self.w2, self.xt, ta=True)
-        cols = cols.reshape((c_out, kh, kw, n) + x.shape[2:])
-        img = _col2im(cols, self.full_hw, self.stride, self.dilation)
+        w2t = xp.ascontiguousarray(self.w2.transpose(0, 2, 1))
+        if self.stride == (1, 1):
+            img = _col2im_stride1(w2t, self.xt, (n, c_out), (kh, kw), self.dilation,
+                                  self.full_hw, x.shape[2:])
+        else:
+            cols = _group_matmul(w2t, self.xt).reshape((c_out, kh, kw, n) + x.shape[2:])
+            img = _col2im(cols, self.full_hw, self.stride, self.dilation)
         out = _add_bias(xp.ascontiguousarray(_crop(img, self.pads, self.out_hw)), b)
         return out[:, :, 0] if self.nd == 1 else out
 
