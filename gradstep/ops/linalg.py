@@ -16,6 +16,10 @@ class MatMul(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
+        if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
+            # inner size 1: an outer product, the same numbers by broadcasting and ~5x
+            # faster than OpenBLAS's K=1 GEMM (it is the weight gradient of a batch of 1)
+            return xp.multiply(a, b)
         return xp.matmul(a, b)
 
     def backward(self, g):

@@ -14,7 +14,7 @@ from tests.nn.layer_twin import compare_layer
 
 
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)])
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,), (1, 4)])  # (1, 4), (4,): outer product
 def test_linear_matches_torch(bias, shape):
     compare_layer(lambda L: L.nn.Linear(4, 3, bias=bias), [shape], modes=("train",))
 

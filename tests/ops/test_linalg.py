@@ -25,7 +25,20 @@ MATMUL_SHAPES = [
     [(2, 0), (0, 4)],  # empty inner dim: zeros
     [(3, 2, 0), (0,)],
     [(0, 2, 3), (3, 4)],  # empty batch
+    [(4, 1), (1, 5)],  # inner size 1: an outer product (computed by broadcasting)
+    [(2, 1, 3, 1), (4, 1, 5)],  # the same with broadcast batch dims
 ]
+
+
+def test_inner_size_one_is_exact_and_keeps_dtype():
+    rng = np.random.default_rng(0)
+    for dt in ("float32", "float64", "int64"):  # torch has no bool matmul
+        a = (rng.standard_normal((3, 4, 1)) * 5).astype(dt)
+        b = (rng.standard_normal((1, 6)) * 5).astype(dt)
+        ours = gradstep.from_numpy(a) @ gradstep.from_numpy(b)
+        theirs = torch.from_numpy(a) @ torch.from_numpy(b)
+        assert ours.dtype.name == str(theirs.dtype)[6:]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # one product: exact
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
