@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import sys
+import time
 
 from .._tensor import Tensor
 from ..backend import xp
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _world = None  # the backend (_comm.MPIBackend or _comm.SingleProcess) once initialized
+ABORT_GRACE_S = 0.2  # between printing an uncaught exception and aborting the job
 
 
 class ReduceOp:
@@ -151,6 +153,8 @@ def _abort_on_uncaught_exception(world):
     def hook(kind, value, tb):
         previous(kind, value, tb)
         sys.stderr.flush()
+        # the launcher relays our stderr; an abort right away can cut the traceback short
+        time.sleep(ABORT_GRACE_S)
         world.abort(1)
 
     hook._gradstep_aborts = True
