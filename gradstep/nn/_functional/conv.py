@@ -104,25 +104,15 @@ def _crop(img, pads, hw):
     return img[:, :, top:top + hw[0], left:left + hw[1]]
 
 
-def _group_matmul(a, b, ta=False, tb=False):
-    """``a[g] @ b[g]`` for every group g (``ta``/``tb`` transpose the operand)."""
+def _group_matmul(a, b, tb=False):
+    """``a[g] @ b[g]`` for every group g (``tb`` transposes the second operand)."""
     out = None
     for g in range(a.shape[0]):
-        ag = a[g].T if ta else a[g]
         bg = b[g].T if tb else b[g]
         if out is None:
-            out = xp.empty((a.shape[0], ag.shape[0], bg.shape[1]), xp.result_type(a, b))
-        xp.matmul(ag, bg, out=out[g])
+            out = xp.empty((a.shape[0], a.shape[1], bg.shape[1]), xp.result_type(a, b))
+        xp.matmul(a[g], bg, out=out[g])
     return out
-
-
-def _to_channels_first(y, n, spatial, b=None):
-    """``(O, N*H*W)`` -> contiguous ``(N, O, H, W)``, adding bias ``b`` in the same pass."""
-    o = y.shape[0]
-    src = y.reshape((o, n) + tuple(spatial)).transpose(1, 0, 2, 3)
-    if b is None:
-        return xp.ascontiguousarray(src)
-    return xp.add(src, b.reshape(1, -1, 1, 1), out=xp.empty(src.shape, y.dtype))
 
 
 def _channels_major(g, groups):
@@ -496,8 +486,10 @@ class ConvTranspose(_ConvBase):
         cols = cols.reshape(groups, self.w2.shape[2], n_cols)  # (G, C_out/G*kh*kw, N*H*W)
         gx = gw = gb = None
         if self._needs(0):
-            y = _group_matmul(self.w2, cols).reshape(self.w2.shape[1] * groups, n_cols)
-            gx = _to_channels_first(y, g.shape[0], self.in_hw)
+            c_in, n = self.w2.shape[1] * groups, g.shape[0]
+            y = _group_matmul(self.w2, cols).reshape((c_in, n) + tuple(self.in_hw))
+            gx = xp.empty((n, c_in) + tuple(self.in_hw), y.dtype)
+            _store_channels_first(gx, y, None)
         if self._needs(1):
             gw = _group_matmul(cols, self.xt, tb=True).transpose(0, 2, 1)
         if len(self._metas) > 2 and self._needs(2):
