@@ -18,7 +18,8 @@ choice measured on the training benchmarks (``bench/RESULTS.md``):
 * thin layers (small ``K*O``, many pixels per image, e.g. a first layer) run one
   product per image, the bias riding along as a ones row of the columns;
 * a stride-1 input gradient shifts whole rows of the padded grid
-  (``_col2im_stride1``) instead of scattering short strided slices.
+  (``_col2im_stride1``; batch-innermost for small images) instead of scattering
+  short strided slices.
 
 1-D convolutions run as 2-D ones with a height of 1. The transposed
 convolution is the input-gradient of a convolution, so the three products
