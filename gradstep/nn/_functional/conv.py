@@ -124,7 +124,8 @@ def _channels_major(g, groups):
 
 
 # How conv2d lays out its products; each threshold was measured on the training benchmarks
-# (2-core Zen 5, OpenBLAS 0.3.31, bench/RESULTS.md) and only decides speed, never results.
+# (2-core Zen 5, OpenBLAS 0.3.31, bench/RESULTS.md); they decide speed, and the results
+# agree to rounding (the sums run in another order).
 CHUNK_BYTES = 8 * 1024 * 1024
 PER_IMAGE_MAX_PRODUCT = 1024
 PER_IMAGE_MIN_PIXELS = 256
