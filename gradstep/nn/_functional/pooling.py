@@ -131,7 +131,7 @@ class MaxPoolScatter(Node):
         # every pixel written exactly once below: no need to zero the image first
         img = xp.empty(shape, g.dtype) if geom.tiles and not exact else xp.zeros(shape, g.dtype)
         mask = xp.empty(arg.shape, bool)
-        picked = xp.empty(g.shape, g.dtype)
+        picked = xp.empty(g.shape, g.dtype) if geom.disjoint and not exact else None
         for k, sl in geom.offset_slices():
             xp.equal(arg, k, out=mask)
             if exact:
