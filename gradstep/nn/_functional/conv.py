@@ -368,7 +368,7 @@ class Convolution(_ConvBase):
         self.pixel_rows = g == 1 and w.shape[1] >= PIXEL_ROWS_MIN_CHANNELS
         # thin layers with many pixels per image: per-image products, the bias inside them
         self.bias_row = not self.pixel_rows and g == 1 and b is not None and \
-            _per_image(k, o, min(n, 2), ho * wo)
+            _per_image(k, o, n, ho * wo)
         if self.pixel_rows:
             w_rows = w.transpose(0, 2, 3, 1).reshape(o, k)  # (O, kh*kw*C), like the rows
         else:
@@ -423,7 +423,7 @@ class Convolution(_ConvBase):
             needs_gt = (need_x and not batch_inner) or (need_w and not per_image)
             gt = _channels_major(gc, self.groups) if needs_gt else None
             if need_x:
-                self._input_grad(w2t, gc, gt if not batch_inner else None, gx[n0:n1])
+                self._input_grad(w2t, gc, gt, gx[n0:n1])
             part_b = None
             if need_w:
                 if self.pixel_rows:
@@ -458,13 +458,13 @@ class Convolution(_ConvBase):
     def _input_grad(self, w2t, gc, gt, out):
         """Write the input gradient of one chunk of images into ``out`` (n, C, H, W).
 
-        ``gc`` is the chunk's output gradient; ``gt`` its channels-first copy, or None
-        when the batch-innermost path (which does not use it) was chosen.
+        ``gc`` is the chunk's output gradient; ``gt`` its channels-first copy (None when
+        no product of the chunk needs it: the batch-innermost path reads ``gc``).
         """
         n, c = out.shape[:2]
         kh, kw = self.kernel
         (ho, wo), pads, padded = self.out_hw, self.pads, self._padded_hw()
-        if gt is None:
+        if self._batch_inner_input_grad():
             img = _col2im_stride1_batch_inner(w2t, gc, self.kernel, self.dilation, padded)
         elif self.stride == (1, 1):
             img = _col2im_stride1(w2t, gt, (n, c), self.kernel, self.dilation, padded,
