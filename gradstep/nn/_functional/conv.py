@@ -100,6 +100,11 @@ def _pad(x, pads):
     return xp.pad(x, ((0, 0), (0, 0)) + tuple(pads))
 
 
+def _padded(hw, pads):
+    """The spatial size ``hw`` after ``((top, bottom), (left, right))`` padding."""
+    return tuple(s + lo + hi for s, (lo, hi) in zip(hw, pads))
+
+
 def _crop(img, pads, hw):
     (top, _), (left, _) = pads
     return img[:, :, top:top + hw[0], left:left + hw[1]]
@@ -298,7 +303,7 @@ class Fold(Node):
         c = cols.shape[0] * cols.shape[1] // (kh * kw)
         n = cols.shape[2] // (ho * wo) if ho * wo else 0
         cols = cols.reshape(c, kh, kw, n, ho, wo)
-        padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.image_hw, self.pads))
+        padded = _padded(self.image_hw, self.pads)
         img = _col2im(cols, padded, self.stride, self.dilation)
         return xp.ascontiguousarray(_crop(img, self.pads, self.image_hw))
 
@@ -447,7 +452,7 @@ class Convolution(_ConvBase):
         return self._fold((gx, gw, gb)[:len(self._metas)])
 
     def _padded_hw(self):
-        return tuple(s + lo + hi for s, (lo, hi) in zip(self.in_hw, self.pads))
+        return _padded(self.in_hw, self.pads)
 
     def _batch_inner_input_grad(self):
         """Whether the stride-1 input gradient runs batch-innermost: the padded grid is at
@@ -677,7 +682,7 @@ def _conv(x, w, b, stride, padding, dilation, groups, nd):
     stride, pads, dilation = _geometry(stride, padding, dilation, kernel, nd)
     kernel = (1,) * (2 - nd) + kernel
     in_hw = (1,) * (2 - nd) + tuple(x.shape[2:])
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(in_hw, pads))
+    padded = _padded(in_hw, pads)
     eff = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
     if any(p < e for p, e in zip(padded, eff)):
         raise RuntimeError(
