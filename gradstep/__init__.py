@@ -48,6 +48,7 @@ from .backend import (
     bool_ as bool,  # noqa: A004
 )
 from .backend import (
+    bfloat16,
     double,
     dtype,
     float16,

@@ -138,7 +138,7 @@ class Tensor:
         return bool(self._data.flags.c_contiguous)
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return B.is_float_array(self._data)
 
     def is_complex(self):
         return False
@@ -164,7 +164,7 @@ class Tensor:
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and not B.is_float_array(self._data):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._rg = bool(requires_grad)
         return self
@@ -395,6 +395,9 @@ class Tensor:
 
     def half(self):
         return self.to(B.float16)
+
+    def bfloat16(self):
+        return self.to(B.bfloat16)
 
     def long(self):
         return self.to(B.int64)
@@ -821,6 +824,7 @@ def _check_device(d):
 
 _TYPE_NAMES = {
     "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+    "bfloat16": "torch.BFloat16Tensor",
     "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
     "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .backend import get_default_dtype, xp
+from .backend import get_default_dtype, is_float_array, xp
 
 
 @dataclass
@@ -55,7 +55,7 @@ class _Formatter:
     """Chooses the style and width of every element of one tensor."""
 
     def __init__(self, arr):
-        self.floating = arr.dtype.kind == "f"
+        self.floating = is_float_array(arr)
         self.int_mode = True
         self.sci_mode = False
         self.width = 1

@@ -7,6 +7,7 @@ API; no op imports numpy directly for array math.
 
 from __future__ import annotations
 
+import ml_dtypes as _ml_dtypes
 import numpy as _np
 
 from . import _malloc
@@ -33,7 +34,7 @@ class dtype:
         self.np = _np.dtype(np_dtype)
         self._category = category  # 0 bool, 1 integer, 2 floating
         self.is_floating_point = category == 2
-        self.is_signed = self.np.kind in "if"
+        self.is_signed = category == 2 or self.np.kind == "i"  # bfloat16's NumPy kind is "V"
         self.itemsize = self.np.itemsize
 
     def __repr__(self) -> str:
@@ -50,6 +51,8 @@ class dtype:
 float32 = dtype("float32", _np.float32, 2)
 float64 = dtype("float64", _np.float64, 2)
 float16 = dtype("float16", _np.float16, 2)
+# ml_dtypes' bfloat16 rounds float32 -> bfloat16 to nearest even, as torch does
+bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16, 2)
 int64 = dtype("int64", _np.int64, 1)
 int32 = dtype("int32", _np.int32, 1)
 int16 = dtype("int16", _np.int16, 1)
@@ -64,9 +67,16 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 
-ALL_DTYPES = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+ALL_DTYPES = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
 _BY_NP = {d.np: d for d in ALL_DTYPES}
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
+BF16_NP = bfloat16.np
+
+
+def is_float_array(a) -> bool:
+    """Whether backend array ``a`` holds floating-point numbers (bfloat16 included)."""
+    dt = a.dtype
+    return dt.kind == "f" or dt == BF16_NP
 
 
 def _dtype_by_name(name: str) -> dtype:
