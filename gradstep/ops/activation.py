@@ -1,0 +1,124 @@
+"""Activation functions as ops (relu, gelu, silu, elu, softplus, ...) and their gradients."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Node
+from ..autograd.grad_mode import _GradState
+from ..backend import xp
+from ._util import as_float
+from .unary import _float_unary, _sigmoid, _Unary, clamp, erf_array, where
+
+
+class Relu(Node):
+    saves_output = True
+
+    def forward(self, a):
+        return xp.maximum(a, 0)
+
+    def backward(self, g):
+        out = self.saved_output
+        if _GradState.enabled:  # create_graph=True: Tensor ops, so it differentiates again
+            return g * (out > 0)
+        # one multiply by the bool mask (the Tensor path would also cast the mask to float)
+        return g._make(g._data * (out._data > 0))
+
+
+class LeakyRelu(_Unary):
+    def forward(self, a):
+        return xp.where(a > 0, a, a * a.dtype.type(self.slope))
+
+    def deriv(self, a):
+        from .._tensor import Tensor
+
+        # built in a's dtype: a float32 slope would be off by ~1e-8 in float64
+        return Tensor._make(xp.where(a._data > 0, a.dtype.np.type(1), a.dtype.np.type(self.slope)))
+
+
+class Elu(_Unary):
+    def forward(self, a):
+        alpha = a.dtype.type(self.alpha)
+        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
+
+    def deriv(self, a):
+        return where(a > 0, 1.0, (a.clamp(max=0.0).exp() * self.alpha))
+
+
+class Silu(_Unary):
+    def forward(self, a):
+        return a * _sigmoid(a)
+
+    def deriv(self, a):
+        s = a.sigmoid()
+        return s * (1.0 + a * (1.0 - s))
+
+
+class Softplus(_Unary):
+    def forward(self, a):
+        beta, th = self.beta, self.threshold
+        z = a * a.dtype.type(beta)
+        soft = (xp.logaddexp(0, z) / a.dtype.type(beta)).astype(a.dtype)
+        return xp.where(z > th, a, soft)
+
+    def deriv(self, a):
+        z = a * self.beta
+        return where(z > self.threshold, 1.0, z.sigmoid())
+
+
+class Gelu(_Unary):
+    def forward(self, a):
+        if self.approximate == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            inner = k * (a + 0.044715 * a * a * a)
+            return (0.5 * a * (1.0 + xp.tanh(inner))).astype(a.dtype)
+        return (0.5 * a * (1.0 + erf_array(a / math.sqrt(2.0)))).astype(a.dtype)
+
+    def deriv(self, a):
+        if self.approximate == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            inner = (a + a * a * a * 0.044715) * k
+            t = inner.tanh()
+            dinner = (1.0 + a * a * (3 * 0.044715)) * k
+            return 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * dinner
+        cdf = 0.5 * (1.0 + (a * (1.0 / math.sqrt(2.0))).erf())
+        pdf = (a * a * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
+        return cdf + a * pdf
+
+
+
+silu = _float_unary(Silu)
+
+
+def relu(a):
+    return Relu.apply(a)
+
+
+def relu6(a):
+    return hardtanh(a, 0.0, 6.0)
+
+
+def hardtanh(a, min_val=-1.0, max_val=1.0):
+    return clamp(a, min_val, max_val)
+
+
+def leaky_relu(a, negative_slope=0.01):
+    return LeakyRelu.apply(a, slope=negative_slope)
+
+
+def elu(a, alpha=1.0):
+    return Elu.apply(as_float(a), alpha=alpha)
+
+
+def softplus(a, beta=1.0, threshold=20.0):
+    return Softplus.apply(as_float(a), beta=beta, threshold=threshold)
+
+
+def gelu(a, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return Gelu.apply(as_float(a), approximate=approximate)
+
+
+def mish(a):
+    return a * softplus(a).tanh()

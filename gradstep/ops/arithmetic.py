@@ -1,0 +1,434 @@
+"""Arithmetic: casting, + - * / // % ** and negation, with torch's promotion and gradients."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Node
+from ..backend import bool_ as _BOOL
+from ..backend import result_type, xp
+from ._util import as_float, binary_args, cast, check_broadcast, sum_to
+
+
+# ---------------------------------------------------------------- casting
+class Cast(Node):
+    """Conversion to another dtype; the gradient is cast back."""
+
+    _name = "ToCopyBackward0"
+
+    @classmethod
+    def apply(cls, a, dtype):
+        if not dtype.is_floating_point:  # integer/bool results never require grad (as in torch)
+            from .._tensor import Tensor
+
+            return Tensor._make(a._data.astype(dtype.np))
+        return super().apply(a, dtype=dtype)
+
+    def forward(self, a):
+        self.src = a.dtype
+        return a.astype(self.dtype.np)
+
+    def backward(self, g):
+        from ..backend import from_numpy_dtype
+
+        return cast(g, from_numpy_dtype(self.src))
+
+
+# ---------------------------------------------------------------- arithmetic
+class Add(Node):
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return sum_to(g, sa), sum_to(g, sb)
+
+
+class Sub(Node):
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return sum_to(g, sa), sum_to(-g, sb)
+
+
+class Mul(Node):
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        return sum_to(g * b, a.shape), sum_to(g * a, b.shape)
+
+
+class Div(Node):
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        ga = g / b
+        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+
+
+class AddScalar(Node):
+    _name = "AddBackward0"
+
+    def forward(self, a):
+        return a + self.s
+
+    def backward(self, g):
+        return g
+
+
+class MulScalar(Node):
+    _name = "MulBackward0"
+
+    def forward(self, a):
+        return a * self.s
+
+    def backward(self, g):
+        return g * self.s
+
+
+class RDivScalar(Node):
+    """``s / a``."""
+
+    _name = "MulBackward0"  # torch computes s / a as reciprocal(a) * s
+    saves = (0,)
+
+    def forward(self, a):
+        return self.s / a
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        return -g * self.s / (a * a)
+
+
+class Neg(Node):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class PowScalar(Node):
+    """``a ** p`` for a Python number ``p``."""
+
+    _name = "PowBackward0"
+    saves = (0,)
+
+    def forward(self, a):
+        p = self.p
+        if p == 2:
+            return a * a
+        return a**p
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        p = self.p
+        if p == 0:
+            return g * 0
+        if p == 1:
+            return g
+        if p == 2:
+            return g * a * 2.0
+        return g * p * a ** (p - 1)
+
+
+class RPowScalar(Node):
+    """``s ** a`` for a Python number ``s``."""
+
+    _name = "PowBackward2"
+    saves_output = True
+
+    def forward(self, a):
+        return _power(_scalar(self.s, a.dtype), a)
+
+    def backward(self, g):
+        from .unary import where
+
+        out = self.saved_output
+        s = self.s
+        if s == 0:  # d/dx 0**x: 0 where x >= 0 (out <= 1), else out * log(0) (torch's convention)
+            return where(out > 1, g * out * float("-inf"), 0.0)
+        return g * out * (math.log(s) if s > 0 else float("nan"))
+
+
+class Pow(Node):
+    _name = "PowBackward1"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        return _power(a, b)
+
+    def backward(self, g):
+        from .unary import log, where
+
+        a, b = self.saved_tensors
+        ga = g * b * a ** (b - 1)
+        ga = where(b == 0, 0.0, ga)
+        gb = g * a**b * log(a)  # a == 0, b < 0: inf * -inf, as in torch
+        gb = where((a == 0) & (b >= 0), 0.0, gb)
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+def _power(a, b):
+    """``a ** b``; integer negative exponents give torch's results (1, -1 or 0) instead of an error."""
+    if a.dtype.kind not in "iu" or not (xp.asarray(b) < 0).any():
+        return xp.power(a, b)
+    neg = b < 0
+    out = xp.power(a, xp.where(neg, 0, b).astype(a.dtype if xp.ndim(b) else b.dtype))
+    odd = (b % 2) != 0
+    inv = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return xp.where(neg, inv, out).astype(xp.result_type(a, b))
+
+
+def _check_int_divisor(b, op):
+    """torch raises for integer division by zero (floats give inf/nan)."""
+    if b.dtype.kind == "b":
+        raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
+    if b.dtype.kind in "iu" and not b.all():
+        raise RuntimeError("ZeroDivisionError")
+
+
+class FloorDivide(Node):
+    """``a // b``. As in torch, backward raises; ``div(rounding_mode="floor")`` gives zeros.
+
+    ``xp.floor_divide`` on floats is Python's divmod rule (like torch's div_floor),
+    more exact than ``floor(a / b)`` near integer quotients.
+    """
+
+    zero_grad = False
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        _check_int_divisor(b, "div_floor_cpu")
+        return xp.floor_divide(a, b)
+
+    def backward(self, g):
+        if not self.zero_grad:
+            raise RuntimeError(
+                "derivative for floor_divide is not implemented; use "
+                "div(a, b, rounding_mode='floor') for a (zero) gradient"
+            )
+        sa, sb = self.shapes
+        return sum_to(g * 0, sa), sum_to(g * 0, sb)
+
+
+class Remainder(Node):
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        _check_int_divisor(b, "remainder_cpu")
+        return xp.remainder(a, b)
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        return sum_to(g, a.shape), sum_to(-g * (a / b).floor(), b.shape)
+
+
+# ---------------------------------------------------------------- functional API
+def _scalar(v, dt):
+    """Python number ``v`` as a backend scalar of dtype ``dt``; integers wrap like torch's casts."""
+    npdt = getattr(dt, "np", dt)  # a gradstep dtype or a backend one
+    if isinstance(v, int) and not isinstance(v, bool) and npdt.kind in "iu":
+        return xp.asarray(v).astype(npdt)[()]
+    return npdt.type(v)
+
+
+def _scalar_fast(a, b):
+    """True when ``a op b`` (Tensor ``a``, Python number ``b``) keeps ``a``'s dtype and shape."""
+    if isinstance(b, bool) or not isinstance(b, (int, float)):
+        return False
+    from .._tensor import Tensor
+
+    if not isinstance(a, Tensor):
+        return False
+    return a.dtype.is_floating_point or (isinstance(b, int) and a.dtype is not _BOOL)
+
+
+def _t(x):
+    from ._util import to_tensor
+
+    return to_tensor(x)
+
+
+def add(a, b, alpha=1):
+    _check_alpha(a, b, alpha)
+    if alpha != 1:
+        b = b * alpha
+    if _scalar_fast(a, b):
+        return AddScalar.apply(a, s=_scalar(b, a.dtype))
+    a, b = binary_args(a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b, alpha=1):
+    _sub_check(a, b)
+    _check_alpha(a, b, alpha)
+    if alpha != 1:
+        b = b * alpha
+    if _scalar_fast(a, b):
+        return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")
+    name = "RsubBackward1" if isinstance(a, (int, float)) else "SubBackward0"
+    a, b = binary_args(a, b)
+    return Sub.apply(a, b, _name=name)
+
+
+def _check_alpha(a, b, alpha):
+    """torch rejects a float ``alpha`` for integer results and a bool one for non-bool results."""
+    if type(alpha) is int and alpha == 1:
+        return
+    dt = result_type(*(x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b)))
+    if isinstance(alpha, bool) and dt is not _BOOL:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and not dt.is_floating_point:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+
+
+def _sub_check(a, b):
+    """torch refuses subtraction involving a bool tensor (a Python bool counts as one)."""
+    ba = isinstance(a, bool) or getattr(getattr(a, "_data", None), "dtype", None) == _BOOL.np
+    bb = isinstance(b, bool) or getattr(getattr(b, "_data", None), "dtype", None) == _BOOL.np
+    if ba and bb:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead."
+        )
+    if ba or bb:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
+def mul(a, b):
+    if _scalar_fast(a, b):
+        return MulScalar.apply(a, s=_scalar(b, a.dtype))
+    a, b = binary_args(a, b)
+    if a.dtype is _BOOL:
+        return a._make(xp.logical_and(a._data, b._data))
+    return Mul.apply(a, b)
+
+
+def div(a, b, rounding_mode=None):
+    from .._tensor import Tensor
+
+    if rounding_mode == "floor":
+        a, b = binary_args(a, b)
+        return FloorDivide.apply(a, b, zero_grad=True, _name="DivBackward2")
+    if rounding_mode == "trunc":
+        a, b = binary_args(a, b)
+        return DivTrunc.apply(a, b)
+    if rounding_mode is not None:
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and isinstance(b, (int, float)) and a.dtype.is_floating_point:
+        return _div_scalar(a, b)
+    if ta and tb and a.dtype is b.dtype and a.dtype.is_floating_point:
+        if a.shape != b.shape:
+            check_broadcast(a.shape, b.shape)
+        return Div.apply(a, b)
+    a, b = (x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b))
+    if not result_type(a, b).is_floating_point:
+        # true division of integers: convert the tensors first, so a Python int
+        # divisor is not wrapped into the tensor's dtype (uint8 / -2 is -0.5 each)
+        a, b = (as_float(x) if isinstance(x, Tensor) else x for x in (a, b))
+    a, b = binary_args(a, b)
+    return Div.apply(a, b)
+
+
+class DivTrunc(Node):
+    """``div(a, b, rounding_mode="trunc")``: zero gradient, as in torch."""
+
+    _name = "DivBackward2"
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        if a.dtype.kind == "f":
+            return xp.trunc(a / b)
+        _check_int_divisor(b, "div_trunc_cpu")
+        q = xp.floor_divide(a, b)
+        return q + ((q < 0) & (q * b != a))
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return sum_to(g * 0, sa), sum_to(g * 0, sb)
+
+
+class DivScalar(Node):
+    _name = "DivBackward0"
+
+    def forward(self, a):
+        return a / self.s
+
+    def backward(self, g):
+        return g / self.s
+
+
+def _div_scalar(a, b):
+    return DivScalar.apply(a, s=a.dtype.np.type(b))
+
+
+def rdiv(a, s):
+    """``s / a`` for a scalar ``s``."""
+    a = as_float(a)
+    return RDivScalar.apply(a, s=a.dtype.np.type(s))
+
+
+def pow(a, p):  # noqa: A001 - torch's name
+    from .._tensor import Tensor
+    if isinstance(a, Tensor) and isinstance(p, (bool, int, float)):
+        dt = result_type(a, p)
+        if dt is _BOOL:  # bool ** True is the tensor, bool ** False is all True
+            return a.clone() if p else a.new_ones(a.shape)
+        a = cast(a, dt)
+        if not dt.is_floating_point and p < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return PowScalar.apply(a, p=p)
+    if not isinstance(a, Tensor) and isinstance(p, Tensor):
+        dt = result_type(a, p)
+        _no_bool_pow(dt)
+        return RPowScalar.apply(cast(p, dt), s=a)
+    a, p = binary_args(a, p)
+    _no_bool_pow(a.dtype)
+    return Pow.apply(a, p)
+
+
+def _no_bool_pow(dt):
+    if dt is _BOOL:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+
+
+def floor_divide(a, b):
+    a, b = binary_args(a, b)
+    return FloorDivide.apply(a, b)
+
+
+def remainder(a, b):
+    name = "RemainderBackward0" if isinstance(b, (bool, int, float)) else "RemainderBackward1"
+    a, b = binary_args(a, b)
+    return Remainder.apply(a, b, _name=name)
+
+
+def neg(a):
+    if a.dtype is _BOOL:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return Neg.apply(a)

@@ -1,0 +1,453 @@
+"""Elementwise math functions (exp, log, trigonometric, rounding, clamp, where, ...) and their gradients."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Node
+from ..backend import bool_ as _BOOL
+from ..backend import result_type, xp
+from ._util import as_float, binary_args, cast, check_broadcast, sum_to
+from .arithmetic import _scalar, _t, pow
+
+
+# ---------------------------------------------------------------- unary functions
+class _Unary(Node):
+    """An op f(a) whose backward is ``g * df(a)``, with ``df`` in Tensor ops."""
+
+    saves = (0,)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        return g * self.deriv(a)
+
+
+class _UnaryOut(Node):
+    """An op whose derivative is best written through its output."""
+
+    saves_output = True
+
+    def backward(self, g):
+        return g * self.deriv(self.saved_output)
+
+
+class Exp(_UnaryOut):
+    forward = staticmethod(xp.exp)
+
+    def deriv(self, out):
+        return out
+
+
+class Log(_Unary):
+    forward = staticmethod(xp.log)
+
+    def deriv(self, a):
+        return a.reciprocal()
+
+
+class Log1p(_Unary):
+    _name = "Log1PBackward0"
+    forward = staticmethod(xp.log1p)
+
+    def deriv(self, a):
+        return (a + 1.0).reciprocal()
+
+
+class Expm1(_UnaryOut):
+    forward = staticmethod(xp.expm1)
+
+    def deriv(self, out):
+        return out + 1.0
+
+
+class Sqrt(_UnaryOut):
+    forward = staticmethod(xp.sqrt)
+
+    def backward(self, g):
+        return g / (self.saved_output * 2.0)
+
+
+class Rsqrt(_UnaryOut):
+    def forward(self, a):
+        return 1.0 / xp.sqrt(a)
+
+    def deriv(self, out):
+        return out * out * out * -0.5
+
+
+class Abs(_Unary):
+    forward = staticmethod(xp.abs)
+
+    def deriv(self, a):
+        return a.sign()
+
+
+class Sin(_Unary):
+    forward = staticmethod(xp.sin)
+
+    def deriv(self, a):
+        return a.cos()
+
+
+class Cos(_Unary):
+    forward = staticmethod(xp.cos)
+
+    def deriv(self, a):
+        return -a.sin()
+
+
+class Tanh(_UnaryOut):
+    forward = staticmethod(xp.tanh)
+
+    def deriv(self, out):
+        return 1.0 - out * out
+
+
+class Sigmoid(_UnaryOut):
+    def forward(self, a):
+        return _sigmoid(a)
+
+    def deriv(self, out):
+        return out * (1.0 - out)
+
+
+def _sigmoid(a):
+    # 1/(1+exp(-a)) without overflow warnings: use exp of -|a|
+    e = xp.exp(-xp.abs(a))
+    pos = 1.0 / (1.0 + e)
+    return xp.where(a >= 0, pos, e * pos)
+
+
+class Erf(_Unary):
+    def forward(self, a):
+        return erf_array(a).astype(a.dtype)
+
+    def deriv(self, a):
+        return (-(a * a)).exp() * (2.0 / math.sqrt(math.pi))
+
+
+class Reciprocal(_UnaryOut):
+    def forward(self, a):
+        return 1.0 / a
+
+    def deriv(self, out):
+        return -(out * out)
+
+
+class Sign(Node):
+    def forward(self, a):
+        self.shape = a.shape
+        out = xp.sign(a)
+        if a.dtype.kind == "f":
+            out = xp.where(xp.isnan(out), a.dtype.type(0), out)  # torch: sign(nan) is 0
+        return out
+
+    def backward(self, g):
+        return g * 0
+
+
+class Floor(Node):
+    def forward(self, a):
+        return xp.floor(a)
+
+    def backward(self, g):
+        return g * 0
+
+
+class Ceil(Floor):
+    def forward(self, a):
+        return xp.ceil(a)
+
+
+class Round(Floor):
+    def forward(self, a):
+        if self.decimals:
+            return xp.round(a, self.decimals)
+        return xp.round(a)
+
+
+class Trunc(Floor):
+    def forward(self, a):
+        return xp.trunc(a)
+
+
+class Clamp(Node):
+    """clamp with scalar bounds; the gradient passes where min <= a <= max."""
+
+    _name = "ClampBackward1"
+    saves = (0,)
+
+    def forward(self, a):
+        lo, hi = self.lo, self.hi
+        if lo is not None and hi is not None:
+            return xp.minimum(xp.maximum(a, lo), hi)
+        return xp.maximum(a, lo) if lo is not None else xp.minimum(a, hi)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        mask = None
+        if self.lo is not None:
+            mask = a >= self.lo
+        if self.hi is not None:
+            m = a <= self.hi
+            mask = m if mask is None else mask & m
+        return g * mask
+
+
+class ClampTensor(Node):
+    """clamp with tensor bounds (one may be absent), with torch's gradient rule.
+
+    The input gets the gradient where ``min <= a <= max``; ``min`` where ``a < min``
+    (and ``min < max``); ``max`` where ``a > max`` or ``max < min`` (max wins then).
+    Unlike maximum/minimum, ties are not split.
+    """
+
+    _name = "ClampBackward0"
+    saves = (0, 1, 2)
+
+    def forward(self, a, lo, hi):
+        self.shapes = (a.shape, lo.shape, hi.shape)
+        out = xp.maximum(a, lo) if self.has_lo else a
+        out = xp.minimum(out, hi) if self.has_hi else out
+        return out
+
+    def backward(self, g):
+        a, lo, hi = self.saved_tensors
+        if self.has_lo and self.has_hi:
+            keep, to_lo, to_hi = (a >= lo) & (a <= hi), (a < lo) & (lo < hi), (a > hi) | (hi < lo)
+        elif self.has_lo:
+            keep, to_lo, to_hi = a >= lo, a < lo, None
+        else:
+            keep, to_lo, to_hi = a <= hi, None, a > hi
+        zero = g.new_zeros(())
+        sa, sl, sh = self.shapes
+        return (sum_to(where(keep, g, zero), sa),
+                None if to_lo is None else sum_to(where(to_lo, g, zero), sl),
+                None if to_hi is None else sum_to(where(to_hi, g, zero), sh))
+
+
+class Maximum(Node):
+    """Where the inputs tie, each gets half the gradient (torch's rule)."""
+
+    saves = (0, 1)
+    pick = staticmethod(xp.maximum)
+
+    def forward(self, a, b):
+        return self.pick(a, b)
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        wins = (a > b) if self.pick is xp.maximum else (a < b)
+        tie = a == b
+        ga = g * wins + g * tie * 0.5
+        gb = g - ga if a.shape == b.shape == g.shape else g * (~wins & ~tie) + g * tie * 0.5
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+class Minimum(Maximum):
+    pick = staticmethod(xp.minimum)
+
+
+class Where(Node):
+    saves = (0,)
+
+    def forward(self, c, a, b):
+        self.shapes = (a.shape, b.shape)
+        return xp.where(c, a, b)
+
+    def backward(self, g):
+        (c,) = self.saved_tensors
+        sa, sb = self.shapes
+        zero = g.new_zeros(())
+        return None, sum_to(where(c, g, zero), sa), sum_to(where(c, zero, g), sb)
+
+
+# ---------------------------------------------------------------- erf (Abramowitz-Stegun is not enough)
+def erf_array(x):
+    """erf elementwise to float64 accuracy, with NumPy only.
+
+    Uses W. J. Cody's rational Chebyshev approximations (Math. Comp. 1969), the
+    same scheme as most libm implementations: three ranges, each a ratio of
+    polynomials, relative error below 1e-15 in float64.
+    """
+    x = xp.asarray(x)
+    xd = x.astype(xp.float64)
+    ax = xp.abs(xd)
+    out = xp.full_like(xd, xp.nan)  # nan stays nan: it falls in none of the ranges below
+    small = ax <= 0.5
+    mid = (ax > 0.5) & (ax <= 4.0)
+    big = ax > 4.0
+    if small.any():
+        y = xd[small]
+        z = y * y
+        num = ((((_A[4] * z + _A[0]) * z + _A[1]) * z + _A[2]) * z + _A[3])
+        den = ((((z + _B[0]) * z + _B[1]) * z + _B[2]) * z + _B[3])
+        out[small] = y * num / den
+    if mid.any():
+        y = ax[mid]
+        num = _C[8] * y
+        den = y
+        for i in range(7):
+            num = (num + _C[i]) * y
+            den = (den + _D[i]) * y
+        r = (num + _C[7]) / (den + _D[7])
+        out[mid] = xp.sign(xd[mid]) * (1.0 - _exp_sq(y) * r)
+    if big.any():
+        y = ax[big]
+        z = 1.0 / (y * y)
+        num = _P[5] * z
+        den = z
+        for i in range(4):
+            num = (num + _P[i]) * z
+            den = (den + _Q[i]) * z
+        r = z * (num + _P[4]) / (den + _Q[4])
+        r = (_SQRPI - r) / y
+        out[big] = xp.sign(xd[big]) * (1.0 - _exp_sq(y) * r)
+        inf = xp.isinf(xd)
+        out[inf] = xp.sign(xd[inf])
+    return out.astype(x.dtype) if x.dtype.kind == "f" else out
+
+
+def _exp_sq(y):
+    """exp(-y*y) computed as in Cody's code to keep accuracy for large y."""
+    ysq = xp.trunc(y * 16.0) / 16.0
+    delta = (y - ysq) * (y + ysq)
+    return xp.exp(-ysq * ysq) * xp.exp(-delta)
+
+
+_SQRPI = 5.6418958354775628695e-1
+_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+      3.20937758913846947e03, 1.85777706184603153e-1)
+_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+      2.84423683343917062e03)
+_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+      2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+      2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+      1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+      3.43936767414372164e03, 1.23033935480374942e03)
+_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+      1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
+      6.05183413124413191e-2, 2.33520497626869185e-3)
+
+
+def _float_unary(cls):
+    def op(a, **kw):
+        return cls.apply(as_float(_t(a)), **kw)
+
+    op.__name__ = cls.__name__.lower()
+    op.__doc__ = f"Elementwise {cls.__name__.lower()} (computed in floating point)."
+    return op
+
+
+exp = _float_unary(Exp)
+log = _float_unary(Log)
+log1p = _float_unary(Log1p)
+expm1 = _float_unary(Expm1)
+sqrt = _float_unary(Sqrt)
+rsqrt = _float_unary(Rsqrt)
+sin = _float_unary(Sin)
+cos = _float_unary(Cos)
+tanh = _float_unary(Tanh)
+sigmoid = _float_unary(Sigmoid)
+erf = _float_unary(Erf)
+reciprocal = _float_unary(Reciprocal)
+
+
+def log2(a):
+    return log(a) / math.log(2.0)
+
+
+def log10(a):
+    return log(a) / math.log(10.0)
+
+
+def abs(a):  # noqa: A001
+    return Abs.apply(_t(a))
+
+
+def sign(a):
+    return Sign.apply(_t(a))
+
+
+def floor(a):
+    return Floor.apply(a) if a.dtype.is_floating_point else a.clone()
+
+
+def ceil(a):
+    return Ceil.apply(a) if a.dtype.is_floating_point else a.clone()
+
+
+def trunc(a):
+    return Trunc.apply(a) if a.dtype.is_floating_point else a.clone()
+
+
+def round(a, decimals=0):  # noqa: A001
+    return Round.apply(a, decimals=decimals) if a.dtype.is_floating_point else a.clone()
+
+
+def square(a):
+    return pow(a, 2)
+
+
+def clamp(a, min=None, max=None):  # noqa: A002
+    from .._tensor import Tensor
+
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor(a, min, max)
+    if not a.dtype.is_floating_point and (isinstance(min, float) or isinstance(max, float)):
+        a = as_float(a)
+    return Clamp.apply(a, lo=None if min is None else _scalar(min, a.dtype),
+                       hi=None if max is None else _scalar(max, a.dtype))
+
+
+def _clamp_tensor(a, lo, hi):
+    from .._tensor import Tensor
+    dt = result_type(*(x for x in (a, lo, hi) if x is not None))
+    a, lo_t, hi_t = (_t(x) if x is not None else None for x in (a, lo, hi))
+    for b in (lo_t, hi_t):
+        if b is not None and b.shape != a.shape:
+            check_broadcast(a.shape, b.shape)
+    absent = Tensor._make(xp.zeros((), dt.np))  # placeholder input for a missing bound
+    return ClampTensor.apply(cast(a, dt), absent if lo is None else cast(lo_t, dt),
+                             absent if hi is None else cast(hi_t, dt),
+                             has_lo=lo is not None, has_hi=hi is not None)
+
+
+def maximum(a, b):
+    a, b = binary_args(a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = binary_args(a, b)
+    return Minimum.apply(a, b)
+
+
+def where(cond, a, b):
+    cond = _t(cond)
+    if cond.dtype is not _BOOL:
+        if cond.dtype.name != "uint8":  # torch still accepts (deprecated) uint8 masks
+            raise RuntimeError(
+                "where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{_dtype_title(cond.dtype)}"
+            )
+        cond = cond.bool()
+    a, b = binary_args(a, b)
+    if cond.shape != a.shape or cond.shape != b.shape:
+        check_broadcast(cond.shape, a.shape)
+        check_broadcast(cond.shape, b.shape)
+    return Where.apply(cond, a, b)
+
+
+def _dtype_title(dt):
+    """torch's ScalarType name for messages: Float, Double, Half, Long, Int, ..."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
+
+
+def lerp(a, end, weight):
+    return a + (end - a) * weight
