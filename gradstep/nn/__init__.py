@@ -39,5 +39,8 @@ from .modules.pooling import (
 )
 from .modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .modules.normalization import GroupNorm, LayerNorm, RMSNorm
-from .modules.transformer import TransformerEncoder, TransformerEncoderLayer
+from .modules.transformer import (
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from . import parallel

@@ -37,4 +37,7 @@ from .pooling import (
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .normalization import GroupNorm, LayerNorm, RMSNorm
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+)
