@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import xp
+from ._lowp import float32_compute
 from ._util import matmul_arrays, sum_to, to_tensor
 
 
@@ -11,6 +12,7 @@ def _shape_str(shape):
     return "x".join(str(s) for s in shape)
 
 
+@float32_compute(backward=False)  # bfloat16: float32 accumulation, one rounding
 class MatMul(Node):
     _name = "MmBackward0"
     saves = (0, 1)
@@ -227,6 +229,7 @@ def _parse_einsum(eq, ndims):
     return full, out
 
 
+@float32_compute(backward=False)
 class Einsum(Node):
     def forward(self, *arrays):
         self.shapes = [a.shape for a in arrays]

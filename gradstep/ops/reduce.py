@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import get_default_dtype, int64, xp
+from ._lowp import float32_compute
 from ._util import as_float, normalize_dim
 from ._util import normalize_dims as _normalize_dims
 
@@ -38,6 +39,7 @@ def _kept(out, axes, shape):
     return out.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape)))
 
 
+@float32_compute(backward=False)  # bfloat16 accumulates in float32
 class Sum(Node):
     def forward(self, a):
         self.shape = a.shape
@@ -50,6 +52,7 @@ class Sum(Node):
         return "SumBackward1" if self.dim_given else "SumBackward0"
 
 
+@float32_compute(backward=False)
 class Mean(Node):
     def forward(self, a):
         self.shape = a.shape
@@ -66,7 +69,7 @@ class Mean(Node):
         return "MeanBackward1" if self.dim_given else "MeanBackward0"
 
 
-class Prod(Node):
+class Prod(Node):  # bfloat16: rounded after every product, as torch does
     saves = (0,)
     saves_output = True
 
@@ -148,6 +151,7 @@ class MaxMinDim(Node):
         return "MaxBackward0" if self.is_max else "MinBackward0"
 
 
+@float32_compute(backward=False)
 class Var(Node):
     saves = (0,)
 
@@ -164,6 +168,7 @@ class Var(Node):
         return ge * (a - mu) * (2.0 / denom if denom > 0 else float("inf"))
 
 
+@float32_compute(backward=False)
 class Std(Node):
     saves = (0,)
     saves_output = True
@@ -190,6 +195,7 @@ def _count(shape, axes):
     return n
 
 
+@float32_compute(backward=False)
 class Norm(Node):
     """Vector p-norm over ``axes`` (p = 2, 1, inf, -inf, 0 or any real)."""
 
@@ -239,6 +245,7 @@ def _reduced_shape(shape, axes, keepdim):
     return tuple(1 if i in axes else s for i, s in enumerate(shape) if keepdim or i not in axes)
 
 
+@float32_compute(backward=False)
 class LogSumExp(Node):
     _name = "LogsumexpBackward0"
     saves = (0,)
@@ -263,6 +270,7 @@ def _up(a):
     return a, False
 
 
+@float32_compute(backward=False)
 class Softmax(Node):
     saves_output = True
 
@@ -279,6 +287,7 @@ class Softmax(Node):
         return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
 
 
+@float32_compute(backward=False)
 class LogSoftmax(Node):
     saves_output = True
 
@@ -295,6 +304,7 @@ class LogSoftmax(Node):
         return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
 
 
+@float32_compute(backward=False)
 class Cumsum(Node):
     def forward(self, a):
         if self.out_dtype is None and a.dtype == xp.float16:  # accumulate in float32, like torch

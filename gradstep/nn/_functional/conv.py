@@ -36,6 +36,7 @@ from __future__ import annotations
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
+from ...ops._lowp import float32_compute
 
 # ---------------------------------------------------------------- raw kernels
 
@@ -354,6 +355,7 @@ def _wrap(arr):
     return Tensor._make(arr)
 
 
+@float32_compute  # bfloat16: float32 accumulation, one rounding
 class Convolution(_ConvBase):
     """``conv{1,2}d`` forward; attributes ``stride``, ``pads``, ``dilation``, ``groups``, ``nd``.
 
@@ -498,6 +500,7 @@ class Convolution(_ConvBase):
         return self._fold_tensors((gx, gw, gb))
 
 
+@float32_compute
 class ConvTranspose(_ConvBase):
     """``conv_transpose{1,2}d`` forward: the input-gradient of a convolution."""
 

@@ -6,11 +6,13 @@ from ..._tensor import Tensor
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
+from ...ops._lowp import float32_compute
 from ...ops._util import matmul_arrays
 
 __all__ = ["linear", "bilinear"]
 
 
+@float32_compute  # bfloat16: float32 accumulation (bias included), one rounding, like torch
 class Linear(Node):
     """y = x W^T (+ b) as one node: one BLAS call forward, two backward.
 

@@ -1,0 +1,99 @@
+"""bfloat16 arithmetic that accumulates in float32, as torch's CPU kernels do.
+
+NumPy (through ml_dtypes) applies elementwise ufuncs to bfloat16 by converting
+each element to float32, computing and rounding back, which is what torch does
+too. Products and reductions are different: NumPy would accumulate in bfloat16
+(``ones(1000).sum()`` stops at 256) or refuses (``einsum``), while torch sums in
+float32 and rounds the result once. The helpers here give gradstep's products
+and reductions that behaviour without touching their float32/float64 paths.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..backend import BF16_NP, xp
+
+F32 = xp.dtype(xp.float32)
+
+
+def is_bf16(a) -> bool:
+    """Whether array ``a`` is bfloat16 (the only NumPy kind "V" dtype gradstep has)."""
+    return a.dtype.kind == "V"
+
+
+def up(a):
+    """A float16/bfloat16 array as float32 for the computation: ``(array, original_dtype)``.
+
+    ``original_dtype`` is None when ``a`` is returned unchanged (any other dtype).
+    """
+    dt = a.dtype
+    if dt.kind == "V" or dt == xp.float16:
+        return a.astype(F32), dt
+    return a, None
+
+
+def down(out, dt):
+    """Round a float32 result back to ``dt`` (from ``up``); a no-op when ``dt`` is None."""
+    return out if dt is None else out.astype(dt)
+
+
+def _up_all(arrays):
+    return [a if a is None or a.dtype.kind != "V" else a.astype(F32) for a in arrays]
+
+
+def float32_compute(cls=None, *, backward=True):
+    """Class decorator for a ``Node`` whose ``forward`` (and array-level ``backward``)
+    should run in float32 when given bfloat16 arrays, rounding each result once.
+
+    With ``backward=False`` only ``forward`` is wrapped (for nodes whose backward is
+    written in Tensor ops that come back through wrapped forwards). A backward that
+    records a graph (``create_graph=True``) runs unwrapped: its Tensor ops see
+    bfloat16 tensors and round after every op.
+    """
+    if cls is None:
+        return functools.partial(float32_compute, backward=backward)
+    fwd = cls.forward
+
+    @functools.wraps(fwd)
+    def forward(self, *arrays):
+        if arrays[0].dtype.kind != "V":
+            return fwd(self, *arrays)
+        out = fwd(self, *_up_all(arrays))
+        self._bf16 = True
+        if self.__dict__.get("out_dtype") is not None:  # sum(..., dtype=...) asked for a dtype
+            return out
+        return out.astype(BF16_NP)
+
+    cls.forward = forward
+    if backward:
+        cls.backward = _wrap_backward(cls.backward)
+    return cls
+
+
+def _wrap_backward(bwd):
+    @functools.wraps(bwd)
+    def backward(self, g):
+        from ..autograd.grad_mode import _GradState
+
+        if not self.__dict__.get("_bf16") or _GradState.enabled:
+            return bwd(self, g)
+        grads = bwd(self, _tensor(g._data.astype(F32)))
+        if isinstance(grads, tuple):
+            return tuple(_round(t) for t in grads)
+        return _round(grads)
+
+    return backward
+
+
+def _tensor(arr):
+    from .._tensor import Tensor
+
+    return Tensor._make(arr)
+
+
+def _round(t):
+    """A float32 gradient rounded to bfloat16 (the input's dtype)."""
+    if t is None or t._data.dtype.kind == "V":
+        return t
+    return _tensor(t._data.astype(BF16_NP))
