@@ -213,7 +213,12 @@ true_divide = div
 swapaxes = transpose
 moveaxis = movedim
 
-__version__ = "0.1.0"
+
+def is_complex(x) -> bool:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"is_complex(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x.is_complex()
 
 
 def is_tensor(obj) -> bool:
@@ -250,6 +255,47 @@ def can_cast(from_, to):
     return bool(numpy.can_cast(from_.np, to.np, "same_kind"))
 
 
-from . import doctor  # noqa: E402 - the training-loop checker, built on nn and optim
+# doctor: the training-loop checker, built on nn and optim; the rest: torch's device and
+# runtime namespaces as on a CPU-only build (see _device.py)
+from . import (  # noqa: E402
+    _C,
+    accelerator,
+    backends,
+    cuda,
+    doctor,
+    jit,
+    mps,
+    multiprocessing,
+    onnx,
+    version,
+    xpu,
+)
+from ._device import DeviceUnavailableError, get_default_device, set_default_device  # noqa: E402
+from ._memory_format import (  # noqa: E402
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
+from ._runtime import (  # noqa: E402
+    are_deterministic_algorithms_enabled,
+    compile,
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
+from ._torch_hook import (  # noqa: E402
+    TorchAlreadyImportedError,
+    install_as_torch,
+    is_torch_hook_installed,
+    uninstall_torch_hook,
+)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .version import gradstep_version as __version__  # noqa: E402 - torch's under install_as_torch

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 from . import backend as B
-from ._tensor import Tensor, _check_device
+from ._device import check_device as _check_device
+from ._memory_format import check_memory_format
+from ._tensor import Tensor
 from .backend import xp
 from .random import _gen
 
@@ -132,19 +134,22 @@ def _dt(dtype, default=None):
     return B.as_dtype(dtype).np
 
 
-def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
     return _finish(xp.zeros(_size(args, size), _dt(dtype)), requires_grad, device)
 
 
-def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
     return _finish(xp.ones(_size(args, size), _dt(dtype)), requires_grad, device)
 
 
-def empty(*args, size=None, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(xp.empty(_size(args, size), _dt(dtype)), requires_grad, device)
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False,
+          memory_format=None):
+    shape = _size(args, size)
+    check_memory_format(memory_format, len(shape), allow_preserve=False)
+    return _finish(xp.empty(shape, _dt(dtype)), requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is None:
         dtype = B.bool_ if isinstance(fill_value, bool) else (
             B.int64 if isinstance(fill_value, int) else B.get_default_dtype())
@@ -157,36 +162,49 @@ def _like(t, dtype):
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    check_memory_format(memory_format, t.ndim)
     return _finish(xp.zeros(t.shape, _like(t, dtype)), requires_grad, device)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    check_memory_format(memory_format, t.ndim)
     return _finish(xp.ones(t.shape, _like(t, dtype)), requires_grad, device)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    check_memory_format(memory_format, t.ndim)
     return _finish(xp.empty(t.shape, _like(t, dtype)), requires_grad, device)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
+    check_memory_format(memory_format, t.ndim)
     return _finish(xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad, device)
 
 
-def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
-    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator)
+def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None,
+              memory_format=None):
+    check_memory_format(memory_format, t.ndim)
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
+                generator=generator)
 
 
-def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
-    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator)
+def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None,
+               memory_format=None):
+    check_memory_format(memory_format, t.ndim)
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
+                 generator=generator)
 
 
-def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False):
+def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False,
+                 memory_format=None):
+    check_memory_format(memory_format, t.ndim)
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype)
+    return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype, device=device)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False,
+           pin_memory=False):
     if end is None:
         start, end = 0, start
     s, e, st = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -206,7 +224,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(arr.astype(dt.np), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """``steps`` points from ``start`` to ``end``; the second half counts back from ``end``.
 
     Like torch, the step is rounded in the output precision (float32 by default) and
@@ -232,12 +250,13 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _finish(arr.astype(dt.np), requires_grad, device)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False,
+             pin_memory=False):
     arr = base ** xp.linspace(float(start), float(end), int(steps))
     return _finish(arr.astype(_dt(dtype)), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
     m = n if m is None else m
     for name, v in (("n", n), ("m", m)):
         if v < 0:
@@ -246,18 +265,20 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 # ---------------------------------------------------------------- random
-def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
+         pin_memory=False):
     arr = _gen(generator).random(_size(args, size), dtype=xp.float64).astype(_dt(dtype))
     return _finish(arr, requires_grad, device)
 
 
-def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
+          pin_memory=False):
     arr = _gen(generator).standard_normal(_size(args, size)).astype(_dt(dtype))
     return _finish(arr, requires_grad, device)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False):
+            requires_grad=False, pin_memory=False):
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -268,7 +289,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     return _finish(arr.astype(_dt(dtype, B.int64)), requires_grad, device)
 
 
-def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     return _finish(_gen(generator).permutation(int(n)).astype(_dt(dtype, B.int64)), requires_grad, device)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import weakref
 
+from . import _device, _tensor_device
 from . import backend as B
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.grad_mode import _GradState
 from .backend import xp
 
+device = _device.device  # gradstep._tensor.device, as before the device layer moved out
+_check_device = _device.check_device
 _DTYPE_OF = B._BY_NP  # numpy dtype -> gradstep dtype
+_np_generic = xp.generic
 
 
 def _leaf_inplace_error():
@@ -61,6 +65,8 @@ class Tensor:
     @classmethod
     def _make(cls, data, rg=False, grad_fn=None):
         t = object.__new__(Tensor)
+        if isinstance(data, _np_generic):  # a full reduction's NumPy scalar is read-only
+            data = xp.asarray(data)  # a 0-d array can be written in place, as torch's 0-d tensors
         t._data = data
         t._rg = rg
         t._grad = None
@@ -98,14 +104,6 @@ class Tensor:
         return dt if dt is not None else B.from_numpy_dtype(self._data.dtype)
 
     @property
-    def device(self):
-        return device("cpu")
-
-    @property
-    def is_cuda(self):
-        return False
-
-    @property
     def ndim(self):
         return self._data.ndim
 
@@ -133,9 +131,6 @@ class Tensor:
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[dim]
-
-    def is_contiguous(self):
-        return bool(self._data.flags.c_contiguous)
 
     def is_floating_point(self):
         return B.is_float_array(self._data)
@@ -352,27 +347,8 @@ class Tensor:
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
-    # ------------------------------------------------------------ dtype / device
-    def to(self, *args, **kwargs):
-        dt = kwargs.get("dtype")
-        copy = kwargs.get("copy", False)
-        for a in args:
-            if isinstance(a, B.dtype):
-                dt = a
-            elif isinstance(a, Tensor):
-                dt = a.dtype
-            elif isinstance(a, (str, device)):
-                _check_device(a)
-            elif a is not None and not isinstance(a, bool):
-                dt = B.as_dtype(a)
-        if "device" in kwargs and kwargs["device"] is not None:
-            _check_device(kwargs["device"])
-        if dt is None or B.as_dtype(dt).np == self._data.dtype:
-            return self.clone() if copy else self
-        from .ops.elementwise import Cast
-
-        return Cast.apply(self, dtype=B.as_dtype(dt))
-
+    # ------------------------------------------------------------ dtype
+    # to, cpu, cuda, device, is_contiguous: see _tensor_device.py
     def type(self, dtype=None):
         if dtype is None:
             return _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
@@ -380,12 +356,6 @@ class Tensor:
             inv = {v: k for k, v in _TYPE_NAMES.items()}
             dtype = B.as_dtype(inv.get(dtype, dtype))
         return self.to(dtype)
-
-    def cpu(self):
-        return self
-
-    def cuda(self, *args, **kwargs):
-        raise RuntimeError("gradstep has no CUDA backend yet; tensors live on the CPU")
 
     def float(self):
         return self.to(B.float32)
@@ -423,29 +393,30 @@ class Tensor:
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from ._creation import zeros
 
-        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from ._creation import ones
 
-        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         from ._creation import empty
 
-        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from ._creation import full
 
-        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                    requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from ._creation import tensor
 
         if isinstance(data, Tensor):
             data = data._data.copy()
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     # ------------------------------------------------------------ in-place machinery
     def _check_inplace(self):
@@ -816,12 +787,6 @@ def _rebuild_tensor(data, rg):
     return t
 
 
-def _check_device(d):
-    name = d.type if isinstance(d, device) else str(d)
-    if name.split(":")[0] not in ("cpu",):
-        raise RuntimeError(f"gradstep has no {name} backend; only 'cpu' is available")
-
-
 _TYPE_NAMES = {
     "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
     "bfloat16": "torch.BFloat16Tensor",
@@ -848,28 +813,6 @@ class Size(tuple):
 
     def __add__(self, other):
         return Size(tuple(self) + tuple(other))
-
-
-class device:
-    """Only ``'cpu'`` exists today; the object mirrors ``torch.device``."""
-
-    def __init__(self, type="cpu", index=None):  # noqa: A002
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        self.type = str(type).split(":")[0]
-        self.index = index
-
-    def __repr__(self):
-        return f"device(type='{self.type}')"
-
-    def __str__(self):
-        return self.type
-
-    def __eq__(self, other):
-        return str(self) == str(other)
-
-    def __hash__(self):
-        return hash(self.type)
 
 
 _function._Tensor = Tensor
@@ -973,3 +916,4 @@ def _bind_ops():
 
 
 _bind_ops()
+_tensor_device.bind(Tensor)

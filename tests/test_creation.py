@@ -57,7 +57,7 @@ def test_tensor_copies_and_flags():
     assert src[0].item() == 1.0
     r = gradstep.tensor([1.0, 2.0], requires_grad=True)
     assert r.requires_grad and r.is_leaf
-    assert gradstep.tensor([1.0], device="cpu").device == "cpu"
+    assert gradstep.tensor([1.0], device="cpu").device == gradstep.device("cpu")
 
 
 def test_tensor_errors():

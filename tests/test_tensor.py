@@ -24,7 +24,7 @@ def test_attributes():
     assert a.shape == (2, 3, 4) and a.size() == (2, 3, 4) and a.size(1) == 3 and a.size(-1) == 4
     assert repr(a.shape) == "gradstep.Size([2, 3, 4])" and isinstance(a.shape, tuple)
     assert a.ndim == 3 and a.dim() == 3 and a.numel() == 24
-    assert a.dtype is gradstep.float32 and str(a.device) == "cpu" and a.device == "cpu"
+    assert a.dtype is gradstep.float32 and str(a.device) == "cpu" and a.device == gradstep.device("cpu")
     assert not a.requires_grad and a.grad is None and a.grad_fn is None and a.is_leaf
     assert a.mT.shape == (2, 4, 3)
     m = gradstep.arange(6.0).reshape(2, 3)

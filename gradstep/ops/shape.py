@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._memory_format import check_memory_format
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import normalize_dim, sum_to
@@ -607,10 +608,12 @@ def repeat_interleave(a, repeats=None, dim=None, *, output_size=None):
 
 
 def contiguous(a, memory_format=None):
+    check_memory_format(memory_format, a._data.ndim)  # values are stored row-major whatever it is
     if a._data.flags.c_contiguous:
         return a
     return Contiguous.apply(a, force=False)
 
 
 def clone(a, *, memory_format=None):
+    check_memory_format(memory_format, a._data.ndim)
     return Contiguous.apply(a, force=True)

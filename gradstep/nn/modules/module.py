@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict, namedtuple
 
-from ..._tensor import Tensor, device
+from ..._device import check_device, cuda_unavailable
+from ..._tensor import Tensor
+from ..._tensor_device import parse_to
 from ...autograd.grad_mode import no_grad
 from ...backend import as_dtype
 from ...utils.hooks import RemovableHandle
@@ -365,17 +367,12 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """``to(dtype)``, ``to(device)``, ``to(tensor)``: only floating tensors change dtype."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)):
-                _check_device(a)
-            elif a is not None and not isinstance(a, bool):
-                dtype = as_dtype(a)
-        if kwargs.get("device") is not None:
-            _check_device(kwargs["device"])
+        """``to(device, dtype, non_blocking)``, ``to(dtype)``, ``to(tensor)``, ``to(memory_format=)``.
+
+        Only floating tensors change dtype; the device must be the CPU and the memory
+        format changes no values (gradstep stores row-major).
+        """
+        dtype, _, _ = parse_to(args, kwargs)
         if dtype is None:
             return self
         dtype = as_dtype(dtype)
@@ -404,7 +401,10 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        raise RuntimeError("gradstep has no CUDA backend yet; modules live on the CPU")
+        raise cuda_unavailable()
+
+    def xpu(self, device=None):
+        check_device("xpu")
 
     # ------------------------------------------------------------ state_dict
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
@@ -642,8 +642,3 @@ def _add_hook(hooks, hid, hook, prepend):
     if prepend:
         hooks.move_to_end(hid, last=False)
 
-
-def _check_device(d):
-    name = str(d).split(":")[0]
-    if name != "cpu":
-        raise RuntimeError(f"gradstep has no {name} backend; only 'cpu' is available")

@@ -1,0 +1,119 @@
+"""Process-wide settings torch keeps in its C++ context: threads, matmul precision,
+determinism, and ``compile``.
+
+``set_num_threads`` is real: it sets the thread count of the BLAS NumPy loaded (via
+threadpoolctl), which is where gradstep's large matmuls and convolutions run, and
+``get_num_threads`` reads it back. Matmul precision and deterministic-algorithm
+flags are validated and remembered like torch's; they change nothing, because
+gradstep's float32 matmuls are always full float32 (torch's 'highest') and its ops
+are deterministic. ``compile`` returns the model or function unchanged: gradstep is
+eager only.
+"""
+
+from __future__ import annotations
+
+import functools
+
+_state = {"precision": "highest", "deterministic": False, "warn_only": False, "interop": None}
+_PRECISIONS = ("highest", "high", "medium")
+_COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs",
+                  "max-autotune")
+
+
+# ---------------------------------------------------------------- threads
+@functools.lru_cache(maxsize=1)
+def _controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _blas():
+    return _controller().select(user_api="blas")
+
+
+def _check_positive(name, n):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise RuntimeError(f"{name} expects an int, but got {type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError(f"{name} expects a positive integer")
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads in the BLAS (matmul, linear layers, convolutions)."""
+    _check_positive("set_num_threads", n)
+    _blas().limit(limits=n)
+
+
+def get_num_threads() -> int:
+    """The BLAS's thread count (the largest, if several BLAS libraries are loaded)."""
+    counts = [lib["num_threads"] for lib in _blas().info()]
+    return max(counts) if counts else 1
+
+
+def set_num_interop_threads(n: int) -> None:
+    """Accepted and remembered: gradstep runs independent ops one after another."""
+    _check_positive("set_num_interop_threads", n)
+    _state["interop"] = n
+
+
+def get_num_interop_threads() -> int:
+    return _state["interop"] or get_num_threads()
+
+
+# ---------------------------------------------------------------- precision and determinism
+def set_float32_matmul_precision(precision: str) -> None:
+    """'highest', 'high' or 'medium'; gradstep computes float32 matmuls in float32 whatever it is."""
+    if not isinstance(precision, str):
+        raise RuntimeError(f"set_float32_matmul_precision expects a str, but got "
+                           f"{type(precision).__name__}")
+    if precision not in _PRECISIONS:
+        import warnings
+
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _state["precision"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _state["precision"]
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Remembered for ``are_deterministic_algorithms_enabled``; gradstep's ops are deterministic."""
+    for name, v in (("mode", mode), ("warn_only", warn_only)):
+        if not isinstance(v, bool):
+            raise TypeError(f"use_deterministic_algorithms(): argument '{name}' must be bool, "
+                            f"not {type(v).__name__}")
+    _state["deterministic"], _state["warn_only"] = mode, warn_only
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _state["deterministic"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _state["warn_only"]
+
+
+# ---------------------------------------------------------------- compile
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,  # noqa: A001
+            options=None, disable=False):
+    """``torch.compile``: checks its arguments as torch does and returns ``model`` unchanged.
+
+    gradstep runs eagerly, so there is no graph to compile; ``@torch.compile`` and
+    ``@torch.compile(mode=...)`` both work as decorators.
+    """
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified "
+                           "at the same time.")
+    if mode is not None and mode not in _COMPILE_MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: "
+                           f"{', '.join(_COMPILE_MODES)}")
+    if model is None:
+        return lambda fn: compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                  mode=mode, options=options, disable=disable)
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    return model
