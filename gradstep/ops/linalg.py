@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..backend import xp
 from ._lowp import float32_compute
@@ -104,7 +105,13 @@ def _batch_shape(sa, sb):
     return tuple(xp.broadcast_shapes(sa, sb))
 
 
+@autocast_op("matmul")
 def matmul(a, b):
+    return _matmul(a, b)
+
+
+def _matmul(a, b):
+    """``matmul`` without autocast (``mv`` and ``dot`` are not on autocast's list)."""
     a, b = to_tensor(a), to_tensor(b)
     _check_matmul(a, b)
     if a.dtype is not b.dtype or a.dtype.name == "bool":
@@ -141,14 +148,16 @@ def _title(dt):
             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
 
 
+@autocast_op("mm")
 def mm(a, b):
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if b.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
+@autocast_op("bmm")
 def bmm(a, b):
     if a.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -159,11 +168,11 @@ def bmm(a, b):
             f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
             f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}]."
         )
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
 def mv(a, v):
-    return matmul(a, v)
+    return _matmul(a, v)
 
 
 def dot(a, b):
@@ -171,15 +180,16 @@ def dot(a, b):
         raise RuntimeError(
             f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors"
         )
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
 def outer(a, b):
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
+@autocast_op("addmm")
 def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
-    out = matmul(mat1, mat2)
+    out = _matmul(mat1, mat2)
     if alpha != 1:
         out = out * alpha
     if beta == 0:  # torch ignores input entirely (nan/inf in it do not propagate)
@@ -305,6 +315,7 @@ def _fit_grad(gi, subs, target, shape):
     return gi.expand(shape) if gi.shape != tuple(shape) else gi
 
 
+@autocast_op("einsum")
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

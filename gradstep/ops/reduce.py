@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..backend import get_default_dtype, int64, xp
 from ._lowp import float32_compute
@@ -125,7 +126,8 @@ class AmaxAmin(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         out = _kept(self.saved_output, self.axes, a.shape)
-        mask = (a == out).to(g.dtype)
+        mask = (a == out) | (a.isnan() & out.isnan())  # a NaN max: the NaNs share the gradient
+        mask = mask.to(g.dtype)
         count = mask.sum(dim=self.axes, keepdim=True)
         return _expand_back(g, a.shape, self.axes, self.keepdim) * mask / count
 
@@ -165,7 +167,7 @@ class Var(Node):
         mu = a.mean(dim=self.axes, keepdim=True)
         ge = _expand_back(g, self.shape, self.axes, self.keepdim)
         denom = n - self.correction
-        return ge * (a - mu) * (2.0 / denom if denom > 0 else float("inf"))
+        return ge * (a - mu) * (2.0 / denom if denom else float("inf"))
 
 
 @float32_compute(backward=False)
@@ -224,8 +226,8 @@ class Norm(Node):
         p, axes, kd = self.p, self.axes, self.keepdim
         out = _kept(self.saved_output, axes, a.shape)
         ge = _expand_back(g, a.shape, axes, kd)
-        if p == 0:
-            return ge * 0
+        if p == 0:  # torch defines no gradient for the 0-"norm" (a count)
+            return None
         if p == 1:
             return ge * a.sign()
         if p == 2:
@@ -322,12 +324,14 @@ class Cumprod(Node):
     saves_output = True
 
     def forward(self, a):
-        return xp.cumprod(a, axis=self.dim)
+        return xp.cumprod(a, axis=self.dim, dtype=self.out_dtype).reshape(a.shape)
 
     def backward(self, g):
         (a,) = self.saved_tensors
         out = self.saved_output
-        if bool(xp.any(a._data == 0)):
+        if g.ndim == 0:
+            return g
+        if bool(xp.any((a._data == 0) | ~xp.isfinite(a._data))):  # dividing by a: 0/0, inf/inf
             return _cumprod_grad_with_zeros(a._data, g._data, self.dim)
         return (g * out).flip(self.dim).cumsum(self.dim).flip(self.dim) / a
 
@@ -383,6 +387,7 @@ def mean(a, dim=None, keepdim=False, dtype=None):
     return Mean.apply(a, axes=axes, keepdim=keepdim, out_dtype=None, dim_given=dim is not None)
 
 
+@autocast_op("prod")
 def prod(a, dim=None, keepdim=False, dtype=None):
     axes = normalize_dims(dim, a.ndim)
     return Prod.apply(a, axes=axes, keepdim=keepdim if dim is not None else False,
@@ -451,9 +456,25 @@ def min(a, dim=None, keepdim=False, other=None):  # noqa: A001
     return _max_min(a, dim, keepdim, other, False)
 
 
+def _arg_check(a, dim, name):
+    """torch's argmax/argmin refusals: bool input, an empty input or reduced dim."""
+    if a.dtype.name == "bool":
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if a.numel() == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        return None
+    d = normalize_dim(dim, a.ndim)
+    if a.ndim and a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return d
+
+
 def argmax(a, dim=None, keepdim=False):
     from .._tensor import Tensor
 
+    _arg_check(a, dim, "argmax")
     if dim is None:
         r = xp.argmax(a._data.reshape(-1))
         return Tensor._make(xp.asarray(r, xp.int64).reshape((1,) * a.ndim if keepdim else ()))
@@ -464,6 +485,7 @@ def argmax(a, dim=None, keepdim=False):
 def argmin(a, dim=None, keepdim=False):
     from .._tensor import Tensor
 
+    _arg_check(a, dim, "argmin")
     if dim is None:
         r = xp.argmin(a._data.reshape(-1))
         return Tensor._make(xp.asarray(r, xp.int64).reshape((1,) * a.ndim if keepdim else ()))

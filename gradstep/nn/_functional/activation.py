@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...backend import xp
 from ...ops import elementwise as E
@@ -204,6 +205,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
 
 
 
+@autocast_op("prelu")
 def prelu(input, weight):  # noqa: A002
     """max(0, x) + weight * min(0, x), with one weight per channel (dim 1) or a single one."""
     if weight.ndim != 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from ...amp._policy import autocast_op
 from ...backend import xp
 from ...ops.reduce import Softmax, softmax
 from ...ops.shape import cat
@@ -92,6 +93,7 @@ def _check_sdpa_inputs(query, key, value, attn_mask, enable_gqa):
             ) from None
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value, with torch's mask conventions.

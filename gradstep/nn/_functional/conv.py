@@ -33,6 +33,7 @@ col2im, each the other's adjoint), so gradients of any order are available.
 
 from __future__ import annotations
 
+from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
@@ -698,11 +699,13 @@ def _conv(x, w, b, stride, padding, dilation, groups, nd):
     return out if batched else out.squeeze(0)
 
 
+@autocast_op("conv1d")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """1-D convolution over ``(N, C, L)`` or ``(C, L)`` input (cross-correlation, like torch)."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+@autocast_op("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """2-D convolution over ``(N, C, H, W)`` or ``(C, H, W)`` input.
 
@@ -742,6 +745,7 @@ def _conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, 
     return out if batched else out.squeeze(0)
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
                      groups=1, dilation=1):
     """Transposed 1-D convolution (the gradient of ``conv1d`` with respect to its input)."""
@@ -749,6 +753,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            dilation, 1)
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
                      groups=1, dilation=1):
     """Transposed 2-D convolution; ``output_padding`` adds rows/columns at the bottom/right."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..._tensor import Tensor
+from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
@@ -108,6 +109,7 @@ def _torch_name(dtype):
     return names[dtype.name]
 
 
+@autocast_op("linear")
 def linear(input, weight, bias=None):  # noqa: A002
     """y = input @ weight.T + bias, for input of shape (*, in_features)."""
     _check_linear(input, weight, bias)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from ..._tensor import Tensor
+from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
@@ -304,6 +305,7 @@ class SoftCrossEntropy(Node):
         return gx, gt
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits ``input`` (N, C, d1, ...) and class indices or probabilities."""
@@ -365,6 +367,7 @@ class NllLoss(Node):
         return g * coef
 
 
+@autocast_op("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
              reduce=None, reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], reduced; ``ignore_index`` entries count as 0."""
@@ -378,6 +381,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
 
 
 # ---------------------------------------------------------------- regression losses
+@autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
              weight=None):
     _warn_size(input, target)
@@ -388,6 +392,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  #
                                                                      input)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
             weight=None):
     _warn_size(input, target)
@@ -397,6 +402,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # 
                                                                      input)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
                    beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta == 0)."""
@@ -412,6 +418,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(loss, reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
     _warn_size(input, target)
@@ -464,6 +471,7 @@ class BinaryCrossEntropy(Node):
         return gx, gt
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
                          reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -482,6 +490,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
                                      reduce=None, reduction="mean", pos_weight=None):
     """Sigmoid + BCE in one stable expression: (1 - t) x + lw (log(1 + e^-|x|) + max(-x, 0)),
@@ -503,6 +512,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 # ---------------------------------------------------------------- distribution losses
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
            log_target=False):
     """Pointwise KL(target || exp(input)); ``batchmean`` divides the sum by the batch size."""
@@ -526,6 +536,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # n
     return _reduce(loss, reduction)
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None,  # noqa: A002
                      eps=1e-8, reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -565,6 +576,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 # ---------------------------------------------------------------- embedding / margin losses
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,  # noqa: A002
                           reduce=None, reduction="mean"):
     """1 - cos(x1, x2) for target 1, max(0, cos - margin) for target -1."""
@@ -586,12 +598,14 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduce(pos + neg, reduction)
 
 
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None,  # noqa: A002
                         reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
 
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,  # noqa: A002
                          reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -601,11 +615,13 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(pos + neg, reduction)
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     reduction = legacy_reduction(size_average, reduce, reduction)
     return _reduce(E.softplus(-target * input, 1.0, 1e30), reduction)
 
 
+@autocast_op("multilabel_soft_margin_loss")
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  # noqa: A002
                                 reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -618,6 +634,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
     return _reduce(loss, reduction)
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -633,6 +650,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction)
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,  # noqa: A002
                       reduce=None, reduction="mean"):
     """Multi-class hinge: sum over j != y of max(0, margin - x_y + x_j)^p (times w_y), / C."""
