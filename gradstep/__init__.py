@@ -213,6 +213,26 @@ true_divide = div
 swapaxes = transpose
 moveaxis = movedim
 
+from . import amp, cpu  # torch.amp (autocast, GradScaler), torch.cpu
+from .amp import autocast
+from .amp.autocast_mode import (
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+    set_autocast_gpu_dtype,
+)
+
 
 def is_complex(x) -> bool:
     if not isinstance(x, Tensor):
