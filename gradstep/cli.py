@@ -1,4 +1,4 @@
-"""The ``gradstep`` command: ``train``, ``eval`` and ``info``.
+"""The ``gradstep`` command: ``train``, ``eval``, ``info`` and ``run`` (a torch program).
 
 Bad input (an unknown optimizer, a missing data folder, an unreadable config,
 a checkpoint from another model) is reported as one line on stderr with exit
@@ -229,6 +229,11 @@ def _cmd_info(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"] and len(argv) > 1 and argv[1] not in ("-h", "--help"):
+        from ._run import run_script  # the program's own flags are never parsed here
+
+        return run_script(argv[1], argv[2:])
     parser = argparse.ArgumentParser(prog="gradstep", description="gradstep: PyTorch-style training on NumPy")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
@@ -237,6 +242,11 @@ def main(argv=None):
     pe.add_argument("--data", help="evaluate on other data of the same shape")
     pi = sub.add_parser("info", help="print what a checkpoint file holds")
     pi.add_argument("file")
+    pr = sub.add_parser("run", help="run an unchanged torch program on gradstep (import torch gets "
+                                    "gradstep)", description="Run SCRIPT as `python SCRIPT ARGS` "
+                                    "would, with `import torch` giving gradstep.")
+    pr.add_argument("script", help="the Python program")
+    pr.add_argument("args", nargs="*", default=[], metavar="ARGS", help="its command-line arguments")
     args = parser.parse_args(argv)
     from .training.config import UsageError
 

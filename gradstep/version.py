@@ -26,19 +26,20 @@ class TorchVersion(str):
     """A version string that compares by its release numbers (``2.13.0 > 2.2``)."""
 
     @staticmethod
-    def _release(v):
+    def _key(v):
+        """Release numbers, then whether there is a local label (``2.13.0+x`` > ``2.13.0``)."""
         if isinstance(v, (tuple, list)):
-            return tuple(int(x) for x in v)
+            return tuple(int(x) for x in v), False
         m = re.match(r"\s*v?(\d+(?:\.\d+)*)", str(v))
         if m is None:
             raise ValueError(f"not a version: {v!r}")
-        return tuple(int(x) for x in m.group(1).split("."))
+        return tuple(int(x) for x in m.group(1).split(".")), "+" in str(v)
 
     def _cmp(self, other):
-        a, b = self._release(self), self._release(other)
+        (a, la), (b, lb) = self._key(self), self._key(other)
         n = max(len(a), len(b))
         a, b = a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
-        return (a > b) - (a < b)
+        return ((a, la) > (b, lb)) - ((a, la) < (b, lb))
 
     def __lt__(self, other):
         return self._cmp(other) < 0

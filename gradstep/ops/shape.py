@@ -46,13 +46,18 @@ class Expand(Node):
 
 
 class Cat(Node):
+    """Concatenation; legacy 1-D empty inputs (``self.skip``) take no part but get an empty grad."""
+
     def forward(self, *arrays):
-        self.sizes = [a.shape[self.dim] for a in arrays]
-        return xp.concatenate(arrays, axis=self.dim)
+        self.sizes = [None if s else a.shape[self.dim] for a, s in zip(arrays, self.skip)]
+        return xp.concatenate([a for a, s in zip(arrays, self.skip) if not s], axis=self.dim)
 
     def backward(self, g):
         out, start = [], 0
         for s in self.sizes:
+            if s is None:
+                out.append(g.new_zeros((0,)))
+                continue
             out.append(g.narrow(self.dim, start, s))
             start += s
         return tuple(out)
@@ -69,6 +74,8 @@ class Stack(Node):
 
 class Flip(Node):
     def forward(self, a):
+        if a.ndim == 0:  # dim 0 of a 0-d tensor is itself
+            return a.copy()
         return xp.flip(a, axis=self.dims).copy()
 
     def backward(self, g):
@@ -131,6 +138,13 @@ class Contiguous(Node):
 
 
 # ---------------------------------------------------------------- functional API
+def _sizes_arg(shape, fname, argname):
+    """``_shape_arg`` for a method whose sizes are required (torch raises TypeError if none)."""
+    if not shape:
+        raise TypeError(f'{fname}() missing 1 required positional arguments: "{argname}"')
+    return _shape_arg(shape)
+
+
 def _shape_arg(shape):
     if len(shape) == 1:
         s = shape[0]
@@ -168,7 +182,7 @@ def _infer_shape(shape, numel, in_shape):
 
 
 def reshape(a, *shape):
-    shape = _infer_shape(_shape_arg(shape), a._data.size, a.shape)
+    shape = _infer_shape(_sizes_arg(shape, "reshape", "shape"), a._data.size, a.shape)
     return Reshape.apply(a, shape=shape)
 
 
@@ -178,7 +192,7 @@ def view(a, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and \
             not hasattr(shape[0], "__index__") and getattr(shape[0], "ndim", 0) == 0:
         return view_dtype(a, as_dtype(shape[0]))
-    shape = _infer_shape(_shape_arg(shape), a._data.size, a.shape)
+    shape = _infer_shape(_sizes_arg(shape, "view", "size"), a._data.size, a.shape)
     if not _viewable(a._data, shape):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
@@ -261,7 +275,7 @@ def unsqueeze(a, dim):
 
 
 def permute(a, *dims):
-    dims = _shape_arg(dims)
+    dims = _sizes_arg(dims, "permute", "dims")
     if len(dims) != a.ndim:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -308,11 +322,13 @@ def movedim(a, source, destination):
     order = [i for i in range(a.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
+    if a.ndim == 0:  # dims 0/-1 of a 0-d tensor name the tensor itself
+        order = []
     return Permute.apply(a, perm=tuple(order))
 
 
 def expand(a, *sizes):
-    sizes = _shape_arg(sizes)
+    sizes = _sizes_arg(sizes, "expand", "size")
     if len(sizes) < a.ndim:
         raise RuntimeError(
             f"expand(torch.FloatTensor{{{list(a.shape)}}}, size={list(sizes)}): the number of "
@@ -368,11 +384,16 @@ def cat(tensors, dim=0):
     from ._util import cast
 
     tensors = _tensors_arg(tensors, "torch.cat")
-    # torch skips legacy 1-D empty tensors
-    tensors = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
-    ref = tensors[0]
+    # torch skips legacy 1-D empty tensors in the shape checks and the result; they still
+    # take part in type promotion and get an (empty) gradient
+    skip = tuple(x.ndim == 1 and x.shape[0] == 0 for x in tensors)
+    if all(skip):
+        skip = (False,) * len(tensors)
+    ref = next(x for x, s in zip(tensors, skip) if not s)
     d = normalize_dim(dim, ref.ndim)
     for i, x in enumerate(tensors):
+        if skip[i]:
+            continue
         if x.ndim != ref.ndim:
             raise RuntimeError(
                 f"Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim}"
@@ -385,7 +406,7 @@ def cat(tensors, dim=0):
                 )
     dt = result_type(*tensors)
     tensors = [cast(x, dt) for x in tensors]
-    return Cat.apply(*tensors, dim=d)
+    return Cat.apply(*tensors, dim=d, skip=skip)
 
 
 concat = cat
@@ -565,7 +586,7 @@ def pad(a, pad, mode="constant", value=None):
 
 
 def repeat(a, *sizes):
-    sizes = _shape_arg(sizes)
+    sizes = _sizes_arg(sizes, "repeat", "repeats")
     if len(sizes) < a.ndim:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"

@@ -1,0 +1,176 @@
+"""``install_as_torch()`` and ``gradstep run``: ``import torch`` gives gradstep's own modules.
+
+The pytest process has the real torch imported (it is the oracle of other tests), so
+the hook must refuse here; everything that installs it runs in a fresh subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch  # noqa: F401 - the real one, imported on purpose
+
+import gradstep
+
+REQUIRED = [
+    "nn", "nn.functional", "nn.init", "nn.utils", "nn.modules", "nn.parameter", "optim",
+    "optim.optimizer", "optim.lr_scheduler", "utils", "utils.data", "utils.data.dataloader",
+    "autograd", "distributed", "cuda", "backends", "backends.cudnn", "backends.cuda", "onnx", "jit",
+    "serialization", "mps", "xpu", "accelerator", "multiprocessing", "version", "_C",
+]
+# added by other parts of the work; mapped by the same rule once they exist
+OPTIONAL = ["amp", "cuda.amp", "cpu", "cpu.amp", "nn.utils.rnn", "testing", "distributions",
+            "linalg"]
+
+
+def _python(code, *args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True,
+                          text=True, timeout=120, cwd=cwd, env=env)
+
+
+def test_refuses_when_the_real_torch_is_imported():
+    assert sys.modules["torch"].__file__.startswith(os.path.dirname(os.path.dirname(torch.__file__)))
+    with pytest.raises(gradstep.TorchAlreadyImportedError, match="real torch is already imported"):
+        gradstep.install_as_torch()
+    assert sys.modules["torch"] is torch and not gradstep.is_torch_hook_installed()
+    assert gradstep.__version__ == "0.1.0"
+
+
+def test_every_torch_module_is_the_gradstep_module():
+    r = _python("""
+        import importlib, importlib.util, json, sys
+        import gradstep
+        gradstep.install_as_torch()
+        gradstep.install_as_torch()  # twice is harmless
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        from torch.utils.data import DataLoader, TensorDataset
+        out = {"torch": sys.modules["torch"] is gradstep and torch is gradstep,
+               "isinstance": isinstance(nn.Linear(2, 2), gradstep.nn.Module),
+               "F": F is gradstep.nn.functional, "DataLoader": DataLoader is gradstep.utils.data.DataLoader,
+               "version": torch.__version__, "same": {}, "missing": {}}
+        for name in sys.argv[1].split(","):
+            if importlib.util.find_spec("gradstep." + name) is None:
+                try:
+                    importlib.import_module("torch." + name)
+                    out["missing"][name] = "imported"
+                except ModuleNotFoundError as e:
+                    out["missing"][name] = [e.name, str(e)]
+                continue
+            mod = importlib.import_module("torch." + name)
+            attr = torch
+            for part in name.split("."):
+                attr = getattr(attr, part)
+            out["same"][name] = (mod is importlib.import_module("gradstep." + name)) and attr is mod
+        print(json.dumps(out))
+    """, ",".join(REQUIRED + OPTIONAL))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["torch"] and out["isinstance"] and out["F"] and out["DataLoader"]
+    assert out["version"] == "2.13.0+gradstep.0.1.0"
+    for name in REQUIRED:
+        assert out["same"].get(name) is True, name
+    for name in OPTIONAL:  # either mapped to the very same module or a clean ModuleNotFoundError
+        if name in out["same"]:
+            assert out["same"][name] is True, name
+        else:
+            e_name, msg = out["missing"][name]
+            assert e_name == "torch." + name and "gradstep" in msg and f"'torch.{name}'" in msg
+
+
+def test_unknown_module_and_uninstall():
+    r = _python("""
+        import sys
+        import gradstep
+        gradstep.install_as_torch()
+        import torch
+        try:
+            import torch.no_such_module
+        except ModuleNotFoundError as e:
+            print("E", e.name, "|", e)
+        try:
+            from torch.cuda import no_such_thing
+        except ImportError as e:
+            print("I", type(e).__name__)
+        import torch.nn
+        gradstep.uninstall_torch_hook()
+        print("U", "torch" in sys.modules, "torch.nn" in sys.modules, gradstep.__version__,
+              gradstep.is_torch_hook_installed(), gradstep.nn.Linear.__module__)
+    """)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("E torch.no_such_module | No module named 'torch.no_such_module'")
+    assert "gradstep" in lines[0] and "'gradstep.no_such_module'" in lines[0]
+    assert lines[1] == "I ImportError"
+    assert lines[2] == "U False False 0.1.0 False gradstep.nn.modules.linear"
+
+
+def test_version_parses_and_compares_like_torchs():
+    pytest.importorskip("packaging")
+    from packaging.version import Version
+
+    v = gradstep.version.torch_version
+    assert Version(v) == Version("2.13.0+gradstep.0.1.0") and Version(v).release == (2, 13, 0)
+    theirs = torch.__version__  # TorchVersion("2.13.0+cpu")
+    for other in ["2.2", "2.13", "2.14", "1.12.1", "3.0", (2, 0), (2, 13), (2, 14, 0), [1, 8]]:
+        assert (v >= other, v < other, v > other) == (theirs >= other, theirs < other, theirs > other), other
+    assert v.split(".")[:2] == theirs.split(".")[:2] and isinstance(v, str)
+
+
+SCRIPT = """
+import sys
+import helper_mod  # beside the script: sys.path[0] is the script's folder
+import torch
+import torch.nn as nn
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+torch.backends.cudnn.benchmark = True
+model = nn.Linear(3, 2).to(device)
+print("argv", sys.argv[1:], "name", __name__, "device", device, helper_mod.VALUE)
+if "--fail" in sys.argv:
+    raise ValueError("the program failed")
+sys.exit(int(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else 0)
+"""
+
+
+@pytest.fixture
+def script(tmp_path):
+    (tmp_path / "helper_mod.py").write_text("VALUE = 'helper'\n")
+    path = tmp_path / "prog.py"
+    path.write_text(SCRIPT)
+    return str(path)
+
+
+@pytest.mark.parametrize("launcher", [["-m", "gradstep"], ["-c", "import sys; from gradstep.cli "
+                                                                  "import main; sys.exit(main())"]])
+def test_run_passes_args_and_exit_status(script, tmp_path, launcher):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    cmd = [sys.executable, *launcher, "run", script, "--lr", "3", "--code", "7"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path.parent, env=env)
+    assert r.returncode == 7, r.stderr
+    assert r.stdout.strip() == "argv ['--lr', '3', '--code', '7'] name __main__ device cpu helper"
+
+
+def test_run_prints_the_programs_traceback(script, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    r = subprocess.run([sys.executable, "-m", "gradstep", "run", script, "--fail"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Traceback (most recent call last):\n")
+    assert f'File "{script}", line 11, in <module>' in r.stderr
+    assert r.stderr.rstrip().endswith("ValueError: the program failed")
+    assert "runpy" not in r.stderr and "cli.py" not in r.stderr
+
+
+def test_run_missing_script_is_one_line(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    r = subprocess.run([sys.executable, "-m", "gradstep", "run", str(tmp_path / "nope.py")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "can't open file" in r.stderr
