@@ -13,10 +13,15 @@ While the mode is on:
 It slows every op down (a traceback per op): a debugging tool, off by default.
 The engine and ``Node.apply`` look at ``_AnomalyState.enabled`` only (one
 attribute read per op when off).
+
+As in torch, the mode is one switch for the whole process (torch's ``AnomalyMode`` is a
+static flag, not thread-local state; unlike grad mode): turning it on in one thread turns
+it on in every thread. The private ``forward_check`` hook is per thread.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
 import warnings
 
@@ -32,9 +37,16 @@ _TRACE_LIMIT = 12  # frames kept per node: enough to reach the user's line from 
 class _AnomalyState:
     enabled = False
     check_nan = True
-    # Private: a callable ``check(node, inputs, out_array)`` called after every op's forward
-    # while anomaly mode is on (gradstep.doctor uses it to find the op that first made a NaN).
+
+
+class _AnomalyLocal(threading.local):
+    # Private: a callable ``check(node, inputs, out_array)`` called after every op's forward in
+    # this thread while anomaly mode is on (gradstep.doctor uses it to find the op that first
+    # made a NaN; per thread, so a re-run in one thread does not see another thread's ops).
     forward_check = None
+
+
+_anomaly_local = _AnomalyLocal()
 
 
 def is_anomaly_enabled() -> bool:
@@ -94,7 +106,7 @@ class set_detect_anomaly:
 def on_forward(node, inputs, out):
     """Called by ``Node.apply`` after ``forward`` when the mode is on: remember where ``node`` was made."""
     node._anomaly_trace = traceback.extract_stack(limit=_TRACE_LIMIT + 2)[:-2]
-    check = _AnomalyState.forward_check
+    check = _anomaly_local.forward_check
     if check is not None:
         check(node, inputs, out)
 

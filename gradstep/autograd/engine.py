@@ -2,6 +2,11 @@
 
 No recursion anywhere, so a chain of 100,000 ops backpropagates. Each node runs
 once, after every gradient flowing into it has been summed.
+
+Threads: a pass keeps its state (buffers, dependency counts, final callbacks) in locals and
+thread-local storage, and grad mode is per thread, so independent graphs run backward in
+different threads at once. Adding into a leaf's ``.grad`` is done under a lock, so two threads
+whose graphs share a leaf (one model, Hogwild-style) both land their gradient, as in torch.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from .grad_mode import _GradState
 
 _Tensor = None  # set by gradstep._tensor
 _local = threading.local()  # .callbacks: one list of final callbacks per running backward pass
+_grad_lock = threading.Lock()  # held while a .grad is read, created and added into
 
 
 def _callback_stack():
@@ -228,13 +234,14 @@ def _accumulate(leaf, g, handed_out, create_graph):
             r = hook(g)
             if r is not None:
                 g = r
-    cur = leaf._grad
-    if cur is None:
-        leaf._grad = _owned(g, handed_out, create_graph)
-    elif create_graph or cur._rg:
-        leaf._grad = cur + g
-    else:
-        cur._data += g._data
+    with _grad_lock:
+        cur = leaf._grad
+        if cur is None:
+            leaf._grad = _owned(g, handed_out, create_graph)
+        elif create_graph or cur._rg:
+            leaf._grad = cur + g
+        else:
+            cur._data += g._data
     post = leaf._post_hooks
     if post:
         for hook in list(post.values()):

@@ -14,6 +14,7 @@ counter when ``backward`` reads them, so an in-place change after saving is caug
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 from . import anomaly_mode as _anomaly
@@ -21,6 +22,7 @@ from .anomaly_mode import _AnomalyState
 from .grad_mode import _GradState, enable_grad, no_grad
 
 _Tensor = None  # set by gradstep._tensor to break the import cycle
+_acc_lock = threading.Lock()
 
 
 class Node:
@@ -184,9 +186,19 @@ def _edge(t):
     ref = t._acc
     acc = ref() if ref is not None else None
     if acc is None:
-        acc = AccumulateGrad(t)
-        t._acc = weakref.ref(acc)
+        acc = _new_accumulator(t)
     return (acc, 0)
+
+
+def _new_accumulator(t):
+    """The leaf's one live ``AccumulateGrad`` (made under a lock: threads may share a leaf)."""
+    with _acc_lock:
+        ref = t._acc
+        acc = ref() if ref is not None else None
+        if acc is None:
+            acc = AccumulateGrad(t)
+            t._acc = weakref.ref(acc)
+    return acc
 
 
 def _inplace_error(t, expected, node, output=False):

@@ -1,16 +1,32 @@
-"""Grad mode: whether operations record a graph for backward."""
+"""Grad mode: whether operations record a graph for backward.
+
+Grad mode and inference mode are per thread, as in torch: ``no_grad()`` in one thread leaves
+every other thread recording, and a new thread starts with grad enabled and inference mode off
+whatever the thread that started it had. ``_GradState`` is a ``threading.local`` whose class
+attributes are those defaults, so the hot path (``Node.apply``) reads one attribute.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _GradState:
-    enabled = True
+class _GradLocal(threading.local):
+    enabled = True  # the defaults every thread starts with
+    inference = False
+
+
+_GradState = _GradLocal()
 
 
 def is_grad_enabled() -> bool:
     return _GradState.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``inference_mode()``."""
+    return _GradState.inference
 
 
 class _GradModeContext:
@@ -86,7 +102,31 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad`` (gradstep has no separate inference tensors)."""
+    """Like ``no_grad`` (gradstep has no separate inference tensors); ``mode=False`` enables grad."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # bare ``@inference_mode``, as torch allows
 
     def __init__(self, mode: bool = True):
         self._target = not mode
+
+    def __enter__(self):
+        self._prev_inference = _GradState.inference
+        _GradState.inference = not self._target
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _GradState.inference = self._prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        mode = not self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -9,7 +9,9 @@ What is hooked while watching (everything is restored on exit):
 * ``Tensor.backward`` (wrapped on the class): the loss value, how many backward calls a
   step gets, and the plain-words explanation of a backward on a tensor without a graph.
   The doctor therefore sees ``loss.backward()``, not ``gradstep.autograd.backward(loss)``
-  (gradients from such calls are still checked at ``step()``);
+  (gradients from such calls are still checked at ``step()``). Only backward calls made in
+  the thread that started watching or one that ran the model's forward count: another
+  thread's backward on an unrelated graph passes straight through;
 * the scheduler is only read (its step count and ``last_epoch``) at each optimizer step: wrapping
   its ``step`` would put a function into its ``state_dict()``.
 
@@ -29,13 +31,14 @@ made to locate a NaN.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 import weakref
 
 from .. import nn
 from .._tensor import Tensor
 from ..autograd import anomaly_mode
-from ..autograd.anomaly_mode import _AnomalyState, set_detect_anomaly
+from ..autograd.anomaly_mode import _anomaly_local, set_detect_anomaly
 from ..autograd.grad_mode import _GradState, enable_grad
 from ..backend import xp
 from ..random import get_rng_state, set_rng_state
@@ -85,6 +88,7 @@ class Doctor:
         self._codes = set()
         self.steps = 0
         self._active = False
+        self._threads = set()
         self._undo = []
         self._names = {id(p): n for n, p in model.named_parameters()}
         self._special = [m for m in model.modules() if isinstance(m, _SPECIAL)]
@@ -119,6 +123,7 @@ class Doctor:
         if self._active:
             return self
         self._active = True
+        self._threads = {threading.get_ident()}  # threads whose backward calls are this model's
         opt, model = self.optimizer, self.model
         self._undo.append(opt.register_step_pre_hook(self._pre_step).remove)
         self._undo.append(opt.register_step_post_hook(self._post_step).remove)
@@ -262,6 +267,7 @@ class Doctor:
 
     # ------------------------------------------------------------ model hooks
     def _pre_forward(self, module, args, kwargs):
+        self._threads.add(threading.get_ident())
         grad = self._last_forward_grad = _GradState.enabled
         if grad:
             self._forwards += 1
@@ -293,7 +299,7 @@ class Doctor:
 
     # ------------------------------------------------------------ backward
     def _backward(self, original, tensor, gradient, retain_graph, create_graph, inputs):
-        if not self._active:
+        if not self._active or threading.get_ident() not in self._threads:
             return original(tensor, gradient, retain_graph, create_graph, inputs)
         if not tensor._rg:
             self._no_graph(tensor, original, gradient, retain_graph, create_graph, inputs)
@@ -766,15 +772,15 @@ def _rerun_forward(model, args, kwargs):
     rng = get_rng_state()
     buffers = [(b, b._data.copy()) for b in model.buffers()]
     handles = [m.register_forward_hook(check_module) for m in model.modules()]
-    previous = _AnomalyState.forward_check
-    _AnomalyState.forward_check = check_op
+    previous = _anomaly_local.forward_check
+    _anomaly_local.forward_check = check_op
     try:
         with set_detect_anomaly(True), enable_grad():
             model(*args, **kwargs)
     except Exception as e:  # the re-run is a diagnostic: never let it break the user's run
         found.setdefault("op", f"(the re-run raised {type(e).__name__}: {e})")
     finally:
-        _AnomalyState.forward_check = previous
+        _anomaly_local.forward_check = previous
         for h in handles:
             h.remove()
         for b, data in buffers:

@@ -33,6 +33,7 @@ to keep the per-parameter path, which never moves storage.
 from __future__ import annotations
 
 import os
+import threading
 from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from operator import is_
@@ -50,6 +51,7 @@ MIN_THREADED = 1 << 20
 SCRATCH = 3  # chunk-sized temporaries handed to an update function as ``scratch``
 MAX_REBUILDS = 20  # a group whose parameter set keeps changing stays on the per-parameter path
 _pool = None
+_pool_lock = threading.Lock()
 
 
 class FlatGroup:
@@ -200,8 +202,10 @@ if hasattr(os, "register_at_fork"):
 def _executor():
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, THREADS - 1),
-                                   thread_name_prefix="gradstep-optim")
+        with _pool_lock:  # optimizers stepping in several threads make one pool
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=max(1, THREADS - 1),
+                                           thread_name_prefix="gradstep-optim")
     return _pool
 
 
