@@ -1,125 +1,387 @@
 """PyTorch's zip checkpoint format, read and written without torch and without running code.
 
-Reading uses an unpickler whose ``find_class`` allows only what a state dict
-needs (tensor rebuild functions, storage types, OrderedDict, dtypes), like
-``torch.load(weights_only=True)``; anything else is refused before it is
-resolved, so a malicious pickle cannot execute. Writing emits the pickle
-opcodes for tensors and plain containers directly, so no torch import is needed.
+Reading (:func:`load_torch_zip`) treats the file as hostile:
+
+* the pickle runs in :class:`~gradstep._torch_unpickler.RestrictedUnpickler`,
+  which only builds tensors, containers and plain values (torch's
+  ``weights_only=True`` set, plus NumPy arrays/dtypes/scalars as data);
+* only the ``data/<key>`` records the pickle references are read, each bounded
+  by the byte size the pickle claims for it (a record of another size is an
+  error, as in torch), read to the end so zipfile checks its CRC;
+* every tensor view (offset, sizes, strides) is checked against its storage with
+  torch's rule (``computeStorageNbytes``): no negative stride on a dimension of
+  size > 1, no overflow, the last element inside the storage. Tensors stay views
+  of their storage (stride-0 ones read-only), so nothing is allocated beyond the
+  records themselves.
+
+Writing (:func:`torch_bytes`) emits the protocol-2 opcodes ``torch.save`` emits.
 """
 
 from __future__ import annotations
 
 import collections
 import io
-import pickle
 import struct
 import zipfile
 
+import numpy as np
+
 from . import backend as B
-from ._tensor import Tensor
-from .backend import xp
+from ._tensor import Size, Tensor, device
+from ._torch_unpickler import (
+    Internal,
+    RestrictedUnpickler,
+    Token,
+    Value,
+    check_int,
+    check_ints,
+    describe,
+)
 from .serialization import CheckpointError, UnsafeCheckpointError
 
+_I64 = 2**63 - 1
 _STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-    "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
-    "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
-    "BFloat16Storage": "bfloat16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
 }
-_DTYPE_STORAGE = {v: k for k, v in _STORAGE_DTYPES.items()}
-_TORCH_DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
-                 "float", "double", "half", "long", "int", "short"}
+_DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
+                  "int": "int32", "short": "int16"}
+_CHUNK = 1 << 20
+_PKL_RATIO = 64  # data.pkl may decompress to at most this many times the archive's size (+1 MiB)
 
 
-# ---------------------------------------------------------------- reading
-class _StorageType:
-    def __init__(self, name):
-        if name not in _STORAGE_DTYPES:
-            raise UnsafeCheckpointError(f"unsupported tensor storage type torch.{name}")
-        self.dtype = B.as_dtype(_STORAGE_DTYPES[name])
+def _dtype_named(name):
+    return B._BY_NAME.get(_DTYPE_ALIASES.get(name, name))
 
 
-def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, hooks=None, metadata=None):
-    itemsize = storage.itemsize
-    arr = xp.lib.stride_tricks.as_strided(
-        storage[offset:], shape=tuple(size), strides=tuple(s * itemsize for s in stride)
-    ) if size else storage[offset:offset + 1].reshape(())
-    t = Tensor._make(xp.array(arr))
+# ---------------------------------------------------------------- the archive
+class _Archive:
+    """A validated torch zip: one ``<prefix>/data.pkl``, unique safe names, bounded reads."""
+
+    def __init__(self, data, name):
+        self.name, self.size = name, len(data)
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error,
+                NotImplementedError, UnicodeDecodeError, OverflowError) as e:
+            raise CheckpointError(f"{name}: corrupted torch checkpoint (zip: {e})") from None
+        self.infos = {}
+        for info in infos:
+            n = info.filename
+            if n in self.infos:
+                raise CheckpointError(f"{name}: zip record {n!r} appears twice")
+            parts = n.split("/")
+            if n.startswith("/") or "\\" in n or "\0" in n or ".." in parts or ":" in parts[0]:
+                raise CheckpointError(f"{name}: zip record name {n!r} is not a plain relative path")
+            self.infos[n] = info
+        pkls = [n for n in self.infos if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pkls) != 1:
+            raise CheckpointError(f"{name}: zip file with {len(pkls)} <archive>/data.pkl records; "
+                                  "not a torch checkpoint")
+        self.prefix = pkls[0][: -len("data.pkl")]
+
+    def read(self, record, size, what):
+        """The bytes of ``prefix + record`` into a fresh uint8 array, which must hold exactly ``size``."""
+        full = self.prefix + record
+        info = self.infos.get(full)
+        if info is None:
+            raise CheckpointError(f"{self.name}: torch checkpoint is missing the record {full!r} ({what})")
+        if info.flag_bits & 0x1:
+            raise CheckpointError(f"{self.name}: zip record {full!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CheckpointError(f"{self.name}: zip record {full!r} uses compression method "
+                                  f"{info.compress_type}; only stored and deflated records are read")
+        if size is not None and info.file_size != size:
+            raise CheckpointError(f"{self.name}: record {full!r} ({what}) is {info.file_size} bytes, "
+                                  f"the pickle says {size}")
+        n = info.file_size
+        out = np.empty(n, np.uint8)
+        try:
+            with self.zf.open(info) as f:
+                done = 0
+                while done < n:
+                    chunk = f.read(min(_CHUNK, n - done))
+                    if not chunk:
+                        raise CheckpointError(f"{self.name}: record {full!r} is truncated "
+                                              f"({done} of {n} bytes)")
+                    out[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+                    done += len(chunk)
+                if f.read(1):
+                    raise CheckpointError(f"{self.name}: record {full!r} holds more than its {n} bytes")
+        except (zipfile.BadZipFile, OSError, EOFError, struct.error, ValueError, NotImplementedError,
+                OverflowError) as e:
+            raise CheckpointError(f"{self.name}: corrupted record {full!r} ({type(e).__name__}: {e})") from None
+        return out
+
+    def pickle_bytes(self):
+        info = self.infos[self.prefix + "data.pkl"]
+        if info.file_size > _PKL_RATIO * self.size + (1 << 20):
+            raise CheckpointError(f"{self.name}: data.pkl claims {info.file_size} bytes, far more than "
+                                  f"the {self.size}-byte file holds")
+        return self.read("data.pkl", None, "the pickle").tobytes()
+
+    def byteorder(self):
+        if self.prefix + "byteorder" not in self.infos:
+            return "little"
+        info = self.infos[self.prefix + "byteorder"]
+        if info.file_size > 16:
+            raise CheckpointError(f"{self.name}: byteorder record of {info.file_size} bytes")
+        raw = self.read("byteorder", None, "byteorder").tobytes()
+        if raw not in (b"little", b"big"):
+            raise CheckpointError(f"{self.name}: byteorder record says {raw[:16]!r}")
+        return raw.decode()
+
+
+# ---------------------------------------------------------------- storages and tensors
+class _Storage(Internal):
+    __slots__ = ("key", "dtype", "array")
+
+    def __init__(self, key, dtype, array):
+        self.key, self.dtype, self.array = key, dtype, array
+
+
+def _location_target(location, map_location, storage):
+    """Where a storage saved on ``location`` goes; only the CPU exists here (torch's error otherwise)."""
+    target = location
+    if map_location is None:
+        pass
+    elif isinstance(map_location, dict):
+        target = map_location.get(location, location)
+    elif isinstance(map_location, (str, device)) or hasattr(map_location, "type"):
+        target = map_location
+    elif callable(map_location):
+        result = map_location(Tensor._make(storage.array), location)
+        if result is not None:
+            if not isinstance(result, Tensor) or result._data.dtype != storage.array.dtype \
+                    or result._data.size != storage.array.size:
+                raise TypeError("map_location's callable must return None or the storage it was given "
+                                "(a 1-D tensor) on the CPU")
+            storage.array = np.ascontiguousarray(result._data).reshape(-1)
+            target = "cpu"
+    else:
+        raise TypeError(f"map_location must be a str, device, dict or callable, not {type(map_location).__name__}")
+    kind = str(getattr(target, "type", target)).split(":")[0]
+    if kind == "cuda":
+        raise CheckpointError(
+            "Attempting to deserialize object on a CUDA device but gradstep runs on the CPU only. "
+            "Use gradstep.load with map_location='cpu' to map your storages to the CPU.")
+    if kind != "cpu":
+        raise CheckpointError(f"don't know how to restore data location {target!r}; gradstep runs on the "
+                              "CPU only (use map_location='cpu')")
+
+
+def check_map_location(map_location):
+    """For files without storage locations (the native format): CPU data goes where ``map_location`` says."""
+    if callable(map_location) and not isinstance(map_location, (str, dict, device)):
+        return
+    _location_target("cpu", map_location, None)
+
+
+def _check_view(storage, offset, size, stride, what):
+    """torch's accept/refuse rule for ``set_(storage, offset, size, stride)``, in Python ints."""
+    offset = check_int(offset, f"{what} storage offset", -(2**63), _I64)
+    size = check_ints(size, f"{what} size", -(2**63), _I64)
+    stride = check_ints(stride, f"{what} stride", -(2**63), _I64)
+    if len(size) != len(stride):
+        raise CheckpointError(f"{what}: unequal size length ({len(size)}) and stride length ({len(stride)})")
+    if offset < 0:
+        raise CheckpointError(f"{what}: invalid storage offset {offset}")
+    if any(s < 0 for s in size):
+        raise CheckpointError(f"{what}: negative size {size}")
+    numel = 1
+    for s in size:
+        numel *= s
+    itemsize = storage.dtype.itemsize
+    if numel * itemsize > _I64:
+        raise CheckpointError(f"{what}: size {size} has too many elements")
+    if numel == 0:
+        return offset, size, stride, 0
+    needed = offset + 1
+    for s, st in zip(size, stride):
+        if st < 0 and s > 1:
+            raise CheckpointError(f"{what}: negative stride {st} on a dimension of size {s}")
+        needed += st * (s - 1)
+    if needed * itemsize > _I64:
+        raise CheckpointError(f"{what}: storage size overflows with sizes {size} and strides {stride}")
+    if needed > storage.array.size:
+        raise CheckpointError(f"{what}: sizes {size}, strides {stride} and offset {offset} need "
+                              f"{needed} elements, storage {storage.key!r} holds {storage.array.size}")
+    return offset, size, stride, numel
+
+
+def _tensor_view(storage, offset, size, stride, what):
+    offset, size, stride, numel = _check_view(storage, offset, size, stride, what)
+    dt = storage.dtype.np
+    if numel == 0:
+        return np.empty(size, dt)
+    overlap = any(st == 0 and s > 1 for s, st in zip(size, stride))
+    return np.lib.stride_tricks.as_strided(
+        storage.array[offset:], shape=size, strides=[st * dt.itemsize for st in stride],
+        writeable=not overlap)
+
+
+def _no_hooks(hooks, what):
+    if hooks is not None and not (type(hooks) in (dict, collections.OrderedDict) and not hooks):
+        raise UnsafeCheckpointError(f"{what}: backward hooks in a checkpoint are not supported")
+
+
+def _rebuild(u, args, what="_rebuild_tensor_v2"):
+    if len(args) not in (4, 6, 7):
+        raise CheckpointError(f"torch._utils.{what} takes 4, 6 or 7 arguments, got {len(args)}")
+    storage, offset, size, stride = args[:4]
+    requires_grad = args[4] if len(args) > 4 else False
+    if not isinstance(storage, _Storage):
+        raise CheckpointError(f"torch._utils.{what} needs a storage, got {describe(storage)}")
+    if type(requires_grad) is not bool:
+        raise CheckpointError(f"torch._utils.{what}: requires_grad must be a bool")
+    if len(args) > 5:
+        _no_hooks(args[5], what)
+    if len(args) > 6 and args[6] is not None and not (type(args[6]) is dict and not args[6]):
+        raise UnsafeCheckpointError(f"torch._utils.{what}: tensor metadata {args[6]!r} is not supported")
+    t = Tensor._make(_tensor_view(storage, offset, size, stride, f"tensor of storage {storage.key!r}"))
     if requires_grad:
+        if not storage.dtype.is_floating_point:
+            raise CheckpointError("only tensors of floating point dtype can require gradients")
         t.requires_grad_(True)
     return t
 
 
-def _rebuild_parameter(data, requires_grad, hooks, *state):
+def _rebuild_v1(u, args):
+    if len(args) != 4:
+        raise CheckpointError(f"torch._utils._rebuild_tensor takes 4 arguments, got {len(args)}")
+    return _rebuild(u, args, "_rebuild_tensor")
+
+
+def _set_state(obj, state, what):
+    if type(state) is tuple and len(state) == 2:
+        dicts = state
+    else:
+        dicts = (state,)
+    for d in dicts:
+        if d is None or (type(d) is dict and not d):
+            continue
+        if type(d) is not dict:
+            raise CheckpointError(f"{what}: state must be a dict")
+        for k, v in d.items():
+            if type(k) is not str or not k.isidentifier() or k.startswith("_") or hasattr(type(obj), k):
+                raise UnsafeCheckpointError(f"{what}: refusing to set attribute {k!r}")
+            obj.__dict__[k] = v
+
+
+def _parameter(u, args):
     from .nn.parameter import Parameter
 
-    return Parameter(data, requires_grad=requires_grad)
+    if len(args) not in (3, 4):
+        raise CheckpointError(f"torch._utils._rebuild_parameter takes 3 or 4 arguments, got {len(args)}")
+    data, requires_grad = args[0], args[1]
+    if type(data) is not Tensor or type(requires_grad) is not bool:
+        raise CheckpointError("torch._utils._rebuild_parameter takes a tensor and a bool")
+    _no_hooks(args[2], "_rebuild_parameter")
+    if requires_grad and not data.dtype.is_floating_point:
+        raise CheckpointError("only tensors of floating point dtype can require gradients")
+    p = Parameter(data, requires_grad=requires_grad)
+    if len(args) == 4:
+        _set_state(p, args[3], "_rebuild_parameter_with_state")
+    return p
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file, records):
-        super().__init__(file)
-        self._records = records
+_REBUILDS = ("torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
+             "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state")
 
-    def find_class(self, module, name):
-        if module == "collections" and name == "OrderedDict":
-            return collections.OrderedDict
-        if module == "torch._utils" and name == "_rebuild_tensor_v2":
-            return _rebuild_tensor_v2
-        if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
-            return _rebuild_parameter
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _StorageType(name)
-        if module == "torch" and name in _TORCH_DTYPES:
-            return B.as_dtype(name)
-        if module == "torch" and name == "Size":
-            return tuple
-        raise UnsafeCheckpointError(
-            f"refusing to load '{module}.{name}': gradstep only loads tensors, containers and plain "
-            "values from torch checkpoints (like torch.load(weights_only=True))"
-        )
+
+def _from_type(u, args):
+    if len(args) != 4 or not isinstance(args[0], Token) or args[0].name not in _REBUILDS \
+            or not isinstance(args[1], Token) or type(args[2]) is not tuple:
+        raise CheckpointError("torch._tensor._rebuild_from_type_v2 takes a rebuild function, a tensor "
+                              "class, arguments and a state")
+    t = args[0].call(u, args[2])
+    if args[1].name != "torch.Tensor" and not (args[1].name.endswith("Parameter") and type(t).__name__
+                                               == "Parameter"):
+        raise UnsafeCheckpointError(f"tensor subclass '{args[1].name}' is not supported")
+    _set_state(t, args[3], "_rebuild_from_type_v2")
+    return t
+
+
+def _size(u, args):
+    if len(args) != 1:
+        raise CheckpointError("torch.Size takes one argument")
+    return Size(check_ints(args[0], "torch.Size", 0, _I64))
+
+
+def _device(u, args):
+    if not 1 <= len(args) <= 2 or type(args[0]) is not str or (len(args) == 2 and args[1] is not None
+                                                                and type(args[1]) is not int):
+        raise CheckpointError("torch.device takes a string and an optional index")
+    if len(args[0]) > 64:
+        raise CheckpointError("torch.device name is too long")
+    return device(*args)
+
+
+def _torch_globals():
+    g = {"torch._utils._rebuild_tensor_v2": _rebuild, "torch._utils._rebuild_tensor": _rebuild_v1,
+         "torch._utils._rebuild_parameter": _parameter, "torch._utils._rebuild_parameter_with_state": _parameter,
+         "torch._tensor._rebuild_from_type_v2": _from_type, "torch.Size": _size, "torch.device": _device,
+         "torch.Tensor": None, "torch.nn.parameter.Parameter": None}
+    for storage, name in _STORAGE_DTYPES.items():
+        if name in B._BY_NAME:
+            g[f"torch.{storage}"] = None
+    for name in list(B._BY_NAME) + list(_DTYPE_ALIASES):
+        g[f"torch.{name}"] = Value(_dtype_named(name))
+    return g
+
+
+class _Loader:
+    def __init__(self, archive, map_location):
+        self.archive, self.map_location = archive, map_location
+        self.storages = {}
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
-            raise UnsafeCheckpointError(f"unsupported persistent id {pid!r} in torch checkpoint")
-        stype, key = pid[1], pid[2]
-        if not isinstance(stype, _StorageType):
-            raise UnsafeCheckpointError("storage of an unknown type in torch checkpoint")
-        raw = self._records.get(str(key))
-        if raw is None:
-            raise CheckpointError(f"torch checkpoint is missing the data record for storage {key}")
-        return xp.frombuffer(raw, dtype=stype.dtype.np)
+        if type(pid) is not tuple or len(pid) != 5 or pid[0] not in ("storage", b"storage"):
+            raise UnsafeCheckpointError(f"unsupported persistent id {describe(pid)}; only storages are allowed")
+        _, stype, key, location, numel = pid
+        if not isinstance(stype, Token) or stype.name[len("torch."):] not in _STORAGE_DTYPES:
+            raise UnsafeCheckpointError(f"storage of type {describe(stype)} is not supported")
+        dt = B._BY_NAME[_STORAGE_DTYPES[stype.name[len("torch."):]]]
+        if type(key) is not str or not key or len(key) > 64 or not key.isprintable() \
+                or "/" in key or "\\" in key or key in (".", ".."):
+            raise CheckpointError(f"storage key {key!r} is not a plain record name")
+        if type(location) is not str or len(location) > 64:
+            raise CheckpointError("storage location must be a short string")
+        check_int(numel, f"element count of storage {key!r}", 0, _I64 // dt.itemsize)
+        if key in self.storages:
+            s = self.storages[key]
+            if s.dtype is not dt or s.array.size != numel:
+                raise CheckpointError(f"storage {key!r} is used with two dtypes or sizes")
+            return s
+        raw = self.archive.read(f"data/{key}", numel * dt.itemsize, f"storage {key!r} of {numel} {dt.name}")
+        if dt.name == "bool":
+            np.minimum(raw, 1, out=raw)  # NumPy bools must be 0 or 1
+        s = _Storage(key, dt, raw.view(dt.np))
+        _location_target(location, self.map_location, s)
+        self.storages[key] = s
+        return s
 
 
-def load_torch_zip(data, name):
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = zf.namelist()
-    except zipfile.BadZipFile as e:
-        raise CheckpointError(f"{name}: corrupted torch checkpoint ({e})") from None
-    pkl = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
-    if not pkl:
-        raise CheckpointError(f"{name}: zip file without data.pkl; not a torch checkpoint")
-    prefix = pkl[0][: -len("data.pkl")]
-    try:
-        byteorder = zf.read(prefix + "byteorder").decode() if prefix + "byteorder" in names else "little"
-        if byteorder != "little":
-            raise CheckpointError(f"{name}: big-endian torch checkpoints are not supported")
-        records = {n[len(prefix) + 5:]: zf.read(n) for n in names if n.startswith(prefix + "data/")}
-        return _RestrictedUnpickler(io.BytesIO(zf.read(pkl[0])), records).load()
-    except (zipfile.BadZipFile, EOFError, struct.error, pickle.UnpicklingError) as e:
-        if isinstance(e, UnsafeCheckpointError):
-            raise
-        raise CheckpointError(f"{name}: corrupted torch checkpoint ({e})") from None
+def load_torch_zip(data, name, map_location=None):
+    """Load a ``torch.save`` zip file; see the module docstring for what is checked."""
+    archive = _Archive(data, name)
+    if archive.byteorder() != "little":
+        raise CheckpointError(f"{name}: big-endian torch checkpoints are not supported")
+    loader = _Loader(archive, map_location)
+    return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load).load()
 
 
 # ---------------------------------------------------------------- writing
 class _PickleWriter:
-    """Emits protocol-2 pickle opcodes for tensors and plain containers."""
+    """Emits the protocol-2 opcodes torch.save writes for tensors, NumPy arrays and plain containers."""
 
     def __init__(self):
         self.out = io.BytesIO()
         self.storages = []
+        self.memo = {}  # id(tensor) -> memo index, so a tensor saved twice loads as one object
+        self.keep = []
 
     def w(self, b):
         self.out.write(b)
@@ -145,16 +407,28 @@ class _PickleWriter:
         elif isinstance(o, float):
             self.w(b"G" + struct.pack(">d", o))
         elif isinstance(o, str):
-            raw = o.encode("utf-8")
+            raw = o.encode("utf-8", "surrogatepass")
             self.w(b"X" + struct.pack("<I", len(raw)) + raw)
+        elif isinstance(o, bytes):
+            self.global_("_codecs", "encode")
+            self.obj(o.decode("latin-1"))
+            self.obj("latin1")
+            self.w(b"\x86R")
         elif isinstance(o, Tensor):
             self._tensor(o)
-        elif isinstance(o, xp.ndarray):
-            self._tensor(Tensor._make(o))
-        elif isinstance(o, xp.generic):
-            self.obj(o.item())
+        elif isinstance(o, np.ndarray):
+            self._ndarray(o)
+        elif isinstance(o, np.generic):
+            self.global_("numpy._core.multiarray", "scalar")
+            self._np_dtype(o.dtype)
+            self.obj(o.tobytes())
+            self.w(b"\x86R")
         elif isinstance(o, B.dtype):
             self.global_("torch", o.name)
+        elif isinstance(o, Size):
+            self.global_("torch", "Size")
+            self.obj(tuple(o))
+            self.w(b"\x85R")
         elif isinstance(o, tuple):
             self.w(b"(")
             for v in o:
@@ -191,8 +465,38 @@ class _PickleWriter:
             raw = v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
             self.w(b"\x8a" + bytes([len(raw)]) + raw)
 
+    def _np_dtype(self, dt):
+        if dt.kind not in "biufc" or dt.fields is not None:
+            raise TypeError(f"cannot write a NumPy array of dtype {dt} in torch format")
+        self.global_("numpy", "dtype")
+        self.obj((dt.str[1:], False, True))
+        self.w(b"R")
+        self.obj((3, dt.byteorder if dt.byteorder != "=" else "<", None, None, None, -1, -1, 0))
+        self.w(b"b")
+
+    def _ndarray(self, a):
+        self.global_("numpy._core.multiarray", "_reconstruct")
+        self.global_("numpy", "ndarray")
+        self.obj((0,))
+        self.obj(b"b")
+        self.w(b"\x87R(K\x01")
+        self.obj(tuple(a.shape))
+        self._np_dtype(a.dtype)
+        self.w(b"\x89")
+        self.obj(np.ascontiguousarray(a).tobytes())
+        self.w(b"tb")
+
+    def _put(self, key):
+        n = len(self.memo)
+        self.memo[key] = n
+        self.w(b"r" + struct.pack("<I", n))
+
     def _tensor(self, t):
-        arr = xp.ascontiguousarray(t._data)
+        if id(t) in self.memo:
+            self.w(b"j" + struct.pack("<I", self.memo[id(t)]))
+            return
+        self.keep.append(t)
+        arr = np.ascontiguousarray(t._data)
         key = str(len(self.storages))
         self.storages.append(arr)
         is_param = type(t).__name__ == "Parameter"
@@ -200,40 +504,39 @@ class _PickleWriter:
             self.global_("torch._utils", "_rebuild_parameter")
             self.w(b"(")
         self.global_("torch._utils", "_rebuild_tensor_v2")
-        self.w(b"(")
-        self.w(b"(")  # persistent id tuple
+        self.w(b"((")  # arguments, persistent id tuple
         self.obj("storage")
-        self.global_("torch", _DTYPE_STORAGE[t.dtype.name])
+        self.global_("torch", next(s for s, d in _STORAGE_DTYPES.items() if d == t.dtype.name))
         self.obj(key)
         self.obj("cpu")
         self.obj(int(arr.size))
         self.w(b"tQ")
         self.obj(0)
         self.obj(tuple(arr.shape))
-        strides = []
-        acc = 1
+        strides, acc = [], 1
         for s in reversed(arr.shape):
             strides.append(acc)
             acc *= s
         self.obj(tuple(reversed(strides)))
         self.obj(bool(t.requires_grad) and not is_param)
         self.global_("collections", "OrderedDict")
-        self.w(b")R")
-        self.w(b"tR")
+        self.w(b")RtR")
         if is_param:
             self.obj(bool(t.requires_grad))
             self.global_("collections", "OrderedDict")
-            self.w(b")R")
-            self.w(b"tR")
+            self.w(b")RtR")
+        self._put(id(t))
 
 
-def torch_bytes(obj, archive="archive"):
+def torch_bytes(obj, archive="archive", byteorder=True):
+    """``obj`` in torch's zip format (what ``torch.save`` writes, records stored uncompressed)."""
     writer = _PickleWriter()
     pkl = writer.dump(obj)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr(f"{archive}/data.pkl", pkl)
-        zf.writestr(f"{archive}/byteorder", "little")
+        if byteorder:
+            zf.writestr(f"{archive}/byteorder", "little")
         for i, arr in enumerate(writer.storages):
             zf.writestr(f"{archive}/data/{i}", arr.tobytes())
         zf.writestr(f"{archive}/version", "3\n")

@@ -1,200 +1,98 @@
 """``gradstep.save`` / ``gradstep.load``: checkpoints that never run code on load.
 
-The native format (``.gs``) is::
+Two formats:
 
-    b"GRADSTEP" | u32 version | u64 header length | header (JSON) | data blob | sha256 of all before
+* gradstep's native ``.gs`` (see :mod:`gradstep._gs_format`): a JSON header and a
+  data blob, nothing pickled.
+* torch's zip format (see :mod:`gradstep._torch_format`), which ``torch.load``
+  reads with its default ``weights_only=True``.
 
-The JSON header describes the nested structure (dicts, lists, tuples, numbers,
-strings, bools, None, dtypes) and, for each tensor or array, its dtype, shape
-and place in the blob. Nothing is unpickled, so loading a file can only ever
-produce data. The trailing SHA-256 makes truncation and corruption a clear error.
+``save`` picks the format from ``format=`` if given, else from the file name:
+``.pt``, ``.pth`` and ``.bin`` get torch's format, every other name (``.gs``,
+unknown extensions, and file objects without such a ``.name``) the native one.
+``load`` tells the two apart by content.
 
-Writes are atomic: the bytes go to a temporary file in the target's folder,
-which is flushed, fsync'ed and renamed over the target, so a process killed
-while saving leaves the previous file intact.
+Loading treats the file as hostile: torch pickles run in a restricted
+interpreter that only builds tensors, containers, plain values and NumPy data
+(plus classes you approve with :func:`add_safe_globals`), every tensor view and
+zip record is bounds-checked, and every malformed file raises
+:class:`CheckpointError` (a ``RuntimeError``). ``weights_only=False`` is refused:
+gradstep never runs the code in a pickle.
 
-``load`` also reads the zip files written by ``torch.save`` (state dicts),
-through an unpickler that accepts only tensors, containers and plain values,
-like torch's ``weights_only=True``. ``save(obj, path, format="torch")`` writes
-such a file for ``torch.load(path, weights_only=True)``.
+Writes are atomic: the bytes go to a temporary file in the target's folder
+(created with the process umask, like any other file), which is flushed,
+fsync'ed and renamed over the target, so a process killed while saving leaves
+the previous file intact; the next save of the same target removes the
+temporary file such a killed process left behind.
 """
 
 from __future__ import annotations
 
-import collections
-import hashlib
-import json
-import math
+import contextlib
 import os
-import struct
-import tempfile
+import pickle
+import secrets
 
-from . import backend as B
-from ._tensor import Tensor
-from .backend import xp
+__all__ = ["CheckpointError", "UnsafeCheckpointError", "add_safe_globals", "atomic_write",
+           "clear_safe_globals", "get_safe_globals", "load", "safe_globals", "save"]
 
-MAGIC = b"GRADSTEP"
-VERSION = 1
-_ALIGN = 64
+TORCH_EXTENSIONS = (".pt", ".pth", ".bin")
 
 
 class CheckpointError(RuntimeError):
-    """A file that is not a valid checkpoint: truncated, corrupted, or of an unknown format."""
+    """A file that is not a valid checkpoint: truncated, corrupted, malformed, or of an unknown format."""
 
 
 class UnsafeCheckpointError(CheckpointError):
-    """A pickle that asks for something other than tensors and plain containers."""
+    """A pickle that asks for something other than tensors, containers and plain values."""
 
 
-# ---------------------------------------------------------------- encoding
-class _Encoder:
-    def __init__(self):
-        self.chunks = []
-        self.offset = 0
-        self.memo = {}
-
-    def add_array(self, arr):
-        arr = xp.ascontiguousarray(arr)
-        if arr.dtype.byteorder == ">":
-            arr = arr.astype(arr.dtype.newbyteorder("<"))
-        pad = (-self.offset) % _ALIGN
-        if pad:
-            self.chunks.append(b"\0" * pad)
-            self.offset += pad
-        start = self.offset
-        raw = arr.tobytes()
-        self.chunks.append(raw)
-        self.offset += len(raw)
-        return start, len(raw)
-
-    def encode(self, obj):
-        if obj is None or isinstance(obj, (bool, str)):
-            return obj
-        if isinstance(obj, int):
-            return obj if -(2**63) <= obj < 2**63 else {"t": "bigint", "v": str(obj)}
-        if isinstance(obj, float):
-            return obj if math.isfinite(obj) else {"t": "float", "v": repr(obj)}
-        if isinstance(obj, Tensor):
-            return self._tensor(obj)
-        if isinstance(obj, xp.ndarray):
-            start, n = self.add_array(obj)
-            return {"t": "ndarray", "dtype": obj.dtype.str, "shape": list(obj.shape), "at": start, "n": n}
-        if isinstance(obj, xp.generic):
-            return self.encode(obj.item())
-        if isinstance(obj, B.dtype):
-            return {"t": "dtype", "v": obj.name}
-        if isinstance(obj, (bytes, bytearray)):
-            start, n = self.add_array(xp.frombuffer(bytes(obj), dtype=xp.uint8))
-            return {"t": "bytes", "at": start, "n": n}
-        if isinstance(obj, tuple):
-            return {"t": "tuple", "v": [self.encode(v) for v in obj]}
-        if isinstance(obj, list):
-            return {"t": "list", "v": [self.encode(v) for v in obj]}
-        if isinstance(obj, dict):
-            kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
-            return {"t": kind, "k": [self.encode(k) for k in obj], "v": [self.encode(v) for v in obj.values()]}
-        raise TypeError(
-            f"gradstep.save cannot store an object of type {type(obj).__name__}; it stores tensors, "
-            "NumPy arrays, numbers, strings, bools, None and dicts/lists/tuples of them"
-        )
-
-    def _tensor(self, t):
-        key = id(t)
-        if key in self.memo:
-            return {"t": "ref", "v": self.memo[key]}
-        ref = len(self.memo)
-        self.memo[key] = ref
-        start, n = self.add_array(t._data)
-        return {"t": "tensor", "dtype": t.dtype.name, "shape": list(t.shape), "at": start, "n": n,
-                "requires_grad": bool(t.requires_grad), "param": type(t).__name__ == "Parameter",
-                "id": ref}
+from ._torch_unpickler import (  # noqa: E402 - they need the errors above
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 
 
-class _Decoder:
-    def __init__(self, blob):
-        self.blob = blob
-        self.refs = {}
-
-    def array(self, spec, dtype):
-        at, n = spec["at"], spec["n"]
-        if at < 0 or at + n > len(self.blob):
-            raise CheckpointError("checkpoint data is truncated (an array lies past the end of the data)")
-        arr = xp.frombuffer(self.blob, dtype=dtype, count=n // dtype.itemsize, offset=at)
-        return arr.reshape(spec["shape"]).copy()
-
-    def decode(self, obj):
-        if not isinstance(obj, dict):
-            return obj
-        t = obj.get("t")
-        if t == "tensor":
-            arr = self.array(obj, B.as_dtype(obj["dtype"]).np)
-            if obj.get("param"):
-                from .nn.parameter import Parameter
-
-                val = Parameter(Tensor._make(arr), requires_grad=obj["requires_grad"])
-            else:
-                val = Tensor._make(arr)
-                if obj["requires_grad"]:
-                    val.requires_grad_(True)
-            self.refs[obj["id"]] = val
-            return val
-        if t == "ref":
-            return self.refs[obj["v"]]
-        if t == "ndarray":
-            return self.array(obj, xp.dtype(obj["dtype"]))
-        if t == "bytes":
-            return self.array(dict(obj, shape=[obj["n"]]), xp.dtype(xp.uint8)).tobytes()
-        if t == "float":
-            return float(obj["v"])
-        if t == "bigint":
-            return int(obj["v"])
-        if t == "dtype":
-            return B.as_dtype(obj["v"])
-        if t == "tuple":
-            return tuple(self.decode(v) for v in obj["v"])
-        if t == "list":
-            return [self.decode(v) for v in obj["v"]]
-        if t in ("dict", "odict"):
-            keys = [self._key(k) for k in obj["k"]]
-            pairs = zip(keys, (self.decode(v) for v in obj["v"]))
-            return collections.OrderedDict(pairs) if t == "odict" else dict(pairs)
-        raise CheckpointError(f"unknown entry type {t!r} in checkpoint header")
-
-    def _key(self, k):
-        k = self.decode(k)
-        return tuple(k) if isinstance(k, list) else k
-
-
-# ---------------------------------------------------------------- native format
-def _native_bytes(obj):
-    enc = _Encoder()
-    header = json.dumps(enc.encode(obj), separators=(",", ":")).encode()
-    body = MAGIC + struct.pack("<IQ", VERSION, len(header)) + header + b"".join(enc.chunks)
-    return body + hashlib.sha256(body).digest()
-
-
-def _parse_native(data, name):
-    if len(data) < len(MAGIC) + 12 + 32:
-        raise CheckpointError(f"{name}: file is truncated ({len(data)} bytes)")
-    body, digest = data[:-32], data[-32:]
-    if hashlib.sha256(body).digest() != digest:
-        raise CheckpointError(
-            f"{name}: checksum mismatch; the file is truncated or corrupted (was the save interrupted?)"
-        )
-    version, hlen = struct.unpack_from("<IQ", body, len(MAGIC))
-    if version > VERSION:
-        raise CheckpointError(f"{name}: checkpoint format version {version} is newer than this gradstep ({VERSION})")
-    start = len(MAGIC) + 12
-    header = json.loads(body[start:start + hlen].decode())
-    blob = memoryview(body)[start + hlen:]
-    return _Decoder(blob).decode(header)
+# ---------------------------------------------------------------- atomic writes
+def _stale_temp_files(folder, base):
+    """``.BASE.<pid>-<hex>.tmp`` files whose writing process no longer exists."""
+    prefix = "." + base + "."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    out = []
+    for n in names:
+        if not (n.startswith(prefix) and n.endswith(".tmp")):
+            continue
+        pid = n[len(prefix):-len(".tmp")].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            out.append(os.path.join(folder, n))
+        except (PermissionError, OverflowError, OSError):
+            pass
+    return out
 
 
 def atomic_write(path, data: bytes):
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+
+    The file gets the permissions of any new file (``0o666`` less the umask).
+    Temporary files of earlier saves to ``path`` whose process died are removed.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    base = os.path.basename(path)
+    for stale in _stale_temp_files(folder, base):
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -202,10 +100,8 @@ def atomic_write(path, data: bytes):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     try:
         dfd = os.open(folder, os.O_RDONLY)
@@ -217,19 +113,45 @@ def atomic_write(path, data: bytes):
         pass
 
 
-def save(obj, f, format="gradstep"):  # noqa: A002
+# ---------------------------------------------------------------- save
+def _format_for(f):
+    name = f if not hasattr(f, "write") else getattr(f, "name", None)
+    if isinstance(name, (str, bytes, os.PathLike)):
+        ext = os.path.splitext(os.fsdecode(os.fspath(name)))[1].lower()
+        if ext in TORCH_EXTENSIONS:
+            return "torch"
+    return "gradstep"
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False, *, format=None):  # noqa: A002
     """Save ``obj`` (nested dicts/lists/tuples of tensors, arrays and plain values) to ``f``.
 
-    ``format="torch"`` writes a file that ``torch.load(f, weights_only=True)`` reads.
+    ``f`` is a path or a binary file object. ``format="torch"`` writes torch's zip
+    format (what ``torch.load(f, weights_only=True)`` reads), ``format="gradstep"``
+    the native one; by default ``.pt``/``.pth``/``.bin`` names get torch's format
+    and everything else (including unnamed file objects) the native one.
+    torch's keyword arguments are accepted: ``pickle_protocol`` (2 to 5; torch
+    files are always written with protocol 2, which every torch reads),
+    ``_use_new_zipfile_serialization`` (the zip format is always written) and
+    ``pickle_module`` (only the standard ``pickle``).
     """
-    if format == "gradstep":
-        data = _native_bytes(obj)
-    elif format == "torch":
+    if pickle_module is not None and pickle_module is not pickle:
+        raise TypeError("gradstep.save writes its own pickle opcodes; pickle_module must be None or pickle")
+    if type(pickle_protocol) is not int or not 2 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
+        raise ValueError(f"pickle_protocol must be an int from 2 to {pickle.HIGHEST_PROTOCOL}, "
+                         f"got {pickle_protocol!r}")
+    fmt = _format_for(f) if format is None else format
+    if fmt == "gradstep":
+        from ._gs_format import native_bytes
+
+        data = native_bytes(obj)
+    elif fmt == "torch":
         from ._torch_format import torch_bytes
 
-        data = torch_bytes(obj, _archive_name(f))
+        data = torch_bytes(obj, _archive_name(f), byteorder=not _disable_byteorder_record)
     else:
-        raise ValueError(f"unknown format {format!r}; expected 'gradstep' or 'torch'")
+        raise ValueError(f"unknown format {fmt!r}; expected 'gradstep' or 'torch'")
     if hasattr(f, "write"):
         f.write(data)
     else:
@@ -239,30 +161,56 @@ def save(obj, f, format="gradstep"):  # noqa: A002
 def _archive_name(f):
     if hasattr(f, "write"):
         return "archive"
-    base = os.path.splitext(os.path.basename(os.fspath(f)))[0]
+    base = os.path.splitext(os.path.basename(os.fsdecode(os.fspath(f))))[0]
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in base) or "archive"
 
 
-def load(f, map_location=None, weights_only=True, **kwargs):
-    """Load what ``save`` (or ``torch.save``, for state dicts) wrote; never executes code."""
+# ---------------------------------------------------------------- load
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load what ``save`` (or ``torch.save``) wrote; never executes code from the file.
+
+    ``map_location`` (``'cpu'``, a device, a dict of locations or a callable)
+    maps saved storage locations; only the CPU exists, so a storage that ends
+    up elsewhere (e.g. a CUDA one without ``map_location='cpu'``) raises, as in
+    torch on a CPU-only machine. ``weights_only`` must be True or None (the
+    default): ``weights_only=False`` would run pickle code and is refused; allow
+    the classes a checkpoint needs with :func:`add_safe_globals`. ``mmap`` is
+    accepted and the file is read into memory. Raises :class:`CheckpointError`
+    for anything that is not a valid checkpoint.
+    """
     if weights_only is False:
-        raise ValueError("gradstep.load never unpickles arbitrary objects; weights_only=False is not supported")
+        raise ValueError(
+            "gradstep.load never runs the code in a pickle, so weights_only=False is not supported. "
+            "Load with weights_only=True (the default); if the checkpoint holds objects of your own "
+            "classes that you trust, allow them with gradstep.serialization.add_safe_globals([...]) "
+            "or the gradstep.serialization.safe_globals([...]) context manager.")
+    if pickle_module is not None and pickle_module is not pickle:
+        raise TypeError("gradstep.load reads pickles itself; pickle_module must be None or pickle")
+    unknown = set(pickle_load_args) - {"encoding", "errors"}
+    if unknown:
+        raise TypeError(f"load() got unexpected keyword arguments {sorted(unknown)}")
     if hasattr(f, "read"):
-        data, name = f.read(), getattr(f, "name", "<stream>")
+        data, name = f.read(), str(getattr(f, "name", "<stream>"))
     else:
-        name = os.fspath(f)
+        name = os.fsdecode(os.fspath(f))
         if not os.path.exists(name):
             raise FileNotFoundError(f"No such checkpoint file: '{name}'")
         with open(name, "rb") as fh:
             data = fh.read()
-    if data.startswith(MAGIC):
-        return _parse_native(data, name)
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"load() needs a binary file, got {type(data).__name__} from read()")
+    if data.startswith(b"GRADSTEP"):
+        from ._gs_format import parse_native
+        from ._torch_format import check_map_location
+
+        check_map_location(map_location)
+        return parse_native(data, name)
     if data.startswith(b"PK"):
         from ._torch_format import load_torch_zip
 
-        return load_torch_zip(data, name)
+        return load_torch_zip(data, name, map_location)
     if data[:1] == b"\x80":
         raise UnsafeCheckpointError(
             f"{name}: a bare pickle file (not a torch zip checkpoint); gradstep refuses to unpickle it"
         )
-    raise CheckpointError(f"{name}: not a gradstep or torch checkpoint (unrecognised header {data[:8]!r})")
+    raise CheckpointError(f"{name}: not a gradstep or torch checkpoint (unrecognised header {bytes(data[:8])!r})")

@@ -112,6 +112,7 @@ def test_killed_while_saving_leaves_a_loadable_checkpoint(tmp_path):
     path = tmp_path / "ckpt.gs"
     gs.save({"i": 0, "w": gs.zeros(512, 512), "check": 0.0}, path)
     rng = random.Random(0)
+    leftovers = 0
     for _ in range(12):
         proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE)
         assert proc.stdout.readline().strip() == b"ready"
@@ -121,8 +122,35 @@ def test_killed_while_saving_leaves_a_loadable_checkpoint(tmp_path):
         back = gs.load(path)
         assert float(back["w"].sum()) == back["check"]
         assert float(back["w"][0, 0]) == back["i"]
+        # each saver's first save removes what the previous killed one left: at most one at a time
+        tmps = list(tmp_path.glob(".ckpt.gs.*.tmp"))
+        assert len(tmps) <= 1
+        leftovers += len(tmps)
     # leftover temp files prove some kills landed in the middle of a save
-    assert list(tmp_path.glob(".ckpt.gs.*.tmp"))
+    assert leftovers
+    gs.save({"i": 0}, path)
+    assert not list(tmp_path.glob(".ckpt.gs.*.tmp"))
+
+
+def test_checkpoint_permissions_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        gs.save({"a": 1}, tmp_path / "a.gs")
+        os.umask(0o077)
+        gs.save({"a": 1}, tmp_path / "b.pt")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.gs").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.pt").stat().st_mode & 0o777 == 0o600
+
+
+def test_temp_file_of_a_live_process_is_kept(tmp_path):
+    live = tmp_path / f".c.gs.{os.getppid()}-abcd.tmp"  # the parent (pytest's launcher) is alive
+    mine = tmp_path / f".c.gs.{os.getpid()}-abcd.tmp"  # another thread of this process may be saving
+    live.write_bytes(b"x")
+    mine.write_bytes(b"x")
+    gs.save({"a": 1}, tmp_path / "c.gs")
+    assert live.exists() and mine.exists()
 
 
 def test_torch_reads_what_gradstep_writes(tmp_path):

@@ -1,0 +1,287 @@
+"""gradstep's native checkpoint format (``.gs``): a JSON header and a data blob, nothing unpickled.
+
+Layout::
+
+    b"GRADSTEP" | u32 version | u64 header length | header (JSON) | data blob | sha256 of all before
+
+The header describes the nested structure (dicts, lists, tuples, numbers,
+strings, bools, None, dtypes) and, for each tensor or array, its dtype, shape
+and place in the blob. The SHA-256 catches truncation and accidental
+corruption, not an attacker (who recomputes it), so :class:`_Decoder` checks
+every field before use: types, dtype names from a fixed set, shapes, offsets
+and lengths inside the blob, equal key/value counts, nesting depth, and a total
+of array bytes no larger than the blob (so overlapping entries cannot multiply
+memory).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import math
+import struct
+
+import numpy as np
+
+from . import backend as B
+from ._tensor import Tensor
+from .serialization import CheckpointError
+
+MAGIC = b"GRADSTEP"
+VERSION = 1
+MAX_DEPTH = 200
+_ALIGN = 64
+_I64 = 2**63 - 1
+
+
+# ---------------------------------------------------------------- encoding
+class _Encoder:
+    def __init__(self):
+        self.chunks = []
+        self.offset = 0
+        self.memo = {}
+
+    def add_array(self, arr):
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.byteorder == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        pad = (-self.offset) % _ALIGN
+        if pad:
+            self.chunks.append(b"\0" * pad)
+            self.offset += pad
+        start = self.offset
+        raw = arr.tobytes()
+        self.chunks.append(raw)
+        self.offset += len(raw)
+        return start, len(raw)
+
+    def encode(self, obj):
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return obj if -(2**63) <= obj < 2**63 else {"t": "bigint", "v": str(obj)}
+        if isinstance(obj, float):
+            return obj if math.isfinite(obj) else {"t": "float", "v": repr(obj)}
+        if isinstance(obj, Tensor):
+            return self._tensor(obj)
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind not in _NP_KINDS or obj.dtype.fields is not None:
+                raise TypeError(f"gradstep.save cannot store a NumPy array of dtype {obj.dtype}")
+            start, n = self.add_array(obj)
+            dt = obj.dtype.newbyteorder("<") if obj.dtype.byteorder == ">" else obj.dtype
+            return {"t": "ndarray", "dtype": dt.str, "shape": list(obj.shape), "at": start, "n": n}
+        if isinstance(obj, np.generic):
+            return self.encode(obj.item())
+        if isinstance(obj, B.dtype):
+            return {"t": "dtype", "v": obj.name}
+        if isinstance(obj, (bytes, bytearray)):
+            start, n = self.add_array(np.frombuffer(bytes(obj), dtype=np.uint8))
+            return {"t": "bytes", "at": start, "n": n}
+        if isinstance(obj, tuple):
+            return {"t": "tuple", "v": [self.encode(v) for v in obj]}
+        if isinstance(obj, list):
+            return {"t": "list", "v": [self.encode(v) for v in obj]}
+        if isinstance(obj, dict):
+            kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
+            return {"t": kind, "k": [self.encode(k) for k in obj], "v": [self.encode(v) for v in obj.values()]}
+        raise TypeError(
+            f"gradstep.save cannot store an object of type {type(obj).__name__}; it stores tensors, "
+            "NumPy arrays, numbers, strings, bools, None and dicts/lists/tuples of them"
+        )
+
+    def _tensor(self, t):
+        key = id(t)
+        if key in self.memo:
+            return {"t": "ref", "v": self.memo[key]}
+        ref = len(self.memo)
+        self.memo[key] = ref
+        start, n = self.add_array(t._data)
+        return {"t": "tensor", "dtype": t.dtype.name, "shape": list(t.shape), "at": start, "n": n,
+                "requires_grad": bool(t.requires_grad), "param": type(t).__name__ == "Parameter",
+                "id": ref}
+
+
+def native_bytes(obj):
+    enc = _Encoder()
+    header = json.dumps(enc.encode(obj), separators=(",", ":")).encode()
+    body = MAGIC + struct.pack("<IQ", VERSION, len(header)) + header + b"".join(enc.chunks)
+    return body + hashlib.sha256(body).digest()
+
+
+# ---------------------------------------------------------------- decoding
+_NP_KINDS = "biufc"
+
+
+def _field(obj, key, types, what):
+    if key not in obj:
+        raise CheckpointError(f"{what} has no {key!r} field")
+    v = obj[key]
+    if type(v) not in types:
+        raise CheckpointError(f"{what}: field {key!r} must be {'/'.join(t.__name__ for t in types)}, "
+                              f"got {type(v).__name__}")
+    return v
+
+
+def _int_field(obj, key, what, lo=0, hi=_I64):
+    v = _field(obj, key, (int,), what)
+    if not lo <= v <= hi:
+        raise CheckpointError(f"{what}: field {key!r} = {v} is out of range")
+    return v
+
+
+class _Decoder:
+    def __init__(self, blob):
+        self.blob = blob
+        self.refs = {}
+        self.used = 0  # bytes of the blob copied out so far
+
+    def array(self, obj, dtype, what):
+        at, n = _int_field(obj, "at", what), _int_field(obj, "n", what)
+        shape = _field(obj, "shape", (list,), what)
+        if any(type(s) is not int or not 0 <= s <= _I64 for s in shape):
+            raise CheckpointError(f"{what}: shape {shape!r} must be non-negative ints")
+        numel = math.prod(shape)
+        if numel * dtype.itemsize != n:
+            raise CheckpointError(f"{what}: shape {shape} of {dtype} needs {numel * dtype.itemsize} bytes, "
+                                  f"the header says {n}")
+        if at + n > len(self.blob):
+            raise CheckpointError(f"{what}: bytes {at}..{at + n} lie outside the {len(self.blob)}-byte data "
+                                  "(truncated or corrupted checkpoint)")
+        self.used += n
+        if self.used > len(self.blob):
+            raise CheckpointError(f"{what}: the arrays in the header claim more bytes than the data holds")
+        arr = np.frombuffer(self.blob, dtype=dtype, count=numel, offset=at) if n else np.empty(0, dtype)
+        return arr.reshape(shape).copy()
+
+    def decode(self, obj, depth=0):
+        if obj is None or type(obj) in (bool, str, int, float):
+            return obj
+        if depth > MAX_DEPTH:
+            raise CheckpointError(f"checkpoint header nested more than {MAX_DEPTH} deep")
+        if type(obj) is not dict:
+            raise CheckpointError(f"unexpected {type(obj).__name__} in checkpoint header")
+        t = obj.get("t")
+        method = _DECODERS.get(t) if type(t) is str else None
+        if method is None:
+            raise CheckpointError(f"unknown entry type {t!r} in checkpoint header")
+        return method(self, obj, depth + 1)
+
+    def _tensor(self, obj, depth):
+        name = _field(obj, "dtype", (str,), "tensor")
+        dt = B._BY_NAME.get(name)
+        if dt is None:
+            raise CheckpointError(f"tensor: unknown dtype {name!r}")
+        ref = _int_field(obj, "id", "tensor")
+        if ref in self.refs:
+            raise CheckpointError(f"tensor: id {ref} appears twice")
+        rg = _field(obj, "requires_grad", (bool,), "tensor")
+        param = obj.get("param", False)
+        if type(param) is not bool:
+            raise CheckpointError("tensor: field 'param' must be bool")
+        if rg and not dt.is_floating_point:
+            raise CheckpointError(f"tensor: a {dt.name} tensor cannot require grad")
+        arr = self.array(obj, dt.np, f"tensor {ref}")
+        if param:
+            from .nn.parameter import Parameter
+
+            val = Parameter(Tensor._make(arr), requires_grad=rg)
+        else:
+            val = Tensor._make(arr)
+            if rg:
+                val.requires_grad_(True)
+        self.refs[ref] = val
+        return val
+
+    def _ref(self, obj, depth):
+        ref = _int_field(obj, "v", "ref")
+        if ref not in self.refs:
+            raise CheckpointError(f"ref to tensor {ref}, which is not defined before it")
+        return self.refs[ref]
+
+    def _ndarray(self, obj, depth):
+        code = _field(obj, "dtype", (str,), "ndarray")
+        try:
+            dt = np.dtype(code) if len(code) <= 8 else None
+        except TypeError:
+            dt = None
+        if dt is None or dt.kind not in _NP_KINDS or dt.fields is not None or dt.subdtype is not None:
+            raise CheckpointError(f"ndarray: dtype {code[:20]!r} is not a plain numeric NumPy dtype")
+        return self.array(obj, dt, "ndarray")
+
+    def _bytes(self, obj, depth):
+        n = _int_field(obj, "n", "bytes")
+        return self.array(dict(obj, shape=[n]), np.dtype(np.uint8), "bytes").tobytes()
+
+    def _float(self, obj, depth):
+        v = _field(obj, "v", (str,), "float")
+        if v not in ("inf", "-inf", "nan"):
+            raise CheckpointError(f"float: {v[:20]!r} is not inf, -inf or nan")
+        return float(v)
+
+    def _bigint(self, obj, depth):
+        v = _field(obj, "v", (str,), "bigint")
+        if not 0 < len(v) <= 4000 or not v.lstrip("-").isdigit() or not v.isascii():
+            raise CheckpointError("bigint: 'v' must be a decimal integer of at most 4000 digits")
+        return int(v)
+
+    def _dtype(self, obj, depth):
+        v = _field(obj, "v", (str,), "dtype")
+        if v not in B._BY_NAME:
+            raise CheckpointError(f"dtype: unknown dtype {v[:20]!r}")
+        return B._BY_NAME[v]
+
+    def _seq(self, obj, depth):
+        items = [self.decode(v, depth) for v in _field(obj, "v", (list,), obj["t"])]
+        return tuple(items) if obj["t"] == "tuple" else items
+
+    def _dict(self, obj, depth):
+        keys = _field(obj, "k", (list,), obj["t"])
+        values = _field(obj, "v", (list,), obj["t"])
+        if len(keys) != len(values):
+            raise CheckpointError(f"{obj['t']}: {len(keys)} keys but {len(values)} values")
+        out = collections.OrderedDict() if obj["t"] == "odict" else {}
+        for k, v in zip(keys, values):
+            k = self.decode(k, depth)
+            if isinstance(k, list):
+                k = tuple(k)
+            try:
+                hash(k)
+            except TypeError:
+                raise CheckpointError(f"{obj['t']}: a {type(k).__name__} cannot be a key") from None
+            out[k] = self.decode(v, depth)
+        return out
+
+
+_DECODERS = {"tensor": _Decoder._tensor, "ref": _Decoder._ref, "ndarray": _Decoder._ndarray,
+             "bytes": _Decoder._bytes, "float": _Decoder._float, "bigint": _Decoder._bigint,
+             "dtype": _Decoder._dtype, "tuple": _Decoder._seq, "list": _Decoder._seq,
+             "dict": _Decoder._dict, "odict": _Decoder._dict}
+
+
+def parse_native(data, name):
+    data = memoryview(data)
+    head = len(MAGIC) + 12
+    if len(data) < head + 32:
+        raise CheckpointError(f"{name}: file is truncated ({len(data)} bytes)")
+    body, digest = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != bytes(digest):
+        raise CheckpointError(
+            f"{name}: checksum mismatch; the file is truncated or corrupted (was the save interrupted?)"
+        )
+    version, hlen = struct.unpack_from("<IQ", body, len(MAGIC))
+    if version > VERSION:
+        raise CheckpointError(f"{name}: checkpoint format version {version} is newer than this gradstep ({VERSION})")
+    if version < 1:
+        raise CheckpointError(f"{name}: invalid checkpoint format version {version}")
+    if hlen > len(body) - head:
+        raise CheckpointError(f"{name}: header length {hlen} runs past the end of the file")
+    try:
+        header = json.loads(bytes(body[head:head + hlen]).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise CheckpointError(f"{name}: checkpoint header is not valid JSON ({type(e).__name__}: "
+                              f"{str(e)[:200]})") from None
+    try:
+        return _Decoder(body[head + hlen:]).decode(header)
+    except CheckpointError as e:
+        raise CheckpointError(f"{name}: {e}") from None

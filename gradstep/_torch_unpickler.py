@@ -1,0 +1,672 @@
+"""A restricted pickle interpreter: reads the data in a torch checkpoint, never runs its code.
+
+``pickle.Unpickler`` resolves globals and calls them; this module does not use
+it. :class:`RestrictedUnpickler` is its own stack machine over the opcodes that
+``pickletools.genops`` parses, with these rules:
+
+* GLOBAL / STACK_GLOBAL push a token for a name in a fixed allowlist (given by
+  the caller, plus the NumPy and builtin data constructors below, plus what the
+  user approved with :func:`add_safe_globals`); any other name is refused
+  before anything is imported.
+* REDUCE / NEWOBJ run only the allowlisted constructors, each of which checks
+  its arguments (types, ranges) before building a value.
+* BUILD, SETITEM(S), APPEND(S) and ADDITEMS apply only to objects this
+  interpreter created itself (fresh containers, the ``_metadata`` attribute of
+  a fresh ``OrderedDict``, instances of user-approved classes). gradstep's
+  shared objects (dtypes, functions, classes) can never be mutated.
+* Tokens, storages and half-built objects are internal: they may appear only as
+  constructor arguments, never in the returned data.
+* Nesting depth is bounded (a deep tuple would crash ``hash``), and the
+  interpreter itself never recurses.
+
+Everything malformed raises :class:`~gradstep.serialization.CheckpointError`,
+everything disallowed :class:`~gradstep.serialization.UnsafeCheckpointError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import collections
+import pickletools
+import struct
+
+import numpy as np
+
+from .serialization import CheckpointError, UnsafeCheckpointError
+
+MAX_DEPTH = 1000  # nesting of containers in a checkpoint
+_BLOCKED_MODULES = ("sys", "os", "posix", "nt", "subprocess", "builtins.eval", "builtins.exec")
+_RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg", "numpy.core.multiarray": "numpy._core.multiarray"}
+
+
+# ---------------------------------------------------------------- user-approved globals
+_user_globals: set = set()
+
+
+def _check_safe_global(g):
+    if isinstance(g, tuple):
+        if len(g) != 2:
+            raise ValueError(f"Expected tuple of length 2 (global, str of callable full path), but got tuple of "
+                             f"length: {len(g)}")
+        if type(g[1]) is not str:
+            raise TypeError(f"Expected second item in tuple to be str of callable full path, but got: {type(g[1])}")
+    return g
+
+
+def add_safe_globals(safe_globals):
+    """Allow ``gradstep.load`` to construct these classes / call these functions (torch's API).
+
+    Each entry is a class or function (found under ``module.qualname``) or a
+    ``(obj, "module.name")`` pair. Only do this for code you trust.
+    """
+    global _user_globals
+    _user_globals = _user_globals | {_check_safe_global(g) for g in safe_globals}
+
+
+def get_safe_globals():
+    """The user-approved globals, as a list."""
+    return list(_user_globals)
+
+
+def clear_safe_globals():
+    """Forget all user-approved globals."""
+    global _user_globals
+    _user_globals = set()
+
+
+def _remove_safe_globals(safe_globals):
+    global _user_globals
+    _user_globals = _user_globals - set(safe_globals)
+
+
+class safe_globals:  # noqa: N801 - torch's name
+    """``with safe_globals([cls, ...]):`` approves globals for the loads inside the block."""
+
+    def __init__(self, safe_globals):
+        self.safe_globals = safe_globals
+
+    def __enter__(self):
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc):
+        _remove_safe_globals(self.safe_globals)
+
+
+def _user_allowed():
+    out = {}
+    for g in _user_globals:
+        if isinstance(g, tuple):
+            out[g[1]] = g[0]
+        else:
+            out[f"{g.__module__}.{g.__qualname__}"] = g
+    return out
+
+
+# ---------------------------------------------------------------- interpreter objects
+class Internal:
+    """Objects that only live inside the interpreter (tokens, storages, half-built values)."""
+
+    __slots__ = ()
+
+
+class Token(Internal):
+    """An allowlisted global: ``call(unpickler, args)`` builds a value (None: usable only as an argument)."""
+
+    __slots__ = ("name", "call", "user")
+
+    def __init__(self, name, call=None, user=None):
+        self.name, self.call, self.user = name, call, user
+
+    def __repr__(self):
+        return self.name
+
+
+class Value:
+    """An allowlist entry whose GLOBAL pushes a value (torch.float32 -> gradstep.float32)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+
+class Pending(Internal):
+    """A value BUILD completes (a NumPy array or dtype); it must be built before it is used."""
+
+    __slots__ = ("kind", "value", "build", "used")
+
+    def __init__(self, kind, value, build):
+        self.kind, self.value, self.build, self.used = kind, value, build, False
+
+
+def describe(x):
+    if isinstance(x, Token):
+        return f"the global '{x.name}'"
+    return f"a {type(x).__module__}.{type(x).__qualname__}" if type(x).__module__ != "builtins" \
+        else f"a {type(x).__name__}"
+
+
+def check_int(v, what, lo=None, hi=None):
+    if type(v) is not int:
+        raise CheckpointError(f"{what} must be an int, got {describe(v)}")
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise CheckpointError(f"{what} = {v} is out of range")
+    return v
+
+
+def check_ints(v, what, lo=None, hi=None):
+    if type(v) not in (tuple, list) and not isinstance(v, tuple):
+        raise CheckpointError(f"{what} must be a tuple of ints, got {describe(v)}")
+    return tuple(check_int(x, f"{what}[{i}]", lo, hi) for i, x in enumerate(v))
+
+
+# ---------------------------------------------------------------- builtin and NumPy constructors
+def _args(args, n, what):
+    if len(args) not in (n if isinstance(n, tuple) else (n,)):
+        raise CheckpointError(f"{what} takes {n} arguments, got {len(args)}")
+    return args
+
+
+def _ordered_dict(u, args):
+    _args(args, (0, 1), "collections.OrderedDict")
+    d = collections.OrderedDict()
+    if args:
+        for kv in u.iter_items(args[0], "collections.OrderedDict"):
+            if type(kv) is not tuple or len(kv) != 2:
+                raise CheckpointError("collections.OrderedDict items must be (key, value) pairs")
+            d[kv[0]] = kv[1]
+    return u.fresh(d, build=_build_ordered_dict)
+
+
+def _build_ordered_dict(u, inst, state):
+    if type(state) is not dict or set(state) - {"_metadata"}:
+        raise UnsafeCheckpointError("BUILD on an OrderedDict may only set its _metadata attribute")
+    if "_metadata" in state:
+        inst._metadata = state["_metadata"]
+
+
+def _counter(u, args):
+    _args(args, (0, 1), "collections.Counter")
+    c = collections.Counter()
+    if args:
+        if type(args[0]) is not dict:
+            raise CheckpointError("collections.Counter takes a dict")
+        for k, v in args[0].items():
+            c[k] = v
+    return u.fresh(c)
+
+
+def _set(u, args):
+    _args(args, (0, 1), "builtins.set")
+    return u.fresh(set(u.iter_items(args[0], "builtins.set")) if args else set())
+
+
+def _frozenset(u, args):
+    _args(args, (0, 1), "builtins.frozenset")
+    return u.sized(frozenset(u.iter_items(args[0], "builtins.frozenset")) if args else frozenset())
+
+
+def _bytes_arg(args, what):
+    if len(args) == 1 and type(args[0]) is bytes:
+        return args[0]
+    if len(args) == 2 and type(args[0]) is str and args[1] in ("latin1", "latin-1"):
+        return codecs.encode(args[0], "latin-1")
+    raise CheckpointError(f"{what} takes bytes, or a str and the 'latin1' encoding")
+
+
+def _bytearray(u, args):
+    return u.fresh(bytearray(_bytes_arg(args, "builtins.bytearray") if args else b""))
+
+
+def _encode(u, args):
+    return _bytes_arg(args, "_codecs.encode")
+
+
+def _complex(u, args):
+    _args(args, (1, 2), "builtins.complex")
+    if any(type(a) not in (int, float) for a in args):
+        raise CheckpointError("builtins.complex takes numbers")
+    return complex(*args)
+
+
+def _np_dtype(u, args):
+    _args(args, (1, 2, 3), "numpy.dtype")
+    if type(args[0]) is not str or not all(type(a) is bool for a in args[1:]):
+        raise CheckpointError("numpy.dtype takes a type code string and two bools")
+    try:
+        dt = np.dtype(args[0])
+    except TypeError:
+        raise CheckpointError(f"unknown NumPy type code {args[0]!r}") from None
+    if dt.kind not in "biufc" or dt.fields is not None or dt.subdtype is not None:
+        raise UnsafeCheckpointError(f"NumPy dtype {args[0]!r} is not plain numeric data")
+    return Pending("numpy.dtype", dt, _build_np_dtype)
+
+
+def _build_np_dtype(u, p, state):
+    if type(state) is not tuple or len(state) not in (8, 9) or state[0] not in (3, 4):
+        raise CheckpointError("numpy.dtype state must be a version-3/4 tuple of 8 or 9 items")
+    order = state[1]
+    if order not in ("<", ">", "|", "=") or any(s is not None for s in state[2:5]):
+        raise CheckpointError("numpy.dtype state: only plain numeric dtypes are supported")
+    if order in "<>" and p.value.itemsize > 1:
+        p.value = p.value.newbyteorder(order)
+
+
+def _np_reconstruct(u, args):
+    if (len(args) != 3 or not isinstance(args[0], Token) or args[0].name != "numpy.ndarray"
+            or args[1] != (0,) or type(args[2]) is not bytes):
+        raise CheckpointError("numpy._core.multiarray._reconstruct takes (numpy.ndarray, (0,), b'b')")
+    return Pending("numpy.ndarray", None, _build_np_array)
+
+
+def _build_np_array(u, p, state):
+    if type(state) is not tuple or len(state) != 5 or state[0] != 1:
+        raise CheckpointError("numpy.ndarray state must be (1, shape, dtype, is_fortran, data)")
+    _, shape, dt, fortran, raw = state
+    shape = check_ints(shape, "numpy.ndarray shape", 0, 2**62)
+    if not isinstance(dt, np.dtype) or type(fortran) is not bool:
+        raise CheckpointError("numpy.ndarray state needs a numpy.dtype and a bool")
+    if type(raw) is str:
+        raw = codecs.encode(raw, "latin-1")
+    if type(raw) not in (bytes, bytearray):
+        raise UnsafeCheckpointError("numpy.ndarray data must be bytes (object arrays are refused)")
+    n = 1
+    for s in shape:
+        n *= s
+    if n * dt.itemsize != len(raw):
+        raise CheckpointError(f"numpy.ndarray of shape {shape} and dtype {dt} needs {n * dt.itemsize} bytes, "
+                              f"the file holds {len(raw)}")
+    arr = np.frombuffer(raw, dtype=dt).reshape(shape, order="F" if fortran else "C")
+    p.value = arr.copy(order="K")
+
+
+def _np_scalar(u, args):
+    if len(args) != 2 or not isinstance(args[0], np.dtype) or type(args[1]) not in (bytes, str):
+        raise CheckpointError("numpy._core.multiarray.scalar takes a numpy.dtype and bytes")
+    raw = args[1] if type(args[1]) is bytes else codecs.encode(args[1], "latin-1")
+    if len(raw) != args[0].itemsize:
+        raise CheckpointError(f"a NumPy {args[0]} scalar needs {args[0].itemsize} bytes, got {len(raw)}")
+    return np.frombuffer(raw, dtype=args[0])[0]
+
+
+BUILTIN_GLOBALS = {
+    "collections.OrderedDict": _ordered_dict,
+    "collections.Counter": _counter,
+    "builtins.set": _set,
+    "builtins.frozenset": _frozenset,
+    "builtins.bytearray": _bytearray,
+    "builtins.complex": _complex,
+    "_codecs.encode": _encode,
+    "numpy.dtype": _np_dtype,
+    "numpy.ndarray": None,
+    "numpy._core.multiarray._reconstruct": _np_reconstruct,
+    "numpy._core.multiarray.scalar": _np_scalar,
+}
+
+
+# ---------------------------------------------------------------- the interpreter
+_CONTAINERS = (list, tuple, dict, set, frozenset, collections.OrderedDict, collections.Counter)
+
+
+class RestrictedUnpickler:
+    """Runs a pickle with ``allowed`` (full name -> constructor, or None for argument-only tokens).
+
+    ``persistent_load(pid)`` turns a BINPERSID id into an internal object (a storage).
+    """
+
+    def __init__(self, data, name, allowed, persistent_load=None):
+        self.raw, self.name = data, name
+        self.allowed = dict(BUILTIN_GLOBALS, **allowed)
+        self.user = _user_allowed()
+        self.persistent_load = persistent_load
+        self.stack, self.marks, self.memo = [], [], {}
+        self._fresh = {}  # id -> (obj, build handler or None): what this interpreter created
+        self._depth = {}  # id -> (obj, nesting depth) for containers
+        self._internal = {}  # id -> tuple holding internal objects (argument tuples)
+        self.pos, self.op = 0, "PROTO"
+
+    # ------------------------------------------------------------ bookkeeping
+    def fresh(self, obj, build=None):
+        """Register ``obj`` as created here (containers may be filled; BUILD uses ``build``)."""
+        self._fresh[id(obj)] = (obj, build)
+        return obj
+
+    def sized(self, obj):
+        """Register an immutable container, checking its nesting depth.
+
+        Containers of scalars are not recorded (depth 0), which keeps the
+        bookkeeping small; depths are therefore counted from the first
+        container that holds another one.
+        """
+        d = 1 + max((self.depth(x) for x in obj), default=-1)
+        if d > MAX_DEPTH:
+            raise CheckpointError(f"containers nested more than {MAX_DEPTH} deep")
+        if d > 0:
+            self._depth[id(obj)] = (obj, d)
+        return obj
+
+    def depth(self, x):
+        """Recorded nesting depth: -1 for a scalar, 0 for a container of scalars."""
+        e = self._depth.get(id(x))
+        if e is not None and e[0] is x:
+            return e[1]
+        return 0 if type(x) in _CONTAINERS else -1
+
+    def _grow(self, container, item):
+        if type(item) not in _CONTAINERS:
+            return
+        d = self.depth(item) + 1
+        if d > MAX_DEPTH:
+            raise CheckpointError(f"containers nested more than {MAX_DEPTH} deep")
+        if d > self.depth(container):
+            self._depth[id(container)] = (container, d)
+
+    def value(self, x):
+        """``x`` as an argument: pending values must be complete."""
+        if type(x) is Pending:
+            if x.value is None:
+                raise CheckpointError(f"{x.kind} used before its state was set (BUILD)")
+            x.used = True
+            return x.value
+        return x
+
+    def data(self, x):
+        """``x`` as an item of returned data: no internal objects."""
+        x = self.value(x)
+        if isinstance(x, Internal) or id(x) in self._internal:
+            raise UnsafeCheckpointError(f"{describe(x)} cannot be part of the loaded data")
+        return x
+
+    def target(self, types, what):
+        obj = self.stack[-1] if self.stack else None
+        entry = self._fresh.get(id(obj))
+        if type(obj) not in types or entry is None or entry[0] is not obj:
+            raise UnsafeCheckpointError(f"{self.op} on {describe(obj)} that this checkpoint did not create; "
+                                        f"it may only {what} fresh containers")
+        return obj
+
+    def iter_items(self, v, what):
+        if type(v) not in (list, tuple):
+            raise CheckpointError(f"{what} takes a list or tuple, got {describe(v)}")
+        return [self.data(x) for x in v]
+
+    def pop(self):
+        if not self.stack:
+            raise CheckpointError("the pickle stack is empty")
+        return self.stack.pop()
+
+    def pop_mark(self):
+        if not self.marks:
+            raise CheckpointError("no MARK on the pickle stack")
+        items = self.stack
+        self.stack = self.marks.pop()
+        return items
+
+    # ------------------------------------------------------------ main loop
+    def load(self):
+        try:
+            for op, arg, pos in pickletools.genops(self.raw):
+                self.pos, self.op = pos, op.name
+                if op.name == "STOP":
+                    return self.data(self.pop())
+                handler = _DISPATCH.get(op.name)
+                if handler is None:
+                    raise UnsafeCheckpointError(f"pickle opcode {op.name} is not allowed in a checkpoint")
+                handler(self, arg)
+            raise CheckpointError("the pickle ends without STOP")
+        except CheckpointError as e:
+            raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {e}") from None
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError,
+                struct.error, RecursionError, AttributeError, EOFError) as e:
+            raise CheckpointError(
+                f"{self.name}: malformed pickle in data.pkl at byte {self.pos} ({self.op}): "
+                f"{type(e).__name__}: {e}") from None
+
+    # ------------------------------------------------------------ opcodes
+    def _push(self, arg):
+        self.stack.append(arg)
+
+    def _push_str(self, arg):  # protocol 0/1 strings: torch decodes them as UTF-8
+        self.stack.append(arg.encode("latin-1").decode("utf-8"))
+
+    def _none(self, arg):
+        self.stack.append(None)
+
+    def _true(self, arg):
+        self.stack.append(True)
+
+    def _false(self, arg):
+        self.stack.append(False)
+
+    def _ignore(self, arg):
+        pass
+
+    def _proto(self, arg):
+        check_int(arg, "pickle protocol", 0, 5)
+
+    def _bytearray8(self, arg):
+        self.stack.append(self.fresh(bytearray(arg)))
+
+    def _mark(self, arg):
+        self.marks.append(self.stack)
+        self.stack = []
+
+    def _pop_op(self, arg):
+        self.pop()
+
+    def _pop_mark_op(self, arg):
+        self.pop_mark()
+
+    def _dup(self, arg):
+        self.stack.append(self.stack[-1] if self.stack else self.pop())
+
+    def _tuple_of(self, items):
+        items = [self.value(x) for x in items]
+        t = self.sized(tuple(items))
+        if any(isinstance(x, Internal) or id(x) in self._internal for x in items):
+            self._internal[id(t)] = t
+        return t
+
+    def _tuple(self, arg):
+        t = self._tuple_of(self.pop_mark())
+        self.stack.append(t)
+
+    def _tuple_n(self, n):
+        if len(self.stack) < n:
+            raise CheckpointError("the pickle stack is empty")
+        items = self.stack[len(self.stack) - n:] if n else []
+        del self.stack[len(self.stack) - n:]
+        self.stack.append(self._tuple_of(items))
+
+    def _empty_list(self, arg):
+        self.stack.append(self.fresh([]))
+
+    def _list(self, arg):
+        items = self.pop_mark()
+        lst = self.fresh([])
+        self._extend(lst, items)
+        self.stack.append(lst)
+
+    def _extend(self, lst, items):
+        for x in items:
+            x = self.data(x)
+            self._grow(lst, x)
+            lst.append(x)
+
+    def _append(self, arg):
+        x = self.pop()
+        self._extend(self.target((list,), "append to"), [x])
+
+    def _appends(self, arg):
+        items = self.pop_mark()
+        self._extend(self.target((list,), "append to"), items)
+
+    def _empty_dict(self, arg):
+        self.stack.append(self.fresh({}))
+
+    def _dict(self, arg):
+        items = self.pop_mark()
+        d = self.fresh({})
+        self._setitems(d, items)
+        self.stack.append(d)
+
+    def _setitems(self, d, items):
+        if len(items) % 2:
+            raise CheckpointError("SETITEMS with an odd number of items")
+        for i in range(0, len(items), 2):
+            k, v = self.data(items[i]), self.data(items[i + 1])
+            self._grow(d, v)
+            d[k] = v
+
+    def _setitem(self, arg):
+        v = self.pop()
+        k = self.pop()
+        self._setitems(self.target((dict, collections.OrderedDict, collections.Counter), "set items of"), [k, v])
+
+    def _setitems_op(self, arg):
+        items = self.pop_mark()
+        self._setitems(self.target((dict, collections.OrderedDict, collections.Counter), "set items of"), items)
+
+    def _empty_set(self, arg):
+        self.stack.append(self.fresh(set()))
+
+    def _additems(self, arg):
+        items = [self.data(x) for x in self.pop_mark()]
+        s = self.target((set,), "add to")
+        for x in items:
+            self._grow(s, x)
+            s.add(x)
+
+    def _frozenset_op(self, arg):
+        s = self.sized(frozenset(self.data(x) for x in self.pop_mark()))
+        self.stack.append(s)
+
+    def _get(self, arg):
+        if arg not in self.memo:
+            raise CheckpointError(f"memo entry {arg} is read before it is written")
+        self.stack.append(self.memo[arg])
+
+    def _put(self, arg):
+        check_int(arg, "memo index", 0, 2**32)
+        if not self.stack:
+            raise CheckpointError("the pickle stack is empty")
+        self.memo[arg] = self.stack[-1]
+
+    def _memoize(self, arg):
+        self._put(len(self.memo))
+
+    def _global(self, arg):
+        module, _, name = arg.partition(" ")
+        self.stack.append(self.find(module, name))
+
+    def _stack_global(self, arg):
+        name = self.pop()
+        module = self.pop()
+        if type(module) is not str or type(name) is not str:
+            raise CheckpointError("STACK_GLOBAL takes two strings")
+        self.stack.append(self.find(module, name))
+
+    def find(self, module, name):
+        module = _RENAMED.get(module, module)
+        full = f"{module}.{name}"
+        if module in _BLOCKED_MODULES or module.split(".")[0] in _BLOCKED_MODULES or full in _BLOCKED_MODULES:
+            raise UnsafeCheckpointError(f"refusing to load '{full}': module {module} is never allowed")
+        if full in self.allowed:
+            ctor = self.allowed[full]
+            return ctor.obj if isinstance(ctor, Value) else Token(full, ctor)
+        if full in self.user:
+            return Token(full, user=self.user[full])
+        raise UnsafeCheckpointError(
+            f"refusing to load '{full}': gradstep only loads tensors, containers and plain values from "
+            f"torch checkpoints (like torch.load(weights_only=True)). If you trust this file, allow it with "
+            f"gradstep.serialization.add_safe_globals([{full}])")
+
+    def _reduce(self, arg):
+        args = self.pop()
+        func = self.pop()
+        self.stack.append(self.call(func, args, new=False))
+
+    def _newobj(self, arg):
+        args = self.pop()
+        cls = self.pop()
+        self.stack.append(self.call(cls, args, new=True))
+
+    def call(self, func, args, new):
+        if type(args) is not tuple:
+            raise CheckpointError(f"{self.op} arguments must be a tuple, got {describe(args)}")
+        if not isinstance(func, Token) or (func.call is None and func.user is None):
+            raise UnsafeCheckpointError(f"{self.op} on {describe(func)}, which is not a constructor "
+                                        "gradstep allows")
+        if func.call is not None:
+            return func.call(self, args)
+        args = tuple(self.data(a) for a in args)
+        obj = func.user
+        if new:
+            if not isinstance(obj, type):
+                raise UnsafeCheckpointError(f"NEWOBJ on '{func.name}', which is not a class")
+            result = obj.__new__(obj, *args)
+        else:
+            result = obj(*args)
+        if isinstance(obj, type) and type(result) is obj:
+            self.fresh(result, build=_build_user_object)
+        return result
+
+    def _build(self, arg):
+        state = self.value(self.pop())
+        inst = self.stack[-1] if self.stack else self.pop()
+        entry = self._fresh.get(id(inst)) if type(inst) is not Pending else (inst, inst.build)
+        if entry is None or entry[0] is not inst or entry[1] is None:
+            raise UnsafeCheckpointError(f"BUILD (setting the state) of {describe(inst)} is not allowed; "
+                                        "only objects this checkpoint created can be built")
+        if type(inst) is Pending and inst.used:
+            raise CheckpointError(f"{inst.kind} is built after it was used")
+        if type(inst) is not Pending and (isinstance(state, Internal) or id(state) in self._internal):
+            raise UnsafeCheckpointError(f"{describe(state)} cannot be used as object state")
+        entry[1](self, inst, state)
+
+    def _persid(self, arg):
+        pid = self.pop()
+        if self.persistent_load is None:
+            raise UnsafeCheckpointError("persistent ids are not allowed here")
+        self.stack.append(self.persistent_load(pid))
+
+
+def _build_user_object(u, inst, state):
+    """torch's BUILD for an allowlisted class: ``__setstate__``, else update ``__dict__`` / slots."""
+    setstate = getattr(inst, "__setstate__", None)
+    if setstate is not None and getattr(type(inst), "__setstate__", None) is not object.__setstate__:
+        setstate(state)
+        return
+    slots = None
+    if type(state) is tuple and len(state) == 2:
+        state, slots = state
+    if state:
+        if type(state) is not dict:
+            raise CheckpointError("object state must be a dict")
+        inst.__dict__.update(state)
+    if slots:
+        if type(slots) is not dict:
+            raise CheckpointError("object slot state must be a dict")
+        for k, v in slots.items():
+            setattr(inst, k, v)
+
+
+_R = RestrictedUnpickler
+_DISPATCH = {
+    "PROTO": _R._proto, "FRAME": _R._ignore, "NONE": _R._none, "NEWTRUE": _R._true, "NEWFALSE": _R._false,
+    "INT": _R._push, "BININT": _R._push, "BININT1": _R._push, "BININT2": _R._push, "LONG": _R._push,
+    "LONG1": _R._push, "LONG4": _R._push, "FLOAT": _R._push, "BINFLOAT": _R._push,
+    "STRING": _R._push_str, "BINSTRING": _R._push_str, "SHORT_BINSTRING": _R._push_str,
+    "UNICODE": _R._push, "BINUNICODE": _R._push, "SHORT_BINUNICODE": _R._push, "BINUNICODE8": _R._push,
+    "BINBYTES": _R._push, "SHORT_BINBYTES": _R._push, "BINBYTES8": _R._push, "BYTEARRAY8": _R._bytearray8,
+    "MARK": _R._mark, "POP": _R._pop_op, "POP_MARK": _R._pop_mark_op, "DUP": _R._dup,
+    "EMPTY_TUPLE": lambda u, a: u._tuple_n(0), "TUPLE": _R._tuple, "TUPLE1": lambda u, a: u._tuple_n(1),
+    "TUPLE2": lambda u, a: u._tuple_n(2), "TUPLE3": lambda u, a: u._tuple_n(3),
+    "EMPTY_LIST": _R._empty_list, "LIST": _R._list, "APPEND": _R._append, "APPENDS": _R._appends,
+    "EMPTY_DICT": _R._empty_dict, "DICT": _R._dict, "SETITEM": _R._setitem, "SETITEMS": _R._setitems_op,
+    "EMPTY_SET": _R._empty_set, "ADDITEMS": _R._additems, "FROZENSET": _R._frozenset_op,
+    "GET": _R._get, "BINGET": _R._get, "LONG_BINGET": _R._get,
+    "PUT": _R._put, "BINPUT": _R._put, "LONG_BINPUT": _R._put, "MEMOIZE": _R._memoize,
+    "GLOBAL": _R._global, "STACK_GLOBAL": _R._stack_global, "REDUCE": _R._reduce, "NEWOBJ": _R._newobj,
+    "BUILD": _R._build, "BINPERSID": _R._persid,
+}
