@@ -26,6 +26,9 @@ class Cast(Node):
 
     def forward(self, a):
         self.src = a.dtype
+        if self.dtype.np.kind == "V":  # bfloat16: a signalling NaN converts quietly, as in torch
+            with xp.errstate(invalid="ignore"):
+                return a.astype(self.dtype.np)
         return a.astype(self.dtype.np)
 
     def backward(self, g):
