@@ -13,7 +13,7 @@ avg: pooling <-> its adjoint), so double backward works. 1-D pooling runs as
 from __future__ import annotations
 
 from ...autograd.function import Node
-from ...backend import xp
+from ...backend import is_float_array, xp
 
 # ---------------------------------------------------------------- geometry
 
@@ -126,7 +126,7 @@ class MaxPoolScatter(Node):
     def forward(self, g):
         geom, arg = self.geom, self.arg
         # g * mask is one fast pass; where() is exact for inf/nan gradients (inf * 0 is nan)
-        exact = g.dtype.kind == "f" and g.size and not xp.isfinite(g.sum())
+        exact = is_float_array(g) and g.size and not xp.isfinite(g.sum())
         shape = tuple(self.in_shape[:2]) + geom.padded_hw
         # every pixel written exactly once below: no need to zero the image first
         img = xp.empty(shape, g.dtype) if geom.tiles and not exact else xp.zeros(shape, g.dtype)
@@ -157,14 +157,15 @@ def _max_windows(x, geom):
     last offset whose value beat the running max, i.e. the largest such offset, so a
     running ``maximum`` of ``offset * beaten`` finds it with no masked writes.
     """
-    if x.dtype.kind == "f":
+    floating = is_float_array(x)  # bfloat16 included
+    if floating:
         low = -xp.inf
     elif x.dtype.kind == "b":
         low = False
     else:
         low = xp.iinfo(x.dtype).min
     xpad = geom.pad(x, low)
-    if x.dtype.kind == "f" and x.size and xp.isnan(x.min()):
+    if floating and x.size and xp.isnan(x.min()):
         return _max_windows_nan(xpad, geom)
     small = xp.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else xp.int64
     best = arg = None
