@@ -195,7 +195,8 @@ def _check_view(storage, offset, size, stride, what):
         numel *= s
     itemsize = storage.dtype.itemsize
     if numel * itemsize > _I64:
-        raise CheckpointError(f"{what}: size {size} has too many elements")
+        raise CheckpointError(f"{what}: size {size} has more bytes than a NumPy array can address "
+                              "(torch keeps such a stride-0 view; gradstep cannot)")
     if numel == 0:
         return offset, size, stride, 0
     needed = offset + 1
@@ -217,9 +218,10 @@ def _tensor_view(storage, offset, size, stride, what):
     if numel == 0:
         return np.empty(size, dt)
     overlap = any(st == 0 and s > 1 for s, st in zip(size, stride))
-    return np.lib.stride_tricks.as_strided(
-        storage.array[offset:], shape=size, strides=[st * dt.itemsize for st in stride],
-        writeable=not overlap)
+    # a stride on a dimension of size 1 is never used; NumPy needs it to fit in bytes
+    strides = [st * dt.itemsize if s > 1 or abs(st * dt.itemsize) <= _I64 else 0 for s, st in zip(size, stride)]
+    return np.lib.stride_tricks.as_strided(storage.array[offset:], shape=size, strides=strides,
+                                           writeable=not overlap)
 
 
 def _no_hooks(hooks, what):

@@ -214,6 +214,10 @@ def _bytes_arg(args, what):
     raise CheckpointError(f"{what} takes bytes, or a str and the 'latin1' encoding")
 
 
+def _bytes(u, args):  # protocol 2 pickles b"" as bytes()
+    return _bytes_arg(args, "builtins.bytes") if args else b""
+
+
 def _bytearray(u, args):
     return u.fresh(bytearray(_bytes_arg(args, "builtins.bytearray") if args else b""))
 
@@ -295,6 +299,7 @@ BUILTIN_GLOBALS = {
     "builtins.set": _set,
     "builtins.frozenset": _frozenset,
     "builtins.bytearray": _bytearray,
+    "builtins.bytes": _bytes,
     "builtins.complex": _complex,
     "_codecs.encode": _encode,
     "numpy.dtype": _np_dtype,
@@ -419,7 +424,7 @@ class RestrictedUnpickler:
         except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError,
                 struct.error, RecursionError, AttributeError, EOFError) as e:
             raise CheckpointError(
-                f"{self.name}: malformed pickle in data.pkl at byte {self.pos} ({self.op}): "
+                f"{self.name}: malformed pickle in data.pkl after byte {self.pos} ({self.op}): "
                 f"{type(e).__name__}: {e}") from None
 
     # ------------------------------------------------------------ opcodes
