@@ -76,9 +76,9 @@ def test_eval_and_info(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["train", "--optimizer", "Adamm"], "unknown optimizer 'Adamm'; valid: ASGD"),
+    (["train", "--optimizer", "Adamm"], "unknown optimizer 'Adamm' (did you mean 'Adam'?); valid: ASGD"),
     (["train", "--optimizer", "Adam", "--nesterov"], "Adam does not take nesterov; it takes:"),
-    (["train", "--scheduler", "Nope"], "unknown scheduler 'Nope'; valid:"),
+    (["train", "--scheduler", "Nope"], "unknown scheduler 'Nope' (did you mean 'none'?); valid:"),
     (["train", "--data", "mnist:/no/such/dir"], "data folder '/no/such/dir' does not exist"),
     (["train", "--config", "/no/such.toml"], "config file '/no/such.toml' does not exist"),
     (["eval", "/no/such/run"], "does not exist"),
@@ -97,7 +97,7 @@ def test_unreadable_config_and_other_model_checkpoint(tmp_path):
     out = tmp_path / "r"
     assert main(["train", "--out", str(out), "--epochs", "1", "--no-progress"]) == 0
     code, _, err = _cli("train", "--resume", str(out), "--model", "cnn", "--no-progress")
-    assert code == 2 and "different model" in err and "Traceback" not in err
+    assert code == 2 and "differ from the run's: model 'mlp' -> 'cnn'" in err and "Traceback" not in err
 
 
 def test_config_file_values_and_flag_override(tmp_path):

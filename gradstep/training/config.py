@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 
@@ -14,6 +15,19 @@ except ModuleNotFoundError:  # Python 3.10
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line, exit status 2."""
+
+
+def suggest(name, choices):
+    """`` (did you mean 'X'?)`` for a near-miss of one of ``choices``, else ``''``.
+
+    Case is ignored; a name that is part of one or two choices (``cosine``) suggests them.
+    """
+    folded = {str(c).lower(): str(c) for c in choices}
+    key = str(name).lower().lstrip("-")
+    close = [folded[key]] if key in folded else [c for f, c in folded.items() if key and key in f]
+    if not close or len(close) > 2:
+        close = [folded[m] for m in difflib.get_close_matches(str(name).lower(), list(folded), n=1, cutoff=0.6)]
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 @dataclasses.dataclass
@@ -44,15 +58,61 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d):
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise UsageError(f"unknown config key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}")
+    def from_dict(cls, d, source="the configuration"):
+        """A config from a dict of keys (unknown keys and values of the wrong type: UsageError)."""
+        check_values(d, source)
         cfg = cls(**d)
         if isinstance(cfg.betas, list):
             cfg.betas = tuple(cfg.betas)
         return cfg
+
+    def validate(self):
+        """The ranges a run needs (the optimizer and scheduler check their own hyperparameters)."""
+        for name, low in (("epochs", 1), ("batch_size", 1), ("accumulate", 1), ("workers", 0)):
+            value = getattr(self, name)
+            if value < low:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+        if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
+            raise UsageError(f"--clip-grad-norm must be a positive number, got {self.clip_grad_norm}")
+        return self
+
+
+_TYPES = {"str": ((str,), "a string"), "float": ((int, float), "a number"), "int": ((int,), "an integer"),
+          "bool": ((bool,), "true or false"), "tuple": ((list, tuple), "a list of 2 numbers"),
+          "dict": ((dict,), "a table of KEY = VALUE")}
+
+
+def _field_kinds():
+    """``{field: (python types, words, None allowed)}`` from the annotations (``float | None``)."""
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        parts = [p.strip() for p in str(f.type).split("|")]
+        (types, words), = (_TYPES[p] for p in parts if p != "None")
+        out[f.name] = (types, words, "None" in parts)
+    return out
+
+
+def check_values(d, source="the configuration"):
+    """Unknown keys (with a suggestion) and values of the wrong type in ``d`` are a UsageError."""
+    if not isinstance(d, dict):
+        raise UsageError(f"{source} must hold a table of settings, got {type(d).__name__}")
+    kinds = _field_kinds()
+    for key, value in d.items():
+        if key not in kinds:
+            hint = suggest(key, kinds) or f"; valid keys: {', '.join(sorted(kinds))}"
+            raise UsageError(f"{source}: unknown key '{key}'{hint}")
+        types, words, optional = kinds[key]
+        if value is None and optional:
+            continue
+        bad = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if not bad and key == "betas":
+            bad = len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             for v in value)
+        if bad:
+            got = "a string" if isinstance(value, str) else type(value).__name__
+            raise UsageError(f"{source}: {key} must be {words}{' or none' if optional else ''}, "
+                             f"got {value!r} ({got})")
+    return d
 
 
 def read_toml(path):
@@ -66,17 +126,27 @@ def read_toml(path):
             raw = tomllib.load(f)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UsageError(f"cannot read config file '{path}': {e}") from None
-    return {k.replace("-", "_"): v for k, v in raw.items()}
+    values = {k.replace("-", "_"): v for k, v in raw.items()}
+    check_values(values, f"config file '{path}'")
+    return values
 
 
-def resolve(flags: dict, config_path=None, base: dict | None = None):
-    """Defaults < ``base`` (a saved config) < TOML file < flags that were given."""
-    values = dict(base or {})
-    if config_path:
-        values.update(read_toml(config_path))
-    values.update({k: v for k, v in flags.items() if v is not None})
+def resolve(flags: dict, config_path=None, base: dict | None = None, base_source="the saved run config"):
+    """Defaults < ``base`` (a saved config) < TOML file < flags that were given.
+
+    ``opt_args`` / ``sched_args`` merge key by key: ``--opt-arg amsgrad=true`` adds to
+    the file's ``opt_args`` rather than replacing them.
+    """
+    values = {}
+    layers = [check_values(base, base_source) if base is not None else {},
+              read_toml(config_path) if config_path else {},
+              {k: v for k, v in flags.items() if v is not None}]
+    for layer in layers:
+        for key, value in layer.items():
+            both = isinstance(value, dict) and isinstance(values.get(key), dict)
+            values[key] = {**values[key], **value} if both else value
     cfg = TrainConfig.from_dict(values)
     if cfg.optimizer == "SGD":  # the classic recipe, unless set otherwise
         cfg.momentum = 0.9 if cfg.momentum is None else cfg.momentum
         cfg.weight_decay = 1e-4 if cfg.weight_decay is None else cfg.weight_decay
-    return cfg
+    return cfg.validate()

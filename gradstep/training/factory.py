@@ -1,16 +1,21 @@
-"""Optimizers and schedulers by name, with their hyperparameters checked against the signature."""
+"""Optimizers and schedulers by name, their options typed and checked against the signature."""
 
 from __future__ import annotations
 
-import inspect
-
 from .. import optim
 from ..optim import lr_scheduler
-from .config import UsageError
+from .config import UsageError, suggest
+from .options import option_type, signature_options, typed_options
 
 # hyperparameter flags shared by many optimizers; each is passed only if set
 OPTIMIZER_FLAGS = ("lr", "momentum", "weight_decay", "nesterov", "betas", "eps", "alpha")
 PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
+# schedules laid out for a fixed number of steps: (the attribute holding it, what happens past it)
+FINITE_SCHEDULES = {
+    "CosineAnnealingLR": ("T_max", "the learning rate would rise again"),
+    "PolynomialLR": ("total_iters", "the learning rate would stay at 0"),
+    "OneCycleLR": ("total_steps", "OneCycleLR cannot step"),
+}
 
 
 def _classes(module, base):
@@ -22,44 +27,53 @@ def optimizer_names():
     return sorted(_classes(optim, optim.Optimizer))
 
 
+def _python_only(cls):
+    """The required argument of a scheduler that only Python code can give (a function, schedulers)."""
+    for name, param in signature_options(cls, ("self", "optimizer")).items():
+        if param.default is param.empty and option_type(param).callable_only:
+            return name
+    return None
+
+
 def scheduler_names():
-    names = _classes(lr_scheduler, lr_scheduler.LRScheduler)
-    return sorted(n for n in names if n not in ("SequentialLR", "ChainedScheduler"))
+    """The schedulers the command line can build (not LambdaLR & co., which need Python objects)."""
+    classes = _classes(lr_scheduler, lr_scheduler.LRScheduler)
+    return sorted(n for n, c in classes.items() if _python_only(c) is None)
 
 
-def _accepted(cls, skip):
-    return [p for p in inspect.signature(cls.__init__).parameters if p not in skip]
+def _pick(kind, name, classes, valid):
+    if name not in classes:
+        raise UsageError(f"unknown {kind} '{name}'{suggest(name, valid)}; valid: {', '.join(valid)}")
+    return classes[name]
+
+
+def _check_flags(owner, kwargs, accepted):
+    bad = sorted(k for k in kwargs if k not in accepted)
+    if bad:
+        raise UsageError(f"{owner} does not take {', '.join(bad)}; it takes: {', '.join(accepted)}")
 
 
 def build_optimizer(cfg, params):
-    classes = _classes(optim, optim.Optimizer)
-    if cfg.optimizer not in classes:
-        raise UsageError(f"unknown optimizer '{cfg.optimizer}'; valid: {', '.join(sorted(classes))}")
-    cls = classes[cfg.optimizer]
-    accepted = _accepted(cls, ("self", "params"))
+    """The optimizer; ``cfg.opt_args`` is replaced by its typed values (as config.json saves them)."""
+    cls = _pick("optimizer", cfg.optimizer, _classes(optim, optim.Optimizer), optimizer_names())
+    accepted = list(signature_options(cls, ("self", "params")))
     kwargs = {k: getattr(cfg, k) for k in OPTIMIZER_FLAGS if getattr(cfg, k) is not None}
+    _check_flags(cfg.optimizer, kwargs, accepted)
+    cfg.opt_args = typed_options(cls, cfg.opt_args, ("self", "params"), cfg.optimizer, "--opt-arg")
     kwargs.update(cfg.opt_args)
-    bad = sorted(k for k in kwargs if k not in accepted)
-    if bad:
-        raise UsageError(f"{cfg.optimizer} does not take {', '.join(bad)}; it takes: {', '.join(accepted)}")
     try:
         return cls(params, **kwargs)
     except (ValueError, TypeError) as e:
         raise UsageError(f"{cfg.optimizer}: {e}") from None
 
 
-def build_scheduler(cfg, optimizer, steps_per_epoch):
-    """The scheduler and whether it steps per batch (OneCycleLR, CyclicLR) or per epoch."""
-    if not cfg.scheduler or cfg.scheduler.lower() == "none":
-        return None, False
-    classes = _classes(lr_scheduler, lr_scheduler.LRScheduler)
-    if cfg.scheduler not in classes:
-        raise UsageError(f"unknown scheduler '{cfg.scheduler}'; valid: {', '.join(scheduler_names())}")
-    cls = classes[cfg.scheduler]
-    kwargs = dict(cfg.sched_args)
-    per_batch = cfg.scheduler in PER_BATCH_SCHEDULERS
-    updates = max(1, steps_per_epoch // cfg.accumulate)
-    defaults = {
+def updates_per_epoch(cfg, batches):
+    """Optimizer steps in an epoch of ``batches`` batches (a last partial accumulation steps too)."""
+    return max(1, -(-batches // cfg.accumulate))
+
+
+def _scheduler_defaults(cfg, updates):
+    return {
         "CosineAnnealingLR": {"T_max": cfg.epochs},
         "StepLR": {"step_size": max(1, cfg.epochs // 3)},
         "ExponentialLR": {"gamma": 0.9},
@@ -69,29 +83,39 @@ def build_scheduler(cfg, optimizer, steps_per_epoch):
         "MultiStepLR": {"milestones": [cfg.epochs // 2, 3 * cfg.epochs // 4]},
         "PolynomialLR": {"total_iters": cfg.epochs},
     }.get(cfg.scheduler, {})
-    for k, v in defaults.items():
-        kwargs.setdefault(k, v)
-    accepted = _accepted(cls, ("self", "optimizer"))
-    bad = sorted(k for k in kwargs if k not in accepted)
-    if bad:
-        raise UsageError(f"{cfg.scheduler} does not take {', '.join(bad)}; it takes: {', '.join(accepted)}")
+
+
+def build_scheduler(cfg, optimizer, steps_per_epoch):
+    """The scheduler and whether it steps per batch (OneCycleLR, CyclicLR) or per epoch.
+
+    ``cfg.sched_args`` is replaced by its typed values.
+    """
+    if not cfg.scheduler or cfg.scheduler.lower() == "none":
+        return None, False
+    classes = _classes(lr_scheduler, lr_scheduler.LRScheduler)
+    cls = _pick("scheduler", cfg.scheduler, classes, scheduler_names() + ["none"])
+    needs = _python_only(cls)
+    if needs:
+        raise UsageError(f"{cfg.scheduler} needs {needs}, a Python object, so it cannot be used from the "
+                         f"command line or a config file; use it from Python, or pick one of: "
+                         f"{', '.join(scheduler_names())}")
+    cfg.sched_args = typed_options(cls, cfg.sched_args, ("self", "optimizer"), cfg.scheduler, "--sched-arg")
+    kwargs = {**_scheduler_defaults(cfg, updates_per_epoch(cfg, steps_per_epoch)), **cfg.sched_args}
+    missing = [n for n, p in signature_options(cls, ("self", "optimizer")).items()
+               if p.default is p.empty and n not in kwargs]
+    if missing:
+        raise UsageError(f"{cfg.scheduler} needs {', '.join(missing)}: --sched-arg {missing[0]}=VALUE")
     try:
-        return cls(optimizer, **kwargs), per_batch
+        return cls(optimizer, **kwargs), cfg.scheduler in PER_BATCH_SCHEDULERS
     except (ValueError, TypeError, KeyError) as e:
         raise UsageError(f"{cfg.scheduler}: {e}") from None
 
 
-def parse_kv(items, what):
-    """``["gamma=0.5", "milestones=[3,6]"]`` -> dict, values parsed as Python literals."""
-    import ast
-
-    out = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{what} expects KEY=VALUE, got '{item}'")
-        try:
-            out[key.replace("-", "_")] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key.replace("-", "_")] = value
-    return out
+def schedule_end(scheduler, updates):
+    """``(epoch, attribute, what happens past it)``: where a fixed-length schedule ends, else None."""
+    name = type(scheduler).__name__
+    if name not in FINITE_SCHEDULES:
+        return None
+    attr, past = FINITE_SCHEDULES[name]
+    steps = getattr(scheduler, attr)
+    return (steps // updates if name in PER_BATCH_SCHEDULERS else steps), f"{attr}={steps}", past

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import json
+import io
 import os
 import time
 
@@ -21,7 +21,7 @@ from .._creation import tensor
 from ..autograd.grad_mode import no_grad
 from ..backend import float64, xp
 from ..random import Generator, get_rng_state, manual_seed, set_rng_state
-from ..serialization import load, save
+from ..serialization import atomic_write, save
 from ..utils.data import DataLoader, DistributedSampler
 from .config import TrainConfig, UsageError
 from .data import load_data
@@ -29,8 +29,8 @@ from .factory import build_optimizer, build_scheduler
 from .models import build_model
 from .plot import plot_curves
 from .progress import Progress
+from .resume import CHECKPOINT_FORMAT, check_epochs, check_same_settings, check_train_checkpoint
 
-CHECKPOINT_FORMAT = "gradstep-train/1"
 METRIC_FIELDS = ("epoch", "train_loss", "test_loss", "test_acc", "lr", "seconds")
 
 
@@ -60,8 +60,7 @@ def _world_size():
 
 def build(cfg: TrainConfig) -> Setup:
     """Everything a run needs, created in a fixed order so a seed reproduces it."""
-    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.accumulate < 1:
-        raise UsageError("--epochs, --batch-size and --accumulate must be positive")
+    cfg.validate()
     manual_seed(cfg.seed)
     train_set, test_set, in_shape, num_classes = load_data(cfg.data)
     model = build_model(cfg.model, in_shape, num_classes)
@@ -168,8 +167,7 @@ def checkpoint_state(s: Setup, epoch, history, best_acc):
 
 def restore(s: Setup, ckpt):
     """Load a checkpoint into a freshly built setup; a different model is a UsageError."""
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise UsageError("not a gradstep train checkpoint")
+    check_train_checkpoint(ckpt, "the checkpoint")
     if ckpt["model_name"] != s.cfg.model or tuple(ckpt["in_shape"]) != s.in_shape or \
             ckpt["num_classes"] != s.num_classes:
         raise UsageError(
@@ -181,21 +179,31 @@ def restore(s: Setup, ckpt):
         s.model.load_state_dict(ckpt["model"])
     except RuntimeError as e:
         raise UsageError(f"checkpoint does not fit the model: {str(e).splitlines()[0]}") from None
-    s.optimizer.load_state_dict(ckpt["optimizer"])
-    if s.scheduler is not None and ckpt["scheduler"] is not None:
-        s.scheduler.load_state_dict(ckpt["scheduler"])
-    set_rng_state(ckpt["rng"])
-    s.loader_gen.set_state(ckpt["loader_rng"])
+    try:
+        s.optimizer.load_state_dict(ckpt["optimizer"])
+        if s.scheduler is not None and ckpt.get("scheduler") is not None:
+            s.scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        s.loader_gen.set_state(ckpt["loader_rng"])
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise UsageError(f"the checkpoint's optimizer, scheduler or RNG state does not fit this run "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 
 
 def _write_metrics(path, history):
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
-        w.writeheader()
-        for row in history:
-            w.writerow({k: row[k] for k in METRIC_FIELDS})
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=METRIC_FIELDS)
+    w.writeheader()
+    for row in history:
+        w.writerow({k: row[k] for k in METRIC_FIELDS})
+    atomic_write(path, text.getvalue().encode())
+
+
+def _make_run_folder(out_dir):
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create the run folder '{out_dir}': {e.strerror}") from None
 
 
 def _current_lr(opt):
@@ -203,8 +211,11 @@ def _current_lr(opt):
     return float(lr.item() if hasattr(lr, "item") else lr)
 
 
-def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, stop_after=None):
+def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=None, stop_after=None):
     """Train according to ``cfg``, writing the run folder ``out_dir``; returns the history.
+
+    ``resume``: a checkpoint to continue, with the same settings (``resume.py`` says
+    what may change). ``progress``: tqdm bars (None: when stderr is a terminal).
 
     ``stop_after`` ends the run after that epoch's checkpoint, as an interruption would
     (used to test that ``--resume`` continues bit for bit). On several ranks (MPI),
@@ -214,16 +225,17 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=True, st
     lead = not dist.is_initialized() or dist.get_rank() == 0
     if not lead:
         printer, progress = (lambda *a, **k: None), False
-    else:
-        os.makedirs(out_dir, exist_ok=True)
     history, best_acc, start = [], -1.0, 1
     if resume is not None:
+        check_same_settings(cfg, resume)
         restore(s, resume)
+        check_epochs(cfg, resume, s.scheduler, len(s.train_loader))
         history, best_acc, start = list(resume["history"]), resume["best_acc"], resume["epoch"] + 1
-        printer(f"resuming from epoch {resume['epoch']} (best test accuracy so far {100 * best_acc:.2f}%)")
     if lead:
-        with open(os.path.join(out_dir, "config.json"), "w") as f:
-            f.write(cfg.to_json() + "\n")
+        _make_run_folder(out_dir)
+        atomic_write(os.path.join(out_dir, "config.json"), (cfg.to_json() + "\n").encode())
+    if resume is not None:
+        printer(f"resuming from epoch {resume['epoch']} (best test accuracy so far {100 * best_acc:.2f}%)")
     n_params = sum(p.numel() for p in s.model.parameters())
     printer(f"model {cfg.model} ({n_params:,} parameters) on {cfg.data}: {len(s.train_loader.dataset)} "
             f"train / {len(s.test_set)} test samples, {s.num_classes} classes")
@@ -283,23 +295,3 @@ def _finish_doctor(doctor, printer):
     if doctor is not None:
         doctor.stop()
         printer(doctor.report())
-
-
-def load_run_checkpoint(run_dir, name="best.gs"):
-    path = os.path.join(run_dir, name)
-    if not os.path.isdir(run_dir):
-        raise UsageError(f"run folder '{run_dir}' does not exist")
-    if not os.path.isfile(path):
-        raise UsageError(f"'{path}' does not exist; is '{run_dir}' a gradstep run folder?")
-    return load(path)
-
-
-def read_run_config(run_dir):
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path):
-        raise UsageError(f"'{path}' does not exist; is '{run_dir}' a gradstep run folder?")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"cannot read '{path}': {e}") from None

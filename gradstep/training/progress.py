@@ -1,4 +1,9 @@
-"""A per-epoch progress bar: tqdm when installed, otherwise a plain line at the end."""
+"""A per-epoch progress bar: tqdm when installed and stderr is a terminal.
+
+In a log (stderr redirected to a file or a pipe) there is no bar, whose ``\\r``
+frames would fill the log; the run's per-epoch lines say the same. ``enabled=True``
+(``gradstep train --progress``) forces the bar, ``False`` (``--no-progress``) drops it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,16 @@ import sys
 import time
 
 
+def stderr_is_terminal():
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
 class Progress:
-    def __init__(self, total, desc, enabled=True):
+    def __init__(self, total, desc, enabled=None):
+        enabled = stderr_is_terminal() if enabled is None else enabled
         self.total, self.desc, self.enabled = total, desc, enabled
         self.start = time.perf_counter()
         self._bar = None
