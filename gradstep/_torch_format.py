@@ -23,6 +23,7 @@ import collections
 import io
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -97,7 +98,18 @@ class _Archive:
             raise CheckpointError(f"{self.name}: record {full!r} ({what}) is {info.file_size} bytes, "
                                   f"the pickle says {size}")
         n = info.file_size
+        if info.compress_type == zipfile.ZIP_STORED and (n != info.compress_size or n > self.size):
+            raise CheckpointError(f"{self.name}: stored record {full!r} claims {n} bytes in "
+                                  f"{info.compress_size} (file of {self.size})")
+        if info.compress_type != zipfile.ZIP_STORED:
+            self._copy(info, None)  # a compressed record must prove its size before memory is allocated
         out = np.empty(n, np.uint8)
+        self._copy(info, out)
+        return out
+
+    def _copy(self, info, out):
+        """Read ``info`` to its end (so zipfile checks the CRC) into ``out``, or just count it."""
+        n, full = info.file_size, info.filename
         try:
             with self.zf.open(info) as f:
                 done = 0
@@ -106,14 +118,14 @@ class _Archive:
                     if not chunk:
                         raise CheckpointError(f"{self.name}: record {full!r} is truncated "
                                               f"({done} of {n} bytes)")
-                    out[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+                    if out is not None:
+                        out[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
                     done += len(chunk)
                 if f.read(1):
                     raise CheckpointError(f"{self.name}: record {full!r} holds more than its {n} bytes")
         except (zipfile.BadZipFile, OSError, EOFError, struct.error, ValueError, NotImplementedError,
-                OverflowError) as e:
+                OverflowError, zlib.error) as e:
             raise CheckpointError(f"{self.name}: corrupted record {full!r} ({type(e).__name__}: {e})") from None
-        return out
 
     def pickle_bytes(self):
         info = self.infos[self.prefix + "data.pkl"]
