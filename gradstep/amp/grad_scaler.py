@@ -271,6 +271,7 @@ def _update_scale(scale, tracker, found_inf, growth_factor, backoff_factor, grow
         return xp.float32(scale * backoff_factor), 0
     successful = tracker + 1
     if successful == growth_interval:
-        grown = xp.float32(scale * growth_factor)
+        with xp.errstate(over="ignore"):  # an overflow to inf is caught just below
+            grown = xp.float32(scale * growth_factor)
         return (grown if xp.isfinite(grown) else xp.float32(scale)), 0
     return xp.float32(scale), successful
