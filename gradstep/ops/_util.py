@@ -133,4 +133,28 @@ def as_float(t):
     return cast(t, float_dtype_for(t))
 
 
+_TITLES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+           "bool": "Bool"}
+
+
+def dtype_title(dt):
+    """torch's ScalarType name for a dtype, as its messages spell it (Float, Long, Bool, ...)."""
+    return _TITLES[dt.name]
+
+
+def check_float_input(t, kernel):
+    """torch's NotImplementedError for a float-only kernel given an integer or bool tensor."""
+    if not t.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype_title(t.dtype)}\'')
+
+
+def check_grad_dtype(t, dt):
+    """torch refuses to record a differentiable op whose result dtype ``dt`` is not float."""
+    from ..autograd.grad_mode import _GradState
+
+    if not dt.is_floating_point and _GradState.enabled and t.requires_grad:
+        raise RuntimeError(f"Autograd not support dtype: {dtype_title(dt)}")
+
+
 __all__ = ["as_dtype", "binary_args", "sum_to", "normalize_dim", "normalize_dims", "cast"]

@@ -7,8 +7,8 @@ import math
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
 from ..backend import xp
-from ._util import as_float
-from .unary import _float_unary, _sigmoid, _Unary, clamp, erf_array, where
+from ._util import check_float_input
+from .unary import _sigmoid, _Unary, clamp, erf_array, where
 
 
 class Relu(Node):
@@ -18,11 +18,12 @@ class Relu(Node):
         return xp.maximum(a, 0)
 
     def backward(self, g):
+        # the gradient passes unless out <= 0 (so a NaN passes it, as in torch)
         out = self.saved_output
         if _GradState.enabled:  # create_graph=True: Tensor ops, so it differentiates again
-            return g * (out > 0)
+            return g * ~(out <= 0)
         # one multiply by the bool mask (the Tensor path would also cast the mask to float)
-        return g._make(g._data * (out._data > 0))
+        return g._make(g._data * ~(out._data <= 0))
 
 
 class LeakyRelu(_Unary):
@@ -87,10 +88,14 @@ class Gelu(_Unary):
 
 
 
-silu = _float_unary(Silu)
+def silu(a):
+    check_float_input(a, "silu_cpu")
+    return Silu.apply(a)
 
 
 def relu(a):
+    if a.dtype.name == "bool":
+        raise RuntimeError("Boolean inputs not supported for relu")
     return Relu.apply(a)
 
 
@@ -103,21 +108,25 @@ def hardtanh(a, min_val=-1.0, max_val=1.0):
 
 
 def leaky_relu(a, negative_slope=0.01):
+    check_float_input(a, "leaky_relu_cpu")
     return LeakyRelu.apply(a, slope=negative_slope)
 
 
 def elu(a, alpha=1.0):
-    return Elu.apply(as_float(a), alpha=alpha)
+    check_float_input(a, "elu_cpu")
+    return Elu.apply(a, alpha=alpha)
 
 
 def softplus(a, beta=1.0, threshold=20.0):
-    return Softplus.apply(as_float(a), beta=beta, threshold=threshold)
+    check_float_input(a, "softplus_cpu")
+    return Softplus.apply(a, beta=beta, threshold=threshold)
 
 
 def gelu(a, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return Gelu.apply(as_float(a), approximate=approximate)
+    check_float_input(a, "GeluKernelImpl")
+    return Gelu.apply(a, approximate=approximate)
 
 
 def mish(a):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import xp
-from ._util import binary_args
+from ._util import binary_args, check_broadcast, dtype_title
 from .arithmetic import _scalar, _t
 
 
@@ -28,6 +28,8 @@ def _logical(a, b, fn):
     from .._tensor import Tensor
 
     a, b = _t(a), _t(b)
+    if a.shape != b.shape:
+        check_broadcast(a.shape, b.shape)
     return Tensor._make(fn(a._data, b._data))
 
 
@@ -78,7 +80,8 @@ def bitwise(a, b, fn):
 
     a, b = binary_args(a, b)
     if a.dtype.is_floating_point:
-        raise RuntimeError(f"\"{fn.__name__}_cpu\" not implemented for '{a.dtype.name}'")
+        raise NotImplementedError(f"\"{fn.__name__}_cpu\" not implemented for "
+                                  f"'{dtype_title(a.dtype)}'")
     return Tensor._make(fn(a._data, b._data))
 
 

@@ -311,9 +311,13 @@ def setitem(a, key, value):
 class IndexSelect(Node):
     def forward(self, a):
         self.in_shape = a.shape
+        if self.dim is None:  # a 0-d input
+            return a.copy()
         return xp.take(a, self.idx, axis=self.dim)
 
     def backward(self, g):
+        if self.dim is None:
+            return g
         return IndexAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
 
 
@@ -335,8 +339,17 @@ def index_select(a, dim, index):
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    if idx.size and (idx.max() >= (a.shape[d] if a.ndim else 1) or idx.min() < 0):
+    n = a.shape[d] if a.ndim else 1
+    if a.ndim == 0 and idx.size != 1:
+        raise RuntimeError(
+            f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        if a.ndim > 1:  # torch's kernel for more than one dim words it differently
+            bad = idx.max() if idx.max() >= n else idx.min()
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
+    if a.ndim == 0:  # one index into a scalar: the scalar
+        return IndexSelect.apply(a, idx=idx.reshape(()), dim=None)
     return IndexSelect.apply(a, idx=idx.reshape(-1), dim=d)
 
 
@@ -412,7 +425,12 @@ def take_along_dim(a, indices, dim=None):
     if dim is None:
         return gather(a.flatten(), 0, indices.flatten())
     d = normalize_dim(dim, a.ndim)
-    shape = list(xp.broadcast_shapes(
+    if a.ndim and indices._data.size and indices._data.min() < 0:  # wrapped, as in torch
+        from .._tensor import Tensor
+
+        n = a.shape[d]
+        indices = Tensor._make(xp.where(indices._data < 0, indices._data + n, indices._data))
+    shape = list(broadcast_shapes(
         tuple(s if k != d else 1 for k, s in enumerate(a.shape)),
         tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
     ashape = list(shape)
@@ -452,6 +470,10 @@ def _check_scatter_args(a, d, idx, src):
 
     if isinstance(src, Tensor) and src.dtype is not a.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if idx.ndim != a.ndim and not (idx.ndim <= 1 and a.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    if isinstance(src, Tensor) and src.ndim != idx.ndim and not (src.ndim <= 1 and idx.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     for k in range(idx.ndim):
         too_big = (k != d and k < a.ndim and idx.shape[k] > a.shape[k]) or (
             isinstance(src, Tensor) and src.ndim and idx.shape[k] > src.shape[k])
@@ -550,8 +572,10 @@ def masked_fill(a, mask, value):
                 f"{value.ndim} dimension(s)."
             )
         if value.requires_grad:
+            from ._util import check_grad_dtype
             from .elementwise import where
 
+            check_grad_dtype(value, a.dtype)
             return where(mask, value.to(a.dtype), a)
         value = value.item()
     out_shape = broadcast_shapes(a.shape, m.shape)
@@ -608,6 +632,8 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 
     d = normalize_dim(dim, a.ndim) if a.ndim else 0
     n = a.shape[d] if a.ndim else 1
+    if a.dtype.name == "bool":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     if a.ndim == 0:

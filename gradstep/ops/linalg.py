@@ -36,8 +36,9 @@ class MatMul(Node):
             return sum_to(ga, a.shape), sum_to(gb, b.shape)
         if nb == 2 and na > 2:
             k, m = b.shape
+            rows = _prod(a.shape[:-1])  # not -1: a size-0 dim leaves -1 ambiguous
             ga = g @ b.mT
-            gb = a.reshape(-1, k).mT @ g.reshape(-1, m)
+            gb = a.reshape(rows, k).mT @ g.reshape(rows, m)
             return ga, gb
         return sum_to(g @ b.mT, a.shape), sum_to(a.mT @ g, b.shape)
 

@@ -6,7 +6,7 @@ from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..backend import get_default_dtype, int64, xp
 from ._lowp import float32_compute
-from ._util import as_float, normalize_dim
+from ._util import as_float, check_float_input, check_grad_dtype, dtype_title, normalize_dim
 from ._util import normalize_dims as _normalize_dims
 
 
@@ -363,6 +363,7 @@ def _int_to_long(t, dtype):
     if dtype is not None:
         from ..backend import as_dtype
 
+        check_grad_dtype(t, as_dtype(dtype))
         return as_dtype(dtype).np
     if not t.dtype.is_floating_point:
         return int64.np
@@ -376,6 +377,14 @@ def sum(a, dim=None, keepdim=False, dtype=None):  # noqa: A001
 
 
 def mean(a, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        from ..backend import as_dtype
+
+        if not as_dtype(dtype).is_floating_point:
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be either a floating "
+                f"point or complex dtype. Got: {dtype_title(as_dtype(dtype))}"
+            )
     if dtype is None and not a.dtype.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
@@ -409,13 +418,13 @@ def _empty_check(a, axes, name):
 
 def amax(a, dim=(), keepdim=False):
     axes = normalize_dims(dim if dim != () else None, a.ndim)
-    _empty_check(a, axes if a.ndim else (), "amax")
+    _empty_check(a, axes if a.ndim and dim not in ((), None) else (), "amax")
     return AmaxAmin.apply(a, axes=axes, keepdim=keepdim, is_max=True)
 
 
 def amin(a, dim=(), keepdim=False):
     axes = normalize_dims(dim if dim != () else None, a.ndim)
-    _empty_check(a, axes if a.ndim else (), "amin")
+    _empty_check(a, axes if a.ndim and dim not in ((), None) else (), "amin")
     return AmaxAmin.apply(a, axes=axes, keepdim=keepdim, is_max=False)
 
 
@@ -508,13 +517,20 @@ def _var_args(dim, unbiased):
     return dim, unbiased
 
 
+def _var_check(a):
+    if not a.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
 def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _var_check(a)
     dim, unbiased = _var_args(dim, unbiased)
     axes = normalize_dims(dim, a.ndim)
     return Var.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _var_check(a)
     dim, unbiased = _var_args(dim, unbiased)
     axes = normalize_dims(dim, a.ndim)
     return Std.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
@@ -531,7 +547,11 @@ def std_mean(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         a = a.to(dtype)
-    a = as_float(a)
+    if not a.dtype.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {dtype_title(a.dtype)}")
+    if p == "fro" and dim is not None and not isinstance(dim, int) and len(dim) > 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
     if p == "fro" or p is None:
         p = 2
     if p == "nuc":
@@ -539,7 +559,22 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
     if isinstance(p, str):
         raise RuntimeError(f"norm(): unknown norm type {p!r}")
     axes = normalize_dims(dim, a.ndim)
+    if p in (float("inf"), float("-inf")) and a.numel() == 0:
+        _no_identity(a, axes, p)
     return Norm.apply(a, p=float(p), axes=axes, keepdim=keepdim)
+
+
+def _no_identity(a, axes, p):
+    """max/min of |a| over nothing: torch refuses the reduction (there is no identity)."""
+    name = "inf" if p > 0 else "-inf"
+    if not axes or len(axes) == a.ndim:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on an empty tensor "
+                           "because the operation does not have an identity")
+    for ax in axes:
+        if a.shape[ax] == 0:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {name} norm on the dimension {ax}because "
+                "this dimension is empty and the operation does not have an identity")
 
 
 def logsumexp(a, dim=None, keepdim=False):
@@ -548,21 +583,23 @@ def logsumexp(a, dim=None, keepdim=False):
     return LogSumExp.apply(a, axes=axes, keepdim=keepdim)
 
 
-def _softmax_dtype(a, dtype):
+def _softmax_dtype(a, dtype, dim, name):
     if dtype is not None:
         return a.to(dtype)
-    return as_float(a)
+    last = a.ndim == 0 or normalize_dim(dim, a.ndim) == a.ndim - 1
+    check_float_input(a, f"{name}{'_lastdim' if last else ''}_kernel_impl")
+    return a
 
 
 def softmax(a, dim=None, dtype=None, _stacklevel=3):
-    a = _softmax_dtype(a, dtype)
     d = normalize_dim(_implicit_dim(a, dim), a.ndim)
+    a = _softmax_dtype(a, dtype, d, "softmax")
     return Softmax.apply(a, dim=d)
 
 
 def log_softmax(a, dim=None, dtype=None, _stacklevel=3):
-    a = _softmax_dtype(a, dtype)
     d = normalize_dim(_implicit_dim(a, dim), a.ndim)
+    a = _softmax_dtype(a, dtype, d, "log_softmax")
     return LogSoftmax.apply(a, dim=d)
 
 
@@ -578,10 +615,11 @@ def cumsum(a, dim, dtype=None):
 
 
 def cumprod(a, dim, dtype=None):
-    if dtype is not None:
-        a = a.to(dtype)
+    out_dtype = _int_to_long(a, dtype)  # integer and bool inputs give int64, as in torch
+    if dtype is not None and out_dtype.kind == "f":
+        a, out_dtype = a.to(dtype), None
     d = normalize_dim(dim, a.ndim)
-    return Cumprod.apply(a, dim=d)
+    return Cumprod.apply(a, dim=d, out_dtype=out_dtype)
 
 
 def all(a, dim=None, keepdim=False):  # noqa: A001

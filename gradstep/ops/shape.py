@@ -31,7 +31,7 @@ class Permute(Node):
         inv = [0] * len(self.perm)
         for i, p in enumerate(self.perm):
             inv[p] = i
-        return g.permute(*inv)
+        return g.permute(inv)
 
 
 class Expand(Node):

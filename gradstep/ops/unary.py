@@ -7,7 +7,7 @@ import math
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
-from ._util import as_float, binary_args, cast, check_broadcast, sum_to
+from ._util import as_float, binary_args, cast, check_broadcast, check_float_input, sum_to
 from .arithmetic import _scalar, _t, pow
 
 
@@ -137,6 +137,8 @@ class Reciprocal(_UnaryOut):
 class Sign(Node):
     def forward(self, a):
         self.shape = a.shape
+        if a.dtype.kind == "b":  # sign of a bool is the bool itself
+            return a.copy()
         out = xp.sign(a)
         if a.dtype.kind == "f":
             out = xp.where(xp.isnan(out), a.dtype.type(0), out)  # torch: sign(nan) is 0
@@ -364,27 +366,39 @@ def log10(a):
 
 
 def abs(a):  # noqa: A001
-    return Abs.apply(_t(a))
+    a = _t(a)
+    if a.dtype is _BOOL:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    return Abs.apply(a)
 
 
 def sign(a):
     return Sign.apply(_t(a))
 
 
+def _int_rounding(a, name, decimals=0):
+    """Rounding an integer tensor copies it; torch has no kernel for bool (nor int with decimals)."""
+    if a.dtype is _BOOL or decimals:
+        check_float_input(a, f"{name}_cpu" if decimals else f"{name}_vml_cpu")
+    return a.clone()
+
+
 def floor(a):
-    return Floor.apply(a) if a.dtype.is_floating_point else a.clone()
+    return Floor.apply(a) if a.dtype.is_floating_point else _int_rounding(a, "floor")
 
 
 def ceil(a):
-    return Ceil.apply(a) if a.dtype.is_floating_point else a.clone()
+    return Ceil.apply(a) if a.dtype.is_floating_point else _int_rounding(a, "ceil")
 
 
 def trunc(a):
-    return Trunc.apply(a) if a.dtype.is_floating_point else a.clone()
+    return Trunc.apply(a) if a.dtype.is_floating_point else _int_rounding(a, "trunc")
 
 
 def round(a, decimals=0):  # noqa: A001
-    return Round.apply(a, decimals=decimals) if a.dtype.is_floating_point else a.clone()
+    if not a.dtype.is_floating_point:
+        return _int_rounding(a, "round", decimals)
+    return Round.apply(a, decimals=decimals)
 
 
 def square(a):
@@ -417,12 +431,25 @@ def _clamp_tensor(a, lo, hi):
                              has_lo=lo is not None, has_hi=hi is not None)
 
 
+def _tensor_operands(name, a, b):
+    """maximum/minimum take two tensors; torch refuses a Python number."""
+    from .._tensor import Tensor
+
+    for pos, x in ((1, a), (2, b)):
+        if not isinstance(x, Tensor):
+            arg = "input" if pos == 1 else "other"
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, "
+                            f"not {type(x).__name__}")
+
+
 def maximum(a, b):
+    _tensor_operands("maximum", a, b)
     a, b = binary_args(a, b)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b):
+    _tensor_operands("minimum", a, b)
     a, b = binary_args(a, b)
     return Minimum.apply(a, b)
 
@@ -449,5 +476,43 @@ def _dtype_title(dt):
             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
 
 
+class Lerp(Node):
+    """torch's two-sided formula: from ``a`` where |weight| < 0.5, else from ``end`` (exact at 1).
+
+    The gradients are torch's: (1 - w), w and (end - a), without a branch's inf * 0.
+    """
+
+    saves = (0, 1, 2)
+
+    def forward(self, a, end, w):
+        self.shapes = (a.shape, end.shape, w.shape)
+        diff = end - a
+        return xp.where(xp.abs(w) < 0.5, a + w * diff, end - diff * (1 - w))
+
+    def backward(self, g):
+        a, end, w = self.saved_tensors
+        sa, se, sw = self.shapes
+        return sum_to(g * (1 - w), sa), sum_to(g * w, se), sum_to(g * (end - a), sw)
+
+
 def lerp(a, end, weight):
-    return a + (end - a) * weight
+    from .._tensor import Tensor
+
+    a, end = _t(a), _t(end)
+    w = weight if isinstance(weight, Tensor) else Tensor._make(xp.asarray(weight, a.dtype.np))
+    if not a.dtype.is_floating_point:
+        kind = "tensor" if isinstance(weight, Tensor) else "scalar"
+        check_float_input(a, f"lerp_kernel_{kind}")
+    for name, x in (("end", end), ("weight", w)):
+        if x.dtype is not a.dtype:
+            raise RuntimeError(f"expected dtype {_c_name(a.dtype)} for `{name}` but got dtype "
+                               f"{_c_name(x.dtype)}")
+    check_broadcast(a.shape, end.shape)
+    check_broadcast(xp.broadcast_shapes(a.shape, end.shape), w.shape)
+    return Lerp.apply(a, end, w)
+
+
+def _c_name(dt):
+    """The C type name torch's dtype messages use (float, double, long, ...)."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "bool": "bool"}.get(dt.name, dt.name)

@@ -35,7 +35,8 @@ class Linear(Node):
         return "ViewBackward0" if has_bias else "UnsafeViewBackward0"
 
     def forward(self, x, w, b=None):
-        out = xp.matmul(x.reshape(-1, x.shape[-1]), w.T) if x.ndim != 1 else xp.matmul(x, w.T)
+        out = xp.matmul(x.reshape(_rows(x.shape), x.shape[-1]), w.T) if x.ndim != 1 else \
+            xp.matmul(x, w.T)
         if b is not None:
             out += b
         return out.reshape(*x.shape[:-1], w.shape[0])
@@ -46,12 +47,13 @@ class Linear(Node):
         x, w = self.saved_tensors
         need = self._next
         wd = w._data
-        g2 = g._data.reshape(-1, wd.shape[0])
+        rows = _rows(x._data.shape)  # not -1: a size-0 dim leaves -1 ambiguous
+        g2 = g._data.reshape(rows, wd.shape[0])
         gx = gw = gb = None
         if need[0] is not None:
             gx = Tensor._make(xp.matmul(g2, wd).reshape(x._data.shape))
         if need[1] is not None:
-            gw = Tensor._make(matmul_arrays(g2.T, x._data.reshape(-1, wd.shape[1])))
+            gw = Tensor._make(matmul_arrays(g2.T, x._data.reshape(rows, wd.shape[1])))
         if len(need) == 2:
             return gx, gw
         if need[2] is not None:
@@ -62,12 +64,21 @@ class Linear(Node):
         """The same products in Tensor ops (create_graph=True)."""
         x, w = self.saved_tensors
         need = [e is not None for e in self._next]
-        g2 = g.reshape(-1, w.shape[0])
+        rows = _rows(x.shape)
+        g2 = g.reshape(rows, w.shape[0])
         gx = (g @ w) if need[0] else None
-        gw = (g2.mT @ x.reshape(-1, w.shape[1])) if need[1] else None
+        gw = (g2.mT @ x.reshape(rows, w.shape[1])) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g2.sum(0) if need[2] else None)
+
+
+def _rows(shape):
+    """The number of rows when all but the last dim are folded (1 for a vector)."""
+    n = 1
+    for s in shape[:-1]:
+        n *= s
+    return n
 
 
 def _check_linear(input, weight, bias):  # noqa: A002

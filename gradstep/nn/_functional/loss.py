@@ -219,8 +219,10 @@ class CrossEntropy(Node):
             coef = gd.reshape(-1).astype(dt, copy=False)
         else:
             coef = xp.full(n, gd / self.denom if self.reduction == "mean" else gd, dt)
-        a = coef * wy * (1.0 - self.eps)  # weight of (softmax - onehot)
-        k = (self.eps / c) * coef * self.valid if self.eps else None
+        with xp.errstate(invalid="ignore"):  # all rows ignored (mean over none): coef is inf,
+            # and, as in torch, the ignored rows get a zero gradient, not inf * 0
+            a = xp.where(wy != 0, coef * wy * (1.0 - self.eps), 0)  # weight of (softmax - onehot)
+            k = xp.where(self.valid != 0, (self.eps / c) * coef, 0) if self.eps else None
         w = self.w.astype(dt, copy=False)
         row_scale = a if k is None else a + k * w.sum()
         grad = e * (row_scale / s)[:, None]  # softmax times each row's total weight
