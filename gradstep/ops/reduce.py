@@ -457,12 +457,25 @@ def _max_min(a, dim, keepdim, other, is_max):
     return max_min_result(vals, Tensor._make(idx.astype(xp.int64)), name)
 
 
-def max(a, dim=None, keepdim=False, other=None):  # noqa: A001
-    return _max_min(a, dim, keepdim, other, True)
+def max(a, dim=None, keepdim=False, other=None, *, out=None):  # noqa: A001
+    return _max_min_out(_max_min(a, dim, keepdim, other, True), out, "max")
 
 
-def min(a, dim=None, keepdim=False, other=None):  # noqa: A001
-    return _max_min(a, dim, keepdim, other, False)
+def min(a, dim=None, keepdim=False, other=None, *, out=None):  # noqa: A001
+    return _max_min_out(_max_min(a, dim, keepdim, other, False), out, "min")
+
+
+def _max_min_out(result, out, name):
+    """``out=``: one tensor for the elementwise/full forms, a (values, indices) pair with dim."""
+    if out is None:
+        return result
+    from ..return_types import max_min_result
+    from .pointwise import _into
+
+    if isinstance(result, tuple):
+        values, indices = out
+        return max_min_result(_into(values, result[0]), _into(indices, result[1]), name)
+    return _into(out, result)
 
 
 def _arg_check(a, dim, name):

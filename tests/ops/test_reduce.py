@@ -121,6 +121,25 @@ def test_max_min_two_tensor_form(name):
     check(lambda L, a, b: getattr(a, name)(b), [(3, 1), (1, 4)])
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_out(name):
+    """``out=`` (the AMSGrad idiom ``torch.max(m, v, out=m)``) writes in place, as torch does."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((3, 4)).astype("float32"), rng.standard_normal((3, 4)).astype("float32")
+    ga, gb, ta, tb = gradstep.tensor(a), gradstep.tensor(b), torch.tensor(a), torch.tensor(b)
+    r = getattr(gradstep, name)(ga, gb, out=ga)
+    getattr(torch, name)(ta, tb, out=ta)
+    assert r is ga
+    np.testing.assert_array_equal(ga.numpy(), ta.numpy())
+    gv, gi = gradstep.zeros(0), gradstep.zeros(0, dtype=gradstep.int64)  # resized, as torch does
+    tv, ti = torch.zeros(0), torch.zeros(0, dtype=torch.int64)
+    r = getattr(gradstep, name)(gb, 1, out=(gv, gi))
+    getattr(torch, name)(tb, 1, out=(tv, ti))
+    assert r.values is gv and r.indices is gi
+    np.testing.assert_array_equal(gv.numpy(), tv.numpy())
+    np.testing.assert_array_equal(gi.numpy(), ti.numpy())
+
+
 def test_max_min_result_type_and_errors():
     a = gradstep.tensor([[1.0, 5.0], [7.0, 2.0]])
     r = a.max(1)
