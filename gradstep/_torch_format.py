@@ -497,7 +497,7 @@ class _PickleWriter:
         self.obj(tuple(a.shape))
         self._np_dtype(a.dtype)
         self.w(b"\x89")
-        self.obj(np.ascontiguousarray(a).tobytes())
+        self.obj(_c_order(a).tobytes())
         self.w(b"tb")
 
     def _put(self, key):
@@ -510,7 +510,7 @@ class _PickleWriter:
             self.w(b"j" + struct.pack("<I", self.memo[id(t)]))
             return
         self.keep.append(t)
-        arr = np.ascontiguousarray(t._data)
+        arr = _c_order(t._data)  # (np.ascontiguousarray would make a 0-d array 1-d)
         key = str(len(self.storages))
         self.storages.append(arr)
         is_param = type(t).__name__ == "Parameter"
@@ -540,6 +540,10 @@ class _PickleWriter:
             self.global_("collections", "OrderedDict")
             self.w(b")RtR")
         self._put(id(t))
+
+
+def _c_order(a):
+    return a if a.flags.c_contiguous else a.copy(order="C")
 
 
 def torch_bytes(obj, archive="archive", byteorder=True):

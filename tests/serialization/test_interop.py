@@ -1,0 +1,186 @@
+"""torch-file interop: save picks torch's format by extension, torch reads it, gradstep reads torch's files
+(NumPy data and approved classes included), and load takes torch.load's arguments."""
+
+import collections
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep as gs
+import gradstep.serialization as S
+from gradstep.serialization import CheckpointError, UnsafeCheckpointError
+
+from .craft import Pk, canon, float_records, gradstep_sample, state_dict_sample, torch_zip
+
+
+class Point:  # a user class, approved in some tests
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+@pytest.mark.parametrize("name,kind", [("m.pt", b"PK"), ("m.pth", b"PK"), ("m.bin", b"PK"), ("m.PT", b"PK"),
+                                       ("m.gs", b"GRADSTEP"), ("m.ckpt", b"GRADSTEP"), ("m", b"GRADSTEP")])
+def test_format_follows_the_extension(tmp_path, name, kind):
+    sd = collections.OrderedDict(w=gs.randn(3, 2), b=gs.zeros(2, dtype=gs.float64), n=gs.tensor(5))
+    gs.save(sd, tmp_path / name)
+    data = (tmp_path / name).read_bytes()
+    assert data.startswith(kind)
+    back = gs.load(tmp_path / name)
+    assert canon(back) == canon(sd)
+    if kind == b"PK":
+        t = torch.load(tmp_path / name)  # weights_only=True is torch's default
+        assert canon(t) == canon(sd)
+
+
+def test_explicit_format_wins(tmp_path):
+    gs.save({"a": gs.ones(2)}, tmp_path / "x.pt", format="gradstep")
+    assert (tmp_path / "x.pt").read_bytes().startswith(b"GRADSTEP")
+    gs.save({"a": gs.ones(2)}, tmp_path / "x.gs", format="torch")
+    assert torch.load(tmp_path / "x.gs")["a"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="unknown format"):
+        gs.save({}, tmp_path / "y.gs", format="zip")
+
+
+def test_file_objects(tmp_path):
+    with open(tmp_path / "f.pt", "wb") as f:  # a named file: the extension decides, as for paths
+        gs.save({"a": gs.arange(3)}, f)
+    assert torch.load(tmp_path / "f.pt")["a"].tolist() == [0, 1, 2]
+    buf = io.BytesIO()  # no name: native
+    gs.save({"a": gs.arange(3)}, buf)
+    assert buf.getvalue().startswith(b"GRADSTEP")
+    buf = io.BytesIO()
+    gs.save({"a": gs.arange(3)}, buf, format="torch")
+    buf.seek(0)
+    assert torch.load(buf)["a"].tolist() == [0, 1, 2]
+
+
+def test_torch_save_keywords(tmp_path):
+    for kw in ({"pickle_protocol": 4}, {"_use_new_zipfile_serialization": False}, {"pickle_module": pickle},
+               {"_disable_byteorder_record": True}):
+        gs.save({"a": gs.ones(2)}, tmp_path / "k.pt", **kw)
+        assert torch.load(tmp_path / "k.pt")["a"].tolist() == [1.0, 1.0]
+        assert gs.load(tmp_path / "k.pt")["a"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="pickle_protocol"):
+        gs.save({}, tmp_path / "k.pt", pickle_protocol=1)
+
+
+def test_gradstep_model_state_into_torch(tmp_path):
+    gm = gs.nn.Sequential(gs.nn.Linear(3, 4), gs.nn.ReLU(), gs.nn.Linear(4, 2))
+    gs.save(gm.state_dict(), tmp_path / "g.pt")
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    tm.load_state_dict(torch.load(tmp_path / "g.pt"))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    # same weights, same float32 ops: agreement to float32 rounding of a 3->4->2 MLP
+    np.testing.assert_allclose(gm(gs.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_torch_state_dict_into_gradstep(tmp_path):
+    sd = state_dict_sample()
+    torch.save(sd, tmp_path / "t.pt")
+    back = gs.load(tmp_path / "t.pt")
+    assert canon(back) == canon(sd)
+    assert back._metadata == sd._metadata
+    assert back["expanded"]._data.strides[0] == 0  # stays a view
+    assert type(back["param"]).__name__ == "Parameter" and back["param"].requires_grad
+
+
+def test_numpy_data_in_torch_files(tmp_path):
+    obj = {"a": np.arange(6, dtype=np.float64).reshape(2, 3), "f": np.asfortranarray(np.ones((2, 3), np.int16)),
+           "s": np.float32(1.5), "i": np.int64(-3), "dt": np.dtype("uint8"), "b": np.array([True, False]),
+           "c": np.array([1 + 2j], np.complex64), "empty": np.zeros((0, 3), np.float32)}
+    torch.save(obj, tmp_path / "n.pt")
+    back = gs.load(tmp_path / "n.pt")
+    assert canon(back) == canon(obj)
+    assert back["a"].flags.writeable
+
+
+def test_gradstep_writes_numpy_like_torch(tmp_path):
+    obj = gradstep_sample()
+    gs.save(obj, tmp_path / "s.pt")
+    assert canon(gs.load(tmp_path / "s.pt")) == canon(obj)
+    with torch.serialization.safe_globals([np._core.multiarray._reconstruct, np.ndarray, np.dtype,
+                                           type(np.dtype(np.int32)), type(np.dtype(np.int64)),
+                                           np._core.multiarray.scalar]):
+        t = torch.load(tmp_path / "s.pt")
+    assert canon(t["raw"]) == canon(obj["raw"]) and t["w"].tolist() == obj["w"].tolist()
+
+
+def test_safe_globals_for_user_classes(tmp_path):
+    torch.save({"pt": Point(1, [2.5])}, tmp_path / "u.pt")
+    name = f"{Point.__module__}.{Point.__qualname__}"
+    with pytest.raises(UnsafeCheckpointError, match=rf"'{name}'.*add_safe_globals\(\[{name}\]\)"):
+        gs.load(tmp_path / "u.pt")
+    with S.safe_globals([Point]):
+        assert Point in S.get_safe_globals()
+        back = gs.load(tmp_path / "u.pt")
+    assert type(back["pt"]) is Point and back["pt"].x == 1 and back["pt"].y == [2.5]
+    assert Point not in S.get_safe_globals()
+    with pytest.raises(UnsafeCheckpointError):
+        gs.load(tmp_path / "u.pt")
+    S.add_safe_globals([(Point, name)])
+    try:
+        assert gs.load(tmp_path / "u.pt")["pt"].y == [2.5]
+    finally:
+        S.clear_safe_globals()
+    assert S.get_safe_globals() == []
+    with pytest.raises(ValueError, match="length 2"):
+        S.add_safe_globals([(Point,)])
+
+
+def test_approved_globals_cannot_reach_the_os():
+    S.add_safe_globals([Point])
+    try:
+        pkl = Pk().glob("os", "system").val(("true",)).reduce().bytes()
+        with pytest.raises(UnsafeCheckpointError, match="never allowed"):
+            S.add_safe_globals([(print, "os.system")])
+            gs.load(io.BytesIO(torch_zip(pkl)))
+    finally:
+        S.clear_safe_globals()
+
+
+def _cuda_file():
+    p = Pk().glob("torch._utils", "_rebuild_tensor_v2").mark().mark().val("storage").glob("torch", "FloatStorage")
+    p.val("0").val("cuda:0").val(4).tuple().op(b"Q").val(0).val((4,)).val((1,)).val(False).odict().tuple().reduce()
+    return torch_zip(p.bytes(), float_records())
+
+
+@pytest.mark.parametrize("ml", ["cpu", gs.device("cpu"), torch.device("cpu"), {"cuda:0": "cpu"},
+                                lambda storage, loc: storage, lambda storage, loc: None])
+def test_map_location_to_the_cpu(ml):
+    data = _cuda_file()
+    if isinstance(ml, type(_cuda_file)) and ml(1, 2) is None:
+        with pytest.raises(RuntimeError, match="CUDA"):  # None keeps the saved location
+            gs.load(io.BytesIO(data), map_location=ml)
+        return
+    assert gs.load(io.BytesIO(data), map_location=ml).tolist() == [0.0, 1.0, 2.0, 3.0]
+    if not isinstance(ml, gs.device):
+        assert torch.load(io.BytesIO(data), map_location=ml).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_cuda_locations_raise_like_torch_on_a_cpu_machine():
+    data = torch_zip(Pk().tensor().bytes(), float_records())
+    for ml in ("cuda", "cuda:0", {"cpu": "cuda:0"}):
+        with pytest.raises(RuntimeError):
+            torch.load(io.BytesIO(data), map_location=ml)
+        with pytest.raises(CheckpointError, match="CUDA"):
+            gs.load(io.BytesIO(data), map_location=ml)
+    with pytest.raises(CheckpointError, match="CUDA"):
+        gs.load(io.BytesIO(_cuda_file()))
+    native = io.BytesIO()
+    gs.save({"a": gs.ones(1)}, native)
+    with pytest.raises(CheckpointError, match="CUDA"):
+        gs.load(io.BytesIO(native.getvalue()), map_location="cuda")
+    assert gs.load(io.BytesIO(native.getvalue()), map_location="cpu", mmap=True)["a"].tolist() == [1.0]
+
+
+def test_weights_only_false_is_refused_with_advice(tmp_path):
+    gs.save({"a": 1}, tmp_path / "a.pt")
+    with pytest.raises(ValueError, match="add_safe_globals"):
+        gs.load(tmp_path / "a.pt", weights_only=False)
+    assert gs.load(tmp_path / "a.pt", weights_only=True) == {"a": 1}
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        gs.load(tmp_path / "a.pt", nonsense=1)
