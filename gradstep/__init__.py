@@ -36,6 +36,9 @@ from ._creation import (
     zeros_like,
 )
 from ._tensor import Size, Tensor, device
+from . import _tensor_inplace  # noqa: F401, I001 - binds the generated in-place methods
+from ._legacy import add, addcdiv, addcmul, sub
+from .ops.pointwise import fmod, frac, nan_to_num, sgn
 from ._tensor_str import set_printoptions
 from .autograd.grad_mode import (
     enable_grad,
@@ -69,7 +72,6 @@ from .backend import float as float  # noqa: A004, PLC0414
 from .backend import int as int  # noqa: A004, PLC0414
 from .ops.elementwise import (
     abs,
-    add,
     allclose,
     ceil,
     clamp,
@@ -118,7 +120,6 @@ from .ops.elementwise import (
     sin,
     sqrt,
     square,
-    sub,
     tanh,
     trunc,
     where,
