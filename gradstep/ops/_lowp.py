@@ -11,6 +11,7 @@ and reductions that behaviour without touching their float32/float64 paths.
 from __future__ import annotations
 
 import functools
+import inspect
 
 from ..backend import BF16_NP, xp
 
@@ -97,3 +98,31 @@ def _round(t):
     if t is None or t._data.dtype.kind == "V":
         return t
     return _tensor(t._data.astype(BF16_NP))
+
+
+def float32_function(*names):
+    """Function decorator for ops torch computes in float32 for bfloat16 input (layer_norm,
+    batch_norm, ...): a bfloat16 first argument, and the arguments ``names`` when they are
+    bfloat16, are cast to float32 (differentiably), and the result is rounded back to
+    bfloat16 once. The result has the input's dtype even with float32 weights, as in torch.
+    """
+    def decorate(fn):
+        sig = inspect.signature(fn)
+        first = next(iter(sig.parameters))
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            x = args[0] if args else kwargs.get(first)
+            data = getattr(x, "_data", None)
+            if data is None or data.dtype.kind != "V":
+                return fn(*args, **kwargs)
+            bound = sig.bind(*args, **kwargs)
+            for name in (first,) + names:
+                v = bound.arguments.get(name)
+                if v is not None and v._data.dtype.kind == "V":
+                    bound.arguments[name] = v.float()
+            return fn(*bound.args, **bound.kwargs).to(x.dtype)
+
+        return wrapper
+
+    return decorate

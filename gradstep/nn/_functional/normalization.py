@@ -14,6 +14,7 @@ from ..._tensor import Tensor
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
+from ...ops._lowp import float32_function
 
 
 class Normalize(Node):
@@ -69,6 +70,7 @@ def _check_vector(t, name, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
+@float32_function("weight", "bias")  # bfloat16 input: float32 inside, one rounding
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
                momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) of ``input`` over the batch and all spatial positions.
@@ -134,6 +136,7 @@ def _check_param_shape(t, name, shape):
                            f"{name} of shape {list(t.shape)} and normalized_shape = {list(shape)}")
 
 
+@float32_function("weight", "bias")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
     shape, dims = _normalized_dims(input, normalized_shape, "layer_norm")
@@ -143,6 +146,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return _affine(y, weight, bias, shape)
 
 
+@float32_function("weight", "bias")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Normalise each group of ``C / num_groups`` channels of each sample, then scale per channel."""
     if input.ndim < 2:
@@ -165,6 +169,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     return _affine(y, weight, bias, (1, c) + (1,) * (input.ndim - 2))
 
 
+@float32_function("weight")
 def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     """``x / sqrt(mean(x**2) + eps)`` over the trailing dims; ``eps=None`` is the dtype's eps."""
     shape, dims = _normalized_dims(input, normalized_shape, "rms_norm")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ...autograd.function import Node
 from ...backend import is_float_array, xp
+from ...ops._lowp import float32_compute
 
 # ---------------------------------------------------------------- geometry
 
@@ -215,6 +216,7 @@ def _flat_index(arg, geom):
 # ---------------------------------------------------------------- avg pooling nodes
 
 
+@float32_compute(backward=False)  # bfloat16: float32 sums, one rounding
 class AvgPool(Node):
     """Average pooling (linear); ``divisor`` is an ``(Ho, Wo)`` array."""
 
@@ -232,6 +234,7 @@ class AvgPool(Node):
                                     in_shape=self.in_shape)
 
 
+@float32_compute(backward=False)
 class AvgPoolAdjoint(Node):
     _name = "AvgPool2DBackwardBackward0"
 
