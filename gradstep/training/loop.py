@@ -221,6 +221,8 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=None, st
     (used to test that ``--resume`` continues bit for bit). On several ranks (MPI),
     rank 0 alone prints and writes the run folder.
     """
+    if resume is not None:  # first what needs no typed options: SGD's momentum would fail Adam's build
+        check_same_settings(cfg, resume, skip=("opt_args", "sched_args"))
     s = build(cfg)
     lead = not dist.is_initialized() or dist.get_rank() == 0
     if not lead:

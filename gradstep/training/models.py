@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import nn
-from .config import UsageError
+from .config import UsageError, suggest
 
 MODELS = ("mlp", "cnn")
 
@@ -28,4 +28,4 @@ def build_model(name, in_shape, num_classes):
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(32 * size, 64), nn.ReLU(), nn.Linear(64, num_classes),
         )
-    raise UsageError(f"unknown model '{name}'; valid models: {', '.join(MODELS)}")
+    raise UsageError(f"unknown model '{name}'{suggest(name, MODELS)}; valid models: {', '.join(MODELS)}")

@@ -76,11 +76,15 @@ def _normal(value):
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
-def check_same_settings(cfg, ckpt):
-    """A resumed run keeps the settings its checkpoint was trained with (see the module doc)."""
+def check_same_settings(cfg, ckpt, skip=()):
+    """A resumed run keeps the settings its checkpoint was trained with (see the module doc).
+
+    ``skip``: keys not compared (yet), as ``opt_args`` before they are typed.
+    """
     now, then = dataclasses.asdict(cfg), ckpt["config"]
     changed = [f"{k} {then.get(k)!r} -> {now[k]!r}" for k in now
-               if k not in MAY_CHANGE_ON_RESUME and k in then and _normal(now[k]) != _normal(then[k])]
+               if k not in MAY_CHANGE_ON_RESUME and k not in skip and k in then
+               and _normal(now[k]) != _normal(then[k])]
     if changed:
         raise UsageError(f"--resume continues a run with its own settings, but these differ from the run's: "
                          f"{'; '.join(changed)}. Only --epochs, --workers, --doctor and --out may change "
