@@ -235,3 +235,13 @@ def test_as_a_command_no_traceback_and_no_tqdm_frames_in_a_log(data, tmp_path):
     pytest.importorskip("tqdm")
     code, out, err = run(*tiny, tmp_path / "b", "--progress")
     assert code == 0 and "\r" in err and "epoch   1/1" in out
+
+
+def test_help_documents_resuming(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    assert "--resume RUN_DIR continues the run with its own settings" in out
+    assert "(CosineAnnealingLR at T_max, OneCycleLR at total_steps, PolynomialLR at total_iters)" in out
+    assert "--progress" in out and "LambdaLR" in out
