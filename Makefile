@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint fuzz bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(VENV)/.test
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check gradstep tests bench examples
+
+FUZZ_CASES ?= 20000
+
+fuzz: $(VENV)/.test  # checkpoint-loading fuzzer, many more cases than `make test` runs (300)
+	GRADSTEP_FUZZ_CASES=$(FUZZ_CASES) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/serialization/test_fuzz.py -p no:randomly --timeout=0
 
 BENCH := ops layers nn_core optim data mlp cnn transformer ddp doctor
 
