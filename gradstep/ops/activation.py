@@ -43,7 +43,8 @@ class Elu(_Unary):
         return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
 
     def deriv(self, a):
-        return where(a > 0, 1.0, (a.clamp(max=0.0).exp() * self.alpha))
+        # a <= 0, not "not a > 0": a NaN input passes the gradient, as in torch
+        return where(a <= 0, (a.clamp(max=0.0).exp() * self.alpha), 1.0)
 
 
 class Silu(_Unary):

@@ -229,14 +229,18 @@ class FloorDivide(Node):
 
 class Remainder(Node):
     saves = (0, 1)
+    scalar_a = False
 
     def forward(self, a, b):
         _check_int_divisor(b, "remainder_cpu")
         return xp.remainder(a, b)
 
     def backward(self, g):
+        if self.scalar_a:
+            raise RuntimeError("derivative for aten::remainder is not implemented")
         a, b = self.saved_tensors
-        return sum_to(g, a.shape), sum_to(-g * (a / b).floor(), b.shape)
+        # the floor division as torch's div(rounding_mode="floor"): floor(a / b) can round up
+        return sum_to(g, a.shape), sum_to(-g * a.div(b, rounding_mode="floor"), b.shape)
 
 
 # ---------------------------------------------------------------- functional API
@@ -424,8 +428,9 @@ def floor_divide(a, b):
 
 def remainder(a, b):
     name = "RemainderBackward0" if isinstance(b, (bool, int, float)) else "RemainderBackward1"
+    scalar_a = isinstance(a, (bool, int, float))  # torch has no derivative for remainder(s, t)
     a, b = binary_args(a, b)
-    return Remainder.apply(a, b, _name=name)
+    return Remainder.apply(a, b, _name=name, scalar_a=scalar_a)
 
 
 def neg(a):

@@ -340,11 +340,13 @@ def index_select(a, dim, index):
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     n = a.shape[d] if a.ndim else 1
+    if idx.size and a.ndim > 1 and n == 0:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     if a.ndim == 0 and idx.size != 1:
         raise RuntimeError(
             f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
     if idx.size and (idx.max() >= n or idx.min() < 0):
-        if a.ndim > 1:  # torch's kernel for more than one dim words it differently
+        if a.ndim > 1 and (d == 1 or a.numel() == 0):  # torch's other kernel's error
             bad = idx.max() if idx.max() >= n else idx.min()
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
@@ -546,11 +548,22 @@ def broadcast_shapes(a, b):
 
 class MaskedFill(Node):
     def forward(self, a):
-        return xp.where(self.mask, a.dtype.type(self.value), a)
+        return xp.where(self.mask, _fill_value(self.value, a.dtype), a)
 
     def backward(self, g):
         return sum_to(g.masked_fill(_mask_tensor(self.mask), 0.0), self.shape) if \
             self.mask.shape != g.shape else g.masked_fill(_mask_tensor(self.mask), 0.0)
+
+
+def _fill_value(v, dt):
+    """``v`` in dtype ``dt`` as torch converts it: ints wrap, out-of-range floats are refused."""
+    if dt.kind in "iu" and not isinstance(v, bool):
+        if isinstance(v, int):
+            return xp.asarray(v).astype(dt)[()]
+        info = xp.iinfo(dt)
+        if not info.min <= v <= info.max:
+            raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
+    return dt.type(v)
 
 
 def _mask_tensor(m):
@@ -607,7 +620,7 @@ def sort(a, dim=-1, descending=False, stable=False):
     from .._tensor import Tensor
     from ..return_types import sort as sort_result
 
-    d = normalize_dim(dim, a.ndim) if a.ndim else 0
+    d = normalize_dim(dim, a.ndim)
     if a.ndim == 0:
         return sort_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
     data = a._data

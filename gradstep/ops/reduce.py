@@ -126,7 +126,9 @@ class AmaxAmin(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         out = _kept(self.saved_output, self.axes, a.shape)
-        mask = (a == out) | (a.isnan() & out.isnan())  # a NaN max: the NaNs share the gradient
+        mask = a == out
+        if self.full:  # max()/min(): the NaNs share a NaN result's gradient (amax/amin: NaN)
+            mask = mask | (a.isnan() & out.isnan())
         mask = mask.to(g.dtype)
         count = mask.sum(dim=self.axes, keepdim=True)
         return _expand_back(g, a.shape, self.axes, self.keepdim) * mask / count
@@ -329,10 +331,17 @@ class Cumprod(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         out = self.saved_output
-        if g.ndim == 0:
+        if a.numel() <= 1:  # as torch: the gradient itself (no division by a)
             return g
-        if bool(xp.any((a._data == 0) | ~xp.isfinite(a._data))):  # dividing by a: 0/0, inf/inf
-            return _cumprod_grad_with_zeros(a._data, g._data, self.dim)
+        if bool(xp.any(a._data == 0)):
+            # as torch: the exact scan only along slices with a zero; the others divide
+            # (so an inf there gives torch's NaN)
+            d = self.dim
+            exact = _cumprod_grad_with_zeros(a._data, g._data, d)
+            with xp.errstate(all="ignore"):
+                div = xp.flip(xp.cumsum(xp.flip(g._data * out._data, d), d), d) / a._data
+            zero = xp.any(a._data == 0, axis=d, keepdims=True)
+            return exact._make(xp.where(zero, exact._data, div))
         return (g * out).flip(self.dim).cumsum(self.dim).flip(self.dim) / a
 
 

@@ -412,8 +412,8 @@ def clamp(a, min=None, max=None):  # noqa: A002
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensor(a, min, max)
-    if not a.dtype.is_floating_point and (isinstance(min, float) or isinstance(max, float)):
-        a = as_float(a)
+    # Python bounds promote like operands (an int bound makes a bool tensor int64)
+    a = cast(a, result_type(a, *(x for x in (min, max) if x is not None)))
     return Clamp.apply(a, lo=None if min is None else _scalar(min, a.dtype),
                        hi=None if max is None else _scalar(max, a.dtype))
 
