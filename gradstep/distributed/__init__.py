@@ -18,7 +18,7 @@ import sys
 import time
 
 from .._tensor import Tensor
-from ..backend import xp
+from ..backend import is_float_array, xp
 from . import _comm
 
 __all__ = [
@@ -250,7 +250,7 @@ def _average(buf, n):
     """``buf /= n`` in place; integers round toward zero (as NCCL's average does)."""
     if n == 1:
         return
-    if buf.dtype.kind == "f":
+    if is_float_array(buf):  # bfloat16 included
         buf /= n
     else:
         q = xp.abs(buf) // n

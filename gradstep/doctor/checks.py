@@ -11,7 +11,7 @@ import collections
 import dataclasses
 import math
 
-from ..backend import xp
+from ..backend import is_float_array, xp
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +41,7 @@ def names_list(names, limit=6):
 
 def is_finite_array(a):
     """Whether every value of a raw array is finite (integer arrays always are)."""
-    return a.dtype.kind not in "fc" or bool(xp.isfinite(a).all())
+    return not (is_float_array(a) or a.dtype.kind == "c") or bool(xp.isfinite(a).all())
 
 
 # ---------------------------------------------------------------- 5: scheduler cadence
