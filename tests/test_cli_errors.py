@@ -75,9 +75,20 @@ def _train(data, *args):
     (["--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     (["stray"], "unexpected argument 'stray'"),
     (["--progress", "--no-progress"], "not allowed with argument"),
+    (["--seed", str(2**70)], "--seed must be between -2**63 and 2**63 - 2"),
+    (["--optimizer", "LBFGS"], "LBFGS.step() needs a closure that re-evaluates the loss"),
+    (["--scheduler", "OneCycleLR", "--sched-arg", "total_steps=1"],
+     "OneCycleLR's 1 total steps are fewer than the run's 2 (1 epochs x 2 optimizer steps)"),
+    (["--scheduler", "ReduceLROnPlateau", "--sched-arg", "mode=maxx"], "ReduceLROnPlateau: mode maxx is unknown"),
+    (["--config", "/"], "config file '/' is not a file"),
 ])
 def test_bad_flags(data, capsys, args, needle):
     assert needle in _error(capsys, _train(data, *args))
+
+
+def test_run_folder_that_is_a_file(data, capsys):
+    err = _error(capsys, _train(data, "--out", data / "tiny.csv"))
+    assert f"cannot create the run folder '{data / 'tiny.csv'}'" in err
 
 
 def test_unknown_command_and_data_kind(capsys):

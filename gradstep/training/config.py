@@ -72,6 +72,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value < low:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+        if not -(2**63) <= self.seed < 2**63 - 1:  # the data loader's generator is seeded with seed + 1
+            raise UsageError(f"--seed must be between -2**63 and 2**63 - 2, got {self.seed}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
             raise UsageError(f"--clip-grad-norm must be a positive number, got {self.clip_grad_norm}")
         return self
@@ -118,7 +120,7 @@ def check_values(d, source="the configuration"):
 def read_toml(path):
     """Config keys from a TOML file (the same names as the flags, with underscores)."""
     if not os.path.isfile(path):
-        raise UsageError(f"config file '{path}' does not exist")
+        raise UsageError(f"config file '{path}' " + ("is not a file" if os.path.exists(path) else "does not exist"))
     if tomllib is None:
         raise UsageError("reading TOML configs needs Python 3.11+ (tomllib)")
     try:

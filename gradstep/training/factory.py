@@ -10,6 +10,8 @@ from .options import option_type, signature_options, typed_options
 # hyperparameter flags shared by many optimizers; each is passed only if set
 OPTIMIZER_FLAGS = ("lr", "momentum", "weight_decay", "nesterov", "betas", "eps", "alpha")
 PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
+# optimizers whose step() needs a closure that re-evaluates the loss, which the train loop does not give
+CLOSURE_OPTIMIZERS = ("LBFGS",)
 # schedules laid out for a fixed number of steps: (the attribute holding it, what happens past it)
 FINITE_SCHEDULES = {
     "CosineAnnealingLR": ("T_max", "the learning rate would rise again"),
@@ -24,7 +26,8 @@ def _classes(module, base):
 
 
 def optimizer_names():
-    return sorted(_classes(optim, optim.Optimizer))
+    """The optimizers the train loop can drive (not LBFGS, whose step needs a closure)."""
+    return sorted(n for n in _classes(optim, optim.Optimizer) if n not in CLOSURE_OPTIMIZERS)
 
 
 def _python_only(cls):
@@ -56,6 +59,9 @@ def _check_flags(owner, kwargs, accepted):
 def build_optimizer(cfg, params):
     """The optimizer; ``cfg.opt_args`` is replaced by its typed values (as config.json saves them)."""
     cls = _pick("optimizer", cfg.optimizer, _classes(optim, optim.Optimizer), optimizer_names())
+    if cfg.optimizer in CLOSURE_OPTIMIZERS:
+        raise UsageError(f"{cfg.optimizer}.step() needs a closure that re-evaluates the loss, which "
+                         "gradstep train's loop does not give; use it from Python, or pick another optimizer")
     accepted = list(signature_options(cls, ("self", "params")))
     kwargs = {k: getattr(cfg, k) for k in OPTIMIZER_FLAGS if getattr(cfg, k) is not None}
     _check_flags(cfg.optimizer, kwargs, accepted)
@@ -100,15 +106,24 @@ def build_scheduler(cfg, optimizer, steps_per_epoch):
                          f"command line or a config file; use it from Python, or pick one of: "
                          f"{', '.join(scheduler_names())}")
     cfg.sched_args = typed_options(cls, cfg.sched_args, ("self", "optimizer"), cfg.scheduler, "--sched-arg")
-    kwargs = {**_scheduler_defaults(cfg, updates_per_epoch(cfg, steps_per_epoch)), **cfg.sched_args}
+    updates = updates_per_epoch(cfg, steps_per_epoch)
+    defaults = _scheduler_defaults(cfg, updates)
+    if cfg.scheduler == "OneCycleLR" and ("epochs" in cfg.sched_args or "steps_per_epoch" in cfg.sched_args):
+        defaults.pop("total_steps")  # torch prefers total_steps: the user's epochs would be ignored
+    kwargs = {**defaults, **cfg.sched_args}
     missing = [n for n, p in signature_options(cls, ("self", "optimizer")).items()
                if p.default is p.empty and n not in kwargs]
     if missing:
         raise UsageError(f"{cfg.scheduler} needs {', '.join(missing)}: --sched-arg {missing[0]}=VALUE")
     try:
-        return cls(optimizer, **kwargs), cfg.scheduler in PER_BATCH_SCHEDULERS
+        scheduler = cls(optimizer, **kwargs)
     except (ValueError, TypeError, KeyError) as e:
         raise UsageError(f"{cfg.scheduler}: {e}") from None
+    if cfg.scheduler == "OneCycleLR" and scheduler.total_steps < cfg.epochs * updates:
+        raise UsageError(f"OneCycleLR's {scheduler.total_steps} total steps are fewer than the run's "
+                         f"{cfg.epochs * updates} ({cfg.epochs} epochs x {updates} optimizer steps), and it "
+                         "cannot step past its end; leave total_steps/epochs/steps_per_epoch out to fit the run")
+    return scheduler, cfg.scheduler in PER_BATCH_SCHEDULERS
 
 
 def schedule_end(scheduler, updates):
