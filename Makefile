@@ -28,7 +28,7 @@ lint: $(VENV)/.test
 
 FUZZ_CASES ?= 20000
 
-fuzz: $(VENV)/.test  # checkpoint-loading fuzzer, many more cases than `make test` runs (300)
+fuzz: $(VENV)/.test  # checkpoint-loading fuzzer, many more cases than `make test` runs (1500)
 	GRADSTEP_FUZZ_CASES=$(FUZZ_CASES) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/serialization/test_fuzz.py -p no:randomly --timeout=0
 
 BENCH := ops layers nn_core optim data mlp cnn transformer ddp doctor

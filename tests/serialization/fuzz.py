@@ -47,9 +47,16 @@ def _str(s):
     return b"X" + struct.pack("<I", len(raw)) + raw
 
 
-def _payload():
-    """A marker-file write through os.system: proves nothing executes if the marker never appears."""
-    return _global("os", "system") + _str(f"touch {MARKER}") + b"\x85R"
+def _payload(rng):
+    """A marker-file write: proves nothing executes if the marker never appears."""
+    how = rng.randrange(4)
+    if how == 0:
+        return _global("os", "system") + _str(f"touch {MARKER}") + b"\x85R"
+    if how == 1:
+        return _global("builtins", "exec") + _str(f"open({MARKER!r}, 'w').close()") + b"\x85R"
+    if how == 2:
+        return _global("subprocess", "call") + b"]" + _str("touch") + b"a" + _str(MARKER) + b"a\x85R"
+    return b"\x80\x04" + b"\x8c\x02os\x8c\x06system\x93" + _str(f"touch {MARKER}") + b"\x85R"  # STACK_GLOBAL
 
 
 def _random_op(rng):
@@ -65,7 +72,7 @@ def _random_op(rng):
     if pick == 5:
         return b"}" + _str(rng.choice(["_metadata", "np", "name", "__class__", "x"])) + _int(1) + b"sb"  # BUILD
     if pick == 6:
-        return _payload()
+        return _payload(rng)
     if pick == 7:
         return rng.choice([b"h", b"q"]) + bytes([rng.randrange(256)])  # BINGET / BINPUT
     return bytes([rng.choice(b"bsuaeR\x81(t02})]NQ\x85\x86\x87.\x88\x89\x90\x91\x8f")])
