@@ -6,7 +6,17 @@ their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
 
 from __future__ import annotations
 
-from . import autograd, backend, datasets, distributed, nn, optim, return_types, utils
+from . import (  # _tensor_inplace binds the generated in-place methods onto Tensor
+    _tensor_inplace,
+    autograd,
+    backend,
+    datasets,
+    distributed,
+    nn,
+    optim,
+    return_types,
+    utils,
+)
 from ._creation import (
     arange,
     as_tensor,
@@ -35,11 +45,22 @@ from ._creation import (
     zeros,
     zeros_like,
 )
-from ._tensor import Size, Tensor, device
-from . import _tensor_inplace  # noqa: F401, I001 - binds the generated in-place methods
+from ._foreach import FUNCTIONS as _FOREACH_FUNCTIONS
 from ._legacy import add, addcdiv, addcmul, sub
-from .ops.pointwise import fmod, frac, nan_to_num, sgn
+from ._tensor import Size, Tensor, device
 from ._tensor_str import set_printoptions
+from ._tensor_types import (
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -138,6 +159,7 @@ from .ops.index import (
     topk,
 )
 from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv, outer
+from .ops.pointwise import fmod, frac, nan_to_num, sgn
 from .ops.reduce import (
     all,
     amax,
@@ -205,6 +227,7 @@ from .random import (
     set_rng_state,
 )
 
+globals().update(_FOREACH_FUNCTIONS)  # torch._foreach_add, torch._foreach_mul_, ...
 clip = clamp
 absolute = abs
 subtract = sub

@@ -13,6 +13,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 
 def _as_list(x):
@@ -100,5 +101,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 __all__ = [
     "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "once_differentiable",
-    "detect_anomaly", "set_detect_anomaly",
+    "detect_anomaly", "set_detect_anomaly", "Variable",
 ]

@@ -18,6 +18,7 @@ from .optimizer import (
     _check_lr,
     _get_value,
     _step_tensor,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -67,6 +68,7 @@ class Adadelta(Optimizer):
         state["acc_delta"] = _zeros_like(p)
         return state
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Adadelta step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

@@ -27,7 +27,14 @@ import math
 
 from .._tensor import Tensor
 from ..backend import xp
-from .optimizer import Optimizer, _as_scalar, _data_or_none, _step_tensor, _zeros_like
+from .optimizer import (
+    Optimizer,
+    _as_scalar,
+    _data_or_none,
+    _step_tensor,
+    _use_grad_for_differentiable,
+    _zeros_like,
+)
 
 
 def _lerp_(start, end, weight):
@@ -115,6 +122,7 @@ class Adafactor(Optimizer):
             state["variance"] = _zeros_like(p)
         return state
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Adafactor step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

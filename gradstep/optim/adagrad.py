@@ -19,6 +19,7 @@ from .optimizer import (
     _check_fused_foreach,
     _check_lr,
     _step_tensor,
+    _use_grad_for_differentiable,
 )
 
 
@@ -75,6 +76,7 @@ class Adagrad(Optimizer):
             xp.full_like(p._data, self.defaults["initial_accumulator_value"]))
         return state
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Adagrad step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

@@ -27,6 +27,7 @@ from .optimizer import (
     _group_defaults,
     _scalar_state_as_tensors,
     _step_tensor,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -112,6 +113,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = _zeros_like(p)
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Adam step over every group; returns the closure's loss."""
         loss = self._eval_closure(closure)

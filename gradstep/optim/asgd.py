@@ -22,6 +22,7 @@ from .optimizer import (
     _check_lr,
     _get_value,
     _step_tensor,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -77,6 +78,7 @@ class ASGD(Optimizer):
         state["ax"] = _zeros_like(p)
         return state
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One ASGD step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

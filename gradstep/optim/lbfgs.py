@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..backend import xp
-from .optimizer import Optimizer, _as_scalar, _check_lr
+from .optimizer import Optimizer, _as_scalar, _check_lr, _use_grad_for_differentiable
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -211,6 +211,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return result
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """Run up to ``max_iter`` L-BFGS iterations; returns the closure's first loss."""
         if closure is None:

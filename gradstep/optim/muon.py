@@ -23,7 +23,7 @@ import math
 
 from .._tensor import Tensor
 from ..backend import xp
-from .optimizer import Optimizer, _as_scalar, _zeros_like
+from .optimizer import Optimizer, _as_scalar, _use_grad_for_differentiable, _zeros_like
 
 EPS = 1e-7
 DEFAULT_A = 3.4445
@@ -167,6 +167,7 @@ class Muon(Optimizer):
                         "optimizer (e.g. AdamW)."
                     )
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Muon step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

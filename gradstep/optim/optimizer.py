@@ -3,8 +3,10 @@
 An optimizer holds ``param_groups`` (a list of dicts: ``params`` plus every
 hyperparameter of ``defaults``) and ``state`` (a dict keyed by parameter, filled
 lazily by ``step``). Subclasses implement ``step(closure=None)``; the base class
-wraps every subclass's ``step`` so that the step hooks run around it and the
-update itself runs without recording a graph (see ``__init_subclass__``).
+wraps every subclass's ``step`` so that the step hooks run around it (see
+``__init_subclass__``). As in torch, only the built-in optimizers turn graph
+recording off for their update (``_use_grad_for_differentiable``); a user
+subclass's ``step`` runs in the caller's grad mode, and its closure with it.
 
 ``state_dict()`` uses torch's format, so a gradstep state dict converted to
 torch tensors loads into the matching torch optimizer and the reverse.
@@ -128,11 +130,30 @@ def _data_or_none(t):
     return None if t is None else t._data
 
 
+def _use_grad_for_differentiable(step):
+    """Run a built-in optimizer's ``step`` with grad mode set to its ``differentiable`` flag.
+
+    torch decorates its own optimizers' ``step`` this way; a third-party subclass is not
+    affected (it usually decorates its ``step`` with ``@torch.no_grad()`` itself).
+    """
+
+    @functools.wraps(step)
+    def step_without_graph(self, *args, **kwargs):
+        with set_grad_enabled(self.defaults.get("differentiable", False)):
+            return step(self, *args, **kwargs)
+
+    return step_without_graph
+
+
 def _with_step_hooks(step):
-    """Wrap a subclass's ``step``: pre hooks, the update without a graph, post hooks."""
+    """Wrap a subclass's ``step``: pre hooks, the step, post hooks (torch's profile_hook_step)."""
 
     @functools.wraps(step)
     def hooked_step(self, *args, **kwargs):
+        if "_optimizer_step_pre_hooks" not in self.__dict__:
+            # a wrapper (Lookahead, ...) that never called Optimizer.__init__: torch patches
+            # ``step`` with its hooks in ``__init__``, so such a class's step runs bare
+            return step(self, *args, **kwargs)
         for pre_hook in chain(_global_optimizer_pre_hooks.values(),
                               self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
@@ -143,8 +164,7 @@ def _with_step_hooks(step):
                         f"{result}."
                     )
                 args, kwargs = result
-        with set_grad_enabled(self.defaults.get("differentiable", False)):
-            out = step(self, *args, **kwargs)
+        out = step(self, *args, **kwargs)
         for post_hook in chain(self._optimizer_step_post_hooks.values(),
                                _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
@@ -165,8 +185,8 @@ class Optimizer:
     """
 
     def __init_subclass__(cls, **kwargs):
-        # Every ``step`` a subclass defines runs the step hooks and disables graph
-        # recording, as torch's ``profile_hook_step`` + ``_use_grad_for_differentiable`` do.
+        # Every ``step`` a subclass defines runs the step hooks, as torch's ``profile_hook_step``
+        # does; grad mode is left to the step (built-ins: ``_use_grad_for_differentiable``).
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "_hooked", False):
@@ -316,7 +336,7 @@ class Optimizer:
 
     @staticmethod
     def _eval_closure(closure):
-        """Run ``closure`` with gradients enabled (``step`` itself runs under no_grad)."""
+        """Run ``closure`` with gradients enabled (a built-in ``step`` runs under no_grad)."""
         if closure is None:
             return None
         with enable_grad():

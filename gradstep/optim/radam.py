@@ -30,6 +30,7 @@ from .optimizer import (
     _group_defaults,
     _scalar_state_as_tensors,
     _step_tensor,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -100,6 +101,7 @@ class RAdam(Optimizer):
         state["exp_avg"] = _zeros_like(p)
         state["exp_avg_sq"] = _zeros_like(p)
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One RAdam step over every group; returns the closure's loss."""
         loss = self._eval_closure(closure)

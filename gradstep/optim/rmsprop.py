@@ -21,6 +21,7 @@ from .optimizer import (
     _data_or_none,
     _get_value,
     _step_tensor,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -86,6 +87,7 @@ class RMSprop(Optimizer):
             state["grad_avg"] = _zeros_like(p)
         return state
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One RMSprop step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

@@ -20,6 +20,7 @@ from .optimizer import (
     _check_lr,
     _get_value,
     _step_tensor,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -65,6 +66,7 @@ class Rprop(Optimizer):
         state["step_size"] = Tensor._make(xp.full_like(p._data, _get_value(group["lr"])))
         return state
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One Rprop step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)

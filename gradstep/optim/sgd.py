@@ -23,6 +23,7 @@ from .optimizer import (
     _check_lr,
     _get_value,
     _group_defaults,
+    _use_grad_for_differentiable,
     _zeros_like,
 )
 
@@ -100,6 +101,7 @@ class SGD(Optimizer):
         if group["momentum"] != 0:
             self.state[p]["momentum_buffer"] = _zeros_like(p)
 
+    @_use_grad_for_differentiable
     def step(self, closure=None):
         """One SGD step over every group; returns the closure's loss."""
         loss = self._eval_closure(closure)
