@@ -68,7 +68,7 @@ def _train(data, *args):
     (["--scheduler", "MultiplicativeLR"], "MultiplicativeLR needs lr_lambda, a Python object"),
     (["--scheduler", "SequentialLR"], "SequentialLR needs schedulers, a Python object"),
     (["--scheduler", "ChainedScheduler"], "ChainedScheduler needs schedulers, a Python object"),
-    (["--scheduler", "CyclicLR", "--sched-arg", "scale_fn=abs"], "CyclicLR's scale_fn is a Python function"),
+    (["--scheduler", "CyclicLR", "--sched-arg", "scale_fn=abs"], "CyclicLR's scale_fn takes a Python function"),
     (["--model", "cnnn"], "unknown model 'cnnn' (did you mean 'cnn'?)"),
     (["--optimzer", "Adam"], "gradstep train: error: unrecognized option '--optimzer' (did you mean "
                              "'--optimizer'?); see 'gradstep train --help'"),

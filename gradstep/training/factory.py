@@ -33,7 +33,7 @@ def optimizer_names():
 def _python_only(cls):
     """The required argument of a scheduler that only Python code can give (a function, schedulers)."""
     for name, param in signature_options(cls, ("self", "optimizer")).items():
-        if param.default is param.empty and option_type(param).callable_only:
+        if param.default is param.empty and option_type(param).python_only:
             return name
     return None
 

@@ -35,13 +35,13 @@ _KNOWN = {
     "gamma": "float", "base_lr": "float | list[float]", "max_lr": "float | list[float]",
     "milestones": "list[int]", "foreach": "bool | None", "fused": "bool | None",
     "line_search_fn": "str | None", "adjust_lr_fn": "str | None",
-    "lr_lambda": "Callable", "scale_fn": "Callable | None", "schedulers": "Callable",
+    "lr_lambda": "Callable", "scale_fn": "Callable | None", "schedulers": "list[LRScheduler]",
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class Kind:
-    """One alternative of an option's type: bool, int, float, str, tuple, list, callable or any."""
+    """One alternative of an option's type: bool, int, float, str, tuple, list, callable, object, any."""
 
     base: str
     elem: Kind | None = None
@@ -49,12 +49,15 @@ class Kind:
     elem_none: bool = False  # items may be None, as in Adafactor's eps=(None, 1e-3)
 
     def describe(self):
+        if self.base in ("tuple", "list") and self.elem.base == "object":
+            return "Python objects"
         if self.base in ("tuple", "list"):
             n = f"{self.length} " if self.length else ""
             sample = ",".join(["0.9", "0.99", "0.5"][:self.length or 2]) if self.elem.base != "int" else "3,6"
             return f"a {self.base} of {n}{self.elem.describe_plural()} like {sample}"
         return {"bool": "a bool (true/false/yes/no/1/0)", "int": "an integer", "float": "a number",
-                "str": "a string", "callable": "a Python function", "any": "a Python literal"}[self.base]
+                "str": "a string", "callable": "a Python function", "object": "a Python object",
+                "any": "a Python literal"}[self.base]
 
     def describe_plural(self):
         return {"int": "integers", "float": "numbers"}.get(self.base, self.base + " values")
@@ -70,8 +73,9 @@ class OptionType:
         return text + " or none" if self.optional else text
 
     @property
-    def callable_only(self):
-        return all(k.base == "callable" for k in self.kinds)
+    def python_only(self):
+        """Functions, or containers of objects (SequentialLR's schedulers): not text."""
+        return all(k.base == "callable" or (k.elem is not None and k.elem.base == "object") for k in self.kinds)
 
 
 # ---------------------------------------------------------------- types from signatures
@@ -116,6 +120,8 @@ def _kind_of_node(node):
         return [Kind("float")], False
     if name == "Callable":
         return [Kind("callable")], False
+    if name in ("LRScheduler", "Optimizer", "Module"):
+        return [Kind("object")], False
     return [Kind("any")], False
 
 
@@ -264,8 +270,9 @@ def typed_options(cls, values: dict, skip, owner, flag):
             raise UsageError(f"{owner} does not take '{key}'{suggest(key, params)}; "
                              f"it takes: {', '.join(params)}")
         otype = option_type(params[key])
-        if otype.callable_only:
-            raise UsageError(f"{owner}'s {key} is a Python function, which cannot be given by {flag} "
+        is_none = value is None or (isinstance(value, str) and value.strip().lower() in _NONE_TEXT)
+        if otype.python_only and not (otype.optional and is_none):
+            raise UsageError(f"{owner}'s {key} takes {otype.describe()}, which cannot be given by {flag} "
                              "or a config file")
         try:
             out[key] = convert(otype, value)

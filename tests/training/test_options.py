@@ -75,8 +75,11 @@ def test_unknown_key_suggests_and_lists():
 
 
 def test_functions_cannot_be_given_as_text():
-    with pytest.raises(UsageError, match="CyclicLR's scale_fn is a Python function"):
+    with pytest.raises(UsageError, match="CyclicLR's scale_fn takes a Python function or none, which cannot"):
         _sched(lr_scheduler.CyclicLR, scale_fn="lambda x: x")
+    assert _sched(lr_scheduler.CyclicLR, scale_fn="none") == {"scale_fn": None}
+    with pytest.raises(UsageError, match="SequentialLR's schedulers takes Python objects, which cannot"):
+        _sched(lr_scheduler.SequentialLR, schedulers="[a, b]")
 
 
 def test_typed_values_are_checked_and_conversion_is_idempotent():
@@ -107,7 +110,7 @@ def test_annotations_give_the_type():
         _opt(_Annotated, steps="2.5")
     with pytest.raises(UsageError, match="expects a number, got 'x'"):
         _opt(_Annotated, lr="x")
-    with pytest.raises(UsageError, match="fn is a Python function"):
+    with pytest.raises(UsageError, match="fn takes a Python function or none, which cannot"):
         _opt(_Annotated, fn="print")
 
 
