@@ -421,7 +421,7 @@ class RestrictedUnpickler:
             raise CheckpointError("the pickle ends without STOP")
         except CheckpointError as e:
             raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {e}") from None
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError,
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError, RuntimeError,
                 struct.error, RecursionError, AttributeError, EOFError) as e:
             raise CheckpointError(
                 f"{self.name}: malformed pickle in data.pkl after byte {self.pos} ({self.op}): "
@@ -606,12 +606,13 @@ class RestrictedUnpickler:
             return func.call(self, args)
         args = tuple(self.data(a) for a in args)
         obj = func.user
-        if new:
-            if not isinstance(obj, type):
-                raise UnsafeCheckpointError(f"NEWOBJ on '{func.name}', which is not a class")
-            result = obj.__new__(obj, *args)
-        else:
-            result = obj(*args)
+        if new and not isinstance(obj, type):
+            raise UnsafeCheckpointError(f"NEWOBJ on '{func.name}', which is not a class")
+        try:
+            result = obj.__new__(obj, *args) if new else obj(*args)
+        except Exception as e:  # noqa: BLE001 - user-approved code; its failure is a bad checkpoint
+            raise CheckpointError(f"'{func.name}' (approved with add_safe_globals) raised "
+                                  f"{type(e).__name__}: {e}") from None
         if isinstance(obj, type) and type(result) is obj:
             self.fresh(result, build=_build_user_object)
         return result
@@ -627,7 +628,16 @@ class RestrictedUnpickler:
             raise CheckpointError(f"{inst.kind} is built after it was used")
         if type(inst) is not Pending and (isinstance(state, Internal) or id(state) in self._internal):
             raise UnsafeCheckpointError(f"{describe(state)} cannot be used as object state")
-        entry[1](self, inst, state)
+        if entry[1] is _build_user_object:
+            try:
+                entry[1](self, inst, state)
+            except CheckpointError:
+                raise
+            except Exception as e:  # noqa: BLE001 - user-approved __setstate__
+                raise CheckpointError(f"setting the state of {describe(inst)} raised {type(e).__name__}: {e}") \
+                    from None
+        else:
+            entry[1](self, inst, state)
 
     def _persid(self, arg):
         pid = self.pop()

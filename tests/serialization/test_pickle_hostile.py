@@ -254,3 +254,27 @@ def test_numpy_data_loads_as_data():
     np.testing.assert_array_equal(back, np.arange(4, dtype=np.int16).reshape(2, 2))
     big = _load(_np_array((3,), "i4", np.arange(3, dtype=">i4").tobytes(), order=">"))
     assert big.dtype == np.dtype(">i4") and big.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("args", [("foo",), ("cpu:x",), ("",), (1,), ("cpu", "0"), ("x" * 100,)])
+def test_bad_device_arguments(args):
+    with pytest.raises(CheckpointError, match="(?i)device"):
+        _load(Pk().glob("torch", "device").val(args).reduce().bytes())  # gradstep.device says why
+
+
+class Fragile:
+    def __init__(self, x):
+        raise ValueError("no")
+
+
+def test_an_approved_class_that_raises_is_a_checkpoint_error():
+    from gradstep.serialization import clear_safe_globals, safe_globals
+
+    name = f"{Fragile.__module__}.Fragile"
+    module, _, cls = name.rpartition(".")
+    with safe_globals([Fragile]):
+        with pytest.raises(CheckpointError, match="raised ValueError: no"):
+            _load(Pk().glob(module, cls).val((1,)).reduce().bytes())
+        with pytest.raises(CheckpointError, match="state must be a dict"):  # __new__, then a bad BUILD
+            _load(Pk().glob(module, cls).op(b")\x81").val([1]).build().bytes())
+    clear_safe_globals()
