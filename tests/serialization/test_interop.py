@@ -184,3 +184,19 @@ def test_weights_only_false_is_refused_with_advice(tmp_path):
     assert gs.load(tmp_path / "a.pt", weights_only=True) == {"a": 1}
     with pytest.raises(TypeError, match="unexpected keyword"):
         gs.load(tmp_path / "a.pt", nonsense=1)
+
+
+def test_tensor_and_parameter_attributes_round_trip():
+    p = torch.nn.Parameter(torch.ones(2))
+    p.foo = 3  # torch writes _rebuild_parameter_with_state
+    t = torch.zeros(2)
+    t.bar = "x"  # torch writes _rebuild_from_type_v2
+    buf = io.BytesIO()
+    torch.save({"p": p, "t": t}, buf)
+    back = gs.load(io.BytesIO(buf.getvalue()))
+    assert back["p"].foo == 3 and back["p"].requires_grad and back["t"].bar == "x"
+    assert back["t"].tolist() == [0.0, 0.0]
+    bad = Pk().glob("torch._utils", "_rebuild_parameter_with_state").mark().tensor().val(True).odict()
+    bad = bad.op(b"}").val("grad").val(1).op(b"s").tuple().reduce().bytes()  # would shadow Tensor.grad
+    with pytest.raises(UnsafeCheckpointError, match="refusing to set attribute 'grad'"):
+        gs.load(io.BytesIO(torch_zip(bad, float_records())))
