@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint fuzz bench clean
+.PHONY: demo test lint fuzz fuzz-ops bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,12 @@ FUZZ_CASES ?= 20000
 
 fuzz: $(VENV)/.test  # checkpoint-loading fuzzer, many more cases than `make test` runs (1500)
 	GRADSTEP_FUZZ_CASES=$(FUZZ_CASES) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/serialization/test_fuzz.py -p no:randomly --timeout=0
+	$(MAKE) fuzz-ops
+
+FUZZ_OPS_CASES ?= 20000
+
+fuzz-ops: $(VENV)/.test  # ops against torch (tests/ops/test_differential.py), `make test` runs 3000
+	GRADSTEP_FUZZ_OPS_CASES=$(FUZZ_OPS_CASES) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/ops/test_differential.py -p no:randomly --timeout=0
 
 BENCH := ops layers nn_core optim data mlp cnn transformer ddp doctor
 

@@ -475,6 +475,8 @@ def _check_scatter_args(a, d, idx, src):
     if idx.ndim != a.ndim and not (idx.ndim <= 1 and a.ndim <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
     if isinstance(src, Tensor) and src.ndim != idx.ndim and not (src.ndim <= 1 and idx.ndim <= 1):
+        if 0 < src.ndim < idx.ndim:  # torch reads src's size at the index's last dim first
+            normalize_dim(idx.ndim - 1, src.ndim)
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     for k in range(idx.ndim):
         too_big = (k != d and k < a.ndim and idx.shape[k] > a.shape[k]) or (

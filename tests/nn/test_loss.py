@@ -10,6 +10,7 @@ import gradstep
 from gradstep import nn
 from gradstep.autograd import gradcheck
 from tests.helpers import assert_close
+from tests.ops.fuzz_ops import disagreement
 
 REDUCTIONS = ["none", "mean", "sum"]
 
@@ -328,3 +329,12 @@ def test_fused_losses_and_double_backward():
         tp, torch.tensor(y.numpy())), tp, create_graph=True)
     tgp.sum().backward()
     np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10)
+
+
+def test_cross_entropy_all_targets_ignored_has_zero_gradient():
+    # found by the differential fuzzer: mean over no rows is NaN, but the gradient is 0
+    x = np.array([[0.5, 1.0, -2.0], [1.0, 2.0, 0.0]])
+    t = np.array([1, 1])
+    for eps in (0.0, 0.1):
+        assert disagreement(lambda L, a, b, eps=eps: L.nn.functional.cross_entropy(
+            a, b, ignore_index=1, label_smoothing=eps), x, t, tol="sum", n=6) is None

@@ -12,6 +12,7 @@ import gradstep
 from gradstep.autograd import gradcheck
 from gradstep.ops import elementwise as E
 from tests.helpers import assert_close, check
+from tests.ops.fuzz_ops import disagreement
 
 
 def nnf(L):
@@ -575,3 +576,56 @@ def test_comparisons_and_logic():
         assert ours.dtype.name == str(theirs.dtype)[6:], k
         assert ours.requires_grad is False, k
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=str(k))
+
+
+# ---------------------------------------------------------------- found by the differential fuzzer
+# (tests/ops/test_differential.py); ``disagreement`` compares errors, values and gradients.
+_X = np.array([[0.5, -1.25, 2.0], [-3.0, 0.0, 0.75]])
+_B = _X > 0
+_I = np.array([[3, -2, 0], [7, 1, -5]], np.int64)
+_SPECIAL = np.array([np.nan, -np.inf, np.inf, -1.5, 0.0, 2.0])
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda L, a: L.abs(a), _B),
+    (lambda L, a: L.floor(a), _B),
+    (lambda L, a: L.ceil(a), _B),
+    (lambda L, a: L.trunc(a), _B),
+    (lambda L, a: L.round(a), _B),
+    (lambda L, a: L.round(a, decimals=1), _I),
+    (lambda L, a: L.sign(a), _B),  # torch: the bool itself
+    (lambda L, a: L.relu(a), _B),
+    (lambda L, a: L.nn.functional.elu(a), _I),
+    (lambda L, a: L.nn.functional.gelu(a), _B),
+    (lambda L, a: L.nn.functional.silu(a), _I.astype(np.int32)),
+    (lambda L, a: L.nn.functional.softplus(a), _I),
+    (lambda L, a: L.nn.functional.leaky_relu(a), _B),
+    (lambda L, a: L.maximum(a, 2), _X),  # a Python number is refused
+    (lambda L, a: L.minimum(a, -1.5), _X),
+    (lambda L, a: a | (a > 0), _X),  # bitwise on floats: NotImplementedError
+    (lambda L, a: L.logical_and(a, a[:, :2]), _X),  # broadcast error: RuntimeError
+    (lambda L, a: L.clamp(a, min=-4, max=-3), _B),  # an int bound makes a bool tensor int64
+    (lambda L, a: L.lerp(a, a.double(), 0.5), _X.astype(np.float32)),
+    (lambda L, a: L.lerp(a.long(), a.long(), 0.5), _X),
+])
+def test_dtype_refusals_and_promotion_match_torch(call, arg):
+    assert disagreement(call, arg) is None
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, a: L.relu(a),  # the gradient passes at NaN
+    lambda L, a: L.nn.functional.elu(a),
+    lambda L, a: L.nn.functional.leaky_relu(a, 0.2),
+    lambda L, a: L.lerp(a, a.flip(0), 0.25),  # torch's two-sided formula with infinities
+    lambda L, a: L.lerp(a, a.flip(0) * 2, 0.75),
+    lambda L, a: L.lerp(a, a.flip(0), a.abs().clamp(max=1.0).detach()),
+])
+def test_special_value_gradients_match_torch(call):
+    assert disagreement(call, _SPECIAL, tol="ulp") is None
+
+
+def test_remainder_gradient_uses_floor_division():
+    # 1.0 / 0.1 rounds to 10.0 while 1.0 // 0.1 is 9.0: torch's gradient for b is -9 * g
+    a, b = np.array([1.0, 0.3]), np.array([0.1, 0.1])
+    assert disagreement(lambda L, x, y: L.remainder(x, y), a, b, tol="ulp") is None
+    assert disagreement(lambda L, y: 1.5 % y, b) is None  # torch: no derivative for (s, t)

@@ -9,6 +9,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck
 from tests.helpers import check
+from tests.ops.fuzz_ops import disagreement
 
 GETITEM = {
     "int": lambda L, a: a[1],
@@ -456,3 +457,42 @@ def test_gradgradcheck_index(fn):
 
     a = gradstep.randn(3, 3, dtype=gradstep.float64, requires_grad=True)
     assert gradgradcheck(fn, (a,))
+
+
+# ---------------------------------------------------------------- found by the differential fuzzer
+# (tests/ops/test_differential.py); ``disagreement`` compares errors, values and gradients.
+_V = np.array([[0.5, -1.25, 2.0], [3.0, 0.25, -0.75]])
+
+
+def _ix(*v):
+    return np.array(v, np.int64)
+
+
+@pytest.mark.parametrize("call, args", [
+    (lambda L, a, i: L.index_select(a, 0, i), (np.array(2.5), np.array(0))),  # 0-d: 0-d
+    (lambda L, a, i: L.index_select(a, -1, i), (np.array(2.5), _ix(0))),
+    (lambda L, a, i: L.index_select(a, 0, i), (np.array(2.5), _ix(0, 0, 0))),
+    (lambda L, a, i: L.index_select(a, 1, i), (_V, _ix(-1))),  # RuntimeError (dim 1)
+    (lambda L, a, i: L.index_select(a, 0, i), (_V, _ix(2))),  # IndexError
+    (lambda L, a, i: L.index_select(a, 2, i), (np.zeros((4, 4, 0)), _ix(0, 1))),
+    (lambda L, a, i: L.take_along_dim(a, i, dim=1), (_V, np.array([[-1, -3], [0, -2]]))),
+    (lambda L, a, i: L.take_along_dim(a, i, dim=1), (_V, _ix(0, 1)[None].repeat(3, 0))),
+    (lambda L, a, i: L.scatter(a, 1, i, a), (_V, _ix(0, 1))),  # index rank != self rank
+    (lambda L, a, i: L.scatter(a, 0, i, a[0]), (_V, _ix([0, 1]))),  # index rank != src rank
+    (lambda L, a, i: L.scatter(a, 1, i, a), (np.zeros((0, 4)), np.zeros((0, 4), np.int64))),
+])
+def test_index_ops_match_torch(call, args):
+    assert disagreement(call, *args) is None
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda L, a: L.topk(a, 1), _V > 0),  # bool: refused
+    (lambda L, a: L.sort(a, dim=1), np.array(1.5)),  # 0-d: dim checked
+    (lambda L, a: L.argsort(a, dim=-2), np.array(1.5)),
+    (lambda L, a: a.masked_fill(a > 1, -3), _V.astype(np.uint8)),  # ints wrap
+    (lambda L, a: a.masked_fill(a > 1, -1.5), _V.astype(np.uint8)),  # out-of-range float
+    (lambda L, a: a.masked_fill(a > 1, 255.5), _V.astype(np.uint8)),
+    (lambda L, a: a.long().masked_fill(a > 1, L.tensor(2.0, requires_grad=True)), _V),
+])
+def test_sort_topk_masked_fill_match_torch(call, arg):
+    assert disagreement(call, arg) is None

@@ -7,6 +7,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import check
+from tests.ops.fuzz_ops import disagreement
 
 MATMUL_SHAPES = [
     [(3,), (3,)],  # dot
@@ -234,3 +235,19 @@ def test_grad_fn_names(fn):
     ours = fn(gradstep, *[gradstep.tensor(v, requires_grad=True) for v in (x, y)]).grad_fn.name()
     theirs = fn(torch, *[torch.tensor(v, requires_grad=True) for v in (x, y)]).grad_fn
     assert ours == type(theirs).__name__
+
+
+# ---------------------------------------------------------------- found by the differential fuzzer
+# (tests/ops/test_differential.py); ``disagreement`` compares errors, values and gradients.
+@pytest.mark.parametrize("call, args", [
+    (lambda L, a, b: a @ b, (np.ones((3, 1, 4)), np.ones((4, 0)))),  # size-0 dims in backward
+    (lambda L, a, b: a @ b, (np.ones((2, 0, 4)), np.ones((4, 3)))),
+    (lambda L, a, b: a @ b, (np.ones((2, 3, 0)), np.ones((0, 3)))),
+    (lambda L, x, w, b: L.nn.functional.linear(x, w, b),
+     (np.ones((4, 2)), np.ones((0, 2)), np.ones(0))),
+    (lambda L, x, w: L.nn.functional.linear(x, w), (np.ones((2, 0, 3)), np.ones((5, 3)))),
+    (lambda L, x, w: L.nn.functional.linear(x, w), (np.ones((2, 0)), np.ones((5, 0)))),
+    (lambda L, a, b: a @ b, (np.ones((2, 2), bool), np.ones((2, 2), bool))),
+])
+def test_matmul_linear_size_zero_and_bool_match_torch(call, args):
+    assert disagreement(call, *args, tol="mm", n=4) is None

@@ -9,6 +9,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import assert_close, check
+from tests.ops.fuzz_ops import disagreement
 
 DIMS = [None, 0, 1, -1, (0, 2), (-1, 0), (1,), ()]
 KEEP = [False, True]
@@ -462,3 +463,48 @@ def test_gradcheck_cumprod():
     assert gradgradcheck(lambda x: x.cumprod(1), (a,))
     (z,) = g64(np.array([[0.0, 1.2, 0.0, 2.0], [1.1, 0.0, 0.8, -1.5]]))
     assert gradcheck(lambda x: x.cumprod(1), (z,))
+
+
+# ---------------------------------------------------------------- found by the differential fuzzer
+# (tests/ops/test_differential.py); ``disagreement`` compares errors, values and gradients.
+_A = np.array([[0.5, -1.25, 2.0], [3.0, 0.25, -0.75]])
+_NAN = np.array([[1.0, np.nan, 2.0], [np.nan, 0.5, 3.0]])
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda L, a: L.norm(a, p=1), _A.astype(np.int64)),
+    (lambda L, a: a.var(), _A.astype(np.int32)),
+    (lambda L, a: a.std(dim=0), _A > 0),
+    (lambda L, a: a.argmax(), _A > 0),
+    (lambda L, a: a.argmin(dim=1), _A > 0),
+    (lambda L, a: a.mean(dtype=L.int64), _A),
+    (lambda L, a: L.softmax(a, 1), _A.astype(np.int64)),
+    (lambda L, a: L.log_softmax(a, 0), _A > 0),
+    (lambda L, a: L.softmax(a, 0, dtype=L.float64), _A.astype(np.int64)),
+    (lambda L, a: a.argmax(), np.zeros((2, 0))),
+    (lambda L, a: a.argmin(dim=1), np.zeros((2, 0))),
+    (lambda L, a: a.amax(), np.zeros((2, 0))),
+    (lambda L, a: L.norm(a, p="fro", dim=(0, 1, 2)), np.ones((2, 2, 2))),
+    (lambda L, a: L.norm(a, p=float("inf"), dim=0), np.zeros((0, 3))),
+    (lambda L, a: L.norm(a, p=float("-inf")), np.zeros((0, 3))),
+    (lambda L, a: a.sum(dtype=L.int64), _A),  # requires grad: torch refuses an int result
+    (lambda L, a: a.cumsum(0, dtype=L.int64), _A),
+])
+def test_dtype_and_empty_refusals_match_torch(call, arg):
+    assert disagreement(call, arg) is None
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda L, a: a.cumprod(0), np.array(2.5)),  # 0-d keeps its shape
+    (lambda L, a: a.cumprod(-1), np.array([[3, 4, 250]], np.uint8)),  # int64, no uint64
+    (lambda L, a: a.cumprod(1), np.array([[True, False, True]])),
+    (lambda L, a: a.cumprod(0), np.array([np.inf])),  # one element: the gradient itself
+    (lambda L, a: a.cumprod(0), np.array([[0.0, 2.0], [1.5, 3.0], [2.0, np.inf]])),
+    (lambda L, a: a.max(), _NAN),  # max(): the NaNs share the gradient
+    (lambda L, a: a.amax(dim=1), _NAN),  # amax: a NaN gradient for a NaN result
+    (lambda L, a: a.min(), _NAN),
+    (lambda L, a: a.var(dim=0, correction=3), _A),  # n - correction < 0
+    (lambda L, a: L.norm(a, p=0, dim=1), _A),  # the 0-"norm" has no gradient
+])
+def test_reduction_edge_values_and_gradients_match_torch(call, arg):
+    assert disagreement(call, arg, tol="prod", n=3) is None

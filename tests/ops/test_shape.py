@@ -8,6 +8,7 @@ import gradstep
 from gradstep.autograd import gradcheck
 from gradstep.ops import shape as S
 from tests.helpers import check
+from tests.ops.fuzz_ops import disagreement
 
 
 def _pad(L, x, p, value=None):
@@ -427,3 +428,24 @@ def test_random_shape_ops_against_torch():
         assert s1 == s2, (it, shape)
         np.testing.assert_allclose(y1, y2, err_msg=str((it, shape)))
         np.testing.assert_allclose(g1, g2, err_msg=str((it, shape)))
+
+
+# ---------------------------------------------------------------- found by the differential fuzzer
+# (tests/ops/test_differential.py); ``disagreement`` compares errors, values and gradients.
+@pytest.mark.parametrize("call, args", [
+    # legacy 1-D empty pieces: skipped in the shapes, but they promote and get a gradient
+    (lambda L, a, e: L.cat([a, e]), (np.ones((2, 3), np.float32), np.zeros(0))),
+    (lambda L, a, e: L.cat([e, a, e], dim=1), (np.ones((2, 3)), np.zeros(0, np.float32))),
+    (lambda L, a, e: L.cat([e, a.long()]), (np.ones(3), np.zeros(0))),
+    (lambda L, a, e: L.cat([e, e]), (np.ones(3), np.zeros(0))),
+    (lambda L, a: L.flip(a, [0]), (np.array(2.5),)),  # 0-d
+    (lambda L, a: L.movedim(a, 0, -1), (np.array(2.5),)),
+    (lambda L, a: L.permute(a, []), (np.array(2.5),)),
+    (lambda L, a: a.reshape(), (np.ones(3),)),  # sizes are required
+    (lambda L, a: a.view(), (np.ones(3),)),
+    (lambda L, a: a.permute(), (np.ones(3),)),
+    (lambda L, a: a.expand(), (np.ones(3),)),
+    (lambda L, a: a.repeat(), (np.ones(3),)),
+])
+def test_shape_edge_cases_match_torch(call, args):
+    assert disagreement(call, *args) is None
