@@ -166,8 +166,14 @@ def _train(args):
     cfg = resolve(flags, args.config, base, f"'{os.path.join(args.resume or '', 'config.json')}'")
     out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     cfg.out = out
-    run(cfg, out, resume=resume, progress=True if args.progress else False if args.no_progress else None)
+    progress = True if args.progress else False if args.no_progress else None  # None: on a terminal
+    run(cfg, out, resume=resume, printer=_print_now, progress=progress)
     return 0
+
+
+def _print_now(*values):
+    """Per-epoch lines reach a log file as they happen, not when the run ends."""
+    print(*values, flush=True)
 
 
 def _cmd_eval(args):
