@@ -195,11 +195,11 @@ def _power(a, b):
     return xp.where(neg, inv, out).astype(xp.result_type(a, b))
 
 
-def _check_int_divisor(b, op):
-    """torch raises for integer division by zero (floats give inf/nan)."""
+def _check_int_divisor(a, b, op):
+    """torch raises for integer division by zero (floats give inf/nan), in a non-empty result."""
     if b.dtype.kind == "b":
         raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
-    if b.dtype.kind in "iu" and not b.all():
+    if b.dtype.kind in "iu" and a.size and not b.all():  # an empty a: an empty result
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -214,7 +214,7 @@ class FloorDivide(Node):
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
-        _check_int_divisor(b, "div_floor_cpu")
+        _check_int_divisor(a, b, "div_floor_cpu")
         return xp.floor_divide(a, b)
 
     def backward(self, g):
@@ -232,7 +232,7 @@ class Remainder(Node):
     scalar_a = False
 
     def forward(self, a, b):
-        _check_int_divisor(b, "remainder_cpu")
+        _check_int_divisor(a, b, "remainder_cpu")
         return xp.remainder(a, b)
 
     def backward(self, g):
@@ -368,7 +368,7 @@ class DivTrunc(Node):
         self.shapes = (a.shape, b.shape)
         if a.dtype.kind == "f":
             return xp.trunc(a / b)
-        _check_int_divisor(b, "div_trunc_cpu")
+        _check_int_divisor(a, b, "div_trunc_cpu")
         q = xp.floor_divide(a, b)
         return q + ((q < 0) & (q * b != a))
 
