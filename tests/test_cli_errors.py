@@ -184,7 +184,8 @@ def test_resume_refuses_one_cycle_past_its_end(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("make,needle", [
-    (lambda run: (run / "best.gs").unlink(), "best.gs' does not exist; is"),
+    (lambda run: (run / "best.gs").unlink(), "best.gs' does not exist: the run stopped before its first epoch"),
+    (lambda run: (run / "config.json").unlink(), "config.json' does not exist; is"),
     (lambda run: gs.save({"w": gs.ones(2)}, run / "best.gs"), "best.gs' is not a gradstep train checkpoint"),
     (lambda run: gs.save({"format": "gradstep-train/1", "epoch": 1}, run / "best.gs"),
      "best.gs' is a damaged gradstep train checkpoint"),

@@ -49,6 +49,9 @@ def load_run_checkpoint(run_dir, name="best.gs"):
         raise UsageError(f"run folder '{run_dir}' does not exist" if not os.path.exists(run_dir) else
                          f"'{run_dir}' is a file, not a run folder")
     if not os.path.isfile(path):
+        if os.path.isfile(os.path.join(run_dir, "config.json")):
+            raise UsageError(f"'{path}' does not exist: the run stopped before its first epoch ended; "
+                             "train it again (without --resume)")
         raise UsageError(f"'{path}' does not exist; is '{run_dir}' a gradstep run folder "
                          "(config.json, checkpoint.gs, best.gs)?")
     return check_train_checkpoint(load(path), path)
