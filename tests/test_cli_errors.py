@@ -108,6 +108,8 @@ def test_unknown_command_and_data_kind(capsys):
     (["1,2,0", "3,4,1"], "a,b,c", "no column named 'y'; the columns are 'a', 'b', 'c'"),
     (["1,2,0"], "a,b,y", "has 1 data row(s); it needs 2 at least"),
     ([], "a,b,y", "no data rows after the header"),
+    (["0", "1", "0"], "y", "has no feature columns besides the target 'y'"),
+    (["1,2,0", "3,4,100000"], "a,b,y", "the target column 'y' has 2 distinct labels but goes up to 100000"),
 ])
 def test_bad_csv(tmp_path, capsys, rows, header, needle):
     path = _csv(tmp_path / "t.csv", rows, header)

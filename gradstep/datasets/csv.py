@@ -25,7 +25,8 @@ def _is_integer_literal(text):
 class CSVDataset(Dataset):
     """Rows of a CSV file as ``(features, target)``.
 
-    The first row names the columns; every other row must hold numbers.
+    The first row names the columns; every other row must hold numbers. The file
+    is read as UTF-8 (a leading byte-order mark, as spreadsheets write, is dropped).
     ``features`` is a 1-d tensor of the non-target columns in file order (the
     default float dtype). ``target`` is an int64 scalar tensor when every value
     in the target column is written as an integer (class labels), else a float
@@ -37,7 +38,7 @@ class CSVDataset(Dataset):
         self.path = os.fspath(path)
         self.transform = transform
         self.target_transform = target_transform
-        with open(self.path, newline="") as f:
+        with open(self.path, newline="", encoding="utf-8-sig") as f:  # -sig: spreadsheets write a BOM
             rows = list(csv.reader(f))
         if not rows:
             raise ValueError(f"{self.path}: the file is empty; CSVDataset needs a header row")

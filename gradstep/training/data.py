@@ -82,6 +82,13 @@ def _check_table(table, path):
         row = int(xp.flatnonzero(targets < 0)[0])
         raise UsageError(f"{name}: the target column '{table.target_column}' holds {int(targets[row])} on "
                          f"data row {row + 1}; class labels must be 0, 1, 2...")
+    labels = xp.unique(targets)
+    if int(labels[-1]) + 1 > max(1000, 2 * len(labels)):
+        raise UsageError(f"{name}: the target column '{table.target_column}' has {len(labels)} distinct labels "
+                         f"but goes up to {int(labels[-1])}; gradstep train makes one output per class 0 to "
+                         "the largest label, so number the classes 0, 1, 2...")
+    if not table.feature_names:
+        raise UsageError(f"{name} has no feature columns besides the target '{table.target_column}'")
     bad = ~xp.isfinite(data)
     if bad.any():
         row, col = (int(i[0]) for i in xp.nonzero(bad))

@@ -56,3 +56,10 @@ def test_ragged_and_empty_files(tmp_path):
         CSVDataset(_csv(tmp_path, ""), "y")
     with pytest.raises(ValueError, match="no data rows"):
         CSVDataset(_csv(tmp_path, "x,y\n"), "y")
+
+
+def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbflabel,a\n1,2.5\n0,3\n")
+    ds = CSVDataset(path, "label")
+    assert ds.target_column == "label" and ds.feature_names == ["a"] and ds.targets.tolist() == [1, 0]
