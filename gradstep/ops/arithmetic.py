@@ -108,7 +108,7 @@ class RDivScalar(Node):
     saves = (0,)
 
     def forward(self, a):
-        return self.s / a
+        return (1 / a) * self.s  # two roundings, as torch's reciprocal(a) * s
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -269,10 +269,19 @@ def _t(x):
     return to_tensor(x)
 
 
+def _times_alpha(a, b, alpha):
+    """``b * alpha`` in the result dtype: torch promotes first (uint8 * -1 does not wrap)."""
+    from .._tensor import Tensor
+
+    if isinstance(b, Tensor):
+        b = cast(b, result_type(a if isinstance(a, (bool, int, float)) else _t(a), b))
+    return b * alpha
+
+
 def add(a, b, alpha=1):
     _check_alpha(a, b, alpha)
     if alpha != 1:
-        b = b * alpha
+        b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(b, a.dtype))
     a, b = binary_args(a, b)
@@ -283,7 +292,7 @@ def sub(a, b, alpha=1):
     _sub_check(a, b)
     _check_alpha(a, b, alpha)
     if alpha != 1:
-        b = b * alpha
+        b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")
     name = "RsubBackward1" if isinstance(a, (int, float)) else "SubBackward0"

@@ -144,6 +144,8 @@ OPERATOR = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floor_divide": "//"
 
 def binary_operands(r, float_bias=False):
     s1 = r.shape()
+    if s1 and r.p(0.1):  # an empty operand (its partner may still hold zero divisors)
+        s1 = s1[:-1] + (0,)
     a = r.tensor(s1, r.dtype(FLOATS) if float_bias and r.p(0.6) else None)
     if r.p(0.25):
         return a, r.scalar()

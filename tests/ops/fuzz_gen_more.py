@@ -146,7 +146,8 @@ def gen_logic_red(name):
         a = r.tensor()
         kw = {}
         if r.p(0.6):
-            kw["dim"] = r.dim(len(a.shape)) if name != "count_nonzero" else _dim_arg(r, len(a.shape))
+            nd = len(a.shape)
+            kw["dim"] = r.dim(nd) if name != "count_nonzero" else _dim_arg(r, nd)
             if name != "count_nonzero" and r.p(0.4):
                 kw["keepdim"] = r.p(0.5)
         return Case(name, FM(r, name), (a,), kw)

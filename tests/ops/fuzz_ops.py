@@ -1,4 +1,4 @@
-"""The differential op fuzzer's engine: random inputs, running a case in gradstep and torch, comparing.
+"""The differential op fuzzer's engine: random inputs, a case run in gradstep and torch, comparison.
 
 A ``Case`` is an op applied to arguments where each tensor argument is an ``Inp``: a NumPy
 array of logical values plus a layout (contiguous, transposed, sliced with a step, or
@@ -107,8 +107,8 @@ class Case:
     def describe(self):
         def d(a):
             if isinstance(a, Inp):
-                return (f"T{tuple(a.shape)}:{a.base.dtype}{'' if a.layout == 'contig' else '/' + a.layout}"
-                        f"{'*' if a.rg else ''}")
+                lay = "" if a.layout == "contig" else "/" + a.layout
+                return f"T{tuple(a.shape)}:{a.base.dtype}{lay}{'*' if a.rg else ''}"
             if isinstance(a, (list, tuple)):
                 return "[" + ", ".join(d(x) for x in a) + "]"
             if isinstance(a, DT):
@@ -139,6 +139,7 @@ class Result:
     error: BaseException | None = None
     outs: list = dataclasses.field(default_factory=list)  # tensors or Python values
     leaves: list = dataclasses.field(default_factory=list)
+    inputs: list = dataclasses.field(default_factory=list)  # every tensor argument
     bwd_error: BaseException | None = None
 
 
@@ -155,7 +156,8 @@ def _run(case, lib, upstream):
     leaves: list = []
     args = _convert(case.args, lib, leaves)
     kwargs = {k: _convert(v, lib, leaves) for k, v in case.kwargs.items()}
-    res = Result(leaves=leaves)
+    res = Result(leaves=leaves, inputs=[x for x in _flatten([args, list(kwargs.values())])
+                                        if isinstance(x, lib.Tensor)])
     try:
         res.outs = _flatten(case.call(lib, *args, **kwargs))
     except Exception as e:  # noqa: BLE001 - the exception itself is compared
@@ -209,7 +211,8 @@ def _err_mismatch(what, ours, theirs):
     if theirs is None:
         return f"{what}: gradstep raised {type(ours).__name__}: {str(ours)[:120]}; torch did not"
     if ours is None:
-        return f"{what}: torch raised {type(theirs).__name__}: {str(theirs)[:120]}; gradstep did not"
+        return (f"{what}: torch raised {type(theirs).__name__}: {str(theirs)[:120]}; "
+                "gradstep did not")
     fam = _family(theirs)
     if not isinstance(ours, fam):
         return (f"{what}: gradstep raised {type(ours).__name__} ({str(ours)[:80]}), torch "
@@ -241,7 +244,7 @@ def compare(case, ours: Result, theirs: Result) -> str | None:
             continue
         gscale = max(scale, _maxabs(b.grad.numpy()), 4.0)
         msg = _compare_arrays(a.grad, b.grad, "sum", n, gscale, f"grad of input {i}", widen=4.0,
-                              coarsest_eps=_coarsest_eps(theirs.outs + theirs.leaves))
+                              coarsest_eps=_coarsest_eps(theirs.outs + theirs.inputs))
         if msg:
             return msg
     return None

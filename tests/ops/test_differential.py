@@ -1,4 +1,4 @@
-"""Differential fuzzing of gradstep's ops against torch (tests/ops/fuzz_ops.py says what is compared).
+"""Differential fuzzing of gradstep's ops against torch (fuzz_ops.py says what is compared).
 
 ``make test`` runs ``GRADSTEP_FUZZ_OPS_CASES`` cases (default 3000) spread evenly over the op
 table; ``make fuzz-ops`` runs 20,000. ``python -m tests.ops.test_differential N`` runs N
@@ -91,7 +91,8 @@ MISSING = [n for n in OPS if n.isidentifier() and n != "getitem" and not n.start
 # (op, substring of the case's description, substring of the disagreement, reason).
 SKIPS: list[tuple[str, str, str, str]] = [
     ("softmax", "", "torch did not", "torch returns an empty integer input as is (no dtype check)"),
-    ("log_softmax", "", "torch did not", "torch returns an empty integer input as is (no dtype check)"),
+    ("log_softmax", "", "torch did not",
+     "torch returns an empty integer input as is (no dtype check)"),
     ("roll", "", "torch did not", "torch returns an empty input before checking the dims"),
     ("take_along_dim", "dim=", "torch did not",
      "torch's take_along_dim(dim=...) does not bounds-check indices (reads out of bounds)"),

@@ -629,3 +629,31 @@ def test_remainder_gradient_uses_floor_division():
     a, b = np.array([1.0, 0.3]), np.array([0.1, 0.1])
     assert disagreement(lambda L, x, y: L.remainder(x, y), a, b, tol="ulp") is None
     assert disagreement(lambda L, y: 1.5 % y, b) is None  # torch: no derivative for (s, t)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, a, b: a // b[:0],  # an empty result: torch divides nothing, so no ZeroDivisionError
+    lambda L, a, b: a[:0] // b,
+    lambda L, a, b: L.remainder(a[:0], b),
+    lambda L, a, b: a[:0].div(b, rounding_mode="trunc"),
+    lambda L, a, b: a[:0] // 0,
+    lambda L, a, b: a // b,  # a non-empty one still raises
+])
+def test_integer_division_by_zero_only_raises_for_a_non_empty_result(call):
+    a, b = np.arange(6, dtype=np.int64).reshape(2, 3), np.array([0, 1, 2], np.int64)
+    assert disagreement(call, a[:, None, :], b[None]) is None
+
+
+@pytest.mark.parametrize("call, args", [
+    # torch scales by alpha after promotion: uint8 * -1 does not wrap to 255
+    (lambda L, a, b: L.sub(a, b, alpha=-1),
+     (np.array([1, 2], np.int32), np.array([3, 200], np.uint8))),
+    (lambda L, a, b: L.add(a, b, alpha=3),
+     (np.array([1, 2], np.int64), np.array([100, 2], np.uint8))),
+    (lambda L, a, b: L.add(a, b, alpha=0.1),
+     (np.array([1.0, 2.0]), np.array([3.3, 0.7], np.float32))),
+    # s / t is torch's reciprocal(t) * s: two roundings (3.25 / 0.85812 differs by an ulp)
+    (lambda L, a: 3.25 / a, (np.array([0.85812, 1.3, -2.7, 0.1, 7.0, 1e-3], np.float32),)),
+])
+def test_alpha_and_reflected_division_round_as_torch(call, args):
+    assert disagreement(call, *args) is None
