@@ -36,7 +36,8 @@ from .serialization import CheckpointError, UnsafeCheckpointError
 
 MAX_DEPTH = 1000  # nesting of containers in a checkpoint
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt", "subprocess", "builtins.eval", "builtins.exec")
-_RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg", "numpy.core.multiarray": "numpy._core.multiarray"}
+_RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg", "numpy.core.multiarray": "numpy._core.multiarray",
+            "numpy.core.numeric": "numpy._core.numeric"}
 
 
 # ---------------------------------------------------------------- user-approved globals
@@ -284,6 +285,15 @@ def _build_np_array(u, p, state):
     p.value = arr.copy(order="K")
 
 
+def _np_frombuffer(u, args):  # protocol 5's form of an ndarray
+    if (len(args) != 4 or type(args[0]) not in (bytes, bytearray) or not isinstance(args[1], np.dtype)
+            or args[3] not in ("C", "F")):
+        raise CheckpointError("numpy._core.numeric._frombuffer takes (bytes, numpy.dtype, shape, 'C' or 'F')")
+    p = Pending("numpy.ndarray", None, None)
+    _build_np_array(u, p, (1, args[2], args[1], args[3] == "F", bytes(args[0])))
+    return p.value
+
+
 def _np_scalar(u, args):
     if len(args) != 2 or not isinstance(args[0], np.dtype) or type(args[1]) not in (bytes, str):
         raise CheckpointError("numpy._core.multiarray.scalar takes a numpy.dtype and bytes")
@@ -306,6 +316,7 @@ BUILTIN_GLOBALS = {
     "numpy.ndarray": None,
     "numpy._core.multiarray._reconstruct": _np_reconstruct,
     "numpy._core.multiarray.scalar": _np_scalar,
+    "numpy._core.numeric._frombuffer": _np_frombuffer,
 }
 
 

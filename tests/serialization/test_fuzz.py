@@ -49,6 +49,7 @@ def _seeds():
     return [("torch_state_dict", "torch", _torch_bytes(state_dict_sample())),
             ("torch_numpy", "torch", _torch_bytes(numpy_data)),
             ("torch_protocol4", "torch", _torch_bytes(small, pickle_protocol=4)),
+            ("torch_numpy_protocol5", "torch", _torch_bytes(numpy_data, pickle_protocol=5)),
             ("gradstep_torch", "torch", _gs_bytes(sample, "torch")),
             ("gradstep_native", "gs", _gs_bytes(sample, "gradstep"))]
 

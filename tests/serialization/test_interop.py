@@ -200,3 +200,12 @@ def test_tensor_and_parameter_attributes_round_trip():
     bad = bad.op(b"}").val("grad").val(1).op(b"s").tuple().reduce().bytes()  # would shadow Tensor.grad
     with pytest.raises(UnsafeCheckpointError, match="refusing to set attribute 'grad'"):
         gs.load(io.BytesIO(torch_zip(bad, float_records())))
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_numpy_data_in_every_pickle_protocol(protocol):
+    obj = {"a": np.arange(6, dtype=np.int16).reshape(2, 3), "f": np.asfortranarray(np.ones((2, 3))),
+           "s": np.float64(0.25), "t": torch.arange(3)}
+    buf = io.BytesIO()
+    torch.save(obj, buf, pickle_protocol=protocol)
+    assert canon(gs.load(io.BytesIO(buf.getvalue()))) == canon(obj)
