@@ -378,6 +378,19 @@ class _Loader:
         return s
 
 
+def unsafe_globals(data, name):
+    """The globals in a torch zip's pickle that the loader would refuse (torch's name for them)."""
+    from ._torch_unpickler import BUILTIN_GLOBALS, _user_allowed, globals_in
+
+    archive = _Archive(data, name)
+    try:
+        found = globals_in(archive.pickle_bytes())
+    except (ValueError, UnicodeError, struct.error, OverflowError) as e:
+        raise CheckpointError(f"{name}: malformed pickle in data.pkl ({type(e).__name__}: {e})") from None
+    allowed = set(BUILTIN_GLOBALS) | set(_torch_globals()) | set(_user_allowed())
+    return sorted({g for g in found if g not in allowed})
+
+
 def load_torch_zip(data, name, map_location=None):
     """Load a ``torch.save`` zip file; see the module docstring for what is checked."""
     archive = _Archive(data, name)

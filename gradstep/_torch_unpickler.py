@@ -320,6 +320,22 @@ BUILTIN_GLOBALS = {
 }
 
 
+def globals_in(pkl):
+    """The full names a pickle's GLOBAL / STACK_GLOBAL opcodes ask for, found without running it."""
+    found, strings = [], []
+    for op, arg, _ in pickletools.genops(pkl):
+        if op.name == "GLOBAL":
+            module, _, name = arg.partition(" ")
+            found.append(f"{_RENAMED.get(module, module)}.{name}")
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            found.append(f"{_RENAMED.get(strings[-2], strings[-2])}.{strings[-1]}")
+        if isinstance(arg, str) and op.name not in ("GLOBAL",):
+            strings.append(arg)
+        elif op.name not in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT", "FRAME"):
+            strings.append(None)
+    return found
+
+
 # ---------------------------------------------------------------- the interpreter
 _CONTAINERS = (list, tuple, dict, set, frozenset, collections.OrderedDict, collections.Counter)
 

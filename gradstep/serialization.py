@@ -34,7 +34,8 @@ import pickle
 import secrets
 
 __all__ = ["CheckpointError", "UnsafeCheckpointError", "add_safe_globals", "atomic_write",
-           "clear_safe_globals", "get_safe_globals", "load", "safe_globals", "save"]
+           "clear_safe_globals", "get_safe_globals", "get_unsafe_globals_in_checkpoint", "load",
+           "safe_globals", "save"]
 
 TORCH_EXTENSIONS = (".pt", ".pth", ".bin")
 
@@ -166,6 +167,36 @@ def _archive_name(f):
 
 
 # ---------------------------------------------------------------- load
+def _read(f):
+    if hasattr(f, "read"):
+        data, name = f.read(), str(getattr(f, "name", "<stream>"))
+    else:
+        name = os.fsdecode(os.fspath(f))
+        if not os.path.exists(name):
+            raise FileNotFoundError(f"No such checkpoint file: '{name}'")
+        with open(name, "rb") as fh:
+            data = fh.read()
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"load() needs a binary file, got {type(data).__name__} from read()")
+    return data, name
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The classes/functions a torch checkpoint names that ``load`` would refuse (torch's API).
+
+    Found by reading the pickle's GLOBAL opcodes without running it; approve the
+    ones you trust with :func:`add_safe_globals`. A native ``.gs`` file names none.
+    """
+    data, name = _read(f)
+    if data.startswith(b"GRADSTEP"):
+        return []
+    if not data.startswith(b"PK"):
+        raise CheckpointError(f"{name}: not a torch zip checkpoint")
+    from ._torch_format import unsafe_globals
+
+    return unsafe_globals(data, name)
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load what ``save`` (or ``torch.save``) wrote; never executes code from the file.
 
@@ -189,16 +220,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     unknown = set(pickle_load_args) - {"encoding", "errors"}
     if unknown:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(unknown)}")
-    if hasattr(f, "read"):
-        data, name = f.read(), str(getattr(f, "name", "<stream>"))
-    else:
-        name = os.fsdecode(os.fspath(f))
-        if not os.path.exists(name):
-            raise FileNotFoundError(f"No such checkpoint file: '{name}'")
-        with open(name, "rb") as fh:
-            data = fh.read()
-    if not isinstance(data, (bytes, bytearray)):
-        raise TypeError(f"load() needs a binary file, got {type(data).__name__} from read()")
+    data, name = _read(f)
     if data.startswith(b"GRADSTEP"):
         from ._gs_format import parse_native
         from ._torch_format import check_map_location
@@ -211,6 +233,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         return load_torch_zip(data, name, map_location)
     if data[:1] == b"\x80":
         raise UnsafeCheckpointError(
-            f"{name}: a bare pickle file (not a torch zip checkpoint); gradstep refuses to unpickle it"
+            f"{name}: a bare pickle (or a legacy torch file saved with _use_new_zipfile_serialization=False); "
+            "gradstep refuses to unpickle it and reads torch's zip format only (torch.save's default)"
         )
     raise CheckpointError(f"{name}: not a gradstep or torch checkpoint (unrecognised header {bytes(data[:8])!r})")

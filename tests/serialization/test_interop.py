@@ -209,3 +209,17 @@ def test_numpy_data_in_every_pickle_protocol(protocol):
     buf = io.BytesIO()
     torch.save(obj, buf, pickle_protocol=protocol)
     assert canon(gs.load(io.BytesIO(buf.getvalue()))) == canon(obj)
+
+
+def test_get_unsafe_globals_in_checkpoint(tmp_path):
+    torch.save({"pt": Point(1, 2), "c": collections.Counter(a=1), "w": torch.ones(2)}, tmp_path / "u.pt")
+    name = f"{Point.__module__}.{Point.__qualname__}"
+    assert S.get_unsafe_globals_in_checkpoint(tmp_path / "u.pt") == \
+        [g for g in torch.serialization.get_unsafe_globals_in_checkpoint(tmp_path / "u.pt")] == [name]
+    with S.safe_globals([Point]):
+        assert S.get_unsafe_globals_in_checkpoint(tmp_path / "u.pt") == []
+    buf = io.BytesIO()
+    torch.save({"p": Point(1, 2)}, buf, pickle_protocol=4)  # STACK_GLOBAL
+    assert S.get_unsafe_globals_in_checkpoint(io.BytesIO(buf.getvalue())) == [name]
+    gs.save({"a": 1}, tmp_path / "a.gs")
+    assert S.get_unsafe_globals_in_checkpoint(tmp_path / "a.gs") == []
