@@ -35,6 +35,8 @@ import numpy as np
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 MAX_DEPTH = 1000  # nesting of containers in a checkpoint
+MAX_STACK = 1 << 22  # items on the stack (and open MARKs); a state dict needs a few per tensor
+MAX_MEMO = 1 << 22  # memo entries
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt", "subprocess", "builtins.eval", "builtins.exec")
 _RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg", "numpy.core.multiarray": "numpy._core.multiarray",
             "numpy.core.numeric": "numpy._core.numeric"}
@@ -445,6 +447,8 @@ class RestrictedUnpickler:
                 if handler is None:
                     raise UnsafeCheckpointError(f"pickle opcode {op.name} is not allowed in a checkpoint")
                 handler(self, arg)
+                if len(self.stack) > MAX_STACK or len(self.marks) > MAX_STACK:
+                    raise CheckpointError(f"more than {MAX_STACK} items on the pickle stack")
             raise CheckpointError("the pickle ends without STOP")
         except CheckpointError as e:
             raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {e}") from None
@@ -580,6 +584,8 @@ class RestrictedUnpickler:
 
     def _put(self, arg):
         check_int(arg, "memo index", 0, 2**32)
+        if len(self.memo) >= MAX_MEMO and arg not in self.memo:
+            raise CheckpointError(f"more than {MAX_MEMO} memo entries")
         if not self.stack:
             raise CheckpointError("the pickle stack is empty")
         self.memo[arg] = self.stack[-1]

@@ -278,3 +278,17 @@ def test_an_approved_class_that_raises_is_a_checkpoint_error():
         with pytest.raises(CheckpointError, match="state must be a dict"):  # __new__, then a bad BUILD
             _load(Pk().glob(module, cls).op(b")\x81").val([1]).build().bytes())
     clear_safe_globals()
+
+
+def test_stack_and_memo_are_bounded(monkeypatch):
+    import gradstep._torch_unpickler as U
+
+    monkeypatch.setattr(U, "MAX_STACK", 1000)
+    monkeypatch.setattr(U, "MAX_MEMO", 1000)
+    with pytest.raises(CheckpointError, match="items on the pickle stack"):
+        _load(Pk().op(b"N" * 1001).bytes())
+    with pytest.raises(CheckpointError, match="items on the pickle stack"):
+        _load(Pk().op(b"(" * 1001).bytes())
+    with pytest.raises(CheckpointError, match="memo entries"):
+        _load(Pk().op(b"N" + b"\x94" * 1001).bytes())
+    assert _load(Pk().op(b"(" + b"N\x94" * 999 + b"t").bytes()) == (None,) * 999
