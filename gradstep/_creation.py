@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 from . import backend as B
 from ._device import check_device as _check_device
@@ -113,6 +114,15 @@ def from_numpy(arr):
     return Tensor._make(arr)
 
 
+def _dim_size(s, pos):
+    """One dimension as an int: Python and NumPy ints and integer 0-d tensors, never a float (as torch)."""
+    try:
+        return operator.index(s)
+    except TypeError:
+        raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                        f"{type(s).__name__} at pos {pos}") from None
+
+
 def _size(size, kw=None):
     """Sizes given as ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``."""
     if kw is not None:
@@ -121,7 +131,7 @@ def _size(size, kw=None):
         size = (kw,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    size = tuple(int(s) for s in size)
+    size = tuple(_dim_size(s, i) for i, s in enumerate(size))
     for s in size:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")

@@ -167,3 +167,14 @@ def test_factory_errors():
         gradstep.eye(-1)
     with pytest.raises(RuntimeError, match="negative dimension"):
         gradstep.randperm(-1)
+
+
+def test_float_sizes_are_refused_like_torch():
+    """A float size is a TypeError at construction (torch), not a later failure inside an op."""
+    for make in (lambda m: m.zeros(2.0), lambda m: m.empty((2, 3.0)), lambda m: m.nn.Linear(3.0, 2),
+                 lambda m: m.nn.Conv2d(4, 2.0, 1)):
+        with pytest.raises(TypeError):
+            make(torch)
+        with pytest.raises(TypeError, match="tuple of ints"):
+            make(gradstep)
+    assert gradstep.zeros(gradstep.tensor(3)).shape == (3,) == torch.zeros(torch.tensor(3)).shape
