@@ -99,7 +99,7 @@ class GradScaler:
 
     def _unscale_grads_(self, optimizer, inv_scale, allow_fp16):
         """Multiply every gradient by ``inv_scale`` (float32) in place; 1.0 if any is inf/NaN."""
-        found_inf = 0.0
+        found_inf, seen = 0.0, False
         for group in optimizer.param_groups:
             for param in group["params"]:
                 if param.grad is None:
@@ -107,10 +107,14 @@ class GradScaler:
                 g = param.grad._data
                 if not allow_fp16 and g.dtype == xp.float16:
                     raise ValueError("Attempting to unscale FP16 gradients.")
+                if not g.flags.writeable:  # a broadcast view: give the parameter its own copy
+                    g = param.grad._data = g.copy()
                 if not bool(xp.isfinite(g).all()):
                     found_inf = 1.0
                 _mul_inplace(g, inv_scale)
-        return {"cpu": _full(found_inf, B.float32)}
+                seen = True
+        # one entry per device holding gradients (none without any: step() then complains)
+        return {"cpu": _full(found_inf, B.float32)} if seen else {}
 
     def unscale_(self, optimizer):
         """Divide ``optimizer``'s gradients by the scale (once per step; ``step`` calls it)."""

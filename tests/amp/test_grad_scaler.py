@@ -200,3 +200,24 @@ def test_update_with_new_scale_and_state_dict():
             scaler.update()
         with pytest.raises(AssertionError, match="growth factor must be > 1.0"):
             lib.amp.GradScaler("cpu", growth_factor=1.0)
+
+
+def test_step_without_gradients_is_an_error_like_torch():
+    for lib in (torch, gradstep):
+        model = _model(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        scaler = lib.amp.GradScaler("cpu")
+        scaler.scale(lib.ones(1))
+        with pytest.raises(AssertionError, match="No inf checks were recorded for this optimizer"):
+            scaler.step(opt)
+
+
+def test_broadcast_gradient_is_unscaled():
+    """A gradient that is a read-only broadcast view is replaced by an unscaled copy."""
+    p = gradstep.nn.Parameter(gradstep.zeros(3, 4))
+    opt = gradstep.optim.SGD([p], lr=1.0)
+    scaler = gradstep.amp.GradScaler("cpu", init_scale=4.0)
+    scaler.scale(gradstep.ones(1))
+    p.grad = gradstep.full((1, 4), 8.0).expand(3, 4)
+    scaler.unscale_(opt)
+    assert p.grad.tolist() == [[2.0] * 4] * 3
