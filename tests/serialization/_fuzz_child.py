@@ -3,6 +3,8 @@
 Usage: python -m tests.serialization._fuzz_child DIR FIRST LIMIT_MB
 Lines: ``S i`` (start), then ``OK i <digest>``, ``CE i``, ``EX i <type>: <message>``,
 ``GS i <what changed>`` (a load changed shared state), ``TR i <error>`` (training broke afterwards).
+When gradstep loads a zip, torch (the oracle) loads it too: ``T i`` before, ``TD i`` if both load
+and the data differ (a torch crash after ``T i`` is torch's, not ours).
 """
 
 import hashlib
@@ -20,9 +22,25 @@ def _vm_bytes():
     return 0
 
 
+def _compare_with_torch(torch, data, mine, i, out):
+    import warnings
+
+    from .craft import canon
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = repr(canon(torch.load(io.BytesIO(data), weights_only=True)))
+    except Exception:  # noqa: BLE001 - torch refusing is fine: gradstep may accept more (NumPy data)
+        return
+    if theirs != mine:
+        out.write(f"TD {i} gradstep {mine[:200]!r} torch {theirs[:200]!r}\n")
+
+
 def main():
     folder, first, limit_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     import numpy  # noqa: F401
+    import torch
 
     import gradstep as gs
     from gradstep.serialization import CheckpointError
@@ -44,9 +62,13 @@ def main():
         out.flush()
         try:
             obj = gs.load(io.BytesIO(data))
-            digest = hashlib.sha256(repr(canon(obj)).encode()).hexdigest()[:16]
+            mine = repr(canon(obj))
             del obj
-            out.write(f"OK {i} {digest}\n")
+            out.write(f"OK {i} {hashlib.sha256(mine.encode()).hexdigest()[:16]}\n")
+            if data.startswith(b"PK"):
+                out.write(f"T {i}\n")
+                out.flush()
+                _compare_with_torch(torch, data, mine, i, out)
         except CheckpointError:
             out.write(f"CE {i}\n")
         except BaseException as e:  # noqa: BLE001 - anything else is what the fuzzer looks for
