@@ -496,6 +496,8 @@ def scatter(a, dim, index, src=None, value=None, reduce=None):
     d = normalize_dim(dim, a.ndim)
     if src is None:
         src = value
+    if not isinstance(src, Tensor) and index._data.size == 0:  # nothing written: not converted
+        src = 0
     _check_scatter_args(a, d, index._data, src)
     if reduce is not None:
         return _scatter_reduce(a, d, index, src, reduce)

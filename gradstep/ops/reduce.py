@@ -236,7 +236,7 @@ class Norm(Node):
             safe = out.masked_fill(out == 0, 1.0)
             return (ge * a / safe).masked_fill(out == 0, 0.0)
         if p in (float("inf"), float("-inf")):
-            mask = (a.abs() == out).to(a.dtype)
+            mask = ((a.abs() == out) | a.isnan()).to(a.dtype)  # NaNs count as the extremum
             count = mask.sum(dim=axes, keepdim=True)
             return ge * a.sign() * mask / count
         safe = out.masked_fill(out == 0, 1.0)
@@ -334,23 +334,18 @@ class Cumprod(Node):
         if a.numel() <= 1:  # as torch: the gradient itself (no division by a)
             return g
         if bool(xp.any(a._data == 0)):
-            # as torch: the exact scan only along slices with a zero; the others divide
-            # (so an inf there gives torch's NaN)
-            d = self.dim
-            exact = _cumprod_grad_with_zeros(a._data, g._data, d)
-            with xp.errstate(all="ignore"):
-                div = xp.flip(xp.cumsum(xp.flip(g._data * out._data, d), d), d) / a._data
-            zero = xp.any(a._data == 0, axis=d, keepdims=True)
-            return exact._make(xp.where(zero, exact._data, div))
+            return _cumprod_grad_with_zeros(a._data, g._data, self.dim)
         return (g * out).flip(self.dim).cumsum(self.dim).flip(self.dim) / a
 
 
 def _cumprod_grad_with_zeros(a, g, dim):
-    """Exact cumprod gradient when the input has zeros (no division), as a constant.
+    """The cumprod gradient along slices that may hold zeros (torch's scheme), as a constant.
 
-    d out_j / d a_k = prod_{i<k} a_i * prod_{k<i<=j} a_i, so grad_k = left_k * r_k with
-    left the exclusive cumprod and r_k = g_k + a_{k+1} * r_{k+1} (a reverse scan).
-    This path has no double backward.
+    d out_j / d a_k = prod_{i<k} a_i * prod_{k<i<=j} a_i. Before a slice's first zero torch
+    divides (sum_j g_j out_j / a_k over the outputs before the zero); at the first zero
+    grad_k = left_k * r_k with left the exclusive cumprod and r_k = g_k + a_{k+1} * r_{k+1}
+    (a reverse scan that a later zero ends); past it the gradient is 0. So infinities and
+    NaNs come out as in torch. This path has no double backward.
     """
     from .._tensor import Tensor
 
@@ -362,9 +357,18 @@ def _cumprod_grad_with_zeros(a, g, dim):
     r = xp.empty_like(g)
     acc = xp.zeros(g.shape[:-1], g.dtype)
     for k in range(n - 1, -1, -1):
-        acc = g[..., k] + (a[..., k + 1] * acc if k + 1 < n else 0)
+        # a zero a_{k+1} ends the sum exactly (no 0 * inf from the elements past it)
+        acc = g[..., k] + (xp.where(a[..., k + 1] == 0, 0, a[..., k + 1] * acc) if k + 1 < n else 0)
         r[..., k] = acc
-    return Tensor._make(xp.moveaxis(left * r, -1, dim))
+    # as torch: before the first zero, sum_j g_j out_j / a_k over the outputs before it (so a
+    # NaN input gives NaN); at it, the scan; past it every product holds it: zero
+    zeros_upto = xp.cumsum(a == 0, axis=-1)
+    before, past = zeros_upto == 0, zeros_upto - (a == 0) > 0
+    with xp.errstate(all="ignore"):
+        gout = xp.where(before, g * xp.cumprod(a, axis=-1), 0)
+        div = xp.flip(xp.cumsum(xp.flip(gout, -1), -1), -1) / a
+    res = xp.where(before, div, xp.where(past, 0, left * r))
+    return Tensor._make(xp.moveaxis(res, -1, dim))
 
 
 # ---------------------------------------------------------------- functional API

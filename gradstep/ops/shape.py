@@ -220,6 +220,7 @@ def view_dtype(a, dt):
 
 def flatten(a, start_dim=0, end_dim=-1):
     if a.ndim == 0:
+        normalize_dim(start_dim, 0), normalize_dim(end_dim, 0)
         return reshape(a, 1)
     s = normalize_dim(start_dim, a.ndim)
     e = normalize_dim(end_dim, a.ndim)
@@ -387,8 +388,8 @@ def cat(tensors, dim=0):
     # torch skips legacy 1-D empty tensors in the shape checks and the result; they still
     # take part in type promotion and get an (empty) gradient
     skip = tuple(x.ndim == 1 and x.shape[0] == 0 for x in tensors)
-    if all(skip):
-        skip = (False,) * len(tensors)
+    if all(skip):  # nothing but legacy empties: torch checks no dim, the result is empty
+        skip, dim = (False,) * len(tensors), 0
     ref = next(x for x, s in zip(tensors, skip) if not s)
     d = normalize_dim(dim, ref.ndim)
     for i, x in enumerate(tensors):

@@ -238,12 +238,14 @@ class Maximum(Node):
         return self.pick(a, b)
 
     def backward(self, g):
+        # torch's rule: half each at a tie, nothing to the loser; a NaN loses to nobody
+        # (both inputs get the whole gradient)
         a, b = self.saved_tensors
-        wins = (a > b) if self.pick is xp.maximum else (a < b)
-        tie = a == b
-        ga = g * wins + g * tie * 0.5
-        gb = g - ga if a.shape == b.shape == g.shape else g * (~wins & ~tie) + g * tie * 0.5
-        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+        a_loses, b_loses = (a < b, a > b) if self.pick is xp.maximum else (a > b, a < b)
+        share = where(a == b, g * 0.5, g)
+        zero = g.new_zeros(())
+        return (sum_to(where(a_loses, zero, share), a.shape),
+                sum_to(where(b_loses, zero, share), b.shape))
 
 
 class Minimum(Maximum):

@@ -175,9 +175,17 @@ COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
 LOGICAL = ("logical_and", "logical_or", "logical_xor")
 
 
+CMP_OPERATOR = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
 def gen_compare(name):
     def gen(r):
         a, b = binary_operands(r)
+        if r.p(0.3):
+            swap = not isinstance(b, Inp) and r.p(0.5)
+            x, y = (b, a) if swap else (a, b)
+            call = eval(f"lambda lib, x, y: x {CMP_OPERATOR[name]} y")  # noqa: S307
+            return Case(CMP_OPERATOR[name], call, (x, y))
         return Case(name, FM(r, name), (a, b))
     return gen
 

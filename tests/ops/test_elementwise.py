@@ -657,3 +657,14 @@ def test_integer_division_by_zero_only_raises_for_a_non_empty_result(call):
 ])
 def test_alpha_and_reflected_division_round_as_torch(call, args):
     assert disagreement(call, *args) is None
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, a, b: L.maximum(a, b),  # a NaN loses to nobody: both get the whole gradient
+    lambda L, a, b: L.minimum(a, b),
+    lambda L, a, b: L.maximum(a, b.float()),  # mixed dtypes
+])
+def test_maximum_minimum_gradient_at_nan_and_ties(call):
+    a = np.array([0.5, np.nan, 2.0, 1.0, np.nan])
+    b = np.array([np.nan, 1.0, 2.0, -1.0, np.nan])
+    assert disagreement(call, a, b) is None

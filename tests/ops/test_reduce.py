@@ -508,3 +508,17 @@ def test_dtype_and_empty_refusals_match_torch(call, arg):
 ])
 def test_reduction_edge_values_and_gradients_match_torch(call, arg):
     assert disagreement(call, arg, tol="prod", n=3) is None
+
+
+@pytest.mark.parametrize("arg", [
+    np.array([0.0, 0.0, 1.0, np.inf]),  # the scan stops at the second zero: no 0 * inf
+    np.array([np.nan, -0.0, 0.0]),  # before the first zero torch divides: NaN
+    np.array([[2.0, 0.0, 3.0, np.inf], [1.5, -2.0, 0.0, 4.0]]),
+])
+def test_cumprod_gradient_with_zeros_and_non_finite_values_matches_torch(arg):
+    assert disagreement(lambda L, a: a.cumprod(-1), arg, tol="prod", n=4) is None
+
+
+def test_inf_norm_gradient_counts_nans_as_the_maximum():
+    a = np.array([[-1.0, np.inf], [np.inf, np.nan], [-1.5, 1.0]])
+    assert disagreement(lambda L, x: L.norm(x, p=float("inf"), dim=-1), a) is None

@@ -449,3 +449,12 @@ def test_random_shape_ops_against_torch():
 ])
 def test_shape_edge_cases_match_torch(call, args):
     assert disagreement(call, *args) is None
+
+
+@pytest.mark.parametrize("call, args", [
+    (lambda L, a: L.flatten(a, 0, 1), (np.array(2.5),)),  # 0-d: the dims are checked
+    (lambda L, a: L.cat([a, a], dim=-2), (np.zeros(0),)),  # only legacy empties: no dim check
+    (lambda L, a: L.cat([a], dim=5), (np.zeros(0),)),
+])
+def test_flatten_and_cat_dim_checks_match_torch(call, args):
+    assert disagreement(call, *args) is None
