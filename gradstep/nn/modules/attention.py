@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import _creation
+from ..._device import check_device
 from ...backend import get_default_dtype
 from .. import init
 from .._functional.attention import multi_head_attention_forward
@@ -25,6 +26,7 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
                  dtype=None):
+        check_device(device)  # the CPU only (gradstep/_device.py)
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(
                 f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "

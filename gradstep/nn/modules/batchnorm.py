@@ -9,6 +9,7 @@ registered exactly as torch does, so state_dicts move between the two by name.
 from __future__ import annotations
 
 from ... import _creation
+from ..._device import check_device
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype, int64
 from .._functional.normalization import batch_norm
@@ -24,6 +25,7 @@ class _NormBase(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         dtype = dtype or get_default_dtype()
         self.num_features = num_features
         self.eps = eps

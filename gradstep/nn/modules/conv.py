@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ... import _creation
+from ..._device import check_device
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype, xp
 from .._functional import conv as F
@@ -68,6 +69,7 @@ class _ConvNd(Module):
                  transposed, output_padding, groups, bias, padding_mode, device=None,
                  dtype=None):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 from ... import _creation
+from ..._device import check_device
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype
 from .._functional.normalization import group_norm, layer_norm, rms_norm
@@ -42,6 +43,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         dtype = dtype or get_default_dtype()
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
@@ -66,6 +68,7 @@ class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
                  *, bias=True):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
@@ -94,6 +97,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
                  dtype=None):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine

@@ -12,6 +12,7 @@ import numbers
 import warnings
 
 from ... import _creation
+from ..._device import check_device
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype
@@ -43,6 +44,7 @@ class RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         if mode not in _GATES:
             raise ValueError("Unrecognized RNN mode: " + str(mode))
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
@@ -277,6 +279,7 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
+        check_device(device)  # the CPU only (gradstep/_device.py)
         _check_int("input_size", input_size)
         _check_int("hidden_size", hidden_size)
         self.input_size = input_size
