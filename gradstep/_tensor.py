@@ -193,7 +193,17 @@ class Tensor:
     @property
     def data(self):
         t = Tensor._make(self._data)
+        # remember live aliases: the optimizers' flat-buffer path must not move this storage
+        # while one is kept (an alias shares the storage for good in torch)
+        aliases = self.__dict__.setdefault("_data_aliases", [])
+        if len(aliases) >= 8:
+            aliases[:] = [r for r in aliases if r() is not None]
+        aliases.append(weakref.ref(t))
         return t
+
+    def _has_data_alias(self):
+        """Whether a tensor returned by ``.data`` is still alive (see ``optim/_flat.py``)."""
+        return any(r() is not None for r in self.__dict__.get("_data_aliases", ()))
 
     @data.setter
     def data(self, value):

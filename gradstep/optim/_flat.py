@@ -25,9 +25,11 @@ group takes the per-parameter path for this step (mixed dtypes, parameters
 sharing storage, state of different ages).
 
 Consequence: after the first step, a parameter's storage belongs to the
-optimizer's buffer. An array aliased to the old storage *outside* the parameter
-(an old ``p.data`` kept somewhere) no longer sees updates. Pass ``foreach=False``
-to keep the per-parameter path, which never moves storage.
+optimizer's buffer. A ``p.data`` tensor still alive when the buffer is built keeps
+the group on the per-parameter path (torch's ``p.data`` aliases the storage for
+good, and legacy optimizer code keeps such aliases); a NumPy array aliased to the
+old storage (``p.numpy()`` kept somewhere) would no longer see updates. Pass
+``foreach=False`` to keep the per-parameter path, which never moves storage.
 """
 
 from __future__ import annotations
@@ -234,6 +236,8 @@ def can_flatten(params, state, keys, scalar_keys, previous=None):
         a = p._data
         if a.dtype != dtype or p._grad._data.shape != a.shape:
             return False
+        if p._has_data_alias():
+            return False  # a live ``p.data`` shares this storage: it must stay where it is
         root = id(a if a.base is None else a.base)
         if root == ours:
             if id(a) not in our_views:  # re-tied to part of our buffer after flattening
