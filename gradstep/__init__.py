@@ -311,6 +311,7 @@ from . import (  # noqa: E402
     mps,
     multiprocessing,
     onnx,
+    testing,
     version,
     xpu,
 )
