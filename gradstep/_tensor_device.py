@@ -18,6 +18,7 @@ from ._memory_format import check_memory_format, is_contiguous_as
 CPU = device("cpu")
 _FALSE_FLAGS = ("is_cuda", "is_xpu", "is_mps", "is_sparse", "is_sparse_csr", "is_quantized",
                 "is_meta", "is_mkldnn", "is_nested", "is_vulkan", "is_ipu")
+_TO_KEYWORDS = frozenset(("device", "dtype", "non_blocking", "copy", "memory_format"))
 _Tensor = None  # set by bind()
 
 
@@ -28,9 +29,9 @@ def parse_to(args, kwargs):
     ``to(dtype, non_blocking=False, copy=False, *, memory_format=None)`` and
     ``to(other, non_blocking=False, copy=False, *, memory_format=None)``.
     """
-    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
-    if unknown:
-        raise TypeError(f"to() got an unexpected keyword argument '{sorted(unknown)[0]}'")
+    for k in kwargs:
+        if k not in _TO_KEYWORDS:
+            raise TypeError(f"to() got an unexpected keyword argument '{k}'")
     dtype, flags = kwargs.get("dtype"), []
     for a in args:
         if isinstance(a, bool):
