@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import normalize_dim, sum_to
@@ -18,10 +20,12 @@ def convert_key(key):
     from .._tensor import Tensor
 
     if not isinstance(key, tuple):
-        key = (key,)
+        key = tuple(key) if _sequence_as_tuple(key) else (key,)
     out = []
     advanced = False
     for k in key:
+        if isinstance(k, (range, xp.ndarray)):  # torch turns both into index tensors
+            k = Tensor._make(xp.asarray(k, dtype=xp.int64 if isinstance(k, range) else None))
         if isinstance(k, Tensor):
             d = k._data
             if d.dtype.kind == "f":
@@ -37,9 +41,9 @@ def convert_key(key):
                 d = d.astype(xp.bool_)
             out.append(d)
             advanced = True
-        elif isinstance(k, list):
+        elif isinstance(k, (list, tuple)):  # a tuple inside the index is a sequence index
             arr = xp.asarray([x.item() if isinstance(x, Tensor) else x for x in k])
-            out.append(arr if arr.size else arr.astype(xp.int64))
+            out.append(arr if arr.size and arr.dtype.kind in "iub" else arr.astype(xp.int64))
             advanced = True
         elif isinstance(k, bool):
             out.append(k)
@@ -62,6 +66,25 @@ def convert_key(key):
     if advanced and any(k is None or (isinstance(k, int) and not isinstance(k, bool)) for k in out):
         return _two_step(out), True
     return tuple(out), advanced
+
+
+def _sequence_as_tuple(key):
+    """torch's (and old NumPy's) rule: a short non-tuple sequence holding a sequence, slice,
+    tensor, None or Ellipsis is a tuple of indices (``x[[0, [1]]]`` is ``x[0, [1]]``)."""
+    from .._tensor import Tensor
+
+    if not isinstance(key, (list, range)) or len(key) >= 32:
+        return False
+    for k in key:
+        if isinstance(k, (Tensor, list, tuple, range, slice, xp.ndarray)) or k is None or (
+                k is Ellipsis):
+            warnings.warn(
+                "Using a non-tuple sequence for multidimensional indexing is deprecated and will "
+                "be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 "
+                "this will be interpreted as tensor index, x[torch.tensor(seq)], which will result "
+                "either in an error or a different result", UserWarning, stacklevel=4)
+            return True
+    return False
 
 
 class TwoStepKey:
