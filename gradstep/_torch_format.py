@@ -397,7 +397,10 @@ def load_torch_zip(data, name, map_location=None):
     if archive.byteorder() != "little":
         raise CheckpointError(f"{name}: big-endian torch checkpoints are not supported")
     loader = _Loader(archive, map_location)
-    return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load).load()
+    # the Python objects a pickle builds may take up to 16x the file's size (plus 64 MiB)
+    budget = 16 * archive.size + (64 << 20)
+    return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load,
+                               budget).load()
 
 
 # ---------------------------------------------------------------- writing

@@ -340,6 +340,8 @@ def globals_in(pkl):
 
 # ---------------------------------------------------------------- the interpreter
 _CONTAINERS = (list, tuple, dict, set, frozenset, collections.OrderedDict, collections.Counter)
+_COST = {list: 56, tuple: 40, dict: 64, set: 216, frozenset: 216, bytearray: 56,
+         collections.OrderedDict: 128, collections.Counter: 128}  # empty sizes on CPython 3.11, 64-bit
 
 
 class RestrictedUnpickler:
@@ -348,8 +350,10 @@ class RestrictedUnpickler:
     ``persistent_load(pid)`` turns a BINPERSID id into an internal object (a storage).
     """
 
-    def __init__(self, data, name, allowed, persistent_load=None):
+    def __init__(self, data, name, allowed, persistent_load=None, budget=None):
         self.raw, self.name = data, name
+        # bytes of Python objects the pickle may build (approximate, see charge)
+        self.budget = budget if budget is not None else 16 * len(data) + (64 << 20)
         self.allowed = dict(BUILTIN_GLOBALS, **allowed)
         self.user = _user_allowed()
         self.persistent_load = persistent_load
@@ -360,8 +364,16 @@ class RestrictedUnpickler:
         self.pos, self.op = 0, "PROTO"
 
     # ------------------------------------------------------------ bookkeeping
+    def charge(self, nbytes):
+        """Count ``nbytes`` of Python objects against the budget (a load's memory bound)."""
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise CheckpointError("the pickle builds more Python objects than a checkpoint of this size "
+                                  "can hold (memory bound)")
+
     def fresh(self, obj, build=None):
         """Register ``obj`` as created here (containers may be filled; BUILD uses ``build``)."""
+        self.charge(_COST.get(type(obj), 64) + 100)
         self._fresh[id(obj)] = (obj, build)
         return obj
 
@@ -372,6 +384,7 @@ class RestrictedUnpickler:
         bookkeeping small; depths are therefore counted from the first
         container that holds another one.
         """
+        self.charge(_COST.get(type(obj), 64) + 40 * len(obj))
         d = 1 + max((self.depth(x) for x in obj), default=-1)
         if d > MAX_DEPTH:
             raise CheckpointError(f"containers nested more than {MAX_DEPTH} deep")
@@ -460,18 +473,23 @@ class RestrictedUnpickler:
 
     # ------------------------------------------------------------ opcodes
     def _push(self, arg):
+        self.charge(40 + (len(arg) if type(arg) in (str, bytes) else 0))
         self.stack.append(arg)
 
     def _push_str(self, arg):  # protocol 0/1 strings: torch decodes them as UTF-8
+        self.charge(40 + len(arg))
         self.stack.append(arg.encode("latin-1").decode("utf-8"))
 
     def _none(self, arg):
+        self.charge(8)
         self.stack.append(None)
 
     def _true(self, arg):
+        self.charge(8)
         self.stack.append(True)
 
     def _false(self, arg):
+        self.charge(8)
         self.stack.append(False)
 
     def _ignore(self, arg):
@@ -484,6 +502,7 @@ class RestrictedUnpickler:
         self.stack.append(self.fresh(bytearray(arg)))
 
     def _mark(self, arg):
+        self.charge(64)
         self.marks.append(self.stack)
         self.stack = []
 
@@ -494,6 +513,7 @@ class RestrictedUnpickler:
         self.pop_mark()
 
     def _dup(self, arg):
+        self.charge(8)
         self.stack.append(self.stack[-1] if self.stack else self.pop())
 
     def _tuple_of(self, items):
@@ -524,6 +544,7 @@ class RestrictedUnpickler:
         self.stack.append(lst)
 
     def _extend(self, lst, items):
+        self.charge(8 * len(items))
         for x in items:
             x = self.data(x)
             self._grow(lst, x)
@@ -547,6 +568,7 @@ class RestrictedUnpickler:
         self.stack.append(d)
 
     def _setitems(self, d, items):
+        self.charge(40 * len(items))
         if len(items) % 2:
             raise CheckpointError("SETITEMS with an odd number of items")
         for i in range(0, len(items), 2):
@@ -568,6 +590,7 @@ class RestrictedUnpickler:
 
     def _additems(self, arg):
         items = [self.data(x) for x in self.pop_mark()]
+        self.charge(40 * len(items))
         s = self.target((set,), "add to")
         for x in items:
             self._grow(s, x)
@@ -578,6 +601,7 @@ class RestrictedUnpickler:
         self.stack.append(s)
 
     def _get(self, arg):
+        self.charge(8)
         if arg not in self.memo:
             raise CheckpointError(f"memo entry {arg} is read before it is written")
         self.stack.append(self.memo[arg])
@@ -588,6 +612,7 @@ class RestrictedUnpickler:
             raise CheckpointError(f"more than {MAX_MEMO} memo entries")
         if not self.stack:
             raise CheckpointError("the pickle stack is empty")
+        self.charge(100)
         self.memo[arg] = self.stack[-1]
 
     def _memoize(self, arg):
@@ -605,6 +630,7 @@ class RestrictedUnpickler:
         self.stack.append(self.find(module, name))
 
     def find(self, module, name):
+        self.charge(100)
         module = _RENAMED.get(module, module)
         full = f"{module}.{name}"
         if module in _BLOCKED_MODULES or module.split(".")[0] in _BLOCKED_MODULES or full in _BLOCKED_MODULES:
@@ -630,6 +656,7 @@ class RestrictedUnpickler:
         self.stack.append(self.call(cls, args, new=True))
 
     def call(self, func, args, new):
+        self.charge(200)
         if type(args) is not tuple:
             raise CheckpointError(f"{self.op} arguments must be a tuple, got {describe(args)}")
         if not isinstance(func, Token) or (func.call is None and func.user is None):

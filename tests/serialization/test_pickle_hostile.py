@@ -292,3 +292,13 @@ def test_stack_and_memo_are_bounded(monkeypatch):
     with pytest.raises(CheckpointError, match="memo entries"):
         _load(Pk().op(b"N" + b"\x94" * 1001).bytes())
     assert _load(Pk().op(b"(" + b"N\x94" * 999 + b"t").bytes()) == (None,) * 999
+
+
+def test_objects_built_by_a_pickle_are_bounded_by_the_file_size():
+    import zipfile
+
+    for op in (b"}", b"\x8f", b"]"):  # empty dicts, sets, lists: 56 to 216 bytes each from 1 byte
+        for n, compress in ((1 << 20, zipfile.ZIP_DEFLATED), (4 << 20, zipfile.ZIP_STORED)):
+            data = torch_zip(b"\x80\x02" + op * n + b".", compress=compress)
+            with pytest.raises(CheckpointError, match="memory bound"):
+                gs.load(io.BytesIO(data))
