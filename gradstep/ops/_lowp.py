@@ -10,6 +10,7 @@ and reductions that behaviour without touching their float32/float64 paths.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 
@@ -44,8 +45,9 @@ def _up_all(arrays):
 
 
 def float32_compute(cls=None, *, backward=True):
-    """Class decorator for a ``Node`` whose ``forward`` (and array-level ``backward``)
-    should run in float32 when given bfloat16 arrays, rounding each result once.
+    """Class decorator for a ``Node`` whose ``forward`` (and ``backward``) should run in
+    float32 when given bfloat16 arrays, rounding each result once. The wrapped backward
+    sees the incoming gradient and the saved tensors as float32.
 
     With ``backward=False`` only ``forward`` is wrapped (for nodes whose backward is
     written in Tensor ops that come back through wrapped forwards). A backward that
@@ -79,12 +81,38 @@ def _wrap_backward(bwd):
 
         if not self.__dict__.get("_bf16") or _GradState.enabled:
             return bwd(self, g)
-        grads = bwd(self, _tensor(g._data.astype(F32)))
+        with _float32_saved(self):
+            grads = bwd(self, _tensor(g._data.astype(F32)))
         if isinstance(grads, tuple):
             return tuple(_round(t) for t in grads)
         return _round(grads)
 
     return backward
+
+
+@contextlib.contextmanager
+def _float32_saved(node):
+    """During ``node``'s backward, its saved bfloat16 tensors (and saved output) read as
+    float32 copies that share their version counters, so derivatives are computed in
+    float32 and only the returned gradients are rounded."""
+    saved, out = node._saved, node.__dict__.get("_out_data")
+    node._saved = tuple(_as_float32(t) for t in saved)
+    if out is not None and out.dtype.kind == "V":
+        node._out_data = out.astype(F32)
+    try:
+        yield
+    finally:
+        node._saved = saved
+        if out is not None:
+            node._out_data = out
+
+
+def _as_float32(t):
+    if t._data.dtype.kind != "V":
+        return t
+    up = _tensor(t._data.astype(F32))
+    up._vc = t._vc
+    return up
 
 
 def _tensor(arr):

@@ -7,6 +7,7 @@ import math
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
 from ..backend import xp
+from ._lowp import float32_compute
 from ._util import check_float_input
 from .unary import _sigmoid, _Unary, clamp, erf_array, where
 
@@ -37,6 +38,7 @@ class LeakyRelu(_Unary):
         return Tensor._make(xp.where(a._data > 0, a.dtype.np.type(1), a.dtype.np.type(self.slope)))
 
 
+@float32_compute  # bfloat16: computed in float32, rounded once
 class Elu(_Unary):
     def forward(self, a):
         alpha = a.dtype.type(self.alpha)
@@ -47,6 +49,7 @@ class Elu(_Unary):
         return where(a <= 0, (a.clamp(max=0.0).exp() * self.alpha), 1.0)
 
 
+@float32_compute
 class Silu(_Unary):
     def forward(self, a):
         return a * _sigmoid(a)
@@ -56,6 +59,7 @@ class Silu(_Unary):
         return s * (1.0 + a * (1.0 - s))
 
 
+@float32_compute
 class Softplus(_Unary):
     def forward(self, a):
         beta, th = self.beta, self.threshold
@@ -68,6 +72,7 @@ class Softplus(_Unary):
         return where(z > self.threshold, 1.0, z.sigmoid())
 
 
+@float32_compute
 class Gelu(_Unary):
     def forward(self, a):
         if self.approximate == "tanh":

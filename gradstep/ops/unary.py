@@ -7,6 +7,7 @@ import math
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
+from ._lowp import float32_compute
 from ._util import as_float, binary_args, cast, check_broadcast, check_float_input, sum_to
 from .arithmetic import _scalar, _t, pow
 
@@ -103,6 +104,7 @@ class Tanh(_UnaryOut):
         return 1.0 - out * out
 
 
+@float32_compute  # bfloat16: computed in float32, rounded once
 class Sigmoid(_UnaryOut):
     def forward(self, a):
         return _sigmoid(a)
@@ -118,6 +120,7 @@ def _sigmoid(a):
     return xp.where(a >= 0, pos, e * pos)
 
 
+@float32_compute
 class Erf(_Unary):
     def forward(self, a):
         return erf_array(a).astype(a.dtype)
