@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 
 from ._tensor import Tensor
+from ._tensor_inplace import inplace_from
 
 
 def _check_list(tensors):
@@ -57,8 +58,7 @@ def _bound(method, bound):
     """``maximum``/``minimum`` (a number operand: ``clamp``, torch's Scalar overload)."""
 
     def op(t, o):
-        return getattr(t, "clamp" + method[7:])(**{bound: o}) if isinstance(
-            o, numbers.Number) else getattr(t, method)(o)
+        return t.clamp(**{bound: o}) if isinstance(o, numbers.Number) else getattr(t, method)(o)
 
     return op
 
@@ -186,7 +186,8 @@ def _table():
     for name, with_alpha in _BINARY.items():
         ops[name] = _binary(_method(name), _method(name + "_"), name, with_alpha)
     for name, bound in (("maximum", "min"), ("minimum", "max")):
-        ops[name] = _binary(_bound(name, bound), _bound(name + "_", bound), name)
+        op = _bound(name, bound)
+        ops[name] = _binary(op, inplace_from(op), name)
     for name in _UNARY:
         ops[name] = _unary(name)
     ops["addcmul"], ops["addcdiv"] = _pointwise("addcmul"), _pointwise("addcdiv")

@@ -17,6 +17,7 @@ from itertools import chain
 
 from . import _legacy
 from ._tensor import Tensor, _leaf_inplace_error
+from .autograd.function import Node
 from .autograd.grad_mode import _GradState, no_grad
 from .backend import xp
 from .ops import activation as A
@@ -43,6 +44,41 @@ def inplace_from(op):
     return method
 
 
+def inplace_untracked(op):
+    """An in-place op autograd does not see (torch's ``logical_*_``): no leaf check, no graph."""
+
+    def method(self, *args):
+        with no_grad():
+            out = op(self.detach(), *args)
+        self._write(out._data)
+        return self
+
+    method.__name__ = getattr(op, "__name__", "op") + "_"
+    return method
+
+
+class _ComparedInPlace(Node):
+    """``x.eq_(y)`` and friends on a tensor that requires grad: torch keeps it in the graph
+    with a zero gradient (``EqBackward0``, ...)."""
+
+    def forward(self, a):
+        return self.value.astype(a.dtype)
+
+    def backward(self, g):
+        return g * 0
+
+
+def _compared(op, backward_name):
+    def compare(a, *args):
+        out = op(a, *args)
+        if not a._needs_graph():
+            return out
+        return _ComparedInPlace.apply(a, value=out._data, _name=backward_name)
+
+    compare.__name__ = op.__name__
+    return compare
+
+
 def _bitwise(fn):
     return lambda a, b: C.bitwise(a, b, fn)
 
@@ -52,13 +88,16 @@ GENERATED = {
     "log_": U.log, "log1p_": U.log1p, "log2_": U.log2, "log10_": U.log10, "expm1_": U.expm1,
     "rsqrt_": U.rsqrt, "sin_": U.sin, "cos_": U.cos, "reciprocal_": U.reciprocal,
     "floor_": U.floor, "ceil_": U.ceil, "round_": U.round, "trunc_": U.trunc, "fix_": U.trunc,
-    "square_": U.square, "erf_": U.erf, "minimum_": U.minimum,
+    "square_": U.square, "erf_": U.erf,
     "frac_": P.frac, "sgn_": P.sgn, "fmod_": P.fmod, "nan_to_num_": P.nan_to_num,
     "remainder_": R.remainder, "floor_divide_": R.floor_divide,
     "leaky_relu_": A.leaky_relu,
-    "eq_": C.eq, "ne_": C.ne, "lt_": C.lt, "le_": C.le, "gt_": C.gt, "ge_": C.ge,
-    "less_": C.lt, "less_equal_": C.le, "greater_": C.gt, "greater_equal_": C.ge,
-    "not_equal_": C.ne,
+    "eq_": _compared(C.eq, "EqBackward0"), "ne_": _compared(C.ne, "NeBackward0"),
+    "lt_": _compared(C.lt, "LtBackward0"), "le_": _compared(C.le, "LeBackward0"),
+    "gt_": _compared(C.gt, "GtBackward0"), "ge_": _compared(C.ge, "GeBackward0"),
+}
+# in-place ops autograd does not track at all in torch
+UNTRACKED = {
     "logical_not_": C.logical_not, "logical_and_": C.logical_and, "logical_or_": C.logical_or,
     "logical_xor_": C.logical_xor, "bitwise_not_": C.invert,
     "bitwise_and_": _bitwise(xp.bitwise_and), "bitwise_or_": _bitwise(xp.bitwise_or),
@@ -68,7 +107,8 @@ GENERATED = {
 # in-place aliases torch has for methods that exist under another name
 ALIASES = {
     "absolute_": "abs_", "negative_": "neg_", "multiply_": "mul_", "divide_": "div_",
-    "true_divide_": "div_", "subtract_": "sub_",
+    "true_divide_": "div_", "subtract_": "sub_", "less_": "lt_", "less_equal_": "le_",
+    "greater_": "gt_", "greater_equal_": "ge_", "not_equal_": "ne_",
 }
 
 # out-of-place methods torch has that had no Tensor method here
@@ -143,6 +183,8 @@ def bind():
     T = Tensor
     for name, op in GENERATED.items():
         setattr(T, name, inplace_from(op))
+    for name, op in UNTRACKED.items():
+        setattr(T, name, inplace_untracked(op))
     for alias, name in ALIASES.items():
         setattr(T, alias, getattr(T, name))
     for name, op in METHODS.items():
