@@ -50,15 +50,17 @@ def make_data(n, seed):
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
-def train(args, model, device, train_loader, optimizer, epoch):
+def train(args, model, device, train_loader, optimizer, scaler, epoch):
     model.train()
     for batch_idx, (data, target) in enumerate(train_loader):
         data, target = data.to(device, non_blocking=True), target.to(device, non_blocking=True)
         optimizer.zero_grad()
-        output = model(data)
-        loss = F.nll_loss(output, target)
-        loss.backward()
-        optimizer.step()
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.amp):
+            output = model(data)
+            loss = F.nll_loss(output, target)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         print(f"train epoch {epoch} batch {batch_idx} loss {loss.item():.9g}")
 
 
@@ -119,10 +121,11 @@ def main():
     if args.compile:
         model = torch.compile(model)
     optimizer = optim.Adadelta(model.parameters(), lr=args.lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=args.amp and use_cuda)
 
     scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)
     for epoch in range(1, args.epochs + 1):
-        train(args, model, device, train_loader, optimizer, epoch)
+        train(args, model, device, train_loader, optimizer, scaler, epoch)
         test(model, device, test_loader)
         scheduler.step()
 
