@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 
+from .._errstate import quiet as _quiet
+from .._errstate import restore as _restore
 from . import anomaly_mode as _anomaly
 from .anomaly_mode import _AnomalyState
 from .function import AccumulateGrad
@@ -118,10 +120,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 continue
             if all(g is None for g in grads):
                 in_grads = (None,) * len(node._next)
-            elif _AnomalyState.enabled:
-                in_grads = _anomaly.run_backward(node, grads)
             else:
-                in_grads = node._run_backward(grads)
+                in_grads = _backward_of(node, grads)
             if not retain_graph:
                 node.release()
             _route(node, in_grads, buffers, deps, ready)
@@ -139,6 +139,17 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     "in the graph. Set allow_unused=True if this is the desired behavior."
                 )
     return results
+
+
+def _backward_of(node, grads):
+    """The node's input gradients, computed with NumPy's floating-point warnings off."""
+    token = _quiet()
+    try:
+        if _AnomalyState.enabled:
+            return _anomaly.run_backward(node, grads)
+        return node._run_backward(grads)
+    finally:
+        _restore(token)
 
 
 def _edge_of(t):
@@ -241,7 +252,9 @@ def _accumulate(leaf, g, handed_out, create_graph):
         elif create_graph or cur._rg:
             leaf._grad = cur + g
         else:
+            token = _quiet()  # inf + -inf: nan, silently
             cur._data += g._data
+            _restore(token)
     post = leaf._post_hooks
     if post:
         for hook in list(post.values()):

@@ -7,8 +7,8 @@ A built-in op is a ``Node`` subclass with
   Tensor ops so that gradients of gradients work (``create_graph=True``);
 * ``saves``: indices of the inputs that ``backward`` needs, and ``saves_output``.
 
-``apply`` runs ``forward`` and, when grad mode is on and an input requires grad,
-records the node in the graph. Saved tensors are checked against their version
+``apply`` runs ``forward`` (with NumPy's floating-point warnings off) and, when grad mode is
+on and an input requires grad, records the node in the graph. Saved tensors are checked against their version
 counter when ``backward`` reads them, so an in-place change after saving is caught.
 """
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 import threading
 import weakref
 
+from .._errstate import quiet as _quiet
+from .._errstate import restore as _restore
 from . import anomaly_mode as _anomaly
 from .anomaly_mode import _AnomalyState
 from .grad_mode import _GradState, enable_grad, no_grad
@@ -44,7 +46,11 @@ class Node:
         node = cls.__new__(cls)
         if attrs:
             node.__dict__.update(attrs)
-        out = node.forward(*[t._data for t in inputs])
+        token = _quiet()  # NumPy silent about inf/nan, as torch is (see gradstep._errstate)
+        try:
+            out = node.forward(*[t._data for t in inputs])
+        finally:
+            _restore(token)
         res = None
         if _GradState.enabled:
             for t in inputs:
