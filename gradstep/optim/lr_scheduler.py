@@ -248,9 +248,8 @@ class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each milestone."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        milestones = list(milestones)
-        if any(b <= a for a, b in zip(milestones, milestones[1:])):
-            raise ValueError(f"Milestones should be a list of increasing integers. Got {milestones}")
+        # any order, repeats (a milestone listed n times scales by gamma**n) and None (no
+        # milestone) are accepted, as torch's Counter(milestones) does
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -544,12 +543,14 @@ class OneCycleLR(LRScheduler):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
+        # the phases first, as torch: a pct_start that is no number fails there (ValueError for
+        # a string: float('0.30.3...')) before the range check below
+        self._schedule_phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
         if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
         self._anneal_func_type = anneal_strategy
-        self._schedule_phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for hi, group in zip(max_lrs, optimizer.param_groups):

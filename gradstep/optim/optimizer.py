@@ -20,6 +20,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from itertools import chain
 
+from .._errstate import silent
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
 from ..backend import float64, get_default_dtype, xp
@@ -164,7 +165,8 @@ def _with_step_hooks(step):
                         f"{result}."
                     )
                 args, kwargs = result
-        out = step(self, *args, **kwargs)
+        with silent():
+            out = step(self, *args, **kwargs)  # NumPy silent about inf/nan, as torch is
         for post_hook in chain(self._optimizer_step_post_hooks.values(),
                                _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
@@ -205,11 +207,7 @@ class Optimizer:
                 "params argument given to the optimizer should be an iterable of Tensors or "
                 f"dicts, but got {_typename(params)}"
             )
-        if isinstance(params, (set, frozenset)):  # torch accepts a top-level set; we refuse it
-            raise TypeError(
-                "optimizer parameters need to be organized in ordered collections, but the "
-                "ordering of tensors in sets will change between runs. Please use a list instead."
-            )
+        # a top-level set is accepted, as torch does (its order is the set's); a group's is not
         self.state = defaultdict(dict)
         self.param_groups = []
         param_groups = list(params)

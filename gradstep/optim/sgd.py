@@ -13,6 +13,7 @@ Algorithm box (torch.optim.SGD)::
 
 from __future__ import annotations
 
+from .._tensor import Tensor
 from ..backend import xp
 from ._flat import param_batches
 from ._functional import add_weight_decay, signed_grad, temps
@@ -20,7 +21,6 @@ from .optimizer import (
     Optimizer,
     _check_differentiable,
     _check_fused_foreach,
-    _check_lr,
     _get_value,
     _group_defaults,
     _use_grad_for_differentiable,
@@ -75,7 +75,10 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        _check_lr(lr)
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:  # torch's SGD test: a NaN lr passes (the other optimizers refuse it)
+            raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:

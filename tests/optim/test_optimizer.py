@@ -64,10 +64,15 @@ def test_empty_list_rejected():
         gradstep.optim.SGD([])
 
 
-@pytest.mark.parametrize("wrap", [lambda s: s, lambda s: [{"params": s}]])
-def test_set_rejected(wrap):
+def test_group_set_rejected():
     with pytest.raises(TypeError, match="ordered collections"):
-        gradstep.optim.SGD(wrap({_leaf(2)}))
+        gradstep.optim.SGD([{"params": {_leaf(2)}}])
+
+
+def test_top_level_set_accepted_like_torch():
+    p, tp = _leaf(2), torch.zeros(2, requires_grad=True)
+    assert gradstep.optim.SGD({p}).param_groups[0]["params"] == [p]
+    assert torch.optim.SGD({tp}).param_groups[0]["params"] == [tp]
 
 
 def test_group_set_rejected_like_torch():
