@@ -12,3 +12,4 @@ from .clip_grad import (
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 # ---- other nn families add their import lines below this line ----
+from . import rnn
