@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (  # _tensor_inplace binds the generated in-place methods onto Tensor
     _tensor_inplace,
+    _utils,
     autograd,
     backend,
     datasets,
