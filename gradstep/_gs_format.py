@@ -141,6 +141,8 @@ class _Decoder:
         shape = _field(obj, "shape", (list,), what)
         if any(type(s) is not int or not 0 <= s <= _I64 for s in shape):
             raise CheckpointError(f"{what}: shape {shape!r} must be non-negative ints")
+        if len(shape) > 64:
+            raise CheckpointError(f"{what}: {len(shape)} dimensions (at most 64)")
         numel = math.prod(shape)
         if numel * dtype.itemsize != n:
             raise CheckpointError(f"{what}: shape {shape} of {dtype} needs {numel * dtype.itemsize} bytes, "
@@ -285,3 +287,5 @@ def parse_native(data, name):
         return _Decoder(body[head + hlen:]).decode(header)
     except CheckpointError as e:
         raise CheckpointError(f"{name}: {e}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError, KeyError, IndexError, RuntimeError) as e:
+        raise CheckpointError(f"{name}: malformed checkpoint header ({type(e).__name__}: {e})") from None

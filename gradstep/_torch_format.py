@@ -196,6 +196,8 @@ def _check_view(storage, offset, size, stride, what):
     offset = check_int(offset, f"{what} storage offset", -(2**63), _I64)
     size = check_ints(size, f"{what} size", -(2**63), _I64)
     stride = check_ints(stride, f"{what} stride", -(2**63), _I64)
+    if len(size) > 64:
+        raise CheckpointError(f"{what}: {len(size)} dimensions (at most 64)")
     if len(size) != len(stride):
         raise CheckpointError(f"{what}: unequal size length ({len(size)}) and stride length ({len(stride)})")
     if offset < 0:

@@ -23,8 +23,9 @@ One deliberate difference from torch 2.13: NumPy arrays, dtypes and scalars in
 a torch file load by default (torch asks for ``safe_globals`` first). gradstep
 never calls NumPy's unpickling functions; it checks the dtype (plain numeric
 only), shape and byte count and copies the bytes, so they are data, not code.
-Another: a stride-0 view with more bytes than a NumPy array can address
-(``numel * itemsize >= 2**63``) is refused, where torch keeps it.
+Others are NumPy's limits: a stride-0 view with more bytes than a NumPy array
+can address (``numel * itemsize >= 2**63``) or with more than 64 dimensions is
+refused, where torch keeps it.
 
 Writes are atomic: the bytes go to a temporary file in the target's folder
 (created with the process umask, like any other file), which is flushed,

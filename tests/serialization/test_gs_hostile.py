@@ -40,6 +40,7 @@ def test_a_crafted_valid_file_loads():
     (_tensor(shape=[2**62, 2**62]), "needs"),
     (_tensor(shape="8"), "'shape' must be list"),
     (_tensor(shape=[8.0]), "non-negative ints"),
+    (_tensor(shape=[8] + [1] * 64), "at most 64"),
     (_tensor(dtype="complex64"), "unknown dtype"),
     (_tensor(dtype=["float32"]), "'dtype' must be str"),
     (_tensor(n=...), "no 'n' field"),

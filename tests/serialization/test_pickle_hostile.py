@@ -176,6 +176,7 @@ def _rebuild(*args):
     (_rebuild(1, 0, (4,), (1,), False, "OD"), "needs a storage"),
     (_rebuild("S", 0.0, (4,), (1,), False, "OD"), "offset must be an int"),
     (_rebuild("S", 0, ("4",), (1,), False, "OD"), "size"),
+    (_rebuild("S", 0, (1,) * 65, (1,) * 65, False, "OD"), "at most 64"),
     (_rebuild("S", 0, (4,), (1,), 1, "OD"), "requires_grad"),
     (_rebuild("S", 0, (4,), (1,), False, {"hook": 1}), "hooks"),
     (_rebuild("S", 0, (4,), (1,), False, "OD", {"conj": True}), "metadata"),
