@@ -25,10 +25,12 @@ import threading
 from .. import backend as B
 
 # torch's CPU "lower_precision_fp" list (aten/src/ATen/autocast_mode.cpp), restricted to
-# the ops gradstep has. mv, dot and outer are not on it: they keep float32.
+# the ops gradstep has. mv, dot and outer are not on it: they keep float32; nor is gru
+# (an nn.GRU stays float32 while nn.LSTM and nn.RNN give bfloat16).
 LOWER_PRECISION = frozenset({
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "bmm", "mm", "baddbmm",
     "addmm", "addbmm", "linear", "matmul", "einsum", "prelu", "scaled_dot_product_attention",
+    "lstm", "rnn_tanh", "rnn_relu",
 })
 
 # torch's CPU "fp32" list: these run in float32 whatever the input precision.
@@ -74,6 +76,24 @@ def autocast_op(name):
         return wrapper
 
     return decorate
+
+
+# ops whose caller picks the dtype under autocast (nn.GRU keeps its input's type, see rnn_layer)
+PROMOTE = frozenset({"gru"})
+
+
+def casts(name) -> bool:
+    """Whether autocast is on and would cast the arguments of op ``name``."""
+    return STATE.cpu and (name in LOWER_PRECISION or name in FP32 or name in PROMOTE)
+
+
+def autocast_args(name, *args):
+    """The inline form of ``autocast_op``: ``args`` as op ``name`` should see them (unchanged
+    when autocast is off), for functions whose op depends on an argument (``rnn_layer``)."""
+    if not STATE.cpu:
+        return args
+    dtype = STATE.cpu_dtype if name in LOWER_PRECISION else B.float32
+    return tuple(cast_value(a, dtype) for a in args)
 
 
 def _run_cast(fn, dtype, args, kwargs):

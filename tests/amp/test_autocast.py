@@ -308,3 +308,28 @@ def test_custom_fwd_casts_inputs_and_disables_autocast():
         assert a.grad.dtype == lib.float32
         # forward ran with autocast off on float32 inputs; backward with forward's state
         assert seen == [("forward", False, lib.float32, lib.float32), ("backward", False)]
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("in_dtype", ["float32", "bfloat16"])
+def test_recurrent_layers_under_autocast(mode, in_dtype):
+    """nn.LSTM and nn.RNN run in bfloat16 under CPU autocast; nn.GRU keeps its input's type
+    (torch's output dtypes). torch runs the recurrence as separate bfloat16 ops, gradstep in
+    float32 with one rounding per output, so values differ by bfloat16 roundings that add
+    up over the 7 steps: BOUND of the largest entry."""
+    torch.manual_seed(0)
+    tm = getattr(torch.nn, mode)(6, 5)
+    gm = getattr(gradstep.nn, mode)(6, 5)
+    gm.load_state_dict({k: gradstep.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((7, 3, 6)).astype(np.float32)
+    res = {}
+    for lib, m in ((torch, tm), (gradstep, gm)):
+        with lib.autocast("cpu"):
+            out, _ = m(lib.tensor(x).to(getattr(lib, in_dtype)))
+        out.float().square().sum().backward()
+        res[lib] = out, m.weight_hh_l0.grad
+    (to, tg), (go, gg) = res[torch], res[gradstep]
+    assert _dtype_name(go.dtype) == _dtype_name(to.dtype)
+    assert gg.dtype is gradstep.float32
+    for a, b in ((go, to), (gg, tg)):
+        np.testing.assert_allclose(_np(a), _np(b), rtol=0, atol=BOUND * np.abs(_np(b)).max())

@@ -20,9 +20,11 @@ the node's backward.
 
 from __future__ import annotations
 
+from ...amp._policy import autocast_args, cast_value, casts
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
-from ...backend import xp
+from ...backend import promote_types, xp
+from ...ops._lowp import float32_compute
 from ...ops.elementwise import _sigmoid
 from .linear import linear
 
@@ -98,6 +100,7 @@ def _sigmoid_(a):
     xp.reciprocal(a, out=a)
 
 
+@float32_compute  # bfloat16: the recurrence in float32, outputs and gradients rounded once
 class LSTMLayer(_LayerBase):
     """LSTM layer; with ``has_proj`` the last input is W_hr (P x H) and h = (o * tanh(c)) W_hr^T.
 
@@ -191,6 +194,7 @@ class LSTMLayer(_LayerBase):
         self.gates = self.hprev = self.cprev = self.tanh_c = self.h_raw = None
 
 
+@float32_compute
 class GRULayer(_LayerBase):
     _name = "GRULayerBackward"
 
@@ -246,6 +250,7 @@ class GRULayer(_LayerBase):
         self.rz = self.n = self.hn = self.hprev = None
 
 
+@float32_compute
 class RNNLayer(_LayerBase):
     """Elman RNN layer; ``nonlinearity`` is "tanh" or "relu"."""
 
@@ -298,6 +303,11 @@ def rnn_layer(mode, x, h0, c0, weights, reverse=False):
     with a projection. Returns (output (T, N, H), h_n, c_n),
     c_n being None except for LSTM.
     """
+    if mode != "GRU":  # LSTM and RNN: on autocast's lower-precision list
+        x, h0, c0, *weights = autocast_args(mode.lower(), x, h0, c0, *weights)
+    elif casts("gru"):  # torch's GRU under autocast keeps the input's and state's type
+        dt = promote_types(x.dtype, h0.dtype)
+        x, h0, *weights = (cast_value(t, dt) for t in (x, h0, *weights))
     T = x.shape[0]
     attrs = dict(reverse=reverse, has_bias=len(weights) in (4, 5))
     if mode == "LSTM":

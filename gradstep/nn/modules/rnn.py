@@ -14,6 +14,7 @@ import warnings
 from ... import _creation
 from ..._device import check_device
 from ..._tensor import Tensor
+from ...amp._policy import casts
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype
 from ...ops.shape import cat, stack
@@ -143,7 +144,7 @@ class RNNBase(Module):
             raise ValueError(f"{self._get_name()}: Expected input to be 2D or 3D, got {input.ndim}D "
                              "tensor instead")
         wdt = self.weight_ih_l0.dtype
-        if input.dtype is not wdt:
+        if input.dtype is not wdt and not casts(self.mode.lower()):  # autocast unifies them
             raise ValueError(
                 f"RNN input dtype ({input.dtype}) does not match weight dtype ({wdt}). Convert "
                 f"input: input.to({wdt}), or convert model: model.to({input.dtype})")
