@@ -358,15 +358,7 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ------------------------------------------------------------ dtype
-    # to, cpu, cuda, device, is_contiguous: see _tensor_device.py
-    def type(self, dtype=None):
-        if dtype is None:
-            return _TYPE_NAMES.get(self.dtype.name, "torch.Tensor")
-        if isinstance(dtype, str):
-            inv = {v: k for k, v in _TYPE_NAMES.items()}
-            dtype = B.as_dtype(inv.get(dtype, dtype))
-        return self.to(dtype)
-
+    # to, cpu, cuda, device, is_contiguous: see _tensor_device.py; type: _tensor_types.py
     def float(self):
         return self.to(B.float32)
 
@@ -795,14 +787,6 @@ def _rebuild_tensor(data, rg):
     t = Tensor._make(data)
     t._rg = rg
     return t
-
-
-_TYPE_NAMES = {
-    "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
-    "bfloat16": "torch.BFloat16Tensor",
-    "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
-    "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
-}
 
 
 class Size(tuple):
