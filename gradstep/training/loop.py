@@ -167,7 +167,7 @@ def checkpoint_state(s: Setup, epoch, history, best_acc):
 
 def restore(s: Setup, ckpt):
     """Load a checkpoint into a freshly built setup; a different model is a UsageError."""
-    check_train_checkpoint(ckpt, "the checkpoint")
+    check_train_checkpoint(ckpt)
     if ckpt["model_name"] != s.cfg.model or tuple(ckpt["in_shape"]) != s.in_shape or \
             ckpt["num_classes"] != s.num_classes:
         raise UsageError(
@@ -222,7 +222,7 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=None, st
     rank 0 alone prints and writes the run folder.
     """
     if resume is not None:  # first what needs no typed options: SGD's momentum would fail Adam's build
-        check_same_settings(cfg, resume, skip=("opt_args", "sched_args"))
+        check_same_settings(cfg, check_train_checkpoint(resume), skip=("opt_args", "sched_args"))
     s = build(cfg)
     lead = not dist.is_initialized() or dist.get_rank() == 0
     if not lead:

@@ -31,15 +31,16 @@ _CHECKPOINT_KEYS = {"model_name": str, "data": str, "in_shape": (list, tuple), "
                     "best_acc": numbers.Real}
 
 
-def check_train_checkpoint(obj, path):
-    """``obj`` if it is a ``gradstep train`` checkpoint, else a UsageError naming ``path``."""
+def check_train_checkpoint(obj, path=None):
+    """``obj`` if it is a ``gradstep train`` checkpoint, else a UsageError (naming ``path`` if given)."""
+    name = f"'{path}'" if path is not None else "the checkpoint"
     if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
-        raise UsageError(f"'{path}' is not a gradstep train checkpoint (no format '{CHECKPOINT_FORMAT}'); "
-                         f"'gradstep info {path}' shows what it holds")
+        hint = f"; 'gradstep info {path}' shows what it holds" if path is not None else ""
+        raise UsageError(f"{name} is not a gradstep train checkpoint (no format '{CHECKPOINT_FORMAT}'){hint}")
     for key, types in _CHECKPOINT_KEYS.items():
         if not isinstance(obj.get(key), types):
-            raise UsageError(f"'{path}' is a damaged gradstep train checkpoint: "
-                             f"{key} is {type(obj.get(key)).__name__}")
+            raise UsageError(f"{name} is a damaged gradstep train checkpoint: {key} is "
+                             f"{type(obj.get(key)).__name__}")
     return obj
 
 

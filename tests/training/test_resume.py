@@ -67,3 +67,16 @@ def test_config_json_survives_a_kill_while_it_is_rewritten(tiny_csv, tmp_path, m
     _train(tiny_csv, run, "--resume", run, "--epochs", 3)  # and the run can still be resumed
     assert json.loads((run / "config.json").read_text())["epochs"] == 3
     assert gs.load(run / "checkpoint.gs")["epoch"] == 3
+
+
+@pytest.mark.parametrize("ckpt,needle", [
+    ({"epochs": 2}, "the checkpoint is not a gradstep train checkpoint"),
+    ({"format": "gradstep-train/1", "model_name": "mlp"}, "the checkpoint is a damaged gradstep train checkpoint"),
+])
+def test_run_checks_what_it_resumes_from(tiny_csv, tmp_path, ckpt, needle):
+    from gradstep.training.config import TrainConfig, UsageError
+    from gradstep.training.loop import run
+
+    with pytest.raises(UsageError, match=needle):
+        run(TrainConfig(data=tiny_csv, epochs=1), str(tmp_path / "r"), resume=ckpt, printer=lambda *a: None)
+    assert not (tmp_path / "r").exists()
