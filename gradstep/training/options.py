@@ -90,39 +90,42 @@ def _kind_of_node(node):
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         (a, oa), (b, ob) = _kind_of_node(node.left), _kind_of_node(node.right)
         return a + b, oa or ob
-    name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
     if isinstance(node, ast.Subscript):
-        outer = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
-        args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if outer in ("Union", "Optional"):
-            kinds, optional = [], outer == "Optional"
-            for a in args:
-                k, o = _kind_of_node(a)
-                kinds, optional = kinds + k, optional or o
-            return kinds, optional
-        if outer == "Literal":
-            return [Kind("str")], False
-        if outer.lower() in ("tuple", "list", "sequence", "iterable"):
-            elem = _kind_of_node(args[0])[0] or [Kind("any")]
-            if outer.lower() == "tuple":
-                length = None if any(isinstance(a, ast.Constant) and a.value is Ellipsis for a in args) \
-                    else len(args)
-                return [Kind("tuple", elem[0], length)], False
-            return [Kind("list", elem[0])], False
-        if outer == "Callable":
-            return [Kind("callable")], False
-        return [Kind("any")], False
+        return _subscript_kinds(_name(node.value), node.slice)
+    name = _name(node)
     if name in ("None", "NoneType"):
         return [], True
     if name in ("bool", "int", "float", "str"):
         return [Kind(name)], False
-    if name == "Tensor":
-        return [Kind("float")], False
-    if name == "Callable":
+    simple = {"Tensor": "float", "Callable": "callable", "LRScheduler": "object", "Optimizer": "object",
+              "Module": "object"}
+    return [Kind(simple.get(name, "any"))], False
+
+
+def _name(node):
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def _subscript_kinds(outer, index):
+    """``Union[...]``, ``Optional[...]``, ``Literal[...]``, ``tuple[...]``, ``list[...]``..."""
+    args = index.elts if isinstance(index, ast.Tuple) else [index]
+    if outer in ("Union", "Optional"):
+        kinds, optional = [], outer == "Optional"
+        for a in args:
+            k, o = _kind_of_node(a)
+            kinds, optional = kinds + k, optional or o
+        return kinds, optional
+    if outer == "Literal":
+        return [Kind("str")], False
+    if outer == "Callable":
         return [Kind("callable")], False
-    if name in ("LRScheduler", "Optimizer", "Module"):
-        return [Kind("object")], False
-    return [Kind("any")], False
+    if outer.lower() not in ("tuple", "list", "sequence", "iterable"):
+        return [Kind("any")], False
+    elem = (_kind_of_node(args[0])[0] or [Kind("any")])[0]
+    if outer.lower() != "tuple":
+        return [Kind("list", elem)], False
+    open_ended = any(isinstance(a, ast.Constant) and a.value is Ellipsis for a in args)
+    return [Kind("tuple", elem, None if open_ended else len(args))], False
 
 
 def _from_annotation(annotation):
@@ -137,19 +140,18 @@ def _from_annotation(annotation):
     return OptionType(kinds or (Kind("any"),), optional)
 
 
-def _from_default(name, default):
+def _from_default(default):
+    """The type a default implies (numbers are floats: ints are named in _INT_NAMES)."""
     if isinstance(default, bool):
         return OptionType((Kind("bool"),))
     if isinstance(default, (int, float)):
-        return OptionType((Kind("int" if name in _INT_NAMES else "float"),))
+        return OptionType((Kind("float"),))
     if isinstance(default, str):
         return OptionType((Kind("str"),))
     if isinstance(default, (tuple, list)):
-        elem = Kind("int") if all(isinstance(v, int) and not isinstance(v, bool) for v in default) \
-            and name in _INT_NAMES else Kind("float")
         none = any(v is None for v in default)
-        kind = Kind("tuple", elem, len(default), none) if isinstance(default, tuple) else \
-            Kind("list", elem, None, none)
+        kind = Kind("tuple", Kind("float"), len(default), none) if isinstance(default, tuple) else \
+            Kind("list", Kind("float"), None, none)
         return OptionType((kind,))
     return None
 
@@ -165,7 +167,7 @@ def option_type(param: inspect.Parameter):
     if param.name in _INT_NAMES:
         return OptionType((Kind("int"),), param.default is None)
     if param.default is not inspect.Parameter.empty and param.default is not None:
-        found = _from_default(param.name, param.default)
+        found = _from_default(param.default)
         if found is not None:
             return found
     return OptionType((Kind("any"),), True)
