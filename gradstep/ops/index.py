@@ -514,7 +514,7 @@ def _check_scatter_args(a, d, idx, src):
 
 def scatter(a, dim, index, src=None, value=None, reduce=None):
     from .._tensor import Tensor
-    from ._util import cast, to_tensor
+    from ._util import cast
 
     d = normalize_dim(dim, a.ndim)
     if src is None:
@@ -526,7 +526,9 @@ def scatter(a, dim, index, src=None, value=None, reduce=None):
         return _scatter_reduce(a, d, index, src, reduce)
     idx = _check_index(a, d, index, "scatter")
     name = "ScatterBackward0" if isinstance(src, Tensor) and src.ndim else "ScatterBackward1"
-    src = cast(to_tensor(src, dtype=a.dtype), a.dtype)
+    if not isinstance(src, Tensor):  # a Python value converts as masked_fill's (ints wrap)
+        src = Tensor._make(xp.asarray(_fill_value(src, a._data.dtype)))
+    src = cast(src, a.dtype)
     return Scatter.apply(a, src, idx=idx, dim=d, add=False, _name=name)
 
 

@@ -136,6 +136,8 @@ def _dtype_error(a, b):
     if b.ndim == 1:
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {tb}, {ta}, and {tb}")
     if b.ndim >= 3:
+        if a.dtype.name == "bool":  # the batched kernel refuses a bool first operand first
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
         raise RuntimeError(f"expected scalar type {ta} but found {tb}")
     raise RuntimeError(
         "expected m1 and m2 to have the same dtype, but got: "

@@ -331,7 +331,7 @@ class Cumprod(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         out = self.saved_output
-        if a.numel() <= 1:  # as torch: the gradient itself (no division by a)
+        if a.numel() <= 1 or a.shape[self.dim] == 1:  # as torch: the gradient itself
             return g
         if bool(xp.any(a._data == 0)):
             return _cumprod_grad_with_zeros(a._data, g._data, self.dim)

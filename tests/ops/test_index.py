@@ -501,3 +501,8 @@ def test_sort_topk_masked_fill_match_torch(call, arg):
 def test_scatter_with_an_empty_index_converts_no_value():
     a, i = np.zeros((4, 3), np.uint8), np.zeros((0, 3), np.int64)
     assert disagreement(lambda L, x, j: L.scatter(x, 0, j, value=-1.5), a, i) is None
+
+
+def test_scatter_python_value_wraps_like_torch():
+    a, i = np.zeros((4, 2), np.uint8), np.array([[0], [1]], np.int64)
+    assert disagreement(lambda L, x, j: L.scatter(x, 0, j, value=-4), a, i) is None

@@ -251,3 +251,8 @@ def test_grad_fn_names(fn):
 ])
 def test_matmul_linear_size_zero_and_bool_match_torch(call, args):
     assert disagreement(call, *args, tol="mm", n=4) is None
+
+
+def test_batched_matmul_of_a_bool_first_operand_is_not_implemented():
+    a, b = np.ones((2, 1), bool), np.ones((2, 1, 3), np.float32)
+    assert disagreement(lambda L, x, y: L.matmul(x, y), a, b) is None

@@ -522,3 +522,8 @@ def test_cumprod_gradient_with_zeros_and_non_finite_values_matches_torch(arg):
 def test_inf_norm_gradient_counts_nans_as_the_maximum():
     a = np.array([[-1.0, np.inf], [np.inf, np.nan], [-1.5, 1.0]])
     assert disagreement(lambda L, x: L.norm(x, p=float("inf"), dim=-1), a) is None
+
+
+def test_cumprod_over_a_size_one_dim_passes_the_gradient():
+    a = np.array([[[0.0, np.inf]], [[2.0, -1.0]]])  # dim 1 has size 1: out is a, the grad is g
+    assert disagreement(lambda L, x: x.cumprod(1), a) is None
