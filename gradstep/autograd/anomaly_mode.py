@@ -137,14 +137,14 @@ def _warn_trace(node):
 
 
 def _check_outputs(node, in_grads):
-    from ..backend import xp
+    from ..backend import is_float_array, xp
 
     edges = node._next
     for i, g in enumerate(in_grads):
         if g is None or i >= len(edges) or edges[i] is None:
             continue
         data = g._data
-        if data.dtype.kind not in "fc" or xp.isfinite(data).all():
+        if not (is_float_array(data) or data.dtype.kind == "c") or xp.isfinite(data).all():
             continue
         kind = "nan" if xp.isnan(data).any() else "inf"
         _warn_trace(node)

@@ -23,7 +23,7 @@ from itertools import chain
 from .._errstate import silent
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
-from ..backend import float64, get_default_dtype, xp
+from ..backend import float64, get_default_dtype, is_float_array, xp
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -452,7 +452,7 @@ def _cast_state(param, value, key=None):
     """A deep copy of ``value`` with floating tensors cast to ``param``'s dtype (``step`` kept)."""
     if isinstance(value, Tensor):
         data = value._data
-        if key != "step" and param.is_floating_point() and data.dtype.kind == "f":
+        if key != "step" and param.is_floating_point() and is_float_array(data):
             data = data.astype(param._data.dtype, copy=True)
         else:
             data = data.copy()
