@@ -333,3 +333,23 @@ def test_recurrent_layers_under_autocast(mode, in_dtype):
     assert gg.dtype is gradstep.float32
     for a, b in ((go, to), (gg, tg)):
         np.testing.assert_allclose(_np(a), _np(b), rtol=0, atol=BOUND * np.abs(_np(b)).max())
+
+
+@pytest.mark.parametrize("path", [
+    "autocast.__init__", "amp.GradScaler.__init__", "cuda.amp.autocast.__init__",
+    "cuda.amp.GradScaler.__init__", "cpu.amp.autocast.__init__", "cpu.amp.GradScaler.__init__",
+    "amp.custom_fwd", "amp.custom_bwd", "cuda.amp.custom_fwd", "cuda.amp.custom_bwd",
+    "amp.GradScaler.step", "amp.GradScaler.update", "amp.GradScaler.scale",
+])
+def test_signatures_equal_torch(path):
+    import inspect
+
+    def params(lib):
+        obj = lib
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        sig = inspect.signature(inspect.unwrap(obj))
+        return [(p.name, p.kind, str(p.default).replace("torch.", "").replace("gradstep.", ""))
+                for p in sig.parameters.values()]
+
+    assert params(gradstep) == params(torch)
