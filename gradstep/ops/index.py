@@ -301,7 +301,37 @@ def rebase_view(v, new):
     v._view_vc = v._vc[0]
 
 
+def _check_empty_masks(shape, key):
+    """Bool masks must match the dims they index; NumPy skips that check for an empty array."""
+    from .._tensor import Tensor
+
+    key = key if isinstance(key, tuple) else (key,)
+    used = sum(k.ndim if isinstance(k, Tensor) else 0 if k is None or k is Ellipsis else 1
+               for k in key)
+    pos, view = 0, []  # pos: the dim of the source; view: the indexed tensor's shape so far
+    for k in key:
+        if k is None:
+            view.append(1)
+            continue
+        if k is Ellipsis:
+            n = len(shape) - used
+            view += list(shape[pos:pos + n])
+            pos += n
+            continue
+        n = k.ndim if isinstance(k, Tensor) else 1
+        if isinstance(k, Tensor) and k.dtype.name == "bool" and \
+                tuple(k.shape) != tuple(shape[pos:pos + n]):
+            full = view + list(shape[pos:])
+            raise IndexError(
+                f"The shape of the mask {list(k.shape)} at index 0 does not match the shape of "
+                f"the indexed tensor {full} at index {len(view)}")
+        view += list(shape[pos:pos + n])
+        pos += n
+
+
 def getitem(a, key):
+    if a._data.size == 0:
+        _check_empty_masks(a.shape, key)
     k, advanced = convert_key(key)
     if advanced:
         return GetItem.apply(a, key=k)

@@ -506,3 +506,13 @@ def test_scatter_with_an_empty_index_converts_no_value():
 def test_scatter_python_value_wraps_like_torch():
     a, i = np.zeros((4, 2), np.uint8), np.array([[0], [1]], np.int64)
     assert disagreement(lambda L, x, j: L.scatter(x, 0, j, value=-4), a, i) is None
+
+
+@pytest.mark.parametrize("key", [
+    lambda L: (slice(None, 2), None, L.zeros(0, dtype=L.bool)),  # mask [0] against a dim of 2
+    lambda L: (Ellipsis, L.zeros(0, dtype=L.bool)),
+    lambda L: (L.zeros(2, dtype=L.bool), None, slice(1)),
+])
+def test_bool_mask_shapes_are_checked_on_an_empty_tensor(key):
+    # NumPy skips the check when the indexed array is empty; torch does not
+    assert disagreement(lambda L, x: x[key(L)], np.zeros((2, 2, 0))) is None
