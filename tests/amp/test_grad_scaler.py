@@ -221,3 +221,37 @@ def test_broadcast_gradient_is_unscaled():
     p.grad = gradstep.full((1, 4), 8.0).expand(3, 4)
     scaler.unscale_(opt)
     assert p.grad.tolist() == [[2.0] * 4] * 3
+
+
+def test_autocast_training_loop_matches_torch():
+    """The usual loop: bfloat16 autocast forward, scaled backward, scaler.step/update.
+    Each step's forward and gradients agree with torch's bit for bit or to a bfloat16
+    rounding flip (tests/amp/test_autocast.py); over 5 SGD steps the parameters stay
+    within 2**-8 of the update size (lr * gradient, both O(0.1))."""
+    params = {}
+    for lib in (torch, gradstep):
+        model = lib.nn.Sequential(lib.nn.Linear(6, 16), lib.nn.ReLU(), lib.nn.Linear(16, 3))
+        if lib is gradstep:
+            model.load_state_dict({k: gradstep.tensor(v.detach().numpy())
+                                   for k, v in params["init"].items()})
+        else:
+            params["init"] = {k: v.clone() for k, v in model.state_dict().items()}
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        scaler = lib.amp.GradScaler("cpu", init_scale=2.0**8, growth_interval=2)
+        rng = np.random.default_rng(3)
+        scales = []
+        for _ in range(5):
+            x = lib.tensor(rng.standard_normal((8, 6)).astype(np.float32))
+            y = lib.tensor(rng.integers(0, 3, 8))
+            opt.zero_grad()
+            with lib.autocast("cpu"):
+                loss = lib.nn.functional.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            scales.append(scaler.get_scale())
+        params[lib] = [p.detach().numpy().copy() for p in model.parameters()], scales
+    (tp, ts), (gp, gs) = params[torch], params[gradstep]
+    assert gs == ts
+    for a, b in zip(gp, tp):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2.0**-8 * 0.1)
