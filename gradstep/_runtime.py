@@ -13,6 +13,7 @@ eager only.
 from __future__ import annotations
 
 import functools
+import os
 
 _state = {"precision": "highest", "deterministic": False, "warn_only": False, "interop": None}
 _PRECISIONS = ("highest", "high", "medium")
@@ -29,7 +30,16 @@ def _controller():
 
 
 def _blas():
-    return _controller().select(user_api="blas")
+    """The BLAS libraries NumPy loaded (all BLAS libraries if none can be told apart as NumPy's).
+
+    Other libraries in the process (SciPy's own OpenBLAS, a real torch's) are left alone.
+    """
+    import numpy
+
+    blas = _controller().select(user_api="blas")
+    root = os.path.dirname(numpy.__file__)  # .../numpy, and the wheel's .../numpy.libs
+    mine = [lib["filepath"] for lib in blas.info() if lib["filepath"].startswith(root)]
+    return blas.select(filepath=mine) if mine else blas
 
 
 def _check_positive(name, n):

@@ -229,9 +229,9 @@ def test_deterministic_algorithms_like_torch():
 
 
 def test_set_num_threads_sets_the_blas():
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    before = gradstep.get_num_threads()
+    saved = threadpool_limits(limits=None)  # records every library's count, changes none
     try:
         gradstep.set_num_threads(1)
         assert gradstep.get_num_threads() == 1
@@ -241,7 +241,7 @@ def test_set_num_threads_sets_the_blas():
         gradstep.set_num_threads(2)
         assert gradstep.get_num_threads() == 2
     finally:
-        gradstep.set_num_threads(before)
+        saved.restore_original_limits()
     for bad in (0, -1, 1.5):
         assert _outcome(lambda b=bad: gradstep.set_num_threads(b))[1] == \
             _outcome(lambda b=bad: torch.set_num_threads(b))[1]
