@@ -186,6 +186,24 @@ def test_elementwise_functions_within_one_ulp(name, fn):
     assert_within_ulps(fn(g), fn(t), ulps=1)
 
 
+@pytest.mark.parametrize("s", [0.3, 1 / 3, 7.0, -0.7, 1e-3, 3])
+@pytest.mark.parametrize("op", ["mul", "rmul", "div", "add", "sub", "rsub", "rdiv"])
+def test_python_scalar_ops_and_grads_bit_identical(op, s):
+    """torch multiplies/divides by a Python scalar kept in float32 and rounds the result
+    once, adds/subtracts the scalar rounded to bfloat16, and computes ``s / t`` as a
+    rounded reciprocal times the float32 scalar: gradstep does the same."""
+    fns = {"mul": lambda t: t * s, "rmul": lambda t: s * t, "div": lambda t: t / s,
+           "add": lambda t: t + s, "sub": lambda t: t - s, "rsub": lambda t: s - t,
+           "rdiv": lambda t: s / t}
+    gx, tx = to_both(_data((6, 300), 12), requires_grad=True)
+    go, to = fns[op](gx), fns[op](tx)
+    np.testing.assert_array_equal(bits(go), bits(to))
+    gy, ty = to_both(_data((6, 300), 13))
+    go.backward(gy)
+    to.backward(ty)
+    np.testing.assert_array_equal(bits(gx.grad), bits(tx.grad))
+
+
 def test_sum_accumulates_in_float32():
     """NumPy would add bfloat16 to bfloat16 and stop at 256; torch (and gradstep) give 1000."""
     g = gradstep.ones(1000, dtype=gradstep.bfloat16)

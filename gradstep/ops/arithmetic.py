@@ -7,6 +7,7 @@ import math
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
+from ._lowp import float32_compute
 from ._util import as_float, binary_args, cast, check_broadcast, sum_to
 
 
@@ -91,6 +92,7 @@ class AddScalar(Node):
         return g
 
 
+@float32_compute  # bfloat16: times a float32 scalar in float32, rounded once (opmath)
 class MulScalar(Node):
     _name = "MulBackward0"
 
@@ -108,10 +110,15 @@ class RDivScalar(Node):
     saves = (0,)
 
     def forward(self, a):
+        if a.dtype.kind == "V":  # bfloat16: the reciprocal rounded, then the float32 product
+            return ((1 / a).astype(xp.float32) * self.s).astype(a.dtype)
         return (1 / a) * self.s  # two roundings, as torch's reciprocal(a) * s
 
     def backward(self, g):
         (a,) = self.saved_tensors
+        if a.dtype.np.kind == "V":  # torch's two backward steps, each rounded to bfloat16
+            r = a.reciprocal()
+            return -((g * float(self.s)) * (r * r))
         return -g * self.s / (a * a)
 
 
@@ -252,6 +259,12 @@ def _scalar(v, dt):
     return npdt.type(v)
 
 
+def _opmath_scalar(v, dt):
+    """The scalar of ``tensor * v`` / ``tensor / v``: for bfloat16 torch keeps it in float32
+    (its opmath type) and rounds only the product; ``tensor + v`` rounds ``v`` first."""
+    return xp.float32(v) if dt.np.kind == "V" else _scalar(v, dt)
+
+
 def _scalar_fast(a, b):
     """True when ``a op b`` (Tensor ``a``, Python number ``b``) keeps ``a``'s dtype and shape."""
     if isinstance(b, bool) or not isinstance(b, (int, float)):
@@ -331,7 +344,7 @@ def _sub_check(a, b):
 
 def mul(a, b):
     if _scalar_fast(a, b):
-        return MulScalar.apply(a, s=_scalar(b, a.dtype))
+        return MulScalar.apply(a, s=_opmath_scalar(b, a.dtype))
     a, b = binary_args(a, b)
     if a.dtype is _BOOL:
         return a._make(xp.logical_and(a._data, b._data))
@@ -386,6 +399,7 @@ class DivTrunc(Node):
         return sum_to(g * 0, sa), sum_to(g * 0, sb)
 
 
+@float32_compute
 class DivScalar(Node):
     _name = "DivBackward0"
 
@@ -397,13 +411,13 @@ class DivScalar(Node):
 
 
 def _div_scalar(a, b):
-    return DivScalar.apply(a, s=a.dtype.np.type(b))
+    return DivScalar.apply(a, s=_opmath_scalar(b, a.dtype))
 
 
 def rdiv(a, s):
     """``s / a`` for a scalar ``s``."""
     a = as_float(a)
-    return RDivScalar.apply(a, s=a.dtype.np.type(s))
+    return RDivScalar.apply(a, s=_opmath_scalar(s, a.dtype))
 
 
 def pow(a, p):  # noqa: A001 - torch's name
