@@ -371,3 +371,15 @@ def test_activations_forward_and_backward(name):
                                        atol=ULP * np.abs(values(b)).max())
         else:
             np.testing.assert_array_equal(bits(a), bits(b))
+
+
+@pytest.mark.parametrize("op", ["mm", "dot", "bmm", "mv"])
+def test_mixed_dtype_product_errors_name_bfloat16_like_torch(op):
+    calls = {"mm": lambda L, a, b: L.mm(a, b), "dot": lambda L, a, b: L.dot(a[0], b[0]),
+             "bmm": lambda L, a, b: L.bmm(a[None], b[None]), "mv": lambda L, a, b: L.mv(a, b[0])}
+    msgs = []
+    for lib in (torch, gradstep):
+        with pytest.raises(RuntimeError) as info:
+            calls[op](lib, lib.ones(2, 2, dtype=lib.bfloat16), lib.ones(2, 2))
+        msgs.append(str(info.value))
+    assert msgs[1] == msgs[0]

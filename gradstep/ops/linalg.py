@@ -123,7 +123,7 @@ def _matmul(a, b):
 # C++ type names torch prints in matmul dtype errors
 _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
               "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-              "bool": "bool"}
+              "bool": "bool", "bfloat16": "c10::BFloat16"}
 
 
 def _dtype_error(a, b):
@@ -148,7 +148,8 @@ def _dtype_error(a, b):
 def _title(dt):
     """torch's ScalarType name: Float, Double, Half, Long, Int, Short, Char, Byte, Bool."""
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "bfloat16": "BFloat16"}[dt.name]
 
 
 @autocast_op("mm")

@@ -478,7 +478,8 @@ def where(cond, a, b):
 def _dtype_title(dt):
     """torch's ScalarType name for messages: Float, Double, Half, Long, Int, ..."""
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt.name]
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "bfloat16": "BFloat16"}[dt.name]
 
 
 class Lerp(Node):
@@ -520,4 +521,4 @@ def lerp(a, end, weight):
 def _c_name(dt):
     """The C type name torch's dtype messages use (float, double, long, ...)."""
     return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bool": "bool"}.get(dt.name, dt.name)
+            "int32": "int", "bool": "bool", "bfloat16": "c10::BFloat16"}.get(dt.name, dt.name)

@@ -593,7 +593,7 @@ def _ntuple(value, n, name, op="convolution"):
 
 def _dtype_name(t):
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int"}.get(t.dtype.name, t.dtype.name)
+            "int32": "Int", "bfloat16": "BFloat16"}.get(t.dtype.name, t.dtype.name)
 
 
 def _check_dtypes(x, w, b):

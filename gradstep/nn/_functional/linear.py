@@ -116,7 +116,8 @@ def _check_linear(input, weight, bias):  # noqa: A002
 
 def _torch_name(dtype):
     names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+             "bfloat16": "BFloat16"}
     return names[dtype.name]
 
 

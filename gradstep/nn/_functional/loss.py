@@ -128,7 +128,7 @@ def _row_coef_t(g, reduction, n, denom):
 def _check_class_target(input, target, weight):  # noqa: A002
     if target._data.dtype not in (xp.int64, xp.uint8):
         names = {"int32": "Int", "int16": "Short", "int8": "Char", "float32": "Float",
-                 "float64": "Double", "float16": "Half", "bool": "Bool"}
+                 "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "bool": "Bool"}
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
                            + names.get(target.dtype.name, target.dtype.name))
     if input.ndim == 0:
