@@ -1,10 +1,11 @@
 """gradstep.optim.LBFGS against torch.optim.LBFGS: iterates, losses and the whole state.
 
-L-BFGS on Rosenbrock's function is chaotic: a last-bit difference in a dot product (NumPy's and
-torch's BLAS sum in different orders) can grow by orders of magnitude per step. The runs below are
-ones where torch's and our iterates stay within the dtype tolerance for the steps compared
-(measured: float64 differences stay below 1e-11 relative); the starting points and step counts
-were chosen for that, not the tolerance.
+L-BFGS on Rosenbrock's function amplifies rounding: a last-bit difference in a dot product (NumPy's
+and torch's BLAS sum in different orders, and each BLAS kernel -- Haswell, SkylakeX -- in its own
+order) is multiplied by up to the Hessian's condition number by each inner iteration's solve. The
+float64 runs are therefore compared against a bound derived from that, not the dtype tolerance
+(``Bound``): the iterates to ``eps * cond(H) * n_iter``, and the state entries, which are gradients
+and differences of gradients (``y = g_new - g_old``) or built from them, to ``|H|`` times that.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import gradstep
 from tests.helpers import assert_close
 from tests.optim.oracle import (
     compare_optimizers,
-    compare_state,
     state_dict_to_gradstep,
     state_dict_to_torch,
 )
@@ -37,20 +37,108 @@ def closure(opt, x):
     return run
 
 
+class Bound:
+    """How far float64 L-BFGS iterates on Rosenbrock may drift apart between two libraries.
+
+    Each inner iteration solves with the L-BFGS inverse-Hessian estimate, which multiplies a
+    relative rounding difference in the gradient (``eps``, one BLAS summation order against
+    another) by up to ``cond(H)``; the differences add up over the ``n_iter`` inner iterations
+    done so far (near the minimum the iteration contracts, so they add rather than multiply).
+    So iterates agree to ``dx = eps * cond(H) * n_iter`` relative to ``max(1, |x|)``, with cond(H)
+    at the minimum (1, ..., 1): 2508 in 2-D, 2950 in 3-D, 3180 in 4-D. Gradients, differences of
+    gradients (the ``y`` pairs) and the loss move by ``|H| * dx``, ``|H|`` the Hessian's norm,
+    the larger of its values at the start and at the minimum (1002 to 3163 here); the state's
+    scalars (``ro = 1/(y.s)``, ``H_diag``, ``al``, ``t``) are compared at that tolerance too,
+    normwise (relative to the largest entry of the vector they form) as their rounding is.
+
+    Measured on these runs with OpenBLAS's Haswell and SkylakeX kernels: iterates within 0.13 dx,
+    state entries within 0.03 |H| dx (about 1e-10 on the classic start, where the plain 1e-10
+    tolerance failed on AVX-512 machines).
+    """
+
+    EPS = np.finfo(np.float64).eps
+
+    def __init__(self, x0):
+        n = len(x0)
+        h_min = rosenbrock_hessian(np.ones(n))
+        eig = np.linalg.eigvalsh(h_min)
+        self.cond = eig[-1] / eig[0]
+        self.h_norm = max(np.linalg.norm(rosenbrock_hessian(np.array(x0, float)), 2), eig[-1])
+
+    def dx(self, n_iter):
+        return self.EPS * self.cond * max(n_iter, 1)
+
+
+def rosenbrock_hessian(x):
+    """The Hessian of ``rosenbrock`` at ``x`` (closed form)."""
+    n = len(x)
+    h = np.zeros((n, n))
+    for i in range(n - 1):
+        h[i, i] += 2 + 1200 * x[i] ** 2 - 400 * x[i + 1]
+        h[i + 1, i + 1] += 200
+        h[i, i + 1] = h[i + 1, i] = -400 * x[i]
+    return h
+
+
+def assert_within(ours, theirs, atol, what):
+    """``|ours - theirs| <= atol * max(1, max|theirs|)`` elementwise (a normwise bound)."""
+    a = np.asarray(ours, dtype=np.float64)
+    b = np.asarray(theirs, dtype=np.float64)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    scale = max(1.0, float(np.abs(b).max())) if b.size else 1.0
+    np.testing.assert_allclose(a, b, rtol=0, atol=atol * scale, err_msg=what)
+
+
+def compare_bounded(ours, theirs, atol, what):
+    """The L-BFGS state: counters and structure exactly, numbers within ``atol`` normwise."""
+    ours, theirs = dict(ours), dict(theirs)
+    assert set(ours) == set(theirs), f"{what}: keys {sorted(ours)} != {sorted(theirs)}"
+    for key, t in theirs.items():
+        o = ours[key]
+        if isinstance(t, list):
+            assert len(o) == len(t), f"{what}[{key!r}]: length"
+            assert [v is None for v in o] == [v is None for v in t], f"{what}[{key!r}]: filled"
+            pairs = [(v, w) for v, w in zip(o, t) if w is not None]
+            if pairs and pairs[0][1].ndim == 0:  # a list of scalars: one vector
+                pairs = [([float(v) for v, _ in pairs], [float(w) for _, w in pairs])]
+            for i, (v, w) in enumerate(pairs):
+                assert_within(_arr(v), _arr(w), atol, f"{what}[{key!r}][{i}]")
+        elif isinstance(t, (torch.Tensor, float)):
+            if isinstance(t, torch.Tensor):
+                assert o.dtype.name == str(t.dtype).replace("torch.", ""), f"{what}[{key!r}]"
+            assert_within(_arr(o), _arr(t), atol, f"{what}[{key!r}]")
+        else:
+            assert o == t, f"{what}[{key!r}]: {o!r} != {t!r}"
+
+
+def _arr(v):
+    if isinstance(v, (gradstep.Tensor, torch.Tensor)):
+        return v.detach().numpy()
+    return np.asarray(v)
+
+
 def run_rosenbrock(x0, kwargs, dtype, steps, ours_lr=None, theirs_lr=None, state_rtol=None):
-    """Step both optimizers on Rosenbrock from ``x0``; compare everything after each step."""
+    """Step both optimizers on Rosenbrock from ``x0``; compare everything after each step.
+
+    float64: iterates, loss and state within ``Bound``; float32: the dtype tolerance for the
+    iterates and loss, ``state_rtol`` normwise for the state.
+    """
     x = gradstep.tensor(np.array(x0, dtype=dtype), requires_grad=True)
     tx = torch.tensor(np.array(x0, dtype=dtype), requires_grad=True)
     opt = gradstep.optim.LBFGS([x], **kwargs, **({"lr": ours_lr} if ours_lr is not None else {}))
     topt = torch.optim.LBFGS([tx], **kwargs, **({"lr": theirs_lr} if theirs_lr is not None else {}))
+    bound = Bound(x0)
     for k in range(steps):
         loss, tloss = opt.step(closure(opt, x)), topt.step(closure(topt, tx))
+        if dtype == "float64":
+            dx = bound.dx(topt.state[tx]["n_iter"])
+            assert_within(_arr(x), _arr(tx), dx, f"step {k}: x")
+            assert_within(_arr(loss), _arr(tloss), bound.h_norm * dx, f"step {k}: loss")
+            compare_bounded(opt.state[x], topt.state[tx], bound.h_norm * dx, f"step {k}: state")
+            continue
         assert_close(loss.detach(), tloss.detach(), dtype, what=f"step {k}: loss")
         assert_close(x.detach(), tx.detach(), dtype, what=f"step {k}: x")
-        if state_rtol is None:
-            compare_lbfgs_state(opt.state[x], topt.state[tx], dtype, f"step {k}")
-        else:
-            compare_loosely(dict(opt.state[x]), dict(topt.state[tx]), state_rtol, f"step {k}")
+        compare_loosely(dict(opt.state[x]), dict(topt.state[tx]), state_rtol, f"step {k}")
     return opt, x
 
 
@@ -81,26 +169,6 @@ def compare_loosely(ours, theirs, rtol, what):
         np.testing.assert_allclose(ours, theirs, rtol=rtol, err_msg=what)
     else:
         assert ours == theirs, f"{what}: {ours!r} != {theirs!r}"
-
-
-def compare_lbfgs_state(ours, theirs, dtype, what):
-    """Every state entry with the dtype tolerance, except the two-loop scratch ``al``.
-
-    ``al[i] = ro[i] * s_i . q`` is a dot product that cancels as the iterates converge, so its
-    rounding error is relative to the size of the whole ``al`` vector, not of each entry (in
-    float32 single entries differ by 0.3% relative). It is compared normwise instead.
-    """
-    ours, theirs = dict(ours), dict(theirs)
-    al, tal = ours.pop("al", None), theirs.pop("al", None)
-    compare_state(ours, theirs, dtype, f"{what}: state")
-    assert (al is None) == (tal is None), f"{what}: 'al' present in one state only"
-    if tal is None:
-        return
-    assert [a is None for a in al] == [t is None for t in tal], f"{what}: 'al' filled differently"
-    a = np.array([float(v) for v in al if v is not None])
-    t = np.array([float(v) for v in tal if v is not None])
-    tol = 1e-10 if dtype == "float64" else 1e-5
-    np.testing.assert_allclose(a, t, rtol=tol, atol=tol * np.abs(t).max(), err_msg=f"{what}: al")
 
 
 @pytest.mark.parametrize("x0, kwargs, steps", [
@@ -178,11 +246,13 @@ def test_state_dict_cross_loads_with_torch(source):
     opt, topt = gradstep.optim.LBFGS([x], **kwargs), torch.optim.LBFGS([tx], **kwargs)
     opt.load_state_dict(sd if source == "gradstep" else state_dict_to_gradstep(sd))
     topt.load_state_dict(state_dict_to_torch(sd) if source == "gradstep" else sd)
+    bound = Bound(x0)
     for k in range(3):
         opt.step(closure(opt, x))
         topt.step(closure(topt, tx))
-        assert_close(x.detach(), tx.detach(), "float64", what=f"step {k} after loading")
-        compare_lbfgs_state(opt.state[x], topt.state[tx], "float64", f"step {k} after loading")
+        dx = bound.dx(topt.state[tx]["n_iter"])  # counts the iterations before the save too
+        assert_within(_arr(x), _arr(tx), dx, f"step {k} after loading: x")
+        compare_bounded(opt.state[x], topt.state[tx], bound.h_norm * dx, f"step {k} after loading")
 
 
 def test_step_without_closure_raises():
