@@ -27,3 +27,30 @@ class sort(NamedTuple):  # noqa: N801
 
 def max_min_result(values, indices, name):
     return (max if name == "max" else min)(values, indices)
+
+
+# linalg, counting and ordering (torch.return_types of the same names)
+def _named(name, fields):
+    return NamedTuple(name, [(f, object) for f in fields])
+
+
+linalg_slogdet = _named("linalg_slogdet", ("sign", "logabsdet"))
+slogdet = _named("slogdet", ("sign", "logabsdet"))
+linalg_qr = _named("linalg_qr", ("Q", "R"))
+qr = _named("qr", ("Q", "R"))
+linalg_svd = _named("linalg_svd", ("U", "S", "Vh"))
+svd = _named("svd", ("U", "S", "V"))
+linalg_eigh = _named("linalg_eigh", ("eigenvalues", "eigenvectors"))
+linalg_inv_ex = _named("linalg_inv_ex", ("inverse", "info"))
+linalg_cholesky_ex = _named("linalg_cholesky_ex", ("L", "info"))
+linalg_solve_ex = _named("linalg_solve_ex", ("result", "info"))
+linalg_lstsq = _named("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+triangular_solve = _named("triangular_solve", ("solution", "cloned_coefficient"))
+kthvalue = _named("kthvalue", ("values", "indices"))
+median = _named("median", ("values", "indices"))
+nanmedian = _named("nanmedian", ("values", "indices"))
+mode = _named("mode", ("values", "indices"))
+cummax = _named("cummax", ("values", "indices"))
+cummin = _named("cummin", ("values", "indices"))
+aminmax = _named("aminmax", ("min", "max"))
+histogram = _named("histogram", ("hist", "bin_edges"))

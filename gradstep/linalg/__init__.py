@@ -1,0 +1,38 @@
+"""torch.linalg: norms, inverses and solvers, decompositions (batched, differentiable)."""
+
+from __future__ import annotations
+
+from ._functions import (
+    cholesky,
+    cholesky_ex,
+    cross,
+    det,
+    diagonal,
+    eigh,
+    eigvalsh,
+    inv,
+    inv_ex,
+    lstsq,
+    matrix_exp,
+    matrix_power,
+    matrix_rank,
+    multi_dot,
+    pinv,
+    qr,
+    slogdet,
+    solve,
+    solve_ex,
+    solve_triangular,
+    svd,
+    svdvals,
+    vecdot,
+)
+from ._nodes import LinAlgError
+from ._norms import matrix_norm, norm, vector_norm
+
+__all__ = [
+    "LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh",
+    "inv", "inv_ex", "lstsq", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+    "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
+    "svdvals", "vecdot", "vector_norm",
+]
