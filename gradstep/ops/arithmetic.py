@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .._errstate import quiet, restore
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
@@ -256,7 +257,11 @@ def _scalar(v, dt):
     npdt = getattr(dt, "np", dt)  # a gradstep dtype or a backend one
     if isinstance(v, int) and not isinstance(v, bool) and npdt.kind in "iu":
         return xp.asarray(v).astype(npdt)[()]
-    return npdt.type(v)
+    token = quiet()  # 1e300 as float32 is inf, silently as in torch
+    try:
+        return npdt.type(v)
+    finally:
+        restore(token)
 
 
 def _opmath_scalar(v, dt):

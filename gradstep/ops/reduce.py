@@ -57,6 +57,8 @@ class Sum(Node):
 class Mean(Node):
     def forward(self, a):
         self.shape = a.shape
+        if _count(a.shape, self.axes) == 0:  # NumPy warns "Mean of empty slice"; torch: nan
+            return _plain_mean(a, self.axes, self.keepdim, self.out_dtype)
         return xp.mean(a, axis=self.axes, keepdims=self.keepdim, dtype=self.out_dtype)
 
     def backward(self, g):
@@ -161,6 +163,8 @@ class Var(Node):
 
     def forward(self, a):
         self.shape = a.shape
+        if _count(a.shape, self.axes) - self.correction <= 0:
+            return _degenerate_var(a, self.axes, self.correction, self.keepdim)
         return xp.var(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
 
     def backward(self, g):
@@ -179,6 +183,8 @@ class Std(Node):
 
     def forward(self, a):
         self.shape = a.shape
+        if _count(a.shape, self.axes) - self.correction <= 0:
+            return xp.sqrt(_degenerate_var(a, self.axes, self.correction, self.keepdim))
         return xp.std(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
 
     def backward(self, g):
@@ -197,6 +203,22 @@ def _count(shape, axes):
     for ax in axes:
         n *= shape[ax]
     return n
+
+
+def _plain_mean(a, axes, keepdim, dtype=None):
+    """sum / count: NumPy's mean without its Python-level "Mean of empty slice" warning (an
+    empty slice gives 0/0 = nan, silently under the ops' error state, as torch does)."""
+    s = xp.sum(a, axis=axes, keepdims=keepdim, dtype=dtype)
+    return s / s.dtype.type(_count(a.shape, axes))
+
+
+def _degenerate_var(a, axes, ddof, keepdim):
+    """NumPy's var when ``count - ddof <= 0`` (it divides by ``max(count - ddof, 0)``: inf or
+    nan) without its "Degrees of freedom <= 0" RuntimeWarning; torch returns the same values."""
+    d = a - _plain_mean(a, axes, True)
+    s = xp.sum(d * d if d.dtype.kind != "c" else (d * d.conj()).real, axis=axes, keepdims=keepdim)
+    dof = _count(a.shape, axes) - ddof  # (this module's ``max`` is the reduction)
+    return s / s.dtype.type(dof if dof > 0 else 0)
 
 
 @float32_compute(backward=False)
