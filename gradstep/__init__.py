@@ -310,6 +310,7 @@ from . import (  # noqa: E402
     cuda,
     doctor,
     jit,
+    linalg,  # torch.linalg (issue 17)
     mps,
     multiprocessing,
     onnx,
@@ -344,5 +345,20 @@ from ._torch_hook import (  # noqa: E402
     uninstall_torch_hook,
 )
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
+from .linalg._toplevel import FUNCTIONS as _LINALG_FUNCTIONS  # noqa: E402
+from .ops import build as _build  # noqa: E402
+from .ops import counting as _counting  # noqa: E402
+from .ops import diagonal as _diagonal  # noqa: E402
+from .ops import strided as _strided  # noqa: E402
+from .ops.diagonal import diag, diag_embed, diagflat, diagonal, trace  # noqa: E402
+from .ops.strided import as_strided  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .version import gradstep_version as __version__  # noqa: E402 - torch's under install_as_torch
+
+# issue 17 (linalg, counting/ordering, building/reshaping): top-level functions and methods
+globals().update(_LINALG_FUNCTIONS)  # torch.det, torch.svd (V, some=), torch.cholesky_solve, ...
+globals().update(_build.FUNCTIONS)  # meshgrid, block_diag, kron, tensordot, cdist, ...
+globals().update(_counting.FUNCTIONS)  # unique, bincount, searchsorted, median, quantile, ...
+for _m in (linalg._toplevel, _build, _counting, _diagonal, _strided):
+    _m._bind()
+del _m

@@ -1,0 +1,220 @@
+"""The top-level torch.* spellings of linear algebra (older signatures kept as torch 2.13 does).
+
+``torch.svd`` returns V (not Vh) and takes ``some=``; ``torch.qr`` takes ``some=``;
+``torch.cross`` without ``dim`` picks the first dimension of size 3 (with torch's warning);
+``torch.matrix_rank``/``torch.lstsq``/``torch.eig`` were removed and raise as in torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .. import return_types as rt
+from ..backend import xp
+from ..ops._util import to_tensor
+from . import _functions as F
+
+
+def det(input):  # noqa: A002
+    return F.det(input)
+
+
+def logdet(input):  # noqa: A002
+    """log(det): NaN for a negative determinant, -inf for zero, as torch."""
+    sign, logabs = F.slogdet(input)
+    nan = sign.lt(0)
+    return logabs.masked_fill(nan, float("nan")) if bool(nan.any()) else logabs
+
+
+def slogdet(input):  # noqa: A002
+    s = F.slogdet(input)
+    return rt.slogdet(s.sign, s.logabsdet)
+
+
+def inverse(input):  # noqa: A002
+    return F.inv(input)
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
+    u, s, vh = F.svd(input, full_matrices=not some)
+    if not compute_uv:
+        z = F._make(xp.zeros(u.shape, u._data.dtype))
+        return rt.svd(z, s, F._make(xp.zeros(vh.mT.shape, u._data.dtype)))
+    return rt.svd(u, s, vh.mT)
+
+
+def qr(input, some=True, *, out=None):  # noqa: A002
+    q, r = F.qr(input, "reduced" if some else "complete")
+    return rt.qr(q, r)
+
+
+def cholesky(input, upper=False, *, out=None):  # noqa: A002
+    return F.cholesky(input, upper=upper)
+
+
+def pinverse(input, rcond=1e-15):  # noqa: A002
+    return F.pinv(input, rtol=rcond)
+
+
+def matrix_power(input, n):  # noqa: A002
+    return F.matrix_power(input, n)
+
+
+def matrix_exp(input):  # noqa: A002
+    return F.matrix_exp(input)
+
+
+def cholesky_solve(B, L, upper=False, *, out=None):  # noqa: N803
+    """Solve A X = B given A's Cholesky factor (A = L L^T, or U^T U with ``upper``)."""
+    if upper:
+        y = F.solve_triangular(L.mT, B, upper=False)
+        return F.solve_triangular(L, y, upper=True)
+    y = F.solve_triangular(L, B, upper=False)
+    return F.solve_triangular(L.mT, y, upper=True)
+
+
+def cholesky_inverse(L, upper=False, *, out=None):  # noqa: N803
+
+    eye = F._make(xp.broadcast_to(xp.eye(L.shape[-1], dtype=L._data.dtype), L.shape).copy())
+    return cholesky_solve(eye, L, upper)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):  # noqa: N803
+    a = A.mT if transpose else A
+    x = F.solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
+    return rt.triangular_solve(x, A.clone())
+
+
+def cross(input, other, dim=None, *, out=None):  # noqa: A002
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                      "default value of dim will change to agree with that of linalg.cross in "
+                      "a future release.", UserWarning, stacklevel=2)
+        shape = xp.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        dim = next((i for i, s in enumerate(shape) if s == 3), -1)
+    return F.cross(input, other, dim=dim)
+
+
+def dist(input, other, p=2):  # noqa: A002
+    from ._norms import vector_norm
+
+    return vector_norm(input - other, p)
+
+
+def _vec(name, t):
+    if t.ndim != 1:
+        raise RuntimeError(f"{name}: Expected 1-D argument self, but got {t.ndim}-D")
+
+
+def ger(input, vec2, *, out=None):  # noqa: A002
+    from ..ops.linalg import outer
+
+    return outer(input, vec2)
+
+
+def inner(input, other, *, out=None):  # noqa: A002
+    input, other = to_tensor(input), to_tensor(other)
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    from ..ops.build import tensordot
+
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+def vdot(input, other, *, out=None):  # noqa: A002
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    from ..ops.linalg import dot
+
+    return dot(input, other)
+
+
+def _scaled(input, prod, beta, alpha):
+    prod = prod if alpha == 1 else prod * alpha
+    if beta == 0:  # torch ignores input's values (NaNs do not propagate); its gradient is zero
+        shape = tuple(xp.broadcast_shapes(tuple(input.shape), tuple(prod.shape)))
+        return prod.expand(shape) + input.reshape(-1)[:0].sum()
+    return (input if beta == 1 else input * beta) + prod
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):  # noqa: A002
+    return _scaled(input, mat @ vec, beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):  # noqa: A002
+    from ..ops.linalg import outer
+
+    return _scaled(input, outer(vec1, vec2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
+    return _scaled(input, (batch1 @ batch2).sum(0), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
+    return _scaled(input, batch1 @ batch2, beta, alpha)
+
+
+def chain_matmul(*matrices, out=None):
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
+                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return F.multi_dot(matrices)
+
+
+_REMOVED = "This function was deprecated since version 1.9 and is now removed."
+
+
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):  # noqa: A002
+    raise RuntimeError(f"{_REMOVED}\nPlease use the `torch.linalg.matrix_rank` function instead. "
+                       "The parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to "
+                       "'hermitian'.")
+
+
+def lstsq(input, A, *, out=None):  # noqa: A002, N803
+    raise RuntimeError(
+        f"{_REMOVED} `torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n"
+        "`torch.linalg.lstsq` has reversed arguments and does not return the QR decomposition in "
+        "the returned tuple (although it returns other information about the problem).\n\n"
+        "To get the QR decomposition consider using `torch.linalg.qr`.\n\n"
+        "The returned solution in `torch.lstsq` stored the residuals of the solution in the "
+        "last m - n columns of the returned value whenever m > n. In torch.linalg.lstsq, the "
+        "residuals are in the field 'residuals' of the returned named tuple.\n\n"
+        "The unpacking of the solution, as in\nX, _ = torch.lstsq(B, A).solution[:A.size(1)]\n"
+        "should be replaced with:\nX = torch.linalg.lstsq(A, B).solution")
+
+
+FUNCTIONS = dict(
+    det=det, logdet=logdet, slogdet=slogdet, inverse=inverse, svd=svd, qr=qr, cholesky=cholesky,
+    pinverse=pinverse, matrix_power=matrix_power, matrix_exp=matrix_exp,
+    cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
+    triangular_solve=triangular_solve, cross=cross, dist=dist, ger=ger, inner=inner, vdot=vdot,
+    addmv=addmv, addr=addr, addbmm=addbmm, baddbmm=baddbmm, chain_matmul=chain_matmul,
+    matrix_rank=matrix_rank, lstsq=lstsq,
+)
+METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinverse",
+           "matrix_power", "matrix_exp", "cholesky_solve", "cholesky_inverse",
+           "triangular_solve", "cross", "dist", "ger", "inner", "vdot", "addmv", "addr",
+           "addbmm", "baddbmm")
+
+
+def _bind():
+    from .._tensor import Tensor
+
+    for name in METHODS:
+        setattr(Tensor, name, FUNCTIONS[name])
+    Tensor.addmv_ = _inplace(addmv)
+    Tensor.addr_ = _inplace(addr)
+    Tensor.addbmm_ = _inplace(addbmm)
+    Tensor.baddbmm_ = _inplace(baddbmm)
+
+
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return self.copy_(fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    return method

@@ -1,0 +1,83 @@
+"""torch.* spellings of linear algebra (older signatures) and their Tensor methods vs torch.
+
+Same conditioning as test_linalg.py (diagonal shifted by N), so scale=10 on the float32
+tolerance; the product forms (addmv, addr, baddbmm, ...) are one short sum per output.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import gradstep
+from tests.helpers import check
+from tests.linalg.test_linalg import N, spd, well
+
+
+def test_determinants_and_inverse():
+    check(lambda lib, a: lib.det(well(lib, a)), [(2, N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a: well(lib, a).logdet(), [(N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a: lib.logdet(-well(lib, a)[:3, :3]), [(N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a: tuple(lib.slogdet(well(lib, a))), [(N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a: lib.inverse(well(lib, a)), [(N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a: lib.pinverse(a), [(5, 3)], scale=100)
+    check(lambda lib, a: well(lib, a).matrix_power(3), [(N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a: a.matrix_exp(), [(N, N)], scale=100)
+
+
+@pytest.mark.parametrize("some", [True, False])
+def test_old_svd_qr(some):
+    def fn(lib, a):
+        u, s, v = lib.svd(a, some=some)
+        k = s.shape[-1]
+        return s, (u[..., :k] * s.unsqueeze(-2)) @ v[..., :k].mT
+    check(fn, [(5, 3)], scale=10)
+    check(lambda lib, a: tuple(lib.qr(a, some=some)), [(5, 3)], scale=10, grad=some)
+    check(lambda lib, a: lib.svd(a, compute_uv=False)[0], [(3, 3)], grad=False)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_family(upper):
+    def factor(lib, a):
+        return lib.cholesky(spd(lib, a), upper=upper)
+    check(factor, [(2, N, N)], low=-1, high=1, scale=10)
+    check(lambda lib, a, b: lib.cholesky_solve(b, factor(lib, a), upper), [(N, N), (N, 2)],
+          low=-1, high=1, scale=10)
+    check(lambda lib, a: lib.cholesky_inverse(factor(lib, a), upper), [(N, N)], low=-1, high=1,
+          scale=10)
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_triangular_solve(upper, transpose):
+    check(lambda lib, b, a: tuple(lib.triangular_solve(b, well(lib, a), upper, transpose)),
+          [(N, 2), (N, N)], low=-1, high=1, scale=10)
+
+
+def test_products():
+    check(lambda lib, a, b: lib.cross(a, b, dim=1), [(2, 3), (2, 3)])
+    with pytest.warns(UserWarning, match="without specifying the dim"):
+        gradstep.cross(gradstep.zeros(3, 3), gradstep.zeros(3, 3))
+    check(lambda lib, a, b: lib.dist(a, b), [(3, 4), (4,)])
+    check(lambda lib, a, b: lib.dist(a, b, 3), [(3, 4), (3, 4)])
+    check(lambda lib, a, b: lib.ger(a, b), [(3,), (4,)])
+    check(lambda lib, a, b: lib.inner(a, b), [(2, 3), (4, 3)])
+    check(lambda lib, a, b: lib.inner(a, b), [(), (4, 3)])
+    check(lambda lib, a, b: lib.vdot(a, b), [(3,), (3,)])
+    check(lambda lib, c, a, b: lib.addmv(c, a, b, beta=0.5, alpha=2), [(3,), (3, 4), (4,)])
+    check(lambda lib, c, a, b: lib.addr(c, a, b), [(3, 4), (3,), (4,)])
+    check(lambda lib, c, a, b: lib.addbmm(c, a, b, alpha=3), [(3, 5), (2, 3, 4), (2, 4, 5)])
+    check(lambda lib, c, a, b: lib.baddbmm(c, a, b, beta=0), [(1, 5), (2, 3, 4), (2, 4, 5)])
+    check(lambda lib, c, a, b: c.clone().baddbmm_(a, b), [(2, 3, 5), (2, 3, 4), (2, 4, 5)])
+    with pytest.warns(UserWarning, match="chain_matmul is deprecated"):
+        gradstep.chain_matmul(gradstep.eye(2), gradstep.eye(2))
+    check(lambda lib, a, b, c: lib.chain_matmul(a, b, c), [(2, 3), (3, 4), (4, 2)])
+
+
+def test_removed_functions_raise_as_torch():
+    for name in ("matrix_rank", "lstsq"):
+        with pytest.raises(RuntimeError) as theirs:
+            getattr(torch, name)(torch.eye(2), torch.eye(2))
+        with pytest.raises(RuntimeError) as ours:
+            getattr(gradstep, name)(gradstep.eye(2), gradstep.eye(2))
+        assert str(ours.value) == str(theirs.value)
