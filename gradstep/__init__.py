@@ -362,3 +362,65 @@ globals().update(_counting.FUNCTIONS)  # unique, bincount, searchsorted, median,
 for _m in (linalg._toplevel, _build, _counting, _diagonal, _strided):
     _m._bind()
 del _m
+
+# issue 17 (elementwise math, torch.special): functions, and Tensor methods bound at import
+from . import _tensor_math, special  # noqa: E402, F401
+from .ops.bitwise import (  # noqa: E402
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    gcd,
+    lcm,
+)
+from .ops.explog import (  # noqa: E402
+    exp2,
+    float_power,
+    frexp,
+    ldexp,
+    logaddexp,
+    logaddexp2,
+    logit,
+    sinc,
+    xlogy,
+)
+from .ops.floatmisc import (  # noqa: E402
+    copysign,
+    fmax,
+    fmin,
+    heaviside,
+    isneginf,
+    isposinf,
+    isreal,
+    nanmean,
+    nansum,
+    nextafter,
+    positive,
+    rsub,
+    signbit,
+)
+from .ops.special import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.trig import (  # noqa: E402
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    cosh,
+    deg2rad,
+    hypot,
+    rad2deg,
+    sinh,
+    tan,
+)

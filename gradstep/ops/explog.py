@@ -1,0 +1,193 @@
+"""Exponents and logarithms: exp2, logaddexp(2), xlogy, xlog1py, logit, sinc, float_power,
+ldexp, frexp.
+
+Backwards are torch's derivative formulas (tools/autograd/derivatives.yaml), in Tensor ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Node
+from ..backend import float64, xp
+from ._lowp import float32_compute
+from ._util import as_float, binary_args, cast, sum_to
+from .arithmetic import _t, mul, pow
+from .unary import _UnaryOut, where
+
+_LN2 = math.log(2.0)
+
+
+@float32_compute
+class Exp2(_UnaryOut):
+    def forward(self, a):
+        return xp.exp2(a)
+
+    def deriv(self, out):
+        return out * _LN2
+
+
+def exp2(input):  # noqa: A002
+    return Exp2.apply(as_float(_t(input)))
+
+
+def _float_pair(input, other):  # noqa: A002
+    a, b = binary_args(input, other)
+    return as_float(a), as_float(b)
+
+
+@float32_compute
+class LogAddExp(Node):
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        return xp.logaddexp(a, b)
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        return (sum_to(g / ((b - a).exp() + 1.0), a.shape),
+                sum_to(g / ((a - b).exp() + 1.0), b.shape))
+
+
+@float32_compute
+class LogAddExp2(Node):
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        return xp.logaddexp2(a, b)
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        return (sum_to(g / (pow(2.0, b - a) + 1.0), a.shape),
+                sum_to(g / (pow(2.0, a - b) + 1.0), b.shape))
+
+
+def logaddexp(input, other):  # noqa: A002
+    return LogAddExp.apply(*_float_pair(input, other))
+
+
+def logaddexp2(input, other):  # noqa: A002
+    return LogAddExp2.apply(*_float_pair(input, other))
+
+
+@float32_compute
+class XLogY(Node):
+    """``x * log(y)``, 0 where x == 0 (unless y is NaN); ``log1p`` for xlog1py."""
+
+    saves = (0, 1)
+
+    def forward(self, x, y):
+        val = x * self.log(y)
+        return xp.where((x == 0) & ~xp.isnan(y), x.dtype.type(0), val)
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        zero = g.new_zeros(())
+        logy = y.log() if self.name == "xlogy" else y.log1p()
+        edge = 0.0 if self.name == "xlogy" else -1.0
+        gx = where((g == 0) & ~y.isnan(), zero, g * logy)  # xlogy(grad, y)
+        gx = where((x == 0) & (y <= edge), zero, gx)
+        gy = g * x / (y if self.name == "xlogy" else y + 1.0)
+        return sum_to(gx, x.shape), sum_to(gy, y.shape)
+
+
+def xlogy(input, other):  # noqa: A002
+    return XLogY.apply(*_float_pair(input, other), log=xp.log, name="xlogy",
+                       _name="XlogyBackward0")
+
+
+def xlog1py(input, other):  # noqa: A002
+    return XLogY.apply(*_float_pair(input, other), log=xp.log1p, name="xlog1py",
+                       _name="SpecialXlog1PyBackward0")
+
+
+@float32_compute
+class Sinc(Node):
+    saves = (0,)
+
+    def forward(self, a):
+        p = a * a.dtype.type(math.pi)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return xp.where(a == 0, a.dtype.type(1), xp.sin(p) / p)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        p = a * math.pi
+        d = (p * p.cos() - p.sin()) / (p * a)
+        return g * where(a == 0, g.new_zeros(()), d)
+
+
+def sinc(input):  # noqa: A002
+    return Sinc.apply(as_float(_t(input)))
+
+
+@float32_compute
+class Logit(Node):
+    saves = (0,)
+
+    def forward(self, a):
+        if self.eps is not None:
+            a = xp.clip(a, a.dtype.type(self.eps), a.dtype.type(1 - self.eps))
+        return xp.log(a / (1 - a))
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        d = g / (a * (1.0 - a))
+        if self.eps is None:
+            outside = (a < 0) | (a > 1)
+            return where(outside, g.new_full((), float("nan")), d)
+        outside = (a < self.eps) | (a > 1 - self.eps)
+        return where(outside, g.new_zeros(()), d)
+
+
+def logit(input, eps=None):  # noqa: A002
+    return Logit.apply(as_float(_t(input)), eps=eps)
+
+
+def float_power(input, exponent):  # noqa: A002
+    """``input ** exponent`` computed in float64 (torch's result dtype is always double)."""
+    from .._tensor import Tensor
+
+    a = cast(_t(input), float64)
+    b = cast(exponent, float64) if isinstance(exponent, Tensor) else float(exponent)
+    return pow(a, b)
+
+
+def ldexp(input, other):  # noqa: A002
+    """``input * 2 ** other`` (torch's definition)."""
+    return mul(input, pow(2.0, _t(other)))
+
+
+class Frexp(Node):
+    """Mantissa in [0.5, 1) and int32 exponent; the mantissa's gradient is ``g / 2**exponent``."""
+
+    def forward(self, a):
+        m, e = xp.frexp(a)
+        self.exponent = e.astype(xp.int32)
+        return m
+
+    def backward(self, g):
+        from .._tensor import Tensor
+
+        return g / pow(2.0, Tensor._make(self.exponent.astype(g._data.dtype)))
+
+
+def frexp(input):  # noqa: A002
+    from .._tensor import Tensor
+
+    a = _t(input)
+    if not a.dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    node_out = Frexp.apply(a)
+    exponent = xp.frexp(a._data)[1].astype(xp.int32)
+    return _FREXP(node_out, Tensor._make(exponent))
+
+
+def _frexp_type():
+    from .. import return_types
+
+    return getattr(return_types, "frexp", None) or return_types._named(
+        "frexp", ("mantissa", "exponent"))
+
+
+_FREXP = _frexp_type()
