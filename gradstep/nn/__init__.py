@@ -44,3 +44,7 @@ from .modules.transformer import (
     TransformerEncoderLayer,
 )
 from . import parallel
+from .modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .modules.normalization import LocalResponseNorm
+from .modules.pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from .modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d

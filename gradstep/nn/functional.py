@@ -81,3 +81,13 @@ from ._functional.pooling import (
 
 # ---- attention / transformer / RNN helper: add your import lines below ----
 from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention
+
+# ---- resampling / vision / extra layers (issue 17, nn family) ----
+from ._functional.normalization import instance_norm, local_response_norm
+from ._functional.pixelshuffle import (
+    channel_shuffle,
+    native_channel_shuffle,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+from ._functional.upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest

@@ -1,4 +1,5 @@
-"""Normalization: ``batch_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``.
+"""Normalization: ``batch_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``, ``instance_norm``,
+``local_response_norm``.
 
 The centre-and-scale step ``(x - mean) / sqrt(var + eps)`` is one fused node
 (``Normalize``): its forward and first-order backward run on raw arrays, and under
@@ -180,4 +181,56 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     return y if weight is None else y * weight
 
 
-__all__ = ["batch_norm", "group_norm", "layer_norm", "rms_norm"]
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its spatial positions.
+
+    As torch: batch norm of the ``(1, N*C, *)`` view with the per-channel running
+    statistics repeated per sample; their updated copies are averaged back over the batch.
+    """
+    if use_input_stats:
+        spatial = 1
+        for s in input.shape[2:]:
+            spatial *= s
+        if spatial == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {list(input.shape)}")
+    n, c = input.shape[:2]
+    with no_grad():
+        rm = None if running_mean is None else running_mean.repeat(n)
+        rv = None if running_var is None else running_var.repeat(n)
+    w = None if weight is None else weight.repeat(n)
+    b = None if bias is None else bias.repeat(n)
+    out = batch_norm(input.reshape(1, n * c, *input.shape[2:]), rm, rv, w, b,
+                     use_input_stats, momentum, eps)
+    if use_input_stats:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(rm.reshape(n, c).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.reshape(n, c).mean(0))
+    return out.reshape(input.shape)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A002
+    """``x / (k + alpha * mean of x**2 over `size` neighbouring channels) ** beta``."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
+                         "dimensions)")
+    if input.numel() == 0:
+        return input
+    from .padding import pad
+
+    sq = input * input
+    c = input.shape[1]
+    flat = sq.reshape(input.shape[0], c, -1)
+    padded = pad(flat, (0, 0, size // 2, (size - 1) // 2))
+    total = padded[:, 0:c]
+    for i in range(1, size):
+        total = total + padded[:, i:i + c]
+    div = (total / size).reshape(input.shape)
+    return input / (div * alpha + k).pow(beta)
+
+
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm",
+           "rms_norm"]
