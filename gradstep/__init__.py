@@ -349,6 +349,7 @@ from .linalg._toplevel import FUNCTIONS as _LINALG_FUNCTIONS  # noqa: E402
 from .ops import build as _build  # noqa: E402
 from .ops import counting as _counting  # noqa: E402
 from .ops import diagonal as _diagonal  # noqa: E402
+from .ops import index_reduce as _index_reduce  # noqa: E402
 from .ops import strided as _strided  # noqa: E402
 from .ops.diagonal import diag, diag_embed, diagflat, diagonal, trace  # noqa: E402
 from .ops.strided import as_strided  # noqa: E402
@@ -359,7 +360,8 @@ from .version import gradstep_version as __version__  # noqa: E402 - torch's und
 globals().update(_LINALG_FUNCTIONS)  # torch.det, torch.svd (V, some=), torch.cholesky_solve, ...
 globals().update(_build.FUNCTIONS)  # meshgrid, block_diag, kron, tensordot, cdist, ...
 globals().update(_counting.FUNCTIONS)  # unique, bincount, searchsorted, median, quantile, ...
-for _m in (linalg._toplevel, _build, _counting, _diagonal, _strided):
+globals().update(_index_reduce.FUNCTIONS)  # index_add, scatter_reduce, broadcast_tensors, ...
+for _m in (linalg._toplevel, _build, _counting, _diagonal, _strided, _index_reduce):
     _m._bind()
 del _m
 

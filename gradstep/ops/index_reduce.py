@@ -1,0 +1,249 @@
+"""Indexed writes and reductions: index_add/copy/fill/put/reduce, scatter_reduce,
+masked_scatter (out-of-place and in-place forms).
+
+The sums and copies are compositions of scatter/scatter_add/setitem, which carry their own
+gradients. amax/amin/prod/mean reductions compute the value on arrays and attach torch's
+gradient with a zero-valued term: ``r + sum(w * (x - x.detach()))`` has value ``r`` and
+gradient ``w`` for each input element ``x`` (amax/amin: split evenly among the elements equal
+to the result; prod: the product of the other elements of the group).
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ._util import normalize_dim, to_tensor
+
+
+def _make(arr):
+    from .._tensor import Tensor
+
+    return Tensor._make(arr)
+
+
+def _index_along(index, dim, shape):
+    """A 1-D index along ``dim`` expanded to ``shape`` (scatter's per-element index)."""
+    view = [1] * len(shape)
+    view[dim] = -1
+    return _make(xp.broadcast_to(index._data.astype(xp.int64).reshape(view), shape).copy())
+
+
+def _check_index_arg(input, dim, index, source, name):  # noqa: A002
+    if index.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    if index.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
+    d = normalize_dim(dim, max(input.ndim, 1))
+    if source is not None and source.ndim and index.numel() != source.shape[d]:
+        raise RuntimeError(f"{name}(): Number of indices ({index.numel()}) should be equal to "
+                           f"source.size(dim) ({source.shape[d]})")
+    return d
+
+
+def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    d = _check_index_arg(input, dim, index, source, "index_add")
+    src = source if alpha == 1 else source * alpha
+    return input.scatter_add(d, _index_along(index.reshape(-1), d, tuple(src.shape)), src)
+
+
+def index_copy(input, dim, index, source):  # noqa: A002
+    d = _check_index_arg(input, dim, index, source, "index_copy")
+    return input.scatter(d, _index_along(index.reshape(-1), d, tuple(source.shape)), source)
+
+
+def index_fill(input, dim, index, value):  # noqa: A002
+    d = _check_index_arg(input, dim, index, None, "index_fill")
+    mask = xp.zeros(input.shape, bool)
+    key = [slice(None)] * input.ndim
+    key[d] = index._data.reshape(-1)
+    if input.ndim:
+        mask[tuple(key)] = True
+    else:
+        mask[...] = index.numel() > 0
+    return input.masked_fill(_make(mask), value)
+
+
+def _key(indices):
+    from .._tensor import Tensor
+
+    return tuple(slice(None) if t is None else (t._data if isinstance(t, Tensor) else t)
+                 for t in indices)
+
+
+def index_put(input, indices, values, accumulate=False):  # noqa: A002
+    from .index import IndexPutZeros
+
+    key = _key(indices)
+    values = to_tensor(values, input.dtype)
+    if accumulate:
+        shape = input._data[key].shape
+        add = IndexPutZeros.apply(values.to(input.dtype).expand(shape), key=key,
+                                  shape=tuple(input.shape), advanced=True)
+        return input + add
+    out = input.clone()
+    out[tuple(indices)] = values
+    return out
+
+
+def masked_scatter(input, mask, source):  # noqa: A002
+    if mask.dtype.name != "bool":
+        raise RuntimeError(f"masked_scatter_only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype.name}")
+    shape = tuple(xp.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
+    m = xp.broadcast_to(mask._data, shape)
+    k = int(m.sum())
+    if k > source.numel():
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           "as the ones selected by the mask")
+    out = input.expand(shape).clone()
+    out[_make(m.copy())] = source.reshape(-1)[:k]
+    return out
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noqa: A002
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    d = normalize_dim(dim, max(input.ndim, 1))
+    src = src[tuple(slice(0, n) for n in index.shape)] if tuple(src.shape) != tuple(
+        index.shape) else src
+    idx_t = index
+    if reduce == "sum":
+        base = input if include_self else input.scatter(d, idx_t, 0.0 * src)
+        return base.scatter_add(d, idx_t, src)
+    if reduce == "mean":
+        return _scatter_mean(input, d, idx_t, src, include_self)
+    return _scatter_extreme(input, d, idx_t, src, reduce, include_self)
+
+
+def _touched(input, d, idx):
+    """Boolean mask of the input elements some index writes to."""
+    from .index import _along_axis_index
+
+    hit = xp.zeros(input.shape, bool)
+    hit[_along_axis_index(idx._data, d)] = True
+    return hit
+
+
+def _scatter_mean(input, d, idx, src, include_self):
+    from .index import _along_axis_index
+
+    hit = _touched(input, d, idx)
+    count = xp.zeros(input.shape, input._data.dtype if input.dtype.is_floating_point
+                     else xp.int64)
+    xp.add.at(count, _along_axis_index(idx._data, d), 1)
+    if include_self:
+        count = count + 1
+        base = input
+    else:
+        base = input.masked_fill(_make(hit), 0)
+    total = base.scatter_add(d, idx, src)
+    count = xp.where(count == 0, 1, count)
+    if input.dtype.is_floating_point:
+        return total / _make(count.astype(input._data.dtype))
+    return total.div(_make(count), rounding_mode="floor")
+
+
+def _scatter_extreme(input, d, idx, src, reduce, include_self):
+    """amax/amin/prod: the value on arrays, torch's gradient attached by a zero-valued term."""
+    from .index import _along_axis_index
+
+    a, s = input._data, src._data
+    pos = _along_axis_index(idx._data, d)
+    hit = _touched(input, d, idx)
+    ufunc = {"amax": xp.maximum, "amin": xp.minimum, "prod": xp.multiply}[reduce]
+    out = a.copy()
+    if not include_self:
+        ident = {"amax": -xp.inf, "amin": xp.inf, "prod": 1}[reduce]
+        if a.dtype.kind in "iub" and reduce != "prod":
+            info = xp.iinfo(a.dtype)
+            ident = info.min if reduce == "amax" else info.max
+        out[hit] = ident
+    ufunc.at(out, pos, s)
+    res = _make(out)
+    if not (input.requires_grad or src.requires_grad) or not input.dtype.is_floating_point:
+        return res
+    if reduce == "prod":
+        w_self, w_src = _prod_weights(a, s, pos, hit, include_self, out)
+    else:
+        eq_self = (a == out) & (include_self | ~hit)
+        eq_src = s == out[pos]
+        count = eq_self.astype(a.dtype)
+        xp.add.at(count, pos, eq_src.astype(a.dtype))
+        w_self = xp.where(hit, eq_self / xp.where(count == 0, 1, count), 1.0).astype(a.dtype)
+        w_src = (eq_src / xp.where(count == 0, 1, count)[pos]).astype(a.dtype)
+    zero_self = (input - input.detach()) * _make(w_self)
+    zero_src = (src - src.detach()) * _make(w_src)
+    return res + zero_self.scatter_add(d, idx, zero_src)
+
+
+def _prod_weights(a, s, pos, hit, include_self, out):
+    """d(product of a group)/d(element): the product of the group's other elements."""
+    nz_prod = xp.where(hit & include_self, xp.where(a == 0, 1, a), 1).astype(a.dtype)
+    zeros = ((a == 0) & hit & include_self).astype(xp.int64)
+    xp.multiply.at(nz_prod, pos, xp.where(s == 0, 1, s))
+    xp.add.at(zeros, pos, (s == 0).astype(xp.int64))
+
+    def weight(x, p_nz, z):
+        safe = xp.where(x == 0, 1, x)
+        return xp.where(x == 0, (z == 1) * p_nz, (z == 0) * p_nz / safe).astype(a.dtype)
+
+    w_self = xp.where(hit, weight(a, nz_prod, zeros) if include_self else 0, 1.0)
+    w_src = weight(s, nz_prod[pos], zeros[pos])
+    return w_self.astype(a.dtype), w_src
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):  # noqa: A002
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d = _check_index_arg(input, dim, index, source, "index_reduce")
+    idx = _index_along(index.reshape(-1), d, tuple(source.shape))
+    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
+
+
+def broadcast_tensors(*tensors):
+    from .shape import broadcast_to
+
+    ts = list(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) \
+        else list(tensors)
+    shape = broadcast_shapes(*(tuple(t.shape) for t in ts))
+    return tuple(broadcast_to(t, shape) for t in ts)
+
+
+def broadcast_shapes(*shapes):
+    from .._tensor import Size
+    from ._util import check_broadcast
+
+    out = ()
+    for s in shapes:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        check_broadcast(out, s)
+        out = tuple(xp.broadcast_shapes(out, s))
+    return Size(out)
+
+
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return self.copy_(fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+FUNCTIONS = dict(index_add=index_add, index_copy=index_copy, index_fill=index_fill,
+                 index_put=index_put, index_reduce=index_reduce, scatter_reduce=scatter_reduce,
+                 masked_scatter=masked_scatter, broadcast_tensors=broadcast_tensors,
+                 broadcast_shapes=broadcast_shapes)
+
+
+def _bind():
+    from .._tensor import Tensor
+
+    for name in ("index_add", "index_copy", "index_fill", "index_put", "index_reduce",
+                 "scatter_reduce", "masked_scatter"):
+        setattr(Tensor, name, FUNCTIONS[name])
+        if not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", _inplace(FUNCTIONS[name]))

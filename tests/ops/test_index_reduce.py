@@ -1,0 +1,90 @@
+"""Indexed writes and reductions against torch: values and gradients for every reduce mode.
+
+Inputs are random floats (no ties) except where ties/zeros are built on purpose to check
+how torch splits amax/amin gradients and handles zeros in prod. Each output is at most a
+handful of products/sums, so tests/helpers.py's default tolerances hold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from tests.helpers import check
+
+
+def _idx(lib, data):
+    return lib.tensor(np.asarray(data), dtype=lib.int64)
+
+
+def test_index_add_copy_fill():
+    check(lambda lib, a, s: lib.index_add(a, 1, _idx(lib, [0, 2, 0]), s, alpha=2),
+          [(3, 4), (3, 3)])
+    check(lambda lib, a, s: a.index_copy(0, _idx(lib, [2, 0]), s), [(3, 4), (2, 4)])
+    check(lambda lib, a: a.index_fill(1, _idx(lib, [1, 3]), -1.5), [(3, 4)])
+    check(lambda lib, a, s: a.clone().index_copy_(0, _idx(lib, [1]), s), [(3, 4), (1, 4)])
+    check(lambda lib, a: a.clone().index_fill_(0, _idx(lib, [0]), 2.0), [(3, 4)])
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put(accumulate):
+    check(lambda lib, a, v: a.index_put((_idx(lib, [0, 2, 0]), _idx(lib, [1, 1, 1])), v,
+                                        accumulate), [(3, 4), (3,)])
+    check(lambda lib, a, v: lib.index_put(a, (_idx(lib, [2, 1]),), v, accumulate),
+          [(3, 4), (4,)])
+    check(lambda lib, a, v: a.clone().index_put_((_idx(lib, [0]),), v, accumulate),
+          [(3, 4), ()])
+
+
+def test_masked_scatter():
+    def fn(lib, a, s):
+        return a.masked_scatter(lib.tensor([[True, False, True, False]]).expand(3, 4), s)
+    check(fn, [(3, 4), (10,)])
+    check(lambda lib, a, s: a.clone().masked_scatter_(a > 0, s), [(3, 4), (12,)])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce(reduce, include_self):
+    index = [[0, 1, 0, 3], [2, 2, 2, 0]]
+    check(lambda lib, a, s: a.scatter_reduce(1, _idx(lib, index), s, reduce,
+                                             include_self=include_self), [(2, 5), (2, 4)])
+    check(lambda lib, a, s: lib.scatter_reduce(a, 0, _idx(lib, [[1, 0], [1, 1]]), s, reduce,
+                                               include_self=include_self), [(3, 2), (2, 2)])
+
+
+@pytest.mark.parametrize("reduce", ["prod", "amax", "amin"])
+def test_scatter_reduce_ties_and_zeros(reduce):
+    def inputs(dt):
+        a = gradstep.tensor([[1.0, 0.0, 2.0, 2.0]], dtype=getattr(gradstep, dt),
+                            requires_grad=True)
+        s = gradstep.tensor([[2.0, 0.0, 2.0, 0.0]], dtype=getattr(gradstep, dt),
+                            requires_grad=True)
+        return [a, s]
+    check(lambda lib, a, s: a.scatter_reduce(1, _idx(lib, [[0, 1, 0, 1]]), s, reduce),
+          inputs=inputs)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+def test_index_reduce(reduce):
+    check(lambda lib, a, s: a.index_reduce(0, _idx(lib, [0, 2, 0]), s, reduce), [(3, 2), (3, 2)])
+    check(lambda lib, a, s: a.index_reduce(1, _idx(lib, [1, 1]), s, reduce, include_self=False),
+          [(3, 2), (3, 2)])
+
+
+def test_int_scatter_mean_floors():
+    a = [[1, 2, 3]]
+    s = [[4, 7, 8]]
+    ours = gradstep.tensor(a).scatter_reduce(1, _idx(gradstep, [[0, 0, 2]]),
+                                             gradstep.tensor(s), "mean")
+    theirs = torch.tensor(a).scatter_reduce(1, _idx(torch, [[0, 0, 2]]), torch.tensor(s), "mean")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_broadcast():
+    check(lambda lib, a, b, c: lib.broadcast_tensors(a, b, c), [(3, 1), (4,), ()])
+    assert gradstep.broadcast_shapes((3, 1), 4, ()) == torch.broadcast_shapes((3, 1), 4, ())
+    with pytest.raises(RuntimeError):
+        gradstep.broadcast_shapes((3,), (4,))
