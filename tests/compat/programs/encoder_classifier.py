@@ -1,4 +1,5 @@
-"""A sequence classifier on nn.TransformerEncoder (batch_first, key padding masks, mean pooling)."""
+"""A sequence classifier on nn.TransformerEncoder (batch_first, key padding masks, mean pooling),
+fed by a Dataset of variable-length sequences and a pad_sequence collate_fn."""
 
 import argparse
 import math
@@ -7,21 +8,33 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader, Dataset
 
 PAD = 0
 
 
-def make_sequences(n, max_len, vocab, seed):
+class CountingDataset(Dataset):
     """Variable-length token sequences; the label says whether token 1 outnumbers token 2."""
-    rs = np.random.RandomState(seed)
-    x = np.zeros((n, max_len), dtype=np.int64)
-    y = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        length = rs.randint(3, max_len + 1)
-        x[i, :length] = rs.randint(1, vocab, size=length)
-        y[i] = int((x[i] == 1).sum() > (x[i] == 2).sum())
-    return torch.from_numpy(x), torch.from_numpy(y)
+
+    def __init__(self, n, max_len, vocab, seed):
+        rs = np.random.RandomState(seed)
+        self.sequences = []
+        for _ in range(n):
+            self.sequences.append(rs.randint(1, vocab, size=rs.randint(3, max_len + 1)))
+
+    def __len__(self):
+        return len(self.sequences)
+
+    def __getitem__(self, idx):
+        seq = self.sequences[idx]
+        label = int((seq == 1).sum() > (seq == 2).sum())
+        return torch.tensor(seq, dtype=torch.long), label
+
+
+def collate_batch(batch):
+    tokens, labels = zip(*batch)
+    return pad_sequence(tokens, batch_first=True, padding_value=PAD), torch.tensor(labels)
 
 
 class TransformerClassifier(nn.Module):
@@ -65,10 +78,10 @@ def main():
     torch.cuda.manual_seed_all(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() and not args.no_cuda else "cpu")
     vocab, max_len = 8, 12
-    train = DataLoader(TensorDataset(*make_sequences(96, max_len, vocab, args.seed)),
-                       batch_size=args.batch_size, shuffle=False, pin_memory=True, num_workers=0)
-    test = DataLoader(TensorDataset(*make_sequences(48, max_len, vocab, args.seed + 1)),
-                      batch_size=48)
+    train = DataLoader(CountingDataset(96, max_len, vocab, args.seed), batch_size=args.batch_size,
+                       shuffle=False, pin_memory=True, num_workers=0, collate_fn=collate_batch)
+    test = DataLoader(CountingDataset(48, max_len, vocab, args.seed + 1), batch_size=48,
+                      collate_fn=collate_batch)
 
     model = TransformerClassifier(vocab, max_len=max_len).to(device)
     if args.save_init:
