@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Node
-from ..backend import float64, xp
+from ..backend import float64, result_type, xp
 from ._lowp import float32_compute
 from ._util import as_float, binary_args, cast, sum_to
-from .arithmetic import _t, mul, pow
+from .arithmetic import _t, pow
 from .unary import _UnaryOut, where
 
 _LN2 = math.log(2.0)
@@ -153,9 +153,33 @@ def float_power(input, exponent):  # noqa: A002
     return pow(a, b)
 
 
+class Ldexp(Node):
+    """``a * 2**e``. torch's backward multiplies by ``pow(2, other)`` in ``other``'s dtype, so
+    an integer exponent below 0 gives a zero gradient (integer 2**-n); reproduced here."""
+
+    saves = (1,)
+    saves_output = True
+
+    def forward(self, a, e):
+        self.shapes = (a.shape, e.shape)
+        return (a * xp.power(2.0, e.astype(xp.float64))).astype(self.dtype)
+
+    def backward(self, g):
+        (e,) = self.saved_tensors
+        sa, se = self.shapes
+        if e.dtype.is_floating_point:
+            return sum_to(g * pow(2.0, e), sa), sum_to(g * self.saved_output * _LN2, se)
+        scale = where(e < 0, g.new_zeros(()), pow(2.0, e.to(g.dtype)))
+        return sum_to(g * scale, sa), None
+
+
 def ldexp(input, other):  # noqa: A002
-    """``input * 2 ** other`` (torch's definition)."""
-    return mul(input, pow(2.0, _t(other)))
+    """``input * 2 ** other``; the result is floating (the default dtype for integer input)."""
+    a, e = _t(input), _t(other)
+    dt = result_type(as_float(a), e)
+    if not dt.is_floating_point:
+        dt = as_float(a).dtype
+    return Ldexp.apply(cast(a, dt), e, dtype=dt.np, _name="LdexpBackward0")
 
 
 class Frexp(Node):

@@ -441,14 +441,13 @@ def polygamma(n, input):  # noqa: A002
 
 
 def mvlgamma(input, p):  # noqa: A002
-    """The multivariate log-gamma of dimension ``p``: sum_i lgamma(x - i/2) + const."""
+    """The multivariate log-gamma of dimension ``p``: sum_i lgamma(x - i/2) + const (torch
+    2.13 no longer checks x > (p - 1) / 2)."""
     from .._creation import arange
 
     a = as_float(_t(input))
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    if a.numel() and not bool((a > (p - 1) / 2.0).all()):
-        raise RuntimeError(f"All elements must be greater than (p-1)/2, {(p - 1) / 2.0}")
     shifts = arange(p, dtype=a.dtype) * -0.5
     const = p * (p - 1) / 4.0 * math.log(math.pi)
     return lgamma(a.unsqueeze(-1) + shifts).sum(-1) + const
