@@ -3,8 +3,9 @@
 In torch 2.13 these are still callable constructors (``torch.FloatTensor([1, 2])`` from data,
 ``torch.FloatTensor(2, 3)`` or ``torch.FloatTensor(torch.Size([2, 3]))`` from sizes,
 uninitialised) and ``isinstance(x, torch.FloatTensor)`` is true for every float32 CPU tensor,
-though no tensor's ``type()`` is one of them. ``Tensor.type()`` names them, and
-``Tensor.type(torch.DoubleTensor)`` / ``type('torch.DoubleTensor')`` converts to their dtype.
+though no tensor's ``type()`` is one of them. ``Tensor.type()`` names them,
+``Tensor.type(torch.DoubleTensor)`` / ``type('torch.DoubleTensor')`` converts to their dtype,
+and ``x.new(...)`` is the constructor of ``x``'s dtype.
 """
 
 from __future__ import annotations
@@ -98,4 +99,10 @@ def type_(self, dtype=None, non_blocking=False, **kwargs):
     return self.to(B.as_dtype(dtype))
 
 
+def new(self, *args, device=None):
+    """``Tensor.new``: the legacy constructor for this tensor's dtype (data, sizes or nothing)."""
+    return CLASSES[_NAMES[self.dtype.name]](*args, device=device)
+
+
 Tensor.type = type_
+Tensor.new = new

@@ -107,6 +107,19 @@ def test_tensor_type(target):
     assert results["gradstep"] == results["torch"]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("form", ["sizes", "data", "empty", "size_obj"])
+def test_tensor_new(form, dtype):
+    args = {"sizes": lambda L: (2, 3), "data": lambda L: ([1, 0, 2],), "empty": lambda L: (),
+            "size_obj": lambda L: (L.Size([3]),)}[form]
+
+    def build(lib):
+        out = lib.ones(2, dtype=getattr(lib, dtype)).new(*args(lib))
+        return out.zero_() if form in ("sizes", "size_obj") else out
+
+    _same(build)
+
+
 def test_tensor_type_names_for_every_dtype():
     for dtype in DTYPES:
         assert gradstep.zeros(1, dtype=getattr(gradstep, dtype)).type() == \
