@@ -100,7 +100,7 @@ def isreal(input):  # noqa: A002
 def positive(input):  # noqa: A002
     a = _t(input)
     if a.dtype.name == "bool":
-        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return a
 
 

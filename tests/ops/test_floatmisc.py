@@ -1,0 +1,114 @@
+"""copysign, fmax/fmin, heaviside, nextafter, signbit, isposinf/isneginf/isreal, positive,
+rsub, nansum, nanmean against torch. Exact ops (selection, sign changes) are compared with
+the oracle's tolerances, which they meet exactly; nansum/nanmean round like sum/mean."""
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck
+from tests.helpers import check
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _with_specials(dt):
+    x = np.array([[1.5, NAN, -2.0, 0.0], [-0.0, 3.0, NAN, -1.0]], dt)
+    return [gradstep.tensor(x, requires_grad=True)]
+
+
+def test_copysign():
+    check(lambda lib, a, b: lib.copysign(a, b), [(3, 4), (4,)])
+    check(lambda lib, a: lib.copysign(a, -1.0), [(5,)])
+    check(lambda lib, a, b: a.copysign(b), [(5,), (5,)])
+    x = np.array([0.0, -0.0, 2.0, -3.0])
+    check(lambda lib, a, b: lib.copysign(a, b),
+          inputs=lambda dt: [gradstep.tensor(x.astype(dt), requires_grad=True),
+                             gradstep.tensor(x[::-1].astype(dt), requires_grad=True)])
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_fmin(name):
+    check(lambda lib, a, b: getattr(lib, name)(a, b), [(3, 4), (4,)])
+
+    def inputs(dt):
+        a = np.array([1.0, NAN, NAN, 2.0, 2.0], dt)
+        b = np.array([NAN, 1.0, NAN, 2.0, -1.0], dt)
+        return [gradstep.tensor(a, requires_grad=True), gradstep.tensor(b, requires_grad=True)]
+
+    check(lambda lib, a, b: getattr(lib, name)(a, b), inputs=inputs)  # NaN loses; ties to self
+    check(lambda lib, a, b: getattr(a, name)(b), inputs=inputs)
+
+
+def test_heaviside():
+    x = np.array([-1.0, 0.0, 2.0, -0.0, NAN])
+    for v in (np.array(0.5), np.array([1.0, 2.0, 3.0, 4.0, 5.0])):
+        ours = gradstep.heaviside(gradstep.tensor(x), gradstep.tensor(v))
+        theirs = torch.heaviside(torch.tensor(x), torch.tensor(v))
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    ours = gradstep.tensor([-2, 0, 3]).heaviside(gradstep.tensor([7]))
+    np.testing.assert_array_equal(ours.numpy(),
+                                  torch.tensor([-2, 0, 3]).heaviside(torch.tensor([7])).numpy())
+    for lib in (gradstep, torch):
+        with pytest.raises(RuntimeError, match="different dtypes"):
+            lib.heaviside(lib.tensor([1.0]), lib.tensor([1]))
+
+
+def test_predicates():
+    x = np.array([1.0, -INF, INF, NAN, -0.0, 0.0, -3.0], np.float32)
+    for name in ("signbit", "isposinf", "isneginf", "isreal"):
+        for arr in (x, np.array([-2, 0, 3])):
+            ours = getattr(gradstep, name)(gradstep.tensor(arr))
+            theirs = getattr(torch, name)(torch.tensor(arr))
+            assert str(ours.dtype) == "gradstep.bool"
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=name)
+            np.testing.assert_array_equal(getattr(gradstep.tensor(arr), name)().numpy(),
+                                          theirs.numpy())
+
+
+def test_nextafter():
+    a = np.array([1.0, 0.0, -1.0, 1e30], np.float32)
+    b = np.array([2.0, -1.0, -1.0, INF], np.float32)
+    np.testing.assert_array_equal(
+        gradstep.nextafter(gradstep.tensor(a), gradstep.tensor(b)).numpy(),
+        torch.nextafter(torch.tensor(a), torch.tensor(b)).numpy())
+
+
+def test_positive_rsub():
+    check(lambda lib, a: lib.positive(a), [(3,)])
+    check(lambda lib, a, b: lib.rsub(a, b), [(3, 4), (4,)])
+    check(lambda lib, a, b: lib.rsub(a, b, alpha=2.5), [(3,), (3,)])
+    check(lambda lib, a: lib.rsub(a, 2.0), [(3,)])
+    for lib in (gradstep, torch):
+        with pytest.raises(RuntimeError, match="bool tensor"):
+            lib.positive(lib.tensor([True]))
+
+
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), ((0, 1), False)])
+def test_nansum_nanmean(dim, keepdim):
+    kw = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+    check(lambda lib, a: lib.nansum(a, **kw), inputs=_with_specials)
+    check(lambda lib, a: lib.nanmean(a, **kw), inputs=_with_specials)
+    check(lambda lib, a: a.nansum(**kw), [(3, 4)])
+    check(lambda lib, a: a.nanmean(**kw), [(3, 4)])
+
+
+def test_nan_reductions_dtypes():
+    ours, theirs = gradstep.nansum(gradstep.tensor([1, 2])), torch.nansum(torch.tensor([1, 2]))
+    assert ours.item() == theirs.item() and str(ours.dtype) == "gradstep.int64"
+    all_nan = np.array([NAN, NAN])
+    assert np.isnan(gradstep.nanmean(gradstep.tensor(all_nan)).item())
+    with pytest.raises(RuntimeError):
+        gradstep.nanmean(gradstep.tensor([1, 2]))
+    with pytest.raises(RuntimeError):
+        torch.nanmean(torch.tensor([1, 2]))
+
+
+def test_gradcheck():
+    rng = np.random.default_rng(0)
+    a = gradstep.tensor(rng.uniform(-2, 2, (3, 2)), requires_grad=True)
+    b = gradstep.tensor(rng.uniform(-2, 2, (2,)), requires_grad=True)
+    for fn in (gradstep.fmax, gradstep.fmin, gradstep.copysign, gradstep.rsub):
+        assert gradcheck(fn, (a, b))
+    assert gradcheck(lambda t: gradstep.nanmean(t, 0), (a,))
