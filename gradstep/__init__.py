@@ -319,6 +319,7 @@ from . import (  # noqa: E402
     xpu,
 )
 from ._device import DeviceUnavailableError, get_default_device, set_default_device  # noqa: E402
+from ._finfo import finfo, iinfo  # noqa: E402
 from ._memory_format import (  # noqa: E402
     channels_last,
     channels_last_3d,

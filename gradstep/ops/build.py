@@ -401,3 +401,118 @@ def _bind():
 
     for name in METHODS:
         setattr(Tensor, name, FUNCTIONS[name])
+    _bind_more()
+
+
+# ---------------------------------------------------------------- small spellings
+def unsafe_chunk(input, chunks, dim=0):  # noqa: A002
+    return input.chunk(chunks, dim)
+
+
+def unsafe_split(input, split_size, dim=0):  # noqa: A002
+    return input.split(split_size, dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):  # noqa: A002
+    return split_with_sizes(input, split_sizes, dim)
+
+
+def adjoint(input):  # noqa: A002
+    return input.mT
+
+
+def sum_to_size(self, *size):
+    from ._util import sum_to
+
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+    if not _expandable(shape, tuple(self.shape)):
+        raise RuntimeError(f"size {{{', '.join(map(str, shape))}}} is not expandable to size "
+                           f"{{{', '.join(map(str, self.shape))}}}.")
+    return sum_to(self, shape)
+
+
+def _expandable(shape, target):
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(reversed(shape), reversed(target)))
+
+
+def frobenius_norm(input, dim, keepdim=False):  # noqa: A002
+    from ..linalg import vector_norm
+
+    return vector_norm(input, 2, dim, keepdim)
+
+
+def nuclear_norm(input, dim=(-2, -1), keepdim=False):  # noqa: A002
+    from ..linalg import matrix_norm
+
+    return matrix_norm(input, "nuc", dim, keepdim)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
+    """Covariance of the rows (variables) over the columns (observations), torch's weights."""
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    if input.ndim > 2:
+        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an "
+                         f"input with {input.ndim} dimensions")
+    from ._util import as_float
+
+    x = as_float(x)
+    w = None
+    if fweights is not None:
+        w = fweights
+    if aweights is not None:
+        w = aweights if w is None else w * aweights
+    if w is None:
+        n = x.shape[1]
+        mean = x.mean(1, keepdim=True)
+        norm = n - correction
+    else:
+        w = w.to(x.dtype)
+        wsum = w.sum()
+        mean = (x * w).sum(1, keepdim=True) / wsum
+        if correction == 0:
+            norm = wsum
+        elif aweights is None:
+            norm = wsum - correction
+        else:
+            norm = wsum - correction * (w * aweights).sum() / wsum
+    xc = x - mean
+    xw = xc if w is None else xc * w
+    c = (xw @ xc.mT) / (norm if not hasattr(norm, "clamp") else norm.clamp(min=0))
+    return c.reshape(()) if input.ndim < 2 else c
+
+
+def corrcoef(input):  # noqa: A002
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    stddev = d.sqrt()
+    c = c / stddev.unsqueeze(1) / stddev.unsqueeze(0)
+    return c.clamp(-1, 1)
+
+
+FUNCTIONS.update(unsafe_chunk=unsafe_chunk, unsafe_split=unsafe_split,
+                 unsafe_split_with_sizes=unsafe_split_with_sizes, adjoint=adjoint,
+                 frobenius_norm=frobenius_norm, nuclear_norm=nuclear_norm, cov=cov,
+                 corrcoef=corrcoef)
+METHODS += ("unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "adjoint", "cov",
+            "corrcoef")
+
+
+def _bind_more():
+    from .._tensor import Tensor
+
+    Tensor.sum_to_size = sum_to_size
+    Tensor.tril_ = lambda self, diagonal=0: self.copy_(self.tril(diagonal))
+    Tensor.triu_ = lambda self, diagonal=0: self.copy_(self.triu(diagonal))
+    Tensor.cumsum_ = lambda self, dim, *, dtype=None: self.copy_(self.cumsum(dim, dtype=dtype))
+    # cumprod saves its input for backward: take it from a copy of the old values
+    Tensor.cumprod_ = lambda self, dim, *, dtype=None: self.copy_(
+        self.clone().cumprod(dim, dtype=dtype))
+    if not hasattr(Tensor, "addmm"):
+        from .linalg import addmm
+
+        Tensor.addmm = addmm
+        Tensor.addmm_ = lambda self, *a, **k: self.copy_(addmm(self, *a, **k))

@@ -137,3 +137,47 @@ def test_gradcheck_float64():
     assert gradcheck(lambda x: gradstep.diag_embed(x.diagonal(1)), (a,))
     assert gradcheck(lambda x, y: gradstep.cdist(x, y), (a, b))
     assert gradcheck(lambda x: gradstep.kron(x, x[:2]), (a,))
+
+
+def test_small_spellings():
+    check(lambda lib, a: lib.unsafe_chunk(a, 2, 1), [(2, 5)])
+    check(lambda lib, a: lib.unsafe_split(a, 2), [(5, 2)])
+    check(lambda lib, a: a.unsafe_split_with_sizes([1, 4], 1), [(2, 5)])
+    check(lambda lib, a: lib.adjoint(a), [(2, 3, 4)])
+    check(lambda lib, a: a.sum_to_size(3, 1), [(2, 3, 4)])
+    check(lambda lib, a: a.clone().tril_(-1), [(3, 4)])
+    check(lambda lib, a: a.clone().triu_(1), [(3, 4)])
+    check(lambda lib, a: a.clone().cumsum_(1), [(3, 4)])
+    check(lambda lib, a: a.clone().cumprod_(0), [(3, 4)])
+    check(lambda lib, c, a, b: c.addmm(a, b, beta=0.5, alpha=2), [(3, 5), (3, 4), (4, 5)])
+    check(lambda lib, a: lib.frobenius_norm(a, (1, 2)), [(2, 3, 4)])
+    check(lambda lib, a: lib.nuclear_norm(a, keepdim=True), [(3, 4)], scale=10)
+
+
+def test_cov_corrcoef():
+    check(lambda lib, a: lib.cov(a), [(3, 6)])
+    check(lambda lib, a: lib.cov(a, correction=0), [(6,)])
+    check(lambda lib, a, w: lib.cov(a, aweights=w), [(3, 6), (6,)], low=0.1)
+    check(lambda lib, a: lib.cov(a, fweights=lib.tensor([1, 2, 1, 3, 1, 1])), [(2, 6)])
+    check(lambda lib, a: lib.corrcoef(a), [(3, 6)])
+    check(lambda lib: lib.cov(lib.tensor([[1, 2, 4], [2, 2, 5]])), [], grad=False,
+          dtypes=("float32",))  # integers: a float32 result
+
+
+def test_finfo_iinfo():
+    for name in ("float32", "float64", "float16", "bfloat16"):
+        ours, theirs = gradstep.finfo(getattr(gradstep, name)), torch.finfo(getattr(torch, name))
+        for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution",
+                      "dtype"):
+            assert getattr(ours, field) == getattr(theirs, field), (name, field)
+        assert repr(ours) == repr(theirs)
+    assert gradstep.finfo().dtype == torch.finfo().dtype
+    for name in ("int64", "int32", "int16", "int8", "uint8"):
+        ours, theirs = gradstep.iinfo(getattr(gradstep, name)), torch.iinfo(getattr(torch, name))
+        assert (ours.bits, ours.max, ours.min, ours.dtype) == (
+            theirs.bits, theirs.max, theirs.min, theirs.dtype)
+        assert repr(ours) == repr(theirs)
+    with pytest.raises(TypeError):
+        gradstep.finfo(gradstep.int32)
+    with pytest.raises(TypeError):
+        gradstep.iinfo(gradstep.float32)

@@ -1,0 +1,65 @@
+"""torch.finfo and torch.iinfo: the numeric limits of gradstep's dtypes, with torch's fields."""
+
+from __future__ import annotations
+
+import math
+
+from . import backend as B
+
+
+def _dtype(t, fallback_default):
+    if t is None:
+        return B.get_default_dtype() if fallback_default else None
+    return t
+
+
+class finfo:  # noqa: N801 - torch's name
+    """bits, eps, max, min, tiny (= smallest_normal), resolution, dtype (a string)."""
+
+    def __init__(self, type=None):  # noqa: A002
+        dt = _dtype(type, True)
+        if not isinstance(dt, B.dtype) or not dt.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
+        info = B._ml_dtypes.finfo(dt.np) if dt.name == "bfloat16" else B.xp.finfo(dt.np)
+        self.bits = int(info.bits)
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = 10.0 ** -int(-math.log10(self.eps))  # torch's: 10^-(decimal digits)
+        self.dtype = dt.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash(("finfo", self.dtype))
+
+
+class iinfo:  # noqa: N801 - torch's name
+    """bits, max, min, dtype (a string)."""
+
+    def __init__(self, type):  # noqa: A002
+        if not isinstance(type, B.dtype) or type.is_floating_point:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        info = B.xp.iinfo(B.xp.uint8 if type.name == "bool" else type.np)
+        self.bits = int(info.bits)
+        self.max = int(info.max)
+        self.min = int(info.min)
+        self.dtype = type.name
+
+    def __repr__(self):
+        return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    def __hash__(self):
+        return hash(("iinfo", self.dtype))
