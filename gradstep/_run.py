@@ -28,6 +28,30 @@ def _user_traceback(exc, script):
     return tb
 
 
+def _hook_spawned_children():
+    """Processes the program starts with the ``spawn`` method install the hook first.
+
+    A spawned child re-imports the script (as ``__mp_main__``) before it runs anything,
+    and that import's ``import torch`` must give gradstep there too. Forked children
+    inherit the hook; ``forkserver`` children are not covered.
+    """
+    from multiprocessing import spawn
+
+    if getattr(spawn.get_command_line, "_gradstep_hook", False):
+        return
+    original = spawn.get_command_line
+
+    def get_command_line(**kwds):
+        cmd = original(**kwds)
+        if "-c" in cmd:
+            i = cmd.index("-c") + 1
+            cmd[i] = "import gradstep; gradstep.install_as_torch(); " + cmd[i]
+        return cmd
+
+    get_command_line._gradstep_hook = True
+    spawn.get_command_line = get_command_line
+
+
 def run_script(script: str, args: list[str]) -> int:
     """Run ``script`` with ``args`` under the torch hook; return its exit status."""
     from ._torch_hook import TorchAlreadyImportedError, install_as_torch
@@ -40,6 +64,7 @@ def run_script(script: str, args: list[str]) -> int:
     except TorchAlreadyImportedError as e:
         print(f"gradstep run: error: {e}", file=sys.stderr)
         return 2
+    _hook_spawned_children()
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     try:

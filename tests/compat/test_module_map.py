@@ -174,3 +174,34 @@ def test_run_missing_script_is_one_line(tmp_path):
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "can't open file" in r.stderr
+
+
+SPAWN_SCRIPT = """
+import multiprocessing as mp
+import torch
+
+
+def child(q):
+    import torch
+    q.put(torch.__name__)
+
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(torch.__name__, q.get(timeout=100))
+    p.join()
+"""
+
+
+def test_run_spawned_children_get_gradstep_too(tmp_path):
+    # a spawned child re-imports the script before running; its import torch must be gradstep
+    path = tmp_path / "spawner.py"
+    path.write_text(SPAWN_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    r = subprocess.run([sys.executable, "-m", "gradstep", "run", str(path)], capture_output=True,
+                       text=True, timeout=200, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["gradstep", "gradstep"]
