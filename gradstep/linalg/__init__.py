@@ -27,12 +27,13 @@ from ._functions import (
     svdvals,
     vecdot,
 )
+from ._lu import lu, lu_factor, lu_factor_ex, lu_solve
 from ._nodes import LinAlgError
 from ._norms import matrix_norm, norm, vector_norm
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh",
-    "inv", "inv_ex", "lstsq", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+    "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
     "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
     "svdvals", "vecdot", "vector_norm",
 ]

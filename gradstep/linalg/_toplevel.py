@@ -13,6 +13,7 @@ from .. import return_types as rt
 from ..backend import xp
 from ..ops._util import to_tensor
 from . import _functions as F
+from . import _lu
 
 
 def det(input):  # noqa: A002
@@ -193,12 +194,13 @@ FUNCTIONS = dict(
     cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
     triangular_solve=triangular_solve, cross=cross, dist=dist, ger=ger, inner=inner, vdot=vdot,
     addmv=addmv, addr=addr, addbmm=addbmm, baddbmm=baddbmm, chain_matmul=chain_matmul,
-    matrix_rank=matrix_rank, lstsq=lstsq,
+    matrix_rank=matrix_rank, lstsq=lstsq, lu=_lu.torch_lu, lu_unpack=_lu.lu_unpack_t,
+    lu_solve=_lu.torch_lu_solve,
 )
 METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinverse",
            "matrix_power", "matrix_exp", "cholesky_solve", "cholesky_inverse",
            "triangular_solve", "cross", "dist", "ger", "inner", "vdot", "addmv", "addr",
-           "addbmm", "baddbmm")
+           "addbmm", "baddbmm", "lu", "lu_solve")
 
 
 def _bind():

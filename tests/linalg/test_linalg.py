@@ -207,3 +207,36 @@ def test_ex_forms_report_info():
     assert r.info.dtype == gradstep.int32 and int(r.info) == int(t.info)
     c = gradstep.linalg.cholesky_ex(-gradstep.eye(2))
     assert int(c.info) > 0
+
+
+@pytest.mark.parametrize("shape", [(N, N), (2, 3, 3), (5, 3), (3, 5)])
+def test_lu_family(shape):
+    square = shape[-1] == shape[-2]
+    check(lambda lib, a: tuple(lib.linalg.lu(a)), [shape], scale=10, grad=square)
+    check(lambda lib, a: tuple(lib.linalg.lu_factor(a)), [shape], scale=10, grad=square)
+    check(lambda lib, a: tuple(lib.linalg.lu_factor_ex(a)), [shape], scale=10, grad=False)
+    check(lambda lib, a: tuple(lib.lu(a, get_infos=True)), [shape], scale=10, grad=False)
+    check(lambda lib, a: tuple(lib.lu_unpack(*lib.linalg.lu_factor(a))), [shape], scale=10,
+          grad=False)
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_lu_solve(left, adjoint):
+    sb = (2, N, 3) if left else (2, 3, N)
+
+    def fn(lib, a, b):
+        lu_, piv = lib.linalg.lu_factor(well(lib, a))
+        return lib.linalg.lu_solve(lu_, piv, b, left=left, adjoint=adjoint)
+    check(fn, [(N, N), sb], low=-1, high=1, scale=10)
+    check(lambda lib, a, b: lib.lu_solve(b, *lib.linalg.lu_factor(well(lib, a))),
+          [(N, N), (N, 2)], low=-1, high=1, scale=10)
+
+
+def test_lu_gradcheck_and_singular():
+    (a,) = _g64((3, 3))
+    assert gradcheck(lambda x: tuple(gradstep.linalg.lu(x))[1:], (a,))
+    z = torch.tensor([[1.0, 2.0], [2.0, 4.0]])
+    ours = gradstep.linalg.lu_factor_ex(gradstep.tensor(z.numpy()))
+    theirs = torch.linalg.lu_factor_ex(z)
+    assert int(ours.info) == int(theirs.info) and ours.info.dtype == gradstep.int32
