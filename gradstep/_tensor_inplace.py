@@ -20,7 +20,6 @@ from ._tensor import Tensor, _leaf_inplace_error
 from .autograd.function import Node
 from .autograd.grad_mode import _GradState, no_grad
 from .backend import xp
-from .ops import activation as A
 from .ops import arithmetic as R
 from .ops import compare as C
 from .ops import pointwise as P
@@ -91,7 +90,6 @@ GENERATED = {
     "square_": U.square, "erf_": U.erf,
     "frac_": P.frac, "sgn_": P.sgn, "fmod_": P.fmod, "nan_to_num_": P.nan_to_num,
     "remainder_": R.remainder, "floor_divide_": R.floor_divide,
-    "leaky_relu_": A.leaky_relu,
     "eq_": _compared(C.eq, "EqBackward0"), "ne_": _compared(C.ne, "NeBackward0"),
     "lt_": _compared(C.lt, "LtBackward0"), "le_": _compared(C.le, "LeBackward0"),
     "gt_": _compared(C.gt, "GtBackward0"), "ge_": _compared(C.ge, "GeBackward0"),
