@@ -28,7 +28,8 @@ from .. import backend as B
 # the ops gradstep has. mv, dot and outer are not on it: they keep float32; nor is gru
 # (an nn.GRU stays float32 while nn.LSTM and nn.RNN give bfloat16).
 LOWER_PRECISION = frozenset({
-    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "bmm", "mm", "baddbmm",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "bmm", "mm", "baddbmm",
     "addmm", "addbmm", "linear", "matmul", "einsum", "prelu", "scaled_dot_product_attention",
     "lstm", "rnn_tanh", "rnn_relu",
 })

@@ -15,10 +15,12 @@ from ..._device import check_device
 from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype, xp
 from .._functional import conv as F
+from .._functional import conv3d as F3
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -251,3 +253,32 @@ class ConvTranspose2d(_ConvTransposeNd):
         op = self._output_padding(input, output_size, 2)
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
                                   self.groups, self.dilation)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over ``(N, C_in, D, H, W)`` (or unbatched ``(C_in, D, H, W)``) input."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _ntuple(kernel_size, 3), _ntuple(stride, 3),
+                         _ntuple_or_str(padding, 3), _ntuple(dilation, 3), False, (0, 0, 0),
+                         groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input):  # noqa: A002
+        return self._conv_forward(input, self.weight, self.bias, F3.conv3d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution; ``forward(input, output_size)`` picks the output padding."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, _ntuple(kernel_size, 3), _ntuple(stride, 3),
+                         _ntuple_or_str(padding, 3), _ntuple(dilation, 3), True,
+                         _ntuple(output_padding, 3), groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):  # noqa: A002
+        op = self._output_padding(input, output_size, 3)
+        return F3.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, op,
+                                   self.groups, self.dilation)

@@ -7,10 +7,12 @@ attributes and ``extra_repr`` follow torch's.
 from __future__ import annotations
 
 from .._functional import pooling as F
+from .._functional import pooling3d as F3
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxPool3d", "AvgPool3d",
+           "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -135,3 +137,33 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
 
     def forward(self, input):  # noqa: A002
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling; indices are flat ``(d * H + h) * W + w`` positions."""
+
+    def forward(self, input):  # noqa: A002
+        return F3.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """3-D average pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``."""
+
+    def forward(self, input):  # noqa: A002
+        return F3.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                             self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Average pooling to a fixed ``(D, H, W)`` (``None`` keeps that input dim)."""
+
+    def forward(self, input):  # noqa: A002
+        return F3.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed ``(D, H, W)``; optionally returns the argmax indices."""
+
+    def forward(self, input):  # noqa: A002
+        return F3.adaptive_max_pool3d(input, self.output_size, self.return_indices)
