@@ -138,10 +138,7 @@ class PowScalar(Node):
     saves = (0,)
 
     def forward(self, a):
-        p = self.p
-        if p == 2:
-            return a * a
-        return a**p
+        return _pow_scalar(a, self.p)
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -153,6 +150,26 @@ class PowScalar(Node):
         if p == 2:
             return g * a * 2.0
         return g * p * a ** (p - 1)
+
+
+def _pow_scalar(a, p):
+    """``a ** p`` with torch's special cases (its kernels' exact operations: sqrt(-0.0) is -0.0,
+    rsqrt(-0.0) is -inf, and x*x*x rounds twice where pow rounds once)."""
+    if a.dtype.kind != "f":
+        return a**p
+    if p == 2:
+        return a * a
+    if p == 3:
+        return a * a * a
+    if p == 0.5:
+        return xp.sqrt(a)
+    if p == -0.5:
+        return 1 / xp.sqrt(a)
+    if p == -1:
+        return 1 / a
+    if p == -2:
+        return 1 / (a * a)
+    return a**p
 
 
 class RPowScalar(Node):
@@ -292,7 +309,10 @@ def _times_alpha(a, b, alpha):
     from .._tensor import Tensor
 
     if isinstance(b, Tensor):
-        b = cast(b, result_type(a if isinstance(a, (bool, int, float)) else _t(a), b))
+        dt = result_type(a if isinstance(a, (bool, int, float)) else _t(a), b)
+        return cast(cast(b, dt) * alpha, dt)  # a bool result stays bool (True * 2 is True)
+    if result_type(a if isinstance(a, (bool, int, float)) else _t(a), b) is _BOOL:
+        return bool(b * alpha)
     return b * alpha
 
 

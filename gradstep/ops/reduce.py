@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..amp._policy import autocast_op
 from ..autograd.function import Node
+from ..autograd.grad_mode import _GradState
 from ..backend import get_default_dtype, int64, xp
 from ._lowp import float32_compute
 from ._util import as_float, check_float_input, check_grad_dtype, dtype_title, normalize_dim
@@ -87,8 +88,11 @@ class Prod(Node):  # bfloat16: rounded after every product, as torch does
         out = self.saved_output
         axes = self.axes
         ge = _expand_back(g, a.shape, axes, self.keepdim)
-        if not bool(xp.any(a._data == 0)):
+        zeros = int(xp.count_nonzero(a._data == 0))
+        if not zeros:
             return ge * _kept(out, axes, a.shape) / a
+        if zeros > 1 and not self.dim_given and not _GradState.enabled:
+            return a.new_zeros(a.shape)  # as torch: two zeros in the product, no 0 * inf
         return ge * _exclusive_prod(a, axes)
 
 
@@ -165,7 +169,8 @@ class Var(Node):
         self.shape = a.shape
         if _count(a.shape, self.axes) - self.correction <= 0:
             return _degenerate_var(a, self.axes, self.correction, self.keepdim)
-        return xp.var(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
+        out = xp.var(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
+        return _zero_if_constant(out, a, self.axes, self.keepdim)
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -185,7 +190,8 @@ class Std(Node):
         self.shape = a.shape
         if _count(a.shape, self.axes) - self.correction <= 0:
             return xp.sqrt(_degenerate_var(a, self.axes, self.correction, self.keepdim))
-        return xp.std(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
+        out = xp.std(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
+        return _zero_if_constant(out, a, self.axes, self.keepdim)
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -196,6 +202,16 @@ class Std(Node):
         denom = n - self.correction
         # torch masks where std is 0 (constant input): gradient 0, not nan
         return (ge / (out * denom)).masked_fill(out == 0, 0.0) * (a - mu)
+
+
+def _zero_if_constant(out, a, axes, keepdim):
+    """Exactly 0 over constant slices, as torch's Welford gives (NumPy's mean may be an ulp off
+    the value, leaving a tiny spread; std's gradient then divides by it instead of masking)."""
+    if a.size == 0 or not axes:  # (a 0-d input's var is NaN in torch: left as computed)
+        return out
+    ref = a[tuple(slice(0, 1) if i in axes else slice(None) for i in range(a.ndim))]
+    const = xp.all((a == ref) & xp.isfinite(a), axis=axes, keepdims=keepdim)  # inf - inf: NaN
+    return xp.where(const, out.dtype.type(0), out) if const.any() else out
 
 
 def _count(shape, axes):
@@ -663,10 +679,10 @@ def cumsum(a, dim, dtype=None):
 
 
 def cumprod(a, dim, dtype=None):
+    d = normalize_dim(dim, a.ndim)  # first, as torch checks it
     out_dtype = _int_to_long(a, dtype)  # integer and bool inputs give int64, as in torch
     if dtype is not None and out_dtype.kind == "f":
         a, out_dtype = a.to(dtype), None
-    d = normalize_dim(dim, a.ndim)
     return Cumprod.apply(a, dim=d, out_dtype=out_dtype)
 
 

@@ -668,3 +668,19 @@ def test_maximum_minimum_gradient_at_nan_and_ties(call):
     a = np.array([0.5, np.nan, 2.0, 1.0, np.nan])
     b = np.array([np.nan, 1.0, 2.0, -1.0, np.nan])
     assert disagreement(call, a, b) is None
+
+
+@pytest.mark.parametrize("p", [0.5, -0.5, 3, -1, -2])
+def test_pow_scalar_special_exponents_match_torch_at_signed_zero(p):
+    # torch computes these as sqrt, rsqrt, x*x*x, 1/x, 1/(x*x): sqrt(-0.0) is -0.0, so the
+    # gradient at -0.0 is -inf where pow(-0.0, -0.5) would give +inf
+    a = np.array([-0.0, 0.0, 1.7, -2.3, 0.31])
+    assert disagreement(lambda L, x: x ** p, a) is None
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, a, b: L.add(a, b, alpha=2),  # bool + 2 * bool stays bool
+    lambda L, a, b: L.add(a, False, alpha=-1),
+])
+def test_bool_add_with_int_alpha_stays_bool(call):
+    assert disagreement(call, np.array([True, False, True]), np.array([False, False, True])) is None
