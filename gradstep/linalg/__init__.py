@@ -5,14 +5,17 @@ from __future__ import annotations
 from ._functions import (
     cholesky,
     cholesky_ex,
+    cond,
     cross,
     det,
     diagonal,
     eigh,
     eigvalsh,
+    householder_product,
     inv,
     inv_ex,
     lstsq,
+    matmul,
     matrix_exp,
     matrix_power,
     matrix_rank,
@@ -25,6 +28,9 @@ from ._functions import (
     solve_triangular,
     svd,
     svdvals,
+    tensorinv,
+    tensorsolve,
+    vander,
     vecdot,
 )
 from ._lu import lu, lu_factor, lu_factor_ex, lu_solve
@@ -32,7 +38,8 @@ from ._nodes import LinAlgError
 from ._norms import matrix_norm, norm, vector_norm
 
 __all__ = [
-    "LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh",
+    "LinAlgError", "cholesky", "cholesky_ex", "cond", "householder_product", "matmul",
+    "tensorinv", "tensorsolve", "vander", "cross", "det", "diagonal", "eigh", "eigvalsh",
     "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
     "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
     "svdvals", "vecdot", "vector_norm",

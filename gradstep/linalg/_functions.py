@@ -362,3 +362,86 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):  # noqa: N803
     from ..ops.diagonal import diagonal as _diagonal
 
     return _diagonal(A, offset, dim1, dim2)
+
+
+def matmul(input, other, *, out=None):  # noqa: A002
+    return input @ other
+
+
+def cond(A, p=None, *, out=None):  # noqa: N803
+    """Condition number: ratio of extreme singular values (p None/±2), else ‖A‖_p ‖A⁻¹‖_p."""
+    from ._norms import matrix_norm
+
+    A = check_matrix(A, "linalg.cond")
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return small / big if p == -2 else big / small
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but "
+                           f"they are {A.shape[-2]} by {A.shape[-1]} matrices")
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def tensorinv(A, ind=2, *, out=None):  # noqa: N803
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    if _prod(rows) != _prod(cols):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {_prod(cols)} != {_prod(rows)}")
+    return inv(A.reshape(_prod(rows), -1)).reshape(tuple(cols) + tuple(rows))
+
+
+def tensorsolve(A, B, dims=None, *, out=None):  # noqa: N803
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        keep = [d for d in range(A.ndim) if d not in dims]
+        A = A.permute(keep + dims)
+    rest = A.shape[B.ndim:]
+    x = solve(A.reshape(B.numel(), -1), B.reshape(-1))
+    return x.reshape(tuple(rest))
+
+
+def vander(x, N=None):  # noqa: N803
+    """Powers x^0 .. x^(N-1) along a new last dim (batched; torch.linalg's increasing order)."""
+    from ..ops.shape import stack
+
+    n = x.shape[-1] if N is None else N
+    if n <= 1 and N is not None and n < 1:
+        raise RuntimeError("N must be greater than 1.")
+    cols = [x * 0 + 1]
+    for _ in range(1, n):
+        cols.append(cols[-1] * x)
+    return stack(cols, -1)
+
+
+def householder_product(A, tau, *, out=None):  # noqa: N803
+    """Q = H_1 ... H_k with H_i = I - tau_i v_i v_i^T (v_i: column i of A below the diagonal,
+    an implicit 1 on it), the first n columns, as LAPACK orgqr."""
+    A = check_matrix(A, "torch.linalg.householder_product")
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    if n > m:
+        raise RuntimeError("torch.linalg.householder_product: input.shape[-2] must be greater "
+                           "than or equal to input.shape[-1]")
+    if k > n:
+        raise RuntimeError("torch.linalg.householder_product: input.shape[-1] must be greater "
+                           "than or equal to tau.shape[-1]")
+    eye = _make(xp.eye(m, dtype=A._data.dtype))
+    v_all = A.tril(-1) + _make(xp.eye(m, n, dtype=A._data.dtype))
+    q = None
+    for i in range(k):
+        v = v_all[..., :, i:i + 1]
+        h = eye - tau[..., i, None, None] * (v @ v.mT)
+        q = h if q is None else q @ h
+    if q is None:
+        q = eye.expand(tuple(A.shape[:-2]) + (m, m))
+    return q[..., :, :n]
