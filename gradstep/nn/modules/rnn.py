@@ -2,7 +2,7 @@
 
 Parameter names, shapes, order and initialisation follow torch, so a state_dict
 moves between the two by name. The layers run one fused graph node per (layer,
-direction) (see ``nn/_functional/rnn.py``): no double backward through them.
+direction); a ``PackedSequence`` input runs them once per group of equal lengths (see ``nn/_functional/rnn.py``): no double backward through them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ...ops.shape import cat, stack
 from .._functional.dropout import dropout
 from .._functional.rnn import gru_cell, lstm_cell, rnn_layer, rnn_relu_cell, rnn_tanh_cell
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -138,8 +139,8 @@ class RNNBase(Module):
     # ------------------------------------------------------------ checks
     def _check_input(self, input):  # noqa: A002
         if not isinstance(input, Tensor):
-            raise TypeError(f"{self._get_name()}: input must be a Tensor, got {type(input).__name__} "
-                            "(PackedSequence is not supported by gradstep)")
+            raise TypeError(f"{self._get_name()}: input must be a Tensor or a PackedSequence, got "
+                            f"{type(input).__name__}")
         if input.ndim not in (2, 3):
             raise ValueError(f"{self._get_name()}: Expected input to be 2D or 3D, got {input.ndim}D "
                              "tensor instead")
@@ -196,7 +197,58 @@ class RNNBase(Module):
                 x = dropout(x, self.dropout)
         return x, stack(h_n), (stack(c_n) if c0 is not None else None)
 
+    def _run_packed(self, x, lengths, h0, c0):
+        """The recurrence over a padded (T, B, I) batch sorted by decreasing ``lengths``.
+
+        Each run of equal lengths goes through ``_run`` truncated to its length, so every
+        sequence's steps, and its final states, are exactly those of its own true length.
+        """
+        T = x.shape[0]
+        outs, hs, cs = [], [], []
+        start = 0
+        while start < len(lengths):
+            n = lengths[start]
+            stop = start
+            while stop < len(lengths) and lengths[stop] == n:
+                stop += 1
+            c = c0[:, start:stop] if c0 is not None else None
+            out, h, c = self._run(x[:n, start:stop], h0[:, start:stop], c)
+            if n < T:
+                out = cat([out, _creation.zeros(T - n, *out.shape[1:], dtype=out.dtype)])
+            outs.append(out)
+            hs.append(h)
+            cs.append(c)
+            start = stop
+        c_n = cat(cs, dim=1) if c0 is not None else None
+        return cat(outs, dim=1), cat(hs, dim=1), c_n
+
+    def _forward_packed(self, packed, hx, cx):
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        self._check_input(data)
+        if data.ndim != 2:
+            raise ValueError(f"{self._get_name()}: Expected packed input data to be 2D, got "
+                             f"{data.ndim}D")
+        x, lengths = pad_packed_sequence(PackedSequence(data, batch_sizes))
+        lengths = [int(n) for n in lengths.tolist()]
+        batch = x.shape[1]
+        is_lstm = self.mode == "LSTM"
+        states = []
+        for s, what in ((hx, "h0" if is_lstm else "hx"), (cx, "c0")):
+            if what == "c0" and not is_lstm:
+                states.append(None)
+                continue
+            s = self._prepare_state(s, True, batch, data.dtype, what)
+            states.append(s.index_select(1, sorted_indices) if sorted_indices is not None else s)
+        out, h_n, c_n = self._run_packed(x, lengths, *states)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = c_n.index_select(1, unsorted_indices) if c_n is not None else None
+        out = pack_padded_sequence(out, lengths).data
+        return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), h_n, c_n
+
     def _forward(self, input, hx, cx):  # noqa: A002
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, cx)
         self._check_input(input)
         batched = input.ndim == 3
         if not batched:
@@ -254,7 +306,7 @@ class LSTM(RNNBase):
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError("LSTM: hx must be a tuple (h_0, c_0) of two tensors")
             h0, c0 = hx
-            batched = input.ndim == 3
+            batched = isinstance(input, PackedSequence) or input.ndim == 3
             if (h0.ndim, c0.ndim) != ((3, 3) if batched else (2, 2)):
                 kind, n = ("batched 3-D", 3) if batched else ("unbatched 2-D", 2)
                 raise RuntimeError(f"For {kind} input, hx and cx should also be {n}-D but got "
