@@ -106,3 +106,4 @@ from ._functional.pooling3d import (
     max_pool3d,
     max_pool3d_with_indices,
 )
+from ._functional.vision import affine_grid, grid_sample

@@ -1,0 +1,95 @@
+"""affine_grid and grid_sample (4-D and 5-D; bilinear/nearest; zeros/border/reflection).
+
+Values and gradients (input and grid) against torch. Tolerance: helpers.TOL x10 —
+each output blends 2**d gathered inputs with weights that are products of d
+fractional parts, computed from the unnormalised coordinate ((g + 1) * size - 1) / 2,
+so float32 rounding of the coordinate (~|size| * eps) enters the weights and the
+grid gradient is a difference of corner values times such weights.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck
+from tests.helpers import check, make_inputs
+
+
+def F(L):
+    return L.nn.functional
+
+
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 3, 1, 5), (2, 3, 3, 4, 2), (1, 1, 1, 2, 1)])
+@pytest.mark.parametrize("ac", [False, True])
+def test_affine_grid(size, ac):
+    theta = (2 if len(size) == 4 else 3, 3 if len(size) == 4 else 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(lambda L, t: F(L).affine_grid(t, size, align_corners=ac), [(size[0],) + theta])
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("pm", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("ac", [False, True])
+def test_grid_sample(nd, mode, pm, ac):
+    xs = (2, 3, 5, 6) if nd == 2 else (2, 2, 4, 5, 3)
+    gs = (2, 4, 7, 2) if nd == 2 else (2, 3, 4, 2, 3)
+
+    def inputs(dt):  # the grid reaches 60% past the borders: padding modes all matter
+        return make_inputs([xs], dt, seed=1) + make_inputs([gs], dt, low=-1.6, high=1.6, seed=2)
+
+    check(lambda L, x, g: F(L).grid_sample(x, g, mode=mode, padding_mode=pm, align_corners=ac),
+          inputs=inputs, scale=10)
+
+
+@pytest.mark.parametrize("pm", ["zeros", "border", "reflection"])
+def test_gradcheck(pm):
+    rng = np.random.default_rng(0)
+    x = gradstep.tensor(rng.standard_normal((1, 2, 4, 3)), requires_grad=True)
+    g = gradstep.tensor(rng.uniform(-1.3, 1.3, (1, 3, 2, 2)), requires_grad=True)
+    assert gradcheck(lambda a, b: F(gradstep).grid_sample(a, b, padding_mode=pm,
+                                                          align_corners=False), (x, g))
+    theta = gradstep.tensor(rng.standard_normal((2, 2, 3)), requires_grad=True)
+    assert gradcheck(lambda t: F(gradstep).affine_grid(t, (2, 1, 3, 4), align_corners=False),
+                     (theta,))
+
+
+def test_spatial_transformer_pipeline():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    th = (np.eye(2, 3) + 0.2 * rng.standard_normal((2, 2, 3))).astype(np.float32)
+    check(lambda L, img, t: F(L).grid_sample(img, F(L).affine_grid(t, img.shape,
+                                                                   align_corners=False),
+                                             align_corners=False),
+          inputs=lambda dt: [gradstep.tensor(x.astype(dt), requires_grad=True),
+                             gradstep.tensor(th.astype(dt), requires_grad=True)], scale=10)
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3), L.zeros(1, 2, 2, 2), mode="x"), ValueError),
+    (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3), L.zeros(1, 2, 2, 2), padding_mode="x"),
+     ValueError),
+    (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3), L.zeros(1, 2, 2, 3)), RuntimeError),
+    (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3), L.zeros(2, 2, 2, 2)), RuntimeError),
+    (lambda L: F(L).affine_grid(L.zeros(1, 2, 3), (1, 1, 3)), NotImplementedError),
+    (lambda L: F(L).affine_grid(L.zeros(1, 3, 3), (1, 1, 3, 3)), ValueError),
+    (lambda L: F(L).affine_grid(L.zeros(1, 2, 3, dtype=L.int64), (1, 1, 3, 3)), ValueError),
+])
+def test_errors(call, exc):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc):
+            call(torch)
+        with pytest.raises(exc):
+            call(gradstep)
+
+
+def test_align_corners_default_warns():
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F(gradstep).grid_sample(gradstep.zeros(1, 1, 3, 3), gradstep.zeros(1, 2, 2, 2))
