@@ -367,7 +367,7 @@ for _m in (linalg._toplevel, _build, _counting, _diagonal, _strided, _index_redu
 del _m
 
 # issue 17 (elementwise math, torch.special): functions, and Tensor methods bound at import
-from . import _tensor_math, special  # noqa: E402, F401
+from . import _tensor_math, _torch_aliases, special  # noqa: E402, F401
 from .ops.bitwise import (  # noqa: E402
     bitwise_and,
     bitwise_left_shift,
@@ -404,6 +404,27 @@ from .ops.floatmisc import (  # noqa: E402
     rsub,
     signbit,
 )
+from .ops.queries import (  # noqa: E402
+    fill,
+    is_nonzero,
+    is_same_size,
+    is_signed,
+    range,  # noqa: A004 - torch.range (deprecated)
+    renorm,
+    scalar_tensor,
+)
+from .ops.realview import (  # noqa: E402
+    angle,
+    conj,
+    conj_physical,
+    conj_physical_,
+    imag,
+    is_conj,
+    is_neg,
+    real,
+    resolve_conj,
+    resolve_neg,
+)
 from .ops.special import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma  # noqa: E402
 from .ops.trig import (  # noqa: E402
     acos,
@@ -427,3 +448,7 @@ from .ops.trig import (  # noqa: E402
     sinh,
     tan,
 )
+
+# torch.tan_(x), torch.greater, torch.dropout(input, p, train), ...: never over a name defined above
+globals().update({k: v for k, v in _torch_aliases.FUNCTIONS.items() if k not in globals()})
+_torch_aliases.bind()

@@ -12,6 +12,8 @@ from ._tensor_inplace import inplace_from, inplace_untracked
 from .ops import bitwise as B
 from .ops import explog as X
 from .ops import floatmisc as F
+from .ops import queries as Q
+from .ops import realview as RV
 from .ops import special as SP
 from .ops import trig as TR
 
@@ -36,6 +38,12 @@ METHODS = {
     "__lshift__": B.bitwise_left_shift, "__rshift__": B.bitwise_right_shift,
     "__rlshift__": lambda self, other: B.bitwise_left_shift(other, self),
     "__rrshift__": lambda self, other: B.bitwise_right_shift(other, self),
+    "angle": RV.angle, "conj": RV.conj, "conj_physical": RV.conj_physical,
+    "conj_physical_": RV.conj_physical_, "resolve_conj": RV.resolve_conj,
+    "resolve_neg": RV.resolve_neg, "is_conj": RV.is_conj, "is_neg": RV.is_neg,
+    "real": property(RV.real), "imag": property(RV.imag),
+    "is_nonzero": Q.is_nonzero, "is_same_size": Q.is_same_size, "is_signed": Q.is_signed,
+    "renorm": Q.renorm,
 }
 
 # in-place forms that record a graph like their out-of-place op
@@ -50,7 +58,7 @@ INPLACE = {
     "lgamma_": SP.lgamma, "digamma_": SP.digamma,
     "polygamma_": lambda self, n: SP.polygamma(n, self), "mvlgamma_": SP.mvlgamma,
     "erfc_": SP.erfc, "erfinv_": SP.erfinv, "i0_": SP.i0,
-    "copysign_": F.copysign, "nextafter_": F.nextafter,
+    "copysign_": F.copysign, "nextafter_": F.nextafter, "renorm_": Q.renorm,
 }
 
 # in-place forms torch does not differentiate (integer results)
