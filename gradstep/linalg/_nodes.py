@@ -48,7 +48,24 @@ class Det(Node):
     def backward(self, g):
         (a,) = self.saved_tensors
         d = self.saved_output
+        if a.numel() and not bool(xp.all(xp.linalg.cond(a._data) < 1 / xp.finfo(a._data.dtype).eps)):
+            return _det_grad_svd(a, g)
         return (g * d)[..., None, None] * Inv.apply(a).mT
+
+
+def _det_grad_svd(a, g):
+    """The cofactor matrix from A = U S Vh (defined for singular A, as torch does):
+    d det / dA = det(U) det(Vh) U diag(prod_{j != i} s_j) Vh."""
+    from .._tensor import Tensor
+
+    n = a.shape[-1]
+    packed = Svd.apply(a, full=False)
+    u, s, vh = unpack(packed, ((n, n), (n,), (n, n)))
+    eye = xp.eye(n, dtype=bool)
+    others = s.unsqueeze(-2).expand(tuple(s.shape[:-1]) + (n, n))
+    others = others.masked_fill(Tensor._make(eye), 1.0).prod(-1)
+    sign = Tensor._make((xp.linalg.det(u._data) * xp.linalg.det(vh._data)).astype(a._data.dtype))
+    return (g * sign)[..., None, None] * ((u * others.unsqueeze(-2)) @ vh)
 
 
 class LogAbsDet(Node):

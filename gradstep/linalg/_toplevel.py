@@ -188,6 +188,24 @@ def lstsq(input, A, *, out=None):  # noqa: A002, N803
         "should be replaced with:\nX = torch.linalg.lstsq(A, B).solution")
 
 
+def solve(input, A, *, out=None):  # noqa: A002, N803
+    raise RuntimeError(
+        f"{_REMOVED} `torch.solve` is deprecated in favor of `torch.linalg.solve`. "
+        "`torch.linalg.solve` has its arguments reversed and does not return the LU "
+        "factorization.\n\nTo get the LU factorization see `torch.lu`, which can be used with "
+        "`torch.lu_solve` or `torch.lu_unpack`.\nX = torch.solve(B, A).solution should be "
+        "replaced with:\nX = torch.linalg.solve(A, B)")
+
+
+def eig(input, eigenvectors=False, *, out=None):  # noqa: A002
+    raise RuntimeError(
+        f"{_REMOVED} `torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` "
+        "rather than real tensors mimicking complex tensors.\n\nL, _ = torch.eig(A) should be "
+        "replaced with:\nL_complex = torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, "
+        "eigenvectors=True) should be replaced with:\nL_complex, V_complex = "
+        "torch.linalg.eig(A)")
+
+
 FUNCTIONS = dict(
     det=det, logdet=logdet, slogdet=slogdet, inverse=inverse, svd=svd, qr=qr, cholesky=cholesky,
     pinverse=pinverse, matrix_power=matrix_power, matrix_exp=matrix_exp,
@@ -195,12 +213,14 @@ FUNCTIONS = dict(
     triangular_solve=triangular_solve, cross=cross, dist=dist, ger=ger, inner=inner, vdot=vdot,
     addmv=addmv, addr=addr, addbmm=addbmm, baddbmm=baddbmm, chain_matmul=chain_matmul,
     matrix_rank=matrix_rank, lstsq=lstsq, lu=_lu.torch_lu, lu_unpack=_lu.lu_unpack_t,
-    lu_solve=_lu.torch_lu_solve,
+    lu_solve=_lu.torch_lu_solve, solve=solve, eig=eig,
+    addmv_=lambda input, mat, vec, *, beta=1, alpha=1: input.copy_(  # noqa: A006
+        addmv(input, mat, vec, beta=beta, alpha=alpha)),
 )
 METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinverse",
            "matrix_power", "matrix_exp", "cholesky_solve", "cholesky_inverse",
            "triangular_solve", "cross", "dist", "ger", "inner", "vdot", "addmv", "addr",
-           "addbmm", "baddbmm", "lu", "lu_solve")
+           "addbmm", "baddbmm", "lu", "lu_solve", "solve", "eig", "lstsq")
 
 
 def _bind():

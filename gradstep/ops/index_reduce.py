@@ -236,7 +236,9 @@ def _inplace(fn):
 FUNCTIONS = dict(index_add=index_add, index_copy=index_copy, index_fill=index_fill,
                  index_put=index_put, index_reduce=index_reduce, scatter_reduce=scatter_reduce,
                  masked_scatter=masked_scatter, broadcast_tensors=broadcast_tensors,
-                 broadcast_shapes=broadcast_shapes)
+                 broadcast_shapes=broadcast_shapes,
+                 index_put_=lambda input, indices, values, accumulate=False: input.copy_(  # noqa: A006
+                     index_put(input, indices, values, accumulate)))
 
 
 def _bind():

@@ -264,3 +264,11 @@ def test_tensorinv_tensorsolve_vander_householder():
     check(lambda lib, a, t: lib.linalg.householder_product(a, t), [(5, 3), (2,)])
     check(lambda lib, a, t: lib.linalg.householder_product(a, t), [(2, 4, 4), (2, 4)])
     check(lambda lib, a, b: lib.linalg.matmul(a, b), [(2, 3), (3,)])
+
+
+def test_det_gradient_of_singular_matrices():
+    def inputs(dt):
+        rng = np.random.default_rng(3)
+        a = rng.uniform(-1, 1, (2, 3, 2)) @ rng.uniform(-1, 1, (2, 2, 3))  # rank 2 of 3
+        return [gradstep.tensor(a.astype(dt), requires_grad=True)]
+    check(lambda lib, a: lib.linalg.det(a), inputs=inputs, scale=100)

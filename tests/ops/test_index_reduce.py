@@ -88,3 +88,9 @@ def test_broadcast():
     assert gradstep.broadcast_shapes((3, 1), 4, ()) == torch.broadcast_shapes((3, 1), 4, ())
     with pytest.raises(RuntimeError):
         gradstep.broadcast_shapes((3,), (4,))
+
+
+def test_toplevel_inplace_forms():
+    check(lambda lib, a, v: lib.index_put_(a.clone(), (_idx(lib, [1, 0]),), v, True),
+          [(3, 2), (2,)])
+    check(lambda lib, c, m, v: lib.addmv_(c.clone(), m, v, beta=2), [(3,), (3, 2), (2,)])
