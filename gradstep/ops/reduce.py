@@ -379,34 +379,26 @@ class Cumprod(Node):
 def _cumprod_grad_with_zeros(a, g, dim):
     """The cumprod gradient along slices that may hold zeros (torch's scheme), as a constant.
 
-    d out_j / d a_k = prod_{i<k} a_i * prod_{k<i<=j} a_i. Before a slice's first zero torch
-    divides (sum_j g_j out_j / a_k over the outputs before the zero); at the first zero
-    grad_k = left_k * r_k with left the exclusive cumprod and r_k = g_k + a_{k+1} * r_{k+1}
-    (a reverse scan that a later zero ends); past it the gradient is 0. So infinities and
-    NaNs come out as in torch. This path has no double backward.
+    d out_j / d a_k = prod_{i<=j, i!=k} a_i. Before a slice's first zero torch divides
+    (sum_j g_j out_j / a_k over the outputs before the zero); at the first zero k it sums
+    g_j * prod_{i<=j, i!=k} a_i over j from k to just before the next zero (the products are
+    the cumprod with a_k taken as 1; later terms are exactly 0 and not added, so no 0 * inf);
+    past it the gradient is 0. So infinities and NaNs come out as in torch. This path has
+    no double backward.
     """
     from .._tensor import Tensor
 
     a, g = xp.moveaxis(a, dim, -1), xp.moveaxis(g, dim, -1)
-    n = a.shape[-1]
-    left = xp.ones_like(a)
-    if n > 1:
-        left[..., 1:] = xp.cumprod(a[..., :-1], axis=-1)
-    r = xp.empty_like(g)
-    acc = xp.zeros(g.shape[:-1], g.dtype)
-    for k in range(n - 1, -1, -1):
-        # a zero a_{k+1} ends the sum exactly (no 0 * inf from the elements past it)
-        acc = g[..., k] + (xp.where(a[..., k + 1] == 0, 0, a[..., k + 1] * acc) if k + 1 < n else 0)
-        r[..., k] = acc
-    # as torch: before the first zero, sum_j g_j out_j / a_k over the outputs before it (so a
-    # NaN input gives NaN); at it, the scan; past it every product holds it: zero
     zeros_upto = xp.cumsum(a == 0, axis=-1)
-    before, past = zeros_upto == 0, zeros_upto - (a == 0) > 0
+    before, span = zeros_upto == 0, zeros_upto == 1  # span: the first zero up to the next
+    first = span & (a == 0)
     with xp.errstate(all="ignore"):
         gout = xp.where(before, g * xp.cumprod(a, axis=-1), 0)
         div = xp.flip(xp.cumsum(xp.flip(gout, -1), -1), -1) / a
-    res = xp.where(before, div, xp.where(past, 0, left * r))
-    return Tensor._make(xp.moveaxis(res, -1, dim))
+        at_zero = xp.where(span, g * xp.cumprod(xp.where(first, 1, a), axis=-1), 0)
+    at_zero = at_zero.sum(axis=-1, keepdims=True)
+    res = xp.where(before, div, xp.where(first, at_zero, 0))
+    return Tensor._make(xp.moveaxis(res, -1, dim).astype(g.dtype, copy=False))
 
 
 # ---------------------------------------------------------------- functional API

@@ -514,6 +514,7 @@ def test_reduction_edge_values_and_gradients_match_torch(call, arg):
     np.array([0.0, 0.0, 1.0, np.inf]),  # the scan stops at the second zero: no 0 * inf
     np.array([np.nan, -0.0, 0.0]),  # before the first zero torch divides: NaN
     np.array([[2.0, 0.0, 3.0, np.inf], [1.5, -2.0, 0.0, 4.0]]),
+    np.array([[-0.0, np.inf, -0.72], [-0.0, np.inf, 0.72]]),  # a sum of products, not Horner
 ])
 def test_cumprod_gradient_with_zeros_and_non_finite_values_matches_torch(arg):
     assert disagreement(lambda L, a: a.cumprod(-1), arg, tol="prod", n=4) is None
