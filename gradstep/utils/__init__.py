@@ -1,3 +1,4 @@
 """gradstep.utils: helpers around training (``data`` holds datasets and the DataLoader)."""
 
 from . import data
+from . import checkpoint
