@@ -50,3 +50,4 @@ from .modules.pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .modules.conv import Conv3d, ConvTranspose3d
 from .modules.pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d
+from .modules.pooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d

@@ -107,3 +107,4 @@ from ._functional.pooling3d import (
     max_pool3d_with_indices,
 )
 from ._functional.vision import affine_grid, grid_sample
+from ._functional.unpooling import max_unpool1d, max_unpool2d, max_unpool3d

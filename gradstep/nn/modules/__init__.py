@@ -47,3 +47,4 @@ from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .conv import Conv3d, ConvTranspose3d
 from .pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d
+from .pooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
