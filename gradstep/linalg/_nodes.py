@@ -176,7 +176,10 @@ def pack(arrays, batch):
     for a in arrays:
         tail = a.shape[len(batch):]
         layout.append(tail)
-        flat.append(a.reshape(batch + (-1,)))
+        size = 1
+        for t in tail:
+            size *= t
+        flat.append(a.reshape(batch + (size,)))
     return xp.concatenate(flat, axis=-1), tuple(layout)
 
 

@@ -69,11 +69,11 @@ def combinations(input, r=2, with_replacement=False):  # noqa: A002
     if r < 0:
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     n = input.shape[0]
+    if r == 0:
+        return input[:0]
     pick = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
     idx = xp.asarray(list(pick(range(n), r)), xp.int64).reshape(-1, r)
-    if r == 0:
-        return input[:0]
     from .index import index_select
 
     picked = index_select(input, 0, _make(idx.reshape(-1)))

@@ -203,9 +203,10 @@ class LogCumSumExp(Node):
 
 
 def logcumsumexp(input, dim):  # noqa: A002
-    from ._util import as_float
+    from ._util import check_float_input
 
-    x = as_float(input)
+    check_float_input(input, "logcumsumexp_out_cpu")
+    x = input
     d = normalize_dim(dim, x.ndim) if x.ndim else 0
     if x.ndim == 0:
         return LogCumSumExp.apply(x.reshape(1), dim=0).reshape(())
@@ -330,6 +331,8 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):  # noqa:
         if isinstance(q, Tensor):
             raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
         raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q}")
+    if input.numel() == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
     x = input.reshape(-1) if dim is None else (input if input.ndim else input.reshape(1))
     d = 0 if dim is None else normalize_dim(dim, x.ndim)
     order = _sorted_idx(x._data, d)
