@@ -425,7 +425,17 @@ from .ops.realview import (  # noqa: E402
     resolve_conj,
     resolve_neg,
 )
-from .ops.special import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.special import (  # noqa: E402
+    digamma,
+    erfc,
+    erfinv,
+    i0,
+    igamma,
+    igammac,
+    lgamma,
+    mvlgamma,
+    polygamma,
+)
 from .ops.trig import (  # noqa: E402
     acos,
     acosh,

@@ -29,6 +29,7 @@ METHODS = {
     "frexp": X.frexp,
     "lgamma": SP.lgamma, "digamma": SP.digamma, "polygamma": lambda self, n: SP.polygamma(n, self),
     "mvlgamma": SP.mvlgamma, "erfc": SP.erfc, "erfinv": SP.erfinv, "i0": SP.i0,
+    "igamma": SP.igamma, "igammac": SP.igammac,
     "copysign": F.copysign, "fmax": F.fmax, "fmin": F.fmin, "heaviside": F.heaviside,
     "nextafter": F.nextafter, "signbit": F.signbit, "isposinf": F.isposinf,
     "isneginf": F.isneginf, "isreal": F.isreal, "positive": F.positive,
@@ -57,7 +58,8 @@ INPLACE = {
     "float_power_": X.float_power, "ldexp_": X.ldexp,
     "lgamma_": SP.lgamma, "digamma_": SP.digamma,
     "polygamma_": lambda self, n: SP.polygamma(n, self), "mvlgamma_": SP.mvlgamma,
-    "erfc_": SP.erfc, "erfinv_": SP.erfinv, "i0_": SP.i0,
+    "erfc_": SP.erfc, "erfinv_": SP.erfinv, "i0_": SP.i0, "igamma_": SP.igamma,
+    "igammac_": SP.igammac,
     "copysign_": F.copysign, "nextafter_": F.nextafter, "renorm_": Q.renorm,
 }
 

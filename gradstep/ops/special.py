@@ -8,7 +8,10 @@ Array code computes in float64 and rounds once to the input's dtype:
 * erfc/erfcx: W. J. Cody's rational approximations (shared with ``unary.erf_array``);
 * erfinv/ndtri: M. Giles' single-precision approximation refined by Newton steps on
   erf (|x| < 0.5) or on log(erfc) (the tails, so no cancellation near +-1);
-* i0: the power series (positive terms) below 30, Hankel's asymptotic series above.
+* i0: the power series (positive terms) below 30, Hankel's asymptotic series above;
+* igamma/igammac: the power series for x < a + 1, Legendre's continued fraction above.
+  (torch switches to Temme's expansion for a > 20 near x = a, where it is off by up to
+  4e-10 from the mpmath value; these sums stay within 2e-14 there.)
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 from ..autograd.function import Node
 from ..backend import xp
 from ._lowp import float32_compute
-from ._util import as_float, binary_args
+from ._util import as_float, binary_args, sum_to
 from .arithmetic import _t
 from .unary import _C, _D, _P, _Q, _SQRPI, _exp_sq, erf_array, where
 
@@ -476,3 +479,96 @@ def zeta(input, other):  # noqa: A002
     a, b = as_float(a), as_float(b)
     out = zeta_array(a._data, b._data).astype(a._data.dtype)
     return Tensor._make(out)
+
+
+# ---------------------------------------------------------------- incomplete gamma
+def _igam_series(a, x):
+    """P(a, x) by its power series (converges fast for x < a + 1)."""
+    with xp.errstate(all="ignore"):
+        ax = a * xp.log(x) - x - _f64(_LGAMMA(a))
+        r, c, ans = a.copy(), xp.ones_like(a), xp.ones_like(a)
+        done = xp.zeros(a.shape, bool)
+        for _ in range(5000):
+            r = r + 1.0
+            c = xp.where(done, 0.0, c * x / r)
+            ans = ans + c
+            done = done | (c <= _MACHEP * ans)
+            if done.all():
+                break
+        return ans * xp.exp(ax) / a
+
+
+def _igamc_cf(a, x):
+    """Q(a, x) by Legendre's continued fraction (modified Lentz), for x >= a + 1."""
+    tiny = 1e-300
+    with xp.errstate(all="ignore"):
+        ax = a * xp.log(x) - x - _f64(_LGAMMA(a))
+        b = x + 1.0 - a
+        c = xp.full_like(a, 1.0 / tiny)
+        d = 1.0 / b
+        h = d.copy()
+        done = xp.zeros(a.shape, bool)
+        for i in range(1, 5000):
+            an = -i * (i - a)
+            b = b + 2.0
+            d = an * d + b
+            d = xp.where(xp.abs(d) < tiny, tiny, d)
+            c = b + an / c
+            c = xp.where(xp.abs(c) < tiny, tiny, c)
+            d = 1.0 / d
+            delta = d * c
+            h = xp.where(done, h, h * delta)
+            done = done | (xp.abs(delta - 1.0) < _MACHEP)
+            if done.all():
+                break
+        return xp.exp(ax) * h
+
+
+def igamma_array(a, x, upper=False):
+    """The regularized lower (P) or upper (Q) incomplete gamma function, with torch's edges."""
+    a, x = xp.broadcast_arrays(_f64(a), _f64(x))
+    a, x = a.copy(), x.copy()
+    out = xp.full(a.shape, _NAN)
+    ok = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
+    use_cf = ok & (x >= a + 1.0)
+    use_series = ok & ~use_cf
+    if use_series.any():
+        p = _igam_series(a[use_series], x[use_series])
+        out[use_series] = 1.0 - p if upper else p
+    if use_cf.any():
+        q = _igamc_cf(a[use_cf], x[use_cf])
+        out[use_cf] = q if upper else 1.0 - q
+    lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)
+    out = xp.where((x == 0) & (a > 0), lo, out)  # P(a, 0) = 0
+    out = xp.where((a == 0) & (x > 0), hi, out)  # the a -> 0 limit
+    out = xp.where(xp.isinf(x) & (x > 0) & xp.isfinite(a) & (a >= 0), hi, out)
+    out = xp.where(xp.isinf(a) & (a > 0) & xp.isfinite(x) & (x >= 0), lo, out)
+    return out
+
+
+class IGamma(Node):
+    """Values of P(a, x) or Q(a, x); the gradient flows to x only (torch has none for a)."""
+
+    saves = (0, 1)
+
+    def forward(self, a, x):
+        dt = a.dtype
+        work = (a.astype(xp.float32), x.astype(xp.float32)) if dt.kind == "V" else (a, x)
+        return igamma_array(*work, upper=self.upper).astype(dt)
+
+    def backward(self, g):
+        a, x = self.saved_tensors
+        dens = ((a - 1.0) * x.log() - x - lgamma(a)).exp()  # x^(a-1) e^-x / Gamma(a)
+        return None, sum_to(g * (-dens if self.upper else dens), x.shape)
+
+
+def igamma(input, other):  # noqa: A002 - torch's keyword names
+    """The regularized lower incomplete gamma P(input, other) (torch.special.gammainc)."""
+    a, x = binary_args(input, other)
+    return IGamma.apply(as_float(a), as_float(x), upper=False, _name="IgammaBackward0")
+
+
+def igammac(input, other):  # noqa: A002
+    """The regularized upper incomplete gamma Q(input, other) (torch.special.gammaincc)."""
+    a, x = binary_args(input, other)
+    return IGamma.apply(as_float(a), as_float(x), upper=True, _name="IgammacBackward0")
