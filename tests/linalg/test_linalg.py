@@ -78,7 +78,7 @@ def _sym_fn(lib, a):
     return w, (q * w.tanh().unsqueeze(-2)) @ q.mT  # Q f(L) Q^T: sign-gauge invariant
 
 
-@pytest.mark.parametrize("shape", [(N, N), (2, 3, 3)])
+@pytest.mark.parametrize("shape", [(N, N), (2, 3, 3), (0, 2, 2)])
 def test_eigh(shape):
     check(_sym_fn, [shape], scale=10)
     check(lambda lib, a: lib.linalg.eigvalsh(a + a.mT, UPLO="U"), [shape], scale=10)
@@ -92,7 +92,7 @@ def _svd_fn(full):
     return fn
 
 
-@pytest.mark.parametrize("shape", [(N, N), (5, 3), (3, 5), (2, 4, 3)])
+@pytest.mark.parametrize("shape", [(N, N), (5, 3), (3, 5), (2, 4, 3), (0, 3, 2)])
 @pytest.mark.parametrize("full", [False, True])
 def test_svd(shape, full):
     check(_svd_fn(full), [shape], scale=10)

@@ -22,6 +22,7 @@ def test_meshgrid_cartesian_combinations(indexing):
     check(lambda lib, a, b: lib.cartesian_prod(a, b), [(2,), (3,)])
     check(lambda lib, a: lib.combinations(a, 2), [(4,)])
     check(lambda lib, a: lib.combinations(a, 3, with_replacement=True), [(3,)])
+    check(lambda lib, a: lib.combinations(a, 0), [(3,)], grad=False)
 
 
 def test_meshgrid_warns_without_indexing():
