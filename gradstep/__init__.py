@@ -462,3 +462,6 @@ from .ops.trig import (  # noqa: E402
 # torch.tan_(x), torch.greater, torch.dropout(input, p, train), ...: never over a name defined above
 globals().update({k: v for k, v in _torch_aliases.FUNCTIONS.items() if k not in globals()})
 _torch_aliases.bind()
+
+# issue 17: torch.distributions
+from . import distributions  # noqa: E402, F401

@@ -1,0 +1,22 @@
+"""Probability distributions with torch.distributions' API (sampling, log_prob, KL, ...)."""
+
+from __future__ import annotations
+
+from . import constraints  # noqa: F401
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .exp_family import ExponentialFamily
+from .exponential import Exponential
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .uniform import Uniform
+
+__all__ = [
+    "Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily",
+    "Independent", "Laplace", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
+    "Uniform", "kl_divergence", "register_kl",
+]
