@@ -13,7 +13,7 @@ from .. import return_types as rt
 from ..backend import xp
 from ..ops._util import to_tensor
 from . import _functions as F
-from . import _lu
+from . import _householder, _lu
 
 
 def det(input):  # noqa: A002
@@ -216,6 +216,7 @@ FUNCTIONS = dict(
     lu_solve=_lu.torch_lu_solve, solve=solve, eig=eig,
     addmv_=lambda input, mat, vec, *, beta=1, alpha=1: input.copy_(  # noqa: A006
         addmv(input, mat, vec, beta=beta, alpha=alpha)),
+    **_householder.FUNCTIONS,
 )
 METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinverse",
            "matrix_power", "matrix_exp", "cholesky_solve", "cholesky_inverse",
@@ -226,6 +227,7 @@ METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinv
 def _bind():
     from .._tensor import Tensor
 
+    _householder._bind()
     for name in METHODS:
         setattr(Tensor, name, FUNCTIONS[name])
     Tensor.addmv_ = _inplace(addmv)

@@ -516,3 +516,33 @@ def _bind_more():
 
         Tensor.addmm = addmm
         Tensor.addmm_ = lambda self, *a, **k: self.copy_(addmm(self, *a, **k))
+
+
+def unravel_index(indices, shape):
+    """Coordinates of flat ``indices`` in ``shape`` (a tuple of int64 tensors; -1 wraps)."""
+    from .._tensor import Tensor
+
+    idx = indices if isinstance(indices, Tensor) else to_tensor(indices)
+    if idx.dtype.is_floating_point or idx.dtype.name == "bool":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got torch.{idx.dtype.name}")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    rest = idx._data.astype(xp.int64)
+    out = []
+    for s in reversed(shape):
+        out.append(xp.mod(rest, s) if s else rest * 0)
+        rest = xp.floor_divide(rest, s) if s else rest
+    return tuple(_make(o) for o in reversed(out))
+
+
+def nonzero_static(input, *, size, fill_value=-1):  # noqa: A002
+    from .index import nonzero
+
+    nz = nonzero(input)._data
+    out = xp.full((size, max(input.ndim, 1) if input.ndim else 0), fill_value, xp.int64)
+    n = min(size, nz.shape[0])
+    out[:n] = nz[:n]
+    return _make(out)
+
+
+FUNCTIONS.update(unravel_index=unravel_index, nonzero_static=nonzero_static)
+METHODS += ("nonzero_static",)

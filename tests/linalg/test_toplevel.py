@@ -85,3 +85,21 @@ def test_removed_functions_raise_as_torch():
             with pytest.raises(RuntimeError) as ours:
                 getattr(gradstep.eye(2), name)(gradstep.eye(2))
             assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 4), (3, 5)])
+def test_householder_forms(shape):
+    check(lambda lib, a: lib.geqrf(a), [shape], grad=False)
+
+    def q_of(lib, a):
+        h, tau = lib.geqrf(a.detach())
+        return h, tau
+
+    m = shape[-2]
+    if shape[-1] <= m:  # orgqr needs at least as many rows as columns
+        check(lambda lib, a: lib.orgqr(*q_of(lib, a)), [shape], grad=False)
+    for left in (True, False):
+        for transpose in (False, True):
+            oshape = shape[:-2] + ((m, 2) if left else (2, m))
+            check(lambda lib, a, c, lt=left, tr=transpose: lib.ormqr(*q_of(lib, a), c, lt, tr),
+                  [shape, oshape])

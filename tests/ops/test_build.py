@@ -182,3 +182,16 @@ def test_finfo_iinfo():
         gradstep.finfo(gradstep.int32)
     with pytest.raises(TypeError):
         gradstep.iinfo(gradstep.float32)
+
+
+def test_unravel_index_nonzero_static():
+    check(lambda lib: lib.unravel_index(lib.tensor([5, 7, -1, 8]), (2, 4)), [], grad=False)
+    check(lambda lib: lib.unravel_index(lib.tensor(3), (2, 2)), [], grad=False)
+    check(lambda lib: lib.nonzero_static(lib.tensor([[0, 1], [1, 1]]), size=4), [], grad=False)
+    check(lambda lib: lib.nonzero_static(lib.tensor([0, 1, 1]), size=1, fill_value=7), [],
+          grad=False)
+    with pytest.raises(TypeError) as theirs:
+        torch.unravel_index(torch.tensor([1.0]), (2, 4))
+    with pytest.raises(TypeError) as ours:
+        gradstep.unravel_index(gradstep.tensor([1.0]), (2, 4))
+    assert str(ours.value) == str(theirs.value)
