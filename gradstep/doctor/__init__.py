@@ -14,10 +14,14 @@ with its evidence and the fix::
 
 ``explain(optimizer, param=None, steps=1)`` spells out what the next step(s) do to one
 parameter: the gradient, every term of the update with its numbers, before and after.
+
+``check_accumulation(model, loss_fn, batch, micro_batches=k)`` compares k accumulated
+micro-batch gradients with the whole batch's and names the cause when they differ.
 """
 
+from .accumulation import AccumulationReport, check_accumulation
 from .checks import Finding
 from .explain import explain
 from .watcher import Doctor, watch
 
-__all__ = ["watch", "explain", "Finding", "Doctor"]
+__all__ = ["watch", "explain", "Finding", "Doctor", "check_accumulation", "AccumulationReport"]
