@@ -49,7 +49,11 @@ def test_functional_twins():
                  "threshold(x, 0.5, 2.0)", "glu(x, 0)", "logsigmoid(x)",
                  "normalize(x, p=2.0, dim=1)", "cosine_similarity(x, x * 2 + 1)",
                  "pairwise_distance(x, x.flip(0))"]:
-        check(lambda L, x, e=expr: eval(f"L.{F}.{e}"), [(4, 6)], low=-5, high=5)
+        # gelu(tanh)'s float32 gradient cancels for x << 0: tests/ops/test_elementwise.F32_SCALE
+        scale = 4 if "tanh" in expr else 1
+        check(lambda L, x, e=expr: eval(f"L.{F}.{e}"), [(4, 6)], low=-5, high=5, dtypes=("float64",))
+        check(lambda L, x, e=expr: eval(f"L.{F}.{e}"), [(4, 6)], low=-5, high=5, dtypes=("float32",),
+              scale=scale)
 
 
 def test_gradcheck_activations():

@@ -212,11 +212,22 @@ ACTIVATIONS = {
 }
 
 
+# float32 tolerance multipliers derived from the computation (the default is 1):
+# gelu(tanh)'s gradient for x << 0 is 0.5 (1 + t) + 0.5 x (1 - t^2) u' with t = tanh(u) -> -1, so
+# both (1 + t) and (1 - t^2) cancel: each library's absolute error is up to
+# eps32 * 0.5 |x| u'(x) (u' = sqrt(2/pi) (1 + 0.134 x^2)), 1.0e-6 at |x| = 5 (7e-7 at 4), twice
+# that between the two, times the output weight: above the default atol of 1e-6 * max|grad|
+# (measured: 0.65-0.83 of it on AVX2 and AVX-512 torch kernels). Scale 4 covers the bound.
+F32_SCALE = {"gelu_tanh": 4}
+
+
 @pytest.mark.parametrize("shape", [(4, 5), (0, 3)], ids=str)
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_activation(name, shape):
     fn, lo, hi = ACTIVATIONS[name]
-    check(lambda L, a: fn(nnf(L), a), [shape], low=lo, high=hi)
+    check(lambda L, a: fn(nnf(L), a), [shape], low=lo, high=hi, dtypes=("float64",))
+    check(lambda L, a: fn(nnf(L), a), [shape], low=lo, high=hi, dtypes=("float32",),
+          scale=F32_SCALE.get(name, 1))
 
 
 def test_softplus_threshold_boundary_and_large():
