@@ -51,3 +51,5 @@ from .modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNeares
 from .modules.conv import Conv3d, ConvTranspose3d
 from .modules.pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d
 from .modules.pooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from .parallel import DataParallel
+from .modules.batchnorm import SyncBatchNorm

@@ -278,7 +278,51 @@ def crash(rank, size):
     return 1
 
 
+def check_sync_batchnorm(rank, size):
+    """SyncBatchNorm on each rank's slice of a batch == BatchNorm on the whole batch in one
+    process: outputs, input gradients, summed parameter gradients, running statistics
+    (float64; the two-pass statistics differ from the local ones only in summation order)."""
+    checks = 0
+    for shape in ((4 * size, 3), (2 * size, 3, 5, 4)):
+        rng = np.random.default_rng(7)
+        full = rng.standard_normal(shape) * 3 + 1
+        w_out = rng.standard_normal(shape)
+        per = shape[0] // size
+        mine = slice(rank * per, (rank + 1) * per)
+        ref = nn.BatchNorm1d(3, dtype=gradstep.float64) if len(shape) == 2 else \
+            nn.BatchNorm2d(3, dtype=gradstep.float64)
+        sync = nn.SyncBatchNorm.convert_sync_batchnorm(
+            nn.BatchNorm1d(3, dtype=gradstep.float64) if len(shape) == 2 else
+            nn.BatchNorm2d(3, dtype=gradstep.float64))
+        with gradstep.no_grad():
+            for m in (ref, sync):
+                m.weight.copy_(gradstep.tensor([0.5, -1.0, 2.0], dtype=gradstep.float64))
+                m.bias.copy_(gradstep.tensor([0.1, 0.2, -0.3], dtype=gradstep.float64))
+        for _ in range(2):
+            xr = gradstep.tensor(full, requires_grad=True)
+            yr = ref(xr)
+            (yr * gradstep.tensor(w_out)).sum().backward()
+            xs = gradstep.tensor(full[mine], requires_grad=True)
+            ys = sync(xs)
+            (ys * gradstep.tensor(w_out[mine])).sum().backward()
+            np.testing.assert_allclose(ys.detach().numpy(), yr.detach().numpy()[mine], rtol=1e-10,
+                                       atol=1e-12)
+            np.testing.assert_allclose(xs.grad.numpy(), xr.grad.numpy()[mine], rtol=1e-9,
+                                       atol=1e-11)
+            checks += 2
+        for p_ref, p_sync in zip(ref.parameters(), sync.parameters()):
+            g = p_sync.grad.clone()
+            dist.all_reduce(g)
+            np.testing.assert_allclose(g.numpy(), p_ref.grad.numpy(), rtol=1e-10, atol=1e-11)
+            checks += 1
+        for b_ref, b_sync in zip(ref.buffers(), sync.buffers()):
+            np.testing.assert_allclose(b_sync.numpy(), b_ref.numpy(), rtol=1e-10, atol=1e-12)
+            checks += 1
+    return checks
+
+
 SCENARIOS = {
+    "sync_batchnorm": check_sync_batchnorm,
     "collectives": lambda r, s: check_collectives(r, s) + check_sampler(r, s),
     "ddp": lambda r, s: check_ddp_equivalence(r, s, 0.001) + check_ddp_equivalence(r, s, None),
     "no_sync": lambda r, s: check_no_sync(r, s) + check_unused(r, s) + check_buffers(r, s),

@@ -48,3 +48,4 @@ from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .conv import Conv3d, ConvTranspose3d
 from .pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d
 from .pooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from .batchnorm import SyncBatchNorm
