@@ -13,3 +13,6 @@ from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 # ---- other nn families add their import lines below this line ----
 from . import rnn
+from . import parametrizations, parametrize
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
