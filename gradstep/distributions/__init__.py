@@ -11,12 +11,13 @@ from .exponential import Exponential
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .uniform import Uniform
 
 __all__ = [
     "Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily",
-    "Independent", "Laplace", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
+    "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
     "Uniform", "kl_divergence", "register_kl",
 ]

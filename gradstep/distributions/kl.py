@@ -15,6 +15,7 @@ from .distribution import Distribution
 from .exponential import Exponential
 from .independent import Independent
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
@@ -151,3 +152,20 @@ def _kl_normal_normal(p, q):
 def _kl_uniform_uniform(p, q):
     result = ((q.high - q.low) / (p.high - p.low)).log()
     return gradstep.where((q.low > p.low) | (q.high < p.high), math.inf, result)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_multivariatenormal_multivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event "
+                         "shapes cannot be computed")
+    Lp, Lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    half_term1 = (Lq.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+                  - Lp.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    n = p.event_shape[0]
+    batch = tuple(gradstep.broadcast_shapes(tuple(Lq.shape[:-2]), tuple(Lp.shape[:-2])))
+    solved = gradstep.linalg.solve_triangular(Lq.expand(batch + (n, n)),
+                                              Lp.expand(batch + (n, n)), upper=False)
+    term2 = _batch_trace_XXT(solved)
+    term3 = _batch_mahalanobis(Lq, q.loc - p.loc)
+    return half_term1 + 0.5 * (term2 + term3 - n)
