@@ -61,8 +61,10 @@ def _two_dims(dim1, dim2, ndim):
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):  # noqa: A002
+    from .strided import link_view
+
     d1, d2 = _two_dims(dim1, dim2, input.ndim)
-    return Diagonal.apply(input, offset=int(offset), d1=d1, d2=d2)
+    return link_view(Diagonal.apply(input, offset=int(offset), d1=d1, d2=d2), input)
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):  # noqa: A002

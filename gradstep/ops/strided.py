@@ -12,6 +12,19 @@ from ..backend import xp
 from ._util import normalize_dim
 
 
+def link_view(res, src):
+    """Make ``res`` (a strided NumPy view of ``src``'s memory) a view of ``src`` for autograd:
+    shared version counter and base, as Node.apply does for views whose array ``base`` is the
+    source (NumPy's as_strided hides the source behind a wrapper, so it is done here)."""
+    from ..autograd.grad_mode import _GradState
+
+    if res._base is None and res._data.size and xp.shares_memory(res._data, src._data):
+        res._vc = src._vc
+        res._base = src._base if src._base is not None else src
+        res._view_vc = src._vc[0] if _GradState.enabled else None
+    return res
+
+
 def _root(t):
     return t._base._data if t._base is not None else t._data
 
@@ -79,7 +92,7 @@ def unfold(self, dimension, size, step):
         raise RuntimeError(f"step is {step} but must be > 0")
     if size < 0:
         raise RuntimeError(f"size is {size} but must be >= 0")
-    return Unfold.apply(self, dim=d, size=size, step=step)
+    return link_view(Unfold.apply(self, dim=d, size=size, step=step), self)
 
 
 def _positions(size, stride, offset):
@@ -159,8 +172,9 @@ def as_strided(input, size, stride, storage_offset=None):  # noqa: A002
     item = root.itemsize
     in_pos = _positions(input.shape, tuple(s // item for s in input._data.strides), base_off) \
         if root is _root(input) else _positions(input.shape, _c_strides(input.shape), 0)
-    return AsStrided.apply(input, root=root, size=size, stride=stride, offset=off,
-                           out_pos=_positions(size, stride, off), in_pos=in_pos)
+    res = AsStrided.apply(input, root=root, size=size, stride=stride, offset=off,
+                          out_pos=_positions(size, stride, off), in_pos=in_pos)
+    return link_view(res, input)
 
 
 def _c_strides(shape):

@@ -195,3 +195,13 @@ def test_unravel_index_nonzero_static():
     with pytest.raises(TypeError) as ours:
         gradstep.unravel_index(gradstep.tensor([1.0]), (2, 4))
     assert str(ours.value) == str(theirs.value)
+
+
+def test_inplace_through_strided_views_reaches_the_base():
+    def fn(lib, a, w):
+        y = a * 2
+        y.diagonal(1).mul_(3)
+        y.unfold(1, 2, 2)[0, 1].mul_(5)
+        y.as_strided((2,), (5,), 1).add_(a[0, 0])
+        return y * w
+    check(fn, [(3, 4), (3, 4)])
