@@ -103,3 +103,5 @@ __all__ = [
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "once_differentiable",
     "detect_anomaly", "set_detect_anomaly", "Variable",
 ]
+
+from . import functional  # noqa: E402  (needs grad, defined above)
