@@ -75,6 +75,8 @@ def _train_parser(sub):
     bars.add_argument("--no-progress", action="store_true", help="no progress bars")
     a("--doctor", action="store_true", default=None,
       help="watch the training loop with gradstep.doctor and print its report at the end")
+    a("--xray", nargs="?", const="xray.html", metavar="FILE",
+      help="record one training step (and samples of the run) and write an HTML page (default xray.html)")
     a("--nproc", type=int, metavar="N", help="train on N processes: re-runs this command under mpiexec "
                                             "(pip install 'gradstep[dist]'); --batch-size is per process")
     return p
@@ -167,6 +169,13 @@ def _train(args):
     out = cfg.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     cfg.out = out
     progress = True if args.progress else False if args.no_progress else None  # None: on a terminal
+    if getattr(args, "xray", None):
+        from .viz.xray import XRay
+
+        with XRay() as xray:
+            run(cfg, out, resume=resume, printer=_print_now, progress=progress)
+        _print_now(f"x-ray: wrote {xray.write(args.xray)}")
+        return 0
     run(cfg, out, resume=resume, printer=_print_now, progress=progress)
     return 0
 
@@ -293,6 +302,8 @@ def _build_parser():
                                     "would, with `import torch` giving gradstep.")
     pr.add_argument("script", help="the Python program")
     pr.add_argument("args", nargs="*", default=[], metavar="ARGS", help="its command-line arguments")
+    sub.add_parser("xray", help="run a torch program like `run`, x-rayed: one training step and the "
+                                "run drawn in an HTML page (gradstep xray --help)")
     return parser, sub
 
 
@@ -326,6 +337,10 @@ def main(argv=None):
         from ._run import run_script  # the program's own flags are never parsed here
 
         return run_script(argv[1], argv[2:])
+    if argv[:1] == ["xray"]:
+        from .viz.xray import xray_script  # the program's own flags are never parsed here
+
+        return xray_script(argv[1:])
     parser, sub = _build_parser()
     try:
         args = _parse(parser, sub, argv)

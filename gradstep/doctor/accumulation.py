@@ -65,7 +65,7 @@ class AccumulationReport:
 
 
 def check_accumulation(model, loss_fn, batch, micro_batches=2, *, scale=None, count=None,
-                       ignore_index=-100):
+                       ignore_index=-100, train=False):
     """Compare k accumulated micro-batch gradients with the whole batch's gradient.
 
     ``batch`` is ``(inputs, targets)``; the loss of a part is ``loss_fn(model(inputs), targets)``
@@ -74,7 +74,9 @@ def check_accumulation(model, loss_fn, batch, micro_batches=2, *, scale=None, co
     multiplied by ``scale`` before its backward (default ``1 / k``, the usual recipe; pass
     ``scale=1`` to check a loop that does not divide). ``count(part)`` gives the number of
     elements a part's loss averages over (default: the targets' elements that are not
-    ``ignore_index``). Returns an :class:`AccumulationReport`.
+    ``ignore_index``). The copy runs in eval mode (no dropout, BatchNorm on its running
+    statistics), so that only the accumulation recipe is compared; ``train=True`` keeps the
+    model's mode. Returns an :class:`AccumulationReport`.
     """
     inputs, targets = batch
     k = int(micro_batches)
@@ -89,8 +91,8 @@ def check_accumulation(model, loss_fn, batch, micro_batches=2, *, scale=None, co
 
     rng = get_rng_state()
     try:
-        ref = _grads(model, loss_fn, [(inputs, targets)], [1.0])
-        per = [_grads(model, loss_fn, [p], [1.0]) for p in parts]
+        ref = _grads(model, loss_fn, [(inputs, targets)], [1.0], train)
+        per = [_grads(model, loss_fn, [p], [1.0], train) for p in parts]
     finally:
         set_rng_state(rng)
     acc = scale * sum(per)
@@ -135,8 +137,8 @@ def _diagnose(k, scale, counts, acc, ref, weighted, ratio, max_rel, tol, scale_r
             "the gradients differ in direction, not just by a factor: a batch-dependent layer "
             "(BatchNorm in train mode), randomness (dropout), or a loss that is not a sum or mean "
             "over samples.",
-            "put batch-dependent layers in eval mode for the check, or accumulate only losses "
-            "that are sums/means over samples")
+            "check with train=False (the default: eval mode), and accumulate only losses that "
+            "are sums or means over samples")
 
 
 def _count(targets, ignore_index):
@@ -153,9 +155,11 @@ def _dtype(model):
     return np.dtype(np.float32)
 
 
-def _grads(model, loss_fn, parts, scales):
+def _grads(model, loss_fn, parts, scales, train):
     """The flattened float64 gradient of sum(scale * loss(part)) on a copy of the model."""
     m = copy.deepcopy(model)
+    if not train:
+        m.eval()
     for p in m.parameters():
         p.grad = None
     for (x, y), s in zip(parts, scales):

@@ -245,6 +245,8 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=None, st
         f"batch {cfg.batch_size} per rank x {s.world_size} ranks = global batch {cfg.batch_size * s.world_size}"
     printer(f"optimizer {type(s.optimizer).__name__}, scheduler {cfg.scheduler or 'none'}, "
             f"{batch} x accumulate {cfg.accumulate}, {cfg.epochs} epochs, run folder {out_dir}")
+    if cfg.accumulate > 1 and lead:
+        printer(_check_accumulation(s))
     t_run = time.perf_counter()
     doctor = _start_doctor(s) if cfg.doctor else None
     for epoch in range(start, cfg.epochs + 1):
@@ -283,6 +285,22 @@ def run(cfg: TrainConfig, out_dir, resume=None, printer=print, progress=None, st
                 f"Wrote {out_dir}/ (config.json, metrics.csv, checkpoint.gs, best.gs"
                 f"{'' if note else ', curves.png'})")
     return history
+
+
+def _check_accumulation(s: Setup):
+    """``--accumulate N``: one line, does N micro-batches x loss/N equal one N-times batch?"""
+    from ..doctor import check_accumulation
+    from ..ops.shape import stack
+
+    ds, k = s.train_loader.dataset, s.cfg.accumulate
+    n = min(len(ds), k * s.cfg.batch_size)
+    items = [ds[i] for i in range(n)]  # the first samples, without drawing from the loader's RNG
+    batch = (stack([x for x, _ in items]), stack([_as_tensor(y) for _, y in items]))
+    return check_accumulation(s.model, nn.CrossEntropyLoss(), batch, micro_batches=k).verdict
+
+
+def _as_tensor(y):
+    return y if hasattr(y, "_data") else tensor(y)
 
 
 def _start_doctor(s: Setup):

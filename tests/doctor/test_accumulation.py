@@ -77,5 +77,20 @@ def test_sum_loss_with_one_over_k_is_a_scale_mismatch():
 def test_batch_dependent_layer_is_other():
     gs.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Linear(8, 4)).double()
-    r = check_accumulation(model, nn.CrossEntropyLoss(), _batch(32, gs.float64), micro_batches=4)
+    batch = _batch(32, gs.float64)
+    r = check_accumulation(model, nn.CrossEntropyLoss(), batch, micro_batches=4, train=True)
     assert r.cause == "other" and "BatchNorm" in r.explanation
+    assert model.training  # the model's own mode is left alone
+    # in eval mode (the default) BatchNorm uses running statistics: per-sample, so they agree
+    assert check_accumulation(model, nn.CrossEntropyLoss(), batch, micro_batches=4).agree
+
+
+def test_dropout_is_off_by_default():
+    gs.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 4)).double()
+    batch = _batch(32, gs.float64)
+    assert check_accumulation(model, nn.CrossEntropyLoss(), batch, micro_batches=4).agree
+    state = gs.get_rng_state()
+    r = check_accumulation(model, nn.CrossEntropyLoss(), batch, micro_batches=4, train=True)
+    assert r.cause == "other"  # different dropout masks
+    assert gs.equal(gs.get_rng_state(), state)  # the generator is restored
