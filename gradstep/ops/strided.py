@@ -191,8 +191,21 @@ def storage_offset_of(t):
 
 def _bind():
     from .._tensor import Tensor
+    from .._tensor_inplace import _shape_inplace
 
     Tensor.unfold = unfold
     Tensor.as_strided = as_strided
+    Tensor.as_strided_ = _shape_inplace(as_strided)
     Tensor.storage_offset = storage_offset
-    Tensor.data_ptr = data_ptr
+    Tensor.data_ptr = Tensor.const_data_ptr = data_ptr
+    Tensor.dim_order = dim_order
+
+
+def dim_order(self, *, ambiguity_check=False):
+    """Dims from outermost to innermost in memory (by decreasing stride, stable)."""
+    st = self.stride()
+    return tuple(sorted(range(self.ndim), key=lambda i: -st[i]))
+
+
+def as_strided_(input, size, stride, storage_offset=None):  # noqa: A002
+    return input.as_strided_(size, stride, storage_offset)

@@ -205,3 +205,12 @@ def test_inplace_through_strided_views_reaches_the_base():
         y.as_strided((2,), (5,), 1).add_(a[0, 0])
         return y * w
     check(fn, [(3, 4), (3, 4)])
+
+
+def test_as_strided_inplace_dim_order_const_data_ptr():
+    check(lambda lib, a: (a * 1).as_strided_((2, 2), (1, 3), 1), [(3, 4)])
+    check(lambda lib, a: lib.as_strided_(a * 1, (3,), (5,)), [(3, 4)])
+    for lib in (gradstep, torch):
+        x = lib.zeros(2, 3, 4)
+        assert x.permute(2, 0, 1).dim_order() == (1, 2, 0)
+        assert x.const_data_ptr() == x.data_ptr()
