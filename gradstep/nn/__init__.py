@@ -53,3 +53,9 @@ from .modules.pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, Ma
 from .modules.pooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .parallel import DataParallel
 from .modules.batchnorm import SyncBatchNorm
+from .modules.lazy import (
+    LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
+    LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
+    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear,
+)
+from .parameter import UninitializedBuffer, UninitializedParameter

@@ -73,3 +73,60 @@ def _rebuild_buffer(data, requires_grad, persistent):
     t = Tensor._make(data)
     t._rg = requires_grad
     return Buffer(t, persistent=persistent)
+
+
+class _Uninitialized:
+    """Shape-less placeholder of a lazy module's parameter or buffer until ``materialize``."""
+
+    cls_to_become = Tensor
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Give it storage of ``shape`` (uninitialised values) and become ``cls_to_become``."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        np_dtype = (dtype or self._lazy_dtype).np
+        self._data = xp.empty(shape, np_dtype)
+        self._vc[0] += 1
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This "
+                           "error usually happens in `load_state_dict` when trying to load an "
+                           "uninitialized parameter into an initialized one. Call `forward` to "
+                           "initialize the parameters before accessing their attributes.")
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
+    """A ``Parameter`` whose shape is set on the lazy module's first forward."""
+
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return object.__new__(cls)
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        self._lazy_dtype = dtype or get_default_dtype()
+        Parameter.__init__(self, Tensor._make(xp.empty((0,), self._lazy_dtype.np)),
+                           requires_grad)
+
+
+class UninitializedBuffer(_Uninitialized, Tensor):
+    """A buffer whose shape is set on the lazy module's first forward."""
+
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+        return object.__new__(cls)
+
+    def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True):
+        self._lazy_dtype = dtype or get_default_dtype()
+        self._init(xp.empty((0,), self._lazy_dtype.np), requires_grad, None)
+        self.persistent = persistent
+
+
+def is_lazy(param):
+    """Whether ``param`` is an uninitialised parameter or buffer of a lazy module."""
+    return isinstance(param, _Uninitialized)
