@@ -465,3 +465,6 @@ _torch_aliases.bind()
 
 # issue 17: torch.distributions
 from . import distributions  # noqa: E402, F401
+
+# issue 17: torch.func (function transforms)
+from . import func  # noqa: E402, F401

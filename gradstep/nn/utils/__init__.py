@@ -16,3 +16,4 @@ from . import rnn
 from . import parametrizations, parametrize
 from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
+from . import stateless

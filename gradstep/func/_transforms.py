@@ -1,0 +1,261 @@
+"""``grad``, ``grad_and_value``, ``vjp``, ``jacrev`` and a loop-based ``vmap``."""
+
+from __future__ import annotations
+
+import functools
+
+from .. import _creation
+from .._tensor import Tensor
+from ..autograd import grad as _autograd_grad
+from ..autograd.grad_mode import enable_grad
+from ..ops.shape import stack
+
+
+# ---------------------------------------------------------------- pytrees of tensors
+def _flatten(tree):
+    if isinstance(tree, Tensor):
+        return [tree], lambda leaves: leaves[0]
+    if isinstance(tree, (tuple, list)):
+        parts = [_flatten(t) for t in tree]
+        sizes = [len(p[0]) for p in parts]
+        kind = type(tree)
+
+        def rebuild(leaves):
+            out, i = [], 0
+            for (_, r), n in zip(parts, sizes):
+                out.append(r(leaves[i:i + n]))
+                i += n
+            return kind(out)
+
+        return [x for p in parts for x in p[0]], rebuild
+    if isinstance(tree, dict):
+        keys = list(tree)
+        leaves, rebuild = _flatten([tree[k] for k in keys])
+        return leaves, lambda ls: dict(zip(keys, rebuild(ls)))
+    return [], lambda leaves: tree
+
+
+def _track(x):
+    """A differentiable stand-in for ``x``: linked to the caller's graph if x is tracked."""
+    return x.view_as(x) if x.requires_grad else x.detach().requires_grad_(True)
+
+
+def _finish(t, keep_graph):
+    return t if keep_graph or t is None else t.detach()
+
+
+def _zeros_if_none(grads, refs):
+    return [_creation.zeros_like(r) if g is None else g for g, r in zip(grads, refs)]
+
+
+def _check_argnums(argnums, n):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise RuntimeError("argnums must be non-empty")
+    for a in nums:
+        if not isinstance(a, int):
+            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(a)}")
+        if not -n <= a < n:
+            raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
+    return tuple(a % n for a in nums)
+
+
+# ---------------------------------------------------------------- grad
+def grad_and_value(func, argnums=0, has_aux=False):
+    """A function returning (gradient of the scalar ``func`` w.r.t. ``args[argnums]``, value)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        nums = _check_argnums(argnums, len(args))
+        args = list(args)
+        keep = False
+        trees = []
+        with enable_grad():
+            for a in nums:
+                leaves, rebuild = _flatten(args[a])
+                keep |= any(x.requires_grad for x in leaves)
+                tracked = [_track(x) for x in leaves]
+                args[a] = rebuild(tracked)
+                trees.append((tracked, rebuild))
+            out = func(*args, **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("grad_and_value(f)(*args): output of function f should "
+                                       "be a tuple: (output, aux) if has_aux is True")
+                out, aux = out
+            if not isinstance(out, Tensor):
+                raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"Tensor, got {type(out)}")
+            if out.ndim != 0:
+                raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"scalar Tensor, got tensor with {out.ndim} dims. Maybe you "
+                                   "wanted to use the vjp or jacrev APIs instead?")
+            inputs = [x for tracked, _ in trees for x in tracked]
+            if out.requires_grad and inputs:
+                grads = _autograd_grad(out, inputs, create_graph=True, allow_unused=True)
+            else:
+                grads = [None] * len(inputs)
+        grads = [_finish(g, keep) for g in _zeros_if_none(grads, inputs)]
+        results, i = [], 0
+        for tracked, rebuild in trees:
+            results.append(rebuild(grads[i:i + len(tracked)]))
+            i += len(tracked)
+        g = results[0] if isinstance(argnums, int) else tuple(results)
+        value = _finish(out, keep)
+        if has_aux:
+            return g, (value, aux)
+        return g, value
+
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux=False):
+    """The gradient of the scalar ``func`` w.r.t. ``args[argnums]`` (and aux if ``has_aux``)."""
+    gv = grad_and_value(func, argnums, has_aux)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        g, value = gv(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return wrapper
+
+
+# ---------------------------------------------------------------- vjp and jacrev
+def vjp(func, *primals, has_aux=False):
+    """(func(*primals), vjp_fn[, aux]); ``vjp_fn(cotangents)`` gives one gradient per primal."""
+    leaves, rebuild = _flatten(list(primals))
+    keep = any(x.requires_grad for x in leaves)
+    with enable_grad():
+        tracked = [_track(x) for x in leaves]
+        out = func(*rebuild(tracked))
+        aux = None
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: "
+                                   "(output, aux) if has_aux is True")
+            out, aux = out
+    out_leaves, _ = _flatten(out)
+
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
+        cot, _ = _flatten(cotangents)
+        if len(cot) != len(out_leaves):
+            raise RuntimeError("Expected pytree structure of cotangents to be the same as "
+                               "pytree structure of outputs to the function.")
+        pairs = [(o, c) for o, c in zip(out_leaves, cot) if o.requires_grad]
+        cg = keep if create_graph is None else create_graph
+        with enable_grad():
+            if pairs:
+                grads = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs],
+                                       retain_graph=retain_graph, create_graph=True,
+                                       allow_unused=True)
+            else:
+                grads = [None] * len(tracked)
+        grads = [_finish(g, cg) for g in _zeros_if_none(grads, tracked)]
+        return tuple(rebuild(grads))
+
+    result = _finish_tree(out, keep)
+    return (result, vjp_fn, aux) if has_aux else (result, vjp_fn)
+
+
+def _finish_tree(tree, keep):
+    leaves, rebuild = _flatten(tree)
+    return rebuild([_finish(x, keep) for x in leaves])
+
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by reverse mode, one row per output
+    element: shape ``out.shape + arg.shape``."""
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        nums = _check_argnums(argnums, len(args))
+        primals = [args[a] for a in nums]
+
+        def partial(*p):
+            full = list(args)
+            for a, v in zip(nums, p):
+                full[a] = v
+            return func(*full)
+
+        res = vjp(partial, *primals, has_aux=has_aux)
+        out, vjp_fn = res[0], res[1]
+        out_leaves, out_rebuild = _flatten(out)
+        per_out = []
+        for i, o in enumerate(out_leaves):
+            rows = []
+            for j in range(o.numel()):
+                cot = [_creation.zeros_like(x) for x in out_leaves]
+                cot[i] = _creation.zeros(o.numel(), dtype=o.dtype)
+                cot[i][j] = 1
+                cot[i] = cot[i].reshape(o.shape)
+                rows.append(vjp_fn(cot))
+            per_arg = []
+            for k, p in enumerate(primals):
+                p_leaves, p_rebuild = _flatten(p)
+                blocks = []
+                for m, leaf in enumerate(p_leaves):
+                    if rows:
+                        col = [_flatten(r[k])[0][m] for r in rows]
+                        blocks.append(stack(col).reshape(*o.shape, *leaf.shape))
+                    else:
+                        blocks.append(_creation.zeros(*o.shape, *leaf.shape, dtype=leaf.dtype))
+                per_arg.append(p_rebuild(blocks))
+            per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+        jac = out_rebuild(per_out)
+        return (jac, res[2]) if has_aux else jac
+
+    return wrapper
+
+
+# ---------------------------------------------------------------- vmap
+def _move(x, src, dst):
+    return x.movedim(src, dst) if src != dst else x
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """Map ``func`` over dimension ``in_dims`` of its inputs (None: not mapped), stacking the
+    results along ``out_dims``. Runs ``func`` once per entry."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
+        if len(dims) != len(args):
+            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
+                             f"compatible with the structure of `inputs`. in_dims has "
+                             f"{len(dims)} elements but inputs has {len(args)} elements.")
+        sizes = set()
+        flat = []
+        for a, d in zip(args, dims):
+            leaves, rebuild = _flatten(a)
+            if d is not None:
+                for x in leaves:
+                    sizes.add(x.shape[d])
+            flat.append((leaves, rebuild, d))
+        if not sizes:
+            raise ValueError("vmap(f, in_dims=..., ...)(<inputs>): at least one input must be "
+                             "mapped over (got in_dims that are all None)")
+        if len(sizes) > 1:
+            raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                             f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
+        n = sizes.pop()
+        results = []
+        for b in range(n):
+            call = [rebuild([x.select(d, b) for x in leaves]) if d is not None else
+                    rebuild(leaves) for leaves, rebuild, d in flat]
+            results.append(func(*call, **kwargs))
+        first_leaves, rebuild_out = _flatten(results[0])
+        odims = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(
+            first_leaves)
+        stacked = []
+        for i, od in enumerate(odims):
+            col = [_flatten(r)[0][i] for r in results]
+            col = [c if isinstance(c, Tensor) else _creation.tensor(c) for c in col]
+            stacked.append(stack(col, dim=od) if od is not None else col[0])
+        return rebuild_out(stacked)
+
+    return wrapper
