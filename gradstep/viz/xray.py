@@ -66,13 +66,17 @@ class XRay:
         return self
 
     def stop(self):
-        while self._undo:
-            self._undo.pop()()
+        # the doctor and explain wrapped on top of ours: they unwind first
+        if self.doctor is not None:
+            self.doctor.stop()
+        for e in (self._explains or {}).values():
+            e.remove()
+        self._explains = None
         if self._trace is not None:
             self._trace.__exit__(None, None, None)
             self._trace = None
-        if self.doctor is not None:
-            self.doctor.stop()
+        while self._undo:
+            self._undo.pop()()
         return self
 
     def __enter__(self):
@@ -299,7 +303,7 @@ def _find_model(params):
     ids = {id(p) for p in params}
     best, best_n = None, 0
     for obj in gc.get_objects():
-        if isinstance(obj, Module):
+        if issubclass(type(obj), Module):  # type(): no __class__ lookup on arbitrary objects
             try:
                 n = sum(1 for p in obj.parameters() if id(p) in ids)
             except Exception:  # noqa: BLE001 - a half-built module
