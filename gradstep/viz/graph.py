@@ -205,7 +205,8 @@ def _collapse(drawing, depth, modules):
             new_nodes.append(box)
         box = groups[key]
         box.members += 1
-        box.shape, box.dtype = (n.shape, n.dtype) if box.shape is None else (box.shape, box.dtype)
+        if box.shape is None:  # the first member met from the loss is the module's output
+            box.shape, box.dtype, box.grad_norm = n.shape, n.dtype, n.grad_norm
         mapping[n.index] = box.index
     edges = sorted({(mapping[a], mapping[b]) for a, b in drawing.edges if mapping[a] != mapping[b]})
     return Drawing(new_nodes, edges, drawing.show_saved)
