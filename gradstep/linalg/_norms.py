@@ -8,6 +8,9 @@ from ..ops.reduce import norm as _vector_norm
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002
     x = to_tensor(x)
+    if isinstance(ord, str):
+        raise TypeError("linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
+                        "str")
     if isinstance(dim, int):
         dim = (dim,)
     return _vector_norm(x, float(ord), dim, keepdim, dtype)

@@ -626,6 +626,8 @@ def repeat_interleave(a, repeats=None, dim=None, *, output_size=None):
             f"{reps.shape[0]} and input.size({d}) = {a.shape[d]}"
         )
     idx = xp.repeat(xp.arange(a.shape[d]), reps.reshape(-1) if reps.size != 1 else int(reps.reshape(())))
+    if output_size is not None and output_size != idx.shape[0]:
+        raise RuntimeError("allocated size does not match required size")
     return index_select(a, d, Tensor._make(idx))
 
 

@@ -272,3 +272,11 @@ def test_det_gradient_of_singular_matrices():
         a = rng.uniform(-1, 1, (2, 3, 2)) @ rng.uniform(-1, 1, (2, 2, 3))  # rank 2 of 3
         return [gradstep.tensor(a.astype(dt), requires_grad=True)]
     check(lambda lib, a: lib.linalg.det(a), inputs=inputs, scale=100)
+
+
+def test_vector_norm_refuses_a_string_ord():
+    with pytest.raises(TypeError) as theirs:
+        torch.linalg.vector_norm(torch.ones(2), "fro")
+    with pytest.raises(TypeError) as ours:
+        gradstep.linalg.vector_norm(gradstep.ones(2), "fro")
+    assert str(ours.value) == str(theirs.value)

@@ -458,3 +458,15 @@ def test_shape_edge_cases_match_torch(call, args):
 ])
 def test_flatten_and_cat_dim_checks_match_torch(call, args):
     assert disagreement(call, *args) is None
+
+
+def test_repeat_interleave_output_size_is_checked_as_torch():
+    for lib in (gradstep, torch):
+        out = lib.repeat_interleave(lib.tensor([1, 2]), lib.tensor([1, 2]), dim=0, output_size=3)
+        assert out.tolist() == [1, 2, 2]
+    with pytest.raises(RuntimeError) as theirs:
+        torch.repeat_interleave(torch.tensor([1, 2]), torch.tensor([1, 2]), dim=0, output_size=5)
+    with pytest.raises(RuntimeError) as ours:
+        gradstep.repeat_interleave(gradstep.tensor([1, 2]), gradstep.tensor([1, 2]), dim=0,
+                                   output_size=5)
+    assert str(ours.value) == str(theirs.value)
