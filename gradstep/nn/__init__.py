@@ -45,7 +45,7 @@ from .modules.transformer import (
 )
 from . import parallel
 from .modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
-from .modules.normalization import LocalResponseNorm
+from .modules.normalization import CrossMapLRN2d, LocalResponseNorm
 from .modules.pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .modules.conv import Conv3d, ConvTranspose3d
@@ -59,3 +59,7 @@ from .modules.lazy import (
     LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear,
 )
 from .parameter import UninitializedBuffer, UninitializedParameter
+from .modules.dropout import FeatureAlphaDropout
+from .modules.loss import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDistanceLoss
+from .modules.pooling import LPPool1d, LPPool2d, LPPool3d
+from .modules.container import Container

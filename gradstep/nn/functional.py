@@ -7,10 +7,12 @@ This file only re-exports; each family lives in ``gradstep/nn/_functional/``.
 
 from ._functional.activation import (
     celu,
+    celu_,
     elu,
     elu_,
     gelu,
     glu,
+    gumbel_softmax,
     hardshrink,
     hardsigmoid,
     hardswish,
@@ -28,6 +30,7 @@ from ._functional.activation import (
     rrelu,
     rrelu_,
     selu,
+    selu_,
     sigmoid,
     silu,
     softmax,
@@ -38,6 +41,7 @@ from ._functional.activation import (
     tanh,
     tanhshrink,
     threshold,
+    threshold_,
 )
 from ._functional.distance import cosine_similarity, normalize, pairwise_distance
 from ._functional.dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d
@@ -108,3 +112,7 @@ from ._functional.pooling3d import (
 )
 from ._functional.vision import affine_grid, grid_sample
 from ._functional.unpooling import max_unpool1d, max_unpool2d, max_unpool3d
+from ._functional.distance import pdist
+from ._functional.dropout import feature_alpha_dropout
+from ._functional.lppool import lp_pool1d, lp_pool2d, lp_pool3d
+from ._functional.margin_loss import multilabel_margin_loss, triplet_margin_with_distance_loss

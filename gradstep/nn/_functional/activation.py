@@ -15,7 +15,8 @@ __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu",
     "silu", "mish", "tanh", "sigmoid", "hardsigmoid", "hardswish", "logsigmoid", "softplus",
     "softsign", "tanhshrink", "hardtanh", "hardtanh_", "threshold", "glu", "softmax", "softmin",
-    "log_softmax", "prelu", "hardshrink", "softshrink", "rrelu", "rrelu_",
+    "log_softmax", "prelu", "hardshrink", "softshrink", "rrelu", "rrelu_", "celu_", "selu_",
+    "threshold_", "gumbel_softmax",
 ]
 
 
@@ -101,6 +102,14 @@ def celu(input, alpha=1.0, inplace=False):  # noqa: A002
     return _maybe_inplace(input, inplace, lambda x: _Celu.apply(as_float(x), alpha=alpha))
 
 
+def celu_(input, alpha=1.0):  # noqa: A002
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):  # noqa: A002
+    return selu(input, inplace=True)
+
+
 def gelu(input, approximate="none"):  # noqa: A002
     return E.gelu(input, approximate=approximate)
 
@@ -167,6 +176,13 @@ def tanhshrink(input):  # noqa: A002
 
 def threshold(input, threshold, value, inplace=False):  # noqa: A002
     return _maybe_inplace(input, inplace, lambda x: E.where(x > threshold, x, value))
+
+
+_threshold = threshold  # the parameter of threshold_ below shadows the function's name
+
+
+def threshold_(input, threshold, value):  # noqa: A002
+    return _threshold(input, threshold, value, inplace=True)
 
 
 def glu(input, dim=-1):  # noqa: A002
@@ -251,3 +267,22 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):  # noqa: A002
     return rrelu(input, lower, upper, training, inplace=True)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """Softmax of ``(logits + Gumbel noise) / tau``; ``hard=True`` returns the one-hot argmax
+    with the soft sample's gradient (straight-through)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    from ..._tensor import Tensor
+    from ...random import _gen
+
+    noise = -xp.log(_gen(None).standard_exponential(tuple(logits.shape)))
+    gumbels = (logits + Tensor._make(noise.astype(logits._data.dtype))) / tau
+    y_soft = softmax(gumbels, dim)
+    if not hard:
+        return y_soft
+    index = y_soft._data.argmax(axis=dim)
+    hot = xp.zeros(y_soft.shape, y_soft._data.dtype)
+    xp.put_along_axis(hot, xp.expand_dims(index, dim), 1, axis=dim)
+    return Tensor._make(hot) - y_soft.detach() + y_soft

@@ -1,8 +1,8 @@
-"""``normalize``, ``cosine_similarity`` and ``pairwise_distance`` of ``nn.functional``."""
+"""``normalize``, ``cosine_similarity``, ``pairwise_distance`` and ``pdist`` of ``nn.functional``."""
 
 from __future__ import annotations
 
-__all__ = ["normalize", "cosine_similarity", "pairwise_distance"]
+__all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
@@ -28,3 +28,18 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         (d != 0).sum(dim, keepdim=keepdim).to(d.dtype)
 
 
+
+
+def pdist(input, p=2):  # noqa: A002
+    """p-norm distances between all pairs of rows i < j of an ``(N, M)`` input (row-major)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    from ..._tensor import Tensor
+    from ...backend import xp
+
+    i, j = xp.triu_indices(input.shape[0], 1)
+    d = input.index_select(0, Tensor._make(i.astype(xp.int64))) - \
+        input.index_select(0, Tensor._make(j.astype(xp.int64)))
+    return d.norm(p, 1)

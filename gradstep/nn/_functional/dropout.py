@@ -5,7 +5,8 @@ from __future__ import annotations
 from ...autograd.function import Node
 from ...random import _gen
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+           "feature_alpha_dropout"]
 
 
 class _MaskedScale(Node):
@@ -106,13 +107,24 @@ def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
     """Dropout that keeps SELU's self-normalising mean and variance."""
+    return _alpha(input, p, training, tuple(input.shape))
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+    """Alpha dropout of whole channels (one draw per ``(N, C)`` pair)."""
+    if training and input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _alpha(input, p, training, tuple(input.shape[:2]) + (1,) * (input.ndim - 2))
+
+
+def _alpha(input, p, training, mask_shape):  # noqa: A002
     _check_p(p)
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0.0
     alpha = -1.7580993408473766
-    keep = (_gen(None).random(tuple(input.shape)) >= p).astype(input._data.dtype)
+    keep = (_gen(None).random(mask_shape) >= p).astype(input._data.dtype)
     a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
     b = -a * alpha * p
     from ..._tensor import Tensor

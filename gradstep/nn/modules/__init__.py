@@ -42,7 +42,7 @@ from .transformer import (
     TransformerEncoderLayer,
 )
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
-from .normalization import LocalResponseNorm
+from .normalization import CrossMapLRN2d, LocalResponseNorm
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .conv import Conv3d, ConvTranspose3d
@@ -54,3 +54,7 @@ from .lazy import (
     LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
     LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin,
 )
+from .dropout import FeatureAlphaDropout
+from .loss import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDistanceLoss
+from .pooling import LPPool1d, LPPool2d, LPPool3d
+from .container import Container

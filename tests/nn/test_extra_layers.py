@@ -1,0 +1,104 @@
+"""Smaller nn additions against torch: in-place celu_/selu_/threshold_, pdist,
+gumbel_softmax (statistics, straight-through gradient), feature_alpha_dropout,
+Container, CrossMapLRN2d."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from gradstep.autograd import gradcheck
+from tests.helpers import assert_close, check
+
+
+@pytest.mark.parametrize("name,args", [("celu_", (1.5,)), ("selu_", ()), ("threshold_", (0.3, -2.))])
+def test_inplace_activations(name, args):
+    x = np.random.default_rng(0).uniform(-2, 2, (3, 4)).astype(np.float32)
+    ours, theirs = gradstep.tensor(x), torch.tensor(x)
+    r = getattr(gradstep.nn.functional, name)(ours, *args)
+    tr = getattr(torch.nn.functional, name)(theirs, *args)
+    assert r is ours
+    assert_close(ours, theirs, "float32")
+    assert_close(r, tr, "float32")
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3), (1, 3), (6, 1)])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.5, float("inf")])
+def test_pdist(shape, p):
+    check(lambda L, x: L.nn.functional.pdist(x, p), [shape])  # distinct random rows: no 0 norm
+
+
+def test_pdist_errors():
+    for L in (torch, gradstep):
+        with pytest.raises(RuntimeError):
+            L.nn.functional.pdist(L.zeros(2, 3, 4))
+        with pytest.raises(RuntimeError):
+            L.nn.functional.pdist(L.zeros(2, 3), -1)
+
+
+def test_gumbel_softmax_statistics_and_straight_through():
+    logits = gradstep.tensor(np.log([0.1, 0.2, 0.7]), requires_grad=True)
+    gradstep.manual_seed(0)
+    n = 4000
+    hard = gradstep.stack([gradstep.nn.functional.gumbel_softmax(logits, hard=True)
+                           for _ in range(n)])
+    freq = hard.detach().numpy().mean(0)
+    # the Gumbel-max trick samples the softmax: 4 binomial standard deviations (<= 0.029)
+    assert np.all(np.abs(freq - [0.1, 0.2, 0.7]) < 4 * np.sqrt(0.25 / n))
+    assert set(np.unique(hard.detach().numpy())) == {0.0, 1.0}
+    soft = gradstep.nn.functional.gumbel_softmax(logits, tau=0.5)
+    assert abs(float(soft.sum()) - 1) < 1e-12 and float(soft.min()) > 0
+    # hard=True: forward one-hot, backward the soft sample's gradient
+    gradstep.manual_seed(3)
+    y = gradstep.nn.functional.gumbel_softmax(logits, tau=0.7, hard=True)
+    (y * gradstep.tensor([1.0, 2.0, 3.0])).sum().backward()
+    g_hard = logits.grad.numpy().copy()
+    logits.grad = None
+    gradstep.manual_seed(3)
+    y = gradstep.nn.functional.gumbel_softmax(logits, tau=0.7)
+    (y * gradstep.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(g_hard, logits.grad.numpy(), rtol=1e-12)
+    with pytest.warns(UserWarning, match="eps"):
+        gradstep.nn.functional.gumbel_softmax(logits, eps=1e-3)
+
+
+def test_feature_alpha_dropout():
+    x = gradstep.ones(200, 50, 3)
+    gradstep.manual_seed(0)
+    y = gradstep.nn.functional.feature_alpha_dropout(x, 0.3, training=True).numpy()
+    assert np.all(y == y[:, :, :1])  # one draw per (sample, channel)
+    dropped = np.isclose(y[..., 0], y[..., 0].min())
+    assert abs(dropped.mean() - 0.3) < 4 * np.sqrt(0.21 / dropped.size)
+    assert gradstep.nn.functional.feature_alpha_dropout(x, 0.3) is x  # eval: identity
+    m, tm = gradstep.nn.FeatureAlphaDropout(0.2), torch.nn.FeatureAlphaDropout(0.2)
+    assert repr(m) == repr(tm)
+    for L in (torch, gradstep):
+        with pytest.raises(RuntimeError):
+            L.nn.functional.feature_alpha_dropout(L.ones(3), 0.5, True)
+        assert float(L.nn.functional.feature_alpha_dropout(L.ones(2, 3), 1.0, True).abs().sum()) \
+            == 0
+
+
+def test_container():
+    with pytest.warns(FutureWarning):
+        c = gradstep.nn.Container(a=gradstep.nn.Linear(2, 3), b=gradstep.nn.ReLU())
+    with pytest.warns(FutureWarning):
+        tc = torch.nn.Container(a=torch.nn.Linear(2, 3), b=torch.nn.ReLU())
+    assert repr(c) == repr(tc) and list(c.state_dict()) == list(tc.state_dict())
+
+
+@pytest.mark.parametrize("c,size", [(6, 3), (5, 2), (7, 5), (3, 4)])
+def test_cross_map_lrn2d_forward(c, size):
+    ours = gradstep.nn.CrossMapLRN2d(size, 0.5, 0.7, 2)
+    theirs = torch.nn.CrossMapLRN2d(size, 0.5, 0.7, 2)
+    assert repr(ours) == repr(theirs)
+    # forward only: torch's legacy backward is not the derivative of its own forward
+    check(lambda L, x: (ours if L is gradstep else theirs)(x), [(2, c, 3, 2)], grad=False,
+          scale=10)
+    x = gradstep.tensor(np.random.default_rng(1).standard_normal((1, c, 2, 2)),
+                        requires_grad=True)
+    assert gradcheck(ours, (x,))
+    with pytest.raises(ValueError):
+        ours(gradstep.zeros(2, 3, 4))
