@@ -220,7 +220,7 @@ class XRay:
             self._explains = None
         collapsed = None
         if self._drawing is not None and self._trace is not None:
-            collapsed = _collapse(self._drawing, 1, self._trace)
+            collapsed = _collapse_readable(self._drawing, self._trace)
         self.detail = {"step": self.steps, "collapsed": collapsed, "optimizer": type(optimizer).__name__, "events": events,
                        "params": rows, "drawing": self._drawing, "hist": _effective_lr(optimizer),
                        "explain": explains,
@@ -271,6 +271,17 @@ class XRay:
         with open(path, "w", encoding="utf-8") as f:
             f.write(render_page(self))
         return path
+
+
+def _collapse_readable(drawing, trace, max_boxes=40):
+    """The deepest module collapse (``depth`` 1, 2, ...) that stays within ``max_boxes`` boxes."""
+    best = _collapse(drawing, 1, trace)
+    for depth in range(2, 8):
+        c = _collapse(drawing, depth, trace)
+        if len(c.nodes) > max_boxes or len(c.nodes) == len(best.nodes) == len(drawing.nodes):
+            break
+        best = c
+    return best
 
 
 def _effective_lr(optimizer, bins=24):

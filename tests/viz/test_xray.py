@@ -186,3 +186,30 @@ def test_train_xray_and_accumulate(tmp_path, capsys):
     assert f"x-ray: wrote {page}" in out
     text = page.read_text(encoding="utf-8")
     assert "id='graph-full'" in text and "id='param-table'" in text
+
+
+def test_large_graph_collapses_by_module_in_the_page(tmp_path):
+    gs.manual_seed(0)
+    blocks = [nn.Sequential(nn.Linear(6, 6), nn.LayerNorm(6), nn.Tanh()) for _ in range(8)]
+    model = nn.Sequential(nn.Sequential(*blocks), nn.Linear(6, 2))
+    opt = gs.optim.SGD(model.parameters(), lr=0.01)
+    losses = []
+    with XRay(doctor=False) as xr:
+        for _ in range(3):
+            loss = model(gs.randn(4, 6)).pow(2).mean()
+            opt.zero_grad()
+            losses.append(loss)
+            loss.backward()
+            opt.step()
+    n_full = len(engine_nodes(losses[1]))
+    collapsed = xr.detail["collapsed"]
+    assert n_full > 40 and len(collapsed.nodes) <= 40
+    # the deepest readable cut: one box per module inside the blocks (Linear, LayerNorm, Tanh)
+    labels = sorted(n.name for n in collapsed.nodes if n.members > 1 or n.module)
+    assert "0.3.1 (LayerNorm)" in labels and "1 (Linear)" in labels
+    assert sum(n.members for n in collapsed.nodes) == n_full  # every engine node is in one box
+    page = open(xr.write(tmp_path / "x.html"), encoding="utf-8").read()
+    box = page.split("id='graph-collapsed'")[1].split("</svg>")[0]
+    assert box.count('<g class="node') == len(collapsed.nodes)
+    full = page.split("<details>")[1].split("</details>")[0]
+    assert full.count('<g class="node"') == n_full
