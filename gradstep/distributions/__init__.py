@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import constraints  # noqa: F401
+from . import constraints, transforms  # noqa: F401
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .categorical import Categorical
@@ -14,14 +14,19 @@ from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
+from .transforms import *  # noqa: F403
+from .transforms import __all__ as _transforms_all
 from .uniform import Uniform
 
 __all__ = [
-    "Bernoulli", "Beta", "Categorical", "Dirichlet", "Gamma", "Poisson", "Distribution", "Exponential", "ExponentialFamily",
-    "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
-    "Uniform", "kl_divergence", "register_kl",
-]
+    "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential",
+    "ExponentialFamily", "Gamma", "Independent", "Laplace", "LogNormal", "MultivariateNormal",
+    "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Poisson",
+    "TransformedDistribution", "Uniform", "kl_divergence", "register_kl",
+] + list(_transforms_all)
