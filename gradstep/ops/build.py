@@ -9,6 +9,7 @@ import warnings
 
 from ..backend import xp
 from ._util import normalize_dim, to_tensor
+from .numgrad import gradient
 
 
 def _make(arr):
@@ -544,5 +545,5 @@ def nonzero_static(input, *, size, fill_value=-1):  # noqa: A002
     return _make(out)
 
 
-FUNCTIONS.update(unravel_index=unravel_index, nonzero_static=nonzero_static)
+FUNCTIONS.update(unravel_index=unravel_index, nonzero_static=nonzero_static, gradient=gradient)
 METHODS += ("nonzero_static",)
