@@ -63,3 +63,4 @@ from .modules.dropout import FeatureAlphaDropout
 from .modules.loss import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDistanceLoss
 from .modules.pooling import LPPool1d, LPPool2d, LPPool3d
 from .modules.container import Container
+from .modules.loss import CTCLoss

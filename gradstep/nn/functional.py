@@ -116,3 +116,4 @@ from ._functional.distance import pdist
 from ._functional.dropout import feature_alpha_dropout
 from ._functional.lppool import lp_pool1d, lp_pool2d, lp_pool3d
 from ._functional.margin_loss import multilabel_margin_loss, triplet_margin_with_distance_loss
+from ._functional.ctc import ctc_loss

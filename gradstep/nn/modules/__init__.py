@@ -58,3 +58,4 @@ from .dropout import FeatureAlphaDropout
 from .loss import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDistanceLoss
 from .pooling import LPPool1d, LPPool2d, LPPool3d
 from .container import Container
+from .loss import CTCLoss

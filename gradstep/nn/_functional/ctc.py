@@ -1,0 +1,119 @@
+"""Connectionist temporal classification loss (``ctc_loss``).
+
+The forward (alpha) recursion over the blank-extended label sequence runs in log
+space as Tensor ops over time steps, vectorised over the batch and the label
+positions; autograd differentiates it. Impossible paths use a large finite
+negative log-probability instead of -inf so that no ``-inf - -inf`` NaN enters the
+gradient; losses of impossible alignments are then reported as ``inf``.
+
+torch's backward is the derivative with respect to the logits of a log_softmax
+(``softmax - posterior``) rather than of ``log_probs`` themselves; we add the same
+``exp(log_probs)`` term so that gradients equal torch's either way.
+"""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from ...backend import xp
+from ...ops.shape import cat, stack
+from ...ops.unary import where
+from .loss import _check_reduction
+
+_NEG = -1e30  # "log 0" that stays finite in float32 and float64
+
+
+def _lengths(v, name):
+    arr = v._data if isinstance(v, Tensor) else xp.asarray(v)
+    if arr.ndim > 1:
+        raise RuntimeError(f"{name} must be a 1-D tensor or a list of ints")
+    return [int(a) for a in arr.reshape(-1)]
+
+
+def _targets_rows(targets, target_lengths):
+    t = targets._data if isinstance(targets, Tensor) else xp.asarray(targets)
+    if t.ndim == 2:
+        return [t[b, :n] for b, n in enumerate(target_lengths)]
+    starts = xp.cumsum([0] + list(target_lengths))
+    return [t[s:s + n] for s, n in zip(starts[:-1], target_lengths)]
+
+
+def _extended(rows, blank, s_max):
+    """Blank-extended labels ``(N, S')`` and where the skip transition (s-2 -> s) is allowed."""
+    n = len(rows)
+    ext = xp.full((n, s_max), blank, xp.int64)
+    skip = xp.zeros((n, s_max), bool)
+    for b, row in enumerate(rows):
+        ext[b, 1:2 * len(row):2] = row
+        lab = ext[b]
+        skip[b, 2:] = (lab[2:] != blank) & (lab[2:] != lab[:-2])
+    return ext, skip
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",  # noqa: C901
+             zero_infinity=False):
+    """Negative log-likelihood of ``targets`` under CTC alignments of ``log_probs (T, N, C)``."""
+    _check_reduction(reduction)
+    unbatched = log_probs.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if unbatched and isinstance(targets, Tensor) and targets.ndim == 1:
+        targets = targets.unsqueeze(0)
+    t_len, n, c = lp.shape
+    in_len = _lengths(input_lengths, "input_lengths")
+    tg_len = _lengths(target_lengths, "target_lengths")
+    if len(in_len) != n or len(tg_len) != n:
+        raise RuntimeError(f"input_lengths and target_lengths must have {n} entries (the batch)")
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    for b in range(n):
+        if in_len[b] > t_len:
+            raise RuntimeError(f"Expected input_lengths to have value at most {t_len}, but got "
+                               f"value {in_len[b]} (while checking arguments for ctc_loss_cpu)")
+    rows = _targets_rows(targets, tg_len)
+    s_max = 2 * max(tg_len + [0]) + 1
+    ext, skip = _extended(rows, blank, s_max)
+    ext_t = Tensor._make(ext)
+    dt = lp.dtype.np
+    neg = Tensor._make(xp.full((n, s_max), _NEG, dt))
+    init = xp.full((n, s_max), False)
+    init[:, 0] = True
+    init[:, 1] = [tl > 0 for tl in tg_len] if s_max > 1 else False
+    alpha = where(Tensor._make(init), lp[0].gather(1, ext_t), neg)
+    pad1 = Tensor._make(xp.full((n, 1), _NEG, dt))
+    pad2 = Tensor._make(xp.full((n, 2), _NEG, dt))
+    skip_t = Tensor._make(skip)
+    lengths = xp.asarray(in_len)
+    for t in range(1, max(in_len + [1])):
+        prev1 = cat([pad1, alpha[:, :-1]], 1)
+        prev2 = where(skip_t, cat([pad2, alpha[:, :-2]], 1) if s_max > 2 else neg, neg)
+        step = stack([alpha, prev1, prev2]).logsumexp(0) + lp[t].gather(1, ext_t)
+        step = step.clamp(min=_NEG)
+        active = Tensor._make(xp.broadcast_to((t < lengths)[:, None], (n, s_max)))
+        alpha = where(active, step, alpha)
+    last = xp.asarray([2 * tl for tl in tg_len])
+    idx = Tensor._make(xp.stack([last, xp.maximum(last - 1, 0)], 1).astype(xp.int64))
+    ends = alpha.gather(1, idx)
+    one_label = Tensor._make(xp.asarray([[True, tl > 0] for tl in tg_len]))
+    nll = -where(one_label, ends, Tensor._make(xp.full((n, 2), _NEG, dt))).logsumexp(1)
+    nll = nll + _softmax_term(lp, in_len)
+    impossible = Tensor._make(nll._data >= -_NEG / 2)
+    if zero_infinity:
+        nll = where(impossible, Tensor._make(xp.zeros(n, dt)), nll)
+    else:
+        nll = where(impossible, Tensor._make(xp.full(n, xp.inf, dt)), nll)
+    if reduction == "none":
+        return nll.squeeze(0) if unbatched else nll
+    if reduction == "sum":
+        return nll.sum()
+    denom = Tensor._make(xp.maximum(xp.asarray(tg_len), 1).astype(dt))
+    return (nll / denom).mean()
+
+
+def _softmax_term(lp, in_len):
+    """Zero per sample, with gradient ``exp(log_probs)`` at its valid time steps (torch's)."""
+    t_len, n, _ = lp.shape
+    valid = (xp.arange(t_len)[:, None] < xp.asarray(in_len)[None, :]).astype(lp.dtype.np)
+    weight = Tensor._make(xp.exp(lp._data) * valid[:, :, None])
+    return ((lp - lp.detach()) * weight).sum((0, 2))
+
+
+__all__ = ["ctc_loss"]

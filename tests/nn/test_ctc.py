@@ -1,0 +1,81 @@
+"""ctc_loss / CTCLoss against torch: values and gradients (through log_softmax and directly
+on log_probs, where torch's gradient carries an extra softmax term), padded and
+concatenated targets, empty targets, unbatched input, impossible alignments.
+
+Tolerance: helpers.TOL x100 — the loss is a log-sum-exp over all alignments built by
+T recursive log-sum-exps; each step rounds, so the float32 error grows with T (12
+here) times the magnitude of the accumulated log-probabilities (~T * log C ~ 20).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+from tests.helpers import check
+
+T, N, C = 12, 3, 5
+RNG = np.random.default_rng(0)
+TARGETS = RNG.integers(1, C, (N, 6))
+TARGET_LENGTHS = [4, 6, 0]
+INPUT_LENGTHS = [12, 10, 7]
+
+
+def _inputs(dt):
+    return [gradstep.tensor(np.random.default_rng(1).standard_normal((T, N, C)).astype(dt),
+                            requires_grad=True)]
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("log_softmax", [True, False])
+@pytest.mark.parametrize("concatenated", [False, True])
+def test_ctc_loss(reduction, log_softmax, concatenated):
+    flat = np.concatenate([TARGETS[b, :n] for b, n in enumerate(TARGET_LENGTHS)])
+
+    def fn(L, x):
+        lp = x.log_softmax(2) if log_softmax else x
+        tg = L.tensor(flat) if concatenated else L.tensor(TARGETS)
+        return L.nn.functional.ctc_loss(lp, tg, L.tensor(INPUT_LENGTHS),
+                                        L.tensor(TARGET_LENGTHS), reduction=reduction)
+
+    check(fn, inputs=_inputs, scale=100)
+
+
+def test_module_blank_and_tuple_lengths():
+    ours, theirs = gradstep.nn.CTCLoss(blank=4), torch.nn.CTCLoss(blank=4)
+    assert repr(ours) == repr(theirs)
+    tg = TARGETS - 1  # labels 0..3, blank 4
+    check(lambda L, x: (ours if L is gradstep else theirs)(
+        x.log_softmax(2), L.tensor(tg), tuple(INPUT_LENGTHS), tuple(TARGET_LENGTHS)),
+        inputs=_inputs, scale=100)
+
+
+def test_unbatched():
+    check(lambda L, x: L.nn.functional.ctc_loss(x.log_softmax(1), L.tensor(TARGETS[0, :4]),
+                                                L.tensor(9), L.tensor(4), reduction="none"),
+          [(T, C)], scale=100)
+
+
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_impossible_alignment(zero_infinity):
+    # 5 labels with a repeat need 6 frames; 4 are given: the likelihood is 0
+    tg = [[1, 2, 2, 3, 1]]
+
+    def fn(L, x):
+        return L.nn.functional.ctc_loss(x.log_softmax(2), L.tensor(tg), L.tensor([4]),
+                                        L.tensor([5]), reduction="sum",
+                                        zero_infinity=zero_infinity)
+
+    check(fn, [(6, 1, C)], grad=zero_infinity)
+
+
+def test_errors():
+    for L in (torch, gradstep):
+        x = L.zeros(4, 2, 3).log_softmax(2)
+        with pytest.raises(RuntimeError):
+            L.nn.functional.ctc_loss(x, L.ones(2, 2).long(), L.tensor([5, 4]), L.tensor([2, 2]))
+        with pytest.raises(RuntimeError):
+            L.nn.functional.ctc_loss(x, L.ones(2, 2).long(), L.tensor([4, 4]), L.tensor([2, 2]),
+                                     blank=3)
