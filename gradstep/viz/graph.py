@@ -6,8 +6,9 @@ Each node's output shape and dtype are read from the edge metadata the engine ch
 gradients against (``_metas`` of the node that consumes it), so nothing is recomputed.
 
 Gradient norms: with ``track=True`` (the default) ``draw_graph`` registers a pre-hook on
-every node; the engine calls it with the gradient arriving at the node during the next
-backward, and the hook records its 2-norm. The drawing is rendered when ``.svg`` is read,
+every node (``register_prehook``); the engine calls it with the gradient arriving at the node
+during the next backward, and the hook records its 2-norm and removes itself (one backward is
+recorded). The drawing is rendered when ``.svg`` is read,
 so draw before ``backward()`` and read ``.svg`` after it to see the norms::
 
     g = viz.draw_graph(loss, params=dict(model.named_parameters()))
@@ -131,7 +132,7 @@ def draw_graph(output, params=None, show_saved=False, *, track=True, modules=Non
     for n in nodes:
         _describe(n, names)
         if track:
-            n.fn.register_prehook(_norm_hook(n))
+            _track(n)
         if modules is not None:
             n.module = modules.owner(n.fn)
     drawing = Drawing(nodes, edges, show_saved)
@@ -175,12 +176,20 @@ def _describe(n, names):
         n.saved.append((out.shape, out.dtype))
 
 
-def _norm_hook(n):
-    def hook(grad):
-        d = grad._data
-        n.grad_norm = float(math.sqrt(float(np.sum(np.square(d, dtype=np.float64))))) if d.size else 0.0
+def _track(n):
+    """Record the norm of the gradient reaching ``n`` in the next backward, then unhook (a
+    leaf's AccumulateGrad node lives on with the leaf, into later steps' graphs)."""
+    handle = None
 
-    return hook
+    def hook(grads):
+        # torch's node pre-hook gets the tuple of output gradients (older engines: the tensor)
+        g = grads[0] if isinstance(grads, (tuple, list)) else grads
+        if g is not None:
+            d = g._data
+            n.grad_norm = float(math.sqrt(float(np.sum(np.square(d, dtype=np.float64))))) if d.size else 0.0
+        handle.remove()
+
+    handle = n.fn.register_prehook(hook)
 
 
 def _collapse(drawing, depth, modules):

@@ -69,7 +69,7 @@ class XRay:
         # the doctor and explain wrapped on top of ours: they unwind first
         if self.doctor is not None:
             self.doctor.stop()
-        for e in (self._explains or {}).values():
+        for e in reversed(list((self._explains or {}).values())):
             e.remove()
         self._explains = None
         if self._trace is not None:
@@ -215,7 +215,7 @@ class XRay:
         explains = {}
         if self._explains is not None:
             explains = {i: str(e) for i, e in self._explains.items() if e.sections}
-            for e in self._explains.values():
+            for e in reversed(list(self._explains.values())):  # each unwraps zero_grad: last first
                 e.remove()  # from this global hook: the optimizer's own hooks have all run
             self._explains = None
         collapsed = None

@@ -143,3 +143,17 @@ def test_save_svg_and_png(tmp_path):
 def test_no_graph_is_an_error():
     with pytest.raises(ValueError, match="no grad_fn"):
         viz.draw_graph(gs.ones(3))
+
+
+def test_grad_norms_are_the_next_backwards_only():
+    model = _mlp().double()
+    first = _loss(model, gs.float64)
+    d = viz.draw_graph(first, dict(model.named_parameters()))
+    first.backward()
+    norms = [n.grad_norm for n in d.nodes]
+    hooks = [len(n.fn._node_pre_hooks or ()) if hasattr(n.fn, "_node_pre_hooks")
+             else len(n.fn._pre_hooks or ()) for n in d.nodes]
+    assert hooks == [0] * len(d.nodes)  # every hook removed itself
+    # a second step's graph reuses the leaves' AccumulateGrad nodes: the drawing keeps step 1's
+    (_loss(model, gs.float64) * 3).backward()
+    assert [n.grad_norm for n in d.nodes] == norms
