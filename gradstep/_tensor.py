@@ -336,7 +336,7 @@ class Tensor:
         if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            return self.grad_fn.register_prehook(hook)
+            return self.grad_fn._register_tensor_prehook(hook)
         if self._hooks is None:
             self._hooks = {}
         key = object()

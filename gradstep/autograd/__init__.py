@@ -104,4 +104,4 @@ __all__ = [
     "detect_anomaly", "set_detect_anomaly", "Variable",
 ]
 
-from . import functional  # noqa: E402  (needs grad, defined above)
+from . import functional, graph  # noqa: E402  (need grad, defined above)

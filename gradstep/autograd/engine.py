@@ -110,6 +110,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             grads = buffers.pop(node)
             if node._pre_hooks:
                 grads = _run_pre_hooks(node, grads)
+            if node._node_pre_hooks:
+                grads = _run_node_hooks(node._node_pre_hooks, grads)
             if node._retain is not None:
                 _retain(node, grads[0], handed_out, create_graph)
             if capture is not None:
@@ -122,6 +124,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 in_grads = (None,) * len(node._next)
             else:
                 in_grads = _backward_of(node, grads)
+            if node._post_hooks:
+                in_grads = _run_node_hooks(node._post_hooks, in_grads, tuple(grads))
             if not retain_graph:
                 node.release()
             _route(node, in_grads, buffers, deps, ready)
@@ -204,6 +208,16 @@ def _run_pre_hooks(node, grads):
         if r is not None:
             g = r
     return [g] + list(grads[1:])
+
+
+def _run_node_hooks(hooks, grads, *extra):
+    """Node.register_prehook / register_hook: each hook may return replacement grads."""
+    grads = tuple(grads)
+    for hook in list(hooks):
+        r = hook(grads, *extra)
+        if r is not None:
+            grads = tuple(r)
+    return grads
 
 
 def _owned(g, handed_out, create_graph):

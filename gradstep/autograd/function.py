@@ -39,6 +39,9 @@ class Node:
     _freed = False
     _saved = ()
     _name = None
+    _unpack = None  # the unpack hook when saved tensors were packed (graph.saved_tensors_hooks)
+    _node_pre_hooks = None  # Node.register_prehook: hook(grad_outputs)
+    _post_hooks = None  # Node.register_hook: hook(grad_inputs, grad_outputs)
 
     # -- graph recording -------------------------------------------------
     @classmethod
@@ -77,8 +80,8 @@ class Node:
         saves = self.saves
         if saves:
             saved = tuple(inputs[i] for i in saves)
-            self._saved = saved
             self._saved_versions = tuple(t._vc[0] for t in saved)
+            self._saved = _pack_saved(self, saved)
         out = _Tensor._make(out_data, True, self)
         if self.saves_output:
             self._out_data = out_data
@@ -97,6 +100,12 @@ class Node:
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward."
             )
+        if self._unpack is not None:  # packed by graph.saved_tensors_hooks
+            saved = tuple(self._unpack(p) for p in self._saved)
+            for t, vc, v in zip(saved, self._saved_vcs, self._saved_versions):
+                if vc[0] != v:
+                    raise _inplace_error(t, v, self)
+            return saved
         for t, v in zip(self._saved, self._saved_versions):
             if t._vc[0] != v:
                 raise _inplace_error(t, v, self)
@@ -128,11 +137,33 @@ class Node:
     def next_functions(self):
         return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._next)
 
-    def register_prehook(self, hook):
+    def _register_tensor_prehook(self, hook):
+        """A hook of the tensor this node made (output 0): ``hook(grad) -> grad or None``."""
         if self._pre_hooks is None:
             self._pre_hooks = []
         self._pre_hooks.append(hook)
         return _RemovableHandle(self._pre_hooks, hook)
+
+    def register_prehook(self, hook):
+        """``hook(grad_outputs) -> tuple or None`` before this node's backward."""
+        if self._node_pre_hooks is None:
+            self._node_pre_hooks = []
+        self._node_pre_hooks.append(hook)
+        return _RemovableHandle(self._node_pre_hooks, hook)
+
+    def register_hook(self, hook):
+        """``hook(grad_inputs, grad_outputs) -> tuple or None`` after this node's backward."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _RemovableHandle(self._post_hooks, hook)
+
+    @property
+    def metadata(self):
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self.__dict__["_metadata"] = {}
+        return d
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
@@ -155,6 +186,20 @@ class AccumulateGrad(Node):
         self.variable = leaf
         self._next = ()
         self._metas = ()
+
+
+_saved_hooks = threading.local()  # .stack: (pack, unpack) pairs of graph.saved_tensors_hooks
+
+
+def _pack_saved(node, saved):
+    """``saved``, or what the innermost ``saved_tensors_hooks`` pack hook makes of each."""
+    stack = getattr(_saved_hooks, "stack", None)
+    if not stack:
+        return saved
+    pack, unpack = stack[-1]
+    node._unpack = unpack
+    node._saved_vcs = tuple(t._vc for t in saved)
+    return tuple(pack(t) for t in saved)
 
 
 def _stale_view(t):
