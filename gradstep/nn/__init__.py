@@ -64,3 +64,4 @@ from .modules.loss import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDist
 from .modules.pooling import LPPool1d, LPPool2d, LPPool3d
 from .modules.container import Container
 from .modules.loss import CTCLoss
+from .modules.pooling import FractionalMaxPool2d, FractionalMaxPool3d

@@ -117,3 +117,9 @@ from ._functional.dropout import feature_alpha_dropout
 from ._functional.lppool import lp_pool1d, lp_pool2d, lp_pool3d
 from ._functional.margin_loss import multilabel_margin_loss, triplet_margin_with_distance_loss
 from ._functional.ctc import ctc_loss
+from ._functional.fractional import (
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)

@@ -59,3 +59,4 @@ from .loss import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDistanceLoss
 from .pooling import LPPool1d, LPPool2d, LPPool3d
 from .container import Container
 from .loss import CTCLoss
+from .pooling import FractionalMaxPool2d, FractionalMaxPool3d
