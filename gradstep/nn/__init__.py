@@ -65,3 +65,4 @@ from .modules.pooling import LPPool1d, LPPool2d, LPPool3d
 from .modules.container import Container
 from .modules.loss import CTCLoss
 from .modules.pooling import FractionalMaxPool2d, FractionalMaxPool3d
+from .modules.adaptive import AdaptiveLogSoftmaxWithLoss

@@ -60,3 +60,4 @@ from .pooling import LPPool1d, LPPool2d, LPPool3d
 from .container import Container
 from .loss import CTCLoss
 from .pooling import FractionalMaxPool2d, FractionalMaxPool3d
+from .adaptive import AdaptiveLogSoftmaxWithLoss
