@@ -158,3 +158,39 @@ def test_geometric_validation_and_binomial_support_match_torch():
         assert b.enumerate_support().shape == (5, 2)
         with pytest.raises(ValueError, match="support"):
             b.log_prob(lib.tensor([5.0, 1.0]))
+
+
+def test_relaxed_one_hot_and_multinomial_match_torch():
+    def fn(lib, temp, logits, x, counts):
+        D = lib.distributions
+        r = D.RelaxedOneHotCategorical(temp, logits=logits)
+        e = D.relaxed_categorical.ExpRelaxedCategorical(temp, logits=logits)
+        m = D.Multinomial(6, logits=logits)
+        return (r.log_prob(x), e.log_prob(x.log()), m.log_prob(counts), m.entropy(), m.mean,
+                m.variance)
+
+    def inputs(dt):
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0.1, 1.0, SHAPE)
+        counts = np.stack([rng.multinomial(6, [0.1, 0.2, 0.3, 0.4]) for _ in range(3)])
+        return [_t(1.5, dt, True), _t(rng.uniform(-1, 1, SHAPE), dt, True),
+                _t(x / x.sum(-1, keepdims=True), dt), _t(counts, dt)]
+
+    check(fn, inputs=inputs, scale=10)
+
+
+def test_relaxed_one_hot_and_multinomial_sampling():
+    """Shapes, the simplex, and Multinomial count means within 5 standard errors."""
+    gradstep.manual_seed(0)
+    D = gradstep.distributions
+    logits = gradstep.tensor([0.1, 0.5, -0.3], requires_grad=True)
+    r = D.RelaxedOneHotCategorical(gradstep.tensor(0.7), logits=logits)
+    x = r.rsample((5, 2))
+    assert x.shape == (5, 2, 3) and np.allclose(x.detach().numpy().sum(-1), 1.0)
+    x[..., 0].sum().backward()
+    assert logits.grad is not None and np.isfinite(logits.grad.numpy()).all()
+    p = np.array([0.2, 0.3, 0.5])
+    m = D.Multinomial(10, gradstep.tensor(p))
+    c = m.sample((20000,)).numpy()
+    assert c.shape == (20000, 3) and (c.sum(-1) == 10).all()
+    assert (np.abs(c.mean(0) - 10 * p) < 5 * np.sqrt(10 * p * (1 - p) / 20000)).all()
