@@ -169,8 +169,7 @@ class Var(Node):
         self.shape = a.shape
         if _count(a.shape, self.axes) - self.correction <= 0:
             return _degenerate_var(a, self.axes, self.correction, self.keepdim)
-        out = xp.var(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
-        return _zero_if_constant(out, a, self.axes, self.keepdim)
+        return xp.var(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -190,8 +189,7 @@ class Std(Node):
         self.shape = a.shape
         if _count(a.shape, self.axes) - self.correction <= 0:
             return xp.sqrt(_degenerate_var(a, self.axes, self.correction, self.keepdim))
-        out = xp.std(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
-        return _zero_if_constant(out, a, self.axes, self.keepdim)
+        return xp.std(a, axis=self.axes, ddof=self.correction, keepdims=self.keepdim)
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -202,16 +200,6 @@ class Std(Node):
         denom = n - self.correction
         # torch masks where std is 0 (constant input): gradient 0, not nan
         return (ge / (out * denom)).masked_fill(out == 0, 0.0) * (a - mu)
-
-
-def _zero_if_constant(out, a, axes, keepdim):
-    """Exactly 0 over constant slices, as torch's Welford gives (NumPy's mean may be an ulp off
-    the value, leaving a tiny spread; std's gradient then divides by it instead of masking)."""
-    if a.size == 0 or not axes:  # (a 0-d input's var is NaN in torch: left as computed)
-        return out
-    ref = a[tuple(slice(0, 1) if i in axes else slice(None) for i in range(a.ndim))]
-    const = xp.all((a == ref) & xp.isfinite(a), axis=axes, keepdims=keepdim)  # inf - inf: NaN
-    return xp.where(const, out.dtype.type(0), out) if const.any() else out
 
 
 def _count(shape, axes):

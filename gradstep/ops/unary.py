@@ -430,6 +430,8 @@ def _clamp_tensor(a, lo, hi):
     for b in (lo_t, hi_t):
         if b is not None and b.shape != a.shape:
             check_broadcast(a.shape, b.shape)
+    if lo_t is not None and hi_t is not None:
+        check_broadcast(xp.broadcast_shapes(a.shape, lo_t.shape), hi_t.shape)
     absent = Tensor._make(xp.zeros((), dt.np))  # placeholder input for a missing bound
     return ClampTensor.apply(cast(a, dt), absent if lo is None else cast(lo_t, dt),
                              absent if hi is None else cast(hi_t, dt),

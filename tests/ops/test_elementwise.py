@@ -695,3 +695,8 @@ def test_pow_scalar_special_exponents_match_torch_at_signed_zero(p):
 ])
 def test_bool_add_with_int_alpha_stays_bool(call):
     assert disagreement(call, np.array([True, False, True]), np.array([False, False, True])) is None
+
+
+def test_clamp_tensor_bounds_that_do_not_broadcast_raise_runtime_error():
+    a, lo, hi = np.array(0.5), np.zeros(2), np.ones((3, 1, 3))
+    assert disagreement(lambda L, x, y, z: L.clamp(x, y, z), a, lo, hi) is None
