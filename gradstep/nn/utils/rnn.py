@@ -28,7 +28,7 @@ class PackedSequence_(NamedTuple):
     unsorted_indices: Tensor | None
 
 
-def _bind(optional, fn):
+def bind(optional, fn):
     return None if optional is None else fn(optional)
 
 
@@ -51,8 +51,8 @@ class PackedSequence(PackedSequence_):
         if data is self.data:
             return self
         move = lambda t: t.to(data.device)  # noqa: E731
-        return type(self)(data, self.batch_sizes, _bind(self.sorted_indices, move),
-                          _bind(self.unsorted_indices, move))
+        return type(self)(data, self.batch_sizes, bind(self.sorted_indices, move),
+                          bind(self.unsorted_indices, move))
 
     def cpu(self, *args, **kwargs):
         return self.to(*args, **kwargs)
@@ -63,8 +63,8 @@ class PackedSequence(PackedSequence_):
 
     def pin_memory(self):
         return type(self)(self.data.pin_memory(), self.batch_sizes,
-                          _bind(self.sorted_indices, lambda t: t.pin_memory()),
-                          _bind(self.unsorted_indices, lambda t: t.pin_memory()))
+                          bind(self.sorted_indices, lambda t: t.pin_memory()),
+                          bind(self.unsorted_indices, lambda t: t.pin_memory()))
 
     def double(self):
         return self.to(dtype=_dtype("float64"))
