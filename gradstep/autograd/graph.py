@@ -16,7 +16,7 @@ from . import engine as _engine
 from . import function as _function
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "register_multi_grad_hook", "allow_mutation_on_saved_tensors", "Node",
+           "register_multi_grad_hook", "Node",
            "GradientEdge", "get_gradient_edge", "increment_version"]
 
 
@@ -112,17 +112,6 @@ class disable_saved_tensors_hooks:  # noqa: N801
                 return fn(*a, **k)
 
         return wrapper
-
-
-class allow_mutation_on_saved_tensors:  # noqa: N801
-    """torch clones saved tensors that are mutated in this context; gradstep does not, and
-    raises on such a mutation at backward as outside it."""
-
-    def __enter__(self):
-        raise NotImplementedError("gradstep: allow_mutation_on_saved_tensors is not supported")
-
-    def __exit__(self, *args):
-        return False
 
 
 class _MultiHandle:
