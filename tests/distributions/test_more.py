@@ -194,3 +194,27 @@ def test_relaxed_one_hot_and_multinomial_sampling():
     c = m.sample((20000,)).numpy()
     assert c.shape == (20000, 3) and (c.sum(-1) == 10).all()
     assert (np.abs(c.mean(0) - 10 * p) < 5 * np.sqrt(10 * p * (1 - p) / 20000)).all()
+
+
+@pytest.mark.parametrize("kind", ["Cauchy", "Gumbel", "Geometric", "HalfNormal", "Binomial"])
+def test_kl_matches_torch(kind):
+    n = len(_inputs(kind, "float64")) - 1
+
+    def inputs(dt):
+        return _inputs(kind, dt, 1)[:n] + _inputs(kind, dt, 2)[:n]
+
+    def fn(lib, *ps):
+        return lib.distributions.kl_divergence(_make(lib, kind, *ps[:n]),
+                                               _make(lib, kind, *ps[n:]))
+
+    check(fn, inputs=inputs, scale=10)
+
+
+def test_kl_binomial_counts_match_torch():
+    for lib in (torch, gradstep):
+        D = lib.distributions
+        kl = D.kl_divergence(D.Binomial(lib.tensor([5.0, 6.0]), lib.tensor([0.3, 0.3])),
+                             D.Binomial(lib.tensor([5.0, 5.0]), lib.tensor([0.4, 0.4])))
+        assert np.isinf(kl.numpy()[1]) and np.isfinite(kl.numpy()[0])
+        with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
+            D.kl_divergence(D.Binomial(3, lib.tensor(0.5)), D.Binomial(4, lib.tensor(0.5)))
