@@ -155,8 +155,9 @@ def _with_step_hooks(step):
             # a wrapper (Lookahead, ...) that never called Optimizer.__init__: torch patches
             # ``step`` with its hooks in ``__init__``, so such a class's step runs bare
             return step(self, *args, **kwargs)
-        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
-                              self._optimizer_step_pre_hooks.values()):
+        # snapshots: a hook may remove itself (doctor.explain after its last step)
+        for pre_hook in tuple(chain(_global_optimizer_pre_hooks.values(),
+                                    self._optimizer_step_pre_hooks.values())):
             result = pre_hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -167,8 +168,8 @@ def _with_step_hooks(step):
                 args, kwargs = result
         with silent():
             out = step(self, *args, **kwargs)  # NumPy silent about inf/nan, as torch is
-        for post_hook in chain(self._optimizer_step_post_hooks.values(),
-                               _global_optimizer_post_hooks.values()):
+        for post_hook in tuple(chain(self._optimizer_step_post_hooks.values(),
+                                     _global_optimizer_post_hooks.values())):
             post_hook(self, args, kwargs)
         return out
 

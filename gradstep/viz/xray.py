@@ -241,8 +241,8 @@ class XRay:
                     self.doctor = None
         from ..doctor import explain
 
-        # steps=2, removed by _capture_detail: an explain that removes itself from the
-        # optimizer's post hooks while they run makes the step raise "mutated during iteration"
+        # removed by _capture_detail right after step 2 (steps=2 only keeps it from unhooking
+        # itself before the x-ray has read it)
         self._explains = {i: explain(optimizer, p, steps=2, show=False)
                           for i, p in enumerate(self._params(optimizer)) if p.requires_grad}
 
