@@ -468,3 +468,10 @@ from . import distributions  # noqa: E402, F401
 
 # issue 17: torch.func (function transforms)
 from . import func  # noqa: E402, F401
+
+# torch's keyword names (input=, other=, ...) and out= on the functions above, one mechanism
+from . import _signatures  # noqa: E402
+
+_signatures.apply(globals())
+_signatures.apply(vars(special))
+_signatures.apply_methods(Tensor)

@@ -1,0 +1,177 @@
+"""torch's keyword names and ``out=`` for the ``gradstep.*`` functions, in one place.
+
+Ops are written with short positional names (``add(a, b)``); torch programs call them as
+``torch.add(input=x, other=y, out=z)``. ``apply(namespace)`` (run once at the end of
+``gradstep/__init__.py``) wraps each function whose signature differs from torch's:
+
+* keyword names: a leading ``a`` is also accepted as ``input``, a second ``b`` as ``other``,
+  and the few other spellings in ``_RENAMES`` (``exponent=`` for ``pow``, ...);
+* ``out=`` for the functions in ``OUT`` (torch has it on them): the result is computed
+  normally and written into ``out`` (resized to the result's shape as torch does, with its
+  warning when a non-empty ``out`` changes shape; the result dtype must cast to ``out``'s).
+  As in torch, ``out=`` is refused while recording a graph through an input that requires grad.
+
+Functions that already take ``input``/``out`` are left as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+
+from .autograd.grad_mode import _GradState
+from .backend import xp
+
+# functions that take out= in torch (tuple results take a tuple of tensors)
+OUT = frozenset("""
+abs absolute acos acosh add angle arccos arccosh arcsin arcsinh arctan arctan2 arctanh asin
+asinh atan atan2 atanh bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift
+bitwise_xor ceil clamp clip copysign cos cosh deg2rad digamma div divide eq erf erfc erfinv exp
+exp2 expm1 fix float_power floor floor_divide fmax fmin fmod frac gcd ge greater greater_equal gt
+heaviside hypot i0 igamma igammac lcm ldexp le lerp less less_equal lgamma log log10 log1p log2
+logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logit lt maximum minimum mul
+multiply mvlgamma nan_to_num ne neg negative nextafter not_equal polygamma pow rad2deg reciprocal
+remainder round rsqrt sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract tan tanh
+true_divide trunc xlogy
+sum mean prod amax amin argmax argmin logsumexp cumsum cumprod std var norm all any nansum
+nanmean
+cat concat concatenate stack hstack vstack matmul mm bmm mv dot outer addmm where
+gather index_select masked_select sort topk
+zeros ones full arange linspace logspace eye empty rand randn randint randperm
+""".split())
+
+# factories torch resizes ``out`` for without its warning (it warns for arange)
+_SILENT_RESIZE = frozenset("zeros ones full eye empty rand randn randint randperm linspace "
+                           "logspace".split())
+
+# torch's name -> this library's parameter name, beyond input=a / other=b
+_RENAMES = {
+    "pow": {"exponent": "p"}, "where": {"condition": "cond", "input": "a", "other": "b"},
+    "mv": {"vec": "v"}, "mm": {"mat2": "b"}, "bmm": {"mat2": "b"},
+    "lerp": {"end": "end"}, "clamp": {}, "clip": {},
+}
+
+
+def _renames(name, params):
+    table = dict(_RENAMES.get(name, {}))
+    if params[:1] == ["a"]:
+        table.setdefault("input", "a")
+    if params[1:2] == ["b"]:
+        table.setdefault("other", "b")
+    return {k: v for k, v in table.items() if k != v and k not in params}
+
+
+def _tensors_in(values):
+    from ._tensor import Tensor
+
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            yield from _tensors_in(v)
+
+
+def _write_out(name, out, result):
+    from ._tensor import Tensor
+
+    if isinstance(result, tuple) and isinstance(out, (tuple, list)):
+        for o, r in zip(out, result):
+            _write_out(name, o, r)
+        return out
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    data = result._data if isinstance(result, Tensor) else xp.asarray(result)
+    if out._data.shape != data.shape:
+        if out._data.size and name not in _SILENT_RESIZE:
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(out._data.shape)}, which does not match the required output shape "
+                f"{list(data.shape)}. This behavior is deprecated, and in a future PyTorch "
+                "release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                "with t.resize_(0).", UserWarning, stacklevel=4)
+        out._data = xp.empty(data.shape, out._data.dtype)
+    out._write(data)
+    return out
+
+
+def _check_no_grad(name, args, kwargs, out):
+    if not _GradState.enabled:
+        return
+    inputs = list(_tensors_in(args)) + list(_tensors_in(kwargs.values()))
+    if any(t.requires_grad for t in inputs) or any(t.requires_grad for t in _tensors_in([out])):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad.")
+
+
+def wrap(fn, name, with_out):
+    try:
+        params = list(inspect.signature(fn).parameters)  # the innermost op's names
+        outer = list(inspect.signature(fn, follow_wrapped=False).parameters)
+    except (TypeError, ValueError):
+        return fn
+    # a wrapper taking ``input`` itself (the legacy overloads) keeps it; the rest still maps
+    renames = {k: v for k, v in _renames(name, params).items() if k not in outer}
+    with_out = with_out and "out" not in params
+    if not renames and not with_out:
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            for torch_name, ours in renames.items():
+                if torch_name in kwargs:
+                    kwargs[ours] = kwargs.pop(torch_name)
+            out = kwargs.pop("out", None) if with_out else None
+            if out is not None:
+                _check_no_grad(name, args, kwargs, out)
+                return _write_out(name, out, fn(*args, **kwargs))
+        return fn(*args, **kwargs)
+
+    wrapper.__torch_keywords__ = renames
+    return wrapper
+
+
+def apply(namespace):
+    """Wrap the public functions of ``namespace`` (a module's ``globals()``) in place."""
+    for name, fn in list(namespace.items()):
+        if name.startswith("_") or not inspect.isfunction(fn):
+            continue
+        if not getattr(fn, "__module__", "").startswith("gradstep"):
+            continue
+        namespace[name] = wrap(fn, name, name in OUT)
+
+
+def _method_renames(name, params):
+    table = {"other": "b"} if params[1:2] == ["b"] else {}
+    if name == "pow" and params[1:2] == ["p"]:
+        table["exponent"] = "p"
+    return {k: v for k, v in table.items() if k not in params}
+
+
+def apply_methods(cls):
+    """Let ``Tensor`` methods take torch's ``other=`` (and ``exponent=``) keywords."""
+    for name, fn in list(vars(cls).items()):
+        if not inspect.isfunction(fn) or (name.startswith("__") and name.endswith("__")):
+            continue
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            continue
+        renames = _method_renames(name, params)
+        if renames:
+            setattr(cls, name, _renamed(fn, renames))
+
+
+def _renamed(fn, renames):
+    @functools.wraps(fn)
+    def method(*args, **kwargs):
+        if kwargs:
+            for torch_name, ours in renames.items():
+                if torch_name in kwargs:
+                    kwargs[ours] = kwargs.pop(torch_name)
+        return fn(*args, **kwargs)
+
+    return method
