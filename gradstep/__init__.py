@@ -469,6 +469,12 @@ from . import distributions  # noqa: E402, F401
 # issue 17: torch.func (function transforms)
 from . import func  # noqa: E402, F401
 
+# issue 17: torch.conv3d, torch.batch_norm(input, weight, ...), torch.pixel_shuffle, ...: the
+# nn.functional ops torch also exports, with ATen's signatures; never over a name defined above
+from ._torch_nn_functions import FUNCTIONS as _NN_FUNCTIONS  # noqa: E402
+
+globals().update({k: v for k, v in _NN_FUNCTIONS.items() if k not in globals()})
+
 # torch's keyword names (input=, other=, ...) and out= on the functions above, one mechanism
 from . import _signatures  # noqa: E402
 
