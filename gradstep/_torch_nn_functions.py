@@ -150,7 +150,7 @@ FUNCTIONS = {
     "adaptive_max_pool1d": adaptive_max_pool1d,
     "conv1d": F.conv1d, "conv2d": F.conv2d, "conv3d": F.conv3d,
     "conv_transpose1d": F.conv_transpose1d, "conv_transpose2d": F.conv_transpose2d,
-    "conv_transpose3d": F.conv_transpose3d, "bilinear": F.bilinear,
+    "conv_transpose3d": F.conv_transpose3d, "bilinear": F.bilinear, "conv_tbc": F.conv_tbc,
     "pixel_shuffle": F.pixel_shuffle, "pixel_unshuffle": F.pixel_unshuffle,
     "channel_shuffle": F.channel_shuffle, "native_channel_shuffle": F.native_channel_shuffle,
     "cosine_similarity": F.cosine_similarity, "pairwise_distance": F.pairwise_distance,

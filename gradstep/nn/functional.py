@@ -95,7 +95,7 @@ from ._functional.pixelshuffle import (
     pixel_unshuffle,
 )
 from ._functional.upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
-from ._functional.conv3d import conv3d, conv_transpose3d
+from ._functional.conv3d import conv3d, conv_tbc, conv_transpose3d
 from ._functional.pooling import (
     adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d_with_indices,

@@ -82,3 +82,13 @@ def test_modules(name, args, kw, shape):
         p.data = gradstep.tensor(tp.detach().numpy().copy())
     check(lambda L, x: (ours if L is gradstep else theirs)(x), [shape], dtypes=("float32",),
           scale=10)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_conv_tbc(pad):
+    check(lambda L, x, w, b: L.nn.functional.conv_tbc(x, w, b, pad), [(7, 2, 3), (3, 3, 4), (4,)],
+          scale=10)
+    check(lambda L, x, w, b: L.conv_tbc(x, w, b, pad), [(5, 1, 2), (2, 2, 3), (3,)], scale=10)
+    for L in (torch, gradstep):
+        with pytest.raises(RuntimeError):
+            L.conv_tbc(L.zeros(5, 2, 3), L.zeros(2, 4, 3), L.zeros(3))

@@ -1,4 +1,4 @@
-"""3-D convolutions: ``conv3d`` and ``conv_transpose3d``, built on the 2-D kernels.
+"""3-D convolutions (``conv3d``, ``conv_transpose3d``) built on the 2-D kernels, and ``conv_tbc``.
 
 A 3-D convolution is a sum over the kernel's depth taps of 2-D convolutions: for
 tap ``i`` the input planes at depths ``i*dd + sd*j`` (all output depths ``j`` at once,
@@ -122,4 +122,24 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out if batched else out.squeeze(0)
 
 
-__all__ = ["conv3d", "conv_transpose3d"]
+def conv_tbc(input, weight, bias, pad=0):  # noqa: A002
+    """1-D convolution of time-batch-channel input ``(T, B, C_in)`` with a ``(K, C_in, C_out)``
+    weight and zero padding ``pad`` on both ends of time (a conv1d on permuted views)."""
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.ndim != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if weight.shape[1] != input.shape[2]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    from .conv import conv1d
+
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+__all__ = ["conv3d", "conv_tbc", "conv_transpose3d"]
