@@ -170,3 +170,32 @@ def test_validation_errors_match_torch(build):
         build(gradstep)
     msg = lambda e: str(e).replace("torch.", "gradstep.")  # noqa: E731
     assert msg(ours.value) == msg(theirs.value)
+
+
+@pytest.mark.parametrize("kind", ["Normal", "Gamma", "Exponential", "Bernoulli"])
+def test_exponential_family_bregman_entropy_and_kl_match_torch(kind):
+    """The generic (autograd) entropy and KL of ExponentialFamily, called on families that
+    also have closed forms, against torch's generic ones."""
+    args = {"Normal": (0.3, 1.7), "Gamma": (2.0, 3.0), "Exponential": (1.5,),
+            "Bernoulli": (0.3,)}[kind]
+    other = {"Normal": (-0.5, 0.8), "Gamma": (1.5, 0.7), "Exponential": (0.4,),
+             "Bernoulli": (0.6,)}[kind]
+    from torch.distributions import kl as tkl
+    from torch.distributions.exp_family import ExponentialFamily as TE
+
+    from gradstep.distributions import kl as gkl
+    from gradstep.distributions.exp_family import ExponentialFamily as GE
+
+    def build(lib, vals):
+        return getattr(lib.distributions, kind)(*[lib.tensor(v, dtype=lib.float64)
+                                                  for v in vals])
+
+    p, q = build(gradstep, args), build(gradstep, other)
+    tp, tq = build(torch, args), build(torch, other)
+    np.testing.assert_allclose(GE.entropy(p).detach().numpy(), TE.entropy(tp).detach().numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(gkl._kl_expfamily_expfamily(p, q).detach().numpy(),
+                               tkl._kl_expfamily_expfamily(tp, tq).detach().numpy(), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="cross KL"):
+        other_family = "Gamma" if kind == "Normal" else "Normal"
+        gkl._kl_expfamily_expfamily(p, getattr(gradstep.distributions, other_family)(1.0, 1.0))
