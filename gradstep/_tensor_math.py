@@ -55,7 +55,8 @@ INPLACE = {
     "arccosh_": TR.acosh, "atanh_": TR.atanh, "arctanh_": TR.atanh, "atan2_": TR.atan2,
     "arctan2_": TR.atan2, "hypot_": TR.hypot, "deg2rad_": TR.deg2rad, "rad2deg_": TR.rad2deg,
     "exp2_": X.exp2, "xlogy_": X.xlogy, "sinc_": X.sinc, "logit_": X.logit,
-    "float_power_": X.float_power, "ldexp_": X.ldexp,
+    "float_power_": lambda self, exponent: X.float_power(_double_base(self), exponent),
+    "ldexp_": X.ldexp,
     "lgamma_": SP.lgamma, "digamma_": SP.digamma,
     "polygamma_": lambda self, n: SP.polygamma(n, self), "mvlgamma_": SP.mvlgamma,
     "erfc_": SP.erfc, "erfinv_": SP.erfinv, "i0_": SP.i0, "igamma_": SP.igamma,
@@ -69,6 +70,16 @@ UNTRACKED = {
     "__ilshift__": B.bitwise_left_shift, "__irshift__": B.bitwise_right_shift,
     "gcd_": B.gcd, "lcm_": B.lcm, "heaviside_": F.heaviside,
 }
+
+
+def _double_base(self):
+    """float_power_ writes a float64 result: torch refuses any other ``self`` dtype."""
+    if self.dtype.name != "float64":
+        title = {"float32": "Float", "float16": "Half", "bfloat16": "BFloat16"}.get(
+            self.dtype.name, self.dtype.name.capitalize())
+        raise RuntimeError(f"the base given to float_power_ has dtype {title} but the "
+                           "operation's result requires dtype Double")
+    return self
 
 
 def _named(fn, name):

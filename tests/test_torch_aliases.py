@@ -106,3 +106,29 @@ def test_methods_and_inplace(name):
     assert getattr(x, name + "_")(*args_g) is x
     getattr(tx, name + "_")(*args_t)
     np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-10, err_msg=name)
+
+
+def test_float_power_inplace_needs_double():
+    for lib in (gradstep, torch):
+        with pytest.raises(RuntimeError, match="requires dtype Double"):
+            lib.ones(2).float_power_(2)
+        x = lib.ones(2, dtype=lib.float64) * 3
+        x.float_power_(2)
+        assert x.tolist() == [9.0, 9.0]
+
+
+@pytest.mark.parametrize("name", ["tan", "asinh", "exp2", "lgamma", "digamma", "erfinv", "erfc",
+                                  "logit", "i0", "atanh"])
+def test_bfloat16_rounds_once_like_torch(name):
+    # bfloat16 computes in float32 and rounds once (as torch's CPU kernels): equal bits
+    vals = np.linspace(0.05, 0.95, 19)
+    x = gradstep.tensor(vals, dtype=gradstep.bfloat16, requires_grad=True)
+    tx = torch.tensor(vals, dtype=torch.bfloat16, requires_grad=True)
+    y, ty = getattr(gradstep, name)(x), getattr(torch, name)(tx)
+    assert str(y.dtype) == "gradstep.bfloat16"
+    np.testing.assert_array_equal(y.detach().float().numpy(), ty.detach().float().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    # torch's derivative formulas run as separate bfloat16 ops (a rounding each); ours compute
+    # in float32 and round once: 2 bfloat16 ulps (2**-6 relative) where 1 - x^2 cancels
+    np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(), rtol=2 ** -6)

@@ -121,8 +121,9 @@ def sinc(input):  # noqa: A002
     return Sinc.apply(as_float(_t(input)))
 
 
-@float32_compute
 class Logit(Node):
+    """log(x / (1 - x)); bfloat16 rounds after each step, as torch's kernel does."""
+
     saves = (0,)
 
     def forward(self, a):
