@@ -112,6 +112,9 @@ def draw_graph(output, params=None, show_saved=False, *, track=True, modules=Non
     top-level submodule) or ``depth=N`` (module names cut to N dotted parts), the nodes a
     module's forward created become one box labelled with the module's name and class.
     """
+    if (collapse or depth) and modules is None:
+        raise ValueError("draw_graph: collapse/depth need modules=, a trace_modules(model) recording "
+                         "of the forward that made the graph")
     fn = output.grad_fn
     if fn is None and not output.requires_grad:
         raise ValueError("draw_graph: the tensor has no grad_fn (it does not require grad)")

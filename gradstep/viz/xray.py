@@ -15,7 +15,8 @@ hooks, and wrappers around ``Optimizer.zero_grad``, ``Module.zero_grad`` and
   breakdown for every parameter;
 * the doctor's findings (``doctor.watch`` on the model, found from the optimizer's parameters).
 
-Other steps cost one ``float(loss)`` and a counter. ``write(path)`` renders the page
+Other steps cost one ``float(loss)`` and a counter. Only the first optimizer that steps is
+followed, and only backward calls made in the thread that started the x-ray. ``write(path)`` renders the page
 (:mod:`gradstep.viz.page`).
 """
 

@@ -126,6 +126,8 @@ def test_collapse_by_module():
     assert sorted(labels) == [f"{i} (Sequential)" for i in range(6)]
     deeper = viz.draw_graph(loss, modules=tm, depth=2, track=False)
     assert len(deeper.nodes) == 1 + 6 * 2  # Linear (3 ops) and Tanh (1 op) boxes per block
+    with pytest.raises(ValueError, match="trace_modules"):
+        viz.draw_graph(loss, collapse=True)
 
 
 def test_save_svg_and_png(tmp_path):
