@@ -196,7 +196,7 @@ class Clamp(Node):
         if self.hi is not None:
             m = a <= self.hi
             mask = m if mask is None else mask & m
-        return g * mask
+        return g.masked_fill(~mask, 0.0)  # as torch: an inf/nan gradient outside stays out
 
 
 class ClampTensor(Node):
