@@ -218,3 +218,50 @@ def test_kl_binomial_counts_match_torch():
         assert np.isinf(kl.numpy()[1]) and np.isfinite(kl.numpy()[0])
         with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
             D.kl_divergence(D.Binomial(3, lib.tensor(0.5)), D.Binomial(4, lib.tensor(0.5)))
+
+
+def _pos(dt, seed, low=0.5, high=2.0, grad=True):
+    rng = np.random.default_rng(seed)
+    return _t(rng.uniform(low, high, SHAPE), dt, grad)
+
+
+EXTRA = {
+    "HalfCauchy": (lambda D, a, b: D.HalfCauchy(a), ("cdf", "icdf", "entropy", "mean", "mode")),
+    "Pareto": (lambda D, a, b: D.Pareto(a, b + 1.0), ("entropy", "mean", "variance", "mode")),
+    "Weibull": (lambda D, a, b: D.Weibull(a, b), ("entropy", "mean", "variance", "mode")),
+    "InverseGamma": (lambda D, a, b: D.InverseGamma(a * 2, b),
+                     ("entropy", "mean", "variance", "mode")),
+    "NegativeBinomial": (lambda D, a, b: D.NegativeBinomial(a * 3, logits=b - 1.2),
+                         ("mean", "variance", "mode")),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EXTRA))
+def test_extra_match_torch(kind):
+    build, props = EXTRA[kind]
+
+    def fn(lib, a, b, x):
+        d = build(lib.distributions, a, b)
+        if kind == "Pareto":
+            x = x + d.scale.detach()  # in the support
+        if kind == "NegativeBinomial":
+            x = x.floor()
+        out = [d.log_prob(x)]
+        for p in props:
+            if p == "cdf":
+                out.append(d.cdf(x))
+            elif p == "icdf":
+                out.append(d.icdf(lib.full_like(x, 0.35)))
+            elif p == "entropy":
+                out.append(d.entropy())
+            else:
+                out.append(getattr(d, p))
+        return out
+
+    check(fn, inputs=lambda dt: [_pos(dt, 1), _pos(dt, 2), _pos(dt, 3, 0.2, 4.0, False)],
+          scale=10)
+    gradstep.manual_seed(0)
+    d = build(gradstep.distributions, _pos("float64", 1, grad=False), _pos("float64", 2,
+                                                                         grad=False))
+    s = d.sample((2,))
+    assert s.shape == (2,) + SHAPE and bool(d.support.check(s).all())
