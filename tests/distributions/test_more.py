@@ -265,3 +265,46 @@ def test_extra_match_torch(kind):
                                                                          grad=False))
     s = d.sample((2,))
     assert s.shape == (2,) + SHAPE and bool(d.support.check(s).all())
+
+
+EXTRA2 = {
+    "Kumaraswamy": (lambda D, a, b: D.Kumaraswamy(a, b), ("entropy", "mean", "variance", "mode")),
+    "FisherSnedecor": (lambda D, a, b: D.FisherSnedecor(a * 2, b * 3),
+                       ("mean", "variance", "mode")),
+    "LogisticNormal": (lambda D, a, b: D.LogisticNormal(a - 1, b), ()),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EXTRA2))
+def test_extra2_match_torch(kind):
+    build, props = EXTRA2[kind]
+
+    def fn(lib, a, b, x):
+        d = build(lib.distributions, a, b)
+        if kind == "Kumaraswamy":
+            x = x / 4.5
+        if kind == "LogisticNormal":
+            x = lib.cat([x, lib.ones_like(x[..., :1])], -1)
+            x = x / x.sum(-1, keepdim=True)
+        out = [d.log_prob(x)] + [d.entropy() if p == "entropy" else getattr(d, p)
+                                 for p in props]
+        return out
+
+    check(fn, inputs=lambda dt: [_pos(dt, 1), _pos(dt, 2), _pos(dt, 3, 0.2, 4.0, False)],
+          scale=10)
+    gradstep.manual_seed(0)
+    d = build(gradstep.distributions, _pos("float64", 1, grad=False),
+              _pos("float64", 2, grad=False))
+    s = d.sample((2,))
+    assert tuple(s.shape) == (2,) + tuple(d.batch_shape) + tuple(d.event_shape)
+    assert bool(d.support.check(s).all())
+
+
+def test_cumulative_distribution_transform_matches_torch():
+    def fn(lib, loc, scale, x):
+        T = lib.distributions.transforms
+        t = T.CumulativeDistributionTransform(lib.distributions.Normal(loc, scale))
+        y = t(x)
+        return y, t.inv(y), t.log_abs_det_jacobian(x, y)
+
+    check(fn, inputs=lambda dt: [_pos(dt, 1), _pos(dt, 2), _pos(dt, 3, -1.0, 3.0, False)])
