@@ -44,3 +44,7 @@ __all__ = [
     "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
     "svdvals", "vecdot", "vector_norm",
 ]
+
+from ..ops._out import wrap_namespace as _wrap_namespace  # noqa: E402
+
+_wrap_namespace(globals(), __all__)  # out= on every function that takes it

@@ -224,6 +224,15 @@ METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinv
            "addbmm", "baddbmm", "lu", "lu_solve", "solve", "eig", "lstsq")
 
 
+def _wrap_out():
+    from ..ops._out import wrap_namespace
+
+    wrap_namespace(FUNCTIONS)
+
+
+_wrap_out()
+
+
 def _bind():
     from .._tensor import Tensor
 

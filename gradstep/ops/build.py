@@ -397,6 +397,15 @@ METHODS = ("kron", "rot90", "tensor_split", "hsplit", "vsplit", "dsplit", "split
            "ravel")
 
 
+def _wrap_out():
+    from ._out import wrap_namespace
+
+    wrap_namespace(FUNCTIONS)
+
+
+_wrap_out()
+
+
 def _bind():
     from .._tensor import Tensor
 

@@ -439,6 +439,15 @@ METHODS = ("unique", "unique_consecutive", "bincount", "histc", "histogram", "cu
            "quantile", "nanquantile", "aminmax", "argwhere", "take", "put", "put_")
 
 
+def _wrap_out():
+    from ._out import wrap_namespace
+
+    wrap_namespace(FUNCTIONS)
+
+
+_wrap_out()
+
+
 def _bind():
     from .._tensor import Tensor
 

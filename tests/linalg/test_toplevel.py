@@ -6,6 +6,7 @@ tolerance; the product forms (addmv, addr, baddbmm, ...) are one short sum per o
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,3 +104,31 @@ def test_householder_forms(shape):
             oshape = shape[:-2] + ((m, 2) if left else (2, m))
             check(lambda lib, a, c, lt=left, tr=transpose: lib.ormqr(*q_of(lib, a), c, lt, tr),
                   [shape, oshape])
+
+
+def test_out_arguments_are_written():
+    cases = [
+        (lambda lib, o: lib.linalg.inv(lib.eye(2) * 2, out=o), 1),
+        (lambda lib, o: lib.linalg.slogdet(lib.eye(2) * 2, out=o), 2),
+        (lambda lib, o: lib.linalg.vector_norm(lib.ones(3), out=o), 1),
+        (lambda lib, o: lib.linalg.det(lib.eye(2) * 3, out=o), 1),
+        (lambda lib, o: lib.kron(lib.ones(2), lib.ones(3), out=o), 1),
+        (lambda lib, o: lib.quantile(lib.arange(5.0), 0.5, out=o), 1),
+        (lambda lib, o: lib.cholesky_solve(lib.ones(2, 1), lib.eye(2), out=o), 1),
+    ]
+    for fn, n in cases:
+        results = []
+        for lib in (gradstep, torch):
+            outs = tuple(lib.empty(0) for _ in range(n))
+            res = fn(lib, outs if n > 1 else outs[0])
+            res = res if n > 1 else (res,)
+            assert all(r is o for r, o in zip(res, outs))
+            results.append([o.numpy() for o in outs])
+        for ours, theirs in zip(*results):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.linalg.inv(torch.eye(2, requires_grad=True), out=torch.empty(0))
+    with pytest.raises(RuntimeError) as ours:
+        gradstep.linalg.inv(gradstep.eye(2, requires_grad=True), out=gradstep.empty(0))
+    assert "don't support automatic differentiation" in str(ours.value) and \
+        "don't support automatic differentiation" in str(theirs.value)
