@@ -24,6 +24,11 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import (
+    LowRankMultivariateNormal,
+    _batch_lowrank_logdet,
+    _batch_lowrank_mahalanobis,
+)
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -279,3 +284,65 @@ def _kl_expfamily_expfamily(p, q):
     for pnp, qnp, g in zip(p_nparams, q_nparams, grads):
         result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
     return result
+
+
+def _check_events(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+
+
+def _lowrank_parts(d):
+    return d._unbroadcasted_cov_factor, d._unbroadcasted_cov_diag, d._capacitance_tril
+
+
+def _q_woodbury_factor(q):
+    """A = L_cap^-1 W^T D^-1 of a low-rank q: Sigma_q^-1 = D^-1 - A^T A."""
+    W, D, cap = _lowrank_parts(q)
+    return gradstep.linalg.solve_triangular(cap, W.mT / D.unsqueeze(-2), upper=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p, q):
+    _check_events(p, q)
+    pW, pD, pcap = _lowrank_parts(p)
+    qW, qD, qcap = _lowrank_parts(q)
+    term1 = _batch_lowrank_logdet(qW, qD, qcap) - _batch_lowrank_logdet(pW, pD, pcap)
+    term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, qcap)
+    A = _q_woodbury_factor(q)
+    term2 = ((pD / qD).sum(-1) + _batch_trace_XXT(pW * qD.rsqrt().unsqueeze(-1))
+             - _batch_trace_XXT(A * pD.sqrt().unsqueeze(-2))
+             - _batch_trace_XXT(A.matmul(pW)))
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_multivariatenormal_lowrankmultivariatenormal(p, q):
+    _check_events(p, q)
+    qW, qD, qcap = _lowrank_parts(q)
+    pL = p._unbroadcasted_scale_tril
+    term1 = (_batch_lowrank_logdet(qW, qD, qcap)
+             - 2 * pL.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, qcap)
+    A = _q_woodbury_factor(q)
+    term2 = (_batch_trace_XXT(pL * qD.rsqrt().unsqueeze(-1))
+             - _batch_trace_XXT(A.matmul(pL)))
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
+    _check_events(p, q)
+    pW, pD, pcap = _lowrank_parts(p)
+    qL = q._unbroadcasted_scale_tril
+    term1 = (2 * qL.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+             - _batch_lowrank_logdet(pW, pD, pcap))
+    term3 = _batch_mahalanobis(qL, q.loc - p.loc)
+    n = p.event_shape[0]
+    batch = tuple(gradstep.broadcast_shapes(tuple(qL.shape[:-2]), tuple(pW.shape[:-2])))
+    qL_b = qL.expand(batch + (n, n))
+    term21 = _batch_trace_XXT(gradstep.linalg.solve_triangular(
+        qL_b, pW.expand(batch + (n, pW.shape[-1])), upper=False))
+    term22 = _batch_trace_XXT(gradstep.linalg.solve_triangular(
+        qL_b, gradstep.diag_embed(pD.sqrt()).expand(batch + (n, n)), upper=False))
+    return 0.5 * (term1 + term21 + term22 + term3 - n)

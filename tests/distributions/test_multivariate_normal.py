@@ -129,3 +129,21 @@ def test_lowrank_sampling_and_errors():
         with pytest.raises(ValueError, match="cov_diag must be a batch of vectors"):
             lib.distributions.LowRankMultivariateNormal(lib.zeros(3), lib.ones(3, 1),
                                                         lib.ones(2))
+
+
+@pytest.mark.parametrize("pair", ["lr-lr", "mvn-lr", "lr-mvn"])
+def test_lowrank_kl_matches_torch(pair):
+    def inputs(dt):
+        return _lowrank_inputs(dt, seed=1)[:3] + _lowrank_inputs(dt, seed=2, batch=())[:3]
+
+    def fn(lib, l1, w1, d1, l2, w2, d2):
+        D = lib.distributions
+        lr_p = D.LowRankMultivariateNormal(l1, w1, d1)
+        lr_q = D.LowRankMultivariateNormal(l2, w2, d2)
+        eye = lib.eye(3, dtype=w1.dtype)
+        mvn_p = D.MultivariateNormal(l1, w1 @ w1.mT + eye)
+        mvn_q = D.MultivariateNormal(l2, w2 @ w2.mT + eye)
+        p, q = {"lr-lr": (lr_p, lr_q), "mvn-lr": (mvn_p, lr_q), "lr-mvn": (lr_p, mvn_q)}[pair]
+        return D.kl_divergence(p, q)
+
+    check(fn, inputs=inputs, scale=10)
