@@ -461,7 +461,16 @@ def minimum(a, b):
     return Minimum.apply(a, b)
 
 
-def where(cond, a, b):
+_MISSING = object()
+
+
+def where(cond, a=_MISSING, b=_MISSING):
+    if a is _MISSING and b is _MISSING:  # torch.where(condition) is nonzero(condition, as_tuple=True)
+        from .index import nonzero
+
+        return nonzero(cond, as_tuple=True)
+    if a is _MISSING or b is _MISSING:
+        raise TypeError("where() takes 1 or 3 arguments: where(condition) or where(condition, input, other)")
     cond = _t(cond)
     if cond.dtype is not _BOOL:
         if cond.dtype.name != "uint8":  # torch still accepts (deprecated) uint8 masks
