@@ -15,7 +15,7 @@ class _Matmul:
 
 
 matmul = _Matmul()
-_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True, "overrideable": True}
 
 
 def is_built() -> bool:

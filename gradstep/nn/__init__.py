@@ -66,3 +66,4 @@ from .modules.container import Container
 from .modules.loss import CTCLoss
 from .modules.pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from .modules.adaptive import AdaptiveLogSoftmaxWithLoss
+from . import attention  # noqa: E402  (torch.nn.attention: sdpa_kernel, SDPBackend)
