@@ -793,7 +793,7 @@ class Size(tuple):
     """``tensor.shape``: a tuple that prints like torch's."""
 
     def __repr__(self):
-        return f"gradstep.Size({list(self)})"
+        return f"{B.display_name}.Size({list(self)})"
 
     def numel(self):
         n = 1

@@ -96,6 +96,7 @@ def install_as_torch() -> None:
     sys.meta_path.insert(0, _finder)
     sys.modules[_PREFIX] = gs
     gs.__version__ = version.torch_version
+    gs.backend.display_name = "torch"
 
 
 def uninstall_torch_hook() -> None:
@@ -110,3 +111,4 @@ def uninstall_torch_hook() -> None:
                 getattr(mod, "__name__", "").partition(".")[0] == gs.__name__:
             del sys.modules[name]
     gs.__version__ = version.gradstep_version
+    gs.backend.display_name = "gradstep"

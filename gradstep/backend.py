@@ -18,6 +18,10 @@ _malloc.retain_freed_memory()  # see gradstep/_malloc.py: no per-step page fault
 _builtin_int = int
 _builtin_float = float
 
+# The package name that dtype and Size reprs show: "torch" while gradstep stands in for torch
+# (set by gradstep._torch_hook), so programs print torch.float32 / torch.Size([...]) as under torch.
+display_name = "gradstep"
+
 
 def get_array_module(*arrays):
     """The array module for ``arrays`` (Chainer's ``get_array_module``)."""
@@ -38,7 +42,7 @@ class dtype:
         self.itemsize = self.np.itemsize
 
     def __repr__(self) -> str:
-        return f"gradstep.{self.name}"
+        return f"{display_name}.{self.name}"
 
     def __reduce__(self):
         return (_dtype_by_name, (self.name,))

@@ -205,3 +205,22 @@ def test_run_spawned_children_get_gradstep_too(tmp_path):
                        text=True, timeout=200, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["gradstep", "gradstep"]
+
+
+def test_dtype_and_size_print_as_torch_under_the_hook():
+    code = """
+        import sys
+        if sys.argv[1] == "gradstep":
+            import gradstep
+            gradstep.install_as_torch()
+        import torch
+        t = torch.zeros(2, 3, dtype=torch.float64)
+        print(repr(t.shape), str(t.dtype), repr(torch.int64), torch.Size([4]), f"{t.dtype}")
+        if sys.argv[1] == "gradstep":
+            gradstep.uninstall_torch_hook()
+            print(repr(gradstep.float32), repr(gradstep.Size([1])))
+    """
+    ours, theirs = _python(code, "gradstep"), _python(code, "torch")
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+    assert ours.stdout.splitlines()[0] == theirs.stdout.strip()
+    assert ours.stdout.splitlines()[1] == "gradstep.float32 gradstep.Size([1])"
