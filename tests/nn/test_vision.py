@@ -1,4 +1,5 @@
-"""affine_grid and grid_sample (4-D and 5-D; bilinear/nearest; zeros/border/reflection).
+"""affine_grid and grid_sample (4-D and 5-D; bilinear/nearest, bicubic on 4-D;
+zeros/border/reflection).
 
 Values and gradients (input and grid) against torch. Tolerance: helpers.TOL x10 —
 each output blends 2**d gathered inputs with weights that are products of d
@@ -33,8 +34,8 @@ def test_affine_grid(size, ac):
         check(lambda L, t: F(L).affine_grid(t, size, align_corners=ac), [(size[0],) + theta])
 
 
-@pytest.mark.parametrize("nd", [2, 3])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("nd,mode", [(2, "bilinear"), (2, "nearest"), (2, "bicubic"),
+                                     (3, "bilinear"), (3, "nearest")])
 @pytest.mark.parametrize("pm", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("ac", [False, True])
 def test_grid_sample(nd, mode, pm, ac):
@@ -77,6 +78,8 @@ def test_spatial_transformer_pipeline():
      ValueError),
     (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3), L.zeros(1, 2, 2, 3)), RuntimeError),
     (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3), L.zeros(2, 2, 2, 2)), RuntimeError),
+    (lambda L: F(L).grid_sample(L.zeros(1, 1, 3, 3, 3), L.zeros(1, 2, 2, 2, 3), mode="bicubic"),
+     RuntimeError),
     (lambda L: F(L).affine_grid(L.zeros(1, 2, 3), (1, 1, 3)), NotImplementedError),
     (lambda L: F(L).affine_grid(L.zeros(1, 3, 3), (1, 1, 3, 3)), ValueError),
     (lambda L: F(L).affine_grid(L.zeros(1, 2, 3, dtype=L.int64), (1, 1, 3, 3)), ValueError),

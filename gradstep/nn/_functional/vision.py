@@ -5,7 +5,9 @@ and folded by the padding mode (``border`` clamps, ``reflection`` reflects as
 torch's ``reflect_coordinates``), then the 2**d corner values are gathered
 (out-of-range corners masked to zero) and blended with (multi)linear weights, so
 autograd gives the gradients with respect to both the input and the grid; the
-nearest mode rounds half to even (``nearbyint``) and passes no gradient to the grid.
+nearest mode rounds half to even (``nearbyint``) and passes no gradient to the grid;
+bicubic (4-D) blends 4x4 taps whose integer positions are folded by the padding mode, as
+torch's kernel does, with cubic-convolution weights (A = -0.75) of the fractional parts.
 """
 
 from __future__ import annotations
@@ -149,12 +151,11 @@ def _check(input, grid, mode, padding_mode):  # noqa: A002
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):  # noqa: A002
     """Sample ``input`` at the normalised positions ``grid`` (x, y(, z) in [-1, 1])."""
     _check(input, grid, mode, padding_mode)
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample: mode='bicubic' is not implemented in gradstep "
-                                  "(bilinear and nearest are)")
     if align_corners is None:
         warnings.warn(_ALIGN_WARNING, stacklevel=2)
         align_corners = False
+    if mode == "bicubic":
+        return _bicubic(input, grid, padding_mode, align_corners)
     k = input.ndim - 2
     sizes = list(input.shape[2:])  # (D,) H, W
     out_shape = tuple(grid.shape[1:-1])
@@ -176,6 +177,62 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
             weight = w if weight is None else weight * w
         term = _gather(flat, idx, sizes, out_shape) * weight.unsqueeze(1)
         out = term if out is None else out + term
+    return out
+
+
+def _fold_array(coord, size, padding_mode, align_corners):
+    """torch's ``compute_coordinates`` on raw arrays (bicubic taps: no gradient flows here)."""
+    if padding_mode == "border":
+        return xp.clip(coord, 0, size - 1)
+    if padding_mode == "reflection":
+        lo2, hi2 = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        if lo2 == hi2:
+            return xp.zeros_like(coord)
+        lo, span = lo2 / 2, (hi2 - lo2) / 2
+        c = xp.abs(coord - lo)
+        flips = xp.floor(c / span)
+        extra = xp.fmod(c, span)
+        coord = xp.where(flips % 2 == 0, extra + lo, span - extra + lo)
+        return xp.clip(coord, 0, size - 1)
+    return coord
+
+
+def _cubic(t):
+    a = -0.75
+
+    def near(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _bicubic(input, grid, padding_mode, align_corners):  # noqa: A002
+    """torch's bicubic grid sampling: 4x4 taps around the unnormalised position, each tap's
+    integer position folded by the padding mode (zero outside), cubic-convolution weights."""
+    h, w = input.shape[2:]
+    out_shape = tuple(grid.shape[1:-1])
+
+    def unnorm(coord, size):
+        return ((coord + 1) / 2) * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+
+    ix, iy = unnorm(grid[..., 0], w), unnorm(grid[..., 1], h)
+    x0, y0 = ix.detach().floor(), iy.detach().floor()
+    wx, wy = _cubic(ix - x0), _cubic(iy - y0)
+    flat = input.reshape(input.shape[0], input.shape[1], -1)
+    out = None
+    for k in range(4):
+        row = None
+        ys = _fold_array(y0._data + (k - 1), h, padding_mode, align_corners)
+        for j in range(4):
+            xs = _fold_array(x0._data + (j - 1), w, padding_mode, align_corners)
+            idx = [xp.trunc(ys).astype(xp.int64), xp.trunc(xs).astype(xp.int64)]
+            term = _gather(flat, idx, [h, w], out_shape) * wx[j].unsqueeze(1)
+            row = term if row is None else row + term
+        row = row * wy[k].unsqueeze(1)
+        out = row if out is None else out + row
     return out
 
 
