@@ -63,8 +63,11 @@ class RandomSampler(Sampler):
     def __iter__(self):
         n = len(self.data_source)
         gen = _fresh_generator(self.generator)
-        if self.replacement:
-            yield from _gen(gen).integers(0, n, self.num_samples).tolist()
+        if self.replacement:  # drawn 32 at a time, as torch: num_samples may be huge (minGPT: 1e10)
+            rng = _gen(gen)
+            for _ in range(self.num_samples // 32):
+                yield from rng.integers(0, n, 32).tolist()
+            yield from rng.integers(0, n, self.num_samples % 32).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from _creation.randperm(n, generator=gen).tolist()

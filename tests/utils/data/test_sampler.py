@@ -112,3 +112,17 @@ def test_batch_sampler_covers_a_random_sampler():
     batches = list(BatchSampler(RandomSampler(range(23), generator=_gen(9)), 5, False))
     assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
     assert sorted(np.concatenate(batches).tolist()) == list(range(23))
+
+
+def test_random_with_replacement_draws_lazily_like_torch():
+    # minGPT's trainer: RandomSampler(ds, replacement=True, num_samples=int(1e10)) and next(iter(...));
+    # torch draws 32 indices at a time, so the first batch costs nothing
+    import itertools
+
+    for mod, gen in ((tud, None), (gradstep.utils.data, _gen(1))):
+        s = mod.RandomSampler(range(7), replacement=True, num_samples=int(1e10), generator=gen)
+        first = list(itertools.islice(iter(s), 70))
+        assert len(s) == int(1e10) and len(first) == 70 and all(0 <= i < 7 for i in first)
+    for n in (1, 31, 32, 33, 65):  # the remainder after whole chunks of 32 is drawn too
+        assert len(list(RandomSampler(range(3), replacement=True, num_samples=n, generator=_gen(2)))) == \
+            len(list(tud.RandomSampler(range(3), replacement=True, num_samples=n))) == n
