@@ -148,9 +148,14 @@ def test_kl_uniform_inf_and_independent():
 
 
 def test_kl_unregistered_pair_raises():
-    D = gradstep.distributions
-    with pytest.raises(NotImplementedError, match="No KL"):
-        D.kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(0.5))
+    """No registered pair: torch's message; two exponential families: the Bregman fallback
+    refuses a cross-family pair, as torch's does."""
+    for lib in (torch, gradstep):
+        D = lib.distributions
+        with pytest.raises(NotImplementedError, match="No KL"):
+            D.kl_divergence(D.Laplace(0.0, 1.0), D.Categorical(lib.ones(2)))
+        with pytest.raises(NotImplementedError, match="cross KL"):
+            D.kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(0.5))
 
 
 def test_independent_shapes_and_log_prob():
