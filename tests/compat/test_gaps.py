@@ -89,3 +89,15 @@ def test_sdpa_kernel_inside_attention_gives_the_same_numbers():
             *(gradstep.tensor(a) for a in (q, k, v)), is_causal=True)
     # float64 softmax-weighted sums of 5 terms: differences are a few ulps
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+           "float64"]
+
+
+@pytest.mark.parametrize("src", _DTYPES)
+def test_can_cast_matches_torch(src):
+    for dst in _DTYPES:
+        ours = gradstep.can_cast(getattr(gradstep, src), getattr(gradstep, dst))
+        assert type(ours) is bool
+        assert ours == torch.can_cast(getattr(torch, src), getattr(torch, dst)), (src, dst)
