@@ -5,7 +5,8 @@ Ops are written with short positional names (``add(a, b)``); torch programs call
 ``gradstep/__init__.py``) wraps each function whose signature differs from torch's:
 
 * keyword names: a leading ``a`` is also accepted as ``input``, a second ``b`` as ``other``,
-  and the few other spellings in ``_RENAMES`` (``exponent=`` for ``pow``, ...);
+  NumPy's ``axis=``/``keepdims=`` as ``dim=``/``keepdim=`` (functions and Tensor methods, as
+  torch's parser does), and the few other spellings in ``_RENAMES`` (``exponent=`` for ``pow``, ...);
 * ``out=`` for the functions in ``OUT`` (torch has it on them): the result is computed
   normally and written into ``out`` (resized to the result's shape as torch does, with its
   warning when a non-empty ``out`` changes shape; the result dtype must cast to ``out``'s).
@@ -53,8 +54,19 @@ _RENAMES = {
 }
 
 
+def _numpy_aliases(params):
+    """torch's argument parser takes NumPy's ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``."""
+    table = {}
+    if "dim" in params:
+        table["axis"] = "dim"
+    if "keepdim" in params:
+        table["keepdims"] = "keepdim"
+    return table
+
+
 def _renames(name, params):
     table = dict(_RENAMES.get(name, {}))
+    table.update(_numpy_aliases(params))
     if params[:1] == ["a"]:
         table.setdefault("input", "a")
     if params[1:2] == ["b"]:
@@ -146,6 +158,7 @@ def apply(namespace):
 
 def _method_renames(name, params):
     table = {"other": "b"} if params[1:2] == ["b"] else {}
+    table.update(_numpy_aliases(params))
     if name == "pow" and params[1:2] == ["p"]:
         table["exponent"] = "p"
     return {k: v for k, v in table.items() if k not in params}

@@ -121,3 +121,21 @@ def test_out_refuses_autograd_and_bad_casts():
         out = lib.empty(3, dtype=lib.float64)  # a wider float out is fine
         lib.add(lib.ones(3), 1, out=out)
         assert out.dtype == lib.float64 and out.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_numpy_axis_and_keepdims_aliases_like_torch():
+    """torch's parser takes ``axis=``/``keepdims=`` for ``dim=``/``keepdim=`` (Karpathy-style code)."""
+
+    def calls(m, x):
+        return [x.sum(axis=0), x.sum(1, keepdims=True), m.sum(x, axis=2, keepdims=True),
+                x.mean(axis=1), x.std(0, keepdims=True), m.cat([x, x], axis=1), x.argmax(axis=1),
+                m.max(x, axis=0).values, x.max(axis=2, keepdims=True)[0], m.amax(x, axis=(0, 1)),
+                x.softmax(axis=-1), m.stack([x, x], axis=0), x.var(axis=0), x.logsumexp(axis=1),
+                x.cumsum(axis=1), x.prod(axis=0, keepdims=True)]
+
+    data = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7
+    ours = calls(gradstep, gradstep.tensor(data))
+    theirs = calls(torch, torch.tensor(data))
+    for a, b in zip(ours, theirs):
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=0)
