@@ -71,9 +71,6 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .backend import (
-    bool_ as bool,  # noqa: A004
-)
-from .backend import (
     bfloat16,
     double,
     dtype,
@@ -90,6 +87,9 @@ from .backend import (
     set_default_dtype,
     short,
     uint8,
+)
+from .backend import (
+    bool_ as bool,  # noqa: A004
 )
 from .backend import float as float  # noqa: A004, PLC0414
 from .backend import int as int  # noqa: A004, PLC0414
@@ -462,11 +462,8 @@ from .ops.trig import (  # noqa: E402
 globals().update({k: v for k, v in _torch_aliases.FUNCTIONS.items() if k not in globals()})
 _torch_aliases.bind()
 
-# issue 17: torch.distributions
-from . import distributions  # noqa: E402, F401
-
-# issue 17: torch.func (function transforms)
-from . import func  # noqa: E402, F401
+# torch.distributions and torch.func (function transforms)
+from . import distributions, func  # noqa: E402, F401
 
 # issue 17: torch.conv3d, torch.batch_norm(input, weight, ...), torch.pixel_shuffle, ...: the
 # nn.functional ops torch also exports, with ATen's signatures; never over a name defined above

@@ -1,4 +1,3 @@
 """gradstep.utils: helpers around training (``data`` holds datasets and the DataLoader)."""
 
-from . import data
-from . import checkpoint
+from . import checkpoint, data
