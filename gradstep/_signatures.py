@@ -64,6 +64,22 @@ def _numpy_aliases(params):
     return table
 
 
+# torch's keyword for a size argument this library takes as ``*varargs`` (``x.view(size=(2, 3))``)
+_VARARG_KEYWORDS = {"reshape": "shape", "view": "size", "permute": "dims", "expand": "size",
+                    "repeat": "repeats", "new_zeros": "size", "new_ones": "size", "new_empty": "size"}
+
+
+def _vararg_keyword(name, fn):
+    """The torch keyword that may carry ``fn``'s ``*varargs`` sizes, or None."""
+    keyword = _VARARG_KEYWORDS.get(name)
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    has_varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    return keyword if has_varargs else None
+
+
 def _renames(name, params):
     table = dict(_RENAMES.get(name, {}))
     table.update(_numpy_aliases(params))
@@ -127,7 +143,8 @@ def wrap(fn, name, with_out):
     # a wrapper taking ``input`` itself (the legacy overloads) keeps it; the rest still maps
     renames = {k: v for k, v in _renames(name, params).items() if k not in outer}
     with_out = with_out and "out" not in params
-    if not renames and not with_out:
+    sizes = _vararg_keyword(name, fn)
+    if not renames and not with_out and not sizes:
         return fn
 
     @functools.wraps(fn)
@@ -136,6 +153,11 @@ def wrap(fn, name, with_out):
             for torch_name, ours in renames.items():
                 if torch_name in kwargs:
                     kwargs[ours] = kwargs.pop(torch_name)
+            if sizes in kwargs:
+                size = kwargs.pop(sizes)
+                if params[:1] and params[0] in kwargs:  # input= given by keyword too
+                    args = (kwargs.pop(params[0]), *args)
+                args = (*args, size)
             out = kwargs.pop("out", None) if with_out else None
             if out is not None:
                 _check_no_grad(name, args, kwargs, out)
@@ -159,6 +181,8 @@ def apply(namespace):
 def _method_renames(name, params):
     table = {"other": "b"} if params[1:2] == ["b"] else {}
     table.update(_numpy_aliases(params))
+    if name == "split" and "split_size_or_sections" in params:
+        table["split_size"] = "split_size_or_sections"  # the method's name for it
     if name == "pow" and params[1:2] == ["p"]:
         table["exponent"] = "p"
     return {k: v for k, v in table.items() if k not in params}
@@ -174,17 +198,20 @@ def apply_methods(cls):
         except (TypeError, ValueError):
             continue
         renames = _method_renames(name, params)
-        if renames:
-            setattr(cls, name, _renamed(fn, renames))
+        sizes = _vararg_keyword(name, fn)
+        if renames or sizes:
+            setattr(cls, name, _renamed(fn, renames, sizes))
 
 
-def _renamed(fn, renames):
+def _renamed(fn, renames, sizes=None):
     @functools.wraps(fn)
     def method(*args, **kwargs):
         if kwargs:
             for torch_name, ours in renames.items():
                 if torch_name in kwargs:
                     kwargs[ours] = kwargs.pop(torch_name)
+            if sizes in kwargs:
+                args = (*args, kwargs.pop(sizes))
         return fn(*args, **kwargs)
 
     return method

@@ -139,3 +139,18 @@ def test_numpy_axis_and_keepdims_aliases_like_torch():
     for a, b in zip(ours, theirs):
         assert tuple(a.shape) == tuple(b.shape)
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=0)
+
+
+def test_size_keywords_of_varargs_functions_like_torch():
+    """Sizes taken as ``*varargs`` here also come by torch's keyword (``x.view(size=...)``)."""
+
+    def calls(m, x):
+        return [m.reshape(input=x, shape=(3, 2)), m.permute(input=x, dims=(1, 0)), x.view(size=(6,)),
+                x.reshape(shape=(3, 2)), x.permute(dims=(1, 0)), x[:1].expand(size=(2, 3)),
+                x.repeat(repeats=(2, 1)), x.new_zeros(size=(2,)), x.new_ones(size=(1, 2)),
+                x.split(split_size=1, dim=0)[1]]
+
+    data = np.arange(6, dtype=np.float64).reshape(2, 3)
+    for a, b in zip(calls(gradstep, gradstep.tensor(data)), calls(torch, torch.tensor(data))):
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
