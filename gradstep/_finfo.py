@@ -13,6 +13,12 @@ def _dtype(t, fallback_default):
     return t
 
 
+def _ml_dtypes_finfo(np_dtype):
+    import ml_dtypes
+
+    return ml_dtypes.finfo(np_dtype)
+
+
 class finfo:  # noqa: N801 - torch's name
     """bits, eps, max, min, tiny (= smallest_normal), resolution, dtype (a string)."""
 
@@ -21,7 +27,7 @@ class finfo:  # noqa: N801 - torch's name
         if not isinstance(dt, B.dtype) or not dt.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use "
                             "torch.iinfo to handle 'torch.finfo'")
-        info = B._ml_dtypes.finfo(dt.np) if dt.name == "bfloat16" else B.xp.finfo(dt.np)
+        info = _ml_dtypes_finfo(dt.np) if dt.name == "bfloat16" else B.xp.finfo(dt.np)
         self.bits = int(info.bits)
         self.eps = float(info.eps)
         self.max = float(info.max)

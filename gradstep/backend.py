@@ -7,7 +7,6 @@ API; no op imports numpy directly for array math.
 
 from __future__ import annotations
 
-import ml_dtypes as _ml_dtypes
 import numpy as _np
 
 from . import _malloc
@@ -52,11 +51,51 @@ class dtype:
         return False
 
 
+class _LazyBfloat16(dtype):
+    """bfloat16, whose NumPy dtype comes from ml_dtypes, imported on first use.
+
+    ml_dtypes 0.7 takes over half a second to import (it registers its casts and ufunc
+    loops one by one with NumPy), more than all of gradstep; a program that never touches
+    bfloat16 should not pay that in ``import gradstep``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self):  # noqa: D107 - the fields of dtype.__init__ that need no NumPy dtype
+        self.name = "bfloat16"
+        self._category = 2
+        self.is_floating_point = True
+        self.is_signed = True
+        self.itemsize = 2
+
+    @property
+    def np(self):
+        return _bf16_np or _load_bfloat16()
+
+
+_bf16_np = None
+
+
+def _load_bfloat16():
+    """Import ml_dtypes and let NumPy's bfloat16 map to gradstep's (once)."""
+    global _bf16_np
+    import ml_dtypes
+
+    if _bf16_np is None:
+        _BY_NP[_np.dtype(ml_dtypes.bfloat16)] = bfloat16
+        _bf16_np = _np.dtype(ml_dtypes.bfloat16)  # ml_dtypes rounds float32 to nearest even, as torch
+    return _bf16_np
+
+
+def _is_bfloat16(np_dtype) -> bool:
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 (without importing ml_dtypes)."""
+    return np_dtype.kind == "V" and np_dtype.name == "bfloat16"
+
+
 float32 = dtype("float32", _np.float32, 2)
 float64 = dtype("float64", _np.float64, 2)
 float16 = dtype("float16", _np.float16, 2)
-# ml_dtypes' bfloat16 rounds float32 -> bfloat16 to nearest even, as torch does
-bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16, 2)
+bfloat16 = _LazyBfloat16()
 int64 = dtype("int64", _np.int64, 1)
 int32 = dtype("int32", _np.int32, 1)
 int16 = dtype("int16", _np.int16, 1)
@@ -72,15 +111,14 @@ int = int32  # noqa: A001
 short = int16
 
 ALL_DTYPES = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
-_BY_NP = {d.np: d for d in ALL_DTYPES}
+_BY_NP = {d.np: d for d in ALL_DTYPES if d is not bfloat16}  # bfloat16's joins when loaded
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
-BF16_NP = bfloat16.np
 
 
 def is_float_array(a) -> bool:
     """Whether backend array ``a`` holds floating-point numbers (bfloat16 included)."""
     dt = a.dtype
-    return dt.kind == "f" or dt == BF16_NP
+    return dt.kind == "f" or _is_bfloat16(dt)
 
 
 def _dtype_by_name(name: str) -> dtype:
@@ -104,8 +142,11 @@ def set_default_dtype(d: dtype) -> None:
 
 def from_numpy_dtype(np_dtype) -> dtype:
     """The gradstep dtype for a backend dtype; raises TypeError for unsupported ones."""
+    np_dtype = _np.dtype(np_dtype)
+    if _is_bfloat16(np_dtype):
+        _load_bfloat16()  # an ml_dtypes array made before gradstep needed bfloat16
     try:
-        return _BY_NP[_np.dtype(np_dtype)]
+        return _BY_NP[np_dtype]
     except KeyError:
         raise TypeError(
             f"can't convert array of type {_np.dtype(np_dtype)}; the supported types are: "

@@ -383,3 +383,19 @@ def test_mixed_dtype_product_errors_name_bfloat16_like_torch(op):
             calls[op](lib, lib.ones(2, 2, dtype=lib.bfloat16), lib.ones(2, 2))
         msgs.append(str(info.value))
     assert msgs[1] == msgs[0]
+
+
+def test_import_defers_ml_dtypes_until_bfloat16_is_used():
+    """ml_dtypes 0.7 takes over 0.5 s to import: gradstep loads it only when bfloat16 is used,
+    and an ml_dtypes array made before that is still read as bfloat16."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gradstep\n"
+            "assert 'ml_dtypes' not in sys.modules, 'imported eagerly'\n"
+            "assert gradstep.zeros(2).dtype == gradstep.float32 and 'ml_dtypes' not in sys.modules\n"
+            "import ml_dtypes, numpy as np\n"
+            "t = gradstep.from_numpy(np.array([1.5, 2.25], dtype=ml_dtypes.bfloat16))\n"
+            "assert t.dtype == gradstep.bfloat16 and t.is_floating_point(), t.dtype\n"
+            "assert (t * 2).tolist() == [3.0, 4.5]\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -14,7 +14,8 @@ import contextlib
 import functools
 import inspect
 
-from ..backend import BF16_NP, xp
+from .. import backend as B
+from ..backend import xp
 
 F32 = xp.dtype(xp.float32)
 
@@ -66,7 +67,7 @@ def float32_compute(cls=None, *, backward=True):
         self._bf16 = True
         if self.__dict__.get("out_dtype") is not None:  # sum(..., dtype=...) asked for a dtype
             return out
-        return out.astype(BF16_NP)
+        return out.astype(B.bfloat16.np)
 
     cls.forward = forward
     if backward:
@@ -125,7 +126,7 @@ def _round(t):
     """A float32 gradient rounded to bfloat16 (the input's dtype)."""
     if t is None or t._data.dtype.kind == "V":
         return t
-    return _tensor(t._data.astype(BF16_NP))
+    return _tensor(t._data.astype(B.bfloat16.np))
 
 
 def float32_function(*names):
