@@ -9,6 +9,10 @@ NumPy's "ignore" state, whatever the caller's state is, and leaves the caller's 
 ``quiet()`` returns a token for ``restore(token)``; nested calls cost one attribute read. On
 NumPy 2 the state is a context variable, set directly (an ``np.errstate`` block costs ~5x
 more: this runs once per op); on NumPy 1 ``np.seterr`` (per thread there) does the same.
+
+The hottest callers (``Node.apply``, the engine) inline ``quiet``/``restore`` with the
+primitives below: ``token = set_state(IGNORE) if get_state() is not IGNORE else None``, then
+``reset_state(token)`` when the token is not None.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ try:  # NumPy >= 2: the error state is the context variable np.errstate sets
 except ImportError:  # pragma: no cover - NumPy 1.x
     _extobj_contextvar = None
 
-__all__ = ["quiet", "restore", "silent"]
+__all__ = ["quiet", "restore", "silent", "IGNORE", "get_state", "set_state", "reset_state"]
 
 if _extobj_contextvar is not None:
-    _IGNORE = _make_extobj(all="ignore")
+    _IGNORE = IGNORE = _make_extobj(all="ignore")
     _get, _set, _reset = _extobj_contextvar.get, _extobj_contextvar.set, _extobj_contextvar.reset
+    get_state, set_state, reset_state = _get, _set, _reset
 
     def quiet():
         """Switch NumPy's error handling off; return what ``restore`` needs (None: already off)."""
@@ -46,6 +51,17 @@ else:  # pragma: no cover - NumPy 1.x
     def restore(token):
         if token is not None:
             np.seterr(**token)
+
+    IGNORE = _ALL_IGNORE  # get_state() returns a new dict: never IGNORE, so always switched
+
+    def get_state():
+        return np.geterr()
+
+    def set_state(state):
+        return np.seterr(**state)
+
+    def reset_state(token):
+        np.seterr(**token)
 
 
 class silent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 
 from . import _device, _tensor_device
+from . import autograd as _autograd
 from . import backend as B
 from .autograd import engine as _engine
 from .autograd import function as _function
@@ -353,9 +354,7 @@ class Tensor:
         return _function._RemovableHandle(self._post_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ------------------------------------------------------------ dtype
     # to, cpu, cuda, device, is_contiguous: see _tensor_device.py; type: _tensor_types.py

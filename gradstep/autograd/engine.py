@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import threading
 
-from .._errstate import quiet as _quiet
-from .._errstate import restore as _restore
+from .._errstate import IGNORE as _IGNORE
+from .._errstate import get_state as _get_state
+from .._errstate import reset_state as _reset_state
+from .._errstate import set_state as _set_state
 from . import anomaly_mode as _anomaly
 from .anomaly_mode import _AnomalyState
 from .function import AccumulateGrad
+from .function import _edge as _edge_of
 from .grad_mode import _GradState
 
 _Tensor = None  # set by gradstep._tensor
@@ -104,34 +107,46 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     _GradState.enabled = create_graph
     callbacks = []
     _callback_stack().append(callbacks)
+    # the whole pass runs with NumPy's floating-point errors ignored (see gradstep._errstate);
+    # user hooks run in the caller's state (``_as_caller``), as they did before the pass
+    caller = _get_state()
+    token = _set_state(_IGNORE) if caller is not _IGNORE else None
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
             if node._pre_hooks:
-                grads = _run_pre_hooks(node, grads)
+                grads = _as_caller(caller, _run_pre_hooks, node, grads)
             if node._node_pre_hooks:
-                grads = _run_node_hooks(node._node_pre_hooks, grads)
+                grads = _as_caller(caller, _run_node_hooks, node._node_pre_hooks, grads)
             if node._retain is not None:
                 _retain(node, grads[0], handed_out, create_graph)
             if capture is not None:
                 _capture(capture, node, grads, results)
             if type(node) is AccumulateGrad:
                 if capture is None:
-                    _accumulate(node.variable, grads[0], handed_out, create_graph)
+                    _accumulate(node.variable, grads[0], handed_out, create_graph, caller)
                 continue
             if all(g is None for g in grads):
                 in_grads = (None,) * len(node._next)
+            elif _AnomalyState.enabled:
+                in_grads = _anomaly.run_backward(node, grads)
             else:
-                in_grads = _backward_of(node, grads)
+                in_grads = node._run_backward(grads)
             if node._post_hooks:
-                in_grads = _run_node_hooks(node._post_hooks, in_grads, tuple(grads))
+                in_grads = _as_caller(caller, _run_node_hooks, node._post_hooks, in_grads,
+                                      tuple(grads))
             if not retain_graph:
                 node.release()
             _route(node, in_grads, buffers, deps, ready)
+        if token is not None:
+            _reset_state(token)
+            token = None
         _GradState.enabled = prev_mode  # callbacks run in the caller's grad mode
         _run_callbacks(callbacks)
     finally:
+        if token is not None:
+            _reset_state(token)
         _callback_stack().pop()
         _GradState.enabled = prev_mode
 
@@ -145,21 +160,15 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     return results
 
 
-def _backward_of(node, grads):
-    """The node's input gradients, computed with NumPy's floating-point warnings off."""
-    token = _quiet()
+def _as_caller(state, fn, *args):
+    """``fn(*args)`` (a user hook) under the caller's NumPy error state ``state``."""
+    if state is _IGNORE:
+        return fn(*args)
+    token = _set_state(state)
     try:
-        if _AnomalyState.enabled:
-            return _anomaly.run_backward(node, grads)
-        return node._run_backward(grads)
+        return fn(*args)
     finally:
-        _restore(token)
-
-
-def _edge_of(t):
-    from .function import _edge
-
-    return _edge(t)
+        _reset_state(token)
 
 
 def _route(node, in_grads, buffers, deps, ready):
@@ -249,16 +258,16 @@ def _capture(capture, node, grads, results):
                 results[i] = g if results[i] is None else results[i] + g
 
 
-def _accumulate(leaf, g, handed_out, create_graph):
-    """AccumulateGrad: run the leaf's hooks, then add ``g`` into ``leaf.grad``."""
+def _accumulate(leaf, g, handed_out, create_graph, caller):
+    """AccumulateGrad: run the leaf's hooks, then add ``g`` into ``leaf.grad``.
+
+    Runs inside the pass's quiet NumPy state; the hooks run in the caller's (``caller``).
+    """
     if g is None:
         return
     hooks = leaf._hooks
     if hooks:
-        for hook in list(hooks.values()):
-            r = hook(g)
-            if r is not None:
-                g = r
+        g = _as_caller(caller, _run_leaf_hooks, hooks, g)
     with _grad_lock:
         cur = leaf._grad
         if cur is None:
@@ -266,10 +275,20 @@ def _accumulate(leaf, g, handed_out, create_graph):
         elif create_graph or cur._rg:
             leaf._grad = cur + g
         else:
-            token = _quiet()  # inf + -inf: nan, silently
-            cur._data += g._data
-            _restore(token)
+            cur._data += g._data  # inf + -inf: nan, silently (the pass is quiet)
     post = leaf._post_hooks
     if post:
-        for hook in list(post.values()):
-            hook(leaf)
+        _as_caller(caller, _run_post_hooks, post, leaf)
+
+
+def _run_leaf_hooks(hooks, g):
+    for hook in list(hooks.values()):
+        r = hook(g)
+        if r is not None:
+            g = r
+    return g
+
+
+def _run_post_hooks(hooks, leaf):
+    for hook in list(hooks.values()):
+        hook(leaf)

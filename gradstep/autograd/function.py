@@ -17,8 +17,10 @@ from __future__ import annotations
 import threading
 import weakref
 
-from .._errstate import quiet as _quiet
-from .._errstate import restore as _restore
+from .._errstate import IGNORE as _IGNORE
+from .._errstate import get_state as _get_state
+from .._errstate import reset_state as _reset_state
+from .._errstate import set_state as _set_state
 from . import anomaly_mode as _anomaly
 from .anomaly_mode import _AnomalyState
 from .grad_mode import _GradState, enable_grad, no_grad
@@ -49,11 +51,16 @@ class Node:
         node = cls.__new__(cls)
         if attrs:
             node.__dict__.update(attrs)
-        token = _quiet()  # NumPy silent about inf/nan, as torch is (see gradstep._errstate)
+        # NumPy silent about inf/nan, as torch is (see gradstep._errstate; inlined: once per op)
+        token = _set_state(_IGNORE) if _get_state() is not _IGNORE else None
         try:
-            out = node.forward(*[t._data for t in inputs])
+            if len(inputs) == 1:
+                out = node.forward(inputs[0]._data)
+            else:
+                out = node.forward(*[t._data for t in inputs])
         finally:
-            _restore(token)
+            if token is not None:
+                _reset_state(token)
         res = None
         if _GradState.enabled:
             for t in inputs:
@@ -75,12 +82,12 @@ class Node:
         return res
 
     def _record(self, inputs, out_data):
-        self._next = tuple(_edge(t) for t in inputs)
-        self._metas = tuple((t._data.shape, t._data.dtype) for t in inputs)
+        self._next = tuple([_edge(t) for t in inputs])
+        self._metas = tuple([(t._data.shape, t._data.dtype) for t in inputs])
         saves = self.saves
         if saves:
-            saved = tuple(inputs[i] for i in saves)
-            self._saved_versions = tuple(t._vc[0] for t in saved)
+            saved = tuple([inputs[i] for i in saves])
+            self._saved_versions = tuple([t._vc[0] for t in saved])
             self._saved = _pack_saved(self, saved)
         out = _Tensor._make(out_data, True, self)
         if self.saves_output:

@@ -16,10 +16,17 @@ def matmul_arrays(a, b):
     return xp.matmul(a, b)
 
 
-def tensor_cls():
-    from .._tensor import Tensor
+_Tensor = None  # gradstep._tensor.Tensor, looked up once (import cycle): see tensor_cls
 
-    return Tensor
+
+def tensor_cls():
+    """``Tensor`` without a function-local import on the hot path (that costs ~1 us a call)."""
+    global _Tensor
+    if _Tensor is None:
+        from .._tensor import Tensor
+
+        _Tensor = Tensor
+    return _Tensor
 
 
 def to_tensor(x, dtype=None):
@@ -47,18 +54,26 @@ def binary_args(a, b, broadcast=True):
 
     ``broadcast=False`` skips the elementwise broadcast check (matmul has its own).
     """
-    from .._tensor import Tensor
-
-    if not isinstance(a, Tensor):
-        a = _scalar_or_tensor(a)
-    if not isinstance(b, Tensor):
-        b = _scalar_or_tensor(b)
+    Tensor = _Tensor or tensor_cls()
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if ta and tb:
-        if broadcast and a.shape != b.shape:
-            check_broadcast(a.shape, b.shape)
-        if a.dtype is b.dtype:
+    if ta and tb:  # the common case: two tensors, read off their arrays
+        da, db = a._data, b._data
+        if broadcast and da.shape != db.shape:
+            check_broadcast(da.shape, db.shape)
+        if da.dtype is db.dtype or a.dtype is b.dtype:
             return a, b
+    else:
+        if not ta:
+            a = _scalar_or_tensor(a)
+            ta = isinstance(a, Tensor)
+        if not tb:
+            b = _scalar_or_tensor(b)
+            tb = isinstance(b, Tensor)
+        if ta and tb:
+            if broadcast and a.shape != b.shape:
+                check_broadcast(a.shape, b.shape)
+            if a.dtype is b.dtype:
+                return a, b
     dt = result_type(a, b)
     # asarray(...).astype: a Python int wraps into a narrower int dtype as in torch (uint8 - 2)
     a = cast(a, dt) if ta else Tensor._make(xp.asarray(a).astype(dt.np))

@@ -8,8 +8,9 @@ from .._errstate import quiet, restore
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
+from . import _util
 from ._lowp import float32_compute
-from ._util import as_float, binary_args, cast, check_broadcast, sum_to
+from ._util import as_float, binary_args, cast, check_broadcast, sum_to, tensor_cls
 
 
 # ---------------------------------------------------------------- casting
@@ -291,9 +292,7 @@ def _scalar_fast(a, b):
     """True when ``a op b`` (Tensor ``a``, Python number ``b``) keeps ``a``'s dtype and shape."""
     if isinstance(b, bool) or not isinstance(b, (int, float)):
         return False
-    from .._tensor import Tensor
-
-    if not isinstance(a, Tensor):
+    if not isinstance(a, _util._Tensor or tensor_cls()):
         return False
     return a.dtype.is_floating_point or (isinstance(b, int) and a.dtype is not _BOOL)
 
@@ -317,9 +316,10 @@ def _times_alpha(a, b, alpha):
 
 
 def add(a, b, alpha=1):
-    _check_alpha(a, b, alpha)
-    if alpha != 1:
-        b = _times_alpha(a, b, alpha)
+    if type(alpha) is not int or alpha != 1:
+        _check_alpha(a, b, alpha)
+        if alpha != 1:
+            b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(b, a.dtype))
     a, b = binary_args(a, b)
@@ -328,9 +328,10 @@ def add(a, b, alpha=1):
 
 def sub(a, b, alpha=1):
     _sub_check(a, b)
-    _check_alpha(a, b, alpha)
-    if alpha != 1:
-        b = _times_alpha(a, b, alpha)
+    if type(alpha) is not int or alpha != 1:
+        _check_alpha(a, b, alpha)
+        if alpha != 1:
+            b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")
     name = "RsubBackward1" if isinstance(a, (int, float)) else "SubBackward0"
