@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _parallel
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
 from ..backend import xp
@@ -16,7 +17,7 @@ class Relu(Node):
     saves_output = True
 
     def forward(self, a):
-        return xp.maximum(a, 0)
+        return _parallel.ufunc(xp.maximum, a, 0)
 
     def backward(self, g):
         # the gradient passes unless out <= 0 (so a NaN passes it, as in torch)
@@ -24,7 +25,22 @@ class Relu(Node):
         if _GradState.enabled:  # create_graph=True: Tensor ops, so it differentiates again
             return g * ~(out <= 0)
         # one multiply by the bool mask (the Tensor path would also cast the mask to float)
-        return g._make(g._data * ~(out._data <= 0))
+        return g._make(_relu_grad(g._data, out._data))
+
+
+def _relu_grad(g, out):
+    """``g * ~(out <= 0)`` on arrays, split among threads when large."""
+    if g.shape != out.shape or not g.shape or not _parallel.worth_splitting(g.size, g.shape[0]):
+        return g * ~(out <= 0)
+    res = xp.empty(g.shape, xp.result_type(g.dtype, bool))
+
+    def chunk(lo, hi):
+        mask = out[lo:hi] <= 0
+        xp.logical_not(mask, out=mask)
+        xp.multiply(g[lo:hi], mask, out=res[lo:hi])
+
+    _parallel.over_rows(chunk, g.shape[0], g.size)
+    return res
 
 
 class LeakyRelu(_Unary):

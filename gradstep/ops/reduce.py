@@ -6,6 +6,7 @@ from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
 from ..backend import get_default_dtype, int64, xp
+from . import _rowwise
 from ._lowp import float32_compute
 from ._util import as_float, check_float_input, check_grad_dtype, dtype_title, normalize_dim
 from ._util import normalize_dims as _normalize_dims
@@ -307,13 +308,18 @@ class Softmax(Node):
     def forward(self, a):
         ax = self.dim if a.ndim else None
         a, half = _up(a)
-        m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
-        e = xp.exp(a - m)
-        e /= xp.sum(e, axis=ax, keepdims=True)
+        if a.size and _rowwise.splittable(a.shape, (ax,)):  # blocks of rows, on threads
+            e = _rowwise.softmax(a, ax)
+        else:
+            m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
+            e = xp.exp(a - m)
+            e /= xp.sum(e, axis=ax, keepdims=True)
         return e.astype(xp.float16) if half else e
 
     def backward(self, g):
         y = self.saved_output
+        if _rowwise_grad(g, y, self.dim):  # the same ops on raw arrays, in blocks of rows
+            return g._make(_rowwise.softmax_backward(g._data, y._data, self.dim))
         return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
 
 
@@ -324,14 +330,28 @@ class LogSoftmax(Node):
     def forward(self, a):
         ax = self.dim if a.ndim else None
         a, half = _up(a)
-        m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
-        s = a - m
-        s -= xp.log(xp.sum(xp.exp(s), axis=ax, keepdims=True))
+        if a.size and _rowwise.splittable(a.shape, (ax,)):  # blocks of rows, on threads
+            s = _rowwise.log_softmax(a, ax)
+        else:
+            m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
+            s = a - m
+            s -= xp.log(xp.sum(xp.exp(s), axis=ax, keepdims=True))
         return s.astype(xp.float16) if half else s
 
     def backward(self, g):
         y = self.saved_output
+        if _rowwise_grad(g, y, self.dim):  # the same ops on raw arrays, in blocks of rows
+            return g._make(_rowwise.log_softmax_backward(g._data, y._data, self.dim))
         return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
+
+
+def _rowwise_grad(g, y, dim):
+    """Whether a softmax backward can run on raw arrays: first order (no graph to record),
+    float32/float64 (bfloat16 and float16 round after each Tensor op), same shapes, rows free."""
+    gd, yd = g._data, y._data
+    return (not _GradState.enabled and gd.dtype == yd.dtype and gd.dtype.kind == "f"
+            and gd.dtype.itemsize >= 4 and gd.shape == yd.shape and yd.size > 0
+            and _rowwise.splittable(yd.shape, (dim,)))
 
 
 @float32_compute(backward=False)

@@ -13,6 +13,7 @@ import math
 
 from ...amp._policy import autocast_op
 from ...backend import xp
+from ...ops import _rowwise
 from ...ops.reduce import Softmax, softmax
 from ...ops.shape import cat
 from .dropout import dropout
@@ -31,6 +32,8 @@ class _SafeSoftmax(Softmax):
     _name = "SafeSoftmaxBackward0"
 
     def forward(self, a):
+        if a.size and _rowwise.splittable(a.shape, (self.dim,)):  # blocks of rows, on threads
+            return _rowwise.softmax(a, self.dim, safe=True)
         m = xp.max(a, axis=self.dim, keepdims=True) if a.size else 0
         m = xp.where(xp.isneginf(m), 0, m)
         e = xp.exp(a - m)

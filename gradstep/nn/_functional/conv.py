@@ -33,6 +33,7 @@ col2im, each the other's adjoint), so gradients of any order are available.
 
 from __future__ import annotations
 
+from ... import _parallel
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
@@ -56,9 +57,9 @@ def _im2col(xpad, kernel, stride, dilation, out_hw, ones_row=False):
         xpad, (c, kh, kw, n, ho, wo), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
         writeable=False)
     if not ones_row:
-        return xp.ascontiguousarray(view)
+        return _parallel.contiguous(view)
     cols = xp.empty((c * kh * kw + 1, n * ho * wo), xpad.dtype)
-    cols[:-1].reshape(view.shape)[...] = view
+    _parallel.copyto(cols[:-1].reshape(view.shape), view)
     cols[-1] = 1
     return cols
 
@@ -74,13 +75,13 @@ def _im2col_pixel_rows(x, pads, kernel, stride, dilation, out_hw):
     (top, bottom), (left, right) = pads
     shape = (n, h + top + bottom, w + left + right, c)
     buf = xp.zeros(shape, x.dtype) if top or bottom or left or right else xp.empty(shape, x.dtype)
-    buf[:, top:top + h, left:left + w, :] = x.transpose(0, 2, 3, 1)
+    _parallel.copyto(buf[:, top:top + h, left:left + w, :], x.transpose(0, 2, 3, 1))
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     s_n, s_h, s_w, s_c = buf.strides
     view = xp.lib.stride_tricks.as_strided(
         buf, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
         writeable=False)
-    return xp.ascontiguousarray(view).reshape(n * ho * wo, kh * kw * c)
+    return _parallel.contiguous(view).reshape(n * ho * wo, kh * kw * c)
 
 
 def _col2im(cols, padded_hw, stride, dilation):
@@ -126,7 +127,7 @@ def _group_matmul(a, b, tb=False):
 def _channels_major(g, groups):
     """``(N, C, H, W)`` -> contiguous ``(G, C/G, N*H*W)``."""
     n, c = g.shape[:2]
-    return xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, c // groups,
+    return _parallel.contiguous(g.transpose(1, 0, 2, 3)).reshape(groups, c // groups,
                                                                   g.size // c if c else 0)
 
 
@@ -156,9 +157,9 @@ def _store_channels_first(out, y, b):
     """``out[...] = y`` for ``y`` laid out ``(O, N, H, W)``, adding bias ``b`` in the same pass."""
     src = y.transpose(1, 0, 2, 3)
     if b is None:
-        out[...] = src
+        _parallel.copyto(out, src)
     else:
-        xp.add(src, b.reshape(1, -1, 1, 1), out=out)
+        _parallel.ufunc(xp.add, src, b.reshape(1, -1, 1, 1), out=out)
 
 
 def _store_pixel_rows(out, y, b):
@@ -172,12 +173,16 @@ def _store_pixel_rows(out, y, b):
     dst = out.reshape(n, o, -1)
     src = y.reshape(n, -1, o).transpose(0, 2, 1)  # (n, O, H*W) view of the rows
     bias = None if b is None else b.reshape(1, -1, 1)
-    for j in range(0, dst.shape[2], TRANSPOSE_BLOCK):
-        block = slice(j, j + TRANSPOSE_BLOCK)
-        if bias is None:
-            dst[:, :, block] = src[:, :, block]
-        else:
-            xp.add(src[:, :, block], bias, out=dst[:, :, block])
+
+    def images(lo, hi):
+        for j in range(0, dst.shape[2], TRANSPOSE_BLOCK):
+            block = slice(j, j + TRANSPOSE_BLOCK)
+            if bias is None:
+                dst[lo:hi, :, block] = src[lo:hi, :, block]
+            else:
+                xp.add(src[lo:hi, :, block], bias, out=dst[lo:hi, :, block])
+
+    _parallel.over_rows(images, n, dst.size)
 
 
 def _matmul_per_image(w, cols, out, b=None):
@@ -260,10 +265,14 @@ def _shift_sum(cols, offsets, length):
     """``sum_k cols[:, k]`` shifted right by ``offsets[k]`` (the first 0), as ``(C, length)``."""
     c, _, p = cols.shape
     flat = xp.empty((c, max(length, p + max(offsets))), cols.dtype)
-    flat[:, :p] = cols[:, 0]
-    flat[:, p:] = 0
-    for k in range(1, len(offsets)):
-        flat[:, offsets[k]:offsets[k] + p] += cols[:, k]
+
+    def channels(lo, hi):  # each channel's sum alone: the same additions in the same order
+        flat[lo:hi, :p] = cols[lo:hi, 0]
+        flat[lo:hi, p:] = 0
+        for k in range(1, len(offsets)):
+            flat[lo:hi, offsets[k]:offsets[k] + p] += cols[lo:hi, k]
+
+    _parallel.over_rows(channels, c, flat.size)
     return flat[:, :length]
 
 
@@ -480,7 +489,7 @@ class Convolution(_ConvBase):
         else:
             gcols = _group_matmul(w2t, gt).reshape((c, kh, kw, n, ho, wo))
             img = _col2im(gcols, padded, self.stride, self.dilation)
-        out[...] = _crop(img, pads, self.in_hw)
+        _parallel.copyto(out, _crop(img, pads, self.in_hw))
 
     def _graph_backward(self, g):
         """The same products in Tensor ops over ``Unfold``/``Fold`` (create_graph=True)."""

@@ -15,6 +15,7 @@ from ..._tensor import Tensor
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
+from ...ops import _rowwise
 from ...ops._lowp import float32_function
 
 
@@ -40,6 +41,8 @@ class Normalize(Node):
             return rstd * (g - g.mean(dim=axes, keepdim=True)
                            - xhat * (g * xhat).mean(dim=axes, keepdim=True))
         xhat, gd = self.saved_output._data, g._data
+        if _rowwise.splittable(xhat.shape, axes) and gd.shape == xhat.shape and xhat.size:
+            return Tensor._make(_rowwise.normalize_backward(gd, xhat, self.rstd, axes))
         proj = (gd * xhat).mean(axis=axes, keepdims=True)
         gx = gd - gd.mean(axis=axes, keepdims=True)
         gx -= xhat * proj
@@ -51,6 +54,9 @@ def _normalize(x, dims, eps):
     """``(x - mean) / sqrt(var + eps)`` over ``dims``; returns (xhat, mean, biased var) with
     the statistics as raw arrays (kept dims)."""
     xd = x._data
+    if _rowwise.splittable(xd.shape, dims) and xd.size:  # blocks of rows, on threads
+        xc, mean, var, rstd = _rowwise.normalize(xd, dims, eps)
+        return Normalize.apply(x, axes=dims, eps=eps, xc=xc, rstd=rstd), mean, var
     mean = xd.mean(axis=dims, keepdims=True)
     xc = xd - mean
     var = (xc * xc).mean(axis=dims, keepdims=True)

@@ -12,6 +12,7 @@ avg: pooling <-> its adjoint), so double backward works. 1-D pooling runs as
 
 from __future__ import annotations
 
+from ... import _parallel
 from ...autograd.function import Node
 from ...backend import is_float_array, xp
 from ...ops._lowp import float32_compute
@@ -127,27 +128,46 @@ class MaxPoolScatter(Node):
     def forward(self, g):
         geom, arg = self.geom, self.arg
         # g * mask is one fast pass; where() is exact for inf/nan gradients (inf * 0 is nan)
-        exact = is_float_array(g) and g.size and not xp.isfinite(g.sum())
+        exact = bool(is_float_array(g) and g.size and not xp.isfinite(g.sum()))
         shape = tuple(self.in_shape[:2]) + geom.padded_hw
         # every pixel written exactly once below: no need to zero the image first
         img = xp.empty(shape, g.dtype) if geom.tiles and not exact else xp.zeros(shape, g.dtype)
-        mask = xp.empty(arg.shape, bool)
-        picked = xp.empty(g.shape, g.dtype) if geom.disjoint and not exact else None
-        for k, sl in geom.offset_slices():
-            xp.equal(arg, k, out=mask)
-            if exact:
-                img[sl] += xp.where(mask, g, 0)
-            elif geom.disjoint:  # each pixel lies in one window at most: write, not add
-                # multiply into a contiguous buffer, then copy: a float-by-bool product
-                # written straight into the strided slice takes 1.5x as long
-                xp.multiply(g, mask, out=picked)
-                img[sl] = picked
-            else:
-                img[sl] += g * mask
+        # each image is routed alone: batch chunks on threads give the same numbers
+        _parallel.over_rows(lambda lo, hi: _scatter(g[lo:hi], arg[lo:hi], img[lo:hi], geom, exact),
+                            shape[0], img.size)
         return xp.ascontiguousarray(geom.crop(img))
 
     def backward(self, gg):
         return MaxPoolGather.apply(gg, arg=self.arg, geom=self.geom, in_shape=self.in_shape)
+
+
+def _scatter(g, arg, img, geom, exact):
+    """Route each gradient in ``g`` into ``img`` at its window's argmax ``arg``."""
+    mask = xp.empty(arg.shape, bool)
+    picked = xp.empty(g.shape, g.dtype) if geom.disjoint and not exact else None
+    for k, sl in geom.offset_slices():
+        xp.equal(arg, k, out=mask)
+        if exact:
+            img[sl] += xp.where(mask, g, 0)
+        elif geom.disjoint:  # each pixel lies in one window at most: write, not add
+            # multiply into a contiguous buffer, then copy: a float-by-bool product
+            # written straight into the strided slice takes 1.5x as long
+            xp.multiply(g, mask, out=picked)
+            img[sl] = picked
+        else:
+            img[sl] += g * mask
+
+
+def _max_windows_split(x, geom):
+    """``_max_windows`` over chunks of the batch, on threads for a large input.
+
+    Each image's windows are found alone, so the chunks give the numbers one call would.
+    """
+    parts = _parallel.over_rows(lambda lo, hi: _max_windows(x[lo:hi], geom), x.shape[0], x.size)
+    if len(parts) == 1:
+        return parts[0]
+    # a chunk holding NaN keeps wider argmax integers: concatenate widens the others
+    return xp.concatenate([p[0] for p in parts]), xp.concatenate([p[1] for p in parts])
 
 
 def _max_windows(x, geom):
@@ -347,7 +367,7 @@ def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_i
     op = f"max_pool{nd}d"
     x4, restore = _lift(x, nd, op, f"{op}: " + _DIMS_MSG[nd])
     geom = _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, True)
-    values, arg = _max_windows(x4._data, geom)
+    values, arg = _max_windows_split(x4._data, geom)
     out = restore(MaxPoolGather.apply(x4, values=values, arg=arg, geom=geom,
                                       in_shape=x4._data.shape))
     if return_indices:

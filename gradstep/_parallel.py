@@ -1,0 +1,180 @@
+"""gradstep's own intra-op threads, for elementwise and per-row work on large arrays.
+
+NumPy runs each ufunc on one core, where torch runs its elementwise kernels on every
+intra-op thread. NumPy's loops release the GIL, so a large op split into chunks along
+its first axis, the chunks run on a few Python threads, uses the other cores too.
+
+Only work whose numbers do not depend on the split comes here: elementwise ufuncs,
+and per-row or per-image work (a softmax over the last axis, a max pool over each
+plane) whose reductions run inside one chunk in the same order as in one call. So the
+result is bit-identical to the one-thread call, whatever the thread count.
+
+The threads share one iterator over the chunks and each takes the next chunk when
+done with its last (``next`` on a list iterator is atomic under the GIL): a thread the
+OS does not schedule, because another process is busy on that core, costs nothing,
+the others take its share. The calling thread works too.
+
+BLAS calls and this pool's work never overlap (ops run one after another), so the
+two do not fight for cores. ``gradstep.set_num_threads(n)`` sets both; the default is
+one thread per core (at most ``MAX_THREADS``), as torch's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .backend import xp
+
+MAX_THREADS = 8
+# below this many elements one call is cheaper than handing chunks to threads (a handoff
+# costs ~20-40 us on a 2-core VM; an elementwise pass over 256K float32 takes ~100 us)
+MIN_ELEMENTS = 1 << 18
+CHUNKS_PER_THREAD = 4  # a few chunks each, so a descheduled thread's share moves to the others
+
+_threads = min(MAX_THREADS, os.cpu_count() or 1)
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def get_num_threads() -> int:
+    return _threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (the caller's included) for large elementwise work."""
+    global _threads, _pool
+    with _pool_lock:
+        if _pool is not None and n != _threads:
+            _pool.shutdown(wait=False)
+            _pool = None
+        _threads = max(1, int(n))
+
+
+def executor():
+    """The process-wide worker threads (``get_num_threads() - 1`` of them)."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1),
+                                           thread_name_prefix="gradstep")
+    return _pool
+
+
+def _forget_pool_after_fork():
+    global _pool
+    _pool = None  # the parent's worker threads do not exist in a forked child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def worth_splitting(elements: int, rows: int) -> bool:
+    """Whether work over ``elements`` elements in ``rows`` first-axis rows should be split."""
+    return _threads > 1 and elements >= MIN_ELEMENTS and rows >= 2
+
+
+def run(fn, tasks, workers=None):
+    """``[fn(*task) for task in tasks]``, the tasks shared among the threads; results in order.
+
+    ``fn`` must release the GIL for most of its time (NumPy loops do) and must not depend
+    on which thread runs it.
+    """
+    tasks = list(tasks)
+    workers = min(workers or _threads, len(tasks))
+    if workers <= 1:
+        return [fn(*t) for t in tasks]
+    results = [None] * len(tasks)
+    todo = iter(list(enumerate(tasks)))
+
+    def work():
+        for i, t in todo:
+            results[i] = fn(*t)
+
+    futures = [executor().submit(work) for _ in range(workers - 1)]
+    try:
+        work()
+    finally:
+        for f in futures:
+            f.result()
+    return results
+
+
+def row_ranges(rows: int, elements: int):
+    """``(lo, hi)`` first-axis ranges: a few chunks per thread, none much below MIN_ELEMENTS/4."""
+    chunks = min(rows, _threads * CHUNKS_PER_THREAD, max(_threads, elements // (MIN_ELEMENTS // 4)))
+    bounds = [rows * i // chunks for i in range(chunks + 1)]
+    return [(lo, hi) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+
+
+def over_rows(fn, rows: int, elements: int):
+    """``fn(lo, hi)`` for first-axis chunks ``[lo, hi)`` of ``rows`` rows, on threads when
+    the work (``elements`` in all) is large; returns the results in order."""
+    if not worth_splitting(elements, rows):
+        return [fn(0, rows)]
+    return run(fn, row_ranges(rows, elements))
+
+
+def ufunc(f, *args, out=None):
+    """``f(*args, out=out)`` for a NumPy ufunc, split along the first axis on large arrays.
+
+    Array arguments broadcast as usual; those that span the output's first axis are
+    sliced, the others (a bias row, a scalar) go whole to every chunk.
+    """
+    arrays = [a for a in args if isinstance(a, xp.ndarray)]
+    if out is None:
+        if not arrays:
+            return f(*args)
+        shape = arrays[0].shape if len(arrays) == 1 else xp.broadcast_shapes(*(a.shape for a in arrays))
+        size = _prod(shape)
+        if not shape or not worth_splitting(size, shape[0]):
+            return f(*args)
+        try:
+            dtypes = tuple(a.dtype if isinstance(a, xp.ndarray) else type(a) for a in args)
+            out_dtype = f.resolve_dtypes(dtypes + (None,) * f.nout)[-1]
+        except (TypeError, AttributeError, ValueError):  # an odd mix: let NumPy decide, one call
+            return f(*args)
+        out = xp.empty(shape, out_dtype)
+    elif not out.shape or not worth_splitting(out.size, out.shape[0]):
+        return f(*args, out=out)
+    n = out.shape[0]
+    sliced = [isinstance(a, xp.ndarray) and a.ndim == out.ndim and a.shape[0] == n for a in args]
+
+    def chunk(lo, hi):
+        f(*[a[lo:hi] if s else a for a, s in zip(args, sliced)], out=out[lo:hi])
+
+    run(chunk, row_ranges(n, out.size))
+    return out
+
+
+def copyto(dst, src):
+    """``dst[...] = src``, split along the first axis on large arrays (a layout change)."""
+    src = xp.asarray(src)
+    if not dst.shape or not worth_splitting(dst.size, dst.shape[0]):
+        dst[...] = src
+        return dst
+    n = dst.shape[0]
+    sliced = src.ndim == dst.ndim and src.shape[0] == n
+
+    def chunk(lo, hi):
+        dst[lo:hi] = src[lo:hi] if sliced else src
+
+    run(chunk, row_ranges(n, dst.size))
+    return dst
+
+
+def contiguous(a):
+    """``ascontiguousarray(a)``, the copy split along the first axis when large."""
+    if a.flags.c_contiguous or not a.shape or not worth_splitting(a.size, a.shape[0]):
+        return xp.ascontiguousarray(a)
+    return copyto(xp.empty(a.shape, a.dtype), a)
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
