@@ -115,8 +115,9 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
         _flat.THREADS = args.threads
+    gs_threads = _flat.THREADS or gradstep._parallel.get_num_threads()
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; gradstep optimizer "
-          f"threads {_flat.THREADS}; numpy {np.__version__}; {args.numel:,} float32 parameters; "
+          f"threads {gs_threads}; numpy {np.__version__}; {args.numel:,} float32 parameters; "
           f"median and min wall time, median CPU time (all threads) of {args.reps} steps")
     for layout in ("4 tensors", "200 tensors"):
         sizes = layout_sizes(layout, args.numel)

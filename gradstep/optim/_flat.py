@@ -34,12 +34,10 @@ old storage (``p.numpy()`` kept somewhere) would no longer see updates. Pass
 
 from __future__ import annotations
 
-import os
-import threading
 from bisect import bisect_right
-from concurrent.futures import ThreadPoolExecutor
 from operator import is_
 
+from .. import _parallel
 from .._tensor import Tensor
 from ..backend import xp
 
@@ -48,12 +46,10 @@ from ..backend import xp
 # On 2 cores 1 << 16 made 2 threads 15-25% slower and 1 << 20 15-40% slower; one thread
 # runs as fast with 1 << 18 as with 1 << 16.
 CHUNK = 1 << 18
-THREADS = min(4, os.cpu_count() or 1)  # worker threads for groups of at least MIN_THREADED
-MIN_THREADED = 1 << 20
+THREADS = None  # threads for groups of at least MIN_THREADED; None: gradstep._parallel's count
+MIN_THREADED = 1 << 19  # two chunks or more
 SCRATCH = 3  # chunk-sized temporaries handed to an update function as ``scratch``
 MAX_REBUILDS = 20  # a group whose parameter set keeps changing stays on the per-parameter path
-_pool = None
-_pool_lock = threading.Lock()
 
 
 class FlatGroup:
@@ -163,9 +159,10 @@ class FlatGroup:
         """
         grads = self.flat_grads()
         chunks = self.chunks
-        workers = min(THREADS, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
+        threads = THREADS or _parallel.get_num_threads()
+        workers = min(threads, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
         todo = iter(chunks)
-        futures = [_executor().submit(self._run_chunks, fn, arrays, kwargs, grads, todo)
+        futures = [_parallel.executor().submit(self._run_chunks, fn, arrays, kwargs, grads, todo)
                    for _ in range(workers - 1)]
         try:
             self._run_chunks(fn, arrays, kwargs, grads, todo)
@@ -190,25 +187,6 @@ class FlatGroup:
                 xp.concatenate([grads[i][lo:hi] for i, lo, hi in pieces], out=g)
             fn(param[start:stop], g, *[None if a is None else a[start:stop] for a in arrays],
                scratch=scratch, **kwargs)
-
-
-def _forget_pool_after_fork():
-    global _pool
-    _pool = None  # the parent's worker threads do not exist in a forked child
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_after_fork)
-
-
-def _executor():
-    global _pool
-    if _pool is None:
-        with _pool_lock:  # optimizers stepping in several threads make one pool
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=max(1, THREADS - 1),
-                                           thread_name_prefix="gradstep-optim")
-    return _pool
 
 
 def _pack(arrays, n, dtype):

@@ -498,7 +498,6 @@ def test_flat_path_bit_identical_to_per_parameter_path(name, kwargs, dtype, thre
     monkeypatch.setattr(_flat, "CHUNK", 1000)
     monkeypatch.setattr(_flat, "THREADS", threads)
     monkeypatch.setattr(_flat, "MIN_THREADED", 0)
-    monkeypatch.setattr(_flat, "_pool", None)
     cls = getattr(gradstep.optim, name)
     shapes = [(7, 600), (600,), (3, 5), (1,), (), (2500,), (40,)]
     results = []
@@ -530,7 +529,6 @@ def test_flat_run_visits_every_chunk_once_and_raises_worker_errors(threads, monk
     monkeypatch.setattr(_flat, "CHUNK", 1000)
     monkeypatch.setattr(_flat, "THREADS", threads)
     monkeypatch.setattr(_flat, "MIN_THREADED", 0)
-    monkeypatch.setattr(_flat, "_pool", None)
     params = [gradstep.zeros(n, requires_grad=True) for n in (2500, 700, 3, 4000)]
     for p in params:
         p.grad = gradstep.ones(*p.shape)
