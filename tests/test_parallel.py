@@ -168,3 +168,12 @@ def test_conv2d_split_copies_are_bit_identical(split_everything, monkeypatch, sh
     want = (tout.detach(), tx.grad, probe.weight.grad, probe.bias.grad)
     for a, b in zip(split, want):  # float64 sums of <= 400 products in another order
         np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-11)
+
+
+def test_linear_bias_add_split_is_bit_identical(split_everything):
+    rng = np.random.default_rng(4)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((33, 7), (5, 7), (5,)))
+    split = gradstep.nn.functional.linear(gradstep.tensor(x), gradstep.tensor(w), gradstep.tensor(b))
+    _parallel.set_num_threads(1)
+    whole = gradstep.nn.functional.linear(gradstep.tensor(x), gradstep.tensor(w), gradstep.tensor(b))
+    np.testing.assert_array_equal(split.numpy(), whole.numpy())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ... import _parallel
 from ..._tensor import Tensor
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
@@ -38,7 +39,7 @@ class Linear(Node):
         out = xp.matmul(x.reshape(_rows(x.shape), x.shape[-1]), w.T) if x.ndim != 1 else \
             xp.matmul(x, w.T)
         if b is not None:
-            out += b
+            _parallel.ufunc(xp.add, out, b, out=out)
         return out.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
