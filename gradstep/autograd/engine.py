@@ -115,24 +115,23 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            if node._pre_hooks:
-                grads = _as_caller(caller, _run_pre_hooks, node, grads)
-            if node._node_pre_hooks:
-                grads = _as_caller(caller, _run_node_hooks, node._node_pre_hooks, grads)
-            if node._retain is not None:
-                _retain(node, grads[0], handed_out, create_graph)
-            if capture is not None:
-                _capture(capture, node, grads, results)
+            if (node._pre_hooks or node._node_pre_hooks or node._retain is not None
+                    or capture is not None):
+                grads = _before_node(node, grads, caller, handed_out, create_graph, capture,
+                                     results)
             if type(node) is AccumulateGrad:
                 if capture is None:
                     _accumulate(node.variable, grads[0], handed_out, create_graph, caller)
                 continue
-            if all(g is None for g in grads):
-                in_grads = (None,) * len(node._next)
-            elif _AnomalyState.enabled:
-                in_grads = _anomaly.run_backward(node, grads)
+            for g in grads:
+                if g is not None:  # some gradient flows in: run the node
+                    if _AnomalyState.enabled:
+                        in_grads = _anomaly.run_backward(node, grads)
+                    else:
+                        in_grads = node._run_backward(grads)
+                    break
             else:
-                in_grads = node._run_backward(grads)
+                in_grads = (None,) * len(node._next)
             if node._post_hooks:
                 in_grads = _as_caller(caller, _run_node_hooks, node._post_hooks, in_grads,
                                       tuple(grads))
@@ -160,6 +159,19 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     return results
 
 
+def _before_node(node, grads, caller, handed_out, create_graph, capture, results):
+    """What happens to a node's incoming grads before it runs: hooks, retain_grad, capture."""
+    if node._pre_hooks:
+        grads = _as_caller(caller, _run_pre_hooks, node, grads)
+    if node._node_pre_hooks:
+        grads = _as_caller(caller, _run_node_hooks, node._node_pre_hooks, grads)
+    if node._retain is not None:
+        _retain(node, grads[0], handed_out, create_graph)
+    if capture is not None:
+        _capture(capture, node, grads, results)
+    return grads
+
+
 def _as_caller(state, fn, *args):
     """``fn(*args)`` (a user hook) under the caller's NumPy error state ``state``."""
     if state is _IGNORE:
@@ -174,10 +186,13 @@ def _as_caller(state, fn, *args):
 def _route(node, in_grads, buffers, deps, ready):
     """Send each input gradient along its edge, checking shape and dtype."""
     metas = node._metas
-    for i, e in enumerate(node._next):
+    n = len(in_grads)
+    i = -1
+    for e in node._next:
+        i += 1
         if e is None:
             continue
-        g = in_grads[i] if i < len(in_grads) else None
+        g = in_grads[i] if i < n else None
         nxt = e[0]
         if g is not None:
             shape, dt = metas[i]

@@ -10,6 +10,7 @@ from . import _rowwise
 from ._lowp import float32_compute
 from ._util import as_float, check_float_input, check_grad_dtype, dtype_title, normalize_dim
 from ._util import normalize_dims as _normalize_dims
+from .shape import Expand
 
 
 def normalize_dims(dim, ndim):
@@ -26,8 +27,14 @@ def normalize_dims(dim, ndim):
 
 
 def _expand_back(g, shape, axes, keepdim):
-    """Broadcast a reduced gradient back to the input's ``shape``."""
+    """Broadcast a reduced gradient back to the input's ``shape``.
+
+    Reduced leading axes (a full reduction above all) need no reshape first: the gradient
+    broadcasts as it is, in one ``ExpandBackward0`` as torch records it.
+    """
     if not keepdim and axes:
+        if axes == tuple(range(len(axes))):
+            return Expand.apply(g, shape=tuple(shape))
         kshape = list(shape)
         for ax in axes:
             kshape[ax] = 1

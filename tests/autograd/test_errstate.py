@@ -101,3 +101,23 @@ def test_an_optimizer_step_on_inf_gradients_is_silent():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             opt.step()
+
+
+def test_hooks_during_backward_see_the_callers_error_state():
+    """The engine ignores NumPy errors for a whole pass; user hooks still run in the caller's."""
+    x = inputs(gradstep, "float64")
+    y = x * 2
+    seen = []
+
+    def record(*_):
+        seen.append(np.geterr()["divide"])
+
+    y.register_hook(record)  # a non-leaf tensor hook
+    y.grad_fn.register_prehook(record)  # node pre- and post-hooks
+    y.grad_fn.register_hook(record)
+    x.register_hook(record)  # a leaf's hook and its post-accumulate hook
+    x.register_post_accumulate_grad_hook(record)
+    with np.errstate(divide="raise"):
+        (gradstep.log(y) / (y * 0)).sum().backward()  # inf/nan gradients, silently
+        assert np.geterr()["divide"] == "raise"
+    assert seen == ["raise"] * 5
