@@ -103,6 +103,26 @@ IMPLS = [
 ]
 
 
+def copy_bandwidth(numel):
+    """GB/s of a plain copy of ``numel`` float32 (bytes read + written), one thread and all."""
+    src = np.random.default_rng(0).standard_normal(numel, dtype=np.float32)
+    dst = np.empty_like(src)
+    rows = 1000 if numel % 1000 == 0 else 1  # rows for the split copy
+    rows_src, rows_dst = src.reshape(rows, -1), dst.reshape(rows, -1)
+    result = []
+    for copy in (lambda: np.copyto(dst, src), lambda: gradstep._parallel.copyto(rows_dst, rows_src)):
+        copy()
+        best = min(_timed(copy) for _ in range(10))
+        result.append(2 * 4 * numel / best / 1e9)
+    return result
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--numel", type=int, default=10_000_000)
@@ -119,6 +139,10 @@ def main():
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; gradstep optimizer "
           f"threads {gs_threads}; numpy {np.__version__}; {args.numel:,} float32 parameters; "
           f"median and min wall time, median CPU time (all threads) of {args.reps} steps")
+    one, all_threads = copy_bandwidth(args.numel)
+    print(f"copy bandwidth (read + write of {args.numel:,} float32, best of 10): {one:.1f} GB/s on one "
+          f"thread, {all_threads:.1f} GB/s on {gs_threads} threads: the memory limit the GB/s column "
+          f"is measured against")
     for layout in ("4 tensors", "200 tensors"):
         sizes = layout_sizes(layout, args.numel)
         for opt_name in ("SGD", "Adam"):
