@@ -102,15 +102,16 @@ def _scalar_or_tensor(x):
 
 def sum_to(g, shape):
     """Sum gradient ``g`` down to ``shape`` (undo broadcasting)."""
-    if g.shape == shape:
+    gs = g._data.shape
+    if gs == shape:
         return g
-    nd = g.ndim - len(shape)
+    nd = len(gs) - len(shape)
     axes = tuple(range(nd)) + tuple(
-        i + nd for i, s in enumerate(shape) if s == 1 and g.shape[i + nd] != 1
+        i + nd for i, s in enumerate(shape) if s == 1 and gs[i + nd] != 1
     )
     if axes:
         g = g.sum(dim=axes, keepdim=True)
-    if nd or g.shape != shape:
+    if nd or g._data.shape != shape:
         g = g.reshape(shape)
     return g
 
