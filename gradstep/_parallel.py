@@ -122,23 +122,32 @@ def ufunc(f, *args, out=None):
     """``f(*args, out=out)`` for a NumPy ufunc, split along the first axis on large arrays.
 
     Array arguments broadcast as usual; those that span the output's first axis are
-    sliced, the others (a bias row, a scalar) go whole to every chunk.
+    sliced, the others (a bias row, a scalar) go whole to every chunk. The small-array
+    path is a size check on top of the plain call: this runs in every arithmetic op.
     """
-    arrays = [a for a in args if isinstance(a, xp.ndarray)]
+    if _threads > 1:
+        big = 0
+        for a in args:
+            if isinstance(a, xp.ndarray) and a.size > big:
+                big = a.size
+        if big >= MIN_ELEMENTS:
+            return _split_ufunc(f, args, out)
+    return f(*args) if out is None else f(*args, out=out)
+
+
+def _split_ufunc(f, args, out):
     if out is None:
-        if not arrays:
-            return f(*args)
-        shape = arrays[0].shape if len(arrays) == 1 else xp.broadcast_shapes(*(a.shape for a in arrays))
-        size = _prod(shape)
-        if not shape or not worth_splitting(size, shape[0]):
+        shape = xp.broadcast_shapes(*(a.shape for a in args if isinstance(a, xp.ndarray)))
+        if not shape or shape[0] < 2:
             return f(*args)
         try:
-            dtypes = tuple(a.dtype if isinstance(a, xp.ndarray) else type(a) for a in args)
+            dtypes = tuple(a.dtype if isinstance(a, (xp.ndarray, xp.generic)) else type(a)
+                           for a in args)  # a Python scalar's type: weak, as in one call
             out_dtype = f.resolve_dtypes(dtypes + (None,) * f.nout)[-1]
         except (TypeError, AttributeError, ValueError):  # an odd mix: let NumPy decide, one call
             return f(*args)
         out = xp.empty(shape, out_dtype)
-    elif not out.shape or not worth_splitting(out.size, out.shape[0]):
+    elif not out.shape or out.shape[0] < 2:
         return f(*args, out=out)
     n = out.shape[0]
     sliced = [isinstance(a, xp.ndarray) and a.ndim == out.ndim and a.shape[0] == n for a in args]
@@ -171,10 +180,3 @@ def contiguous(a):
     if a.flags.c_contiguous or not a.shape or not worth_splitting(a.size, a.shape[0]):
         return xp.ascontiguousarray(a)
     return copyto(xp.empty(a.shape, a.dtype), a)
-
-
-def _prod(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n

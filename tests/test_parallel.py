@@ -177,3 +177,23 @@ def test_linear_bias_add_split_is_bit_identical(split_everything):
     _parallel.set_num_threads(1)
     whole = gradstep.nn.functional.linear(gradstep.tensor(x), gradstep.tensor(w), gradstep.tensor(b))
     np.testing.assert_array_equal(split.numpy(), whole.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_arithmetic_ops_split_are_bit_identical(split_everything, dtype):
+    rng = np.random.default_rng(6)
+    dt = getattr(gradstep, dtype)
+    a = gradstep.tensor(rng.standard_normal((19, 6)), dtype=dt, requires_grad=True)
+    b = gradstep.tensor(rng.standard_normal((6,)), dtype=dt, requires_grad=True)
+
+    def run():
+        for t in (a, b):
+            t.grad = None
+        out = (a + b) * (a - 0.5) / (b * 3.0 + 7.0) - a * a
+        out.sum().backward()
+        return out.detach().float().numpy(), a.grad.float().numpy(), b.grad.float().numpy()
+
+    split = run()
+    _parallel.set_num_threads(1)
+    for x, y in zip(split, run()):
+        np.testing.assert_array_equal(x, y)

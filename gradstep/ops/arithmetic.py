@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _parallel
 from .._errstate import quiet, restore
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
@@ -44,7 +45,7 @@ class Cast(Node):
 class Add(Node):
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
-        return a + b
+        return _parallel.ufunc(xp.add, a, b)  # large arrays: split among threads
 
     def backward(self, g):
         sa, sb = self.shapes
@@ -54,7 +55,7 @@ class Add(Node):
 class Sub(Node):
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
-        return a - b
+        return _parallel.ufunc(xp.subtract, a, b)
 
     def backward(self, g):
         sa, sb = self.shapes
@@ -65,7 +66,7 @@ class Mul(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
-        return a * b
+        return _parallel.ufunc(xp.multiply, a, b)
 
     def backward(self, g):
         a, b = self.saved_tensors
@@ -76,7 +77,7 @@ class Div(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
-        return a / b
+        return _parallel.ufunc(xp.true_divide, a, b)
 
     def backward(self, g):
         a, b = self.saved_tensors
@@ -88,7 +89,7 @@ class AddScalar(Node):
     _name = "AddBackward0"
 
     def forward(self, a):
-        return a + self.s
+        return _parallel.ufunc(xp.add, a, self.s)
 
     def backward(self, g):
         return g
@@ -99,7 +100,7 @@ class MulScalar(Node):
     _name = "MulBackward0"
 
     def forward(self, a):
-        return a * self.s
+        return _parallel.ufunc(xp.multiply, a, self.s)
 
     def backward(self, g):
         return g * self.s
