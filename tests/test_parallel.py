@@ -197,3 +197,26 @@ def test_arithmetic_ops_split_are_bit_identical(split_everything, dtype):
     _parallel.set_num_threads(1)
     for x, y in zip(split, run()):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [((6, 5, 4), (6, 4, 3)), ((3, 2, 7, 5), (3, 2, 5, 7))])
+def test_stacked_matmul_split_is_bit_identical(split_everything, monkeypatch, shape_a, shape_b):
+    from gradstep.ops import _util
+
+    monkeypatch.setattr(_util, "MIN_SPLIT_GEMM_WORK", 1)
+    rng = np.random.default_rng(8)
+    a0, b0 = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+
+    def run():
+        a = gradstep.tensor(a0, requires_grad=True)
+        b = gradstep.tensor(b0, requires_grad=True)
+        out = a @ b
+        (out * out).sum().backward()
+        return out.detach().numpy(), a.grad.numpy(), b.grad.numpy()
+
+    split = run()
+    _parallel.set_num_threads(1)
+    for x, y in zip(split, run()):
+        np.testing.assert_array_equal(x, y)
+    ta, tb = torch.tensor(a0), torch.tensor(b0)
+    np.testing.assert_allclose(split[0], (ta @ tb).numpy(), rtol=1e-12, atol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _parallel
 from ..backend import as_dtype, result_type, xp
 
 
@@ -13,7 +14,36 @@ def matmul_arrays(a, b):
     """
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
         return xp.multiply(a, b)
+    if a.ndim >= 3 and a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2]:
+        return _batched_matmul(a, b)
     return xp.matmul(a, b)
+
+
+# A product of fewer multiply-adds than this runs on one thread in OpenBLAS (its
+# SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD), so a stack of such products (attention's
+# per-head scores and weighted values) would use one core: gradstep's threads share the stack.
+SMALL_GEMM = 65536 * 4
+MIN_SPLIT_GEMM_WORK = 1 << 22  # multiply-adds in the whole stack
+
+
+def _batched_matmul(a, b):
+    """``matmul`` of two stacks of small matrices, the stack split among gradstep's threads.
+
+    Each matrix product is the same BLAS call either way, so the numbers are the same.
+    """
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = a.size // (m * k) if m * k else 0
+    work = m * n * k
+    if work >= SMALL_GEMM or batch * work < MIN_SPLIT_GEMM_WORK or \
+            not _parallel.worth_splitting(_parallel.MIN_ELEMENTS, a.shape[0]):
+        return xp.matmul(a, b)
+    out = xp.empty(a.shape[:-1] + (n,), xp.result_type(a, b))
+
+    def chunk(lo, hi):
+        xp.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
+
+    _parallel.run(chunk, _parallel.row_ranges(a.shape[0], batch * work))
+    return out
 
 
 _Tensor = None  # gradstep._tensor.Tensor, looked up once (import cycle): see tensor_cls
