@@ -54,8 +54,11 @@ class Node:
         # NumPy silent about inf/nan, as torch is (see gradstep._errstate; inlined: once per op)
         token = _set_state(_IGNORE) if _get_state() is not _IGNORE else None
         try:
-            if len(inputs) == 1:
+            n = len(inputs)
+            if n == 1:
                 out = node.forward(inputs[0]._data)
+            elif n == 2:  # no list to build and unpack for the binary ops
+                out = node.forward(inputs[0]._data, inputs[1]._data)
             else:
                 out = node.forward(*[t._data for t in inputs])
         finally:
@@ -82,8 +85,18 @@ class Node:
         return res
 
     def _record(self, inputs, out_data):
-        self._next = tuple([_edge(t) for t in inputs])
-        self._metas = tuple([(t._data.shape, t._data.dtype) for t in inputs])
+        if len(inputs) == 1:  # the common arities without comprehensions (a call each)
+            d = inputs[0]._data
+            self._next = (_edge(inputs[0]),)
+            self._metas = ((d.shape, d.dtype),)
+        elif len(inputs) == 2:
+            a, b = inputs
+            da, db = a._data, b._data
+            self._next = (_edge(a), _edge(b))
+            self._metas = ((da.shape, da.dtype), (db.shape, db.dtype))
+        else:
+            self._next = tuple([_edge(t) for t in inputs])
+            self._metas = tuple([(t._data.shape, t._data.dtype) for t in inputs])
         saves = self.saves
         if saves:
             saved = tuple([inputs[i] for i in saves])

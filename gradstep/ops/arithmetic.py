@@ -70,7 +70,17 @@ class Mul(Node):
 
     def backward(self, g):
         a, b = self.saved_tensors
-        return sum_to(g * b, a.shape), sum_to(g * a, b.shape)
+        return sum_to(_mul_grad(g, b), a._data.shape), sum_to(_mul_grad(g, a), b._data.shape)
+
+
+def _mul_grad(g, x):
+    """``g * x`` in a backward: straight to ``Mul`` when ``mul`` would change nothing first."""
+    dg, dx = g._data, x._data
+    if dg.dtype is not dx.dtype or dg.dtype.kind == "b":
+        return g * x
+    if dg.shape != dx.shape:
+        check_broadcast(dg.shape, dx.shape)
+    return Mul.apply(g, x)
 
 
 class Div(Node):
