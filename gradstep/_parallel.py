@@ -159,6 +159,23 @@ def _split_ufunc(f, args, out):
     return out
 
 
+def elementwise(fn, a):
+    """``fn(a)`` for an elementwise ``fn`` of one array (several NumPy passes, say), run on
+    first-axis chunks among the threads when ``a`` is large, the pieces then joined."""
+    if not a.shape or not worth_splitting(a.size, a.shape[0]):
+        return fn(a)
+    return xp.concatenate(run(lambda lo, hi: fn(a[lo:hi]), row_ranges(a.shape[0], a.size)))
+
+
+def unary(f):
+    """A one-argument ufunc ``f`` as a forward that splits large arrays among the threads."""
+    def forward(a):
+        return ufunc(f, a)
+
+    forward.__name__ = forward.__qualname__ = f.__name__
+    return staticmethod(forward)
+
+
 def copyto(dst, src):
     """``dst[...] = src``, split along the first axis on large arrays (a layout change)."""
     src = xp.asarray(src)

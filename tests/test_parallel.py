@@ -220,3 +220,30 @@ def test_stacked_matmul_split_is_bit_identical(split_everything, monkeypatch, sh
         np.testing.assert_array_equal(x, y)
     ta, tb = torch.tensor(a0), torch.tensor(b0)
     np.testing.assert_allclose(split[0], (ta @ tb).numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid", "erf", "gelu",
+                                  "gelu_tanh", "silu", "sin"])
+def test_unary_ops_split_are_bit_identical_and_match_torch(split_everything, name):
+    rng = np.random.default_rng(9)
+    x0 = np.abs(rng.standard_normal((23, 4))) + 0.1
+    fns = {"gelu": lambda L, t: L.nn.functional.gelu(t),
+           "gelu_tanh": lambda L, t: L.nn.functional.gelu(t, approximate="tanh"),
+           "silu": lambda L, t: L.nn.functional.silu(t)}
+    fn = fns.get(name, lambda L, t: getattr(L, name)(t))
+
+    def run():
+        x = gradstep.tensor(x0, requires_grad=True)
+        out = fn(gradstep, x)
+        out.sum().backward()
+        return out.detach().numpy(), x.grad.numpy()
+
+    split = run()
+    _parallel.set_num_threads(1)
+    for a, b in zip(split, run()):
+        np.testing.assert_array_equal(a, b)
+    tx = torch.tensor(x0, requires_grad=True)
+    tout = fn(torch, tx)
+    tout.sum().backward()
+    np.testing.assert_allclose(split[0], tout.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(split[1], tx.grad.numpy(), rtol=1e-13, atol=1e-15)

@@ -68,7 +68,7 @@ class Elu(_Unary):
 @float32_compute
 class Silu(_Unary):
     def forward(self, a):
-        return a * _sigmoid(a)
+        return _parallel.elementwise(lambda x: x * _sigmoid(x), a)
 
     def deriv(self, a):
         s = a.sigmoid()
@@ -91,6 +91,9 @@ class Softplus(_Unary):
 @float32_compute
 class Gelu(_Unary):
     def forward(self, a):
+        return _parallel.elementwise(self._gelu, a)
+
+    def _gelu(self, a):
         if self.approximate == "tanh":
             k = math.sqrt(2.0 / math.pi)
             inner = k * (a + 0.044715 * a * a * a)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _parallel
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
@@ -33,14 +34,14 @@ class _UnaryOut(Node):
 
 
 class Exp(_UnaryOut):
-    forward = staticmethod(xp.exp)
+    forward = _parallel.unary(xp.exp)  # large arrays: split among threads
 
     def deriv(self, out):
         return out
 
 
 class Log(_Unary):
-    forward = staticmethod(xp.log)
+    forward = _parallel.unary(xp.log)
 
     def deriv(self, a):
         return a.reciprocal()
@@ -48,21 +49,21 @@ class Log(_Unary):
 
 class Log1p(_Unary):
     _name = "Log1PBackward0"
-    forward = staticmethod(xp.log1p)
+    forward = _parallel.unary(xp.log1p)
 
     def deriv(self, a):
         return (a + 1.0).reciprocal()
 
 
 class Expm1(_UnaryOut):
-    forward = staticmethod(xp.expm1)
+    forward = _parallel.unary(xp.expm1)
 
     def deriv(self, out):
         return out + 1.0
 
 
 class Sqrt(_UnaryOut):
-    forward = staticmethod(xp.sqrt)
+    forward = _parallel.unary(xp.sqrt)
 
     def backward(self, g):
         return g / (self.saved_output * 2.0)
@@ -84,21 +85,21 @@ class Abs(_Unary):
 
 
 class Sin(_Unary):
-    forward = staticmethod(xp.sin)
+    forward = _parallel.unary(xp.sin)
 
     def deriv(self, a):
         return a.cos()
 
 
 class Cos(_Unary):
-    forward = staticmethod(xp.cos)
+    forward = _parallel.unary(xp.cos)
 
     def deriv(self, a):
         return -a.sin()
 
 
 class Tanh(_UnaryOut):
-    forward = staticmethod(xp.tanh)
+    forward = _parallel.unary(xp.tanh)
 
     def deriv(self, out):
         return 1.0 - out * out
@@ -107,7 +108,7 @@ class Tanh(_UnaryOut):
 @float32_compute  # bfloat16: computed in float32, rounded once
 class Sigmoid(_UnaryOut):
     def forward(self, a):
-        return _sigmoid(a)
+        return _parallel.elementwise(_sigmoid, a)
 
     def deriv(self, out):
         return out * (1.0 - out)
@@ -123,7 +124,7 @@ def _sigmoid(a):
 @float32_compute
 class Erf(_Unary):
     def forward(self, a):
-        return erf_array(a).astype(a.dtype)
+        return _parallel.elementwise(erf_array, a).astype(a.dtype)
 
     def deriv(self, a):
         return (-(a * a)).exp() * (2.0 / math.sqrt(math.pi))
