@@ -16,7 +16,8 @@ the others take its share. The calling thread works too.
 
 BLAS calls and this pool's work never overlap (ops run one after another), so the
 two do not fight for cores. ``gradstep.set_num_threads(n)`` sets both; the default is
-one thread per core (at most ``MAX_THREADS``), as torch's.
+``OMP_NUM_THREADS`` if set, else one thread per usable core (at most ``MAX_THREADS``),
+as torch's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,19 @@ MAX_THREADS = 8
 MIN_ELEMENTS = 1 << 18
 CHUNKS_PER_THREAD = 4  # a few chunks each, so a descheduled thread's share moves to the others
 
-_threads = min(MAX_THREADS, os.cpu_count() or 1)
+
+def _default_threads():
+    """OMP_NUM_THREADS when set (torch's intra-op count follows it too), else the usable cores."""
+    try:
+        n = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        n = 0
+    if n <= 0:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_THREADS, n or 1))
+
+
+_threads = _default_threads()
 _pool = None
 _pool_lock = threading.Lock()
 

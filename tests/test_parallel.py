@@ -247,3 +247,15 @@ def test_unary_ops_split_are_bit_identical_and_match_torch(split_everything, nam
     tout.sum().backward()
     np.testing.assert_allclose(split[0], tout.detach().numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(split[1], tx.grad.numpy(), rtol=1e-13, atol=1e-15)
+
+
+def test_default_thread_count_follows_omp_num_threads():
+    import subprocess
+    import sys
+
+    code = "import gradstep._parallel as p; print(p.get_num_threads())"
+    for env_value, want in (("1", "1"), ("3", "3"), ("junk", None)):
+        env = dict(__import__("os").environ, OMP_NUM_THREADS=env_value)
+        got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert got == want if want else int(got) >= 1
