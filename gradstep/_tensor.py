@@ -16,6 +16,7 @@ device = _device.device  # gradstep._tensor.device, as before the device layer m
 _check_device = _device.check_device
 _DTYPE_OF = B._BY_NP  # numpy dtype -> gradstep dtype
 _np_generic = xp.generic
+_ops_index = _ops_util = None  # gradstep.ops.index / ops._util, set by _bind_ops (import cycle)
 
 
 def _leaf_inplace_error():
@@ -95,9 +96,7 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        from .ops._util import normalize_dim
-
-        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+        return self._data.shape[_ops_util.normalize_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self):
@@ -748,14 +747,12 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value):
-        from .ops.index import convert_key, put, setitem
-
         if self._needs_graph(value):
-            setitem(self, key, value)
+            _ops_index.setitem(self, key, value)
             return
-        k, _ = convert_key(key)
+        k, _ = _ops_index.convert_key(key)
         self._check_writable()
-        put(self._data, k, value._data if isinstance(value, Tensor) else value)
+        _ops_index.put(self._data, k, value._data if isinstance(value, Tensor) else value)
         self._vc[0] += 1
 
     # ------------------------------------------------------------ repr
@@ -825,12 +822,15 @@ def _operator_with_fallback(fn):
 
 
 def _bind_ops():
+    global _ops_index, _ops_util
+    from .ops import _util as _ops_util
     from .ops import elementwise as E
     from .ops import index as I
     from .ops import linalg as L
     from .ops import reduce as R
     from .ops import shape as S
 
+    _ops_index = I  # for the methods above that use them (no import per call)
     T = Tensor
     # arithmetic
     T.__add__ = T.add = E.add

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import _parallel
-from ..backend import as_dtype, result_type, xp
+from ..autograd.grad_mode import _GradState
+from ..backend import as_dtype, get_default_dtype, result_type, xp
 
 
 def matmul_arrays(a, b):
@@ -61,9 +62,7 @@ def tensor_cls():
 
 def to_tensor(x, dtype=None):
     """``x`` as a Tensor (Python scalars and arrays become constants)."""
-    from .._tensor import Tensor
-
-    if isinstance(x, Tensor):
+    if isinstance(x, _Tensor or tensor_cls()):
         return x
     from .._creation import tensor
 
@@ -170,8 +169,6 @@ def normalize_dims(dim, ndim):
 
 def float_dtype_for(t):
     """The dtype a float-only op (exp, mean, ...) computes in for tensor ``t``."""
-    from ..backend import get_default_dtype
-
     return t.dtype if t.dtype.is_floating_point else get_default_dtype()
 
 
@@ -197,8 +194,6 @@ def check_float_input(t, kernel):
 
 def check_grad_dtype(t, dt):
     """torch refuses to record a differentiable op whose result dtype ``dt`` is not float."""
-    from ..autograd.grad_mode import _GradState
-
     if not dt.is_floating_point and _GradState.enabled and t.requires_grad:
         raise RuntimeError(f"Autograd not support dtype: {dtype_title(dt)}")
 

@@ -389,8 +389,7 @@ def mul(a, b):
 
 
 def div(a, b, rounding_mode=None):
-    from .._tensor import Tensor
-
+    Tensor = _util._Tensor or tensor_cls()
     if rounding_mode == "floor":
         a, b = binary_args(a, b)
         return FloorDivide.apply(a, b, zero_grad=True, _name="DivBackward2")
@@ -458,7 +457,7 @@ def rdiv(a, s):
 
 
 def pow(a, p):  # noqa: A001 - torch's name
-    from .._tensor import Tensor
+    Tensor = _util._Tensor or tensor_cls()
     if isinstance(a, Tensor) and isinstance(p, (bool, int, float)):
         dt = result_type(a, p)
         if dt is _BOOL:  # bool ** True is the tensor, bool ** False is all True

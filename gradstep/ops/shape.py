@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._memory_format import check_memory_format
 from ..autograd.function import Node
-from ..backend import xp
+from ..backend import as_dtype, xp
 from ._util import normalize_dim, sum_to
 from .index import slice_view
 
@@ -187,8 +187,6 @@ def reshape(a, *shape):
 
 
 def view(a, *shape):
-    from ..backend import as_dtype
-
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and \
             not hasattr(shape[0], "__index__") and getattr(shape[0], "ndim", 0) == 0:
         return view_dtype(a, as_dtype(shape[0]))
