@@ -84,10 +84,11 @@ def scalar_first(name, args, kwargs, function=False):
 
 def method(name, fn):
     """``Tensor.<name>`` accepting the deprecated overload as well as the current one."""
+    limit = len(DEPRECATED[name.rstrip("_")][1])  # more positional tensors: the old overload
 
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
-        if len(args) > len(DEPRECATED[name.rstrip("_")][1]):
+        if len(args) > limit:
             args, kwargs = scalar_first(name, args, kwargs)
         return fn(self, *args, **kwargs)
 
@@ -96,10 +97,11 @@ def method(name, fn):
 
 def function(name, fn):
     """``torch.<name>(input, ...)`` accepting the deprecated overload as well as the current one."""
+    limit = len(DEPRECATED[name][1])
 
     @functools.wraps(fn)
     def wrapper(input, *args, **kwargs):  # noqa: A002 - torch's name
-        if len(args) > len(DEPRECATED[name][1]):
+        if len(args) > limit:
             args, kwargs = scalar_first(name, args, kwargs, function=True)
         return fn(input, *args, **kwargs)
 

@@ -149,19 +149,20 @@ def wrap(fn, name, with_out):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if kwargs:
-            for torch_name, ours in renames.items():
-                if torch_name in kwargs:
-                    kwargs[ours] = kwargs.pop(torch_name)
-            if sizes in kwargs:
-                size = kwargs.pop(sizes)
-                if params[:1] and params[0] in kwargs:  # input= given by keyword too
-                    args = (kwargs.pop(params[0]), *args)
-                args = (*args, size)
-            out = kwargs.pop("out", None) if with_out else None
-            if out is not None:
-                _check_no_grad(name, args, kwargs, out)
-                return _write_out(name, out, fn(*args, **kwargs))
+        if not kwargs:  # the common call: positional arguments only
+            return fn(*args)
+        for torch_name, ours in renames.items():
+            if torch_name in kwargs:
+                kwargs[ours] = kwargs.pop(torch_name)
+        if sizes in kwargs:
+            size = kwargs.pop(sizes)
+            if params[:1] and params[0] in kwargs:  # input= given by keyword too
+                args = (kwargs.pop(params[0]), *args)
+            args = (*args, size)
+        out = kwargs.pop("out", None) if with_out else None
+        if out is not None:
+            _check_no_grad(name, args, kwargs, out)
+            return _write_out(name, out, fn(*args, **kwargs))
         return fn(*args, **kwargs)
 
     wrapper.__torch_keywords__ = renames
@@ -206,12 +207,13 @@ def apply_methods(cls):
 def _renamed(fn, renames, sizes=None):
     @functools.wraps(fn)
     def method(*args, **kwargs):
-        if kwargs:
-            for torch_name, ours in renames.items():
-                if torch_name in kwargs:
-                    kwargs[ours] = kwargs.pop(torch_name)
-            if sizes in kwargs:
-                args = (*args, kwargs.pop(sizes))
+        if not kwargs:  # the common call: positional arguments only
+            return fn(*args)
+        for torch_name, ours in renames.items():
+            if torch_name in kwargs:
+                kwargs[ours] = kwargs.pop(torch_name)
+        if sizes in kwargs:
+            args = (*args, kwargs.pop(sizes))
         return fn(*args, **kwargs)
 
     return method
