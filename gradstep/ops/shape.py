@@ -152,21 +152,22 @@ def _shape_arg(shape):
             return tuple(s)
         if not isinstance(s, int) and getattr(s, "ndim", 0) >= 1:  # a Tensor of sizes
             return tuple(s.tolist())
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 def _infer_shape(shape, numel, in_shape):
     shape = list(shape)
+    neg = []  # the -1 positions; the sizes' product otherwise, in one pass
+    known = 1
     for i, s in enumerate(shape):
-        if s < -1:
-            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
-    neg = [i for i, s in enumerate(shape) if s == -1]
+        if s < 0:
+            if s < -1:
+                raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
+            neg.append(i)
+        else:
+            known *= s
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
-    known = 1
-    for s in shape:
-        if s != -1:
-            known *= s
     if neg:
         if known == 0 and numel == 0:
             raise RuntimeError(
@@ -182,7 +183,7 @@ def _infer_shape(shape, numel, in_shape):
 
 
 def reshape(a, *shape):
-    shape = _infer_shape(_sizes_arg(shape, "reshape", "shape"), a._data.size, a.shape)
+    shape = _infer_shape(_sizes_arg(shape, "reshape", "shape"), a._data.size, a._data.shape)
     return Reshape.apply(a, shape=shape)
 
 
@@ -190,7 +191,7 @@ def view(a, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and \
             not hasattr(shape[0], "__index__") and getattr(shape[0], "ndim", 0) == 0:
         return view_dtype(a, as_dtype(shape[0]))
-    shape = _infer_shape(_sizes_arg(shape, "view", "size"), a._data.size, a.shape)
+    shape = _infer_shape(_sizes_arg(shape, "view", "size"), a._data.size, a._data.shape)
     if not _viewable(a._data, shape):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
@@ -269,8 +270,9 @@ def squeeze(a, dim=None):
 
 
 def unsqueeze(a, dim):
-    d = normalize_dim(dim, a.ndim + 1)
-    return Reshape.apply(a, shape=a.shape[:d] + (1,) + a.shape[d:], _name="UnsqueezeBackward0")
+    s = a._data.shape
+    d = normalize_dim(dim, len(s) + 1)
+    return Reshape.apply(a, shape=s[:d] + (1,) + s[d:], _name="UnsqueezeBackward0")
 
 
 def permute(a, *dims):
@@ -328,15 +330,16 @@ def movedim(a, source, destination):
 
 def expand(a, *sizes):
     sizes = _sizes_arg(sizes, "expand", "size")
-    if len(sizes) < a.ndim:
+    ashape = a._data.shape  # a plain tuple: read per size below
+    if len(sizes) < len(ashape):
         raise RuntimeError(
             f"expand(torch.FloatTensor{{{list(a.shape)}}}, size={list(sizes)}): the number of "
             "sizes provided must be greater or equal to the number of dimensions in the tensor"
         )
-    nd = len(sizes) - a.ndim
+    nd = len(sizes) - len(ashape)
     shape = []
     for i, s in enumerate(sizes):
-        cur = a.shape[i - nd] if i >= nd else 1
+        cur = ashape[i - nd] if i >= nd else 1
         if s < -1:
             raise RuntimeError(
                 f"expand: the expanded size ({s}) at dimension {i} must be non-negative or -1 "
@@ -354,7 +357,7 @@ def expand(a, *sizes):
             )
         shape.append(s)
     shape = tuple(shape)
-    if shape == a.shape:
+    if shape == ashape:
         return Reshape.apply(a, shape=shape, _name="ExpandBackward0")
     return Expand.apply(a, shape=shape)
 
