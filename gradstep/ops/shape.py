@@ -25,7 +25,7 @@ class Permute(Node):
     is_view = True
 
     def forward(self, a):
-        return xp.transpose(a, self.perm)
+        return a.transpose(self.perm)  # what np.transpose calls
 
     def backward(self, g):
         inv = [0] * len(self.perm)
@@ -277,24 +277,26 @@ def unsqueeze(a, dim):
 
 def permute(a, *dims):
     dims = _sizes_arg(dims, "permute", "dims")
-    if len(dims) != a.ndim:
+    nd = a._data.ndim
+    if len(dims) != nd:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
-            f"length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not "
             f"equal to len(dims) = {len(dims)}"
         )
-    perm = tuple(normalize_dim(d, a.ndim) for d in dims)
+    perm = tuple([normalize_dim(d, nd) for d in dims])
     if len(set(perm)) != len(perm):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     return Permute.apply(a, perm=perm)
 
 
 def transpose(a, dim0, dim1, _name="TransposeBackward0"):
-    if a.ndim == 0:
+    nd = a._data.ndim
+    if nd == 0:
         normalize_dim(dim0, 0), normalize_dim(dim1, 0)
         return Reshape.apply(a, shape=(), _name=_name)
-    d0, d1 = normalize_dim(dim0, a.ndim), normalize_dim(dim1, a.ndim)
-    perm = list(range(a.ndim))
+    d0, d1 = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
+    perm = list(range(nd))
     perm[d0], perm[d1] = perm[d1], perm[d0]
     return Permute.apply(a, perm=tuple(perm), _name=_name)
 
