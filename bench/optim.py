@@ -110,10 +110,16 @@ def copy_bandwidth(numel):
     rows = 1000 if numel % 1000 == 0 else 1  # rows for the split copy
     rows_src, rows_dst = src.reshape(rows, -1), dst.reshape(rows, -1)
     result = []
-    for copy in (lambda: np.copyto(dst, src), lambda: gradstep._parallel.copyto(rows_dst, rows_src)):
-        copy()
-        best = min(_timed(copy) for _ in range(10))
-        result.append(2 * 4 * numel / best / 1e9)
+    pool = gradstep._parallel
+    before = pool.get_num_threads()
+    pool.set_num_threads(_flat.THREADS)  # the split copy on as many threads as the optimizer's
+    try:
+        for copy in (lambda: np.copyto(dst, src), lambda: pool.copyto(rows_dst, rows_src)):
+            copy()
+            best = min(_timed(copy) for _ in range(10))
+            result.append(2 * 4 * numel / best / 1e9)
+    finally:
+        pool.set_num_threads(before)
     return result
 
 
@@ -135,7 +141,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
         _flat.THREADS = args.threads
-    gs_threads = _flat.THREADS or gradstep._parallel.get_num_threads()
+    gs_threads = _flat.THREADS
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; gradstep optimizer "
           f"threads {gs_threads}; numpy {np.__version__}; {args.numel:,} float32 parameters; "
           f"median and min wall time, median CPU time (all threads) of {args.reps} steps")

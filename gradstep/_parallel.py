@@ -2,7 +2,7 @@
 
 NumPy runs each ufunc on one core, where torch runs its elementwise kernels on every
 intra-op thread. NumPy's loops release the GIL, so a large op split into chunks along
-its first axis, the chunks run on a few Python threads, uses the other cores too.
+its first axis, the chunks run on a few Python threads, can use the other cores too.
 
 Only work whose numbers do not depend on the split comes here: elementwise ufuncs,
 and per-row or per-image work (a softmax over the last axis, a max pool over each
@@ -14,10 +14,18 @@ done with its last (``next`` on a list iterator is atomic under the GIL): a thre
 OS does not schedule, because another process is busy on that core, costs nothing,
 the others take its share. The calling thread works too.
 
-BLAS calls and this pool's work never overlap (ops run one after another), so the
-two do not fight for cores. ``gradstep.set_num_threads(n)`` sets both; the default is
-``OMP_NUM_THREADS`` if set, else one thread per usable core (at most ``MAX_THREADS``),
-as torch's.
+**Off by default** (one thread): set ``GRADSTEP_NUM_THREADS=n`` or call
+``set_num_threads(n)`` here to split. Measured on the 2-core VM of bench/RESULTS.md,
+splitting paid for an op run back to back (exp over 4M floats: 2.0 -> 1.0 ms) but not
+inside a training step: there a worker thread woken after even 1 ms of idleness
+starts on its waker's core and shares it for the next milliseconds (exp over 1M
+floats on two threads after a pause: 530 us against 400 back to back and 710 alone),
+and every benchmark model ran 0-20% slower with two threads than with one. torch's
+OpenMP threads and OpenBLAS's spin-wait between kernels and so stay on their cores;
+a Python thread cannot wait without sleeping (spinning would hold the GIL).
+``gradstep.set_num_threads`` therefore sets the BLAS's threads and leaves this pool
+alone. The optimizer's flat path (``gradstep.optim._flat``) shares the same worker
+threads for its long updates, where a wake-up is cheap beside the work.
 """
 
 from __future__ import annotations
@@ -36,13 +44,17 @@ CHUNKS_PER_THREAD = 4  # a few chunks each, so a descheduled thread's share move
 
 
 def _default_threads():
-    """OMP_NUM_THREADS when set (torch's intra-op count follows it too), else the usable cores."""
+    """``GRADSTEP_NUM_THREADS`` when set to a positive int, else 1 (see the module docstring)."""
     try:
-        n = int(os.environ.get("OMP_NUM_THREADS", ""))
+        n = int(os.environ.get("GRADSTEP_NUM_THREADS", "1"))
     except ValueError:
-        n = 0
-    if n <= 0:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        n = 1
+    return max(1, min(MAX_THREADS, n))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (``sched_getaffinity``), at most ``MAX_THREADS``."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(MAX_THREADS, n or 1))
 
 
@@ -56,22 +68,18 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (the caller's included) for large elementwise work."""
-    global _threads, _pool
-    with _pool_lock:
-        if _pool is not None and n != _threads:
-            _pool.shutdown(wait=False)
-            _pool = None
-        _threads = max(1, int(n))
+    """Split large elementwise work among ``n`` threads (the caller's included); 1: never."""
+    global _threads
+    _threads = max(1, min(MAX_THREADS, int(n)))
 
 
 def executor():
-    """The process-wide worker threads (``get_num_threads() - 1`` of them)."""
+    """The process-wide worker threads: one fewer than the usable cores, made on first use."""
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1),
+                _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores() - 1),
                                            thread_name_prefix="gradstep")
     return _pool
 

@@ -50,13 +50,13 @@ def _check_positive(name, n):
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads in the BLAS (matmul, linear layers, convolutions) and in gradstep's
-    own pool for large elementwise work (``gradstep._parallel``)."""
+    """Use ``n`` threads in the BLAS (matmul, linear layers, convolutions).
+
+    gradstep's own pool for elementwise work stays as it is (one thread unless
+    ``GRADSTEP_NUM_THREADS`` asks for more): see ``gradstep._parallel`` for why.
+    """
     _check_positive("set_num_threads", n)
     _blas().limit(limits=n)
-    from . import _parallel
-
-    _parallel.set_num_threads(n)
 
 
 def get_num_threads() -> int:

@@ -46,8 +46,8 @@ from ..backend import xp
 # On 2 cores 1 << 16 made 2 threads 15-25% slower and 1 << 20 15-40% slower; one thread
 # runs as fast with 1 << 18 as with 1 << 16.
 CHUNK = 1 << 18
-THREADS = None  # threads for groups of at least MIN_THREADED; None: gradstep._parallel's count
-MIN_THREADED = 1 << 19  # two chunks or more
+THREADS = min(4, _parallel.usable_cores())  # threads for groups of at least MIN_THREADED
+MIN_THREADED = 1 << 20
 SCRATCH = 3  # chunk-sized temporaries handed to an update function as ``scratch``
 MAX_REBUILDS = 20  # a group whose parameter set keeps changing stays on the per-parameter path
 
@@ -159,8 +159,7 @@ class FlatGroup:
         """
         grads = self.flat_grads()
         chunks = self.chunks
-        threads = THREADS or _parallel.get_num_threads()
-        workers = min(threads, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
+        workers = min(THREADS, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
         todo = iter(chunks)
         futures = [_parallel.executor().submit(self._run_chunks, fn, arrays, kwargs, grads, todo)
                    for _ in range(workers - 1)]
