@@ -14,18 +14,22 @@ done with its last (``next`` on a list iterator is atomic under the GIL): a thre
 OS does not schedule, because another process is busy on that core, costs nothing,
 the others take its share. The calling thread works too.
 
-**Off by default** (one thread): set ``GRADSTEP_NUM_THREADS=n`` or call
-``set_num_threads(n)`` here to split. Measured on the 2-core VM of bench/RESULTS.md,
-splitting paid for an op run back to back (exp over 4M floats: 2.0 -> 1.0 ms) but not
-inside a training step: there a worker thread woken after even 1 ms of idleness
-starts on its waker's core and shares it for the next milliseconds (exp over 1M
-floats on two threads after a pause: 530 us against 400 back to back and 710 alone),
-and every benchmark model ran 0-20% slower with two threads than with one. torch's
-OpenMP threads and OpenBLAS's spin-wait between kernels and so stay on their cores;
-a Python thread cannot wait without sleeping (spinning would hold the GIL).
-``gradstep.set_num_threads`` therefore sets the BLAS's threads and leaves this pool
-alone. The optimizer's flat path (``gradstep.optim._flat``) shares the same worker
-threads for its long updates, where a wake-up is cheap beside the work.
+How many threads: ``GRADSTEP_NUM_THREADS`` if set, else one per usable core (at most
+``MAX_THREADS``); ``set_num_threads(n)`` here changes it (1: never split).
+``gradstep.set_num_threads`` (torch's call) sets the BLAS's threads and leaves this
+pool alone.
+
+Only arrays of ``MIN_ELEMENTS`` or more are split, a high bar, measured on the 2-core
+VM of bench/RESULTS.md. Splitting halves an op run back to back (exp over 4M floats:
+2.0 -> 1.0 ms), but inside a training step a worker thread woken after even 1 ms of
+idleness starts on its waker's core and shares it for the next milliseconds (exp over
+1M floats on two threads after a pause: 530 us, against 400 back to back and 710 on
+one thread). torch's OpenMP threads and OpenBLAS's spin-wait between kernels and so
+stay on their cores; a Python thread cannot wait without sleeping (spinning would hold
+the GIL). So only large arrays gain: the wide CNN's 2M-4M element ReLU, pooling and
+layout copies, where the smaller arrays of the other benchmark models ran 0-20% slower
+split than whole. The optimizer's flat path (``gradstep.optim._flat``) shares the same
+worker threads for its long updates.
 """
 
 from __future__ import annotations
@@ -37,25 +41,26 @@ from concurrent.futures import ThreadPoolExecutor
 from .backend import xp
 
 MAX_THREADS = 8
-# below this many elements one call is cheaper than handing chunks to threads (a handoff
-# costs ~20-40 us on a 2-core VM; an elementwise pass over 256K float32 takes ~100 us)
-MIN_ELEMENTS = 1 << 18
+# Below this many elements one call is cheaper than handing chunks to threads inside a
+# training step (2-core VM: the wide CNN's 2M-4M element ReLU, pooling and layout copies
+# gained 5-10% of its step; the transformer's 1M-element ones and everything smaller lost).
+MIN_ELEMENTS = 1 << 21
 CHUNKS_PER_THREAD = 4  # a few chunks each, so a descheduled thread's share moves to the others
-
-
-def _default_threads():
-    """``GRADSTEP_NUM_THREADS`` when set to a positive int, else 1 (see the module docstring)."""
-    try:
-        n = int(os.environ.get("GRADSTEP_NUM_THREADS", "1"))
-    except ValueError:
-        n = 1
-    return max(1, min(MAX_THREADS, n))
 
 
 def usable_cores() -> int:
     """The cores this process may run on (``sched_getaffinity``), at most ``MAX_THREADS``."""
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(MAX_THREADS, n or 1))
+
+
+def _default_threads():
+    """``GRADSTEP_NUM_THREADS`` when set to a positive int, else the usable cores."""
+    try:
+        n = int(os.environ.get("GRADSTEP_NUM_THREADS", ""))
+    except ValueError:
+        n = 0
+    return max(1, min(MAX_THREADS, n)) if n > 0 else usable_cores()
 
 
 _threads = _default_threads()

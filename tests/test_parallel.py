@@ -249,14 +249,15 @@ def test_unary_ops_split_are_bit_identical_and_match_torch(split_everything, nam
     np.testing.assert_allclose(split[1], tx.grad.numpy(), rtol=1e-13, atol=1e-15)
 
 
-def test_default_is_one_thread_unless_gradstep_num_threads_asks():
+def test_default_thread_count_and_gradstep_num_threads():
     import os
     import subprocess
     import sys
 
     code = ("import gradstep, gradstep._parallel as p; gradstep.set_num_threads(2); "
             "print(p.get_num_threads())")  # torch's call sets the BLAS, not this pool
-    for env_value, want in ((None, "1"), ("3", "3"), ("junk", "1"), ("0", "1")):
+    cores = str(_parallel.usable_cores())
+    for env_value, want in ((None, cores), ("3", "3"), ("junk", cores), ("0", cores), ("1", "1")):
         env = {k: v for k, v in os.environ.items() if k != "GRADSTEP_NUM_THREADS"}
         if env_value is not None:
             env["GRADSTEP_NUM_THREADS"] = env_value
