@@ -105,6 +105,9 @@ def _launch_train(args, argv):
         return None
     if args.nproc == 1:
         return None
+    from .training.models import check_model_name
+
+    check_model_name(args.model)  # here, once, rather than from every rank as the job aborts
     return _launch.relaunch(args.nproc, ["gradstep", *_strip_nproc(argv)])
 
 

@@ -28,4 +28,14 @@ def build_model(name, in_shape, num_classes):
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(32 * size, 64), nn.ReLU(), nn.Linear(64, num_classes),
         )
-    raise UsageError(f"unknown model '{name}'{suggest(name, MODELS)}; valid models: {', '.join(MODELS)}")
+    raise _unknown_model(name)
+
+
+def check_model_name(name):
+    """Raise the usage error for a model name gradstep train does not know (None: the default)."""
+    if name is not None and name not in MODELS:
+        raise _unknown_model(name)
+
+
+def _unknown_model(name):
+    return UsageError(f"unknown model '{name}'{suggest(name, MODELS)}; valid models: {', '.join(MODELS)}")
