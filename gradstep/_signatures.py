@@ -134,6 +134,13 @@ def _check_no_grad(name, args, kwargs, out):
             "differentiation, but one of the arguments requires grad.")
 
 
+def _rename_keywords(kwargs, renames):
+    """Move each torch keyword in ``kwargs`` to gradstep's name for it, in place."""
+    for torch_name, ours in renames.items():
+        if torch_name in kwargs:
+            kwargs[ours] = kwargs.pop(torch_name)
+
+
 def wrap(fn, name, with_out):
     try:
         params = list(inspect.signature(fn).parameters)  # the innermost op's names
@@ -151,9 +158,7 @@ def wrap(fn, name, with_out):
     def wrapper(*args, **kwargs):
         if not kwargs:  # the common call: positional arguments only
             return fn(*args)
-        for torch_name, ours in renames.items():
-            if torch_name in kwargs:
-                kwargs[ours] = kwargs.pop(torch_name)
+        _rename_keywords(kwargs, renames)
         if sizes in kwargs:
             size = kwargs.pop(sizes)
             if params[:1] and params[0] in kwargs:  # input= given by keyword too
@@ -209,9 +214,7 @@ def _renamed(fn, renames, sizes=None):
     def method(*args, **kwargs):
         if not kwargs:  # the common call: positional arguments only
             return fn(*args)
-        for torch_name, ours in renames.items():
-            if torch_name in kwargs:
-                kwargs[ours] = kwargs.pop(torch_name)
+        _rename_keywords(kwargs, renames)
         if sizes in kwargs:
             args = (*args, kwargs.pop(sizes))
         return fn(*args, **kwargs)

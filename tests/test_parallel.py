@@ -132,11 +132,16 @@ CONVS = [  # (input shape, conv kwargs): every layout conv2d chooses
 ]
 
 
-def _gradstep_conv(x, g, shape, kw):
-    conv = gradstep.nn.Conv2d(shape[1], **kw).double()
+def _seeded(lib, conv):
+    """``conv`` with weights and bias drawn from one seed, the same for torch and gradstep."""
     gen = np.random.default_rng(5)
-    conv.weight.data = gradstep.tensor(gen.standard_normal(tuple(conv.weight.shape)))
-    conv.bias.data = gradstep.tensor(gen.standard_normal(tuple(conv.bias.shape)))
+    conv.weight.data = lib.tensor(gen.standard_normal(tuple(conv.weight.shape)))
+    conv.bias.data = lib.tensor(gen.standard_normal(tuple(conv.bias.shape)))
+    return conv
+
+
+def _gradstep_conv(x, g, shape, kw):
+    conv = _seeded(gradstep, gradstep.nn.Conv2d(shape[1], **kw).double())
     gx = gradstep.tensor(x, requires_grad=True)
     out = conv(gx)
     out.backward(gradstep.tensor(g))
@@ -159,9 +164,7 @@ def test_conv2d_split_copies_are_bit_identical(split_everything, monkeypatch, sh
     whole = _gradstep_conv(x, g, shape, kw)
     for a, b in zip(split, whole):
         np.testing.assert_array_equal(a, b)
-    gen = np.random.default_rng(5)
-    probe.weight.data = torch.tensor(gen.standard_normal(tuple(probe.weight.shape)))
-    probe.bias.data = torch.tensor(gen.standard_normal(tuple(probe.bias.shape)))
+    _seeded(torch, probe)
     tx = torch.tensor(x, requires_grad=True)
     tout = probe(tx)
     tout.backward(torch.tensor(g))
