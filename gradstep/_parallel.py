@@ -14,8 +14,9 @@ done with its last (``next`` on a list iterator is atomic under the GIL): a thre
 OS does not schedule, because another process is busy on that core, costs nothing,
 the others take its share. The calling thread works too.
 
-How many threads: ``GRADSTEP_NUM_THREADS`` if set, else one per usable core (at most
-``MAX_THREADS``); ``set_num_threads(n)`` here changes it (1: never split).
+How many threads: ``GRADSTEP_NUM_THREADS`` if set, else ``OMP_NUM_THREADS`` if set, else
+one per usable core (at most ``MAX_THREADS``); ``set_num_threads(n)`` here changes it
+(1: never split).
 ``gradstep.set_num_threads`` (torch's call) sets the BLAS's threads and leaves this
 pool alone.
 
@@ -55,12 +56,16 @@ def usable_cores() -> int:
 
 
 def _default_threads():
-    """``GRADSTEP_NUM_THREADS`` when set to a positive int, else the usable cores."""
-    try:
-        n = int(os.environ.get("GRADSTEP_NUM_THREADS", ""))
-    except ValueError:
-        n = 0
-    return max(1, min(MAX_THREADS, n)) if n > 0 else usable_cores()
+    """``GRADSTEP_NUM_THREADS``, else ``OMP_NUM_THREADS`` (what limits torch's intra-op threads,
+    e.g. one per MPI rank), when set to a positive int; else the usable cores."""
+    for name in ("GRADSTEP_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            n = int(os.environ.get(name, ""))
+        except ValueError:
+            continue
+        if n > 0:
+            return min(MAX_THREADS, n)
+    return usable_cores()
 
 
 _threads = _default_threads()

@@ -260,10 +260,14 @@ def test_default_thread_count_and_gradstep_num_threads():
     code = ("import gradstep, gradstep._parallel as p; gradstep.set_num_threads(2); "
             "print(p.get_num_threads())")  # torch's call sets the BLAS, not this pool
     cores = str(_parallel.usable_cores())
-    for env_value, want in ((None, cores), ("3", "3"), ("junk", cores), ("0", cores), ("1", "1")):
-        env = {k: v for k, v in os.environ.items() if k != "GRADSTEP_NUM_THREADS"}
-        if env_value is not None:
-            env["GRADSTEP_NUM_THREADS"] = env_value
+    cases = [(None, None, cores), ("3", None, "3"), ("junk", None, cores), ("0", None, cores),
+             ("1", None, "1"), (None, "1", "1"), ("2", "1", "2"), ("junk", "3", "3")]
+    for ours, omp, want in cases:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GRADSTEP_NUM_THREADS", "OMP_NUM_THREADS")}
+        for key, value in (("GRADSTEP_NUM_THREADS", ours), ("OMP_NUM_THREADS", omp)):
+            if value is not None:
+                env[key] = value
         got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True, check=True).stdout.strip()
-        assert got == want, (env_value, got)
+        assert got == want, (ours, omp, got)
