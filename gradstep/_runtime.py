@@ -52,8 +52,8 @@ def _check_positive(name, n):
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the BLAS (matmul, linear layers, convolutions).
 
-    gradstep's own pool for elementwise work stays as it is (one thread unless
-    ``GRADSTEP_NUM_THREADS`` asks for more): see ``gradstep._parallel`` for why.
+    gradstep's own pool for large elementwise work keeps its count (``GRADSTEP_NUM_THREADS``,
+    else ``OMP_NUM_THREADS``, else the cores): see ``gradstep._parallel``.
     """
     _check_positive("set_num_threads", n)
     _blas().limit(limits=n)

@@ -37,8 +37,8 @@ def _batched_matmul(a, b):
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = a.size // (m * k) if m * k else 0
     work = m * n * k
-    if work >= SMALL_GEMM or batch * work < MIN_SPLIT_GEMM_WORK or \
-            not _parallel.worth_splitting(_parallel.MIN_ELEMENTS, a.shape[0]):
+    if work >= SMALL_GEMM or batch * work < MIN_SPLIT_GEMM_WORK or a.shape[0] < 2 or \
+            _parallel.get_num_threads() == 1:
         return xp.matmul(a, b)
     out = xp.empty(a.shape[:-1] + (n,), xp.result_type(a, b))
 

@@ -160,14 +160,9 @@ class FlatGroup:
         grads = self.flat_grads()
         chunks = self.chunks
         workers = min(THREADS, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
-        todo = iter(chunks)
-        futures = [_parallel.executor().submit(self._run_chunks, fn, arrays, kwargs, grads, todo)
-                   for _ in range(workers - 1)]
-        try:
-            self._run_chunks(fn, arrays, kwargs, grads, todo)
-        finally:
-            for f in futures:
-                f.result()
+        todo = iter(chunks)  # each thread runs _run_chunks over the shared iterator
+        _parallel.run(lambda: self._run_chunks(fn, arrays, kwargs, grads, todo), [()] * workers,
+                      workers)
 
     def _run_chunks(self, fn, arrays, kwargs, grads, chunks):
         """Run ``fn`` on each chunk taken from ``chunks`` with this thread's own temporaries."""
