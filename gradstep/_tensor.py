@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import _device, _tensor_device
+from . import _blas, _device, _tensor_device
 from . import autograd as _autograd
 from . import backend as B
 from .autograd import engine as _engine
@@ -516,6 +516,8 @@ class Tensor:
         if self._needs_graph(other):
             return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
         if alpha != 1:
+            if self._fused_axpy_(other, alpha):
+                return self
             other = other._data * alpha if isinstance(other, Tensor) else other * alpha
         return self._ufunc_(xp.add, other)
 
@@ -523,8 +525,22 @@ class Tensor:
         if self._needs_graph(other):
             return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
         if alpha != 1:
+            if self._fused_axpy_(other, -alpha):  # torch: sub(alpha) is add(-alpha)
+                return self
             other = other._data * alpha if isinstance(other, Tensor) else other * alpha
         return self._ufunc_(xp.subtract, other)
+
+    def _fused_axpy_(self, other, alpha):
+        """``self += alpha * other`` rounded once, as torch does, when the BLAS can take both
+        arrays (same-shape float32/float64, see ``gradstep._blas``); False if it cannot."""
+        if (not isinstance(other, Tensor) or isinstance(alpha, bool)
+                or not isinstance(alpha, (int, float)) or alpha == 0
+                or not _blas.can_fuse(other._data, self._data)):
+            return False
+        self._check_writable()
+        _blas.axpy(alpha, other._data, self._data)
+        self._vc[0] += 1
+        return True
 
     def mul_(self, other):
         if self._needs_graph(other):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from .. import _parallel
+from .. import _blas, _parallel
 from .._errstate import quiet, restore
 from ..autograd.function import Node
+from ..autograd.grad_mode import _GradState
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
 from . import _util
@@ -326,10 +327,32 @@ def _times_alpha(a, b, alpha):
     return b * alpha
 
 
+def _fused_add(a, b, alpha):
+    """``a + alpha * b`` rounded once (torch's FMA), without a graph, or None where it does not apply.
+
+    Taken for same-shape float32/float64 tensors that need no gradient, e.g. the
+    ``d_p = d_p.add(p.data, alpha=wd)`` of hand-written optimizers (see ``gradstep._blas``).
+    """
+    T = _util._Tensor or tensor_cls()
+    if (not isinstance(a, T) or not isinstance(b, T) or isinstance(alpha, bool)
+            or not isinstance(alpha, (int, float)) or alpha == 0
+            or (_GradState.enabled and (a._rg or b._rg))):
+        return None
+    if a._data.dtype != b._data.dtype or a._data.shape != b._data.shape:
+        return None
+    out = a._data.copy()  # C-contiguous
+    if not _blas.can_fuse(b._data, out):
+        return None
+    return T._make(_blas.axpy(alpha, b._data, out))
+
+
 def add(a, b, alpha=1):
     if type(alpha) is not int or alpha != 1:
         _check_alpha(a, b, alpha)
         if alpha != 1:
+            fused = _fused_add(a, b, alpha)
+            if fused is not None:
+                return fused
             b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(b, a.dtype))
@@ -342,6 +365,9 @@ def sub(a, b, alpha=1):
     if type(alpha) is not int or alpha != 1:
         _check_alpha(a, b, alpha)
         if alpha != 1:
+            fused = _fused_add(a, b, -alpha)  # torch: sub(alpha) is add(-alpha)
+            if fused is not None:
+                return fused
             b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")

@@ -37,7 +37,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from operator import is_
 
-from .. import _parallel
+from .. import _blas, _parallel
 from .._tensor import Tensor
 from ..backend import xp
 
@@ -161,8 +161,12 @@ class FlatGroup:
         chunks = self.chunks
         workers = min(THREADS, len(chunks)) if self.offsets[-1] >= MIN_THREADED else 1
         todo = iter(chunks)  # each thread runs _run_chunks over the shared iterator
-        _parallel.run(lambda: self._run_chunks(fn, arrays, kwargs, grads, todo), [()] * workers,
-                      workers)
+        if workers == 1:
+            self._run_chunks(fn, arrays, kwargs, grads, todo)
+            return
+        with _blas.serial():  # our threads split the work; the BLAS's would wait on each other
+            _parallel.run(lambda: self._run_chunks(fn, arrays, kwargs, grads, todo),
+                          [()] * workers, workers)
 
     def _run_chunks(self, fn, arrays, kwargs, grads, chunks):
         """Run ``fn`` on each chunk taken from ``chunks`` with this thread's own temporaries."""

@@ -14,6 +14,7 @@ Algorithm box (torch.optim.Adam)::
 
 from __future__ import annotations
 
+from .._blas import axpy
 from .._tensor import Tensor
 from ..backend import xp
 from ._flat import param_batches
@@ -56,9 +57,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, b
     # a scalar, ~6% of the step); the rounding differs from torch's by an ulp or two of the update.
     denom = xp.sqrt(v, out=tmp)
     denom += eps * bias_correction2_sqrt
-    update = xp.divide(exp_avg, denom, out=tmp)
-    update *= -step_size * bias_correction2_sqrt
-    param += update
+    axpy(-step_size * bias_correction2_sqrt, xp.divide(exp_avg, denom, out=tmp), param)
 
 
 class Adam(Optimizer):

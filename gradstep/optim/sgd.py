@@ -13,6 +13,7 @@ Algorithm box (torch.optim.SGD)::
 
 from __future__ import annotations
 
+from .._blas import axpby, axpy
 from .._tensor import Tensor
 from ..backend import xp
 from ._flat import param_batches
@@ -38,25 +39,24 @@ def sgd_update(param, grad, momentum_buffer, *, fresh, lr, weight_decay, momentu
     overwritten with the gradient (torch clones the gradient on the first step).
     ``scratch``: optional preallocated temporaries (see ``_functional.temps``).
     """
-    d_p, tmp = temps(param, scratch, 2)
+    (d_p,) = temps(param, scratch, 1)
     g = signed_grad(grad, maximize, out=d_p)
     if weight_decay != 0:
-        g = add_weight_decay(g, param, weight_decay, out=d_p, tmp=tmp)
+        g = add_weight_decay(g, param, weight_decay, out=d_p)
     if momentum != 0:
         buf = momentum_buffer
         if fresh:
             buf[...] = g
-        else:
-            buf *= momentum
-            if dampening == 0:
-                buf += g
-            else:
-                buf += xp.multiply(g, 1 - dampening, out=tmp)
-        if nesterov:
-            g = xp.add(g, xp.multiply(buf, momentum, out=tmp), out=d_p)
+        else:  # torch: buf.mul_(momentum).add_(g, alpha=1 - dampening)
+            axpby(1 - dampening, g, momentum, buf)
+        if nesterov:  # torch: g.add(buf, alpha=momentum), into a temporary (never into the grad)
+            if g is not d_p:
+                xp.copyto(d_p, g)
+                g = d_p
+            axpy(momentum, buf, g)
         else:
             g = buf
-    param += xp.multiply(g, -lr, out=tmp)
+    axpy(-lr, g, param)  # torch: param.add_(g, alpha=-lr)
 
 
 class SGD(Optimizer):

@@ -1,0 +1,161 @@
+"""gradstep._blas: one-rounding ``y += a*x`` / ``y = a*x + b*y`` equal to torch's, with NumPy fallbacks.
+
+Where both sides use fused multiply-adds (torch's AVX2/AVX-512 kernels and an OpenBLAS
+kernel for a CPU with FMA) the results must be equal to the bit. Elsewhere (an old CPU, or
+the NumPy fallback) ``y + a*x`` is rounded twice, which is within one rounding of the
+product plus one of the sum: |error| <= eps * (|a*x| + |y + a*x|) per element.
+"""
+
+import numpy as np
+import pytest
+import threadpoolctl
+import torch
+
+import gradstep
+from gradstep import _blas
+from tests.helpers import fma_on_both_sides
+
+
+def assert_like_torch(got, want, a_x, exact):
+    """Bit-equal when both sides fuse; else within the two-rounding bound."""
+    if exact:
+        np.testing.assert_array_equal(got, want)
+    else:
+        eps = np.finfo(got.dtype).eps
+        bound = eps * (np.abs(a_x) + np.abs(want.astype(np.float64))) + np.finfo(got.dtype).tiny
+        assert np.all(np.abs(got.astype(np.float64) - want) <= bound)
+
+
+@pytest.fixture(params=["blas", "numpy"])
+def path(request, monkeypatch):
+    """Each test runs on the BLAS kernels and on the NumPy fallback (no BLAS found)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(_blas, "_kernels", {})
+        return False
+    if not _blas.available():
+        pytest.skip("NumPy's BLAS exports no CBLAS axpy")
+    return fma_on_both_sides()
+
+
+def test_numpy_wheel_blas_is_found():
+    """NumPy's own OpenBLAS (the wheel's scipy_openblas, or a system one) must give the kernels."""
+    if not any(i["internal_api"] == "openblas" for i in threadpoolctl.threadpool_info()):
+        pytest.skip("NumPy is not linked to OpenBLAS here")
+    assert _blas.available()
+
+
+SIZES = [1, 7, 10_001, 100_000]  # 10_001: above OpenBLAS's threading threshold for axpy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", SIZES)
+def test_axpy_is_torch_add_alpha(path, dtype, n):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(dtype)
+    y = rng.standard_normal(n).astype(dtype)
+    alpha = float(rng.uniform(-2, 2))
+    want = torch.from_numpy(y.copy()).add_(torch.from_numpy(x), alpha=alpha).numpy()
+    got = _blas.axpy(alpha, x, y)
+    assert got is y
+    assert_like_torch(got, want, alpha * x.astype(np.float64), path)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", SIZES)
+def test_axpby_is_torch_mul_then_add_alpha(path, dtype, n):
+    rng = np.random.default_rng(n + 1)
+    x = rng.standard_normal(n).astype(dtype)
+    y = rng.standard_normal(n).astype(dtype)
+    alpha, beta = 0.1, 0.9
+    want = torch.from_numpy(y.copy()).mul_(beta).add_(torch.from_numpy(x), alpha=alpha).numpy()
+    got = _blas.axpby(alpha, x, beta, y)
+    assert got is y
+    assert_like_torch(got, want, alpha * x.astype(np.float64), path)
+
+
+def test_zero_scales_still_propagate_nan_and_inf_like_torch():
+    """BLAS skips the multiply by a zero alpha/beta; torch computes 0*inf = nan."""
+    x = np.array([np.inf, 1.0, np.nan], np.float32)
+    y = np.array([1.0, np.inf, 2.0], np.float32)
+    want = torch.from_numpy(y.copy()).add_(torch.from_numpy(x), alpha=0.0).numpy()
+    np.testing.assert_array_equal(_blas.axpy(0.0, x, y.copy()), want)
+    want = torch.from_numpy(y.copy()).mul_(0.0).add_(torch.from_numpy(x), alpha=0.5).numpy()
+    np.testing.assert_array_equal(_blas.axpby(0.5, x, 0.0, y.copy()), want)
+    want = torch.from_numpy(y.copy()).mul_(0.5).add_(torch.from_numpy(x), alpha=0.0).numpy()
+    np.testing.assert_array_equal(_blas.axpby(0.0, x, 0.5, y.copy()), want)
+
+
+def test_overlapping_views_read_the_old_values():
+    """A shifted view of ``y`` as ``x`` must not see elements already updated."""
+    base = np.arange(20, dtype=np.float64)
+    y, x = base[1:], base[:-1]
+    want = np.arange(1, 20, dtype=np.float64) + 2.0 * np.arange(19, dtype=np.float64)
+    assert not _blas.can_fuse(x, y)
+    np.testing.assert_array_equal(_blas.axpy(2.0, x, y), want)
+    same = np.arange(5, dtype=np.float32)  # x is y: elementwise, safe for BLAS
+    np.testing.assert_array_equal(_blas.axpy(2.0, same, same), np.arange(5) * 3.0)
+
+
+@pytest.mark.parametrize("case", ["transposed", "strided", "float16", "mixed"])
+def test_arrays_blas_cannot_take_use_numpy(case):
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal((6, 6)).astype(np.float32)
+    x = rng.standard_normal((6, 6)).astype(np.float32)
+    if case == "transposed":
+        y = m.T
+    elif case == "strided":
+        y, x = m[:, ::2], x[:, ::2]
+    elif case == "float16":
+        y, x = m.astype(np.float16), x.astype(np.float16)
+    else:  # mixed dtypes
+        y, x = m, x.astype(np.float64)
+    assert not _blas.can_fuse(x, y)
+    alpha = 0.25
+    want = y + x * alpha
+    np.testing.assert_allclose(_blas.axpy(alpha, x, y), want.astype(y.dtype), rtol=1e-3)
+
+
+def test_serial_runs_blas_on_one_thread_and_restores_the_count():
+    if not _blas.available():
+        pytest.skip("no BLAS kernels")
+    before = gradstep.get_num_threads()
+    with pytest.raises(KeyError):
+        with _blas.serial():
+            assert gradstep.get_num_threads() == 1
+            raise KeyError
+    assert gradstep.get_num_threads() == before
+
+
+@pytest.mark.filterwarnings("ignore:This overload of add_ is deprecated")
+@pytest.mark.parametrize("form,scale", [
+    (lambda L, x, y: x.add_(-0.01, y), -0.01),  # torch 1.x positional alpha
+    (lambda L, x, y: x.sub_(y, alpha=0.3), -0.3),
+    (lambda L, x, y: x.add(y, alpha=1.7), 1.7),
+    (lambda L, x, y: L.sub(x, y, alpha=-2.5), 2.5),
+    (lambda L, x, y: x.t().add(y.t(), alpha=0.5).t(), 0.5),  # non-contiguous operands
+])
+def test_tensor_add_alpha_rounds_like_torch(path, form, scale):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((64, 33)).astype(np.float32)
+    b = rng.standard_normal((64, 33)).astype(np.float32)
+    want = form(torch, torch.from_numpy(a.copy()), torch.from_numpy(b)).numpy()
+    got = form(gradstep, gradstep.tensor(a.copy()), gradstep.tensor(b)).numpy()
+    assert_like_torch(got, want, scale * b.astype(np.float64), path)
+
+
+def test_fused_add_keeps_autograd_and_the_version_counter():
+    x = gradstep.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = gradstep.tensor([0.5, 0.25, 2.0], requires_grad=True)
+    y = x.add(w, alpha=3.0)  # needs a graph: not the BLAS shortcut
+    y.sum().backward()
+    assert y.grad_fn is not None
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+    with gradstep.no_grad():
+        z = x.add(w, alpha=3.0)
+    assert z.grad_fn is None and not z.requires_grad
+    p = gradstep.zeros(4)
+    v = p._version
+    p.add_(gradstep.ones(4), alpha=0.5)
+    assert p._version == v + 1
+    np.testing.assert_array_equal(p.numpy(), [0.5] * 4)
