@@ -1,6 +1,6 @@
 """Optimizer step speed: gradstep beside torch.optim on 10 million float32 parameters.
 
-    .venv/bin/python bench/optim.py [--numel 10000000] [--reps 15] [--threads N] [--settle 0.02]
+    .venv/bin/python bench/optim.py [--numel 10000000] [--reps 15] [--threads N] [--settle 0.15]
 
 Two layouts (4 equal tensors; 200 tensors of mixed sizes), two optimizers
 (SGD(momentum=0.9, weight_decay=1e-4) and Adam), and five implementations:
@@ -14,10 +14,13 @@ The implementations are timed round-robin (one step each, repeated), so a
 burst of load from other processes hits all of them alike. Before each timed
 step the main thread computes (busy-waits) for ``--settle`` seconds, as a
 training loop runs forward and backward before ``step()``: after a parallel
-region torch's OpenMP threads spin-wait for several milliseconds, and without
-the pause they would take a core from whichever implementation runs next (and
-their spinning would count in its CPU time); a training process using only
-gradstep has no such threads. The pause is busy rather than a sleep because
+region torch's OpenMP threads spin-wait for several milliseconds, and OpenBLAS's
+(which gradstep's updates call, see ``gradstep._blas``) for about 0.1 s (2^28
+cycles, its default THREAD_TIMEOUT). Without the pause they would take a core
+from whichever implementation runs next (and their spinning would count in its
+CPU time): with a 0.02 s pause, torch's default Adam measured 25-40 ms after a
+gradstep step instead of its 14-16 ms. In a training process each library's
+threads spin only between its own calls. The pause is busy rather than a sleep because
 on this VM, after the whole process slept, a woken worker thread shares the
 waker's core for the next several milliseconds (no parallelism at all, for
 torch's threads as for gradstep's), which is not what a training loop sees.
@@ -133,8 +136,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--numel", type=int, default=10_000_000)
     ap.add_argument("--reps", type=int, default=15)
-    ap.add_argument("--settle", type=float, default=0.02,
-                    help="seconds of busy pause before each timed step (torch's OpenMP spin-wait)")
+    ap.add_argument("--settle", type=float, default=0.15,
+                    help="seconds of busy pause before each timed step (OpenMP/OpenBLAS spin-wait)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch intra-op threads = gradstep optimizer threads (default: each's own)")
     args = ap.parse_args()
