@@ -7,10 +7,13 @@ and costs two passes over memory on one core. The level-1 BLAS routine ``axpy``
 does the same update in one FMA pass, on the BLAS's own threads, and NumPy's
 wheels carry it already (OpenBLAS): no new dependency. Measured on a 2-core Zen 5
 VM: 2-3.5x faster than NumPy's two passes for 64K-10M floats, and equal to
-torch's ``add_(alpha=)``, ``lerp_`` and ``mul_().add_()`` bit for bit with
-OpenBLAS's AVX-512 kernels (SkylakeX and later; Zen 4/5 use them too). Its
-Haswell kernel, which Zen 2/3 also get, rounds the last few elements of each
-thread's block twice, as NumPy does.
+torch's ``add_(alpha=)``, ``lerp_`` and ``mul_().add_()`` bit for bit.
+
+Only a kernel that rounds every element once is used (``_rounds_once`` probes it
+on first use): OpenBLAS's AVX-512 kernel (SkylakeX and later; Zen 4/5 get it)
+passes; its Haswell kernel (also Zen 2/3's) rounds the tail of each thread's
+block twice, which would make results depend on array lengths and thread
+counts, so there the NumPy path runs.
 
 The library is the one NumPy loaded, found through threadpoolctl (a dependency
 already), and the symbol is looked up under the names NumPy's wheels use
@@ -76,11 +79,34 @@ def _load():
             scalar = _C_SCALAR[t]
             axpy.argtypes = [int_t, scalar, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
             axpy.restype = None
-            kernels[t + "axpy"] = axpy
+            if _rounds_once(axpy, t):
+                kernels[t + "axpy"] = axpy
         if kernels:
             _thread_controls[:] = [controller]
             break
     return kernels
+
+
+def _rounds_once(axpy, t):
+    """True when ``axpy`` rounds every element once (an FMA), whatever its length and position.
+
+    Kernels differ: OpenBLAS's AVX-512 one fuses everywhere, its Haswell one (Zen 2/3
+    get it too) rounds the tail of each thread's block twice. A kernel that mixes the
+    two would make the numbers depend on array lengths and thread counts (the flat
+    optimizer path would stop equalling the per-parameter one), so it is not used.
+    The probe: ``a * x - 1`` with ``a = x = 1 + 2^-k`` is ``2^(1-k) + 2^-2k`` exactly,
+    which one rounding keeps and two roundings (a tie in ``a * x``) turn into ``2^(1-k)``.
+    """
+    dtype, k = (_np.float32, 12) if t == "s" else (_np.float64, 27)
+    a = 1.0 + 2.0**-k
+    want = dtype(2.0 ** (1 - k) + 2.0 ** (-2 * k))
+    for n in [*range(1, 70), 30_011]:
+        x = _np.full(n, a, dtype)
+        y = _np.full(n, -1.0, dtype)
+        axpy(n, a, x.ctypes.data, 1, y.ctypes.data, 1)
+        if not (y == want).all():
+            return False
+    return True
 
 
 def _get_kernels():
@@ -100,7 +126,7 @@ def available() -> bool:
 def _kind(x, y):
     """"s"/"d" when BLAS can update ``y`` from ``x`` in place, else None."""
     t = _FLOAT_TYPES.get(y.dtype)
-    if (t is None or x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
+    if (t is None or not isinstance(x, _np.ndarray) or not isinstance(y, _np.ndarray) or x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
             or not x.flags.c_contiguous or not y.flags.writeable or y.size == 0):
         return None
     if x.ctypes.data != y.ctypes.data and _np.may_share_memory(x, y):
@@ -139,6 +165,24 @@ def axpby(alpha, x, beta, y):
     """
     y *= beta
     return axpy(alpha, x, y)
+
+
+def lerp_(start, end, weight, tmp=None):
+    """``start <- start + weight * (end - start)`` in place, rounded as torch's lerp kernel does.
+
+    torch evaluates from whichever end is closer (``|weight| < 0.5``) for accuracy, as one
+    fused multiply-add: ``start + weight * d`` or ``end + (weight - 1) * d``, with
+    ``d = end - start`` and ``weight - 1`` rounded in float32 for float32 tensors. ``tmp``: an
+    optional temporary shaped like ``start``.
+    """
+    xp = backend.xp
+    d = xp.subtract(end, start, out=tmp)
+    if abs(weight) < 0.5:
+        return axpy(weight, d, start)
+    xp.copyto(start, end)
+    minus_one = float(_np.float32(weight) - _np.float32(1)) if start.dtype == _np.float32 \
+        else weight - 1
+    return axpy(minus_one, d, start)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from itertools import chain
 
-from . import _legacy
+from . import _blas, _legacy
 from ._tensor import Tensor, _leaf_inplace_error
 from .autograd.function import Node
 from .autograd.grad_mode import _GradState, no_grad
@@ -161,6 +161,137 @@ def _shape_inplace(op):
     return method
 
 
+
+# ---------------------------------------------------------------- hand-written in-place arithmetic
+# Fast paths without a graph (``Tensor._ufunc_``); with one, the out-of-place op is recorded.
+
+def add_(self, other, alpha=1):
+    if self._needs_graph(other):
+        return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
+    if alpha != 1:
+        if self._fused_axpy_(other, alpha):
+            return self
+        other = other._data * alpha if isinstance(other, Tensor) else other * alpha
+    return self._ufunc_(xp.add, other)
+
+def sub_(self, other, alpha=1):
+    if self._needs_graph(other):
+        return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
+    if alpha != 1:
+        if self._fused_axpy_(other, -alpha):  # torch: sub(alpha) is add(-alpha)
+            return self
+        other = other._data * alpha if isinstance(other, Tensor) else other * alpha
+    return self._ufunc_(xp.subtract, other)
+
+def _fused_axpy_(self, other, alpha):
+    """``self += alpha * other`` rounded once, as torch does, when the BLAS can take both
+    arrays (same-shape float32/float64, see ``gradstep._blas``); False if it cannot."""
+    if (not isinstance(other, Tensor) or isinstance(alpha, bool)
+            or not isinstance(alpha, (int, float)) or alpha == 0
+            or not _blas.can_fuse(other._data, self._data)):
+        return False
+    self._check_writable()
+    _blas.axpy(alpha, other._data, self._data)
+    self._vc[0] += 1
+    return True
+
+def mul_(self, other):
+    if self._needs_graph(other):
+        return self._inplace_graph(lambda s: s * other)
+    return self._ufunc_(xp.multiply, other)
+
+def div_(self, other, rounding_mode=None):
+    if self._needs_graph(other) or rounding_mode is not None:
+        return self._inplace_graph(lambda s: s.div(other, rounding_mode=rounding_mode))
+    return self._ufunc_(xp.true_divide, other)
+
+def pow_(self, exponent):
+    if self._needs_graph(exponent):
+        return self._inplace_graph(lambda s: s**exponent)
+    return self._ufunc_(xp.power, exponent)
+
+def neg_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: -s)
+    return self._ufunc_(xp.negative)
+
+def clamp_(self, min=None, max=None):  # noqa: A002
+    if self._needs_graph(min, max):
+        return self._inplace_graph(lambda s: s.clamp(min, max))
+    lo = min._data if isinstance(min, Tensor) else min
+    hi = max._data if isinstance(max, Tensor) else max
+    self._check_writable()
+    if lo is not None:
+        xp.maximum(self._data, lo, out=self._data, casting="same_kind")
+    if hi is not None:
+        xp.minimum(self._data, hi, out=self._data, casting="same_kind")
+    self._vc[0] += 1
+    return self
+
+def clamp_min_(self, min):  # noqa: A002
+    return self.clamp_(min=min)
+
+def clamp_max_(self, max):  # noqa: A002
+    return self.clamp_(max=max)
+
+def maximum_(self, other):
+    if self._needs_graph(other):
+        return self._inplace_graph(lambda s: s.maximum(other))
+    return self._ufunc_(xp.maximum, other)
+
+def sqrt_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: s.sqrt())
+    return self._ufunc_(xp.sqrt)
+
+def exp_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: s.exp())
+    return self._ufunc_(xp.exp)
+
+def abs_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: s.abs())
+    return self._ufunc_(xp.abs)
+
+def sign_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: s.sign())
+    return self._ufunc_(xp.sign)
+
+def relu_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: s.relu())
+    return self._ufunc_(xp.maximum, 0)
+
+def sigmoid_(self):
+    return self._inplace_graph(lambda s: s.sigmoid()) if self._needs_graph() else \
+        self._set_raw(self.detach().sigmoid()._data)
+
+def tanh_(self):
+    if self._needs_graph():
+        return self._inplace_graph(lambda s: s.tanh())
+    return self._ufunc_(xp.tanh)
+
+
+def lerp_(self, end, weight):
+    """``self += weight * (end - self)`` by torch's two-sided formula, for a number ``weight``.
+
+    Rounded once per element like torch's kernel where the BLAS takes the arrays (``_blas``).
+    """
+    if self._needs_graph(end, weight):
+        return self._inplace_graph(lambda s: s + (end - s) * weight)
+    if (isinstance(weight, (int, float)) and not isinstance(weight, bool)
+            and isinstance(end, Tensor) and self.dtype.is_floating_point
+            and end._data.dtype == self._data.dtype and end._data.shape == self._data.shape):
+        self._check_writable()
+        _blas.lerp_(self._data, end._data, weight)
+        self._vc[0] += 1
+        return self
+    w = weight._data if isinstance(weight, Tensor) else weight
+    return self._ufunc_(xp.add, (end._data - self._data) * w)
+
+
 def resize_(self, *sizes, memory_format=None):
     """Reshape in place, keeping the leading elements; new elements are uninitialised (zeros)."""
     shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
@@ -177,8 +308,15 @@ def resize_(self, *sizes, memory_format=None):
     return self
 
 
+HAND_WRITTEN = {name: globals()[name] for name in (
+    'add_', 'sub_', '_fused_axpy_', 'mul_', 'div_', 'pow_', 'neg_', 'clamp_', 'clamp_min_', 'clamp_max_', 'maximum_', 'sqrt_', 'exp_', 'abs_', 'sign_', 'relu_', 'sigmoid_', 'tanh_', 'lerp_')}
+
+
 def bind():
     T = Tensor
+    for name, fn in HAND_WRITTEN.items():
+        setattr(T, name, fn)
+    T.clip_ = clamp_
     for name, op in GENERATED.items():
         setattr(T, name, inplace_from(op))
     for name, op in UNTRACKED.items():

@@ -6,9 +6,10 @@ the NumPy fallback) ``y + a*x`` is rounded twice, which is within one rounding o
 product plus one of the sum: |error| <= eps * (|a*x| + |y + a*x|) per element.
 """
 
+import ctypes
+
 import numpy as np
 import pytest
-import threadpoolctl
 import torch
 
 import gradstep
@@ -37,11 +38,45 @@ def path(request, monkeypatch):
     return fma_on_both_sides()
 
 
-def test_numpy_wheel_blas_is_found():
-    """NumPy's own OpenBLAS (the wheel's scipy_openblas, or a system one) must give the kernels."""
-    if not any(i["internal_api"] == "openblas" for i in threadpoolctl.threadpool_info()):
+def test_numpy_wheel_blas_exports_axpy():
+    """NumPy's own OpenBLAS (the wheel's scipy_openblas, or a system one) has a CBLAS axpy."""
+    libs = [c for c in _blas._numpy_blas_controllers() if c.internal_api == "openblas"]
+    if not libs:
         pytest.skip("NumPy is not linked to OpenBLAS here")
-    assert _blas.available()
+    fn, int_type = _blas._lookup(ctypes.CDLL(libs[0].filepath), "saxpy")
+    assert fn is not None and int_type is not None
+
+
+def fake_axpy(dtype, fused):
+    """A Python stand-in for a CBLAS axpy: fused (one rounding) or NumPy's two roundings,
+    optionally only on the first 16 elements (a kernel whose tail loop is not fused)."""
+
+    def axpy(n, alpha, x_ptr, incx, y_ptr, incy):
+        x = np.ctypeslib.as_array((ctypes.c_char * (n * np.dtype(dtype).itemsize)).from_address(
+            x_ptr)).view(dtype)
+        y = np.ctypeslib.as_array((ctypes.c_char * (n * np.dtype(dtype).itemsize)).from_address(
+            y_ptr)).view(dtype)
+        exact = (np.longdouble(alpha) * x.astype(np.longdouble) + y).astype(dtype)
+        rounded_twice = y + x * dtype(alpha)
+        body = 16 if fused == "body only" else n
+        y[:body] = exact[:body] if fused else rounded_twice[:body]
+        y[body:] = rounded_twice[body:]
+
+    return axpy
+
+
+@pytest.mark.parametrize("t,dtype", [("s", np.float32), ("d", np.float64)])
+def test_probe_accepts_only_kernels_that_round_every_element_once(t, dtype):
+    if np.finfo(np.longdouble).nmant < 63:
+        pytest.skip("no 80-bit long double to emulate an FMA exactly")
+    assert _blas._rounds_once(fake_axpy(dtype, True), t)
+    assert not _blas._rounds_once(fake_axpy(dtype, False), t)
+    assert not _blas._rounds_once(fake_axpy(dtype, "body only"), t)
+
+
+def test_kernels_in_use_pass_the_probe():
+    for name, fn in _blas._get_kernels().items():
+        assert _blas._rounds_once(fn, name[0])
 
 
 SIZES = [1, 7, 10_001, 100_000]  # 10_001: above OpenBLAS's threading threshold for axpy
@@ -159,3 +194,29 @@ def test_fused_add_keeps_autograd_and_the_version_counter():
     p.add_(gradstep.ones(4), alpha=0.5)
     assert p._version == v + 1
     np.testing.assert_array_equal(p.numpy(), [0.5] * 4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight", [0.1, 0.001, 0.5, 0.7, 0.999, -0.3])
+def test_lerp_rounds_like_torch(path, dtype, weight):
+    """``exp_avg.lerp_(grad, 1 - beta1)`` of published optimizers; both of torch's formulas."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(20_011).astype(dtype)
+    b = rng.standard_normal(20_011).astype(dtype)
+    want = torch.from_numpy(a.copy()).lerp_(torch.from_numpy(b), weight).numpy()
+    got = gradstep.tensor(a.copy()).lerp_(gradstep.tensor(b), weight).numpy()
+    raw = _blas.lerp_(a.copy(), b, weight)
+    np.testing.assert_array_equal(got, raw)
+    scale = abs(weight) if abs(weight) < 0.5 else abs(1 - weight)
+    assert_like_torch(got, want, scale * np.abs(b.astype(np.float64) - a), path)
+
+
+def test_lerp_with_a_tensor_weight_or_a_graph_still_works():
+    a = gradstep.tensor([0.0, 1.0, 2.0], requires_grad=True)
+    b = gradstep.tensor([2.0, 2.0, 2.0])
+    out = a.clone().lerp_(b, 0.25)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), [0.5, 1.25, 2.0])
+    np.testing.assert_allclose(a.grad.numpy(), [0.75] * 3)
+    c = gradstep.tensor([0.0, 4.0]).lerp_(gradstep.tensor([4.0, 0.0]), gradstep.tensor([0.5, 0.25]))
+    np.testing.assert_allclose(c.numpy(), [2.0, 3.0])

@@ -9,7 +9,7 @@ faults them in again). ``temps`` gives those temporaries.
 
 from __future__ import annotations
 
-from .._blas import axpy
+from .._blas import axpy, lerp_  # noqa: F401 - lerp_: torch's rounding, for the optimizers
 from ..backend import xp
 
 
@@ -34,28 +34,6 @@ def add_weight_decay(g, param, weight_decay, out, tmp=None):
     if g is not out:
         xp.copyto(out, g)
     return axpy(weight_decay, param, out)
-
-
-def lerp_(start, end, weight, tmp):
-    """``start <- start + weight * (end - start)`` with torch's two-sided formula and rounding.
-
-    torch evaluates from whichever end is closer (``|weight| < 0.5``) for accuracy, as one
-    fused multiply-add: ``start + weight * d`` or ``end + (weight - 1) * d`` with
-    ``d = end - start`` and ``weight - 1`` rounded in the array's dtype. ``axpy`` rounds the same
-    way, so float32 results equal torch's to the last bit where the BLAS kernel is found.
-    """
-    xp.subtract(end, start, out=tmp)
-    if abs(weight) < 0.5:
-        axpy(weight, tmp, start)
-    else:
-        xp.copyto(start, end)
-        axpy(_minus_one(weight, start.dtype), tmp, start)
-
-
-def _minus_one(weight, dtype):
-    """``weight - 1`` as torch's lerp kernel rounds it: in float32 for float32 tensors, else in
-    float64 (bfloat16/float16 compute in float32 there, from a weight that float64 holds)."""
-    return float(xp.float32(weight) - xp.float32(1)) if dtype == xp.float32 else weight - 1
 
 
 def ema_sq_(avg_sq, grad, beta, tmp):
