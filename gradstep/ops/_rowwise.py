@@ -4,7 +4,9 @@ Each works on blocks of rows (first-axis slices) whose reduction axes lie inside
 block, so a block's passes run while it is still in cache, and large inputs share the
 blocks among gradstep's threads (``gradstep._parallel``). Every block does the same
 operations in the same order as one whole-array call, so the numbers are bit-identical
-to the NumPy expressions they replace (written beside each kernel).
+whether split or not. They equal the NumPy expressions they replace (written beside each
+kernel) up to the order of the row sums: sums over trailing axes come from einsum, 3-4x faster
+than NumPy's reductions over short rows (``_row_means``), and round differently.
 
 ``splittable(shape, axes)`` says whether the first axis is free to split; the callers
 keep their whole-array code for the other cases (a reduction over dim 0, a 0-d input).
@@ -36,7 +38,7 @@ def softmax(a, axis, safe=False):
             m = xp.where(xp.isneginf(m), 0, m)
         xp.subtract(x, m, out=o)
         xp.exp(o, out=o)
-        s = xp.sum(o, axis=axis, keepdims=True)
+        s = _row_sums(o, (axis,))
         o /= xp.where(s == 0, 1, s) if safe else s
 
     _parallel.over_rows(rows, a.shape[0], a.size)
@@ -50,7 +52,7 @@ def log_softmax(a, axis):
     def rows(lo, hi):
         x, o = a[lo:hi], out[lo:hi]
         xp.subtract(x, xp.max(x, axis=axis, keepdims=True), out=o)
-        o -= xp.log(xp.sum(xp.exp(o), axis=axis, keepdims=True))
+        o -= xp.log(_row_sums(xp.exp(o), (axis,)))
 
     _parallel.over_rows(rows, a.shape[0], a.size)
     return out
@@ -62,9 +64,7 @@ def softmax_backward(g, y, axis):
 
     def rows(lo, hi):
         gb, yb, o = g[lo:hi], y[lo:hi], out[lo:hi]
-        xp.multiply(gb, yb, out=o)
-        s = xp.sum(o, axis=axis, keepdims=True)
-        xp.subtract(gb, s, out=o)
+        xp.subtract(gb, _row_dots(gb, yb, (axis,)), out=o)
         o *= yb
 
     _parallel.over_rows(rows, y.shape[0], y.size)
@@ -78,25 +78,90 @@ def log_softmax_backward(g, y, axis):
     def rows(lo, hi):
         gb, o = g[lo:hi], out[lo:hi]
         xp.exp(y[lo:hi], out=o)
-        o *= xp.sum(gb, axis=axis, keepdims=True)
+        o *= _row_sums(gb, (axis,))
         xp.subtract(gb, o, out=o)
 
     _parallel.over_rows(rows, y.shape[0], y.size)
     return out
 
 
+def _trailing_rows(a, axes):
+    """``a`` as a C-contiguous 2-D (rows, reduced) float32/float64 view when ``axes`` are its
+    trailing axes, else None."""
+    nd = a.ndim
+    k = len(axes)
+    if (a.dtype not in _EINSUM_FLOATS or not a.flags.c_contiguous or k == 0
+            or sorted(ax % nd for ax in axes) != list(range(nd - k, nd))):
+        return None
+    return a.reshape(-1, _prod(a.shape[nd - k:]))
+
+
+def _row_sums(a, axes):
+    """Sums of ``a`` over ``axes``, kept dims: einsum's row sums for trailing axes of a
+    float32/float64 array (see ``_row_means``), else NumPy's sum."""
+    a2 = _trailing_rows(a, axes)
+    if a2 is None:
+        return xp.sum(a, axis=axes, keepdims=True)
+    return xp.einsum("ij->i", a2).reshape(_kept(a.shape, axes))
+
+
+def _row_dots(a, b, axes):
+    """Sums of ``a * b`` over ``axes``, kept dims, without the product array where possible."""
+    a2, b2 = _trailing_rows(a, axes), _trailing_rows(b, axes)
+    if a2 is None or b2 is None or a.dtype != b.dtype:
+        return xp.sum(a * b, axis=axes, keepdims=True)
+    return xp.einsum("ij,ij->i", a2, b2).reshape(_kept(a.shape, axes))
+
+
+def _row_means(a, axes):
+    """Means of ``a`` over ``axes``, kept dims. Trailing axes of a float32/float64 array: einsum's
+    row sums, 3-4x faster than NumPy's mean over short rows (one inner loop per row there); the
+    sum's order differs from NumPy's, by rounding only, and does not depend on where the row lies
+    in a block (a BLAS matrix-vector product's does, so blocks on threads would change the bits).
+    Else NumPy's mean."""
+    a2 = _trailing_rows(a, axes)
+    if a2 is None:
+        return a.mean(axis=axes, keepdims=True)
+    return (xp.einsum("ij->i", a2) / a2.shape[1]).reshape(_kept(a.shape, axes))
+
+
+def _row_dot_means(a, b, axes):
+    """Means of ``a * b`` over ``axes``, kept dims."""
+    d = _prod([a.shape[ax] for ax in axes])
+    return _row_dots(a, b, axes) / d
+
+
+def _kept(shape, axes):
+    nd = len(shape)
+    return tuple(1 if (i in axes or i - nd in axes) else s for i, s in enumerate(shape))
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+_EINSUM_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+
+
 def normalize(x, axes, eps):
     """``mean``, ``xc = x - mean``, ``var = mean(xc * xc)``, ``rstd = 1 / sqrt(var + eps)``
-    over ``axes``; returns ``(xc, mean, var, rstd)`` with the statistics' dims kept."""
-    kept = tuple(1 if (i in axes or i - x.ndim in axes) else s for i, s in enumerate(x.shape))
+    over ``axes``; returns ``(xc, mean, var, rstd)`` with the statistics' dims kept.
+
+    The means over trailing axes come from einsum (``_row_means``, ``_row_dot_means``): the same
+    values up to the rounding of a sum in another order.
+    """
+    kept = _kept(x.shape, axes)
     xc = xp.empty(x.shape, x.dtype)
     mean, var, rstd = (xp.empty(kept, x.dtype) for _ in range(3))
 
     def rows(lo, hi):
         xb, cb = x[lo:hi], xc[lo:hi]
-        mean[lo:hi] = m = xb.mean(axis=axes, keepdims=True)
+        mean[lo:hi] = m = _row_means(xb, axes)
         xp.subtract(xb, m, out=cb)
-        var[lo:hi] = v = (cb * cb).mean(axis=axes, keepdims=True)
+        var[lo:hi] = v = _row_dot_means(cb, cb, axes)
         rstd[lo:hi] = 1.0 / xp.sqrt(v + eps)
 
     _parallel.over_rows(rows, x.shape[0], x.size)
@@ -104,14 +169,14 @@ def normalize(x, axes, eps):
 
 
 def normalize_backward(g, xhat, rstd, axes):
-    """``(g - mean(g) - xhat * mean(g * xhat)) * rstd`` over ``axes``."""
+    """``(g - mean(g) - xhat * mean(g * xhat)) * rstd`` over ``axes`` (means as in ``normalize``)."""
     out = xp.empty(xhat.shape, xp.result_type(g, xhat))
     whole_rstd = rstd.shape[0] != xhat.shape[0]  # a statistic shared by every row
 
     def rows(lo, hi):
         gb, hb, o = g[lo:hi], xhat[lo:hi], out[lo:hi]
-        proj = (gb * hb).mean(axis=axes, keepdims=True)
-        xp.subtract(gb, gb.mean(axis=axes, keepdims=True), out=o)
+        proj = _row_dot_means(gb, hb, axes)
+        xp.subtract(gb, _row_means(gb, axes), out=o)
         o -= hb * proj
         o *= rstd if whole_rstd else rstd[lo:hi]
 
