@@ -185,6 +185,9 @@ def lerp_(start, end, weight, tmp=None):
     return axpy(minus_one, d, start)
 
 
+_serial = {"depth": 0, "saved": []}  # serial() blocks open in any thread, the counts to restore
+
+
 @contextlib.contextmanager
 def serial():
     """Run the BLAS on one thread inside the block, for callers that split the work themselves.
@@ -194,14 +197,21 @@ def serial():
     and a 10M-parameter Adam step took twice as long (44 ms of CPU for 24 ms of
     wall time, against 12 ms on our own threads). The thread count is the
     library's, process-wide (OpenBLAS's pthreads build has no per-thread count),
-    so the block should be short: one optimizer step.
+    so the block should be short: one optimizer step. Blocks open at once in
+    several threads share one setting: the first sets it, the last restores it.
     """
     controls = _thread_controls if _get_kernels() else []
-    before = [c.get_num_threads() for c in controls]
-    for c in controls:
-        c.set_num_threads(1)
+    with _lock:
+        if _serial["depth"] == 0:
+            _serial["saved"] = [c.get_num_threads() for c in controls]
+            for c in controls:
+                c.set_num_threads(1)
+        _serial["depth"] += 1
     try:
         yield
     finally:
-        for c, n in zip(controls, before):
-            c.set_num_threads(n)
+        with _lock:
+            _serial["depth"] -= 1
+            if _serial["depth"] == 0:
+                for c, n in zip(controls, _serial["saved"]):
+                    c.set_num_threads(n)

@@ -161,6 +161,20 @@ def test_serial_runs_blas_on_one_thread_and_restores_the_count():
     assert gradstep.get_num_threads() == before
 
 
+def test_overlapping_serial_blocks_restore_the_count_once_all_have_closed():
+    """Two threads' blocks interleaved: the count is 1 until the last one closes."""
+    if not _blas.available():
+        pytest.skip("no BLAS kernels")
+    before = gradstep.get_num_threads()
+    first, second = _blas.serial(), _blas.serial()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gradstep.get_num_threads() == 1
+    second.__exit__(None, None, None)
+    assert gradstep.get_num_threads() == before
+
+
 @pytest.mark.filterwarnings("ignore:This overload of add_ is deprecated")
 @pytest.mark.parametrize("form,scale", [
     (lambda L, x, y: x.add_(-0.01, y), -0.01),  # torch 1.x positional alpha
