@@ -23,6 +23,20 @@ def threads(request, monkeypatch):
     _parallel.set_num_threads(old)
 
 
+def assert_split_equals_whole(monkeypatch, compute):
+    """``compute()``'s arrays, once whole and once in blocks on 3 threads, are bit-identical."""
+    whole = compute()
+    monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 8)
+    old = _parallel.get_num_threads()
+    _parallel.set_num_threads(3)
+    try:
+        split = compute()
+    finally:
+        _parallel.set_num_threads(old)
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _data(shape, dtype, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype) * 3
 
@@ -61,16 +75,7 @@ def test_softmax_kernels_match_their_expressions(threads, shape, axis, dtype):
 @pytest.mark.parametrize("shape,axis", [s for s in SHAPES_AXES if isinstance(s[1], int)])
 def test_softmax_kernels_split_equal_whole(shape, axis, dtype, monkeypatch):
     a, g = _data(shape, dtype), _data(shape, dtype, 1)
-    whole = _softmax_family(a, g, axis)
-    monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 8)
-    old = _parallel.get_num_threads()
-    _parallel.set_num_threads(3)
-    try:
-        split = _softmax_family(a, g, axis)
-    finally:
-        _parallel.set_num_threads(old)
-    for x, y in zip(whole, split):
-        np.testing.assert_array_equal(x, y)
+    assert_split_equals_whole(monkeypatch, lambda: _softmax_family(a, g, axis))
 
 
 def test_safe_softmax_zeroes_all_masked_rows(threads):
@@ -122,16 +127,12 @@ def test_normalize_kernels_split_equal_whole(shape, axes, dtype, monkeypatch):
     """Blocks of rows on threads give the whole-array call's numbers bit for bit."""
     axes = (axes,) if isinstance(axes, int) else axes
     x, g = _data(shape, dtype), _data(shape, dtype, 1)
-    whole = _normalize_both(x, g, axes)
-    monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 8)
-    old = _parallel.get_num_threads()
-    _parallel.set_num_threads(3)
-    try:
-        split = _normalize_both(x, g, axes)
-    finally:
-        _parallel.set_num_threads(old)
-    for a, b in zip(whole[0] + (whole[1],), split[0] + (split[1],)):
-        np.testing.assert_array_equal(a, b)
+
+    def forward_and_backward():
+        stats, grad = _normalize_both(x, g, axes)
+        return (*stats, grad)
+
+    assert_split_equals_whole(monkeypatch, forward_and_backward)
 
 
 def test_splittable():
