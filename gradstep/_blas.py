@@ -1,4 +1,4 @@
-"""Fused ``y += a * x`` and ``y = a * x + b * y`` from the BLAS that NumPy already ships.
+"""torch's one-rounding ``y += a * x`` (and ``y = a * x + b * y`` on it) from NumPy's own BLAS.
 
 Why this exists: torch's ``y.add_(x, alpha=a)`` rounds once per element (a fused
 multiply-add), and every optimizer step is a chain of such updates. NumPy has no
@@ -126,7 +126,9 @@ def available() -> bool:
 def _kind(x, y):
     """"s"/"d" when BLAS can update ``y`` from ``x`` in place, else None."""
     t = _FLOAT_TYPES.get(y.dtype)
-    if (t is None or not isinstance(x, _np.ndarray) or not isinstance(y, _np.ndarray) or x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
+    if t is None or not isinstance(x, _np.ndarray) or not isinstance(y, _np.ndarray):
+        return None
+    if (x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
             or not x.flags.c_contiguous or not y.flags.writeable or y.size == 0):
         return None
     if x.ctypes.data != y.ctypes.data and _np.may_share_memory(x, y):

@@ -26,11 +26,8 @@ def signed_grad(grad, maximize, out):
     return xp.negative(grad, out=out) if maximize else grad
 
 
-def add_weight_decay(g, param, weight_decay, out, tmp=None):
-    """``g + weight_decay * param`` into ``out``, rounded once like torch's ``g.add(param, alpha=wd)``.
-
-    ``tmp`` is accepted for callers that pass a second temporary; it is not needed.
-    """
+def add_weight_decay(g, param, weight_decay, out):
+    """``g + weight_decay * param`` into ``out``, rounded once like torch's ``g.add(param, alpha=wd)``."""
     if g is not out:
         xp.copyto(out, g)
     return axpy(weight_decay, param, out)

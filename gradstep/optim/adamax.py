@@ -36,7 +36,7 @@ def adamax_update(param, grad, exp_avg, exp_inf, *, step, lr, beta1, beta2, eps,
     g_buf, tmp = temps(param, scratch, 2)
     g = signed_grad(grad, maximize, out=g_buf)
     if weight_decay != 0:
-        g = add_weight_decay(g, param, weight_decay, out=g_buf, tmp=tmp)
+        g = add_weight_decay(g, param, weight_decay, out=g_buf)
     lerp_(exp_avg, g, 1 - beta1, tmp)
     exp_inf *= beta2
     abs_g = xp.abs(g, out=tmp)

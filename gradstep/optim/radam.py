@@ -46,7 +46,7 @@ def radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, ep
         if decoupled_weight_decay:
             param *= 1 - lr * weight_decay
         else:
-            g = add_weight_decay(g, param, weight_decay, out=g_buf, tmp=tmp)
+            g = add_weight_decay(g, param, weight_decay, out=g_buf)
     lerp_(exp_avg, g, 1 - beta1, tmp)
     ema_sq_(exp_avg_sq, g, beta2, tmp)
     bias_correction1 = 1 - beta1**step
