@@ -161,9 +161,9 @@ def _shape_inplace(op):
     return method
 
 
-
 # ---------------------------------------------------------------- hand-written in-place arithmetic
 # Fast paths without a graph (``Tensor._ufunc_``); with one, the out-of-place op is recorded.
+
 
 def add_(self, other, alpha=1):
     if self._needs_graph(other):
@@ -174,6 +174,7 @@ def add_(self, other, alpha=1):
         other = other._data * alpha if isinstance(other, Tensor) else other * alpha
     return self._ufunc_(xp.add, other)
 
+
 def sub_(self, other, alpha=1):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
@@ -182,6 +183,7 @@ def sub_(self, other, alpha=1):
             return self
         other = other._data * alpha if isinstance(other, Tensor) else other * alpha
     return self._ufunc_(xp.subtract, other)
+
 
 def _fused_axpy_(self, other, alpha):
     """``self += alpha * other`` rounded once, as torch does, when the BLAS can take both
@@ -195,25 +197,30 @@ def _fused_axpy_(self, other, alpha):
     self._vc[0] += 1
     return True
 
+
 def mul_(self, other):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s * other)
     return self._ufunc_(xp.multiply, other)
+
 
 def div_(self, other, rounding_mode=None):
     if self._needs_graph(other) or rounding_mode is not None:
         return self._inplace_graph(lambda s: s.div(other, rounding_mode=rounding_mode))
     return self._ufunc_(xp.true_divide, other)
 
+
 def pow_(self, exponent):
     if self._needs_graph(exponent):
         return self._inplace_graph(lambda s: s**exponent)
     return self._ufunc_(xp.power, exponent)
 
+
 def neg_(self):
     if self._needs_graph():
         return self._inplace_graph(lambda s: -s)
     return self._ufunc_(xp.negative)
+
 
 def clamp_(self, min=None, max=None):  # noqa: A002
     if self._needs_graph(min, max):
@@ -228,45 +235,55 @@ def clamp_(self, min=None, max=None):  # noqa: A002
     self._vc[0] += 1
     return self
 
+
 def clamp_min_(self, min):  # noqa: A002
     return self.clamp_(min=min)
 
+
 def clamp_max_(self, max):  # noqa: A002
     return self.clamp_(max=max)
+
 
 def maximum_(self, other):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.maximum(other))
     return self._ufunc_(xp.maximum, other)
 
+
 def sqrt_(self):
     if self._needs_graph():
         return self._inplace_graph(lambda s: s.sqrt())
     return self._ufunc_(xp.sqrt)
+
 
 def exp_(self):
     if self._needs_graph():
         return self._inplace_graph(lambda s: s.exp())
     return self._ufunc_(xp.exp)
 
+
 def abs_(self):
     if self._needs_graph():
         return self._inplace_graph(lambda s: s.abs())
     return self._ufunc_(xp.abs)
+
 
 def sign_(self):
     if self._needs_graph():
         return self._inplace_graph(lambda s: s.sign())
     return self._ufunc_(xp.sign)
 
+
 def relu_(self):
     if self._needs_graph():
         return self._inplace_graph(lambda s: s.relu())
     return self._ufunc_(xp.maximum, 0)
 
+
 def sigmoid_(self):
     return self._inplace_graph(lambda s: s.sigmoid()) if self._needs_graph() else \
         self._set_raw(self.detach().sigmoid()._data)
+
 
 def tanh_(self):
     if self._needs_graph():
@@ -309,7 +326,9 @@ def resize_(self, *sizes, memory_format=None):
 
 
 HAND_WRITTEN = {name: globals()[name] for name in (
-    'add_', 'sub_', '_fused_axpy_', 'mul_', 'div_', 'pow_', 'neg_', 'clamp_', 'clamp_min_', 'clamp_max_', 'maximum_', 'sqrt_', 'exp_', 'abs_', 'sign_', 'relu_', 'sigmoid_', 'tanh_', 'lerp_')}
+    "add_", "sub_", "_fused_axpy_", "mul_", "div_", "pow_", "neg_", "clamp_", "clamp_min_",
+    "clamp_max_", "maximum_", "sqrt_", "exp_", "abs_", "sign_", "relu_", "sigmoid_", "tanh_",
+    "lerp_")}
 
 
 def bind():
