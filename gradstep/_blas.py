@@ -131,8 +131,8 @@ def _kind(x, y):
     if (x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
             or not x.flags.c_contiguous or not y.flags.writeable or y.size == 0):
         return None
-    if x.ctypes.data != y.ctypes.data and _np.may_share_memory(x, y):
-        return None  # a shifted view of y: BLAS would read elements it already wrote
+    if x is not y and _np.may_share_memory(x, y):
+        return None  # another view of y's memory: BLAS could read elements it already wrote
     return t
 
 
