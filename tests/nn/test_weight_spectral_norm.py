@@ -24,10 +24,10 @@ def _load(gm, tm):
                         for k, v in tm.state_dict().items()})
 
 
-def _run_both(gm, tm, dtype, shape):
+def _run_both(gm, tm, dtype, shape, scale=1.0):
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
     gy, ty = gm(gradstep.tensor(x)), tm(torch.tensor(x))
-    assert_close(gy, ty, dtype, what="output")
+    assert_close(gy, ty, dtype, scale=scale, what="output")
     w = np.random.default_rng(1).standard_normal(tuple(ty.shape)).astype(dtype)
     (gy * gradstep.tensor(w)).sum().backward()
     (ty * torch.tensor(w)).sum().backward()
@@ -35,7 +35,19 @@ def _run_both(gm, tm, dtype, shape):
     names = [n for n, _ in gm.named_parameters()]
     assert sorted(names) == sorted(tparams)
     for n, p in gm.named_parameters():
-        assert_close(p.grad, tparams[n].grad, dtype, what=f"grad {n}")
+        assert_close(p.grad, tparams[n].grad, dtype, scale=scale, what=f"grad {n}")
+
+
+def _iterate_power_method(tm, shape, training):
+    """Before an eval-mode comparison, let torch's power method run, so the stored u and v
+    estimate the top singular vectors. Fresh ones are random: sigma = u . W v is then a sum
+    of terms ~0.1 that can cancel to ~1e-5 (about 5 seeds in 150), and W / sigma amplifies
+    float32 rounding past any fair tolerance (0.1% relative) without either library being wrong."""
+    if training:
+        return
+    with torch.no_grad():
+        for _ in range(5):
+            tm(torch.zeros(shape, dtype=next(tm.parameters()).dtype))
 
 
 def _conv(L, dtype):
@@ -73,6 +85,7 @@ def test_old_spectral_norm_matches_torch(dtype, make, shape, training):
     tm = torch.nn.utils.spectral_norm(make(torch, dtype), n_power_iterations=2)
     gm = gu.spectral_norm(make(gradstep, dtype), n_power_iterations=2)
     assert sorted(gm.state_dict()) == sorted(tm.state_dict())  # weight_orig, weight_u, _v
+    _iterate_power_method(tm, shape, training)
     _load(gm, tm)  # copies weight_u and weight_v, the power-iteration state
     tm.train(training)
     gm.train(training)
@@ -102,6 +115,7 @@ def test_parametrizations_spectral_norm_matches_torch(dtype, training):
     tm = torch.nn.utils.parametrizations.spectral_norm(_conv(torch, dtype))
     gm = gu.parametrizations.spectral_norm(_conv(gradstep, dtype))
     assert sorted(gm.state_dict()) == sorted(tm.state_dict())
+    _iterate_power_method(tm, (2, 3, 6, 6), training)
     _load(gm, tm)
     tm.train(training)
     gm.train(training)
@@ -133,4 +147,4 @@ def test_orthogonal_matches_torch(dtype, shape, orth_map):
     small = min(shape)
     gram = W.T @ W if shape[0] >= shape[1] else W @ W.T
     np.testing.assert_allclose(gram, np.eye(small), atol=1e-5 if dtype == "float32" else 1e-12)
-    _run_both(gm, tm, dtype, (2, shape[1]))
+    _run_both(gm, tm, dtype, (2, shape[1]), scale=10)  # the weight's ~10 ulps carry through
