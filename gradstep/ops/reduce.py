@@ -57,6 +57,10 @@ def _kept(out, axes, shape):
 class Sum(Node):
     def forward(self, a):
         self.shape = a.shape
+        if self.out_dtype is None:  # short rows: einsum, 3-4x NumPy's reduction (see _rowwise)
+            sums = _rowwise.trailing_sums(a, self.axes, self.keepdim)
+            if sums is not None:
+                return sums
         # np.sum's own call (np.sum adds only Python dispatch in front of it)
         return _add_reduce(a, axis=self.axes, dtype=self.out_dtype, keepdims=self.keepdim)
 
@@ -73,6 +77,10 @@ class Mean(Node):
         self.shape = a.shape
         if _count(a.shape, self.axes) == 0:  # NumPy warns "Mean of empty slice"; torch: nan
             return _plain_mean(a, self.axes, self.keepdim, self.out_dtype)
+        if self.out_dtype is None:
+            sums = _rowwise.trailing_sums(a, self.axes, self.keepdim)
+            if sums is not None:
+                return sums / _count(a.shape, self.axes)  # np.mean: the sum over the count
         return xp.mean(a, axis=self.axes, keepdims=self.keepdim, dtype=self.out_dtype)
 
     def backward(self, g):

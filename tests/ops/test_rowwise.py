@@ -172,3 +172,35 @@ def test_ops_on_blocks_match_torch(threads, dtype):
         gout.backward(gradstep.tensor(g.numpy()))
         np.testing.assert_allclose(gout.detach().numpy(), tout.detach().numpy(), **tol, err_msg=name)
         np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), **tol, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("shape,dim", [((37, 13), -1), ((5, 4, 9), -1), ((5, 4, 9), (1, 2)),
+                                       ((3, 2, 700), (-1,))])
+def test_sum_and_mean_over_short_trailing_rows_match_torch(shape, dim, keepdim, dtype):
+    """Tensor.sum/mean over trailing axes take einsum's row sums (``trailing_sums``); they match
+    torch within a D-term sum's rounding, |error| <= 2 D eps sum|x|, and keep its shapes."""
+    x = _data(shape, dtype)
+    axes = (dim,) if isinstance(dim, int) else dim
+    assert _rowwise.trailing_sums(x, axes, keepdim) is not None
+    d = int(np.prod([shape[a] for a in axes]))
+    bound = 2 * d * np.finfo(dtype).eps * np.abs(x).sum(axis=axes, keepdims=keepdim)
+    g, t = gradstep.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for reduce, scale in (("sum", 1), ("mean", d)):
+        got, want = getattr(g, reduce)(dim, keepdim=keepdim), getattr(t, reduce)(dim, keepdim=keepdim)
+        assert tuple(got.shape) == tuple(want.shape)
+        assert np.all(np.abs(got.detach().numpy() - want.detach().numpy()) <= bound / scale)
+        got.sum().backward()
+        want.sum().backward()
+    np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())
+
+
+def test_trailing_sums_leave_other_reductions_to_numpy():
+    x = _data((6, 5), np.float32)
+    assert _rowwise.trailing_sums(x, (0,), False) is None  # not trailing
+    assert _rowwise.trailing_sums(x, (0, 1), False) is None  # the whole array: pairwise sum
+    assert _rowwise.trailing_sums(x.T, (1,), False) is None  # not C-contiguous
+    assert _rowwise.trailing_sums(x.astype(np.int64), (1,), False) is None
+    long_rows = _data((2, _rowwise.ROW_SUM_MAX + 1), np.float32)
+    assert _rowwise.trailing_sums(long_rows, (1,), False) is None
