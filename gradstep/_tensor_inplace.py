@@ -250,28 +250,19 @@ def maximum_(self, other):
     return self._ufunc_(xp.maximum, other)
 
 
-def sqrt_(self):
-    if self._needs_graph():
-        return self._inplace_graph(lambda s: s.sqrt())
-    return self._ufunc_(xp.sqrt)
+def _ufunc_inplace(name, ufunc):
+    """``x.<name>_()``: ``ufunc`` in place without a graph; with one, ``x.<name>()`` recorded."""
+    def method(self):
+        if self._needs_graph():
+            return self._inplace_graph(lambda s: getattr(s, name)())
+        return self._ufunc_(ufunc)
+
+    method.__name__ = name + "_"
+    return method
 
 
-def exp_(self):
-    if self._needs_graph():
-        return self._inplace_graph(lambda s: s.exp())
-    return self._ufunc_(xp.exp)
-
-
-def abs_(self):
-    if self._needs_graph():
-        return self._inplace_graph(lambda s: s.abs())
-    return self._ufunc_(xp.abs)
-
-
-def sign_(self):
-    if self._needs_graph():
-        return self._inplace_graph(lambda s: s.sign())
-    return self._ufunc_(xp.sign)
+sqrt_, exp_, abs_, sign_, tanh_ = (_ufunc_inplace(name, getattr(xp, name))
+                                   for name in ("sqrt", "exp", "abs", "sign", "tanh"))
 
 
 def relu_(self):
@@ -283,12 +274,6 @@ def relu_(self):
 def sigmoid_(self):
     return self._inplace_graph(lambda s: s.sigmoid()) if self._needs_graph() else \
         self._set_raw(self.detach().sigmoid()._data)
-
-
-def tanh_(self):
-    if self._needs_graph():
-        return self._inplace_graph(lambda s: s.tanh())
-    return self._ufunc_(xp.tanh)
 
 
 def lerp_(self, end, weight):
