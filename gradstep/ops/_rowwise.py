@@ -5,8 +5,9 @@ block, so a block's passes run while it is still in cache, and large inputs shar
 blocks among gradstep's threads (``gradstep._parallel``). Every block does the same
 operations in the same order as one whole-array call, so the numbers are bit-identical
 whether split or not. They equal the NumPy expressions they replace (written beside each
-kernel) up to the order of the row sums: sums over trailing axes come from einsum, 3-4x faster
-than NumPy's reductions over short rows (``_row_means``), and round differently.
+kernel) up to the order of the row sums: sums over trailing axes of rows up to ``ROW_SUM_MAX``
+long come from einsum, 3-4x faster than NumPy's reductions over short rows
+(``trailing_sums``), and round differently.
 
 ``splittable(shape, axes)`` says whether the first axis is free to split; the callers
 keep their whole-array code for the other cases (a reduction over dim 0, a 0-d input).
@@ -85,24 +86,42 @@ def log_softmax_backward(g, y, axis):
     return out
 
 
+ROW_SUM_MAX = 4096  # longer rows: NumPy's pairwise sum is the more accurate, and as fast
+
+
 def _trailing_rows(a, axes):
     """``a`` as a C-contiguous 2-D (rows, reduced) float32/float64 view when ``axes`` are its
-    trailing axes, else None."""
+    trailing axes and the rows are at most ``ROW_SUM_MAX`` long, else None."""
     nd = a.ndim
     k = len(axes)
     if (a.dtype not in _EINSUM_FLOATS or not a.flags.c_contiguous or k == 0
             or sorted(ax % nd for ax in axes) != list(range(nd - k, nd))):
         return None
-    return a.reshape(-1, _prod(a.shape[nd - k:]))
+    d = _prod(a.shape[nd - k:])
+    return a.reshape(-1, d) if d <= ROW_SUM_MAX else None
+
+
+def trailing_sums(a, axes, keepdim):
+    """``a.sum(axes)`` over trailing axes of short rows by einsum; None where NumPy's sum should
+    run (other axes, dtypes or layouts, long rows, empty arrays, the whole array).
+
+    NumPy reduces short rows with one inner loop each; einsum is 3-4x faster. Its sum's order
+    differs from NumPy's, by rounding only, and does not depend on where the row lies in a
+    block (a BLAS matrix-vector product's does, so blocks on threads would change the bits).
+    """
+    if a.ndim < 2 or not a.size or len(axes) >= a.ndim:
+        return None
+    a2 = _trailing_rows(a, axes)
+    if a2 is None:
+        return None
+    sums = xp.einsum("ij->i", a2)
+    return sums.reshape(_kept(a.shape, axes) if keepdim else a.shape[:a.ndim - len(axes)])
 
 
 def _row_sums(a, axes):
-    """Sums of ``a`` over ``axes``, kept dims: einsum's row sums for trailing axes of a
-    float32/float64 array (see ``_row_means``), else NumPy's sum."""
-    a2 = _trailing_rows(a, axes)
-    if a2 is None:
-        return xp.sum(a, axis=axes, keepdims=True)
-    return xp.einsum("ij->i", a2).reshape(_kept(a.shape, axes))
+    """Sums of ``a`` over ``axes``, kept dims (``trailing_sums``, else NumPy's sum)."""
+    sums = trailing_sums(a, axes, True)
+    return xp.sum(a, axis=axes, keepdims=True) if sums is None else sums
 
 
 def _row_dots(a, b, axes):
@@ -113,31 +132,11 @@ def _row_dots(a, b, axes):
     return xp.einsum("ij,ij->i", a2, b2).reshape(_kept(a.shape, axes))
 
 
-ROW_SUM_MAX = 4096  # longer rows: NumPy's pairwise sum is the more accurate, and as fast
-
-
-def trailing_sums(a, axes, keepdim):
-    """``a.sum(axes)`` over trailing axes of short rows by einsum, for ``Tensor.sum``/``mean``;
-    None where NumPy's sum should run (other axes, dtypes or layouts, long rows, empty arrays)."""
-    if a.ndim < 2 or not a.size or len(axes) >= a.ndim:
-        return None
-    a2 = _trailing_rows(a, axes)
-    if a2 is None or a2.shape[1] > ROW_SUM_MAX:
-        return None
-    sums = xp.einsum("ij->i", a2)
-    return sums.reshape(_kept(a.shape, axes) if keepdim else a.shape[:a.ndim - len(axes)])
-
-
 def _row_means(a, axes):
-    """Means of ``a`` over ``axes``, kept dims. Trailing axes of a float32/float64 array: einsum's
-    row sums, 3-4x faster than NumPy's mean over short rows (one inner loop per row there); the
-    sum's order differs from NumPy's, by rounding only, and does not depend on where the row lies
-    in a block (a BLAS matrix-vector product's does, so blocks on threads would change the bits).
-    Else NumPy's mean."""
-    a2 = _trailing_rows(a, axes)
-    if a2 is None:
-        return a.mean(axis=axes, keepdims=True)
-    return (xp.einsum("ij->i", a2) / a2.shape[1]).reshape(_kept(a.shape, axes))
+    """Means of ``a`` over ``axes``, kept dims (``trailing_sums`` over the count, else NumPy's)."""
+    sums = trailing_sums(a, axes, True)
+    return a.mean(axis=axes, keepdims=True) if sums is None else sums / _prod(
+        [a.shape[ax] for ax in axes])
 
 
 def _row_dot_means(a, b, axes):
