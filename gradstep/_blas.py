@@ -142,6 +142,12 @@ def can_fuse(x, y) -> bool:
     return bool(kernels) and _kind(x, y) is not None
 
 
+def fusable_scale(alpha) -> bool:
+    """True for a non-zero real Python number: a scale the Tensor-level fast paths may hand to
+    ``axpy`` (a bool or tensor goes through the ops; zero is left to NumPy, see ``axpy``)."""
+    return isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha != 0
+
+
 def axpy(alpha, x, y):
     """``y += alpha * x`` in place, rounded once per element when BLAS does it; returns ``y``.
 

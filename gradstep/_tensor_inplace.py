@@ -188,8 +188,7 @@ def sub_(self, other, alpha=1):
 def _fused_axpy_(self, other, alpha):
     """``self += alpha * other`` rounded once, as torch does, when the BLAS can take both
     arrays (same-shape float32/float64, see ``gradstep._blas``); False if it cannot."""
-    if (not isinstance(other, Tensor) or isinstance(alpha, bool)
-            or not isinstance(alpha, (int, float)) or alpha == 0
+    if (not isinstance(other, Tensor) or not _blas.fusable_scale(alpha)
             or not _blas.can_fuse(other._data, self._data)):
         return False
     self._check_writable()

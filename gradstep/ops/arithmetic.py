@@ -334,8 +334,7 @@ def _fused_add(a, b, alpha):
     ``d_p = d_p.add(p.data, alpha=wd)`` of hand-written optimizers (see ``gradstep._blas``).
     """
     T = _util._Tensor or tensor_cls()
-    if (not isinstance(a, T) or not isinstance(b, T) or isinstance(alpha, bool)
-            or not isinstance(alpha, (int, float)) or alpha == 0
+    if (not isinstance(a, T) or not isinstance(b, T) or not _blas.fusable_scale(alpha)
             or (_GradState.enabled and (a._rg or b._rg))):
         return None
     if a._data.dtype != b._data.dtype or a._data.shape != b._data.shape:
