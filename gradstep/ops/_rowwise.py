@@ -33,17 +33,21 @@ def softmax(a, axis, safe=False):
     out = xp.empty(a.shape, a.dtype)
 
     def rows(lo, hi):
-        x, o = a[lo:hi], out[lo:hi]
-        m = xp.max(x, axis=axis, keepdims=True)
-        if safe:
-            m = xp.where(xp.isneginf(m), 0, m)
-        xp.subtract(x, m, out=o)
-        xp.exp(o, out=o)
-        s = _row_sums(o, (axis,))
-        o /= xp.where(s == 0, 1, s) if safe else s
+        softmax_block(a[lo:hi], out[lo:hi], axis, safe)
 
     _parallel.over_rows(rows, a.shape[0], a.size)
     return out
+
+
+def softmax_block(x, o, axis, safe=False):
+    """``softmax``'s passes over one block of rows: ``x`` in, ``o`` out (``o`` may be ``x``)."""
+    m = xp.max(x, axis=axis, keepdims=True)
+    if safe:
+        m = xp.where(xp.isneginf(m), 0, m)
+    xp.subtract(x, m, out=o)
+    xp.exp(o, out=o)
+    s = _row_sums(o, (axis,))
+    o /= xp.where(s == 0, 1, s) if safe else s
 
 
 def log_softmax(a, axis):

@@ -7,17 +7,18 @@ from ..autograd.grad_mode import _GradState
 from ..backend import as_dtype, get_default_dtype, result_type, xp
 
 
-def matmul_arrays(a, b):
+def matmul_arrays(a, b, out=None):
     """``a @ b`` on arrays; an inner size of 1 is an outer product, done by broadcasting.
 
     That is the same numbers (one product each) and ~5x faster than OpenBLAS's K=1
     GEMM (512x1 by 1x784: 85 us against 400), e.g. the weight gradient of a batch of 1.
+    ``out``, when given, is written and returned (any strides; its dtype the result's).
     """
     if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1:
-        return xp.multiply(a, b)
+        return xp.multiply(a, b, out=out)
     if a.ndim >= 3 and a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2]:
-        return _batched_matmul(a, b)
-    return xp.matmul(a, b)
+        return _batched_matmul(a, b, out)
+    return xp.matmul(a, b, out=out)
 
 
 # A product of fewer multiply-adds than this runs on one thread in OpenBLAS (its
@@ -29,7 +30,7 @@ SMALL_GEMM = 65536 * 4
 MIN_SPLIT_GEMM_WORK = 1 << 26
 
 
-def _batched_matmul(a, b):
+def _batched_matmul(a, b, out=None):
     """``matmul`` of two stacks of small matrices, the stack split among gradstep's threads.
 
     Each matrix product is the same BLAS call either way, so the numbers are the same.
@@ -39,8 +40,9 @@ def _batched_matmul(a, b):
     work = m * n * k
     if work >= SMALL_GEMM or batch * work < MIN_SPLIT_GEMM_WORK or a.shape[0] < 2 or \
             _parallel.get_num_threads() == 1:
-        return xp.matmul(a, b)
-    out = xp.empty(a.shape[:-1] + (n,), xp.result_type(a, b))
+        return xp.matmul(a, b, out=out)
+    if out is None:
+        out = xp.empty(a.shape[:-1] + (n,), xp.result_type(a, b))
 
     def chunk(lo, hi):
         xp.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])

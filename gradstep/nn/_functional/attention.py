@@ -16,6 +16,7 @@ from ...backend import xp
 from ...ops import _rowwise
 from ...ops.reduce import Softmax, softmax
 from ...ops.shape import cat
+from . import attention_fused
 from .dropout import dropout
 from .linear import linear
 
@@ -121,12 +122,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             key = key.repeat_interleave(hq // key.shape[-3], dim=-3)
         if value.shape[-3] != hq:
             value = value.repeat_interleave(hq // value.shape[-3], dim=-3)
-    scores = (query @ key.transpose(-2, -1)) * scale
     allowed = xp.tril(xp.ones((L, S), dtype=bool)) if is_causal else None
     if attn_mask is not None and attn_mask.dtype.name == "bool":
         allowed = attn_mask._data
-    if allowed is not None:
-        bias = xp.where(allowed, 0.0, -xp.inf).astype(scores._data.dtype)
+    bias = None if allowed is None else xp.where(allowed, 0.0, -xp.inf).astype(query.dtype.np)
+    if attention_fused.usable(query, key, value, attn_mask, dropout_p, bias):
+        if attn_mask is not None and bias is None:
+            bias = attn_mask._data
+        return attention_fused.Attention.apply(query, key, value, scale=scale, bias=bias)
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if bias is not None:
         scores = scores + Tensor._make(bias)
     if attn_mask is not None and attn_mask.dtype.name != "bool":
         scores = scores + attn_mask
