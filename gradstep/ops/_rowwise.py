@@ -176,14 +176,41 @@ def normalize(x, axes, eps):
     mean, var, rstd = (xp.empty(kept, x.dtype) for _ in range(3))
 
     def rows(lo, hi):
-        xb, cb = x[lo:hi], xc[lo:hi]
-        mean[lo:hi] = m = _row_means(xb, axes)
-        xp.subtract(xb, m, out=cb)
-        var[lo:hi] = v = _row_dot_means(cb, cb, axes)
-        rstd[lo:hi] = 1.0 / xp.sqrt(v + eps)
+        mean[lo:hi], var[lo:hi], rstd[lo:hi] = _centre_block(x[lo:hi], xc[lo:hi], axes, eps)
 
     _parallel.over_rows(rows, x.shape[0], x.size)
     return xc, mean, var, rstd
+
+
+def _centre_block(xb, cb, axes, eps):
+    """``normalize`` on one block: writes ``cb = xb - mean``, returns ``(mean, var, rstd)``."""
+    m = _row_means(xb, axes)
+    xp.subtract(xb, m, out=cb)
+    v = _row_dot_means(cb, cb, axes)
+    return m, v, 1.0 / xp.sqrt(v + eps)
+
+
+def normalize_affine(x, axes, eps, weight, bias):
+    """``xhat = (x - mean) * rstd`` and ``y = xhat * weight + bias`` (either may be None) over
+    ``axes``, each block's passes in turn (``normalize``'s statistics, then the affine part);
+    returns ``(xhat, y, rstd)``, ``y`` being ``xhat`` itself when there is no affine part.
+    ``weight`` and ``bias`` must be the same for every first-axis row (size 1 there, if any)."""
+    xhat = xp.empty(x.shape, x.dtype)
+    rstd = xp.empty(_kept(x.shape, axes), x.dtype)
+    y = xhat if weight is None and bias is None else xp.empty(x.shape, x.dtype)
+
+    def rows(lo, hi):
+        hb, yb = xhat[lo:hi], y[lo:hi]
+        _, _, r = _centre_block(x[lo:hi], hb, axes, eps)
+        rstd[lo:hi] = r
+        hb *= r
+        if weight is not None:
+            xp.multiply(hb, weight, out=yb)
+        if bias is not None:
+            xp.add(hb if weight is None else yb, bias, out=yb)
+
+    _parallel.over_rows(rows, x.shape[0], x.size)
+    return xhat, y, rstd
 
 
 def normalize_backward(g, xhat, rstd, axes):

@@ -135,6 +135,34 @@ def test_normalize_kernels_split_equal_whole(shape, axes, dtype, monkeypatch):
     assert_split_equals_whole(monkeypatch, forward_and_backward)
 
 
+@pytest.mark.parametrize("affine", ["weight_bias", "weight", "bias", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axes", SHAPES_AXES)
+def test_normalize_affine_is_normalize_then_the_affine_ops(shape, axes, dtype, affine,
+                                                          monkeypatch):
+    """``normalize_affine`` does ``normalize``'s passes, ``* rstd``, ``* weight``, ``+ bias``:
+    the same numbers bit for bit, whole or in blocks on threads."""
+    axes = (axes,) if isinstance(axes, int) else axes
+    x = _data(shape, dtype)
+    params = tuple(s if i in axes or i - len(shape) in axes else 1 for i, s in enumerate(shape))
+    w = _data(params, dtype, 2) if "weight" in affine else None
+    b = _data(params, dtype, 3) if "bias" in affine else None
+    xc, _, _, rstd = _rowwise.normalize(x, axes, 1e-5)
+    xhat = xc * rstd
+    y = xhat if w is None else xhat * w
+    y = y if b is None else y + b
+
+    def compute():
+        return _rowwise.normalize_affine(x, axes, 1e-5, w, b)
+
+    got_xhat, got_y, got_rstd = compute()
+    np.testing.assert_array_equal(got_xhat, xhat)
+    np.testing.assert_array_equal(got_y, y)
+    np.testing.assert_array_equal(got_rstd, rstd)
+    assert (got_y is got_xhat) == (affine == "none")
+    assert_split_equals_whole(monkeypatch, compute)
+
+
 def test_splittable():
     assert _rowwise.splittable((4, 5), (-1,)) and _rowwise.splittable((4, 5, 6), (1, 2))
     assert not _rowwise.splittable((4, 5), (0,)) and not _rowwise.splittable((4, 5), (-2,))

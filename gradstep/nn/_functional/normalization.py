@@ -4,13 +4,15 @@
 The centre-and-scale step ``(x - mean) / sqrt(var + eps)`` is one fused node
 (``Normalize``): its forward and first-order backward run on raw arrays, and under
 ``create_graph=True`` its backward is built from Tensor ops instead, so gradients of
-any order still flow. The affine part and ``rms_norm`` are plain Tensor ops.
+any order still flow. ``layer_norm`` with a weight or bias is one such node with its
+affine part (``LayerNorm``); elsewhere the affine part and ``rms_norm`` are plain Tensor ops.
 ``batch_norm`` also updates the running statistics in place (outside the graph):
 the running variance uses the unbiased batch variance, as torch does.
 """
 
 from __future__ import annotations
 
+from ... import _parallel
 from ..._tensor import Tensor
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState, no_grad
@@ -48,6 +50,75 @@ class Normalize(Node):
         gx -= xhat * proj
         gx *= self.rstd
         return Tensor._make(gx)
+
+
+class LayerNorm(Node):
+    """``layer_norm`` with a weight and/or a bias, as one node (torch's ``native_layer_norm``).
+
+    The composition (``Normalize``, then a ``Mul`` and an ``Add`` node) does the same
+    operations in the same order; here they run over blocks of rows while a block is in
+    cache, and the backward makes the three gradients without routing through the Tensor
+    layer. Attributes: ``axes`` (the trailing normalized dims), ``eps``, ``has_weight``,
+    ``has_bias``.
+    """
+
+    _name = "NativeLayerNormBackward0"
+
+    def forward(self, x, *params):
+        w = params[0] if self.has_weight else None
+        b = params[-1] if self.has_bias else None
+        self.xhat, y, self.rstd = _rowwise.normalize_affine(x, self.axes, self.eps, w, b)
+        return y
+
+    def backward(self, g):
+        saved = self.saved_tensors  # raises if x or the weight changed in place since
+        x, w = saved[0], (saved[1] if self.has_weight else None)
+        if _GradState.enabled:  # create_graph: keep every factor differentiable
+            return self._graph_backward(x, w, g)
+        gd, xhat = g._data, self.xhat
+        need = [e is not None for e in self._next]
+        lead = tuple(range(gd.ndim - len(self.axes)))  # the dims the parameters broadcast over
+        gx = gw = gb = None
+        if need[0]:
+            g_xhat = gd if w is None else _parallel.ufunc(xp.multiply, gd, w._data)
+            gx = _rowwise.normalize_backward(g_xhat, xhat, self.rstd, self.axes)
+        if self.has_weight and need[1]:
+            gw = xp.sum(_parallel.ufunc(xp.multiply, gd, xhat), axis=lead)
+        if self.has_bias and need[-1]:
+            gb = xp.sum(gd, axis=lead)
+        grads = (gx,) + ((gw,) if self.has_weight else ()) + ((gb,) if self.has_bias else ())
+        return tuple(None if a is None else Tensor._make(a) for a in grads)
+
+    def _graph_backward(self, x, w, g):
+        axes, lead = self.axes, tuple(range(g.ndim - len(self.axes)))
+        rstd = (x.var(dim=axes, unbiased=False, keepdim=True) + self.eps).rsqrt()
+        xhat = (x - x.mean(dim=axes, keepdim=True)) * rstd
+        g_xhat = g if w is None else g * w
+        gx = rstd * (g_xhat - g_xhat.mean(dim=axes, keepdim=True)
+                     - xhat * (g_xhat * xhat).mean(dim=axes, keepdim=True))
+        grads = (gx,) + (((g * xhat).sum(dim=lead),) if self.has_weight else ())
+        return grads + ((g.sum(dim=lead),) if self.has_bias else ())
+
+    def release(self):
+        super().release()
+        self.xhat = self.rstd = None
+
+
+def _fused_layer_norm(x, dims, eps, weight, bias):
+    """``LayerNorm``'s output, or None where the composition must run: no affine part (one
+    ``Normalize`` node already), a reduction over the first dim, an empty input, dtypes other
+    than float32/float64 or parameters of another dtype than the input's."""
+    if weight is None and bias is None:
+        return None
+    d = x._data
+    if d.dtype.name not in ("float32", "float64") or not d.size or \
+            not _rowwise.splittable(d.shape, dims):
+        return None
+    params = [p for p in (weight, bias) if p is not None]
+    if any(p._data.dtype != d.dtype for p in params):
+        return None
+    return LayerNorm.apply(x, *params, axes=dims, eps=eps, has_weight=weight is not None,
+                           has_bias=bias is not None, saves=(0, 1) if weight is not None else (0,))
 
 
 def _normalize(x, dims, eps):
@@ -149,6 +220,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     shape, dims = _normalized_dims(input, normalized_shape, "layer_norm")
     _check_param_shape(weight, "weight", shape)
     _check_param_shape(bias, "bias", shape)
+    fused = _fused_layer_norm(input, dims, eps, weight, bias)
+    if fused is not None:
+        return fused
     y, _, _ = _normalize(input, dims, eps)
     return _affine(y, weight, bias, shape)
 
