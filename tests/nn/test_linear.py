@@ -103,3 +103,38 @@ def test_linear_grad_fn_names_match_torch():
         for args, targs in [((w, b), (tw, tb)), ((w,), (tw,))]:
             ours = nn.functional.linear(x, *args).grad_fn.name()
             assert ours == torch.nn.functional.linear(tx, *targs).grad_fn.name()
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("rows,in_f,out_f", [(2, 256, 128), (8, 784, 512), (32, 128, 256),
+                                             (64, 784, 512), (3, 4, 128)])
+def test_short_batches_take_the_weight_first_product_and_match_torch(rows, in_f, out_f, bias):
+    """``(W @ x^T)^T`` for short float32 batches (see linear.WEIGHT_FIRST_*): a contiguous
+    result equal to the plain product within a K-term dot's rounding, and torch's numbers."""
+    from gradstep.nn._functional import linear as lin
+
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, in_f)).astype("float32")
+    w = rng.standard_normal((out_f, in_f)).astype("float32")
+    b = rng.standard_normal(out_f).astype("float32") if bias else None
+    taken = lin._weight_first_pays(x, w)
+    assert taken == (in_f * out_f >= lin.WEIGHT_FIRST_MIN_WEIGHT)  # the cases above
+    gb = None if b is None else gradstep.tensor(b)
+    y = gradstep.nn.functional.linear(gradstep.tensor(x), gradstep.tensor(w), gb)
+    assert y.is_contiguous()
+    plain = x @ w.T + (0 if b is None else b)
+    bound = 2 * in_f * np.finfo(np.float32).eps * (np.abs(x) @ np.abs(w).T + np.abs(b if bias else 0))
+    assert np.all(np.abs(y.numpy() - plain) <= bound)
+    shapes = [(rows, in_f), (out_f, in_f)] + ([(out_f,)] if bias else [])
+    check(lambda L, *a: L.nn.functional.linear(*a), shapes, dtypes=("float32",), scale=4)
+
+
+def test_the_weight_first_product_keeps_float64_and_long_batches_on_the_plain_product():
+    from gradstep.nn._functional import linear as lin
+
+    w = np.zeros((512, 784), "float32")
+    assert lin._weight_first_pays(np.zeros((16, 784), "float32"), w)
+    assert not lin._weight_first_pays(np.zeros((16, 784), "float64"), w.astype("float64"))
+    assert not lin._weight_first_pays(np.zeros((128, 784), "float32"), w)
+    assert not lin._weight_first_pays(np.zeros((1, 784), "float32"), w)
+    assert not lin._weight_first_pays(np.zeros((16, 784), "float32"), w[:10])
