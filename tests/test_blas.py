@@ -234,3 +234,37 @@ def test_lerp_with_a_tensor_weight_or_a_graph_still_works():
     np.testing.assert_allclose(a.grad.numpy(), [0.75] * 3)
     c = gradstep.tensor([0.0, 4.0]).lerp_(gradstep.tensor([4.0, 0.0]), gradstep.tensor([0.5, 0.25]))
     np.testing.assert_allclose(c.numpy(), [2.0, 3.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (64, 1024), (333, 17)])
+def test_transposed_is_numpys_transpose_bit_for_bit(dtype, shape):
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    a.flat[:3] = [-0.0, np.inf, np.nan][:a.size]
+    out = _blas.transposed(a)
+    assert out.flags.c_contiguous and out.dtype == a.dtype and out.shape == shape[::-1]
+    assert out.tobytes() == np.ascontiguousarray(a.T).tobytes()
+
+
+@pytest.mark.parametrize("case", ["int", "strided", "empty", "3d_view"])
+def test_transposed_takes_numpys_copy_for_what_omatcopy_cannot(case):
+    a = np.arange(60.0).reshape(6, 10)
+    a = {"int": a.astype(np.int32), "strided": a[:, ::2], "empty": a[:0],
+         "3d_view": a.reshape(6, 10)[1:4]}[case]
+    out = _blas.transposed(a)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, a.T)
+
+
+def test_transposers_in_use_pass_their_probe():
+    _blas.transposed(np.zeros((2, 3), np.float32))  # load
+    for t, fn in _blas._transposers.items():
+        assert _blas._transposes_exactly(fn, t)
+
+
+def test_transposed_without_a_blas_is_numpys_copy(monkeypatch):
+    monkeypatch.setattr(_blas, "_transposers", {})
+    a = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    out = _blas.transposed(a)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(out, a.T)

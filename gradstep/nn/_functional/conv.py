@@ -33,7 +33,7 @@ col2im, each the other's adjoint), so gradients of any order are available.
 
 from __future__ import annotations
 
-from ... import _parallel
+from ... import _blas, _parallel
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
@@ -252,7 +252,7 @@ def _col2im_stride1_batch_inner(w2t, g, kernel, dilation, padded_hw):
     (kh, kw), (dh, dw), (hp, wp) = kernel, dilation, padded_hw
     groups = w2t.shape[0]
     grid = xp.zeros((o, ho, wp, n), g.dtype)
-    grid[:, :, :wo] = g.transpose(1, 2, 3, 0)
+    grid[:, :, :wo] = _blas.transposed(g.reshape(n, o * ho * wo)).reshape(o, ho, wo, n)
     p = ho * wp * n
     cols = _group_matmul(w2t, grid.reshape(groups, o // groups, p))
     c = cols.shape[0] * cols.shape[1] // (kh * kw)
