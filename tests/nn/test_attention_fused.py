@@ -1,6 +1,6 @@
 """The one-node ``scaled_dot_product_attention`` (``attention_fused.Attention``): the numbers
-of the Tensor-op composition it replaces, torch's graph name and memory layout, gradients of
-any order, and the cases that keep the composition."""
+of the Tensor-op composition it replaces (dropout included, under a seed), torch's graph name
+and memory layout, gradients of any order, and the cases that keep the composition."""
 
 from __future__ import annotations
 
@@ -146,15 +146,66 @@ def test_a_changed_input_is_caught_before_the_fused_backward():
         y.sum().backward()
 
 
-@pytest.mark.parametrize("case", ["dropout", "mask_with_grad", "broadcast_batch", "float16"])
+def _seeded(fused, fn, seed=5):
+    """``fn()`` under ``manual_seed(seed)``, by the fused node or the composition."""
+    usable = attention_fused.usable
+    if not fused:
+        attention_fused.usable = lambda *a: False
+    try:
+        gradstep.manual_seed(seed)
+        return fn()
+    finally:
+        attention_fused.usable = usable
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dropout_draws_the_compositions_mask_so_seeded_runs_agree(dtype):
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((2, 3, 6, 4)).astype(dtype) for _ in range(3)]
+    g = rng.standard_normal((2, 3, 6, 4)).astype(dtype)
+
+    def run():
+        ts = [gradstep.tensor(a, requires_grad=True) for a in arrays]
+        y = F.scaled_dot_product_attention(*ts, dropout_p=0.3, is_causal=True)
+        y.backward(gradstep.tensor(g))
+        return y, [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+    (y, fused), (_, composed) = _seeded(True, run), _seeded(False, run)
+    assert y.grad_fn.name() == FUSED_NAME
+    assert (fused[0] == 0).any()  # some weights were dropped
+    for what, a, b in zip(("out", "grad q", "grad k", "grad v"), fused, composed):
+        np.testing.assert_allclose(a, b, rtol=0, atol=64 * EPS[dtype] * (np.abs(b).max() + 1),
+                                   err_msg=what)
+
+
+def test_dropout_with_double_backward_agrees_with_the_composition():
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((2, 5, 3)) for _ in range(3)]
+
+    def run():
+        q, k, v = (gradstep.tensor(a, requires_grad=True) for a in arrays)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)
+        gq, = gradstep.autograd.grad((y * y).sum(), q, create_graph=True)
+        (gq * gq).sum().backward()
+        return [gq.detach().numpy(), k.grad.numpy(), v.grad.numpy()]
+
+    for a, b in zip(_seeded(True, run), _seeded(False, run)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_dropout_probability_outside_0_1_is_refused_like_the_composition():
+    q = gradstep.randn(2, 3, 4)
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        F.scaled_dot_product_attention(q, q, q, dropout_p=1.5)
+
+
+@pytest.mark.parametrize("case", ["mask_with_grad", "broadcast_batch", "float16"])
 def test_the_composition_keeps_what_the_node_does_not_cover(case):
     rng = np.random.default_rng(1)
     q = gradstep.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
     k = gradstep.tensor(rng.standard_normal((2, 5, 4)))
     kw = {}
-    if case == "dropout":
-        kw["dropout_p"] = 0.5
-    elif case == "mask_with_grad":
+    if case == "mask_with_grad":
         kw["attn_mask"] = gradstep.zeros(3, 5, dtype=gradstep.float64, requires_grad=True)
     elif case == "broadcast_batch":
         k = gradstep.tensor(rng.standard_normal((1, 5, 4)))

@@ -17,7 +17,7 @@ from ...ops import _rowwise
 from ...ops.reduce import Softmax, softmax
 from ...ops.shape import cat
 from . import attention_fused
-from .dropout import dropout
+from .dropout import _check_p, dropout
 from .linear import linear
 
 
@@ -126,10 +126,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None and attn_mask.dtype.name == "bool":
         allowed = attn_mask._data
     bias = None if allowed is None else xp.where(allowed, 0.0, -xp.inf).astype(query.dtype.np)
-    if attention_fused.usable(query, key, value, attn_mask, dropout_p, bias):
+    if attention_fused.usable(query, key, value, attn_mask, bias):
         if attn_mask is not None and bias is None:
             bias = attn_mask._data
-        return attention_fused.Attention.apply(query, key, value, scale=scale, bias=bias)
+        _check_p(dropout_p)
+        return attention_fused.Attention.apply(query, key, value, scale=scale, bias=bias,
+                                               dropout_p=dropout_p)
     scores = (query @ key.transpose(-2, -1)) * scale
     if bias is not None:
         scores = scores + Tensor._make(bias)

@@ -10,8 +10,9 @@ the same products of the same operands, the same roundings (bit for bit with Ope
 BLAS may pick another kernel for another output layout, so the tests allow a product's
 rounding).
 
-It is used where the composition would give the same graph semantics: no dropout,
-float32/float64 inputs with equal batch dims, and no gradient wanted for a float mask.
+It is used where the composition would give the same graph semantics: float32/float64
+inputs with equal batch dims, and no gradient wanted for a float mask. Dropout draws its
+mask as the composition's ``dropout`` does, so a seeded run gives the same numbers.
 Under ``create_graph=True`` its backward is built from Tensor ops, so gradients of any
 order are available. Like torch's CPU kernel, its ``grad_fn`` is
 ``ScaledDotProductFlashAttentionForCpuBackward0``.
@@ -25,16 +26,17 @@ from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops import _rowwise
 from ...ops._util import matmul_arrays, tensor_cls
+from .dropout import _mask as _dropout_mask
 
 _FLOATS = ("float32", "float64")
 
 
-def usable(query, key, value, attn_mask, dropout_p, bias):
+def usable(query, key, value, attn_mask, bias):
     """Whether ``Attention`` computes what the Tensor-op composition would, graph included.
 
     ``bias`` is the additive mask made from a bool mask or ``is_causal`` (None if neither).
     """
-    if dropout_p or query.dtype.name not in _FLOATS or query.ndim < 2:
+    if query.dtype.name not in _FLOATS or query.ndim < 2:
         return False
     if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):
         return False  # batch dims that broadcast: the composition's matmul handles them
@@ -87,15 +89,21 @@ def _like(q, width):
 
 
 class Attention(Node):
-    """``softmax(q @ k^T * scale + bias) @ v``; ``bias`` is a raw additive mask or None."""
+    """``dropout(softmax(q @ k^T * scale + bias)) @ v``; ``bias`` is a raw additive mask or
+    None; ``dropout_p`` the dropout probability (0: none)."""
 
     _name = "ScaledDotProductFlashAttentionForCpuBackward0"
     saves = (0, 1, 2)
 
     def forward(self, q, k, v):
         s = matmul_arrays(q, xp.swapaxes(k, -1, -2))
-        self.weights = _scores_to_weights(s, self.scale, self.bias)
-        return matmul_arrays(self.weights, v, _like(q, v.shape[-1]))
+        self.weights = p = _scores_to_weights(s, self.scale, self.bias)
+        self.mask = None
+        if self.dropout_p:  # the same draw, at the same point, as the composition's dropout
+            self.mask = _dropout_mask(p.shape, self.dropout_p, p.dtype)
+            p = p * self.mask
+        self.dropped = p
+        return matmul_arrays(p, v, _like(q, v.shape[-1]))
 
     def backward(self, g):
         q, k, v = self.saved_tensors
@@ -103,10 +111,13 @@ class Attention(Node):
             return self._graph_backward(q, k, v, g)
         p, gd, (q, k, v) = self.weights, g._data, (q._data, k._data, v._data)
         need = [e is not None for e in self._next]
-        gv = matmul_arrays(_t(p), gd, xp.empty_like(v)) if need[2] else None
+        gv = matmul_arrays(_t(self.dropped), gd, xp.empty_like(v)) if need[2] else None
         gq = gk = None
         if need[0] or need[1]:
-            gs = _rowwise.softmax_backward(matmul_arrays(gd, _t(v)), p, -1)
+            gp = matmul_arrays(gd, _t(v))
+            if self.mask is not None:
+                gp *= self.mask
+            gs = _rowwise.softmax_backward(gp, p, -1)
             gs *= self.scale
             if need[0]:
                 gq = matmul_arrays(gs, k, xp.empty_like(q))
@@ -124,9 +135,13 @@ class Attention(Node):
             s = s + T._make(self.bias)
         p = _SafeSoftmax.apply(s, dim=-1)
         gp = g @ v.mT
+        dropped = p
+        if self.mask is not None:
+            mask = T._make(self.mask)
+            dropped, gp = p * mask, gp * mask
         gs = p * (gp - (gp * p).sum(dim=-1, keepdim=True)) * self.scale
-        return gs @ k, (q.mT @ gs).mT, p.mT @ g
+        return gs @ k, (q.mT @ gs).mT, dropped.mT @ g
 
     def release(self):
         super().release()
-        self.weights = None
+        self.weights = self.dropped = self.mask = None
