@@ -210,6 +210,9 @@ def _in_projection(query, key, value, in_proj_weight, in_proj_bias, q_w, k_w, v_
         # add into the input's, where slices of one packed output would each backpropagate a
         # zero-filled array of the packed size
         q_w, k_w, v_w = in_proj_weight.chunk(3)
+    if query is key is value and not query.is_contiguous():
+        # a batch_first module's transposed view: one copy for the three products, not one each
+        query = key = value = query.contiguous()
     b = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
     return linear(query, q_w, b[0]), linear(key, k_w, b[1]), linear(value, v_w, b[2])
 
