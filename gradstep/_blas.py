@@ -65,26 +65,35 @@ def _lookup(lib, routine):
     return None, None
 
 
-def _load():
-    kernels = {}
+def _find_routines(routine, argtypes, accept):
+    """``routine`` ("axpy", ...) for each float type from the first of NumPy's BLAS libraries
+    that has it, typed by ``argtypes(int_type, scalar_type)`` and kept where ``accept(fn, t)``
+    holds; returns ``({"s"/"d": fn}, that library's controller)``."""
     for controller in _numpy_blas_controllers():
         try:
             lib = ctypes.CDLL(controller.filepath)
         except OSError:
             continue
+        found = {}
         for t in "sd":
-            axpy, int_t = _lookup(lib, t + "axpy")
-            if axpy is None:
+            fn, int_t = _lookup(lib, t + routine)
+            if fn is None:
                 continue
-            scalar = _C_SCALAR[t]
-            axpy.argtypes = [int_t, scalar, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-            axpy.restype = None
-            if _rounds_once(axpy, t):
-                kernels[t + "axpy"] = axpy
-        if kernels:
-            _thread_controls[:] = [controller]
-            break
-    return kernels
+            fn.argtypes = argtypes(int_t, _C_SCALAR[t])
+            fn.restype = None
+            if accept(fn, t):
+                found[t] = fn
+        if found:
+            return found, controller
+    return {}, None
+
+
+def _load():
+    found, controller = _find_routines(
+        "axpy", lambda i, x: [i, x, ctypes.c_void_p, i, ctypes.c_void_p, i], _rounds_once)
+    if found:
+        _thread_controls[:] = [controller]
+    return {t + "axpy": fn for t, fn in found.items()}
 
 
 def _rounds_once(axpy, t):
@@ -111,23 +120,9 @@ def _rounds_once(axpy, t):
 
 def _load_transposers():
     """``omatcopy`` (an out-of-place transposing copy), per float type, from NumPy's BLAS."""
-    found = {}
-    for controller in _numpy_blas_controllers():
-        try:
-            lib = ctypes.CDLL(controller.filepath)
-        except OSError:
-            continue
-        for t in "sd":
-            fn, int_t = _lookup(lib, t + "omatcopy")
-            if fn is None:
-                continue
-            fn.argtypes = [ctypes.c_int, ctypes.c_int, int_t, int_t, _C_SCALAR[t],
-                           ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-            fn.restype = None
-            if _transposes_exactly(fn, t):
-                found[t] = fn
-        if found:
-            break
+    found, _ = _find_routines(
+        "omatcopy", lambda i, x: [ctypes.c_int, ctypes.c_int, i, i, x, ctypes.c_void_p, i,
+                                  ctypes.c_void_p, i], _transposes_exactly)
     return found
 
 
