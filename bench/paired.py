@@ -45,6 +45,7 @@ SWITCHES = {  # name: (module, attribute, what runs when off)
     "linear_weight_first": ("gradstep.nn._functional.linear", "_weight_first_pays",
                             lambda *a: False),
     "omatcopy": ("gradstep._blas", "transposed", _numpy_transpose),
+    "conv_grid": ("gradstep.nn._functional.conv_shifts", "grid_usable", lambda *a: False),
 }
 
 

@@ -162,6 +162,56 @@ def transposed(a):
     return out
 
 
+_gemms = None
+_NO_TRANS = 111
+
+
+def _leading_dim(a):
+    """The row stride, in elements, of a 2-D array whose rows are unit-stride; else None."""
+    if a.ndim != 2:
+        return None
+    rows, cols = a.shape
+    if cols > 1 and a.strides[1] != a.itemsize:
+        return None
+    if rows <= 1:
+        return max(cols, 1)
+    ld, rest = divmod(a.strides[0], a.itemsize)
+    return ld if rest == 0 and ld >= max(cols, 1) else None
+
+
+def gemm_accumulate(a, b, c):
+    """``c += a @ b`` in place for 2-D arrays, as one BLAS ``gemm`` with ``beta = 1``.
+
+    ``c`` may be any row-major window of a larger array (unit-stride rows, any row stride):
+    a convolution's input gradient adds each kernel offset's product straight into a shifted
+    window of one buffer (``conv_shifts``), which NumPy's ``matmul`` cannot do without a
+    temporary and another pass. Arrays BLAS cannot take (other dtypes or layouts, overlap,
+    no BLAS) get NumPy's ``c += a @ b``.
+    """
+    global _gemms
+    if _gemms is None:
+        with _lock:
+            if _gemms is None:
+                _gemms = _find_routines("gemm", _gemm_argtypes, lambda fn, t: True)[0] \
+                    if backend.xp is _np else {}
+    t = _FLOAT_TYPES.get(c.dtype)
+    fn = _gemms.get(t) if t is not None and a.dtype == b.dtype == c.dtype else None
+    lds = [_leading_dim(x) for x in (a, b, c)] if fn is not None else [None]
+    if fn is None or None in lds or not c.flags.writeable or 0 in a.shape + b.shape \
+            or _np.may_share_memory(c, a) or _np.may_share_memory(c, b):
+        c += a @ b
+        return c
+    (m, k), n = a.shape, b.shape[1]
+    fn(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, m, n, k, 1.0, a.ctypes.data, lds[0], b.ctypes.data,
+       lds[1], 1.0, c.ctypes.data, lds[2])
+    return c
+
+
+def _gemm_argtypes(i, x):
+    return [ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, x, ctypes.c_void_p, i,
+            ctypes.c_void_p, i, x, ctypes.c_void_p, i]
+
+
 def _get_kernels():
     global _kernels
     if _kernels is None:

@@ -268,3 +268,39 @@ def test_transposed_without_a_blas_is_numpys_copy(monkeypatch):
     out = _blas.transposed(a)
     assert out.flags.c_contiguous
     np.testing.assert_array_equal(out, a.T)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_accumulate_adds_the_product_into_a_window(dtype):
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((40, 30)).astype(dtype)
+    a, b = rng.standard_normal((12, 5)).astype(dtype), rng.standard_normal((5, 9)).astype(dtype)
+    window = big[3:15, 4:13]
+    want = window.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    before = big.copy()
+    _blas.gemm_accumulate(a, b, window)
+    eps = np.finfo(dtype).eps
+    bound = 6 * eps * (np.abs(window) + np.abs(a) @ np.abs(b))
+    assert np.all(np.abs(window - want) <= bound)
+    outside = np.ones(big.shape, bool)
+    outside[3:15, 4:13] = False
+    np.testing.assert_array_equal(big[outside], before[outside])  # nothing else written
+
+
+@pytest.mark.parametrize("case", ["int", "strided_columns", "overlap", "no_blas"])
+def test_gemm_accumulate_falls_back_to_numpy(monkeypatch, case):
+    a = np.arange(12.0).reshape(3, 4)
+    b = np.arange(8.0).reshape(4, 2)
+    c = np.ones((3, 2))
+    if case == "int":
+        a, b, c = a.astype(np.int64), b.astype(np.int64), c.astype(np.int64)
+    elif case == "strided_columns":
+        c = np.ones((3, 4))[:, ::2]
+    elif case == "overlap":
+        a = np.ones((3, 4))
+        c = a[:, :2]
+    elif case == "no_blas":
+        monkeypatch.setattr(_blas, "_gemms", {})
+    want = c + a @ b
+    _blas.gemm_accumulate(a, b, c)
+    np.testing.assert_array_equal(c, want)

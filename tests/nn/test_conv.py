@@ -380,3 +380,53 @@ def test_in_place_change_of_weight_before_backward_is_caught():
         conv.weight.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+GRID_CASES = [  # stride 1, one group, >= conv_shifts.GRID_MIN_CHANNELS input channels
+    ((2, 16, 7, 8), (5, 16, 3, 3), dict(padding=1)),
+    ((2, 16, 12, 12), (4, 16, 3, 3), dict(dilation=2, padding=2)),
+    ((2, 16, 7, 8), (3, 16, 4, 2), dict(padding="same")),  # uneven padding
+    ((2, 16, 6, 7), (3, 16, 2, 3), {}),
+    ((3, 20, 5, 5), (6, 20, 1, 1), {}),
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kw", GRID_CASES)
+def test_conv2d_input_grad_on_the_shifted_grid_matches_torch(monkeypatch, x_shape, w_shape, kw):
+    from gradstep.nn._functional import conv_shifts
+
+    calls = []
+    real = conv_shifts.grid_input_grad
+    monkeypatch.setattr(conv_shifts, "grid_input_grad", lambda *a: calls.append(1) or real(*a))
+    check(lambda L, x, w, b: F(L).conv2d(x, w, b, **kw), [x_shape, w_shape, (w_shape[0],)])
+    assert len(calls) == 2  # float32 and float64 both took the grid
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kw", GRID_CASES)
+def test_the_grid_input_grad_equals_the_channels_first_one(monkeypatch, x_shape, w_shape, kw):
+    """The same sums in another order: within a (C_out*kh*kw)-term sum's rounding."""
+    from gradstep.nn._functional import conv_shifts
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(x_shape).astype("float32")
+    w = rng.standard_normal(w_shape).astype("float32")
+
+    def input_grad():
+        t = gradstep.tensor(x, requires_grad=True)
+        F(gradstep).conv2d(t, gradstep.tensor(w), **kw).square().sum().backward()
+        return t.grad.numpy()
+
+    grid = input_grad()
+    monkeypatch.setattr(conv_shifts, "grid_usable", lambda *a: False)
+    channels_first = input_grad()
+    terms = w_shape[0] * w_shape[2] * w_shape[3]
+    bound = 4 * terms * np.finfo(np.float32).eps * (np.abs(channels_first).max() + 1)
+    assert np.abs(grid - channels_first).max() <= bound
+
+
+def test_the_grid_input_grad_in_batch_chunks_and_conv1d_matches_torch(monkeypatch):
+    from gradstep.nn._functional import conv
+
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * 16 * 9 * 7 * 8 * 8)  # 2 images a chunk
+    check(lambda L, x, w: F(L).conv2d(x, w, padding=1), [(5, 16, 7, 8), (4, 16, 3, 3)])
+    check(lambda L, x, w: F(L).conv1d(x, w, padding=2, dilation=2), [(3, 16, 11), (4, 16, 3)])

@@ -17,9 +17,9 @@ choice measured on the training benchmarks (``bench/RESULTS.md``):
   ``(N*Ho*Wo, kh*kw*C)``, copied from a channels-last copy of the input;
 * thin layers (small ``K*O``, many pixels per image, e.g. a first layer) run one
   product per image, the bias riding along as a ones row of the columns;
-* a stride-1 input gradient shifts whole rows of the padded grid
-  (``_col2im_stride1``; batch-innermost for small images) instead of scattering
-  short strided slices.
+* a stride-1 input gradient shifts whole rows of the padded grid instead of
+  scattering short strided slices (``conv_shifts``: channels first, batch-innermost
+  for small images, or channels last with the shifts inside the products).
 
 1-D convolutions run as 2-D ones with a height of 1. The transposed
 convolution is the input-gradient of a convolution, so the three products
@@ -33,12 +33,13 @@ col2im, each the other's adjoint), so gradients of any order are available.
 
 from __future__ import annotations
 
-from ... import _blas, _parallel
+from ... import _parallel
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops._lowp import float32_compute
+from . import conv_shifts
 
 # ---------------------------------------------------------------- raw kernels
 
@@ -111,17 +112,6 @@ def _padded(hw, pads):
 def _crop(img, pads, hw):
     (top, _), (left, _) = pads
     return img[:, :, top:top + hw[0], left:left + hw[1]]
-
-
-def _group_matmul(a, b, tb=False):
-    """``a[g] @ b[g]`` for every group g (``tb`` transposes the second operand)."""
-    out = None
-    for g in range(a.shape[0]):
-        bg = b[g].T if tb else b[g]
-        if out is None:
-            out = xp.empty((a.shape[0], a.shape[1], bg.shape[1]), xp.result_type(a, b))
-        xp.matmul(a[g], bg, out=out[g])
-    return out
 
 
 def _channels_major(g, groups):
@@ -218,62 +208,6 @@ def _weight_grad_per_image(cols, g, groups):
     a = cols.reshape(groups, k, n, per).transpose(0, 2, 1, 3)  # (G, n, K, per)
     b = g.reshape(n, groups, o // groups, per).transpose(1, 0, 3, 2)  # (G, n, per, O/G)
     return xp.matmul(a, b).sum(axis=1)
-
-
-def _col2im_stride1(w2t, gt, nc, kernel, dilation, padded_hw, out_hw):
-    """Input gradient of a stride-1 convolution, as a padded ``(n, C, Hp, Wp)`` view.
-
-    The output gradient is laid on the padded input's grid (zero where no output pixel
-    is), so kernel offset ``(i, j)`` becomes a shift of the flattened grid by
-    ``i*dh*Wp + j*dw``: the scatter is ``kh*kw`` additions of long contiguous rows
-    instead of ``_col2im``'s short strided ones (LeNet's second layer: 2x faster, though
-    the product grows from the output's pixels to the grid's).
-    """
-    n, c = nc
-    (kh, kw), (dh, dw), (hp, wp), (ho, wo) = kernel, dilation, padded_hw, out_hw
-    groups, og = gt.shape[:2]
-    grid = xp.zeros((groups, og, n, hp, wp), gt.dtype)
-    grid[..., :ho, :wo] = gt.reshape(groups, og, n, ho, wo)
-    p = n * hp * wp
-    cols = _group_matmul(w2t, grid.reshape(groups, og, p)).reshape(c, kh * kw, p)
-    offsets = [i * dh * wp + j * dw for i in range(kh) for j in range(kw)]
-    return _shift_sum(cols, offsets, p).reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
-
-
-def _col2im_stride1_batch_inner(w2t, g, kernel, dilation, padded_hw):
-    """``_col2im_stride1`` with the batch as the innermost axis, from ``g`` as ``(n, O, Ho, Wo)``.
-
-    The grid then needs only the output's rows, ``(Ho, Wp, n)``, and a kernel offset is
-    a shift by ``(i*dh*Wp + j*dw) * n``: for small images the product shrinks by
-    ``Hp/Ho`` (LeNet's second layer, 12/8: its input gradient 0.66 -> 0.47 ms), at the
-    price of two transposing copies, which cost more than they save on larger images.
-    """
-    n, o, ho, wo = g.shape
-    (kh, kw), (dh, dw), (hp, wp) = kernel, dilation, padded_hw
-    groups = w2t.shape[0]
-    grid = xp.zeros((o, ho, wp, n), g.dtype)
-    grid[:, :, :wo] = _blas.transposed(g.reshape(n, o * ho * wo)).reshape(o, ho, wo, n)
-    p = ho * wp * n
-    cols = _group_matmul(w2t, grid.reshape(groups, o // groups, p))
-    c = cols.shape[0] * cols.shape[1] // (kh * kw)
-    offsets = [(i * dh * wp + j * dw) * n for i in range(kh) for j in range(kw)]
-    flat = _shift_sum(cols.reshape(c, kh * kw, p), offsets, hp * wp * n)
-    return flat.reshape(c, hp, wp, n).transpose(3, 0, 1, 2)
-
-
-def _shift_sum(cols, offsets, length):
-    """``sum_k cols[:, k]`` shifted right by ``offsets[k]`` (the first 0), as ``(C, length)``."""
-    c, _, p = cols.shape
-    flat = xp.empty((c, max(length, p + max(offsets))), cols.dtype)
-
-    def channels(lo, hi):  # each channel's sum alone: the same additions in the same order
-        flat[lo:hi, :p] = cols[lo:hi, 0]
-        flat[lo:hi, p:] = 0
-        for k in range(1, len(offsets)):
-            flat[lo:hi, offsets[k]:offsets[k] + p] += cols[lo:hi, k]
-
-    _parallel.over_rows(channels, c, flat.size)
-    return flat[:, :length]
 
 
 def _add_bias(out, b):
@@ -412,7 +346,7 @@ class Convolution(_ConvBase):
                 if g == 1 and _per_image(k, o, n1 - n0, ho * wo):
                     _matmul_per_image(self.w2[0], cols[0], dst, b)
                 else:
-                    y = _group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
+                    y = conv_shifts.group_matmul(self.w2, cols).reshape(o, n1 - n0, ho, wo)
                     _store_channels_first(dst, y, b)
             self.cols.append(cols)
         return out[:, :, 0] if self.nd == 1 else out
@@ -431,13 +365,13 @@ class Convolution(_ConvBase):
         w2t = xp.ascontiguousarray(self.w2.transpose(0, 2, 1)) if need_x else None
         gw = gb = None
         o_g, hw = g.shape[1] // self.groups, g.shape[2] * g.shape[3]
-        batch_inner = need_x and self._batch_inner_input_grad()
+        reads_gc = need_x and (self._batch_inner_input_grad() or self._grid_input_grad(g.dtype))
         for (n0, n1), cols in zip(self.chunks, self.cols):
             gc = g[n0:n1]
             per_image = need_w and not self.pixel_rows and \
                 _per_image(cols.shape[1], o_g, n1 - n0, hw)
             # (G, O/G, n*Ho*Wo): the gradient channels-first, unless no product here needs it
-            needs_gt = (need_x and not batch_inner) or (need_w and not per_image)
+            needs_gt = (need_x and not reads_gc) or (need_w and not per_image)
             gt = _channels_major(gc, self.groups) if needs_gt else None
             if need_x:
                 self._input_grad(w2t, gc, gt, gx[n0:n1])
@@ -448,7 +382,7 @@ class Convolution(_ConvBase):
                 elif per_image:
                     part = _weight_grad_per_image(cols, gc, self.groups)
                 else:
-                    part = _group_matmul(cols, gt, tb=True)
+                    part = conv_shifts.group_matmul(cols, gt, tb=True)
                 if self.bias_row:  # the ones row's gradient is the bias gradient
                     part, part_b = part[:, :-1], part[0, -1]
                 gw = part if gw is None else xp.add(gw, part, out=gw)
@@ -472,22 +406,32 @@ class Convolution(_ConvBase):
         (hp, wp), (ho, wo) = self._padded_hw(), self.out_hw
         return self.stride == (1, 1) and hp * wp >= BATCH_INNER_MIN_GRID * ho * wo
 
+    def _grid_input_grad(self, dtype):
+        """Whether the stride-1 input gradient runs as shifted products on a channels-last
+        grid (``conv_shifts``): one group, enough input channels, not batch-innermost."""
+        return self.stride == (1, 1) and not self._batch_inner_input_grad() and \
+            conv_shifts.grid_usable(self._metas[0][0][1], self.groups, dtype)
+
     def _input_grad(self, w2t, gc, gt, out):
         """Write the input gradient of one chunk of images into ``out`` (n, C, H, W).
 
         ``gc`` is the chunk's output gradient; ``gt`` its channels-first copy (None when
-        no product of the chunk needs it: the batch-innermost path reads ``gc``).
+        no product of the chunk needs it: the batch-innermost and grid paths read ``gc``).
         """
         n, c = out.shape[:2]
         kh, kw = self.kernel
         (ho, wo), pads, padded = self.out_hw, self.pads, self._padded_hw()
+        if self._grid_input_grad(gc.dtype):
+            w = self.w2.reshape((self.w2.shape[1], c) + tuple(self.kernel))
+            conv_shifts.grid_input_grad(gc, w, pads, self.dilation, self.in_hw, out)
+            return
         if self._batch_inner_input_grad():
-            img = _col2im_stride1_batch_inner(w2t, gc, self.kernel, self.dilation, padded)
+            img = conv_shifts.batch_inner_input_grad(w2t, gc, self.kernel, self.dilation, padded)
         elif self.stride == (1, 1):
-            img = _col2im_stride1(w2t, gt, (n, c), self.kernel, self.dilation, padded,
-                                  (ho, wo))
+            img = conv_shifts.channels_first_input_grad(w2t, gt, (n, c), self.kernel,
+                                                        self.dilation, padded, (ho, wo))
         else:
-            gcols = _group_matmul(w2t, gt).reshape((c, kh, kw, n, ho, wo))
+            gcols = conv_shifts.group_matmul(w2t, gt).reshape((c, kh, kw, n, ho, wo))
             img = _col2im(gcols, padded, self.stride, self.dilation)
         _parallel.copyto(out, _crop(img, pads, self.in_hw))
 
@@ -524,10 +468,11 @@ class ConvTranspose(_ConvBase):
         self.w2 = w.reshape(g, c_in // g, w.shape[1] * kh * kw)  # (G, C_in/G, C_out/G*kh*kw)
         w2t = xp.ascontiguousarray(self.w2.transpose(0, 2, 1))
         if self.stride == (1, 1):
-            img = _col2im_stride1(w2t, self.xt, (n, c_out), (kh, kw), self.dilation,
-                                  self.full_hw, x.shape[2:])
+            img = conv_shifts.channels_first_input_grad(w2t, self.xt, (n, c_out), (kh, kw),
+                                                        self.dilation, self.full_hw, x.shape[2:])
         else:
-            cols = _group_matmul(w2t, self.xt).reshape((c_out, kh, kw, n) + x.shape[2:])
+            cols = conv_shifts.group_matmul(w2t, self.xt).reshape((c_out, kh, kw, n)
+                                                                  + x.shape[2:])
             img = _col2im(cols, self.full_hw, self.stride, self.dilation)
         out = _add_bias(xp.ascontiguousarray(_crop(img, self.pads, self.out_hw)), b)
         return out[:, :, 0] if self.nd == 1 else out
@@ -550,11 +495,11 @@ class ConvTranspose(_ConvBase):
         gx = gw = gb = None
         if self._needs(0):
             c_in, n = self.w2.shape[1] * groups, g.shape[0]
-            y = _group_matmul(self.w2, cols).reshape((c_in, n) + tuple(self.in_hw))
+            y = conv_shifts.group_matmul(self.w2, cols).reshape((c_in, n) + tuple(self.in_hw))
             gx = xp.empty((n, c_in) + tuple(self.in_hw), y.dtype)
             _store_channels_first(gx, y, None)
         if self._needs(1):
-            gw = _group_matmul(cols, self.xt, tb=True).transpose(0, 2, 1)
+            gw = conv_shifts.group_matmul(cols, self.xt, tb=True).transpose(0, 2, 1)
         if len(self._metas) > 2 and self._needs(2):
             gb = g.sum(axis=(0, 2, 3))
         return self._fold((gx, gw, gb)[:len(self._metas)])
