@@ -216,3 +216,13 @@ def test_the_composition_keeps_what_the_node_does_not_cover(case):
     assert y.grad_fn.name() != FUSED_NAME
     y.sum().backward()
     assert q.grad is not None and q.grad.shape == q.shape
+
+
+def test_a_mask_that_does_not_fit_the_scores_raises_torchs_error():
+    messages = []
+    for L, fn in ((gradstep, F.scaled_dot_product_attention), (torch, TF.scaled_dot_product_attention)):
+        q = L.zeros(2, 4, 5, 3)
+        with pytest.raises(RuntimeError) as err:
+            fn(q, q, q, attn_mask=L.zeros(3, 5, 5))
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]

@@ -45,7 +45,12 @@ def usable(query, key, value, attn_mask, bias):
             return False  # the mask's gradient comes from the composition
         bias = attn_mask._data
     scores = tuple(query.shape[:-1]) + (key.shape[-2],)
-    return bias is None or (bias.ndim <= len(scores) and xp.broadcast_shapes(bias.shape, scores) == scores)
+    if bias is None:
+        return True
+    try:  # a mask that widens the scores, or does not fit them: the composition's result or error
+        return bias.ndim <= len(scores) and xp.broadcast_shapes(bias.shape, scores) == scores
+    except ValueError:
+        return False
 
 
 def _first_axis_slicer(bias, scores_shape):
