@@ -148,12 +148,8 @@ def transposed(a):
     transposing copy, whose inner loop strides across the rows: (1024, 64) in 33 against
     214 us, (32768, 64) in 1.7 against 4.1 ms (2-core Zen 5). Other arrays take NumPy's copy.
     """
-    global _transposers
-    if _transposers is None:
-        with _lock:
-            if _transposers is None:
-                _transposers = _load_transposers() if backend.xp is _np else {}
-    fn = _transposers.get(_FLOAT_TYPES.get(a.dtype)) if isinstance(a, _np.ndarray) else None
+    transposers = _once("_transposers", _load_transposers)
+    fn = transposers.get(_FLOAT_TYPES.get(a.dtype)) if isinstance(a, _np.ndarray) else None
     if fn is None or a.ndim != 2 or not a.flags.c_contiguous or a.size == 0:
         return backend.xp.ascontiguousarray(a.T)
     rows, cols = a.shape
@@ -188,14 +184,9 @@ def gemm_accumulate(a, b, c):
     temporary and another pass. Arrays BLAS cannot take (other dtypes or layouts, overlap,
     no BLAS) get NumPy's ``c += a @ b``.
     """
-    global _gemms
-    if _gemms is None:
-        with _lock:
-            if _gemms is None:
-                _gemms = _find_routines("gemm", _gemm_argtypes, lambda fn, t: True)[0] \
-                    if backend.xp is _np else {}
+    gemms = _once("_gemms", lambda: _find_routines("gemm", _gemm_argtypes, lambda f, t: True)[0])
     t = _FLOAT_TYPES.get(c.dtype)
-    fn = _gemms.get(t) if t is not None and a.dtype == b.dtype == c.dtype else None
+    fn = gemms.get(t) if t is not None and a.dtype == b.dtype == c.dtype else None
     lds = [_leading_dim(x) for x in (a, b, c)] if fn is not None else [None]
     if fn is None or None in lds or not c.flags.writeable or 0 in a.shape + b.shape \
             or _np.may_share_memory(c, a) or _np.may_share_memory(c, b):
@@ -212,13 +203,20 @@ def _gemm_argtypes(i, x):
             ctypes.c_void_p, i, x, ctypes.c_void_p, i]
 
 
-def _get_kernels():
-    global _kernels
-    if _kernels is None:
+def _once(name, loader):
+    """The module global ``name``: ``loader()``'s routines, looked up on first use (``{}`` with
+    another array module than NumPy); tests may set the global to ``{}`` for "no BLAS"."""
+    found = globals()[name]
+    if found is None:
         with _lock:
-            if _kernels is None:
-                _kernels = _load() if backend.xp is _np else {}
-    return _kernels
+            found = globals()[name]
+            if found is None:
+                found = globals()[name] = loader() if backend.xp is _np else {}
+    return found
+
+
+def _get_kernels():
+    return _once("_kernels", _load)
 
 
 def available() -> bool:
