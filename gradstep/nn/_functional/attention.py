@@ -126,16 +126,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None and attn_mask.dtype.name == "bool":
         allowed = attn_mask._data
     bias = None if allowed is None else xp.where(allowed, 0.0, -xp.inf).astype(query.dtype.np)
-    if attention_fused.usable(query, key, value, attn_mask, bias):
-        if attn_mask is not None and bias is None:
-            bias = attn_mask._data
+    float_mask = attn_mask is not None and attn_mask.dtype.name != "bool"
+    fused_bias = attn_mask._data if float_mask else bias  # the one additive mask there is
+    if attention_fused.usable(query, key, value, attn_mask, fused_bias):
         _check_p(dropout_p)
-        return attention_fused.Attention.apply(query, key, value, scale=scale, bias=bias,
+        return attention_fused.Attention.apply(query, key, value, scale=scale, bias=fused_bias,
                                                dropout_p=dropout_p)
     scores = (query @ key.transpose(-2, -1)) * scale
     if bias is not None:
         scores = scores + Tensor._make(bias)
-    if attn_mask is not None and attn_mask.dtype.name != "bool":
+    if float_mask:
         scores = scores + attn_mask
     weights = _SafeSoftmax.apply(scores, dim=-1)
     weights = dropout(weights, dropout_p)

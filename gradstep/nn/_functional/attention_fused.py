@@ -34,16 +34,15 @@ _FLOATS = ("float32", "float64")
 def usable(query, key, value, attn_mask, bias):
     """Whether ``Attention`` computes what the Tensor-op composition would, graph included.
 
-    ``bias`` is the additive mask made from a bool mask or ``is_causal`` (None if neither).
+    ``bias`` is the additive mask as a raw array: a float ``attn_mask``'s data, or the one
+    made from a bool mask or ``is_causal`` (None if none).
     """
     if query.dtype.name not in _FLOATS or query.ndim < 2:
         return False
     if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):
         return False  # batch dims that broadcast: the composition's matmul handles them
-    if attn_mask is not None and attn_mask.dtype.name != "bool":
-        if attn_mask.requires_grad:
-            return False  # the mask's gradient comes from the composition
-        bias = attn_mask._data
+    if attn_mask is not None and attn_mask.requires_grad:
+        return False  # a float mask's gradient comes from the composition
     scores = tuple(query.shape[:-1]) + (key.shape[-2],)
     if bias is None:
         return True
