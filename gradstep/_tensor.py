@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 from . import _device, _tensor_device
@@ -281,6 +282,8 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self):
+        if self._rg and not _float_of_grad_warned:
+            _warn_float_of_grad()
         return float(self.item())
 
     def __int__(self):
@@ -793,3 +796,13 @@ def _bind_ops():
 
 _bind_ops()
 _tensor_device.bind(Tensor)
+
+
+_float_of_grad_warned = False  # torch's TORCH_WARN_ONCE: the first float() in the process
+
+
+def _warn_float_of_grad():
+    global _float_of_grad_warned
+    _float_of_grad_warned = True
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                  "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)

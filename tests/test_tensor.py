@@ -523,3 +523,28 @@ def test_writing_into_expanded_tensor_raises():
     for f in (lambda x: x.zero_(), lambda x: x.fill_(2), lambda x: x.__setitem__(0, 1.0)):
         with pytest.raises(RuntimeError, match="Please clone"):
             f(gradstep.zeros(3).expand(2, 3))
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_once_like_torch(monkeypatch):
+    """torch warns (TORCH_WARN_ONCE) at the first ``float()`` of a tensor requiring grad."""
+    from gradstep import _tensor
+
+    monkeypatch.setattr(_tensor, "_float_of_grad_warned", False)
+    loss = (gradstep.ones(2, requires_grad=True) * 2).sum()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert float(loss.detach()) == 4.0 and int(loss) == 4 and loss.item() == 4.0
+        assert not caught  # neither a detached tensor, int() nor item() warns
+        assert float(loss) == 4.0
+        assert float(loss) == 4.0
+    assert len(caught) == 1 and caught[0].category is UserWarning
+    assert caught[0].filename == __file__  # attributed to the caller's line
+    t = (torch.ones(2, requires_grad=True) * 2).sum()
+    with warnings.catch_warnings(record=True) as torch_caught:
+        warnings.simplefilter("always")
+        float(t)
+    ours = str(caught[0].message)
+    # torch's text, up to its "(Triggered internally at <C++ file>)" suffix (absent when an
+    # earlier test in this process already used torch's one warning)
+    assert not torch_caught or str(torch_caught[0].message).startswith(ours)
+    assert ours.startswith("Converting a tensor with requires_grad=True to a scalar")

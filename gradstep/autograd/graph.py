@@ -2,8 +2,11 @@
 
 ``Node`` is the type every ``grad_fn`` is an instance of (gradstep's ops, ``AccumulateGrad``
 and custom ``Function`` contexts). ``saved_tensors_hooks`` applies its pack/unpack pair to the
-tensors an op saves for backward through the node's ``saves``; the fused RNN layers keep some
-intermediate arrays of their own that the hooks do not see.
+tensors an op saves for backward through the node's ``saves``. Some fused nodes also keep
+intermediate arrays of their own that the hooks do not see: the RNN layers' gates, a
+convolution's im2col columns, the normalized input and 1/std of the normalization layers, and
+the attention weights of ``scaled_dot_product_attention``. The numbers are right either way, but a
+pack hook that offloads or compresses saved tensors leaves those arrays where they are.
 """
 
 from __future__ import annotations
