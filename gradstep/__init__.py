@@ -25,6 +25,7 @@ from ._creation import (
     bernoulli,
     empty,
     empty_like,
+    empty_strided,
     eye,
     from_numpy,
     full,

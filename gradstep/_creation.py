@@ -159,6 +159,28 @@ def empty(*args, size=None, dtype=None, device=None, requires_grad=False, pin_me
     return _finish(xp.empty(shape, _dt(dtype)), requires_grad, device)
 
 
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """An uninitialized tensor with ``size`` and ``stride`` (in elements) on fresh storage just
+    large enough for them (torch's allocation)."""
+    shape, strides = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    if len(shape) != len(strides):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality of "
+                           f"strides ({len(strides)})")
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: "
+                           f"{list(shape)}")
+    if any(s < 0 for s in strides):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)} and "
+                           f"strides={list(strides)}")
+    np_dtype = _dt(dtype)
+    storage = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
+    itemsize = xp.dtype(np_dtype).itemsize
+    data = xp.lib.stride_tricks.as_strided(xp.empty(storage, np_dtype), shape,
+                                           tuple(s * itemsize for s in strides))
+    return _finish(data, requires_grad, device)
+
+
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is None:
         dtype = B.bool_ if isinstance(fill_value, bool) else (

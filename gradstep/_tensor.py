@@ -408,6 +408,13 @@ class Tensor:
 
         return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
+                          pin_memory=False):
+        from ._creation import empty_strided
+
+        return empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
+                             requires_grad=requires_grad)
+
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from ._creation import full
 

@@ -1,5 +1,7 @@
 """Factories against torch: dtype inference, shapes, values, and their errors."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -178,3 +180,27 @@ def test_float_sizes_are_refused_like_torch():
         with pytest.raises(TypeError, match="tuple of ints"):
             make(gradstep)
     assert gradstep.zeros(gradstep.tensor(3)).shape == (3,) == torch.zeros(torch.tensor(3)).shape
+
+
+@pytest.mark.parametrize("size,stride", [((2, 3), (1, 2)), ((2, 3), (3, 1)), ((2, 0), (1, 2)),
+                                         ((4,), (0,)), ((3, 1, 2), (2, 7, 1)), ((), ())])
+def test_empty_strided_and_new_empty_strided_like_torch(size, stride):
+    ours = gradstep.empty_strided(size, stride, dtype=gradstep.float64)
+    theirs = torch.empty_strided(size, stride, dtype=torch.float64)
+    assert tuple(ours.shape) == tuple(theirs.shape) and ours.stride() == theirs.stride()
+    assert ours.dtype == gradstep.float64 and ours.is_contiguous() == theirs.is_contiguous()
+    new = gradstep.ones(2, dtype=gradstep.int32).new_empty_strided(size, stride)
+    assert new.dtype == gradstep.int32 and new.stride() == theirs.stride()
+    src = np.arange(int(np.prod(size)), dtype=np.float64).reshape(size)
+    if all(s > 0 for s in stride):  # a non-overlapping layout holds any values
+        np.testing.assert_array_equal(ours.copy_(gradstep.tensor(src)).numpy(), src)
+
+
+def test_empty_strided_errors_like_torch():
+    for size, stride in [((2, 3), (1,)), ((2, 3), (-1, 2)), ((2, -3), (1, 2))]:
+        with pytest.raises(RuntimeError) as theirs:
+            torch.empty_strided(size, stride)
+        with pytest.raises(RuntimeError, match=re.escape(str(theirs.value))):
+            gradstep.empty_strided(size, stride)
+    t = gradstep.empty_strided((2, 2), (1, 2), requires_grad=True)
+    assert t.requires_grad and t.is_leaf

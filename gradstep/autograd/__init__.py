@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings as _warnings
+
 import numpy as _np
 
 from . import engine as _engine
@@ -60,6 +62,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             )
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:
+        _warn_reference_cycle()
     grads = _make_grads(tensors, grad_tensors, create_graph)
     if inputs is not None:
         inputs = _as_list(inputs)
@@ -70,6 +74,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 t._grad = g.detach() if t._grad is None else t._grad + g.detach()
         return
     _engine.run_backward(tensors, grads, retain_graph, create_graph)
+
+
+_cycle_warned = False  # torch's TORCH_WARN_ONCE
+
+
+def _warn_reference_cycle():
+    global _cycle_warned
+    if not _cycle_warned:
+        _cycle_warned = True
+        _warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.", UserWarning, stacklevel=4)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

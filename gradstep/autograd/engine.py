@@ -244,10 +244,17 @@ def _run_node_hooks(hooks, grads, *extra):
     return grads
 
 
-def _owned(g, handed_out, create_graph):
-    """A gradient array that no other ``.grad`` or caller holds (copy when shared)."""
+def _owned(g, handed_out, create_graph, copy_name="CloneBackward0"):
+    """A gradient array that no other ``.grad`` or caller holds (copy when shared).
+
+    Under ``create_graph`` torch always stores a copy with history (``CopyBackwards`` for a
+    leaf's ``.grad``, ``CloneBackward0`` for a retained one): ``.grad`` is then never a view,
+    so ``p.grad.detach_()`` works, and changing it in place leaves the graph alone.
+    """
     if create_graph:
-        return g
+        from ..ops.shape import Contiguous
+
+        return Contiguous.apply(g, force=True, _name=copy_name)
     d = g._data
     if d.base is not None or id(d) in handed_out or not d.flags.writeable:
         d = d.copy()
@@ -286,7 +293,7 @@ def _accumulate(leaf, g, handed_out, create_graph, caller):
     with _grad_lock:
         cur = leaf._grad
         if cur is None:
-            leaf._grad = _owned(g, handed_out, create_graph)
+            leaf._grad = _owned(g, handed_out, create_graph, "torch::autograd::CopyBackwards")
         elif create_graph or cur._rg:
             leaf._grad = cur + g
         else:

@@ -200,7 +200,7 @@ class Node:
 class AccumulateGrad(Node):
     """The sink for a leaf tensor: adds the incoming gradient into ``leaf.grad``."""
 
-    _name = "AccumulateGrad"
+    _name = "torch::autograd::AccumulateGrad"  # torch's name() for it
 
     def __init__(self, leaf):
         self.variable = leaf

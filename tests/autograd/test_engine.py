@@ -243,3 +243,51 @@ def test_grad_fn_names_like_torch():
     assert (x * x).grad_fn.name() == "MulBackward0"
     assert x.sum().grad_fn.name() == "SumBackward0"
     assert "grad_fn=<AddBackward0>" in repr(x + x)
+
+
+@pytest.mark.parametrize("make", ["conv_weight", "transposed_use", "elementwise"])
+def test_create_graph_grad_is_a_copy_with_history_like_torch(make):
+    """Under create_graph torch stores a copy of the gradient (CopyBackwards), never a view:
+    an optimizer's ``p.grad.detach_()`` (AdaHessian's) must work, and the double backward
+    through ``.grad`` must give torch's numbers."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 1, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((2, 1, 3, 3)).astype(np.float32)
+    results = []
+    for L in (torch, gs):
+        p = L.tensor(w, requires_grad=True)
+        if make == "conv_weight":
+            loss = (L.nn.functional.conv2d(L.tensor(x), p) ** 2).sum()
+        elif make == "transposed_use":
+            loss = ((L.tensor(x.reshape(10, 5)[:, :3]) @ p.reshape(2, 9)[:, :3].t()) ** 2).sum()
+        else:
+            loss = (p * p * p).sum()
+        loss.backward(create_graph=True)
+        g = p.grad
+        assert g._base is None and g.grad_fn.name() == "torch::autograd::CopyBackwards"
+        second = L.autograd.grad((g * g).sum(), p)[0]
+        g.detach_()
+        assert not p.grad.requires_grad and p.grad.grad_fn is None
+        results.append((g.numpy().copy(), second.detach().numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+
+
+def test_backward_with_create_graph_warns_once_like_torch(monkeypatch):
+    """torch warns once per process (TORCH_WARN_ONCE) that backward(create_graph=True) makes a
+    parameter <-> gradient reference cycle; autograd.grad does not warn."""
+    import warnings
+
+    from gradstep import autograd
+
+    monkeypatch.setattr(autograd, "_cycle_warned", False)
+    x = gs.ones(2, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gs.autograd.grad((x * x).sum(), x, create_graph=True)
+        (x * x).sum().backward()
+        assert not caught
+        (x * x).sum().backward(create_graph=True)
+        (x * x).sum().backward(create_graph=True)
+    assert len(caught) == 1 and caught[0].category is UserWarning
+    assert "create a reference cycle between the parameter and its gradient" in str(caught[0].message)
