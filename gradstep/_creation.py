@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 
 from . import backend as B
 from ._device import check_device as _check_device
@@ -20,6 +21,13 @@ def _finish(arr, requires_grad=False, device=None):
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _is_sequence(data):
+    """Whether torch reads ``data`` as a sequence of elements: lists, tuples, ``range``,
+    ``bytearray``, ``deque`` and other sequences, but not ``str``/``bytes`` (an error)."""
+    return isinstance(data, (list, tuple, range, bytearray)) or (
+        isinstance(data, Sequence) and not isinstance(data, (str, bytes)))
 
 
 def _infer_array(data):
@@ -45,20 +53,20 @@ def _infer_dtype(data):
         return B.get_default_dtype()
     if isinstance(data, Tensor):
         return data.dtype
-    if isinstance(data, (list, tuple)):
+    if _is_sequence(data):
         dt = None
         for x in data:
             d = _infer_dtype(x)
             dt = d if dt is None else B.promote_types(dt, d)
         return dt or B.get_default_dtype()
-    if isinstance(data, str):
+    if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
 def _to_array(data, dt):
     """``data`` (scalars, nested sequences, tensors inside) as an array of dtype ``dt``."""
-    if isinstance(data, (list, tuple)):
+    if _is_sequence(data):
         data = _unwrap(data)
     try:
         return xp.array(data, dtype=dt.np)
@@ -73,12 +81,15 @@ def _to_array(data, dt):
 
 
 def _unwrap(data):
-    """Replace tensors inside nested lists by their values."""
+    """Nested sequences as lists, each tensor inside replaced by its one value (torch reads a
+    tensor inside a sequence as a scalar, whatever its shape, and refuses one of more values)."""
     out = []
     for x in data:
         if isinstance(x, Tensor):
-            out.append(x._data if x.ndim else x.item())
-        elif isinstance(x, (list, tuple)):
+            if x._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            out.append(x._data.reshape(()).item())
+        elif _is_sequence(x):
             out.append(_unwrap(x))
         else:
             out.append(x)

@@ -10,10 +10,12 @@ gradstep's launcher frames) and gives 1.
 
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
 import os
-import runpy
 import sys
 import traceback
+import types
 
 
 def _user_traceback(exc, script):
@@ -28,28 +30,63 @@ def _user_traceback(exc, script):
     return tb
 
 
+_INSTALL = "import gradstep; gradstep.install_as_torch(); "
+
+
+def _with_hook(args, marker=""):
+    """``args`` of a ``python ... -c CODE`` command line, CODE installing the hook first
+    (only where CODE contains ``marker``)."""
+    if "-c" not in args:
+        return args
+    i = args.index("-c") + 1
+    if i < len(args) and marker in args[i]:
+        args = list(args)
+        args[i] = _INSTALL + args[i]
+    return args
+
+
 def _hook_spawned_children():
-    """Processes the program starts with the ``spawn`` method install the hook first.
+    """Processes the program starts with ``spawn`` or ``forkserver`` install the hook first.
 
     A spawned child re-imports the script (as ``__mp_main__``) before it runs anything,
-    and that import's ``import torch`` must give gradstep there too. Forked children
-    inherit the hook; ``forkserver`` children are not covered.
+    and that import's ``import torch`` must give gradstep there too. A ``forkserver``
+    child is forked from a server process that Python starts with its own ``-c`` command
+    line (``util.spawnv_passfds``), and re-imports the script in the same way: the server
+    installs the hook, and its children inherit it. Forked children inherit it directly.
     """
-    from multiprocessing import spawn
+    from multiprocessing import spawn, util
 
     if getattr(spawn.get_command_line, "_gradstep_hook", False):
         return
-    original = spawn.get_command_line
+    get_command_line, spawnv_passfds = spawn.get_command_line, util.spawnv_passfds
 
-    def get_command_line(**kwds):
-        cmd = original(**kwds)
-        if "-c" in cmd:
-            i = cmd.index("-c") + 1
-            cmd[i] = "import gradstep; gradstep.install_as_torch(); " + cmd[i]
-        return cmd
+    def hooked_command_line(**kwds):
+        return _with_hook(get_command_line(**kwds))
 
-    get_command_line._gradstep_hook = True
-    spawn.get_command_line = get_command_line
+    def hooked_spawnv_passfds(path, args, passfds):
+        return spawnv_passfds(path, _with_hook(args, "multiprocessing.forkserver"), passfds)
+
+    hooked_command_line._gradstep_hook = True
+    spawn.get_command_line = hooked_command_line
+    util.spawnv_passfds = hooked_spawnv_passfds
+
+
+def _run_as_main(script):
+    """Execute ``script`` as ``__main__`` the way ``python SCRIPT`` does: ``__file__`` (and the
+    code's file name in tracebacks) absolute, as since Python 3.9, ``sys.argv[0]`` as typed.
+    (``runpy.run_path`` would give the path as typed, or make ``sys.argv[0]`` absolute.)"""
+    path = os.path.abspath(script)
+    with open(path, "rb") as f:
+        code = compile(f.read(), path, "exec", dont_inherit=True)
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=path, __cached__=None, __spec__=None, __builtins__=builtins,
+                         __loader__=importlib.machinery.SourceFileLoader("__main__", path))
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
+    finally:
+        sys.modules["__main__"] = saved
 
 
 def run_script(script: str, args: list[str]) -> int:
@@ -68,7 +105,7 @@ def run_script(script: str, args: list[str]) -> int:
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     try:
-        runpy.run_path(script, run_name="__main__")
+        _run_as_main(script)
     except SystemExit:
         raise  # sys.exit(...) in the program: Python turns it into the exit status
     except KeyboardInterrupt as e:

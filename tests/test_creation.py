@@ -1,6 +1,9 @@
 """Factories against torch: dtype inference, shapes, values, and their errors."""
 
+import array
+import collections
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -46,6 +49,36 @@ def test_tensor_from_tensors_and_explicit_dtype():
             ours = (a, b, c, d, e, f, g)
     for o, t in zip(ours, (a, b, c, d, e, f, g)):
         _same(o, t)
+
+
+SEQUENCES = [  # L -> data: what torch reads as a sequence, tensors inside read as scalars
+    lambda L: range(5), lambda L: [range(2), range(2)], lambda L: bytearray(b"ab"),
+    lambda L: collections.deque([1, 2.5]), lambda L: array.array("f", [1, 2]),
+    lambda L: array.array("i", [3, 4]), lambda L: array.array("d", [0.1]), lambda L: [L.tensor([1.0]), L.tensor([[2.0]])],
+    lambda L: [[L.tensor([1])], [L.tensor([2])]], lambda L: [L.tensor([1.5]), 2],
+    lambda L: (L.tensor(1, dtype=L.int32), L.tensor([2], dtype=L.int32)),
+    lambda L: [np.array([1, 2]), np.array([3, 4])], lambda L: L.Size([2, 3]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(SEQUENCES)))
+def test_tensor_from_other_sequences_like_torch(i):
+    make = SEQUENCES[i]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: "a list of numpy.ndarrays is extremely slow"
+        _same(gradstep.tensor(make(gradstep)), torch.tensor(make(torch)))
+    _same(gradstep.as_tensor(make(gradstep)), torch.as_tensor(make(torch)))
+
+
+def test_tensor_refuses_what_torch_refuses_in_sequences():
+    for L, errors in ((torch, []), (gradstep, [])):
+        for data in ([L.ones(2), L.ones(2)], b"ab", {1: 2}, {1, 2}):
+            with pytest.raises((ValueError, TypeError, RuntimeError)) as e:
+                L.tensor(data)
+            errors.append((e.type, str(e.value).split(" (")[0]))
+        if L is torch:
+            theirs = errors
+    assert errors == theirs
 
 
 def test_tensor_copies_and_flags():

@@ -178,6 +178,7 @@ def test_run_missing_script_is_one_line(tmp_path):
 
 SPAWN_SCRIPT = """
 import multiprocessing as mp
+import sys
 import torch
 
 
@@ -187,7 +188,7 @@ def child(q):
 
 
 if __name__ == "__main__":
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context(sys.argv[1])
     q = ctx.Queue()
     p = ctx.Process(target=child, args=(q,))
     p.start()
@@ -196,13 +197,15 @@ if __name__ == "__main__":
 """
 
 
-def test_run_spawned_children_get_gradstep_too(tmp_path):
-    # a spawned child re-imports the script before running; its import torch must be gradstep
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_run_spawned_children_get_gradstep_too(tmp_path, method):
+    # a spawned (or forkserver) child re-imports the script before running; its import torch
+    # must be gradstep (forkserver is Python 3.14's default start method on Linux)
     path = tmp_path / "spawner.py"
     path.write_text(SPAWN_SCRIPT)
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    r = subprocess.run([sys.executable, "-m", "gradstep", "run", str(path)], capture_output=True,
-                       text=True, timeout=200, env=env)
+    r = subprocess.run([sys.executable, "-m", "gradstep", "run", str(path), method],
+                       capture_output=True, text=True, timeout=200, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["gradstep", "gradstep"]
 
@@ -224,3 +227,19 @@ def test_dtype_and_size_print_as_torch_under_the_hook():
     assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
     assert ours.stdout.splitlines()[0] == theirs.stdout.strip()
     assert ours.stdout.splitlines()[1] == "gradstep.float32 gradstep.Size([1])"
+
+
+def test_run_gives_the_script_python_s_file_argv_and_main(tmp_path):
+    """``__file__`` absolute (Python 3.9+), ``sys.argv[0]`` as typed, the script's folder first
+    on ``sys.path``, ``__name__``/``__spec__``/``__doc__`` as ``python SCRIPT`` sets them."""
+    (tmp_path / "show.py").write_text(
+        '"""doc"""\nimport os, sys, torch\n'
+        'print(__file__, sys.argv, sys.path[0], __name__, __spec__, __doc__, '
+        'type(__loader__).__name__, sys.modules["__main__"].__file__ == __file__)\n')
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    runs = [subprocess.run(cmd + ["show.py", "x"], capture_output=True, text=True, timeout=120,
+                           env=env, cwd=tmp_path)
+            for cmd in ([sys.executable], [sys.executable, "-m", "gradstep", "run"])]
+    assert all(r.returncode == 0 for r in runs), runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout
+    assert runs[0].stdout.startswith(str(tmp_path / "show.py") + " ['show.py', 'x']")

@@ -48,7 +48,8 @@ def _collate_sequence(elem, batch):
     size = len(elem)
     if any(len(e) != size for e in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
-    fields = [default_collate(list(samples)) for samples in zip(*batch)]
+    # each field's samples as the tuple zip makes: strings come back as that tuple, as in torch
+    fields = [default_collate(samples) for samples in zip(*batch)]
     if isinstance(elem, tuple):
         return fields  # torch returns a list for tuples (backwards compatibility)
     try:
@@ -84,7 +85,7 @@ def default_collate(batch):
     if isinstance(elem, collections.abc.Mapping):
         return _collate_mapping(elem, batch, default_collate)
     if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         return _collate_sequence(elem, batch)
     raise TypeError(_ERR.format(type(elem)))

@@ -92,6 +92,14 @@ def test_tuple_samples_become_a_list_of_stacked_tensors():
     np.testing.assert_array_equal(ys.numpy(), [3, 6])
 
 
+def test_strings_in_tuple_and_namedtuple_samples_stay_tuples_like_torch():
+    # (image, file name) samples: torch hands back the names as the tuple zip made
+    samples = [(_T(np.ones(2)), "a.png", Point("p", 1.0)), (_T(np.zeros(2)), "b.png", Point("q", 2.0))]
+    ours = default_collate(_to(gradstep, samples))
+    _assert_same(ours, tud.default_collate(_to(torch, samples)))
+    assert ours[1] == ("a.png", "b.png") and ours[2].x == ("p", "q")
+
+
 def test_stacking_keeps_autograd():
     a = gradstep.ones(2, requires_grad=True)
     out = default_collate([a, a * 2])
