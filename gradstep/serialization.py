@@ -16,8 +16,8 @@ Loading treats the file as hostile: torch pickles run in a restricted
 interpreter that only builds tensors, containers, plain values and NumPy data
 (plus classes you approve with :func:`add_safe_globals`), every tensor view and
 zip record is bounds-checked, and every malformed file raises
-:class:`CheckpointError` (a ``RuntimeError``). ``weights_only=False`` is refused:
-gradstep never runs the code in a pickle.
+:class:`CheckpointError` (a ``RuntimeError``). ``weights_only=False`` reads the file
+the same way: gradstep never runs the code in a pickle.
 
 One deliberate difference from torch 2.13: NumPy arrays, dtypes and scalars in
 a torch file load by default (torch asks for ``safe_globals`` first). gradstep
@@ -211,18 +211,21 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     ``map_location`` (``'cpu'``, a device, a dict of locations or a callable)
     maps saved storage locations; only the CPU exists, so a storage that ends
     up elsewhere (e.g. a CUDA one without ``map_location='cpu'``) raises, as in
-    torch on a CPU-only machine. ``weights_only`` must be True or None (the
-    default): ``weights_only=False`` would run pickle code and is refused; allow
-    the classes a checkpoint needs with :func:`add_safe_globals`. ``mmap`` is
-    accepted and the file is read into memory. Raises :class:`CheckpointError`
-    for anything that is not a valid checkpoint.
+    torch on a CPU-only machine. ``weights_only=False`` (what torch >= 2.6 programs pass
+    to load their own checkpoints) reads the file exactly as ``True`` does: gradstep never
+    runs code from a file, so a checkpoint holding other objects than tensors, containers
+    and plain values raises :class:`UnsafeCheckpointError`, naming the class to approve
+    with :func:`add_safe_globals` if you trust it. ``mmap`` is accepted and the file is
+    read into memory. Raises :class:`CheckpointError` for anything that is not a valid
+    checkpoint.
     """
     if weights_only is False:
-        raise ValueError(
-            "gradstep.load never runs the code in a pickle, so weights_only=False is not supported. "
-            "Load with weights_only=True (the default); if the checkpoint holds objects of your own "
-            "classes that you trust, allow them with gradstep.serialization.add_safe_globals([...]) "
-            "or the gradstep.serialization.safe_globals([...]) context manager.")
+        try:
+            return load(f, map_location, pickle_module, mmap=mmap, **pickle_load_args)
+        except UnsafeCheckpointError as e:
+            raise UnsafeCheckpointError(
+                f"{e}\n(gradstep reads weights_only=False like weights_only=True: it never runs "
+                "code from a file)") from None
     if pickle_module is not None and pickle_module is not pickle:
         raise TypeError("gradstep.load reads pickles itself; pickle_module must be None or pickle")
     unknown = set(pickle_load_args) - {"encoding", "errors"}

@@ -3,6 +3,7 @@
 
 import collections
 import io
+import os
 import pickle
 
 import numpy as np
@@ -177,11 +178,16 @@ def test_cuda_locations_raise_like_torch_on_a_cpu_machine():
     assert gs.load(io.BytesIO(native.getvalue()), map_location="cpu", mmap=True)["a"].tolist() == [1.0]
 
 
-def test_weights_only_false_is_refused_with_advice(tmp_path):
-    gs.save({"a": 1}, tmp_path / "a.pt")
-    with pytest.raises(ValueError, match="add_safe_globals"):
-        gs.load(tmp_path / "a.pt", weights_only=False)
-    assert gs.load(tmp_path / "a.pt", weights_only=True) == {"a": 1}
+def test_weights_only_false_loads_with_the_same_safe_rules(tmp_path):
+    """torch >= 2.6 programs pass weights_only=False to load their own checkpoints: gradstep
+    loads them, and still refuses (with advice) anything that would need code to run."""
+    torch.save({"a": torch.ones(2), "epoch": 3, "state": {"lr": 0.1}}, tmp_path / "a.pt")
+    got = gs.load(tmp_path / "a.pt", weights_only=False)
+    assert got["a"].tolist() == [1.0, 1.0] and got["epoch"] == 3 and got["state"] == {"lr": 0.1}
+    assert gs.load(tmp_path / "a.pt", weights_only=True)["epoch"] == 3
+    torch.save({"f": os.getcwd}, tmp_path / "code.pt")  # a global function: code to run
+    with pytest.raises(UnsafeCheckpointError, match="refusing to load.*\n.*never runs code"):
+        gs.load(tmp_path / "code.pt", weights_only=False)
     with pytest.raises(TypeError, match="unexpected keyword"):
         gs.load(tmp_path / "a.pt", nonsense=1)
 
