@@ -21,6 +21,26 @@ class _InstanceNorm(_NormBase):
                  track_running_stats=False, device=None, dtype=None):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # files without metadata (torch < 0.4) may hold running stats this layer does not keep
+        if local_metadata.get("version", None) is None and not self.track_running_stats:
+            keys = [prefix + n for n in ("running_mean", "running_var") if prefix + n in state_dict]
+            if keys:
+                klass, names = type(self).__name__, " and ".join(f'"{k}"' for k in keys)
+                error_msgs.append(
+                    f"Unexpected running stats buffer(s) {names} "
+                    f"for {klass} with track_running_stats=False. If state_dict is a checkpoint "
+                    f"saved before 0.4.0, this may be expected because {klass} does not track "
+                    "running stats by default since 0.4.0. Please remove these keys from "
+                    "state_dict. If the running stats are actually needed, instead set "
+                    f"track_running_stats=True in {klass} to enable them. See the documentation "
+                    f"of {klass} for details.")
+                for key in keys:
+                    state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
     def _check_input_dim(self, input):  # noqa: A002
         d = self._no_batch_dim
         if input.ndim not in (d, d + 1):

@@ -53,14 +53,14 @@ class LazyModuleMixin:
             module.__class__ = module.cls_to_become
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False):
+                              unexpected_keys, error_msgs):
         for name, t in list(self._parameters.items()) + list(self._buffers.items()):
             key = prefix + name
             if is_lazy(t) and key in state_dict:
                 with no_grad():
                     t.materialize(state_dict[key].shape)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs, assign)
+                                      unexpected_keys, error_msgs)
         if not self.has_uninitialized_params() and hasattr(self, "_initialize_hook"):
             self._initialize_hook.remove()
             del self._initialize_hook

@@ -8,8 +8,7 @@ back, so ``self.weight`` works as in torch and the state_dict keys match.
 
 from __future__ import annotations
 
-import itertools
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 from ..._device import check_device, cuda_unavailable
 from ..._tensor import Tensor
@@ -18,19 +17,9 @@ from ...autograd.grad_mode import no_grad
 from ...backend import as_dtype
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
+from ._state_dict import StateDictMixin, _IncompatibleKeys  # noqa: F401 - torch's home of it
 
 __all__ = ["Module", "RemovableHandle"]
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What ``load_state_dict`` returns: the keys it could not match."""
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
 
 
 def _addindent(text, num_spaces):
@@ -56,11 +45,10 @@ def _typename(value):
     return type(value).__module__.split(".")[0] + "." + type(value).__name__
 
 
-class Module:
+class Module(StateDictMixin):
     """Base class for all neural network modules (``torch.nn.Module``)."""
 
     training: bool
-    _version = 1
     call_super_init = False
 
     def __init__(self, *args, **kwargs):
@@ -82,6 +70,8 @@ class Module:
         sa(self, "_backward_hooks", OrderedDict())
         sa(self, "_backward_pre_hooks", OrderedDict())
         sa(self, "_state_dict_hooks", OrderedDict())
+        sa(self, "_state_dict_pre_hooks", OrderedDict())
+        sa(self, "_load_state_dict_pre_hooks", OrderedDict())
         sa(self, "_load_state_dict_post_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
@@ -405,142 +395,6 @@ class Module:
 
     def xpu(self, device=None):
         check_device("xpu")
-
-    # ------------------------------------------------------------ state_dict
-    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
-        """Parameters and persistent buffers by dotted name (detached unless ``keep_vars``)."""
-        if destination is None:
-            destination = OrderedDict()
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(destination=destination, prefix=prefix + name + ".",
-                             keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            res = hook(self, destination, prefix, {})
-            if res is not None:
-                destination = res
-        return destination
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
-        if type(self).get_extra_state is not Module.get_extra_state:
-            destination[prefix + "_extra_state"] = self.get_extra_state()
-
-    def get_extra_state(self):
-        raise RuntimeError(
-            "Reached a code path in Module.get_extra_state() that should never be called."
-        )
-
-    def set_extra_state(self, state):
-        raise RuntimeError(
-            "Reached a code path in Module.set_extra_state() that should never be called."
-        )
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy tensors from ``state_dict`` by name.
-
-        Shape mismatches always raise; with ``strict`` missing and unexpected keys
-        raise too. The RuntimeError lists every problem at once. Returns
-        ``(missing_keys, unexpected_keys)``.
-        """
-        if not hasattr(state_dict, "keys"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
-        state_dict = OrderedDict(state_dict)
-
-        def load(module, local, prefix):
-            # keys are always collected (strict=True here); ``strict`` only decides if they raise
-            module._load_from_state_dict(local, prefix, {}, True, missing, unexpected, errors,
-                                         assign)
-            for name, child in module._modules.items():
-                if child is not None:
-                    p = prefix + name + "."
-                    load(child, {k: v for k, v in local.items() if k.startswith(p)}, p)
-
-        load(self, state_dict, "")
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {self._get_name()}:\n\t" + "\n\t".join(errors)
-            )
-        result = _IncompatibleKeys(missing, unexpected)
-        for hook in self._load_state_dict_post_hooks.values():
-            hook(self, result)
-        return result
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False):
-        persistent = {k: v for k, v in self._buffers.items()
-                      if k not in self._non_persistent_buffers_set}
-        local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
-                 if v is not None}
-        for name, param in local.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            value = state_dict[key]
-            if not isinstance(value, Tensor):
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", expected gradstep.Tensor from '
-                    f"checkpoint but received {type(value)}"
-                )
-                continue
-            if value.shape != param.shape:
-                error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {value.shape} from "
-                    f"checkpoint, the shape in current model is {param.shape}."
-                )
-                continue
-            self._load_one(name, param, value, assign)
-        extra_key = prefix + "_extra_state"
-        if type(self).set_extra_state is not Module.set_extra_state:
-            if extra_key in state_dict:
-                self.set_extra_state(state_dict[extra_key])
-            elif strict:
-                missing_keys.append(extra_key)
-        if strict:
-            for key in state_dict:
-                if not key.startswith(prefix) or key == extra_key:
-                    continue
-                head = key[len(prefix):].split(".", 1)
-                known = self._modules if len(head) > 1 else local
-                if head[0] not in known:
-                    unexpected_keys.append(key)
-
-    def _load_one(self, name, param, value, assign):
-        with no_grad():
-            if not assign:
-                param.copy_(value)
-            elif name in self._parameters:
-                self._parameters[name] = Parameter(value.detach(), param.requires_grad)
-            else:
-                self._buffers[name] = value
-
-    def register_state_dict_post_hook(self, hook):
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
-
-    register_state_dict_hook = register_state_dict_post_hook
-
-    def register_load_state_dict_post_hook(self, hook):
-        handle = RemovableHandle(self._load_state_dict_post_hooks)
-        self._load_state_dict_post_hooks[handle.id] = hook
-        return handle
 
     # ------------------------------------------------------------ hooks and calling
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
