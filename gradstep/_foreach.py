@@ -63,15 +63,29 @@ def _bound(method, bound):
     return op
 
 
+_MISSING = object()
+
+
+def _operand(fname, other, scalar, scalars):
+    """The second operand, given positionally or by one of torch's overloads' keywords
+    (``other=``, ``scalar=``, ``scalars=``)."""
+    given = [v for v in (other, scalar, scalars) if v is not _MISSING]
+    if len(given) != 1:
+        raise TypeError(f"{fname}() takes one operand: other, scalar or scalars")
+    return given[0]
+
+
 def _binary(op, op_, name, with_alpha=False):
     """The out-of-place and in-place foreach forms of the binary ``op(t, other)``."""
 
-    def out_of_place(self, other, *, alpha=1):
+    def out_of_place(self, other=_MISSING, *, alpha=1, scalar=_MISSING, scalars=_MISSING):
+        other = _operand(f"_foreach_{name}", other, scalar, scalars)
         _no_alpha_with_scalars(f"_foreach_{name}", other, alpha)
         kw = {"alpha": alpha} if alpha != 1 else {}
         return tuple(op(t, o, **kw) for t, o in zip(self, _per_tensor(self, other)))
 
-    def in_place(self, other, *, alpha=1):
+    def in_place(self, other=_MISSING, *, alpha=1, scalar=_MISSING, scalars=_MISSING):
+        other = _operand(f"_foreach_{name}_", other, scalar, scalars)
         _no_alpha_with_scalars(f"_foreach_{name}_", other, alpha)
         kw = {"alpha": alpha} if alpha != 1 else {}
         for t, o in zip(self, _per_tensor(self, other)):
@@ -79,8 +93,12 @@ def _binary(op, op_, name, with_alpha=False):
         return self
 
     if not with_alpha:
-        return (lambda self, other: out_of_place(self, other),
-                lambda self, other: in_place(self, other))
+        def no_alpha(fn):
+            def call(self, other=_MISSING, *, scalar=_MISSING, scalars=_MISSING):
+                return fn(self, other, scalar=scalar, scalars=scalars)
+            return call
+
+        return no_alpha(out_of_place), no_alpha(in_place)
     return out_of_place, in_place
 
 
@@ -99,12 +117,14 @@ def _unary(method):
 def _pointwise(method):
     """``addcmul``/``addcdiv``: ``self[i] + value[i] * tensor1[i] (*|/) tensor2[i]``."""
 
-    def out_of_place(self, tensor1, tensor2, value=1):
+    def out_of_place(self, tensor1, tensor2, value=1, *, scalars=_MISSING):
+        value = value if scalars is _MISSING else scalars  # torch's list overload's keyword
         return tuple(getattr(t, method)(a, b, value=v) for t, a, b, v in
                      zip(self, _per_tensor(self, tensor1), _per_tensor(self, tensor2),
                          _scales(self, value)))
 
-    def in_place(self, tensor1, tensor2, value=1):
+    def in_place(self, tensor1, tensor2, value=1, *, scalars=_MISSING):
+        value = value if scalars is _MISSING else scalars
         for t, a, b, v in zip(self, _per_tensor(self, tensor1), _per_tensor(self, tensor2),
                               _scales(self, value)):
             getattr(t, method + "_")(a, b, value=v)
@@ -114,11 +134,13 @@ def _pointwise(method):
 
 
 def _lerp():
-    def out_of_place(self, tensors1, weight):
+    def out_of_place(self, tensors1, weight=_MISSING, *, weights=_MISSING):
+        weight = _operand("_foreach_lerp", weight, weights, _MISSING)
         return tuple(t.lerp(e, w) for t, e, w in
                      zip(self, _per_tensor(self, tensors1), _per_tensor(self, weight)))
 
-    def in_place(self, tensors1, weight):
+    def in_place(self, tensors1, weight=_MISSING, *, weights=_MISSING):
+        weight = _operand("_foreach_lerp_", weight, weights, _MISSING)
         for t, e, w in zip(self, _per_tensor(self, tensors1), _per_tensor(self, weight)):
             t.lerp_(e, w)
         return self

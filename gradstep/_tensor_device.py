@@ -84,6 +84,12 @@ def is_pinned(self, device=None):
     return False
 
 
+def is_inference(self):
+    """False: gradstep's ``inference_mode`` makes ordinary tensors (no autograd either way),
+    so code that clones inference tensors before training on them has nothing to do."""
+    return False
+
+
 def is_contiguous(self, memory_format=None):
     return is_contiguous_as(self._data, memory_format)
 
@@ -93,7 +99,7 @@ def bind(tensor_cls):
     global _Tensor
     _Tensor = tensor_cls
     for name in ("to", "cpu", "cuda", "xpu", "get_device", "pin_memory", "is_pinned",
-                 "is_contiguous"):
+                 "is_inference", "is_contiguous"):
         setattr(tensor_cls, name, globals()[name])
     tensor_cls.device = property(lambda self: CPU, doc="Always ``device('cpu')``.")
     tensor_cls.is_cpu = property(lambda self: True)

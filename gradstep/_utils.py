@@ -22,3 +22,24 @@ def _unflatten_dense_tensors(flat, tensors):
         out.append(flat.narrow(0, offset, n).view(t.shape))
         offset += n
     return tuple(out)
+
+
+def _get_device_index(device, optional=False, allow_cpu=False):
+    """A device's index: -1 for the CPU (when ``allow_cpu``), an int as it is (torch's helper)."""
+    from ._device import device as device_cls
+
+    if isinstance(device, str):
+        device = device_cls(device)
+    index = None
+    if isinstance(device, device_cls):
+        if not allow_cpu and device.type == "cpu":
+            raise ValueError(f"Expected a non cpu device, but got: {device}")
+        index = -1 if device.type == "cpu" else device.index
+    if isinstance(device, int):
+        index = device
+    if index is None:
+        if optional:
+            return -1  # the only device there is: the CPU
+        raise ValueError(f"Expected a torch.device with a specified index or an integer, but "
+                         f"got:{device}")
+    return index

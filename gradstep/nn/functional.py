@@ -123,3 +123,14 @@ from ._functional.fractional import (
     fractional_max_pool3d,
     fractional_max_pool3d_with_indices,
 )
+
+
+def _in_projection_packed(q, k, v, w, b=None):
+    """torch's helper: ``q``, ``k``, ``v`` through the packed ``(3E, E)`` projection ``w``."""
+    ws, bs = w.chunk(3), (None, None, None) if b is None else b.chunk(3)
+    return [linear(x, wi, bi) for x, wi, bi in zip((q, k, v), ws, bs)]
+
+
+def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
+    """torch's helper: ``q``, ``k``, ``v`` through their three projections."""
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)

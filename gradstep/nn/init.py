@@ -87,6 +87,27 @@ def constant_(tensor, val):
     return _fill(tensor, val)
 
 
+# torch's private no-grad fillers, which published init code (timm's trunc_normal_) calls
+def _no_grad_uniform_(tensor, a, b, generator=None):
+    return uniform_(tensor, a, b, generator)
+
+
+def _no_grad_normal_(tensor, mean, std, generator=None):
+    return normal_(tensor, mean, std, generator)
+
+
+def _no_grad_trunc_normal_(tensor, mean, std, a, b, generator=None):
+    return trunc_normal_(tensor, mean, std, a, b, generator)
+
+
+def _no_grad_fill_(tensor, val):
+    return constant_(tensor, val)
+
+
+def _no_grad_zero_(tensor):
+    return constant_(tensor, 0)
+
+
 def ones_(tensor):
     return _fill(tensor, 1)
 

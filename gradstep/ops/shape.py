@@ -187,7 +187,11 @@ def reshape(a, *shape):
     return Reshape.apply(a, shape=shape)
 
 
-def view(a, *shape):
+def view(a, *shape, dtype=None):
+    if dtype is not None:  # torch's ``view(dtype=torch.int32)`` overload
+        if shape:
+            raise TypeError("view() received an invalid combination of arguments: sizes and dtype")
+        return view_dtype(a, as_dtype(dtype))
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and \
             not hasattr(shape[0], "__index__") and getattr(shape[0], "ndim", 0) == 0:
         return view_dtype(a, as_dtype(shape[0]))

@@ -5,7 +5,7 @@ Two ways of computing a schedule exist, as in torch:
 * chainable: ``get_lr()`` derives the next lr from the group's *current* lr
   (``StepLR`` multiplies by ``gamma`` at each boundary). Several such
   schedulers attached to one optimizer therefore compose multiplicatively.
-* closed form: ``_closed_form_lr()`` computes the lr from ``base_lrs`` and the
+* closed form: ``_get_closed_form_lr()`` computes the lr from ``base_lrs`` and the
   epoch alone; it is used when ``step(epoch)`` is given an explicit epoch.
 
 Every scheduler takes its first step on construction (``last_epoch`` becomes 0).
@@ -33,11 +33,15 @@ __all__ = [
 _STEP_ORDER_WARNING = (
     "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, "
     "you should call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  "
-    "Failure to do this will result in PyTorch skipping the first value of the learning rate schedule."
+    "Failure to do this will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
-_EPOCH_DEPRECATION = (
+EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
-    "possible. Please use `scheduler.step()` to step the scheduler."
+    "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
+    "epoch is different from None, the closed form is used instead of the new chainable form, "
+    "where available. Please open an issue if you are unable to replicate your use case: "
+    "https://github.com/pytorch/pytorch/issues/new/choose."
 )
 
 
@@ -148,7 +152,7 @@ class LRScheduler:
             warnings.warn(_STEP_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
-            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
@@ -159,7 +163,7 @@ class LRScheduler:
                 values = self.get_lr()
             else:
                 self.last_epoch = epoch
-                closed = getattr(self, "_closed_form_lr", None)
+                closed = getattr(self, "_get_closed_form_lr", None)
                 values = closed() if closed is not None else self.get_lr()
         finally:
             self._get_lr_called_within_step = False
@@ -240,7 +244,7 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
 
 
@@ -260,7 +264,7 @@ class MultiStepLR(LRScheduler):
         k = self.milestones[self.last_epoch]
         return [g["lr"] * self.gamma**k for g in self.optimizer.param_groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
         return [base * self.gamma**passed for base in self.base_lrs]
 
@@ -282,7 +286,7 @@ class ConstantLR(LRScheduler):
             return self._current_lrs()
         return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         done = self.last_epoch >= self.total_iters
         return [base * (self.factor + done * (1 - self.factor)) for base in self.base_lrs]
 
@@ -309,7 +313,7 @@ class LinearLR(LRScheduler):
         ratio = 1.0 + (e - s) / (n * s + (t - 1) * (e - s))
         return [g["lr"] * ratio for g in self.optimizer.param_groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         s, e, n = self.start_factor, self.end_factor, self.total_iters
         return [base * (s + (e - s) * min(n, self.last_epoch) / n) for base in self.base_lrs]
 
@@ -326,7 +330,7 @@ class ExponentialLR(LRScheduler):
             return self._current_lrs()
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
@@ -345,7 +349,7 @@ class PolynomialLR(LRScheduler):
         decay = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
         return [g["lr"] * decay for g in self.optimizer.param_groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         n = self.total_iters
         return [base * (1.0 - min(n, self.last_epoch) / n) ** self.power for base in self.base_lrs]
 
@@ -371,7 +375,7 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (g["lr"] - lo) + lo for g in groups]
 
-    def _closed_form_lr(self):
+    def _get_closed_form_lr(self):
         t, T, lo = self.last_epoch, self.T_max, self.eta_min
         return [lo + (base - lo) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
 
@@ -766,7 +770,7 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best = current

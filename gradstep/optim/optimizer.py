@@ -18,12 +18,14 @@ import copy
 import functools
 import warnings
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from itertools import chain
+from typing import Any, Union
 
 from .._errstate import silent
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
-from ..backend import float64, get_default_dtype, is_float_array, xp
+from ..backend import float32, float64, get_default_dtype, is_float_array, xp
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -38,6 +40,53 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+# ``params``' type, as custom optimizers annotate it (``from torch.optim.optimizer import ParamsT``)
+ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]], Iterable[tuple[str, Tensor]]]  # noqa: UP007
+
+# torch's docstring fragments, which optimizers copied from torch's sources format into theirs
+_params_doc = ("params (iterable): iterable of parameters or named_parameters to optimize\n"
+               "            or iterable of dicts defining parameter groups.")
+_foreach_doc = ("foreach (bool, optional): whether foreach implementation of optimizer\n"
+                "            is used (default: None)")
+_fused_doc = "fused (bool, optional): whether the fused implementation is used. (default: None)"
+_capturable_doc = ("capturable (bool, optional): whether this instance is safe to\n"
+                   "            capture in a graph (default: False)")
+_differentiable_doc = ("differentiable (bool, optional): whether autograd should\n"
+                       "            occur through the optimizer step in training (default: False)")
+_maximize_doc = ("maximize (bool, optional): maximize the objective with respect to the\n"
+                 "            params, instead of minimizing (default: False)")
+
+
+def _default_to_fused_or_foreach(params, differentiable, use_fused=False):
+    """``(fused, foreach)`` as torch decides them on a CPU: fused only when asked for and
+    every parameter is floating; foreach never (torch has no CPU foreach kernels)."""
+    if differentiable:
+        return False, False
+    fused = bool(use_fused) and all(p is None or p.is_floating_point() for p in params)
+    return fused, False
+
+
+def _get_scalar_dtype(is_fused=None):
+    """The dtype of the ``step`` counters: float32, or float64 under a float64 default dtype."""
+    if is_fused:
+        return float32
+    return float64 if get_default_dtype() == float64 else float32
+
+
+def _disable_dynamo_if_unsupported(single_tensor_fn=None):
+    """torch's decorator for its functional optimizers: there is no dynamo here, so it
+    returns the function unchanged."""
+    return lambda func: func
+
+
+def _stack_if_compiling(x):
+    return x
+
+
+def _to_scalar(x):
+    """A one-element tensor hyperparameter as a 0-d tensor; anything else as it is."""
+    return x.squeeze() if isinstance(x, Tensor) and x.dim() != 0 else x
 
 
 _global_optimizer_pre_hooks: OrderedDict = OrderedDict()

@@ -283,3 +283,6 @@ class RReLU(Module):
 
     def extra_repr(self):
         return f"lower={self.lower}, upper={self.upper}{_inplace_str(self.inplace)}"
+
+
+from .attention import MultiheadAttention  # noqa: E402, F401 - torch's home of it

@@ -336,10 +336,11 @@ class Module(StateDictMixin):
         return self
 
     # ------------------------------------------------------------ dtype / device
-    def _apply(self, fn):
+    def _apply(self, fn, recurse=True):
         """Convert every parameter and buffer with ``fn``, keeping the Parameter objects."""
-        for m in self.children():
-            m._apply(fn)
+        if recurse:
+            for m in self.children():
+                m._apply(fn)
         with no_grad():
             for p in self._parameters.values():
                 if p is None:
@@ -396,6 +397,20 @@ class Module(StateDictMixin):
     def xpu(self, device=None):
         check_device("xpu")
 
+    def to_empty(self, *, device=None, recurse=True):
+        """Parameters and buffers replaced by uninitialized ones of the same shape (torch's way
+        out of the ``meta`` device; here the device can only be the CPU)."""
+        check_device(device)
+        from ..._creation import empty_like
+
+        return self._apply(empty_like, recurse=recurse)
+
+    def compile(self, *args, **kwargs):
+        """``torch.compile`` this module in place: gradstep runs Python, so calls are unchanged."""
+        from ... import compile as _compile
+
+        _compile(self, *args, **kwargs)
+
     # ------------------------------------------------------------ hooks and calling
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args)`` (or ``(module, args, kwargs)``) runs before ``forward``."""
@@ -419,6 +434,13 @@ class Module(StateDictMixin):
         handle = RemovableHandle(self._backward_pre_hooks)
         _add_hook(self._backward_pre_hooks, handle.id, hook, prepend)
         return handle
+
+    def register_backward_hook(self, hook):
+        """torch's deprecated module backward hook, run as a full backward hook: the same
+        ``(module, grad_input, grad_output)`` for a module of one op (a ReLU in guided
+        backprop), and the gradients of the module's inputs where torch's would be those of
+        its last op's inputs."""
+        return self.register_full_backward_hook(hook)
 
     def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output)`` runs when the input gradients are known.

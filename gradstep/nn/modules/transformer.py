@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 
+def _get_clones(module, n):
+    """``n`` deep copies of ``module`` in a ``ModuleList`` (torch's helper, imported by
+    published transformer code)."""
+    return ModuleList([copy.deepcopy(module) for _ in range(n)])
+
+
 def _get_activation_fn(activation):
     if activation == "relu":
         return relu
@@ -136,7 +142,7 @@ class TransformerEncoder(Module):
         super().__init__()
         if not isinstance(encoder_layer, Module):
             raise TypeError(f"encoder_layer must be a Module, got {type(encoder_layer).__name__}")
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
@@ -222,7 +228,7 @@ class TransformerDecoder(Module):
         super().__init__()
         if not isinstance(decoder_layer, Module):
             raise TypeError(f"decoder_layer must be a Module, got {type(decoder_layer).__name__}")
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.layers = _get_clones(decoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
 

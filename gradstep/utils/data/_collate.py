@@ -3,22 +3,28 @@
 The rules are torch's: tensors are stacked along a new first dimension; NumPy
 arrays and NumPy scalars become tensors and are stacked; Python ints become an
 int64 tensor (bools a bool tensor) and floats a float64 tensor; strings are
-left as a list; mappings, namedtuples and sequences are collated field by field
-(a tuple of fields becomes a list, as in torch).
+left as they come; mappings, namedtuples and sequences are collated field by field
+(a tuple of fields becomes a list, as in torch). ``collate`` with a ``collate_fn_map``
+(type -> function) is torch's extensible form, which ``default_collate`` uses with
+``default_collate_fn_map``; ``torch.utils.data._utils.collate`` is this module's torch path.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import copy
+import re
 
 from ... import _creation
 from ..._tensor import Tensor
 from ...backend import float64, xp
 from ...ops.shape import stack
 
-_ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
-        "found {}")
+default_collate_err_msg_format = (
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+    "found {}")
+np_str_obj_array_pattern = re.compile(r"[SaUO]")  # NumPy dtype codes of strings and objects
+_ERR = default_collate_err_msg_format
 
 
 def _is_namedtuple(x):
@@ -30,6 +36,72 @@ def _stack_tensors(batch):
     if all(not t._rg and t._data.shape == shape for t in batch):
         return Tensor._make(xp.stack([t._data for t in batch]))  # skip the graph: the common case
     return stack(batch, 0)  # records autograd, and raises torch's error for unequal shapes
+
+
+# ---------------------------------------------------------------- one function per leaf type
+def collate_tensor_fn(batch, *, collate_fn_map=None):
+    return _stack_tensors(batch)
+
+
+def collate_numpy_array_fn(batch, *, collate_fn_map=None):
+    elem = batch[0]
+    if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
+        raise TypeError(default_collate_err_msg_format.format(elem.dtype))
+    return collate([_creation.as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+
+
+def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
+    if batch[0].dtype.kind in "SUaO":
+        raise TypeError(default_collate_err_msg_format.format(batch[0].dtype))
+    return _creation.as_tensor(xp.asarray(batch))
+
+
+def collate_float_fn(batch, *, collate_fn_map=None):
+    return _creation.tensor(batch, dtype=float64)
+
+
+def collate_int_fn(batch, *, collate_fn_map=None):
+    return _creation.tensor(batch)
+
+
+def collate_str_fn(batch, *, collate_fn_map=None):
+    return batch
+
+
+# torch's table: an exact type match first, then the first isinstance in this order
+default_collate_fn_map = {
+    Tensor: collate_tensor_fn,
+    xp.ndarray: collate_numpy_array_fn,
+    (xp.bool_, xp.number, xp.object_): collate_numpy_scalar_fn,
+    float: collate_float_fn,
+    int: collate_int_fn,
+    str: collate_str_fn,
+    bytes: collate_str_fn,
+}
+
+
+def collate(batch, *, collate_fn_map=None):
+    """Merge a list of samples: leaves by ``collate_fn_map`` (type -> function), containers
+    (mappings, namedtuples, sequences) field by field (``torch.utils.data._utils.collate``)."""
+    elem = batch[0]
+    if collate_fn_map is not None:
+        fn = collate_fn_map.get(type(elem))
+        if fn is None:
+            fn = next((f for t, f in collate_fn_map.items() if isinstance(elem, t)), None)
+        if fn is not None:
+            return fn(batch, collate_fn_map=collate_fn_map)
+    if isinstance(elem, collections.abc.Mapping):
+        return _collate_mapping(elem, batch, lambda vals: collate(vals, collate_fn_map=collate_fn_map))
+    if _is_namedtuple(elem):
+        return type(elem)(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        return _collate_sequence(elem, batch, collate_fn_map)
+    raise TypeError(default_collate_err_msg_format.format(type(elem)))
+
+
+def default_collate(batch):
+    """Merge a list of samples into a batch (see the module docstring for the rules)."""
+    return collate(batch, collate_fn_map=default_collate_fn_map)
 
 
 def _collate_mapping(elem, batch, fn):
@@ -44,12 +116,12 @@ def _collate_mapping(elem, batch, fn):
         return merged  # a mapping type we cannot rebuild
 
 
-def _collate_sequence(elem, batch):
+def _collate_sequence(elem, batch, collate_fn_map):
     size = len(elem)
     if any(len(e) != size for e in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
     # each field's samples as the tuple zip makes: strings come back as that tuple, as in torch
-    fields = [default_collate(samples) for samples in zip(*batch)]
+    fields = [collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)]
     if isinstance(elem, tuple):
         return fields  # torch returns a list for tuples (backwards compatibility)
     try:
@@ -61,34 +133,6 @@ def _collate_sequence(elem, batch):
         return type(elem)(fields)
     except TypeError:
         return fields
-
-
-def default_collate(batch):
-    """Merge a list of samples into a batch (see the module docstring for the rules)."""
-    elem = batch[0]
-    if isinstance(elem, Tensor):
-        return _stack_tensors(batch)
-    if isinstance(elem, xp.ndarray) and not isinstance(elem, xp.str_):
-        if elem.dtype.kind in "SUaO":
-            raise TypeError(_ERR.format(elem.dtype))
-        return _stack_tensors([_creation.as_tensor(b) for b in batch])
-    if isinstance(elem, xp.generic):
-        if elem.dtype.kind in "SUaO":
-            raise TypeError(_ERR.format(elem.dtype))
-        return _creation.as_tensor(xp.asarray(batch))
-    if isinstance(elem, float):
-        return _creation.tensor(batch, dtype=float64)
-    if isinstance(elem, int):
-        return _creation.tensor(batch)
-    if isinstance(elem, (str, bytes)):
-        return batch
-    if isinstance(elem, collections.abc.Mapping):
-        return _collate_mapping(elem, batch, default_collate)
-    if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(s) for s in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
-        return _collate_sequence(elem, batch)
-    raise TypeError(_ERR.format(type(elem)))
 
 
 def default_convert(data):

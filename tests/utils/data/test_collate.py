@@ -125,3 +125,29 @@ def test_default_convert_matches_torch():
     ours = default_convert(data)
     theirs = tud.default_convert(data)
     _assert_same(ours, theirs)
+
+
+def test_collate_with_a_custom_fn_map_like_torch():
+    """torch's extensible form: ``collate(batch, collate_fn_map={type: fn, ...})``."""
+    import torch.utils.data._utils.collate as theirs_mod
+
+    import gradstep.utils.data._utils.collate as ours_mod
+
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+    def collate_box(batch, *, collate_fn_map=None):
+        return sum(b.v for b in batch)
+
+    samples = [{"box": Box(1), "x": _T(np.ones(2)), "s": "a"}, {"box": Box(2), "x": _T(np.zeros(2)),
+                                                              "s": "b"}]
+    results = []
+    for mod, lib in ((ours_mod, gradstep), (theirs_mod, torch)):
+        fn_map = {**mod.default_collate_fn_map, Box: collate_box}
+        results.append(mod.collate(_to(lib, samples), collate_fn_map=fn_map))
+        with pytest.raises(TypeError, match="found <class") as e:
+            mod.default_collate(_to(lib, samples))
+        assert mod.default_collate_err_msg_format.format(Box) in str(e.value)
+    _assert_same(*results)
+    assert results[0]["box"] == 3
