@@ -499,14 +499,21 @@ def _register(hooks_dict, hook, prepend):
 
 
 def _cast_state(param, value, key=None):
-    """A deep copy of ``value`` with floating tensors cast to ``param``'s dtype (``step`` kept)."""
+    """``value`` with floating tensors cast to ``param``'s dtype (``step`` kept), as torch's
+    ``value.to(param.dtype)``: a tensor already of that dtype is kept, not copied, so a
+    stride-0 view in a file stays one view (its copy could be far larger than the file).
+    A read-only array (a stride-0 view from a file) shaped like the parameter is copied, which
+    costs no more than the parameter; one of another shape is kept (torch fails at step)."""
     if isinstance(value, Tensor):
         data = value._data
-        if key != "step" and param.is_floating_point() and is_float_array(data):
-            data = data.astype(param._data.dtype, copy=True)
-        else:
+        if data.shape != param._data.shape and data.ndim:
+            pass  # not an elementwise state of this parameter: never expanded into memory
+        elif key != "step" and param.is_floating_point() and is_float_array(data) and \
+                data.dtype != param._data.dtype:
+            data = data.astype(param._data.dtype)
+        elif not data.flags.writeable:
             data = data.copy()
-        return Tensor._make(data)
+        return value if data is value._data and type(value) is Tensor else Tensor._make(data)
     if isinstance(value, dict):
         return {k: _cast_state(param, v, k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

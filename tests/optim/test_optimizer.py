@@ -649,3 +649,36 @@ def test_nn_module_training_matches_torch(name, kwargs):
             model.load_state_dict({k2: v.detach().clone() for k2, v in model.state_dict().items()})
         compare_all(opt, topt, list(model.parameters()), list(tmodel.parameters()), "float64", k)
     assert opt._flat_groups  # the default (flat) path was the one exercised
+
+
+def test_load_state_dict_keeps_same_dtype_state_tensors_like_torch():
+    """torch casts state with ``value.to(param.dtype)``: a tensor already of that dtype is the
+    optimizer's state from then on (no copy), and a float64 one is cast."""
+    shared = []
+    for L in (torch, gradstep):
+        p = L.nn.Parameter(L.ones(3))
+        opt = L.optim.SGD([p], lr=0.1, momentum=0.9)
+        p.grad = L.ones(3)
+        opt.step()
+        sd = opt.state_dict()
+        buf = L.zeros(3)
+        sd["state"][0]["momentum_buffer"] = buf
+        other = L.optim.SGD([L.nn.Parameter(L.ones(3))], lr=0.1, momentum=0.9)
+        other.load_state_dict(sd)
+        kept = next(iter(other.state.values()))["momentum_buffer"]
+        sd["state"][0]["momentum_buffer"] = L.zeros(3, dtype=L.float64)
+        other.load_state_dict(sd)
+        cast = next(iter(other.state.values()))["momentum_buffer"]
+        shared.append((kept is buf, str(cast.dtype).split(".")[-1]))
+    assert shared[1] == shared[0] == (True, "float32")
+
+
+def test_load_state_dict_never_expands_a_broadcast_view_of_another_shape():
+    """A stride-0 view in a hostile file (2**33 elements on one stored float) must not be
+    expanded into memory by load_state_dict (it was: 32 GiB)."""
+    p = gradstep.nn.Parameter(gradstep.ones(3))
+    opt = gradstep.optim.SGD([p], lr=0.1, momentum=0.9)
+    huge = gradstep.Tensor._make(np.broadcast_to(np.zeros(1, np.float32), (2**33,)))
+    opt.load_state_dict({"state": {0: {"momentum_buffer": huge}},
+                         "param_groups": [dict(opt.param_groups[0], params=[0])]})
+    assert opt.state[p]["momentum_buffer"]._data.strides == (0,)
