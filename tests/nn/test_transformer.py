@@ -356,3 +356,53 @@ def test_custom_encoder_decoder_and_subclass_replacing_decoder():
     x = gradstep.randn(S, N, D)
     mask = lm.generate_square_subsequent_mask(S)
     assert tuple(lm.decoder(lm.encoder(x, mask=mask)).shape) == (S, N, 11)
+
+
+def _encoder_pair(batch_first=True, norm=False, nhead=2):
+    kw = dict(d_model=8, nhead=nhead, dim_feedforward=16, dropout=0.0, batch_first=batch_first)
+    tm = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(**kw), 2,
+                                     norm=torch.nn.LayerNorm(8) if norm else None)
+    gm = nn.TransformerEncoder(nn.TransformerEncoderLayer(**kw), 2,
+                               norm=nn.LayerNorm(8) if norm else None)
+    _load(gm, tm)
+    return gm, tm
+
+
+@pytest.mark.parametrize("norm", [False, True])
+@pytest.mark.parametrize("mode", ["eval no_grad", "eval with grad", "train", "not left-aligned"])
+def test_encoder_padded_positions_as_torch_fast_path(norm, mode):
+    """In eval without autograd torch runs the stack on a nested tensor: padded positions of
+    a left-aligned key padding mask come out as zeros (before the final norm)."""
+    import warnings
+
+    gm, tm = _encoder_pair(norm=norm)
+    x = np.random.default_rng(0).standard_normal((2, 5, 8)).astype(np.float32)
+    pad = np.array([[False, False, False, True, True], [False] * 5])
+    if mode == "not left-aligned":
+        pad = np.array([[False, True, False, False, True], [False] * 5])
+    outs = []
+    for m, L in ((tm, torch), (gm, gradstep)):
+        m.train(mode == "train")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: nested tensors are a prototype
+            with L.set_grad_enabled(mode not in ("eval no_grad", "not left-aligned")):
+                outs.append(m(L.tensor(x), src_key_padding_mask=L.tensor(pad)).detach().numpy())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+    zeroed = not np.abs(outs[1][0, 3:]).sum()
+    assert zeroed == (mode == "eval no_grad")  # a fresh final LayerNorm maps zeros to zeros
+
+
+def test_encoder_warns_when_torch_would_not_use_nested_tensors():
+    import warnings
+
+    for kw in (dict(batch_first=False), dict(nhead=1), dict()):
+        caught = []
+        for L in (torch, gradstep):
+            layer = L.nn.TransformerEncoderLayer(8, kw.get("nhead", 2), 16,
+                                                 batch_first=kw.get("batch_first", True))
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                L.nn.TransformerEncoder(layer, 1)
+            caught.append([str(x.message) for x in w])
+        assert caught[1] == caught[0]
+        assert bool(caught[0]) == bool(kw)

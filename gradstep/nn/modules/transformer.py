@@ -11,10 +11,14 @@ at padded positions, where this always computes the plain math.
 from __future__ import annotations
 
 import copy
+import warnings
 
 from ... import _creation
 from ..._tensor import Tensor
+from ...amp.autocast_mode import is_autocast_enabled
+from ...autograd.grad_mode import is_grad_enabled
 from ...backend import xp
+from ...backends.mha import get_fastpath_enabled
 from ...ops.elementwise import gelu, relu
 from ...ops.shape import triu
 from .. import init
@@ -43,6 +47,38 @@ def _get_activation_fn(activation):
     if activation == "gelu":
         return gelu
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _relu_or_gelu(activation):
+    """torch's ``activation_relu_or_gelu``: 1 for ReLU, 2 for GELU, else 0."""
+    from .. import functional as F
+    from .activation import GELU, ReLU
+
+    if activation is relu or activation is F.relu or isinstance(activation, ReLU):
+        return 1
+    if activation is gelu or activation is F.gelu or isinstance(activation, GELU):
+        return 2
+    return 0
+
+
+def _why_no_nested_tensor(layer):
+    """torch's reason (its text) why an encoder of ``layer`` never takes the nested-tensor
+    fast path, or "" when it may."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    checks = [
+        (layer.norm_first, f"{name}.norm_first was True"),
+        (not attn.batch_first, f"{name}.self_attn.batch_first was not True(use batch_first for "
+                               "better inference performance)"),
+        (not attn._qkv_same_embed_dim, f"{name}.self_attn._qkv_same_embed_dim was not True"),
+        (attn.in_proj_bias is None, f"{name}.self_attn was passed bias=False"),
+        (not layer.activation_relu_or_gelu, f"{name}.activation_relu_or_gelu was not True"),
+        (layer.norm1.eps != layer.norm2.eps, f"{name}.norm1.eps was not equal to {name}.norm2.eps"),
+        (attn.num_heads % 2 == 1, f"{name}.self_attn.num_heads is odd"),
+    ]
+    return next((why for failed, why in checks if failed), "")
 
 
 def _canonical_mask(mask, name, dtype):
@@ -110,6 +146,7 @@ class TransformerEncoderLayer(Module):
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
         self.activation = activation
+        self.activation_relu_or_gelu = _relu_or_gelu(activation)  # torch's record of it
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
@@ -146,9 +183,16 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
+        self.use_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_no_nested_tensor(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
+            self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        padded = self._padded_positions(src, mask, src_key_padding_mask)
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                src.dtype)
         mask = _canonical_mask(mask, "mask", src.dtype)
@@ -158,9 +202,29 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             out = layer(out, src_mask=mask, is_causal=is_causal,
                         src_key_padding_mask=src_key_padding_mask)
+        if padded is not None:  # torch's nested tensor, padded back with zeros
+            out = out.masked_fill(padded, 0.0)
         if self.norm is not None:
             out = self.norm(out)
         return out
+
+    def _padded_positions(self, src, mask, padding_mask):
+        """Where torch's inference fast path runs the layers on a nested tensor (eval, no
+        autograd, a batch_first (N, S, E) input with a left-aligned key padding mask and no
+        other mask), the padded positions come out as zeros: their ``(N, S, 1)`` bool mask.
+        None where torch takes the ordinary path."""
+        first = self.layers[0] if len(self.layers) else None
+        if (first is None or not get_fastpath_enabled() or not self.use_nested_tensor
+                or first.training or src.ndim != 3 or padding_mask is None or mask is not None
+                or padding_mask.dtype.name != "bool" or is_autocast_enabled()):
+            return None
+        if is_grad_enabled() and (src.requires_grad or any(
+                p.requires_grad for p in first.parameters())):
+            return None
+        pad = padding_mask._data
+        if self.mask_check and bool((pad[:, 1:] < pad[:, :-1]).any()):
+            return None  # a real position after a padded one: not left-aligned
+        return Tensor._make(pad[:, :, None].copy())
 
 
 class TransformerDecoderLayer(Module):
