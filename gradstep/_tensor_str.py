@@ -168,13 +168,13 @@ def tensor_repr(t, prefix="tensor(", indent=None):
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")
         if dt is not default_float:
-            suffixes.append(f"dtype=gradstep.{dt.name}")
+            suffixes.append(f"dtype={dt!r}")  # torch.float64 under the torch hook
     else:
         summarize = a.size > PRINT_OPTS.threshold
         fmt = _Formatter(_summarized(a) if summarize else a)
         body = _body(a, ind, summarize, fmt)
         if dt.name not in (default_float.name, "int64", "bool"):
-            suffixes.append(f"dtype=gradstep.{dt.name}")
+            suffixes.append(f"dtype={dt!r}")  # torch.float64 under the torch hook
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._rg:

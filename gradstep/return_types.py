@@ -58,3 +58,16 @@ linalg_lu = _named("linalg_lu", ("P", "L", "U"))
 linalg_lu_factor = _named("linalg_lu_factor", ("LU", "pivots"))
 linalg_lu_factor_ex = _named("linalg_lu_factor_ex", ("LU", "pivots", "info"))
 lu_unpack = _named("lu_unpack", ("P", "L", "U"))
+
+
+def _torch_repr(self):
+    """torch's layout: ``torch.return_types.max(\nvalues=...,\nindices=...)``."""
+    from . import backend
+
+    fields = ",\n".join(f"{name}={value!r}" for name, value in zip(self._fields, self))
+    return f"{backend.display_name}.return_types.{type(self).__name__}(\n{fields})"
+
+
+for _cls in [v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, tuple)
+             and hasattr(v, "_fields")]:
+    _cls.__repr__ = _torch_repr

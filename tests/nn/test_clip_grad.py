@@ -93,3 +93,18 @@ def test_clip_grad_norm_float32_bitwise_like_torch():
     np.testing.assert_allclose(total.item(), ttotal.item(), rtol=1e-6)
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=2e-7, atol=0)
+
+
+def test_clip_grad_norm_of_an_infinite_gradient_is_silent_like_torch():
+    import warnings
+
+    results = []
+    for L in (torch, gradstep):
+        m = L.nn.Linear(2, 1)
+        m.weight.grad = L.tensor([[float("inf"), 1.0]])
+        m.bias.grad = L.ones(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # NumPy's "invalid value" RuntimeWarning included
+            total = L.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        results.append((total.item(), m.weight.grad.tolist(), m.bias.grad.tolist()))
+    assert str(results[1]) == str(results[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..._errstate import silent
 from ..._tensor import Tensor
 from ...backend import xp
 
@@ -56,10 +57,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         return
     total = total_norm._data if isinstance(total_norm, Tensor) else xp.asarray(total_norm)
     # computed in the norm's dtype (float32 for float32 grads), as torch does
-    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
-    for g in grads:
-        g._data *= coef.astype(g._data.dtype)
-        g._vc[0] += 1
+    with silent():  # an infinite norm gives NaN gradients, silently, as in torch
+        coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
+        for g in grads:
+            g._data *= coef.astype(g._data.dtype)
+            g._vc[0] += 1
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
