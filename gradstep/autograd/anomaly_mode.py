@@ -44,6 +44,10 @@ class _AnomalyLocal(threading.local):
     # this thread while anomaly mode is on (gradstep.doctor uses it to find the op that first
     # made a NaN; per thread, so a re-run in one thread does not see another thread's ops).
     forward_check = None
+    # Private: also flag infinite gradients (torch flags NaN only). The doctor's re-run sets it
+    # to name the op where a gradient first stopped being finite (sqrt at 0 makes inf, which
+    # only a later op turns into NaN).
+    check_inf = False
 
 
 _anomaly_local = _AnomalyLocal()
@@ -144,11 +148,16 @@ def _check_outputs(node, in_grads):
         if g is None or i >= len(edges) or edges[i] is None:
             continue
         data = g._data
+        if not (is_float_array(data) or data.dtype.kind == "c"):
+            continue
         # NaN only, as torch: an infinite gradient (sqrt at 0) is a value, not an anomaly
-        if not (is_float_array(data) or data.dtype.kind == "c") or not xp.isnan(data).any():
+        kind = "nan" if xp.isnan(data).any() else None
+        if kind is None and _anomaly_local.check_inf and xp.isinf(data).any():
+            kind = "inf"
+        if kind is None:
             continue
         _warn_trace(node)
         raise RuntimeError(
-            f"Function '{node.name()}' returned nan values in its {i}th output.\n"
+            f"Function '{node.name()}' returned {kind} values in its {i}th output.\n"
             f"Traceback of forward call that caused the error:\n{forward_trace(node)}"
         )

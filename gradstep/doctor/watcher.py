@@ -721,12 +721,15 @@ def _anomaly_backward(loss, gradient):
         return ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        _anomaly_local.check_inf = True  # the first op whose gradient is not finite
         try:
             with set_detect_anomaly(True), enable_grad():
                 grad([loss], leaves, [gradient] if gradient is not None else None,
                      retain_graph=True, allow_unused=True)
         except RuntimeError as e:
             return str(e).splitlines()[0]
+        finally:
+            _anomaly_local.check_inf = False
     return ""
 
 

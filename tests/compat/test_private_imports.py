@@ -96,7 +96,8 @@ def test_module_and_tensor_methods_published_code_calls():
         m = L.nn.Sequential(L.nn.Linear(2, 2), L.nn.ReLU())
         w = m[0].weight
         assert m.to_empty(device="cpu") is m and m[0].weight is w  # same Parameter, new data
-        assert m.compile() is None and tuple(m(L.ones(3, 2)).shape) == (3, 2)
+        if L is gradstep:  # torch's would load dynamo, which changes global state
+            assert m.compile() is None and tuple(m(L.ones(3, 2)).shape) == (3, 2)
         assert _backward_hook_shapes(L, m) == [((3, 2), (3, 2))]
         assert L.ones(2).is_inference() is False
 
