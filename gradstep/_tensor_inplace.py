@@ -25,6 +25,7 @@ from .ops import compare as C
 from .ops import pointwise as P
 from .ops import shape as S
 from .ops import unary as U
+from .ops._lowp import is_lowp
 
 
 def inplace_from(op):
@@ -129,6 +130,8 @@ def addcmul_(self, tensor1, tensor2, *, value=1):
     """``self += value * tensor1 * tensor2``, rounded in torch's order."""
     if self._needs_graph(tensor1, tensor2):
         return self._inplace_graph(lambda s: P.addcmul(s, tensor1, tensor2, value=value))
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: P.addcmul(s, tensor1, tensor2, value=value))
     value = _number(value)
     t1 = tensor1._data if value == 1 else tensor1._data * value
     return self._ufunc_(xp.add, xp.multiply(t1, tensor2._data))
@@ -139,6 +142,8 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
     if self._needs_graph(tensor1, tensor2) or not (
             tensor1.is_floating_point() or tensor2.is_floating_point()):
         return self._inplace_graph(lambda s: P.addcdiv(s, tensor1, tensor2, value=value))
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: P.addcdiv(s, tensor1, tensor2, value=value))
     value = _number(value)
     t1 = tensor1._data if value == 1 else tensor1._data * value
     return self._ufunc_(xp.add, xp.true_divide(t1, tensor2._data))
@@ -165,9 +170,21 @@ def _shape_inplace(op):
 # Fast paths without a graph (``Tensor._ufunc_``); with one, the out-of-place op is recorded.
 
 
+def _lowp_write(self, fn):
+    """``fn(self)`` written back, for a float16/bfloat16 ``self`` without a graph: the
+    out-of-place op rounds once as torch's kernels do (``ops._lowp``), where NumPy's in-place
+    ufuncs on these dtypes would round after each step (and a Python scalar to the dtype)."""
+    with no_grad():
+        out = fn(self.detach())
+    self._write(out._data)
+    return self
+
+
 def add_(self, other, alpha=1):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: s.add(other, alpha=alpha))
     if alpha != 1:
         if self._fused_axpy_(other, alpha):
             return self
@@ -178,6 +195,8 @@ def add_(self, other, alpha=1):
 def sub_(self, other, alpha=1):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: s.sub(other, alpha=alpha))
     if alpha != 1:
         if self._fused_axpy_(other, -alpha):  # torch: sub(alpha) is add(-alpha)
             return self
@@ -200,18 +219,24 @@ def _fused_axpy_(self, other, alpha):
 def mul_(self, other):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s * other)
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: s * other)
     return self._ufunc_(xp.multiply, other)
 
 
 def div_(self, other, rounding_mode=None):
     if self._needs_graph(other) or rounding_mode is not None:
         return self._inplace_graph(lambda s: s.div(other, rounding_mode=rounding_mode))
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: s / other)
     return self._ufunc_(xp.true_divide, other)
 
 
 def pow_(self, exponent):
     if self._needs_graph(exponent):
         return self._inplace_graph(lambda s: s**exponent)
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: s**exponent)
     return self._ufunc_(xp.power, exponent)
 
 
@@ -282,6 +307,8 @@ def lerp_(self, end, weight):
     """
     if self._needs_graph(end, weight):
         return self._inplace_graph(lambda s: s + (end - s) * weight)
+    if is_lowp(self._data.dtype):
+        return _lowp_write(self, lambda s: U.lerp(s, end, weight))
     if (isinstance(weight, (int, float)) and not isinstance(weight, bool)
             and isinstance(end, Tensor) and self.dtype.is_floating_point
             and end._data.dtype == self._data.dtype and end._data.shape == self._data.shape):

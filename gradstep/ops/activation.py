@@ -43,6 +43,7 @@ def _relu_grad(g, out):
     return res
 
 
+@float32_compute  # float16/bfloat16: times the float32 slope, rounded once (both ways)
 class LeakyRelu(_Unary):
     def forward(self, a):
         return xp.where(a > 0, a, a * a.dtype.type(self.slope))
@@ -54,7 +55,7 @@ class LeakyRelu(_Unary):
         return Tensor._make(xp.where(a._data > 0, a.dtype.np.type(1), a.dtype.np.type(self.slope)))
 
 
-@float32_compute  # bfloat16: computed in float32, rounded once
+@float32_compute  # float16/bfloat16: computed in float32, rounded once
 class Elu(_Unary):
     def forward(self, a):
         alpha = a.dtype.type(self.alpha)
@@ -112,6 +113,34 @@ class Gelu(_Unary):
         return cdf + a * pdf
 
 
+@float32_compute
+class Mish(_Unary):
+    """torch's kernel: ``x * tanh(log1p(exp(x)))``; its gradient through sigmoid(x)."""
+
+    def forward(self, a):
+        return a * xp.tanh(xp.log1p(xp.exp(a)))
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        t = a.exp().log1p().tanh()
+        return g * (t + a * a.sigmoid() * (1.0 - t * t))
+
+
+@float32_compute
+class Hardswish(_Unary):
+    """``x * min(max(x + 3, 0), 6) / 6``; the gradient is torch's: 0 up to -3 (included),
+    ``x / 3 + 0.5`` below 3, then 1."""
+
+    def forward(self, a):
+        t = a.dtype.type
+        return a * xp.minimum(xp.maximum(a + t(3), t(0)), t(6)) / t(6)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        ramp = g * (a / 3.0 + 0.5)
+        return where(a <= -3.0, g.new_zeros(()), where(a < 3.0, ramp, g))
+
+
 
 def silu(a):
     check_float_input(a, "silu_cpu")
@@ -155,4 +184,10 @@ def gelu(a, approximate="none"):
 
 
 def mish(a):
-    return a * softplus(a).tanh()
+    check_float_input(a, "mish_cpu")
+    return Mish.apply(a)
+
+
+def hardswish(a):
+    check_float_input(a, "hardswish_cpu")
+    return Hardswish.apply(a)

@@ -11,7 +11,7 @@ from ..autograd.grad_mode import _GradState
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
 from . import _util
-from ._lowp import float32_compute
+from ._lowp import F32, float32_compute, is_lowp
 from ._util import as_float, binary_args, cast, check_broadcast, sum_to, tensor_cls
 
 
@@ -96,6 +96,37 @@ class Div(Node):
         return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
 
 
+@float32_compute(backward=False)
+class AddAlpha(Node):
+    """``a + alpha * b`` for two float16/bfloat16 tensors, as torch's add kernel: ``alpha``
+    rounded to their dtype, the sum computed in float32 and rounded once. The gradient of
+    ``b`` is ``grad * alpha`` with the Python ``alpha`` (``sub`` passes ``-alpha``)."""
+
+    _name = "AddBackward0"
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        alpha = xp.float32(self.alpha).astype(self.dtype).astype(F32)
+        return a + alpha * b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return sum_to(g, sa), sum_to(g * self.alpha, sb)
+
+
+def _add_alpha_lowp(a, b, alpha, name):
+    """``AddAlpha`` for two float16/bfloat16 tensors of one dtype; None for other operands."""
+    T = _util._Tensor or tensor_cls()
+    if not isinstance(a, T) or not isinstance(b, T) or not isinstance(alpha, (int, float)):
+        return None
+    dt = a._data.dtype
+    if dt != b._data.dtype or not is_lowp(dt):
+        return None
+    if a._data.shape != b._data.shape:
+        check_broadcast(a._data.shape, b._data.shape)
+    return AddAlpha.apply(a, b, alpha=alpha, dtype=dt, _name=name)
+
+
 class AddScalar(Node):
     _name = "AddBackward0"
 
@@ -106,7 +137,7 @@ class AddScalar(Node):
         return g
 
 
-@float32_compute  # bfloat16: times a float32 scalar in float32, rounded once (opmath)
+@float32_compute  # float16/bfloat16: times a float32 scalar in float32, rounded once (opmath)
 class MulScalar(Node):
     _name = "MulBackward0"
 
@@ -124,13 +155,13 @@ class RDivScalar(Node):
     saves = (0,)
 
     def forward(self, a):
-        if a.dtype.kind == "V":  # bfloat16: the reciprocal rounded, then the float32 product
+        if is_lowp(a.dtype):  # float16/bfloat16: the reciprocal rounded, then the float32 product
             return ((1 / a).astype(xp.float32) * self.s).astype(a.dtype)
         return (1 / a) * self.s  # two roundings, as torch's reciprocal(a) * s
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        if a.dtype.np.kind == "V":  # torch's two backward steps, each rounded to bfloat16
+        if is_lowp(a.dtype.np):  # torch's two backward steps, each rounded to float16/bfloat16
             r = a.reciprocal()
             return -((g * float(self.s)) * (r * r))
         return -g * self.s / (a * a)
@@ -151,18 +182,23 @@ class PowScalar(Node):
     saves = (0,)
 
     def forward(self, a):
+        if is_lowp(a.dtype):
+            if a.dtype.char == "E" and self.p in (3, -2):  # torch's bfloat16 x*x*x and
+                sq = a * a                                   # 1/(x*x): each step rounded
+                return sq * a if self.p == 3 else 1 / sq
+            return _pow_scalar(a.astype(F32), self.p).astype(a.dtype)  # float32, rounded once
         return _pow_scalar(a, self.p)
 
     def backward(self, g):
         (a,) = self.saved_tensors
         p = self.p
-        if p == 0:
-            return g * 0
+        if p == 0:  # torch: zeros_like(self) (+0, whatever the sign of grad)
+            return g._make(xp.zeros(g.shape, g._data.dtype))
         if p == 1:
             return g
         if p == 2:
             return g * a * 2.0
-        return g * p * a ** (p - 1)
+        return g * (p * a ** (p - 1))  # torch's grouping: grad * (p * self.pow(p - 1))
 
 
 def _pow_scalar(a, p):
@@ -295,9 +331,9 @@ def _scalar(v, dt):
 
 
 def _opmath_scalar(v, dt):
-    """The scalar of ``tensor * v`` / ``tensor / v``: for bfloat16 torch keeps it in float32
-    (its opmath type) and rounds only the product; ``tensor + v`` rounds ``v`` first."""
-    return xp.float32(v) if dt.np.kind == "V" else _scalar(v, dt)
+    """The scalar of ``tensor * v`` / ``tensor / v``: for float16/bfloat16 torch keeps it in
+    float32 (its opmath type) and rounds only the product; ``tensor + v`` rounds ``v`` first."""
+    return _scalar(v, F32) if is_lowp(dt.np) else _scalar(v, dt)
 
 
 def _scalar_fast(a, b):
@@ -350,6 +386,8 @@ def add(a, b, alpha=1):
         _check_alpha(a, b, alpha)
         if alpha != 1:
             fused = _fused_add(a, b, alpha)
+            if fused is None:
+                fused = _add_alpha_lowp(a, b, alpha, "AddBackward0")
             if fused is not None:
                 return fused
             b = _times_alpha(a, b, alpha)
@@ -365,6 +403,8 @@ def sub(a, b, alpha=1):
         _check_alpha(a, b, alpha)
         if alpha != 1:
             fused = _fused_add(a, b, -alpha)  # torch: sub(alpha) is add(-alpha)
+            if fused is None:
+                fused = _add_alpha_lowp(a, b, -alpha, "SubBackward0")
             if fused is not None:
                 return fused
             b = _times_alpha(a, b, alpha)

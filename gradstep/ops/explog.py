@@ -18,13 +18,13 @@ from .unary import _UnaryOut, where
 _LN2 = math.log(2.0)
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Exp2(_UnaryOut):
     def forward(self, a):
         return xp.exp2(a)
 
-    def deriv(self, out):
-        return out * _LN2
+    def backward(self, g):  # torch: grad * result * M_LN2
+        return g * self.saved_output * _LN2
 
 
 def exp2(input):  # noqa: A002
@@ -36,7 +36,7 @@ def _float_pair(input, other):  # noqa: A002
     return as_float(a), as_float(b)
 
 
-@float32_compute
+@float32_compute(backward=False)
 class LogAddExp(Node):
     saves = (0, 1)
 
@@ -49,7 +49,7 @@ class LogAddExp(Node):
                 sum_to(g / ((a - b).exp() + 1.0), b.shape))
 
 
-@float32_compute
+@float32_compute(backward=False)
 class LogAddExp2(Node):
     saves = (0, 1)
 
@@ -70,9 +70,9 @@ def logaddexp2(input, other):  # noqa: A002
     return LogAddExp2.apply(*_float_pair(input, other))
 
 
-@float32_compute
 class XLogY(Node):
-    """``x * log(y)``, 0 where x == 0 (unless y is NaN); ``log1p`` for xlog1py."""
+    """``x * log(y)``, 0 where x == 0 (unless y is NaN); ``log1p`` for xlog1py. float16/bfloat16
+    round the log, then the product, as torch's kernel (NumPy's ops on those dtypes do too)."""
 
     saves = (0, 1)
 
@@ -101,7 +101,7 @@ def xlog1py(input, other):  # noqa: A002
                        _name="SpecialXlog1PyBackward0")
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Sinc(Node):
     saves = (0,)
 
@@ -110,11 +110,11 @@ class Sinc(Node):
         with xp.errstate(invalid="ignore", divide="ignore"):
             return xp.where(a == 0, a.dtype.type(1), xp.sin(p) / p)
 
-    def backward(self, g):
+    def backward(self, g):  # torch's sinc_backward, in its order
         (a,) = self.saved_tensors
         p = a * math.pi
-        d = (p * p.cos() - p.sin()) / (p * a)
-        return g * where(a == 0, g.new_zeros(()), d)
+        sq = a * a * math.pi
+        return where(sq == 0, g.new_zeros(()), g * ((p * p.cos() - p.sin()) / sq))
 
 
 def sinc(input):  # noqa: A002

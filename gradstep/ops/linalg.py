@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..backend import xp
-from ._lowp import float32_compute
+from ._lowp import F32, float32_compute, is_lowp
 from ._util import matmul_arrays, sum_to, to_tensor
 
 
@@ -191,8 +191,41 @@ def outer(a, b):
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
+@float32_compute(backward=False)
+class AddMm(Node):
+    """``beta * c + alpha * (a @ b)`` of float16/bfloat16 matrices, as torch's gemm: float32
+    accumulation, ``c`` added in float32, one rounding (``beta == 0`` ignores ``c``). The
+    backward is torch's: ``grad * beta``, ``(grad @ b.T) * alpha``, ``(a.T @ grad) * alpha``."""
+
+    _name = "AddmmBackward0"
+    saves = (0, 1)
+
+    def forward(self, a, b, c):
+        self.c_shape = c.shape
+        out = matmul_arrays(a, b)
+        if self.alpha != 1:
+            out *= F32.type(self.alpha)
+        if self.beta == 0:
+            return out
+        return out + (c if self.beta == 1 else F32.type(self.beta) * c)
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        alpha, beta = self.alpha, self.beta
+        gc = None if beta == 0 else sum_to(g if beta == 1 else g * beta, self.c_shape)
+        ga, gb = g @ b.mT, a.mT @ g
+        if alpha != 1:
+            ga, gb = ga * alpha, gb * alpha
+        return ga, gb, gc
+
+
 @autocast_op("addmm")
 def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
+    if _lowp_addmm(input, mat1, mat2):
+        from ._util import check_broadcast
+
+        check_broadcast((mat1.shape[0], mat2.shape[1]), input.shape)
+        return AddMm.apply(mat1, mat2, input, alpha=alpha, beta=beta)
     out = _matmul(mat1, mat2)
     if alpha != 1:
         out = out * alpha
@@ -202,6 +235,15 @@ def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
         check_broadcast(out.shape, input.shape)
         return out
     return out + (input * beta if beta != 1 else input)
+
+
+def _lowp_addmm(c, a, b):
+    """Whether addmm takes ``AddMm``: 2-D float16/bfloat16 matrices and an input of their dtype."""
+    T = type(a)
+    if not isinstance(b, T) or not isinstance(c, T) or a.ndim != 2 or b.ndim != 2:
+        return False
+    dt = a._data.dtype
+    return is_lowp(dt) and b._data.dtype == dt and c._data.dtype == dt and a.shape[1] == b.shape[0]
 
 
 # ---------------------------------------------------------------- einsum

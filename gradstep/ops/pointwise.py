@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import xp
-from ._util import binary_args, sum_to
+from ._lowp import F32, float32_compute, is_lowp
+from ._util import binary_args, check_broadcast, sum_to
 from .arithmetic import _t
 from .arithmetic import add as _add
 from .arithmetic import div as _div
@@ -30,9 +31,60 @@ def _value(value):
     return value
 
 
+@float32_compute(backward=False)
+class _AddcLowp(Node):
+    """addcmul/addcdiv of three float16/bfloat16 tensors: ``input + value * t1 * t2`` (or
+    ``/ t2``) in float32 with a float32 ``value``, rounded once as torch's kernels. The
+    gradients are torch's formulas in Tensor ops, each step rounded: ``grad * (t2 * value)``,
+    ``grad * (value / t2)``, ``-grad * (value * t1 / (t2 * t2))``."""
+
+    saves = (1, 2)
+
+    def forward(self, a, t1, t2):
+        self.shapes = (a.shape, t1.shape, t2.shape)
+        scaled = F32.type(self.value) * t1
+        return a + (xp.true_divide(scaled, t2) if self.div else scaled * t2)
+
+    def backward(self, g):
+        t1, t2 = self.saved_tensors
+        v, (sa, s1, s2) = self.value, self.shapes
+        if self.div:
+            g1, g2 = g * (v / t2), -g * (v * t1 / (t2 * t2))
+        else:
+            g1, g2 = g * (t2 * v), g * (t1 * v)
+        return sum_to(g, sa), sum_to(g1, s1), sum_to(g2, s2)
+
+
+def _addc_lowp(input, tensor1, tensor2, value, div):  # noqa: A002
+    """``_AddcLowp`` when the three operands are tensors of one float16/bfloat16 dtype, else None."""
+    T = _tensor_cls()
+    if not all(isinstance(t, T) for t in (input, tensor1, tensor2)):
+        return None
+    dt = input._data.dtype
+    if not is_lowp(dt) or tensor1._data.dtype != dt or tensor2._data.dtype != dt:
+        return None
+    _broadcast(input.shape, _broadcast(tensor1.shape, tensor2.shape))
+    name = "AddcdivBackward0" if div else "AddcmulBackward0"
+    return _AddcLowp.apply(input, tensor1, tensor2, value=value, div=div, _name=name)
+
+
+def _broadcast(sa, sb):
+    check_broadcast(sa, sb)
+    return xp.broadcast_shapes(sa, sb)
+
+
+def _tensor_cls():
+    from .._tensor import Tensor
+
+    return Tensor
+
+
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002 - torch's names
     """``input + value * tensor1 * tensor2``."""
-    result = _add(input, _mul(_scaled(tensor1, _value(value)), tensor2))
+    value = _value(value)
+    result = _addc_lowp(input, tensor1, tensor2, value, div=False)
+    if result is None:
+        result = _add(input, _mul(_scaled(tensor1, value), tensor2))
     return _into(out, result)
 
 
@@ -46,7 +98,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002
             "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
             "to(input.dtype) using Tensor.div_ and torch.trunc."
         )
-    result = _add(input, _div(_scaled(t1, _value(value)), t2))
+    value = _value(value)
+    result = _addc_lowp(input, t1, t2, value, div=True)
+    if result is None:
+        result = _add(input, _div(_scaled(t1, value), t2))
     return _into(out, result)
 
 

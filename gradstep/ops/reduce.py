@@ -7,7 +7,7 @@ from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
 from ..backend import get_default_dtype, int64, xp
 from . import _rowwise
-from ._lowp import float32_compute
+from ._lowp import F32, float32_compute, lowp_dtype
 from ._util import as_float, check_float_input, check_grad_dtype, dtype_title, normalize_dim
 from ._util import normalize_dims as _normalize_dims
 from .shape import Expand
@@ -314,27 +314,24 @@ class LogSumExp(Node):
         return _expand_back(g, a.shape, self.axes, self.keepdim) * (a - out).exp()
 
 
-def _up(a):
-    """float16 input computed in float32 (torch's accumulation type); returns (array, was_half)."""
-    if a.dtype == xp.float16:
-        return a.astype(xp.float32), True
-    return a, False
-
-
-@float32_compute(backward=False)
+# softmax and log_softmax of float16/bfloat16: computed in float32 (the input upcast by
+# float32_compute), their gradients too, each rounded once, with the two intermediates
+# torch's kernels store in the input's dtype (see _lowp_softmax, _lowp_log_softmax)
+@float32_compute
 class Softmax(Node):
     saves_output = True
 
     def forward(self, a):
         ax = self.dim if a.ndim else None
-        a, half = _up(a)
+        lowp = lowp_dtype(self)
+        if lowp is not None and a.ndim > 1 and ax != a.ndim - 1:
+            return _lowp_softmax(a, ax, lowp)
         if a.size and _rowwise.splittable(a.shape, (ax,)):  # blocks of rows, on threads
-            e = _rowwise.softmax(a, ax)
-        else:
-            m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
-            e = xp.exp(a - m)
-            e /= xp.sum(e, axis=ax, keepdims=True)
-        return e.astype(xp.float16) if half else e
+            return _rowwise.softmax(a, ax)
+        m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
+        e = xp.exp(a - m)
+        e /= xp.sum(e, axis=ax, keepdims=True)
+        return e
 
     def backward(self, g):
         y = self.saved_output
@@ -343,26 +340,43 @@ class Softmax(Node):
         return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
 
 
-@float32_compute(backward=False)
+def _lowp_softmax(a, ax, dt):
+    """torch's softmax over a dim other than the last of float16/bfloat16 (float32 ``a``):
+    ``exp(a - max)`` is stored rounded to ``dt``, then divided by the float32 sum."""
+    e = xp.exp(a - xp.max(a, axis=ax, keepdims=True))
+    s = xp.sum(e, axis=ax, keepdims=True)
+    return e.astype(dt).astype(F32) / s
+
+
+@float32_compute
 class LogSoftmax(Node):
     saves_output = True
 
     def forward(self, a):
         ax = self.dim if a.ndim else None
-        a, half = _up(a)
+        lowp = lowp_dtype(self)
+        if lowp is not None and a.size and (a.ndim <= 1 or ax == a.ndim - 1):
+            return _lowp_log_softmax(a, ax, lowp)
         if a.size and _rowwise.splittable(a.shape, (ax,)):  # blocks of rows, on threads
-            s = _rowwise.log_softmax(a, ax)
-        else:
-            m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
-            s = a - m
-            s -= xp.log(xp.sum(xp.exp(s), axis=ax, keepdims=True))
-        return s.astype(xp.float16) if half else s
+            return _rowwise.log_softmax(a, ax)
+        m = xp.max(a, axis=ax, keepdims=True) if a.size else 0
+        s = a - m
+        s -= xp.log(xp.sum(xp.exp(s), axis=ax, keepdims=True))
+        return s
 
     def backward(self, g):
         y = self.saved_output
         if _rowwise_grad(g, y, self.dim):  # the same ops on raw arrays, in blocks of rows
             return g._make(_rowwise.log_softmax_backward(g._data, y._data, self.dim))
         return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
+
+
+def _lowp_log_softmax(a, ax, dt):
+    """torch's last-dim log_softmax of float16/bfloat16 (float32 ``a``): the sum of
+    ``exp(a - max)`` and its log are each stored rounded to ``dt``."""
+    s = a - xp.max(a, axis=ax, keepdims=True)
+    total = xp.sum(xp.exp(s), axis=ax, keepdims=True).astype(dt).astype(F32)
+    return s - xp.log(total).astype(dt).astype(F32)
 
 
 def _rowwise_grad(g, y, dim):

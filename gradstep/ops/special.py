@@ -322,7 +322,9 @@ def bessel_i_array(x, order=0, scaled=False):
 
 # ---------------------------------------------------------------- autograd nodes
 def _array_unary(array_fn):
-    @float32_compute
+    # float16/bfloat16: the value in float32, rounded once; the backwards below are torch's
+    # derivative formulas in Tensor ops, in its order (each op rounded as torch rounds it)
+    @float32_compute(backward=False)
     class _Op(Node):
         saves = (0,)
         saves_output = True
@@ -361,7 +363,7 @@ class Polygamma(Node):
 class Erfc(_array_unary(erfc_array)):
     def backward(self, g):
         (a,) = self.saved_tensors
-        return g * (-(a * a)).exp() * (-2.0 / math.sqrt(math.pi))
+        return (-(a * a)).exp() * (-2.0 / math.sqrt(math.pi)) * g
 
 
 class Erfcx(_array_unary(erfcx_array)):
@@ -372,18 +374,18 @@ class Erfcx(_array_unary(erfcx_array)):
 
 class Erfinv(_array_unary(erfinv_array)):
     def backward(self, g):
-        return g * (self.saved_output.square()).exp() * (math.sqrt(math.pi) / 2.0)
+        return self.saved_output.square().exp() * (math.sqrt(math.pi) / 2.0) * g
 
 
 class Ndtri(_array_unary(ndtri_array)):
     def backward(self, g):  # d/dp ndtri(p) = sqrt(2 pi) exp(ndtri(p)^2 / 2)
-        return g * (self.saved_output.square() * 0.5).exp() * math.sqrt(2.0 * math.pi)
+        return g * math.sqrt(2.0 * math.pi) * (self.saved_output.square() * 0.5).exp()
 
 
 class LogNdtr(_array_unary(log_ndtr_array)):
     def backward(self, g):  # phi(x) / Phi(x) = exp(-x^2/2 - log_ndtr(x)) / sqrt(2 pi)
         (a,) = self.saved_tensors
-        return g * (-(a * a) * 0.5 - self.saved_output).exp() / math.sqrt(2.0 * math.pi)
+        return g / math.sqrt(2.0 * math.pi) * (-(a * a) * 0.5 - self.saved_output).exp()
 
 
 class I0(_array_unary(bessel_i_array)):

@@ -1,8 +1,9 @@
 """Trigonometric and hyperbolic functions (tan, asin, ..., atanh), atan2, hypot, deg2rad, rad2deg.
 
 Each is an autograd ``Node`` whose backward is torch's derivative formula written in
-Tensor ops (so double backward works). Integer and bool inputs compute in the default
-float dtype, as torch's unary float ops do; bfloat16 computes in float32 and rounds once.
+Tensor ops (so double backward works), in torch's order: float16/bfloat16 gradients round
+after each op as torch's do. Integer and bool inputs compute in the default float dtype,
+as torch's unary float ops do; float16/bfloat16 compute in float32 and round once.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class _FnOut(_UnaryOut):
         return self.fn(a)
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Tan(_FnOut):
     fn = staticmethod(xp.tan)
 
@@ -37,7 +38,7 @@ class Tan(_FnOut):
         return 1.0 + out * out
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Asin(_Fn):
     fn = staticmethod(xp.arcsin)
 
@@ -45,7 +46,7 @@ class Asin(_Fn):
         return (1.0 - a * a).rsqrt()
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Acos(_Fn):
     fn = staticmethod(xp.arccos)
 
@@ -53,15 +54,16 @@ class Acos(_Fn):
         return -(1.0 - a * a).rsqrt()
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Atan(_Fn):
     fn = staticmethod(xp.arctan)
 
-    def deriv(self, a):
-        return (1.0 + a * a).reciprocal()
+    def backward(self, g):  # torch: grad / (self * self + 1)
+        (a,) = self.saved_tensors
+        return g / (a * a + 1.0)
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Sinh(_Fn):
     fn = staticmethod(xp.sinh)
 
@@ -69,7 +71,7 @@ class Sinh(_Fn):
         return a.cosh()
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Cosh(_Fn):
     fn = staticmethod(xp.cosh)
 
@@ -77,7 +79,7 @@ class Cosh(_Fn):
         return a.sinh()
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Asinh(_Fn):
     fn = staticmethod(xp.arcsinh)
 
@@ -85,7 +87,7 @@ class Asinh(_Fn):
         return (a * a + 1.0).rsqrt()
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Acosh(_Fn):
     fn = staticmethod(xp.arccosh)
 
@@ -93,12 +95,13 @@ class Acosh(_Fn):
         return (a * a - 1.0).rsqrt()  # torch's formula: (x^2 - 1)^(-1/2)
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Atanh(_Fn):
     fn = staticmethod(xp.arctanh)
 
-    def deriv(self, a):
-        return (1.0 - a * a).reciprocal()
+    def backward(self, g):  # torch: grad * 1 / (1 - self.pow(2))
+        (a,) = self.saved_tensors
+        return g / (1.0 - a * a)
 
 
 class _Scale(Node):
@@ -111,20 +114,20 @@ class _Scale(Node):
         return g * self.c
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Atan2(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
         return xp.arctan2(a, b)
 
-    def backward(self, g):
+    def backward(self, g):  # torch: recip = (a*a + b*b).reciprocal(); grad * b * recip, ...
         a, b = self.saved_tensors
-        r = g / (a * a + b * b)
-        return sum_to(r * b, a.shape), sum_to(-r * a, b.shape)
+        recip = (a * a + b * b).reciprocal()
+        return sum_to(g * b * recip, a.shape), sum_to(g * -a * recip, b.shape)
 
 
-@float32_compute
+@float32_compute(backward=False)
 class Hypot(Node):
     saves = (0, 1)
     saves_output = True
@@ -132,10 +135,10 @@ class Hypot(Node):
     def forward(self, a, b):
         return xp.hypot(a, b)
 
-    def backward(self, g):
+    def backward(self, g):  # torch: grad * self / result, grad * other / result
         a, b = self.saved_tensors
-        r = g / self.saved_output
-        return sum_to(r * a, a.shape), sum_to(r * b, b.shape)
+        out = self.saved_output
+        return sum_to(g * a / out, a.shape), sum_to(g * b / out, b.shape)
 
 
 def _unary(cls, name):

@@ -8,7 +8,7 @@ from .. import _parallel
 from ..autograd.function import Node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
-from ._lowp import float32_compute
+from ._lowp import BF16_ONLY, F32, float32_compute, fma, is_lowp, opmath_scalar
 from ._util import as_float, binary_args, cast, check_broadcast, check_float_input, sum_to
 from .arithmetic import _scalar, _t, pow
 
@@ -69,12 +69,13 @@ class Sqrt(_UnaryOut):
         return g / (self.saved_output * 2.0)
 
 
+@float32_compute(backward=False)  # float16/bfloat16: 1 / sqrt in float32, rounded once
 class Rsqrt(_UnaryOut):
     def forward(self, a):
         return 1.0 / xp.sqrt(a)
 
-    def deriv(self, out):
-        return out * out * out * -0.5
+    def backward(self, g):  # torch's -0.5 * grad * result.pow(3), each step rounded
+        return (g * -0.5) * self.saved_output.pow(3)
 
 
 class Abs(_Unary):
@@ -105,13 +106,16 @@ class Tanh(_UnaryOut):
         return 1.0 - out * out
 
 
-@float32_compute  # bfloat16: computed in float32, rounded once
+# float16/bfloat16: computed in float32, rounded once; torch's backward kernel is float32
+# for bfloat16 and rounds after each step for float16
+@float32_compute(backward=BF16_ONLY)
 class Sigmoid(_UnaryOut):
     def forward(self, a):
         return _parallel.elementwise(_sigmoid, a)
 
-    def deriv(self, out):
-        return out * (1.0 - out)
+    def backward(self, g):  # torch's order: grad * (1 - y) * y
+        out = self.saved_output
+        return (g * (1.0 - out)) * out
 
 
 def _sigmoid(a):
@@ -121,7 +125,7 @@ def _sigmoid(a):
     return xp.where(a >= 0, pos, e * pos)
 
 
-@float32_compute
+@float32_compute(backward=False)  # torch's backward: 2/sqrt(pi) * exp(-x^2) * grad, each op rounded
 class Erf(_Unary):
     def forward(self, a):
         return _parallel.elementwise(erf_array, a).astype(a.dtype)
@@ -497,37 +501,50 @@ def _dtype_title(dt):
 class Lerp(Node):
     """torch's two-sided formula: from ``a`` where |weight| < 0.5, else from ``end`` (exact at 1).
 
-    The gradients are torch's: (1 - w), w and (end - a), without a branch's inf * 0.
+    The gradients are torch's: (1 - w), w and (end - a), without a branch's inf * 0. A Python
+    ``weight`` (attribute ``ws``, no third input) keeps torch's precision: float32 for
+    float16/bfloat16 tensors, whose lerp is one float32 multiply-add rounded once.
     """
 
-    saves = (0, 1, 2)
-
-    def forward(self, a, end, w):
-        self.shapes = (a.shape, end.shape, w.shape)
+    def forward(self, a, end, w=None):
+        self.shapes = (a.shape, end.shape, None if w is None else w.shape)
+        if w is None:
+            w = opmath_scalar(self.ws, a.dtype)
+        if is_lowp(a.dtype):
+            return _lerp_float32(a.astype(F32), end.astype(F32), xp.asarray(w, F32)).astype(a.dtype)
         diff = end - a
         return xp.where(xp.abs(w) < 0.5, a + w * diff, end - diff * (1 - w))
 
     def backward(self, g):
-        a, end, w = self.saved_tensors
         sa, se, sw = self.shapes
+        if sw is None:  # torch: grad * (1 - weight) and grad * weight, weight a Python number
+            return sum_to(g * (1.0 - self.ws), sa), sum_to(g * self.ws, se)
+        a, end, w = self.saved_tensors
         return sum_to(g * (1 - w), sa), sum_to(g * w, se), sum_to(g * (end - a), sw)
+
+
+def _lerp_float32(a, end, w):
+    """torch's float32 lerp kernel: ``fma(w, d, a)`` or ``end - d * (1 - w)`` (one fnmadd)."""
+    d = end - a
+    return xp.where(xp.abs(w) < 0.5, fma(w, d, a), fma(-d, 1 - w, end))
 
 
 def lerp(a, end, weight):
     from .._tensor import Tensor
 
     a, end = _t(a), _t(end)
-    w = weight if isinstance(weight, Tensor) else Tensor._make(xp.asarray(weight, a.dtype.np))
+    tensor_w = isinstance(weight, Tensor)
     if not a.dtype.is_floating_point:
-        kind = "tensor" if isinstance(weight, Tensor) else "scalar"
-        check_float_input(a, f"lerp_kernel_{kind}")
-    for name, x in (("end", end), ("weight", w)):
+        check_float_input(a, f"lerp_kernel_{'tensor' if tensor_w else 'scalar'}")
+    for name, x in (("end", end), ("weight", weight if tensor_w else a)):
         if x.dtype is not a.dtype:
             raise RuntimeError(f"expected dtype {_c_name(a.dtype)} for `{name}` but got dtype "
                                f"{_c_name(x.dtype)}")
     check_broadcast(a.shape, end.shape)
-    check_broadcast(xp.broadcast_shapes(a.shape, end.shape), w.shape)
-    return Lerp.apply(a, end, w)
+    if not tensor_w:
+        return Lerp.apply(a, end, ws=float(weight), saves=())
+    check_broadcast(xp.broadcast_shapes(a.shape, end.shape), weight.shape)
+    return Lerp.apply(a, end, weight, saves=(0, 1, 2), _name="LerpBackward1")
 
 
 def _c_name(dt):

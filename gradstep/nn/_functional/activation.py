@@ -9,7 +9,9 @@ from ...autograd.function import Node
 from ...backend import xp
 from ...ops import elementwise as E
 from ...ops import reduce as R
+from ...ops._lowp import float32_compute
 from ...ops._util import as_float
+from ...ops.activation import hardswish as _hardswish
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu",
@@ -119,7 +121,7 @@ def silu(input, inplace=False):  # noqa: A002
 
 
 def mish(input, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, inplace, lambda x: x * E.softplus(x).tanh())
+    return _maybe_inplace(input, inplace, E.mish)
 
 
 def tanh(input):  # noqa: A002
@@ -130,18 +132,22 @@ def sigmoid(input):  # noqa: A002
     return E.sigmoid(input)
 
 
+@float32_compute  # float16/bfloat16: computed in float32, rounded once (both ways)
 class _Hardsigmoid(Node):
-    """clip(x + 3, 0, 6) / 6; the gradient inside (-3, 3) is torch's float32 constant 1/6."""
+    """clip(x + 3, 0, 6) / 6; the gradient inside (-3, 3) is torch's float32 constant 1/6
+    (and +0 outside, whatever the incoming gradient's sign)."""
 
+    _name = "HardsigmoidBackward0"
     saves = (0,)
 
     def forward(self, a):
-        return xp.clip(a + a.dtype.type(3), 0, 6) / a.dtype.type(6)
+        t = a.dtype.type
+        return xp.minimum(xp.maximum(a + t(3), t(0)), t(6)) / t(6)
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        inside = ((a > -3.0) & (a < 3.0)).to(a.dtype)
-        return g * inside * float(xp.float32(1.0 / 6.0))
+        inside = (a > -3.0) & (a < 3.0)
+        return E.where(inside, g * float(xp.float32(1.0 / 6.0)), 0.0)
 
 
 def hardsigmoid(input, inplace=False):  # noqa: A002
@@ -150,11 +156,7 @@ def hardsigmoid(input, inplace=False):  # noqa: A002
 
 def hardswish(input, inplace=False):  # noqa: A002
     """x * clip(x + 3, 0, 6) / 6; gradient x / 3 + 0.5 on [-3, 3] as torch's kernel."""
-    def fn(x):
-        ramp = x * E.hardtanh(x + 3.0, 0.0, 6.0) / 6.0
-        return E.where(x < -3.0, x * 0.0, E.where(x <= 3.0, ramp, x))
-
-    return _maybe_inplace(input, inplace, fn)
+    return _maybe_inplace(input, inplace, _hardswish)
 
 
 def logsigmoid(input):  # noqa: A002

@@ -38,7 +38,7 @@ from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
-from ...ops._lowp import float32_compute
+from ...ops._lowp import BF16_ONLY, float32_compute
 from . import conv_shifts
 
 # ---------------------------------------------------------------- raw kernels
@@ -299,7 +299,9 @@ def _wrap(arr):
     return Tensor._make(arr)
 
 
-@float32_compute  # bfloat16: float32 accumulation, one rounding
+# float16/bfloat16: float32 accumulation, one rounding; torch's float16 input gradient
+# rounds as this backward does on float16 arrays (each product, then each overlap sum)
+@float32_compute(backward=BF16_ONLY)
 class Convolution(_ConvBase):
     """``conv{1,2}d`` forward; attributes ``stride``, ``pads``, ``dilation``, ``groups``, ``nd``.
 
@@ -356,6 +358,9 @@ class Convolution(_ConvBase):
             return self._graph_backward(grad)
         self.saved_tensors  # noqa: B018 - raises if x or w changed in place since forward
         g = grad._data
+        if g.dtype == xp.float16 and self.w2.dtype != g.dtype:  # the float32 forward's arrays,
+            self.w2 = self.w2.astype(g.dtype)                     # exactly float16 again
+            self.cols = [c.astype(g.dtype) for c in self.cols]
         if self.nd == 1:
             g = g[:, :, None, :]
         need_x, need_w = self._needs(0), self._needs(1)
@@ -454,7 +459,7 @@ class Convolution(_ConvBase):
         return self._fold_tensors((gx, gw, gb))
 
 
-@float32_compute
+@float32_compute(dtypes=BF16_ONLY)  # float16: as the float16 gradient of a convolution
 class ConvTranspose(_ConvBase):
     """``conv_transpose{1,2}d`` forward: the input-gradient of a convolution."""
 

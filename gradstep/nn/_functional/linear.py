@@ -8,13 +8,13 @@ from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
-from ...ops._lowp import float32_compute
+from ...ops._lowp import float32_compute, is_lowp
 from ...ops._util import matmul_arrays
 
 __all__ = ["linear", "bilinear"]
 
 
-@float32_compute  # bfloat16: float32 accumulation (bias included), one rounding, like torch
+@float32_compute  # float16/bfloat16: float32 accumulation (bias included), one rounding
 class Linear(Node):
     """y = x W^T (+ b) as one node: one BLAS call forward, two backward.
 
@@ -164,6 +164,10 @@ def linear(input, weight, bias=None):  # noqa: A002
     _check_linear(input, weight, bias)
     if bias is None:
         return Linear.apply(input, weight)
+    if input.ndim != 2 and is_lowp(input._data.dtype) and not input.is_contiguous():
+        # torch folds only a contiguous input into one addmm (the bias inside its one
+        # rounding); otherwise it runs matmul, then adds the bias: float16/bfloat16 round twice
+        return Linear.apply(input, weight) + bias
     if bias.shape != (weight.shape[0],):
         bias = bias.reshape(1).expand(weight.shape[0])
     return Linear.apply(input, weight, bias)

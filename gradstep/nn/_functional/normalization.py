@@ -7,10 +7,14 @@ The centre-and-scale step ``(x - mean) / sqrt(var + eps)`` is one fused node
 any order still flow. ``layer_norm`` with a weight or bias is one such node with its
 affine part (``LayerNorm``); elsewhere the affine part and ``rms_norm`` are plain Tensor ops.
 ``batch_norm`` also updates the running statistics in place (outside the graph):
-the running variance uses the unbiased batch variance, as torch does.
+the running variance uses the unbiased batch variance, as torch does. float16/bfloat16
+inputs take ``normalization_lowp`` (torch's roundings for them), or float32 inside
+(``float32_function``) when their parameters are float32.
 """
 
 from __future__ import annotations
+
+import math
 
 from ... import _parallel
 from ..._tensor import Tensor
@@ -18,7 +22,8 @@ from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
 from ...ops import _rowwise
-from ...ops._lowp import float32_function
+from ...ops._lowp import float32_function, is_lowp
+from . import normalization_lowp as _lowp
 
 
 class Normalize(Node):
@@ -148,7 +153,6 @@ def _check_vector(t, name, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
-@float32_function("weight", "bias")  # bfloat16 input: float32 inside, one rounding
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
                momentum=0.1, eps=1e-5):
     """Normalise each channel (dim 1) of ``input`` over the batch and all spatial positions.
@@ -171,14 +175,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {input.shape!r}")
+    elif running_mean is None:
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    elif running_var is None:
+        raise RuntimeError("running_var must be defined in evaluation mode")
+    if is_lowp(input._data.dtype):
+        return _lowp.batch_norm(input, running_mean, running_var, weight, bias, training,
+                                momentum, eps)
+    if training:
         y, mean, var = _normalize(input, dims, eps)
         if running_mean is not None or running_var is not None:
             _update_running(running_mean, running_var, mean, var, count, momentum)
     else:
-        if running_mean is None:
-            raise RuntimeError("running_mean must be defined in evaluation mode")
-        if running_var is None:
-            raise RuntimeError("running_var must be defined in evaluation mode")
         mean = running_mean.reshape(shape)
         y = (input - mean) * (running_var.reshape(shape) + eps).rsqrt()
     return _affine(y, weight, bias, shape)
@@ -214,12 +222,31 @@ def _check_param_shape(t, name, shape):
                            f"{name} of shape {list(t.shape)} and normalized_shape = {list(shape)}")
 
 
-@float32_function("weight", "bias")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift elementwise."""
     shape, dims = _normalized_dims(input, normalized_shape, "layer_norm")
     _check_param_shape(weight, "weight", shape)
     _check_param_shape(bias, "bias", shape)
+    if _lowp_unmixed(input, weight, bias):
+        k = len(shape)
+        pshape = (1,) * (input.ndim - k) + shape
+        return _lowp.group_norm(input, _rows(input, math.prod(shape)), weight, bias, pshape,
+                                eps, "NativeLayerNormBackward0")
+    return _layer_norm(input, dims, shape, weight, bias, eps)
+
+
+def _lowp_unmixed(input, *params):  # noqa: A002
+    """A non-empty float16/bfloat16 input whose parameters (if any) share its dtype."""
+    return is_lowp(input._data.dtype) and input._data.size > 0 and not _lowp.mixed(input, *params)
+
+
+def _rows(input, cols):  # noqa: A002
+    """The 2-D shape of ``input`` with rows of ``cols`` elements."""
+    return (input._data.size // cols, cols)
+
+
+@float32_function("weight", "bias")  # float16/bfloat16 input, float32 parameters: float32 inside
+def _layer_norm(input, dims, shape, weight, bias, eps):  # noqa: A002
     fused = _fused_layer_norm(input, dims, eps, weight, bias)
     if fused is not None:
         return fused
@@ -227,7 +254,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return _affine(y, weight, bias, shape)
 
 
-@float32_function("weight", "bias")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Normalise each group of ``C / num_groups`` channels of each sample, then scale per channel."""
     if input.ndim < 2:
@@ -244,10 +270,19 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {list(t.shape)} and input of shape "
                 f"{list(input.shape)}")
+    pshape = (1, c) + (1,) * (input.ndim - 2)
+    if _lowp_unmixed(input, weight, bias):
+        return _lowp.group_norm(input, _rows(input, input._data.size // (n * num_groups)),
+                                weight, bias, pshape, eps, "NativeGroupNormBackward0")
+    return _group_norm(input, num_groups, weight, bias, pshape, eps)
+
+
+@float32_function("weight", "bias")  # float16/bfloat16 input, float32 parameters: float32 inside
+def _group_norm(input, num_groups, weight, bias, pshape, eps):  # noqa: A002
+    n = input.shape[0]
     grouped = input.reshape(n, num_groups, -1)
     y, _, _ = _normalize(grouped, (2,), eps)
-    y = y.reshape(input.shape)
-    return _affine(y, weight, bias, (1, c) + (1,) * (input.ndim - 2))
+    return _affine(y.reshape(input.shape), weight, bias, pshape)
 
 
 @float32_function("weight")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ... import _parallel
 from ...autograd.function import Node
 from ...backend import is_float_array, xp
-from ...ops._lowp import float32_compute
+from ...ops._lowp import BF16_ONLY, float32_compute
 
 # ---------------------------------------------------------------- geometry
 
@@ -236,7 +236,7 @@ def _flat_index(arg, geom):
 # ---------------------------------------------------------------- avg pooling nodes
 
 
-@float32_compute(backward=False)  # bfloat16: float32 sums, one rounding
+@float32_compute(backward=False)  # float16/bfloat16: float32 sums, one rounding
 class AvgPool(Node):
     """Average pooling (linear); ``divisor`` is an ``(Ho, Wo)`` array."""
 
@@ -254,7 +254,9 @@ class AvgPool(Node):
                                     in_shape=self.in_shape)
 
 
-@float32_compute(backward=False)
+# bfloat16: float32 sums, one rounding; torch's float16 kernel rounds each share and each
+# sum, as NumPy's float16 ops do
+@float32_compute(backward=False, dtypes=BF16_ONLY)
 class AvgPoolAdjoint(Node):
     _name = "AvgPool2DBackwardBackward0"
 
