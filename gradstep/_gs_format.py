@@ -25,6 +25,7 @@ import struct
 import numpy as np
 
 from . import backend as B
+from ._brief import brief, printable
 from ._tensor import Tensor
 from .serialization import CheckpointError
 
@@ -126,7 +127,7 @@ def _field(obj, key, types, what):
 def _int_field(obj, key, what, lo=0, hi=_I64):
     v = _field(obj, key, (int,), what)
     if not lo <= v <= hi:
-        raise CheckpointError(f"{what}: field {key!r} = {v} is out of range")
+        raise CheckpointError(f"{what}: field {key!r} = {brief(v)} is out of range")
     return v
 
 
@@ -140,7 +141,7 @@ class _Decoder:
         at, n = _int_field(obj, "at", what), _int_field(obj, "n", what)
         shape = _field(obj, "shape", (list,), what)
         if any(type(s) is not int or not 0 <= s <= _I64 for s in shape):
-            raise CheckpointError(f"{what}: shape {shape!r} must be non-negative ints")
+            raise CheckpointError(f"{what}: shape {brief(shape)} must be non-negative ints")
         if len(shape) > 64:
             raise CheckpointError(f"{what}: {len(shape)} dimensions (at most 64)")
         numel = math.prod(shape)
@@ -166,14 +167,14 @@ class _Decoder:
         t = obj.get("t")
         method = _DECODERS.get(t) if type(t) is str else None
         if method is None:
-            raise CheckpointError(f"unknown entry type {t!r} in checkpoint header")
+            raise CheckpointError(f"unknown entry type {brief(t)} in checkpoint header")
         return method(self, obj, depth + 1)
 
     def _tensor(self, obj, depth):
         name = _field(obj, "dtype", (str,), "tensor")
         dt = B._BY_NAME.get(name)
         if dt is None:
-            raise CheckpointError(f"tensor: unknown dtype {name!r}")
+            raise CheckpointError(f"tensor: unknown dtype {brief(name)}")
         ref = _int_field(obj, "id", "tensor")
         if ref in self.refs:
             raise CheckpointError(f"tensor: id {ref} appears twice")
@@ -261,6 +262,22 @@ _DECODERS = {"tensor": _Decoder._tensor, "ref": _Decoder._ref, "ndarray": _Decod
              "dict": _Decoder._dict, "odict": _Decoder._dict}
 
 
+def _check_header_cost(raw, file_size, name):
+    """Refuse a header whose JSON would build far more Python objects than the file's size.
+
+    ``json.loads`` has no budget, and ``[{},{},...]`` builds 64 bytes of dict
+    per 3 bytes of file. The estimate charges what each JSON token can cost
+    (a dict ~200 bytes, a list 64, an item 16, and 4 per byte for numbers and
+    strings); like a torch pickle, a header may build 16x the file (+64 MiB).
+    An honest header (tensor entries, configs, histories) stays under 16x of
+    itself, and the tensor data adds to the file's size.
+    """
+    cost = 200 * raw.count(b"{") + 64 * raw.count(b"[") + 16 * raw.count(b",") + 4 * len(raw)
+    if cost > 16 * file_size + (64 << 20):
+        raise CheckpointError(f"{name}: the {len(raw)}-byte checkpoint header would build about {cost >> 20} MiB "
+                              f"of Python objects, far more than a {file_size}-byte checkpoint needs (memory bound)")
+
+
 def parse_native(data, name):
     data = memoryview(data)
     head = len(MAGIC) + 12
@@ -278,8 +295,10 @@ def parse_native(data, name):
         raise CheckpointError(f"{name}: invalid checkpoint format version {version}")
     if hlen > len(body) - head:
         raise CheckpointError(f"{name}: header length {hlen} runs past the end of the file")
+    raw = bytes(body[head:head + hlen])
+    _check_header_cost(raw, len(data), name)
     try:
-        header = json.loads(bytes(body[head:head + hlen]).decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CheckpointError(f"{name}: checkpoint header is not valid JSON ({type(e).__name__}: "
                               f"{str(e)[:200]})") from None
@@ -288,4 +307,5 @@ def parse_native(data, name):
     except CheckpointError as e:
         raise CheckpointError(f"{name}: {e}") from None
     except (ValueError, TypeError, OverflowError, RecursionError, KeyError, IndexError, RuntimeError) as e:
-        raise CheckpointError(f"{name}: malformed checkpoint header ({type(e).__name__}: {e})") from None
+        text = brief(e.args[0]) if isinstance(e, KeyError) and e.args else printable(str(e), 300)
+        raise CheckpointError(f"{name}: malformed checkpoint header ({type(e).__name__}: {text})") from None

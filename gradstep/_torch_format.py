@@ -5,9 +5,15 @@ Reading (:func:`load_torch_zip`) treats the file as hostile:
 * the pickle runs in :class:`~gradstep._torch_unpickler.RestrictedUnpickler`,
   which only builds tensors, containers and plain values (torch's
   ``weights_only=True`` set, plus NumPy arrays/dtypes/scalars as data);
+* the zip's records may not share bytes, and the format version must be one
+  torch reads (1 to 10, from ``.data/version`` or ``version``, as in torch);
 * only the ``data/<key>`` records the pickle references are read, each bounded
   by the byte size the pickle claims for it (a record of another size is an
   error, as in torch), read to the end so zipfile checks its CRC;
+* deflated records may inflate to 64x the file's size (+64 MiB) in all.
+  torch writes records stored (uncompressed), so this only matters for
+  re-zipped files: real weights deflate by a few percent, zeros ~1000x, so
+  only zip bombs and re-zipped files of mostly zeros go past it;
 * every tensor view (offset, sizes, strides) is checked against its storage with
   torch's rule (``computeStorageNbytes``): no negative stride on a dimension of
   size > 1, no overflow, the last element inside the storage. Tensors stay views
@@ -19,15 +25,19 @@ Writing (:func:`torch_bytes`) emits the protocol-2 opcodes ``torch.save`` emits.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import io
+import re
 import struct
 import zipfile
 import zlib
 
 import numpy as np
 
+from . import _torch_unpickler
 from . import backend as B
+from ._brief import brief, printable
 from ._tensor import Size, Tensor, device
 from ._torch_unpickler import (
     Internal,
@@ -50,6 +60,9 @@ _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "l
                   "int": "int32", "short": "int16"}
 _CHUNK = 1 << 20
 _PKL_RATIO = 64  # data.pkl may decompress to at most this many times the archive's size (+1 MiB)
+_INFLATE_RATIO = 64  # all deflated records read may decompress to this many times the archive's size ...
+_INFLATE_SLACK = 64 << 20  # ... plus this
+_VERSIONS = (1, 10)  # the format versions torch 2.13 reads (kMin/kMaxSupportedFileFormatVersion)
 
 
 def _dtype_named(name):
@@ -82,6 +95,56 @@ class _Archive:
             raise CheckpointError(f"{name}: zip file with {len(pkls)} <archive>/data.pkl records; "
                                   "not a torch checkpoint")
         self.prefix = pkls[0][: -len("data.pkl")]
+        self.inflate_left = _INFLATE_RATIO * self.size + _INFLATE_SLACK
+        self._check_spans(data)
+        self._check_version()
+
+    def _check_spans(self, data):
+        """Refuse records that share bytes (Python 3.11's zipfile does not check this).
+
+        A record spans its local header, name, extra field and data. K central
+        directory entries over one block of N bytes would otherwise read as K
+        storages of N bytes each from a file of N bytes.
+        """
+        spans = []
+        for n, info in self.infos.items():
+            start = info.header_offset
+            if not 0 <= start <= self.size - 30:
+                raise CheckpointError(f"{self.name}: zip record {n!r} starts outside the file")
+            name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
+            end = start + 30 + name_len + extra_len + info.compress_size
+            if end > self.size:
+                raise CheckpointError(f"{self.name}: zip record {n!r} runs past the end of the file "
+                                      "(truncated or corrupted checkpoint)")
+            spans.append((start, end, n))
+        spans.sort()
+        for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+            if start < end:
+                raise CheckpointError(f"{self.name}: zip records {first!r} and {second!r} overlap; the records "
+                                      "of a zip file never share bytes (a crafted file)")
+
+    def _check_version(self):
+        """torch's check of the format version: ``.data/version`` (or ``version``) read like ``std::stoull``."""
+        record = ".data/version" if self.prefix + ".data/version" in self.infos else "version"
+        info = self.infos.get(self.prefix + record)
+        if info is None:
+            raise CheckpointError(f"{self.name}: torch checkpoint without a version record ({self.prefix}version); "
+                                  "torch refuses it too, the file is damaged or not written by torch.save")
+        if info.file_size > 32:
+            raise CheckpointError(f"{self.name}: version record of {info.file_size} bytes")
+        text = self.read(record, None, "format version").tobytes().decode("latin-1")
+        match = re.match(r"[ \t\n\v\f\r]*([+-]?)([0-9]+)", text)
+        if match is None:
+            raise CheckpointError(f"{self.name}: couldn't parse the format version {text!r} as an integer")
+        version = int(match.group(2)) * (-1 if match.group(1) == "-" else 1)
+        lo, hi = _VERSIONS
+        if version < lo:
+            raise CheckpointError(f"{self.name}: torch checkpoint of format version {version}, but the minimum "
+                                  f"supported version for reading is {lo} (as in torch)")
+        if version > hi:
+            raise CheckpointError(f"{self.name}: torch checkpoint of format version {version}, but the maximum "
+                                  f"supported version for reading is {hi} (as in torch 2.13); it was written by "
+                                  "a newer PyTorch, which can re-save it in a format this one reads")
 
     def read(self, record, size, what):
         """The bytes of ``prefix + record`` into a fresh uint8 array, which must hold exactly ``size``."""
@@ -102,10 +165,27 @@ class _Archive:
             raise CheckpointError(f"{self.name}: stored record {full!r} claims {n} bytes in "
                                   f"{info.compress_size} (file of {self.size})")
         if info.compress_type != zipfile.ZIP_STORED:
+            self._inflate(full, n)
             self._copy(info, None)  # a compressed record must prove its size before memory is allocated
         out = np.empty(n, np.uint8)
         self._copy(info, out)
         return out
+
+    def _inflate(self, full, n):
+        """Charge ``n`` inflated bytes: deflated records may inflate to 64x the file (+64 MiB), together.
+
+        torch writes every record stored, so a deflated one means the file was
+        re-zipped. Weights are high-entropy (floats deflate by a few percent),
+        while zeros deflate ~1000x: past the bound is a zip bomb, or a file of
+        mostly zeros that was re-zipped, which torch.save would write stored.
+        """
+        if n > self.inflate_left:
+            raise CheckpointError(
+                f"{self.name}: deflated record {full!r} inflates to {n} bytes; the deflated records of this "
+                f"{self.size}-byte file would inflate to more than {_INFLATE_RATIO}x its size (+64 MiB), which "
+                "only a zip bomb or a re-zipped file of zeros does (torch.save writes records uncompressed: "
+                "re-save the file with it)")
+        self.inflate_left -= n
 
     def _copy(self, info, out):
         """Read ``info`` to its end (so zipfile checks the CRC) into ``out``, or just count it."""
@@ -255,7 +335,7 @@ def _rebuild(u, args, what="_rebuild_tensor_v2"):
     if len(args) > 5:
         _no_hooks(args[5], what)
     if len(args) > 6 and args[6] is not None and not (type(args[6]) is dict and not args[6]):
-        raise UnsafeCheckpointError(f"torch._utils.{what}: tensor metadata {args[6]!r} is not supported")
+        raise UnsafeCheckpointError(f"torch._utils.{what}: tensor metadata {brief(args[6])} is not supported")
     t = Tensor._make(_tensor_view(storage, offset, size, stride, f"tensor of storage {storage.key!r}"))
     if requires_grad:
         if not storage.dtype.is_floating_point:
@@ -282,7 +362,7 @@ def _set_state(obj, state, what):
             raise CheckpointError(f"{what}: state must be a dict")
         for k, v in d.items():
             if type(k) is not str or not k.isidentifier() or k.startswith("_") or hasattr(type(obj), k):
-                raise UnsafeCheckpointError(f"{what}: refusing to set attribute {k!r}")
+                raise UnsafeCheckpointError(f"{what}: refusing to set attribute {brief(k)}")
             obj.__dict__[k] = v
 
 
@@ -354,7 +434,8 @@ class _Loader:
         self.storages = {}
 
     def persistent_load(self, pid):
-        if type(pid) is not tuple or len(pid) != 5 or pid[0] not in ("storage", b"storage"):
+        if type(pid) is not tuple or len(pid) != 5 or type(pid[0]) not in (str, bytes) \
+                or pid[0] not in ("storage", b"storage"):
             raise UnsafeCheckpointError(f"unsupported persistent id {describe(pid)}; only storages are allowed")
         _, stype, key, location, numel = pid
         if not isinstance(stype, Token) or stype.name[len("torch."):] not in _STORAGE_DTYPES:
@@ -362,7 +443,7 @@ class _Loader:
         dt = B._BY_NAME[_STORAGE_DTYPES[stype.name[len("torch."):]]]
         if type(key) is not str or not key or len(key) > 64 or not key.isprintable() \
                 or "/" in key or "\\" in key or key in (".", ".."):
-            raise CheckpointError(f"storage key {key!r} is not a plain record name")
+            raise CheckpointError(f"storage key {brief(key)} is not a plain record name")
         if type(location) is not str or len(location) > 64:
             raise CheckpointError("storage location must be a short string")
         check_int(numel, f"element count of storage {key!r}", 0, _I64 // dt.itemsize)
@@ -386,9 +467,10 @@ def unsafe_globals(data, name):
 
     archive = _Archive(data, name)
     try:
-        found = globals_in(archive.pickle_bytes())
+        found = globals_in(archive.pickle_bytes(), archive.size)
     except (ValueError, UnicodeError, struct.error, OverflowError) as e:
-        raise CheckpointError(f"{name}: malformed pickle in data.pkl ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{name}: malformed pickle in data.pkl ({type(e).__name__}: "
+                              f"{printable(str(e), 300)})") from None
     allowed = set(BUILTIN_GLOBALS) | set(_torch_globals()) | set(_user_allowed())
     return sorted({g for g in found if g not in allowed})
 
@@ -399,10 +481,12 @@ def load_torch_zip(data, name, map_location=None):
     if archive.byteorder() != "little":
         raise CheckpointError(f"{name}: big-endian torch checkpoints are not supported")
     loader = _Loader(archive, map_location)
-    # the Python objects a pickle builds may take up to 16x the file's size (plus 64 MiB)
+    # the Python objects a pickle builds may take up to 16x the file's size (plus 64 MiB), its work
+    # (opcodes, hashing) a few steps per byte of the file: both bounds follow the file, not data.pkl
     budget = 16 * archive.size + (64 << 20)
+    work = _torch_unpickler.WORK_PER_BYTE * archive.size + _torch_unpickler.WORK_SLACK
     return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load,
-                               budget).load()
+                               budget, work).load()
 
 
 # ---------------------------------------------------------------- writing
@@ -461,6 +545,9 @@ class _PickleWriter:
             self.global_("torch", "Size")
             self.obj(tuple(o))
             self.w(b"\x85R")
+        elif isinstance(o, (complex, device, set, frozenset, argparse.Namespace,
+                            collections.Counter)) or (isinstance(o, tuple) and hasattr(o, "_fields")):
+            self._reduced(o)
         elif isinstance(o, tuple):
             self.w(b"(")
             for v in o:
@@ -487,6 +574,37 @@ class _PickleWriter:
                 self.w(b"u")
         else:
             raise TypeError(f"cannot write an object of type {type(o).__name__} in torch format")
+
+    def _reduced(self, o):
+        """The other objects torch.save is often given, written as Python's pickle writes them:
+        a complex, a device, a set (torch's loader takes these), argparse.Namespace (training
+        arguments saved beside the weights; gradstep loads it, torch asks for
+        ``weights_only=False``), a Counter, and a namedtuple (loaded where its class is
+        approved with ``add_safe_globals``, in torch too)."""
+        cls = type(o)
+        if isinstance(o, complex):
+            self.global_("builtins", "complex")
+            self.obj((o.real, o.imag))
+        elif isinstance(o, device):
+            self.global_("torch", "device")
+            self.obj((o.type,) if o.index is None else (o.type, o.index))
+        elif isinstance(o, (set, frozenset)):
+            self.global_("builtins", "frozenset" if isinstance(o, frozenset) else "set")
+            self.obj((list(o),))
+        elif isinstance(o, collections.Counter):
+            self.global_("collections", "Counter")
+            self.obj((dict(o),))
+        else:  # Namespace (its attributes by BUILD) and namedtuples (their fields as arguments)
+            self.global_(cls.__module__, cls.__qualname__)
+            if isinstance(o, argparse.Namespace):
+                self.w(b")\x81")  # EMPTY_TUPLE, NEWOBJ
+                self.obj(dict(vars(o)))
+                self.w(b"b")  # BUILD
+            else:
+                self.obj(tuple(o))
+                self.w(b"\x81")
+            return
+        self.w(b"R")
 
     def _int(self, v):
         if 0 <= v < 256:

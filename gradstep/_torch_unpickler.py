@@ -16,8 +16,19 @@ it. :class:`RestrictedUnpickler` is its own stack machine over the opcodes that
   shared objects (dtypes, functions, classes) can never be mutated.
 * Tokens, storages and half-built objects are internal: they may appear only as
   constructor arguments, never in the returned data.
-* Nesting depth is bounded (a deep tuple would crash ``hash``), and the
-  interpreter itself never recurses.
+* What a pickle may cost is bounded relative to the file's size: bytes of
+  Python objects (each constructor is charged what it really allocates, so
+  calling one many times on a memoized argument cannot multiply memory), and
+  steps of work (each opcode, and every item hashing a dict key or set element
+  visits: CPython caches no tuple hash, and tuples that share their items can
+  take 2**40 steps to hash from a few hundred bytes of pickle).
+* Tuples and frozensets may not nest past :data:`MAX_DEPTH` (a deep one would
+  crash ``hash``); the returned data is checked once more at the end, for
+  depth and for containers that hold themselves (see
+  :func:`~gradstep._pickle_scan.check_graph`). The interpreter never recurses.
+* Arguments are type-checked before they are compared (``x == (0,)`` on a
+  tensor is an elementwise comparison that may allocate gigabytes), and error
+  messages describe file values with :func:`~gradstep._brief.brief`.
 
 Everything malformed raises :class:`~gradstep.serialization.CheckpointError`,
 everything disallowed :class:`~gradstep.serialization.UnsafeCheckpointError`.
@@ -25,6 +36,7 @@ everything disallowed :class:`~gradstep.serialization.UnsafeCheckpointError`.
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import collections
 import pickletools
@@ -32,77 +44,28 @@ import struct
 
 import numpy as np
 
+from ._brief import brief, printable
+from ._pickle_scan import RENAMED as _RENAMED
+from ._pickle_scan import check_graph, text_arg
+from ._pickle_scan import globals_in as _scan_globals
+from ._safe_globals import (  # noqa: F401 - re-exported: the loader's public API lives here
+    _user_allowed,
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 MAX_DEPTH = 1000  # nesting of containers in a checkpoint
 MAX_STACK = 1 << 22  # items on the stack (and open MARKs); a state dict needs a few per tensor
 MAX_MEMO = 1 << 22  # memo entries
+# Work bound: opcodes plus items visited hashing keys, per byte of the file (plus a fixed allowance).
+# torch writes data.pkl stored, so an honest pickle has at most one opcode per byte of the file; a
+# re-zipped one compresses a few times. About 0.6 us per step: a hostile file costs ~3 s per MB.
+WORK_PER_BYTE = 4
+WORK_SLACK = 1 << 20
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt", "subprocess", "builtins.eval", "builtins.exec")
-_RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg", "numpy.core.multiarray": "numpy._core.multiarray",
-            "numpy.core.numeric": "numpy._core.numeric"}
-
-
-# ---------------------------------------------------------------- user-approved globals
-_user_globals: set = set()
-
-
-def _check_safe_global(g):
-    if isinstance(g, tuple):
-        if len(g) != 2:
-            raise ValueError(f"Expected tuple of length 2 (global, str of callable full path), but got tuple of "
-                             f"length: {len(g)}")
-        if type(g[1]) is not str:
-            raise TypeError(f"Expected second item in tuple to be str of callable full path, but got: {type(g[1])}")
-    return g
-
-
-def add_safe_globals(safe_globals):
-    """Allow ``gradstep.load`` to construct these classes / call these functions (torch's API).
-
-    Each entry is a class or function (found under ``module.qualname``) or a
-    ``(obj, "module.name")`` pair. Only do this for code you trust.
-    """
-    global _user_globals
-    _user_globals = _user_globals | {_check_safe_global(g) for g in safe_globals}
-
-
-def get_safe_globals():
-    """The user-approved globals, as a list."""
-    return list(_user_globals)
-
-
-def clear_safe_globals():
-    """Forget all user-approved globals."""
-    global _user_globals
-    _user_globals = set()
-
-
-def _remove_safe_globals(safe_globals):
-    global _user_globals
-    _user_globals = _user_globals - set(safe_globals)
-
-
-class safe_globals:  # noqa: N801 - torch's name
-    """``with safe_globals([cls, ...]):`` approves globals for the loads inside the block."""
-
-    def __init__(self, safe_globals):
-        self.safe_globals = safe_globals
-
-    def __enter__(self):
-        add_safe_globals(self.safe_globals)
-
-    def __exit__(self, *exc):
-        _remove_safe_globals(self.safe_globals)
-
-
-def _user_allowed():
-    out = {}
-    for g in _user_globals:
-        if isinstance(g, tuple):
-            out[g[1]] = g[0]
-        else:
-            out[f"{g.__module__}.{g.__qualname__}"] = g
-    return out
 
 
 # ---------------------------------------------------------------- interpreter objects
@@ -153,7 +116,7 @@ def check_int(v, what, lo=None, hi=None):
     if type(v) is not int:
         raise CheckpointError(f"{what} must be an int, got {describe(v)}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise CheckpointError(f"{what} = {v} is out of range")
+        raise CheckpointError(f"{what} = {brief(v)} is out of range")
     return v
 
 
@@ -174,18 +137,33 @@ def _ordered_dict(u, args):
     _args(args, (0, 1), "collections.OrderedDict")
     d = collections.OrderedDict()
     if args:
-        for kv in u.iter_items(args[0], "collections.OrderedDict"):
+        items = u.iter_items(args[0], "collections.OrderedDict")
+        u.charge(_ITEM_COST * len(items))
+        for kv in items:
             if type(kv) is not tuple or len(kv) != 2:
                 raise CheckpointError("collections.OrderedDict items must be (key, value) pairs")
-            d[kv[0]] = kv[1]
+            d[u.hashed(kv[0])] = kv[1]
     return u.fresh(d, build=_build_ordered_dict)
 
 
 def _build_ordered_dict(u, inst, state):
-    if type(state) is not dict or set(state) - {"_metadata"}:
+    if type(state) is not dict or any(type(k) is not str or k != "_metadata" for k in state):
         raise UnsafeCheckpointError("BUILD on an OrderedDict may only set its _metadata attribute")
     if "_metadata" in state:
         inst._metadata = state["_metadata"]
+
+
+def _namespace(u, args):
+    """``argparse.Namespace``, the attribute bag training scripts save their arguments in
+    (``torch.save({"args": args, ...})``): built empty, its attributes set by BUILD."""
+    _args(args, 0, "argparse.Namespace")
+    return u.fresh(argparse.Namespace(), build=_build_namespace)
+
+
+def _build_namespace(u, inst, state):
+    if type(state) is not dict or any(type(k) is not str for k in state):
+        raise CheckpointError("an argparse.Namespace's state must be a dict of str names")
+    inst.__dict__.update(state)
 
 
 def _counter(u, args):
@@ -194,39 +172,50 @@ def _counter(u, args):
     if args:
         if type(args[0]) is not dict:
             raise CheckpointError("collections.Counter takes a dict")
+        u.charge(_ITEM_COST * len(args[0]))
         for k, v in args[0].items():
-            c[k] = v
+            c[u.hashed(k)] = v
     return u.fresh(c)
+
+
+def _set_items(u, args, what):
+    items = u.iter_items(args[0], what) if args else []
+    u.charge(_ITEM_COST * len(items))
+    return [u.hashed(x) for x in items]
 
 
 def _set(u, args):
     _args(args, (0, 1), "builtins.set")
-    return u.fresh(set(u.iter_items(args[0], "builtins.set")) if args else set())
+    return u.fresh(set(_set_items(u, args, "builtins.set")))
 
 
 def _frozenset(u, args):
     _args(args, (0, 1), "builtins.frozenset")
-    return u.sized(frozenset(u.iter_items(args[0], "builtins.frozenset")) if args else frozenset())
+    return u.sized(frozenset(_set_items(u, args, "builtins.frozenset")))
 
 
-def _bytes_arg(args, what):
+def _bytes_arg(u, args, what):
+    """The bytes ``args`` describe; new bytes (from a str) are charged, a bytes argument is returned as is."""
     if len(args) == 1 and type(args[0]) is bytes:
         return args[0]
-    if len(args) == 2 and type(args[0]) is str and args[1] in ("latin1", "latin-1"):
+    if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1] in ("latin1", "latin-1"):
+        u.charge(len(args[0]))
         return codecs.encode(args[0], "latin-1")
     raise CheckpointError(f"{what} takes bytes, or a str and the 'latin1' encoding")
 
 
 def _bytes(u, args):  # protocol 2 pickles b"" as bytes()
-    return _bytes_arg(args, "builtins.bytes") if args else b""
+    return _bytes_arg(u, args, "builtins.bytes") if args else b""
 
 
 def _bytearray(u, args):
-    return u.fresh(bytearray(_bytes_arg(args, "builtins.bytearray") if args else b""))
+    raw = _bytes_arg(u, args, "builtins.bytearray") if args else b""
+    u.charge(len(raw))  # a copy
+    return u.fresh(bytearray(raw))
 
 
 def _encode(u, args):
-    return _bytes_arg(args, "_codecs.encode")
+    return _bytes_arg(u, args, "_codecs.encode")
 
 
 def _complex(u, args):
@@ -240,20 +229,22 @@ def _np_dtype(u, args):
     _args(args, (1, 2, 3), "numpy.dtype")
     if type(args[0]) is not str or not all(type(a) is bool for a in args[1:]):
         raise CheckpointError("numpy.dtype takes a type code string and two bools")
+    if len(args[0]) > 16:
+        raise CheckpointError(f"NumPy type code {brief(args[0])} is too long")
     try:
         dt = np.dtype(args[0])
     except TypeError:
-        raise CheckpointError(f"unknown NumPy type code {args[0]!r}") from None
+        raise CheckpointError(f"unknown NumPy type code {brief(args[0])}") from None
     if dt.kind not in "biufc" or dt.fields is not None or dt.subdtype is not None:
-        raise UnsafeCheckpointError(f"NumPy dtype {args[0]!r} is not plain numeric data")
+        raise UnsafeCheckpointError(f"NumPy dtype {brief(args[0])} is not plain numeric data")
     return Pending("numpy.dtype", dt, _build_np_dtype)
 
 
 def _build_np_dtype(u, p, state):
-    if type(state) is not tuple or len(state) not in (8, 9) or state[0] not in (3, 4):
+    if type(state) is not tuple or len(state) not in (8, 9) or type(state[0]) is not int or state[0] not in (3, 4):
         raise CheckpointError("numpy.dtype state must be a version-3/4 tuple of 8 or 9 items")
     order = state[1]
-    if order not in ("<", ">", "|", "=") or any(s is not None for s in state[2:5]):
+    if type(order) is not str or order not in ("<", ">", "|", "=") or any(s is not None for s in state[2:5]):
         raise CheckpointError("numpy.dtype state: only plain numeric dtypes are supported")
     if order in "<>" and p.value.itemsize > 1:
         p.value = p.value.newbyteorder(order)
@@ -261,13 +252,13 @@ def _build_np_dtype(u, p, state):
 
 def _np_reconstruct(u, args):
     if (len(args) != 3 or not isinstance(args[0], Token) or args[0].name != "numpy.ndarray"
-            or args[1] != (0,) or type(args[2]) is not bytes):
+            or type(args[1]) is not tuple or args[1] != (0,) or type(args[2]) is not bytes):
         raise CheckpointError("numpy._core.multiarray._reconstruct takes (numpy.ndarray, (0,), b'b')")
     return Pending("numpy.ndarray", None, _build_np_array)
 
 
 def _build_np_array(u, p, state):
-    if type(state) is not tuple or len(state) != 5 or state[0] != 1:
+    if type(state) is not tuple or len(state) != 5 or type(state[0]) is not int or state[0] != 1:
         raise CheckpointError("numpy.ndarray state must be (1, shape, dtype, is_fortran, data)")
     _, shape, dt, fortran, raw = state
     shape = check_ints(shape, "numpy.ndarray shape", 0, 2**62)
@@ -283,16 +274,20 @@ def _build_np_array(u, p, state):
     if n * dt.itemsize != len(raw):
         raise CheckpointError(f"numpy.ndarray of shape {shape} and dtype {dt} needs {n * dt.itemsize} bytes, "
                               f"the file holds {len(raw)}")
+    u.charge(len(raw))  # the copy below
     arr = np.frombuffer(raw, dtype=dt).reshape(shape, order="F" if fortran else "C")
     p.value = arr.copy(order="K")
 
 
 def _np_frombuffer(u, args):  # protocol 5's form of an ndarray
     if (len(args) != 4 or type(args[0]) not in (bytes, bytearray) or not isinstance(args[1], np.dtype)
-            or args[3] not in ("C", "F")):
+            or type(args[3]) is not str or args[3] not in ("C", "F")):
         raise CheckpointError("numpy._core.numeric._frombuffer takes (bytes, numpy.dtype, shape, 'C' or 'F')")
     p = Pending("numpy.ndarray", None, None)
-    _build_np_array(u, p, (1, args[2], args[1], args[3] == "F", bytes(args[0])))
+    raw = args[0] if type(args[0]) is bytes else bytes(args[0])
+    if raw is not args[0]:
+        u.charge(len(raw))
+    _build_np_array(u, p, (1, args[2], args[1], args[3] == "F", raw))
     return p.value
 
 
@@ -313,6 +308,7 @@ BUILTIN_GLOBALS = {
     "builtins.bytearray": _bytearray,
     "builtins.bytes": _bytes,
     "builtins.complex": _complex,
+    "argparse.Namespace": _namespace,
     "_codecs.encode": _encode,
     "numpy.dtype": _np_dtype,
     "numpy.ndarray": None,
@@ -322,26 +318,51 @@ BUILTIN_GLOBALS = {
 }
 
 
-def globals_in(pkl):
-    """The full names a pickle's GLOBAL / STACK_GLOBAL opcodes ask for, found without running it."""
-    found, strings = [], []
-    for op, arg, _ in pickletools.genops(pkl):
-        if op.name == "GLOBAL":
-            module, _, name = arg.partition(" ")
-            found.append(f"{_RENAMED.get(module, module)}.{name}")
-        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-            found.append(f"{_RENAMED.get(strings[-2], strings[-2])}.{strings[-1]}")
-        if isinstance(arg, str) and op.name not in ("GLOBAL",):
-            strings.append(arg)
-        elif op.name not in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT", "FRAME"):
-            strings.append(None)
-    return found
+class _Limits:
+    """The memory and work bounds of a scan without a :class:`RestrictedUnpickler` (``globals_in``)."""
+
+    def __init__(self, file_size):
+        self.memory = 16 * file_size + (64 << 20)
+        self.work = WORK_PER_BYTE * file_size + WORK_SLACK
+
+    def opcode(self):
+        self.work -= 1
+        if self.work < 0:
+            raise CheckpointError(_WORK_ERROR)
+
+    def new_memo_entry(self, n):
+        if n >= MAX_MEMO:
+            raise CheckpointError(f"more than {MAX_MEMO} memo entries")
+        self.memory -= 100
+        if self.memory < 0:
+            raise CheckpointError(_MEMORY_ERROR)
+
+    def stack_size(self, n):
+        if n > MAX_STACK:
+            raise CheckpointError(f"more than {MAX_STACK} items on the pickle stack")
+
+
+def globals_in(pkl, file_size):
+    """The full names a pickle's GLOBAL / STACK_GLOBAL opcodes ask for, found without running it.
+
+    Bounded like a load of a ``file_size``-byte file (opcodes, stack, memo).
+    """
+    return _scan_globals(pkl, _Limits(file_size))
 
 
 # ---------------------------------------------------------------- the interpreter
-_CONTAINERS = (list, tuple, dict, set, frozenset, collections.OrderedDict, collections.Counter)
 _COST = {list: 56, tuple: 40, dict: 64, set: 216, frozenset: 216, bytearray: 56,
          collections.OrderedDict: 128, collections.Counter: 128}  # empty sizes on CPython 3.11, 64-bit
+_ITEM_COST = 100  # bytes per item a constructor copies into a new dict or set (table slots, OrderedDict links)
+_MEMORY_ERROR = "the pickle builds more Python objects than a checkpoint of this size can hold (memory bound)"
+_WORK_ERROR = "the pickle takes more steps than a checkpoint of this size can need (work bound)"
+
+
+def _error_text(e):
+    """An exception's message, bounded (a KeyError's message is the repr of its key, a file value)."""
+    if isinstance(e, KeyError) and e.args:
+        return brief(e.args[0])
+    return printable(str(e), 300)
 
 
 class RestrictedUnpickler:
@@ -350,16 +371,18 @@ class RestrictedUnpickler:
     ``persistent_load(pid)`` turns a BINPERSID id into an internal object (a storage).
     """
 
-    def __init__(self, data, name, allowed, persistent_load=None, budget=None):
+    def __init__(self, data, name, allowed, persistent_load=None, budget=None, work=None):
         self.raw, self.name = data, name
         # bytes of Python objects the pickle may build (approximate, see charge)
         self.budget = budget if budget is not None else 16 * len(data) + (64 << 20)
+        # steps: opcodes, and items visited hashing dict keys / set elements (see hashed)
+        self.work = work if work is not None else WORK_PER_BYTE * len(data) + WORK_SLACK
         self.allowed = dict(BUILTIN_GLOBALS, **allowed)
         self.user = _user_allowed()
         self.persistent_load = persistent_load
         self.stack, self.marks, self.memo = [], [], {}
         self._fresh = {}  # id -> (obj, build handler or None): what this interpreter created
-        self._depth = {}  # id -> (obj, nesting depth) for containers
+        self._shape = {}  # id -> (obj, depth, items hashing visits) for tuples/frozensets holding others
         self._internal = {}  # id -> tuple holding internal objects (argument tuples)
         self.pos, self.op = 0, "PROTO"
 
@@ -368,8 +391,7 @@ class RestrictedUnpickler:
         """Count ``nbytes`` of Python objects against the budget (a load's memory bound)."""
         self.budget -= nbytes
         if self.budget < 0:
-            raise CheckpointError("the pickle builds more Python objects than a checkpoint of this size "
-                                  "can hold (memory bound)")
+            raise CheckpointError(_MEMORY_ERROR)
 
     def fresh(self, obj, build=None):
         """Register ``obj`` as created here (containers may be filled; BUILD uses ``build``)."""
@@ -378,35 +400,44 @@ class RestrictedUnpickler:
         return obj
 
     def sized(self, obj):
-        """Register an immutable container, checking its nesting depth.
+        """Register a new tuple or frozenset: its nesting depth and the items hashing it visits.
 
-        Containers of scalars are not recorded (depth 0), which keeps the
-        bookkeeping small; depths are therefore counted from the first
-        container that holds another one.
+        Both are exact, as these never change. Hashing a tuple visits every
+        item of every tuple in it, each time it occurs (a tuple holding the
+        same tuple twice, 40 levels deep, visits 2**40); a frozenset's hash
+        comes from its stored item hashes. Only those holding tuples or
+        frozensets are recorded, which keeps the bookkeeping small.
         """
         self.charge(_COST.get(type(obj), 64) + 40 * len(obj))
-        d = 1 + max((self.depth(x) for x in obj), default=-1)
-        if d > MAX_DEPTH:
+        depth, visits = 0, 1 + len(obj)
+        for x in obj:
+            if isinstance(x, (tuple, frozenset)):
+                d, n = self.shape(x)
+                depth = max(depth, d + 1)
+                visits += n - 1
+        if depth > MAX_DEPTH:
             raise CheckpointError(f"containers nested more than {MAX_DEPTH} deep")
-        if d > 0:
-            self._depth[id(obj)] = (obj, d)
+        if depth:
+            self._shape[id(obj)] = (obj, depth, visits if type(obj) is tuple else 1 + len(obj))
         return obj
 
-    def depth(self, x):
-        """Recorded nesting depth: -1 for a scalar, 0 for a container of scalars."""
-        e = self._depth.get(id(x))
+    def shape(self, x):
+        """(nesting depth, items hashing visits) of a tuple or frozenset."""
+        e = self._shape.get(id(x))
         if e is not None and e[0] is x:
-            return e[1]
-        return 0 if type(x) in _CONTAINERS else -1
+            return e[1], e[2]
+        return 0, 1 + len(x)
 
-    def _grow(self, container, item):
-        if type(item) not in _CONTAINERS:
-            return
-        d = self.depth(item) + 1
-        if d > MAX_DEPTH:
-            raise CheckpointError(f"containers nested more than {MAX_DEPTH} deep")
-        if d > self.depth(container):
-            self._depth[id(container)] = (container, d)
+    def hashed(self, x):
+        """``x``, about to be hashed as a dict key or set element: charge the items hashing visits."""
+        if isinstance(x, (tuple, frozenset)):
+            n = self.shape(x)[1]
+            self.work -= n
+            if self.work < 0:
+                raise CheckpointError(f"a dict key or set element made of {n} items (tuples that share items "
+                                      "count them each time) takes more hashing than a checkpoint of this size "
+                                      "can need (work bound)")
+        return x
 
     def value(self, x):
         """``x`` as an argument: pending values must be complete."""
@@ -451,11 +482,21 @@ class RestrictedUnpickler:
 
     # ------------------------------------------------------------ main loop
     def load(self):
+        # every opcode takes a byte at least: charge them all at once when the work bound allows
+        count_ops = len(self.raw) > self.work
+        if not count_ops:
+            self.work -= len(self.raw)
         try:
             for op, arg, pos in pickletools.genops(self.raw):
                 self.pos, self.op = pos, op.name
+                if count_ops:
+                    self.work -= 1
+                    if self.work < 0:
+                        raise CheckpointError(_WORK_ERROR)
                 if op.name == "STOP":
-                    return self.data(self.pop())
+                    result = self.data(self.pop())
+                    check_graph(result, MAX_DEPTH)
+                    return result
                 handler = _DISPATCH.get(op.name)
                 if handler is None:
                     raise UnsafeCheckpointError(f"pickle opcode {op.name} is not allowed in a checkpoint")
@@ -465,20 +506,27 @@ class RestrictedUnpickler:
             raise CheckpointError("the pickle ends without STOP")
         except CheckpointError as e:
             raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {e}") from None
+        except MemoryError:
+            raise CheckpointError(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): out of memory "
+                                  "building the pickle's objects") from None
         except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError, RuntimeError,
                 struct.error, RecursionError, AttributeError, EOFError) as e:
             raise CheckpointError(
                 f"{self.name}: malformed pickle in data.pkl after byte {self.pos} ({self.op}): "
-                f"{type(e).__name__}: {e}") from None
+                f"{type(e).__name__}: {_error_text(e)}") from None
 
     # ------------------------------------------------------------ opcodes
     def _push(self, arg):
-        self.charge(40 + (len(arg) if type(arg) in (str, bytes) else 0))
+        t = type(arg)
+        self.charge(40 + (len(arg) if t is str or t is bytes else arg.bit_length() >> 3 if t is int else 0))
         self.stack.append(arg)
 
     def _push_str(self, arg):  # protocol 0/1 strings: torch decodes them as UTF-8
         self.charge(40 + len(arg))
-        self.stack.append(arg.encode("latin-1").decode("utf-8"))
+        value = text_arg(arg)
+        if value is None:
+            raise CheckpointError("a protocol 0/1 string that is not UTF-8")
+        self.stack.append(value)
 
     def _none(self, arg):
         self.charge(8)
@@ -499,6 +547,7 @@ class RestrictedUnpickler:
         check_int(arg, "pickle protocol", 0, 5)
 
     def _bytearray8(self, arg):
+        self.charge(len(arg))
         self.stack.append(self.fresh(bytearray(arg)))
 
     def _mark(self, arg):
@@ -545,10 +594,7 @@ class RestrictedUnpickler:
 
     def _extend(self, lst, items):
         self.charge(8 * len(items))
-        for x in items:
-            x = self.data(x)
-            self._grow(lst, x)
-            lst.append(x)
+        lst.extend([self.data(x) for x in items])
 
     def _append(self, arg):
         x = self.pop()
@@ -573,8 +619,7 @@ class RestrictedUnpickler:
             raise CheckpointError("SETITEMS with an odd number of items")
         for i in range(0, len(items), 2):
             k, v = self.data(items[i]), self.data(items[i + 1])
-            self._grow(d, v)
-            d[k] = v
+            d[self.hashed(k)] = v
 
     def _setitem(self, arg):
         v = self.pop()
@@ -593,12 +638,12 @@ class RestrictedUnpickler:
         self.charge(40 * len(items))
         s = self.target((set,), "add to")
         for x in items:
-            self._grow(s, x)
-            s.add(x)
+            s.add(self.hashed(x))
 
     def _frozenset_op(self, arg):
-        s = self.sized(frozenset(self.data(x) for x in self.pop_mark()))
-        self.stack.append(s)
+        items = [self.hashed(self.data(x)) for x in self.pop_mark()]
+        self.charge(_ITEM_COST * len(items))
+        self.stack.append(self.sized(frozenset(items)))
 
     def _get(self, arg):
         self.charge(8)
@@ -634,12 +679,14 @@ class RestrictedUnpickler:
         module = _RENAMED.get(module, module)
         full = f"{module}.{name}"
         if module in _BLOCKED_MODULES or module.split(".")[0] in _BLOCKED_MODULES or full in _BLOCKED_MODULES:
-            raise UnsafeCheckpointError(f"refusing to load '{full}': module {module} is never allowed")
+            raise UnsafeCheckpointError(f"refusing to load '{printable(full, 200)}': module "
+                                        f"{printable(module, 100)} is never allowed")
         if full in self.allowed:
             ctor = self.allowed[full]
             return ctor.obj if isinstance(ctor, Value) else Token(full, ctor)
         if full in self.user:
             return Token(full, user=self.user[full])
+        full = printable(full, 200)  # a name from the file, in a message
         raise UnsafeCheckpointError(
             f"refusing to load '{full}': gradstep only loads tensors, containers and plain values from "
             f"torch checkpoints (like torch.load(weights_only=True)). If you trust this file, allow it with "
@@ -672,7 +719,7 @@ class RestrictedUnpickler:
             result = obj.__new__(obj, *args) if new else obj(*args)
         except Exception as e:  # noqa: BLE001 - user-approved code; its failure is a bad checkpoint
             raise CheckpointError(f"'{func.name}' (approved with add_safe_globals) raised "
-                                  f"{type(e).__name__}: {e}") from None
+                                  f"{type(e).__name__}: {_error_text(e)}") from None
         if isinstance(obj, type) and type(result) is obj:
             self.fresh(result, build=_build_user_object)
         return result
@@ -694,8 +741,8 @@ class RestrictedUnpickler:
             except CheckpointError:
                 raise
             except Exception as e:  # noqa: BLE001 - user-approved __setstate__
-                raise CheckpointError(f"setting the state of {describe(inst)} raised {type(e).__name__}: {e}") \
-                    from None
+                raise CheckpointError(f"setting the state of {describe(inst)} raised {type(e).__name__}: "
+                                      f"{_error_text(e)}") from None
         else:
             entry[1](self, inst, state)
 

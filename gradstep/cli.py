@@ -219,26 +219,6 @@ def _cmd_eval(args):
     return 0
 
 
-def _describe(obj, prefix="", out=None, limit=40):
-    from ._tensor import Tensor
-
-    out = [] if out is None else out
-    if len(out) >= limit:
-        return out
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            _describe(v, f"{prefix}.{k}" if prefix else str(k), out, limit)
-    elif isinstance(obj, (list, tuple)) and any(isinstance(v, (dict, Tensor)) for v in obj):
-        for i, v in enumerate(obj):
-            _describe(v, f"{prefix}[{i}]", out, limit)
-    elif isinstance(obj, Tensor):
-        out.append(f"  {prefix}: tensor {list(obj.shape)} {obj.dtype.name}")
-    else:
-        text = repr(obj)
-        out.append(f"  {prefix}: {text if len(text) < 70 else text[:67] + '...'}")
-    return out
-
-
 def _check_info_path(path):
     from .training.config import UsageError
 
@@ -251,29 +231,12 @@ def _check_info_path(path):
 
 
 def _cmd_info(args):
-    from ._tensor import Tensor
+    from ._checkpoint_info import info_lines
     from .serialization import load
-    from .training.resume import check_train_checkpoint
 
     _check_info_path(args.file)
     obj = load(args.file)
-    size = os.path.getsize(args.file)
-    print(f"{args.file}: {size:,} bytes")
-    if isinstance(obj, dict) and str(obj.get("format", "")).startswith("gradstep-train"):
-        check_train_checkpoint(obj, args.file)
-        n = sum(t.numel() for t in obj["model"].values() if isinstance(t, Tensor))
-        best = obj.get("best_acc")
-        print(f"gradstep train checkpoint: model {obj['model_name']} on {obj['data']}, epoch {obj['epoch']}, "
-              f"{n:,} model values, best test accuracy {100 * best:.2f}%")
-        print(f"optimizer {obj['config'].get('optimizer')} with {len(obj['optimizer'].get('state', ()))} "
-              f"state entries; scheduler {obj['config'].get('scheduler')}")
-        print("model state:")
-        for line in _describe(obj["model"]):
-            print(line)
-        return 0
-    lines = _describe(obj)
-    print(f"{len(lines)} entries{' (first 40)' if len(lines) >= 40 else ''}:")
-    for line in lines:
+    for line in info_lines(obj, args.file, os.path.getsize(args.file)):
         print(line)
     return 0
 

@@ -19,6 +19,14 @@ zip record is bounds-checked, and every malformed file raises
 :class:`CheckpointError` (a ``RuntimeError``). ``weights_only=False`` reads the file
 the same way: gradstep never runs the code in a pickle.
 
+What a load may cost follows the file's size, so a small file cannot take
+gigabytes or hours: the Python objects a pickle or a ``.gs`` header builds
+(16x the file, +64 MiB), the pickle's work (opcodes and hashing, a few steps
+per byte), and what deflated zip records inflate to (64x, +64 MiB); zip
+records may not share bytes. Containers may nest 1000 deep, and data that
+contains itself is refused (torch loads it, but gradstep's code that walks
+state dicts recurses). Running out of memory is a :class:`CheckpointError` too.
+
 One deliberate difference from torch 2.13: NumPy arrays, dtypes and scalars in
 a torch file load by default (torch asks for ``safe_globals`` first). gradstep
 never calls NumPy's unpickling functions; it checks the dtype (plain numeric
@@ -40,6 +48,7 @@ import contextlib
 import os
 import pickle
 import secrets
+import sys
 
 __all__ = ["CheckpointError", "UnsafeCheckpointError", "add_safe_globals", "atomic_write",
            "clear_safe_globals", "get_safe_globals", "get_unsafe_globals_in_checkpoint", "load",
@@ -124,6 +133,8 @@ def atomic_write(path, data: bytes):
 
 # ---------------------------------------------------------------- save
 def _format_for(f):
+    if sys.modules.get("torch") is sys.modules.get("gradstep"):
+        return "torch"  # a torch program (gradstep run): torch's format whatever the name
     name = f if not hasattr(f, "write") else getattr(f, "name", None)
     if isinstance(name, (str, bytes, os.PathLike)):
         ext = os.path.splitext(os.fsdecode(os.fspath(name)))[1].lower()
@@ -139,7 +150,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     ``f`` is a path or a binary file object. ``format="torch"`` writes torch's zip
     format (what ``torch.load(f, weights_only=True)`` reads), ``format="gradstep"``
     the native one; by default ``.pt``/``.pth``/``.bin`` names get torch's format
-    and everything else (including unnamed file objects) the native one.
+    and everything else (including unnamed file objects) the native one, except under the
+    torch hook (``gradstep run``), where a torch program's ``torch.save`` always writes
+    torch's format (``checkpoint.pth.tar`` included), as real torch would.
     torch's keyword arguments are accepted: ``pickle_protocol`` (2 to 5; torch
     files are always written with protocol 2, which every torch reads),
     ``_use_new_zipfile_serialization`` (the zip format is always written) and
@@ -202,7 +215,10 @@ def get_unsafe_globals_in_checkpoint(f):
         raise CheckpointError(f"{name}: not a torch zip checkpoint")
     from ._torch_format import unsafe_globals
 
-    return unsafe_globals(data, name)
+    try:
+        return unsafe_globals(data, name)
+    except MemoryError:
+        raise CheckpointError(f"{name}: ran out of memory reading the checkpoint's pickle") from None
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
@@ -232,6 +248,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     if unknown:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(unknown)}")
     data, name = _read(f)
+    try:
+        return _load_bytes(data, name, map_location)
+    except MemoryError:
+        raise CheckpointError(f"{name}: ran out of memory loading the checkpoint (it holds more data than "
+                              "this machine has free memory for, or is crafted to claim so)") from None
+
+
+def _load_bytes(data, name, map_location):
     if data.startswith(b"GRADSTEP"):
         from ._gs_format import parse_native
         from ._torch_format import check_map_location

@@ -229,3 +229,63 @@ def test_get_unsafe_globals_in_checkpoint(tmp_path):
     assert S.get_unsafe_globals_in_checkpoint(io.BytesIO(buf.getvalue())) == [name]
     gs.save({"a": 1}, tmp_path / "a.gs")
     assert S.get_unsafe_globals_in_checkpoint(tmp_path / "a.gs") == []
+
+
+Point2 = collections.namedtuple("Point2", ["x", "y"])
+
+
+def test_training_objects_saved_beside_weights_round_trip_like_torch(tmp_path):
+    """What training scripts put in checkpoints besides tensors: their argparse arguments, sets,
+    complex numbers, devices, Counters. gradstep writes them as torch.save does, torch reads
+    them (weights_only=False, as it needs for a Namespace), and gradstep reads them back."""
+    import argparse
+
+    def sample(L):
+        return {"args": argparse.Namespace(lr=0.1, name="run", sizes=[1, 2]), "s": {1, 2},
+                "f": frozenset({3}), "c": 1 + 2j, "d": L.device("cpu"),
+                "n": collections.Counter(a=2), "w": L.ones(2), "size": L.Size([2, 3])}
+
+    path = tmp_path / "ckpt.pt"
+    gs.save(sample(gs), path)
+    theirs = torch.load(path, weights_only=False)
+    ours = gs.load(path)
+    for got in (theirs, ours):
+        assert vars(got["args"]) == {"lr": 0.1, "name": "run", "sizes": [1, 2]}
+        assert got["s"] == {1, 2} and got["f"] == frozenset({3}) and got["c"] == 1 + 2j
+        assert str(got["d"]) == "cpu" and got["n"] == collections.Counter(a=2)
+        assert got["w"].tolist() == [1.0, 1.0] and tuple(got["size"]) == (2, 3)
+    torch.save(sample(torch), path)  # and the other way
+    back = gs.load(path, weights_only=False)
+    assert back["args"].name == "run" and back["s"] == {1, 2} and back["c"] == 1 + 2j
+
+
+def test_a_namedtuple_saves_and_loads_where_its_class_is_approved(tmp_path):
+    path = tmp_path / "nt.pt"
+    gs.save({"p": Point2(1, 2)}, path)
+    assert torch.load(path, weights_only=False)["p"] == Point2(1, 2)
+    with pytest.raises(UnsafeCheckpointError, match="Point2"):
+        gs.load(path)
+    with S.safe_globals([Point2]):
+        assert gs.load(path)["p"] == Point2(1, 2)
+
+
+def test_torch_save_under_the_hook_writes_torch_format_whatever_the_name(tmp_path):
+    """A torch program saving to ``checkpoint.pth.tar`` or a BytesIO gets torch's format, which
+    real torch reads back."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gradstep; gradstep.install_as_torch()\n"
+        "import io, sys, torch\n"
+        "torch.save({'w': torch.ones(2)}, sys.argv[1])\n"
+        "buf = io.BytesIO(); torch.save({'w': torch.zeros(1)}, buf)\n"
+        "open(sys.argv[1] + '.bytes', 'wb').write(buf.getvalue())\n")
+    target = tmp_path / "checkpoint.pth.tar"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    r = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert torch.load(target)["w"].tolist() == [1.0, 1.0]
+    assert torch.load(str(target) + ".bytes")["w"].tolist() == [0.0]
+    assert gs.load(target)["w"].tolist() == [1.0, 1.0]
