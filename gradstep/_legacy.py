@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import numbers
-import warnings
+
+from ._warn_once import warn_once
 
 # op -> (keyword the leading number binds to, names of the tensors after it, deprecated since)
 DEPRECATED = {
@@ -22,9 +23,6 @@ DEPRECATED = {
     "addcmul": ("value", ("tensor1", "tensor2"), "1.5"),
     "addcdiv": ("value", ("tensor1", "tensor2"), "1.5"),
 }
-
-_warned = False  # torch warns once per process for all deprecated signatures together
-
 
 def _signatures(name, function):
     """torch's text for the deprecated signature of ``name`` and the one to use instead."""
@@ -38,17 +36,13 @@ def _signatures(name, function):
 
 
 def _warn(name, function):
-    global _warned
-    if _warned:
-        return
-    _warned = True
-    old, new = _signatures(name, function)
-    warnings.warn(
-        f"This overload of {name} is deprecated:\n\t{old}\nConsider using one of the following "
-        f"signatures instead:\n\t{new}",
-        UserWarning,
-        stacklevel=4,
-    )
+    """torch's one warning per process for all deprecated signatures together."""
+    def text():
+        old, new = _signatures(name, function)
+        return (f"This overload of {name} is deprecated:\n\t{old}\nConsider using one of the "
+                f"following signatures instead:\n\t{new}")
+
+    warn_once("scalar-first-overloads", text, stacklevel=4)
 
 
 def _as_number(x):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 import weakref
 
 from . import _device, _tensor_device
 from . import autograd as _autograd
 from . import backend as B
+from ._warn_once import warn_once
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.grad_mode import _GradState
@@ -282,8 +282,9 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self):
-        if self._rg and not _float_of_grad_warned:
-            _warn_float_of_grad()
+        if self._rg:
+            warn_once("float-of-grad", "Converting a tensor with requires_grad=True to a scalar "
+                      "may lead to unexpected behavior.\nConsider using tensor.detach() first.")
         return float(self.item())
 
     def __int__(self):
@@ -803,13 +804,3 @@ def _bind_ops():
 
 _bind_ops()
 _tensor_device.bind(Tensor)
-
-
-_float_of_grad_warned = False  # torch's TORCH_WARN_ONCE: the first float() in the process
-
-
-def _warn_float_of_grad():
-    global _float_of_grad_warned
-    _float_of_grad_warned = True
-    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                  "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)

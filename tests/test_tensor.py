@@ -527,9 +527,9 @@ def test_writing_into_expanded_tensor_raises():
 
 def test_float_of_a_tensor_that_requires_grad_warns_once_like_torch(monkeypatch):
     """torch warns (TORCH_WARN_ONCE) at the first ``float()`` of a tensor requiring grad."""
-    from gradstep import _tensor
+    from gradstep import _warn_once
 
-    monkeypatch.setattr(_tensor, "_float_of_grad_warned", False)
+    monkeypatch.setattr(_warn_once, "_given", set())
     loss = (gradstep.ones(2, requires_grad=True) * 2).sum()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

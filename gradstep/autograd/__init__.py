@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import warnings as _warnings
-
 import numpy as _np
 
+from .._warn_once import warn_once as _warn_once
 from . import engine as _engine
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
@@ -76,19 +75,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     _engine.run_backward(tensors, grads, retain_graph, create_graph)
 
 
-_cycle_warned = False  # torch's TORCH_WARN_ONCE
-
-
 def _warn_reference_cycle():
-    global _cycle_warned
-    if not _cycle_warned:
-        _cycle_warned = True
-        _warnings.warn(
-            "Using backward() with create_graph=True will create a reference cycle between the "
-            "parameter and its gradient which can cause a memory leak. We recommend using "
-            "autograd.grad when creating the graph to avoid this. If you have to use this "
-            "function, make sure to reset the .grad fields of your parameters to None after use "
-            "to break the cycle and avoid the leak.", UserWarning, stacklevel=4)
+    _warn_once(
+        "create-graph-cycle",
+        "Using backward() with create_graph=True will create a reference cycle between the "
+        "parameter and its gradient which can cause a memory leak. We recommend using "
+        "autograd.grad when creating the graph to avoid this. If you have to use this "
+        "function, make sure to reset the .grad fields of your parameters to None after use "
+        "to break the cycle and avoid the leak.", stacklevel=4)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -25,7 +25,7 @@ import pytest
 import torch
 
 import gradstep
-from gradstep import _legacy
+from gradstep import _warn_once
 
 TOL = {"float64": dict(rtol=1e-13, atol=1e-14), "float32": dict(rtol=1e-6, atol=1e-6)}
 
@@ -102,7 +102,7 @@ def test_deprecation_warning_is_torchs_and_once_per_process(monkeypatch):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     count, torch_message = out.split("\n", 1)
-    monkeypatch.setattr(_legacy, "_warned", False)
+    monkeypatch.setattr(_warn_once, "_given", set())
     x, y = gradstep.ones(2), gradstep.ones(2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
