@@ -309,6 +309,7 @@ from . import (  # noqa: E402
     backends,
     cuda,
     doctor,
+    hub,
     jit,
     linalg,  # torch.linalg (issue 17)
     mps,
