@@ -609,7 +609,9 @@ class Tensor:
 
     def index_add_(self, dim, index, source, alpha=1):
         from .ops._util import normalize_dim
+        from .ops.index_reduce import check_same_dtype
 
+        check_same_dtype(self, source, "index_add")
         d = normalize_dim(dim, self.ndim)
         if self._needs_graph(source):
             def fn(s):

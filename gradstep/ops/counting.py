@@ -34,7 +34,9 @@ def _pick(a, idx, d, keepdim, name):
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     data = input._data
     if dim is None:
-        vals, inv, cnt = xp.unique(data.reshape(-1), return_inverse=True, return_counts=True)
+        # equal_nan=False: torch keeps every NaN as its own value ([1, nan, nan], counts 1 each)
+        vals, inv, cnt = xp.unique(data.reshape(-1), return_inverse=True, return_counts=True,
+                                   equal_nan=False)
         inv = inv.reshape(data.shape)
     else:
         d = normalize_dim(dim, data.ndim)

@@ -10,8 +10,9 @@ to the result; prod: the product of the other elements of the group).
 
 from __future__ import annotations
 
+from .._warn_once import warn_once
 from ..backend import xp
-from ._util import normalize_dim, to_tensor
+from ._util import dtype_title, normalize_dim, to_tensor
 
 
 def _make(arr):
@@ -39,7 +40,19 @@ def _check_index_arg(input, dim, index, source, name):  # noqa: A002
     return d
 
 
+def check_same_dtype(input, source, name):  # noqa: A002
+    """torch's refusal to mix dtypes in ``index_add``/``index_put`` (scatter_ checks its own)."""
+    if hasattr(source, "dtype") and source.dtype != input.dtype:
+        if name == "index_add":
+            raise RuntimeError(f"index_add_(): self ({dtype_title(input.dtype)}) and source "
+                               f"({dtype_title(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{dtype_title(input.dtype)} for the destination and "
+                           f"{dtype_title(source.dtype)} for the source.")
+
+
 def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    check_same_dtype(input, source, "index_add")
     d = _check_index_arg(input, dim, index, source, "index_add")
     src = source if alpha == 1 else source * alpha
     return input.scatter_add(d, _index_along(index.reshape(-1), d, tuple(src.shape)), src)
@@ -73,6 +86,7 @@ def index_put(input, indices, values, accumulate=False):  # noqa: A002
     from .index import IndexPutZeros
 
     key = _key(indices)
+    check_same_dtype(input, values, "index_put")
     values = to_tensor(values, input.dtype)
     if accumulate:
         shape = input._data[key].shape
@@ -168,11 +182,14 @@ def _scatter_extreme(input, d, idx, src, reduce, include_self):
     if reduce == "prod":
         w_self, w_src = _prod_weights(a, s, pos, hit, include_self, out)
     else:
-        eq_self = (a == out) & (include_self | ~hit)
+        # torch's rule: the gradient is split among all elements equal to the result, the
+        # starting value counted even when include_self=False, which then gets none of it
+        eq_self = a == out
         eq_src = s == out[pos]
         count = eq_self.astype(a.dtype)
         xp.add.at(count, pos, eq_src.astype(a.dtype))
-        w_self = xp.where(hit, eq_self / xp.where(count == 0, 1, count), 1.0).astype(a.dtype)
+        share = eq_self & (include_self | ~hit)
+        w_self = xp.where(hit, share / xp.where(count == 0, 1, count), 1.0).astype(a.dtype)
         w_src = (eq_src / xp.where(count == 0, 1, count)[pos]).astype(a.dtype)
     zero_self = (input - input.detach()) * _make(w_self)
     zero_src = (src - src.detach()) * _make(w_src)
@@ -196,6 +213,8 @@ def _prod_weights(a, s, pos, hit, include_self, out):
 
 
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):  # noqa: A002
+    warn_once("index_reduce-beta", "index_reduce() is in beta and the API may change at any time.",
+              stacklevel=3)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")

@@ -254,6 +254,9 @@ def _parse_einsum(eq, ndims):
     else:
         lhs, out = eq, None
     subs = lhs.split(",")
+    for c in (out or "").replace("...", ""):
+        if out.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
     if len(subs) != len(ndims):
         raise RuntimeError(
             "einsum(): more operands were provided than specified in the equation"
@@ -361,8 +364,33 @@ def _fit_grad(gi, subs, target, shape):
     return gi.expand(shape) if gi.shape != tuple(shape) else gi
 
 
+def _sublist_equation(args):
+    """torch's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as (equation, operands):
+    integer subscripts 0-51 stand for letters, ``...`` (Ellipsis) for itself."""
+    def letters(sub):
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+            elif not 0 <= int(s) < 52:
+                raise ValueError(f"einsum(): subscript in subscript list is not within the valid "
+                                 f"range [0, 52), got {s}")
+            else:
+                out.append(chr(ord("a") + int(s)) if int(s) < 26 else chr(ord("A") + int(s) - 26))
+        return "".join(out)
+
+    n = len(args) // 2  # (operand, sublist) pairs, then the output sublist if the count is odd
+    operands = list(args[0:2 * n:2])
+    equation = ",".join(letters(s) for s in args[1:2 * n:2])
+    if len(args) % 2:
+        equation += "->" + letters(args[-1])
+    return equation, operands
+
+
 @autocast_op("einsum")
 def einsum(equation, *operands):
+    if not isinstance(equation, str):  # the sublist form
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     operands = [to_tensor(o) for o in operands]

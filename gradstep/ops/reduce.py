@@ -652,8 +652,10 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
     if p == "fro" or p is None:
         p = 2
-    if p == "nuc":
-        raise NotImplementedError("nuclear norm is not supported")
+    if p == "nuc":  # torch.norm's nuclear norm: linalg.matrix_norm's, over the last two dims
+        from ..linalg import matrix_norm
+
+        return matrix_norm(a, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
     if isinstance(p, str):
         raise RuntimeError(f"norm(): unknown norm type {p!r}")
     axes = normalize_dims(dim, a.ndim)
