@@ -609,17 +609,18 @@ class Tensor:
 
     def index_add_(self, dim, index, source, alpha=1):
         from .ops._util import normalize_dim
-        from .ops.index_reduce import check_same_dtype
+        from .ops.index_reduce import check_index_add
 
-        check_same_dtype(self, source, "index_add")
         d = normalize_dim(dim, self.ndim)
+        check_index_add(self, d, index, source)
         if self._needs_graph(source):
             def fn(s):
                 z = s * 0
                 return s + _index_add_out(z, d, index, source * alpha)
             return self._inplace_graph(fn)
-        moved = xp.moveaxis(self._data, d, 0)
-        xp.add.at(moved, index._data, xp.moveaxis(source._data * alpha, d, 0))
+        arr, src = (self._data, source._data) if self.ndim else \
+            (self._data.reshape(1), source._data.reshape(-1))  # a 0-d tensor: one slot
+        xp.add.at(xp.moveaxis(arr, d, 0), index._data, xp.moveaxis(src * alpha, d, 0))
         self._vc[0] += 1
         return self
 

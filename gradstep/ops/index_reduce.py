@@ -51,8 +51,23 @@ def check_same_dtype(input, source, name):  # noqa: A002
                            f"{dtype_title(source.dtype)} for the source.")
 
 
-def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+def check_index_add(input, d, index, source):  # noqa: A002
+    """torch's argument checks of ``index_add`` (dtypes, index type, shapes, index range)."""
     check_same_dtype(input, source, "index_add")
+    if index.dtype.name not in ("int32", "int64"):
+        raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
+                           f"{dtype_title(index.dtype)}")
+    shape, src = list(input.shape), list(source.shape)
+    if source.ndim and (len(src) != len(shape) or src[:d] + src[d + 1:] != shape[:d] + shape[d + 1:]):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {shape} source.shape = {src}")
+    idx, n = index._data, shape[d] if shape else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # no negative indices here, in torch
+        raise IndexError("index out of range in self")
+
+
+def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    check_index_add(input, normalize_dim(dim, max(input.ndim, 1)), index, source)
     d = _check_index_arg(input, dim, index, source, "index_add")
     src = source if alpha == 1 else source * alpha
     return input.scatter_add(d, _index_along(index.reshape(-1), d, tuple(src.shape)), src)

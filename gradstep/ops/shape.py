@@ -383,7 +383,9 @@ def _tensors_arg(tensors, name):
         )
     tensors = [to_tensor(x) for x in tensors]
     if not tensors:
-        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+        if name == "torch.cat":  # torch's Python-level check: a ValueError
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
     return tensors
 
 

@@ -82,3 +82,19 @@ def test_index_reduce_warns_that_it_is_beta_once(monkeypatch):
     assert [str(w.message) for w in caught] == [
         "index_reduce() is in beta and the API may change at any time."]
     assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.cat([]),
+    lambda L: L.stack([]),
+    lambda L: L.zeros(3).index_add_(0, L.tensor([0.0]), L.ones(1)),
+    lambda L: L.zeros(3, 2).index_add_(0, L.tensor([0]), L.ones(1, 3)),
+    lambda L: L.zeros(3).index_add_(0, L.tensor([3]), L.ones(1)),
+    lambda L: L.zeros(3).index_add_(0, L.tensor([-1]), L.ones(1)),
+    lambda L: L.zeros(()).index_add_(0, L.tensor([0]), L.ones(())),
+    lambda L: L.zeros(3).index_add_(0, L.tensor([0, 0, 2]), L.ones(3), alpha=2),
+], ids=["cat-empty", "stack-empty", "float-index", "source-shape", "index-range", "negative-index",
+        "zero-dim", "repeated"])
+def test_index_add_and_cat_argument_errors_like_torch(case):
+    theirs, ours = _both(case)
+    assert ours == theirs
