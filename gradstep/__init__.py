@@ -62,6 +62,7 @@ from ._tensor_types import (
     IntTensor,
     LongTensor,
     ShortTensor,
+    set_default_tensor_type,
 )
 from .autograd.grad_mode import (
     enable_grad,
@@ -307,6 +308,7 @@ from . import (  # noqa: E402
     _C,
     accelerator,
     backends,
+    compiler,
     cuda,
     doctor,
     hub,

@@ -106,3 +106,20 @@ def new(self, *args, device=None):
 
 Tensor.type = type_
 Tensor.new = new
+
+
+def set_default_tensor_type(t):
+    """torch's deprecated ``set_default_tensor_type(torch.DoubleTensor)`` (or its name): the
+    default dtype of the floating type given, with torch's once-per-process warning."""
+    from ._warn_once import warn_once
+
+    if isinstance(t, str):
+        if t not in _BY_STRING:
+            raise TypeError(f"invalid type: '{t}'")
+        t = _BY_STRING[t]
+    warn_once("set_default_tensor_type", "torch.set_default_tensor_type() is deprecated as of "
+              "PyTorch 2.1, please use torch.set_default_dtype() and torch.set_default_device() "
+              "as alternatives.")
+    if not getattr(t, "dtype", None) or not t.dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    B.set_default_dtype(t.dtype)

@@ -7,6 +7,7 @@ distributions, and that the same seed gives the same numbers every run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from .backend import xp
@@ -94,3 +95,18 @@ def get_rng_state():
 
 def set_rng_state(new_state):
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Run the block with the global generator's state saved and restored afterwards, so the
+    draws inside do not change the ones after (torch.random.fork_rng; the CPU only here)."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)

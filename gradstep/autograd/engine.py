@@ -198,10 +198,12 @@ def _route(node, in_grads, buffers, deps, ready):
             shape, dt = metas[i]
             gd = g._data
             if gd.shape != shape:
-                raise RuntimeError(
-                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
-                    f"{list(gd.shape)} but expected shape compatible with {list(shape)}"
-                )
+                if not _expandable(shape, gd.shape):
+                    raise RuntimeError(
+                        f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                        f"{list(gd.shape)} but expected shape compatible with {list(shape)}"
+                    )
+                g = g.sum_to_size(shape)  # torch sums a broadcast gradient back to the input
             if gd.dtype != dt:
                 g = g.to(_dtype_of(dt))
             buf = buffers.get(nxt)
@@ -215,6 +217,13 @@ def _route(node, in_grads, buffers, deps, ready):
         deps[nxt] = d
         if d == 0:
             ready.append(nxt)
+
+
+def _expandable(shape, to):
+    """Whether ``shape`` broadcasts to ``to`` (torch's ``is_expandable_to``)."""
+    if len(shape) > len(to):
+        return False
+    return all(a == b or a == 1 for a, b in zip(reversed(shape), reversed(to)))
 
 
 def _dtype_of(np_dtype):

@@ -392,6 +392,23 @@ class Function:
     def backward(ctx, *grads):
         raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """torch's second style: ``forward(*args)`` without ``ctx``, then this fills ``ctx``
+        from the inputs and the output."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @classmethod
+    def _run_forward(cls, ctx, args, kwargs):
+        if cls.setup_context is Function.setup_context:  # forward(ctx, *args)
+            return cls.forward(ctx, *args, **kwargs)
+        if kwargs:
+            raise ValueError("A custom autograd.Function with a setup_context does not take "
+                             "keyword arguments")
+        outputs = cls.forward(*args)
+        cls.setup_context(ctx, args, outputs)
+        return outputs
+
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _Tensor
@@ -402,7 +419,7 @@ class Function:
             isinstance(a, Tensor) and a._rg for a in args
         )
         with no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+            outputs = cls._run_forward(ctx, args, kwargs)
         is_tuple = isinstance(outputs, tuple)
         outs = outputs if is_tuple else (outputs,)
         record = _GradState.enabled and any(ctx.needs_input_grad)

@@ -9,6 +9,7 @@ attributes are those defaults, so the hot path (``Node.apply``) reads one attrib
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 
@@ -45,13 +46,7 @@ class _GradModeContext:
 
     def __call__(self, fn):
         target = self._target
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with _GradModeContext()._configured(target):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(fn, lambda: _GradModeContext()._configured(target))
 
     def _configured(self, target: bool):
         self._target = target
@@ -123,10 +118,44 @@ class inference_mode(_GradModeContext):
 
     def __call__(self, fn):
         mode = not self._target
+        return _decorate(fn, lambda: inference_mode(mode))
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
 
-        return wrapper
+def _decorate(fn, context):
+    """``fn`` run inside ``context()``; a generator function has the mode around each step of
+    the generator (torch's rule: ``@no_grad`` on a sampling loop that yields)."""
+    if inspect.isgeneratorfunction(fn):
+        return _decorate_generator(fn, context)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with context():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _decorate_generator(fn, context):
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with context():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with context():
+                        gen.close()
+                    raise
+                except BaseException as e:  # noqa: BLE001 - thrown into the generator, as torch does
+                    with context():
+                        response = gen.throw(e)
+                else:
+                    with context():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return generator

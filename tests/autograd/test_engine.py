@@ -291,3 +291,29 @@ def test_backward_with_create_graph_warns_once_like_torch(monkeypatch):
         (x * x).sum().backward(create_graph=True)
     assert len(caught) == 1 and caught[0].category is UserWarning
     assert "create a reference cycle between the parameter and its gradient" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("decorator", ["no_grad", "inference_mode", "enable_grad"])
+def test_grad_mode_decorators_on_generators_like_torch(decorator):
+    """torch re-enters the mode around every step of a decorated generator (sampling loops)."""
+    seen = []
+    for L in (torch, gs):
+        deco = getattr(L, decorator)
+
+        @deco()
+        def generate(x, n):
+            for _ in range(n):
+                x = x * 2
+                sent = yield x.requires_grad
+                if sent:
+                    x = x + sent
+
+        x = L.ones(2, requires_grad=True)
+        outer = L.no_grad() if decorator == "enable_grad" else L.enable_grad()
+        with outer:
+            gen = generate(x, 3)
+            flags = [next(gen), gen.send(1.0)]
+            flags.append(L.is_grad_enabled())  # the caller's mode between steps
+            gen.close()
+        seen.append(flags)
+    assert seen[1] == seen[0]

@@ -139,6 +139,17 @@ def weight_norm(module, name="weight", dim=0):
     """``module.<name> = g * v / ||v||`` with ``g`` = ``parametrizations.<name>.original0`` and
     ``v`` = ``original1`` (norms over every dim but ``dim``; ``dim=None``: the whole tensor)."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def _weight_norm_compat_hook(state_dict, prefix, local_metadata, strict, missing_keys,
+                                 unexpected_keys, error_msgs):
+        """torch's: a state_dict of the old ``nn.utils.weight_norm`` (``<name>_g``,
+        ``<name>_v``) loads into the parametrized module."""
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
     return module
 
 
