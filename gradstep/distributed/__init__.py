@@ -122,15 +122,18 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                        store=None, group_name="", pg_options=None, device_id=None):
     """Join the default process group; rank and world size come from the MPI launcher.
 
-    ``backend`` is ``"mpi"`` (or None). ``world_size`` and ``rank``, if given, must
-    agree with what MPI reports. Without a launcher this process is rank 0 of 1.
+    ``backend`` is ``"mpi"``, ``"gloo"`` (torch's CPU backend: its collectives run over MPI
+    here) or None. ``world_size`` and ``rank``, if given, must agree with what MPI reports.
+    Without a launcher this process is rank 0 of 1, so the single-process setup of tests and
+    examples (``init_process_group("gloo", init_method="tcp://...", world_size=1, rank=0)``)
+    works; ``init_method`` is not needed.
     """
     global _world
     if _world is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    if backend is not None and str(backend).lower() != "mpi":
-        raise ValueError(f"gradstep.distributed has the 'mpi' backend only, got backend={backend!r}; "
-                         "start the processes with mpiexec (or srun) and pass backend='mpi'")
+    if backend is not None and str(backend).lower() not in ("mpi", "gloo"):
+        raise ValueError(f"gradstep.distributed runs over MPI (backend 'mpi' or 'gloo'), got "
+                         f"backend={backend!r}; start the processes with mpiexec (or srun)")
     world = _comm.make_backend()
     if world_size not in (-1, None) and world_size != world.size:
         raise ValueError(f"world_size={world_size} does not match the {world.size} process(es) "
@@ -139,6 +142,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"rank={rank} does not match MPI's rank {world.rank}; with the mpi backend "
                          "leave rank out")
     _world = world
+    world.backend_name = str(backend).lower() if backend is not None else "mpi"
     if world.size > 1:
         _abort_on_uncaught_exception(world)
 
@@ -181,9 +185,9 @@ def _check_group(group):
 
 
 def get_backend(group=None):
+    """The backend name init_process_group was given ("gloo" runs over MPI too)."""
     _check_group(group)
-    _get_world()
-    return "mpi"
+    return getattr(_get_world(), "backend_name", "mpi")
 
 
 def get_rank(group=None):

@@ -37,13 +37,27 @@ def test_not_initialized_and_twice():
 def test_bad_init_arguments():
     if dist.is_initialized():
         dist.destroy_process_group()
-    with pytest.raises(ValueError, match="'mpi' backend only"):
+    with pytest.raises(ValueError, match="runs over MPI"):
         dist.init_process_group("nccl")
     with pytest.raises(ValueError, match="world_size=4 does not match"):
         dist.init_process_group("mpi", world_size=4)
     with pytest.raises(ValueError, match="rank=1 does not match"):
         dist.init_process_group("mpi", rank=1)
     assert not dist.is_initialized()
+
+
+def test_single_process_gloo_setup_like_torch():
+    """The single-process setup tests and examples use: gloo, a tcp init_method, world 1."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29541", world_size=1, rank=0)
+    try:
+        assert (dist.get_rank(), dist.get_world_size(), dist.get_backend()) == (0, 1, "gloo")
+        t = gradstep.ones(2)
+        dist.all_reduce(t)
+        assert t.tolist() == [1.0, 1.0]
+    finally:
+        dist.destroy_process_group()
 
 
 @pytest.mark.usefixtures("world")
