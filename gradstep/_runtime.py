@@ -114,7 +114,8 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
 # ---------------------------------------------------------------- compile
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,  # noqa: A001
             options=None, disable=False):
-    """``torch.compile``: checks its arguments as torch does and returns ``model`` unchanged.
+    """``torch.compile``: checks its arguments as torch does; a function comes back unchanged
+    and a module wrapped in torch's ``OptimizedModule`` (``_orig_mod``), which runs it as it is.
 
     gradstep runs eagerly, so there is no graph to compile; ``@torch.compile`` and
     ``@torch.compile(mode=...)`` both work as decorators.
@@ -130,4 +131,10 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
                                   mode=mode, options=options, disable=disable)
     if not callable(model):
         raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    from .nn.modules.module import Module
+
+    if isinstance(model, Module) and not disable:  # torch's wrapper, run eagerly
+        from ._dynamo.eval_frame import OptimizedModule
+
+        return OptimizedModule(model)
     return model

@@ -7,6 +7,7 @@ from __future__ import annotations
 import types
 
 from ..compiler import allow_in_graph, disable, is_compiling, reset  # noqa: F401
+from .eval_frame import OptimizedModule  # noqa: F401
 
 # flags scripts set (torch._dynamo.config.suppress_errors = True); remembered, nothing to change
 config = types.SimpleNamespace(suppress_errors=False, cache_size_limit=8, verbose=False,

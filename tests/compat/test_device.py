@@ -407,10 +407,19 @@ def test_memory_formats():
 
 
 # ---------------------------------------------------------------- compile, jit, onnx
-def test_compile_returns_its_argument():
+def test_compile_returns_functions_as_they_are_and_wraps_modules_like_torch():
     m = nn.Linear(2, 2)
-    assert gradstep.compile(m) is m
-    assert gradstep.compile(m, mode="max-autotune", fullgraph=True, dynamic=False) is m
+    for L, mod in ((torch, torch.nn.Linear(2, 2)), (gradstep, m)):
+        c = L.compile(mod, mode="max-autotune", fullgraph=True, dynamic=False)
+        assert type(c).__name__ == "OptimizedModule" and c._orig_mod is mod
+        assert list(c.state_dict()) == ["_orig_mod.weight", "_orig_mod.bias"]
+        c.eval()
+        assert not mod.training and not c.training
+        c.note = 1  # attributes write through to the wrapped module, as in torch
+        assert mod.note == 1 and c.in_features == 2
+    np.testing.assert_array_equal(gradstep.compile(m)(gradstep.ones(1, 2)).detach().numpy(),
+                                  m(gradstep.ones(1, 2)).detach().numpy())
+    assert gradstep.compile(m, disable=True) is m
 
     @gradstep.compile
     def f(x):

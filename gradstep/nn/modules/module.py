@@ -409,7 +409,7 @@ class Module(StateDictMixin):
         """``torch.compile`` this module in place: gradstep runs Python, so calls are unchanged."""
         from ... import compile as _compile
 
-        _compile(self, *args, **kwargs)
+        _compile(self.forward, *args, **kwargs)  # checks the arguments as torch does
 
     # ------------------------------------------------------------ hooks and calling
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
