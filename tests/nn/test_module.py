@@ -321,3 +321,23 @@ def test_buffer_marker_registers_like_torch():
     assert "c" in ours.__dict__
     ours.double()
     assert ours.a.dtype == gradstep.float64
+
+
+def test_full_backward_hook_has_a_slot_for_every_tensor_input_like_torch():
+    """An input that needs no gradient still has its grad_input slot (zeros, as torch's
+    materialized gradient), so hooks that index it or return a full tuple work."""
+    seen = []
+    for L in (torch, gradstep):
+        class Two(L.nn.Module):
+            def forward(self, a, b):
+                return a * 2 + b
+
+        log = []
+        m = Two()
+        m.register_full_backward_hook(lambda mod, gi, go, log=log: (
+            log.append([None if g is None else g.tolist() for g in gi]),
+            (gi[0] * 10,) + tuple(gi[1:]))[1])
+        a = L.ones(2, requires_grad=True)
+        m(a, L.ones(2)).sum().backward()
+        seen.append((log, a.grad.tolist()))
+    assert seen[1] == seen[0] == ([[[2.0, 2.0], [0.0, 0.0]]], [20.0, 20.0])

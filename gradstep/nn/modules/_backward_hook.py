@@ -6,6 +6,7 @@ the input-side identity then sees ``grad_input`` and runs the full backward hook
 
 from __future__ import annotations
 
+from ..._creation import zeros
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
@@ -15,10 +16,17 @@ class _Identity(Function):
     def forward(ctx, callback, *tensors):
         ctx.callback = callback
         ctx.set_materialize_grads(False)
-        return tuple(t.detach() for t in tensors)
+        out = tuple(t.detach() for t in tensors)
+        # inputs that need no gradient stay so; torch hands their hooks zeros (below)
+        ctx.constant = [not t.requires_grad for t in tensors]
+        ctx.mark_non_differentiable(*[o for o, c in zip(out, ctx.constant) if c])
+        ctx.shapes = [(t.shape, t.dtype) for t in tensors]
+        return out
 
     @staticmethod
     def backward(ctx, *grads):
+        grads = tuple(g if g is not None or not c else zeros(shape, dtype=dt)
+                      for g, c, (shape, dt) in zip(grads, ctx.constant, ctx.shapes))
         return (None, *ctx.callback(grads))
 
 
@@ -31,12 +39,17 @@ class BackwardHook:
         self.n_inputs = 0
         self.inputs_need_grad = False
 
-    def _wrap(self, values, callback):
+    def _wrap(self, values, callback, every_tensor=False):
+        """``values`` through the identity (the tensors that require grad; with
+        ``every_tensor``, all tensors once one does: torch's ``grad_input`` has a slot for
+        each tensor argument)."""
         is_tuple = isinstance(values, tuple)
         items = list(values) if is_tuple else [values]
         pos = [i for i, v in enumerate(items) if isinstance(v, Tensor) and v.requires_grad]
         if not pos:
             return values, False
+        if every_tensor:
+            pos = [i for i, v in enumerate(items) if isinstance(v, Tensor)]
         new = _Identity.apply(callback, *[items[i] for i in pos])
         for i, t in zip(pos, new):
             items[i] = t
@@ -45,7 +58,8 @@ class BackwardHook:
 
     def setup_input_hook(self, args):
         self.n_inputs = sum(isinstance(a, Tensor) for a in args)
-        args, self.inputs_need_grad = self._wrap(tuple(args), self._on_input_grads)
+        args, self.inputs_need_grad = self._wrap(tuple(args), self._on_input_grads,
+                                                 every_tensor=True)
         return args
 
     def setup_output_hook(self, result):
