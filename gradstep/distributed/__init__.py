@@ -22,7 +22,8 @@ from ..backend import is_float_array, xp
 from . import _comm
 
 __all__ = [
-    "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_reduce", "barrier", "broadcast",
+    "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
+    "barrier", "broadcast", "broadcast_object_list",
     "destroy_process_group", "get_backend", "get_rank", "get_world_size", "init_process_group",
     "is_available", "is_initialized", "is_mpi_available", "reduce_scatter", "reduce_scatter_tensor",
 ]
@@ -380,3 +381,6 @@ def _reduce_scatter(world, send, output, op, name, async_op):
     avg = (lambda: _average(recv, world.size)) if op is ReduceOp.AVG else None
     return _run(world, lambda nb: world.reduce_scatter(send, recv, name, nb), [avg, copy_back],
                 async_op, [output])
+
+
+from ._objects import all_gather_object, broadcast_object_list  # noqa: E402 - need _get_world

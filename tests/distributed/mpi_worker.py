@@ -110,7 +110,18 @@ def check_collectives(rank, size):
         checks += 4
     dist.barrier()
     dist.barrier(async_op=True).wait()
-    return checks
+    return checks + check_objects(rank, size)
+
+
+def check_objects(rank, size):
+    """all_gather_object / broadcast_object_list: objects of different sizes on each rank."""
+    gathered = [None] * size
+    dist.all_gather_object(gathered, {"rank": rank, "items": list(range(rank * 100))})
+    assert gathered == [{"rank": r, "items": list(range(r * 100))} for r in range(size)]
+    shared = ["config", {"lr": 0.1}, rank] if rank == 1 else [None, None, None]
+    dist.broadcast_object_list(shared, src=1)
+    assert shared == ["config", {"lr": 0.1}, 1]
+    return 2
 
 
 def check_sampler(rank, size):

@@ -46,6 +46,23 @@ def test_bad_init_arguments():
     assert not dist.is_initialized()
 
 
+def test_object_collectives_in_a_world_of_one_like_torch():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    dist.init_process_group("gloo", world_size=1, rank=0)
+    try:
+        out = [None]
+        dist.all_gather_object(out, {"acc": 0.5})
+        assert out == [{"acc": 0.5}]
+        lst = ["cfg", 3]
+        dist.broadcast_object_list(lst, src=0)
+        assert lst == ["cfg", 3]
+        with pytest.raises(ValueError, match="one entry per rank"):
+            dist.all_gather_object([], 1)
+    finally:
+        dist.destroy_process_group()
+
+
 def test_single_process_gloo_setup_like_torch():
     """The single-process setup tests and examples use: gloo, a tcp init_method, world 1."""
     if dist.is_initialized():
