@@ -341,3 +341,27 @@ def test_full_backward_hook_has_a_slot_for_every_tensor_input_like_torch():
         m(a, L.ones(2)).sum().backward()
         seen.append((log, a.grad.tolist()))
     assert seen[1] == seen[0] == ([[[2.0, 2.0], [0.0, 0.0]]], [20.0, 20.0])
+
+
+def test_hooks_on_every_module_like_torch():
+    from torch.nn.modules import module as tm
+
+    from gradstep.nn.modules import module as gm
+    seen = []
+    for L, mod in ((torch, tm), (gradstep, gm)):
+        calls = []
+        handles = [
+            mod.register_module_forward_pre_hook(lambda m, a, c=calls: c.append(
+                ("pre", type(m).__name__))),
+            mod.register_module_forward_hook(lambda m, a, o, c=calls: c.append(
+                ("post", type(m).__name__))),
+            mod.register_module_full_backward_hook(lambda m, gi, go, c=calls: c.append(
+                ("bw", type(m).__name__))),
+        ]
+        net = L.nn.Sequential(L.nn.Linear(2, 2), L.nn.ReLU())
+        net(L.ones(1, 2, requires_grad=True)).sum().backward()
+        for h in handles:
+            h.remove()
+        net(L.ones(1, 2))  # removed: no more calls
+        seen.append(calls)
+    assert seen[1] == seen[0]

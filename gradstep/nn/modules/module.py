@@ -453,12 +453,13 @@ class Module(StateDictMixin):
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _global_hooks["any"]):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        for hid, hook in list(self._forward_pre_hooks.items()):
+        g = _global_hooks  # every module's hooks, registered with register_module_*_hook, first
+        for hid, hook in list(g["forward_pre"].items()) + list(self._forward_pre_hooks.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
                 res = hook(self, args, kwargs)
                 if res is not None:
@@ -473,15 +474,16 @@ class Module(StateDictMixin):
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
         bw = None
-        if self._backward_hooks or self._backward_pre_hooks:
+        pre_bw = list(g["backward_pre"].values()) + list(self._backward_pre_hooks.values())
+        full_bw = list(g["backward"].values()) + list(self._backward_hooks.values())
+        if pre_bw or full_bw:
             from ._backward_hook import BackwardHook
 
-            bw = BackwardHook(self, list(self._backward_pre_hooks.values()),
-                              list(self._backward_hooks.values()))
+            bw = BackwardHook(self, pre_bw, full_bw)
             args = bw.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
-        for hid, hook in list(self._forward_hooks.items()):
-            if hid in self._forward_hooks_with_kwargs:
+        for hid, hook in list(g["forward"].items()) + list(self._forward_hooks.items()):
+            if hid in self._forward_hooks_with_kwargs or hid in g["forward_with_kwargs"]:
                 res = hook(self, args, kwargs, result)
             else:
                 res = hook(self, args, result)
@@ -518,3 +520,36 @@ def _add_hook(hooks, hid, hook, prepend):
     if prepend:
         hooks.move_to_end(hid, last=False)
 
+
+# ---------------------------------------------------------------- hooks on every module
+_global_hooks = {"any": False, "forward_pre": OrderedDict(), "forward": OrderedDict(),
+                 "forward_with_kwargs": set(), "backward": OrderedDict(),
+                 "backward_pre": OrderedDict()}
+
+
+def _register_global(kind, hook, with_kwargs=False):
+    hooks = _global_hooks[kind]
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if with_kwargs:
+        _global_hooks["forward_with_kwargs"].add(handle.id)
+    _global_hooks["any"] = True  # stays set: one dict check per call is all it costs after
+    return handle
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's forward (torch's global hook)."""
+    return _register_global("forward_pre", hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """``hook(module, args, output)`` after every module's forward."""
+    return _register_global("forward", hook, with_kwargs)
+
+
+def register_module_full_backward_pre_hook(hook):
+    return _register_global("backward_pre", hook)
+
+
+def register_module_full_backward_hook(hook):
+    return _register_global("backward", hook)
