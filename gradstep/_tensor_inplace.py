@@ -131,7 +131,7 @@ def addcmul_(self, tensor1, tensor2, *, value=1):
     if self._needs_graph(tensor1, tensor2):
         return self._inplace_graph(lambda s: P.addcmul(s, tensor1, tensor2, value=value))
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: P.addcmul(s, tensor1, tensor2, value=value))
+        return _write_out_of_place(self, lambda s: P.addcmul(s, tensor1, tensor2, value=value))
     value = _number(value)
     t1 = tensor1._data if value == 1 else tensor1._data * value
     return self._ufunc_(xp.add, xp.multiply(t1, tensor2._data))
@@ -143,7 +143,7 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
             tensor1.is_floating_point() or tensor2.is_floating_point()):
         return self._inplace_graph(lambda s: P.addcdiv(s, tensor1, tensor2, value=value))
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: P.addcdiv(s, tensor1, tensor2, value=value))
+        return _write_out_of_place(self, lambda s: P.addcdiv(s, tensor1, tensor2, value=value))
     value = _number(value)
     t1 = tensor1._data if value == 1 else tensor1._data * value
     return self._ufunc_(xp.add, xp.true_divide(t1, tensor2._data))
@@ -170,10 +170,10 @@ def _shape_inplace(op):
 # Fast paths without a graph (``Tensor._ufunc_``); with one, the out-of-place op is recorded.
 
 
-def _lowp_write(self, fn):
-    """``fn(self)`` written back, for a float16/bfloat16 ``self`` without a graph: the
-    out-of-place op rounds once as torch's kernels do (``ops._lowp``), where NumPy's in-place
-    ufuncs on these dtypes would round after each step (and a Python scalar to the dtype)."""
+def _write_out_of_place(self, fn):
+    """``fn(self)`` written back, without a graph: for the in-place forms whose out-of-place op
+    rounds as torch's kernel does where NumPy's in-place ufuncs would not (float16/bfloat16,
+    computed in float32 and rounded once, see ``ops._lowp``; lerp's multiply-add)."""
     with no_grad():
         out = fn(self.detach())
     self._write(out._data)
@@ -184,7 +184,7 @@ def add_(self, other, alpha=1):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: s.add(other, alpha=alpha))
+        return _write_out_of_place(self, lambda s: s.add(other, alpha=alpha))
     if alpha != 1:
         if self._fused_axpy_(other, alpha):
             return self
@@ -196,7 +196,7 @@ def sub_(self, other, alpha=1):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: s.sub(other, alpha=alpha))
+        return _write_out_of_place(self, lambda s: s.sub(other, alpha=alpha))
     if alpha != 1:
         if self._fused_axpy_(other, -alpha):  # torch: sub(alpha) is add(-alpha)
             return self
@@ -220,7 +220,7 @@ def mul_(self, other):
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s * other)
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: s * other)
+        return _write_out_of_place(self, lambda s: s * other)
     return self._ufunc_(xp.multiply, other)
 
 
@@ -228,7 +228,7 @@ def div_(self, other, rounding_mode=None):
     if self._needs_graph(other) or rounding_mode is not None:
         return self._inplace_graph(lambda s: s.div(other, rounding_mode=rounding_mode))
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: s / other)
+        return _write_out_of_place(self, lambda s: s / other)
     return self._ufunc_(xp.true_divide, other)
 
 
@@ -236,7 +236,7 @@ def pow_(self, exponent):
     if self._needs_graph(exponent):
         return self._inplace_graph(lambda s: s**exponent)
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: s**exponent)
+        return _write_out_of_place(self, lambda s: s**exponent)
     return self._ufunc_(xp.power, exponent)
 
 
@@ -308,7 +308,7 @@ def lerp_(self, end, weight):
     if self._needs_graph(end, weight):
         return self._inplace_graph(lambda s: s + (end - s) * weight)
     if is_lowp(self._data.dtype):
-        return _lowp_write(self, lambda s: U.lerp(s, end, weight))
+        return _write_out_of_place(self, lambda s: U.lerp(s, end, weight))
     if (isinstance(weight, (int, float)) and not isinstance(weight, bool)
             and isinstance(end, Tensor) and self.dtype.is_floating_point
             and end._data.dtype == self._data.dtype and end._data.shape == self._data.shape):
@@ -316,8 +316,7 @@ def lerp_(self, end, weight):
         _blas.lerp_(self._data, end._data, weight)
         self._vc[0] += 1
         return self
-    w = weight._data if isinstance(weight, Tensor) else weight
-    return self._ufunc_(xp.add, (end._data - self._data) * w)
+    return _write_out_of_place(self, lambda s: U.lerp(s, end, weight))  # two-sided, fused
 
 
 def resize_(self, *sizes, memory_format=None):

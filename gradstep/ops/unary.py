@@ -512,6 +512,8 @@ class Lerp(Node):
             w = opmath_scalar(self.ws, a.dtype)
         if is_lowp(a.dtype):
             return _lerp_float32(a.astype(F32), end.astype(F32), xp.asarray(w, F32)).astype(a.dtype)
+        if a.dtype == F32 and end.dtype == F32:  # torch's float32 kernel: one multiply-add
+            return _lerp_float32(a, end, xp.asarray(w, F32))
         diff = end - a
         return xp.where(xp.abs(w) < 0.5, a + w * diff, end - diff * (1 - w))
 

@@ -98,3 +98,17 @@ def test_index_reduce_warns_that_it_is_beta_once(monkeypatch):
 def test_index_add_and_cat_argument_errors_like_torch(case):
     theirs, ours = _both(case)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("weight", ["0.3", "0.7", "tensor"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_float32_lerp_is_torch_s_multiply_add_bit_for_bit(weight, inplace):
+    rs = np.random.RandomState(1)
+    a, b, w = (rs.randn(4096).astype(np.float32) for _ in range(3))
+    w = np.abs(w) % 1
+    outs = []
+    for L in (torch, gradstep):
+        wt = L.tensor(w) if weight == "tensor" else float(weight)
+        x = L.tensor(a)
+        outs.append((x.lerp_(L.tensor(b), wt) if inplace else L.lerp(x, L.tensor(b), wt)).numpy())
+    np.testing.assert_array_equal(outs[1], outs[0])
