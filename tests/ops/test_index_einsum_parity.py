@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import gradstep
+from tests.helpers import fma_on_both_sides
 
 
 def _both(fn):
@@ -103,6 +104,8 @@ def test_index_add_and_cat_argument_errors_like_torch(case):
 @pytest.mark.parametrize("weight", ["0.3", "0.7", "tensor"])
 @pytest.mark.parametrize("inplace", [False, True])
 def test_float32_lerp_is_torch_s_multiply_add_bit_for_bit(weight, inplace):
+    """Bit for bit where both sides fuse (torch's FMA kernels; gradstep's in-place number
+    weight goes through a BLAS that rounds once, ``tests.helpers.fma_on_both_sides``)."""
     rs = np.random.RandomState(1)
     a, b, w = (rs.randn(4096).astype(np.float32) for _ in range(3))
     w = np.abs(w) % 1
@@ -111,4 +114,7 @@ def test_float32_lerp_is_torch_s_multiply_add_bit_for_bit(weight, inplace):
         wt = L.tensor(w) if weight == "tensor" else float(weight)
         x = L.tensor(a)
         outs.append((x.lerp_(L.tensor(b), wt) if inplace else L.lerp(x, L.tensor(b), wt)).numpy())
-    np.testing.assert_array_equal(outs[1], outs[0])
+    if fma_on_both_sides():
+        np.testing.assert_array_equal(outs[1], outs[0])
+    else:  # one rounding against two: an ulp of values of size ~1
+        np.testing.assert_allclose(outs[1], outs[0], rtol=0, atol=4 * np.finfo(np.float32).eps)
