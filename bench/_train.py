@@ -60,8 +60,7 @@ def TinyLM(lib):  # noqa: N802 - builds a Module subclass for either library
             self.pos = nn.Embedding(SEQ, WIDTH)
             layer = nn.TransformerEncoderLayer(WIDTH, HEADS, dim_feedforward=4 * WIDTH, dropout=0.0,
                                                batch_first=True, norm_first=True)
-            self.blocks = nn.TransformerEncoder(layer, LAYERS, enable_nested_tensor=False) \
-                if lib.__name__ == "torch" else nn.TransformerEncoder(layer, LAYERS)
+            self.blocks = nn.TransformerEncoder(layer, LAYERS, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(WIDTH)
             self.head = nn.Linear(WIDTH, VOCAB)
             self.register_buffer("mask", lib.triu(lib.full((SEQ, SEQ), float("-inf")), diagonal=1))
