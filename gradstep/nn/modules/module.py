@@ -17,7 +17,7 @@ from ...autograd.grad_mode import no_grad
 from ...backend import as_dtype
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
-from ._state_dict import StateDictMixin, _IncompatibleKeys  # noqa: F401 - torch's home of it
+from ._state_dict import StateDictMixin, _IncompatibleKeys, _register  # noqa: F401 - torch's home of it
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -528,9 +528,7 @@ _global_hooks = {"any": False, "forward_pre": OrderedDict(), "forward": OrderedD
 
 
 def _register_global(kind, hook, with_kwargs=False):
-    hooks = _global_hooks[kind]
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
+    handle = _register(_global_hooks[kind], hook)
     if with_kwargs:
         _global_hooks["forward_with_kwargs"].add(handle.id)
     _global_hooks["any"] = True  # stays set: one dict check per call is all it costs after
