@@ -42,7 +42,7 @@ def _warn(name, function):
         return (f"This overload of {name} is deprecated:\n\t{old}\nConsider using one of the "
                 f"following signatures instead:\n\t{new}")
 
-    warn_once("scalar-first-overloads", text, stacklevel=4)
+    warn_once("scalar-first-overloads", text)
 
 
 def _as_number(x):

@@ -228,8 +228,7 @@ def _prod_weights(a, s, pos, hit, include_self, out):
 
 
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):  # noqa: A002
-    warn_once("index_reduce-beta", "index_reduce() is in beta and the API may change at any time.",
-              stacklevel=3)
+    warn_once("index_reduce-beta", "index_reduce() is in beta and the API may change at any time.")
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")

@@ -291,6 +291,7 @@ def test_backward_with_create_graph_warns_once_like_torch(monkeypatch):
         (x * x).sum().backward(create_graph=True)
     assert len(caught) == 1 and caught[0].category is UserWarning
     assert "create a reference cycle between the parameter and its gradient" in str(caught[0].message)
+    assert caught[0].filename == __file__  # the user's line, as torch's C++ warning shows it
 
 
 @pytest.mark.parametrize("decorator", ["no_grad", "inference_mode", "enable_grad"])

@@ -309,3 +309,22 @@ def test_zero_d_result_is_shared_by_its_aliases():
         view = r.view(1)
         r.mul_(2)
         assert float(alias) == float(view[0]) == 6.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, x, y: x.add(2, y),                    # the out-of-place method (keyword renames wrap it)
+    lambda L, x, y: x.add_(2, y),
+    lambda L, x, y: L.add(x, 2, y),                 # the function
+    lambda L, x, y: x.addcdiv_(2, y, y),
+    lambda L, x, y: L.addcmul(x, 2, y, y),
+])
+def test_deprecation_warning_names_the_callers_line_for_every_form(monkeypatch, call):
+    # torch warns from C++, so Python names the innermost Python frame: the user's line,
+    # however many gradstep wrappers the call went through
+    monkeypatch.setattr(_warn_once, "_given", set())
+    x, y = gradstep.ones(2), gradstep.ones(2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(gradstep, x, y)
+    assert len(caught) == 1
+    assert caught[0].filename == __file__
