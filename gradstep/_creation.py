@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Sequence
 
 from . import backend as B
 from ._device import check_device as _check_device
 from ._memory_format import check_memory_format
 from ._tensor import Tensor
+from ._warn_once import user_stacklevel
 from .backend import xp
 from .random import _gen
 
@@ -96,7 +98,14 @@ def _unwrap(data):
     return out
 
 
+_COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use sourceTensor.detach()"
+                   ".clone() or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                   "torch.tensor(sourceTensor).")
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if isinstance(data, Tensor):  # torch's warning, at the caller's line (TORCH_WARN)
+        warnings.warn(_COPY_CONSTRUCT, UserWarning, stacklevel=user_stacklevel())
     if dtype is not None:
         src = data._data if isinstance(data, Tensor) else data
         arr = _to_array(src, B.as_dtype(dtype))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 from .. import return_types as rt
+from .._warn_once import user_stacklevel
 from ..autograd.function import Node
 from ..backend import xp
 from ._functions import check_matrix
@@ -186,7 +187,7 @@ def torch_lu(A, pivot=True, get_infos=False, out=None):  # noqa: N803
         "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
         "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, get_infos=True)"
         "\nshould be replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
-        "compute_pivots)", UserWarning, stacklevel=2)
+        "compute_pivots)", UserWarning, stacklevel=user_stacklevel())
     res = lu_factor_ex(A, pivot=pivot)
     if get_infos:
         return res.LU, res.pivots, res.info
@@ -198,5 +199,5 @@ def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):  # noqa: N803
         "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
         "future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\n"
         "X = torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
-        "torch.linalg.lu_solve(LU, pivots, B)", UserWarning, stacklevel=2)
+        "torch.linalg.lu_solve(LU, pivots, B)", UserWarning, stacklevel=user_stacklevel())
     return lu_solve(LU_data, LU_pivots, b)

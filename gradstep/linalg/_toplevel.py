@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from .. import return_types as rt
+from .._warn_once import user_stacklevel
 from ..backend import xp
 from ..ops._util import to_tensor
 from . import _functions as F
@@ -91,7 +92,7 @@ def cross(input, other, dim=None, *, out=None):  # noqa: A002
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
                       "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
                       "default value of dim will change to agree with that of linalg.cross in "
-                      "a future release.", UserWarning, stacklevel=2)
+                      "a future release.", UserWarning, stacklevel=user_stacklevel())
         shape = xp.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
     return F.cross(input, other, dim=dim)
@@ -160,7 +161,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
 def chain_matmul(*matrices, out=None):
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                   "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
-                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=user_stacklevel())
     if len(matrices) == 1:
         return matrices[0].clone()
     return F.multi_dot(matrices)

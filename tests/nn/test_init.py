@@ -106,3 +106,29 @@ def test_dirac_matches_torch():
     ours = _arr(init.dirac_(gradstep.empty(4, 2, 3, 3), groups=2))
     theirs = torch.nn.init.dirac_(torch.empty(4, 2, 3, 3), groups=2).numpy()
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("old", ["uniform", "normal", "constant", "eye", "dirac", "xavier_uniform",
+                                 "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal",
+                                 "sparse"])
+def test_deprecated_names_without_underscore_warn_and_fill_like_torch(old):
+    """Pre-0.4 code calls ``nn.init.xavier_uniform(w)``: torch still has these, with a
+    FutureWarning naming the caller's line, and they fill in place as the new names do."""
+    import warnings
+
+    args = {"constant": (0.5,), "sparse": (0.5,)}.get(old, ())
+    shape = (3, 4, 3) if old == "dirac" else (4, 6)
+    messages, values = [], []
+    for L in (torch, gradstep):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t = L.empty(*shape)
+            out = getattr(L.nn.init, old)(t, *args)
+        assert out is t
+        assert [w.category for w in caught] == [FutureWarning]
+        assert caught[0].filename == __file__
+        messages.append((str(caught[0].message), getattr(L.nn.init, old).__name__))
+        values.append(_arr(out))
+    assert messages[0] == messages[1]
+    if old in ("constant", "eye", "dirac"):  # deterministic fills: the same values
+        np.testing.assert_array_equal(values[0], values[1])

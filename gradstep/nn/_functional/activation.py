@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..._warn_once import user_stacklevel
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...backend import xp
@@ -275,7 +276,7 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     """Softmax of ``(logits + Gumbel noise) / tau``; ``hard=True`` returns the one-hot argmax
     with the soft sample's gradient (straight-through)."""
     if eps != 1e-10:
-        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=user_stacklevel())
     from ..._tensor import Tensor
     from ...random import _gen
 

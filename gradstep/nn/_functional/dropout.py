@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..._warn_once import user_stacklevel
 from ...autograd.function import Node
 from ...random import _gen
 
@@ -82,7 +83,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
             "warning, please use dropout instead. Note that dropout2d exists to provide channel-"
             "wise dropout on inputs with 2 spatial dimensions, a channel dimension, and an "
             "optional batch dimension (i.e. 3D or 4D inputs).",
-            UserWarning, stacklevel=2,
+            UserWarning, stacklevel=user_stacklevel(),
         )
     if nd == 3:
         # torch treats a 3-D input to dropout2d as (N, C, L) and warns; it zeroes (N, C) slices
@@ -94,7 +95,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
             "the channel dim. This behavior will change in a future release to interpret the "
             "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
-            UserWarning, stacklevel=2,
+            UserWarning, stacklevel=user_stacklevel(),
         )
         return _apply(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
     lead = min(2, nd)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from ..._tensor import Tensor
+from ..._warn_once import user_stacklevel
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
@@ -33,7 +34,7 @@ def legacy_reduction(size_average, reduce, reduction):
     if size_average is None and reduce is None:
         return reduction
     warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
-                  + _legacy_string(size_average, reduce) + "' instead.", UserWarning, stacklevel=3)
+                  + _legacy_string(size_average, reduce) + "' instead.", UserWarning, stacklevel=user_stacklevel())
     return _legacy_string(size_average, reduce)
 
 
@@ -64,7 +65,7 @@ def _warn_size(input, target):  # noqa: A002
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.", UserWarning, stacklevel=3,
+            "Please ensure they have the same size.", UserWarning, stacklevel=user_stacklevel(),
         )
 
 
@@ -525,7 +526,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # n
             "reduction: 'mean' divides the total loss by both the batch size and the support "
             "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
             "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.", UserWarning, stacklevel=2,
+            "major release.", UserWarning, stacklevel=user_stacklevel(),
         )
     if log_target:
         loss = target.exp() * (target - input)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..._warn_once import user_stacklevel
 from ...backend import xp
 
 _INTERP = ("linear", "bilinear", "bicubic", "trilinear")
@@ -195,22 +196,22 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
     """Deprecated spelling of ``interpolate``."""
-    warnings.warn(f"``nn.{'functional.upsample'}`` is deprecated. Use ``nn.functional."
-                  "interpolate`` instead.", stacklevel=2)
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional."
+                  "interpolate` instead.", stacklevel=user_stacklevel())
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
     """Deprecated: ``interpolate(..., mode='nearest')``."""
     warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
-                  "`nn.functional.interpolate` instead.", stacklevel=2)
+                  "`nn.functional.interpolate` instead.", stacklevel=user_stacklevel())
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
     """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
-                  "`nn.functional.interpolate` instead.", stacklevel=2)
+                  "`nn.functional.interpolate` instead.", stacklevel=user_stacklevel())
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 

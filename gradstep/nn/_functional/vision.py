@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import warnings
 
+from ..._warn_once import user_stacklevel
 from ...backend import xp
 from ...ops.unary import where
 
@@ -43,7 +44,7 @@ def _base_coords(n, align_corners, dtype):
 def affine_grid(theta, size, align_corners=None):
     """Sampling grid ``(N, H, W, 2)`` (or ``(N, D, H, W, 3)``) of the affine maps ``theta``."""
     if align_corners is None:
-        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        warnings.warn(_ALIGN_WARNING, stacklevel=user_stacklevel())
         align_corners = False
     if not theta.dtype.is_floating_point:
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
@@ -61,7 +62,7 @@ def affine_grid(theta, size, align_corners=None):
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
                       "grids when align_corners=True. This is not an intended use case of "
                       "affine_grid. See the documentation of affine_grid for details.",
-                      stacklevel=2)
+                      stacklevel=user_stacklevel())
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
     dt = theta.dtype.np
@@ -152,7 +153,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     """Sample ``input`` at the normalised positions ``grid`` (x, y(, z) in [-1, 1])."""
     _check(input, grid, mode, padding_mode)
     if align_corners is None:
-        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        warnings.warn(_ALIGN_WARNING, stacklevel=user_stacklevel())
         align_corners = False
     if mode == "bicubic":
         return _bicubic(input, grid, padding_mode, align_corners)
