@@ -481,3 +481,8 @@ from . import _signatures  # noqa: E402
 _signatures.apply(globals())
 _signatures.apply(vars(special))
 _signatures.apply_methods(Tensor)
+
+# torch < 1.5's leading beta/alpha numbers of addmm/addmv/addr/addbmm/baddbmm (see _legacy)
+from ._legacy import install_matrix_product_overloads as _install_products  # noqa: E402
+
+_install_products(Tensor, globals())

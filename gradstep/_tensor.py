@@ -569,6 +569,9 @@ class Tensor:
         if self._needs_graph(value):
             return self._inplace_graph(lambda s: s.masked_fill(mask, value))
         self._check_writable()
+        from .ops.index import check_masked_fill_args
+
+        check_masked_fill_args(mask, value)
         self._data[...] = xp.where(mask._data, value._data if isinstance(value, Tensor) else value,
                                    self._data)
         self._vc[0] += 1
@@ -644,12 +647,16 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value):
-        if self._needs_graph(value):
-            _ops_index.setitem(self, key, value)
-            return
-        k, _ = _ops_index.convert_key(key)
-        self._check_writable()
-        _ops_index.put(self._data, k, value._data if isinstance(value, Tensor) else value)
+        try:
+            if self._needs_graph(value):
+                _ops_index.setitem(self, key, value)
+                return
+            k, _ = _ops_index.convert_key(key)
+            self._check_writable()
+            _ops_index.put(self._data, k, value._data if isinstance(value, Tensor) else value)
+        except IndexError:
+            _ops_index.raise_zero_dim_index(self, key)
+            raise
         self._vc[0] += 1
 
     # ------------------------------------------------------------ repr

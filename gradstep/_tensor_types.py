@@ -84,6 +84,31 @@ ShortTensor, CharTensor, ByteTensor, BoolTensor = (
     CLASSES[n] for n in ("ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"))
 
 
+class _CudaTensorType(type):
+    """``torch.cuda.FloatTensor`` and friends: on a CPU-only build they exist (old code picks
+    ``torch.cuda.FloatTensor if cuda else torch.FloatTensor`` at import), match no tensor, and
+    refuse to construct, with torch's message."""
+
+    def __instancecheck__(cls, obj):
+        return False
+
+    def __subclasscheck__(cls, sub):
+        return sub is cls
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError(f"type torch.cuda.{cls.__name__} not available. Torch not compiled with "
+                        "CUDA enabled.")
+
+    def __repr__(cls):
+        return f"<class 'torch.cuda.{cls.__name__}'>"
+
+
+CUDA_CLASSES = {name: _CudaTensorType(name, (), {
+    "dtype": B.as_dtype(dt), "is_sparse": False, "is_cuda": True, "__module__": "torch.cuda",
+    "__doc__": f"Legacy constructor of {dt} CUDA tensors (not available: CPU only)."})
+    for dt, name in _NAMES.items()}
+
+
 def type_(self, dtype=None, non_blocking=False, **kwargs):
     """``Tensor.type``: the legacy type name, or a conversion to a dtype / legacy type."""
     if dtype is None:
@@ -94,6 +119,8 @@ def type_(self, dtype=None, non_blocking=False, **kwargs):
         if dtype not in _BY_STRING:
             raise ValueError(f"invalid type: '{dtype}'")
         dtype = _BY_STRING[dtype]
+    if isinstance(dtype, _CudaTensorType):
+        return self.to("cuda")  # raises torch's CPU-only-build error
     if isinstance(dtype, _LegacyTensorType):
         dtype = dtype.dtype
     return self.to(B.as_dtype(dtype))

@@ -19,6 +19,10 @@ from collections import OrderedDict
 
 from .._device import DeviceUnavailableError, cuda_unavailable
 from .._device import device as _device_cls
+from .._tensor_types import CUDA_CLASSES as _CUDA_CLASSES
+
+# torch.cuda.FloatTensor, ...: they exist on a CPU-only build, construct nothing, match nothing
+globals().update(_CUDA_CLASSES)
 
 
 class OutOfMemoryError(RuntimeError):

@@ -198,6 +198,15 @@ def solve(input, A, *, out=None):  # noqa: A002, N803
         "replaced with:\nX = torch.linalg.solve(A, B)")
 
 
+def symeig(input, eigenvectors=False, upper=True, *, out=None):  # noqa: A002
+    raise RuntimeError(
+        f"{_REMOVED} The default behavior has changed from using the upper triangular portion of "
+        "the matrix by default to using the lower triangular portion.\n\nL, _ = "
+        "torch.symeig(A, upper=upper) should be replaced with:\nL = torch.linalg.eigvalsh(A, "
+        "UPLO='U' if upper else 'L')\n\nand\n\nL, V = torch.symeig(A, eigenvectors=True) "
+        "should be replaced with:\nL, V = torch.linalg.eigh(A, UPLO='U' if upper else 'L')")
+
+
 def eig(input, eigenvectors=False, *, out=None):  # noqa: A002
     raise RuntimeError(
         f"{_REMOVED} `torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` "
@@ -214,7 +223,7 @@ FUNCTIONS = dict(
     triangular_solve=triangular_solve, cross=cross, dist=dist, ger=ger, inner=inner, vdot=vdot,
     addmv=addmv, addr=addr, addbmm=addbmm, baddbmm=baddbmm, chain_matmul=chain_matmul,
     matrix_rank=matrix_rank, lstsq=lstsq, lu=_lu.torch_lu, lu_unpack=_lu.lu_unpack_t,
-    lu_solve=_lu.torch_lu_solve, solve=solve, eig=eig,
+    lu_solve=_lu.torch_lu_solve, solve=solve, eig=eig, symeig=symeig,
     addmv_=lambda input, mat, vec, *, beta=1, alpha=1: input.copy_(  # noqa: A006
         addmv(input, mat, vec, beta=beta, alpha=alpha)),
     **_householder.FUNCTIONS,
@@ -222,7 +231,7 @@ FUNCTIONS = dict(
 METHODS = ("det", "logdet", "slogdet", "inverse", "svd", "qr", "cholesky", "pinverse",
            "matrix_power", "matrix_exp", "cholesky_solve", "cholesky_inverse",
            "triangular_solve", "cross", "dist", "ger", "inner", "vdot", "addmv", "addr",
-           "addbmm", "baddbmm", "lu", "lu_solve", "solve", "eig", "lstsq")
+           "addbmm", "baddbmm", "lu", "lu_solve", "solve", "eig", "lstsq", "symeig")
 
 
 def _wrap_out():

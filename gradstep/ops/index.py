@@ -332,13 +332,35 @@ def _check_empty_masks(shape, key):
 def getitem(a, key):
     if a._data.size == 0:
         _check_empty_masks(a.shape, key)
-    k, advanced = convert_key(key)
-    if advanced:
-        return GetItem.apply(a, key=k)
-    out = Slice.apply(a, key=k)
+    try:
+        k, advanced = convert_key(key)
+        if advanced:
+            return GetItem.apply(a, key=k)
+        out = Slice.apply(a, key=k)
+    except IndexError:
+        raise_zero_dim_index(a, key)
+        raise
     if out.grad_fn is not None:
         out.grad_fn._name = _basic_name(k, a.shape)
     return out
+
+
+def raise_zero_dim_index(a, key):
+    """torch's messages for indexing a 0-d tensor (``loss.data[0]``, torch < 0.4's way to read
+    a loss) in place of NumPy's; returns when ``a`` has dimensions."""
+    from .._tensor import Tensor
+
+    if a.ndim:
+        return
+    if isinstance(key, slice):
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.") from None
+    if isinstance(key, (Tensor, tuple, list)) or not hasattr(key, "__index__"):
+        raise IndexError("too many indices for tensor of dimension 0") from None
+    if key.__index__() != 0:
+        raise IndexError(f"index {key.__index__()} is out of bounds for dimension 0 with size 0"
+                         ) from None
+    raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                     "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number") from None
 
 
 def setitem(a, key, value):
@@ -631,18 +653,28 @@ def _mask_tensor(m):
     return Tensor._make(m)
 
 
+def check_masked_fill_args(mask, value):
+    """torch's errors for a non-bool mask (uint8 masks were refused in torch 1.x's last
+    releases) and for a value tensor with dimensions."""
+    from .._tensor import Tensor
+    from .linalg import _CPP_NAMES
+
+    if mask._data.dtype != xp.bool_:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{_CPP_NAMES.get(mask.dtype.name, mask.dtype.name)}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(
+            "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
+
+
 def masked_fill(a, mask, value):
     from .._tensor import Tensor
 
+    check_masked_fill_args(mask, value)
     m = mask._data
-    if m.dtype != xp.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
     if isinstance(value, Tensor):
-        if value.ndim:
-            raise RuntimeError(
-                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value.ndim} dimension(s)."
-            )
         if value.requires_grad:
             from ._util import check_grad_dtype
             from .elementwise import where

@@ -328,3 +328,77 @@ def test_deprecation_warning_names_the_callers_line_for_every_form(monkeypatch, 
         call(gradstep, x, y)
     assert len(caught) == 1
     assert caught[0].filename == __file__
+
+
+_PRODUCT_CALLS = {  # torch < 1.5's leading beta (and alpha) of the matrix products
+    "method-beta": "c.addmm(0.5, m, n)",
+    "method-beta-alpha": "c.addmm(0.5, 2, m, n)",
+    "inplace-beta-alpha": "c.clone().addmm_(0.5, -3, m, n)",
+    "function-beta": "L.addmm(0.5, c, m, n)",
+    "function-beta-alpha-out": "L.addmm(0.5, c, 2, m, n, out=L.empty(3, 2, dtype=L.float64))",
+    "addmv": "v.addmv(0.5, 2, m, w)",
+    "addmv_-function": "L.addmv_(0.5, v.clone(), 2, m, w)",
+    "addr_": "o.clone().addr_(2, u, w)",
+    "addr-function": "L.addr(2, o, 3, u, w)",
+    "addbmm": "c.addbmm(0.5, 2, bm, bn)",
+    "baddbmm-function": "L.baddbmm(0.5, bc, 2, bm, bn)",
+    "baddbmm_": "bc.clone().baddbmm_(3, bm, bn)",
+}
+
+
+def _product_operands(L, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def t(*shape):
+        return L.tensor(rng.standard_normal(shape))
+
+    return dict(L=L, c=t(3, 2), m=t(3, 4), n=t(4, 2), v=t(3), w=t(4), u=t(3), o=t(3, 4),
+                bm=t(5, 3, 4), bn=t(5, 4, 2), bc=t(5, 3, 2))
+
+
+def _call(form, L):
+    """Run the form's expression as a line of this file (so warnings name this file)."""
+    return eval(compile(_PRODUCT_CALLS[form], __file__, "eval"), _product_operands(L))  # noqa: S307
+
+
+@pytest.mark.parametrize("form", sorted(_PRODUCT_CALLS))
+def test_matrix_product_leading_scales_like_torch(form):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = _call(form, torch)
+        got = _call(form, gradstep)
+    assert got.dtype == gradstep.float64 and tuple(got.shape) == tuple(expected.shape)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("form", ["method-beta", "inplace-beta-alpha", "function-beta-alpha-out",
+                                  "addmv_-function"])
+def test_matrix_product_deprecation_text_is_torchs(monkeypatch, form):
+    # torch warns once per process (one flag for every deprecated overload): a fresh process
+    code = ("import warnings, torch, numpy as np\n"
+            "rng = np.random.default_rng(0)\n"
+            "def t(*s): return torch.tensor(rng.standard_normal(s))\n"
+            "L = torch; c, m, n, v, w, u = t(3, 2), t(3, 4), t(4, 2), t(3), t(4), t(3)\n"
+            "with warnings.catch_warnings(record=True) as w_:\n"
+            "    warnings.simplefilter('always')\n"
+            f"    {_PRODUCT_CALLS[form]}\n"
+            "print(str(w_[0].message).split(' (Triggered')[0])\n")
+    torch_text = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.rstrip("\n")
+    monkeypatch.setattr(_warn_once, "_given", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _call(form, gradstep)
+    assert [str(w.message) for w in caught] == [torch_text]
+    assert caught[0].filename == __file__
+
+
+def test_matrix_products_current_forms_do_not_warn(monkeypatch):
+    monkeypatch.setattr(_warn_once, "_given", set())
+    ops = _product_operands(gradstep)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gradstep.addmm(ops["c"], ops["m"], ops["n"], beta=0.5, alpha=2)
+        ops["c"].addmm(ops["m"], ops["n"], beta=0.5)
+        ops["c"].clone().addmm_(ops["m"], ops["n"], alpha=2)
+    assert not caught
