@@ -6,6 +6,8 @@ their factories, autograd, ``nn``, ``optim`` and ``utils.data``.
 
 from __future__ import annotations
 
+from math import e, inf, nan, pi  # torch.inf, torch.nan, torch.pi, torch.e: Python floats
+
 from . import (  # _tensor_inplace binds the generated in-place methods onto Tensor
     _tensor_inplace,
     _utils,
@@ -486,3 +488,5 @@ _signatures.apply_methods(Tensor)
 from ._legacy import install_matrix_product_overloads as _install_products  # noqa: E402
 
 _install_products(Tensor, globals())
+
+newaxis = None  # torch.newaxis, as NumPy's

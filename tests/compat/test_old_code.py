@@ -100,3 +100,10 @@ def test_old_style_accuracy_loop_runs():
                                  False])
 def test_indexing_a_zero_dim_tensor_with_tuples_and_lists_like_torch(key):
     assert _outcome(lambda: gs.tensor(3.0)[key]) == _outcome(lambda: torch.tensor(3.0)[key])
+
+
+@pytest.mark.parametrize("name", ["inf", "nan", "pi", "e", "newaxis"])
+def test_torch_constants(name):
+    ours, theirs = getattr(gs, name), getattr(torch, name)
+    assert type(ours) is type(theirs)
+    assert ours == theirs or (ours != ours and theirs != theirs)  # nan
