@@ -248,3 +248,15 @@ def test_gradcheck_sdpa_and_mha():
     x = r(3, 2, 4)
     kpm = gradstep.tensor([[False, False, True], [False, False, False]])
     assert gradcheck(lambda x: mha(x, x, x, key_padding_mask=kpm), (x,))
+
+
+def test_out_proj_class_and_reprs_are_torchs():
+    """print(model) shows torch's NonDynamicallyQuantizableLinear; it is a Linear."""
+    import torch
+
+    ours, theirs = gradstep.nn.MultiheadAttention(4, 2), torch.nn.MultiheadAttention(4, 2)
+    assert isinstance(ours.out_proj, gradstep.nn.Linear)
+    assert repr(ours.out_proj) == repr(theirs.out_proj)
+    assert type(ours.out_proj).__name__ == type(theirs.out_proj).__name__
+    bag_ours = gradstep.nn.EmbeddingBag(5, 2, mode="sum")
+    assert repr(bag_ours) == repr(torch.nn.EmbeddingBag(5, 2, mode="sum"))

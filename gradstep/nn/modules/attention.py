@@ -8,7 +8,7 @@ from ...backend import get_default_dtype
 from .. import init
 from .._functional.attention import multi_head_attention_forward
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 __all__ = ["MultiheadAttention"]
@@ -61,7 +61,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(_creation.empty(3 * E, dtype=dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, dtype=dtype)
         if add_bias_kv:
             self.bias_k = Parameter(_creation.empty(1, 1, E, dtype=dtype))
             self.bias_v = Parameter(_creation.empty(1, 1, E, dtype=dtype))

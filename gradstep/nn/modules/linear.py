@@ -10,7 +10,7 @@ from .._functional.linear import bilinear, linear
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear"]
+__all__ = ["Identity", "Linear", "Bilinear", "NonDynamicallyQuantizableLinear"]
 
 
 class Identity(Module):
@@ -54,6 +54,11 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """torch's class of ``MultiheadAttention.out_proj`` (it exists to keep quantization off
+    that layer); a Linear in every other respect, and the name ``print(model)`` shows."""
 
 
 class Bilinear(Module):
