@@ -365,3 +365,18 @@ def test_hooks_on_every_module_like_torch():
         net(L.ones(1, 2))  # removed: no more calls
         seen.append(calls)
     assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("target,strict", [("1", False), ("1", True), ("0.new", False),
+                                           ("0.new", True), ("0.weight", False), ("", False),
+                                           ("x.y", False)])
+def test_set_submodule_like_torch(target, strict):
+    outcomes = []
+    for L in (torch, gradstep):
+        net = L.nn.Sequential(L.nn.Sequential(L.nn.Linear(1, 1)), L.nn.ReLU())
+        try:
+            net.set_submodule(target, L.nn.Tanh(), strict=strict)
+            outcomes.append(repr(net))
+        except (AttributeError, ValueError) as e:
+            outcomes.append((type(e).__name__, str(e)))
+    assert outcomes[0] == outcomes[1]
