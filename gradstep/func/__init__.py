@@ -10,6 +10,17 @@ every call draws from the one global generator.
 from __future__ import annotations
 
 from ..nn.utils.stateless import _functional_call as functional_call
+from ._forward import (
+    functionalize,
+    hessian,
+    jacfwd,
+    jvp,
+    linearize,
+    replace_all_batch_norm_modules_,
+    stack_module_state,
+)
 from ._transforms import grad, grad_and_value, jacrev, vjp, vmap
 
-__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jacrev", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jacrev", "vmap", "jvp",
+           "jacfwd", "hessian", "linearize", "stack_module_state", "functionalize",
+           "replace_all_batch_norm_modules_"]
