@@ -118,4 +118,5 @@ __all__ = [
     "detect_anomaly", "set_detect_anomaly", "Variable",
 ]
 
-from . import functional, graph  # noqa: E402  (need grad, defined above)
+# need grad, defined above; profiler (torch.autograd.profiler) brings torch.profiler too
+from . import functional, graph, profiler  # noqa: E402
