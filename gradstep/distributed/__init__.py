@@ -1,4 +1,4 @@
-"""``gradstep.distributed``: process group and collectives on MPI (torch.distributed's API).
+"""``gradstep.distributed``: process groups and collectives on MPI (torch.distributed's API).
 
 Start several processes with an MPI launcher (``mpiexec -n 4 python -m mpi4py
 train.py``, ``srun``) and call ``init_process_group()`` in each: rank and world
@@ -9,26 +9,47 @@ without mpi4py installed.
 Collectives work in place on tensors like torch's and are not recorded by
 autograd. ``async_op=True`` posts a non-blocking MPI call (``Iallreduce``, ...)
 and returns a ``Work``; the tensor holds the result once ``wait()`` returns.
+Every collective takes ``group=``: None (the default group) or a group made by
+``new_group`` (see ``_groups``). The module is split by kind: ``_groups`` (process
+groups), ``_collectives`` (reduce, gather, scatter, all-to-all, monitored_barrier),
+``_p2p`` (send/recv), ``_objects`` (collectives of Python objects), ``_comm`` (the
+MPI and single-process communicators).
 """
 
 from __future__ import annotations
 
 import enum
+import os
 import sys
 import time
 
 from .._tensor import Tensor
 from ..backend import is_float_array, xp
-from . import _comm
+from . import _comm, _groups
+from ._groups import (
+    GroupMember,
+    ProcessGroup,
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
+    group,
+    new_group,
+)
+from ._work import Work
 
 __all__ = [
-    "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
-    "barrier", "broadcast", "broadcast_object_list",
-    "destroy_process_group", "get_backend", "get_rank", "get_world_size", "init_process_group",
-    "is_available", "is_initialized", "is_mpi_available", "reduce_scatter", "reduce_scatter_tensor",
+    "Backend", "GradBucket", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work",
+    "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+    "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
+    "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
+    "get_group_rank", "get_node_local_rank", "get_process_group_ranks", "get_rank",
+    "get_world_size", "group", "init_process_group", "irecv", "is_available",
+    "is_backend_available", "is_gloo_available", "is_initialized", "is_mpi_available",
+    "is_nccl_available", "is_torchelastic_launched", "isend", "monitored_barrier", "new_group",
+    "recv", "recv_object_list", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter",
+    "scatter_object_list", "send", "send_object_list",
 ]
 
-_world = None  # the backend (_comm.MPIBackend or _comm.SingleProcess) once initialized
 ABORT_GRACE_S = 0.2  # between printing an uncaught exception and aborting the job
 
 
@@ -62,42 +83,6 @@ _BOOL_OPS = {ReduceOp.SUM: "bor", ReduceOp.MAX: "bor", ReduceOp.BOR: "bor", Redu
              ReduceOp.MIN: "band", ReduceOp.BAND: "band", ReduceOp.BXOR: "bxor"}
 
 
-class Work:
-    """Handle of a collective: ``wait()`` blocks until it is done; then the tensors hold the result."""
-
-    def __init__(self, request, finish=None, outputs=()):
-        self._request = request
-        self._finish = finish
-        self._outputs = list(outputs)
-        self._done = False
-
-    def _complete(self):
-        self._done = True
-        if self._finish is not None:
-            self._finish()
-            self._finish = None
-
-    def is_completed(self):
-        """True once the operation has finished (never blocks)."""
-        if not self._done and self._request.Test():
-            self._complete()
-        return self._done
-
-    def is_success(self):
-        return self.is_completed()
-
-    def wait(self, timeout=None):
-        """Block until the operation has finished; returns True."""
-        if not self._done:
-            self._request.Wait()
-            self._complete()
-        return True
-
-    def result(self):
-        """The output tensors of the operation."""
-        return list(self._outputs)
-
-
 # ---------------------------------------------------------------- process group
 
 
@@ -115,8 +100,64 @@ def is_mpi_available():
     return True
 
 
+class Backend(str):
+    """Backend names as lower-case strings: ``Backend.GLOO == "gloo"``, ``Backend("GLOO")``.
+
+    Any name parses; ``init_process_group``/``new_group`` accept "mpi" and "gloo" only."""
+
+    UNDEFINED = "undefined"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    UCC = "ucc"
+    MPI = "mpi"
+    XCCL = "xccl"
+    FAKE = "fake"
+    backend_list = [UNDEFINED, GLOO, NCCL, XCCL, UCC, MPI, FAKE]
+    default_device_backend_map = {"cpu": GLOO}
+
+    def __new__(cls, name):
+        if not isinstance(name, str):
+            raise ValueError("Backend constructor parameter must be string-ish")
+        value = getattr(Backend, name.upper(), Backend.UNDEFINED)
+        return name.lower() if value == Backend.UNDEFINED else value
+
+
+def is_backend_available(backend):
+    """True for the backends gradstep runs: "gloo", and "mpi" when mpi4py can be imported."""
+    name = str(backend).lower()
+    return name == Backend.GLOO or (name == Backend.MPI and is_mpi_available())
+
+
+def get_node_local_rank(fallback_rank=None):
+    """This process's rank on its node: torchrun's LOCAL_RANK, else an MPI launcher's (MPICH's
+    MPI_LOCALRANKID, Open MPI's OMPI_COMM_WORLD_LOCAL_RANK), else ``fallback_rank``."""
+    for name in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK"):
+        if name in os.environ:
+            return int(os.environ[name])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to "
+                       "allow `get_node_local_rank` to work, assuming you are not running in a "
+                       "multi-device context and want the code to run locally instead.")
+
+
+def is_nccl_available():
+    """False: gradstep runs on CPUs, with no NCCL."""
+    return False
+
+
+def is_gloo_available():
+    """True: backend "gloo" is accepted (its collectives run over MPI, or in one process)."""
+    return True
+
+
+def is_torchelastic_launched():
+    """True when torchrun (torchelastic) started this process (it sets TORCHELASTIC_RUN_ID)."""
+    return os.getenv("TORCHELASTIC_RUN_ID") is not None
+
+
 def is_initialized():
-    return _world is not None
+    return _groups.is_started()
 
 
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1,
@@ -127,14 +168,12 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     here) or None. ``world_size`` and ``rank``, if given, must agree with what MPI reports.
     Without a launcher this process is rank 0 of 1, so the single-process setup of tests and
     examples (``init_process_group("gloo", init_method="tcp://...", world_size=1, rank=0)``)
-    works; ``init_method`` is not needed.
+    works; ``init_method`` is not needed. ``timeout`` is the default of ``monitored_barrier``.
     """
-    global _world
-    if _world is not None:
+    if _groups.is_started():
         raise ValueError("trying to initialize the default process group twice!")
-    if backend is not None and str(backend).lower() not in ("mpi", "gloo"):
-        raise ValueError(f"gradstep.distributed runs over MPI (backend 'mpi' or 'gloo'), got "
-                         f"backend={backend!r}; start the processes with mpiexec (or srun)")
+    name = _groups.check_backend(backend) or "mpi"
+    timeout = _groups.check_timeout(timeout)
     world = _comm.make_backend()
     if world_size not in (-1, None) and world_size != world.size:
         raise ValueError(f"world_size={world_size} does not match the {world.size} process(es) "
@@ -142,8 +181,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if rank not in (-1, None) and rank != world.rank:
         raise ValueError(f"rank={rank} does not match MPI's rank {world.rank}; with the mpi backend "
                          "leave rank out")
-    _world = world
-    world.backend_name = str(backend).lower() if backend is not None else "mpi"
+    _groups.start(world, name, timeout)
     if world.size > 1:
         _abort_on_uncaught_exception(world)
 
@@ -167,45 +205,49 @@ def _abort_on_uncaught_exception(world):
 
 
 def destroy_process_group(group=None):
-    """Leave the default group (MPI itself stays up until the process exits)."""
-    global _world
-    _check_group(group)
-    _world = None
+    """Destroy ``group``; with None (or ``group.WORLD``) every group and the default one (MPI
+    itself stays up until the process exits)."""
+    _groups.destroy(group)
 
 
 def _get_world():
-    if _world is None:
-        raise ValueError("Default process group has not been initialized, "
-                         "please make sure to call init_process_group.")
-    return _world
-
-
-def _check_group(group):
-    if group is not None:
-        raise ValueError("gradstep.distributed has only the default process group: pass group=None")
+    """The default group's communicator (``_comm.MPIBackend`` or ``_comm.SingleProcess``)."""
+    return _groups.default_group()._comm
 
 
 def get_backend(group=None):
-    """The backend name init_process_group was given ("gloo" runs over MPI too)."""
-    _check_group(group)
-    return getattr(_get_world(), "backend_name", "mpi")
+    """The backend name init_process_group (or new_group) was given ("gloo" runs over MPI too)."""
+    pg = _groups.default_group() if group is None else group
+    if not isinstance(pg, ProcessGroup):
+        raise ValueError("Invalid process group specified")
+    return pg.name()
 
 
 def get_rank(group=None):
-    _check_group(group)
-    return _get_world().rank
+    """This process's rank in ``group`` (the default group when None); -1 if not a member."""
+    if group == GroupMember.NON_GROUP_MEMBER:
+        return -1
+    world = _groups.default_group()
+    return world.rank() if group is None else _groups.resolve(group, "get_rank").rank()
 
 
 def get_world_size(group=None):
-    _check_group(group)
-    return _get_world().size
+    """The number of ranks in ``group`` (the default group when None); -1 if not a member."""
+    if group == GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _groups.resolve(group, "get_world_size").size()
 
 
 def barrier(group=None, async_op=False, device_ids=None, timeout=None):
-    """Block until every rank has reached this call."""
-    _check_group(group)
-    req = _get_world().barrier(nonblocking=async_op)
-    return Work(req) if async_op else None
+    """Block until every rank of the group has reached this call."""
+    pg = _groups.resolve(group, "barrier")
+    if pg is None:
+        return None
+    req = pg._comm.barrier(nonblocking=True)  # non-blocking either way: see _run
+    if async_op:
+        return Work(req)
+    req.Wait()
+    return None
 
 
 # ---------------------------------------------------------------- collectives
@@ -262,9 +304,23 @@ def _average(buf, n):
         buf[...] = xp.where(buf < 0, -q, q)
 
 
-def _run(world, post, finishers, async_op, outputs):
-    """Post a collective; run the ``finishers`` (averaging, copy-back) once it is done."""
-    req = post(async_op)
+def _same_dtype(*tensors):
+    """torch's check that every tensor of a collective (lists flattened) has one dtype."""
+    flat = [t for x in tensors for t in (x if isinstance(x, list) else [x])]
+    for t in flat[1:]:
+        if t.dtype != flat[0].dtype:
+            raise ValueError(f"Invalid usage of tensors with different dtypes: found "
+                             f"{flat[0].dtype} and {t.dtype}")
+
+
+def _run(post, finishers, async_op, outputs):
+    """Post a collective; run the ``finishers`` (averaging, copy-back) once it is done.
+
+    Always MPI's non-blocking form, waited on at once unless ``async_op``: MPI never matches
+    a blocking collective with a non-blocking one, and torch lets one rank pass
+    ``async_op=True`` where another does not.
+    """
+    req = post(True)
 
     def finish():
         for f in finishers:
@@ -273,85 +329,90 @@ def _run(world, post, finishers, async_op, outputs):
 
     if async_op:
         return Work(req, finish, outputs)
+    req.Wait()
     finish()
     return None
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
-    """Reduce ``tensor`` across all ranks, in place, so every rank holds the result."""
+    """Reduce ``tensor`` across the group's ranks, in place, so every rank holds the result."""
     _check_tensor(tensor, "tensor")
-    _check_group(group)
-    world = _get_world()
+    pg = _groups.resolve(group, "all_reduce")
+    if pg is None:
+        return None
+    comm = pg._comm
     name = _reduction(op, tensor._data.dtype)
     buf, copy_back = _buffer(tensor)
-    avg = (lambda: _average(buf, world.size)) if op is ReduceOp.AVG else None
-    return _run(world, lambda nb: world.allreduce(buf, name, nb), [avg, copy_back], async_op, [tensor])
+    avg = (lambda: _average(buf, comm.size)) if op is ReduceOp.AVG else None
+    return _run(lambda nb: comm.allreduce(buf, name, nb), [avg, copy_back], async_op, [tensor])
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
-    """Copy ``tensor`` from rank ``src`` into ``tensor`` on every other rank."""
+    """Copy ``tensor`` from rank ``src`` (global; or ``group_src``) into ``tensor`` on every
+    other rank of the group."""
     _check_tensor(tensor, "tensor")
-    _check_group(group)
-    world = _get_world()
-    src = group_src if src is None else src
-    if src is None:
-        raise ValueError("broadcast needs the source rank: pass src")
-    if not 0 <= src < world.size:
-        raise RuntimeError(f"broadcast: invalid root rank: {src} (world size {world.size})")
+    pg = _groups.resolve(group, "broadcast")
+    if pg is None:
+        return None
+    root = _groups.group_peer(pg, src, group_src, "src")
+    _groups.check_root(pg, root, "broadcast")
     buf, copy_back = _buffer(tensor)
-    return _run(world, lambda nb: world.bcast(buf, src, nb), [copy_back], async_op, [tensor])
+    return _run(lambda nb: pg._comm.bcast(buf, root, nb), [copy_back], async_op, [tensor])
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
-    """Fill ``tensor_list[r]`` with rank ``r``'s ``tensor`` on every rank."""
+    """Fill ``tensor_list[r]`` with the ``tensor`` of the group's rank ``r`` on every rank."""
     _check_tensor_list(tensor_list, "tensor_list")
     _check_tensor(tensor, "tensor")
-    _check_group(group)
-    world = _get_world()
-    if len(tensor_list) != world.size:
-        raise RuntimeError(f"all_gather: invalid output tensor list (expected length {world.size}, "
+    pg = _groups.resolve(group, "all_gather")
+    if pg is None:
+        return None
+    n = pg.size()
+    if len(tensor_list) != n:
+        raise RuntimeError(f"all_gather: invalid output tensor list (expected length {n}, "
                            f"got {len(tensor_list)})")
     for i, t in enumerate(tensor_list):
         if t.shape != tensor.shape or t.dtype != tensor.dtype:
             raise RuntimeError(f"all_gather: invalid tensor at index {i} (expected {tuple(tensor.shape)} "
                                f"{tensor.dtype.name}, got {tuple(t.shape)} {t.dtype.name})")
     send, _ = _buffer(tensor)
-    recv = xp.empty((world.size,) + send.shape, dtype=send.dtype)
+    recv = xp.empty((n,) + send.shape, dtype=send.dtype)
 
     def scatter_out():
         for t, part in zip(tensor_list, recv):
             t._data[...] = part.view(t._data.dtype)
 
-    return _run(world, lambda nb: world.allgather(send, recv, nb), [scatter_out], async_op,
-                tensor_list)
+    return _run(lambda nb: pg._comm.allgather(send, recv, nb), [scatter_out], async_op, tensor_list)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """Gather every rank's ``input_tensor`` into ``output_tensor`` (stacked or concatenated on dim 0)."""
     _check_tensor(output_tensor, "output_tensor")
     _check_tensor(input_tensor, "input_tensor")
-    _check_group(group)
-    world = _get_world()
-    if output_tensor.numel() != world.size * input_tensor.numel() or \
+    pg = _groups.resolve(group, "all_gather_into_tensor")
+    if pg is None:
+        return None
+    n = pg.size()
+    if output_tensor.numel() != n * input_tensor.numel() or \
             output_tensor.dtype != input_tensor.dtype:
-        raise ValueError(f"output tensor must have {world.size} x the input's {input_tensor.numel()} "
+        raise ValueError(f"output tensor must have {n} x the input's {input_tensor.numel()} "
                          f"elements and its dtype, got {tuple(output_tensor.shape)} "
                          f"{output_tensor.dtype.name}")
     send, _ = _buffer(input_tensor)
     recv, copy_back = _buffer(output_tensor)
-    out = recv.reshape((world.size,) + send.shape)
-    return _run(world, lambda nb: world.allgather(send, out, nb), [copy_back], async_op,
-                [output_tensor])
+    out = recv.reshape((n,) + send.shape)
+    return _run(lambda nb: pg._comm.allgather(send, out, nb), [copy_back], async_op, [output_tensor])
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
-    """Reduce ``input_list[r]`` over all ranks into ``output`` on rank ``r``."""
+    """Reduce ``input_list[r]`` over the group's ranks into ``output`` on rank ``r``."""
     _check_tensor(output, "output")
     _check_tensor_list(input_list, "input_list")
-    _check_group(group)
-    world = _get_world()
-    if len(input_list) != world.size:
-        raise ValueError(f"reduce_scatter: input_list needs one tensor per rank ({world.size}), "
+    pg = _groups.resolve(group, "reduce_scatter")
+    if pg is None:
+        return None
+    if len(input_list) != pg.size():
+        raise ValueError(f"reduce_scatter: input_list needs one tensor per rank ({pg.size()}), "
                          f"got {len(input_list)}")
     for i, t in enumerate(input_list):
         if t.shape != output.shape or t.dtype != output.dtype:
@@ -359,28 +420,48 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
                              f"expected the output's {tuple(output.shape)} {output.dtype.name}")
     name = _reduction(op, output._data.dtype)
     send = xp.stack([_buffer(t)[0] for t in input_list])
-    return _reduce_scatter(world, send, output, op, name, async_op)
+    return _reduce_scatter(pg._comm, send, output, op, name, async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
-    """Reduce ``input`` (world size x ``output``) over all ranks; rank ``r`` gets the r-th slice."""
+    """Reduce ``input`` (group size x ``output``) over the ranks; rank ``r`` gets the r-th slice."""
     _check_tensor(output, "output")
     _check_tensor(input, "input")
-    _check_group(group)
-    world = _get_world()
-    if input.numel() != world.size * output.numel() or input.dtype != output.dtype:
-        raise ValueError(f"input tensor must have {world.size} x the output's {output.numel()} "
+    pg = _groups.resolve(group, "reduce_scatter_tensor")
+    if pg is None:
+        return None
+    n = pg.size()
+    if input.numel() != n * output.numel() or input.dtype != output.dtype:
+        raise ValueError(f"input tensor must have {n} x the output's {output.numel()} "
                          f"elements and its dtype, got {tuple(input.shape)} {input.dtype.name}")
     name = _reduction(op, output._data.dtype)
-    send = _buffer(input)[0].reshape((world.size,) + output._data.shape)
-    return _reduce_scatter(world, send, output, op, name, async_op)
+    send = _buffer(input)[0].reshape((n,) + output._data.shape)
+    return _reduce_scatter(pg._comm, send, output, op, name, async_op)
 
 
-def _reduce_scatter(world, send, output, op, name, async_op):
+def _reduce_scatter(comm, send, output, op, name, async_op):
     recv, copy_back = _buffer(output)
-    avg = (lambda: _average(recv, world.size)) if op is ReduceOp.AVG else None
-    return _run(world, lambda nb: world.reduce_scatter(send, recv, name, nb), [avg, copy_back],
+    avg = (lambda: _average(recv, comm.size)) if op is ReduceOp.AVG else None
+    return _run(lambda nb: comm.reduce_scatter(send, recv, name, nb), [avg, copy_back],
                 async_op, [output])
 
 
-from ._objects import all_gather_object, broadcast_object_list  # noqa: E402 - need _get_world
+# the rest of the API, in modules that use the helpers above
+from ._collectives import (  # noqa: E402
+    all_to_all,
+    all_to_all_single,
+    gather,
+    monitored_barrier,
+    reduce,
+    scatter,
+)
+from ._grad_bucket import GradBucket  # noqa: E402
+from ._objects import (  # noqa: E402
+    all_gather_object,
+    broadcast_object_list,
+    gather_object,
+    recv_object_list,
+    scatter_object_list,
+    send_object_list,
+)
+from ._p2p import P2POp, batch_isend_irecv, irecv, isend, recv, send  # noqa: E402

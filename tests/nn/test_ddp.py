@@ -160,8 +160,8 @@ def test_bad_arguments():
         DDP(_mlp(), device_ids=[0])
     with pytest.raises(ValueError, match="bucket_cap_mb must be positive"):
         DDP(_mlp(), bucket_cap_mb=0)
-    with pytest.raises(ValueError, match="gradient_as_bucket_view"):
-        DDP(_mlp(), gradient_as_bucket_view=True)
+    with pytest.raises(ValueError, match="process_group must be a group made by new_group"):
+        DDP(_mlp(), process_group="world")
 
 
 def test_needs_a_process_group():
