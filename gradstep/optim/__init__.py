@@ -1,6 +1,6 @@
 """Optimizers: ``gradstep.optim.SGD``, ``Adam``, ... with torch.optim's API and numbers."""
 
-from . import lr_scheduler, optimizer, swa_utils
+from . import _functional, lr_scheduler, optimizer, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -16,3 +16,4 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam

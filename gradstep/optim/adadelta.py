@@ -12,6 +12,7 @@ Algorithm box (torch.optim.Adadelta)::
 from __future__ import annotations
 
 from ..backend import xp
+from . import _listwise
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -21,6 +22,8 @@ from .optimizer import (
     _use_grad_for_differentiable,
     _zeros_like,
 )
+
+__all__ = ["Adadelta", "adadelta", "adadelta_update"]
 
 
 def adadelta_update(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize):
@@ -85,3 +88,18 @@ class Adadelta(Optimizer):
                                 maximize=group["maximize"])
                 p._vc[0] += 1
         return loss
+
+
+def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=False, foreach=None,
+             differentiable=False, has_complex=False, *, lr, rho, eps, weight_decay, maximize):
+    """torch.optim.adadelta.adadelta: one Adadelta step on lists of tensors, in place, with
+    ``Adadelta``'s numbers."""
+    _listwise.check_call(params, grads, square_avgs, acc_deltas, differentiable=differentiable,
+                         state_steps=state_steps)
+    lr = _get_value(lr)
+    for p, grad, square_avg, acc_delta, step_t in zip(params, grads, square_avgs, acc_deltas,
+                                                      state_steps):
+        _listwise.advance(step_t)
+        adadelta_update(p._data, grad._data, square_avg._data, acc_delta._data, lr=lr, rho=rho,
+                        eps=eps, weight_decay=weight_decay, maximize=maximize)
+        _listwise.bump(p, square_avg, acc_delta)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..backend import xp
+from . import _listwise, _lowp_update
 from .optimizer import (
     Optimizer,
     _as_scalar,
@@ -21,6 +22,8 @@ from .optimizer import (
     _step_tensor,
     _use_grad_for_differentiable,
 )
+
+__all__ = ["Adagrad", "adagrad", "adagrad_update"]
 
 
 def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize):
@@ -87,9 +90,29 @@ class Adagrad(Optimizer):
                     continue
                 state = self.state[p] or self._init_state(p)
                 state["step"]._data += 1
-                adagrad_update(p._data, p.grad._data, state["sum"]._data,
-                               step=float(state["step"]._data), lr=lr, lr_decay=group["lr_decay"],
-                               weight_decay=group["weight_decay"], eps=group["eps"],
-                               maximize=group["maximize"])
+                update = _lowp_update.for_dtype(adagrad_update, _lowp_update.adagrad_update,
+                                                p._data.dtype, group.get("foreach"))
+                update(p._data, p.grad._data, state["sum"]._data,
+                       step=float(state["step"]._data), lr=lr, lr_decay=group["lr_decay"],
+                       weight_decay=group["weight_decay"], eps=group["eps"],
+                       maximize=group["maximize"])
                 p._vc[0] += 1
         return loss
+
+
+def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None, found_inf=None,
+            has_sparse_grad=False, foreach=None, differentiable=False, has_complex=False, *, lr,
+            weight_decay, lr_decay, eps, maximize):
+    """torch.optim.adagrad.adagrad: one Adagrad step on lists of tensors, in place, with
+    ``Adagrad``'s numbers (each ``state_steps`` tensor is incremented first)."""
+    _listwise.check_call(params, grads, state_sums, differentiable=differentiable,
+                         state_steps=state_steps)
+    _listwise.check_no_grad_scaling(grad_scale, found_inf, fused)
+    lr = _as_scalar(lr)  # a tensor lr rounds in its dtype, as in torch
+    for p, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
+        step = _listwise.advance(step_t)
+        update = _lowp_update.for_dtype(adagrad_update, _lowp_update.adagrad_update,
+                                        p._data.dtype, foreach and not fused)
+        update(p._data, grad._data, state_sum._data, step=step, lr=lr, lr_decay=lr_decay,
+               weight_decay=weight_decay, eps=eps, maximize=maximize)
+        _listwise.bump(p, state_sum)

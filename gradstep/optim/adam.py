@@ -17,8 +17,9 @@ from __future__ import annotations
 from .._blas import axpy
 from .._tensor import Tensor
 from ..backend import xp
+from . import _listwise, _lowp_update
 from ._flat import param_batches
-from ._functional import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
+from ._update import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -32,7 +33,7 @@ from .optimizer import (
     _zeros_like,
 )
 
-__all__ = ["Adam", "adam_update"]
+__all__ = ["Adam", "adam", "adam_update"]
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
@@ -129,9 +130,36 @@ class Adam(Optimizer):
             for b in param_batches(self, group, keys, self._init_state, scalar_keys=("step",)):
                 b.state["step"] += 1
                 s = b.state
-                b.run(adam_update, s["exp_avg"], s["exp_avg_sq"],
+                update = _lowp_update.for_dtype(adam_update, _lowp_update.adam_update,
+                                                b.param.dtype, group["foreach"])
+                b.run(update, s["exp_avg"], s["exp_avg_sq"],
                       s.get("max_exp_avg_sq"), step=b.scalar("step"), **hyper)
         return loss
+
+
+def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach=None,
+         capturable=False, differentiable=False, fused=None, grad_scale=None, found_inf=None,
+         has_complex=False, decoupled_weight_decay=False, *, amsgrad, beta1, beta2, lr,
+         weight_decay, eps, maximize):
+    """torch.optim.adam.adam: one Adam step on lists of tensors, in place, with ``Adam``'s
+    numbers (each ``state_steps`` tensor is incremented first). ``max_exp_avg_sqs`` is read
+    only with ``amsgrad``; ``capturable`` and ``has_complex`` have no effect (CPU, no complex
+    dtypes); see ``gradstep.optim._listwise`` for grad mode."""
+    _listwise.check_call(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
+                         differentiable=differentiable, state_steps=state_steps)
+    _listwise.check_no_grad_scaling(grad_scale, found_inf, fused)
+    hyper = dict(lr=_get_value(lr), beta1=_get_value(beta1), beta2=_get_value(beta2), eps=eps,
+                 weight_decay=_get_value(weight_decay), amsgrad=amsgrad, maximize=maximize,
+                 decoupled_weight_decay=decoupled_weight_decay)
+    for i, p in enumerate(params):
+        step = _listwise.advance(state_steps[i])
+        exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
+        max_sq = max_exp_avg_sqs[i] if amsgrad else None
+        update = _lowp_update.for_dtype(adam_update, _lowp_update.adam_update, p._data.dtype,
+                                        foreach and not fused)
+        update(p._data, grads[i]._data, exp_avg._data, exp_avg_sq._data, _listwise.data(max_sq),
+               step=step, **hyper)
+        _listwise.bump(p, exp_avg, exp_avg_sq, max_sq)
 
 
 def _check_betas(betas):

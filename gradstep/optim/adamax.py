@@ -12,8 +12,9 @@ Algorithm box (torch.optim.Adamax)::
 from __future__ import annotations
 
 from ..backend import xp
+from . import _listwise
 from ._flat import param_batches
-from ._functional import add_weight_decay, lerp_, signed_grad, temps
+from ._update import add_weight_decay, lerp_, signed_grad, temps
 from .adam import _check_betas
 from .optimizer import (
     Optimizer,
@@ -27,7 +28,7 @@ from .optimizer import (
     _zeros_like,
 )
 
-__all__ = ["Adamax", "adamax_update"]
+__all__ = ["Adamax", "adamax", "adamax_update"]
 
 
 def adamax_update(param, grad, exp_avg, exp_inf, *, step, lr, beta1, beta2, eps, weight_decay,
@@ -94,3 +95,19 @@ class Adamax(Optimizer):
                 b.run(adamax_update, b.state["exp_avg"], b.state["exp_inf"],
                       step=b.scalar("step"), **hyper)
         return loss
+
+
+def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximize=False,
+           differentiable=False, capturable=False, has_complex=False, *, eps, beta1, beta2, lr,
+           weight_decay):
+    """torch.optim.adamax.adamax: one Adamax step on lists of tensors, in place, with
+    ``Adamax``'s numbers (each ``state_steps`` tensor is incremented first)."""
+    _listwise.check_call(params, grads, exp_avgs, exp_infs, differentiable=differentiable,
+                         state_steps=state_steps)
+    lr = _get_value(lr)
+    for p, grad, exp_avg, exp_inf, step_t in zip(params, grads, exp_avgs, exp_infs, state_steps):
+        step = _listwise.advance(step_t)
+        adamax_update(p._data, grad._data, exp_avg._data, exp_inf._data, step=step, lr=lr,
+                      beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                      maximize=maximize)
+        _listwise.bump(p, exp_avg, exp_inf)

@@ -15,6 +15,7 @@ default dtype is float64), so they are rounded to that dtype between steps.
 from __future__ import annotations
 
 from ..backend import get_default_dtype, xp
+from . import _listwise
 from .optimizer import (
     Optimizer,
     _as_scalar,
@@ -25,6 +26,8 @@ from .optimizer import (
     _use_grad_for_differentiable,
     _zeros_like,
 )
+
+__all__ = ["ASGD", "asgd", "asgd_update"]
 
 
 def asgd_update(param, grad, ax, *, eta, mu, lambd, weight_decay, maximize):
@@ -89,15 +92,35 @@ class ASGD(Optimizer):
                     continue
                 state = self.state[p] or self._init_state(p, group)
                 state["step"]._data += 1
-                asgd_update(p._data, p.grad._data, state["ax"]._data,
-                            eta=float(state["eta"]._data), mu=float(state["mu"]._data),
-                            lambd=group["lambd"], weight_decay=group["weight_decay"],
-                            maximize=group["maximize"])
-                eta, mu = asgd_schedule(float(state["step"]._data), lr=lr, lambd=group["lambd"],
-                                        alpha=group["alpha"], t0=group["t0"])
-                # torch stores them via a tensor of the default dtype: float32-rounded even when
-                # loading a state dict has cast eta and mu to float64
-                state["eta"]._data[...] = xp.asarray(eta, dtype=get_default_dtype().np)
-                state["mu"]._data[...] = xp.asarray(mu, dtype=get_default_dtype().np)
+                _asgd_step(p, p.grad, state["ax"], state["eta"], state["mu"],
+                           float(state["step"]._data), lr=lr, lambd=group["lambd"],
+                           alpha=group["alpha"], t0=group["t0"],
+                           weight_decay=group["weight_decay"], maximize=group["maximize"])
                 p._vc[0] += 1
         return loss
+
+
+def _asgd_step(p, grad, ax, eta, mu, step, *, lr, lambd, alpha, t0, weight_decay, maximize):
+    """One ASGD step of parameter ``p`` (``step`` already incremented): ``p`` and ``ax`` move
+    with the current ``eta`` and ``mu`` (0-d tensors), which then take the next step's values."""
+    asgd_update(p._data, grad._data, ax._data, eta=float(eta._data), mu=float(mu._data),
+                lambd=lambd, weight_decay=weight_decay, maximize=maximize)
+    eta_next, mu_next = asgd_schedule(step, lr=lr, lambd=lambd, alpha=alpha, t0=t0)
+    # torch stores them via a tensor of the default dtype: float32-rounded even when loading a
+    # state dict has cast eta and mu to float64
+    eta._data[...] = xp.asarray(eta_next, dtype=get_default_dtype().np)
+    mu._data[...] = xp.asarray(mu_next, dtype=get_default_dtype().np)
+
+
+def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=False,
+         differentiable=False, capturable=False, has_complex=False, *, lambd, lr, t0, alpha,
+         weight_decay):
+    """torch.optim.asgd.asgd: one ASGD step on lists of tensors, in place, with ``ASGD``'s
+    numbers (``state_steps``, ``etas`` and ``mus`` move on as the optimizer's state does)."""
+    _listwise.check_call(params, grads, axs, differentiable=differentiable)
+    lr = _as_scalar(lr)  # a tensor lr rounds in its dtype, as in torch
+    for p, grad, ax, mu, eta, step_t in zip(params, grads, axs, mus, etas, state_steps):
+        step = _listwise.advance(step_t)
+        _asgd_step(p, grad, ax, eta, mu, step, lr=lr, lambd=lambd, alpha=alpha, t0=t0,
+                   weight_decay=weight_decay, maximize=maximize)
+        _listwise.bump(p, ax, eta, mu)

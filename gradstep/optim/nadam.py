@@ -19,8 +19,9 @@ Algorithm box (torch.optim.NAdam)::
 from __future__ import annotations
 
 from ..backend import xp
+from . import _listwise
 from ._flat import param_batches
-from ._functional import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
+from ._update import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .adam import _check_betas
 from .optimizer import (
     Optimizer,
@@ -34,7 +35,7 @@ from .optimizer import (
     _zeros_like,
 )
 
-__all__ = ["NAdam", "nadam_update"]
+__all__ = ["NAdam", "nadam", "nadam_update"]
 
 
 def nadam_update(param, grad, exp_avg, exp_avg_sq, *, step, mu, mu_next, mu_product, lr, beta1,
@@ -113,9 +114,38 @@ class NAdam(Optimizer):
                                    scalar_keys=("step", "mu_product")):
                 b.state["step"] += 1
                 t = b.scalar("step")
-                mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * decay))
-                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * decay))
+                mu, mu_next = _momentum_schedule(t, beta1, decay)
                 b.state["mu_product"] *= mu
                 b.run(nadam_update, b.state["exp_avg"], b.state["exp_avg_sq"],
                       step=t, mu=mu, mu_next=mu_next, mu_product=b.scalar("mu_product"), **hyper)
         return loss
+
+
+def _momentum_schedule(t, beta1, momentum_decay):
+    """``mu_t`` and ``mu_{t+1}`` of step ``t``."""
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    return mu, mu_next
+
+
+def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps,
+          decoupled_weight_decay=False, foreach=None, capturable=False, differentiable=False,
+          has_complex=False, maximize=False, *, beta1, beta2, lr, weight_decay, momentum_decay,
+          eps):
+    """torch.optim.nadam.nadam: one NAdam step on lists of tensors, in place, with ``NAdam``'s
+    numbers (each ``state_steps`` tensor is incremented and each ``mu_products`` one updated)."""
+    _listwise.check_call(params, grads, exp_avgs, exp_avg_sqs, differentiable=differentiable,
+                         state_steps=state_steps)
+    _listwise.check_call((), state_steps=mu_products, step_name="mu_products")
+    lr = _get_value(lr)
+    for i, p in enumerate(params):
+        t = _listwise.advance(state_steps[i])
+        mu, mu_next = _momentum_schedule(t, beta1, momentum_decay)
+        mu_product = mu_products[i]
+        mu_product._data *= mu
+        exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
+        nadam_update(p._data, grads[i]._data, exp_avg._data, exp_avg_sq._data, step=t, mu=mu,
+                     mu_next=mu_next, mu_product=float(mu_product._data), lr=lr, beta1=beta1,
+                     beta2=beta2, eps=eps, weight_decay=weight_decay,
+                     decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        _listwise.bump(p, exp_avg, exp_avg_sq, mu_product)

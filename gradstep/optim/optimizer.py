@@ -363,6 +363,9 @@ class Optimizer:
         zeroed in place (the classic behaviour); gradients then accumulate into
         the same arrays.
         """
+        # read first, as torch's zero_grad reads it first: an optimizer whose ``__init__`` never
+        # called ``Optimizer.__init__`` fails with torch's AttributeError, naming ``defaults``
+        self.defaults  # noqa: B018
         for group in self.param_groups:
             for p in group["params"]:
                 g = p._grad

@@ -19,8 +19,9 @@ Algorithm box (torch.optim.RAdam)::
 from __future__ import annotations
 
 from ..backend import xp
+from . import _listwise
 from ._flat import param_batches
-from ._functional import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
+from ._update import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .adam import _check_betas
 from .optimizer import (
     Optimizer,
@@ -34,7 +35,7 @@ from .optimizer import (
     _zeros_like,
 )
 
-__all__ = ["RAdam", "radam_update"]
+__all__ = ["RAdam", "radam", "radam_update"]
 
 
 def radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps, weight_decay,
@@ -116,3 +117,20 @@ class RAdam(Optimizer):
                 b.run(radam_update, b.state["exp_avg"], b.state["exp_avg_sq"],
                       step=b.scalar("step"), **hyper)
         return loss
+
+
+def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_decay=False,
+          foreach=None, differentiable=False, capturable=False, has_complex=False, maximize=False,
+          *, beta1, beta2, lr, weight_decay, eps):
+    """torch.optim.radam.radam: one RAdam step on lists of tensors, in place, with ``RAdam``'s
+    numbers (each ``state_steps`` tensor is incremented first)."""
+    _listwise.check_call(params, grads, exp_avgs, exp_avg_sqs, differentiable=differentiable,
+                         state_steps=state_steps)
+    lr = _get_value(lr)
+    for p, grad, exp_avg, exp_avg_sq, step_t in zip(params, grads, exp_avgs, exp_avg_sqs,
+                                                    state_steps):
+        step = _listwise.advance(step_t)
+        radam_update(p._data, grad._data, exp_avg._data, exp_avg_sq._data, step=step, lr=lr,
+                     beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                     decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        _listwise.bump(p, exp_avg, exp_avg_sq)

@@ -14,6 +14,7 @@ Algorithm box (torch.optim.RMSprop)::
 from __future__ import annotations
 
 from ..backend import xp
+from . import _listwise, _lowp_update
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -24,6 +25,8 @@ from .optimizer import (
     _use_grad_for_differentiable,
     _zeros_like,
 )
+
+__all__ = ["RMSprop", "rmsprop", "rmsprop_update"]
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
@@ -98,7 +101,9 @@ class RMSprop(Optimizer):
                     continue
                 state = self.state[p] or self._init_state(p, group)
                 state["step"]._data += 1
-                rmsprop_update(
+                update = _lowp_update.for_dtype(rmsprop_update, _lowp_update.rmsprop_update,
+                                                p._data.dtype, group.get("foreach"))
+                update(
                     p._data, p.grad._data, state["square_avg"]._data,
                     _data_or_none(state.get("grad_avg")), _data_or_none(state.get("momentum_buffer")),
                     lr=lr, alpha=group["alpha"], eps=group["eps"],
@@ -106,3 +111,24 @@ class RMSprop(Optimizer):
                     centered=group["centered"], maximize=group["maximize"])
                 p._vc[0] += 1
         return loss
+
+
+def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, foreach=None,
+            maximize=False, differentiable=False, capturable=False, has_complex=False, *, lr,
+            alpha, eps, weight_decay, momentum, centered):
+    """torch.optim.rmsprop.rmsprop: one RMSprop step on lists of tensors, in place, with
+    ``RMSprop``'s numbers. ``grad_avgs`` is read only when ``centered``,
+    ``momentum_buffer_list`` only when ``momentum > 0``."""
+    _listwise.check_call(params, grads, square_avgs, grad_avgs, momentum_buffer_list,
+                         differentiable=differentiable, state_steps=state_steps)
+    lr = _get_value(lr)
+    for i, p in enumerate(params):
+        _listwise.advance(state_steps[i])
+        grad_avg = grad_avgs[i] if centered else None
+        buf = momentum_buffer_list[i] if momentum > 0 else None
+        update = _lowp_update.for_dtype(rmsprop_update, _lowp_update.rmsprop_update,
+                                        p._data.dtype, foreach)
+        update(p._data, grads[i]._data, square_avgs[i]._data, _listwise.data(grad_avg),
+               _listwise.data(buf), lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+               momentum=momentum, centered=centered, maximize=maximize)
+        _listwise.bump(p, square_avgs[i], grad_avg, buf)

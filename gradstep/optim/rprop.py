@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..backend import xp
+from . import _listwise
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -23,6 +24,8 @@ from .optimizer import (
     _use_grad_for_differentiable,
     _zeros_like,
 )
+
+__all__ = ["Rprop", "rprop", "rprop_update"]
 
 
 def rprop_update(param, grad, prev, step_size, *, etaminus, etaplus, step_size_min,
@@ -84,3 +87,18 @@ class Rprop(Optimizer):
                              maximize=group["maximize"])
                 p._vc[0] += 1
         return loss
+
+
+def rprop(params, grads, prevs, step_sizes, state_steps, foreach=None, capturable=False,
+          maximize=False, differentiable=False, has_complex=False, *, step_size_min,
+          step_size_max, etaminus, etaplus):
+    """torch.optim.rprop.rprop: one Rprop step on lists of tensors, in place, with ``Rprop``'s
+    numbers."""
+    _listwise.check_call(params, grads, prevs, step_sizes, differentiable=differentiable,
+                         state_steps=state_steps)
+    for p, grad, prev, step_size, step_t in zip(params, grads, prevs, step_sizes, state_steps):
+        _listwise.advance(step_t)
+        rprop_update(p._data, grad._data, prev._data, step_size._data, etaminus=etaminus,
+                     etaplus=etaplus, step_size_min=step_size_min, step_size_max=step_size_max,
+                     maximize=maximize)
+        _listwise.bump(p, prev, step_size)

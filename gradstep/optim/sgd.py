@@ -16,8 +16,9 @@ from __future__ import annotations
 from .._blas import axpby, axpy
 from .._tensor import Tensor
 from ..backend import xp
+from . import _listwise, _lowp_update
 from ._flat import param_batches
-from ._functional import add_weight_decay, signed_grad, temps
+from ._update import add_weight_decay, signed_grad, temps
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -28,7 +29,7 @@ from .optimizer import (
     _zeros_like,
 )
 
-__all__ = ["SGD", "sgd_update"]
+__all__ = ["SGD", "sgd", "sgd_update"]
 
 
 def sgd_update(param, grad, momentum_buffer, *, fresh, lr, weight_decay, momentum, dampening,
@@ -37,7 +38,7 @@ def sgd_update(param, grad, momentum_buffer, *, fresh, lr, weight_decay, momentu
 
     ``momentum_buffer`` is only used when ``momentum != 0``; when ``fresh`` it is
     overwritten with the gradient (torch clones the gradient on the first step).
-    ``scratch``: optional preallocated temporaries (see ``_functional.temps``).
+    ``scratch``: optional preallocated temporaries (see ``_update.temps``).
     """
     (d_p,) = temps(param, scratch, 1)
     g = signed_grad(grad, maximize, out=d_p)
@@ -114,7 +115,31 @@ class SGD(Optimizer):
                          momentum=group["momentum"], dampening=group["dampening"],
                          nesterov=group["nesterov"], maximize=group["maximize"])
             for b in param_batches(self, group, keys, self._init_state):
-                b.run(sgd_update, b.state.get("momentum_buffer"), fresh=b.fresh,
-                      **hyper)
+                update = _lowp_update.for_dtype(sgd_update, _lowp_update.sgd_update,
+                                                b.param.dtype, group["foreach"])
+                b.run(update, b.state.get("momentum_buffer"), fresh=b.fresh, **hyper)
         return loss
 
+
+def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=None, fused=None,
+        grad_scale=None, found_inf=None, *, weight_decay, momentum, lr, dampening, nesterov,
+        maximize):
+    """torch.optim.sgd.sgd: one SGD step on lists of tensors, in place, with ``SGD``'s numbers.
+
+    A ``None`` in ``momentum_buffer_list`` (a parameter's first step with momentum) is
+    replaced by the new buffer, as torch does. ``has_sparse_grad`` has no effect (gradstep
+    has no sparse gradients); see ``gradstep.optim._listwise`` for grad mode.
+    """
+    _listwise.check_no_grad_scaling(grad_scale, found_inf, fused)
+    _listwise.check_call(params, d_p_list, momentum_buffer_list)
+    hyper = dict(lr=_get_value(lr), weight_decay=_get_value(weight_decay), momentum=momentum,
+                 dampening=dampening, nesterov=nesterov, maximize=maximize)
+    for i, (p, grad) in enumerate(zip(params, d_p_list)):
+        buf = momentum_buffer_list[i] if momentum != 0 else None
+        fresh = momentum != 0 and buf is None
+        if fresh:  # torch clones the gradient; sgd_update writes it in
+            buf = momentum_buffer_list[i] = Tensor._make(xp.empty_like(grad._data))
+        update = _lowp_update.for_dtype(sgd_update, _lowp_update.sgd_update, p._data.dtype,
+                                        foreach and not fused)
+        update(p._data, grad._data, _listwise.data(buf), fresh=fresh, **hyper)
+        _listwise.bump(p, buf)
