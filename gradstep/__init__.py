@@ -24,7 +24,6 @@ from ._creation import (
     arange,
     as_tensor,
     asarray,
-    bernoulli,
     empty,
     empty_like,
     empty_strided,
@@ -284,11 +283,15 @@ def numel(x) -> int:
 
 
 def clamp_min(x, lo):
-    return clamp(x, min=lo)
+    from .ops.elementwise import clamp_min as _clamp_min
+
+    return _clamp_min(x, lo)
 
 
 def clamp_max(x, hi):
-    return clamp(x, max=hi)
+    from .ops.elementwise import clamp_max as _clamp_max
+
+    return _clamp_max(x, hi)
 
 
 def result_type(a, b):
@@ -467,6 +470,29 @@ from .ops.trig import (  # noqa: E402
 # torch.tan_(x), torch.greater, torch.dropout(input, p, train), ...: never over a name defined above
 globals().update({k: v for k, v in _torch_aliases.FUNCTIONS.items() if k not in globals()})
 _torch_aliases.bind()
+
+# window functions, sampling (poisson, binomial, bernoulli), storages and the smaller Tensor
+# methods and torch.* functions (apply_, output_nr, frombuffer, svd_lowrank, ...)
+from . import _storage, _tensor_misc  # noqa: E402
+from ._creation import empty_permuted, frombuffer  # noqa: E402
+from ._runtime import (  # noqa: E402
+    init_num_threads,
+    prepare_multiprocessing_environment,
+    set_anomaly_enabled,
+    set_flush_denormal,
+)
+from .ops import lowrank as _lowrank  # noqa: E402
+from .ops import sampling as _sampling  # noqa: E402
+from .ops import windows as _windows  # noqa: E402
+
+globals().update(_windows.FUNCTIONS)  # hann_window, hamming_window, kaiser_window, ...
+globals().update(_sampling.FUNCTIONS)  # poisson, binomial, and bernoulli with torch's grad_fn
+globals().update(_lowrank.FUNCTIONS)  # svd_lowrank, pca_lowrank
+globals().update(_tensor_misc.FUNCTIONS)  # get_device, is_inference, norm_except_dim, ...
+globals().update(_storage.CLASSES)  # UntypedStorage, TypedStorage, FloatStorage, ...
+for _m in (_sampling, _storage, _tensor_misc):
+    _m.bind()
+del _m
 
 # torch.distributions and torch.func (function transforms)
 from . import distributions, func  # noqa: E402, F401

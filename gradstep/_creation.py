@@ -364,14 +364,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _finish(arr.astype(_dt(dtype)), requires_grad, device)
 
 
-def bernoulli(input, p=None, *, generator=None):  # noqa: A002
-    probs = input._data if p is None else xp.full(input.shape, p)
-    if ((probs < 0) | (probs > 1)).any():
-        raise RuntimeError("bernoulli_ expects p to be in [0, 1]")
-    arr = (_gen(generator).random(input.shape) < probs).astype(input._data.dtype)
-    return _finish(arr)
-
-
 def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
     """Sample category indices from each row of (unnormalised) probabilities ``input``.
 
@@ -403,3 +395,70 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):  # no
         keys = rows / g.exponential(size=rows.shape)
         out = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return _finish(out.astype(xp.int64).reshape(p.shape[:-1] + (num_samples,)))
+
+
+# ---------------------------------------------------------------- memory-level factories
+_READ_ONLY_BUFFER = (
+    "The given buffer is not writable. gradstep's tensor shares its memory read-only: "
+    "in-place operations on it raise (torch would write into the supposedly non-writable "
+    "buffer). Copy the buffer, or pass a writable one (bytearray, array.array, a writable "
+    "memoryview), to write to the tensor.")
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor over the memory of ``buffer`` (any object with the buffer protocol),
+    sharing it: writes through either side show in the other. ``offset`` is in bytes;
+    ``count`` elements (every remaining element when negative)."""
+    dt = B.as_dtype(dtype)
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise ValueError("object does not implement Python buffer protocol.") from None
+    length, item = view.nbytes, dt.itemsize
+    count, offset = int(count), int(offset)
+    if length == 0 or count == 0:
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
+    if not 0 <= offset < length:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than "
+                         f"buffer length ({length} bytes) minus 1")
+    if count < 0:
+        if (length - offset) % item:
+            raise ValueError(f"buffer length ({length - offset} bytes) after offset ({offset} "
+                             f"bytes) must be a multiple of element size ({item})")
+        count = (length - offset) // item
+    elif offset + count * item > length:
+        raise ValueError(f"requested buffer length ({count} * {item} bytes) after offset "
+                         f"({offset} bytes) must not be greater than actual buffer length "
+                         f"({length} bytes)")
+    arr = xp.frombuffer(view.cast("B") if view.ndim != 1 or view.format != "B" else view,
+                        dtype=dt.np, count=count, offset=offset)
+    if view.readonly:
+        from ._warn_once import warn_once
+
+        warn_once("frombuffer-read-only", _READ_ONLY_BUFFER)
+    return _finish(arr, requires_grad)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, pin_memory=False):
+    """An uninitialised tensor of ``size`` whose dimensions lie in memory in the order
+    ``physical_layout`` (outermost first): ``(0, 2, 3, 1)`` is channels-last."""
+    shape = tuple(_dim_size(s, i) for i, s in enumerate(size))
+    order = tuple(int(d) for d in physical_layout)
+    if len(shape) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the "
+                           f"physical_layout; i.e. len(size) = {len(shape)} is not equal to "
+                           f"len(physical_layout) = {len(order)}")
+    for i, d in enumerate(order):
+        if not 0 <= d < len(shape):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(shape) - 1}, but got {d} at index {i}).  NB: negative "
+                               "dims not currently supported; file an issue if you want it.")
+    if len(set(order)) != len(order):
+        raise RuntimeError("Duplicate dim not allowed")
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: "
+                           f"{list(shape)}")
+    physical = xp.empty(tuple(shape[d] for d in order), _dt(dtype))
+    return _finish(physical.transpose(tuple(order.index(i) for i in range(len(shape)))),
+                   requires_grad, device)

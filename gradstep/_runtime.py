@@ -138,3 +138,66 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 
         return OptimizedModule(model)
     return model
+
+
+# ---------------------------------------------------------------- CPU and process setup
+def init_num_threads() -> None:
+    """Nothing to do: torch initialises its OpenMP pool here; the BLAS keeps its own threads
+    (``set_num_threads``)."""
+
+
+_MXCSR_FLUSH = 0x8040  # SSE's flush-to-zero (bit 15) and denormals-are-zero (bit 6)
+_MXCSR_MASKS = 0x1F80  # the exception masks, all set in any normal floating-point environment
+
+
+def _libm():
+    import ctypes
+    import platform
+    import sys
+
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    try:
+        return ctypes.CDLL("libm.so.6")
+    except OSError:
+        return None
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Flush denormal floats to zero (``mode`` True) or stop (False), in the calling thread,
+    as torch does on x86: the SSE control register's FTZ and DAZ bits, through glibc's
+    ``fegetenv``/``fesetenv`` (x86-64 ``fenv_t`` keeps MXCSR in its last 4 bytes). Returns
+    True when set; False where that is not available (not x86-64 Linux), as torch returns
+    False on processors without the flags."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"set_flush_denormal(): argument 'mode' (position 1) must be bool, not "
+                        f"{type(mode).__name__}")
+    import ctypes
+
+    libm = _libm()
+    if libm is None:
+        return False
+    env = ctypes.create_string_buffer(32)
+    if libm.fegetenv(env) != 0:
+        return False
+    mxcsr = int.from_bytes(env.raw[28:32], "little")
+    if mxcsr & _MXCSR_MASKS != _MXCSR_MASKS:  # not the layout we expect: leave it alone
+        return False
+    mxcsr = mxcsr | _MXCSR_FLUSH if mode else mxcsr & ~_MXCSR_FLUSH
+    raw = bytearray(env.raw)
+    raw[28:32] = mxcsr.to_bytes(4, "little")
+    return libm.fesetenv(ctypes.create_string_buffer(bytes(raw), 32)) == 0
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turn autograd's anomaly detection on or off (``torch.autograd.set_detect_anomaly``
+    without the context manager and its warning)."""
+    from .autograd.anomaly_mode import _AnomalyState
+
+    _AnomalyState.enabled = bool(enabled)
+    _AnomalyState.check_nan = bool(check_nan)
+
+
+def prepare_multiprocessing_environment(path: str) -> None:
+    """Nothing to prepare: torch starts its shared-memory manager for ``path`` here; gradstep
+    shares memory through anonymous maps inherited by forked processes (``Tensor.share_memory_``)."""

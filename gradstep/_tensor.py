@@ -162,6 +162,10 @@ class Tensor:
             return self
         if requires_grad and not B.is_float_array(self._data):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and type(self._vc) is not list:
+            from .autograd._inference import check_requires_grad
+
+            check_requires_grad()
         self._rg = bool(requires_grad)
         return self
 
@@ -239,7 +243,9 @@ class Tensor:
 
     @property
     def _version(self):
-        return self._vc[0]
+        from .autograd._inference import version
+
+        return version(self)
 
     # ------------------------------------------------------------ conversion
     def item(self):
@@ -542,29 +548,6 @@ class Tensor:
         self._vc[0] += 1
         return self
 
-    def copy_(self, src, non_blocking=False):
-        from .ops._util import to_tensor
-
-        src = to_tensor(src)
-        if self._needs_graph(src):
-            def fn(s):
-
-                out = src.to(s.dtype).expand(s.shape) if src.shape != s.shape else src.to(s.dtype)
-                return out + s * 0 if s._rg else out
-
-            return self._inplace_graph(fn)
-        try:
-            self._check_writable()
-            self._data[...] = xp.broadcast_to(src._data, self._data.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size "
-                f"of tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
-                f"{self.ndim - 1}"
-            ) from None
-        self._vc[0] += 1
-        return self
-
     def masked_fill_(self, mask, value):
         if self._needs_graph(value):
             return self._inplace_graph(lambda s: s.masked_fill(mask, value))
@@ -782,8 +765,9 @@ def _bind_ops():
                  "square", "relu", "log2", "log10", "clamp", "maximum", "minimum", "lerp"):
         setattr(T, name, getattr(E, name))
     T.clip = E.clamp
-    T.clamp_min = lambda a, m: E.clamp(a, min=m)
-    T.clamp_max = lambda a, m: E.clamp(a, max=m)
+    T.clamp_min = E.clamp_min
+    T.copy_ = S.copy_into  # dst.copy_(src, non_blocking=False)
+    T.clamp_max = E.clamp_max
     T.where = lambda a, cond, other: E.where(cond, a, other)
     # reductions
     for name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var",

@@ -85,9 +85,10 @@ def is_pinned(self, device=None):
 
 
 def is_inference(self):
-    """False: gradstep's ``inference_mode`` makes ordinary tensors (no autograd either way),
-    so code that clones inference tensors before training on them has nothing to do."""
-    return False
+    """Whether this tensor was made inside ``inference_mode()`` (or is a view of one)."""
+    from .autograd._inference import is_inference as _is_inference
+
+    return _is_inference(self)
 
 
 def is_contiguous(self, memory_format=None):

@@ -12,7 +12,6 @@ The methods whose torch 1.x overloads are still accepted (``add``, ``sub``, ``ad
 
 from __future__ import annotations
 
-import math
 from itertools import chain
 
 from . import _blas, _legacy
@@ -319,22 +318,6 @@ def lerp_(self, end, weight):
     return _write_out_of_place(self, lambda s: U.lerp(s, end, weight))  # two-sided, fused
 
 
-def resize_(self, *sizes, memory_format=None):
-    """Reshape in place, keeping the leading elements; new elements are uninitialised (zeros)."""
-    shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
-    if _GradState.enabled and self._rg:
-        raise RuntimeError("cannot resize variables that require grad")
-    n = math.prod(shape)
-    flat = self._data.reshape(-1)
-    if n <= flat.size:
-        self._data = flat[:n].reshape(shape)
-    else:
-        grown = xp.zeros(n, self._data.dtype)
-        grown[:flat.size] = flat
-        self._data = grown.reshape(shape)
-    return self
-
-
 HAND_WRITTEN = {name: globals()[name] for name in (
     "add_", "sub_", "_fused_axpy_", "mul_", "div_", "pow_", "neg_", "clamp_", "clamp_min_",
     "clamp_max_", "maximum_", "sqrt_", "exp_", "abs_", "sign_", "relu_", "sigmoid_", "tanh_",
@@ -364,8 +347,7 @@ def bind():
                      ("unsqueeze", S.unsqueeze), ("swapaxes", S.transpose),
                      ("swapdims", S.transpose)):
         setattr(T, name + "_", _shape_inplace(op))
-    T.resize_ = resize_
-    T.resize_as_ = lambda self, other, memory_format=None: resize_(self, other.shape)
+    # resize_, resize_as_: see _storage.py (they work on the storage)
 
 
 bind()

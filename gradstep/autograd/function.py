@@ -26,6 +26,13 @@ from .anomaly_mode import _AnomalyState
 from .grad_mode import _GradState, enable_grad, no_grad
 
 _Tensor = None  # set by gradstep._tensor to break the import cycle
+FREED_GRAPH_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
 _acc_lock = threading.Lock()
 
 
@@ -39,8 +46,13 @@ class Node:
     _pre_hooks = None  # hooks registered on a non-leaf output tensor
     _retain = None  # weakref to a non-leaf tensor that called retain_grad()
     _freed = False
+    holds_saved = False  # backward reads values the node kept itself: see ``release``
     _saved = ()
     _name = None
+    # next_functions as torch lists them, where its node has other inputs than gradstep's:
+    # indices into ``_next``, None for an input that torch lists without a graph (a Python
+    # scalar torch wraps in a tensor); None: ``_next`` as it is
+    _shown_edges = None
     _unpack = None  # the unpack hook when saved tensors were packed (graph.saved_tensors_hooks)
     _node_pre_hooks = None  # Node.register_prehook: hook(grad_outputs)
     _post_hooks = None  # Node.register_hook: hook(grad_inputs, grad_outputs)
@@ -100,7 +112,8 @@ class Node:
         saves = self.saves
         if saves:
             saved = tuple([inputs[i] for i in saves])
-            self._saved_versions = tuple([t._vc[0] for t in saved])
+            # [-1], not [0]: the one read an inference tensor refuses (see _inference)
+            self._saved_versions = tuple([t._vc[-1] for t in saved])
             self._saved = _pack_saved(self, saved)
         out = _Tensor._make(out_data, True, self)
         if self.saves_output:
@@ -113,13 +126,7 @@ class Node:
     @property
     def saved_tensors(self):
         if self._freed:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or "
-                "if you need to access saved tensors after calling backward."
-            )
+            raise RuntimeError(FREED_GRAPH_MESSAGE)
         if self._unpack is not None:  # packed by graph.saved_tensors_hooks
             saved = tuple(self._unpack(p) for p in self._saved)
             for t, vc, v in zip(saved, self._saved_vcs, self._saved_versions):
@@ -143,19 +150,35 @@ class Node:
         return t
 
     def release(self):
-        """Free what was saved for backward (after a backward without retain_graph)."""
-        if self._saved or self.saves_output:
+        """Free what was saved for backward (after a backward without retain_graph).
+
+        A node that saved something (``saves``, ``saves_output``, or, with ``holds_saved``,
+        values it keeps itself: an index, a mask, a Python scalar that torch saves as a
+        tensor) is marked freed, and running it again raises torch's freed-graph error, as
+        torch does for any node that saved a tensor. The check is an instance attribute that
+        replaces ``_run_backward``: nothing is added to a backward that runs once.
+        """
+        if self._saved or self.saves_output or self.holds_saved:
             self._freed = True
             self._saved = ()
             self._out_data = None
+            self._run_backward = _run_freed  # a plain function: no bound method to make
 
     # -- introspection -----------------------------------------------------
     def name(self) -> str:
-        return self._name or type(self).__name__ + "Backward0"
+        return self._name or self._default_name()
+
+    def _default_name(self):
+        """The name when no ``_name`` is set: a subclass whose name depends on the call
+        overrides this (an ``as_torch_node`` renaming still wins)."""
+        return type(self).__name__ + "Backward0"
 
     @property
     def next_functions(self):
-        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._next)
+        edges, shown = self._next, self._shown_edges
+        if shown is not None:
+            edges = tuple(None if i is None else edges[i] for i in shown)
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in edges)
 
     def _register_tensor_prehook(self, hook):
         """A hook of the tensor this node made (output 0): ``hook(grad) -> grad or None``."""
@@ -185,8 +208,8 @@ class Node:
             d = self.__dict__["_metadata"] = {}
         return d
 
-    def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+    def __repr__(self):  # torch's repr shows its class: name() without a torch::autograd:: prefix
+        return f"<{self.name().rpartition('::')[2]} object at {hex(id(self))}>"
 
     def backward(self, grad):  # pragma: no cover - every op overrides
         raise NotImplementedError(f"{self.name()} has no backward")
@@ -195,6 +218,26 @@ class Node:
         """Engine entry: grads per output -> grads per input (tuple)."""
         g = self.backward(grads[0])
         return g if isinstance(g, tuple) else (g,)
+
+
+def _run_freed(grads):
+    """``_run_backward`` of a released node (see ``Node.release``)."""
+    raise RuntimeError(FREED_GRAPH_MESSAGE)
+
+
+def as_torch_node(out, name, shown_edges=None):
+    """``out``, its grad_fn given torch's ``name`` (and ``shown_edges``, see ``Node``).
+
+    For an op that gradstep composes of several nodes where torch records one: the last
+    node carries torch's name, so ``out.grad_fn`` prints as in torch; the nodes below it stay
+    gradstep's. Only for a composite whose last node is always new (never an input's).
+    """
+    fn = out.grad_fn
+    if fn is not None:
+        fn._name = name
+        if shown_edges is not None:
+            fn._shown_edges = shown_edges
+    return out
 
 
 class AccumulateGrad(Node):
@@ -436,7 +479,10 @@ class Function:
         )
         saved = ctx._to_save
         ctx._saved = tuple(saved)
-        ctx._saved_versions = tuple(t._vc[0] if t is not None else None for t in saved)
+        ctx._saved_versions = tuple(t._vc[-1] if t is not None else None for t in saved)
+        dirty = getattr(ctx, "_dirty", ())
+        if dirty:
+            _check_dirty(dirty)
         input_ids = {id(t) for t in inputs}
         new_outs = []
         for i, o in enumerate(outs):
@@ -457,6 +503,27 @@ class Function:
         return tuple(new_outs) if is_tuple else new_outs[0]
 
 
+def _check_dirty(tensors):
+    """torch's refusal of ``ctx.mark_dirty`` on a leaf that requires grad (or a view of one);
+    as in torch, the forward has already changed it."""
+    for t in tensors:
+        base = t._base
+        if base is not None and base._rg and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if t._rg and t.grad_fn is None and base is None:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
+                               "operation.")
+
+
+class InplaceFunction(Function):
+    """torch's legacy base class (kept for old code): a ``Function`` with an ``inplace`` flag."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
 def once_differentiable(fn):
     """Decorator for a backward that does not support double backward."""
 
@@ -467,4 +534,5 @@ def once_differentiable(fn):
     return wrapper
 
 
-__all__ = ["Function", "FunctionCtx", "Node", "AccumulateGrad", "once_differentiable", "enable_grad"]
+__all__ = ["Function", "FunctionCtx", "Node", "AccumulateGrad", "once_differentiable", "enable_grad",
+           "InplaceFunction"]

@@ -97,7 +97,8 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad`` (gradstep has no separate inference tensors); ``mode=False`` enables grad."""
+    """Like ``no_grad``, and the tensors made inside are inference tensors (``is_inference()``,
+    see ``_inference``); ``mode=False`` enables grad."""
 
     def __new__(cls, mode=True):
         if isinstance(mode, bool):
@@ -110,15 +111,22 @@ class inference_mode(_GradModeContext):
     def __enter__(self):
         self._prev_inference = _GradState.inference
         _GradState.inference = not self._target
+        if not self._target:
+            _inference.enter()
         return super().__enter__()
 
     def __exit__(self, *exc):
         _GradState.inference = self._prev_inference
+        if not self._target:
+            _inference.leave()
         return super().__exit__(*exc)
 
     def __call__(self, fn):
         mode = not self._target
         return _decorate(fn, lambda: inference_mode(mode))
+
+
+from . import _inference  # noqa: E402  (it reads _GradState, defined above)
 
 
 def _decorate(fn, context):

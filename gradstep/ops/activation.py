@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import _parallel
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..autograd.grad_mode import _GradState
 from ..backend import xp
 from ._lowp import float32_compute
@@ -158,7 +158,7 @@ def relu6(a):
 
 
 def hardtanh(a, min_val=-1.0, max_val=1.0):
-    return clamp(a, min_val, max_val)
+    return as_torch_node(clamp(a, min_val, max_val), "HardtanhBackward0")
 
 
 def leaky_relu(a, negative_slope=0.01):

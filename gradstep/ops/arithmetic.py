@@ -129,6 +129,7 @@ def _add_alpha_lowp(a, b, alpha, name):
 
 class AddScalar(Node):
     _name = "AddBackward0"
+    _shown_edges = (0, None)  # torch lists the scalar operand as an input without a graph
 
     def forward(self, a):
         return _parallel.ufunc(xp.add, a, self.s)
@@ -140,6 +141,8 @@ class AddScalar(Node):
 @float32_compute  # float16/bfloat16: times a float32 scalar in float32, rounded once (opmath)
 class MulScalar(Node):
     _name = "MulBackward0"
+    _shown_edges = (0, None)  # as AddScalar
+    holds_saved = True  # torch saves the scalar (a wrapped tensor): a second backward raises
 
     def forward(self, a):
         return _parallel.ufunc(xp.multiply, a, self.s)
@@ -152,6 +155,7 @@ class RDivScalar(Node):
     """``s / a``."""
 
     _name = "MulBackward0"  # torch computes s / a as reciprocal(a) * s
+    _shown_edges = (0, None)  # as AddScalar (torch's first input is ReciprocalBackward0)
     saves = (0,)
 
     def forward(self, a):
@@ -285,6 +289,7 @@ class FloorDivide(Node):
     """
 
     zero_grad = False
+    holds_saved = True  # torch saves the divisor
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
@@ -312,6 +317,8 @@ class Remainder(Node):
     def backward(self, g):
         if self.scalar_a:
             raise RuntimeError("derivative for aten::remainder is not implemented")
+        if not self.saves:  # the divisor needs no gradient: nothing was saved (as in torch)
+            return g, None
         a, b = self.saved_tensors
         # the floor division as torch's div(rounding_mode="floor"): floor(a / b) can round up
         return sum_to(g, a.shape), sum_to(-g * a.div(b, rounding_mode="floor"), b.shape)
@@ -363,18 +370,34 @@ def _times_alpha(a, b, alpha):
     return b * alpha
 
 
-def _fused_add(a, b, alpha):
-    """``a + alpha * b`` rounded once (torch's FMA), without a graph, or None where it does not apply.
+class AddScaled(Node):
+    """``a + alpha * b`` rounded once (torch's FMA) for two float32/float64 tensors of one
+    shape, recorded as torch's one ``AddBackward0`` (``SubBackward0`` for ``sub``, which passes
+    ``-alpha``): the gradient of ``b`` is ``grad * alpha``."""
 
-    Taken for same-shape float32/float64 tensors that need no gradient, e.g. the
-    ``d_p = d_p.add(p.data, alpha=wd)`` of hand-written optimizers (see ``gradstep._blas``).
+    def forward(self, a, b):
+        return _blas.axpy(self.alpha, b, a.copy())
+
+    def backward(self, g):
+        return g, g * self.alpha
+
+
+def _fused_add(a, b, alpha, name="AddBackward0"):
+    """``a + alpha * b`` rounded once (torch's FMA), or None where it does not apply.
+
+    Taken for same-shape float32/float64 tensors, e.g. the ``d_p = d_p.add(p.data,
+    alpha=wd)`` of hand-written optimizers (see ``gradstep._blas``); with a gradient to
+    record, as one ``AddScaled`` node named ``name``.
     """
     T = _util._Tensor or tensor_cls()
-    if (not isinstance(a, T) or not isinstance(b, T) or not _blas.fusable_scale(alpha)
-            or (_GradState.enabled and (a._rg or b._rg))):
+    if not isinstance(a, T) or not isinstance(b, T) or not _blas.fusable_scale(alpha):
         return None
     if a._data.dtype != b._data.dtype or a._data.shape != b._data.shape:
         return None
+    if _GradState.enabled and (a._rg or b._rg):
+        if a._data.dtype.char not in "fd":
+            return None
+        return AddScaled.apply(a, b, alpha=alpha, _name=name)
     out = a._data.copy()  # C-contiguous
     if not _blas.can_fuse(b._data, out):
         return None
@@ -402,7 +425,7 @@ def sub(a, b, alpha=1):
     if type(alpha) is not int or alpha != 1:
         _check_alpha(a, b, alpha)
         if alpha != 1:
-            fused = _fused_add(a, b, -alpha)  # torch: sub(alpha) is add(-alpha)
+            fused = _fused_add(a, b, -alpha, "SubBackward0")  # torch: sub(alpha) is add(-alpha)
             if fused is None:
                 fused = _add_alpha_lowp(a, b, -alpha, "SubBackward0")
             if fused is not None:
@@ -410,9 +433,11 @@ def sub(a, b, alpha=1):
             b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")
-    name = "RsubBackward1" if isinstance(a, (int, float)) else "SubBackward0"
+    if isinstance(a, (int, float)):  # torch's rsub(tensor, scalar): the tensor its one input
+        a, b = binary_args(a, b)
+        return Sub.apply(a, b, _name="RsubBackward1", _shown_edges=(1,))
     a, b = binary_args(a, b)
-    return Sub.apply(a, b, _name=name)
+    return Sub.apply(a, b, _name="SubBackward0")
 
 
 def _check_alpha(a, b, alpha):
@@ -486,6 +511,7 @@ class DivTrunc(Node):
     """``div(a, b, rounding_mode="trunc")``: zero gradient, as in torch."""
 
     _name = "DivBackward2"
+    holds_saved = True  # torch saves the divisor
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
@@ -503,6 +529,8 @@ class DivTrunc(Node):
 @float32_compute
 class DivScalar(Node):
     _name = "DivBackward0"
+    _shown_edges = (0, None)  # as AddScalar
+    holds_saved = True  # as MulScalar
 
     def forward(self, a):
         return a / self.s
@@ -551,10 +579,16 @@ def floor_divide(a, b):
 
 
 def remainder(a, b):
-    name = "RemainderBackward0" if isinstance(b, (bool, int, float)) else "RemainderBackward1"
+    scalar_b = isinstance(b, (bool, int, float))
     scalar_a = isinstance(a, (bool, int, float))  # torch has no derivative for remainder(s, t)
     a, b = binary_args(a, b)
-    return Remainder.apply(a, b, _name=name, scalar_a=scalar_a)
+    if scalar_b:  # torch's remainder(tensor, scalar): one input, nothing saved
+        return Remainder.apply(a, b, _name="RemainderBackward0", scalar_a=scalar_a, saves=(),
+                               _shown_edges=(0,))
+    if scalar_a:  # no derivative: torch records its NotImplemented node
+        return Remainder.apply(a, b, _name="torch::autograd::NotImplemented", scalar_a=True,
+                               saves=(), _shown_edges=(1,))
+    return Remainder.apply(a, b, _name="RemainderBackward1", saves=(0, 1) if b._rg else ())
 
 
 def neg(a):

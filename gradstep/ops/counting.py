@@ -9,7 +9,7 @@ the index torch reports; their gradient flows to the picked element (``_Sorted``
 from __future__ import annotations
 
 from .. import return_types as rt
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
 from .index import _Sorted
@@ -116,6 +116,57 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
     hist, edges = xp.histogram(data, b, range=range, weights=w, density=density)
     dt = input._data.dtype
     return rt.histogram(_make(hist.astype(dt)), _make(edges.astype(dt)))
+
+
+def _histogramdd_edges(data, bins, range, dims, dt):  # noqa: A002
+    """Each dimension's bin edges: given tensors, or ``bins[d] + 1`` points from the range
+    (given, or the data's min and max, widened by 0.5 each side when equal) by linspace in
+    the input's dtype, as torch computes them."""
+    from .._creation import linspace
+    from ..backend import from_numpy_dtype
+
+    if isinstance(bins, int):
+        bins = [bins] * dims
+    if len(bins) != dims:
+        raise RuntimeError("histogramdd: The size of bins must be equal to the innermost "
+                           "dimension of the input.")
+    if range is not None and len(range) != 2 * dims:
+        raise RuntimeError("histogramdd: for a D-dimensional histogram, range should have 2*D "
+                           "elements")
+    edges = []
+    for d, b in enumerate(bins):
+        if hasattr(b, "_data"):
+            edges.append(b._data.astype(dt))
+            continue
+        if range is not None:
+            lo, hi = float(range[2 * d]), float(range[2 * d + 1])
+        else:
+            col = data[:, d]
+            lo, hi = (float(col.min()), float(col.max())) if col.size else (0.0, 0.0)
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges.append(linspace(lo, hi, int(b) + 1, dtype=from_numpy_dtype(dt))._data)
+    return edges
+
+
+def histogramdd(input, bins, range=None, weight=None, density=False):  # noqa: A002
+    """The D-dimensional histogram of the points in ``input``'s last dimension (of size D):
+    ``(hist, bin_edges)``, ``bin_edges`` a tuple of D tensors. ``bins`` is a count, one count
+    per dimension, or one tensor of edges per dimension; ``range`` is ``[min0, max0, min1,
+    ...]``; points outside the edges are not counted."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogramdd\" not implemented for "
+                                  f"'{dtype_title(input.dtype)}'")
+    if input.dim() < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    dt = input._data.dtype
+    dims = input.shape[-1]
+    data = input._data.reshape(-1, dims).astype(xp.float64)
+    edges = _histogramdd_edges(data, bins, range, dims, dt)
+    w = None if weight is None else weight._data.reshape(-1).astype(xp.float64)
+    hist, _ = xp.histogramdd(data, [e.astype(xp.float64) for e in edges], weights=w,
+                             density=density)
+    return rt.histogramdd(_make(hist.astype(dt)), tuple(_make(e) for e in edges))
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,  # noqa: A002
@@ -273,7 +324,7 @@ def _median(input, dim, keepdim, ignore_nan, name):  # noqa: A002
             return _make(xp.full((), xp.nan, input._data.dtype))
         flat = input.reshape(-1)
         idx = _median_idx(flat._data, 0, ignore_nan).reshape(1)
-        return _Sorted.apply(flat, idx=idx, dim=0, _name=name).reshape(())
+        return as_torch_node(_Sorted.apply(flat, idx=idx, dim=0, _name=name).reshape(()), name)
     a = input if input.ndim else input.reshape(1)
     d = normalize_dim(dim, a.ndim)
     if a.shape[d] == 0:
@@ -431,9 +482,10 @@ def put(input, index, source, accumulate=False):  # noqa: A002
 
 FUNCTIONS = dict(
     unique=unique, unique_consecutive=unique_consecutive, bincount=bincount, histc=histc,
-    histogram=histogram, searchsorted=searchsorted, bucketize=bucketize, cummax=cummax,
-    cummin=cummin, logcumsumexp=logcumsumexp, diff=diff, kthvalue=kthvalue, median=median,
-    nanmedian=nanmedian, mode=mode, msort=msort, quantile=quantile, nanquantile=nanquantile,
+    histogram=histogram, histogramdd=histogramdd, searchsorted=searchsorted,
+    bucketize=bucketize, cummax=cummax, cummin=cummin, logcumsumexp=logcumsumexp, diff=diff,
+    kthvalue=kthvalue, median=median, nanmedian=nanmedian, mode=mode, msort=msort,
+    quantile=quantile, nanquantile=nanquantile,
     aminmax=aminmax, isin=isin, argwhere=argwhere, take=take, put=put,
 )
 METHODS = ("unique", "unique_consecutive", "bincount", "histc", "histogram", "cummax", "cummin",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._util import normalize_dim
 
@@ -85,7 +85,8 @@ def diag(input, diagonal=0):  # noqa: A002
     if input.ndim == 1:
         return diag_embed(input, diagonal)
     if input.ndim == 2:
-        return Diagonal.apply(input, offset=int(diagonal), d1=0, d2=1).clone()
+        out = Diagonal.apply(input, offset=int(diagonal), d1=0, d2=1).clone()
+        return as_torch_node(out, "DiagonalBackward0_copy")  # torch's name for diag's copy
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " f"{input.ndim}D")
 
 
@@ -96,7 +97,7 @@ def diagflat(input, offset=0):  # noqa: A002
 def trace(input):  # noqa: A002
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
-    return Diagonal.apply(input, offset=0, d1=0, d2=1).sum()
+    return as_torch_node(Diagonal.apply(input, offset=0, d1=0, d2=1).sum(), "TraceBackward0")
 
 
 def fill_diagonal_(input, fill_value, wrap=False):  # noqa: A002

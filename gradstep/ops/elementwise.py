@@ -56,6 +56,8 @@ from .unary import (  # noqa: F401
     abs,
     ceil,
     clamp,
+    clamp_max,
+    clamp_min,
     cos,
     erf,
     erf_array,

@@ -83,21 +83,21 @@ class XLogY(Node):
     def backward(self, g):
         x, y = self.saved_tensors
         zero = g.new_zeros(())
-        logy = y.log() if self.name == "xlogy" else y.log1p()
-        edge = 0.0 if self.name == "xlogy" else -1.0
+        logy = y.log() if self.variant == "xlogy" else y.log1p()
+        edge = 0.0 if self.variant == "xlogy" else -1.0
         gx = where((g == 0) & ~y.isnan(), zero, g * logy)  # xlogy(grad, y)
         gx = where((x == 0) & (y <= edge), zero, gx)
-        gy = g * x / (y if self.name == "xlogy" else y + 1.0)
+        gy = g * x / (y if self.variant == "xlogy" else y + 1.0)
         return sum_to(gx, x.shape), sum_to(gy, y.shape)
 
 
 def xlogy(input, other):  # noqa: A002
-    return XLogY.apply(*_float_pair(input, other), log=xp.log, name="xlogy",
+    return XLogY.apply(*_float_pair(input, other), log=xp.log, variant="xlogy",
                        _name="XlogyBackward0")
 
 
 def xlog1py(input, other):  # noqa: A002
-    return XLogY.apply(*_float_pair(input, other), log=xp.log1p, name="xlog1py",
+    return XLogY.apply(*_float_pair(input, other), log=xp.log1p, variant="xlog1py",
                        _name="SpecialXlog1PyBackward0")
 
 
@@ -185,6 +185,8 @@ def ldexp(input, other):  # noqa: A002
 
 class Frexp(Node):
     """Mantissa in [0.5, 1) and int32 exponent; the mantissa's gradient is ``g / 2**exponent``."""
+
+    holds_saved = True  # the exponent, as torch saves it
 
     def forward(self, a):
         m, e = xp.frexp(a)

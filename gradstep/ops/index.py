@@ -154,6 +154,7 @@ class GetItem(Node):
 
     _name = "IndexBackward0"
     advanced = True
+    holds_saved = True  # the index arrays, as torch saves them
 
     def forward(self, a):
         self.in_shape = a.shape
@@ -168,6 +169,7 @@ class Slice(GetItem):
 
     is_view = True
     advanced = False
+    holds_saved = False  # ints and slices only
 
     def forward(self, a):
         self.in_shape = a.shape
@@ -220,7 +222,10 @@ class IndexPutZeros(Node):
 class SetItem(Node):
     """``a[key] = v`` recorded out of place: the gradient skips the overwritten part."""
 
-    _name = "CopySlices"
+    _name = "torch::autograd::CopySlices"  # IndexPutBackward0 for an all-advanced key
+    # torch's CopySlices drops its function on release and its index_put saves the indices:
+    # either way a second backward raises
+    holds_saved = True
 
     def forward(self, a, v):
         self.v_shape = v.shape
@@ -380,10 +385,15 @@ def setitem(a, key, value):
                 f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
                 f"indexing result of shape {list(target)}"
             ) from None
-    a._inplace_apply(SetItem, (v,), key=k, advanced=advanced)
+    if advanced and isinstance(k, tuple) and all(isinstance(e, (xp.ndarray, bool)) for e in k):
+        a._inplace_apply(SetItem, (v,), key=k, advanced=True, _name="IndexPutBackward0")
+    else:
+        a._inplace_apply(SetItem, (v,), key=k, advanced=advanced)
 
 
 class IndexSelect(Node):
+    holds_saved = True  # the index, as torch saves it
+
     def forward(self, a):
         self.in_shape = a.shape
         if self.dim is None:  # a 0-d input
@@ -397,6 +407,8 @@ class IndexSelect(Node):
 
 
 class IndexAddZeros(Node):
+    holds_saved = True
+
     def forward(self, g):
         z = xp.zeros(self.shape, g.dtype)
         zv = xp.moveaxis(z, self.dim, 0)
@@ -433,6 +445,8 @@ def index_select(a, dim, index):
 class Gather(Node):
     """``a`` picked at ``idx`` along ``dim``; ``idx`` may be smaller than ``a`` elsewhere."""
 
+    holds_saved = True  # the index, as torch saves it
+
     def forward(self, a):
         self.in_shape = a.shape
         part = tuple(slice(0, n) if k != self.dim else slice(None)
@@ -444,6 +458,8 @@ class Gather(Node):
 
 
 class ScatterAddZeros(Node):
+    holds_saved = True
+
     def forward(self, g):
         z = xp.zeros(self.shape, g.dtype)
         _scatter_add_into(z, self.dim, self.idx, g)
@@ -519,6 +535,8 @@ def take_along_dim(a, indices, dim=None):
 
 class Scatter(Node):
     """scatter (overwrite) / scatter_add of ``src`` into a copy of ``a``."""
+
+    holds_saved = True  # the index, as torch saves it
 
     def forward(self, a, src):
         out = a.copy()
@@ -628,6 +646,8 @@ def broadcast_shapes(a, b):
 
 
 class MaskedFill(Node):
+    holds_saved = True  # the mask, as torch saves it
+
     def forward(self, a):
         return xp.where(self.mask, _fill_value(self.value, a.dtype), a)
 
@@ -698,6 +718,8 @@ def masked_select(a, mask):
 
 class _Sorted(Node):
     """Values picked by an index array along ``dim`` (sort and topk)."""
+
+    holds_saved = True  # the indices, as torch saves them
 
     def forward(self, a):
         self.in_shape = a.shape

@@ -11,6 +11,7 @@ to the result; prod: the product of the other elements of the group).
 from __future__ import annotations
 
 from .._warn_once import warn_once
+from ..autograd.function import as_torch_node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
 
@@ -70,7 +71,8 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     check_index_add(input, normalize_dim(dim, max(input.ndim, 1)), index, source)
     d = _check_index_arg(input, dim, index, source, "index_add")
     src = source if alpha == 1 else source * alpha
-    return input.scatter_add(d, _index_along(index.reshape(-1), d, tuple(src.shape)), src)
+    out = input.scatter_add(d, _index_along(index.reshape(-1), d, tuple(src.shape)), src)
+    return as_torch_node(out, "IndexAddBackward0")
 
 
 def index_copy(input, dim, index, source):  # noqa: A002

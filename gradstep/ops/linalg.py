@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..amp._policy import autocast_op
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._lowp import F32, float32_compute, is_lowp
 from ._util import matmul_arrays, sum_to, to_tensor
@@ -15,7 +15,6 @@ def _shape_str(shape):
 
 @float32_compute(backward=False)  # bfloat16: float32 accumulation, one rounding
 class MatMul(Node):
-    _name = "MmBackward0"
     saves = (0, 1)
 
     def forward(self, a, b):
@@ -42,7 +41,7 @@ class MatMul(Node):
             return ga, gb
         return sum_to(g @ b.mT, a.shape), sum_to(a.mT @ g, b.shape)
 
-    def name(self):
+    def _default_name(self):
         na, nb = len(self._metas[0][0]), len(self._metas[1][0])
         if na == 2 and nb == 2:
             return "MmBackward0"
@@ -188,7 +187,10 @@ def dot(a, b):
 
 
 def outer(a, b):
-    return a.reshape(-1, 1) * b.reshape(1, -1)
+    for t, name in ((a, "self"), (b, "vec2")):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+    return a.reshape(-1, 1) * b  # torch's composition (its graph: one view)
 
 
 @float32_compute(backward=False)
@@ -234,7 +236,7 @@ def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
 
         check_broadcast(out.shape, input.shape)
         return out
-    return out + (input * beta if beta != 1 else input)
+    return as_torch_node(out + (input * beta if beta != 1 else input), "AddmmBackward0")
 
 
 def _lowp_addmm(c, a, b):

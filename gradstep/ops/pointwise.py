@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._lowp import F32, float32_compute, is_lowp
 from ._util import binary_args, check_broadcast, sum_to
@@ -84,7 +84,8 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002 - torc
     value = _value(value)
     result = _addc_lowp(input, tensor1, tensor2, value, div=False)
     if result is None:
-        result = _add(input, _mul(_scaled(tensor1, value), tensor2))
+        result = as_torch_node(_add(input, _mul(_scaled(tensor1, value), tensor2)),
+                               "AddcmulBackward0")
     return _into(out, result)
 
 
@@ -101,7 +102,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002
     value = _value(value)
     result = _addc_lowp(input, t1, t2, value, div=True)
     if result is None:
-        result = _add(input, _div(_scaled(t1, value), t2))
+        result = as_torch_node(_add(input, _div(_scaled(t1, value), t2)), "AddcdivBackward0")
     return _into(out, result)
 
 
@@ -138,13 +139,18 @@ class Fmod(Node):
         return xp.fmod(a, b)
 
     def backward(self, g):
+        if not self.saves:  # the divisor needs no gradient: nothing was saved (as in torch)
+            return g, None
         a, b = self.saved_tensors
         return sum_to(g, a.shape), sum_to(-g * _trunc(a / b), b.shape)
 
 
 def fmod(input, other):  # noqa: A002
+    scalar_b = isinstance(other, (bool, int, float))
     a, b = binary_args(input, other)
-    return Fmod.apply(a, b)
+    if scalar_b:  # torch's fmod(tensor, scalar): one input, nothing saved
+        return Fmod.apply(a, b, saves=(), _shown_edges=(0,))
+    return Fmod.apply(a, b, _name="FmodBackward1", saves=(0, 1) if b._rg else ())
 
 
 class NanToNum(Node):

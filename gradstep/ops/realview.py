@@ -42,6 +42,8 @@ def is_neg(input):  # noqa: A002
 class Angle(Node):
     """0 for x >= 0, pi for x < 0, NaN for NaN; torch's gradient for real input is zero."""
 
+    holds_saved = True  # torch saves the input
+
     def forward(self, a):
         pi = a.dtype.type(math.pi) if a.dtype.kind == "f" else math.pi
         out = xp.where(a < 0, pi, a.dtype.type(0) if a.dtype.kind == "f" else 0.0)

@@ -67,7 +67,7 @@ class Sum(Node):
     def backward(self, g):
         return _expand_back(g, self.shape, self.axes, self.keepdim)
 
-    def name(self):
+    def _default_name(self):
         return "SumBackward1" if self.dim_given else "SumBackward0"
 
 
@@ -90,7 +90,7 @@ class Mean(Node):
         return _expand_back(g, self.shape, self.axes, self.keepdim) / n if n else \
             _expand_back(g, self.shape, self.axes, self.keepdim) * float("nan")
 
-    def name(self):
+    def _default_name(self):
         return "MeanBackward1" if self.dim_given else "MeanBackward0"
 
 
@@ -98,7 +98,7 @@ class Prod(Node):  # bfloat16: rounded after every product, as torch does
     saves = (0,)
     saves_output = True
 
-    def name(self):
+    def _default_name(self):
         return "ProdBackward1" if self.dim_given else "ProdBackward0"
 
     def forward(self, a):
@@ -140,7 +140,7 @@ class AmaxAmin(Node):
     saves_output = True
     full = False  # max()/min() with no dim (their own grad_fn names)
 
-    def name(self):
+    def _default_name(self):
         if self.full:
             return "MaxBackward1" if self.is_max else "MinBackward1"
         return "AmaxBackward0" if self.is_max else "AminBackward0"
@@ -164,6 +164,8 @@ class AmaxAmin(Node):
 class MaxMinDim(Node):
     """max/min along one dim: the gradient goes to the returned index."""
 
+    holds_saved = True  # the index, as torch saves it
+
     def forward(self, a):
         f = xp.argmax if self.is_max else xp.argmin
         idx = f(a, axis=self.dim, keepdims=True)
@@ -178,7 +180,7 @@ class MaxMinDim(Node):
         gk = g if self.keepdim else g.unsqueeze(self.dim)
         return scatter_into_zeros(gk, self.idx, self.dim, self.shape)
 
-    def name(self):
+    def _default_name(self):
         return "MaxBackward0" if self.is_max else "MinBackward0"
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .._memory_format import check_memory_format
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..backend import as_dtype, xp
-from ._util import normalize_dim, sum_to
+from ._util import normalize_dim, sum_to, to_tensor
 from .index import slice_view
 
 
@@ -135,6 +135,49 @@ class Contiguous(Node):
 
     def backward(self, g):
         return g
+
+
+class CopyFrom(Node):
+    """``dst.copy_(src)`` recorded out of place (inputs: the old ``dst``, ``src``): ``src``
+    broadcast and converted to ``dst``'s dtype. As torch's ``CopyBackwards``, the overwritten
+    ``dst`` gets a zero gradient and ``src`` the incoming one (the engine sums a broadcast
+    back and converts the dtype)."""
+
+    _name = "torch::autograd::CopyBackwards"
+
+    def forward(self, dst, src):
+        return xp.broadcast_to(src, dst.shape).astype(dst.dtype)
+
+    def backward(self, g):
+        from .._tensor import Tensor
+
+        gd = g._data
+        zeros = Tensor._make(xp.zeros(gd.shape, gd.dtype)) if self._next[0] is not None else None
+        return zeros, g
+
+
+def copy_into(dst, src, non_blocking=False):
+    """``dst.copy_(src)``: recorded as ``CopyFrom`` where a gradient flows (into a floating
+    point ``dst``), else written in place."""
+    src = to_tensor(src)
+    source = _copy_source(dst, src)  # torch's error for a source that does not broadcast
+    if dst._needs_graph(src) and dst.dtype.is_floating_point:
+        return dst._inplace_graph(lambda s: CopyFrom.apply(s, src))
+    dst._check_writable()
+    dst._data[...] = source
+    dst._vc[0] += 1
+    return dst
+
+
+def _copy_source(dst, src):
+    try:
+        return xp.broadcast_to(src._data, dst._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({dst.shape[-1] if dst.ndim else 1}) must match the size "
+            f"of tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
+            f"{dst.ndim - 1}"
+        ) from None
 
 
 # ---------------------------------------------------------------- functional API
@@ -544,7 +587,8 @@ def roll(a, shifts, dims=None):
                 f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0"
             )
         flat = a.flatten()
-        return Roll.apply(flat, shifts=shifts[0], dims=None).reshape(a.shape)
+        out = Roll.apply(flat, shifts=shifts[0], dims=None).reshape(a.shape)
+        return as_torch_node(out, "RollBackward0")
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(

@@ -26,7 +26,13 @@ def link_view(res, src):
 
 
 def _root(t):
-    return t._base._data if t._base is not None else t._data
+    """The tensor's storage as a flat array of its dtype (see ``gradstep._storage``)."""
+    from .._storage import storage_elements
+
+    root = storage_elements(t)
+    if root is None:  # memory not on whole elements of t's dtype: its view base's array
+        return t._base._data if t._base is not None else t._data
+    return root
 
 
 def _addr(arr):
@@ -154,7 +160,8 @@ def as_strided(input, size, stride, storage_offset=None):  # noqa: A002
     if len(size) != len(stride):
         raise RuntimeError("mismatch in length of strides and shape")
     root = _root(input)
-    if not root.flags.c_contiguous:
+    on_storage = bool(root.flags.c_contiguous)
+    if not on_storage:
         root = xp.ascontiguousarray(input._data)
         base_off = 0
     else:
@@ -171,7 +178,7 @@ def as_strided(input, size, stride, storage_offset=None):  # noqa: A002
             f"out of bounds for storage of size {root.size * root.itemsize}")
     item = root.itemsize
     in_pos = _positions(input.shape, tuple(s // item for s in input._data.strides), base_off) \
-        if root is _root(input) else _positions(input.shape, _c_strides(input.shape), 0)
+        if on_storage else _positions(input.shape, _c_strides(input.shape), 0)
     res = AsStrided.apply(input, root=root, size=size, stride=stride, offset=off,
                           out_pos=_positions(size, stride, off), in_pos=in_pos)
     return link_view(res, input)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import _parallel
-from ..autograd.function import Node
+from ..autograd.function import Node, as_torch_node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
 from ._lowp import BF16_ONLY, F32, float32_compute, fma, is_lowp, opmath_scalar
@@ -262,6 +262,7 @@ class Minimum(Maximum):
 
 class Where(Node):
     saves = (0,)
+    _shown_edges = (1, 2)  # torch does not list the condition
 
     def forward(self, c, a, b):
         self.shapes = (a.shape, b.shape)
@@ -426,6 +427,26 @@ def clamp(a, min=None, max=None):  # noqa: A002
     a = cast(a, result_type(a, *(x for x in (min, max) if x is not None)))
     return Clamp.apply(a, lo=None if min is None else _scalar(min, a.dtype),
                        hi=None if max is None else _scalar(max, a.dtype))
+
+
+def clamp_min(a, min):  # noqa: A002
+    """``clamp(a, min=min)`` recorded under torch's ``clamp_min`` node."""
+    if isinstance(min, _tensor_cls()):
+        return as_torch_node(clamp(a, min=min), "ClampMinBackward1", (0, 1))
+    return as_torch_node(clamp(a, min=min), "ClampMinBackward0")
+
+
+def clamp_max(a, max):  # noqa: A002
+    """``clamp(a, max=max)`` recorded under torch's ``clamp_max`` node."""
+    if isinstance(max, _tensor_cls()):
+        return as_torch_node(clamp(a, max=max), "ClampMaxBackward1", (0, 2))
+    return as_torch_node(clamp(a, max=max), "ClampMaxBackward0")
+
+
+def _tensor_cls():
+    from .._tensor import Tensor
+
+    return Tensor
 
 
 def _clamp_tensor(a, lo, hi):

@@ -6,7 +6,7 @@ import warnings
 
 from ..._warn_once import user_stacklevel
 from ...amp._policy import autocast_op
-from ...autograd.function import Node
+from ...autograd.function import Node, as_torch_node
 from ...backend import xp
 from ...ops import elementwise as E
 from ...ops import reduce as R
@@ -76,6 +76,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):  # noqa: A002
+    if not inplace:  # torch's one elu node, with its scale
+        return as_torch_node(E.elu(input, _SELU_ALPHA) * _SELU_SCALE, "EluBackward0")
     return _maybe_inplace(input, inplace, lambda x: E.elu(x, _SELU_ALPHA) * _SELU_SCALE)
 
 
@@ -162,7 +164,7 @@ def hardswish(input, inplace=False):  # noqa: A002
 
 def logsigmoid(input):  # noqa: A002
     """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
-    return -E.softplus(-as_float(input))
+    return as_torch_node(-E.softplus(-as_float(input)), "LogSigmoidBackward0")
 
 
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
@@ -197,7 +199,7 @@ def glu(input, dim=-1):  # noqa: A002
             f"{input.shape[dim]}"
         )
     a, b = input.chunk(2, dim)
-    return a * b.sigmoid()
+    return as_torch_node(a * b.sigmoid(), "GluBackward0")
 
 
 def _softmax_dim(name, input, dim, stacklevel):  # noqa: A002
@@ -239,12 +241,12 @@ def prelu(input, weight):  # noqa: A002
             )
         if input.ndim >= 2:
             weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
-    return E.where(input > 0, input, input * weight)
+    return as_torch_node(E.where(input > 0, input, input * weight), "PreluKernelBackward0")
 
 
 def hardshrink(input, lambd=0.5):  # noqa: A002
     """x where |x| > lambd, else 0."""
-    return E.where(input.abs() > lambd, input, input * 0)
+    return as_torch_node(E.where(input.abs() > lambd, input, input * 0), "HardshrinkBackward0")
 
 
 def softshrink(input, lambd=0.5):  # noqa: A002
@@ -252,7 +254,8 @@ def softshrink(input, lambd=0.5):  # noqa: A002
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     zero = input * 0
-    return E.where(input > lambd, input - lambd, E.where(input < -lambd, input + lambd, zero))
+    out = E.where(input > lambd, input - lambd, E.where(input < -lambd, input + lambd, zero))
+    return as_torch_node(out, "SoftshrinkBackward0")
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  # noqa: A002

@@ -131,7 +131,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attention_fused.usable(query, key, value, attn_mask, fused_bias):
         _check_p(dropout_p)
         return attention_fused.Attention.apply(query, key, value, scale=scale, bias=fused_bias,
-                                               dropout_p=dropout_p)
+                                               dropout_p=dropout_p,
+                                               _name=attention_fused.torch_name(query, dropout_p))
     scores = (query @ key.transpose(-2, -1)) * scale
     if bias is not None:
         scores = scores + Tensor._make(bias)

@@ -52,6 +52,14 @@ def usable(query, key, value, attn_mask, bias):
         return False
 
 
+def torch_name(query, dropout_p):
+    """The grad_fn torch's CPU ``scaled_dot_product_attention`` gives: its flash kernel's for
+    4-D inputs without dropout, else the last node of its math path (a view of a matmul)."""
+    if query.ndim == 4 and dropout_p == 0:
+        return "ScaledDotProductFlashAttentionForCpuBackward0"
+    return "MmBackward0" if query.ndim == 2 else "UnsafeViewBackward0"
+
+
 def _first_axis_slicer(bias, scores_shape):
     """``bias`` for rows ``[lo, hi)`` of the scores' first axis (whole when it broadcasts)."""
     if bias is None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from ... import _parallel
 from ...amp._policy import autocast_op
-from ...autograd.function import Node
+from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops._lowp import BF16_ONLY, float32_compute
@@ -654,8 +654,13 @@ def _conv(x, w, b, stride, padding, dilation, groups, nd):
     out_hw = tuple((p - e) // s + 1 for p, e, s in zip(padded, eff, stride))
     inputs = (x, w) if b is None else (x, w, b)
     out = Convolution.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=groups,
-                            nd=nd, in_hw=in_hw, out_hw=out_hw)
+                            nd=nd, in_hw=in_hw, out_hw=out_hw, _shown_edges=_conv_edges(b))
     return out if batched else out.squeeze(0)
+
+
+def _conv_edges(bias):
+    """torch's ConvolutionBackward0 lists an absent bias as an input without a graph."""
+    return (0, 1, None) if bias is None else None
 
 
 @autocast_op("conv1d")
@@ -700,7 +705,8 @@ def _conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, 
             f"per channel: ({_size_str(out_hw, nd)}). Output size is too small")
     inputs = (x, w) if b is None else (x, w, b)
     out = ConvTranspose.apply(*inputs, stride=stride, pads=pads, dilation=dilation,
-                              groups=groups, nd=nd, in_hw=in_hw, out_hw=out_hw, full_hw=full_hw)
+                              groups=groups, nd=nd, in_hw=in_hw, out_hw=out_hw, full_hw=full_hw,
+                              _shown_edges=_conv_edges(b))
     return out if batched else out.squeeze(0)
 
 
@@ -758,7 +764,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
                         pads=tuple((p, p) for p in padding), groups=1, image_hw=(h, w),
                         cols_hw=blocks)
     out = cols.reshape(c * kernel[0] * kernel[1], n, blocks[0] * blocks[1]).transpose(0, 1)
-    return out if input.ndim == 4 else out.squeeze(0)
+    return as_torch_node(out, "Im2ColBackward0") if input.ndim == 4 else out.squeeze(0)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
@@ -786,7 +792,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
     flat = cols.transpose(0, 1).reshape(1, ckk, n * length)
     out = Fold.apply(flat, kernel=kernel, stride=stride, dilation=dilation,
                      pads=tuple((p, p) for p in padding), groups=1, image_hw=out_hw,
-                     cols_hw=blocks)
+                     cols_hw=blocks, _name="Col2ImBackward0")
     return out if input.ndim == 3 else out.squeeze(0)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..._creation import zeros
 from ...amp._policy import autocast_op
+from ...autograd.function import as_torch_node
 from ...ops.shape import cat
 from .conv import _check_input, _geometry, _ntuple, conv2d, conv_transpose2d
 
@@ -61,7 +62,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = _unfold_depth(out, n).transpose(1, 2)
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1, 1)
-    return out if batched else out.squeeze(0)
+    return as_torch_node(out, "ConvolutionBackward0") if batched else out.squeeze(0)
 
 
 def _spread_depth(y, stride, offset, length):
@@ -119,7 +120,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out = out[:, lo:lo + out_sizes[0]].transpose(1, 2)
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1, 1)
-    return out if batched else out.squeeze(0)
+    return as_torch_node(out, "ConvolutionBackward0") if batched else out.squeeze(0)
 
 
 def conv_tbc(input, weight, bias, pad=0):  # noqa: A002

@@ -7,7 +7,7 @@ __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
     """input / max(||input||_p along dim, eps)."""
-    norm = input.norm(p, dim, keepdim=True).clamp(min=eps)
+    norm = input.norm(p, dim, keepdim=True).clamp_min(eps)
     return input / norm.expand_as(input)
 
 

@@ -13,6 +13,10 @@ __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
 class _MaskedScale(Node):
     """out = x * mask, where mask (already scaled by 1/(1-p)) broadcasts against x."""
 
+    _name = "MulBackward0"  # torch's dropout is ``input * mask``
+    _shown_edges = (0, None)
+    holds_saved = True  # the mask, as torch saves it
+
     def forward(self, x):
         return x * self.mask
 

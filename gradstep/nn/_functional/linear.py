@@ -26,7 +26,7 @@ class Linear(Node):
 
     saves = (0, 1)
 
-    def name(self):
+    def _default_name(self):
         """torch's grad_fn names for the same call (which differ with input rank and bias)."""
         has_bias, nd = len(self._metas) == 3, len(self._metas[0][0])
         if nd == 2:
@@ -34,6 +34,11 @@ class Linear(Node):
         if nd == 1 and not has_bias:
             return "SqueezeBackward4"
         return "ViewBackward0" if has_bias else "UnsafeViewBackward0"
+
+    @property
+    def _shown_edges(self):
+        """torch's ``addmm`` lists the bias first (its weight comes through a TBackward0)."""
+        return (2, 0, 1) if len(self._metas) == 3 and len(self._metas[0][0]) == 2 else None
 
     def forward(self, x, w, b=None):
         if x.ndim == 1:

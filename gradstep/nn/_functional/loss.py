@@ -12,8 +12,8 @@ import warnings
 from ..._tensor import Tensor
 from ..._warn_once import user_stacklevel
 from ...amp._policy import autocast_op
-from ...autograd.function import Node
-from ...autograd.grad_mode import _GradState
+from ...autograd.function import Node, as_torch_node
+from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
 from ...ops import elementwise as E
 
@@ -323,8 +323,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     c = _check_class_target(input, target, weight)
     t, valid, tt = _target_rows(target, ignore_index, c)
     w = _class_weights(weight, c, input._data.dtype)
+    name = "AddBackward0" if label_smoothing else "NllLossBackward0"  # torch's last node
     return CrossEntropy.apply(input, w=w, tt=tt, valid=valid, eps=float(label_smoothing),
-                              reduction=reduction, target_shape=tuple(target.shape))
+                              reduction=reduction, target_shape=tuple(target.shape), _name=name)
 
 
 def _soft_cross_entropy(input, target, weight, reduction, eps):  # noqa: A002
@@ -336,14 +337,16 @@ def _soft_cross_entropy(input, target, weight, reduction, eps):  # noqa: A002
         target = target.to(input.dtype)
     out_shape = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
     w = _class_weights(weight, c, input._data.dtype)
+    name = "DivBackward1" if reduction == "mean" else "NegBackward0"  # torch's last node
     return SoftCrossEntropy.apply(input, target, w=w, eps=float(eps), reduction=reduction,
-                                  out_shape=out_shape)
+                                  out_shape=out_shape, _name=name)
 
 
 class NllLoss(Node):
     """Negative log-likelihood of picked entries; backward is a constant-coefficient scatter."""
 
     _name = "NllLossBackward0"
+    holds_saved = True  # the target, as torch saves it
 
     def forward(self, x):
         rows = _as_rows(x)
@@ -384,15 +387,49 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
 
 
 # ---------------------------------------------------------------- regression losses
+class MseLoss(Node):
+    """``mse_loss`` without a weight as torch's one node (``MseLossBackward0``, whose inputs
+    are the input and the target, as tutorials print). The forward runs the composition's
+    Tensor ops without a graph (the same values); the backward is torch's
+    ``norm * (input - target) * grad`` in Tensor ops, so double backward works."""
+
+    _name = "MseLossBackward0"
+    saves = (0, 1)
+
+    def forward(self, x, t):
+        with no_grad():
+            diff = Tensor._make(x) - Tensor._make(t)
+            return _reduce(diff * diff, self.reduction)._data
+
+    def backward(self, g):
+        x, t = self.saved_tensors
+        diff = x - t
+        norm = 2.0 / diff.numel() if self.reduction == "mean" else 2.0
+        gx = diff * norm * g
+        return gx, (-gx if self._next[1] is not None else None)
+
+
 @autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
              weight=None):
     _warn_size(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is None:
+        _check_reduction(reduction)
+        input, target = _same_dtype(input, target)
+        return MseLoss.apply(input, target, reduction=reduction)
     diff = input - target
     loss = diff * diff
-    return _reduce(loss, reduction) if weight is None else _weighted(loss, weight, reduction,
-                                                                     input)
+    return _weighted(loss, weight, reduction, input)
+
+
+def _same_dtype(input, target):  # noqa: A002
+    """The operands in their promoted dtype (what ``input - target`` computes in)."""
+    if input.dtype is target.dtype:
+        return input, target
+    from ...ops._util import binary_args
+
+    return binary_args(input, target)
 
 
 @autocast_op("l1_loss")
@@ -418,7 +455,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta == 0.0:
         return _reduce(z, reduction)
     loss = E.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
-    return _reduce(loss, reduction)
+    return as_torch_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
 @autocast_op("huber_loss")
@@ -431,7 +468,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     z = d.abs()
     loss = E.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
     if weight is None:
-        return _reduce(loss, reduction)
+        return as_torch_node(_reduce(loss, reduction), "HuberLossBackward0")
     return _weighted(loss, weight, reduction, input, mean_by_weight=False)
 
 
@@ -490,7 +527,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = BinaryCrossEntropy.apply(input, target.to(input.dtype))
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return as_torch_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 @autocast_op("binary_cross_entropy_with_logits")
@@ -511,7 +548,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * input + softplus_neg
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return as_torch_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
 # ---------------------------------------------------------------- distribution losses
@@ -597,7 +634,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     cos = prod / (mag1 * mag2).sqrt()
     zero = cos * 0
     pos = E.where(target == 1, 1 - cos, zero)
-    neg = E.where(target == -1, (cos - margin).clamp(min=0.0), zero)
+    neg = E.where(target == -1, E.clamp_min(cos - margin, 0.0), zero)
     return _reduce(pos + neg, reduction)
 
 
@@ -605,7 +642,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None,  # noqa: A002
                         reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
-    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+    return _reduce(E.clamp_min(-target * (input1 - input2) + margin, 0.0), reduction)
 
 
 @autocast_op("hinge_embedding_loss")
@@ -614,14 +651,15 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = legacy_reduction(size_average, reduce, reduction)
     zero = input * 0
     pos = E.where(target == 1, input, zero)
-    neg = E.where(target == -1, (margin - input).clamp(min=0.0), zero)
+    neg = E.where(target == -1, E.clamp_min(margin - input, 0.0), zero)
     return _reduce(pos + neg, reduction)
 
 
 @autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     reduction = legacy_reduction(size_average, reduce, reduction)
-    return _reduce(E.softplus(-target * input, 1.0, 1e30), reduction)
+    loss = _reduce(E.softplus(-target * input, 1.0, 1e30), reduction)
+    return as_torch_node(loss, "SoftMarginLossBackward0")
 
 
 @autocast_op("multilabel_soft_margin_loss")
@@ -650,7 +688,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     d_neg = dist(anchor, negative)
     if swap:
         d_neg = E.minimum(d_neg, dist(positive, negative))
-    return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction)
+    return _reduce(E.clamp_min(d_pos - d_neg + margin, 0.0), reduction)
 
 
 @autocast_op("multi_margin_loss")
@@ -673,4 +711,4 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     loss = (hinge * not_target).sum(1) / c
     if input.ndim < 2:
         loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    return as_torch_node(_reduce(loss, reduction), "MultiMarginLossBackward0")

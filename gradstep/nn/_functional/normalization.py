@@ -18,7 +18,7 @@ import math
 
 from ... import _parallel
 from ..._tensor import Tensor
-from ...autograd.function import Node
+from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
 from ...ops import _rowwise
@@ -122,22 +122,27 @@ def _fused_layer_norm(x, dims, eps, weight, bias):
     params = [p for p in (weight, bias) if p is not None]
     if any(p._data.dtype != d.dtype for p in params):
         return None
+    shown = None if len(params) == 2 else ((0, 1, None) if weight is not None else (0, None, 1))
     return LayerNorm.apply(x, *params, axes=dims, eps=eps, has_weight=weight is not None,
-                           has_bias=bias is not None, saves=(0, 1) if weight is not None else (0,))
+                           has_bias=bias is not None, saves=(0, 1) if weight is not None else (0,),
+                           _shown_edges=shown)
 
 
-def _normalize(x, dims, eps):
+def _normalize(x, dims, eps, name):
     """``(x - mean) / sqrt(var + eps)`` over ``dims``; returns (xhat, mean, biased var) with
-    the statistics as raw arrays (kept dims)."""
+    the statistics as raw arrays (kept dims). ``name``: torch's node for the norm, which lists
+    the absent weight and bias as inputs without a graph."""
     xd = x._data
     if _rowwise.splittable(xd.shape, dims) and xd.size:  # blocks of rows, on threads
         xc, mean, var, rstd = _rowwise.normalize(xd, dims, eps)
-        return Normalize.apply(x, axes=dims, eps=eps, xc=xc, rstd=rstd), mean, var
-    mean = xd.mean(axis=dims, keepdims=True)
-    xc = xd - mean
-    var = (xc * xc).mean(axis=dims, keepdims=True)
-    rstd = 1.0 / xp.sqrt(var + eps)
-    return Normalize.apply(x, axes=dims, eps=eps, xc=xc, rstd=rstd), mean, var
+    else:
+        mean = xd.mean(axis=dims, keepdims=True)
+        xc = xd - mean
+        var = (xc * xc).mean(axis=dims, keepdims=True)
+        rstd = 1.0 / xp.sqrt(var + eps)
+    y = Normalize.apply(x, axes=dims, eps=eps, xc=xc, rstd=rstd, _name=name,
+                        _shown_edges=(0, None, None))
+    return y, mean, var
 
 
 def _affine(y, weight, bias, shape):
@@ -183,13 +188,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _lowp.batch_norm(input, running_mean, running_var, weight, bias, training,
                                 momentum, eps)
     if training:
-        y, mean, var = _normalize(input, dims, eps)
+        y, mean, var = _normalize(input, dims, eps, "NativeBatchNormBackward0")
         if running_mean is not None or running_var is not None:
             _update_running(running_mean, running_var, mean, var, count, momentum)
     else:
         mean = running_mean.reshape(shape)
         y = (input - mean) * (running_var.reshape(shape) + eps).rsqrt()
-    return _affine(y, weight, bias, shape)
+    return as_torch_node(_affine(y, weight, bias, shape), "NativeBatchNormBackward0")
 
 
 def _update_running(running_mean, running_var, mean, var, count, momentum):
@@ -232,7 +237,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         pshape = (1,) * (input.ndim - k) + shape
         return _lowp.group_norm(input, _rows(input, math.prod(shape)), weight, bias, pshape,
                                 eps, "NativeLayerNormBackward0")
-    return _layer_norm(input, dims, shape, weight, bias, eps)
+    # named here too: mixed dtypes end in the cast back (torch's one node does it all)
+    return as_torch_node(_layer_norm(input, dims, shape, weight, bias, eps),
+                         "NativeLayerNormBackward0")
 
 
 def _lowp_unmixed(input, *params):  # noqa: A002
@@ -250,8 +257,8 @@ def _layer_norm(input, dims, shape, weight, bias, eps):  # noqa: A002
     fused = _fused_layer_norm(input, dims, eps, weight, bias)
     if fused is not None:
         return fused
-    y, _, _ = _normalize(input, dims, eps)
-    return _affine(y, weight, bias, shape)
+    y, _, _ = _normalize(input, dims, eps, "NativeLayerNormBackward0")
+    return as_torch_node(_affine(y, weight, bias, shape), "NativeLayerNormBackward0")
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
@@ -274,15 +281,17 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     if _lowp_unmixed(input, weight, bias):
         return _lowp.group_norm(input, _rows(input, input._data.size // (n * num_groups)),
                                 weight, bias, pshape, eps, "NativeGroupNormBackward0")
-    return _group_norm(input, num_groups, weight, bias, pshape, eps)
+    return as_torch_node(_group_norm(input, num_groups, weight, bias, pshape, eps),
+                         "NativeGroupNormBackward0")
 
 
 @float32_function("weight", "bias")  # float16/bfloat16 input, float32 parameters: float32 inside
 def _group_norm(input, num_groups, weight, bias, pshape, eps):  # noqa: A002
     n = input.shape[0]
     grouped = input.reshape(n, num_groups, -1)
-    y, _, _ = _normalize(grouped, (2,), eps)
-    return _affine(y.reshape(input.shape), weight, bias, pshape)
+    y, _, _ = _normalize(grouped, (2,), eps, "NativeGroupNormBackward0")
+    return as_torch_node(_affine(y.reshape(input.shape), weight, bias, pshape),
+                         "NativeGroupNormBackward0")
 
 
 @float32_function("weight")
@@ -292,7 +301,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     _check_param_shape(weight, "weight", shape)
     if eps is None:
         eps = float(xp.finfo(input.dtype.np).eps)
-    y = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    ms = as_torch_node(input.pow(2).mean(dim=dims, keepdim=True) + eps, "AddBackward1", (0,))
+    y = input * ms.rsqrt()  # torch's composition: its node names and edges
     return y if weight is None else y * weight
 
 

@@ -6,6 +6,8 @@ inverse permutation).
 
 from __future__ import annotations
 
+from ...autograd.function import as_torch_node
+
 
 def _check_rank(x, op):
     if x.ndim < 3:
@@ -27,7 +29,7 @@ def pixel_shuffle(input, upscale_factor):  # noqa: A002
     nb = len(batch)
     x = input.reshape(*batch, c // (r * r), r, r, h, w)
     x = x.permute(*range(nb), nb, nb + 3, nb + 1, nb + 4, nb + 2)
-    return x.reshape(*batch, c // (r * r), h * r, w * r)
+    return as_torch_node(x.reshape(*batch, c // (r * r), h * r, w * r), "PixelShuffleBackward0")
 
 
 def pixel_unshuffle(input, downscale_factor):  # noqa: A002
@@ -47,7 +49,8 @@ def pixel_unshuffle(input, downscale_factor):  # noqa: A002
     nb = len(batch)
     x = input.reshape(*batch, c, h // r, r, w // r, r)
     x = x.permute(*range(nb), nb, nb + 2, nb + 4, nb + 1, nb + 3)
-    return x.reshape(*batch, c * r * r, h // r, w // r)
+    return as_torch_node(x.reshape(*batch, c * r * r, h // r, w // r),
+                         "PixelUnshuffleBackward0")
 
 
 def channel_shuffle(input, groups):  # noqa: A002
@@ -64,7 +67,7 @@ def channel_shuffle(input, groups):  # noqa: A002
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
                            f"and {g} groups.")
     x = input.reshape(n, g, c // g, *rest).transpose(1, 2)
-    return x.reshape(n, c, *rest)
+    return as_torch_node(x.reshape(n, c, *rest), "ChannelShuffleBackward0")
 
 
 native_channel_shuffle = channel_shuffle

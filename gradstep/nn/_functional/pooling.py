@@ -13,7 +13,7 @@ avg: pooling <-> its adjoint), so double backward works. 1-D pooling runs as
 from __future__ import annotations
 
 from ... import _parallel
-from ...autograd.function import Node
+from ...autograd.function import Node, as_torch_node
 from ...backend import is_float_array, xp
 from ...ops._lowp import BF16_ONLY, float32_compute
 
@@ -105,6 +105,7 @@ class MaxPoolGather(Node):
 
     _name = "MaxPool2DWithIndicesBackward0"
     values = None
+    holds_saved = True  # the argmax, as torch saves its input and indices
 
     def forward(self, x):
         if self.values is not None:
@@ -241,6 +242,7 @@ class AvgPool(Node):
     """Average pooling (linear); ``divisor`` is an ``(Ho, Wo)`` array."""
 
     _name = "AvgPool2DBackward0"
+    holds_saved = True  # torch saves the input
 
     def forward(self, x):
         xpad = self.geom.pad(x, 0)
@@ -498,6 +500,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     ind = Tensor._make(idx)
     if input.ndim == 3:
         out, ind = out.squeeze(0), ind.squeeze(0)
+    else:
+        as_torch_node(out, "AdaptiveMaxPool2DBackward0")
     return (out, ind) if return_indices else out
 
 

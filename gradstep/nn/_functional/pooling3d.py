@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from ...autograd.function import as_torch_node
 from ...backend import xp
 from .pooling import _avg_matrix, _out_size, _pair, _window_positions
 
@@ -84,6 +85,8 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     values, arg = _windows(x5, geom, float("-inf")).max(dim=-1)
     if unbatched:
         values = values.squeeze(0)
+    else:
+        as_torch_node(values, "MaxPool3DWithIndicesBackward0")
     if not return_indices:
         return values
     kernel, stride, padding, dilation, out, _ = geom
@@ -133,7 +136,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     else:
         div = _avg_divisor(x5.shape[2:], geom, count_include_pad)
         out = total / _const(div.astype(input.dtype.np))
-    return out.squeeze(0) if unbatched else out
+    return out.squeeze(0) if unbatched else as_torch_node(out, "AvgPool3DBackward0", (0,))
 
 
 def _adaptive_sizes(x, output_size, op, sep=""):

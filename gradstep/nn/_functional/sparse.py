@@ -14,6 +14,8 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 class Embedding(Node):
     """out = weight[idx]; rows of the gradient for repeated indices accumulate."""
 
+    holds_saved = True  # the indices, as torch saves them
+
     def forward(self, w):
         self.num = w.shape[0]
         return xp.take(w, self.idx, axis=0)
@@ -24,6 +26,8 @@ class Embedding(Node):
 
 class EmbeddingGrad(Node):
     """Scatter-add the rows of ``g`` into a (num, D) zero gradient; its own adjoint is a gather."""
+
+    holds_saved = True
 
     def forward(self, g):
         d = g.shape[-1]

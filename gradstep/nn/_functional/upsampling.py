@@ -15,7 +15,9 @@ import math
 import warnings
 
 from ..._warn_once import user_stacklevel
+from ...autograd.function import Node, as_torch_node
 from ...backend import xp
+from ...ops.index import IndexSelect
 
 _INTERP = ("linear", "bilinear", "bicubic", "trilinear")
 _MODE_DIM = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
@@ -85,15 +87,35 @@ def _taps(mode, n_in, n_out, align_corners, scale, dtype):
     return [(i0, (1 - lam).astype(dtype)), (i1, lam)]
 
 
+class _TapWeights(Node):
+    """``x * w`` for constant tap weights ``w`` (``x``'s shape): torch's resampling nodes
+    save no tensor, so neither this nor the tap picks (``IndexSelect``) hold anything that a
+    second backward must refuse."""
+
+    def forward(self, x):
+        return x * self.w
+
+    def backward(self, g):
+        return g * _const(self.w)
+
+
 def _resize_dim(x, axis, taps):
     trailing = (1,) * (x.ndim - axis - 1)
     out = None
     for idx, w in taps:
-        part = x.index_select(axis, _const(idx.astype(xp.int64)))
+        part = IndexSelect.apply(x, idx=idx.astype(xp.int64).reshape(-1), dim=axis,
+                                 holds_saved=False)
         if w is not None:
-            part = part * _const(w.reshape((-1,) + trailing))
+            part = _TapWeights.apply(part, w=w.reshape((-1,) + trailing))
         out = part if out is None else out + part
     return out
+
+
+def _node_name(mode, nd):
+    """torch's grad_fn for ``interpolate`` in ``mode`` over ``nd`` spatial dims."""
+    stem = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+            "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}[mode]
+    return f"Upsample{stem}{nd}DBackward0"
 
 
 def _output_size(input, size, scale_factor, recompute_scale_factor, mode):  # noqa: A002
@@ -191,7 +213,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         taps = _taps(mode, x.shape[axis], n_out, align_corners, s, dtype)
         x = _resize_dim(x, axis, [(i, None if w is None else w.astype(input.dtype.np))
                                   for i, w in taps])
-    return x
+    return as_torch_node(x, _node_name(mode, len(out_size)))
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
