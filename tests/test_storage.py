@@ -264,3 +264,53 @@ def test_shared_memory_is_seen_by_forked_children():
     proc.start()
     proc.join(60)
     assert plain.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_module_share_memory_hogwild_children_train_the_parents_weights():
+    """pytorch/examples' mnist_hogwild: model.share_memory(), then forked processes step
+    their own SGD on it; the parent's weights are the trained ones. The optimizer must keep
+    shared parameters where they are (no flat buffer of its own)."""
+    import multiprocessing
+
+    rng = np.random.default_rng(0)
+    x = gradstep.tensor(rng.standard_normal((64, 4)).astype(np.float32))
+    y = x.sum(1, keepdim=True)
+    model = gradstep.nn.Linear(4, 1)
+    assert model.share_memory() is model
+    assert all(p.is_shared() for p in model.parameters())
+    before = gradstep.nn.functional.mse_loss(model(x), y).item()
+
+    def train():
+        opt = gradstep.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        for _ in range(20):
+            opt.zero_grad()
+            gradstep.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+        assert all(p.is_shared() for p in model.parameters())
+
+    child = multiprocessing.get_context("fork").Process(target=train)
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    after = gradstep.nn.functional.mse_loss(model(x), y).item()
+    assert after < 0.01 * before
+
+
+def test_optimizer_steps_shared_parameters_in_place_with_the_flat_paths_numbers():
+    rng = np.random.default_rng(1)
+    w0, g = rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal((5, 3))
+    results = []
+    for share in (False, True):
+        w = gradstep.nn.Parameter(gradstep.tensor(w0.copy()))
+        if share:
+            w.share_memory_()
+        storage = w.untyped_storage().data_ptr()
+        opt = gradstep.optim.Adam([w], lr=0.1)
+        for _ in range(3):
+            w.grad = gradstep.tensor(g.astype(np.float32))
+            opt.step()
+        assert w.is_shared() == share
+        if share:
+            assert w.untyped_storage().data_ptr() == storage  # updated where it is
+        results.append(w.detach().numpy().copy())
+    np.testing.assert_array_equal(results[0], results[1])

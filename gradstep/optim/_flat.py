@@ -212,8 +212,10 @@ def can_flatten(params, state, keys, scalar_keys, previous=None):
         a = p._data
         if a.dtype != dtype or p._grad._data.shape != a.shape:
             return False
-        if p._has_data_alias():
-            return False  # a live ``p.data`` shares this storage: it must stay where it is
+        if p._has_data_alias() or p.is_shared():
+            # a live ``p.data`` shares this storage, or other processes do (share_memory_,
+            # Hogwild training): the update must land where it is
+            return False
         root = id(a if a.base is None else a.base)
         if root == ours:
             if id(a) not in our_views:  # re-tied to part of our buffer after flattening

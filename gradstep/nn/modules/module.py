@@ -406,6 +406,11 @@ class Module(StateDictMixin):
     def cpu(self):
         return self
 
+    def share_memory(self):
+        """Move every parameter, gradient and buffer to shared memory (Hogwild training):
+        processes forked afterwards update the same weights (see ``Tensor.share_memory_``)."""
+        return self._apply(lambda t: t.share_memory_())
+
     def cuda(self, device=None):
         raise cuda_unavailable()
 
