@@ -17,21 +17,19 @@ storage itself, so its other views follow; here they keep the old memory), and
 ``share_memory_`` moves the tensor (and the tensor it is a view of) to shared memory while
 other views keep the old memory.
 
-Shared memory is an anonymous ``mmap`` (``MAP_SHARED``): processes forked after
-``share_memory_`` (``multiprocessing``'s default start method on Linux, DataLoader workers)
-read and write the same pages, so a child's writes are seen by the parent. A process
-started with ``spawn``/``forkserver`` receives a pickled copy instead (torch passes a handle
-to the shared memory). The optimizers' flat-buffer path moves parameters into its own buffer
-on its first step (``optim/_flat.py``), out of shared memory: Hogwild-style training needs
-``foreach=False``.
+Shared memory (``share_memory_``) is a ``MAP_SHARED`` mapping (see ``_shared_memory``):
+processes forked afterwards write to the same pages, and a process started with
+``spawn``/``forkserver`` that receives the tensor through ``multiprocessing`` maps the same
+memory. The optimizers keep shared parameters out of their flat buffer (``optim/_flat.py``),
+so Hogwild-style training updates the shared weights.
 """
 
 from __future__ import annotations
 
 import math
-import mmap
 import warnings
 
+from . import _shared_memory
 from . import backend as B
 from ._device import device as _device
 from ._tensor import Tensor
@@ -373,17 +371,10 @@ def _raw_bytes(source):
 
 # ---------------------------------------------------------------- shared memory
 def _is_shared_array(arr):
-    base = _owner(arr).base
-    return isinstance(base, mmap.mmap) or (base is not None and isinstance(
-        getattr(base, "obj", None), mmap.mmap))
+    return _shared_memory.is_shared_array(_owner(arr))
 
 
-def _shared_copy(raw):
-    """A copy of the uint8 array ``raw`` in anonymous shared memory (seen by forked children)."""
-    buf = mmap.mmap(-1, max(raw.size, 1))
-    out = xp.frombuffer(buf, dtype=xp.uint8, count=raw.size)
-    out[...] = raw
-    return out
+_shared_copy = _shared_memory.shared_copy
 
 
 def _rebase(arr, old_raw, new_raw):
@@ -619,3 +610,4 @@ CLASSES = {"UntypedStorage": UntypedStorage, "TypedStorage": TypedStorage, **LEG
 def bind():
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
+    _shared_memory.register_reductions(_owner)

@@ -1,7 +1,9 @@
 """``torch.multiprocessing``: the standard library's ``multiprocessing``, plus torch's extras.
 
-torch's module wraps the standard one to share tensor storage between processes;
-gradstep tensors are pickled like any NumPy array, so the standard module is enough.
+torch's module wraps the standard one to share tensor storage between processes. Here the
+standard module is enough: tensors are pickled like NumPy arrays, except tensors in shared
+memory (``share_memory_``), which ``multiprocessing`` sends as a handle to the same memory
+(the reductions live in ``gradstep._shared_memory``, registered at import).
 """
 
 from __future__ import annotations

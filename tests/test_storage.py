@@ -266,12 +266,21 @@ def test_shared_memory_is_seen_by_forked_children():
     assert plain.tolist() == [0.0, 0.0, 0.0]
 
 
-def test_module_share_memory_hogwild_children_train_the_parents_weights():
-    """pytorch/examples' mnist_hogwild: model.share_memory(), then forked processes step
-    their own SGD on it; the parent's weights are the trained ones. The optimizer must keep
-    shared parameters where they are (no flat buffer of its own)."""
-    import multiprocessing
+def _hogwild_train(model, x, y):
+    opt = gradstep.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    for _ in range(20):
+        opt.zero_grad()
+        gradstep.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+    assert all(p.is_shared() for p in model.parameters())
 
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
+def test_module_share_memory_hogwild_children_train_the_parents_weights(start_method):
+    """pytorch/examples' mnist_hogwild: model.share_memory(), then processes step their own
+    SGD on it; the parent's weights are the trained ones. Forked children share the pages;
+    spawned ones receive the memory's file descriptor with the pickled model, as with torch.
+    The optimizer must keep shared parameters where they are (no flat buffer of its own)."""
     rng = np.random.default_rng(0)
     x = gradstep.tensor(rng.standard_normal((64, 4)).astype(np.float32))
     y = x.sum(1, keepdim=True)
@@ -279,21 +288,34 @@ def test_module_share_memory_hogwild_children_train_the_parents_weights():
     assert model.share_memory() is model
     assert all(p.is_shared() for p in model.parameters())
     before = gradstep.nn.functional.mse_loss(model(x), y).item()
-
-    def train():
-        opt = gradstep.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
-        for _ in range(20):
-            opt.zero_grad()
-            gradstep.nn.functional.mse_loss(model(x), y).backward()
-            opt.step()
-        assert all(p.is_shared() for p in model.parameters())
-
-    child = multiprocessing.get_context("fork").Process(target=train)
+    child = mp.get_context(start_method).Process(target=_hogwild_train, args=(model, x, y))
     child.start()
-    child.join(60)
+    child.join(120)
     assert child.exitcode == 0
     after = gradstep.nn.functional.mse_loss(model(x), y).item()
     assert after < 0.01 * before
+
+
+def _fill_from_queue(inbox, outbox):
+    t = inbox.get()
+    t[1:] = 7.0
+    outbox.put(t.is_shared())
+
+
+def test_shared_tensor_through_a_queue_is_the_same_memory_and_plain_pickle_copies():
+    import pickle
+
+    t = gradstep.zeros(4).share_memory_()
+    ctx = mp.get_context("spawn")
+    inbox, outbox = ctx.Queue(), ctx.Queue()
+    child = ctx.Process(target=_fill_from_queue, args=(inbox, outbox))
+    child.start()
+    inbox.put(t)
+    assert outbox.get(timeout=120) is True
+    child.join(120)
+    assert child.exitcode == 0 and t.tolist() == [0.0, 7.0, 7.0, 7.0]
+    copy = pickle.loads(pickle.dumps(t))  # an ordinary pickle holds the values
+    assert copy.tolist() == t.tolist() and not copy.is_shared()
 
 
 def test_optimizer_steps_shared_parameters_in_place_with_the_flat_paths_numbers():
