@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from math import e, inf, nan, pi  # torch.inf, torch.nan, torch.pi, torch.e: Python floats
 
+from ._utils import typename
+
 from . import (  # _tensor_inplace binds the generated in-place methods onto Tensor
     _tensor_inplace,
     _utils,

@@ -43,3 +43,24 @@ def _get_device_index(device, optional=False, allow_cpu=False):
         raise ValueError(f"Expected a torch.device with a specified index or an integer, but "
                          f"got:{device}")
     return index
+
+
+def typename(obj):
+    """``torch.typename``: a tensor's legacy type name (``torch.FloatTensor``), else the
+    object's dotted module and qualified name (builtins by bare name)."""
+    from . import backend as B
+    from ._tensor import Tensor
+
+    if isinstance(obj, Tensor):
+        return obj.type()
+    if hasattr(obj, "__qualname__"):
+        module, qualname = getattr(obj, "__module__", "") or "", obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        module, qualname = getattr(obj, "__module__", "") or "", obj.__name__
+    else:
+        module, qualname = type(obj).__module__ or "", type(obj).__qualname__
+    if module in ("", "builtins"):
+        return qualname
+    if module.split(".")[0] == "gradstep":  # torch.nn.modules.linear.Linear under the hook
+        module = B.display_name + module[len("gradstep"):]
+    return f"{module}.{qualname}"

@@ -380,3 +380,28 @@ def test_set_submodule_like_torch(target, strict):
         except (AttributeError, ValueError) as e:
             outcomes.append((type(e).__name__, str(e)))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("assign", [
+    lambda L, m: m.register_parameter("w", L.ones(1)),
+    lambda L, m: m.register_buffer("b", 3),
+    lambda L, m: setattr(m, "weight", L.ones(1)),
+    lambda L, m: (setattr(m, "x", L.nn.Linear(1, 1)), setattr(m, "x", 3)),
+    lambda L, m: (m.register_buffer("bb", L.ones(1)), setattr(m, "bb", 3)),
+    lambda L, m: setattr(m, "weight", L.ones(1).long()),
+])
+def test_assignment_errors_name_types_as_torch(assign):
+    messages = []
+    for L in (torch, gradstep):
+        with pytest.raises(TypeError) as e:
+            assign(L, L.nn.Linear(1, 1))
+        messages.append(str(e.value).replace("gradstep", "torch"))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("obj", [lambda L: L.nn.Linear(1, 1), lambda L: L.ones(2).long(),
+                                 lambda L: L.nn.Parameter(L.ones(1)), lambda L: 3,
+                                 lambda L: L.nn.Linear, lambda L: L.ones(2, dtype=L.float64)])
+def test_typename_like_torch(obj):
+    assert gradstep.typename(obj(gradstep)).replace("gradstep", "torch") == \
+        torch.typename(obj(torch))

@@ -42,7 +42,16 @@ def _check_name(kind, name, owner, store):
 
 
 def _typename(value):
-    return type(value).__module__.split(".")[0] + "." + type(value).__name__
+    from ..._utils import typename
+
+    return typename(value)
+
+
+def _torch(name):
+    """``torch.<name>`` as the messages spell it (gradstep's name outside the torch hook)."""
+    from ... import backend
+
+    return f"{backend.display_name}.{name}"
 
 
 class Module(StateDictMixin):
@@ -90,7 +99,7 @@ class Module(StateDictMixin):
         if not isinstance(param, Parameter):
             raise TypeError(
                 f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                "(gradstep.nn.Parameter or None required)"
+                f"({_torch('nn.Parameter')} or None required)"
             )
         if param.grad_fn is not None:
             raise ValueError(
@@ -107,7 +116,7 @@ class Module(StateDictMixin):
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                "(gradstep Tensor or None required)"
+                f"({_torch('')[:-1]} Tensor or None required)"
             )
         self._buffers[name] = tensor
         if persistent:
@@ -197,7 +206,7 @@ class Module(StateDictMixin):
             if value is not None:
                 raise TypeError(
                     f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                    "(gradstep.nn.Parameter or None expected)"
+                    f"({_torch('nn.Parameter')} or None expected)"
                 )
             self.register_parameter(name, value)
         elif isinstance(value, Module):
@@ -209,7 +218,7 @@ class Module(StateDictMixin):
             if value is not None:
                 raise TypeError(
                     f"cannot assign '{_typename(value)}' as child module '{name}' "
-                    "(gradstep.nn.Module or None expected)"
+                    f"({_torch('nn.Module')} or None expected)"
                 )
             d["_modules"][name] = value
         elif isinstance(value, Buffer):
@@ -221,7 +230,7 @@ class Module(StateDictMixin):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                    "(gradstep.Tensor or None expected)"
+                    f"({_torch('nn.Buffer')}, {_torch('Tensor')} or None expected)"
                 )
             d["_buffers"][name] = value
         else:
