@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from math import e, inf, nan, pi  # torch.inf, torch.nan, torch.pi, torch.e: Python floats
 
-from ._utils import typename
-
 from . import (  # _tensor_inplace binds the generated in-place methods onto Tensor
     _tensor_inplace,
     _utils,
@@ -67,6 +65,7 @@ from ._tensor_types import (
     ShortTensor,
     set_default_tensor_type,
 )
+from ._utils import typename
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
