@@ -630,6 +630,8 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value):
+        if not isinstance(value, (Tensor, int, float, complex, xp.integer)):  # as torch's
+            raise TypeError(f"can't assign a {_c_type_name(value)} to a {self.type()}")
         try:
             if self._needs_graph(value):
                 _ops_index.setitem(self, key, value)
@@ -664,6 +666,12 @@ def _no_grad_ctx():
     from .autograd.grad_mode import no_grad
 
     return no_grad()
+
+
+def _c_type_name(value):
+    """The type's name as CPython's ``tp_name`` gives it in torch's messages (numpy.float32)."""
+    cls = type(value)
+    return f"numpy.{cls.__name__}" if cls.__module__.startswith("numpy") else cls.__name__
 
 
 def _rebuild_tensor(data, rg):

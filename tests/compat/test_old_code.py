@@ -107,3 +107,17 @@ def test_torch_constants(name):
     ours, theirs = getattr(gs, name), getattr(torch, name)
     assert type(ours) is type(theirs)
     assert ours == theirs or (ours != ours and theirs != theirs)  # nan
+
+
+@pytest.mark.parametrize("value", [[1.0, 2.0, 3.0], (1, 2, 3), np.array([1.0, 2.0, 3.0]),
+                                   np.array(4.0), np.float32(2), np.float16(2), np.bool_(True),
+                                   None, "a", np.int64(3), np.uint8(3), np.float64(2.5), True,
+                                   7, 2.5])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_index_assignment_accepts_what_torch_accepts(value, dtype):
+    def assign(L):
+        x = L.zeros(2, 3, dtype=getattr(L, dtype))
+        x[0] = value
+        return x
+
+    assert _outcome(lambda: assign(gs)) == _outcome(lambda: assign(torch))
