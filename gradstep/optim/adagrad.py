@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..backend import xp
-from . import _listwise, _lowp_update
+from . import _listwise, _lowp_update, _tensor_hyper
 from .optimizer import (
     Optimizer,
     _as_scalar,
@@ -84,6 +84,9 @@ class Adagrad(Optimizer):
         """One Adagrad step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
+            if _tensor_hyper.has_tensor(group, "lr", "weight_decay", "lr_decay"):
+                _tensor_hyper.adagrad(self, group, lambda p, group: self._init_state(p))
+                continue
             lr = _as_scalar(group["lr"])  # a tensor lr rounds in its dtype, as in torch
             for p in group["params"]:
                 if p.grad is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from .._blas import axpy
 from .._tensor import Tensor
 from ..backend import xp
-from . import _listwise, _lowp_update
+from . import _listwise, _lowp_update, _tensor_hyper
 from ._flat import param_batches
 from ._update import add_weight_decay, ema_sq_, lerp_, signed_grad, temps
 from .optimizer import (
@@ -121,6 +121,9 @@ class Adam(Optimizer):
         """One Adam step over every group; returns the closure's loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
+            if _tensor_hyper.has_tensor(group, "lr", "betas", "weight_decay"):
+                _tensor_hyper.adam(self, group, self._init_state)
+                continue
             keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
             beta1, beta2 = (_get_value(b) for b in group["betas"])
             hyper = dict(lr=_get_value(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],

@@ -14,7 +14,7 @@ Algorithm box (torch.optim.RMSprop)::
 from __future__ import annotations
 
 from ..backend import xp
-from . import _listwise, _lowp_update
+from . import _listwise, _lowp_update, _tensor_hyper
 from .optimizer import (
     Optimizer,
     _check_differentiable,
@@ -95,6 +95,9 @@ class RMSprop(Optimizer):
         """One RMSprop step for every parameter with a gradient; returns ``closure()``'s loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
+            if _tensor_hyper.has_tensor(group, "lr", "alpha", "weight_decay", "momentum"):
+                _tensor_hyper.rmsprop(self, group, self._init_state)
+                continue
             lr = _get_value(group["lr"])
             for p in group["params"]:
                 if p.grad is None:

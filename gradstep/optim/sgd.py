@@ -16,7 +16,7 @@ from __future__ import annotations
 from .._blas import axpby, axpy
 from .._tensor import Tensor
 from ..backend import xp
-from . import _listwise, _lowp_update
+from . import _listwise, _lowp_update, _tensor_hyper
 from ._flat import param_batches
 from ._update import add_weight_decay, signed_grad, temps
 from .optimizer import (
@@ -110,6 +110,9 @@ class SGD(Optimizer):
         """One SGD step over every group; returns the closure's loss."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
+            if _tensor_hyper.has_tensor(group, "lr", "weight_decay", "momentum", "dampening"):
+                _tensor_hyper.sgd(self, group, self._init_state)
+                continue
             keys = ("momentum_buffer",) if group["momentum"] != 0 else ()
             hyper = dict(lr=_get_value(group["lr"]), weight_decay=_get_value(group["weight_decay"]),
                          momentum=group["momentum"], dampening=group["dampening"],
