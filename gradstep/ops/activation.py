@@ -56,14 +56,46 @@ class LeakyRelu(_Unary):
 
 
 @float32_compute  # float16/bfloat16: computed in float32, rounded once
-class Elu(_Unary):
-    def forward(self, a):
-        alpha = a.dtype.type(self.alpha)
-        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
+class Elu(Node):
+    """torch's ``elu`` kernel, which also runs ``celu`` and ``selu``: with ``neg = alpha * scale``
+    (rounded in the input's dtype) and ``ipt = input_scale``, ``x * scale`` where ``x > 0``, else
+    ``neg * expm1(x * ipt)``: so ``-0.0`` maps to ``-0.0``. The backward is torch's
+    ``elu_backward`` (not ``is_result``) in its operation order:
+    ``g * ipt * neg * exp(x * ipt)`` for ``x <= 0``, else ``g * scale``. A NaN input passes
+    ``g * scale`` (torch's scalar path; its vector path, on bulk chunks, gives NaN)."""
 
-    def deriv(self, a):
-        # a <= 0, not "not a > 0": a NaN input passes the gradient, as in torch
-        return where(a <= 0, (a.clamp(max=0.0).exp() * self.alpha), 1.0)
+    saves = (0,)
+
+    grad_input_scale = None  # celu: torch's backward rounds alpha to float32 (see celu)
+
+    def _coefs(self, dt, backward=False):
+        t = dt.type
+        ipt = self.grad_input_scale if backward and self.grad_input_scale else self.input_scale
+        return t(self.alpha) * t(self.scale), t(self.scale), t(ipt)
+
+    def forward(self, a):
+        neg, pos, ipt = self._coefs(a.dtype)
+        z = a * ipt
+        if a.dtype == xp.float32:  # rounded once from float64: see _exp_f32
+            em1 = xp.expm1(z.astype(xp.float64)).astype(xp.float32)
+        else:
+            em1 = xp.expm1(z)
+        return xp.where(a > 0, a * pos, em1 * neg)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        neg, pos, ipt = (float(c) for c in self._coefs(a.dtype.np, backward=True))
+        return where(a <= 0, g * ipt * neg * _exp_f32(a * ipt), g * pos)
+
+
+def _exp_f32(z):
+    """``exp(z)`` for a float32 ``z`` through float64, rounded once: torch's vectorized (Sleef,
+    1-ulp) float32 exp/expm1 agree with the correctly rounded value far more often than
+    NumPy's float32 ones do (measured over 1e6 elu inputs: 0.14% vs 7% of outputs off, by
+    one ulp vs up to two). Costs a float64 copy of the negative side; other dtypes as is."""
+    if z.dtype.name != "float32":
+        return z.exp()
+    return z.double().exp().float()
 
 
 @float32_compute
@@ -166,9 +198,29 @@ def leaky_relu(a, negative_slope=0.01):
     return LeakyRelu.apply(a, slope=negative_slope)
 
 
-def elu(a, alpha=1.0):
+def elu(a, alpha=1.0, scale=1.0, input_scale=1.0):
     check_float_input(a, "elu_cpu")
-    return Elu.apply(a, alpha=alpha)
+    return Elu.apply(a, alpha=alpha, scale=scale, input_scale=input_scale)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(a):
+    """torch's ``selu``: one elu with ``scale`` (``alpha * scale`` rounded once)."""
+    return elu(a, SELU_ALPHA, SELU_SCALE)
+
+
+def celu(a, alpha=1.0):
+    """torch's ``celu``: elu with ``input_scale = 1 / alpha``; its backward uses
+    ``1.0 / alpha.toFloat()`` (alpha rounded to float32), as torch's derivative formula does."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha must not be 0 in celu")
+    check_float_input(a, "elu_cpu")
+    out = Elu.apply(a, alpha=alpha, scale=1.0, input_scale=1.0 / alpha,
+                    grad_input_scale=1.0 / float(xp.float32(alpha)))
+    return as_torch_node(out, "CeluBackward0")
 
 
 def softplus(a, beta=1.0, threshold=20.0):

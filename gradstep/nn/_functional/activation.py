@@ -8,6 +8,7 @@ from ..._warn_once import user_stacklevel
 from ...amp._policy import autocast_op
 from ...autograd.function import Node, as_torch_node
 from ...backend import xp
+from ...ops import activation as _ops_activation
 from ...ops import elementwise as E
 from ...ops import reduce as R
 from ...ops._lowp import float32_compute
@@ -71,40 +72,12 @@ def elu_(input, alpha=1.0):  # noqa: A002
     return elu(input, alpha, inplace=True)
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
 def selu(input, inplace=False):  # noqa: A002
-    if not inplace:  # torch's one elu node, with its scale
-        return as_torch_node(E.elu(input, _SELU_ALPHA) * _SELU_SCALE, "EluBackward0")
-    return _maybe_inplace(input, inplace, lambda x: E.elu(x, _SELU_ALPHA) * _SELU_SCALE)
-
-
-class _Celu(Node):
-    """alpha * (exp(x / alpha) - 1) for x <= 0, else x.
-
-    torch's backward divides by alpha rounded to float32 (``1.0 / alpha.toFloat()``); we do too, so
-    float64 gradients agree to the last bits.
-    """
-
-    saves = (0,)
-
-    def forward(self, a):
-        alpha = a.dtype.type(self.alpha)
-        return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0) / alpha))
-
-    def backward(self, g):
-        (a,) = self.saved_tensors
-        inv = 1.0 / float(xp.float32(self.alpha))
-        neg = (a.clamp(max=0.0) * inv).exp() * (inv * self.alpha)
-        return g * E.where(a > 0, 1.0, neg).to(a.dtype)
+    return _maybe_inplace(input, inplace, _ops_activation.selu)
 
 
 def celu(input, alpha=1.0, inplace=False):  # noqa: A002
-    if alpha == 0:
-        raise RuntimeError("ZeroDivisionError: alpha must not be 0 in celu")
-    return _maybe_inplace(input, inplace, lambda x: _Celu.apply(as_float(x), alpha=alpha))
+    return _maybe_inplace(input, inplace, lambda x: _ops_activation.celu(x, alpha))
 
 
 def celu_(input, alpha=1.0):  # noqa: A002

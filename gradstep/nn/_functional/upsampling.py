@@ -187,7 +187,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
     if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not implemented in gradstep")
+        from ._antialias import antialias_interpolate
+
+        return antialias_interpolate(input, out_size, scales, mode, align_corners)
     _check_mode(input.ndim, mode)
     if any(o <= 0 for o in out_size) or any(s == 0 for s in input.shape[2:]):
         raise RuntimeError(
