@@ -495,8 +495,9 @@ for _m in (_sampling, _storage, _tensor_misc):
     _m.bind()
 del _m
 
-# torch.distributions and torch.func (function transforms)
-from . import distributions, func  # noqa: E402, F401
+# torch.distributions, torch.func (function transforms), torch.library (custom ops, reached
+# as torch.ops.ns.name) and torch.overrides
+from . import distributions, func, library, overrides  # noqa: E402, F401
 
 # issue 17: torch.conv3d, torch.batch_norm(input, weight, ...), torch.pixel_shuffle, ...: the
 # nn.functional ops torch also exports, with ATen's signatures; never over a name defined above
