@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import _device, _tensor_device
+from . import _device, _tensor_device, _tensor_numpy
 from . import autograd as _autograd
 from . import backend as B
 from ._warn_once import warn_once
@@ -258,17 +258,7 @@ class Tensor:
     def tolist(self):
         return self._data.tolist()
 
-    def numpy(self, force=False):
-        if self._rg and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
-            )
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        if dtype is not None:
-            return self._data.astype(dtype, copy=False)
-        return self._data
+    # numpy, __array__, __array_wrap__: see _tensor_numpy.py
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -806,3 +796,4 @@ def _bind_ops():
 
 _bind_ops()
 _tensor_device.bind(Tensor)
+_tensor_numpy.bind(Tensor)
