@@ -1,7 +1,8 @@
 """``addcmul_`` rounded as torch's CPU kernel rounds it, for the Tensor-hyperparameter steps.
 
 torch's vectorised ``addcmul_`` computes ``fma(value * t1, t2, self)``: ``value * t1`` rounded,
-then one fused multiply-add. NumPy has no elementwise FMA, so it is emulated exactly enough:
+then one fused multiply-add. NumPy has no elementwise FMA, so it is emulated exactly enough
+(``fma`` here is the one emulation the optimizers use; Muon's lerp and update call it too):
 
 * float32: the product of two float32 numbers is exact in float64, so the float64 sum rounds
   once to 53 bits and then to 24 (a double rounding that differs from one rounding only when
@@ -35,10 +36,12 @@ def _fma64(a, b, c):
 
 
 def fma(a, b, c):
-    """``a * b + c`` elementwise, rounded once (see the module doc), in ``c``'s dtype."""
+    """``a * b + c`` elementwise, rounded once (see the module doc), in ``c``'s dtype (an
+    array); ``a`` and ``b`` may be arrays or numbers."""
     if c.dtype == xp.float32:
-        return (a.astype(xp.float64) * b.astype(xp.float64) + c).astype(xp.float32)
+        return (xp.asarray(a, xp.float64) * xp.asarray(b, xp.float64) + c).astype(xp.float32)
     if c.dtype == xp.float64:
+        a, b = xp.asarray(a, xp.float64), xp.asarray(b, xp.float64)
         with xp.errstate(all="ignore"):
             result = _fma64(a, b, c)
         plain = a * b + c  # infinities and NaNs: the error terms would turn them into NaN

@@ -23,6 +23,7 @@ import math
 
 from .._tensor import Tensor
 from ..backend import xp
+from ._fma import fma
 from .optimizer import Optimizer, _as_scalar, _use_grad_for_differentiable, _zeros_like
 
 EPS = 1e-7
@@ -79,35 +80,15 @@ def adjust_lr(lr, adjust_lr_fn, param_shape):
     return lr * ratio
 
 
-def _split(x):
-    """Veltkamp split of float64 values into a high and a low half (26 + 27 significant bits)."""
-    t = 134217729.0 * x  # 2**27 + 1
-    hi = t - (t - x)
-    return hi, x - hi
-
-
 def _fma(a, b, c):
     """``a * b + c`` with one rounding, as torch's vectorised CPU kernels compute ``lerp`` and
     ``add(alpha=)`` (fused multiply-add).
 
     Why it matters here: Newton-Schulz runs in bfloat16, so a one-ulp difference in its input
     can flip a bfloat16 rounding and grow from there; matching torch's rounding keeps the inputs
-    identical. float32: the product of two float32 numbers is exact in float64, so one float64
-    add then a float32 rounding. float64: Dekker's exact product plus a compensated sum.
+    identical. The emulation is ``optim/_fma.fma``'s.
     """
-    c = xp.asarray(c)
-    if c.dtype == xp.float32:
-        wide = xp.float64(a) * xp.asarray(b, dtype=xp.float64) + c
-        return wide.astype(xp.float32)
-    a, b = xp.float64(a), xp.asarray(b, dtype=xp.float64)
-    product = a * b
-    a_hi, a_lo = _split(a)
-    b_hi, b_lo = _split(b)
-    product_err = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    total = product + c
-    c_part = total - product
-    sum_err = (product - (total - c_part)) + (c - c_part)
-    return total + (sum_err + product_err)
+    return fma(a, b, xp.asarray(c))
 
 
 def _lerp(start, end, weight):
