@@ -317,14 +317,28 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, pin_memory=Fals
 
 
 # ---------------------------------------------------------------- random
+def _check_sampling_dtype(dtype, kernel):
+    """torch samples rand/randn only into floating (or complex) dtypes: e.g. ``randn_like`` of
+    a LongTensor raises NotImplementedError naming the kernel."""
+    if dtype is None:
+        return
+    dt = B.as_dtype(dtype)
+    if not dt.is_floating_point and not getattr(dt, "is_complex", False):
+        from .ops._util import dtype_title
+
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype_title(dt)}\'')
+
+
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
          pin_memory=False):
+    _check_sampling_dtype(dtype, "check_uniform_bounds")
     arr = _gen(generator).random(_size(args, size), dtype=xp.float64).astype(_dt(dtype))
     return _finish(arr, requires_grad, device)
 
 
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
           pin_memory=False):
+    _check_sampling_dtype(dtype, "normal_kernel_cpu")
     arr = _gen(generator).standard_normal(_size(args, size)).astype(_dt(dtype))
     return _finish(arr, requires_grad, device)
 

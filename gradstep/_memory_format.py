@@ -3,7 +3,7 @@
 gradstep always stores tensors row-major (``contiguous_format``). The other formats are
 accepted wherever torch takes ``memory_format=`` so GPU-tuned code runs; they change no
 values, only the rank check torch makes (``channels_last`` needs a 4-d tensor,
-``channels_last_3d`` a 5-d one).
+``channels_last_3d`` a 5-d one) and whether a conversion copies (``needs_format_copy``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,19 @@ def check_memory_format(fmt, ndim, *, allow_preserve=True):
     rank = _RANK[fmt]
     if ndim != rank:
         raise RuntimeError(f"required rank {rank} tensor to use {fmt._name} format")
+
+
+def needs_format_copy(arr, fmt, *, by_strides=True):
+    """Whether ``contiguous`` (``by_strides``) or ``to`` (not) with ``memory_format=fmt``
+    returns a new tensor in torch.
+
+    torch copies into a channels-last layout unless the input already has it: ``contiguous``
+    asks the strides (a C == 1 or H == W == 1 tensor passes), ``to`` the layout torch
+    suggests for the tensor, never channels-last for one gradstep stores (row-major).
+    gradstep keeps the values row-major but copies where torch does, so a later in-place
+    write to the result leaves the original alone exactly when torch's does.
+    """
+    return fmt in _RANK and not (by_strides and is_contiguous_as(arr, fmt))
 
 
 def is_contiguous_as(arr, fmt):

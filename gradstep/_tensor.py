@@ -539,10 +539,12 @@ class Tensor:
         return self
 
     def masked_fill_(self, mask, value):
+        from .ops.index import check_masked_fill_args, check_masked_fill_inplace_shape
+
+        check_masked_fill_inplace_shape(self._data.shape, mask)
         if self._needs_graph(value):
             return self._inplace_graph(lambda s: s.masked_fill(mask, value))
         self._check_writable()
-        from .ops.index import check_masked_fill_args
 
         check_masked_fill_args(mask, value)
         self._data[...] = xp.where(mask._data, value._data if isinstance(value, Tensor) else value,

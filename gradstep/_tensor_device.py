@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from . import backend as B
 from ._device import check_device, cuda_unavailable, device
-from ._memory_format import check_memory_format, is_contiguous_as
+from ._memory_format import check_memory_format, is_contiguous_as, needs_format_copy
 
 CPU = device("cpu")
 _FALSE_FLAGS = ("is_cuda", "is_xpu", "is_mps", "is_sparse", "is_sparse_csr", "is_quantized",
@@ -52,6 +52,7 @@ def parse_to(args, kwargs):
 def to(self, *args, **kwargs):
     dtype, copy, fmt = parse_to(args, kwargs)
     check_memory_format(fmt, self.ndim)
+    copy = copy or (fmt is not None and needs_format_copy(self._data, fmt, by_strides=False))
     if dtype is None or B.as_dtype(dtype).np == self._data.dtype:
         return self.clone() if copy else self
     from .ops.elementwise import Cast

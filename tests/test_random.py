@@ -197,3 +197,28 @@ def test_in_place_random():
     assert abs(x.numpy().mean() - 1) < 0.01 and abs(x.numpy().std() - 0.5) < 0.01
     g1, g2 = gradstep.Generator().manual_seed(1), gradstep.Generator().manual_seed(1)
     assert gradstep.empty(3).uniform_(generator=g1).tolist() == gradstep.empty(3).uniform_(generator=g2).tolist()
+
+
+@pytest.mark.parametrize("name", ["rand", "randn", "rand_like", "randn_like"])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "uint8"])
+def test_float_samplers_refuse_integer_dtypes(name, dtype):
+    """e.g. torch.randn_like(long_tensor): NotImplementedError naming torch's kernel."""
+    def call(lib):
+        dt = getattr(lib, dtype)
+        if name.endswith("_like"):
+            return getattr(lib, name)(lib.ones(2, dtype=dt))
+        return getattr(lib, name)(2, dtype=dt)
+    with pytest.raises(NotImplementedError) as theirs:
+        call(torch)
+    with pytest.raises(NotImplementedError) as ours:
+        call(gradstep)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("name", ["rand", "randn", "rand_like", "randn_like"])
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_float_samplers_keep_float_dtypes(name, dtype):
+    if name.endswith("_like"):
+        _like_torch(lambda lib: getattr(lib, name)(lib.ones(2, dtype=getattr(lib, dtype))))
+    else:
+        _like_torch(lambda lib: getattr(lib, name)(2, dtype=getattr(lib, dtype)))

@@ -631,18 +631,11 @@ def scatter_add(a, dim, index, src):
 
 def broadcast_shapes(a, b):
     """The broadcast of shapes ``a`` and ``b``, or torch's RuntimeError naming the sizes."""
+    from ._util import check_broadcast  # torch's check: the trailing mismatch is named
+
     a, b = tuple(a), tuple(b)
-    n = max(len(a), len(b))
-    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
-    out = []
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y and x != 1 and y != 1:
-            raise RuntimeError(
-                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
-                f"non-singleton dimension {i}"
-            )
-        out.append(y if x == 1 else x)
-    return tuple(out)
+    check_broadcast(a, b)
+    return tuple(int(n) for n in xp.broadcast_shapes(a, b))
 
 
 class MaskedFill(Node):
@@ -689,6 +682,16 @@ def check_masked_fill_args(mask, value):
         )
 
 
+def check_masked_fill_inplace_shape(shape, mask):
+    """``masked_fill_`` writes into ``shape``: the mask must broadcast to it, not beyond."""
+    if tuple(mask.shape) == tuple(shape):
+        return
+    out = broadcast_shapes(shape, mask.shape)
+    if out != tuple(shape):
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{list(out)}")
+
+
 def masked_fill(a, mask, value):
     from .._tensor import Tensor
 
@@ -702,7 +705,7 @@ def masked_fill(a, mask, value):
             check_grad_dtype(value, a.dtype)
             return where(mask, value.to(a.dtype), a)
         value = value.item()
-    out_shape = broadcast_shapes(a.shape, m.shape)
+    out_shape = broadcast_shapes(m.shape, a.shape)  # torch's order: "tensor a" is the mask
     if out_shape != a.shape:
         a = a.expand(out_shape)
     return MaskedFill.apply(a, mask=xp.broadcast_to(m, out_shape), value=value, shape=a.shape)

@@ -3,15 +3,15 @@ masked_scatter (out-of-place and in-place forms).
 
 The sums and copies are compositions of scatter/scatter_add/setitem, which carry their own
 gradients. amax/amin/prod/mean reductions compute the value on arrays and attach torch's
-gradient with a zero-valued term: ``r + sum(w * (x - x.detach()))`` has value ``r`` and
-gradient ``w`` for each input element ``x`` (amax/amin: split evenly among the elements equal
-to the result; prod: the product of the other elements of the group).
+gradient in a node (``_ScatterExtreme``) that gives each input element its weight (amax/amin:
+split evenly among the elements equal to the result; prod: the product of the other elements
+of the group).
 """
 
 from __future__ import annotations
 
 from .._warn_once import warn_once
-from ..autograd.function import as_torch_node
+from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
 
@@ -109,7 +109,7 @@ def index_put(input, indices, values, accumulate=False):  # noqa: A002
         shape = input._data[key].shape
         add = IndexPutZeros.apply(values.to(input.dtype).expand(shape), key=key,
                                   shape=tuple(input.shape), advanced=True)
-        return input + add
+        return as_torch_node(input + add, "IndexPutBackward0")
     out = input.clone()
     out[tuple(indices)] = values
     return out
@@ -208,9 +208,22 @@ def _scatter_extreme(input, d, idx, src, reduce, include_self):
         share = eq_self & (include_self | ~hit)
         w_self = xp.where(hit, share / xp.where(count == 0, 1, count), 1.0).astype(a.dtype)
         w_src = (eq_src / xp.where(count == 0, 1, count)[pos]).astype(a.dtype)
-    zero_self = (input - input.detach()) * _make(w_self)
-    zero_src = (src - src.detach()) * _make(w_src)
-    return res + zero_self.scatter_add(d, idx, zero_src)
+    return _ScatterExtreme.apply(input, src, out=out, w_self=w_self, w_src=w_src, idx=idx, d=d)
+
+
+class _ScatterExtreme(Node):
+    """amax/amin/prod scatter_reduce: the value computed on arrays, the gradient each element's
+    weight (``w_self``, ``w_src``). A node, not a zero-valued term ``x - x.detach()``, which is
+    NaN where ``x`` is infinite (a ``-inf``-filled start for amax is common)."""
+
+    _name = "ScatterReduceBackward0"
+    holds_saved = True  # the index and the weights, as torch saves its tensors
+
+    def forward(self, a, s):
+        return self.__dict__.pop("out")
+
+    def backward(self, g):
+        return g * _make(self.w_self), g.gather(self.d, self.idx) * _make(self.w_src)
 
 
 def _prod_weights(a, s, pos, hit, include_self, out):
@@ -236,7 +249,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):  # no
                            f"amin but got {reduce}.")
     d = _check_index_arg(input, dim, index, source, "index_reduce")
     idx = _index_along(index.reshape(-1), d, tuple(source.shape))
-    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
+    return as_torch_node(scatter_reduce(input, d, idx, source, reduce, include_self=include_self),
+                         "IndexReduceBackward0")
 
 
 def broadcast_tensors(*tensors):

@@ -475,7 +475,7 @@ def mean(a, dim=None, keepdim=False, dtype=None):
     if dtype is None and not a.dtype.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {a.dtype.name.capitalize()}"
+            f"or complex dtype. Got: {dtype_title(a.dtype)}"
         )
     if dtype is not None:
         a = a.to(dtype)
@@ -622,26 +622,45 @@ def _var_check(a):
         raise RuntimeError("std and var only support floating point and complex dtypes")
 
 
-def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def _spread(node, name, a, dim, unbiased, keepdim, correction):
+    """var/std (``node``) of ``a``; ``name`` is the torch function named in the warning."""
     _var_check(a)
     dim, unbiased = _var_args(dim, unbiased)
     axes = normalize_dims(dim, a.ndim)
-    return Var.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
+    correction = _correction(unbiased, correction)
+    if _count(a.shape, axes) - correction <= 0:
+        _warn_no_dof(name)
+    return node.apply(as_float(a), axes=axes, keepdim=keepdim, correction=correction)
+
+
+def _warn_no_dof(name):
+    """torch's TORCH_WARN (every call, shown at the user's line) when the result is nan:
+    e.g. ``returns.std()`` of a one-step episode."""
+    import warnings
+
+    from .._warn_once import user_stacklevel
+
+    warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
+                  "than the reduction factor (input numel divided by output numel).",
+                  UserWarning, stacklevel=user_stacklevel())
+
+
+def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _spread(Var, "var", a, dim, unbiased, keepdim, correction)
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    _var_check(a)
-    dim, unbiased = _var_args(dim, unbiased)
-    axes = normalize_dims(dim, a.ndim)
-    return Std.apply(as_float(a), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
+    return _spread(Std, "std", a, dim, unbiased, keepdim, correction)
 
 
 def var_mean(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(a, dim, unbiased, keepdim, correction=correction), mean(a, dim, keepdim)
+    return (_spread(Var, "var_mean", a, dim, unbiased, keepdim, correction),
+            mean(a, dim, keepdim))
 
 
 def std_mean(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(a, dim, unbiased, keepdim, correction=correction), mean(a, dim, keepdim)
+    return (_spread(Std, "std_mean", a, dim, unbiased, keepdim, correction),
+            mean(a, dim, keepdim))
 
 
 def norm(a, p="fro", dim=None, keepdim=False, dtype=None):

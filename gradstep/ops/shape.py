@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._memory_format import check_memory_format
+from .._memory_format import check_memory_format, needs_format_copy
 from ..autograd.function import Node, as_torch_node
 from ..backend import as_dtype, xp
 from ._util import normalize_dim, sum_to, to_tensor
@@ -686,6 +686,8 @@ def repeat_interleave(a, repeats=None, dim=None, *, output_size=None):
 
 def contiguous(a, memory_format=None):
     check_memory_format(memory_format, a._data.ndim)  # values are stored row-major whatever it is
+    if memory_format is not None and needs_format_copy(a._data, memory_format):
+        return Contiguous.apply(a, force=True)  # torch's result never aliases the input here
     if a._data.flags.c_contiguous:
         return a
     return Contiguous.apply(a, force=False)

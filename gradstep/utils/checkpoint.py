@@ -126,7 +126,10 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
         ctx = forward_ctx if state["first"] else recompute_ctx
         state["first"] = False
         with ctx:
-            return function(*a[:-1], **kwargs)  # the last argument is the hidden anchor
+            out = function(*a[:-1], **kwargs)  # the last argument is the hidden anchor
+        leaves = []
+        state["rebuild"] = _flatten(out, leaves)
+        return tuple(leaves)
 
     if not is_grad_enabled():
         with forward_ctx:
@@ -134,7 +137,26 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
     from .. import _creation
 
     anchor = _creation.zeros((), requires_grad=True)
-    return CheckpointFunction.apply(run, preserve, *args, anchor)
+    flat = CheckpointFunction.apply(run, preserve, *args, anchor)
+    return state["rebuild"](iter(flat if isinstance(flat, tuple) else (flat,)))
+
+
+def _flatten(obj, leaves):
+    """Append the leaves of ``obj`` (nested dicts, lists, tuples) to ``leaves``; return a
+    function that rebuilds ``obj``'s structure from an iterator over replacement leaves.
+
+    The non-reentrant checkpoint gives any output structure a gradient, as torch's does
+    (a block returning ``{'h': ..., 'attn': ...}``): the node sees a flat tuple."""
+    if isinstance(obj, dict):
+        parts = [(k, _flatten(v, leaves)) for k, v in obj.items()]
+        return lambda it: type(obj)((k, f(it)) for k, f in parts)
+    if isinstance(obj, (list, tuple)):
+        parts = [_flatten(v, leaves) for v in obj]
+        if hasattr(obj, "_fields"):  # a namedtuple
+            return lambda it: type(obj)(*[f(it) for f in parts])
+        return lambda it: type(obj)([f(it) for f in parts])
+    leaves.append(obj)
+    return lambda it: next(it)
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):  # noqa: A002

@@ -406,6 +406,27 @@ def test_memory_formats():
                                       .numpy(), a)
 
 
+def test_memory_format_conversion_copies_as_torch_does():
+    """``contiguous``/``to`` with ``channels_last`` give a new tensor unless the input already
+    has that layout (C == 1 or H == W == 1 here), so an in-place write to the result (timm's
+    CutMix on a channels-last batch) leaves the original alone exactly when torch's does."""
+    uses = [lambda t, f: t.contiguous(memory_format=f), lambda t, f: t.to(memory_format=f),
+            lambda t, f: t.to(t.dtype, memory_format=f)]
+    for shape in [(2, 3, 4, 5), (2, 1, 4, 5), (2, 3, 1, 1)]:
+        a = np.arange(np.prod(shape), dtype="float32").reshape(shape)
+        for use in uses:
+            ours, theirs = gradstep.tensor(a), torch.tensor(a)
+            o, t = use(ours, gradstep.channels_last), use(theirs, torch.channels_last)
+            assert (o is ours) == (t is theirs), shape
+            o.mul_(2)
+            t.mul_(2)
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    w = gradstep.ones(2, 3, 4, 5, requires_grad=True)
+    assert w.contiguous(memory_format=gradstep.channels_last).grad_fn.name() == \
+        torch.ones(2, 3, 4, 5, requires_grad=True).contiguous(
+            memory_format=torch.channels_last).grad_fn.name()
+
+
 # ---------------------------------------------------------------- compile, jit, onnx
 def test_compile_returns_functions_as_they_are_and_wraps_modules_like_torch():
     m = nn.Linear(2, 2)

@@ -338,3 +338,33 @@ def test_cross_entropy_all_targets_ignored_has_zero_gradient():
     for eps in (0.0, 0.1):
         assert disagreement(lambda L, a, b, eps=eps: L.nn.functional.cross_entropy(
             a, b, ignore_index=1, label_smoothing=eps), x, t, tol="sum", n=6) is None
+
+
+def _error_of(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the oracle's exception is compared, whatever it is
+        return type(e).__name__, str(e)
+    return None
+
+
+@pytest.mark.parametrize("inp,tgt", [("float32", "int64"), ("float32", "bool"),
+                                     ("float32", "float64"), ("float64", "float32"),
+                                     ("float32", "float32")])
+def test_bce_refuses_a_target_of_another_dtype(inp, tgt):
+    """nn.BCELoss()(probs, long_labels) raises in torch ("Found dtype Long but expected Float")."""
+    def call(lib):
+        x = lib.full((3,), 0.5, dtype=getattr(lib, inp))
+        return lib.nn.functional.binary_cross_entropy(x, lib.ones(3, dtype=getattr(lib, tgt)))
+    assert _error_of(lambda: call(gradstep)) == _error_of(lambda: call(torch))
+
+
+@pytest.mark.parametrize("tgt", ["int64", "int32", "uint8"])
+@pytest.mark.parametrize("pos_weight", [False, True])
+def test_bce_with_logits_refuses_integer_targets(tgt, pos_weight):
+    def call(lib):
+        kw = {"pos_weight": lib.full((3,), 2.0)} if pos_weight else {}
+        return lib.nn.functional.binary_cross_entropy_with_logits(
+            lib.zeros(3), lib.ones(3, dtype=getattr(lib, tgt)), **kw)
+    theirs = _error_of(lambda: call(torch))
+    assert theirs is not None and _error_of(lambda: call(gradstep)) == theirs

@@ -328,7 +328,8 @@ def test_masked_fill_and_select():
         a.masked_fill(a > 0, gradstep.ones(1))
     with pytest.raises(RuntimeError, match="BoolTensor"):
         a.masked_select(gradstep.tensor([1, 0, 1]))
-    with pytest.raises(RuntimeError, match=r"The size of tensor a \(2\) must match the size of tensor b \(3\)"):
+    with pytest.raises(RuntimeError, match=r"The size of tensor a \(2\) must match the size of "
+                       r"tensor b \(3\) at non-singleton dimension 1"):  # as torch: trailing dim
         gradstep.zeros(2, 3).masked_fill(gradstep.ones(3, 2) > 0, 1.0)
     with pytest.raises(RuntimeError, match="must match the size"):
         gradstep.zeros(2, 3).masked_select(gradstep.ones(3, 2) > 0)
@@ -516,3 +517,21 @@ def test_scatter_python_value_wraps_like_torch():
 def test_bool_mask_shapes_are_checked_on_an_empty_tensor(key):
     # NumPy skips the check when the indexed array is empty; torch does not
     assert disagreement(lambda L, x: x[key(L)], np.zeros((2, 2, 0))) is None
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("mask_shape", [(2, 2), (3, 2), (4, 3), (2, 1, 3), (3,), (2, 1), (1, 2, 3)])
+def test_masked_fill_mask_shape_errors_as_torch(inplace, mask_shape):
+    """A mask that does not broadcast (or, in place, broadcasts beyond self): torch's error."""
+    def call(lib):
+        x = lib.zeros(2, 3)
+        fill = x.masked_fill_ if inplace else x.masked_fill
+        return fill(lib.ones(*mask_shape, dtype=lib.bool), 1.0)
+    try:
+        ref = call(torch)
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError) as ours:
+            call(gradstep)
+        assert str(ours.value) == str(e)
+    else:
+        np.testing.assert_array_equal(call(gradstep).numpy(), ref.numpy())

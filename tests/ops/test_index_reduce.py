@@ -94,3 +94,37 @@ def test_toplevel_inplace_forms():
     check(lambda lib, a, v: lib.index_put_(a.clone(), (_idx(lib, [1, 0]),), v, True),
           [(3, 2), (2,)])
     check(lambda lib, c, m, v: lib.addmv_(c.clone(), m, v, beta=2), [(3,), (3, 2), (2,)])
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_infinite_start_and_source(reduce, include_self):
+    """A start filled with -inf/inf (the usual identity for a max/min message aggregation) and
+    an infinite source element: finite values and gradients, as torch gives (no NaN)."""
+    def inputs(dt):
+        a = gradstep.full((4, 2), -float("inf") if reduce == "amax" else float("inf"),
+                          dtype=getattr(gradstep, dt), requires_grad=True)
+        s = gradstep.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, float("inf")]],
+                            dtype=getattr(gradstep, dt), requires_grad=True)
+        return [a, s]
+
+    def fn(lib, a, s):
+        index = _idx(lib, [0, 0, 2]).unsqueeze(-1).expand(3, 2)
+        out = a.scatter_reduce(0, index, s, reduce, include_self=include_self)
+        return out.masked_fill(out.isinf(), 0.0)
+
+    check(fn, inputs=inputs)
+    out = fn(gradstep, *inputs("float32"))
+    assert out.grad_fn.next_functions[0][0].name() == "ScatterReduceBackward0"
+
+
+def test_grad_fn_names_match_torch():
+    def names(lib):
+        a = lib.zeros(3, 2, requires_grad=True)
+        s = lib.ones(3, 2, requires_grad=True)
+        i = _idx(lib, [0, 0, 2])
+        outs = [a.index_reduce(0, i, s, r) for r in ("prod", "mean", "amax", "amin")]
+        outs += [a.scatter_reduce(0, i.unsqueeze(1).expand(3, 2), s, "amax"),
+                 a.index_put((i,), s, accumulate=True)]
+        return [o.grad_fn.name() for o in outs]
+    assert names(gradstep) == names(torch)

@@ -537,3 +537,42 @@ def test_cumprod_over_a_size_one_dim_passes_the_gradient():
 ])
 def test_two_zero_products_and_dim_checks_match_torch(call, arg):
     assert disagreement(call, arg, tol="var", n=3) is None
+
+
+def _warning_texts(fn):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return [str(w.message).split(" (Triggered")[0] for w in caught], caught, out
+
+
+@pytest.mark.parametrize("name,shape,kw", [
+    ("std", (1,), {}),                         # e.g. returns.std() of a one-step episode
+    ("var", (1,), {}),
+    ("var_mean", (1,), {}),
+    ("std_mean", (3, 2), {"dim": 1, "correction": 2}),
+    ("std", (0,), {}),
+    ("var", (3, 2), {"dim": 1, "correction": 3}),
+    ("std", (3,), {"correction": 1.5}),       # 1.5 dof left: no warning
+    ("var", (3, 2), {"dim": 0}),
+])
+def test_var_std_warn_when_no_degrees_of_freedom(name, shape, kw):
+    """torch warns (at the user's line) that the result is nan for lack of dof; so do we."""
+    ours, caught, out = _warning_texts(lambda: getattr(gradstep, name)(gradstep.ones(*shape), **kw))
+    theirs, _, ref = _warning_texts(lambda: getattr(torch, name)(torch.ones(*shape), **kw))
+    assert ours == theirs
+    assert all(w.filename == __file__ for w in caught)
+    out, ref = (out, ref) if isinstance(ref, tuple) else ((out,), (ref,))
+    for o, r in zip(out, ref):
+        np.testing.assert_array_equal(o.numpy(), r.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "uint8"])
+def test_mean_of_integers_names_the_dtype_as_torch(dtype):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(2, dtype=getattr(torch, dtype)).mean()
+    with pytest.raises(RuntimeError) as ours:
+        gradstep.ones(2, dtype=getattr(gradstep, dtype)).mean()
+    assert str(ours.value) == str(theirs.value)

@@ -118,3 +118,32 @@ def test_checkpoint_sequential_matches_torch(segments):
     assert_close(gx.grad, tx.grad, "float64")
     for g, t in zip(gm.parameters(), tm.parameters()):
         assert_close(g.grad, t.grad, "float64")
+
+
+def test_non_reentrant_nested_outputs_carry_gradients_like_torch():
+    """A block returning a dict / nested list / namedtuple (``{'h': ..., 'attn': ...}``): the
+    non-reentrant checkpoint keeps the structure and every tensor in it differentiable, as
+    torch's does; a non-tensor leaf passes through."""
+    from collections import namedtuple
+
+    Out = namedtuple("Out", ["y", "extra"])
+    tm, gm = _pair("float64")
+    x = np.random.default_rng(3).standard_normal((5, 4))
+
+    def block(L, m):
+        def fn(h):
+            y = m(h)
+            return {"y": y, "rest": [y.sum(), (2 * y, 7)], "nt": Out(y * y, "tag")}
+        return fn
+
+    results = []
+    for L, m in ((torch, tm), (gradstep, gm)):
+        h = L.tensor(x, requires_grad=True)
+        out = (tcp if L is torch else gcp).checkpoint(block(L, m), h, use_reentrant=False)
+        assert isinstance(out, dict) and isinstance(out["rest"], list)
+        assert isinstance(out["nt"], Out) and out["nt"].extra == "tag" and out["rest"][1][1] == 7
+        loss = out["y"].pow(2).sum() + out["rest"][0] + out["rest"][1][0].sum() + out["nt"].y.sum()
+        loss.backward()
+        results.append([h.grad.numpy().copy()] + [p.grad.numpy().copy() for p in m.parameters()])
+    for theirs, ours in zip(*results):
+        assert_close(gradstep.tensor(ours), torch.tensor(theirs), "float64")

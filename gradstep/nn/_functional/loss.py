@@ -521,6 +521,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
+    if target.dtype != input.dtype:  # torch casts nothing here, e.g. LongTensor labels
+        from ...ops._util import dtype_title
+
+        raise RuntimeError(f"Found dtype {dtype_title(target.dtype)} but expected "
+                           f"{dtype_title(input.dtype)}")
     x = input._data
     if x.size and ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -540,6 +545,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    _check_logits_target_dtype(input, target)
     softplus_neg = (-input).clamp(min=0.0) + (-input.abs()).exp().log1p()
     if pos_weight is not None:
         log_weight = (pos_weight - 1) * target + 1
@@ -549,6 +555,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * weight
     return as_torch_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
+
+
+def _check_logits_target_dtype(input, target):  # noqa: A002
+    """torch computes the loss into a tensor of ``target``'s dtype: integer labels fail."""
+    td = target.dtype
+    if not td.is_floating_point and td.name != "bool" and input.dtype.is_floating_point:
+        from ...ops._util import dtype_title
+
+        raise RuntimeError(f"result type {dtype_title(input.dtype)} can't be cast to the "
+                           f"desired output type {dtype_title(td)}")
 
 
 # ---------------------------------------------------------------- distribution losses
