@@ -105,13 +105,44 @@ def storage_elements(t):
 
 
 # ---------------------------------------------------------------- storage objects
-class UntypedStorage:
-    """Bytes of memory, shared with the tensors that use it (torch.UntypedStorage)."""
+class _StorageBase:
+    """What both storage classes share; ``_elements`` is the array their values are (bytes
+    for UntypedStorage, elements of its dtype for TypedStorage)."""
 
     is_sparse = False
     is_cuda = False
-    is_hpu = False
     device = _CPU
+
+    def get_device(self):
+        return -1
+
+    def __iter__(self):
+        return iter(self.tolist())
+
+    def tolist(self):
+        return self._elements.tolist()
+
+    def fill_(self, value):
+        self._elements[...] = value
+        return self
+
+    def cpu(self):
+        return self
+
+    def pin_memory(self, device="cuda"):
+        return self
+
+    def is_pinned(self, device="cuda"):
+        return False
+
+    def resizable(self):
+        return False
+
+
+class UntypedStorage(_StorageBase):
+    """Bytes of memory, shared with the tensors that use it (torch.UntypedStorage)."""
+
+    is_hpu = False
 
     def __init__(self, *args, device=None):
         from ._device import check_device
@@ -133,6 +164,10 @@ class UntypedStorage:
         s._bytes = raw
         return s
 
+    @property
+    def _elements(self):
+        return self._bytes
+
     # sizes and addresses
     def nbytes(self):
         return int(self._bytes.size)
@@ -149,9 +184,6 @@ class UntypedStorage:
     def data_ptr(self):
         return _addr(self._bytes)
 
-    def get_device(self):
-        return -1
-
     # values
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -162,16 +194,6 @@ class UntypedStorage:
         if not isinstance(index, slice):
             index = _check_index(index, self._bytes.size)
         self._bytes[index] = value
-
-    def __iter__(self):
-        return iter(self.tolist())
-
-    def tolist(self):
-        return self._bytes.tolist()
-
-    def fill_(self, value):
-        self._bytes[...] = value
-        return self
 
     def copy_(self, source, non_blocking=None):
         src = _raw_bytes(source)
@@ -184,20 +206,8 @@ class UntypedStorage:
     def clone(self):
         return UntypedStorage._wrap(self._bytes.copy())
 
-    def cpu(self):
-        return self
-
-    def pin_memory(self, device="cuda"):
-        return self
-
-    def is_pinned(self, device="cuda"):
-        return False
-
     def untyped(self):
         return self
-
-    def resizable(self):
-        return False
 
     def resize_(self, size):
         raise RuntimeError("Trying to resize storage that is not resizable")
@@ -221,12 +231,9 @@ class UntypedStorage:
         return f"{body}\n{head}" if body else head
 
 
-class TypedStorage:
+class TypedStorage(_StorageBase):
     """A storage read as elements of one dtype (torch.TypedStorage, deprecated in torch)."""
 
-    is_sparse = False
-    is_cuda = False
-    device = _CPU
     _fixed_dtype = None  # the legacy classes (FloatStorage, ...) fix it
 
     def __init__(self, *args, dtype=None, device=None, wrap_storage=None, _internal=False):
@@ -254,6 +261,8 @@ class TypedStorage:
     def _values(self):
         return self._untyped_storage._bytes.view(self.dtype.np)
 
+    _elements = _values
+
     def untyped(self):
         return self._untyped_storage
 
@@ -272,9 +281,6 @@ class TypedStorage:
     def data_ptr(self):
         return self._untyped_storage.data_ptr()
 
-    def get_device(self):
-        return -1
-
     def __getitem__(self, index):
         if isinstance(index, slice):
             raise RuntimeError("slices are only supported in UntypedStorage.__getitem__")
@@ -285,16 +291,6 @@ class TypedStorage:
             index = _check_index(index, self.size())
         self._values[index] = value._data if isinstance(value, Tensor) else value
 
-    def __iter__(self):
-        return iter(self.tolist())
-
-    def tolist(self):
-        return self._values.tolist()
-
-    def fill_(self, value):
-        self._values[...] = value
-        return self
-
     def copy_(self, source, non_blocking=None):
         self._untyped_storage.copy_(source)
         return self
@@ -303,24 +299,12 @@ class TypedStorage:
         return TypedStorage(wrap_storage=self._untyped_storage.clone(), dtype=self.dtype,
                             _internal=True)
 
-    def cpu(self):
-        return self
-
-    def pin_memory(self, device="cuda"):
-        return self
-
-    def is_pinned(self, device="cuda"):
-        return False
-
     def is_shared(self):
         return self._untyped_storage.is_shared()
 
     def share_memory_(self):
         self._untyped_storage.share_memory_()
         return self
-
-    def resizable(self):
-        return False
 
     def resize_(self, size):
         raise RuntimeError("Trying to resize storage that is not resizable")
