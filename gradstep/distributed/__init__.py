@@ -354,8 +354,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     pg = _groups.resolve(group, "broadcast")
     if pg is None:
         return None
-    root = _groups.group_peer(pg, src, group_src, "src")
-    _groups.check_root(pg, root, "broadcast")
+    root = _groups.root_rank(pg, src, group_src, "src", "broadcast")
     buf, copy_back = _buffer(tensor)
     return _run(lambda nb: pg._comm.bcast(buf, root, nb), [copy_back], async_op, [tensor])
 

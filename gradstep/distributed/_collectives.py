@@ -24,7 +24,7 @@ from . import (
     _run,
     _same_dtype,
 )
-from ._groups import check_root, group_peer, resolve
+from ._groups import resolve, root_rank
 
 __all__ = ["all_to_all", "all_to_all_single", "gather", "monitored_barrier", "reduce", "scatter"]
 
@@ -35,8 +35,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     pg = resolve(group, "reduce")
     if pg is None:
         return None
-    root = group_peer(pg, dst, group_dst, "dst")
-    check_root(pg, root, "reduce")
+    root = root_rank(pg, dst, group_dst, "dst", "reduce")
     name = _reduction(op, tensor._data.dtype)
     buf, copy_back = _buffer(tensor)
     at_root = pg.rank() == root
@@ -78,10 +77,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     pg = resolve(group, "gather")
     if pg is None:
         return None
-    if dst is None and group_dst is None:
-        dst = 0
-    root = group_peer(pg, dst, group_dst, "dst")
-    check_root(pg, root, "gather")
+    root = root_rank(pg, dst, group_dst, "dst", "gather", default=0)
     _root_list(gather_list, "gather_list", pg.rank(), root, "destination")
     send, _ = _buffer(tensor)
     recv = fill = None
@@ -106,10 +102,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     pg = resolve(group, "scatter")
     if pg is None:
         return None
-    if src is None and group_src is None:
-        src = 0
-    root = group_peer(pg, src, group_src, "src")
-    check_root(pg, root, "scatter")
+    root = root_rank(pg, src, group_src, "src", "scatter", default=0)
     _root_list(scatter_list, "scatter_list", pg.rank(), root, "source")
     send = None
     if pg.rank() == root:

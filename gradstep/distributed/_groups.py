@@ -190,6 +190,16 @@ def check_root(pg, root, op_name):
         raise RuntimeError(f"{op_name}: invalid root rank: {root} (group size {pg.size()})")
 
 
+def root_rank(pg, global_rank, group_rank, what, op_name, default=None):
+    """The checked group rank of ``op_name``'s root, given as ``what`` (src/dst: a global
+    rank) or ``group_what``; the global rank ``default`` when neither is given."""
+    if global_rank is None and group_rank is None:
+        global_rank = default
+    root = group_peer(pg, global_rank, group_rank, what)
+    check_root(pg, root, op_name)
+    return root
+
+
 # ---------------------------------------------------------------- the public API
 
 

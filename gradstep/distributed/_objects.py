@@ -13,7 +13,7 @@ import pickle
 
 import numpy as np
 
-from ._groups import check_root, get_global_rank, group_peer, resolve
+from ._groups import get_global_rank, group_peer, resolve, root_rank
 
 __all__ = ["all_gather_object", "broadcast_object_list", "gather_object", "recv_object_list",
            "scatter_object_list", "send_object_list"]
@@ -61,10 +61,7 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
     pg = resolve(group, "gather_object")
     if pg is None:
         return None
-    if dst is None and group_dst is None:
-        dst = 0
-    root = group_peer(pg, dst, group_dst, "dst")
-    check_root(pg, root, "gather_object")
+    root = root_rank(pg, dst, group_dst, "dst", "gather_object", default=0)
     at_root = pg.rank() == root
     if at_root and not object_gather_list:
         raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
@@ -119,10 +116,7 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
     pg = resolve(group, "scatter_object_list")
     if pg is None:
         return None
-    if src is None and group_src is None:
-        src = 0
-    root = group_peer(pg, src, group_src, "src")
-    check_root(pg, root, "scatter_object_list")
+    root = root_rank(pg, src, group_src, "src", "scatter_object_list", default=0)
     if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
         raise ValueError("Expected argument scatter_object_output_list to be a list of size at "
                          "least 1.")
