@@ -1,3 +1,12 @@
 """gradstep.utils: helpers around training (``data`` holds datasets and the DataLoader)."""
 
 from . import checkpoint, data
+
+
+def __getattr__(name):
+    # torch imports these with torch itself; here they load on first use (import time)
+    if name in ("_pytree", "hooks", "model_zoo", "tensorboard", "benchmark"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
