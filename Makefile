@@ -36,6 +36,7 @@ FUZZ_OPS_CASES ?= 20000
 
 fuzz-ops: $(VENV)/.test  # ops against torch (tests/ops/test_differential.py), `make test` runs 3000
 	GRADSTEP_FUZZ_OPS_CASES=$(FUZZ_OPS_CASES) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/ops/test_differential.py -p no:randomly --timeout=0
+	GRADSTEP_FUZZ_NN_CASES=$(FUZZ_OPS_CASES) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests/nn/test_functional_differential.py -p no:randomly --timeout=0
 
 BENCH := ops layers nn_core optim data mlp cnn transformer ddp doctor
 

@@ -10,7 +10,8 @@ from ..autograd.grad_mode import _GradState
 from ..backend import xp
 from ._lowp import float32_compute
 from ._util import check_float_input
-from .unary import _sigmoid, _Unary, clamp, erf_array, where
+from .arithmetic import _scalar
+from .unary import Clamp, _sigmoid, _Unary, clamp, erf_array, where
 
 
 class Relu(Node):
@@ -189,8 +190,21 @@ def relu6(a):
     return hardtanh(a, 0.0, 6.0)
 
 
+class Hardtanh(Clamp):
+    """clamp's forward with torch's ``hardtanh_backward``: no gradient where ``a <= min`` or
+    ``a >= max`` (the bounds themselves included, unlike clamp), and a NaN passes it."""
+
+    _name = "HardtanhBackward0"
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        return g.masked_fill((a <= self.lo) | (a >= self.hi), 0.0)
+
+
 def hardtanh(a, min_val=-1.0, max_val=1.0):
-    return as_torch_node(clamp(a, min_val, max_val), "HardtanhBackward0")
+    if not a.dtype.is_floating_point:
+        return as_torch_node(clamp(a, min_val, max_val), "HardtanhBackward0")
+    return Hardtanh.apply(a, lo=_scalar(min_val, a.dtype), hi=_scalar(max_val, a.dtype))
 
 
 def leaky_relu(a, negative_slope=0.01):

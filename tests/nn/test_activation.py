@@ -80,3 +80,24 @@ def test_softmax_implicit_dim_warns_and_picks_torch_dim():
     np.testing.assert_allclose(out.sum(0).numpy(), np.ones((3, 4)), rtol=1e-6)
     with pytest.warns(UserWarning, match="log_softmax"):
         nn.functional.log_softmax(gradstep.randn(2, 3))
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("name,kw", [("hardtanh", {}), ("hardtanh", {"min_val": -0.5,
+                                                                      "max_val": 1.0}),
+                                     ("relu6", {})])
+def test_hardtanh_gradient_is_zero_at_the_bounds(name, kw):
+    # (at a NaN input torch's scalar loop passes the gradient, its vectorized one does not)
+    from tests.ops.fuzz_ops import disagreement
+    x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 6.0, 7.0, np.inf, -np.inf])
+    assert disagreement(lambda L, x: getattr(L.nn.functional, name)(x, **kw), x) is None
+
+
+@pytest.mark.parametrize("shape,wn", [((), 1), ((3,), 1), ((2, 3), 3), ((2, 3, 2), 1)])
+def test_prelu_keeps_a_0d_shape_and_checks_1d_channels(shape, wn):
+    from tests.ops.fuzz_ops import disagreement
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(shape), rng.uniform(0.1, 0.5, wn)
+    assert disagreement(lambda L, x, w: L.nn.functional.prelu(x, w), x, w) is None
+    with pytest.raises(RuntimeError, match="channel size = 1"):  # a 1-D input has one channel
+        gradstep.nn.functional.prelu(gradstep.zeros(3), gradstep.ones(3))

@@ -79,3 +79,23 @@ def test_errors():
         with pytest.raises(RuntimeError):
             L.nn.functional.ctc_loss(x, L.ones(2, 2).long(), L.tensor([4, 4]), L.tensor([2, 2]),
                                      blank=3)
+
+
+# ---- found by tests/nn/test_functional_differential.py
+def test_ctc_with_every_target_empty_and_concatenated():
+    from tests.ops.fuzz_ops import disagreement
+    lp = np.log(np.random.default_rng(0).dirichlet(np.ones(3), size=(4, 2)))
+    assert disagreement(lambda L, lp: L.nn.functional.ctc_loss(
+        lp, L.zeros(0, dtype=L.int64), [4, 2], [0, 0], reduction="none"), lp) is None
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_ctc_gradient_of_an_impossible_alignment_is_nan_as_torch(reduction):
+    from tests.ops.fuzz_ops import disagreement
+    lp = np.log(np.random.default_rng(1).dirichlet(np.ones(3), size=(3, 2)))
+    call = lambda L, lp: L.nn.functional.ctc_loss(  # noqa: E731
+        lp, L.tensor([[1, 1], [1, 2]]), [2, 3], [2, 2], reduction=reduction)
+    assert disagreement(call, lp, tol="sum", n=64) is None
+    g = gradstep.tensor(lp, requires_grad=True)
+    call(gradstep, g).sum().backward()
+    assert np.isnan(g.grad.numpy()[:2, 0]).all() and np.isfinite(g.grad.numpy()[:, 1]).all()

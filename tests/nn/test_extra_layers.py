@@ -102,3 +102,12 @@ def test_cross_map_lrn2d_forward(c, size):
     assert gradcheck(ours, (x,))
     with pytest.raises(ValueError):
         ours(gradstep.zeros(2, 3, 4))
+
+
+# ---- found by tests/nn/test_functional_differential.py
+def test_pdist_p0_has_a_zero_gradient_as_torch():
+    import numpy as np
+
+    from tests.ops.fuzz_ops import disagreement
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert disagreement(lambda L, x: L.nn.functional.pdist(x, 0.0), x) is None

@@ -368,3 +368,20 @@ def test_bce_with_logits_refuses_integer_targets(tgt, pos_weight):
             lib.zeros(3), lib.ones(3, dtype=getattr(lib, tgt)), **kw)
     theirs = _error_of(lambda: call(torch))
     assert theirs is not None and _error_of(lambda: call(gradstep)) == theirs
+
+
+# ---- found by tests/nn/test_functional_differential.py
+def test_cross_entropy_probability_target_refuses_a_nonnegative_ignore_index():
+    x, t = gradstep.randn(2, 3), gradstep.softmax(gradstep.randn(2, 3), 1)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point"):
+        gradstep.nn.functional.cross_entropy(x, t, ignore_index=0)
+    gradstep.nn.functional.cross_entropy(x, t, ignore_index=-5)  # torch lets a negative one pass
+
+
+@pytest.mark.parametrize("log_input", [True, False])
+def test_poisson_nll_full_differentiates_the_stirling_term_in_the_target(log_input):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.5, 2.0, 6)
+    t = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 1.5])
+    assert disagreement(lambda L, x, t: L.nn.functional.poisson_nll_loss(
+        x, t, log_input=log_input, full=True, reduction="sum"), x, t, tol="sum", n=24) is None

@@ -53,3 +53,19 @@ def test_distance_layers_match_torch():
     compare_layer(lambda L: L.nn.CosineSimilarity(dim=1), [(4, 5), (4, 5)], modes=("train",))
     compare_layer(lambda L: L.nn.PairwiseDistance(p=3.0, keepdim=True), [(4, 5), (4, 5)],
                   modes=("train",))
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("pads", [(-1, 2), (2, -1), (-1, -1), (-2, 1), (1, -2, -1, 1)])
+def test_non_constant_modes_take_negative_pads_as_torch(mode, pads):
+    import numpy as np
+
+    from tests.ops.fuzz_ops import disagreement
+    x = np.random.default_rng(0).standard_normal((1, 3, 4))
+    assert disagreement(lambda L, x: L.nn.functional.pad(x, pads, mode=mode), x) is None
+
+
+def test_unsupported_rank_for_non_constant_padding_is_not_implemented():
+    with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 4D"):
+        gradstep.nn.functional.pad(gradstep.zeros(2, 2, 2, 2), [1, 0], mode="reflect")

@@ -94,3 +94,11 @@ def test_modules(name, args):
     ours, theirs = getattr(gradstep.nn, name)(**args), getattr(torch.nn, name)(**args)
     assert repr(ours) == repr(theirs)
     check(lambda L, x: (ours if L is gradstep else theirs)(x), [S])
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(ceil_mode=True), dict(padding=1, ceil_mode=True)])
+def test_avg_pool3d_input_smaller_than_kernel_raises_even_when_padded(kw):
+    for L in (gradstep, torch):
+        with pytest.raises(RuntimeError, match="smaller than kernel size"):
+            L.nn.functional.avg_pool3d(L.zeros(1, 1, 2, 4, 4), 3, **kw)

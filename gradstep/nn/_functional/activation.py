@@ -206,7 +206,7 @@ def prelu(input, weight):  # noqa: A002
         raise RuntimeError(f"prelu: weight must be 1-D, got shape {list(weight.shape)}")
     n = weight.shape[0]
     if n != 1:
-        channels = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim else 1)
+        channels = input.shape[1] if input.ndim >= 2 else 1  # torch: a 1-D input has 1 channel
         if channels != n:
             raise RuntimeError(
                 f"Mismatch of parameter numbers and input channel size. Found parameter numbers "
@@ -214,6 +214,8 @@ def prelu(input, weight):  # noqa: A002
             )
         if input.ndim >= 2:
             weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
+    elif input.ndim == 0:
+        weight = weight.reshape(())  # a 0-d input keeps its shape
     return as_torch_node(E.where(input > 0, input, input * weight), "PreluKernelBackward0")
 
 

@@ -14,6 +14,7 @@ torch's backward is the derivative with respect to the logits of a log_softmax
 from __future__ import annotations
 
 from ..._tensor import Tensor
+from ...autograd.function import Node
 from ...backend import xp
 from ...ops.shape import cat, stack
 from ...ops.unary import where
@@ -76,7 +77,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     neg = Tensor._make(xp.full((n, s_max), _NEG, dt))
     init = xp.full((n, s_max), False)
     init[:, 0] = True
-    init[:, 1] = [tl > 0 for tl in tg_len] if s_max > 1 else False
+    if s_max > 1:
+        init[:, 1] = [tl > 0 for tl in tg_len]
     alpha = where(Tensor._make(init), lp[0].gather(1, ext_t), neg)
     pad1 = Tensor._make(xp.full((n, 1), _NEG, dt))
     pad2 = Tensor._make(xp.full((n, 2), _NEG, dt))
@@ -100,6 +102,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         nll = where(impossible, Tensor._make(xp.zeros(n, dt)), nll)
     else:
         nll = where(impossible, Tensor._make(xp.full(n, xp.inf, dt)), nll)
+        if impossible._data.any():
+            mask = _valid_steps(lp, in_len) & impossible._data[None, :, None]
+            nll = nll + _InfiniteLossGrad.apply(lp, mask=mask, shape=tuple(lp.shape))
     if reduction == "none":
         return nll.squeeze(0) if unbatched else nll
     if reduction == "sum":
@@ -108,11 +113,27 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return (nll / denom).mean()
 
 
+def _valid_steps(lp, in_len):
+    """(T, N, 1) mask of each sample's time steps within its input length."""
+    return (xp.arange(lp.shape[0])[:, None] < xp.asarray(in_len)[None, :])[:, :, None]
+
+
+class _InfiniteLossGrad(Node):
+    """Zero per sample; its gradient is NaN at ``mask`` (the valid steps of samples with no
+    alignment), as torch's backward of an infinite loss when ``zero_infinity`` is False."""
+
+    def forward(self, lp):
+        return xp.zeros(lp.shape[1], lp.dtype)
+
+    def backward(self, g):
+        nan = xp.where(self.mask, xp.nan, 0.0).astype(g._data.dtype)
+        return Tensor._make(xp.broadcast_to(nan * g._data[None, :, None], self.shape))
+
+
 def _softmax_term(lp, in_len):
     """Zero per sample, with gradient ``exp(log_probs)`` at its valid time steps (torch's)."""
-    t_len, n, _ = lp.shape
-    valid = (xp.arange(t_len)[:, None] < xp.asarray(in_len)[None, :]).astype(lp.dtype.np)
-    weight = Tensor._make(xp.exp(lp._data) * valid[:, :, None])
+    valid = _valid_steps(lp, in_len).astype(lp.dtype.np)
+    weight = Tensor._make(xp.exp(lp._data) * valid)
     return ((lp - lp.detach()) * weight).sum((0, 2))
 
 

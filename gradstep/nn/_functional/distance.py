@@ -42,4 +42,9 @@ def pdist(input, p=2):  # noqa: A002
     i, j = xp.triu_indices(input.shape[0], 1)
     d = input.index_select(0, Tensor._make(i.astype(xp.int64))) - \
         input.index_select(0, Tensor._make(j.astype(xp.int64)))
-    return d.norm(p, 1)
+    out = d.norm(p, 1)
+    if p == 0 and d.requires_grad:  # torch: a count of nonzeros whose gradient is zero
+        from ...ops.unary import where
+
+        out = out + (where(d.detach().isfinite(), d, 0.0) * 0.0).sum(1)
+    return out

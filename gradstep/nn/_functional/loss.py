@@ -319,6 +319,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not input.is_floating_point():
         raise RuntimeError(f"cross_entropy: expected a floating point input, got {input.dtype}")
     if target.is_floating_point() and target.shape == input.shape:
+        if ignore_index >= 0:  # torch: -100 and other negative values pass unnoticed
+            raise RuntimeError("ignore_index is not supported for floating point target")
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
     c = _check_class_target(input, target, weight)
     t, valid, tt = _target_rows(target, ignore_index, c)
@@ -603,9 +605,10 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if full:
         import math
 
-        t = target.detach()
-        stirling = t * E.where(t > 1, t, 1.0).log() - t + 0.5 * (2 * math.pi * t).clamp(
-            min=1e-30).log()
+        # torch's: computed everywhere, then masked where target <= 1, so the target's gradient
+        # there is 0 * (the term's derivative): NaN at target 0, as torch's
+        t = target
+        stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
         loss = loss + E.where(t > 1, stirling, 0.0)
     return _reduce(loss, reduction)
 

@@ -14,8 +14,9 @@ def _source_index(n, lo, hi, mode):
     j = xp.arange(-lo, n + hi)
     if mode == "replicate":
         return xp.clip(j, 0, n - 1)
-    if mode == "circular":
-        return j % n
+    if mode == "circular":  # a negative pad crops first; the rest wraps around what is left
+        start, kept = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        return start + (xp.arange(-max(lo, 0), kept + max(hi, 0)) % max(kept, 1))
     if n == 1:  # reflect of a single element is that element
         return xp.zeros_like(j)
     period = 2 * (n - 1)
@@ -29,15 +30,14 @@ def _check(input, pad, mode):  # noqa: A002
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
                                   f"supported for now; got {n_dims} padded dims in mode {mode!r}")
     if input.ndim not in (n_dims + 1, n_dims + 2):
-        raise RuntimeError(
-            f"{mode} padding of {n_dims} trailing dims expects a {n_dims + 1}D (unbatched) or "
-            f"{n_dims + 2}D (batched) input, but got input of shape {list(input.shape)}"
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor: {mode} "
+            f"padding of {n_dims} trailing dims expects a {n_dims + 1}D (unbatched) or "
+            f"{n_dims + 2}D (batched) input"
         )
     for i in range(n_dims):
         d = input.ndim - 1 - i
         lo, hi, n = pad[2 * i], pad[2 * i + 1], input.shape[d]
-        if lo < 0 or hi < 0:
-            raise RuntimeError(f"negative padding {(lo, hi)} is only supported in constant mode")
         limit_ok = (lo < n and hi < n) if mode == "reflect" else (
             lo <= n and hi <= n) if mode == "circular" else n > 0
         if not limit_ok:

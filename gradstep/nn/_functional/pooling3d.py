@@ -130,6 +130,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     if not input.dtype.is_floating_point:
         raise RuntimeError(f'"avg_pool3d" not implemented for \'{input.dtype.name}\'')
     geom = _geometry(x5, "avg_pool3d", kernel_size, stride, padding, 1, ceil_mode, False)
+    sizes, kernel = x5.shape[2:], geom[0]
+    if any(n < k for n, k in zip(sizes, kernel)):  # torch's check, padding or not
+        raise RuntimeError("input image (T: {} H: {} W: {}) smaller than kernel size "
+                           "(kT: {} kH: {} kW: {})".format(*sizes, *kernel))
     total = _windows(x5, geom, 0.0).sum(dim=-1)
     if divisor_override is not None:
         out = total / divisor_override

@@ -1,0 +1,167 @@
+"""Differential fuzzing of ``nn.functional`` layers and losses against torch
+(``tests/ops/fuzz_ops.py`` says what is compared; ``fuzz_functional*.py`` how cases are drawn).
+
+``make test`` runs ``GRADSTEP_FUZZ_NN_CASES`` cases (default 4000) spread evenly over the
+function table; ``make fuzz-ops`` runs 20,000. ``python -m tests.nn.test_functional_differential
+N [START [NAME ...]]`` runs N cases and prints the disagreements grouped by function and kind.
+Cases are seeded by name and index, so a failure reproduces with the same count.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import zlib
+from collections import defaultdict
+
+import pytest
+
+import gradstep
+from tests.nn import fuzz_functional as L
+from tests.nn import fuzz_functional_loss as S
+from tests.ops.fuzz_gen import Rand
+from tests.ops.fuzz_ops import run_case
+
+
+def _layers():
+    t = {}
+    for nd in (1, 2, 3):
+        t[f"conv{nd}d"] = L.gen_conv(nd)
+        t[f"max_pool{nd}d"] = L.gen_max_pool(nd)
+        t[f"avg_pool{nd}d"] = L.gen_avg_pool(nd)
+        t[f"adaptive_avg_pool{nd}d"] = L.gen_adaptive_avg(nd)
+    for nd in (1, 2):
+        t[f"conv_transpose{nd}d"] = L.gen_conv_transpose(nd)
+        t[f"adaptive_max_pool{nd}d"] = L.gen_adaptive_max(nd)
+        t[f"lp_pool{nd}d"] = L.gen_lp_pool(nd)
+    t.update(batch_norm=L.gen_batch_norm, instance_norm=L.gen_instance_norm,
+             layer_norm=L.gen_layer_norm, group_norm=L.gen_group_norm,
+             local_response_norm=L.gen_local_response_norm, normalize=L.gen_normalize,
+             embedding=L.gen_embedding, embedding_bag=L.gen_embedding_bag, pad=L.gen_pad,
+             interpolate=L.gen_interpolate, grid_sample=L.gen_grid_sample,
+             affine_grid=L.gen_affine_grid, pixel_shuffle=L.gen_pixel_shuffle,
+             unfold=L.gen_unfold, fold=L.gen_fold, one_hot=L.gen_one_hot,
+             cosine_similarity=L.gen_cosine_similarity,
+             pairwise_distance=L.gen_pairwise_distance, cdist=L.gen_cdist, pdist=L.gen_pdist,
+             bilinear=L.gen_bilinear, glu=L.gen_glu, softmin=L.gen_softmin,
+             gumbel_softmax=L.gen_gumbel_softmax, dropout=L.gen_dropout)
+    return t
+
+
+def _losses():
+    t = {name: S.gen_pointwise(name) for name in ("l1_loss", "smooth_l1_loss", "huber_loss")}
+    for name in ("nll_loss", "cross_entropy"):
+        t[name] = S.gen_nll(name)
+    for name in ("hinge_embedding_loss", "soft_margin_loss"):
+        t[name] = S.gen_margin(name)
+    t.update(poisson_nll_loss=S.gen_poisson_nll, gaussian_nll_loss=S.gen_gaussian_nll,
+             kl_div=S.gen_kl_div, binary_cross_entropy=S.gen_bce,
+             binary_cross_entropy_with_logits=S.gen_bce_logits,
+             margin_ranking_loss=S.gen_margin_ranking,
+             multilabel_margin_loss=S.gen_multilabel_margin,
+             multilabel_soft_margin_loss=S.gen_multilabel_soft_margin,
+             multi_margin_loss=S.gen_multi_margin, cosine_embedding_loss=S.gen_cosine_embedding,
+             triplet_margin_loss=S.gen_triplet,
+             triplet_margin_with_distance_loss=S.gen_triplet_distance, ctc_loss=S.gen_ctc,
+             prelu=S.gen_prelu)
+    for name in S.ACTS:
+        t[name] = S.gen_act(name)
+    return t
+
+
+def _table():
+    t = {**_layers(), **_losses()}
+    # a name gradstep lacks is left out (none is at present: MISSING lists them)
+    return {k: v for k, v in t.items() if k == "cdist" or hasattr(gradstep.nn.functional, k)}
+
+
+FUNCS = _table()
+MISSING = sorted((set(_layers()) | set(_losses())) - set(FUNCS))
+
+# Known differences from torch that gradstep does not replicate:
+# (function, substring of the case's description, regex searched in the disagreement, reason).
+SKIPS: list[tuple[str, str, str, str]] = [
+    ("binary_cross_entropy_with_logits", "weight=", "not differentiable with respect to",
+     "torch has no derivative for weight/pos_weight and refuses them requiring grad; gradstep "
+     "gives one"),
+    ("group_norm", "None, T(", "backward: torch raised.*does not have a device",
+     "torch bug: group_norm's backward with a bias but no weight fails ('no device')"),
+    ("local_response_norm", "", "torch raised.*view size is not compatible",
+     "torch bug: local_response_norm views a non-contiguous 5-D input (fails where a copy works)"),
+]
+
+
+# Disagreements found and not yet fixed in gradstep (each a gradstep bug unless said otherwise):
+# these functions' fuzz tests are expected to fail until fixed; remove an entry once it passes.
+OPEN = {
+    "adaptive_avg_pool2d": "the averaging matmul spreads an inf/NaN to every window (0 * inf)",
+    "adaptive_avg_pool3d": "the averaging matmul spreads an inf/NaN to every window (0 * inf)",
+    "binary_cross_entropy_with_logits": "gradient with a 0-d weight and a pos_weight differs",
+    "conv_transpose2d": "an output size of 0 raises; torch returns an empty output",
+    "cosine_similarity": "a 0-d x2 and eps gradients: torch broadcasts first, then normalizes",
+    "embedding_bag": "an empty input's output does not require grad",
+    "group_norm": "one value per group: (x - mean) / sqrt(eps) amplifies the mean's rounding",
+    "hinge_embedding_loss": "an inf input gives NaN, torch inf",
+    "lp_pool1d": "gradient at an all-zero window is NaN, torch 0",
+    "lp_pool2d": "gradient at an all-zero window is NaN, torch 0",
+    "multi_margin_loss": "gradient where two classes' margins tie",
+    "nll_loss": "gradient when every target is ignored (mean of nothing) is NaN, torch 0",
+    "pairwise_distance": "p=inf: values differ from torch (seen 1.0 vs 1.667)",
+    "pdist": "p=inf gradient where the max |difference| ties",
+    "smooth_l1_loss": "0-d inputs: gradient NaN where torch's is finite",
+}
+
+
+def _skipped(name, desc, msg):
+    return any(name == o and d in desc and re.search(s, msg) for o, d, s, _ in SKIPS)
+
+
+def cases_per_func(total=None):
+    total = int(os.environ.get("GRADSTEP_FUZZ_NN_CASES", "4000")) if total is None else total
+    return max(1, total // len(FUNCS))
+
+
+def run_func(name, n, start=0):
+    gen = FUNCS[name]
+    fails = []
+    for i in range(start, start + n):
+        seed = zlib.crc32(f"nn/{name}/{i}".encode())
+        case = gen(Rand(seed))
+        msg = run_case(case, seed)
+        if msg and not _skipped(name, case.describe(), msg):
+            fails.append(f"[{name} #{i}] {case.describe()}: {msg}")
+    return fails
+
+
+def test_table_has_no_missing_functions():
+    assert MISSING == []
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=OPEN[n]))
+                                  if n in OPEN else n for n in sorted(FUNCS)])
+def test_functional_differential(name):
+    fails = run_func(name, cases_per_func())
+    assert not fails, f"{len(fails)} disagreements with torch:\n" + "\n".join(fails[:8])
+
+
+def main(argv):
+    """``python -m tests.nn.test_functional_differential [TOTAL [START [NAME ...]]]``."""
+    total = int(argv[1]) if len(argv) > 1 else 4000
+    start = int(argv[2]) if len(argv) > 2 else 0
+    names = argv[3:] or sorted(FUNCS)
+    per = max(1, total // len(FUNCS))
+    groups = defaultdict(list)
+    nfail = 0
+    for name in names:
+        for f in run_func(name, per, start):
+            nfail += 1
+            key = (name, re.sub(r"\d", "#", f.split(": ", 2)[-1].split(" (")[0])[:60])
+            groups[key].append(f)
+    print(f"{per * len(names)} cases, {nfail} disagreements, {len(groups)} groups")
+    for (name, _), fs in sorted(groups.items()):
+        print(f"{len(fs):4d}  {fs[0][:400]}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
