@@ -66,4 +66,6 @@ from .modules.container import Container
 from .modules.loss import CTCLoss
 from .modules.pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from .modules.adaptive import AdaptiveLogSoftmaxWithLoss
+from .modules.loss import LinearCrossEntropyLoss
+from .modules.linear_cross_entropy_options import LinearCrossEntropyOptions
 from . import attention  # noqa: E402  (torch.nn.attention: sdpa_kernel, SDPBackend)

@@ -61,3 +61,5 @@ from .container import Container
 from .loss import CTCLoss
 from .pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from .adaptive import AdaptiveLogSoftmaxWithLoss
+from .loss import LinearCrossEntropyLoss
+from .linear_cross_entropy_options import LinearCrossEntropyOptions
