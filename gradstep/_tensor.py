@@ -278,7 +278,7 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self):
-        if self._rg:
+        if self._rg and _GradState.enabled:  # torch stays quiet under no_grad (e.g. LBFGS.step)
             warn_once("float-of-grad", "Converting a tensor with requires_grad=True to a scalar "
                       "may lead to unexpected behavior.\nConsider using tensor.detach() first.")
         return float(self.item())

@@ -548,3 +548,33 @@ def test_float_of_a_tensor_that_requires_grad_warns_once_like_torch(monkeypatch)
     # earlier test in this process already used torch's one warning)
     assert not torch_caught or str(torch_caught[0].message).startswith(ours)
     assert ours.startswith("Converting a tensor with requires_grad=True to a scalar")
+
+
+def test_float_of_grad_tensor_is_quiet_under_no_grad(monkeypatch):
+    """torch warns about float() of a requires_grad tensor only with grad mode on, so
+    ``LBFGS.step`` (a ``no_grad`` method calling ``float(closure())``) stays quiet."""
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    loss = (gradstep.ones(2, requires_grad=True) * 2).sum()
+    t = (torch.ones(2, requires_grad=True) * 2).sum()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with gradstep.no_grad():
+            assert float(loss) == 4.0
+        with torch.no_grad():
+            assert float(t) == 4.0
+    assert not caught
+    w = gradstep.zeros(3, requires_grad=True)
+    opt = gradstep.optim.LBFGS([w], max_iter=2)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((w - 1) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        opt.step(closure)
+    assert not caught

@@ -120,3 +120,49 @@ def test_errors():
                 r"num_channels \(5\) must be divisible by num_groups \(2\)")
     _both_raise(lambda L: F(L).rms_norm(L.zeros(2, 5), [10]), RuntimeError,
                 r"Given normalized_shape=\[10\], expected input with shape \[\*10\]")
+
+
+def _norms_without_affine(L):
+    f = F(L)
+    return {
+        "batch_norm": lambda x: f.batch_norm(x, None, None, training=True),
+        "layer_norm": lambda x: f.layer_norm(x, x.shape[1:]),
+        "group_norm": lambda x: f.group_norm(x, 2),
+        "instance_norm": lambda x: f.instance_norm(x),
+        "InstanceNorm2d": L.nn.InstanceNorm2d(4, track_running_stats=True).double(),
+        "BatchNorm2d": L.nn.BatchNorm2d(4, affine=False).double(),
+    }
+
+
+@pytest.mark.parametrize("name", list(_norms_without_affine(torch)))
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_in_place_op_on_a_norm_output_without_affine(name, create_graph):
+    """torch saves a norm's input and statistics, not its output, so an in-place activation
+    on it (``nn.ReLU(inplace=True)`` after ``InstanceNorm2d`` without affine) is legal."""
+    x0 = np.sin(np.linspace(-2, 3, 72) ** 2).reshape(2, 4, 3, 3)
+    grads = {}
+    for L in (gradstep, torch):
+        x = L.tensor(x0, requires_grad=True)
+        y = F(L).relu(_norms_without_affine(L)[name](x), inplace=True)
+        loss = (y * L.arange(72.0, dtype=L.float64).view_as(y)).sum()
+        (gx,) = L.autograd.grad(loss, x, create_graph=create_graph)
+        grads[L] = gx
+    assert_close(grads[gradstep], grads[torch], "float64", what=name)
+
+
+def test_norm_backward_still_refuses_an_input_changed_in_place():
+    for L in (gradstep, torch):
+        h = L.ones(2, 3, requires_grad=True) * L.tensor([[1.0, 2.0, 4.0], [0.0, 3.0, 1.0]])
+        y = F(L).layer_norm(h, (3,))
+        h.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("shape,groups", [((1, 2), 2), ((1, 2, 1), 2), ((1, 4, 1), 3)])
+def test_group_norm_with_one_value_per_group_raises_value_error(shape, groups):
+    # torch's _verify_batch_size runs before the divisibility check
+    for L in (gradstep, torch):
+        with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+            L.nn.functional.group_norm(L.zeros(*shape), groups)

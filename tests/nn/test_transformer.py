@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -406,3 +408,32 @@ def test_encoder_warns_when_torch_would_not_use_nested_tensors():
             caught.append([str(x.message) for x in w])
         assert caught[1] == caught[0]
         assert bool(caught[0]) == bool(kw)
+
+
+def _mask_warnings(L, call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(L)
+    return [str(w.message) for w in caught if "mismatched" in str(w.message)]
+
+
+@pytest.mark.parametrize("which", ["encoder", "layer", "mha"])
+def test_mismatched_padding_and_attention_mask_dtypes_warn_like_torch(which):
+    """A bool key-padding mask with a float attention mask: torch warns once per call."""
+    def call(L):
+        L.manual_seed(0)
+        x = L.zeros(3, 2, 4)
+        kpm = L.tensor([[False, False, True], [False, False, False]])
+        float_mask = L.zeros(3, 3)
+        layer = L.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0)
+        if which == "encoder":
+            enc = L.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            enc(x, mask=float_mask, src_key_padding_mask=kpm)
+        elif which == "layer":
+            layer(x, src_mask=float_mask, src_key_padding_mask=kpm)
+        else:
+            layer.self_attn(x, x, x, key_padding_mask=kpm, attn_mask=float_mask)
+        layer(x, src_mask=float_mask, src_key_padding_mask=kpm.float())  # same types: quiet
+
+    ours, theirs = _mask_warnings(gradstep, call), _mask_warnings(torch, call)
+    assert ours == theirs and len(ours) == 1

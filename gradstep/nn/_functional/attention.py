@@ -10,7 +10,9 @@ with ``need_weights=True`` uses a plain softmax and gives NaN there, like torch.
 from __future__ import annotations
 
 import math
+import warnings
 
+from ..._warn_once import user_stacklevel
 from ...amp._policy import autocast_op
 from ...backend import xp
 from ...ops import _rowwise
@@ -191,10 +193,14 @@ def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
     )
 
 
-def _canonical_mask(mask, name, dtype):
-    """A bool mask (True = masked out) as an additive float mask; float masks pass through."""
+def _canonical_mask(mask, name, dtype, other=None, other_name=""):
+    """A bool mask (True = masked out) as an additive float mask; float masks pass through.
+    ``other``: the mask given with it (torch warns when their dtypes differ)."""
     if mask is None:
         return None
+    if other is not None and other.dtype != mask.dtype:
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
+                      "type for both instead.", stacklevel=user_stacklevel())
     if mask.dtype.name == "bool":
         arr = xp.where(mask._data, -xp.inf, 0.0).astype(dtype.np)
         return _tensor_cls()._make(arr)
@@ -244,7 +250,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
     tgt_len, bsz, embed_dim = query.shape
-    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", query.dtype)
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", query.dtype,
+                                       attn_mask, "attn_mask")
     if is_causal and attn_mask is None:
         raise RuntimeError(
             "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "

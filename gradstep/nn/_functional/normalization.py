@@ -27,8 +27,12 @@ from . import normalization_lowp as _lowp
 
 
 class Normalize(Node):
-    """``(x - mean) * rstd`` over ``axes``; ``apply`` receives the centred input ``xc``
-    and ``rstd`` already computed (the statistics are needed outside the node too)."""
+    """``(x - mean) * rstd`` over ``axes``; ``apply`` receives the centred input ``xc``,
+    ``mean`` and ``rstd`` already computed (the statistics are needed outside the node too).
+
+    Backward reads the saved output while it is unchanged; torch saves the input and the
+    statistics instead, so an in-place op on the output (``F.relu(norm(x), inplace=True)``
+    without an affine part) is legal there: then ``xhat`` is rebuilt from the input."""
 
     _name = "NativeNormBackward0"
     saves = (0,)
@@ -39,15 +43,25 @@ class Normalize(Node):
         out *= self.rstd
         return out
 
+    def _output_changed(self):
+        return self._out_vc[0] != self._out_version
+
     def backward(self, g):
         axes = self.axes
+        (x,) = self.saved_tensors  # raises if the input changed in place, as torch's does
         if _GradState.enabled:  # create_graph: keep every factor differentiable in x
-            (x,) = self.saved_tensors
-            xhat = self.saved_output
             rstd = (x.var(dim=axes, unbiased=False, keepdim=True) + self.eps).rsqrt()
+            if self._output_changed():
+                xhat = (x - x.mean(dim=axes, keepdim=True)) * rstd
+            else:
+                xhat = self.saved_output
             return rstd * (g - g.mean(dim=axes, keepdim=True)
                            - xhat * (g * xhat).mean(dim=axes, keepdim=True))
-        xhat, gd = self.saved_output._data, g._data
+        if self._output_changed():
+            xhat = (x._data - self.mean) * self.rstd
+        else:
+            xhat = self.saved_output._data
+        gd = g._data
         if _rowwise.splittable(xhat.shape, axes) and gd.shape == xhat.shape and xhat.size:
             return Tensor._make(_rowwise.normalize_backward(gd, xhat, self.rstd, axes))
         proj = (gd * xhat).mean(axis=axes, keepdims=True)
@@ -140,7 +154,7 @@ def _normalize(x, dims, eps, name):
         xc = xd - mean
         var = (xc * xc).mean(axis=dims, keepdims=True)
         rstd = 1.0 / xp.sqrt(var + eps)
-    y = Normalize.apply(x, axes=dims, eps=eps, xc=xc, rstd=rstd, _name=name,
+    y = Normalize.apply(x, axes=dims, eps=eps, xc=xc, mean=mean, rstd=rstd, _name=name,
                         _shown_edges=(0, None, None))
     return y, mean, var
 
@@ -267,6 +281,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.ndim}")
     n, c = input.shape[:2]
+    if num_groups > 0 and (n * c // num_groups) * math.prod(input.shape[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{[n * c // num_groups, num_groups] + list(input.shape[2:])}")
     if num_groups <= 0 or c % num_groups:
         raise RuntimeError(
             "Expected number of channels in input to be divisible by num_groups, but got input "

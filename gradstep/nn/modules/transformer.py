@@ -22,6 +22,7 @@ from ...backends.mha import get_fastpath_enabled
 from ...ops.elementwise import gelu, relu
 from ...ops.shape import triu
 from .. import init
+from .._functional.attention import _canonical_mask
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -79,17 +80,6 @@ def _why_no_nested_tensor(layer):
         (attn.num_heads % 2 == 1, f"{name}.self_attn.num_heads is odd"),
     ]
     return next((why for failed, why in checks if failed), "")
-
-
-def _canonical_mask(mask, name, dtype):
-    """A bool mask (True = masked out) as an additive float mask of ``dtype``."""
-    if mask is None:
-        return None
-    if mask.dtype.name == "bool":
-        return Tensor._make(xp.where(mask._data, -xp.inf, 0.0).astype(dtype.np))
-    if not mask.dtype.is_floating_point:
-        raise AssertionError(f"only bool and floating types of {name} are supported")
-    return mask
 
 
 _MASK_DTYPES = ("bool", "float16", "bfloat16", "float32", "float64")
@@ -150,7 +140,7 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
-                                               src.dtype)
+                                               src.dtype, src_mask, "src_mask")
         src_mask = _canonical_mask(src_mask, "src_mask", src.dtype)
         x = src
         if self.norm_first:
@@ -194,7 +184,7 @@ class TransformerEncoder(Module):
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         padded = self._padded_positions(src, mask, src_key_padding_mask)
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
-                                               src.dtype)
+                                               src.dtype, mask, "mask")
         mask = _canonical_mask(mask, "mask", src.dtype)
         batch_first = len(self.layers) and getattr(self.layers[0].self_attn, "batch_first", False)
         is_causal = _detect_is_causal(mask, is_causal, _seq_len(src, batch_first))
