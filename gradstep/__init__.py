@@ -505,6 +505,24 @@ from ._torch_nn_functions import FUNCTIONS as _NN_FUNCTIONS  # noqa: E402
 
 globals().update({k: v for k, v in _NN_FUNCTIONS.items() if k not in globals()})
 
+# sparse COO tensors (torch.sparse_coo_tensor, torch.sparse, torch.spmm) and torch.layout
+from . import _sparse_coo, sparse  # noqa: E402, F401
+from ._layout import (  # noqa: E402, F401
+    _mkldnn,
+    jagged,
+    layout,
+    sparse_bsc,
+    sparse_bsr,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+    strided,
+)
+from ._sparse_coo import sparse_coo_tensor  # noqa: E402
+from ._sparse_ops import spmm  # noqa: E402
+
+_sparse_coo.bind()
+
 # torch's keyword names (input=, other=, ...) and out= on the functions above, one mechanism
 from . import _signatures  # noqa: E402
 

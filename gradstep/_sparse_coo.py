@@ -1,0 +1,576 @@
+"""Sparse COO tensors (``torch.sparse_coo_tensor``, ``layout=torch.sparse_coo``).
+
+``SparseCooTensor`` is a ``Tensor`` subclass, so ``isinstance(adj, torch.Tensor)`` holds as in
+torch, but it has no dense array: its ``_data`` raises torch's "not supported on the SparseCPU
+backend" ``NotImplementedError``, so a dense op handed a sparse tensor fails loudly instead of
+computing on something else. It holds
+
+* ``_struct``: a :class:`_Structure` - the int64 indices ``(sparse_dim, nnz)``, the shape and
+  the plans built from the indices on first use (the row order of a product, the coalesced
+  pattern). Tensors with the same indices share it (``S * 2``, ``S.double()``, ``S.detach()``),
+  so a graph program builds its adjacency's plans once;
+* ``_vals``: a dense gradstep Tensor ``(nnz, *dense sizes)`` that carries autograd.
+
+Autograd flows through the values only: every sparse op is a dense op or a Node on ``_vals``,
+so the engine needs no change. A sparse leaf (``requires_grad=True``) owns a leaf ``_vals``;
+its ``.grad`` is a sparse tensor on the coalesced pattern built from ``_vals.grad`` (every
+duplicate of a position gets the same gradient, the position's). That is torch's layout for
+``torch.sparse.mm`` and ``to_dense``; for ``torch.mm``/``matmul``/``@`` with a sparse *leaf*
+torch gives a dense gradient over every position instead, which gradstep does not (the values
+on the pattern agree).
+
+Indices are checked at construction (negative, or past the given size), with torch's
+``check_invariants=True`` messages: torch skips the check by default and reads out of bounds.
+The products, sums and coalescing live in ``_sparse_ops.py``; ``torch.sparse`` in ``sparse/``.
+"""
+
+from __future__ import annotations
+
+from . import backend as B
+from ._device import check_device
+from ._layout import sparse_coo, strided
+from ._tensor import Size, Tensor
+from ._tensor_device import parse_to
+from .autograd.function import Node
+from .autograd.grad_mode import _GradState
+from .backend import xp
+
+UNSUPPORTED = (
+    "Could not run this operation with arguments from the 'SparseCPU' backend. gradstep's "
+    "sparse COO tensors support coalesce, to_dense, t/transpose, sum, mul/div by a scalar, "
+    "neg, add of sparse tensors and sparse-dense matrix products; call .to_dense() first.")
+_NO_NUMPY = "can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first."
+_FLOAT_ONLY = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+class _Structure:
+    """The indices of sparse tensors and what is derived from them (built on first use)."""
+
+    __slots__ = ("idx", "shape", "coalesced", "_rows", "_unique", "_t")
+
+    def __init__(self, idx, shape, coalesced):
+        self.idx = idx  # int64 (sparse_dim, nnz)
+        self.shape = tuple(shape)
+        self.coalesced = coalesced
+        self._rows = self._unique = self._t = None
+
+    @property
+    def sparse_dim(self):
+        return self.idx.shape[0]
+
+    @property
+    def nnz(self):
+        return self.idx.shape[1]
+
+    def row_plan(self):
+        """For a matrix: (order or None, segment starts, rows of the segments, columns in
+        row order). ``order`` sorts the entries by row (None when they already are)."""
+        if self._rows is None:
+            rows, cols = self.idx[0], self.idx[1]
+            order = None
+            if rows.size > 1 and not (rows[1:] >= rows[:-1]).all():
+                order = xp.argsort(rows, kind="stable")
+                rows, cols = rows[order], cols[order]
+            starts = _segment_starts(rows[None])
+            self._rows = (order, starts, rows[starts], cols)
+        return self._rows
+
+    def unique_plan(self):
+        """(order, segment starts, unique indices, segment of each entry): the coalesced
+        pattern. ``order`` sorts the entries lexicographically (stable, as torch's)."""
+        if self._unique is None:
+            idx = self.idx
+            order = xp.lexsort(idx[::-1]) if idx.shape[0] else xp.arange(idx.shape[1])
+            ordered = idx[:, order]
+            starts = _segment_starts(ordered)
+            seg_sorted = xp.cumsum(xp.isin(xp.arange(ordered.shape[1]), starts)) - 1
+            seg = xp.empty_like(seg_sorted)
+            seg[order] = seg_sorted
+            self._unique = (order, starts, ordered[:, starts], seg)
+        return self._unique
+
+    def transposed(self, d0, d1):
+        """The structure with sparse dims ``d0`` and ``d1`` swapped (plans of a 2-D matrix's
+        transpose are the ones computed here for its columns, and come back to it)."""
+        if (d0, d1) == (0, 1) and self._t is not None:
+            return self._t
+        perm = list(range(self.sparse_dim))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        shape = list(self.shape)
+        shape[d0], shape[d1] = shape[d1], shape[d0]
+        t = _Structure(self.idx[perm], shape, False)
+        if (d0, d1) == (0, 1):
+            self._t, t._t = t, self
+        return t
+
+
+def _segment_starts(ordered):
+    """Where runs of equal columns of ``ordered`` (sparse_dim, n) start."""
+    n = ordered.shape[1]
+    if n == 0:
+        return xp.zeros(0, xp.int64)
+    new = xp.ones(n, bool)
+    if ordered.shape[0]:
+        new[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
+    else:
+        new[1:] = False
+    return xp.flatnonzero(new)
+
+
+class Rename(Node):
+    """The identity on the values, recorded under torch's name for the sparse op
+    (``TBackward0``, ``ValuesBackward0``, ...), so ``grad_fn`` reads as in torch."""
+
+    def forward(self, vals):
+        return vals
+
+    def backward(self, g):
+        return g
+
+
+def renamed(vals, name):
+    """``vals`` behind a ``Rename`` node when it carries history, else a detached alias."""
+    if vals._rg and _GradState.enabled:
+        return Rename.apply(vals, _name=name)
+    return vals.detach()
+
+
+def make(struct, vals):
+    """A ``SparseCooTensor`` over ``struct`` with values ``vals`` (a dense Tensor)."""
+    t = object.__new__(SparseCooTensor)
+    t._struct = struct
+    t._vals = vals
+    t._vc = [0]
+    t._out_nr = 0
+    t._acc = t._hooks = t._post_hooks = t._base = None
+    t._retains_grad = False
+    return t
+
+
+def _ops():
+    from . import _sparse_ops
+
+    return _sparse_ops
+
+
+class SparseCooTensor(Tensor):
+    """A sparse tensor in coordinate format (torch's ``layout=torch.sparse_coo``)."""
+
+    __slots__ = ("_struct", "_vals")
+
+    # ------------------------------------------------------------ no dense array
+    @property
+    def _data(self):
+        raise NotImplementedError(UNSUPPORTED)
+
+    def numpy(self, *, force=False):
+        raise TypeError(_NO_NUMPY)
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(_NO_NUMPY)
+
+    # ------------------------------------------------------------ attributes
+    is_sparse = property(lambda self: True)
+    layout = property(lambda self: sparse_coo)
+
+    @property
+    def shape(self):
+        return Size(self._struct.shape)
+
+    def size(self, dim=None):
+        shape = self._struct.shape
+        if dim is None:
+            return Size(shape)
+        from .ops._util import normalize_dim
+
+        return shape[normalize_dim(dim, len(shape))]
+
+    @property
+    def dtype(self):
+        return self._vals.dtype
+
+    @property
+    def ndim(self):
+        return len(self._struct.shape)
+
+    def dim(self):
+        return len(self._struct.shape)
+
+    ndimension = dim
+
+    def numel(self):
+        return Size(self._struct.shape).numel()
+
+    nelement = numel
+
+    def __len__(self):
+        if not self._struct.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._struct.shape[0]
+
+    def is_floating_point(self):
+        return self._vals.is_floating_point()
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
+                               "Scalar")
+        return self.to_dense().item()
+
+    def element_size(self):
+        return self._vals.element_size()
+
+    def sparse_dim(self):
+        return self._struct.sparse_dim
+
+    def dense_dim(self):
+        return self._vals.ndim - 1
+
+    def _nnz(self):
+        return self._struct.nnz
+
+    def is_coalesced(self):
+        return self._struct.coalesced
+
+    def _coalesced_(self, coalesced):
+        self._struct = _Structure(self._struct.idx, self._struct.shape, bool(coalesced))
+        return self
+
+    # ------------------------------------------------------------ autograd (through _vals)
+    @property
+    def _rg(self):
+        return self._vals._rg
+
+    @_rg.setter
+    def _rg(self, value):
+        self._vals._rg = value
+
+    @property
+    def grad_fn(self):
+        return self._vals.grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, value):
+        self._vals.grad_fn = value
+
+    @property
+    def requires_grad(self):
+        return self._vals._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not self._vals.is_floating_point():
+            raise RuntimeError(_FLOAT_ONLY)
+        self._vals.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        """The gradient of a sparse leaf: a sparse tensor on its coalesced pattern."""
+        g = self._vals._grad
+        if g is None:
+            return None
+        st = self._struct
+        if st.coalesced:
+            return make(st, g)
+        order, starts, unique, _ = st.unique_plan()
+        return make(_Structure(unique, st.shape, True), Tensor._make(g._data[order[starts]]))
+
+    @grad.setter
+    def grad(self, value):
+        if value is None:
+            self._vals._grad = None
+            return
+        if not isinstance(value, SparseCooTensor) or value.shape != self.shape:
+            raise RuntimeError("assigned grad has data of a different size")
+        if not xp.array_equal(value._struct.idx, self._struct.idx):
+            raise NotImplementedError("gradstep can only assign a sparse .grad with the same "
+                                      "indices as the tensor's")
+        self._vals._grad = value._vals.detach()
+
+    def detach(self):
+        return make(self._struct, self._vals.detach())
+
+    def detach_(self):
+        self._vals.detach_()
+        return self
+
+    def clone(self, *, memory_format=None):
+        st = self._struct
+        return make(_Structure(st.idx.copy(), st.shape, st.coalesced), self._vals.clone())
+
+    # ------------------------------------------------------------ indices and values
+    def _indices(self):
+        return Tensor._make(self._struct.idx)
+
+    def _values(self):
+        return self._vals.detach()
+
+    def indices(self):
+        if not self._struct.coalesced:
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+        return Tensor._make(self._struct.idx)
+
+    def values(self):
+        if not self._struct.coalesced:
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+        return renamed(self._vals, "ValuesBackward0")
+
+    # ------------------------------------------------------------ conversion
+    def to(self, *args, **kwargs):
+        dtype, copy, _ = parse_to(args, kwargs)
+        if dtype is None or B.as_dtype(dtype) is self.dtype:
+            return self.clone() if copy else self
+        return make(self._struct, self._vals.to(dtype))
+
+    def cpu(self, memory_format=None):
+        return self
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        out = _ops().to_dense(self)
+        return out if dtype is None else out.to(dtype)
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        if layout not in (None, sparse_coo):
+            raise NotImplementedError(f"gradstep has no {layout} tensors")
+        return self
+
+    def coalesce(self):
+        return _ops().coalesce(self)
+
+    # ------------------------------------------------------------ shape
+    def t(self):
+        st = self._struct
+        if st.sparse_dim > 2 or self.dense_dim():
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                f"{st.sparse_dim} sparse and {self.dense_dim()} dense dimensions")
+        if st.sparse_dim < 2:
+            return self
+        return make(st.transposed(0, 1), renamed(self._vals, "TBackward0"))
+
+    def transpose(self, dim0, dim1):
+        return _ops().transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    # ------------------------------------------------------------ arithmetic and products
+    def mul(self, other):
+        return _ops().mul(self, other)
+
+    __mul__ = __rmul__ = multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        return _ops().div(self, other, rounding_mode)
+
+    __truediv__ = divide = true_divide = div
+
+    def neg(self):
+        return make(self._struct, -self._vals)
+
+    __neg__ = negative = neg
+
+    def add(self, other, *, alpha=1):
+        return _ops().add(self, other, alpha)
+
+    __add__ = add
+
+    def sub(self, other, *, alpha=1):
+        return _ops().add(self, other, -alpha)
+
+    __sub__ = subtract = sub
+
+    def __radd__(self, other):  # dense + sparse: a dense tensor, as torch's
+        return other + self.to_dense()
+
+    def __rsub__(self, other):
+        return other - self.to_dense()
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        if keepdim:
+            raise RuntimeError("keepdim=True is not supported for sparse tensors")
+        return _ops().sparse_sum(self, dim, dtype=dtype)
+
+    def mm(self, mat2):
+        return _ops().mm(self, mat2)
+
+    def matmul(self, other):
+        return _ops().matmul(self, other)
+
+    __matmul__ = matmul
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    # ------------------------------------------------------------ copies and printing
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        new = self.clone().detach()
+        new._vals._rg = self._vals._rg
+        memo[id(self)] = new
+        return new
+
+    def __reduce_ex__(self, protocol):
+        st = self._struct
+        return (_rebuild, (st.idx, self._vals._data, st.shape, st.coalesced, self._vals._rg))
+
+    def __repr__(self):
+        from ._sparse_ops import sparse_repr
+
+        return sparse_repr(self)
+
+
+def _rebuild(idx, vals, shape, coalesced, rg):
+    v = Tensor._make(vals)
+    v._rg = rg
+    return make(_Structure(idx, shape, coalesced), v)
+
+
+# ---------------------------------------------------------------- construction
+def _index_array(indices):
+    if isinstance(indices, SparseCooTensor):
+        raise TypeError("indices must be a dense tensor")
+    arr = indices._data if isinstance(indices, Tensor) else xp.asarray(indices)
+    if arr.ndim != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(arr.shape)}")
+    return arr if arr.dtype == xp.int64 else arr.astype(xp.int64)
+
+
+def _values_tensor(values, dtype):
+    from ._creation import tensor
+
+    if isinstance(values, SparseCooTensor):
+        raise TypeError("values must be a dense tensor")
+    if not isinstance(values, Tensor):
+        return tensor(values, dtype=dtype)
+    if dtype is not None and B.as_dtype(dtype) is not values.dtype:
+        return values.to(dtype)
+    return values
+
+
+def _check_indices(idx, size):
+    """torch's invariant checks (negative index; index past the size): see the module doc."""
+    if not idx.size:
+        return
+    low = idx.min(axis=1)
+    for d, v in enumerate(low.tolist()):
+        if v < 0:
+            raise RuntimeError(f"found negative index {v} for dim {d}")
+    if size is None:
+        return
+    high = idx.max(axis=1)
+    for d, (m, s) in enumerate(zip(high.tolist(), size)):
+        if m >= s:
+            raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {s} "
+                               f"but found index {m}")
+
+
+def _full_size(idx, vals, size):
+    """The tensor's shape: ``size`` checked against indices and values, or inferred."""
+    sd, nnz = idx.shape
+    if size is None:
+        sparse = (idx.max(axis=1) + 1).tolist() if nnz else [0] * sd
+        return tuple(sparse) + tuple(vals.shape[1:])
+    size = tuple(int(s) for s in size)
+    if len(size) != sd + vals.ndim - 1:
+        raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = "
+                           f"{len(size)}, sparse_dim = {sd}, dense_dim = {vals.ndim - 1}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: "
+                           f"{list(size)}")
+    if tuple(vals.shape[1:]) != size[sd:]:
+        raise RuntimeError(f"values has incorrect size, expected {[nnz, *size[sd:]]}, got "
+                           f"{list(vals.shape)}")
+    return size
+
+
+def _is_size(x):
+    return isinstance(x, (tuple, list)) and all(
+        isinstance(s, int) and not isinstance(s, bool) for s in x)
+
+
+def empty_sparse(size, dtype=None):
+    """An all-zero sparse tensor of ``size`` (sparse_dim = len(size), nnz = 0)."""
+    dt = B.as_dtype(dtype) if dtype is not None else B.get_default_dtype()
+    idx = xp.zeros((len(size), 0), xp.int64)
+    return make(_Structure(idx, size, True), Tensor._make(xp.zeros((0,), dt.np)))
+
+
+def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=None,
+                      pin_memory=False, requires_grad=False, check_invariants=None,
+                      is_coalesced=None):
+    """torch.sparse_coo_tensor: ``(indices, values[, size])`` or ``(size)`` for an empty one."""
+    check_device(device)
+    if values is None:
+        if not _is_size(indices):
+            raise TypeError("sparse_coo_tensor() missing required argument 'values'")
+        out = empty_sparse(tuple(indices), dtype)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    idx = _index_array(indices)
+    vals = _values_tensor(values, dtype)
+    if vals.ndim == 0:
+        raise RuntimeError("values must have at least one dimension (nnz)")
+    if idx.shape[1] != vals.shape[0]:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
+                           f"{idx.shape[1]}, nnz from values: {vals.shape[0]}")
+    shape = _full_size(idx, vals, size)
+    _check_indices(idx, size)
+    coalesced = idx.shape[1] <= 1 if is_coalesced is None else bool(is_coalesced)
+    if requires_grad and not vals.is_floating_point():
+        raise RuntimeError(_FLOAT_ONLY)
+    v = renamed(vals, "SparseCooTensorWithDimsAndTensorsBackward0")
+    if requires_grad and v.grad_fn is None:
+        v._rg = True
+    return make(_Structure(idx, shape, coalesced), v)
+
+
+def dense_to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    """``Tensor.to_sparse()``: the non-zero entries (slabs, for a hybrid ``sparse_dim``) of a
+    dense tensor, coalesced; differentiable to the dense tensor (``ToSparseBackward0``)."""
+    if layout not in (None, sparse_coo):
+        raise NotImplementedError(f"gradstep has no {layout} tensors; use layout=torch.sparse_coo")
+    arr = self._data
+    sd = arr.ndim if sparse_dim is None else int(sparse_dim)
+    if not 0 <= sd <= arr.ndim:
+        raise RuntimeError(f"sparse_dim must be in [0, {arr.ndim}], got {sd}")
+    mask = arr != 0
+    if sd < arr.ndim:
+        mask = mask.any(axis=tuple(range(sd, arr.ndim)))
+    if sd == 0:
+        idx = xp.zeros((0, 1), xp.int64)
+        vals = self.reshape((1,) + tuple(arr.shape))
+    else:
+        idx = xp.stack(xp.nonzero(mask)).astype(xp.int64, copy=False)
+        vals = self[tuple(Tensor._make(r) for r in idx)]
+    name = "ToSparseBackward1" if sparse_dim is None else "ToSparseBackward0"  # torch's names
+    return make(_Structure(idx, arr.shape, True), renamed(vals, name))
+
+
+def _dense_to_dense(self, dtype=None, *, masked_grad=None):
+    return self if dtype is None else self.to(dtype)
+
+
+def _dense_coalesce(self):
+    raise RuntimeError("coalesce expected sparse coordinate tensor layout but got Strided")
+
+
+def _dense_is_coalesced(self):
+    raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got Strided")
+
+
+def bind():
+    """Methods dense tensors have for sparse code: ``layout``, ``to_sparse``, ``to_dense``."""
+    Tensor.layout = property(lambda self: strided)
+    Tensor.to_sparse = Tensor.to_sparse_coo = dense_to_sparse
+    Tensor.to_dense = _dense_to_dense
+    Tensor.coalesce = _dense_coalesce
+    Tensor.is_coalesced = _dense_is_coalesced
+    Tensor.sparse_dim = lambda self: 0
+    Tensor.dense_dim = lambda self: self.ndim
