@@ -19,7 +19,7 @@ import warnings
 import weakref
 from bisect import bisect_right
 from collections import Counter
-from functools import partial
+from functools import partial, wraps
 
 from .._tensor import Tensor
 from .optimizer import Optimizer
@@ -43,6 +43,8 @@ EPOCH_DEPRECATION_WARNING = (
     "where available. Please open an issue if you are unable to replicate your use case: "
     "https://github.com/pytorch/pytorch/issues/new/choose."
 )
+
+_GET_LR_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
 
 
 # ---------------------------------------------------------------- helpers
@@ -98,6 +100,23 @@ def _set_momentum(group, use_beta1, value):
         group["betas"] = (value, *group["betas"][1:])
     else:
         group["momentum"] = value
+
+
+def _warns_outside_step(*classes):
+    """torch's built-in ``get_lr()`` warns when called other than from ``step()``: the value it
+    returns is the next lr, not the current one (``get_last_lr()``). A user's own ``get_lr`` does not."""
+    for cls in classes:
+        cls.get_lr = _warning_get_lr(cls.get_lr)
+
+
+def _warning_get_lr(compute):
+    @wraps(compute)
+    def get_lr(self):
+        if not self._get_lr_called_within_step:
+            warnings.warn(_GET_LR_WARNING, UserWarning, stacklevel=2)
+        return compute(self)
+
+    return get_lr
 
 
 def _lambdas_state(lambdas):
@@ -825,3 +844,7 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+_warns_outside_step(LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
+                    PolynomialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR)

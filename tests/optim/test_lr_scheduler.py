@@ -212,3 +212,57 @@ def test_closed_form_with_explicit_epoch_matches_torch():
             s.step(epoch)
             t.step(epoch)
             assert math.isclose(s.get_last_lr()[0], t.get_last_lr()[0], rel_tol=1e-12)
+
+
+def _get_lr_warnings(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [str(w.message) for w in caught if "get_last_lr()" in str(w.message)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_get_lr_called_directly_warns_as_torch(name):
+    """Outside ``step()`` a built-in ``get_lr()`` warns (it computes the *next* lr); inside it, never."""
+    opt, topt = _optimizers()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched, tsched = CASES[name](gs.optim.lr_scheduler, opt), CASES[name](torch.optim.lr_scheduler, topt)
+    for lib_opt, s in ((opt, sched), (topt, tsched)):
+        lib_opt.step()
+        _, inside = _get_lr_warnings(s.step)
+        assert inside == []
+    ours, ours_warned = _get_lr_warnings(sched.get_lr)
+    theirs, theirs_warned = _get_lr_warnings(tsched.get_lr)
+    assert ours_warned == theirs_warned and len(theirs_warned) == 1
+    np.testing.assert_allclose(np.asarray(ours, float), np.asarray(theirs, float), rtol=1e-12)
+
+
+def _warmup_wrapper(lib):
+    """ildoonet's GradualWarmupScheduler shape: its own ``get_lr`` calls the wrapped scheduler's."""
+
+    class Warmup(lib.optim.lr_scheduler._LRScheduler):
+        def __init__(self, optimizer, total_epoch, after_scheduler):
+            self.total_epoch, self.after_scheduler = total_epoch, after_scheduler
+            super().__init__(optimizer)
+
+        def get_lr(self):
+            if self.last_epoch > self.total_epoch:
+                return self.after_scheduler.get_lr()
+            return [b * self.last_epoch / self.total_epoch for b in self.base_lrs]
+
+    return Warmup
+
+
+def test_user_get_lr_is_silent_but_a_nested_builtin_get_lr_warns():
+    results = []
+    for lib, opt in zip((gs, torch), _optimizers()):
+        sched = _warmup_wrapper(lib)(opt, 2, lib.optim.lr_scheduler.StepLR(opt, 2, 0.5))
+        record = []
+        for _ in range(4):
+            opt.step()
+            _, warned = _get_lr_warnings(sched.step)
+            record.append((len(warned), sched.get_last_lr()))
+        results.append(record)
+    assert results[0] == results[1]
+    assert [n for n, _ in results[1]] == [0, 0, 1, 1]
