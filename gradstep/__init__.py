@@ -76,6 +76,10 @@ from .autograd.grad_mode import (
 )
 from .backend import (
     bfloat16,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,
     float16,
@@ -471,6 +475,14 @@ from .ops.trig import (  # noqa: E402
 # torch.tan_(x), torch.greater, torch.dropout(input, p, train), ...: never over a name defined above
 globals().update({k: v for k, v in _torch_aliases.FUNCTIONS.items() if k not in globals()})
 _torch_aliases.bind()
+
+# complex tensors (real, imag, conj, angle, polar, view_as_real, ...) over the real-only
+# accessors above, and torch.fft
+from . import _complex, fft  # noqa: E402, F401
+
+globals().update(_complex.FUNCTIONS)
+_complex.bind()
+
 
 # window functions, sampling (poisson, binomial, bernoulli), storages and the smaller Tensor
 # methods and torch.* functions (apply_, output_nr, frombuffer, svd_lowrank, ...)

@@ -53,6 +53,8 @@ def _infer_dtype(data):
         return B.int64
     if isinstance(data, float):
         return B.get_default_dtype()
+    if isinstance(data, complex):
+        return B.to_complex(B.get_default_dtype())
     if isinstance(data, Tensor):
         return data.dtype
     if _is_sequence(data):
@@ -204,7 +206,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is None:
         dtype = B.bool_ if isinstance(fill_value, bool) else (
-            B.int64 if isinstance(fill_value, int) else B.get_default_dtype())
+            B.int64 if isinstance(fill_value, int) else B._scalar_dtype(fill_value))
     return _finish(xp.full(_size((size,)) if not isinstance(size, int) else (size,), fill_value,
                            _dt(dtype)), requires_grad, device)
 
@@ -332,15 +334,25 @@ def _check_sampling_dtype(dtype, kernel):
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
          pin_memory=False):
     _check_sampling_dtype(dtype, "check_uniform_bounds")
-    arr = _gen(generator).random(_size(args, size), dtype=xp.float64).astype(_dt(dtype))
+    arr = _sample(_gen(generator).random, _size(args, size), _dt(dtype), 1.0)
     return _finish(arr, requires_grad, device)
 
 
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
           pin_memory=False):
     _check_sampling_dtype(dtype, "normal_kernel_cpu")
-    arr = _gen(generator).standard_normal(_size(args, size)).astype(_dt(dtype))
+    arr = _sample(_gen(generator).standard_normal, _size(args, size), _dt(dtype), 0.5 ** 0.5)
     return _finish(arr, requires_grad, device)
+
+
+def _sample(draw, shape, np_dtype, complex_scale):
+    """``draw(shape)`` as ``np_dtype``; a complex dtype draws its real and imaginary parts
+    independently, each scaled by ``complex_scale`` (torch's complex randn has variance 1/2
+    a part, so a total of 1; its complex rand is uniform on [0, 1) in each part)."""
+    if np_dtype.kind != "c":
+        return draw(shape).astype(np_dtype)
+    pairs = draw(tuple(shape) + (2,)) * complex_scale
+    return pairs.astype(np_dtype.type(0).real.dtype).view(np_dtype)[..., 0]
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,

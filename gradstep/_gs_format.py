@@ -26,6 +26,7 @@ import numpy as np
 
 from . import backend as B
 from ._brief import brief, printable
+from ._np_data import normalized_bools, plain_numpy_dtype
 from ._tensor import Tensor
 from .serialization import CheckpointError
 
@@ -155,7 +156,7 @@ class _Decoder:
         if self.used > len(self.blob):
             raise CheckpointError(f"{what}: the arrays in the header claim more bytes than the data holds")
         arr = np.frombuffer(self.blob, dtype=dtype, count=numel, offset=at) if n else np.empty(0, dtype)
-        return arr.reshape(shape).copy()
+        return normalized_bools(arr.reshape(shape).copy())
 
     def decode(self, obj, depth=0):
         if obj is None or type(obj) in (bool, str, int, float):
@@ -204,11 +205,8 @@ class _Decoder:
 
     def _ndarray(self, obj, depth):
         code = _field(obj, "dtype", (str,), "ndarray")
-        try:
-            dt = np.dtype(code) if len(code) <= 8 else None
-        except TypeError:
-            dt = None
-        if dt is None or dt.kind not in _NP_KINDS or dt.fields is not None or dt.subdtype is not None:
+        dt = plain_numpy_dtype(code)
+        if dt is None:
             raise CheckpointError(f"ndarray: dtype {code[:20]!r} is not a plain numeric NumPy dtype")
         return self.array(obj, dt, "ndarray")
 

@@ -137,7 +137,7 @@ class Tensor:
         return B.is_float_array(self._data)
 
     def is_complex(self):
-        return False
+        return self._data.dtype.kind == "c"
 
     @property
     def is_leaf(self):
@@ -160,7 +160,7 @@ class Tensor:
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and not B.is_float_array(self._data):
+        if requires_grad and not B.is_differentiable_array(self._data):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if requires_grad and type(self._vc) is not list:
             from .autograd._inference import check_requires_grad

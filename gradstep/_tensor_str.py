@@ -100,6 +100,23 @@ class _Formatter:
         return s.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """torch's complex elements: the real parts formatted together, then the imaginary parts
+    together, joined as ``re+imj`` (``1.+2.j``, ``-0.-1.j``)."""
+
+    def __init__(self, arr):
+        self.re, self.im = _Formatter(arr.real), _Formatter(arr.imag)
+        self.width = self.re.width + self.im.width + 1  # the "j"
+
+    def format(self, v):
+        im = (self.im.format(v.imag) + "j").lstrip()
+        return self.re.format(v.real) + (im if im[0] in "+-" else "+" + im)
+
+
+def _formatter(arr):
+    return _ComplexFormatter(arr) if arr.dtype.kind == "c" else _Formatter(arr)
+
+
 def _summarized(a):
     """The part of ``a`` that is printed when summarizing (edges of every dim)."""
     e = PRINT_OPTS.edgeitems
@@ -171,9 +188,10 @@ def tensor_repr(t, prefix="tensor(", indent=None):
             suffixes.append(f"dtype={dt!r}")  # torch.float64 under the torch hook
     else:
         summarize = a.size > PRINT_OPTS.threshold
-        fmt = _Formatter(_summarized(a) if summarize else a)
+        fmt = _formatter(_summarized(a) if summarize else a)
         body = _body(a, ind, summarize, fmt)
-        if dt.name not in (default_float.name, "int64", "bool"):
+        default_complex = "complex128" if default_float.name == "float64" else "complex64"
+        if dt.name not in (default_float.name, default_complex, "int64", "bool"):
             suffixes.append(f"dtype={dt!r}")  # torch.float64 under the torch hook
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")

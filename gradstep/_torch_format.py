@@ -10,6 +10,7 @@ Reading (:func:`load_torch_zip`) treats the file as hostile:
 * only the ``data/<key>`` records the pickle references are read, each bounded
   by the byte size the pickle claims for it (a record of another size is an
   error, as in torch), read to the end so zipfile checks its CRC;
+* a ``byteorder`` record of ``big`` byteswaps the storages, as in torch;
 * deflated records may inflate to 64x the file's size (+64 MiB) in all.
   torch writes records stored (uncompressed), so this only matters for
   re-zipped files: real weights deflate by a few percent, zeros ~1000x, so
@@ -30,6 +31,7 @@ import collections
 import io
 import re
 import struct
+import sys
 import zipfile
 import zlib
 
@@ -43,6 +45,7 @@ from ._torch_unpickler import (
     Internal,
     RestrictedUnpickler,
     Token,
+    Unsupported,
     Value,
     check_int,
     check_ints,
@@ -55,9 +58,29 @@ _STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
     "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
     "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
+    "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",  # where the backend has them
 }
 _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
                   "int": "int32", "short": "int16"}
+# torch names a torch file may hold that gradstep knows but cannot load: each GLOBAL raises this, not the
+# add_safe_globals advice (approving them would not help: gradstep has no such dtype or tensor kind)
+_CONVERT = "; convert such tensors in torch before saving (e.g. t.to(torch.float32) or t.dequantize())"
+_LACKED_DTYPES = ("complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint16", "uint32",
+                  "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
+                  "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4")
+_UNSUPPORTED = {
+    **{f"torch.{d}": f"the dtype torch.{d}, which gradstep lacks" for d in _LACKED_DTYPES},
+    **{f"torch.{s}Storage": f"a {s} storage, whose dtype gradstep lacks"
+       for s in ("ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4")},
+    "torch._utils._rebuild_tensor_v3": "a tensor of a dtype that torch stores untyped (uint16/32/64, float8, "
+                                       "complex32), which gradstep lacks",
+    "torch.storage.UntypedStorage": "an untyped storage (of a dtype gradstep lacks)",
+    "torch._utils._rebuild_qtensor": "a quantized tensor, which gradstep does not support",
+    "torch._utils._rebuild_sparse_tensor": "a sparse tensor, which gradstep does not support",
+    "torch._utils._rebuild_nested_tensor": "a nested tensor, which gradstep does not support",
+    "torch._utils._rebuild_meta_tensor_no_storage": "a meta tensor, which gradstep does not support",
+    "torch._utils._rebuild_wrapper_subclass": "a tensor subclass, which gradstep does not support",
+}
 _CHUNK = 1 << 20
 _PKL_RATIO = 64  # data.pkl may decompress to at most this many times the archive's size (+1 MiB)
 _INFLATE_RATIO = 64  # all deflated records read may decompress to this many times the archive's size ...
@@ -425,6 +448,10 @@ def _torch_globals():
             g[f"torch.{storage}"] = None
     for name in list(B._BY_NAME) + list(_DTYPE_ALIASES):
         g[f"torch.{name}"] = Value(_dtype_named(name))
+    for name, what in _UNSUPPORTED.items():
+        if name not in g:
+            g[name] = Unsupported(f"this checkpoint holds {what} ('{name}'). gradstep's dtypes are "
+                                  f"{', '.join(B._BY_NAME)}{_CONVERT}")
     return g
 
 
@@ -432,6 +459,8 @@ class _Loader:
     def __init__(self, archive, map_location):
         self.archive, self.map_location = archive, map_location
         self.storages = {}
+        # torch byteswaps the storages of a file whose byteorder record differs from this machine's
+        self.swap = archive.byteorder() != sys.byteorder
 
     def persistent_load(self, pid):
         if type(pid) is not tuple or len(pid) != 5 or type(pid[0]) not in (str, bytes) \
@@ -453,6 +482,9 @@ class _Loader:
                 raise CheckpointError(f"storage {key!r} is used with two dtypes or sizes")
             return s
         raw = self.archive.read(f"data/{key}", numel * dt.itemsize, f"storage {key!r} of {numel} {dt.name}")
+        width = dt.itemsize // 2 if np.dtype(dt.np).kind == "c" else dt.itemsize  # complex: each half
+        if self.swap and width > 1:
+            raw = np.ascontiguousarray(raw.reshape(-1, width)[:, ::-1]).reshape(-1)
         if dt.name == "bool":
             np.minimum(raw, 1, out=raw)  # NumPy bools must be 0 or 1
         s = _Storage(key, dt, raw.view(dt.np))
@@ -478,8 +510,6 @@ def unsafe_globals(data, name):
 def load_torch_zip(data, name, map_location=None):
     """Load a ``torch.save`` zip file; see the module docstring for what is checked."""
     archive = _Archive(data, name)
-    if archive.byteorder() != "little":
-        raise CheckpointError(f"{name}: big-endian torch checkpoints are not supported")
     loader = _Loader(archive, map_location)
     # the Python objects a pickle builds may take up to 16x the file's size (plus 64 MiB), its work
     # (opcodes, hashing) a few steps per byte of the file: both bounds follow the file, not data.pkl

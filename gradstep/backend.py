@@ -35,9 +35,9 @@ class dtype:
     def __init__(self, name: str, np_dtype, category: int):
         self.name = name
         self.np = _np.dtype(np_dtype)
-        self._category = category  # 0 bool, 1 integer, 2 floating
+        self._category = category  # 0 bool, 1 integer, 2 floating, 3 complex
         self.is_floating_point = category == 2
-        self.is_signed = category == 2 or self.np.kind == "i"  # bfloat16's NumPy kind is "V"
+        self.is_signed = category >= 2 or self.np.kind == "i"  # bfloat16's NumPy kind is "V"
         self.itemsize = self.np.itemsize
 
     def __repr__(self) -> str:
@@ -48,7 +48,7 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._category == 3
 
 
 class _LazyBfloat16(dtype):
@@ -102,6 +102,8 @@ int16 = dtype("int16", _np.int16, 1)
 int8 = dtype("int8", _np.int8, 1)
 uint8 = dtype("uint8", _np.uint8, 1)
 bool_ = dtype("bool", _np.bool_, 0)
+complex64 = dtype("complex64", _np.complex64, 3)
+complex128 = dtype("complex128", _np.complex128, 3)
 
 float = float32  # noqa: A001 - torch's aliases
 double = float64
@@ -109,10 +111,19 @@ half = float16
 long = int64
 int = int32  # noqa: A001
 short = int16
+cfloat = complex64
+cdouble = complex128
 
-ALL_DTYPES = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
+ALL_DTYPES = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_,
+              complex64, complex128)
 _BY_NP = {d.np: d for d in ALL_DTYPES if d is not bfloat16}  # bfloat16's joins when loaded
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
+
+
+def is_differentiable_array(a) -> bool:
+    """Whether backend array ``a`` may require grad: floating point (bfloat16 too) or complex."""
+    dt = a.dtype
+    return dt.kind in "fc" or _is_bfloat16(dt)
 
 
 def is_float_array(a) -> bool:
@@ -177,7 +188,33 @@ def _scalar_dtype(x) -> dtype:
         return bool_
     if isinstance(x, _builtin_int):
         return int64
+    if isinstance(x, complex):
+        return to_complex(get_default_dtype())
     return get_default_dtype()
+
+
+def to_complex(d: dtype) -> dtype:
+    """The complex dtype whose parts are ``d`` (float16 and bfloat16 widen: no complex32 here)."""
+    return complex128 if d is float64 or d is complex128 else complex64
+
+
+def to_real(d: dtype) -> dtype:
+    """The dtype of a complex dtype's real and imaginary parts (a real dtype itself)."""
+    return {complex64: float32, complex128: float64}.get(d, d)
+
+
+def _combine_complex(groups) -> dtype:
+    """torch's ``combine_categories`` when the result is complex: a complex operand of a
+    lower priority group takes the precision of a floating operand of a higher one
+    (a float64 tensor + 1j is complex128; a float32 tensor + a 0-dim complex128 is complex64)."""
+    for d in groups:
+        if d is None:
+            continue
+        if d._category == 3:
+            return d
+        if d._category == 2:
+            return to_complex(d)
+    raise AssertionError("unreachable")
 
 
 def result_type(*operands) -> dtype:
@@ -200,6 +237,8 @@ def result_type(*operands) -> dtype:
         cur = groups[g]
         groups[g] = dt if cur is None else promote_types(cur, dt)
     top = max(d._category for d in groups if d is not None)
+    if top == 3:
+        return _combine_complex(groups)
     for d in groups:
         if d is not None and d._category == top:
             return d
@@ -212,5 +251,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     # across categories torch keeps the higher one's dtype (int64 with float32 is
     # float32), where NumPy would widen to float64
     if a._category != b._category:
+        if a._category + b._category == 5:  # complex with floating: the wider precision
+            return _BY_NP[_np.promote_types(a.np, b.np)] if a.itemsize > 2 < b.itemsize \
+                else (a if a._category == 3 else b)
         return a if a._category > b._category else b
     return _BY_NP[_np.promote_types(a.np, b.np)]

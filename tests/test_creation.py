@@ -105,7 +105,7 @@ def test_tensor_errors():
     with pytest.raises((RuntimeError, ValueError, OverflowError)):
         gradstep.tensor(2**63)
     with pytest.raises(TypeError, match="can't convert"):
-        gradstep.tensor(np.array([1], dtype=np.complex64))
+        gradstep.tensor(np.array([1], dtype=np.clongdouble))
     with pytest.raises(RuntimeError, match="floating point"):
         gradstep.tensor([1, 2], requires_grad=True)
     with pytest.raises(RuntimeError, match="cpu"):
@@ -138,7 +138,7 @@ def test_as_tensor_and_from_numpy():
     with pytest.raises(TypeError):
         gradstep.from_numpy([1, 2])
     with pytest.raises(TypeError):
-        gradstep.from_numpy(np.array([1], dtype=np.complex64))
+        gradstep.from_numpy(np.array([1], dtype=np.clongdouble))
 
 
 FACTORIES = [

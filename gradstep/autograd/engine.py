@@ -205,6 +205,8 @@ def _route(node, in_grads, buffers, deps, ready):
                     )
                 g = g.sum_to_size(shape)  # torch sums a broadcast gradient back to the input
             if gd.dtype != dt:
+                if gd.dtype.kind == "c" and dt.kind != "c":  # a real input: the real part
+                    g = g.real
                 g = g.to(_dtype_of(dt))
             buf = buffers.get(nxt)
             if buf is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._tensor import Tensor
-from ..backend import get_default_dtype, is_float_array, xp
+from ..backend import get_default_dtype, is_differentiable_array, xp
 
 
 class Parameter(Tensor):
@@ -28,7 +28,7 @@ class Parameter(Tensor):
         self._init(arr, False, None)
         self._vc = vc
         if requires_grad:
-            if not is_float_array(arr):
+            if not is_differentiable_array(arr):
                 raise RuntimeError(
                     "Only Tensors of floating point and complex dtype can require gradients"
                 )

@@ -128,7 +128,7 @@ def check_broadcast(sa, sb):
 
 
 def _scalar_or_tensor(x):
-    if isinstance(x, (bool, int, float)):
+    if isinstance(x, (bool, int, float, complex)):
         return x
     return to_tensor(x)
 
@@ -173,7 +173,8 @@ def normalize_dims(dim, ndim):
 
 def float_dtype_for(t):
     """The dtype a float-only op (exp, mean, ...) computes in for tensor ``t``."""
-    return t.dtype if t.dtype.is_floating_point else get_default_dtype()
+    dt = t.dtype
+    return dt if dt.is_floating_point or dt._category == 3 else get_default_dtype()
 
 
 def as_float(t):
@@ -182,7 +183,7 @@ def as_float(t):
 
 _TITLES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool"}
+           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def dtype_title(dt):

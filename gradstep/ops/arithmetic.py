@@ -26,11 +26,18 @@ class Cast(Node):
         if not dtype.is_floating_point:  # integer/bool results never require grad (as in torch)
             from .._tensor import Tensor
 
+            if dtype._category == 3 or a._data.dtype.kind == "c":
+                from .._complex import cast as complex_cast
+
+                return complex_cast(a, dtype)
+
             return Tensor._make(a._data.astype(dtype.np))
         return super().apply(a, dtype=dtype)
 
     def forward(self, a):
         self.src = a.dtype
+        if a.dtype.kind == "c":  # complex to real: torch warns and keeps the real part
+            return _complex_to_real(a, self.dtype)
         if self.dtype.np.kind == "V":  # bfloat16: a signalling NaN converts quietly, as in torch
             with xp.errstate(invalid="ignore"):
                 return a.astype(self.dtype.np)
@@ -40,6 +47,13 @@ class Cast(Node):
         from ..backend import from_numpy_dtype
 
         return cast(g, from_numpy_dtype(self.src))
+
+
+def _complex_to_real(a, dtype):
+    from .._complex import warn_discard_imag
+
+    warn_discard_imag(stacklevel=7)
+    return a.real.astype(dtype.np)
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -77,8 +91,8 @@ class Mul(Node):
 def _mul_grad(g, x):
     """``g * x`` in a backward: straight to ``Mul`` when ``mul`` would change nothing first."""
     dg, dx = g._data, x._data
-    if dg.dtype is not dx.dtype or dg.dtype.kind == "b":
-        return g * x
+    if dg.dtype is not dx.dtype or dg.dtype.kind in "bc":
+        return g * x  # complex: conjugated by Mul's holomorphic twin (gradstep._complex)
     if dg.shape != dx.shape:
         check_broadcast(dg.shape, dx.shape)
     return Mul.apply(g, x)
@@ -473,9 +487,18 @@ def mul(a, b):
     if _scalar_fast(a, b):
         return MulScalar.apply(a, s=_opmath_scalar(b, a.dtype))
     a, b = binary_args(a, b)
-    if a.dtype is _BOOL:
-        return a._make(xp.logical_and(a._data, b._data))
+    if a.dtype._category != 2:  # not floating: bool is logical and, complex has its own backward
+        if a.dtype is _BOOL:
+            return a._make(xp.logical_and(a._data, b._data))
+        if a.dtype._category == 3:
+            return _holomorphic(Mul).apply(a, b)
     return Mul.apply(a, b)
+
+
+def _holomorphic(cls):
+    from .._complex import holomorphic
+
+    return holomorphic(cls)
 
 
 def div(a, b, rounding_mode=None):
@@ -498,7 +521,10 @@ def div(a, b, rounding_mode=None):
         if a.shape != b.shape:
             check_broadcast(a.shape, b.shape)
         return Div.apply(a, b)
-    a, b = (x if isinstance(x, (bool, int, float)) else _t(x) for x in (a, b))
+    a, b = (x if isinstance(x, (bool, int, float, complex)) else _t(x) for x in (a, b))
+    if result_type(a, b)._category == 3:
+        a, b = binary_args(a, b)
+        return _holomorphic(Div).apply(a, b)
     if not result_type(a, b).is_floating_point:
         # true division of integers: convert the tensors first, so a Python int
         # divisor is not wrapped into the tensor's dtype (uint8 / -2 is -0.5 each)
@@ -546,6 +572,8 @@ def _div_scalar(a, b):
 def rdiv(a, s):
     """``s / a`` for a scalar ``s``."""
     a = as_float(a)
+    if a.dtype._category == 3 or isinstance(s, complex):
+        return div(s, a)  # the complex path: Div's holomorphic twin
     return RDivScalar.apply(a, s=_opmath_scalar(s, a.dtype))
 
 
@@ -556,8 +584,10 @@ def pow(a, p):  # noqa: A001 - torch's name
         if dt is _BOOL:  # bool ** True is the tensor, bool ** False is all True
             return a.clone() if p else a.new_ones(a.shape)
         a = cast(a, dt)
-        if not dt.is_floating_point and p < 0:
+        if dt._category < 2 and p < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if dt._category == 3:
+            return _holomorphic(PowScalar).apply(a, p=p)
         return PowScalar.apply(a, p=p)
     if not isinstance(a, Tensor) and isinstance(p, Tensor):
         dt = result_type(a, p)

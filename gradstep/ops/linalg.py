@@ -121,8 +121,13 @@ def _matmul(a, b):
     """``matmul`` without autocast (``mv`` and ``dot`` are not on autocast's list)."""
     a, b = to_tensor(a), to_tensor(b)
     _check_matmul(a, b)
-    if a.dtype is not b.dtype or a.dtype.name == "bool":
-        _dtype_error(a, b)
+    if a.dtype is not b.dtype or a.dtype._category != 2:
+        if a.dtype is not b.dtype or a.dtype.name == "bool":
+            _dtype_error(a, b)
+        if a.dtype._category == 3:
+            from .._complex import holomorphic
+
+            return holomorphic(MatMul).apply(a, b)
     return MatMul.apply(a, b)
 
 
@@ -155,7 +160,8 @@ def _title(dt):
     """torch's ScalarType name: Float, Double, Half, Long, Int, Short, Char, Byte, Bool."""
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
             "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "bfloat16": "BFloat16"}[dt.name]
+            "bfloat16": "BFloat16", "complex64": "ComplexFloat",
+            "complex128": "ComplexDouble"}[dt.name]
 
 
 @autocast_op("mm")
@@ -423,4 +429,9 @@ def einsum(equation, *operands):
                     f": subscript '{c}' has size {sizes[c]} and {n}"
                 )
             sizes[c] = n
-    return Einsum.apply(*operands, eq=eq, subs=subs, out=out, n_in=len(operands))
+    node = Einsum
+    if operands and operands[0].dtype._category == 3:
+        from .._complex import holomorphic
+
+        node = holomorphic(Einsum)
+    return node.apply(*operands, eq=eq, subs=subs, out=out, n_in=len(operands))

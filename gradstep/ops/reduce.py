@@ -452,7 +452,7 @@ def _int_to_long(t, dtype):
 
         check_grad_dtype(t, as_dtype(dtype))
         return as_dtype(dtype).np
-    if not t.dtype.is_floating_point:
+    if t.dtype._category < 2:  # bool and integers; floating and complex keep their dtype
         return int64.np
     return None
 
@@ -467,12 +467,12 @@ def mean(a, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         from ..backend import as_dtype
 
-        if not as_dtype(dtype).is_floating_point:
+        if as_dtype(dtype)._category < 2:
             raise RuntimeError(
                 "mean(): could not infer output dtype. Optional dtype must be either a floating "
                 f"point or complex dtype. Got: {dtype_title(as_dtype(dtype))}"
             )
-    if dtype is None and not a.dtype.is_floating_point:
+    if dtype is None and a.dtype._category < 2:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {dtype_title(a.dtype)}"

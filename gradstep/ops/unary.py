@@ -347,11 +347,31 @@ _Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
 
 def _float_unary(cls):
     def op(a, **kw):
-        return cls.apply(as_float(_t(a)), **kw)
+        a = as_float(_t(a))
+        if a._data.dtype.kind == "c":  # one check a call: torch's conj(f'(z)) backward
+            return _complex_unary(cls, a, kw)
+        return cls.apply(a, **kw)
 
     op.__name__ = cls.__name__.lower()
     op.__doc__ = f"Elementwise {cls.__name__.lower()} (computed in floating point)."
     return op
+
+
+# ops whose derivative formula holds for complex input (sigmoid, erf: numpy has no complex kernel)
+_HOLOMORPHIC = frozenset({"Exp", "Log", "Log1p", "Expm1", "Sqrt", "Rsqrt", "Sin", "Cos", "Tanh",
+                          "Reciprocal"})
+
+
+def _complex_unary(cls, a, kw):
+    """``cls`` on a complex tensor: its holomorphic twin, or torch's error where it has none."""
+    if cls.__name__ not in _HOLOMORPHIC:
+        from ._util import dtype_title
+
+        raise NotImplementedError(f'"{cls.__name__.lower()}" not implemented for '
+                                  f"'{dtype_title(a.dtype)}'")
+    from .._complex import holomorphic
+
+    return holomorphic(cls).apply(a, **kw)
 
 
 exp = _float_unary(Exp)
@@ -378,8 +398,13 @@ def log10(a):
 
 def abs(a):  # noqa: A001
     a = _t(a)
-    if a.dtype is _BOOL:
-        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    if a.dtype._category < 2:
+        if a.dtype is _BOOL:
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    elif a.dtype._category == 3:
+        from .._complex import abs as complex_abs
+
+        return complex_abs(a)
     return Abs.apply(a)
 
 

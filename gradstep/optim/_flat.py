@@ -316,9 +316,16 @@ def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
         if fresh:
             init_state(p, group)
             s = state.get(p, {})
-        arrays = {k: s[k]._data for k in keys + scalar_keys}
-        yield Batch(p._data, p._grad._data, arrays, fresh)
+        arrays = {k: s[k]._data for k in scalar_keys}
+        arrays.update({k: _as_real(s[k]._data) for k in keys})
+        yield Batch(_as_real(p._data), _as_real(p._grad._data), arrays, fresh)
         p._vc[0] += 1
+
+
+def _as_real(a):
+    """A complex array as a real view with a trailing (real, imag) axis: torch's optimizers
+    update complex parameters, gradients and state through ``view_as_real``."""
+    return a[..., None].view(a.real.dtype) if a.dtype.kind == "c" else a
 
 
 def _current_flat_group(optimizer, group, params, keys, scalar_keys, init_state):

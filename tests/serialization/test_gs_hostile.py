@@ -41,7 +41,7 @@ def test_a_crafted_valid_file_loads():
     (_tensor(shape="8"), "'shape' must be list"),
     (_tensor(shape=[8.0]), "non-negative ints"),
     (_tensor(shape=[8] + [1] * 64), "at most 64"),
-    (_tensor(dtype="complex64"), "unknown dtype"),
+    (_tensor(dtype="complex1024"), "unknown dtype"),
     (_tensor(dtype=["float32"]), "'dtype' must be str"),
     (_tensor(n=...), "no 'n' field"),
     (_tensor(requires_grad="yes"), "'requires_grad' must be bool"),
@@ -99,3 +99,21 @@ def test_many_entries_cannot_multiply_memory():
     entries = [{"t": "bytes", "at": 0, "n": 32} for _ in range(1000)]  # 1000 x the blob, if allowed
     with pytest.raises(CheckpointError, match="claim more bytes"):
         _load({"t": "list", "v": entries})
+
+
+@pytest.mark.parametrize("code", [",", "01", "a4", "<f4,<i4", "(2,)<f4"])
+def test_ndarray_type_codes_that_numpy_would_choke_on(code):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 'a4' would warn (deprecated), ',' raise SyntaxError in np.dtype
+        with pytest.raises(CheckpointError, match="not a plain numeric"):
+            _load({"t": "ndarray", "dtype": code, "shape": [1], "at": 0, "n": 4})
+
+
+@pytest.mark.parametrize("entry", [{"t": "ndarray", "dtype": "|b1", "shape": [4], "at": 0, "n": 4},
+                                   _tensor(dtype="bool", shape=[4], n=4)])
+def test_bools_hold_only_0_and_1(entry):
+    back = _load(entry, bytes([0, 1, 2, 255]))
+    arr = back if isinstance(back, np.ndarray) else back.numpy()
+    assert arr.view(np.uint8).tolist() == [0, 1, 1, 1] and int(arr.sum()) == 3

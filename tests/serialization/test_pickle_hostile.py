@@ -307,3 +307,74 @@ def test_objects_built_by_a_pickle_are_bounded_by_the_file_size():
             data = torch_zip(b"\x80\x02" + op * n + b".", compress=compress)
             with pytest.raises(CheckpointError, match="memory bound"):
                 gs.load(io.BytesIO(data))
+
+
+@pytest.mark.parametrize("code", [",", "01", "(,", "a", "a4", "i4,", "f4,i4", "(2,)f4", "O", "U4", "S4", "M8", "T",
+                                  "i0", "f4 ", "f8\x00", "x" * 20])
+def test_numpy_type_codes_never_reach_numpys_parser_unchecked(code):
+    """np.dtype raises SyntaxError on some codes (','), warns on deprecated ones ('a'): both are refused first."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UnsafeCheckpointError, match="not plain numeric"):
+            _load(_np_array((1,), code, b"\0" * 4))
+
+
+@pytest.mark.parametrize("code", ["f4", "<f8", ">i2", "|b1", "?", "c16", "u1", "e", "=i4"])
+def test_plain_numpy_type_codes_load(code):
+    import numpy as np
+
+    dt = np.dtype(code)
+    back = _load(_np_array((2,), code, np.ones(2, dt).tobytes(), order=dt.byteorder if dt.byteorder in "<>" else "<"))
+    assert back.dtype.kind == dt.kind and back.tolist() == np.ones(2, dt).tolist()
+
+
+def test_numpy_bools_hold_only_0_and_1():
+    import numpy as np
+
+    arr = _load(_np_array((4,), "b1", bytes([0, 1, 2, 255])))
+    assert arr.view(np.uint8).tolist() == [0, 1, 1, 1] and int(arr.sum()) == 3
+    p = Pk().glob("numpy._core.multiarray", "scalar").glob("numpy", "dtype").val(("b1", False, True)).reduce()
+    scalar = _load(p.val(b"\x07").op(b"\x86R").bytes())
+    assert scalar == np.True_ and np.array(scalar).view(np.uint8) == 1
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128", "uint16", "uint32", "uint64", "float8_e4m3fn",
+                                   "float8_e5m2"])
+def test_a_torch_dtype_gradstep_lacks_is_named_not_called_unsafe(dtype):
+    """torch loads these (weights_only=True); gradstep says which dtype it lacks, not add_safe_globals."""
+    import torch
+
+    if dtype in gs.backend._BY_NAME:
+        pytest.skip(f"gradstep has {dtype}")
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.ones(2, dtype=getattr(torch, dtype))}, buf)
+    with pytest.raises(CheckpointError, match="gradstep lacks") as info:
+        gs.load(io.BytesIO(buf.getvalue()))
+    assert not isinstance(info.value, UnsafeCheckpointError) and "add_safe_globals" not in str(info.value)
+    assert gs.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(buf.getvalue())) == []
+
+
+@pytest.mark.filterwarnings("ignore:.*quantized tensor creation")
+def test_a_quantized_tensor_is_named():
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.qint8), buf)
+    with pytest.raises(CheckpointError, match="gradstep lacks|quantized"):
+        gs.load(io.BytesIO(buf.getvalue()))
+
+
+def test_complex_tensors_load_like_torch_where_gradstep_has_them():
+    import torch
+
+    if "complex64" not in gs.backend._BY_NAME:
+        pytest.skip("gradstep has no complex dtypes")
+    saved = {"c64": torch.tensor([1 + 2j, -3.5j]), "c128": torch.tensor([[0.5 - 1j]], dtype=torch.complex128)}
+    buf = io.BytesIO()
+    torch.save(saved, buf)
+    back = gs.load(io.BytesIO(buf.getvalue()))
+    assert {k: (str(v.dtype).split(".")[-1], v.numpy().tolist()) for k, v in back.items()} == \
+        {k: (str(v.dtype).split(".")[-1], v.numpy().tolist()) for k, v in saved.items()}
