@@ -230,22 +230,21 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p == float("inf"):  # torch's kernel: the full gradient to every tied max (pdist's too)
+        from ..nn._functional.distance import _MaxAbs
+
+        return _MaxAbs.apply(diff, _name="CdistBackward0")
     dist = vector_norm(diff, p, dim=-1)
     # torch's p=0 distance (a count) has a zero gradient, not none: add an empty sum
     return dist + diff[..., :0].sum(-1) if p == 0 else dist
 
 
 def pdist(input, p=2):  # noqa: A002
-    if input.ndim != 2:
-        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
-    r, c = xp.triu_indices(input.shape[0], 1)
-    from .index import index_select
+    """``torch.pdist`` is ``nn.functional.pdist`` (one implementation: its checks, p = 0 and
+    p = inf gradients)."""
+    from ..nn._functional.distance import pdist as _pdist
 
-    a = index_select(input, 0, _make(r.astype(xp.int64)))
-    b = index_select(input, 0, _make(c.astype(xp.int64)))
-    from ..linalg import vector_norm
-
-    return vector_norm(a - b, p, dim=-1)
+    return _pdist(input, p)
 
 
 def rot90(input, k=1, dims=(0, 1)):  # noqa: A002

@@ -780,7 +780,9 @@ def one_hot(t, num_classes=-1):
     if d.dtype != xp.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
-        num_classes = int(d.max()) + 1 if d.size else 0
+        if not d.size:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(d.max()) + 1
     if d.size and (d.min() < 0 or d.max() >= num_classes):
         raise RuntimeError("Class values must be smaller than num_classes." if d.min() >= 0
                            else "Class values must be non-negative.")

@@ -101,3 +101,27 @@ def test_prelu_keeps_a_0d_shape_and_checks_1d_channels(shape, wn):
     assert disagreement(lambda L, x, w: L.nn.functional.prelu(x, w), x, w) is None
     with pytest.raises(RuntimeError, match="channel size = 1"):  # a 1-D input has one channel
         gradstep.nn.functional.prelu(gradstep.zeros(3), gradstep.ones(3))
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("dt", ["int64", "int32", "int8", "int16", "uint8", "bool"])
+def test_integer_hardtanh_and_threshold_keep_the_dtype(dt):
+    from tests.ops.fuzz_ops import disagreement
+    x = np.array([-3, 0, 2, 5, 7]).astype(dt)
+    for inplace in (False, True):
+        for lo, hi in ((-1.0, 1.0), (-2.5, 3.5), (0.0, 6.0)):
+            assert disagreement(lambda L, a, i=inplace, lo=lo, hi=hi: L.nn.functional.hardtanh(
+                a.clone(), lo, hi, inplace=i), x) is None
+        assert disagreement(lambda L, a, i=inplace: L.nn.functional.relu6(a.clone(), inplace=i),
+                            x) is None
+        for th, v in ((0.5, 3.5), (-0.5, 2), (1, -1.5)):
+            assert disagreement(lambda L, a, i=inplace, th=th, v=v: L.nn.functional.threshold(
+                a.clone(), th, v, inplace=i), x) is None
+
+
+def test_threshold_and_prelu_at_nan_and_inf():
+    from tests.ops.fuzz_ops import disagreement
+    x = np.array([[np.nan, 0.5, -0.2], [3.0, -np.inf, np.inf], [0.0, -0.0, -1.0]])
+    assert disagreement(lambda L, a: L.nn.functional.threshold(a, 0.5, 3.5), x) is None
+    for w in (np.array([0.25]), np.array([0.1, -0.5, 2.0])):  # an inf: weight gradient 0
+        assert disagreement(lambda L, a, w: L.nn.functional.prelu(a, w), x, w, tol="ulp") is None

@@ -430,3 +430,24 @@ def test_the_grid_input_grad_in_batch_chunks_and_conv1d_matches_torch(monkeypatc
     monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * 16 * 9 * 7 * 8 * 8)  # 2 images a chunk
     check(lambda L, x, w: F(L).conv2d(x, w, padding=1), [(5, 16, 7, 8), (4, 16, 3, 3)])
     check(lambda L, x, w: F(L).conv1d(x, w, padding=2, dilation=2), [(3, 16, 11), (4, 16, 3)])
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [0, 1, 2])
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_conv_transpose_with_an_output_size_of_zero(nd, dt, batch, groups, k):
+    # torch returns an empty output where its oneDNN kernel runs (float32, unless a batch of
+    # one, one group and a small kernel) and raises "Output size is too small" elsewhere
+    from tests.ops.fuzz_ops import disagreement
+
+    rng = np.random.default_rng(0)
+    shape = ((batch,) if batch else ()) + (4,) + (1,) * nd
+    x = rng.standard_normal(shape).astype(dt)
+    w = rng.standard_normal((4, 2) + (k,) * nd).astype(dt)
+    for padding in range(4):  # output sizes 1 + k - 1 - 2 * padding: positive, 0, negative
+        assert disagreement(lambda L, x, w, p=padding: getattr(
+            L.nn.functional, f"conv_transpose{nd}d")(x, w, padding=p, groups=groups), x, w,
+            tol="mm", n=40) is None

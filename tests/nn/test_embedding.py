@@ -87,3 +87,23 @@ def test_embedding_bag_per_sample_weights():
 
     compare_layer(lambda L: L.nn.EmbeddingBag(10, 3, mode="sum"), None, inputs=inputs,
                   modes=("train",))
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_of_empty_input_stays_in_the_graph(mode):
+    from tests.ops.fuzz_ops import disagreement
+    w = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    for offsets in ([0, 0], [0]):
+        for last in (False, True):
+            assert disagreement(lambda L, i, w, o, k=last: L.nn.functional.embedding_bag(
+                i, w, o, mode=mode, include_last_offset=k), np.zeros(0, np.int64), w,
+                np.array(offsets), tol="sum", n=8) is None
+    assert disagreement(lambda L, i, w: L.nn.functional.embedding_bag(i, w, mode=mode),
+                        np.zeros((0, 2), np.int64), w, tol="sum", n=8) is None
+
+
+def test_embedding_bag_refuses_an_offset_past_the_input():
+    w = gradstep.randn(4, 3)
+    with pytest.raises(RuntimeError, match="offsets\\[-1\\] can not be greater than input's"):
+        gradstep.nn.functional.embedding_bag(gradstep.tensor([1, 2]), w, gradstep.tensor([0, 3]))

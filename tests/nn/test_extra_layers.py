@@ -111,3 +111,47 @@ def test_pdist_p0_has_a_zero_gradient_as_torch():
     from tests.ops.fuzz_ops import disagreement
     x = np.random.default_rng(0).standard_normal((4, 3))
     assert disagreement(lambda L, x: L.nn.functional.pdist(x, 0.0), x) is None
+
+
+@pytest.mark.parametrize("p", [0, 0.5, 1, 2, 3, float("inf")])
+@pytest.mark.parametrize("eps", [0.0, 1e-6])
+def test_pairwise_distance_is_the_norm_of_the_difference_plus_eps(p, eps):
+    from tests.ops.fuzz_ops import disagreement
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    for x1, x2 in ((a, b), (a[0], b), (a, a.copy()), (np.asarray(a[0, 0]), np.asarray(b[0, 0]))):
+        for keepdim in (False, True):
+            assert disagreement(lambda L, x1, x2, k=keepdim: L.nn.functional.pairwise_distance(
+                x1, x2, p=p, eps=eps, keepdim=k), x1, x2, tol="sum", n=24) is None
+
+
+@pytest.mark.parametrize("eps", [1e-8, 0.5, 3.0])
+def test_cosine_similarity_broadcasts_first_and_clamps_norms_in_value_only(eps):
+    from tests.ops.fuzz_ops import disagreement
+    rng = np.random.default_rng(0)
+    cases = [((3, 4), ()), ((4, 1, 3), ()), ((), (3,)), ((2, 3), (3,)), ((1, 3), (2, 1))]
+    for s1, s2 in cases:
+        x1, x2 = np.asarray(rng.standard_normal(s1) * 0.1), np.asarray(rng.standard_normal(s2))
+        nd = max(len(s1), len(s2))
+        for dim in range(-nd, nd):
+            assert disagreement(lambda L, a, b, d=dim: L.nn.functional.cosine_similarity(
+                a, b, dim=d, eps=eps), x1, x2, tol="sum", n=32) is None
+    ints = np.arange(3)
+    assert disagreement(lambda L, a, b: L.nn.functional.cosine_similarity(a, b, dim=0), ints,
+                        np.arange(3.0, dtype=np.float32), rg=False, tol="sum", n=8) is None
+    with pytest.raises(RuntimeError, match="common dtype to be floating point"):
+        gradstep.nn.functional.cosine_similarity(gradstep.arange(3), gradstep.arange(3), dim=0)
+
+
+def test_inf_distances_give_every_tied_max_the_full_gradient():
+    # torch's pdist/cdist kernels for p = inf: sign(d) * grad where |d| is the max (an inf max
+    # gives NaN there), not amax's share among ties
+    from tests.ops.fuzz_ops import disagreement
+    x = np.array([[0.0, 0.0, 0.0], [1.0, -1.0, 0.5], [np.nan, 1, 2], [np.inf, 0, 0]])
+    inf = float("inf")
+    for rows in ([0, 1], [0, 1, 2], [0, 1, 3], [0]):
+        assert disagreement(lambda L, a: L.nn.functional.pdist(a, inf), x[rows], tol="sum",
+                            n=8) is None
+        assert disagreement(lambda L, a: L.pdist(a, inf), x[rows], tol="sum", n=8) is None
+    assert disagreement(lambda L, a, b: L.cdist(a, b, inf), x[:1], x[1:2], tol="sum",
+                        n=8) is None

@@ -89,28 +89,19 @@ SKIPS: list[tuple[str, str, str, str]] = [
      "torch bug: group_norm's backward with a bias but no weight fails ('no device')"),
     ("local_response_norm", "", "torch raised.*view size is not compatible",
      "torch bug: local_response_norm views a non-contiguous 5-D input (fails where a copy works)"),
+    ("soft_margin_loss", "", r"grad of input 0: values differ .* vs torch np\.float\d+\(nan\)",
+     "torch bug: its backward is z / (1 + z) with z = exp(-y x): NaN once z overflows (an inf "
+     "input, or -y x > 88 in float32); gradstep's sigmoid(-y x) is the finite limit"),
+    ("nll_loss", "", "backward: torch raised.*grad_input must be contiguous",
+     "torch bug: nll_loss's backward refuses a non-contiguous N-d input (K-dim targets)"),
+    ("interpolate", "mode='area'", "backward: torch raised.*Expected grad_output to have non-zero",
+     "torch bug: adaptive average pooling to an empty output has no backward (an empty grad)"),
 ]
 
 
 # Disagreements found and not yet fixed in gradstep (each a gradstep bug unless said otherwise):
 # these functions' fuzz tests are expected to fail until fixed; remove an entry once it passes.
-OPEN = {
-    "adaptive_avg_pool2d": "the averaging matmul spreads an inf/NaN to every window (0 * inf)",
-    "adaptive_avg_pool3d": "the averaging matmul spreads an inf/NaN to every window (0 * inf)",
-    "binary_cross_entropy_with_logits": "gradient with a 0-d weight and a pos_weight differs",
-    "conv_transpose2d": "an output size of 0 raises; torch returns an empty output",
-    "cosine_similarity": "a 0-d x2 and eps gradients: torch broadcasts first, then normalizes",
-    "embedding_bag": "an empty input's output does not require grad",
-    "group_norm": "one value per group: (x - mean) / sqrt(eps) amplifies the mean's rounding",
-    "hinge_embedding_loss": "an inf input gives NaN, torch inf",
-    "lp_pool1d": "gradient at an all-zero window is NaN, torch 0",
-    "lp_pool2d": "gradient at an all-zero window is NaN, torch 0",
-    "multi_margin_loss": "gradient where two classes' margins tie",
-    "nll_loss": "gradient when every target is ignored (mean of nothing) is NaN, torch 0",
-    "pairwise_distance": "p=inf: values differ from torch (seen 1.0 vs 1.667)",
-    "pdist": "p=inf gradient where the max |difference| ties",
-    "smooth_l1_loss": "0-d inputs: gradient NaN where torch's is finite",
-}
+OPEN: dict[str, str] = {}
 
 
 def _skipped(name, desc, msg):

@@ -385,3 +385,126 @@ def test_poisson_nll_full_differentiates_the_stirling_term_in_the_target(log_inp
     t = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 1.5])
     assert disagreement(lambda L, x, t: L.nn.functional.poisson_nll_loss(
         x, t, log_input=log_input, full=True, reduction="sum"), x, t, tol="sum", n=24) is None
+
+
+@pytest.mark.parametrize(("name", "label_smoothing"),
+                         [("nll_loss", 0.0), ("cross_entropy", 0.0), ("cross_entropy", 0.2)])
+@pytest.mark.parametrize("targets", [[-100, -100, -100], [0, 0, -100], [1, 2, -100]])
+def test_class_losses_when_every_target_is_ignored_or_weighted_zero(name, targets,
+                                                                    label_smoothing):
+    # a batch of padding only: torch's mean is nan, its gradient 0 on ignored rows (not NaN,
+    # which would reach the parameters); a valid row of weight 0 does get torch's NaN
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    t = np.array(targets)
+    w = np.array([0.0, 1.0, 1.0, 1.0])
+    kw = {"label_smoothing": label_smoothing} if label_smoothing else {}
+    for red in REDUCTIONS:
+        def call(L, x, t, red=red):
+            return getattr(L.nn.functional, name)(x, t, reduction=red, **kw)
+        assert disagreement(call, x, t, tol="sum", n=16) is None
+        assert disagreement(lambda L, x, t, w, red=red: getattr(L.nn.functional, name)(
+            x, t, weight=w.detach(), reduction=red, **kw), x, t, w, tol="sum", n=16) is None
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+def test_all_ignored_gradient_under_create_graph_is_zero(name):
+    grads = []
+    for L in (gradstep, torch):
+        x = L.tensor(np.random.default_rng(1).standard_normal((2, 3)), requires_grad=True)
+        loss = getattr(L.nn.functional, name)(x, L.tensor([-100, -100]))
+        (g,) = L.autograd.grad(loss, x, create_graph=True)
+        grads.append(g.detach().numpy())
+    assert np.isnan(grads[1]).sum() == 0
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("name", ["smooth_l1_loss", "huber_loss"])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_smooth_losses_at_infinite_and_nan_differences(name, dt):
+    # the quadratic branch must not see an inf difference (0 * inf in its gradient); a NaN
+    # difference takes that branch, as torch's kernel, so its gradient is NaN
+    x = np.array([np.inf, -np.inf, np.nan, 0.3, -2.0, 1.0, 0.0, 5.0], dt)
+    t = np.array([0.0, 1.0, 0.0, np.inf, 0.0, 0.0, np.nan, 4.5], dt)
+    for red in REDUCTIONS:
+        for size in (8, 1):
+            assert disagreement(lambda L, a, b, red=red: getattr(L.nn.functional, name)(
+                a, b, reduction=red), x[:size].reshape(() if size == 1 else (8,)),
+                t[:size].reshape(() if size == 1 else (8,)), tol="sum", n=16) is None
+
+
+def test_hinge_embedding_loss_inf_inputs_and_targets_other_than_plus_minus_one():
+    x = np.array([np.inf, -np.inf, np.nan, 0.3, -2.0, 1.0, 0.0, 5.0])
+    t = np.array([-1, 1, 1, 0, -1, 2, 1, -1.0])  # torch: neither 1 nor -1 gets both terms
+    for red in REDUCTIONS:
+        assert disagreement(lambda L, a, b, red=red: L.nn.functional.hinge_embedding_loss(
+            a, b, margin=0.5, reduction=red), x, t, tol="sum", n=16) is None
+    assert disagreement(lambda L, a, b: L.nn.functional.hinge_embedding_loss(a, b),
+                        x[:1].reshape(()), t[:1].reshape(()), tol="sum", n=4) is None
+
+
+@pytest.mark.parametrize("weight", [None, "0-d", "full"])
+@pytest.mark.parametrize("pos_weight", [False, True])
+def test_bce_with_logits_gradient_at_zero_logits(weight, pos_weight):
+    # at x = 0 the gradient is sigmoid(0) - t (scaled): one smooth op, not a max + |x| kink
+    x = np.array([[0.0, -0.0, 2.0], [-1.5, 0.0, 30.0]])
+    t = np.array([[0.2, 0.7, 1.0], [0.0, 0.5, 0.3]])
+    kw = {}
+    if weight == "0-d":
+        kw["weight"] = np.array(-0.9)
+    elif weight == "full":
+        kw["weight"] = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, 1.5]])
+    if pos_weight:
+        kw["pos_weight"] = np.array([1.4, 2.2, 0.5])
+    consts = {k: (lambda L, a=v: L.tensor(a)) for k, v in kw.items()}
+    for red in REDUCTIONS:
+        assert disagreement(lambda L, a, b, red=red: L.nn.functional.binary_cross_entropy_with_logits(
+            a, b, reduction=red, **{k: f(L) for k, f in consts.items()}), x, t, tol="sum",
+            n=16) is None
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("margin", [1.0, 0.5, 0.0])
+def test_multi_margin_loss_at_hinge_ties_and_nan(p, margin):
+    # torch's kernel counts only margin - x_y + x_j > 0: no gradient where it is 0, and a NaN
+    # input adds nothing
+    x = np.array([[1.0, 0.0, np.nan, 0.5], [2.0, np.inf, 1.0, 1.0], [-np.inf, 0.0, 0.0, 1.0],
+                  [0.5, 1.5, 0.0, 0.5]])
+    t = np.array([0, 2, 3, 1])
+    w = np.array([0.5, 2.0, 1.0, -1.0])
+    for red in REDUCTIONS:
+        assert disagreement(lambda L, a, b, red=red: L.nn.functional.multi_margin_loss(
+            a, b, p=p, margin=margin, reduction=red), x, t, tol="sum", n=16) is None
+        assert disagreement(lambda L, a, b, red=red: L.nn.functional.multi_margin_loss(
+            a, b, p=p, margin=margin, weight=L.tensor(w), reduction=red), x, t, tol="sum",
+            n=16) is None
+
+
+def test_bce_target_gradient_is_the_unclamped_negative_logit():
+    # torch clamps the forward's logs at -100 but not the target's gradient, -logit(x)
+    x = np.array([0.0, 1.0, 0.5, 1e-30, 0.999])
+    t = np.array([0.3, 0.6, 1.0, 0.0, 0.5])
+    for dt in ("float32", "float64"):
+        for red in REDUCTIONS:
+            assert disagreement(lambda L, a, b, red=red: L.nn.functional.binary_cross_entropy(
+                a, b, reduction=red), x.astype(dt), t.astype(dt), tol="sum", n=20) is None
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+def test_ignored_rows_are_zero_even_with_inf_or_nan_inputs(name):
+    x = np.array([[0.5, np.inf, 1.0], [np.nan, 0.2, 0.1], [-np.inf, 1, 2], [1, 2, 3]])
+    for t in ([-100, -100, 0, 1], [2, 1, -100, 1]):
+        for red in REDUCTIONS:
+            for ls in ((0.0, 0.3) if name == "cross_entropy" else (0.0,)):
+                kw = {"label_smoothing": ls} if ls else {}
+                assert disagreement(lambda L, a, b, red=red, kw=kw: getattr(L.nn.functional, name)(
+                    a, b, reduction=red, **kw), x, np.array(t), tol="sum", n=16) is None
+
+
+def test_cosine_embedding_loss_uses_torchs_float_epsilon():
+    # torch adds a float32 1e-12 to the squared norms: visible in the gradient at a zero vector
+    x1 = np.array([[-0.2562148, 0.07992672], [-0.968235, 0.80974884]])
+    x2 = np.array([[-0.0, 0.0], [2.0, 1.5]])
+    for red in REDUCTIONS:
+        assert disagreement(lambda L, a, b, red=red: L.nn.functional.cosine_embedding_loss(
+            a, b, L.tensor([1.0, -1.0]), margin=-0.5, reduction=red), x1, x2, tol="sum",
+            n=32) is None

@@ -34,3 +34,22 @@ def test_modules(nd):
     assert repr(ours) == repr(theirs)
     check(lambda L, x: (ours if L is gradstep else theirs)(x), [(2, 3) + (4,) * nd], low=0.1,
           scale=10)
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("p", [1, 2, 3, 0.5, 1.5, float("inf")])
+def test_lp_pool_gradient_at_zero_inf_and_nan_windows(p, nd):
+    # torch's sign(s) * relu(|s|) before the root: 0 where a window's sum is 0 (not the
+    # root's inf slope times 0), NaN where it is NaN
+    import numpy as np
+
+    from tests.ops.fuzz_ops import disagreement
+    x = np.random.default_rng(0).standard_normal((2, 3) + (6,) * nd)
+    x[0, 0] = 0
+    x[1, 1, :2] = 0
+    x[0, 2, 1] = np.inf
+    x[1, 2, 2] = np.nan
+    for k, s, ceil in ((2, None, False), (3, 1, True), (2, 3, True)):
+        assert disagreement(lambda L, a, k=k, s=s, ceil=ceil: getattr(
+            L.nn.functional, f"lp_pool{nd}d")(a, p, k, s, ceil), x, tol="sum", n=64) is None

@@ -74,3 +74,16 @@ def test_errors_and_alias():
         gradstep.nn.NLLLoss2d()
     check(lambda L, x: L.nn.NLLLoss2d()(x.log_softmax(1), L.tensor([[[0, 2], [1, 1]]])),
           [(1, 3, 2, 2)])
+
+
+# ---- found by tests/nn/test_functional_differential.py
+def test_multilabel_margin_loss_at_hinge_ties_and_inf_in_unlabelled_rows():
+    # torch counts only pairs with 1 - x[y] + x[i] > 0 (no gradient at exactly 0), and a row
+    # without labels adds nothing even where it holds an inf
+    from tests.ops.fuzz_ops import disagreement
+    x = np.array([[-0.5532574, -1.0, 0.0, -0.21394722], [-0.5532574, -1.0, 0.0, -0.21394722],
+                  [-np.inf, 0.66679642, -0.28116378, 1.0]])
+    t = np.array([[2, 3, 0, 1], [0, 2, -1, -1], [-1, -1, -1, -1]])
+    for red in ("none", "sum", "mean"):
+        assert disagreement(lambda L, a, b, r=red: L.nn.functional.multilabel_margin_loss(
+            a, b, reduction=r), x, t, tol="sum", n=32) is None

@@ -238,3 +238,17 @@ def test_max_pool_integer_input_matches_torch():
     t_out, t_idx = F(torch).max_pool2d(torch.tensor(x).double(), 2, return_indices=True)
     np.testing.assert_array_equal(out.numpy(), t_out.numpy().astype(x.dtype))
     np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_adaptive_avg_pool_keeps_inf_and_nan_in_their_own_windows(nd, dt):
+    # the averaging-matrix product would spread them into every window (0 * inf = NaN)
+    from tests.ops.fuzz_ops import disagreement
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 7)[-nd - 2:]).astype(dt)
+    x.flat[3], x.flat[11], x.flat[17] = np.inf, -np.inf, np.nan
+    for out in ([(3,), (7,), (10,), (1,)] if nd == 1 else [(3, 4), (1, 2), (5, 9), (2, 7)]):
+        assert disagreement(lambda L, a, o=out: getattr(L.nn.functional, f"adaptive_avg_pool{nd}d")(
+            a, o if nd == 2 else o[0]), x, tol="sum", n=16) is None

@@ -102,3 +102,15 @@ def test_avg_pool3d_input_smaller_than_kernel_raises_even_when_padded(kw):
     for L in (gradstep, torch):
         with pytest.raises(RuntimeError, match="smaller than kernel size"):
             L.nn.functional.avg_pool3d(L.zeros(1, 1, 2, 4, 4), 3, **kw)
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_adaptive_avg_pool3d_keeps_inf_and_nan_in_their_own_windows(dt):
+    from tests.ops.fuzz_ops import disagreement
+
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 5, 4)).astype(dt)
+    x.flat[3], x.flat[11], x.flat[17] = np.inf, -np.inf, np.nan
+    for out in [(2, 3, 2), (3, 5, 4), (1, 1, 1), (4, 2, 3)]:
+        assert disagreement(lambda L, a, o=out: L.nn.functional.adaptive_avg_pool3d(a, o), x,
+                            tol="sum", n=16) is None

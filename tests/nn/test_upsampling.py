@@ -111,3 +111,15 @@ def test_upsample_modules(name, args):
     ours, theirs = getattr(gradstep.nn, name)(**args), getattr(torch.nn, name)(**args)
     assert repr(ours) == repr(theirs)
     check(lambda L, x: (ours if L is gradstep else theirs)(x), [(2, 3, 4, 5)])
+
+
+# ---- found by tests/nn/test_functional_differential.py
+def test_area_interpolation_to_an_empty_output_is_adaptive_pooling():
+    from tests.ops.fuzz_ops import disagreement
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 1))
+    for kw in ({"scale_factor": 0.7}, {"size": (0, 2)}, {"scale_factor": [3, 0.5]}):
+        assert disagreement(lambda L, a, k=kw: L.nn.functional.interpolate(
+            a, mode="area", **k), x, rg=False) is None
+    x3 = np.random.default_rng(1).standard_normal((2, 2, 5, 5, 1))
+    assert disagreement(lambda L, a: L.nn.functional.interpolate(
+        a, mode="area", scale_factor=[2, 0.7, 0.7]), x3, rg=False) is None

@@ -394,6 +394,9 @@ def test_one_hot():
         one_hot(gradstep.tensor([-1]), 3)
     with pytest.raises(RuntimeError, match="LongTensor"):
         one_hot(gradstep.tensor([1.0]), 3)
+    for lib in (gradstep, torch):  # an empty input has no class count to infer
+        with pytest.raises(RuntimeError, match="Can not infer total number of classes"):
+            lib.nn.functional.one_hot(lib.zeros(0, 3, dtype=lib.int64))
 
 
 def test_nonzero():

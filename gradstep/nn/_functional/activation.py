@@ -49,7 +49,19 @@ def relu6(input, inplace=False):  # noqa: A002
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if not input.is_floating_point():
+        return _maybe_inplace(input, inplace, _int_clamp(input, min_val, max_val))
     return _maybe_inplace(input, inplace, lambda x: E.hardtanh(x, min_val, max_val))
+
+
+def _int_clamp(input, min_val, max_val):  # noqa: A002
+    """torch's integer hardtanh: a clamp to the limits truncated to the input's type, which
+    keeps the dtype (bool, and uint8 with a negative limit, are refused)."""
+    if input.dtype.name == "bool":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if input.dtype.name == "uint8" and (min_val < 0 or max_val < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+    return lambda x: x.clamp(int(min_val), int(max_val))
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):  # noqa: A002
@@ -153,7 +165,19 @@ def tanhshrink(input):  # noqa: A002
 
 
 def threshold(input, threshold, value, inplace=False):  # noqa: A002
-    return _maybe_inplace(input, inplace, lambda x: E.where(x > threshold, x, value))
+    # torch's x <= threshold ? value : x: a NaN stays NaN
+    if not input.is_floating_point():
+        threshold, value = _int_threshold_args(input, threshold, value)
+    return _maybe_inplace(input, inplace, lambda x: E.where(x <= threshold, value, x))
+
+
+def _int_threshold_args(input, threshold, value):  # noqa: A002
+    """An integer input keeps its dtype: torch truncates both scalars to it."""
+    if input.dtype.name == "bool":
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
+    if input.dtype.name == "uint8" and min(threshold, value) < 0:
+        raise RuntimeError("value cannot be converted to type uint8_t without overflow")
+    return int(threshold), int(value)
 
 
 _threshold = threshold  # the parameter of threshold_ below shadows the function's name
@@ -216,7 +240,9 @@ def prelu(input, weight):  # noqa: A002
             weight = weight.reshape((1, n) + (1,) * (input.ndim - 2))
     elif input.ndim == 0:
         weight = weight.reshape(())  # a 0-d input keeps its shape
-    return as_torch_node(E.where(input > 0, input, input * weight), "PreluKernelBackward0")
+    positive = input > 0
+    negative_part = E.where(positive, 0.0, input)  # an inf in the other branch: weight grad 0
+    return as_torch_node(E.where(positive, input, negative_part * weight), "PreluKernelBackward0")
 
 
 def hardshrink(input, lambd=0.5):  # noqa: A002

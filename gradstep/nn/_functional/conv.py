@@ -39,7 +39,7 @@ from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
 from ...ops._lowp import BF16_ONLY, float32_compute
-from . import conv_shifts
+from . import conv_empty, conv_shifts
 
 # ---------------------------------------------------------------- raw kernels
 
@@ -699,7 +699,7 @@ def _conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, 
     full_hw = tuple((i - 1) * s + d * (k - 1) + 1 + op
                     for i, s, d, k, op in zip(in_hw, stride, dilation, kernel, out_pad))
     out_hw = tuple(f - 2 * lo for f, (lo, _) in zip(full_hw, pads))
-    if any(o <= 0 for o in out_hw):
+    if min(out_hw) < 0 or (0 in out_hw and not conv_empty.allows_empty(x, kernel, groups)):
         raise RuntimeError(
             f"Given input size per channel: ({_size_str(in_hw, nd)}). Calculated output size "
             f"per channel: ({_size_str(out_hw, nd)}). Output size is too small")

@@ -121,9 +121,14 @@ def _row_coef_t(g, reduction, n, denom):
     """The upstream gradient per row, as a differentiable (n,) tensor."""
     if reduction == "none":
         return g.reshape(-1)
-    if reduction == "mean":
-        g = g / denom
-    return g.reshape(1).expand(n)
+    g = g.reshape(1).expand(n)
+    return g / denom if reduction == "mean" else g
+
+
+def _row_denominators(valid, denom, dtype):
+    """The mean's denominator per row, 1 on ignored rows: when every row is ignored the total
+    weight is 0, and torch's gradient is 0 there (a batch of padding must not give NaN)."""
+    return xp.where(valid, xp.asarray(denom, dtype), xp.asarray(1, dtype)).astype(dtype)
 
 
 def _check_class_target(input, target, weight):  # noqa: A002
@@ -194,8 +199,9 @@ class CrossEntropy(Node):
         wy = w[self.tt] * self.valid
         loss = (log_s - picked) * wy  # -log_softmax at the target, weighted
         if self.eps:
-            smooth = (log_s * w.sum() - dot_w) * self.valid  # -sum_c w_c log_softmax_c
+            smooth = log_s * w.sum() - dot_w  # -sum_c w_c log_softmax_c
             loss = (1.0 - self.eps) * loss + (self.eps / c) * smooth
+        loss = xp.where(self.valid, loss, 0)  # ignored rows: 0, even with inf or NaN logits
         self.e, self.s, self.wy, self.x_shape = e, s, wy, x.shape
         return self._finish(loss, wy)
 
@@ -206,8 +212,9 @@ class CrossEntropy(Node):
         if self.reduction == "sum":
             return xp.asarray(total)
         self.denom = wy.sum()
-        with xp.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, like torch
-            return xp.asarray(total / self.denom)
+        if self.denom == 0:  # all ignored or weighted 0: nan, like torch's 0 / 0 (smoothing too)
+            return xp.asarray(xp.nan, total.dtype)
+        return xp.asarray(total / self.denom)
 
     def backward(self, g):
         if _GradState.enabled:
@@ -220,9 +227,9 @@ class CrossEntropy(Node):
             coef = gd.reshape(-1).astype(dt, copy=False)
         else:
             coef = xp.full(n, gd / self.denom if self.reduction == "mean" else gd, dt)
-        with xp.errstate(invalid="ignore"):  # all rows ignored (mean over none): coef is inf,
-            # and, as in torch, the ignored rows get a zero gradient, not inf * 0
-            a = xp.where(wy != 0, coef * wy * (1.0 - self.eps), 0)  # weight of (softmax - onehot)
+        with xp.errstate(invalid="ignore"):  # a total weight of 0 (mean over none): coef is
+            # inf; as in torch, ignored rows get 0, valid rows of weight 0 get NaN (inf * 0)
+            a = xp.where(self.valid, coef * wy * (1.0 - self.eps), 0)  # weight of softmax - onehot
             k = xp.where(self.valid != 0, (self.eps / c) * coef, 0) if self.eps else None
         w = self.w.astype(dt, copy=False)
         row_scale = a if k is None else a + k * w.sum()
@@ -236,7 +243,8 @@ class CrossEntropy(Node):
         rows = _rows_t(x)
         n, c = rows.shape
         dt = x._data.dtype
-        coef = _row_coef_t(g, self.reduction, n, getattr(self, "denom", 1.0))
+        denom = _row_denominators(self.valid, getattr(self, "denom", 1.0), dt)
+        coef = _row_coef_t(g, self.reduction, n, Tensor._make(denom))
         a = coef * Tensor._make((self.wy * (1.0 - self.eps)).astype(dt))
         onehot = xp.zeros((n, c), dt)
         onehot[xp.arange(n), self.tt] = 1
@@ -353,7 +361,8 @@ class NllLoss(Node):
     def forward(self, x):
         rows = _as_rows(x)
         wy = self.w.astype(x.dtype, copy=False)[self.tt] * self.valid
-        loss = -rows[xp.arange(rows.shape[0]), self.tt] * wy
+        # an ignored row is 0, as in torch, even where its input is inf or NaN
+        loss = xp.where(self.valid, -rows[xp.arange(rows.shape[0]), self.tt] * wy, 0)
         self.wy, self.x_shape = wy, x.shape
         if self.reduction == "none":
             return loss.reshape(self.target_shape)
@@ -365,10 +374,12 @@ class NllLoss(Node):
 
     def backward(self, g):
         n, c = self.wy.shape[0], self.x_shape[1] if len(self.x_shape) > 1 else self.x_shape[0]
+        picked = -self.wy
+        if self.reduction == "mean":  # ignored rows keep 0 even when every row is ignored
+            with xp.errstate(invalid="ignore", divide="ignore"):
+                picked = picked / _row_denominators(self.valid, self.denom, picked.dtype)
         coef = xp.zeros((n, c), self.wy.dtype)
-        coef[xp.arange(n), self.tt] = -self.wy
-        if self.reduction == "mean":
-            coef /= self.denom
+        coef[xp.arange(n), self.tt] = picked
         coef = Tensor._make(_from_rows(coef, self.x_shape))
         if self.reduction == "none" and len(self.x_shape) > 1:
             g = g.unsqueeze(1)
@@ -456,7 +467,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     z = d.abs()
     if beta == 0.0:
         return _reduce(z, reduction)
-    loss = E.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    quad = ~(z >= beta)  # NaN too, as torch's kernel: its gradient is NaN, not sign(NaN) = 0
+    dq = E.where(quad, d, 0.0)  # an inf d must not reach d * d (its 0 gradient times inf)
+    loss = E.where(quad, dq * dq * (0.5 / beta), z - 0.5 * beta)
     return as_torch_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
@@ -468,7 +481,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = input - target
     z = d.abs()
-    loss = E.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    quad = ~(z >= delta)  # as in smooth_l1_loss: NaN takes the quadratic branch
+    dq = E.where(quad, d, 0.0)
+    loss = E.where(quad, dq * dq * 0.5, (z - 0.5 * delta) * delta)
     if weight is None:
         return as_torch_node(_reduce(loss, reduction), "HuberLossBackward0")
     return _weighted(loss, weight, reduction, input, mean_by_weight=False)
@@ -489,7 +504,6 @@ class BinaryCrossEntropy(Node):
         with xp.errstate(divide="ignore"):  # log(0) = -inf, then clamped like torch
             logx = xp.maximum(xp.log(x), -100.0)
             log1mx = xp.maximum(xp.log1p(-x), -100.0)
-        self.logs = (logx, log1mx)
         return -(t * logx + (1 - t) * log1mx)
 
     def backward(self, g):
@@ -501,15 +515,15 @@ class BinaryCrossEntropy(Node):
         if self._next[0] is not None:
             eps = float(xp.float32(1e-12))  # torch's kernel constant is a float32 1e-12
             gx = Tensor._make((ga * (xa - ta) / xp.maximum((1 - xa) * xa, eps)).astype(xa.dtype))
-        if self._next[1] is not None:
-            logx, log1mx = self.logs
-            gt = Tensor._make((ga * (log1mx - logx)).astype(xa.dtype))
+        if self._next[1] is not None:  # torch's -logit(x), without the forward's clamp
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                gt = Tensor._make((ga * (xp.log1p(-xa) - xp.log(xa))).astype(xa.dtype))
         return gx, gt
 
     def _graph_backward(self, g, x, t):
         eps = float(xp.float32(1e-12))
         gx = g * (x - t) / ((1 - x) * x).clamp(min=eps)
-        gt = g * ((-x).log1p().clamp(min=-100.0) - x.log().clamp(min=-100.0))
+        gt = g * ((-x).log1p() - x.log())
         return gx, gt
 
 
@@ -540,15 +554,17 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 @autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
                                      reduce=None, reduction="mean", pos_weight=None):
-    """Sigmoid + BCE in one stable expression: (1 - t) x + lw (log(1 + e^-|x|) + max(-x, 0)),
-    with lw = 1 + (pos_weight - 1) t."""
+    """Sigmoid + BCE in one stable expression: (1 - t) x + lw softplus(-x), with
+    lw = 1 + (pos_weight - 1) t."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
     _check_logits_target_dtype(input, target)
-    softplus_neg = (-input).clamp(min=0.0) + (-input.abs()).exp().log1p()
+    # -log_sigmoid(x), as torch: one smooth op, so the gradient at x = 0 is sigmoid's (a max
+    # plus |x| composition gives each kink's one-sided slope there)
+    softplus_neg = E.softplus(-input, 1.0, float("inf"))  # no linear cut-off: exact past 20
     if pos_weight is not None:
         log_weight = (pos_weight - 1) * target + 1
         loss = (1 - target) * input + log_weight * softplus_neg
@@ -646,7 +662,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
             f"{list(input1.shape)} and {list(input2.shape)}"
         )
     dim = input1.ndim - 1
-    eps = 1e-12
+    eps = float(xp.float32(1e-12))  # torch's constant is a float 1e-12 (9.99999996e-13)
     prod = (input1 * input2).sum(dim)
     mag1 = (input1 * input1).sum(dim) + eps
     mag2 = (input2 * input2).sum(dim) + eps
@@ -668,9 +684,10 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None,  
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,  # noqa: A002
                          reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
-    zero = input * 0
-    pos = E.where(target == 1, input, zero)
-    neg = E.where(target == -1, E.clamp_min(margin - input, 0.0), zero)
+    """x where the target is 1, max(0, margin - x) where it is -1; as in torch, a target that
+    is neither gets both terms."""
+    pos = E.where(target != -1, input, 0.0)
+    neg = E.where(target != 1, E.clamp_min(margin - input, 0.0), 0.0)
     return _reduce(pos + neg, reduction)
 
 
@@ -721,7 +738,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     c = x.shape[1]
     t = target.reshape(-1)
     xy = x.gather(1, t.unsqueeze(1))
-    hinge = (x - xy + margin).clamp(min=0.0)
+    z = x - xy + margin
+    hinge = E.where(z > 0, z, 0.0)  # torch's kernel: only z > 0 counts (no gradient at 0, NaN: 0)
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:

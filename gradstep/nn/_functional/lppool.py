@@ -1,14 +1,14 @@
 """Power-average pooling ``lp_pool1d/2d/3d``: ``(sum over the window of x**p) ** (1/p)``.
 
 Composed as torch does it: average pooling of ``x**p`` times the window size, with
-``sign(s) * relu(|s|)`` before the root; ``p = +-inf`` is (minus) max pooling of ``|x|``.
+``sign(s) * relu(|s|)`` (that is, s) before the root; ``p = +-inf`` is (minus) max pooling of ``|x|``.
 """
 
 from __future__ import annotations
 
 import math
 
-from .activation import relu
+from ...ops.unary import where
 from .pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .pooling3d import avg_pool3d, max_pool3d
 
@@ -25,7 +25,11 @@ def _lp(input, norm_type, kernel_size, stride, ceil_mode, nd, avg, mx):  # noqa:
         out = avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     else:
         out = avg(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
-    return (out.sign() * relu(out.abs())).mul(math.prod(ks)).pow(1.0 / norm_type)
+    # torch's sign(s) * relu(|s|) is s in value, with the gradient g * sign(s)**2 except where
+    # s is 0: there relu's mask gives 0 for the root's infinite slope (a multiply: inf * 0)
+    s = out.detach()
+    out = where(s == 0, s, out * (s.sign() * s.sign()))
+    return out.mul(math.prod(ks)).pow(1.0 / norm_type)
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002

@@ -39,9 +39,11 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,  # noq
     c = x.shape[1]
     labels, valid, is_label = _label_masks(target.reshape(x.shape), c)
     scores = x.gather(1, Tensor._make(labels.astype(xp.int64)))  # (N, C): x[y_j]
-    hinge = (1 - scores.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0.0)
-    pairs = valid[:, :, None] & ~is_label[:, None, :]
-    loss = (hinge * Tensor._make(pairs.astype(x.dtype.np))).sum((1, 2)) / c
+    z = 1 - scores.unsqueeze(2) + x.unsqueeze(1)
+    pairs = Tensor._make(valid[:, :, None] & ~is_label[:, None, :])
+    # torch's kernel: only label/non-label pairs with z > 0 count (no gradient at 0; a pair
+    # that does not count adds nothing, even where an inf made z NaN)
+    loss = E.where(pairs & (z > 0), z, 0.0).sum((1, 2)) / c
     if input.ndim < 2:
         loss = loss.reshape(())
     return _reduce(loss, reduction)

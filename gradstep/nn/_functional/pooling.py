@@ -463,12 +463,36 @@ def _avg_matrix(n, out, dtype):
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
+def _adaptive_avg_windows(x, sizes):
+    """Adaptive averages of the last ``len(sizes)`` dims of ``x``, one dim at a time, each
+    window summing only its own positions. For inputs holding an inf or NaN, where the
+    averaging matrix's zeros would spread it into every window (0 * inf is NaN)."""
+    from ..._tensor import Tensor
+    from ...ops.unary import where
+
+    for i, out in enumerate(sizes):
+        axis = x.ndim - len(sizes) + i
+        n = x.shape[axis]
+        start, end = _bounds(n, out)
+        pos = _window_positions(n, out)  # (out, k): each window's positions, the last repeated
+        k = pos.shape[1]
+        rest = (1,) * (x.ndim - axis - 1)
+        win = x.index_select(axis, Tensor._make(pos.reshape(-1)))
+        win = win.reshape(tuple(x.shape[:axis]) + (out, k) + tuple(x.shape[axis + 1:]))
+        own = (xp.arange(k)[None, :] < (end - start)[:, None]).reshape((out, k) + rest)
+        count = (end - start).astype(x.dtype.np).reshape((out,) + rest)
+        x = where(Tensor._make(own), win, 0.0).sum(axis + 1) / Tensor._make(count)
+    return x
+
+
 def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     """Average over torch's adaptive windows, as two small matrix products (rows, columns)."""
     ho, wo = _adaptive_args(input, output_size, "adaptive_avg_pool2d")
     h, w = input.shape[-2:]
     if (ho, wo) == (1, 1):
         return input.mean(dim=(-2, -1), keepdim=True)
+    if not xp.isfinite(input._data).all():
+        return _adaptive_avg_windows(input, (ho, wo))
     from ..._tensor import Tensor
 
     rows = Tensor._make(_avg_matrix(h, ho, input.dtype.np))

@@ -13,7 +13,7 @@ import math
 
 from ...autograd.function import as_torch_node
 from ...backend import xp
-from .pooling import _avg_matrix, _out_size, _pair, _window_positions
+from .pooling import _adaptive_avg_windows, _avg_matrix, _out_size, _pair, _window_positions
 
 _DIMS_MSG = "non-empty 4D or 5D (batch mode) tensor expected for input"
 
@@ -156,6 +156,8 @@ def _adaptive_sizes(x, output_size, op, sep=""):
 def adaptive_avg_pool3d(input, output_size):  # noqa: A002
     """Average over torch's adaptive windows, one small matrix product per spatial dim."""
     out = _adaptive_sizes(input, output_size, "adaptive_avg_pool3d")
+    if not xp.isfinite(input._data).all():  # the matrices' zeros would spread it (0 * inf)
+        return _adaptive_avg_windows(input, out)
     x = input
     for i, o in enumerate(out):
         axis = x.ndim - 3 + i

@@ -138,6 +138,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
         if offsets is None:
             raise ValueError("offsets has to be a 1D Tensor but got None")
         starts = offsets._data.astype(xp.int64)
+        if starts.size and starts[-1] > input.shape[0]:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length "
+                               f"{input.shape[0]} but got offsets[-1] of {int(starts[-1])}")
         if include_last_offset:
             starts = starts[:-1]
         flat, psw = input, per_sample_weights
@@ -159,20 +162,19 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
 
 
 def _reduce_bags(rows, bag, keep, n_bags, mode):
-    d = rows.shape[-1]
     sel = xp.nonzero(keep)[0]
     members = Tensor._make(sel)
     kept_rows = rows.index_select(0, members) if sel.size != keep.size else rows
     kept_bag = bag[sel]
     if mode == "max":
+        empty = rows[:0].sum(0)  # an empty bag's zeros, in the graph as torch's output is
         out = []
         for b in range(n_bags):
             m = kept_bag == b
-            out.append(kept_rows[Tensor._make(xp.nonzero(m)[0])].amax(0) if m.any()
-                       else kept_rows.new_zeros(d))
+            out.append(kept_rows[Tensor._make(xp.nonzero(m)[0])].amax(0) if m.any() else empty)
         from ...ops.shape import stack
 
-        return stack(out) if out else kept_rows.new_zeros((0, d))
+        return stack(out) if out else empty.unsqueeze(0)[:0]
     onehot = Tensor._make((kept_bag[None, :] == xp.arange(n_bags)[:, None]).astype(rows._data.dtype))
     out = onehot @ kept_rows
     if mode == "mean":

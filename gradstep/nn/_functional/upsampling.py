@@ -191,18 +191,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
         return antialias_interpolate(input, out_size, scales, mode, align_corners)
     _check_mode(input.ndim, mode)
-    if any(o <= 0 for o in out_size) or any(s == 0 for s in input.shape[2:]):
-        raise RuntimeError(
-            f"Input and output sizes should be greater than 0, but got input "
-            f"({', '.join(str(s) for s in input.shape[2:])}) and output "
-            f"({', '.join(str(o) for o in out_size)})")
-    if mode == "area":
+    if mode == "area":  # torch's adaptive pooling, whose checks allow an empty output
         from . import pooling
 
         pool = {3: pooling.adaptive_avg_pool1d, 4: pooling.adaptive_avg_pool2d}.get(input.ndim)
         if pool is None:
             from .pooling3d import adaptive_avg_pool3d as pool
         return pool(input, out_size)
+    if any(o <= 0 for o in out_size) or any(s == 0 for s in input.shape[2:]):
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input "
+            f"({', '.join(str(s) for s in input.shape[2:])}) and output "
+            f"({', '.join(str(o) for o in out_size)})")
     if not input.dtype.is_floating_point and not (mode.startswith("nearest")
                                                   and input.dtype.name == "uint8"):
         raise NotImplementedError(f'"upsample_{mode}" not implemented for '
