@@ -333,26 +333,20 @@ def _check_sampling_dtype(dtype, kernel):
 
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
          pin_memory=False):
+    from ._torch_random import uniform_like
+
     _check_sampling_dtype(dtype, "check_uniform_bounds")
-    arr = _sample(_gen(generator).random, _size(args, size), _dt(dtype), 1.0)
+    arr = uniform_like(xp.empty(_size(args, size), _dt(dtype)), generator=generator)
     return _finish(arr, requires_grad, device)
 
 
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False,
           pin_memory=False):
+    from ._torch_random import normal_like
+
     _check_sampling_dtype(dtype, "normal_kernel_cpu")
-    arr = _sample(_gen(generator).standard_normal, _size(args, size), _dt(dtype), 0.5 ** 0.5)
+    arr = normal_like(xp.empty(_size(args, size), _dt(dtype)), generator=generator)
     return _finish(arr, requires_grad, device)
-
-
-def _sample(draw, shape, np_dtype, complex_scale):
-    """``draw(shape)`` as ``np_dtype``; a complex dtype draws its real and imaginary parts
-    independently, each scaled by ``complex_scale`` (torch's complex randn has variance 1/2
-    a part, so a total of 1; its complex rand is uniform on [0, 1) in each part)."""
-    if np_dtype.kind != "c":
-        return draw(shape).astype(np_dtype)
-    pairs = draw(tuple(shape) + (2,)) * complex_scale
-    return pairs.astype(np_dtype.type(0).real.dtype).view(np_dtype)[..., 0]
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -363,31 +357,44 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high = 0, low
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    arr = _gen(generator).integers(low, high, _size((size,)) if not isinstance(size, int) else (size,))
-    return _finish(arr.astype(_dt(dtype, B.int64)), requires_grad, device)
+    from ._torch_random import randint_array
+
+    shape = _size((size,)) if not isinstance(size, int) else (size,)
+    arr = randint_array(low, high, shape, _dt(dtype, B.int64), generator)
+    return _finish(arr, requires_grad, device)
 
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    return _finish(_gen(generator).permutation(int(n)).astype(_dt(dtype, B.int64)), requires_grad, device)
+    from ._torch_random import randperm_array
+
+    return _finish(randperm_array(n, _dt(dtype, B.int64), generator), requires_grad, device)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
-    g = _gen(generator)
+    """torch's three forms: numbers (``normal_(mean, std)`` of ``size``); a Tensor ``mean``
+    and a number ``std`` (``normal_(0, std)``, then ``+ mean``); a Tensor ``std`` (standard
+    normals, then ``* std + mean``), each in the dtype of the tensor argument."""
+    from ._torch_random import normal_like
+
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
         if (isinstance(std, Tensor) and (s < 0).any()) or (not isinstance(std, Tensor) and s < 0):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = xp.broadcast_shapes(xp.shape(m), xp.shape(s))
-        ref = mean if isinstance(mean, Tensor) else std
-        arr = (g.standard_normal(shape) * s + m).astype(ref._data.dtype)
-        return _finish(arr)
+        ref = (mean if isinstance(mean, Tensor) else std)._data.dtype
+        if isinstance(std, Tensor):
+            arr = normal_like(xp.empty(shape, ref), 0.0, 1.0, generator) * s.astype(ref)
+        else:
+            arr = normal_like(xp.empty(shape, ref), 0.0, s, generator)
+        return _finish((arr + xp.asarray(m).astype(ref)).astype(ref))
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    arr = (g.standard_normal(_size((size,)) if not isinstance(size, int) else (size,)) * std + mean)
-    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+    shape = _size((size,)) if not isinstance(size, int) else (size,)
+    arr = normal_like(xp.empty(shape, _dt(dtype)), mean, std, generator)
+    return _finish(arr, requires_grad, device)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002

@@ -553,36 +553,34 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .random import _gen
+        from ._torch_random import uniform_like
 
         with _no_grad_ctx():
-            self._write(_gen(generator).uniform(a, b, self._data.shape).astype(self._data.dtype))
+            self._write(uniform_like(self._data, a, b, generator))
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .random import _gen
+        from ._torch_random import normal_like
 
-        self._write((_gen(generator).standard_normal(self._data.shape) * std + mean).astype(self._data.dtype))
+        self._write(normal_like(self._data, mean, std, generator))
         return self
 
     def bernoulli_(self, p=0.5, generator=None):
-        from .random import _gen
+        from ._torch_random import bernoulli_like
 
-        self._write((_gen(generator).random(self._data.shape) < p).astype(self._data.dtype))
+        self._write(bernoulli_like(self._data, p._data if isinstance(p, Tensor) else p, generator))
         return self
 
     def random_(self, low=0, high=None, generator=None):
-        from .random import _gen
+        from ._torch_random import random_like
 
-        if high is None:
-            low, high = 0, low if low else 2**31
-        self._write(_gen(generator).integers(low, high, self._data.shape).astype(self._data.dtype))
+        self._write(random_like(self._data, low, high, generator))
         return self
 
     def exponential_(self, lambd=1.0, generator=None):
-        from .random import _gen
+        from ._torch_random import exponential_like
 
-        self._write(_gen(generator).exponential(1.0 / lambd, self._data.shape).astype(self._data.dtype))
+        self._write(exponential_like(self._data, lambd, generator))
         return self
 
     def index_add_(self, dim, index, source, alpha=1):

@@ -1,16 +1,28 @@
 """Random number generation: ``Generator``, ``manual_seed`` and the default generator.
 
-gradstep draws from NumPy's PCG64, so its random streams differ from torch's
-(mt19937 with torch's own transforms); what matches is the API and the
-distributions, and that the same seed gives the same numbers every run.
+A generator is torch's CPU generator: an mt19937 engine (NumPy's ``MT19937`` bit
+generator holds its words) plus torch's cached second Box-Muller value, seeded as torch
+seeds it. ``rand``, ``randn``, ``randint``, ``randperm``, the in-place samplers, dropout
+and ``nn.init`` draw through ``gradstep._mt19937`` and give torch's numbers for the same
+seed. Other distributions draw from a NumPy ``Generator`` over the same engine: seeded and
+repeatable, but not torch's numbers. ``get_state``/``set_state`` use torch's 5056-byte
+layout, so a state saved by torch restores here and the other way round.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import struct
 
+from . import _mt19937
 from .backend import xp
+
+DEFAULT_SEED = 67280421310721  # what a new torch.Generator starts from
+_STATE_BYTES = 5056  # torch's CPUGeneratorImplState
+_HEAD = struct.Struct("<QiiQ")  # seed, left, seeded, next (torch's legacy mt19937 pod)
+_TAIL = struct.Struct("<dddi4xf?3x")  # normal_x, normal_y (the cached double), normal_rho,
+#                                       its validity, the cached float and its validity
 
 
 class Generator:
@@ -22,15 +34,20 @@ class Generator:
 
         _check_device(device)
         self.device = _device(device)
-        self._seed = 67280421310721  # torch's default seed value
-        self._rng = xp.random.Generator(xp.random.PCG64(self._seed))
+        self._bg = xp.random.MT19937()
+        self._rng = xp.random.Generator(self._bg)  # the other distributions, same engine
+        self.manual_seed(DEFAULT_SEED)
 
     def manual_seed(self, seed):
         seed = int(seed)
         if seed < 0:
             seed += 2**64
         self._seed = seed
-        self._rng = xp.random.Generator(xp.random.PCG64(seed))
+        self._seeded_key = _mt19937.seeded_key(seed)
+        self._bg.state = {"bit_generator": "MT19937",
+                          "state": {"key": self._seeded_key, "pos": _mt19937.MT_N}}
+        self._next_double_normal = None
+        self._next_float_normal = None
         return self
 
     def seed(self):
@@ -42,28 +59,43 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """The state as a uint8 tensor (so it saves without pickle)."""
+        """torch's state tensor: uint8, 5056 bytes (it saves without pickle)."""
         from ._tensor import Tensor
 
-        st = self._rng.bit_generator.state
-        words = [st["state"]["state"], st["state"]["inc"]]
-        raw = b"".join(w.to_bytes(16, "little") for w in words)
-        raw += bytes([st["has_uint32"]]) + int(st["uinteger"]).to_bytes(4, "little")
-        raw += int(self._seed).to_bytes(8, "little")
+        st = self._bg.state["state"]
+        pos = int(st["pos"])
+        left, nxt = (1, pos) if pos == _mt19937.MT_N else (_mt19937.MT_N + 1 - pos, pos)
+        if pos == _mt19937.MT_N and xp.array_equal(st["key"], self._seeded_key):
+            nxt = 0  # seeded and not drawn from: torch writes next = 0
+        raw = _HEAD.pack(self._seed & (2**64 - 1), left, 1, nxt)
+        raw += xp.asarray(st["key"], dtype=xp.uint64).astype("<u8").tobytes()
+        d, f = self._next_double_normal, self._next_float_normal
+        raw += _TAIL.pack(0.0, d or 0.0, 0.0, d is not None, f or 0.0, f is not None)
         return Tensor._make(xp.frombuffer(raw, dtype=xp.uint8).copy())
 
     def set_state(self, new_state):
-        data = bytes(xp.asarray(new_state._data if hasattr(new_state, "_data") else new_state,
-                                dtype=xp.uint8).tolist())
-        if len(data) != 45:
-            raise RuntimeError(f"Generator state must be 45 bytes, got {len(data)}")
-        state = int.from_bytes(data[0:16], "little")
-        inc = int.from_bytes(data[16:32], "little")
-        bg = xp.random.PCG64()
-        bg.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
-                    "has_uint32": data[32], "uinteger": int.from_bytes(data[33:37], "little")}
-        self._rng = xp.random.Generator(bg)
-        self._seed = int.from_bytes(data[37:45], "little")
+        from ._tensor import Tensor
+
+        if not isinstance(new_state, Tensor) or new_state.dtype.name != "uint8":
+            raise TypeError("expected a torch.ByteTensor, but got "
+                            f"{type(new_state).__name__ if not isinstance(new_state, Tensor) else new_state.type()}")
+        data = new_state._data.tobytes()
+        if len(data) != _STATE_BYTES:
+            raise RuntimeError("Expected either a THGeneratorState of size 5048 or a "
+                               f"CPUGeneratorImplState of size {_STATE_BYTES} but found the "
+                               f"input RNG state size to be {len(data)}")
+        seed, left, _, nxt = _HEAD.unpack_from(data)
+        key = xp.frombuffer(data, dtype="<u8", count=_mt19937.MT_N, offset=_HEAD.size)
+        if left < 1 or left > _mt19937.MT_N or nxt > _mt19937.MT_N or (key >> 32).any():
+            raise RuntimeError("Invalid mt19937 state")
+        _, d, _, d_ok, f, f_ok = _TAIL.unpack_from(data, _HEAD.size + 8 * _mt19937.MT_N)
+        pos = _mt19937.MT_N if left == 1 else nxt
+        self._bg.state = {"bit_generator": "MT19937",
+                          "state": {"key": key.astype(xp.uint32), "pos": pos}}
+        self._seed = seed
+        self._seeded_key = _mt19937.seeded_key(seed)
+        self._next_double_normal = d if d_ok else None
+        self._next_float_normal = f if f_ok else None
         return self
 
 

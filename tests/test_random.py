@@ -1,7 +1,7 @@
 """Random functions: shapes, dtypes, ranges and statistics, seeding and Generator state.
 
-gradstep's streams differ from torch's (another bit generator), so values are
-checked through their distribution, and the API (shapes, dtypes, errors) against torch.
+The samplers torch-equal streams cover (``tests/test_torch_random.py``) are also checked
+here through their distribution, and the API (shapes, dtypes, errors) against torch.
 """
 
 import numpy as np

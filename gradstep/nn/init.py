@@ -10,8 +10,8 @@ import math
 import warnings
 
 from .._tensor import Tensor
+from .._torch_random import normal_like, randperm_array, uniform_like
 from ..backend import xp
-from ..random import _gen
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -60,27 +60,37 @@ def _no_op(tensor):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, _gen(generator).uniform(a, b, tuple(tensor.shape)))
+    _check_tensor(tensor)
+    return _fill(tensor, uniform_like(tensor._data, a, b, generator))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, _gen(generator).normal(mean, std, tuple(tensor.shape)))
+    _check_tensor(tensor)
+    return _fill(tensor, normal_like(tensor._data, mean, std, generator))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """N(mean, std) truncated to [a, b] (absolute bounds), by rejection sampling."""
+    """N(mean, std) truncated to [a, b] (absolute bounds), by torch's inverse-CDF steps:
+    uniform on [2l - 1, 2u - 1], ``erfinv``, scale, shift, clamp (so the same seed gives
+    torch's values, to the rounding of ``erfinv``)."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", UserWarning, stacklevel=2)
-    rng = _gen(generator)
-    out = rng.normal(mean, std, tuple(tensor.shape))
-    bad = (out < a) | (out > b)
-    for _ in range(1000):
-        if not bad.any():
-            break
-        out[bad] = rng.normal(mean, std, int(bad.sum()))
-        bad = (out < a) | (out > b)
-    return _fill(tensor, xp.clip(out, a, b))
+    _check_tensor(tensor)
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        tensor.uniform_(2 * lo - 1, 2 * hi - 1, generator=generator)
+        tensor.erfinv_()
+        tensor.mul_(std * math.sqrt(2.0))
+        tensor.add_(mean)
+        tensor.clamp_(min=a, max=b)
+    return tensor
 
 
 def constant_(tensor, val):
@@ -199,7 +209,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _gen(generator).normal(0.0, 1.0, (rows, cols))
+    flat = normal_like(xp.empty((rows, cols), tensor._data.dtype), 0.0, 1.0, generator)
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
@@ -214,11 +224,10 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
-    rng = _gen(generator)
-    arr = rng.normal(0.0, std, (rows, cols))
+    arr = normal_like(tensor._data, 0.0, std, generator)
     n_zero = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        arr[rng.permutation(rows)[:n_zero], c] = 0
+    for c in range(cols):  # torch draws each column's rows from the default generator
+        arr[randperm_array(rows, xp.int64)[:n_zero], c] = 0
     return _fill(tensor, arr)
 
 

@@ -117,17 +117,18 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002
     _check_tensor("bernoulli", input)
     if isinstance(p, Tensor):
         raise TypeError("bernoulli(): argument 'p' must be float, not Tensor")
-    uniform = _gen(generator).random(input._data.shape)
+    from .._torch_random import bernoulli_like
+
     if p is None:
         check_float_input(input, "bernoulli_tensor_cpu_p_")
-        probs = input._data.astype(xp.float64)
+        probs = input._data
         if not ((probs >= 0) & (probs <= 1)).all():
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false. "
                                "(bernoulli: every probability in input must be in [0, 1])")
-        value = (uniform < probs).astype(input._data.dtype)
+        value = bernoulli_like(xp.empty(probs.shape, probs.dtype), probs, generator)
         return _result(value, (input,), "BernoulliBackward0")
     _check_probability(p)
-    value = (uniform < p).astype(input._data.dtype)
+    value = bernoulli_like(xp.empty_like(input._data), float(p), generator)
     if not input.dtype.is_floating_point:
         return Tensor._make(value)
     return _result(value, (input,), _NOT_IMPLEMENTED, "bernoulli")

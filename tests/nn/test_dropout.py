@@ -63,3 +63,22 @@ def test_dropout_in_model_train_vs_eval_matches_torch_in_eval():
     from tests.nn.layer_twin import compare_layer
 
     compare_layer(make, [(3, 4)], modes=("eval",))
+
+
+# ---- found by tests/nn/test_functional_differential.py
+@pytest.mark.parametrize("name", ["feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
+                                  "alpha_dropout"])
+def test_channel_dropout_ranks_probabilities_and_errors_as_torch(name):
+    # torch checks p first, and needs (N, C, ...) only when it draws a mask (0 < p < 1, a
+    # non-empty input, training); dropout3d takes other ranks as unbatched, with a warning
+    import warnings
+
+    from tests.ops.fuzz_ops import disagreement
+    for shape in [(), (3,), (0,), (2, 3), (2, 3, 4)]:
+        for p in (0.0, 0.5, 1.0, 1.5):
+            for training in (True, False):
+                def call(L, a, p=p, training=training):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        return getattr(L.nn.functional, name)(a, p, training=training).shape
+                assert disagreement(call, np.ones(shape, np.float32), rg=False) is None

@@ -1,7 +1,8 @@
 """Sampling ops: poisson, binomial, bernoulli (function and method), Tensor.multinomial and the
 in-place samplers log_normal_, cauchy_, geometric_.
 
-gradstep's generator is PCG64, not torch's mt19937, so values are checked through their
+These samplers draw from a NumPy generator over gradstep's mt19937 engine, not with torch's
+transforms (``bernoulli`` does: see tests/test_torch_random.py), so values are checked through their
 distribution (with N draws, a sample mean is within 6 standard errors of the true mean, a
 false failure once in ~1e9 runs; the seeds are fixed, so each run is the same anyway), their
 support, dtypes and shapes against torch's, reproducibility under ``gradstep.manual_seed``,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..._warn_once import user_stacklevel
 from ...autograd.function import Node
-from ...random import _gen
+from ...backend import xp
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout"]
@@ -31,11 +31,22 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _check_feature_rank(shape, p, training, numel):
+    """Channel dropout needs (N, C, ...) only when it draws a mask: as in torch, p = 0 or 1, an
+    empty input or eval mode pass any rank."""
+    if training and 0.0 < p < 1.0 and numel and len(shape) < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+
+
 def _mask(shape, p, dtype, generator=None):
-    keep = _gen(generator).random(shape) >= p
+    """torch's noise: ``empty(shape).bernoulli_(1 - p)``, then divided by ``1 - p`` in the
+    input's dtype (so the same seed drops the same units as under torch)."""
+    from ..._torch_random import bernoulli_like
+
+    keep = bernoulli_like(xp.empty(shape, dtype), 1.0 - p, generator)
     if p == 1.0:
-        return keep.astype(dtype)
-    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+        return keep
+    return keep / dtype.type(1.0 - p)
 
 
 def _apply(input, p, training, inplace, mask_shape):  # noqa: A002
@@ -60,6 +71,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
 
 
 def _channel_dropout(input, p, training, inplace, batched_ndim, name):  # noqa: A002
+    _check_p(p)
     nd = input.ndim
     if nd not in (batched_ndim - 1, batched_ndim):
         raise RuntimeError(
@@ -102,12 +114,32 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
             UserWarning, stacklevel=user_stacklevel(),
         )
         return _apply(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
+    _check_p(p)
+    _check_feature_rank(input.shape, p, training, input.numel())
     lead = min(2, nd)
     return _apply(input, p, training, inplace, tuple(input.shape[:lead]) + (1,) * (nd - lead))
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
-    return _channel_dropout(input, p, training, inplace, 5, "dropout3d")
+    """Zero whole channels: input (N, C, D, H, W) or (C, D, H, W); other ranks warn and are
+    taken as unbatched, as in torch."""
+    _check_p(p)
+    nd = input.ndim
+    if nd not in (4, 5):
+        import warnings
+
+        warnings.warn(
+            f"dropout3d: Received a {nd}-D input to dropout3d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            "warning, please use dropout instead. Note that dropout3d exists to provide channel-"
+            "wise dropout on inputs with 3 spatial dimensions, a channel dimension, and an "
+            "optional batch dimension (i.e. 4D or 5D inputs).",
+            UserWarning, stacklevel=user_stacklevel(),
+        )
+    shape = tuple(input.shape) if nd == 5 else (1,) + tuple(input.shape)
+    _check_feature_rank(shape, p, training, input.numel())
+    mask_shape = shape[:2] + (1,) * (len(shape) - 2)
+    return _apply(input, p, training, inplace, mask_shape if nd == 5 else mask_shape[1:])
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
@@ -117,8 +149,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
     """Alpha dropout of whole channels (one draw per ``(N, C)`` pair)."""
-    if training and input.ndim < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    _check_p(p)
+    _check_feature_rank(input.shape, p, training, input.numel())
     return _alpha(input, p, training, tuple(input.shape[:2]) + (1,) * (input.ndim - 2))
 
 
@@ -129,7 +161,9 @@ def _alpha(input, p, training, mask_shape):  # noqa: A002
     if p == 1.0:
         return input * 0.0
     alpha = -1.7580993408473766
-    keep = (_gen(None).random(mask_shape) >= p).astype(input._data.dtype)
+    from ..._torch_random import bernoulli_like
+
+    keep = bernoulli_like(xp.empty(mask_shape, input._data.dtype), 1.0 - p)
     a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
     b = -a * alpha * p
     from ..._tensor import Tensor

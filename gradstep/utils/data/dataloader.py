@@ -24,7 +24,8 @@ import time
 import warnings
 from multiprocessing import connection as mp_connection
 
-from ...random import _gen
+from ..._torch_random import random_like
+from ...backend import xp
 from . import _worker
 from ._collate import default_collate, default_convert
 from .dataset import IterableDataset
@@ -219,7 +220,7 @@ class _BaseDataLoaderIter:
                           "pinned memory won't be used.", stacklevel=3)
         # Drawn for every iterator (also without workers), so the sampler sees the same
         # generator state whatever num_workers is: same seed, same batches.
-        self._base_seed = int(_gen(loader.generator).integers(0, 2**63 - 1))
+        self._base_seed = int(random_like(xp.empty((), xp.int64), generator=loader.generator))
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from ... import _creation
-from ...backend import float64
-from ...random import _gen
+from ..._torch_random import randint_array, random_like
+from ...backend import float64, xp
 
 
 class Sampler:
@@ -38,7 +38,7 @@ def _fresh_generator(generator):
         return generator
     from ...random import Generator
 
-    seed = int(_gen(None).integers(0, 2**63 - 1))
+    seed = int(random_like(xp.empty((), xp.int64)))  # torch: empty((), int64).random_()
     return Generator().manual_seed(seed)
 
 
@@ -64,10 +64,9 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         gen = _fresh_generator(self.generator)
         if self.replacement:  # drawn 32 at a time, as torch: num_samples may be huge (minGPT: 1e10)
-            rng = _gen(gen)
             for _ in range(self.num_samples // 32):
-                yield from rng.integers(0, n, 32).tolist()
-            yield from rng.integers(0, n, self.num_samples % 32).tolist()
+                yield from randint_array(0, n, (32,), xp.int64, gen).tolist()
+            yield from randint_array(0, n, (self.num_samples % 32,), xp.int64, gen).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from _creation.randperm(n, generator=gen).tolist()

@@ -1,0 +1,165 @@
+"""torch's random numbers: the same seed gives torch's values (gradstep/_mt19937.py).
+
+Every sampler torch's programs use to initialize, shuffle and drop out is compared with
+torch element for element: rand/randn/randint/randperm/normal in each dtype and size class
+(Box-Muller blocks of 16 with the redrawn tail, the per-element path with its cached
+value), the in-place samplers on contiguous and transposed tensors, bernoulli and dropout,
+nn.init and the default initialization of layers, DataLoader shuffling, random_split and
+RandomSampler, and the generator state in torch's byte layout, both ways.
+
+float32 ``randn`` follows torch's AVX2 kernel (avx_mathfun's log and sincos); a CPU that
+torch runs without AVX2 takes torch's generic kernel (libm's float functions), where the
+values can differ by an ulp, so there those values get a 2-ulp tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gradstep
+
+AVX = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
+
+
+def _same(ours, theirs, ulps=0):
+    a = ours.detach().numpy() if hasattr(ours, "detach") else np.asarray(ours)
+    b = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    if ulps:
+        np.testing.assert_allclose(a, b, rtol=ulps * np.finfo(a.dtype).eps, atol=0)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+def _both(fn, seed=1234):
+    out = []
+    for lib in (gradstep, torch):
+        lib.manual_seed(seed)
+        out.append(fn(lib))
+    return out
+
+
+CASES = {
+    "rand": lambda L: L.rand(3, 5),
+    "rand f64": lambda L: L.rand(100, dtype=L.float64),
+    "rand f16": lambda L: L.rand(50, dtype=L.float16),
+    "rand bf16": lambda L: L.rand(50, dtype=L.bfloat16).float(),
+    "randn f64 blocks": lambda L: L.randn(7, 9, dtype=L.float64),
+    "randn f64 small twice": lambda L: L.cat([L.randn(3, dtype=L.float64), L.randn(5, dtype=L.float64)]),
+    "randn f32 small": lambda L: L.cat([L.randn(3), L.randn(1), L.randn(2)]),
+    "randn bf16 tail": lambda L: L.randn(40, dtype=L.bfloat16).float(),
+    "normal numbers": lambda L: L.normal(2.0, 3.0, size=(40,), dtype=L.float64),
+    "normal tensor mean": lambda L: L.normal(L.arange(20.0, dtype=L.float64), 0.5),
+    "normal tensor std": lambda L: L.normal(1.0, L.arange(1, 21.0, dtype=L.float64)),
+    "normal both": lambda L: L.normal(L.arange(20.0, dtype=L.float64), L.arange(1, 21.0, dtype=L.float64)),
+    "randint": lambda L: L.randint(0, 10, (4, 6)),
+    "randint negative low": lambda L: L.randint(-3, 3, (100,)),
+    "randint wide range": lambda L: L.randint(0, 2**40, (20,)),
+    "randint int32": lambda L: L.randint(5, 9, (10,), dtype=L.int32),
+    "randperm": lambda L: L.randperm(50),
+    "uniform_ transposed": lambda L: L.empty(6, 4).t().uniform_(-1, 2),
+    "uniform_ f64 bounds": lambda L: L.empty(500, dtype=L.float64).uniform_(-0.37, 0.91),
+    "normal_ transposed": lambda L: L.empty(6, 4, dtype=L.float64).t().normal_(),
+    "bernoulli_ scalar": lambda L: L.empty(50).bernoulli_(0.3),
+    "bernoulli tensor p": lambda L: L.bernoulli(L.full((30,), 0.6)),
+    "bernoulli float64 p": lambda L: L.bernoulli(L.full((30,), 0.6, dtype=L.float64)),
+    "random_ int64": lambda L: L.empty(10, dtype=L.int64).random_(),
+    "random_ bool": lambda L: L.empty(10, dtype=L.bool).random_(),
+    "random_ float": lambda L: L.empty(10).random_(),
+    "random_(to)": lambda L: L.empty(10).random_(5),
+    "random_(from, to)": lambda L: L.empty(10, dtype=L.int32).random_(2, 9),
+    "exponential_": lambda L: L.empty(20, dtype=L.float64).exponential_(3.0),
+    "dropout": lambda L: L.nn.functional.dropout(L.ones(64, 10), 0.4),
+    "dropout2d": lambda L: L.nn.functional.dropout2d(L.ones(4, 8, 3, 3), 0.5),
+    "Dropout module f64": lambda L: L.nn.Dropout(0.2)(L.ones(100, dtype=L.float64)),
+    "Linear init": lambda L: L.cat([p.reshape(-1) for p in L.nn.Linear(30, 20).parameters()]),
+    "Conv2d init": lambda L: L.cat([p.reshape(-1) for p in L.nn.Conv2d(3, 8, 3).parameters()]),
+    "LSTM init": lambda L: L.cat([p.reshape(-1) for p in L.nn.LSTM(8, 16, 2).parameters()]),
+    "Embedding init f64": lambda L: L.nn.Embedding(50, 16, dtype=L.float64).weight,
+    "kaiming_normal_ f64": lambda L: L.nn.init.kaiming_normal_(L.empty(30, 20, dtype=L.float64)),
+    "xavier_uniform_": lambda L: L.nn.init.xavier_uniform_(L.empty(30, 20)),
+    "generator argument": lambda L: L.rand(20, generator=L.Generator().manual_seed(7)),
+    "complex randn": lambda L: L.view_as_real(L.randn(12, dtype=L.complex128)),
+    "state after draws": lambda L: (L.rand(3), L.randn(3, dtype=L.float64), L.get_rng_state())[2],
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_values_equal_torch(name):
+    ours, theirs = _both(CASES[name])
+    _same(ours, theirs)
+
+
+@pytest.mark.parametrize("shape", [(16,), (1000,), (4097,), (33, 17)])
+@pytest.mark.parametrize("mean, std", [(0.0, 1.0), (0.3, 2.0)])
+def test_float32_normal_as_torch_kernel(shape, mean, std):
+    ours, theirs = _both(lambda L: L.empty(shape).normal_(mean, std))
+    _same(ours, theirs, ulps=0 if AVX else 2)
+
+
+def test_weight_init_and_dropout_train_like_torch():
+    """A seeded model (default init, dropout) trains to torch's losses."""
+    def run(L):
+        L.manual_seed(0)
+        model = L.nn.Sequential(L.nn.Linear(10, 32), L.nn.ReLU(), L.nn.Dropout(0.3),
+                                L.nn.Linear(32, 3)).double()
+        opt = L.optim.SGD(model.parameters(), lr=0.1)
+        x, y = L.randn(64, 10, dtype=L.float64), L.randint(0, 3, (64,))
+        losses = []
+        for _ in range(5):
+            loss = L.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return np.array(losses)
+
+    np.testing.assert_allclose(run(gradstep), run(torch), rtol=1e-12)
+
+
+def test_dataloader_shuffle_split_and_sampler_as_torch():
+    def run(L):
+        L.manual_seed(0)
+        ds = L.utils.data.TensorDataset(L.arange(100.0).reshape(50, 2), L.arange(50))
+        loader = L.utils.data.DataLoader(ds, batch_size=8, shuffle=True)
+        out = [[b[1].tolist() for b in loader] for _ in range(2)]
+        train, val = L.utils.data.random_split(range(20), [15, 5])
+        out += [list(train), list(val)]
+        out.append(list(L.utils.data.RandomSampler(range(10), replacement=True, num_samples=40)))
+        g = L.Generator().manual_seed(5)
+        out.append([b.tolist() for b in L.utils.data.DataLoader(range(10), shuffle=True,
+                                                                generator=g, batch_size=4)])
+        return out
+
+    assert run(gradstep) == run(torch)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2**40 + 5, -7, 67280421310721])
+def test_state_bytes_match_torch_both_ways(seed):
+    gradstep.manual_seed(seed)
+    torch.manual_seed(seed)
+    _same(gradstep.get_rng_state(), torch.get_rng_state())
+    assert gradstep.initial_seed() == torch.initial_seed()
+    # a state torch left mid-stream, with a cached normal, continues identically here
+    torch.rand(700)
+    torch.randn(3, dtype=torch.float64)
+    gradstep.set_rng_state(gradstep.tensor(torch.get_rng_state().numpy()))
+    _same(gradstep.randn(5, dtype=gradstep.float64), torch.randn(5, dtype=torch.float64))
+    # and the other way
+    gradstep.rand(1000)
+    torch.set_rng_state(torch.tensor(gradstep.get_rng_state().numpy()))
+    _same(gradstep.rand(10), torch.rand(10))
+
+
+def test_new_generator_starts_from_torchs_default_seed():
+    assert gradstep.Generator().initial_seed() == torch.Generator().initial_seed()
+    _same(gradstep.rand(5, generator=gradstep.Generator()), torch.rand(5, generator=torch.Generator()))
+
+
+def test_bad_states_are_refused():
+    with pytest.raises(RuntimeError, match="5056"):
+        gradstep.set_rng_state(gradstep.zeros(45, dtype=gradstep.uint8))
+    with pytest.raises(TypeError):
+        gradstep.set_rng_state(gradstep.zeros(5056))
