@@ -74,10 +74,6 @@ def fill_in_memory_order(arr: np.ndarray, values: np.ndarray) -> None:
     view[...] = values.reshape(view.shape)
 
 
-def is_dense(arr: np.ndarray) -> bool:
-    return arr.flags.c_contiguous
-
-
 # ---------------------------------------------------------------- uniform
 _DIGITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
 
