@@ -13,7 +13,6 @@ from ._memory_format import check_memory_format
 from ._tensor import Tensor
 from ._warn_once import user_stacklevel
 from .backend import xp
-from .random import _gen
 
 
 def _finish(arr, requires_grad=False, device=None):
@@ -400,34 +399,38 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
     """Sample category indices from each row of (unnormalised) probabilities ``input``.
 
-    Without replacement, torch's rule: the ``num_samples`` largest ``p / E`` with
-    ``E ~ Exp(1)`` (sequential sampling in proportion to the remaining weights);
-    zero-probability categories come last instead of raising.
+    torch's two CPU algorithms, so the same seed gives torch's samples: one sample, or
+    sampling without replacement, takes the ``num_samples`` largest ``p / q`` with
+    ``q = exponential_(1)`` drawn like ``input`` (zero-probability categories come last
+    instead of raising); several samples with replacement search each row's normalised
+    cumulative sums (accumulated in the input's dtype) with one float64 uniform a sample.
     """
-    p = input._data.astype(xp.float64)
-    if p.ndim not in (1, 2):
+    from ._torch_random import exponential_like, uniform_like
+
+    data = input._data
+    if data.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
-    n_cat = p.shape[-1]
+    n_cat = data.shape[-1]
     if not replacement and num_samples > n_cat:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     if num_samples <= 0:
         raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
+    p = data.astype(xp.float64)
     if (p < 0).any() or not xp.isfinite(p).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = p.reshape(-1, n_cat)
-    totals = rows.sum(axis=1)
-    if (totals <= 0).any():
+    rows = data.reshape(-1, n_cat)
+    if (p.reshape(-1, n_cat).sum(axis=1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    g = _gen(generator)
-    if replacement:
-        cdf = xp.cumsum(rows / totals[:, None], axis=1)
-        u = g.random((rows.shape[0], num_samples))
-        out = xp.stack([xp.searchsorted(c, x, side="right") for c, x in zip(cdf, u)])
-        out = xp.minimum(out, n_cat - 1)
-    else:
-        keys = rows / g.exponential(size=rows.shape)
+    if not replacement or num_samples == 1:
+        keys = rows / exponential_like(xp.empty_like(rows), 1.0, generator)
         out = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
-    return _finish(out.astype(xp.int64).reshape(p.shape[:-1] + (num_samples,)))
+    else:
+        cum = xp.cumsum(rows, axis=1, dtype=rows.dtype)
+        cum = (cum / cum[:, -1:]).astype(xp.float64)
+        cum[:, -1] = 1.0
+        u = uniform_like(xp.empty((rows.shape[0], num_samples), xp.float64), generator=generator)
+        out = xp.stack([xp.searchsorted(c, x, side="left") for c, x in zip(cum, u)])
+    return _finish(out.astype(xp.int64).reshape(data.shape[:-1] + (num_samples,)))
 
 
 # ---------------------------------------------------------------- memory-level factories

@@ -163,3 +163,45 @@ def test_bad_states_are_refused():
         gradstep.set_rng_state(gradstep.zeros(45, dtype=gradstep.uint8))
     with pytest.raises(TypeError):
         gradstep.set_rng_state(gradstep.zeros(5056))
+
+
+MULTINOMIAL = {
+    "one sample": lambda L, p: L.multinomial(p, 1),
+    "one sample with replacement": lambda L, p: L.multinomial(p, 1, replacement=True),
+    "without replacement": lambda L, p: L.multinomial(p, 4),
+    "with replacement": lambda L, p: L.multinomial(p, 25, replacement=True),
+    "1-D": lambda L, p: L.multinomial(p[0], 3, replacement=True),
+}
+
+
+@pytest.mark.parametrize("name", list(MULTINOMIAL))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_multinomial_as_torch(name, dtype):
+    """Both of torch's algorithms (exponential keys; cumulative search), away from the
+    zero-probability ties whose order torch's topk leaves unspecified."""
+    probs = np.random.default_rng(3).random((6, 9)).astype(dtype) + 0.05
+    ours, theirs = _both(lambda L: MULTINOMIAL[name](L, L.tensor(probs)))
+    _same(ours, theirs)
+
+
+def test_distribution_samples_as_torch():
+    def run(L):
+        D = L.distributions
+        f64 = L.float64
+        return [
+            D.Normal(L.zeros(5, dtype=f64), L.ones(5, dtype=f64) * 2).sample((3,)),
+            D.Normal(L.zeros(20), L.ones(20)).rsample(),
+            D.Uniform(L.tensor([0.0, 1.0]), L.tensor([2.0, 5.0])).sample((4,)),
+            D.Bernoulli(probs=L.full((10,), 0.3)).sample(),
+            D.Categorical(probs=L.tensor([0.1, 0.2, 0.7])).sample((8,)).double(),
+            D.Categorical(logits=L.zeros(4, 6)).sample().double(),
+            D.Exponential(L.tensor([1.5, 2.0], dtype=f64)).sample((5,)),
+            D.Laplace(L.tensor(0.0, dtype=f64), L.tensor(1.0, dtype=f64)).sample((5,)),
+            D.Geometric(probs=L.tensor([0.3], dtype=f64)).sample((5,)),
+            D.LogNormal(L.zeros(3, dtype=f64), L.ones(3, dtype=f64)).sample(),
+            D.MultivariateNormal(L.zeros(3, dtype=f64), L.eye(3, dtype=f64)).sample((2,)),
+            D.OneHotCategorical(probs=L.tensor([0.2, 0.8])).sample((4,)),
+        ]
+
+    for ours, theirs in zip(*_both(run, seed=11)):
+        _same(ours, theirs)

@@ -9,7 +9,7 @@ from gradstep._tensor import Size
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _EMPTY, _rng_sample, broadcast_all
+from .utils import _EMPTY, broadcast_all
 
 __all__ = ["Exponential"]
 
@@ -48,7 +48,7 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape=_EMPTY):
         shape = self._extended_shape(sample_shape)
-        e = _rng_sample(lambda g, s: g.standard_exponential(s), shape, self.rate.dtype)
+        e = gradstep.empty(tuple(shape), dtype=self.rate.dtype).exponential_()  # torch's draw
         return e / self.rate
 
     def log_prob(self, value):

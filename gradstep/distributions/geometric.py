@@ -12,7 +12,6 @@ from . import constraints
 from .distribution import Distribution
 from .utils import (
     _EMPTY,
-    _rng_sample,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -74,7 +73,7 @@ class Geometric(Distribution):
         shape = self._extended_shape(sample_shape)
         tiny = float(gradstep.finfo(self.probs.dtype).tiny)
         with gradstep.no_grad():
-            u = _rng_sample(lambda g, s: g.uniform(tiny, 1.0, s), shape, self.probs.dtype)
+            u = gradstep.empty(tuple(shape), dtype=self.probs.dtype).uniform_(tiny, 1.0)  # torch's
             return (u.log() / (-self.probs).log1p()).floor()
 
     def log_prob(self, value):

@@ -9,7 +9,7 @@ from gradstep._tensor import Size
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _EMPTY, _rng_sample, broadcast_all
+from .utils import _EMPTY, broadcast_all
 
 __all__ = ["Laplace"]
 
@@ -48,7 +48,7 @@ class Laplace(Distribution):
     def rsample(self, sample_shape=_EMPTY):
         shape = self._extended_shape(sample_shape)
         lo = float(gradstep.finfo(self.loc.dtype).eps) - 1
-        u = _rng_sample(lambda g, s: g.uniform(lo, 1.0, s), shape, self.loc.dtype)
+        u = gradstep.empty(tuple(shape), dtype=self.loc.dtype).uniform_(lo, 1.0)  # torch's draw
         return self.loc - self.scale * u.sign() * gradstep.log1p(-u.abs())
 
     def log_prob(self, value):
