@@ -205,3 +205,12 @@ def test_distribution_samples_as_torch():
 
     for ours, theirs in zip(*_both(run, seed=11)):
         _same(ours, theirs)
+
+
+@pytest.mark.parametrize("args", [(0.0, 0.02, -2, 2), (0.0, 1.0, -2, 2), (0.0, 1.0, 1.5, 3.0),
+                                  (0.5, 0.3, -0.1, 0.2)])
+def test_trunc_normal_as_torch(args):
+    """torch 2.13's two rejection samplers: redrawn normals (wide bounds) and accepted
+    uniform candidates (a narrow window)."""
+    ours, theirs = _both(lambda L: L.nn.init.trunc_normal_(L.empty(40, 30), *args), seed=5)
+    _same(ours, theirs)

@@ -70,9 +70,10 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """N(mean, std) truncated to [a, b] (absolute bounds), by torch's inverse-CDF steps:
-    uniform on [2l - 1, 2u - 1], ``erfinv``, scale, shift, clamp (so the same seed gives
-    torch's values, to the rounding of ``erfinv``)."""
+    """N(mean, std) truncated to [a, b] (absolute bounds), with torch 2.13's draws, so the
+    same seed gives torch's values: when the bounds keep more than 30% of the mass, normal
+    draws with the rejected ones redrawn whole-tensor at a time; otherwise uniform
+    candidates on [a, b] accepted against the density (rejection from a uniform)."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", UserWarning, stacklevel=2)
@@ -81,16 +82,36 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
-    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    from ..autograd.grad_mode import no_grad
+    arr = tensor._data
+    if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+        lo, hi = arr.dtype.type(a), arr.dtype.type(b)
+        out = normal_like(arr, mean, std, generator)
+        while True:
+            bad = (out < lo) | (out > hi)
+            if not bad.any():
+                break
+            out = xp.where(bad, normal_like(arr, mean, std, generator), out)
+        return _fill(tensor, out)
+    return _fill(tensor, _trunc_by_uniform(arr, mean, std, a, b, generator))
 
-    with no_grad():
-        tensor.uniform_(2 * lo - 1, 2 * hi - 1, generator=generator)
-        tensor.erfinv_()
-        tensor.mul_(std * math.sqrt(2.0))
-        tensor.add_(mean)
-        tensor.clamp_(min=a, max=b)
-    return tensor
+
+def _trunc_by_uniform(arr, mean, std, a, b, generator):
+    """torch's rejection sampling from a uniform on [a, b] (narrow truncation windows)."""
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+    dt = arr.dtype.type
+
+    def log_density(c):  # torch's in-place chain, in the tensor's dtype
+        return ((((c - dt(mean)) / dt(std)) ** 2) * dt(-0.5)) - dt(log_peak)
+
+    result = uniform_like(arr, a, b, generator)
+    pending = xp.log(uniform_like(arr, 0.0, 1.0, generator)) > log_density(result)
+    while pending.any():
+        candidates = uniform_like(arr, a, b, generator)
+        result = xp.where(pending, candidates, result)
+        accept = xp.log(uniform_like(arr, 0.0, 1.0, generator)) > log_density(candidates)
+        pending = xp.where(pending, accept, pending)
+    return result
 
 
 def constant_(tensor, val):
