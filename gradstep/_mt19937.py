@@ -338,3 +338,22 @@ def exponential(gen, n: int, lambd: float) -> np.ndarray:
     """torch's ``exponential_(lambd)`` in float64: ``-1 / lambd * log1p(-u)``."""
     u = uniform(gen, n, np.dtype(_F64))
     return (-1.0 / lambd) * _libm_each(math.log1p, -u)
+
+
+def cauchy(gen, n: int, median: float, sigma: float) -> np.ndarray:
+    """torch's ``cauchy_``: ``median + sigma * tan(pi * (u - 1/2))``, ``u`` kept in
+    ``[eps, 1 - eps]``, in float64."""
+    eps = np.finfo(_F64).eps
+    u = np.clip(uniform(gen, n, np.dtype(_F64)), eps, 1 - eps)
+    return median + sigma * _libm_each(math.tan, math.pi * (u - 0.5))
+
+
+def log_normal(gen, n: int, mean: float, std: float) -> np.ndarray:
+    """torch's ``log_normal_``: ``exp`` of its per-element normal draws (cache included)."""
+    return _libm_each(math.exp, _normal_serial(gen, n, mean, std))
+
+
+def geometric(gen, n: int, p: float) -> np.ndarray:
+    """torch's ``geometric_``: ``ceil(log(u) / log1p(-p))`` for a float64 uniform ``u``."""
+    u = uniform(gen, n, np.dtype(_F64))
+    return np.ceil(_libm_each(math.log, u) / math.log1p(-p))

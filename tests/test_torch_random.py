@@ -71,6 +71,12 @@ CASES = {
     "random_(to)": lambda L: L.empty(10).random_(5),
     "random_(from, to)": lambda L: L.empty(10, dtype=L.int32).random_(2, 9),
     "exponential_": lambda L: L.empty(20, dtype=L.float64).exponential_(3.0),
+    "cauchy_": lambda L: L.empty(40, dtype=L.float64).cauchy_(1.0, 2.0),
+    "cauchy_ f32": lambda L: L.empty(40).cauchy_(),
+    "log_normal_ transposed": lambda L: L.empty(5, 4, dtype=L.float64).t().log_normal_(0.5, 0.7),
+    "geometric_": lambda L: L.empty(30, dtype=L.float64).geometric_(0.3),
+    "geometric_ int64": lambda L: L.empty(30, dtype=L.int64).geometric_(0.2),
+    "gumbel_softmax hard": lambda L: L.nn.functional.gumbel_softmax(L.zeros(4, 5), hard=True),
     "dropout": lambda L: L.nn.functional.dropout(L.ones(64, 10), 0.4),
     "dropout2d": lambda L: L.nn.functional.dropout2d(L.ones(4, 8, 3, 3), 0.5),
     "Dropout module f64": lambda L: L.nn.Dropout(0.2)(L.ones(100, dtype=L.float64)),
@@ -201,6 +207,7 @@ def test_distribution_samples_as_torch():
             D.LogNormal(L.zeros(3, dtype=f64), L.ones(3, dtype=f64)).sample(),
             D.MultivariateNormal(L.zeros(3, dtype=f64), L.eye(3, dtype=f64)).sample((2,)),
             D.OneHotCategorical(probs=L.tensor([0.2, 0.8])).sample((4,)),
+            D.Cauchy(L.tensor(0.0, dtype=f64), L.tensor(1.0, dtype=f64)).sample((5,)),
         ]
 
     for ours, theirs in zip(*_both(run, seed=11)):

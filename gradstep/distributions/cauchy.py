@@ -10,7 +10,7 @@ from gradstep._tensor import Size
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _EMPTY, _rng_sample, broadcast_all
+from .utils import _EMPTY, broadcast_all
 
 __all__ = ["Cauchy"]
 
@@ -44,7 +44,7 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape=_EMPTY):
         shape = self._extended_shape(sample_shape)
-        eps = _rng_sample(lambda g, s: g.standard_cauchy(s), shape, self.loc.dtype)
+        eps = gradstep.empty(tuple(shape), dtype=self.loc.dtype).cauchy_()  # torch's draw
         return self.loc + eps * self.scale
 
     def log_prob(self, value):

@@ -12,6 +12,7 @@ in torch: a draw depends on its parameters only through randomness, so ``poisson
 
 from __future__ import annotations
 
+from .. import _mt19937 as _mt
 from .._tensor import Tensor
 from ..autograd.function import Node
 from ..backend import xp
@@ -161,8 +162,8 @@ def log_normal_(self, mean=1, std=2, *, generator=None):
     check_float_input(self, "log_normal_cpu")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    draws = _gen(generator).lognormal(mean, std, self._data.shape)
-    return _fill_drawn(self, draws.astype(self._data.dtype), "LogNormalBackward0")
+    draws = _torch_draws(self, generator, _mt.log_normal, mean, std)
+    return _fill_drawn(self, draws, "LogNormalBackward0")
 
 
 def cauchy_(self, median=0, sigma=1, *, generator=None):
@@ -172,8 +173,8 @@ def cauchy_(self, median=0, sigma=1, *, generator=None):
                            f"must be a floating point but you specified {self.dtype.name}")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    draws = median + sigma * _gen(generator).standard_cauchy(self._data.shape)
-    return _fill_drawn(self, draws.astype(self._data.dtype), "CauchyBackward0")
+    draws = _torch_draws(self, generator, _mt.cauchy, median, sigma)
+    return _fill_drawn(self, draws, "CauchyBackward0")
 
 
 def geometric_(self, p, *, generator=None):
@@ -186,10 +187,22 @@ def geometric_(self, p, *, generator=None):
         raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    draws = _gen(generator).geometric(p, self._data.shape).astype(xp.float64)
+    draws = _torch_draws(self, generator, _mt.geometric, p, dtype=xp.float64)
     if not self.dtype.is_floating_point:
         draws = xp.minimum(draws, float(xp.iinfo(self._data.dtype).max))
     return _fill_drawn(self, draws.astype(self._data.dtype), "GeometricBackward0")
+
+
+def _torch_draws(self, generator, draw, *args, dtype=None):
+    """``draw(generator, n, *args)`` (torch's float64 values) laid out in ``self``'s memory
+    order, cast to ``dtype`` (default: ``self``'s)."""
+    from .. import _mt19937
+    from .._torch_random import generator_of
+
+    values = draw(generator_of(generator), self._data.size, *args)
+    out = xp.empty_like(self._data, dtype=dtype or self._data.dtype)  # self's layout
+    _mt19937.fill_in_memory_order(out, values.astype(out.dtype))
+    return out
 
 
 def _check_tensor(name, t, what="input"):

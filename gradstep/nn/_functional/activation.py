@@ -282,10 +282,11 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=user_stacklevel())
     from ..._tensor import Tensor
-    from ...random import _gen
+    from ..._torch_random import exponential_like
 
-    noise = -xp.log(_gen(None).standard_exponential(tuple(logits.shape)))
-    gumbels = (logits + Tensor._make(noise.astype(logits._data.dtype))) / tau
+    # torch's noise: -empty_like(logits).exponential_().log(), in the logits' dtype
+    noise = -xp.log(exponential_like(xp.empty(logits._data.shape, logits._data.dtype)))
+    gumbels = (logits + Tensor._make(noise)) / tau
     y_soft = softmax(gumbels, dim)
     if not hard:
         return y_soft
