@@ -234,26 +234,45 @@ def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memor
     return _finish(xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad, device)
 
 
+def _sampled_like(t, dtype, memory_format, sample, requires_grad, device):
+    """A ``*_like`` sampler's result: ``sample`` fills an array laid out as torch's
+    ``empty_like(t)`` (so a transposed ``t`` gets torch's values in torch's places), stored
+    row-major as gradstep stores tensors."""
+    from ._torch_random import empty_as_torch
+
+    check_memory_format(memory_format, t.ndim)
+    arr = sample(empty_as_torch(t._data, memory_format, _like(t, dtype)))
+    return _finish(xp.ascontiguousarray(arr), requires_grad, device)
+
+
 def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None,
               memory_format=None):
-    check_memory_format(memory_format, t.ndim)
-    return rand(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
-                generator=generator)
+    from ._torch_random import uniform_like
+
+    _check_sampling_dtype(dtype or t.dtype, "check_uniform_bounds")
+    return _sampled_like(t, dtype, memory_format, lambda a: uniform_like(a, generator=generator),
+                         requires_grad, device)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None,
                memory_format=None):
-    check_memory_format(memory_format, t.ndim)
-    return randn(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
-                 generator=generator)
+    from ._torch_random import normal_like
+
+    _check_sampling_dtype(dtype or t.dtype, "normal_kernel_cpu")
+    return _sampled_like(t, dtype, memory_format, lambda a: normal_like(a, generator=generator),
+                         requires_grad, device)
 
 
-def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False,
-                 memory_format=None):
-    check_memory_format(memory_format, t.ndim)
+def randint_like(t, low=0, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad=False, memory_format=None):
+    from ._torch_random import random_like
+
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype, device=device)
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return _sampled_like(t, dtype, memory_format,
+                         lambda a: random_like(a, low, high, generator), requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False,

@@ -89,6 +89,33 @@ CASES = {
     "generator argument": lambda L: L.rand(20, generator=L.Generator().manual_seed(7)),
     "complex randn": lambda L: L.view_as_real(L.randn(12, dtype=L.complex128)),
     "state after draws": lambda L: (L.rand(3), L.randn(3, dtype=L.float64), L.get_rng_state())[2],
+    # *_like samplers and dropout's noise fill torch's empty_like(input): its layout, so a
+    # transposed, sliced or broadcast input gets torch's values in torch's places
+    "randn_like transposed": lambda L: L.randn_like(L.zeros(3, 4, 5).transpose(0, 2)),
+    "randn_like transposed serial": lambda L: L.randn_like(L.zeros(3, 3, dtype=L.float64).t()),
+    "rand_like sliced": lambda L: L.rand_like(L.zeros(4, 6, 5).transpose(1, 2)[:, ::2]),
+    "rand_like broadcast": lambda L: L.rand_like(L.zeros(1, 5).expand(4, 5)),
+    "rand_like contiguous_format": lambda L: L.rand_like(L.zeros(4, 5).t(),
+                                                         memory_format=L.contiguous_format),
+    "randint_like transposed": lambda L: L.randint_like(L.zeros(4, 6).t(), 3, 10),
+    "randint_like generator": lambda L: L.randint_like(L.zeros(8), 5,
+                                                       generator=L.Generator().manual_seed(3)),
+    "dropout transposed": lambda L: L.nn.functional.dropout(L.ones(3, 4, 5).transpose(0, 2), 0.5),
+    "dropout sliced": lambda L: L.nn.functional.dropout(L.ones(4, 10)[:, ::3], 0.5),
+    "alpha_dropout transposed": lambda L: L.nn.functional.alpha_dropout(
+        L.arange(60.0).reshape(3, 4, 5).transpose(0, 2), 0.5, training=True),
+    "alpha_dropout f64": lambda L: L.nn.AlphaDropout(0.3)(L.randn(40, dtype=L.float64)),
+    "feature_alpha_dropout": lambda L: L.nn.FeatureAlphaDropout(0.3)(L.randn(2, 5, 3)),
+    # rrelu: a float64 uniform for each element <= 0, row-major, no FMA in torch's loop
+    "rrelu training": lambda L: L.nn.functional.rrelu(L.randn(6, 7), training=True),
+    "RReLU f64 transposed": lambda L: L.nn.RReLU(0.1, 0.3)(L.randn(5, 6, dtype=L.float64).t()),
+    "rrelu bf16": lambda L: L.nn.functional.rrelu(L.randn(30).bfloat16(), training=True).float(),
+    "rrelu_ zeros draw too": lambda L: L.nn.functional.rrelu_(L.tensor([0.0, 1.0, -1.0, 0.0, -2.0]),
+                                                              training=True),
+    "fractional_max_pool2d": lambda L: L.nn.FractionalMaxPool2d(2, output_size=(4, 5))(
+        L.randn(2, 3, 9, 11)),
+    "fractional_max_pool3d": lambda L: L.nn.FractionalMaxPool3d(2, output_ratio=0.5)(
+        L.randn(1, 2, 7, 8, 9)),
 }
 
 
@@ -221,3 +248,50 @@ def test_trunc_normal_as_torch(args):
     uniform candidates (a narrow window)."""
     ours, theirs = _both(lambda L: L.nn.init.trunc_normal_(L.empty(40, 30), *args), seed=5)
     _same(ours, theirs)
+
+
+def test_rrelu_training_gradient_is_torchs_noise():
+    """The backward of rrelu in training multiplies by the drawn slopes (1 above zero; a slope
+    at zero, where torch draws one), and float16 is refused as torch's CPU kernel refuses it."""
+    def run(L):
+        x = L.tensor([-2.0, 0.0, 3.0, -0.5, 0.0, 1.5], dtype=L.float64, requires_grad=True)
+        y = L.nn.functional.rrelu(x, training=True)
+        y.backward(L.ones_like(y))
+        return y.grad_fn.name(), y.detach(), x.grad
+
+    (name, y, g), (t_name, t_y, t_g) = _both(run)
+    assert name == t_name
+    _same(y, t_y)
+    _same(g, t_g)
+    with pytest.raises(NotImplementedError, match="rrelu_with_noise_out_cpu"):
+        gradstep.nn.functional.rrelu(gradstep.zeros(3, dtype=gradstep.float16), training=True)
+
+
+class _WorkerDraws:
+    """Item i: a draw from each of the library's, Python's and NumPy's generators in a worker."""
+
+    def __init__(self, lib_name):
+        self.lib_name = lib_name
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        import random
+
+        lib = gradstep if self.lib_name == "gradstep" else torch
+        return i, lib.rand(1).item(), random.random(), float(np.random.random()), lib.initial_seed()
+
+
+@pytest.mark.timeout(60)
+def test_worker_seeds_give_torchs_draws_in_a_dataset():
+    """Each worker seeds torch's generator and Python's with base_seed + worker_id and NumPy's
+    with torch's hash of both, so augmentations drawn in ``__getitem__`` match torch's."""
+    def run(L):
+        L.manual_seed(77)
+        loader = L.utils.data.DataLoader(_WorkerDraws(L.__name__), batch_size=2, shuffle=True,
+                                         num_workers=2)
+        return [[v.tolist() for v in batch] for batch in loader]
+
+    ours, theirs = _both(run)
+    assert ours == theirs

@@ -263,13 +263,17 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  
     """Leaky ReLU whose negative slope is U(lower, upper) per element in training, else the mean."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    from ...random import _gen
-
-    slopes = _gen(None).uniform(lower, upper, tuple(input.shape)).astype(input._data.dtype)
     from ..._tensor import Tensor
+    from ..._torch_random import rrelu_noise
 
-    a = Tensor._make(slopes)
-    return _maybe_inplace(input, inplace, lambda x: E.where(x >= 0, x, x * a))
+    if input.dtype.name == "float16":
+        raise NotImplementedError('"rrelu_with_noise_out_cpu" not implemented for \'Half\'')
+    # torch's noise: a slope drawn for each element <= 0 (the others keep slope 1), the
+    # product taken in the op's math type (float32 for bfloat16)
+    noise = Tensor._make(rrelu_noise(input._data, lower, upper))
+    dtype = input.dtype
+    return _maybe_inplace(input, inplace, lambda x: as_torch_node(
+        (x * noise).to(dtype), "RreluWithNoiseBackward0"))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):  # noqa: A002

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..._warn_once import user_stacklevel
 from ...autograd.function import Node
 from ...backend import xp
@@ -38,12 +40,29 @@ def _check_feature_rank(shape, p, training, numel):
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
 
 
+def _noise_target(input, mask_shape):  # noqa: A002
+    """The array torch draws the noise into: ``empty_like(input)`` (its layout, so a transposed
+    input drops torch's elements) for elementwise dropout (``mask_shape`` None), else the
+    row-major ``mask_shape`` of channel dropout."""
+    from ..._torch_random import empty_as_torch
+
+    if mask_shape is None:
+        return empty_as_torch(input._data)
+    return xp.empty(mask_shape, input._data.dtype)
+
+
 def _mask(shape, p, dtype, generator=None):
-    """torch's noise: ``empty(shape).bernoulli_(1 - p)``, then divided by ``1 - p`` in the
+    """The scaled noise for a row-major ``shape`` (used by the fused attention too)."""
+    return _mask_into(xp.empty(shape, dtype), p, generator)
+
+
+def _mask_into(target, p, generator=None):
+    """torch's noise: ``target.bernoulli_(1 - p)``, then divided by ``1 - p`` in the
     input's dtype (so the same seed drops the same units as under torch)."""
     from ..._torch_random import bernoulli_like
 
-    keep = bernoulli_like(xp.empty(shape, dtype), 1.0 - p, generator)
+    dtype = target.dtype
+    keep = bernoulli_like(target, 1.0 - p, generator)
     if p == 1.0:
         return keep
     return keep / dtype.type(1.0 - p)
@@ -56,7 +75,7 @@ def _apply(input, p, training, inplace, mask_shape):  # noqa: A002
     if not input.is_floating_point():
         raise RuntimeError("dropout is only implemented for floating point tensors; got "
                            f"{input.dtype.name}")
-    mask = _mask(mask_shape, p, input._data.dtype)
+    mask = _mask_into(_noise_target(input, mask_shape), p)
     if inplace:
         if input._needs_graph():
             return input._inplace_graph(lambda x: _MaskedScale.apply(x, mask=mask))
@@ -67,7 +86,7 @@ def _apply(input, p, training, inplace, mask_shape):  # noqa: A002
 
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
-    return _apply(input, p, training, inplace, input.shape)
+    return _apply(input, p, training, inplace, None)
 
 
 def _channel_dropout(input, p, training, inplace, batched_ndim, name):  # noqa: A002
@@ -144,7 +163,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
     """Dropout that keeps SELU's self-normalising mean and variance."""
-    return _alpha(input, p, training, tuple(input.shape))
+    return _alpha(input, p, training, None)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
@@ -160,13 +179,14 @@ def _alpha(input, p, training, mask_shape):  # noqa: A002
         return input
     if p == 1.0:
         return input * 0.0
-    alpha = -1.7580993408473766
+    from ..._tensor import Tensor
     from ..._torch_random import bernoulli_like
 
-    keep = bernoulli_like(xp.empty(mask_shape, input._data.dtype), 1.0 - p)
-    a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
-    b = -a * alpha * p
-    from ..._tensor import Tensor
-
-    k = Tensor._make(keep)
-    return (input * k + alpha * (1 - k)) * a + b
+    keep = bernoulli_like(_noise_target(input, mask_shape), 1.0 - p)
+    # torch's arithmetic, op by op in the input's dtype: b = (keep - 1) * alpha a + alpha a p,
+    # out = input * (keep * a) + b
+    alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    as_dtype = keep.dtype.type
+    b = (keep - as_dtype(1)) * as_dtype(alpha * a) + as_dtype(alpha * a * p)
+    return input * Tensor._make(keep * as_dtype(a)) + Tensor._make(b)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 from ..._tensor import Tensor
+from ..._torch_random import uniform_like
 from ...backend import xp
-from ...random import _gen
 
 
 def _intervals(sample, n_in, n_out, pool, dtype):
@@ -53,7 +53,8 @@ def _fractional(x, nd, kernel_size, output_size, output_ratio, return_indices, s
     x5 = x if x.ndim == nd + 2 else x.unsqueeze(0)
     nb, c = x5.shape[:2]
     if samples is None:
-        samples = Tensor._make(_gen(None).random((nb, c, nd)).astype(x.dtype.np))
+        # torch's F.fractional_max_pool*d: torch.rand(N, C, nd) in the input's dtype
+        samples = Tensor._make(uniform_like(xp.empty((nb, c, nd), x.dtype.np)))
     u = samples._data
     if u.shape != (nb, c, nd):
         raise RuntimeError(f"{name}(): expected _random_samples of shape {[nb, c, nd]}, but "

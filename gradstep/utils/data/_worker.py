@@ -179,13 +179,18 @@ class _IterableEnd:
         self.worker_id = worker_id
 
 
-def seed_worker(seed):
-    """Seed every generator augmentation code may use: gradstep's, Python's and NumPy's global one."""
+def seed_worker(base_seed, worker_id):
+    """Seed every generator augmentation code may use as torch's workers do: gradstep's and
+    Python's with ``base_seed + worker_id``, NumPy's global one with the four words NumPy's
+    ``SeedSequence`` makes of ``(worker_id, base_seed)`` (torch's ``_generate_state`` is that
+    hash written out), so ``np.random`` in a Dataset draws torch's numbers too."""
     from ...random import manual_seed
 
+    seed = base_seed + worker_id
     manual_seed(seed)
     random.seed(seed)
-    xp.random.seed(seed % 2**32)
+    entropy = [worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]
+    xp.random.seed(xp.random.SeedSequence(entropy).generate_state(4))
 
 
 def worker_loop(iterable, dataset, index_queue, result_conn, auto_collation, collate_fn, drop_last,
@@ -193,7 +198,7 @@ def worker_loop(iterable, dataset, index_queue, result_conn, auto_collation, col
     """The body of a worker process (see the module docstring for the protocol)."""
     global _worker_info
     seed = base_seed + worker_id
-    seed_worker(seed)
+    seed_worker(base_seed, worker_id)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     where = f"in DataLoader worker process {worker_id}"
     init_error = None
