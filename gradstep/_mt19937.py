@@ -358,3 +358,50 @@ def geometric(gen, n: int, p: float) -> np.ndarray:
     """torch's ``geometric_``: ``ceil(log(u) / log1p(-p))`` for a float64 uniform ``u``."""
     u = uniform(gen, n, np.dtype(_F64))
     return np.ceil(_libm_each(math.log, u) / math.log1p(-p))
+
+
+# ---------------------------------------------------------------- gamma
+_THIRD_F = float(np.float32(1.0) / np.float32(3.0))  # torch's ``1.0f / 3.0f``
+_C331_F = float(np.float32(0.0331))
+
+
+def gamma(gen, alphas, single=False) -> np.ndarray:
+    """torch's ``_standard_gamma`` draws (float64 values), one per element of ``alphas`` in
+    order: Marsaglia-Tsang with float64 normals and uniforms from the generator, one element
+    at a time as torch's serial kernel runs (``ATen/native/Distributions.h``,
+    ``sample_gamma``). ``single``: float32 ``alpha`` arithmetic (a float32 tensor's
+    ``_standard_gamma``); otherwise float64 (float64 tensors, and ``_sample_dirichlet``)."""
+    out = np.empty(len(alphas))
+    for i, a in enumerate(alphas.tolist()):
+        out[i] = _gamma_one(gen, a, single)
+    return out
+
+
+def _gamma_one(gen, alpha, single):
+    f32 = _F32 if single else float
+    alpha = f32(alpha)
+    scale = 1.0
+    if alpha < 1.0:
+        if alpha == 0.0:
+            return 0.0
+        scale *= math.pow(1.0 - _uniform1(gen), float(f32(1.0) / alpha))
+        alpha = f32(alpha + f32(1.0))
+    d = float(f32(alpha - f32(_THIRD_F)))
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        while True:
+            x = float(_normal_serial(gen, 1, 0.0, 1.0)[0])
+            y = 1.0 + c * x
+            if y > 0:
+                break
+        v = y * y * y
+        u = 1.0 - _uniform1(gen)
+        xx = x * x
+        if u < 1.0 - _C331_F * xx * xx:
+            return scale * d * v
+        if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+            return scale * d * v
+
+
+def _uniform1(gen):
+    return float(uniform(gen, 1, np.dtype(_F64))[0])

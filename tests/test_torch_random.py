@@ -295,3 +295,19 @@ def test_worker_seeds_give_torchs_draws_in_a_dataset():
 
     ours, theirs = _both(run)
     assert ours == theirs
+
+
+def test_gamma_family_samples_as_torch():
+    """torch's serial Marsaglia-Tsang sampler (float32 and float64 alpha arithmetic, boosted
+    below 1), through Gamma, Chi2 and StudentT."""
+    def run(L):
+        D, f64 = L.distributions, L.float64
+        return [
+            D.Gamma(L.tensor([0.5, 2.0, 7.0], dtype=f64), L.tensor(1.5, dtype=f64)).sample((4,)),
+            D.Gamma(L.tensor([0.3, 1.0, 3.5]), L.tensor(2.0)).sample((5,)),
+            D.Chi2(L.tensor([3.0], dtype=f64)).sample((6,)),
+            D.StudentT(L.tensor(4.0, dtype=f64)).sample((6,)),
+        ]
+
+    for ours, theirs in zip(*_both(run, seed=3)):
+        _same(ours, theirs)

@@ -79,9 +79,13 @@ class _StandardGamma(Node):
     saves_output = True
 
     def forward(self, alpha):
-        draw = self.rng.standard_gamma(alpha.astype(xp.float64))
+        from gradstep import _mt19937
+
+        # torch's serial sampler, element by element (so the same seed gives its values)
+        single = alpha.dtype == xp.float32
+        draw = _mt19937.gamma(self.gen, alpha.reshape(-1), single).reshape(alpha.shape)
         tiny = xp.finfo(alpha.dtype).tiny
-        return xp.maximum(draw, tiny).astype(alpha.dtype)
+        return xp.maximum(draw.astype(alpha.dtype), tiny)
 
     def backward(self, g):
         (alpha,) = self.saved_tensors
@@ -92,6 +96,6 @@ class _StandardGamma(Node):
 
 def standard_gamma(alpha, generator=None):
     """x ~ Gamma(alpha, 1) elementwise, differentiable w.r.t. ``alpha``."""
-    from gradstep.random import _gen
+    from gradstep._torch_random import generator_of
 
-    return _StandardGamma.apply(alpha, rng=_gen(generator), _name="StandardGammaBackward0")
+    return _StandardGamma.apply(alpha, gen=generator_of(generator), _name="StandardGammaBackward0")
