@@ -311,3 +311,20 @@ def test_gamma_family_samples_as_torch():
 
     for ours, theirs in zip(*_both(run, seed=3)):
         _same(ours, theirs)
+
+
+def test_beta_and_dirichlet_samples_as_torch():
+    """torch's _sample_dirichlet: float64 Gamma draws normalised by a sequential float64 sum,
+    then cast and kept below 1. (For 8 or more categories torch's vectorized sum can round
+    the normaliser differently: an ulp.)"""
+    def run(L):
+        D = L.distributions
+        return [
+            D.Beta(L.tensor([0.5, 2.0]), L.tensor([1.5, 0.3])).sample((6,)),
+            D.Beta(L.tensor(2.0, dtype=L.float64), L.tensor(3.0, dtype=L.float64)).sample((6,)),
+            D.Dirichlet(L.tensor([0.5, 1.0, 3.0])).sample((5,)),
+            D.Dirichlet(L.tensor([0.5, 1.0, 3.0, 0.2], dtype=L.float64)).sample((5,)),
+        ]
+
+    for ours, theirs in zip(*_both(run, seed=3)):
+        _same(ours, theirs)

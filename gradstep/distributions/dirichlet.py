@@ -39,10 +39,14 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=_EMPTY):
         shape = tuple(self._extended_shape(sample_shape))
-        g = standard_gamma(self.concentration.expand(shape))
-        x = g / g.sum(-1, keepdim=True)
-        fi = gradstep.finfo(x.dtype)
-        return x.clamp(min=fi.tiny, max=1 - fi.eps)
+        conc = self.concentration.expand(shape)
+        # torch's _sample_dirichlet: Gamma draws and their normalisation in float64 (a
+        # sequential sum, as torch's reduction runs over a short last dim), then the cast,
+        # kept in [tiny, the float below 1]
+        g = standard_gamma(conc.double())
+        x = (g / g.cumsum(-1)[..., -1:]).to(conc.dtype)
+        fi = gradstep.finfo(conc.dtype)
+        return x.clamp(min=fi.tiny, max=1 - fi.eps / 2)
 
     def log_prob(self, value):
         if self._validate_args:
