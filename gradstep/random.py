@@ -43,7 +43,7 @@ class Generator:
         if seed < 0:
             seed += 2**64
         self._seed = seed
-        self._seeded_key = _mt19937.seeded_key(seed)
+        self._seeded_key = _mt19937.seeded_key(seed)  # what get_state compares against
         self._bg.state = {"bit_generator": "MT19937",
                           "state": {"key": self._seeded_key, "pos": _mt19937.MT_N}}
         self._next_double_normal = None
@@ -65,7 +65,7 @@ class Generator:
         st = self._bg.state["state"]
         pos = int(st["pos"])
         left, nxt = (1, pos) if pos == _mt19937.MT_N else (_mt19937.MT_N + 1 - pos, pos)
-        if pos == _mt19937.MT_N and xp.array_equal(st["key"], self._seeded_key):
+        if pos == _mt19937.MT_N and xp.array_equal(st["key"], self._key_of_seed()):
             nxt = 0  # seeded and not drawn from: torch writes next = 0
         raw = _HEAD.pack(self._seed & (2**64 - 1), left, 1, nxt)
         raw += xp.asarray(st["key"], dtype=xp.uint64).astype("<u8").tobytes()
@@ -93,10 +93,17 @@ class Generator:
         self._bg.state = {"bit_generator": "MT19937",
                           "state": {"key": key.astype(xp.uint32), "pos": pos}}
         self._seed = seed
-        self._seeded_key = _mt19937.seeded_key(seed)
+        self._seeded_key = None  # made on demand: checkpointing restores states often
         self._next_double_normal = d if d_ok else None
         self._next_float_normal = f if f_ok else None
         return self
+
+    def _key_of_seed(self):
+        """The engine's words right after ``manual_seed(initial_seed())``: a state still equal
+        to them has not been drawn from, which torch writes as ``next = 0``."""
+        if self._seeded_key is None:
+            self._seeded_key = _mt19937.seeded_key(self._seed)
+        return self._seeded_key
 
 
 default_generator = Generator()
