@@ -322,7 +322,7 @@ def _contents(arr, indent):
 
 def sparse_repr(t):
     """``tensor(indices=..., values=..., size=..., nnz=..., layout=torch.sparse_coo)``."""
-    from ._tensor_str import PRINT_OPTS
+    from ._tensor_str import _with_suffixes
 
     indent = len("tensor(")
     text = ("tensor(indices=tensor(" + _contents(t._struct.idx, indent + 15) + "),\n"
@@ -336,15 +336,7 @@ def sparse_repr(t):
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    parts, last = [text], None
-    for s in suffixes:
-        if last is None or last + len(s) + 2 > PRINT_OPTS.linewidth:  # the first on a new line
-            parts.append(",\n" + " " * indent + s)
-            last = indent + len(s)
-        else:
-            parts.append(", " + s)
-            last += len(s) + 2
-    return "".join(parts) + ")"
+    return _with_suffixes(text, suffixes, indent, first_on_new_line=True)
 
 
 def spmm(input, mat2):  # noqa: A002 - torch's names

@@ -161,11 +161,13 @@ def _body(a, indent, summarize, fmt):
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
-def _with_suffixes(text, suffixes, indent):
+def _with_suffixes(text, suffixes, indent, first_on_new_line=False):
+    """``text`` followed by ``, suffix`` items, wrapped at the line width as torch wraps them
+    (a sparse tensor's repr starts its suffixes on a line of their own)."""
     out = [text]
-    last = len(text) - text.rfind("\n") + 1
+    last = None if first_on_new_line else len(text) - text.rfind("\n") + 1
     for s in suffixes:
-        if last + len(s) + 2 > PRINT_OPTS.linewidth:
+        if last is None or last + len(s) + 2 > PRINT_OPTS.linewidth:
             out.append(",\n" + " " * indent + s)
             last = indent + len(s)
         else:
