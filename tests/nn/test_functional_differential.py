@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import zlib
-from collections import defaultdict
 
 import pytest
 
@@ -21,7 +20,7 @@ import gradstep
 from tests.nn import fuzz_functional as L
 from tests.nn import fuzz_functional_loss as S
 from tests.ops.fuzz_gen import Rand
-from tests.ops.fuzz_ops import run_case
+from tests.ops.fuzz_ops import print_report, run_case
 
 
 def _layers():
@@ -142,16 +141,9 @@ def main(argv):
     start = int(argv[2]) if len(argv) > 2 else 0
     names = argv[3:] or sorted(FUNCS)
     per = max(1, total // len(FUNCS))
-    groups = defaultdict(list)
-    nfail = 0
-    for name in names:
-        for f in run_func(name, per, start):
-            nfail += 1
-            key = (name, re.sub(r"\d", "#", f.split(": ", 2)[-1].split(" (")[0])[:60])
-            groups[key].append(f)
-    print(f"{per * len(names)} cases, {nfail} disagreements, {len(groups)} groups")
-    for (name, _), fs in sorted(groups.items()):
-        print(f"{len(fs):4d}  {fs[0][:400]}")
+    print_report(names, run_func, per, start,
+                 key=lambda f: re.sub(r"\d", "#", f.split(": ", 2)[-1].split(" (")[0])[:60],
+                 width=400)
 
 
 if __name__ == "__main__":

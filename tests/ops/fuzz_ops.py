@@ -381,3 +381,20 @@ def disagreement(call, *args, rg=True, tol="exact", n=1, **kwargs):
     case = Case("regression", call, _wrap(args, rg), {k: _wrap(v, rg) for k, v in kwargs.items()},
                 tol=tol, n=n)
     return run_case(case)
+
+
+def print_report(names, run, per, start, key, width):
+    """Run ``run(name, per, start)`` for each name and print the disagreements grouped by
+    ``(name, key(message))``, one example of each (the drivers' command-line report)."""
+    from collections import defaultdict
+
+    groups = defaultdict(list)
+    nfail = 0
+    for name in names:
+        for f in run(name, per, start):
+            nfail += 1
+            groups[(name, key(f))].append(f)
+    print(f"{per * len(names)} cases, {nfail} disagreements, {len(groups)} groups")
+    for _, fs in sorted(groups.items()):
+        print(f"{len(fs):4d}  {fs[0][:width]}")
+

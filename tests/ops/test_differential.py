@@ -12,14 +12,13 @@ import os
 import re
 import sys
 import zlib
-from collections import defaultdict
 
 import pytest
 
 import gradstep
 from tests.ops import fuzz_gen as G
 from tests.ops import fuzz_gen_more as R
-from tests.ops.fuzz_ops import run_case
+from tests.ops.fuzz_ops import print_report, run_case
 
 
 def _table():
@@ -170,16 +169,8 @@ def main(argv):
     start = int(argv[2]) if len(argv) > 2 else 0
     ops = argv[3:] or sorted(OPS)
     per = max(1, total // len(OPS))
-    groups = defaultdict(list)
-    nfail = 0
-    for op in ops:
-        for f in run_op(op, per, start):
-            nfail += 1
-            key = (op, f.split(": ", 2)[-1].split(" (")[0][:70])
-            groups[key].append(f)
-    print(f"{per * len(ops)} cases, {nfail} disagreements, {len(groups)} groups")
-    for (op, _), fs in sorted(groups.items()):
-        print(f"{len(fs):4d}  {fs[0][:300]}")
+    print_report(ops, run_op, per, start, key=lambda f: f.split(": ", 2)[-1].split(" (")[0][:70],
+                 width=300)
 
 
 if __name__ == "__main__":
