@@ -59,6 +59,55 @@ def test_cross_entropy_class_indices(dt, reduction, weighted, smoothing):
     _run(build, [x, t, w], dt, grad_inputs=(0,), ints=(1,))
 
 
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 2, 3), (6,)])
+def test_cross_entropy_plain_targets_match_torch_and_the_weighted_path(dt, reduction, shape):
+    """No weight, no smoothing, every target a class: the lean path. It must agree with torch
+    and, bit for bit, with the general path (unit weights), forward and backward."""
+    r = np.random.default_rng(3)
+    x = r.normal(size=shape) * 4
+    t_shape = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    t = r.integers(0, shape[0] if len(shape) == 1 else shape[1], size=t_shape)
+    _run(lambda L, x, t: L.nn.functional.cross_entropy(x, t, reduction=reduction), [x, t], dt,
+         grad_inputs=(0,), ints=(1,))
+    c = shape[0] if len(shape) == 1 else shape[1]
+    results = []
+    for weight in (None, gradstep.ones(c, dtype=getattr(gradstep, dt))):
+        xt = gradstep.tensor(x.astype(dt), requires_grad=True)
+        out = nn.functional.cross_entropy(xt, gradstep.tensor(t), weight=weight, reduction=reduction)
+        out.backward(gradstep.ones_like(out) * 0.75)
+        results.append((out.detach().numpy(), xt.grad.numpy()))
+    (plain, plain_grad), (general, general_grad) = results
+    np.testing.assert_array_equal(plain, general)
+    np.testing.assert_array_equal(plain_grad, general_grad)
+
+
+def test_cross_entropy_plain_targets_double_backward_and_target_checks():
+    r = np.random.default_rng(5)
+    x = r.normal(size=(4, 6))
+    t = np.array([5, 0, 3, 3])
+    grads = []
+    for lib in (gradstep, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(xt, lib.tensor(t))
+        (g,) = lib.autograd.grad(loss, xt, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), xt)
+        grads.append(gg.detach().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-15)
+    xt = gradstep.tensor(x.astype("float32"))
+    with pytest.raises(IndexError, match="Target 6 is out of bounds"):
+        nn.functional.cross_entropy(xt, gradstep.tensor([6, 0, 1, 1]))
+    # uint8 targets, and an ignore_index that is a class, take the general path and agree
+    for lib in (gradstep, torch):
+        out = lib.nn.functional.cross_entropy(lib.tensor(x), lib.tensor(t.astype(np.uint8)))
+        grads.append(out.item())
+    assert grads[2] == pytest.approx(grads[3], rel=1e-12)
+    ign = [lib.nn.functional.cross_entropy(lib.tensor(x), lib.tensor(t), ignore_index=3).item()
+           for lib in (gradstep, torch)]
+    assert ign[0] == pytest.approx(ign[1], rel=1e-12)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_spatial_with_ignore_index(reduction):
     r = _rng()

@@ -169,6 +169,17 @@ def _target_rows(target, ignore_index, c):
     return t, valid, xp.where(valid, t, 0)
 
 
+def _plain_targets(target, ignore_index, c):
+    """The flat int64 targets when every one is a class in range and none can be ignored
+    (the common case, which the node runs with unit weights and fewer passes), else None."""
+    t = target._data.reshape(-1)
+    if t.dtype != xp.int64:
+        t = t.astype(xp.int64)
+    if t.size == 0 or 0 <= ignore_index < c or t.min() < 0 or t.max() >= c:
+        return None
+    return t
+
+
 def _class_weights(weight, c, dtype):
     return xp.ones(c, dtype) if weight is None else weight._data.astype(dtype, copy=False)
 
@@ -189,20 +200,24 @@ class CrossEntropy(Node):
     def forward(self, x):
         rows = _as_rows(x)
         n, c = rows.shape
-        w = self.w.astype(x.dtype, copy=False)
         e = rows - rows.max(axis=1, keepdims=True)  # shifted logits: the largest is 0
         picked = e[xp.arange(n), self.tt]
+        w = None if self.w is None else self.w.astype(x.dtype, copy=False)
         dot_w = (e @ w) if self.eps else None  # sum_c w_c * shifted_c, for label smoothing
         xp.exp(e, out=e)  # e = exp(shifted): the unnormalised softmax, kept for backward
         s = e.sum(axis=1)
         log_s = xp.log(s)
+        self.e, self.s, self.x_shape = e, s, x.shape
+        if self.valid is None:  # plain targets: unit weights, nothing ignored
+            self.wy = None
+            return self._finish(log_s - picked, None)
         wy = w[self.tt] * self.valid
         loss = (log_s - picked) * wy  # -log_softmax at the target, weighted
         if self.eps:
             smooth = log_s * w.sum() - dot_w  # -sum_c w_c log_softmax_c
             loss = (1.0 - self.eps) * loss + (self.eps / c) * smooth
         loss = xp.where(self.valid, loss, 0)  # ignored rows: 0, even with inf or NaN logits
-        self.e, self.s, self.wy, self.x_shape = e, s, wy, x.shape
+        self.wy = wy
         return self._finish(loss, wy)
 
     def _finish(self, loss, wy):
@@ -211,7 +226,7 @@ class CrossEntropy(Node):
         total = loss.sum()
         if self.reduction == "sum":
             return xp.asarray(total)
-        self.denom = wy.sum()
+        self.denom = wy.sum() if wy is not None else total.dtype.type(loss.shape[0])
         if self.denom == 0:  # all ignored or weighted 0: nan, like torch's 0 / 0 (smoothing too)
             return xp.asarray(xp.nan, total.dtype)
         return xp.asarray(total / self.denom)
@@ -227,6 +242,10 @@ class CrossEntropy(Node):
             coef = gd.reshape(-1).astype(dt, copy=False)
         else:
             coef = xp.full(n, gd / self.denom if self.reduction == "mean" else gd, dt)
+        if wy is None:  # plain targets: coef * (softmax - onehot)
+            grad = e * (coef / s)[:, None]
+            grad[xp.arange(n), self.tt] -= coef
+            return Tensor._make(_from_rows(grad, self.x_shape))
         with xp.errstate(invalid="ignore"):  # a total weight of 0 (mean over none): coef is
             # inf; as in torch, ignored rows get 0, valid rows of weight 0 get NaN (inf * 0)
             a = xp.where(self.valid, coef * wy * (1.0 - self.eps), 0)  # weight of softmax - onehot
@@ -243,15 +262,17 @@ class CrossEntropy(Node):
         rows = _rows_t(x)
         n, c = rows.shape
         dt = x._data.dtype
-        denom = _row_denominators(self.valid, getattr(self, "denom", 1.0), dt)
+        valid = xp.ones(n, bool) if self.valid is None else self.valid
+        wy = xp.ones(n, dt) if self.wy is None else self.wy
+        denom = _row_denominators(valid, getattr(self, "denom", 1.0), dt)
         coef = _row_coef_t(g, self.reduction, n, Tensor._make(denom))
-        a = coef * Tensor._make((self.wy * (1.0 - self.eps)).astype(dt))
+        a = coef * Tensor._make((wy * (1.0 - self.eps)).astype(dt))
         onehot = xp.zeros((n, c), dt)
         onehot[xp.arange(n), self.tt] = 1
         grad = rows.softmax(1) * a.unsqueeze(1) - Tensor._make(onehot) * a.unsqueeze(1)
         if self.eps:
             w = self.w.astype(dt, copy=False)
-            k = coef * Tensor._make(((self.eps / c) * self.valid).astype(dt))
+            k = coef * Tensor._make(((self.eps / c) * valid).astype(dt))
             grad = grad + (rows.softmax(1) * float(w.sum()) - Tensor._make(w)) * k.unsqueeze(1)
         return _from_rows_t(grad, self.x_shape)
 
@@ -331,6 +352,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
     c = _check_class_target(input, target, weight)
+    plain = None
+    if weight is None and not label_smoothing and input._data.dtype in (xp.float32, xp.float64):
+        plain = _plain_targets(target, ignore_index, c)
+    if plain is not None:
+        return CrossEntropy.apply(input, w=None, tt=plain, valid=None, eps=0.0,
+                                  reduction=reduction, target_shape=tuple(target.shape),
+                                  _name="NllLossBackward0")
     t, valid, tt = _target_rows(target, ignore_index, c)
     w = _class_weights(weight, c, input._data.dtype)
     name = "AddBackward0" if label_smoothing else "NllLossBackward0"  # torch's last node
