@@ -557,3 +557,16 @@ def test_cosine_embedding_loss_uses_torchs_float_epsilon():
         assert disagreement(lambda L, a, b, red=red: L.nn.functional.cosine_embedding_loss(
             a, b, L.tensor([1.0, -1.0]), margin=-0.5, reduction=red), x1, x2, tol="sum",
             n=32) is None
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_of_empty_tensors_backpropagates_like_torch(reduction):
+    """Found by the ops fuzzer: the mean's 2 / numel divided by zero in backward."""
+    outs = []
+    for lib in (gradstep, torch):
+        a = lib.zeros(3, 0, requires_grad=True)
+        loss = lib.nn.functional.mse_loss(a, lib.zeros(3, 0), reduction=reduction)
+        loss.sum().backward()
+        outs.append((loss.detach().numpy(), a.grad.shape))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    assert tuple(outs[0][1]) == tuple(outs[1][1]) == (3, 0)

@@ -445,7 +445,7 @@ class MseLoss(Node):
     def backward(self, g):
         x, t = self.saved_tensors
         diff = x - t
-        norm = 2.0 / diff.numel() if self.reduction == "mean" else 2.0
+        norm = 2.0 / diff.numel() if self.reduction == "mean" and diff.numel() else 2.0
         gx = diff * norm * g
         return gx, (-gx if self._next[1] is not None else None)
 
