@@ -447,9 +447,16 @@ def clamp(a, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if None not in (min, max) and not (isinstance(min, Tensor) and isinstance(max, Tensor)):
+            raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, "
+                            f"min={type(min).__name__}, max={type(max).__name__}): min and max "
+                            "must be both Tensors or both numbers")
         return _clamp_tensor(a, min, max)
     # Python bounds promote like operands (an int bound makes a bool tensor int64)
     a = cast(a, result_type(a, *(x for x in (min, max) if x is not None)))
+    if a.dtype == _BOOL:
+        _refuse_bool_clamp("clamp_scalar" if None not in (min, max) else
+                           "clamp_min_scalar" if max is None else "clamp_max_scalar")
     return Clamp.apply(a, lo=None if min is None else _scalar(min, a.dtype),
                        hi=None if max is None else _scalar(max, a.dtype))
 
@@ -474,9 +481,16 @@ def _tensor_cls():
     return Tensor
 
 
+def _refuse_bool_clamp(kernel):
+    """torch has no bool kernel for clamp with two tensor bounds or with number bounds."""
+    raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'Bool\'')
+
+
 def _clamp_tensor(a, lo, hi):
     from .._tensor import Tensor
     dt = result_type(*(x for x in (a, lo, hi) if x is not None))
+    if dt == _BOOL and lo is not None and hi is not None:
+        _refuse_bool_clamp("clamp")
     a, lo_t, hi_t = (_t(x) if x is not None else None for x in (a, lo, hi))
     for b in (lo_t, hi_t):
         if b is not None and b.shape != a.shape:
@@ -529,6 +543,11 @@ def where(cond, a=_MISSING, b=_MISSING):
                 "where expected condition to be a boolean tensor, but got a tensor with dtype "
                 f"{_dtype_title(cond.dtype)}"
             )
+        from .._warn_once import warn_once
+
+        warn_once("where-uint8", "where received a uint8 condition tensor. This behavior is "
+                  "deprecated and will be removed in a future version of PyTorch. Use a boolean "
+                  "condition instead.")
         cond = cond.bool()
     a, b = binary_args(a, b)
     if cond.shape != a.shape or cond.shape != b.shape:
