@@ -483,6 +483,18 @@ from . import _complex, fft  # noqa: E402, F401
 globals().update(_complex.FUNCTIONS)
 _complex.bind()
 
+# torch.stft / torch.istft and their Tensor methods (framing, window and torch.fft)
+from .ops import spectral as _spectral  # noqa: E402
+
+globals().update(_spectral.FUNCTIONS)
+_spectral.bind()
+
+# DLPack exchange (torch.to_dlpack / from_dlpack, Tensor.__dlpack__) through NumPy's
+from .utils import dlpack as _dlpack  # noqa: E402
+from .utils.dlpack import from_dlpack, to_dlpack  # noqa: E402, F401
+
+_dlpack.bind()
+
 
 # window functions, sampling (poisson, binomial, bernoulli), storages and the smaller Tensor
 # methods and torch.* functions (apply_, output_nr, frombuffer, svd_lowrank, ...)

@@ -352,8 +352,26 @@ def _resolve_conj(t):
     return t  # conj() materializes, so there is never a lazy conjugate to resolve
 
 
+def _cfloat(self, memory_format=None):
+    """``self.to(torch.complex64)`` (torch's ``Tensor.cfloat``)."""
+    return self.to(B.complex64, memory_format=memory_format)
+
+
+def _cdouble(self, memory_format=None):
+    """``self.to(torch.complex128)`` (torch's ``Tensor.cdouble``)."""
+    return self.to(B.complex128, memory_format=memory_format)
+
+
+def _chalf(self, memory_format=None):
+    """torch's ``complex32``: NumPy, so gradstep, has no half-precision complex dtype."""
+    raise TypeError("chalf(): gradstep has no complex32 (ComplexHalf) dtype, as NumPy has none; "
+                    "use cfloat() for complex64")
+
+
 def bind():
-    """Tensor methods: complex-aware accessors over the real-only ones of ``ops/realview``."""
+    """Tensor methods: complex-aware accessors over the real-only ones of ``ops/realview``,
+    and the complex casts ``cfloat``/``cdouble`` (``chalf`` refuses: no complex32)."""
+    Tensor.cfloat, Tensor.cdouble, Tensor.chalf = _cfloat, _cdouble, _chalf
     Tensor.real = property(real, _set_real)
     Tensor.imag = property(imag, _set_imag)
     Tensor.conj = Tensor.conj_physical = conj

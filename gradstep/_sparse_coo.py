@@ -565,8 +565,18 @@ def _dense_is_coalesced(self):
     raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got Strided")
 
 
+def _dense_indices(self):
+    raise RuntimeError("indices expected sparse coordinate tensor layout but got Strided")
+
+
+def _dense_values(self):
+    raise RuntimeError("values expected sparse tensor layout but got Strided")
+
+
 def bind():
-    """Methods dense tensors have for sparse code: ``layout``, ``to_sparse``, ``to_dense``."""
+    """Methods dense tensors have for sparse code: ``layout``, ``to_sparse``, ``to_dense``,
+    and torch's errors for ``indices()``/``values()`` of a dense tensor."""
+    Tensor.indices, Tensor.values = _dense_indices, _dense_values
     Tensor.layout = property(lambda self: strided)
     Tensor.to_sparse = Tensor.to_sparse_coo = dense_to_sparse
     Tensor.to_dense = _dense_to_dense

@@ -10,6 +10,7 @@ onto ``nn.functional`` (merged into ``gradstep`` by ``gradstep/__init__.py``).
 
 from __future__ import annotations
 
+from ._torch_embedding_bag import embedding_bag
 from .autograd.grad_mode import no_grad as _no_grad
 from .nn import functional as F
 
@@ -144,6 +145,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 FUNCTIONS = {
     "batch_norm": batch_norm, "instance_norm": instance_norm, "layer_norm": layer_norm,
     "group_norm": group_norm, "rms_norm": rms_norm, "embedding": embedding,
+    "embedding_bag": embedding_bag,
     "max_pool1d": _pool(F.max_pool1d), "max_pool2d": _pool(F.max_pool2d),
     "max_pool3d": _pool(F.max_pool3d), "max_pool1d_with_indices": max_pool1d_with_indices,
     "avg_pool1d": F.avg_pool1d, "adaptive_avg_pool1d": F.adaptive_avg_pool1d,
