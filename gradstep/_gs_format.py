@@ -6,7 +6,8 @@ Layout::
 
 The header describes the nested structure (dicts, lists, tuples, numbers,
 strings, bools, None, dtypes) and, for each tensor or array, its dtype, shape
-and place in the blob. The SHA-256 catches truncation and accidental
+and place in the blob (a sparse COO tensor: its indices array, values tensor, size and
+coalesced flag, checked as torch's are: :mod:`gradstep._checkpoint_sparse`). The SHA-256 catches truncation and accidental
 corruption, not an attacker (who recomputes it), so :class:`_Decoder` checks
 every field before use: types, dtype names from a fixed set, shapes, offsets
 and lengths inside the blob, equal key/value counts, nesting depth, and a total
@@ -27,6 +28,7 @@ import numpy as np
 from . import backend as B
 from ._brief import brief, printable
 from ._np_data import normalized_bools, plain_numpy_dtype
+from ._sparse_coo import SparseCooTensor
 from ._tensor import Tensor
 from .serialization import CheckpointError
 
@@ -98,10 +100,19 @@ class _Encoder:
             return {"t": "ref", "v": self.memo[key]}
         ref = len(self.memo)
         self.memo[key] = ref
+        if isinstance(t, SparseCooTensor):
+            return self._sparse(t, ref)
         start, n = self.add_array(t._data)
         return {"t": "tensor", "dtype": t.dtype.name, "shape": list(t.shape), "at": start, "n": n,
                 "requires_grad": bool(t.requires_grad), "param": type(t).__name__ == "Parameter",
                 "id": ref}
+
+    def _sparse(self, t, ref):
+        """A sparse COO tensor: its indices (an int64 array), values (a tensor entry, which keeps
+        requires_grad), size and coalesced flag; loaded through the same checks as torch's."""
+        st = t._struct
+        return {"t": "sparse", "indices": self.encode(st.idx), "values": self._tensor(t._vals),
+                "size": list(st.shape), "coalesced": bool(st.coalesced), "id": ref}
 
 
 def native_bytes(obj):
@@ -183,7 +194,7 @@ class _Decoder:
         param = obj.get("param", False)
         if type(param) is not bool:
             raise CheckpointError("tensor: field 'param' must be bool")
-        if rg and not dt.is_floating_point:
+        if rg and not (dt.is_floating_point or dt.is_complex):
             raise CheckpointError(f"tensor: a {dt.name} tensor cannot require grad")
         arr = self.array(obj, dt.np, f"tensor {ref}")
         if param:
@@ -196,6 +207,20 @@ class _Decoder:
                 val.requires_grad_(True)
         self.refs[ref] = val
         return val
+
+    def _sparse(self, obj, depth):
+        from ._checkpoint_sparse import checked_sparse
+
+        idx = self.decode(_field(obj, "indices", (dict,), "sparse"), depth)
+        values = self.decode(_field(obj, "values", (dict,), "sparse"), depth)
+        if not isinstance(idx, np.ndarray) or not isinstance(values, Tensor) or isinstance(values, SparseCooTensor):
+            raise CheckpointError("sparse: 'indices' must be an ndarray entry and 'values' a dense tensor entry")
+        coalesced = _field(obj, "coalesced", (bool,), "sparse")
+        ref = _int_field(obj, "id", "sparse")
+        if ref in self.refs:
+            raise CheckpointError(f"sparse: id {ref} appears twice")
+        self.refs[ref] = checked_sparse(idx, values, _field(obj, "size", (list,), "sparse"), coalesced)
+        return self.refs[ref]
 
     def _ref(self, obj, depth):
         ref = _int_field(obj, "v", "ref")
@@ -254,7 +279,7 @@ class _Decoder:
         return out
 
 
-_DECODERS = {"tensor": _Decoder._tensor, "ref": _Decoder._ref, "ndarray": _Decoder._ndarray,
+_DECODERS = {"tensor": _Decoder._tensor, "sparse": _Decoder._sparse, "ref": _Decoder._ref, "ndarray": _Decoder._ndarray,
              "bytes": _Decoder._bytes, "float": _Decoder._float, "bigint": _Decoder._bigint,
              "dtype": _Decoder._dtype, "tuple": _Decoder._seq, "list": _Decoder._seq,
              "dict": _Decoder._dict, "odict": _Decoder._dict}

@@ -427,6 +427,13 @@ class SparseCooTensor(Tensor):
         return sparse_repr(self)
 
 
+def from_validated_parts(idx, vals, shape, coalesced):
+    """A sparse tensor over int64 ``idx`` (sparse_dim, nnz) and the dense Tensor ``vals``, whose
+    invariants the caller has checked (the checkpoint loaders: ``_checkpoint_sparse.py``).
+    Nothing is copied or checked again; ``vals`` becomes the tensor's values as it is."""
+    return make(_Structure(idx, shape, coalesced), vals)
+
+
 def _rebuild(idx, vals, shape, coalesced, rg):
     v = Tensor._make(vals)
     v._rg = rg

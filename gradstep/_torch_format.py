@@ -20,6 +20,9 @@ Reading (:func:`load_torch_zip`) treats the file as hostile:
   size > 1, no overflow, the last element inside the storage. Tensors stay views
   of their storage (stride-0 ones read-only), so nothing is allocated beyond the
   records themselves.
+* sparse COO tensors are checked as torch's ``check_sparse_tensor_invariants``
+  checks them, always, and never densified (:mod:`gradstep._checkpoint_sparse`);
+  other sparse layouts are refused by name.
 
 Writing (:func:`torch_bytes`) emits the protocol-2 opcodes ``torch.save`` emits.
 """
@@ -40,6 +43,9 @@ import numpy as np
 from . import _torch_unpickler
 from . import backend as B
 from ._brief import brief, printable
+from ._checkpoint_sparse import get_layout, rebuild_sparse, write_layout, write_sparse
+from ._layout import layout
+from ._sparse_coo import SparseCooTensor
 from ._tensor import Size, Tensor, device
 from ._torch_unpickler import (
     Internal,
@@ -65,18 +71,17 @@ _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "l
 # torch names a torch file may hold that gradstep knows but cannot load: each GLOBAL raises this, not the
 # add_safe_globals advice (approving them would not help: gradstep has no such dtype or tensor kind)
 _CONVERT = "; convert such tensors in torch before saving (e.g. t.to(torch.float32) or t.dequantize())"
-_LACKED_DTYPES = ("complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint16", "uint32",
+_LACKED_DTYPES = ("complex32", "chalf", "uint16", "uint32",
                   "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
                   "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4")
 _UNSUPPORTED = {
     **{f"torch.{d}": f"the dtype torch.{d}, which gradstep lacks" for d in _LACKED_DTYPES},
     **{f"torch.{s}Storage": f"a {s} storage, whose dtype gradstep lacks"
-       for s in ("ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4")},
+       for s in ("QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4")},
     "torch._utils._rebuild_tensor_v3": "a tensor of a dtype that torch stores untyped (uint16/32/64, float8, "
                                        "complex32), which gradstep lacks",
     "torch.storage.UntypedStorage": "an untyped storage (of a dtype gradstep lacks)",
     "torch._utils._rebuild_qtensor": "a quantized tensor, which gradstep does not support",
-    "torch._utils._rebuild_sparse_tensor": "a sparse tensor, which gradstep does not support",
     "torch._utils._rebuild_nested_tensor": "a nested tensor, which gradstep does not support",
     "torch._utils._rebuild_meta_tensor_no_storage": "a meta tensor, which gradstep does not support",
     "torch._utils._rebuild_wrapper_subclass": "a tensor subclass, which gradstep does not support",
@@ -361,10 +366,14 @@ def _rebuild(u, args, what="_rebuild_tensor_v2"):
         raise UnsafeCheckpointError(f"torch._utils.{what}: tensor metadata {brief(args[6])} is not supported")
     t = Tensor._make(_tensor_view(storage, offset, size, stride, f"tensor of storage {storage.key!r}"))
     if requires_grad:
-        if not storage.dtype.is_floating_point:
-            raise CheckpointError("only tensors of floating point dtype can require gradients")
+        _check_differentiable(storage.dtype)
         t.requires_grad_(True)
     return t
+
+
+def _check_differentiable(dt):
+    if not (dt.is_floating_point or dt.is_complex):
+        raise CheckpointError("Only Tensors of floating point and complex dtype can require gradients")
 
 
 def _rebuild_v1(u, args):
@@ -395,11 +404,14 @@ def _parameter(u, args):
     if len(args) not in (3, 4):
         raise CheckpointError(f"torch._utils._rebuild_parameter takes 3 or 4 arguments, got {len(args)}")
     data, requires_grad = args[0], args[1]
+    if isinstance(data, SparseCooTensor):
+        raise CheckpointError("this checkpoint holds a sparse nn.Parameter, which gradstep does not support; "
+                              "save its sparse tensor (p.data) instead")
     if type(data) is not Tensor or type(requires_grad) is not bool:
         raise CheckpointError("torch._utils._rebuild_parameter takes a tensor and a bool")
     _no_hooks(args[2], "_rebuild_parameter")
-    if requires_grad and not data.dtype.is_floating_point:
-        raise CheckpointError("only tensors of floating point dtype can require gradients")
+    if requires_grad:
+        _check_differentiable(data.dtype)
     p = Parameter(data, requires_grad=requires_grad)
     if len(args) == 4:
         _set_state(p, args[3], "_rebuild_parameter_with_state")
@@ -442,7 +454,8 @@ def _torch_globals():
     g = {"torch._utils._rebuild_tensor_v2": _rebuild, "torch._utils._rebuild_tensor": _rebuild_v1,
          "torch._utils._rebuild_parameter": _parameter, "torch._utils._rebuild_parameter_with_state": _parameter,
          "torch._tensor._rebuild_from_type_v2": _from_type, "torch.Size": _size, "torch.device": _device,
-         "torch.Tensor": None, "torch.nn.parameter.Parameter": None}
+         "torch.Tensor": None, "torch.nn.parameter.Parameter": None,
+         "torch.serialization._get_layout": get_layout, "torch._utils._rebuild_sparse_tensor": rebuild_sparse}
     for storage, name in _STORAGE_DTYPES.items():
         if name in B._BY_NAME:
             g[f"torch.{storage}"] = None
@@ -560,6 +573,8 @@ class _PickleWriter:
             self.obj(o.decode("latin-1"))
             self.obj("latin1")
             self.w(b"\x86R")
+        elif isinstance(o, SparseCooTensor):
+            write_sparse(self, o)
         elif isinstance(o, Tensor):
             self._tensor(o)
         elif isinstance(o, np.ndarray):
@@ -571,6 +586,8 @@ class _PickleWriter:
             self.w(b"\x86R")
         elif isinstance(o, B.dtype):
             self.global_("torch", o.name)
+        elif isinstance(o, layout):
+            write_layout(self, o)
         elif isinstance(o, Size):
             self.global_("torch", "Size")
             self.obj(tuple(o))

@@ -124,6 +124,9 @@ def canon(obj, depth=0):
     if depth > 50:
         return "<deep>"
     mod = type(obj).__module__
+    if mod.split(".")[0] in ("torch", "gradstep") and str(getattr(obj, "layout", "")).endswith("sparse_coo"):
+        return ("SP", tuple(obj.shape), obj.is_coalesced(), bool(obj.requires_grad),
+                canon(obj._indices(), depth + 1), canon(obj._values().detach(), depth + 1))
     if hasattr(obj, "detach") and hasattr(obj, "shape") and mod.split(".")[0] in ("torch", "gradstep"):
         return ("T", str(obj.dtype).split(".")[-1], tuple(obj.shape), _content(obj.detach().numpy()),
                 bool(obj.requires_grad), type(obj).__name__ == "Parameter")
@@ -146,6 +149,9 @@ def canon(obj, depth=0):
 
 def global_state():
     """What a hostile load must not change: gradstep's dtypes and the objects the loader can name."""
+    import gradstep._checkpoint_sparse as cs
+    import gradstep._layout as lay
+    import gradstep._pickle_globals as pg
     import gradstep._torch_format as tf
     import gradstep._torch_unpickler as tu
     import gradstep.backend as B
@@ -153,10 +159,11 @@ def global_state():
     dtypes = tuple((d.name, d.np, d.is_floating_point, d.is_signed, d.itemsize, d._category)
                    for d in B.ALL_DTYPES)
     named = (gs.float32, gs.float64, gs.int64, gs.int32, gs.bool, gs.float16, gs.half, gs.long)
-    modules = {m.__name__: dict(vars(m)) for m in (tf, tu, B, collections)}
+    modules = {m.__name__: dict(vars(m)) for m in (tf, tu, pg, cs, lay, B, collections)}
+    layouts = tuple((name, id(v), v._name) for name, v in lay.LAYOUTS.items())
     classes = {c.__name__: dict(vars(c)) for c in (collections.OrderedDict, collections.Counter, gs.Tensor,
                                                    gs.nn.Parameter, gs.Size, gs.device, np.ndarray, np.dtype)}
-    return dtypes, tuple(map(id, named)), modules, classes, B.get_default_dtype(), tu.get_safe_globals()
+    return dtypes, tuple(map(id, named)), modules, classes, layouts, B.get_default_dtype(), tu.get_safe_globals()
 
 
 def assert_training_works():

@@ -46,12 +46,30 @@ def _seeds():
     sample = gradstep_sample()
     numpy_data = {"a": np.arange(6.0).reshape(2, 3), "s": np.float32(2.5), "i": np.array([1, 2], np.int16)}
     small = collections.OrderedDict(w=torch.ones(2, 3), n=torch.tensor(3), l=[1, (2.5, "x")])
+    torch_cs, gs_cs = _complex_sparse()
     return [("torch_state_dict", "torch", _torch_bytes(state_dict_sample())),
             ("torch_numpy", "torch", _torch_bytes(numpy_data)),
             ("torch_protocol4", "torch", _torch_bytes(small, pickle_protocol=4)),
             ("torch_numpy_protocol5", "torch", _torch_bytes(numpy_data, pickle_protocol=5)),
             ("gradstep_torch", "torch", _gs_bytes(sample, "torch")),
-            ("gradstep_native", "gs", _gs_bytes(sample, "gradstep"))]
+            ("gradstep_native", "gs", _gs_bytes(sample, "gradstep")),
+            ("torch_complex_sparse", "torch", _torch_bytes(torch_cs)),
+            ("gradstep_complex_sparse", "torch", _gs_bytes(gs_cs, "torch")),
+            ("gradstep_complex_sparse_native", "gs", _gs_bytes(gs_cs, "gradstep"))]
+
+
+def _complex_sparse():
+    """Complex tensors (a view with an offset, a Parameter), sparse COO tensors (coalesced or not,
+    hybrid) and layouts, from torch and from gradstep (layouts are not in the native format)."""
+    torch.manual_seed(0)
+    z = torch.randn(3, 4, dtype=torch.complex64)
+    idx = [[2, 0, 2], [1, 3, 1]]
+    s = torch.sparse_coo_tensor(torch.tensor(idx), torch.randn(3, dtype=torch.float64), (3, 4), check_invariants=True)
+    theirs = {"z": z, "zv": z[1:, 1::2], "zp": torch.nn.Parameter(torch.randn(2, dtype=torch.complex128)),
+              "s": s, "c": s.coalesce(), "l": [torch.strided, torch.sparse_coo]}
+    gz = gs.randn(3, 2, dtype=gs.complex128)
+    gsp = gs.sparse_coo_tensor(gs.tensor(idx), gs.randn(3, 2), (3, 4, 2))
+    return theirs, {"z": gz, "zv": gz[1:], "s": gsp, "c": gsp.coalesce(), "p": gs.nn.Parameter(gs.randn(2))}
 
 
 def _digest(data):
