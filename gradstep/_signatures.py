@@ -38,7 +38,7 @@ true_divide trunc xlogy
 sum mean prod amax amin argmax argmin logsumexp cumsum cumprod std var norm all any nansum
 nanmean
 cat concat concatenate stack hstack vstack matmul mm bmm mv dot outer addmm where
-gather index_select masked_select sort topk
+gather index_select masked_select sort topk triu tril
 zeros ones full arange linspace logspace eye empty rand randn randint randperm
 """.split())
 

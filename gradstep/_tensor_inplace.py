@@ -18,7 +18,7 @@ from . import _blas, _legacy
 from ._tensor import Tensor, _leaf_inplace_error
 from .autograd.function import Node
 from .autograd.grad_mode import _GradState, no_grad
-from .backend import xp
+from .backend import result_type, xp
 from .ops import arithmetic as R
 from .ops import compare as C
 from .ops import pointwise as P
@@ -125,6 +125,18 @@ def _number(value):
     return value.item() if isinstance(value, Tensor) else value
 
 
+def _widened(self, other):
+    """``other`` in ``self``'s dtype where torch computes in it: a bfloat16/float16 (or
+    float32 into float64) Tensor operand is cast (exactly) before ``alpha * other`` or
+    ``value * tensor1``, which NumPy would otherwise round in the narrower dtype (Muon's
+    bfloat16 update added to a float32 parameter). Same dtypes cost one comparison."""
+    if not isinstance(other, Tensor) or other._data.dtype == self._data.dtype:
+        return other
+    if result_type(self, other) is not self.dtype:
+        return other
+    return other.to(self.dtype)
+
+
 def addcmul_(self, tensor1, tensor2, *, value=1):
     """``self += value * tensor1 * tensor2``, rounded in torch's order."""
     if self._needs_graph(tensor1, tensor2):
@@ -132,6 +144,7 @@ def addcmul_(self, tensor1, tensor2, *, value=1):
     if is_lowp(self._data.dtype):
         return _write_out_of_place(self, lambda s: P.addcmul(s, tensor1, tensor2, value=value))
     value = _number(value)
+    tensor1, tensor2 = _widened(self, tensor1), _widened(self, tensor2)
     t1 = tensor1._data if value == 1 else tensor1._data * value
     return self._ufunc_(xp.add, xp.multiply(t1, tensor2._data))
 
@@ -144,6 +157,7 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
     if is_lowp(self._data.dtype):
         return _write_out_of_place(self, lambda s: P.addcdiv(s, tensor1, tensor2, value=value))
     value = _number(value)
+    tensor1, tensor2 = _widened(self, tensor1), _widened(self, tensor2)
     t1 = tensor1._data if value == 1 else tensor1._data * value
     return self._ufunc_(xp.add, xp.true_divide(t1, tensor2._data))
 
@@ -184,6 +198,7 @@ def add_(self, other, alpha=1):
         return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
     if is_lowp(self._data.dtype):
         return _write_out_of_place(self, lambda s: s.add(other, alpha=alpha))
+    other = _widened(self, other)
     if alpha != 1:
         if self._fused_axpy_(other, alpha):
             return self
@@ -196,6 +211,7 @@ def sub_(self, other, alpha=1):
         return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
     if is_lowp(self._data.dtype):
         return _write_out_of_place(self, lambda s: s.sub(other, alpha=alpha))
+    other = _widened(self, other)
     if alpha != 1:
         if self._fused_axpy_(other, -alpha):  # torch: sub(alpha) is add(-alpha)
             return self

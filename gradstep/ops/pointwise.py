@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Node, as_torch_node
-from ..backend import xp
+from ..backend import result_type, xp
 from ._lowp import F32, float32_compute, is_lowp
 from ._util import binary_args, check_broadcast, sum_to
 from .arithmetic import _t
@@ -19,6 +19,18 @@ def _scaled(t1, value):
     """``value * t1``, skipped for 1; torch's kernels compute ``self + value * t1 * t2`` (and
     ``self + value * t1 / t2``) left to right, which this ordering reproduces."""
     return t1 if isinstance(value, (int, float)) and value == 1 else _mul(t1, value)
+
+
+def _promoted(*operands):
+    """The tensor operands in their common dtype when they differ: torch computes
+    ``input + value * t1 * t2`` in it, where ``value * t1`` in a bfloat16 ``t1`` would round
+    to bfloat16 here. One dtype test per operand when they agree."""
+    T = _tensor_cls()
+    dts = {t._data.dtype for t in operands if isinstance(t, T)}
+    if len(dts) < 2:
+        return operands
+    dt = result_type(*operands)
+    return tuple(t.to(dt) if isinstance(t, T) and t.dtype is not dt else t for t in operands)
 
 
 def _value(value):
@@ -82,6 +94,7 @@ def _tensor_cls():
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002 - torch's names
     """``input + value * tensor1 * tensor2``."""
     value = _value(value)
+    input, tensor1, tensor2 = _promoted(input, tensor1, tensor2)  # noqa: A001
     result = _addc_lowp(input, tensor1, tensor2, value, div=False)
     if result is None:
         result = as_torch_node(_add(input, _mul(_scaled(tensor1, value), tensor2)),
@@ -100,6 +113,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002
             "to(input.dtype) using Tensor.div_ and torch.trunc."
         )
     value = _value(value)
+    input, t1, t2 = _promoted(input, t1, t2)  # noqa: A001
     result = _addc_lowp(input, t1, t2, value, div=True)
     if result is None:
         result = as_torch_node(_add(input, _div(_scaled(t1, value), t2)), "AddcdivBackward0")

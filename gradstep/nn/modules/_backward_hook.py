@@ -6,8 +6,11 @@ the input-side identity then sees ``grad_input`` and runs the full backward hook
 
 from __future__ import annotations
 
+import warnings
+
 from ..._creation import zeros
 from ..._tensor import Tensor
+from ..._warn_once import user_stacklevel
 from ...autograd.function import Function
 
 
@@ -28,6 +31,16 @@ class _Identity(Function):
         grads = tuple(g if g is not None or not c else zeros(shape, dtype=dt)
                       for g, c, (shape, dt) in zip(grads, ctx.constant, ctx.shapes))
         return (None, *ctx.callback(grads))
+
+
+def _warn_outputs_only():
+    """torch's warning, at the user's ``backward()`` line, each backward through a module
+    none of whose inputs requires grad (a first layer fed data, K-FAC's hooks)."""
+    warnings.warn(
+        "Full backward hook is firing when gradients are computed with respect to module "
+        "outputs since no inputs require gradients. See https://docs.pytorch.org/docs/main/"
+        "generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more "
+        "details.", stacklevel=user_stacklevel())
 
 
 class BackwardHook:
@@ -78,6 +91,7 @@ class BackwardHook:
                 grads = tuple(res)
         self.grad_outputs = grads
         if not self.inputs_need_grad:
+            _warn_outputs_only()
             for hook in self.hooks:
                 if hook(self.module, (None,) * self.n_inputs, grads) is not None:
                     raise RuntimeError(
