@@ -11,7 +11,7 @@ from . import backend as B
 from ._device import check_device as _check_device
 from ._memory_format import check_memory_format
 from ._tensor import Tensor
-from ._warn_once import user_stacklevel
+from ._warn_once import user_stacklevel, warn_once
 from .backend import xp
 
 
@@ -95,8 +95,16 @@ def _unwrap(data):
         elif _is_sequence(x):
             out.append(_unwrap(x))
         else:
+            if isinstance(x, xp.ndarray) and x.ndim:
+                warn_once("list-of-ndarrays", _LIST_OF_ARRAYS)
             out.append(x)
     return out
+
+
+# torch's TORCH_WARN_ONCE when a sequence holds arrays of one or more dimensions (0-d: silent)
+_LIST_OF_ARRAYS = ("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
+                   "consider converting the list to a single numpy.ndarray with numpy.array() "
+                   "before converting to a tensor.")
 
 
 _COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use sourceTensor.detach()"

@@ -237,3 +237,38 @@ def test_empty_strided_errors_like_torch():
             gradstep.empty_strided(size, stride)
     t = gradstep.empty_strided((2, 2), (1, 2), requires_grad=True)
     assert t.requires_grad and t.is_leaf
+
+
+LIST_OF_ARRAYS_CASES = {
+    "list": lambda L: L.tensor([np.ones(2), np.zeros(2)]),
+    "tuple_with_dtype": lambda L: L.tensor((np.ones(2), np.ones(2)), dtype=L.float32),
+    "nested_not_first": lambda L: L.tensor([[1.0, 2.0], np.ones(2)]),
+    "legacy_constructor": lambda L: L.FloatTensor([np.ones(3, dtype=np.float32)]),
+    "as_tensor": lambda L: L.as_tensor([np.ones(2)]),
+    "new_tensor": lambda L: L.ones(1).new_tensor([np.ones(2)]),
+    "numpy_scalars": lambda L: L.tensor([1.0, np.float64(2)]),
+}
+
+
+@pytest.mark.parametrize("case", LIST_OF_ARRAYS_CASES)
+def test_list_of_ndarrays_warns_once_like_torch(case, monkeypatch):
+    """DQN replay buffers write ``torch.tensor(list_of_states)``; torch warns (once per
+    process) that this is slow, for arrays of one or more dimensions anywhere in the list."""
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    torch._C._set_warnAlways(True)  # torch's warn-once may have fired earlier in this process
+    try:
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            expected = LIST_OF_ARRAYS_CASES[case](torch)
+    finally:
+        torch._C._set_warnAlways(False)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        got = LIST_OF_ARRAYS_CASES[case](gradstep)
+        LIST_OF_ARRAYS_CASES[case](gradstep)  # once per process
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    torch_texts = {str(w.message).split(" (Triggered internally")[0] for w in theirs}
+    assert [str(w.message) for w in ours] == sorted(torch_texts)  # one warning, or none
+    assert all(w.filename == __file__ for w in ours)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping as _Mapping
+
 import numpy as _np
 
 from .._warn_once import warn_once as _warn_once
@@ -16,13 +18,32 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import gradcheck, gradgradcheck
+from .graph import GradientEdge as _GradientEdge
 from .variable import Variable
 
 
 def _as_list(x):
+    """torch's reading of a tensors argument: one tensor (or edge), or any iterable of them."""
     if x is None:
         return None
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    if isinstance(x, (_engine._Tensor, _GradientEdge)):
+        return [x]
+    return list(x)
+
+
+def _inputs_list(inputs, fn_name):
+    """``inputs`` as a list; a plain dict gives its values (the caller returns a dict back)."""
+    if type(inputs) is dict:
+        inputs = list(inputs.values())
+    elif isinstance(inputs, _Mapping):
+        raise TypeError(
+            f"`inputs` argument to `{fn_name}()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported.")
+    else:
+        inputs = _as_list(inputs)
+    if not inputs:
+        raise RuntimeError(f"`inputs` argument to `{fn_name}()` cannot be empty.")
+    return inputs
 
 
 def _make_grads(outputs, grad_outputs, create_graph):
@@ -65,7 +86,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         _warn_reference_cycle()
     grads = _make_grads(tensors, grad_tensors, create_graph)
     if inputs is not None:
-        inputs = _as_list(inputs)
+        inputs = _inputs_list(inputs, "backward")
         res = _engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
                                    allow_unused=True)
         for t, g in zip(inputs, res):
@@ -89,7 +110,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return the gradients of ``outputs`` with respect to ``inputs`` (no ``.grad`` is touched)."""
     outputs = _as_list(outputs)
-    inputs = _as_list(inputs)
+    keys = inputs.keys() if type(inputs) is dict else None
+    inputs = _inputs_list(inputs, "grad")
     grad_outputs = _as_list(grad_outputs)
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -109,7 +131,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         res = [zeros_like(t) if r is None else r for t, r in zip(inputs, res)]
     if not create_graph:
         res = [r.detach() if r is not None else None for r in res]
-    return tuple(res)
+    return tuple(res) if keys is None else dict(zip(keys, res))
 
 
 __all__ = [

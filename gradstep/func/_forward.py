@@ -14,7 +14,7 @@ import functools
 from .. import _creation
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
-from ._transforms import _finish, _flatten, _track, jacrev
+from ._transforms import _finish_outer, _flatten, _stand_in_ids, _track, jacrev
 
 
 def _check_pytree_match(primals, tangents):
@@ -43,10 +43,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                            "the same python structure. For example, if primals is a tuple of 3 "
                            "tensors, tangents also must be.")
     p_leaves, t_leaves = _check_pytree_match(primals, tangents)
-    keep = any(x.requires_grad for x in p_leaves + t_leaves)
     with enable_grad():
         leaves, rebuild = _flatten(list(primals))
         tracked = [_track(x) for x in leaves]
+        stand_ins = _stand_in_ids(tracked)
         out = func(*rebuild(tracked))
         aux = None
         if has_aux:
@@ -54,6 +54,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         out_leaves, out_rebuild = _flatten(out)
         pairs = [o for o in out_leaves if o.requires_grad]
         dummies = [_creation.zeros_like(o).requires_grad_(True) for o in pairs]
+        stand_ins |= {id(d) for d in dummies}
         tangent_out = {}
         if pairs:
             g = _autograd_grad(pairs, tracked, dummies, create_graph=True, allow_unused=True)
@@ -61,11 +62,13 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             if used:
                 jt = _autograd_grad([gi for gi, _ in used], dummies,
                                     [t.to(gi.dtype) for gi, t in used],
-                                    create_graph=keep, allow_unused=True)
+                                    create_graph=True, allow_unused=True)
                 tangent_out = {id(o): r for o, r in zip(pairs, jt)}
-    outs = [_finish(o, keep) for o in out_leaves]
-    tans = [_finish(tangent_out.get(id(o)), keep) if tangent_out.get(id(o)) is not None
-            else _creation.zeros_like(o) for o in out_leaves]
+    tans = [tangent_out.get(id(o)) for o in out_leaves]
+    finished = _finish_outer(out_leaves + tans, stand_ins)
+    outs = finished[:len(out_leaves)]
+    tans = [_creation.zeros_like(o) if t is None else t
+            for o, t in zip(out_leaves, finished[len(out_leaves):])]
     result = (out_rebuild(outs), out_rebuild(tans))
     return (*result, aux) if has_aux else result
 

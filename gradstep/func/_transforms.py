@@ -7,6 +7,7 @@ import functools
 from .. import _creation
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
+from ..autograd.function import AccumulateGrad
 from ..autograd.grad_mode import enable_grad
 from ..ops.shape import stack
 
@@ -44,6 +45,46 @@ def _finish(t, keep_graph):
     return t if keep_graph or t is None else t.detach()
 
 
+def _stand_in_ids(tracked):
+    """ids of the fresh leaves ``_track`` made (tracked inputs got a view, which has a grad_fn)."""
+    return {id(t) for t in tracked if t.grad_fn is None}
+
+
+def _reaches_outside(t, stand_ins, clean):
+    """Whether ``t``'s graph reaches a leaf that requires grad other than this transform's own
+    stand-ins: a parameter passed in another argument or closed over by ``func``, or an input
+    an enclosing transform or the caller tracks. torch's transform levels keep such results
+    differentiable for the caller (PINN losses over ``vmap(hessian(u))`` train the weights).
+    ``clean`` holds the nodes known to reach none (shared by the walks of one call's results)."""
+    if t is None or not t.requires_grad:
+        return False
+    if t.grad_fn is None:
+        return id(t) not in stand_ins
+    seen, stack = {t.grad_fn}, [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node in clean:
+            continue
+        if isinstance(node, AccumulateGrad):
+            if id(node.variable) not in stand_ins:
+                return True
+            continue
+        for e in node._next:
+            if e is not None and e[0] not in seen:
+                seen.add(e[0])
+                stack.append(e[0])
+    clean |= seen
+    return False
+
+
+def _finish_outer(tensors, stand_ins):
+    """``tensors`` as the caller sees them: each detached unless it depends on something
+    outside (see ``_reaches_outside``)."""
+    clean = set()
+    return [t if t is None or _reaches_outside(t, stand_ins, clean) else t.detach()
+            for t in tensors]
+
+
 def _zeros_if_none(grads, refs):
     return [_creation.zeros_like(r) if g is None else g for g, r in zip(grads, refs)]
 
@@ -68,12 +109,10 @@ def grad_and_value(func, argnums=0, has_aux=False):
     def wrapper(*args, **kwargs):
         nums = _check_argnums(argnums, len(args))
         args = list(args)
-        keep = False
         trees = []
         with enable_grad():
             for a in nums:
                 leaves, rebuild = _flatten(args[a])
-                keep |= any(x.requires_grad for x in leaves)
                 tracked = [_track(x) for x in leaves]
                 args[a] = rebuild(tracked)
                 trees.append((tracked, rebuild))
@@ -96,13 +135,14 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 grads = _autograd_grad(out, inputs, create_graph=True, allow_unused=True)
             else:
                 grads = [None] * len(inputs)
-        grads = [_finish(g, keep) for g in _zeros_if_none(grads, inputs)]
+        stand_ins = _stand_in_ids(inputs)
+        grads = _finish_outer(_zeros_if_none(grads, inputs) + [out], stand_ins)
+        value = grads.pop()
         results, i = [], 0
         for tracked, rebuild in trees:
             results.append(rebuild(grads[i:i + len(tracked)]))
             i += len(tracked)
         g = results[0] if isinstance(argnums, int) else tuple(results)
-        value = _finish(out, keep)
         if has_aux:
             return g, (value, aux)
         return g, value
@@ -126,9 +166,9 @@ def grad(func, argnums=0, has_aux=False):
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]); ``vjp_fn(cotangents)`` gives one gradient per primal."""
     leaves, rebuild = _flatten(list(primals))
-    keep = any(x.requires_grad for x in leaves)
     with enable_grad():
         tracked = [_track(x) for x in leaves]
+        stand_ins = _stand_in_ids(tracked)
         out = func(*rebuild(tracked))
         aux = None
         if has_aux:
@@ -136,7 +176,7 @@ def vjp(func, *primals, has_aux=False):
                 raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: "
                                    "(output, aux) if has_aux is True")
             out, aux = out
-    out_leaves, _ = _flatten(out)
+    out_leaves, out_rebuild = _flatten(out)
 
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         cot, _ = _flatten(cotangents)
@@ -144,7 +184,6 @@ def vjp(func, *primals, has_aux=False):
             raise RuntimeError("Expected pytree structure of cotangents to be the same as "
                                "pytree structure of outputs to the function.")
         pairs = [(o, c) for o, c in zip(out_leaves, cot) if o.requires_grad]
-        cg = keep if create_graph is None else create_graph
         with enable_grad():
             if pairs:
                 grads = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs],
@@ -152,16 +191,15 @@ def vjp(func, *primals, has_aux=False):
                                        allow_unused=True)
             else:
                 grads = [None] * len(tracked)
-        grads = [_finish(g, cg) for g in _zeros_if_none(grads, tracked)]
+        grads = _zeros_if_none(grads, tracked)
+        if create_graph is None:
+            grads = _finish_outer(grads, stand_ins)
+        else:
+            grads = [_finish(g, create_graph) for g in grads]
         return tuple(rebuild(grads))
 
-    result = _finish_tree(out, keep)
+    result = out_rebuild(_finish_outer(out_leaves, stand_ins))
     return (result, vjp_fn, aux) if has_aux else (result, vjp_fn)
-
-
-def _finish_tree(tree, keep):
-    leaves, rebuild = _flatten(tree)
-    return rebuild([_finish(x, keep) for x in leaves])
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):

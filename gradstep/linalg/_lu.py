@@ -8,10 +8,8 @@ magnitude in the column; pivots 1-based, int32), batched over leading dims. Its 
 
 from __future__ import annotations
 
-import warnings
-
 from .. import return_types as rt
-from .._warn_once import user_stacklevel
+from .._warn_once import warn_once
 from ..autograd.function import Node
 from ..backend import xp
 from ._functions import check_matrix
@@ -181,13 +179,13 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):  # noqa: N80
 
 # ------------------------------------------------------------------ top-level spellings
 def torch_lu(A, pivot=True, get_infos=False, out=None):  # noqa: N803
-    warnings.warn(
-        "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
+    warn_once(
+        "torch.lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
         "and will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, "
         "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
         "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, get_infos=True)"
         "\nshould be replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
-        "compute_pivots)", UserWarning, stacklevel=user_stacklevel())
+        "compute_pivots)")
     res = lu_factor_ex(A, pivot=pivot)
     if get_infos:
         return res.LU, res.pivots, res.info
@@ -195,9 +193,9 @@ def torch_lu(A, pivot=True, get_infos=False, out=None):  # noqa: N803
 
 
 def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):  # noqa: N803
-    warnings.warn(
-        "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
+    warn_once(
+        "torch.lu_solve", "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
         "future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\n"
         "X = torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
-        "torch.linalg.lu_solve(LU, pivots, B)", UserWarning, stacklevel=user_stacklevel())
+        "torch.linalg.lu_solve(LU, pivots, B)")
     return lu_solve(LU_data, LU_pivots, b)

@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import warnings
-
 from .. import return_types as rt
-from .._warn_once import user_stacklevel
+from .._warn_once import warn_once
 from ..backend import xp
 from ..ops._util import to_tensor
 from . import _functions as F
@@ -45,12 +43,34 @@ def svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
     return rt.svd(u, s, vh.mT)
 
 
+# torch's TORCH_WARN_ONCE texts for the deprecated top-level spellings
+_QR_DEPRECATED = (
+    "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
+    "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\n"
+    "Q, R = torch.qr(A, some)\nshould be replaced with\n"
+    "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')")
+_CHOLESKY_DEPRECATED = (
+    "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+    "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+    "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be replaced "
+    "with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results for "
+    "all valid (symmetric positive definite) inputs.")
+_TRIANGULAR_SOLVE_DEPRECATED = (
+    "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will be "
+    "removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments "
+    "reversed and does not return a copy of one of the inputs.\n"
+    "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
+    "X = torch.linalg.solve_triangular(A, B).")
+
+
 def qr(input, some=True, *, out=None):  # noqa: A002
+    warn_once("torch.qr", _QR_DEPRECATED)
     q, r = F.qr(input, "reduced" if some else "complete")
     return rt.qr(q, r)
 
 
 def cholesky(input, upper=False, *, out=None):  # noqa: A002
+    warn_once("torch.cholesky", _CHOLESKY_DEPRECATED)
     return F.cholesky(input, upper=upper)
 
 
@@ -82,6 +102,7 @@ def cholesky_inverse(L, upper=False, *, out=None):  # noqa: N803
 
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):  # noqa: N803
+    warn_once("torch.triangular_solve", _TRIANGULAR_SOLVE_DEPRECATED)
     a = A.mT if transpose else A
     x = F.solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
     return rt.triangular_solve(x, A.clone())
@@ -89,10 +110,10 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
 
 def cross(input, other, dim=None, *, out=None):  # noqa: A002
     if dim is None:
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
-                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
-                      "default value of dim will change to agree with that of linalg.cross in "
-                      "a future release.", UserWarning, stacklevel=user_stacklevel())
+        warn_once("torch.cross", "Using torch.cross without specifying the dim arg is "
+                  "deprecated.\nPlease either pass the dim explicitly or simply use "
+                  "torch.linalg.cross.\nThe default value of dim will change to agree with that "
+                  "of linalg.cross in a future release.")
         shape = xp.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
     return F.cross(input, other, dim=dim)
@@ -159,9 +180,9 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):  # noqa: A002
 
 
 def chain_matmul(*matrices, out=None):
-    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
-                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
-                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=user_stacklevel())
+    warn_once("torch.chain_matmul", "torch.chain_matmul is deprecated and will be removed in a "
+              "future PyTorch release. Use torch.linalg.multi_dot instead, which accepts a list "
+              "of two or more tensors rather than multiple parameters.")
     if len(matrices) == 1:
         return matrices[0].clone()
     return F.multi_dot(matrices)

@@ -610,6 +610,12 @@ def _scatter_reduce(a, d, index, src, reduce):
     ufunc = {"add": xp.add, "multiply": xp.multiply}.get(reduce)
     if ufunc is None:
         raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce!r}")
+    if isinstance(src, Tensor):  # torch's TORCH_WARN_ONCE (a Python value is not deprecated)
+        from .._warn_once import warn_once
+
+        warn_once("scatter-reduce-src", "The reduce argument of torch.scatter with Tensor src is "
+                  "deprecated and will be removed in a future PyTorch release. Use "
+                  "torch.scatter_reduce instead for more reduction options.")
     if is_grad_enabled() and (a.requires_grad or getattr(src, "requires_grad", False)):
         raise RuntimeError("derivative for scatter with reduce is not implemented; "
                            "use scatter_add for a differentiable sum")

@@ -318,3 +318,54 @@ def test_grad_mode_decorators_on_generators_like_torch(decorator):
             gen.close()
         seen.append(flags)
     assert seen[1] == seen[0]
+
+
+def _two_params(lib):
+    lib.manual_seed(0)
+    return {"w": lib.randn(3, requires_grad=True), "b": lib.randn(3, requires_grad=True)}
+
+
+@pytest.mark.parametrize("view", ["values", "generator", "dict"])
+def test_grad_inputs_any_iterable_or_dict_like_torch(view):
+    """MAML writes ``autograd.grad(loss, params.values(), create_graph=True)``; torch takes any
+    iterable of tensors, and a dict (returning a dict of the same keys)."""
+    results = []
+    for lib in (torch, gs):
+        p = _two_params(lib)
+        loss = (p["w"] * p["w"] * p["b"]).sum()
+        inputs = {"values": p.values(), "generator": (v for v in p.values()), "dict": p}[view]
+        g = lib.autograd.grad(loss, inputs, create_graph=True)
+        if view == "dict":
+            assert type(g) is dict and list(g) == ["w", "b"]
+            g = tuple(g.values())
+        assert type(g) is tuple and len(g) == 2
+        second = lib.autograd.grad(g[0].sum(), p["b"])[0]  # the graph was kept
+        results.append([x.detach().numpy() for x in (*g, second)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_backward_inputs_dict_values_like_torch():
+    grads = []
+    for lib in (torch, gs):
+        p = _two_params(lib)
+        (p["w"] * p["b"]).sum().backward(inputs=p.values())
+        grads.append([p["w"].grad.numpy(), p["b"].grad.numpy()])
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["grad", "backward"])
+def test_empty_or_mapping_inputs_raise_like_torch(fn):
+    from types import MappingProxyType
+
+    for bad, exc in (([], RuntimeError), (MappingProxyType({}), TypeError)):
+        messages = []
+        for lib in (torch, gs):
+            x = lib.ones(2, requires_grad=True)
+            loss = (x * 2).sum()
+            call = (lambda: lib.autograd.grad(loss, bad)) if fn == "grad" else (  # noqa: B023
+                lambda: loss.backward(inputs=bad))  # noqa: B023
+            with pytest.raises(exc) as info:
+                call()
+            messages.append(str(info.value))
+        assert messages[1] == messages[0]

@@ -111,6 +111,9 @@ CASES = [
     # no --init weights: the seed alone must give torch's weights, data, shuffles, dropout
     # masks and samples (gradstep/_mt19937.py), so the sampled indices print exactly
     Case("seeded_everything.py"),
+    # second-order MAML (autograd.grad over params.values()) and a vmap(hessian) PINN whose
+    # loss must reach the weights passed beside the differentiated input
+    Case("meta_pinn.py"),
 ]
 
 

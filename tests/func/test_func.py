@@ -138,3 +138,64 @@ def test_functional_call_per_sample_gradient_and_restore(dtype):
     _cmp(out, tout, dtype)
     with pytest.raises(RuntimeError, match="Missing key"):
         gradstep.func.functional_call(gm, {"0.weight": gp["0.weight"]}, gx, strict=True)
+
+
+def test_functional_call_names_every_repeated_key_like_torch():
+    messages = []
+    for lib in (torch, gradstep):
+        net = lib.nn.Linear(2, 1)
+        p = dict(net.named_parameters())
+        with pytest.raises(ValueError) as info:
+            lib.func.functional_call(net, (p, dict(p)), (lib.ones(1, 2),))
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
+
+
+def _pinn_weight_grads(lib, transform):
+    """A PINN written with torch.func: the loss is built from derivatives w.r.t. the inputs,
+    and must train the weights passed in another argument (or closed over)."""
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(2, 8), lib.nn.Tanh(), lib.nn.Linear(8, 1))
+    params = dict(model.named_parameters())
+    pts = lib.rand(5, 2)
+
+    def u(p, x):
+        return lib.func.functional_call(model, p, (x.unsqueeze(0),)).squeeze()
+
+    if transform == "vmap_hessian":
+        d = lib.func.vmap(lib.func.hessian(u, argnums=1), in_dims=(None, 0))(params, pts)
+        loss = d.diagonal(dim1=-2, dim2=-1).sum(-1).pow(2).mean()
+    elif transform == "jacrev_closure":
+        loss = lib.func.jacrev(lambda x: model(x).sum())(pts).pow(2).sum()
+    elif transform == "grad_other_arg":
+        loss = lib.func.vmap(lib.func.grad(u, argnums=1), in_dims=(None, 0))(params, pts).sum()
+    elif transform == "vjp":
+        out, fn = lib.func.vjp(lambda x: u(params, x), pts[0])
+        loss = fn(lib.ones_like(out))[0].sum() + out
+    else:
+        out, tangent = lib.func.jvp(lambda x: u(params, x), (pts[0],), (lib.ones(2),))
+        loss = tangent + out
+    loss.backward()
+    return [loss.detach().numpy()] + [None if p.grad is None else p.grad.numpy()
+                                      for p in model.parameters()]
+
+
+@pytest.mark.parametrize("transform", ["vmap_hessian", "jacrev_closure", "grad_other_arg",
+                                       "vjp", "jvp"])
+def test_transform_results_stay_differentiable_for_weights_like_torch(transform):
+    theirs = _pinn_weight_grads(torch, transform)
+    ours = _pinn_weight_grads(gradstep, transform)
+    assert [a is None for a in ours] == [b is None for b in theirs]
+    for a, b in zip(ours, theirs):
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("lib", [torch, gradstep], ids=["torch", "gradstep"])
+def test_transform_results_need_no_grad_when_nothing_outside_does(lib):
+    x = lib.tensor([0.5, 1.5])
+    w = lib.tensor([2.0, 3.0])  # closed over, but no grad wanted
+    g = lib.func.grad(lambda v: (v.sin() * w).sum())(x)
+    h = lib.func.hessian(lambda v: (v ** 3 * w).sum())(x)
+    out, tangent = lib.func.jvp(lambda v: v.exp() * w, (x,), (lib.ones(2),))
+    assert not any(t.requires_grad for t in (g, h, out, tangent))

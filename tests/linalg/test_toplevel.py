@@ -55,7 +55,10 @@ def test_triangular_solve(upper, transpose):
           [(N, 2), (N, N)], low=-1, high=1, scale=10)
 
 
-def test_products():
+def test_products(monkeypatch):
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())  # the deprecations below warn once
     check(lambda lib, a, b: lib.cross(a, b, dim=1), [(2, 3), (2, 3)])
     with pytest.warns(UserWarning, match="without specifying the dim"):
         gradstep.cross(gradstep.zeros(3, 3), gradstep.zeros(3, 3))
@@ -132,3 +135,39 @@ def test_out_arguments_are_written():
         gradstep.linalg.inv(gradstep.eye(2, requires_grad=True), out=gradstep.empty(0))
     assert "don't support automatic differentiation" in str(ours.value) and \
         "don't support automatic differentiation" in str(theirs.value)
+
+
+DEPRECATED_SPELLINGS = {
+    "qr": lambda L, a: L.qr(a),
+    "cholesky": lambda L, a: L.cholesky(a @ a.mT + L.eye(3)),
+    "triangular_solve": lambda L, a: L.triangular_solve(a, a.triu() + 3 * L.eye(3)),
+    "lu": lambda L, a: L.lu(a),
+    "lu_solve": lambda L, a: L.lu_solve(a, *L.linalg.lu_factor(a + 3 * L.eye(3))),
+    "chain_matmul": lambda L, a: L.chain_matmul(a, a),
+    "cross": lambda L, a: L.cross(a, a),
+}
+
+
+@pytest.mark.parametrize("name", DEPRECATED_SPELLINGS)
+def test_deprecated_spellings_warn_once_with_torchs_text(name, monkeypatch):
+    """torch's TORCH_WARN_ONCE: a Glow or PINN script calling ``torch.qr`` in a loop sees the
+    deprecation once per process, not once per call."""
+    import warnings
+
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    texts = {}
+    for L in (torch, gradstep):
+        a = L.tensor(np.arange(9.0).reshape(3, 3) / 9 + np.eye(3), dtype=L.float32)
+        torch._C._set_warnAlways(L is torch)  # torch's own once may have fired in this process
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                DEPRECATED_SPELLINGS[name](L, a)
+                if L is gradstep:
+                    DEPRECATED_SPELLINGS[name](L, a)
+        finally:
+            torch._C._set_warnAlways(False)
+        texts[L] = [str(w.message).split(" (Triggered internally")[0] for w in caught]
+    assert len(texts[torch]) == 1 and texts[gradstep] == texts[torch]

@@ -333,6 +333,31 @@ def test_where_condition_must_be_bool():
     assert out.tolist() == [1.0, 0.0]
 
 
+def test_where_uint8_condition_warns_once_like_torch(monkeypatch):
+    """Old masking code (``mask.byte()``, CRF taggers) still runs, with torch's deprecation."""
+    import warnings
+
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    caught = {}
+    for L in (torch, gradstep):
+        if L is torch:
+            torch._C._set_warnAlways(True)  # torch's warn-once may have fired in this process
+        try:
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                m = L.tensor([1, 0, 1], dtype=L.uint8)
+                out = L.where(m, L.ones(3), L.zeros(3))
+                if L is gradstep:
+                    L.ones(3).where(m, 0.0)  # once per process
+        finally:
+            torch._C._set_warnAlways(False)
+        assert out.tolist() == [1.0, 0.0, 1.0]
+        caught[L] = [str(x.message).split(" (Triggered internally")[0] for x in w]
+    assert caught[gradstep] == caught[torch] and len(caught[torch]) == 1
+
+
 def test_where():
     check(lambda L, a, b: L.where(a > b, a, b), [(3, 4), (4,)])
     check(lambda L, a, b: L.where(a > 0, a, b), [(3, 1), (1, 4)])

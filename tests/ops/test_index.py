@@ -538,3 +538,29 @@ def test_masked_fill_mask_shape_errors_as_torch(inplace, mask_shape):
         assert str(ours.value) == str(e)
     else:
         np.testing.assert_array_equal(call(gradstep).numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("src", ["tensor", 2.0])
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_reduce_argument_deprecation_like_torch(src, reduce, monkeypatch):
+    """torch warns once that ``scatter(..., reduce=)`` with a Tensor src is deprecated (MoE
+    combine code still writes it); a Python value src is not."""
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    texts = {}
+    for L in (torch, gradstep):
+        s = L.tensor([1.0, 2.0, 3.0]) if src == "tensor" else src
+        torch._C._set_warnAlways(L is torch)  # torch's own once may have fired in this process
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                out = L.ones(3).scatter_(0, L.tensor([0, 0, 2]), s, reduce=reduce)
+                if L is gradstep:
+                    L.ones(3).scatter(0, L.tensor([0, 0, 2]), s, reduce=reduce)
+        finally:
+            torch._C._set_warnAlways(False)
+        texts[L] = ([str(w.message).split(" (Triggered internally")[0] for w in caught],
+                    out.tolist())
+    assert texts[gradstep] == texts[torch]
+    assert len(texts[torch][0]) == (1 if src == "tensor" else 0)

@@ -97,13 +97,15 @@ def _functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, 
     """``module(*args, **kwargs)`` with ``parameters_and_buffers`` (name -> tensor, or a
     sequence of such dicts) standing in for the module's own tensors."""
     if isinstance(parameters_and_buffers, (list, tuple)):
-        merged = {}
+        merged, repeated = {}, []
         for d in parameters_and_buffers:
             for k, v in d.items():
-                if k in merged:
-                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of "
-                                     "functional call is ambiguous")
+                if k in merged and k not in repeated:
+                    repeated.append(k)
                 merged[k] = v
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of "
+                             "functional call is ambiguous")
         parameters_and_buffers = merged
     if kwargs is None:
         kwargs = {}
