@@ -53,7 +53,10 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
     if batch[0].dtype.kind in "SUaO":
         raise TypeError(default_collate_err_msg_format.format(batch[0].dtype))
-    return _creation.as_tensor(xp.asarray(batch))
+    kind = type(batch[0])
+    if all(type(b) is kind for b in batch):
+        return _creation.as_tensor(xp.asarray(batch))  # one NumPy type: its dtype, without inference
+    return _creation.as_tensor(batch)  # mixed (np.float32 with Python floats...): torch's promotion
 
 
 def collate_float_fn(batch, *, collate_fn_map=None):

@@ -23,14 +23,17 @@ import sys
 import time
 import warnings
 from multiprocessing import connection as mp_connection
+from typing import Generic, TypeVar
 
 from ..._torch_random import random_like
 from ...backend import xp
 from . import _worker
 from ._collate import default_collate, default_convert
+from ._worker import get_worker_info  # noqa: F401 - torch.utils.data.dataloader re-exports it
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
+_T_co = TypeVar("_T_co", covariant=True)
 _JOIN_TIMEOUT = 5.0  # seconds a worker gets to exit cleanly before it is terminated
 
 
@@ -47,7 +50,7 @@ def _default_context():
     return multiprocessing.get_context(method)
 
 
-class DataLoader:
+class DataLoader(Generic[_T_co]):
     """Combines a dataset and a sampler into an iterable over batches (torch's signature and rules)."""
 
     _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
@@ -92,8 +95,9 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self._iterator = None
+        self._IterableDataset_len_called = None  # torch's name: what len(loader) said, for the overrun warning
         self._initialized = True
-        self._warn_if_too_many_workers()
+        self.check_worker_number_rationality()
 
     # ------------------------------------------------------------ argument rules
     @staticmethod
@@ -104,7 +108,7 @@ class DataLoader:
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
         if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("prefetch_factor option could only be specified in multiprocessing. Let "
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing.let "  # sic, torch's
                              "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None.")
         if prefetch_factor is not None and prefetch_factor < 0:
             raise ValueError("prefetch_factor option should be non-negative")
@@ -161,16 +165,25 @@ class DataLoader:
             raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
         super().__setattr__(name, value)
 
-    def _warn_if_too_many_workers(self):
-        if self.num_workers == 0:
+    def check_worker_number_rationality(self):
+        """Warn (as torch does, at construction and at each multi-process iterator) when
+        ``num_workers`` exceeds the CPUs this process may use."""
+        if not self.num_workers:
             return
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        if cpus is not None and self.num_workers > cpus:
-            warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. Our "
-                          f"suggested max number of worker in current system is {cpus}, which is smaller "
-                          "than what this DataLoader is going to create. Please be aware that excessive "
-                          "worker creation might get DataLoader running slow or even freeze, lower the "
-                          "worker number to avoid potential slowness/freeze if necessary.", stacklevel=3)
+        cpuset_checked = hasattr(os, "sched_getaffinity")
+        cpus = len(os.sched_getaffinity(0)) if cpuset_checked else os.cpu_count()
+        if cpus is not None and self.num_workers <= cpus:
+            return
+        if cpus is None:
+            suggestion = "DataLoader is not able to compute a suggested max number of worker in current system."
+        else:
+            suggestion = (f"Our suggested max number of worker in current system is {cpus}"
+                          f"{'' if cpuset_checked else ' (`cpuset` is not taken into account)'}, which is "
+                          "smaller than what this DataLoader is going to create.")
+        warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. {suggestion} "
+                      "Please be aware that excessive worker creation might get DataLoader running slow or even "
+                      "freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+                      stacklevel=2)
 
     # ------------------------------------------------------------ iteration
     @property
@@ -184,6 +197,7 @@ class DataLoader:
     def _get_iterator(self):
         if self.num_workers == 0:
             return _SingleProcessDataLoaderIter(self)
+        self.check_worker_number_rationality()
         return _MultiProcessingDataLoaderIter(self)
 
     def __iter__(self):
@@ -197,7 +211,7 @@ class DataLoader:
 
     def __len__(self):
         if self._iterable:
-            n = len(self.dataset)
+            n = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
             return n
@@ -223,13 +237,18 @@ class _BaseDataLoaderIter:
         self._base_seed = int(random_like(xp.empty((), xp.int64), generator=loader.generator))
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._len_reported = loader._IterableDataset_len_called if self._iterable else None
 
     def __iter__(self):
         return self
 
+    def __getstate__(self):
+        raise NotImplementedError(f"{type(self).__name__} cannot be pickled")
+
     def _reset(self, loader):
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._len_reported = loader._IterableDataset_len_called if self._iterable else None
 
     def _next_index(self):
         return next(self._sampler_iter)
@@ -237,7 +256,21 @@ class _BaseDataLoaderIter:
     def __next__(self):
         data = self._next_data()
         self._num_yielded += 1
+        if self._len_reported is not None and self._num_yielded > self._len_reported:
+            self._warn_length_overrun()
         return data
+
+    def _warn_length_overrun(self):
+        """torch's warning: an IterableDataset gave more than the ``len()`` that ``len(loader)`` used.
+
+        As in torch, the count compared is batches yielded against the dataset's length."""
+        msg = (f"Length of IterableDataset {self._dataset} was reported to be {self._len_reported}"
+               f"(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ")
+        if self._num_workers > 0:
+            msg += ("For multiprocessing data-loading, this could be caused by not properly configuring the "
+                    "IterableDataset replica at each worker. Please see "
+                    "https://pytorch.org/docs/stable/data.html#torch.utils.data.IterableDataset for examples.")
+        warnings.warn(msg, stacklevel=3)
 
     def __len__(self):
         return len(self._index_sampler)
@@ -260,8 +293,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         super().__init__(loader)
         self._prefetch_factor = loader.prefetch_factor
         if self._prefetch_factor < 1:  # torch also accepts 0 at construction and fails here
-            raise AssertionError("prefetch_factor must be at least 1 when num_workers > 0, got "
-                                 f"{self._prefetch_factor}")
+            raise AssertionError("prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter")
         self._in_order = loader.in_order
         context = loader.multiprocessing_context or _default_context()
         self._workers, self._index_queues, self._conns = [], [], []

@@ -10,12 +10,16 @@ from __future__ import annotations
 import bisect
 import math
 import warnings
+from typing import Generic, Iterable, TypeVar  # noqa: UP035 - typing.Iterable, as torch: a generic base
 
 from ... import _creation
 from ..._tensor import Tensor
 
+_T_co = TypeVar("_T_co", covariant=True)  # torch's type parameters: typed code writes Dataset[int]
+_T_stack = TypeVar("_T_stack", tuple, dict)
 
-class Dataset:
+
+class Dataset(Generic[_T_co]):
     """A map-style dataset: subclasses define ``__getitem__`` (and usually ``__len__``)."""
 
     def __getitem__(self, index):
@@ -25,30 +29,27 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co], Iterable[_T_co]):
     """A dataset that is a stream of samples: subclasses define ``__iter__``.
 
-    With ``num_workers > 0`` every worker process iterates its own copy, so the
-    dataset should use ``get_worker_info()`` to give each worker its own share.
+    ``__iter__`` is abstract (``Iterable``'s), so as in torch a subclass without one
+    cannot be instantiated. With ``num_workers > 0`` every worker process iterates its
+    own copy, so the dataset should use ``get_worker_info()`` to give each worker its own share.
     """
-
-    def __iter__(self):
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
     def __add__(self, other):
         return ChainDataset([self, other])
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple]):
     """Samples are ``tuple(t[i] for t in tensors)``; all tensors share the first dimension."""
 
     def __init__(self, *tensors):
         for t in tensors:
             if not isinstance(t, Tensor):
                 raise TypeError(f"TensorDataset expects Tensors, got {type(t).__name__}")
-        if tensors and any(t.ndim == 0 or t.shape[0] != tensors[0].shape[0] for t in tensors):
-            sizes = [tuple(t.shape)[:1] for t in tensors]
-            raise AssertionError(f"Size mismatch between tensors: first dimensions are {sizes}")
+        if any(t.size(0) != tensors[0].size(0) for t in tensors):  # torch's test: a 0-d tensor raises IndexError
+            raise AssertionError("Size mismatch between tensors")
         self.tensors = tensors
 
     def __getitem__(self, index):
@@ -58,7 +59,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[_T_stack]):
     """Zips datasets of equal length: samples are tuples (positional) or dicts (keywords)."""
 
     def __init__(self, *args, **kwargs):
@@ -82,7 +83,7 @@ class StackDataset(Dataset):
         return self._length
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[_T_co]):
     """The concatenation of map-style datasets."""
 
     def __init__(self, datasets):
@@ -131,7 +132,7 @@ class ChainDataset(IterableDataset):
         return sum(len(d) for d in self.datasets)
 
 
-class Subset(Dataset):
+class Subset(Dataset[_T_co]):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
     def __init__(self, dataset, indices):

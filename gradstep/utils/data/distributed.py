@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 from ... import _creation
 from .sampler import Sampler
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class DistributedSampler(Sampler):
+
+class DistributedSampler(Sampler[_T_co]):
     """Indices of rank ``rank``'s share: every ``num_replicas``-th index of one (shuffled) order.
 
     All ranks build the same order (a permutation seeded by ``seed + epoch`` when
@@ -27,8 +30,6 @@ class DistributedSampler(Sampler):
             num_replicas = dist.get_world_size()
         if rank is None:
             rank = dist.get_rank()
-        if num_replicas < 1:
-            raise ValueError(f"num_replicas should be a positive integer, got num_replicas={num_replicas}")
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import itertools
+from typing import Generic, TypeVar
 
 from ... import _creation
 from ..._torch_random import randint_array, random_like
 from ...backend import float64, xp
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
-    """Base class: subclasses define ``__iter__`` over indices (and ``__len__`` when known)."""
 
-    def __init__(self, data_source=None):
-        pass
+class Sampler(Generic[_T_co]):
+    """Base class: subclasses define ``__iter__`` over indices (and ``__len__`` when known).
+
+    Generic as torch's (``Sampler[int]``); like torch 2.x it has no ``__init__`` of its own,
+    so ``super().__init__(data_source)`` raises ``TypeError`` there as here.
+    """
 
     def __iter__(self):
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """``0, 1, ..., len(data_source) - 1``."""
 
     def __init__(self, data_source):
@@ -42,7 +46,7 @@ def _fresh_generator(generator):
     return Generator().manual_seed(seed)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random permutation (one per ``len(data_source)`` samples), or draws with replacement."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
@@ -76,7 +80,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given ``indices`` in a random order."""
 
     def __init__(self, indices, generator=None):
@@ -91,7 +95,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """``num_samples`` indices drawn with probability proportional to ``weights``."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
@@ -116,7 +120,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list]):
     """Groups the indices of ``sampler`` into lists of ``batch_size``."""
 
     def __init__(self, sampler, batch_size, drop_last):

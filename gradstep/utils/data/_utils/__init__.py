@@ -1,3 +1,3 @@
-"""``torch.utils.data._utils``: the private package whose ``collate`` module published code imports."""
+"""``torch.utils.data._utils``: the private package whose ``collate`` and ``worker`` modules published code imports."""
 
-from . import collate  # noqa: F401
+from . import collate, worker  # noqa: F401
