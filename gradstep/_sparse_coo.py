@@ -11,13 +11,16 @@ computing on something else. It holds
   so a graph program builds its adjacency's plans once;
 * ``_vals``: a dense gradstep Tensor ``(nnz, *dense sizes)`` that carries autograd.
 
-Autograd flows through the values only: every sparse op is a dense op or a Node on ``_vals``,
-so the engine needs no change. A sparse leaf (``requires_grad=True``) owns a leaf ``_vals``;
-its ``.grad`` is a sparse tensor on the coalesced pattern built from ``_vals.grad`` (every
-duplicate of a position gets the same gradient, the position's). That is torch's layout for
-``torch.sparse.mm`` and ``to_dense``; for ``torch.mm``/``matmul``/``@`` with a sparse *leaf*
-torch gives a dense gradient over every position instead, which gradstep does not (the values
-on the pattern agree).
+Autograd flows through the values: every sparse op is a dense op or a Node on ``_vals``. A
+sparse leaf (``requires_grad=True``) is a graph leaf of its own: its ``_vals`` hang off a
+``LeafValues`` node, which turns their gradient (one per stored entry; the duplicates of a
+position all get the position's) into a sparse gradient on the coalesced pattern and hands
+it to the leaf's own ``AccumulateGrad``. So ``S.grad``, hooks on ``S`` and
+``autograd.grad(out, S)`` see a sparse tensor (``autograd.grad`` gives it flagged coalesced,
+``.grad`` unflagged, as torch's accumulator does when it takes the tensor over).
+``torch.mm``/``matmul``/``@`` with a sparse leaf give it a dense gradient over every position
+instead, as torch does (see ``_sparse_ops._spmm``). The engine's rules for sparse gradients
+(``.grad`` accumulation, dense + sparse) are in ``_sparse_grad.py``.
 
 Indices are checked at construction (negative, or past the given size), with torch's
 ``check_invariants=True`` messages: torch skips the check by default and reads out of bounds.
@@ -135,6 +138,53 @@ def renamed(vals, name):
     return vals.detach()
 
 
+class LeafValues(Node):
+    """The values of a sparse leaf that requires grad (see the module doc): their gradient
+    becomes the leaf's sparse gradient, sent to the leaf's ``AccumulateGrad``. It stands
+    where torch's graph has that ``AccumulateGrad`` (its name, its ``variable``)."""
+
+    _name = "torch::autograd::AccumulateGrad"
+
+    def __init__(self, leaf):
+        self.variable = leaf
+
+    @property
+    def _next(self):
+        from .autograd.function import _edge
+
+        return (_edge(self.variable),)
+
+    @property
+    def _metas(self):
+        leaf = self.variable
+        return ((tuple(leaf._struct.shape), leaf._vals._data.dtype),)
+
+    def backward(self, g):
+        st = self.variable._struct
+        if st.coalesced:
+            return make(st, g)
+        order, starts, unique, _ = st.unique_plan()
+        first = g.index_select(0, Tensor._make(order[starts]))  # every copy got the same
+        return make(_Structure(unique, st.shape, True), first)
+
+
+def _make_leaf(s):
+    """Make ``s`` a leaf that requires grad (its values hang off a ``LeafValues``)."""
+    s._vals = Tensor._make(s._vals._data, True, LeafValues(s))
+    return s
+
+
+def replace_contents(s, struct, vals):
+    """Give ``s`` new indices and values in place (``zero_``, ``add_``, ``mul_``): a leaf
+    that requires grad stays one."""
+    leaf = type(s._vals.grad_fn) is LeafValues
+    s._struct, s._vals = struct, vals
+    if leaf:
+        _make_leaf(s)
+    s._vc[0] += 1
+    return s
+
+
 def make(struct, vals):
     """A ``SparseCooTensor`` over ``struct`` with values ``vals`` (a dense Tensor)."""
     t = object.__new__(SparseCooTensor)
@@ -142,7 +192,7 @@ def make(struct, vals):
     t._vals = vals
     t._vc = [0]
     t._out_nr = 0
-    t._acc = t._hooks = t._post_hooks = t._base = None
+    t._acc = t._hooks = t._post_hooks = t._base = t._grad = None
     t._retains_grad = False
     return t
 
@@ -211,6 +261,9 @@ class SparseCooTensor(Tensor):
     def is_floating_point(self):
         return self._vals.is_floating_point()
 
+    def is_complex(self):
+        return self._vals.is_complex()
+
     def item(self):
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
@@ -247,7 +300,8 @@ class SparseCooTensor(Tensor):
 
     @property
     def grad_fn(self):
-        return self._vals.grad_fn
+        fn = self._vals.grad_fn
+        return None if type(fn) is LeafValues else fn
 
     @grad_fn.setter
     def grad_fn(self, value):
@@ -264,32 +318,41 @@ class SparseCooTensor(Tensor):
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not self._vals.is_floating_point():
             raise RuntimeError(_FLOAT_ONLY)
-        self._vals.requires_grad_(requires_grad)
+        if self.grad_fn is not None:
+            return Tensor.requires_grad_(self, requires_grad)  # torch's non-leaf rules
+        if requires_grad and not self._vals._rg:
+            _make_leaf(self)
+        elif not requires_grad and self._vals._rg:
+            self._vals = self._vals.detach()
         return self
 
     @property
     def grad(self):
-        """The gradient of a sparse leaf: a sparse tensor on its coalesced pattern."""
-        g = self._vals._grad
-        if g is None:
-            return None
-        st = self._struct
-        if st.coalesced:
-            return make(st, g)
-        order, starts, unique, _ = st.unique_plan()
-        return make(_Structure(unique, st.shape, True), Tensor._make(g._data[order[starts]]))
+        """The leaf's gradient: sparse, or dense after ``torch.mm``/``@`` (see module doc)."""
+        return self._grad
 
     @grad.setter
     def grad(self, value):
-        if value is None:
-            self._vals._grad = None
-            return
-        if not isinstance(value, SparseCooTensor) or value.shape != self.shape:
-            raise RuntimeError("assigned grad has data of a different size")
-        if not xp.array_equal(value._struct.idx, self._struct.idx):
-            raise NotImplementedError("gradstep can only assign a sparse .grad with the same "
-                                      "indices as the tensor's")
-        self._vals._grad = value._vals.detach()
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError("assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if tuple(value.shape) != self._struct.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if not value.is_sparse or value.dtype is not self.dtype:  # torch: dense is refused
+                raise RuntimeError("attempting to assign a gradient to a tensor that has data of "
+                                   "a different type")
+        self._grad = value
+
+    @property
+    def data(self):
+        return make(self._struct, self._vals.detach())
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, SparseCooTensor):
+            raise RuntimeError("gradstep sets the .data of a sparse tensor to sparse tensors only")
+        self._struct, self._vals = value._struct, value._vals.detach()
 
     def detach(self):
         return make(self._struct, self._vals.detach())
@@ -342,6 +405,53 @@ class SparseCooTensor(Tensor):
 
     def coalesce(self):
         return _ops().coalesce(self)
+
+    # ------------------------------------------------------------ in place (optimizers, .grad)
+    def zero_(self):
+        return _ops().zero_(self)
+
+    def mul_(self, other):
+        if isinstance(other, Tensor) and other.ndim:
+            raise NotImplementedError("gradstep's sparse mul_ takes a scalar; use "
+                                      "S = S * other")
+        _ops().check_inplace(self)
+        # new values: a ``.data`` alias keeps its own, as torch's
+        return replace_contents(self, self._struct, self._vals.detach() * other)
+
+    def add_(self, other, *, alpha=1):
+        return _ops().inplace_add_(self, other, alpha)
+
+    __iadd__ = add_
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _ops().norm(self, p, dim, keepdim, dtype)
+
+    # ------------------------------------------------------------ zero-preserving, coalesced
+    def _on_coalesced_values(self, fn):
+        """``fn`` of the coalesced values (torch coalesces before these ops)."""
+        c = _ops().coalesce(self)
+        return make(c._struct, fn(c._vals))
+
+    def pow(self, exponent):
+        if isinstance(exponent, Tensor) or exponent <= 0:
+            raise NotImplementedError("gradstep's sparse pow takes a positive scalar exponent")
+        return self._on_coalesced_values(lambda v: v.pow(exponent))
+
+    __pow__ = pow
+
+    def abs(self):
+        return self._on_coalesced_values(lambda v: v.abs())
+
+    def sqrt(self):
+        return self._on_coalesced_values(lambda v: v.sqrt())
+
+    def new(self, *args, **kwargs):
+        """The legacy ``grad.new(indices, values, size)`` (old optimizers' ``make_sparse``),
+        or an empty sparse tensor of the given sizes."""
+        if len(args) in (2, 3) and isinstance(args[0], Tensor):
+            return sparse_coo_tensor(*args, **kwargs)
+        sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+        return empty_sparse(sizes or (0,), self.dtype)
 
     # ------------------------------------------------------------ shape
     def t(self):
@@ -413,7 +523,8 @@ class SparseCooTensor(Tensor):
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
         new = self.clone().detach()
-        new._vals._rg = self._vals._rg
+        if self.requires_grad:
+            _make_leaf(new)
         memo[id(self)] = new
         return new
 
@@ -435,9 +546,8 @@ def from_validated_parts(idx, vals, shape, coalesced):
 
 
 def _rebuild(idx, vals, shape, coalesced, rg):
-    v = Tensor._make(vals)
-    v._rg = rg
-    return make(_Structure(idx, shape, coalesced), v)
+    out = make(_Structure(idx, shape, coalesced), Tensor._make(vals))
+    return _make_leaf(out) if rg else out
 
 
 # ---------------------------------------------------------------- construction
@@ -533,9 +643,8 @@ def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=Non
     if requires_grad and not vals.is_floating_point():
         raise RuntimeError(_FLOAT_ONLY)
     v = renamed(vals, "SparseCooTensorWithDimsAndTensorsBackward0")
-    if requires_grad and v.grad_fn is None:
-        v._rg = True
-    return make(_Structure(idx, shape, coalesced), v)
+    out = make(_Structure(idx, shape, coalesced), v)
+    return _make_leaf(out) if requires_grad and v.grad_fn is None else out
 
 
 def dense_to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
@@ -591,3 +700,4 @@ def bind():
     Tensor.is_coalesced = _dense_is_coalesced
     Tensor.sparse_dim = lambda self: 0
     Tensor.dense_dim = lambda self: self.ndim
+    Tensor.sparse_mask = lambda self, mask: _ops().sparse_mask(self, mask)

@@ -4,24 +4,43 @@ sums, softmax, elementwise arithmetic and the printed form (see ``_sparse_coo.py
 The product ``S @ D`` sorts the entries by row once (the plan is cached on the indices), takes
 ``values * D[col]`` for every entry and sums each row's products with ``np.add.reduceat``: one
 vectorised pass, no ``np.add.at``. Its backward is ``S.t() @ grad`` for ``D`` (the transpose's
-plan is the one built for the columns) and ``(grad[row] * D[col]).sum(1)`` for the values.
+plan is the one built for the columns) and ``(grad[row] * D[col]).sum(1)`` for the values
+(or ``grad @ D^T`` whole, for a sparse leaf under ``torch.mm``: ``_dense_grad_to_leaf``).
+
+Sparse + sparse follows torch's walk over both index lists (``_merge_plan``), which decides
+the layout of accumulated sparse gradients; the in-place forms (``dense.add_(sparse)``,
+``sparse.add_``, ``zero_``) are what optimizers and ``.grad`` accumulation use.
 """
 
 from __future__ import annotations
 
 from ._layout import sparse_coo
-from ._sparse_coo import SparseCooTensor, _Structure, dense_to_sparse, make, renamed
+from ._sparse_coo import (
+    LeafValues,
+    Rename,
+    SparseCooTensor,
+    _segment_starts,
+    _Structure,
+    dense_to_sparse,
+    make,
+    renamed,
+    replace_contents,
+)
 from ._tensor import Tensor
 from .autograd.function import Node, as_torch_node
+from .autograd.grad_mode import _GradState
 from .backend import get_default_dtype, xp
 from .ops._util import normalize_dim, normalize_dims, to_tensor
 
 
 # ---------------------------------------------------------------- nodes
 class SpMM(Node):
-    """``S @ D`` for a sparse matrix ``S`` (its values and ``struct``) and a dense matrix."""
+    """``S @ D`` for a sparse matrix ``S`` (its values and ``struct``) and a dense matrix.
+    With ``to_leaf`` set, input 0 is a sparse leaf's ``AccumulateGrad`` and its gradient the
+    dense ``grad @ D^T`` (see ``_dense_grad_to_leaf``)."""
 
     saves = (0, 1)
+    to_leaf = None  # None, or whether the leaf is the transpose of ``S``
 
     def forward(self, vals, dense):
         order, starts, rows, cols = self.struct.row_plan()
@@ -35,7 +54,11 @@ class SpMM(Node):
         vals, dense = self.saved_tensors
         st = self.struct
         g_vals = g_dense = None
-        if self._next[0] is not None:
+        if self._next[0] is not None and self.to_leaf is not None:
+            g_vals = g.mm(dense.t())
+            if self.to_leaf:
+                g_vals = g_vals.t()
+        elif self._next[0] is not None:
             rows, cols = Tensor._make(st.idx[0]), Tensor._make(st.idx[1])
             g_vals = (g.index_select(0, rows) * dense.index_select(0, cols)).sum(1)
         if self._next[1] is not None:
@@ -73,6 +96,22 @@ class Coalesce(Node):
 
     def backward(self, g):
         return g.index_select(0, Tensor._make(self.seg))
+
+
+class MergeAdd(Node):
+    """The values of ``a + b`` for two sparse tensors: entry ``k`` of ``a`` goes to slot
+    ``mine[k]``, entry ``k`` of ``b`` is added into slot ``theirs[k]`` (each side's slots are
+    distinct, so both writes are plain fancy-indexed ones)."""
+
+    def forward(self, a, b):
+        out = xp.zeros((self.n,) + a.shape[1:], xp.result_type(a, b))
+        out[self.mine] = a
+        out[self.theirs] += b
+        return out
+
+    def backward(self, g):
+        return (g.index_select(0, Tensor._make(self.mine)),
+                g.index_select(0, Tensor._make(self.theirs)))
 
 
 class SegmentSoftmax(Node):
@@ -177,20 +216,170 @@ def div(s, other, rounding_mode=None):
 
 
 def add(s, other, alpha=1):
-    """Sparse + sparse: the entries of both (coalesced when both operands are)."""
+    """Sparse + sparse as torch's ``add_out_sparse_contiguous``: one walk over both index
+    lists (see ``_merge_plan``); coalesced when both operands are."""
     if not isinstance(other, SparseCooTensor):
         raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
     if other.shape != s.shape:
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but "
                            f"{list(s.shape)} != {list(other.shape)}")
-    from .ops.shape import cat
 
     theirs = other._vals if alpha == 1 else other._vals * alpha
     if other._struct.idx is s._struct.idx:  # the same indices (S + S, S + 2 * S): as torch
         return make(s._struct, s._vals + theirs)
-    idx = xp.concatenate((s._struct.idx, other._struct.idx), axis=1)
-    out = make(_Structure(idx, s.shape, False), cat([s._vals, theirs]))
-    return coalesce(out, "AddBackward0") if s.is_coalesced() and other.is_coalesced() else out
+    if not other._nnz():  # torch copies the other operand (its layout and flag)
+        return make(s._struct, s._vals + 0)
+    if not s._nnz():
+        return make(other._struct, theirs if theirs is not other._vals else theirs + 0)
+    r_of_s, r_of_other, n = _merge_plan(_linear_keys(s), _linear_keys(other))
+    idx = xp.empty((s._struct.sparse_dim, n), xp.int64)
+    idx[:, r_of_s] = s._struct.idx
+    idx[:, r_of_other] = other._struct.idx
+    vals = MergeAdd.apply(s._vals, theirs, mine=r_of_s, theirs=r_of_other, n=n,
+                          _name="AddBackward0")
+    return make(_Structure(idx, s.shape, s.is_coalesced() and other.is_coalesced()), vals)
+
+
+def _merge_plan(a, b):
+    """Where each entry of ``a`` and of ``b`` (linear index keys) lands in ``a + b``, and the
+    result's nnz. torch walks both lists once, as a merge of sorted lists: it takes the
+    smaller head, or both heads into one entry when they are equal. On unsorted (uncoalesced)
+    lists that walk is what it is, so it is replayed here; sorted lists take a vectorised
+    form (equal keys pair up in order of appearance, the rest stay single)."""
+    n, m = a.size, b.size
+    if n == m and xp.array_equal(a, b):
+        r = xp.arange(n)
+        return r, r, n
+    if (a[1:] >= a[:-1]).all() and (b[1:] >= b[:-1]).all():
+        return _merge_sorted(a, b)
+    return _merge_walk(a.tolist(), b.tolist())
+
+
+def _merge_sorted(a, b):
+    """The walk on sorted lists: the k-th copy of a key in ``a`` meets the k-th in ``b``."""
+    def ranks(keys):  # which copy of its key each entry is
+        return xp.arange(keys.size) - xp.searchsorted(keys, keys, side="left")
+
+    keys = xp.concatenate((a, b))
+    rank = xp.concatenate((ranks(a), ranks(b)))
+    order = xp.lexsort((rank, keys))
+    k, r = keys[order], rank[order]
+    new = xp.ones(keys.size, bool)
+    new[1:] = (k[1:] != k[:-1]) | (r[1:] != r[:-1])
+    slot = xp.empty(keys.size, xp.int64)
+    slot[order] = xp.cumsum(new) - 1
+    return slot[:a.size], slot[a.size:], int(new.sum())
+
+
+def _merge_walk(a, b):
+    """The walk itself, entry by entry (Python lists of keys)."""
+    n, m = len(a), len(b)
+    ra, rb = [0] * n, [0] * m
+    i = j = r = 0
+    while i < n and j < m:
+        x, y = a[i], b[j]
+        if x <= y:
+            ra[i] = r
+            i += 1
+        if y <= x:
+            rb[j] = r
+            j += 1
+        r += 1
+    ra[i:] = range(r, r + n - i)
+    r += n - i
+    rb[j:] = range(r, r + m - j)
+    r += m - j
+    return xp.array(ra, xp.int64), xp.array(rb, xp.int64), r
+
+
+# ---------------------------------------------------------------- in place (optimizers, .grad)
+def add_dense_sparse_(dense, s, alpha=1):
+    """``dense.add_(sparse, alpha=alpha)`` without a graph. torch adds the entries one after
+    another, so a position's duplicates accumulate into it in order of appearance; here each
+    round adds the next copy of every position at once (one round when there are none)."""
+    if tuple(s.shape) != tuple(dense.shape):
+        raise RuntimeError(
+            f"add: expected 'self' and 'other' to have same size, but self has size "
+            f"{list(dense.shape)} while other has size {list(s.shape)} (FYI: dense-sparse "
+            "addition does not currently support broadcasting)")
+    dense._check_writable()
+    arr = dense._data
+    vals = s._vals._data
+    if alpha != 1:
+        vals = vals * alpha
+    vals = vals.astype(arr.dtype, copy=False)
+    if s._struct.sparse_dim == 0:
+        for v in vals:
+            arr += v
+    elif s._nnz():
+        _add_in_order(arr, s._struct.idx, vals, s.is_coalesced())
+    dense._vc[0] += 1
+    return dense
+
+
+def _add_in_order(arr, idx, vals, unique):
+    if unique:
+        arr[tuple(idx)] += vals
+        return
+    keys = xp.ravel_multi_index(tuple(idx), arr.shape[:idx.shape[0]])
+    order = xp.argsort(keys, kind="stable")
+    starts = _segment_starts(keys[order][None])
+    run_start = xp.zeros(keys.size, xp.int64)
+    run_start[starts] = starts
+    rank = xp.empty(keys.size, xp.int64)
+    rank[order] = xp.arange(keys.size) - xp.maximum.accumulate(run_start)
+    by_round = xp.argsort(rank, kind="stable")
+    bounds = xp.cumsum(xp.bincount(rank))
+    lo = 0
+    for hi in bounds.tolist():
+        sel = by_round[lo:hi]  # the next copy of each position: no repeats within a round
+        arr[tuple(idx[:, sel])] += vals[sel]
+        lo = hi
+
+
+def sparse_mask(dense, mask):
+    """``dense.sparse_mask(mask)``: ``dense``'s values at ``mask``'s indices (its layout)."""
+    if not isinstance(mask, SparseCooTensor):
+        raise RuntimeError("sparse_mask expects mask to be sparse COO tensor")
+    if tuple(mask.shape) != tuple(dense.shape):
+        raise RuntimeError("sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(dense.shape)} but mask has size {list(mask.shape)}.")
+    st = mask._struct
+    vals = dense[tuple(Tensor._make(r) for r in st.idx)]
+    return make(st, renamed(vals, "SparseMaskBackward0"))
+
+
+def check_inplace(s):
+    """torch's error for an in-place op on a sparse leaf that requires grad (grad mode on)."""
+    if s.requires_grad and s.grad_fn is None and _GradState.enabled:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+
+
+def inplace_add_(s, other, alpha=1):
+    """``sparse.add_(sparse)``: the sum's indices and values become ``s``'s."""
+    check_inplace(s)
+    out = add(s.detach() if s.grad_fn is None else s, other, alpha)
+    return replace_contents(s, out._struct, out._vals)
+
+
+def zero_(s):
+    """``sparse.zero_()``: no entries left (torch keeps the shape, coalesced)."""
+    check_inplace(s)
+    st, vals = s._struct, s._vals._data
+    empty = _Structure(xp.zeros((st.sparse_dim, 0), xp.int64), st.shape, True)
+    return replace_contents(s, empty, Tensor._make(xp.zeros((0,) + vals.shape[1:], vals.dtype)))
+
+
+def norm(s, p="fro", dim=None, keepdim=False, dtype=None):
+    """``sparse.norm(p)`` over every element: the norm of the coalesced values."""
+    if dim is not None or keepdim:
+        raise NotImplementedError("gradstep's sparse norm reduces over all dims; call "
+                                  ".to_dense().norm(p, dim) for a norm along dims")
+    vals = coalesce(s)._vals
+    if dtype is not None:
+        vals = vals.to(dtype)
+    return vals.norm(2 if p == "fro" else p)
 
 
 def sparse_sum(s, dim=None, dtype=None):
@@ -223,8 +412,6 @@ def softmax(s, dim, dtype=None, log=False):
                                   "without dense dims")
     others = xp.delete(st.idx, d, axis=0)
     order = xp.lexsort(others[::-1]) if others.shape[0] else xp.arange(st.nnz)
-    from ._sparse_coo import _segment_starts
-
     starts = _segment_starts(others[:, order])
     seg = xp.cumsum(xp.isin(xp.arange(st.nnz), starts)) - 1
     vals = s._vals if dtype is None else s._vals.to(dtype)
@@ -240,7 +427,29 @@ def _title(dt):
     return title(dt)
 
 
-def _spmm(s, dense, name):
+def _grad_leaf(s, wanted):
+    """(leaf, flipped): the sparse leaf that requires grad that ``s`` is (flipped False) or
+    whose ``t()`` it is (flipped True), if ``wanted``; else (None, False)."""
+    fn = s._vals.grad_fn if wanted else None
+    if type(fn) is LeafValues:
+        return fn.variable, False
+    if type(fn) is Rename and fn._name == "TBackward0" and type(fn._next[0][0]) is LeafValues:
+        return fn._next[0][0].variable, True
+    return None, False
+
+
+def _dense_grad_to_leaf(node, leaf, transposed):
+    """torch.mm/matmul/@/addmm give a sparse leaf a dense gradient over every position
+    (``grad @ D^T``), not one on its pattern as ``torch.sparse.mm`` does: the product's
+    first edge goes straight to the leaf's ``AccumulateGrad``, past its values."""
+    from .autograd.function import _edge
+
+    node._next = (_edge(leaf), node._next[1])
+    node._metas = ((leaf._struct.shape, leaf._vals._data.dtype), node._metas[1])
+    node.to_leaf = transposed
+
+
+def _spmm(s, dense, name, leaf=None, transposed=False):
     st = s._struct
     if st.sparse_dim != 2 or s.dense_dim():
         raise RuntimeError(f"addmm: matrices expected, got {st.sparse_dim}D tensor")
@@ -252,7 +461,10 @@ def _spmm(s, dense, name):
     if dense.dtype is not s.dtype:
         raise RuntimeError(f"expected scalar type {_title(s.dtype)} but found "
                            f"{_title(dense.dtype)}")
-    return SpMM.apply(s._vals, dense, struct=st, _name=name)
+    out = SpMM.apply(s._vals, dense, struct=st, _name=name)
+    if leaf is not None and out.grad_fn is not None:
+        _dense_grad_to_leaf(out.grad_fn, leaf, transposed)
+    return out
 
 
 def _check_mm_operand(t):
@@ -262,8 +474,9 @@ def _check_mm_operand(t):
         raise RuntimeError(f"addmm: matrices expected, got {t.ndim}D tensor")
 
 
-def mm(a, b, name="MmBackward0"):
-    """``torch.mm`` with a sparse operand (the other dense, or both sparse)."""
+def mm(a, b, name="MmBackward0", dense_leaf_grad=True):
+    """``torch.mm`` with a sparse operand (the other dense, or both sparse). A sparse leaf
+    gets a dense gradient, unless ``dense_leaf_grad`` is False (``torch.sparse.mm``)."""
     a_sparse, b_sparse = isinstance(a, SparseCooTensor), isinstance(b, SparseCooTensor)
     for t in (a, b):
         if isinstance(t, SparseCooTensor) and t.ndim < 2:
@@ -273,12 +486,14 @@ def mm(a, b, name="MmBackward0"):
     if a_sparse:
         b = to_tensor(b)
         _check_mm_operand(b)
-        return _spmm(a, b, name)
+        return _spmm(a, b, name, *_grad_leaf(a, dense_leaf_grad))
     a = to_tensor(a)
     _check_mm_operand(a)
     if b._struct.sparse_dim != 2 or b.dense_dim():
         raise RuntimeError(f"addmm: matrices expected, got {b._struct.sparse_dim}D tensor")
-    return as_torch_node(_spmm(b.t(), a.t(), name).t(), name)
+    leaf, flipped = _grad_leaf(b, dense_leaf_grad)
+    out = _spmm(b.t(), a.t(), name, leaf, not flipped)
+    return as_torch_node(out.t(), name)
 
 
 def matmul(a, b):
@@ -288,8 +503,8 @@ def matmul(a, b):
     if isinstance(a, SparseCooTensor) and not isinstance(b, SparseCooTensor):
         b = to_tensor(b)
         if b.ndim == 1:
-            return as_torch_node(_spmm(a, b.unsqueeze(1), "MvBackward0").squeeze(1),
-                                 "MvBackward0")
+            out = _spmm(a, b.unsqueeze(1), "MvBackward0", *_grad_leaf(a, True))
+            return as_torch_node(out.squeeze(1), "MvBackward0")
     elif not isinstance(a, SparseCooTensor):
         a = to_tensor(a)
         if a.ndim == 1:
@@ -297,9 +512,9 @@ def matmul(a, b):
     return mm(a, b)
 
 
-def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002 - torch's name
+def addmm(input, mat1, mat2, beta=1, alpha=1, dense_leaf_grad=True):  # noqa: A002 - torch's
     """``beta * input + alpha * (mat1 @ mat2)`` with a sparse ``mat1`` (dense ``input``)."""
-    prod = mm(mat1, mat2)
+    prod = mm(mat1, mat2, dense_leaf_grad=dense_leaf_grad)
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:

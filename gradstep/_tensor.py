@@ -189,9 +189,9 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
-            if value._data.shape != self._data.shape:
+            if tuple(value.shape) != self._data.shape:  # .shape: a sparse grad has no _data
                 raise RuntimeError("assigned grad has data of a different size")
-            if value._data.dtype != self._data.dtype:
+            if value.dtype is not self.dtype:
                 raise RuntimeError("assigned grad has data of a different type")
         self._grad = value
 

@@ -194,16 +194,31 @@ def _write_out_of_place(self, fn):
 
 
 def add_(self, other, alpha=1):
+    try:
+        if self._needs_graph(other):
+            return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
+        if is_lowp(self._data.dtype):
+            return _write_out_of_place(self, lambda s: s.add(other, alpha=alpha))
+        other = _widened(self, other)
+        if alpha != 1:
+            if self._fused_axpy_(other, alpha):
+                return self
+            other = other._data * alpha if isinstance(other, Tensor) else other * alpha
+        return self._ufunc_(xp.add, other)
+    except NotImplementedError:  # a sparse ``other`` has no dense array: torch adds its entries
+        if not getattr(other, "is_sparse", False):
+            raise
+        return _add_sparse_(self, other, alpha)
+
+
+def _add_sparse_(self, other, alpha):
+    """``dense.add_(sparse, alpha=alpha)`` (``p.data.add_(grad, alpha=-lr)`` with a sparse
+    gradient): the entries added in place; with a graph, ``self + alpha * sparse``."""
+    from . import _sparse_ops
+
     if self._needs_graph(other):
-        return self._inplace_graph(lambda s: s.add(other, alpha=alpha))
-    if is_lowp(self._data.dtype):
-        return _write_out_of_place(self, lambda s: s.add(other, alpha=alpha))
-    other = _widened(self, other)
-    if alpha != 1:
-        if self._fused_axpy_(other, alpha):
-            return self
-        other = other._data * alpha if isinstance(other, Tensor) else other * alpha
-    return self._ufunc_(xp.add, other)
+        return self._inplace_graph(lambda s: s + (other if alpha == 1 else other * alpha))
+    return _sparse_ops.add_dense_sparse_(self, other, alpha)
 
 
 def sub_(self, other, alpha=1):

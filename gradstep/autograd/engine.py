@@ -196,29 +196,46 @@ def _route(node, in_grads, buffers, deps, ready):
         nxt = e[0]
         if g is not None:
             shape, dt = metas[i]
-            gd = g._data
-            if gd.shape != shape:
-                if not _expandable(shape, gd.shape):
-                    raise RuntimeError(
-                        f"Function {node.name()} returned an invalid gradient at index {i} - got "
-                        f"{list(gd.shape)} but expected shape compatible with {list(shape)}"
-                    )
-                g = g.sum_to_size(shape)  # torch sums a broadcast gradient back to the input
-            if gd.dtype != dt:
-                if gd.dtype.kind == "c" and dt.kind != "c":  # a real input: the real part
-                    g = g.real
-                g = g.to(_dtype_of(dt))
+            try:
+                gd = g._data
+            except NotImplementedError:  # a sparse gradient has no dense array
+                g = _sparse_grad().route(g, nxt, shape, dt)
+            else:
+                if gd.shape != shape:
+                    if not _expandable(shape, gd.shape):
+                        raise RuntimeError(
+                            f"Function {node.name()} returned an invalid gradient at index {i} - "
+                            f"got {list(gd.shape)} but expected shape compatible with {list(shape)}"
+                        )
+                    g = g.sum_to_size(shape)  # torch sums a broadcast gradient back to the input
+                if gd.dtype != dt:
+                    if gd.dtype.kind == "c" and dt.kind != "c":  # a real input: the real part
+                        g = g.real
+                    g = g.to(_dtype_of(dt))
             buf = buffers.get(nxt)
             if buf is None:
                 buf = buffers[nxt] = [None] * nxt.n_out
             k = e[1]
-            buf[k] = g if buf[k] is None else buf[k] + g
+            if buf[k] is None:
+                buf[k] = g
+            else:
+                try:
+                    buf[k] = buf[k] + g
+                except RuntimeError:  # a sparse gradient first: sparse + dense is refused
+                    buf[k] = _sparse_grad().add(buf[k], g)
         elif nxt not in buffers:
             buffers[nxt] = [None] * nxt.n_out
         d = deps[nxt] - 1
         deps[nxt] = d
         if d == 0:
             ready.append(nxt)
+
+
+def _sparse_grad():
+    """The rules for sparse gradients (imported on first use: dense passes never need them)."""
+    from .. import _sparse_grad
+
+    return _sparse_grad
 
 
 def _expandable(shape, to):
@@ -303,12 +320,17 @@ def _accumulate(leaf, g, handed_out, create_graph, caller):
         g = _as_caller(caller, _run_leaf_hooks, hooks, g)
     with _grad_lock:
         cur = leaf._grad
-        if cur is None:
-            leaf._grad = _owned(g, handed_out, create_graph, "torch::autograd::CopyBackwards")
-        elif create_graph or cur._rg:
-            leaf._grad = cur + g
-        else:
-            cur._data += g._data  # inf + -inf: nan, silently (the pass is quiet)
+        try:
+            if cur is None:
+                leaf._grad = _owned(g, handed_out, create_graph, "torch::autograd::CopyBackwards")
+            elif create_graph or cur._rg:
+                leaf._grad = cur + g
+            else:
+                cur._data += g._data  # inf + -inf: nan, silently (the pass is quiet)
+        except (NotImplementedError, RuntimeError):
+            if not (g.is_sparse or (cur is not None and cur.is_sparse)):
+                raise
+            leaf._grad = _sparse_grad().accumulate(cur, g, handed_out, create_graph)
     post = leaf._post_hooks
     if post:
         _as_caller(caller, _run_post_hooks, post, leaf)

@@ -310,7 +310,8 @@ def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
             for p in params:
                 p._vc[0] += 1
             return
-    for p in params:
+    grads = [p._grad._data for p in params]  # first: a sparse one raises before any update
+    for p, grad in zip(params, grads):
         s = state.get(p)
         fresh = not s
         if fresh:
@@ -318,7 +319,7 @@ def param_batches(optimizer, group, keys, init_state, scalar_keys=()):
             s = state.get(p, {})
         arrays = {k: s[k]._data for k in scalar_keys}
         arrays.update({k: _as_real(s[k]._data) for k in keys})
-        yield Batch(_as_real(p._data), _as_real(p._grad._data), arrays, fresh)
+        yield Batch(_as_real(p._data), _as_real(grad), arrays, fresh)
         p._vc[0] += 1
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..backend import xp
-from . import _listwise, _lowp_update, _tensor_hyper
+from . import _listwise, _lowp_update, _sparse, _tensor_hyper
 from .optimizer import (
     Optimizer,
     _as_scalar,
@@ -93,12 +93,17 @@ class Adagrad(Optimizer):
                     continue
                 state = self.state[p] or self._init_state(p)
                 state["step"]._data += 1
+                hyper = dict(step=float(state["step"]._data), lr=lr, lr_decay=group["lr_decay"],
+                             weight_decay=group["weight_decay"], eps=group["eps"],
+                             maximize=group["maximize"])
+                try:
+                    grad = p.grad._data
+                except NotImplementedError:  # a sparse gradient: torch's sparse update
+                    _sparse.adagrad(p, p.grad, state["sum"], **hyper)
+                    continue
                 update = _lowp_update.for_dtype(adagrad_update, _lowp_update.adagrad_update,
                                                 p._data.dtype, group.get("foreach"))
-                update(p._data, p.grad._data, state["sum"]._data,
-                       step=float(state["step"]._data), lr=lr, lr_decay=group["lr_decay"],
-                       weight_decay=group["weight_decay"], eps=group["eps"],
-                       maximize=group["maximize"])
+                update(p._data, grad, state["sum"]._data, **hyper)
                 p._vc[0] += 1
         return loss
 

@@ -180,9 +180,9 @@ class LBFGS(Optimizer):
 
     # ------------------------------------------------------------ the flat vector
     def _gather_flat_grad(self):
-        return xp.concatenate([
-            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
-            for p in self._params
+        return xp.concatenate([  # a sparse gradient in its dense form, as torch's
+            xp.zeros(p._data.size, p._data.dtype) if p.grad is None
+            else p.grad.to_dense()._data.reshape(-1) for p in self._params
         ])
 
     def _add_grad(self, step_size, update):
@@ -316,6 +316,8 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tolerance_change:  # lack of progress in f
                 break
 
+        if al is not None and "al" not in state:
+            state["al"] = None  # torch creates "al" mid-step: before the "d" a first step creates
         state["d"] = _as_tensor(d)
         state["t"] = _as_tensor(t)
         state["old_dirs"] = [_as_tensor(v) for v in old_dirs]

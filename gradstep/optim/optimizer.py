@@ -216,7 +216,15 @@ def _with_step_hooks(step):
                     )
                 args, kwargs = result
         with silent():
-            out = step(self, *args, **kwargs)  # NumPy silent about inf/nan, as torch is
+            try:
+                out = step(self, *args, **kwargs)  # NumPy silent about inf/nan, as torch is
+            except NotImplementedError:  # a sparse gradient where a dense array was read
+                from ._sparse import refusal
+
+                error = refusal(self)
+                if error is None:
+                    raise
+                raise error from None
         for post_hook in tuple(chain(self._optimizer_step_post_hooks.values(),
                                      _global_optimizer_post_hooks.values())):
             post_hook(self, args, kwargs)
@@ -378,7 +386,11 @@ class Optimizer:
                     g.detach_()
                 else:
                     g._rg = False
-                g._data[...] = 0
+                try:
+                    g._data[...] = 0
+                except NotImplementedError:  # a sparse .grad: no entries left (torch's zero_)
+                    g.zero_()
+                    continue
                 g._vc[0] += 1
 
     def step(self, closure=None):

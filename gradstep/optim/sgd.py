@@ -16,7 +16,7 @@ from __future__ import annotations
 from .._blas import axpby, axpy
 from .._tensor import Tensor
 from ..backend import xp
-from . import _listwise, _lowp_update, _tensor_hyper
+from . import _listwise, _lowp_update, _sparse, _tensor_hyper
 from ._flat import param_batches
 from ._update import add_weight_decay, signed_grad, temps
 from .optimizer import (
@@ -117,10 +117,15 @@ class SGD(Optimizer):
             hyper = dict(lr=_get_value(group["lr"]), weight_decay=_get_value(group["weight_decay"]),
                          momentum=group["momentum"], dampening=group["dampening"],
                          nesterov=group["nesterov"], maximize=group["maximize"])
-            for b in param_batches(self, group, keys, self._init_state):
-                update = _lowp_update.for_dtype(sgd_update, _lowp_update.sgd_update,
-                                                b.param.dtype, group["foreach"])
-                b.run(update, b.state.get("momentum_buffer"), fresh=b.fresh, **hyper)
+            try:
+                for b in param_batches(self, group, keys, self._init_state):
+                    update = _lowp_update.for_dtype(sgd_update, _lowp_update.sgd_update,
+                                                    b.param.dtype, group["foreach"])
+                    b.run(update, b.state.get("momentum_buffer"), fresh=b.fresh, **hyper)
+            except NotImplementedError:  # a sparse gradient (no dense array): torch's loop
+                if not _sparse.has_sparse_grad(group["params"]):
+                    raise
+                _sparse.sgd(self, group, **hyper)
         return loss
 
 
@@ -130,8 +135,9 @@ def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=N
     """torch.optim.sgd.sgd: one SGD step on lists of tensors, in place, with ``SGD``'s numbers.
 
     A ``None`` in ``momentum_buffer_list`` (a parameter's first step with momentum) is
-    replaced by the new buffer, as torch does. ``has_sparse_grad`` has no effect (gradstep
-    has no sparse gradients); see ``gradstep.optim._listwise`` for grad mode.
+    replaced by the new buffer, as torch does. ``has_sparse_grad`` has no effect, and a sparse
+    gradient is refused here (``SGD`` takes them); see ``gradstep.optim._listwise`` for grad
+    mode.
     """
     _listwise.check_no_grad_scaling(grad_scale, found_inf, fused)
     _listwise.check_call(params, d_p_list, momentum_buffer_list)

@@ -22,13 +22,15 @@ __all__ = ["addmm", "check_sparse_tensor_invariants", "mm", "sum", "softmax", "l
 def mm(mat1, mat2):
     """``mat1 @ mat2`` with a sparse ``mat1`` (the gradient of a sparse leaf is sparse)."""
     if isinstance(mat1, _SparseCoo) and not isinstance(mat2, _SparseCoo):
-        return _sparse_ops.mm(mat1, mat2, "SparseAddmmBackward0")
-    return _sparse_ops.mm(mat1, mat2) if isinstance(mat2, _SparseCoo) else mat1.mm(mat2)
+        return _sparse_ops.mm(mat1, mat2, "SparseAddmmBackward0", dense_leaf_grad=False)
+    if isinstance(mat2, _SparseCoo):
+        return _sparse_ops.mm(mat1, mat2, dense_leaf_grad=False)
+    return mat1.mm(mat2)
 
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     """``beta * mat + alpha * (mat1 @ mat2)`` for a sparse ``mat1`` and dense ``mat``."""
-    return _sparse_ops.addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
+    return _sparse_ops.addmm(mat, mat1, mat2, beta=beta, alpha=alpha, dense_leaf_grad=False)
 
 
 def sum(input, dim=None, dtype=None):  # noqa: A001, A002 - torch's names

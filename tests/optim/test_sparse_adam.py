@@ -1,5 +1,6 @@
 """SparseAdam: torch's constructor (defaults, validation, groups, state dict) and torch's error
-at a step with the dense gradients that are the only ones gradstep has."""
+at a step with a dense gradient. Its steps with sparse gradients (``nn.Embedding(sparse=True)``)
+are compared with torch's in ``test_sparse_grad_steps.py``."""
 
 from __future__ import annotations
 

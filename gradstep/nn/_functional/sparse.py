@@ -12,16 +12,39 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
 class Embedding(Node):
-    """out = weight[idx]; rows of the gradient for repeated indices accumulate."""
+    """out = weight[idx]; rows of the gradient for repeated indices accumulate (a dense
+    gradient), or stay one entry per index (``sparse``: a sparse COO gradient, torch's)."""
 
     holds_saved = True  # the indices, as torch saves them
+    sparse = False  # embedding(sparse=True) also sets ``pad`` and ``by_freq``
 
     def forward(self, w):
         self.num = w.shape[0]
         return xp.take(w, self.idx, axis=0)
 
     def backward(self, g):
+        if self.sparse:
+            return _sparse_weight_grad(g, self.idx, self.num, self.pad, self.by_freq)
         return EmbeddingGrad.apply(g, idx=self.idx, num=self.num, scale=self.scale)
+
+
+def _sparse_weight_grad(g, idx, num, pad, by_freq):
+    """torch's ``embedding_sparse_backward``: one entry per looked-up index, in input order
+    (uncoalesced), the ``padding_idx`` ones left out; the values are ``g``'s rows."""
+    if by_freq:
+        raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse "
+                           "gradients")
+    from ..._sparse_coo import _Structure, make
+
+    d = g.shape[-1]
+    rows = g.reshape(-1, d)
+    flat = idx.reshape(-1)
+    if pad is not None:
+        keep = xp.flatnonzero(flat != pad)
+        if keep.size != flat.size:
+            flat, rows = flat[keep], rows.index_select(0, Tensor._make(keep))
+    indices = flat[None].astype(xp.int64)
+    return make(_Structure(indices, (num, d), flat.size <= 1), rows)
 
 
 class EmbeddingGrad(Node):
@@ -110,6 +133,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     pad = _padding_index(padding_idx, num)
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
+    if sparse:
+        return Embedding.apply(weight, idx=idx, scale=None, sparse=True, pad=pad,
+                               by_freq=scale_grad_by_freq)
     scale = _grad_scale(idx, pad, scale_grad_by_freq, weight._data.dtype)
     return Embedding.apply(weight, idx=idx, scale=scale)
 
@@ -120,6 +146,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
     """Sum, mean or max of embedding rows over bags (2-D input, or 1-D input with offsets)."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -155,7 +183,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
     bag_ids = xp.searchsorted(starts, xp.arange(idx.size), side="right") - 1
     bag[:] = bag_ids
     keep = xp.ones(idx.shape, bool) if pad is None else idx != pad
-    rows = embedding(flat, weight, scale_grad_by_freq=scale_grad_by_freq)
+    # sparse: the padding entries leave the gradient, as torch's (they are out of every bag)
+    rows = embedding(flat, weight, padding_idx=pad if sparse else None,
+                     scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
     if psw is not None:
         rows = rows * psw.unsqueeze(-1)
     return _reduce_bags(rows, bag, keep, len(starts), mode)
