@@ -18,7 +18,9 @@ class memory_format:
         self._name = name
 
     def __repr__(self):
-        return f"gradstep.{self._name}"
+        from . import backend
+
+        return f"{backend.display_name}.{self._name}"
 
     def __reduce__(self):
         return self._name  # pickles as the module-level singleton

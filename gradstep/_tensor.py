@@ -641,9 +641,13 @@ class Tensor:
         return tensor_repr(self)
 
     def __format__(self, spec):
-        if self._data.ndim == 0:
-            return self.item().__format__(spec)
-        return repr(self)
+        # as torch: a plain 0-d tensor formats as its number; anything else only with an empty
+        # spec (object.__format__ raises "unsupported format string passed to Tensor.__format__")
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.detach().item().__format__(spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to {type(self).__name__}.__format__")
+        return str(self)
 
 
 def _index_add_out(z, d, index, source):

@@ -8,6 +8,8 @@ whether floats print as integers (``1.``), fixed (``1.5000``) or scientific
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -49,6 +51,22 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if linewidth is not None:
         PRINT_OPTS.linewidth = linewidth
     PRINT_OPTS.sci_mode = sci_mode
+
+
+def get_printoptions():
+    """The current print options as ``set_printoptions`` keywords (torch._tensor_str.get_printoptions)."""
+    return dataclasses.asdict(PRINT_OPTS)
+
+
+@contextlib.contextmanager
+def printoptions(**kwargs):
+    """Set print options for a ``with`` block, restoring the previous ones after it."""
+    old = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**old)
 
 
 class _Formatter:
@@ -192,11 +210,14 @@ def tensor_repr(t, prefix="tensor(", indent=None):
         summarize = a.size > PRINT_OPTS.threshold
         fmt = _formatter(_summarized(a) if summarize else a)
         body = _body(a, ind, summarize, fmt)
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append(f"size={tuple(a.shape)}")  # torch: with no edge items, always the size
         default_complex = "complex128" if default_float.name == "float64" else "complex64"
         if dt.name not in (default_float.name, default_complex, "int64", "bool"):
             suffixes.append(f"dtype={dt!r}")  # torch.float64 under the torch hook
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        # torch prints the class name: "CopySlices", not name()'s "torch::autograd::CopySlices"
+        suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif t._rg:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, ind)

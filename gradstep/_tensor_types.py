@@ -65,6 +65,8 @@ _NAMES = {
     "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
     "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
 }
+# names type() gives that torch has no legacy class for
+_TYPE_ONLY_NAMES = {"complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
 
 
 def _make_class(dtype_name, class_name):
@@ -112,7 +114,8 @@ CUDA_CLASSES = {name: _CudaTensorType(name, (), {
 def type_(self, dtype=None, non_blocking=False, **kwargs):
     """``Tensor.type``: the legacy type name, or a conversion to a dtype / legacy type."""
     if dtype is None:
-        return "torch." + _NAMES.get(self.dtype.name, "Tensor")
+        name = self.dtype.name
+        return "torch." + _NAMES.get(name, _TYPE_ONLY_NAMES.get(name, "Tensor"))
     if isinstance(dtype, str):
         if dtype.startswith("torch.cuda."):
             return self.to("cuda")  # raises torch's CPU-only-build error

@@ -64,9 +64,15 @@ class SELU(_Inplace):
 class Hardsigmoid(_Inplace):
     _fn = staticmethod(F.hardsigmoid)
 
+    def extra_repr(self):
+        return ""  # torch's Hardsigmoid prints no inplace=True
+
 
 class Hardswish(_Inplace):
     _fn = staticmethod(F.hardswish)
+
+    def extra_repr(self):
+        return ""  # torch's Hardswish prints no inplace=True
 
 
 class Tanh(_Plain):

@@ -280,11 +280,13 @@ def _as_parameter(value):
     return value
 
 
-def _param_line(key, p):
+def _param_line(key, p, type_name=False):
+    """One line of a ParameterList (``[torch.float32 of size 3]``) or, with ``type_name``, of a
+    ParameterDict, which torch prints with the legacy type name (``[torch.FloatTensor of size 3]``)."""
     if isinstance(p, Tensor):
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
         size = "x".join(str(s) for s in p.shape)
-        return f"  ({key}): {kind} containing: [{p.dtype} of size {size}]"
+        return f"  ({key}): {kind} containing: [{p.type() if type_name else p.dtype} of size {size}]"
     return f"  ({key}): Object of type: {type(p).__name__}"
 
 
@@ -429,7 +431,7 @@ class ParameterDict(Module):
             self[p[0]] = p[1]
 
     def extra_repr(self):
-        return "\n".join(_param_line(k, p) for k, p in self.items())
+        return "\n".join(_param_line(k, p, type_name=True) for k, p in self.items())
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .._functional import loss as F
 from .._functional import margin_loss as FM
+from .distance import PairwiseDistance
 from .module import Module
 
 __all__ = [
@@ -224,7 +225,8 @@ class TripletMarginWithDistanceLoss(_Loss):
         if margin <= 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
                              f"than 0, got {margin} instead")
-        self.distance_function = distance_function
+        # torch stores a PairwiseDistance() module for None (so it shows as a child in the repr)
+        self.distance_function = PairwiseDistance() if distance_function is None else distance_function
         self.margin = margin
         self.swap = swap
 
