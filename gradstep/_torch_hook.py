@@ -19,6 +19,8 @@ import importlib.abc
 import importlib.util
 import sys
 
+from . import _class_names
+
 _PREFIX = "torch"
 
 
@@ -57,7 +59,9 @@ class _TorchFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module):
         # the import system returns whatever sys.modules holds after exec_module
-        sys.modules[module.__name__] = importlib.import_module(_target(module.__name__))
+        target = importlib.import_module(_target(module.__name__))
+        sys.modules[module.__name__] = target
+        _class_names.rename_module_classes(target)
 
 
 _finder = _TorchFinder()
@@ -97,6 +101,7 @@ def install_as_torch() -> None:
     sys.modules[_PREFIX] = gs
     gs.__version__ = version.torch_version
     gs.backend.display_name = "torch"
+    _class_names.rename_all()
 
 
 def uninstall_torch_hook() -> None:
@@ -112,3 +117,4 @@ def uninstall_torch_hook() -> None:
             del sys.modules[name]
     gs.__version__ = version.gradstep_version
     gs.backend.display_name = "gradstep"
+    _class_names.restore_all()

@@ -244,3 +244,41 @@ def test_run_gives_the_script_python_s_file_argv_and_main(tmp_path):
     assert all(r.returncode == 0 for r in runs), runs[1].stderr
     assert runs[1].stdout == runs[0].stdout
     assert runs[0].stdout.startswith(str(tmp_path / "show.py") + " ['show.py', 'x']")
+
+
+_PRINT_TYPES = """
+    import pickle
+    {prelude}
+    import torch
+    import torch.distributions
+    x = torch.zeros(2)
+    m = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    for o in (x, m.weight, m, opt, x.shape, x.dtype, x.device, torch.finfo(torch.float32),
+              torch.no_grad(), torch.utils.data.DataLoader([1, 2]), torch.Generator(),
+              torch.distributions.Normal(0.0, 1.0), torch.optim.lr_scheduler.StepLR(opt, 1),
+              torch.nn.Sequential(), torch.nn.CrossEntropyLoss(), torch.nn.utils.rnn.PackedSequence):
+        print(o if isinstance(o, type) else type(o))
+    print(type(pickle.loads(pickle.dumps(m))))
+    {after}
+"""
+
+
+def test_classes_print_torch_names_under_the_hook_and_theirs_after():
+    """Tutorials print ``type(x)``: under the hook gradstep's classes carry torch's module
+    names (``<class 'torch.Tensor'>``); exceptions keep gradstep's; uninstalling restores."""
+    ours = _python(_PRINT_TYPES.format(prelude="import gradstep; gradstep.install_as_torch()", after="""
+    try:
+        torch.zeros(2).view(3)
+    except RuntimeError as e:
+        print(type(e).__module__.split(".")[0])
+    gradstep.uninstall_torch_hook()
+    print(type(gradstep.zeros(1)), gradstep.nn.Linear.__module__, gradstep.Size.__module__)
+    """))
+    theirs = _python(_PRINT_TYPES.format(prelude="", after=""))
+    assert ours.returncode == 0, ours.stderr
+    assert theirs.returncode == 0, theirs.stderr
+    lines = ours.stdout.splitlines()
+    assert lines[:-2] == theirs.stdout.splitlines()
+    assert lines[-2] in ("builtins", "gradstep")  # never torch's name for gradstep's error
+    assert lines[-1] == "<class 'gradstep._tensor.Tensor'> gradstep.nn.modules.linear gradstep._tensor"
