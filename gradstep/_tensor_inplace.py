@@ -349,10 +349,93 @@ def lerp_(self, end, weight):
     return _write_out_of_place(self, lambda s: U.lerp(s, end, weight))  # two-sided, fused
 
 
+# ---------------------------------------------------------------- samplers and scatters
+# (written in place through ``_write``; a graph only for the scatters' sources)
+def uniform_(self, a=0.0, b=1.0, generator=None):
+    from ._torch_random import uniform_like
+
+    with no_grad():
+        self._write(uniform_like(self._data, a, b, generator))
+    return self
+
+
+def normal_(self, mean=0.0, std=1.0, generator=None):
+    from ._torch_random import normal_like
+
+    self._write(normal_like(self._data, mean, std, generator))
+    return self
+
+
+def bernoulli_(self, p=0.5, generator=None):
+    from ._torch_random import bernoulli_like
+
+    self._write(bernoulli_like(self._data, p._data if isinstance(p, Tensor) else p, generator))
+    return self
+
+
+def random_(self, low=0, high=None, generator=None):
+    from ._torch_random import random_like
+
+    self._write(random_like(self._data, low, high, generator))
+    return self
+
+
+def exponential_(self, lambd=1.0, generator=None):
+    from ._torch_random import exponential_like
+
+    self._write(exponential_like(self._data, lambd, generator))
+    return self
+
+
+def index_add_(self, dim, index, source, alpha=1):
+    from .ops._util import normalize_dim
+    from .ops.index_reduce import check_index_add
+
+    d = normalize_dim(dim, self.ndim)
+    check_index_add(self, d, index, source)
+    if self._needs_graph(source):
+        def fn(s):
+            z = s * 0
+            return s + _index_add_out(z, d, index, source * alpha)
+        return self._inplace_graph(fn)
+    arr, src = (self._data, source._data) if self.ndim else \
+        (self._data.reshape(1), source._data.reshape(-1))  # a 0-d tensor: one slot
+    xp.add.at(xp.moveaxis(arr, d, 0), index._data, xp.moveaxis(src * alpha, d, 0))
+    self._vc[0] += 1
+    return self
+
+
+def scatter_(self, dim, index, src=None, value=None, reduce=None):
+    from .ops import index as _ix
+
+    return _set_from(self, lambda s: _ix.scatter(s, dim, index, src, value, reduce), src)
+
+
+def scatter_add_(self, dim, index, src):
+    from .ops import index as _ix
+
+    return _set_from(self, lambda s: _ix.scatter_add(s, dim, index, src), src)
+
+
+def _set_from(self, fn, *others):
+    if self._needs_graph(*others):
+        return self._inplace_graph(fn)
+    with no_grad():
+        self._write(fn(self.detach())._data)
+    return self
+
+
+def _index_add_out(z, d, index, source):
+    from .ops.index import IndexAddZeros
+
+    return IndexAddZeros.apply(source, idx=index._data, dim=d, shape=z.shape)
+
+
 HAND_WRITTEN = {name: globals()[name] for name in (
     "add_", "sub_", "_fused_axpy_", "mul_", "div_", "pow_", "neg_", "clamp_", "clamp_min_",
     "clamp_max_", "maximum_", "sqrt_", "exp_", "abs_", "sign_", "relu_", "sigmoid_", "tanh_",
-    "lerp_")}
+    "lerp_", "uniform_", "normal_", "bernoulli_", "random_", "exponential_", "index_add_",
+    "scatter_", "scatter_add_")}
 
 
 def bind():

@@ -272,3 +272,14 @@ def test_set_anomaly_enabled():
 
 def test_no_op_setup_functions():
     _same(lambda L: (L.init_num_threads(), L.prepare_multiprocessing_environment("/tmp")))
+
+
+def test_size_of_a_dim_of_a_0d_tensor_raises_torchs_index_error():
+    messages = []
+    for lib in (torch, gradstep):
+        for d in (0, -1, 1):
+            with pytest.raises(IndexError) as info:
+                lib.tensor(1.0).size(d)
+            messages.append(str(info.value))
+    assert messages[:3] == messages[3:]
+    assert gradstep.zeros(2, 3).size(-1) == 3
