@@ -156,7 +156,6 @@ from .ops.elementwise import (
     where,
 )
 from .ops.index import (
-    argsort,
     gather,
     index_select,
     masked_fill,
@@ -164,9 +163,7 @@ from .ops.index import (
     nonzero,
     scatter,
     scatter_add,
-    sort,
     take_along_dim,
-    topk,
 )
 from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv, outer
 from .ops.pointwise import fmod, frac, nan_to_num, sgn
@@ -227,6 +224,7 @@ from .ops.shape import (
     unsqueeze,
     vstack,
 )
+from .ops.sorting import argsort, sort, topk
 from .random import (
     Generator,
     default_generator,

@@ -642,6 +642,7 @@ def _bind_ops():
     from .ops import linalg as L
     from .ops import reduce as R
     from .ops import shape as S
+    from .ops import sorting as O
 
     _ops_index = I  # for the methods above that use them (no import per call)
     T = Tensor
@@ -717,8 +718,9 @@ def _bind_ops():
     # indexing
     T.__getitem__ = I.getitem
     for name in ("index_select", "gather", "scatter", "scatter_add", "masked_fill",
-                 "masked_select", "take_along_dim", "sort", "argsort", "topk", "nonzero"):
+                 "masked_select", "take_along_dim", "nonzero"):
         setattr(T, name, getattr(I, name))
+    T.sort, T.argsort, T.topk = O.sort, O.argsort, O.topk
     T.detach_ = Tensor.detach_
 
 

@@ -12,7 +12,7 @@ from .. import return_types as rt
 from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
-from .index import _Sorted
+from .sorting import _Sorted
 
 
 def _make(arr):

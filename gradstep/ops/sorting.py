@@ -1,0 +1,67 @@
+"""Ordering: ``sort``, ``argsort`` and ``topk``, the values and the indices that order them.
+
+Sorting is stable (NumPy's stable argsort; descending order sorts the flipped keys, so equal
+values keep their order and NaN sorts last, as torch's); the values are picked along ``dim``
+by one ``_Sorted`` node, whose backward scatters the gradient back to the picked places.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Node
+from ..backend import xp
+from ._util import normalize_dim
+from .index import ScatterAddZeros
+
+
+class _Sorted(Node):
+    """Values picked by an index array along ``dim`` (sort and topk)."""
+
+    holds_saved = True  # the indices, as torch saves them
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp.take_along_axis(a, self.idx, axis=self.dim)
+
+    def backward(self, g):
+        return ScatterAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
+
+
+def sort(a, dim=-1, descending=False, stable=False):
+    from .._tensor import Tensor
+    from ..return_types import sort as sort_result
+
+    d = normalize_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return sort_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
+    data = a._data
+    if descending:
+        # stable descending order: sort the negated keys (NaN last like torch's ascending)
+        idx = xp.flip(xp.argsort(xp.flip(data, d), axis=d, kind="stable"), d)
+        idx = (data.shape[d] - 1) - idx
+    else:
+        idx = xp.argsort(data, axis=d, kind="stable")
+    idx = idx.astype(xp.int64)
+    vals = _Sorted.apply(a, idx=idx, dim=d, _name="SortBackward0")
+    return sort_result(vals, Tensor._make(idx))
+
+
+def argsort(a, dim=-1, descending=False, stable=False):
+    return sort(a, dim, descending, stable).indices
+
+
+def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    from .._tensor import Tensor
+    from ..return_types import topk as topk_result
+
+    d = normalize_dim(dim, a.ndim) if a.ndim else 0
+    n = a.shape[d] if a.ndim else 1
+    if a.dtype.name == "bool":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    if a.ndim == 0:
+        return topk_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
+    s = sort(a, d, descending=largest)
+    idx = xp.take(s.indices._data, xp.arange(k), axis=d)
+    vals = _Sorted.apply(a, idx=idx, dim=d, _name="TopkBackward0")
+    return topk_result(vals, Tensor._make(idx))
