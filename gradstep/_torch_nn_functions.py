@@ -103,8 +103,10 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):  # noqa: A
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
                         reduction=1):
-    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                 reduction=_reduction(reduction))
+    from .nn._functional.loss import triplet_margin_loss_unchecked
+
+    return triplet_margin_loss_unchecked(anchor, positive, negative, margin, p, eps, swap,
+                                         _reduction(reduction))
 
 
 def _feature_mask(input, p, train, fn):  # noqa: A002

@@ -3,13 +3,14 @@ cummin, logcumsumexp, diff, kthvalue, median, nanmedian, mode, quantile, nanquan
 aminmax, isin, argwhere, take, put.
 
 Order statistics pick elements by a stable sort (NaN last, as torch), so tied values report
-the index torch reports; their gradient flows to the picked element (``_Sorted``).
+the index torch reports; their gradient flows to the picked element (``_Sorted``), except
+median()/nanmedian() of all elements, whose gradient the tied elements share (``_EvenlyShared``).
 """
 
 from __future__ import annotations
 
 from .. import return_types as rt
-from ..autograd.function import Node, as_torch_node
+from ..autograd.function import Node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
 from .sorting import _Sorted
@@ -322,9 +323,8 @@ def _median(input, dim, keepdim, ignore_nan, name):  # noqa: A002
     if dim is None:
         if input.numel() == 0:
             return _make(xp.full((), xp.nan, input._data.dtype))
-        flat = input.reshape(-1)
-        idx = _median_idx(flat._data, 0, ignore_nan).reshape(1)
-        return as_torch_node(_Sorted.apply(flat, idx=idx, dim=0, _name=name).reshape(()), name)
+        idx = _median_idx(input._data.reshape(-1), 0, ignore_nan)
+        return _EvenlyShared.apply(input, idx=int(idx[0]), _name=name)
     a = input if input.ndim else input.reshape(1)
     d = normalize_dim(dim, a.ndim)
     if a.shape[d] == 0:
@@ -334,6 +334,24 @@ def _median(input, dim, keepdim, ignore_nan, name):  # noqa: A002
     if not input.ndim:
         vals, ind = vals.reshape(()), ind.reshape(())
     return (rt.nanmedian if ignore_nan else rt.median)(vals, ind)
+
+
+class _EvenlyShared(Node):
+    """median()/nanmedian() of all elements: the gradient is shared evenly by every element
+    equal to the result (every NaN for a NaN result), as torch's evenly_distribute_backward;
+    the reductions along a dim give it to the returned index instead."""
+
+    saves = (0,)
+    saves_output = True
+
+    def forward(self, a):
+        return a.reshape(-1)[self.idx].copy()
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        out = self.saved_output
+        mask = (a.isnan() if bool(out.isnan()) else a == out).to(g.dtype)
+        return g * mask / mask.sum()
 
 
 def median(input, dim=None, keepdim=False):  # noqa: A002

@@ -53,13 +53,26 @@ def check_same_dtype(input, source, name):  # noqa: A002
 
 
 def check_index_add(input, d, index, source):  # noqa: A002
-    """torch's argument checks of ``index_add`` (dtypes, index type, shapes, index range)."""
-    check_same_dtype(input, source, "index_add")
+    """torch's argument checks of ``index_add``, in its order (index rank and type, dtypes,
+    index count, shapes, index range)."""
+    if index.ndim > 1:
+        raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
+                         f"{index.ndim} with type: {dtype_title(index.dtype)} and size: "
+                         f"{list(index.shape)}")
     if index.dtype.name not in ("int32", "int64"):
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
                            f"{dtype_title(index.dtype)}")
+    check_same_dtype(input, source, "index_add")
+    if d and d >= source.ndim:
+        raise RuntimeError(f"index_add_(): Indexing dim {d} is out of bounds of the source tensor "
+                           f"with dim {source.ndim}")
+    count = source.shape[d] if source.ndim else 1
+    if index.numel() != count:
+        raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal "
+                           f"to source.size(dim): ({count}), for dim: {d}")
     shape, src = list(input.shape), list(source.shape)
-    if source.ndim and (len(src) != len(shape) or src[:d] + src[d + 1:] != shape[:d] + shape[d + 1:]):
+    outside = (lambda s: s[:d] + s[d + 1:]) if source.ndim and input.ndim else (lambda s: s)
+    if len(src) != len(shape) or outside(src) != outside(shape):
         raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
                            f"specified dimension. Got self.shape = {shape} source.shape = {src}")
     idx, n = index._data, shape[d] if shape else 1
@@ -131,10 +144,12 @@ def masked_scatter(input, mask, source):  # noqa: A002
 
 
 _REDUCES = ("sum", "prod", "mean", "amax", "amin")
+# torch's forward also takes "max"/"min" for amax/amin, but its backward refuses them
+_FORWARD_ONLY_ALIASES = {"max": "amax", "min": "amin"}
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noqa: A002
-    if reduce not in _REDUCES:
+    if reduce not in _REDUCES and reduce not in _FORWARD_ONLY_ALIASES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
     d = normalize_dim(dim, max(input.ndim, 1))
@@ -146,7 +161,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noq
         return base.scatter_add(d, idx_t, src)
     if reduce == "mean":
         return _scatter_mean(input, d, idx_t, src, include_self)
-    return _scatter_extreme(input, d, idx_t, src, reduce, include_self)
+    return _scatter_extreme(input, d, idx_t, src, _FORWARD_ONLY_ALIASES.get(reduce, reduce),
+                            include_self, refused=reduce if reduce in _FORWARD_ONLY_ALIASES else None)
 
 
 def _touched(input, d, idx):
@@ -177,8 +193,9 @@ def _scatter_mean(input, d, idx, src, include_self):
     return total.div(_make(count), rounding_mode="floor")
 
 
-def _scatter_extreme(input, d, idx, src, reduce, include_self):
-    """amax/amin/prod: the value on arrays, torch's gradient attached by a zero-valued term."""
+def _scatter_extreme(input, d, idx, src, reduce, include_self, refused=None):
+    """amax/amin/prod: the value on arrays, torch's gradient attached by a zero-valued term;
+    ``refused``: the alias ("max"/"min") whose backward raises, as torch's does."""
     from .index import _along_axis_index
 
     a, s = input._data, src._data
@@ -208,7 +225,8 @@ def _scatter_extreme(input, d, idx, src, reduce, include_self):
         share = eq_self & (include_self | ~hit)
         w_self = xp.where(hit, share / xp.where(count == 0, 1, count), 1.0).astype(a.dtype)
         w_src = (eq_src / xp.where(count == 0, 1, count)[pos]).astype(a.dtype)
-    return _ScatterExtreme.apply(input, src, out=out, w_self=w_self, w_src=w_src, idx=idx, d=d)
+    return _ScatterExtreme.apply(input, src, out=out, w_self=w_self, w_src=w_src, idx=idx, d=d,
+                                 refused=refused)
 
 
 class _ScatterExtreme(Node):
@@ -223,6 +241,9 @@ class _ScatterExtreme(Node):
         return self.__dict__.pop("out")
 
     def backward(self, g):
+        if self.refused:
+            raise RuntimeError("Expected 'reduce' to be one of 'sum', 'prod', 'mean', 'amax', "
+                               f"'amin' but got {self.refused}.")
         return g * _make(self.w_self), g.gather(self.d, self.idx) * _make(self.w_src)
 
 

@@ -114,6 +114,9 @@ CASES = [
     # second-order MAML (autograd.grad over params.values()) and a vmap(hessian) PINN whose
     # loss must reach the weights passed beside the differentiated input
     Case("meta_pinn.py"),
+    # STN from an identity theta (samples on pixel centres and borders, where torch's one-sided
+    # bilinear grid gradient needs its exact grid), FGSM/PGD, modulated conv, GIoU box loss
+    Case("vision_recipes.py"),
 ]
 
 

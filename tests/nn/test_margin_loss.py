@@ -87,3 +87,18 @@ def test_multilabel_margin_loss_at_hinge_ties_and_inf_in_unlabelled_rows():
     for red in ("none", "sum", "mean"):
         assert disagreement(lambda L, a, b, r=red: L.nn.functional.multilabel_margin_loss(
             a, b, reduction=r), x, t, tol="sum", n=32) is None
+
+
+@pytest.mark.parametrize("margin,reduction,exc", [(0.0, "mean", ValueError), (-2, "sum", ValueError),
+                                                  (0.0, "bad", ValueError)])
+def test_functional_triplet_margin_loss_refuses_non_positive_margin(margin, reduction, exc):
+    """nn.functional checks the reduction, then the margin; torch.triplet_margin_loss (the
+    ATen op) takes any margin."""
+    messages = []
+    for lib in (torch, gradstep):
+        a = lib.ones(2, 3)
+        with pytest.raises(exc) as info:
+            lib.nn.functional.triplet_margin_loss(a, a, a, margin=margin, reduction=reduction)
+        messages.append(str(info.value))
+        assert lib.triplet_margin_loss(a, a, a, 0.0, 2.0, 1e-6, False, 1).item() == 0.0
+    assert messages[1] == messages[0]

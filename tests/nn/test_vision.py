@@ -96,3 +96,42 @@ def test_errors(call, exc):
 def test_align_corners_default_warns():
     with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
         F(gradstep).grid_sample(gradstep.zeros(1, 1, 3, 3), gradstep.zeros(1, 2, 2, 2))
+
+
+@pytest.mark.parametrize("ac", [False, True])
+def test_identity_affine_grid_is_bitwise_torchs(ac):
+    """The STN tutorial starts from an identity theta: its grid points sit on the pixel centres,
+    where the bilinear grid gradient is one-sided and its side depends on the last bit of the
+    grid, so the grid must equal torch's exactly (not to a tolerance). float32 only: torch's float64
+    linspace differs from gradstep's by an ulp at a few points (reported, not fixed here)."""
+    for n in [2, 3, 5, 7, 10, 16, 24, 28, 31, 64]:
+        size = (1, 1, n, n + 1)
+        theta = torch.tensor([[[1.0, 0, 0], [0, 1, 0]]])
+        expected = torch.nn.functional.affine_grid(theta, size, align_corners=ac).numpy()
+        got = F(gradstep).affine_grid(gradstep.tensor(theta.numpy()), size,
+                                      align_corners=ac).numpy()
+        np.testing.assert_array_equal(got, expected, err_msg=f"size {size}")
+
+
+@pytest.mark.parametrize("size", [(2, 1, 28, 28), (2, 2, 9, 12), (2, 2, 5, 6, 7)])
+@pytest.mark.parametrize("pm", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("ac", [False, True])
+def test_identity_transform_grid_gradient(size, pm, ac):
+    """Gradient of theta at the identity (the STN tutorial's start: every sample on a pixel
+    centre, whole rows on the borders). Bilinear is not differentiable there; torch takes the
+    floor side and, for border/reflection, counts a border as outside (zero gradient), so a
+    one-ulp grid difference or a pass-through clamp gradient changes whole rows.
+    Tolerance: sums of ~700 float32 products of O(1) terms -> 1e-5 of the largest entry."""
+    rng = np.random.default_rng(0)
+    x = rng.random(size, dtype=np.float32)
+    weights = rng.standard_normal(size).astype(np.float32)
+    k = len(size) - 2
+    theta = np.tile(np.eye(k, k + 1, dtype=np.float32), (size[0], 1, 1))
+    grads = []
+    for L in (torch, gradstep):
+        t = L.tensor(theta, requires_grad=True)
+        grid = F(L).affine_grid(t, size, align_corners=ac)
+        out = F(L).grid_sample(L.tensor(x), grid, padding_mode=pm, align_corners=ac)
+        (out * L.tensor(weights)).sum().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=0, atol=1e-5 * np.abs(grads[0]).max())

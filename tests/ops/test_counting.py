@@ -148,3 +148,22 @@ def test_errors_match_torch():
         with pytest.raises(type(theirs.value)) as ours:
             case(gradstep)
         assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("fn", ["median", "nanmedian"])
+@pytest.mark.parametrize("data", [[1.0, 2, 2, 0, 0, -1], [3.0, 1, 3, 3],
+                                  [1.0, float("nan"), 2, float("nan")],
+                                  [float("nan"), float("nan")], [[1.0, 2], [2, 1]]])
+def test_full_median_shares_gradient_among_ties(fn, data):
+    """median()/nanmedian() with no dim share the gradient evenly among every element equal to
+    the result (all NaNs for a NaN result), unlike the dim forms (the returned index only).
+    Exact: each share is 1/count of the upstream gradient."""
+    grads = []
+    for lib in (torch, gradstep):
+        x = lib.tensor(data, requires_grad=True)
+        value = getattr(x, fn)()
+        (value * 3).backward()
+        grads.append(x.grad.numpy())
+        assert value.grad_fn.name() == ("NanmedianBackward0" if fn == "nanmedian"
+                                        else "MedianBackward0")
+    np.testing.assert_array_equal(grads[1], grads[0])

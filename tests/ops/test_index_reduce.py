@@ -128,3 +128,48 @@ def test_grad_fn_names_match_torch():
                  a.index_put((i,), s, accumulate=True)]
         return [o.grad_fn.name() for o in outs]
     assert names(gradstep) == names(torch)
+
+
+@pytest.mark.parametrize("alias", ["max", "min"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_max_min_aliases_forward_only(alias, include_self):
+    """torch's scatter_reduce takes "max"/"min" as amax/amin in the forward (user code written
+    for segment softmax does), but its backward refuses them with a RuntimeError."""
+    x = np.array([5.0, -5, 0, 0], np.float32)
+    src = np.array([1.0, 2, -3, 4], np.float32)
+    idx = [0, 0, 1, 1]
+    outs = []
+    for lib in (torch, gradstep):
+        s = lib.tensor(src, requires_grad=True)
+        out = lib.tensor(x).scatter_reduce(0, _idx(lib, idx), s, alias, include_self=include_self)
+        outs.append(out.detach().numpy())
+        with pytest.raises(RuntimeError, match=f"'amin' but got {alias}"):
+            out.sum().backward()
+        plain = lib.zeros(4).scatter_reduce_(0, _idx(lib, idx), lib.tensor(src), alias)
+        outs.append(plain.numpy())
+    np.testing.assert_array_equal(outs[2], outs[0])
+    np.testing.assert_array_equal(outs[3], outs[1])
+
+
+@pytest.mark.parametrize("self_shape,dim,index,source_shape,exc", [
+    ((4,), 0, [0, 1], (3,), RuntimeError),  # count != source.size(dim)
+    ((4, 2), 1, [0, 1, 1], (4, 2), RuntimeError),
+    ((4, 2), 0, [[0, 1]], (2, 2), IndexError),  # not a vector
+    ((3,), 0, [0], (), RuntimeError),  # 0-d source into a 1-d self: shapes differ
+    ((), 0, [0], (1,), RuntimeError),
+    ((3, 2), 0, [0, 2], (2, 3), RuntimeError),
+    ((3, 2), 1, [0, 1], (2,), RuntimeError),  # dim 1 beyond a 1-d source
+])
+def test_index_add_inplace_errors_match_torch(self_shape, dim, index, source_shape, exc):
+    messages = []
+    for lib in (torch, gradstep):
+        with pytest.raises(exc) as info:
+            lib.zeros(self_shape).index_add_(dim, _idx(lib, index), lib.ones(source_shape))
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
+
+
+def test_index_add_zero_dim_self_and_source():
+    for lib in (torch, gradstep):
+        out = lib.zeros(()).index_add_(0, _idx(lib, [0]), lib.ones(()))
+        assert out.item() == 1.0

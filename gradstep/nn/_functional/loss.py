@@ -739,10 +739,19 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
     return _reduce(loss, reduction)
 
 
-@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if margin <= 0:  # nn.functional's check; torch.triplet_margin_loss takes any margin
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    return triplet_margin_loss_unchecked(anchor, positive, negative, margin, p, eps, swap,
+                                         reduction)
+
+
+@autocast_op("triplet_margin_loss")
+def triplet_margin_loss_unchecked(anchor, positive, negative, margin, p, eps, swap, reduction):
+    """torch.triplet_margin_loss: max(d(a, p) - d(a, n) + margin, 0), any margin."""
     dim = anchor.ndim - 1
 
     def dist(a, b):

@@ -31,13 +31,17 @@ def _const(arr):
 
 
 def _base_coords(n, align_corners, dtype):
-    """torch's base grid positions along one dim of ``n`` points in [-1, 1]."""
+    """torch's base grid positions along one dim of ``n`` points in [-1, 1], rounded as torch
+    rounds them (its ``linspace``, then ``* (n - 1)`` and ``/ n`` in ``dtype``): an identity
+    ``theta`` must land exactly where torch's does, on or beside the pixel centres, where the
+    bilinear grid gradient is one-sided and the side depends on the last bit."""
+    from ..._creation import linspace
+
     if n <= 1:
-        pos = xp.zeros(n, dtype)
-    else:
-        pos = xp.linspace(-1, 1, n).astype(dtype)
+        return xp.zeros(n, dtype.np)
+    pos = linspace(-1, 1, n, dtype=dtype)._data
     if not align_corners:
-        pos = pos * dtype.type((n - 1) / n)
+        pos = (pos * dtype.np.type(n - 1)) / dtype.np.type(n)
     return pos
 
 
@@ -66,7 +70,7 @@ def affine_grid(theta, size, align_corners=None):
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
     dt = theta.dtype.np
-    axes = [_base_coords(s, align_corners, dt) for s in reversed(spatial)]  # x, y(, z)
+    axes = [_base_coords(s, align_corners, theta.dtype) for s in reversed(spatial)]  # x, y(, z)
     mesh = xp.meshgrid(*[axes[i] for i in reversed(range(k))], indexing="ij")  # (D,)H,W
     base = xp.stack([mesh[k - 1 - i] for i in range(k)] + [xp.ones_like(mesh[0])], axis=-1)
     base = _const(base.reshape(1, -1, k + 1).astype(dt))
@@ -86,14 +90,22 @@ def _reflect(coord, twice_low, twice_high):
     return where(odd, span - extra + lo, extra + lo)
 
 
+def _clip(coord, size):
+    """``coord`` clamped to ``[0, size - 1]`` with torch's gradient: zero outside and *on* the
+    borders (its ``clip_coordinates_set_grad`` counts a border as out of bounds), where plain
+    ``clamp`` would pass it. An identity grid puts whole rows exactly on the borders."""
+    strictly_inside = _const((coord._data > 0) & (coord._data < size - 1))
+    return where(strictly_inside, coord, coord.detach().clamp(0, size - 1))
+
+
 def _source(coord, size, padding_mode, align_corners):
     coord = ((coord + 1) / 2) * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
     if padding_mode == "border":
-        return coord.clamp(0, size - 1)
+        return _clip(coord, size)
     if padding_mode == "reflection":
         coord = (_reflect(coord, 0, 2 * (size - 1)) if align_corners
                  else _reflect(coord, -1, 2 * size - 1))
-        return coord.clamp(0, size - 1)
+        return _clip(coord, size)
     return coord
 
 
