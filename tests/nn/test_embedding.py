@@ -107,3 +107,23 @@ def test_embedding_bag_refuses_an_offset_past_the_input():
     w = gradstep.randn(4, 3)
     with pytest.raises(RuntimeError, match="offsets\\[-1\\] can not be greater than input's"):
         gradstep.nn.functional.embedding_bag(gradstep.tensor([1, 2]), w, gradstep.tensor([0, 3]))
+
+
+@pytest.mark.parametrize("args", [
+    ([1, 2], [1]),  # offsets[0] must be 0
+    ([1, 7], [0]),  # an index past the table
+    ([[1, 7]], None),  # 2-D input, same check
+    ([-1, 2], [0]),  # a negative index
+    ([1.0, 2.0], [0]),  # float indices
+], ids=str)
+def test_embedding_bag_refuses_bad_input_with_torchs_error(args):
+    """Found by a probe: F.embedding_bag accepted offsets[0] != 0 and raised IndexError for a bad
+    index, where torch raises RuntimeError (code written ``except RuntimeError`` missed it)."""
+    seen = []
+    for lib in (torch, gradstep):
+        lib.manual_seed(0)
+        bag = lib.nn.EmbeddingBag(5, 2)
+        with pytest.raises(RuntimeError) as info:
+            bag(lib.tensor(args[0]), None if args[1] is None else lib.tensor(args[1]))
+        seen.append(str(info.value).splitlines()[0])
+    assert seen[1] == seen[0]

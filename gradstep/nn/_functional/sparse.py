@@ -6,6 +6,7 @@ from ..._tensor import Tensor
 from ...autograd.function import Node
 from ...autograd.grad_mode import no_grad
 from ...backend import xp
+from ...ops._util import dtype_title
 from ...ops.index import one_hot
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -74,16 +75,22 @@ class EmbeddingGrad(Node):
         return out
 
 
-def _check_indices(input, num):  # noqa: A002
+def _check_indices(input, num, op="embedding"):  # noqa: A002
     if not isinstance(input, Tensor):
-        raise TypeError(f"embedding(): argument 'indices' must be Tensor, not {type(input).__name__}")
+        raise TypeError(f"{op}(): argument 'indices' must be Tensor, not {type(input).__name__}")
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-            f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)"
+            f"Long, Int; but got torch.{dtype_title(input.dtype)}Tensor instead (while checking "
+            f"arguments for {op})"
         )
     idx = input._data
-    if idx.size and (idx.min() < 0 or idx.max() >= num):
+    if op == "embedding_bag":  # the bag kernel names the first bad position, as a RuntimeError
+        bad = xp.nonzero((idx < 0) | (idx >= num))[0]
+        if bad.size:
+            raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(idx[bad[0]])} which "
+                               f"is not in the valid range [0, {num})")
+    elif idx.size and (idx.min() < 0 or idx.max() >= num):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
         raise IndexError(
             f"index out of range in self: index {bad} is not in [0, {num}) for an embedding "
@@ -166,6 +173,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
         if offsets is None:
             raise ValueError("offsets has to be a 1D Tensor but got None")
         starts = offsets._data.astype(xp.int64)
+        if starts.size and starts[0] != 0:
+            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
+                               f"has to start from position 0. However, got {int(starts[0])}")
         if starts.size and starts[-1] > input.shape[0]:
             raise RuntimeError(f"offsets[-1] can not be greater than input's length "
                                f"{input.shape[0]} but got offsets[-1] of {int(starts[-1])}")
@@ -175,7 +185,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
     num = weight.shape[0]
-    idx = _check_indices(flat, num)
+    idx = _check_indices(flat, num, "embedding_bag")
     pad = _padding_index(padding_idx, num)
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
