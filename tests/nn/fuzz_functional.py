@@ -19,6 +19,7 @@ import math
 import warnings
 
 import numpy as np
+import torch
 
 from tests.ops.fuzz_gen import NNF, SPECIAL
 from tests.ops.fuzz_ops import DT, Case, Inp
@@ -104,6 +105,7 @@ def gen_conv(nd):
             kw["stride"] = tup_or_int(r, (1, 1, 2, 3), nd)
         if r.p(0.4):
             kw["dilation"] = tup_or_int(r, (1, 2), nd)
+        _finite_for_onednn(x, w, kw, False)
         return Case(f"conv{nd}d", NNF(f"conv{nd}d"), (x, w, bias), kw, tol="mm",
                     n=max(cin // groups, 1) * numel(k) + 1)
     return gen
@@ -125,9 +127,43 @@ def gen_conv_transpose(nd):
         outpad = 0 if r.p(0.4) else tuple(r.int(0, m - 1 + (r.p(0.05))) for m in limit)
         kw = {"stride": stride, "padding": tup_or_int(r, (0, 0, 1), nd),
               "output_padding": outpad, "groups": groups, "dilation": dilation}
+        _finite_for_onednn(x, w, kw, True)
         return Case(f"conv_transpose{nd}d", NNF(f"conv_transpose{nd}d"), (x, w, bias), kw,
                     tol="mm", n=cin * numel(k) + 1)
     return gen
+
+
+def _finite_for_onednn(x, w, kw, transposed):
+    """Make an inf/NaN weight (and a transposed convolution's input) finite where torch runs
+    the convolution on oneDNN.
+
+    Where an inf meets a zero (the padding, or the grid an input gradient or a transposed
+    convolution scatters over), 0 * inf is NaN or not by kernel. torch's native kernels are
+    consistent, and gradstep follows them: im2col multiplies the padding (a convolution's
+    output, a transposed one's input and weight gradients: NaN), col2im adds only the taps
+    that reach a pixel (a convolution's input gradient, a transposed one's output). oneDNN
+    (float32, picked by a heuristic that counts threads) does either, by its implementation
+    for the shape and the CPU's ISA (NaN at input-gradient pixels past the last window, say).
+    torch names the backend it picks."""
+    arrays = (w, x) if transposed else (w,)
+    if w.base.dtype != np.float32 or all(np.isfinite(a.base).all() for a in arrays):
+        return
+    nd = w.base.ndim - 2
+    stride = list(expand(kw.get("stride", 1), nd))
+    dilation = list(expand(kw.get("dilation", 1), nd))
+    pad = kw.get("padding", 0)
+    pad = [0] * nd if isinstance(pad, str) else list(expand(pad, nd))
+    outpad = list(expand(kw.get("output_padding", 0), nd)) if transposed else [0] * nd
+    xt = torch.from_numpy(np.ascontiguousarray(x.logical()))
+    wt = torch.from_numpy(np.ascontiguousarray(w.logical()))
+    try:
+        backend = torch._C._select_conv_backend(xt, wt, None, stride, pad, dilation, transposed,
+                                                outpad, kw["groups"], None)
+    except (RuntimeError, TypeError):
+        return  # an invalid call: both libraries raise
+    if not str(backend).split(".")[-1].startswith("Slow"):
+        for a in arrays:
+            a.base = np.where(np.isfinite(a.base), a.base, np.float32(1.5))
 
 
 # ---------------------------------------------------------------- pooling
@@ -153,8 +189,32 @@ def gen_max_pool(nd):
         if r.p(0.3):
             kw["dilation"] = tup_or_int(r, (1, 2), nd)
         kw["return_indices"] = r.p(0.5)
+        if _index_past_plane(sp, k, kw):
+            x.rg = False  # torch's backward would write out of bounds (see the helper)
         return Case(f"max_pool{nd}d", NNF(f"max_pool{nd}d"), (x, k), kw, loose_index=True)
     return gen
+
+
+def _index_past_plane(sp, k, kw):
+    """Whether a window of this max pool lies wholly in the padding and torch's index for it
+    (the flat position of its first non-negative taps) is past the input plane: torch's
+    backward adds that window's gradient at the index unchecked, corrupting memory (seen as
+    'double free or corruption'), so such calls are compared forward only."""
+    nd = len(sp)
+    k, s = expand(k, nd), expand(kw.get("stride", k), nd)
+    p, d = expand(kw.get("padding", 0), nd), expand(kw.get("dilation", 1), nd)
+    flat = np.zeros((), dtype=np.int64)
+    for i in range(nd):
+        span = sp[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1
+        out = (-(-span // s[i]) if kw.get("ceil_mode") else span // s[i]) + 1
+        if kw.get("ceil_mode") and (out - 1) * s[i] >= sp[i] + p[i]:
+            out -= 1
+        if out <= 0:
+            return False  # both libraries raise
+        start = np.arange(out) * s[i] - p[i]
+        taps = np.where(start < 0, start + (-start + d[i] - 1) // d[i] * d[i], start)
+        flat = flat[..., None] * sp[i] + taps
+    return bool(flat.size and flat.max() >= numel(sp))
 
 
 def gen_avg_pool(nd):
@@ -251,8 +311,10 @@ def gen_batch_norm(r):
     kw = {"training": r.p(0.6), "momentum": r.choice((0.1, 0.5, 1.0, 0.0)),
           "eps": r.choice((1e-5, 1e-3))}
     count = numel(x.shape) // c
+    cond = norm_conditioning(np.moveaxis(x.logical(), 1, 0).reshape(c, -1), kw["eps"]) \
+        if kw["training"] else 1.0  # batch statistics: a channel of equal values, say
     return Case("batch_norm", _with_stats("batch_norm"), (x, rm, rv, w, b), kw, tol="sum",
-                n=4 * count)
+                n=4 * count * cond)
 
 
 def gen_instance_norm(r):

@@ -125,3 +125,28 @@ def test_threshold_and_prelu_at_nan_and_inf():
     assert disagreement(lambda L, a: L.nn.functional.threshold(a, 0.5, 3.5), x) is None
     for w in (np.array([0.25]), np.array([0.1, -0.5, 2.0])):  # an inf: weight gradient 0
         assert disagreement(lambda L, a, w: L.nn.functional.prelu(a, w), x, w, tol="ulp") is None
+
+
+# ---- found by tests/nn/test_functional_differential.py
+NAN_ACTIVATIONS = [("hardshrink", {"lambd": 0.5}), ("hardshrink", {"lambd": 0.0}),
+                   ("softshrink", {"lambd": 0.5}), ("softshrink", {"lambd": 0.0}),
+                   ("elu", {"alpha": 0.5}), ("celu", {"alpha": 1.5}), ("selu", {}),
+                   ("hardtanh", {}), ("relu6", {}), ("hardswish", {})]
+
+
+@pytest.mark.parametrize("name,kw", NAN_ACTIVATIONS)
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_gradient_at_nan_is_torchs_scalar_kernels(name, kw, dt):
+    # torch's vectorized loop (whole chunks of two vectors of a contiguous run: 8 elements or
+    # more on any CPU) answers otherwise; three elements all run its scalar loop, whose
+    # comparisons with NaN are false: the shrinks pass the gradient, elu-likes scale it
+    from tests.ops.fuzz_ops import disagreement
+
+    x = np.array([np.nan, -0.25, 1.5], dtype=dt)
+    g = np.array([0.75, -1.25, 2.0], dtype=dt)
+    for lib in (gradstep, torch):
+        a = lib.tensor(x, requires_grad=True)
+        getattr(lib.nn.functional, name)(a, **kw).backward(lib.tensor(g))
+        assert np.isfinite(a.grad.numpy()[0])  # the scalar kernel's answer: the case
+    assert disagreement(lambda L, a: getattr(L.nn.functional, name)(a, **kw), x,
+                        tol="ulp") is None

@@ -30,8 +30,8 @@ def _layers():
         t[f"max_pool{nd}d"] = L.gen_max_pool(nd)
         t[f"avg_pool{nd}d"] = L.gen_avg_pool(nd)
         t[f"adaptive_avg_pool{nd}d"] = L.gen_adaptive_avg(nd)
-    for nd in (1, 2):
         t[f"conv_transpose{nd}d"] = L.gen_conv_transpose(nd)
+    for nd in (1, 2):
         t[f"adaptive_max_pool{nd}d"] = L.gen_adaptive_max(nd)
         t[f"lp_pool{nd}d"] = L.gen_lp_pool(nd)
     t.update(batch_norm=L.gen_batch_norm, instance_norm=L.gen_instance_norm,
@@ -95,6 +95,14 @@ SKIPS: list[tuple[str, str, str, str]] = [
      "torch bug: nll_loss's backward refuses a non-contiguous N-d input (K-dim targets)"),
     ("interpolate", "mode='area'", "backward: torch raised.*Expected grad_output to have non-zero",
      "torch bug: adaptive average pooling to an empty output has no backward (an empty grad)"),
+    ("interpolate", "mode='trilinear'", r"np\.float32\(nan\) vs torch np\.float32\(-?inf\)",
+     "torch's float32 trilinear kernel can give an inf where, for inf inputs, its float64 "
+     "kernel (and gradstep, in either dtype) gives NaN (seen resizing (4, 1, 5) to 3)"),
+    ("pad", "mode='circular'", "gradstep raised RuntimeError: Padding value causes wrapping "
+     "around more than once: circular padding",
+     "torch bug: a circular pad larger than what a negative pad on the other side leaves "
+     "copies from the output being written: torch raises that the copy overlaps, or returns "
+     "uninitialized memory; gradstep raises"),
 ]
 
 

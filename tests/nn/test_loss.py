@@ -570,3 +570,24 @@ def test_mse_loss_of_empty_tensors_backpropagates_like_torch(reduction):
         outs.append((loss.detach().numpy(), a.grad.shape))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     assert tuple(outs[0][1]) == tuple(outs[1][1]) == (3, 0)
+
+
+@pytest.mark.parametrize("pos_weight", [[0.5, 1.0, 2.0], [0.3, 0.0, 1.0]])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_target_gradient_at_infinite_logits(pos_weight, reduction):
+    # torch's target gradient pos_weight * softplus(-x) - softplus(x): inf at x = -inf where
+    # a pos_weight below 1 made the composition's (pos_weight - 1) * softplus(-x) - x NaN
+    x = np.array([[-np.inf, np.inf, -np.inf], [1.5, -np.inf, np.inf]])
+    t = np.array([[0.2, 0.7, 0.4], [0.0, 0.5, 0.3]])
+    pw = np.array(pos_weight)
+    grads = []
+    for L in (gradstep, torch):
+        a, b = L.tensor(x, requires_grad=True), L.tensor(t, requires_grad=True)
+        loss = L.nn.functional.binary_cross_entropy_with_logits(a, b, reduction=reduction,
+                                                                pos_weight=L.tensor(pw))
+        loss.backward(L.ones_like(loss))
+        grads.append(b.grad.numpy())
+    assert np.isinf(grads[1][0, 0])  # the case: torch's inf where the composition is NaN
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, equal_nan=True)
+    assert disagreement(lambda L, a, b: L.nn.functional.binary_cross_entropy_with_logits(
+        a, b, reduction=reduction, pos_weight=L.tensor(pw)), x, t, tol="sum", n=16) is None

@@ -69,3 +69,32 @@ def test_non_constant_modes_take_negative_pads_as_torch(mode, pads):
 def test_unsupported_rank_for_non_constant_padding_is_not_implemented():
     with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 4D"):
         gradstep.nn.functional.pad(gradstep.zeros(2, 2, 2, 2), [1, 0], mode="reflect")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pads", [
+    ((2, 1), (-1, 0)), ((2, 3), (-2, -1)), ((2, 3), (-2, -2)), ((2, 3), (-4, 0)),
+    ((1, 2, 3), (-3, 0, -1, 0)), ((1, 2, 3), (-3, 0, -2, 0)), ((1, 2, 3), (-4, 0, 0, 0)),
+    ((1, 1, 2, 3), (-3, 0, -2, 0, -1, 0)), ((1, 1, 2, 3), (-3, 0, 0, 0, 0, 0)),
+])
+def test_negative_pads_cropping_to_nothing_as_torch(mode, shape, pads):
+    # reflect and replicate refuse an output empty in every padded dim (torch's kernels);
+    # every mode refuses a negative size; one empty dim among others is fine
+    import numpy as np
+
+    from tests.ops.fuzz_ops import disagreement
+    x = np.random.default_rng(0).standard_normal(shape)
+    assert disagreement(lambda L, x: L.nn.functional.pad(x, pads, mode=mode), x) is None
+
+
+@pytest.mark.parametrize("shape,pads", [((1, 3), (3, -1)), ((1, 3), (-1, 3)), ((1, 2), (-1, 2))])
+def test_circular_pad_wrapping_past_what_a_negative_pad_leaves_raises_as_torch(shape, pads):
+    # torch's copy overlaps the output it writes and raises; with nothing left (a (-1, 1) pad
+    # of one element) it returns uninitialized memory instead, where gradstep raises too
+    import numpy as np
+
+    from tests.ops.fuzz_ops import disagreement
+    x = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    assert disagreement(lambda L, x: L.nn.functional.pad(x, pads, mode="circular"), x) is None
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        gradstep.nn.functional.pad(gradstep.zeros(1, 1), [-1, 1], mode="circular")

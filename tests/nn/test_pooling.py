@@ -252,3 +252,82 @@ def test_adaptive_avg_pool_keeps_inf_and_nan_in_their_own_windows(nd, dt):
     for out in ([(3,), (7,), (10,), (1,)] if nd == 1 else [(3, 4), (1, 2), (5, 9), (2, 7)]):
         assert disagreement(lambda L, a, o=out: getattr(L.nn.functional, f"adaptive_avg_pool{nd}d")(
             a, o if nd == 2 else o[0]), x, tol="sum", n=16) is None
+
+
+# windows that no value beats: wholly in the padding (a dilation stepping over the input, or
+# ceil mode), or -inf values beside padding; torch reports them at the flat position of their
+# first non-negative taps (in no window at times) and sends their gradient there
+PADDING_WINDOWS = [  # (nd, shape, kwargs, whether the first column is -inf)
+    (1, (2, 2, 3), dict(kernel_size=2, stride=1, padding=1), True),
+    (2, (1, 2, 3, 1), dict(kernel_size=2, stride=1, padding=1, dilation=2), False),
+    (2, (1, 2, 3, 1), dict(kernel_size=2, stride=1, padding=1, dilation=2), True),
+    (2, (2, 1, 3, 1), dict(kernel_size=2, stride=2, padding=1, dilation=2, ceil_mode=True),
+     False),
+    (2, (2, 3, 3, 2), dict(kernel_size=2, stride=1, padding=1), True),
+    (3, (1, 2, 2, 3, 1), dict(kernel_size=2, stride=1, padding=1, dilation=2), False),
+    (3, (2, 1, 2, 3, 2), dict(kernel_size=2, stride=1, padding=1, dilation=(1, 2, 1)), True),
+]
+
+
+def _padding_window_input(shape, dt, with_neg_inf):
+    x = (np.random.default_rng(1).permutation(int(np.prod(shape))) - 4.0).reshape(shape)
+    if with_neg_inf:
+        x[..., 0] = -np.inf  # -inf beside the padding: torch's start index, not a padded tap
+    return x.astype(dt)
+
+
+@pytest.mark.parametrize("nd,shape,kw,with_neg_inf", PADDING_WINDOWS)
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_max_pool_windows_no_value_beats_match_torch(nd, shape, kw, with_neg_inf, dt):
+    x = _padding_window_input(shape, dt, with_neg_inf)
+    pool = f"max_pool{nd}d"
+    t_out, t_idx = getattr(F(torch), pool)(torch.tensor(x), **kw, return_indices=True)
+    plane = int(np.prod(shape[2:]))
+    assert torch.isinf(t_out).any() and 0 <= t_idx.min() and t_idx.max() < plane  # the case
+    check(lambda L, a: getattr(F(L), pool)(a, **kw, return_indices=True),
+          inputs=lambda d: [gradstep.tensor(x, requires_grad=True)], dtypes=(dt,))
+    # max_unpool with these indices: the same output, or the same error (an output_size
+    # out of its allowed range, or an index past it)
+    outs = []
+    for L in (gradstep, torch):
+        pooled = getattr(F(L), pool)(L.tensor(x), **kw, return_indices=True)
+        try:
+            outs.append(getattr(F(L), f"max_unpool{nd}d")(
+                *pooled, kw["kernel_size"], kw.get("stride"), kw["padding"],
+                output_size=shape[2:]))
+        except (RuntimeError, ValueError) as e:
+            outs.append(type(e))
+    if isinstance(outs[1], type):
+        assert outs[0] is outs[1]
+    else:
+        assert_close(outs[0], outs[1], dt)
+
+
+def test_max_pool_windows_no_value_beats_double_backward():
+    nd, shape, kw, with_neg_inf = PADDING_WINDOWS[2]
+    x = _padding_window_input(shape, "float64", with_neg_inf)
+    grads = []
+    for L in (gradstep, torch):
+        a = L.tensor(x, requires_grad=True)
+        g = L.tensor(np.arange(1.0, 7.0).reshape(1, 2, 3, 1), requires_grad=True)
+        (gx,) = L.autograd.grad(F(L).max_pool2d(a, **kw), a, g, create_graph=True)
+        gx.mul(L.arange(6.0).reshape(shape)).sum().backward()
+        grads.append((gx.detach(), g.grad))
+    for ours, theirs in zip(*grads):
+        assert_close(ours, theirs, "float64")
+
+
+def test_max_pool_index_past_the_plane_matches_torch_forward():
+    # torch's index for a window wholly in the padding can lie past the plane: its backward
+    # writes that gradient out of bounds (heap corruption), so gradstep's gradient there is
+    # only checked to be dropped, not against torch
+    x = np.arange(1.0, 4.0).reshape(1, 3, 1)
+    kw = dict(kernel_size=2, stride=1, padding=1, dilation=2, ceil_mode=True)
+    t_out, t_idx = F(torch).max_pool1d(torch.tensor(x), **kw, return_indices=True)
+    a = gradstep.tensor(x, requires_grad=True)
+    out, idx = F(gradstep).max_pool1d(a, **kw, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), t_out.numpy())
+    assert (t_idx >= 1).all()  # every window's index is past the 1-long plane
+    out.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.zeros_like(x))

@@ -123,3 +123,23 @@ def test_area_interpolation_to_an_empty_output_is_adaptive_pooling():
     x3 = np.random.default_rng(1).standard_normal((2, 2, 5, 5, 1))
     assert disagreement(lambda L, a: L.nn.functional.interpolate(
         a, mode="area", scale_factor=[2, 0.7, 0.7]), x3, rg=False) is None
+
+
+@pytest.mark.parametrize("mode,shape", [("linear", (1, 2, 3)), ("bilinear", (2, 1, 3, 1)),
+                                        ("bilinear", (1, 2, 2, 3)), ("trilinear", (1, 1, 2, 3, 2))])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("with_inf", [False, True])
+def test_linear_modes_copy_a_dim_whose_size_is_kept(mode, shape, align_corners, with_inf):
+    # torch's linear kernels take an unchanged size as a copy (the same tap twice, weights 1
+    # and 0), whatever the scale factor: 1.2 keeps a size of 2 or 3 and must not interpolate;
+    # an inf meets only its own 0 weight (NaN there, not in its neighbours)
+    from tests.ops.fuzz_ops import disagreement
+
+    x = np.random.default_rng(0).standard_normal(shape)
+    if with_inf:
+        x.flat[0], x.flat[-1] = np.inf, -np.inf
+    nd = len(shape) - 2
+    for kw in ({"scale_factor": 1.2}, {"scale_factor": (1.2,) * (nd - 1) + (2.0,)},
+               {"size": tuple(shape[2:-1]) + (2 * shape[-1],)}):
+        assert disagreement(lambda L, a, k=kw: L.nn.functional.interpolate(
+            a, mode=mode, align_corners=align_corners, **k), x, tol="sum", n=32) is None

@@ -245,17 +245,26 @@ def prelu(input, weight):  # noqa: A002
     return as_torch_node(E.where(positive, input, negative_part * weight), "PreluKernelBackward0")
 
 
+# The shrinks' gradient at a NaN input is torch's scalar kernel's, ``lambd`` bounds tested
+# false so the gradient passes, as gradstep's elu/celu/selu/hardtanh/hardswish follow their
+# scalar kernels. torch's vectorized kernels blend the other way (0 for the shrinks, NaN for
+# elu), on whole chunks of two vectors of a contiguous run (16 float32 or 8 float64 elements
+# for the shrinks, 32/16 for elu, as measured on AVX-512), the rest elementwise: which
+# elements a NaN meets which kernel depends on the layout, the size and the CPU, so no rule
+# of gradstep's own reproduces it.
 def hardshrink(input, lambd=0.5):  # noqa: A002
-    """x where |x| > lambd, else 0."""
-    return as_torch_node(E.where(input.abs() > lambd, input, input * 0), "HardshrinkBackward0")
+    """x where |x| > lambd, else 0.
+
+    At a NaN input the gradient passes (see the note above)."""
+    return as_torch_node(E.where(input.abs() <= lambd, input * 0, input), "HardshrinkBackward0")
 
 
 def softshrink(input, lambd=0.5):  # noqa: A002
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    zero = input * 0
-    out = E.where(input > lambd, input - lambd, E.where(input < -lambd, input + lambd, zero))
+    zero = input * 0  # at a NaN input the gradient passes (see above hardshrink)
+    out = E.where(input > lambd, input - lambd, E.where(input >= -lambd, zero, input + lambd))
     return as_torch_node(out, "SoftshrinkBackward0")
 
 

@@ -14,6 +14,7 @@ from ..._creation import zeros
 from ...amp._policy import autocast_op
 from ...autograd.function import as_torch_node
 from ...ops.shape import cat
+from . import conv_empty
 from .conv import _check_input, _geometry, _ntuple, conv2d, conv_transpose2d
 
 
@@ -103,7 +104,8 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     full = [(i - 1) * s + d * (k - 1) + 1 + op
             for i, s, d, k, op in zip(in_sizes, stride, dilation, kernel, out_pad)]
     out_sizes = [f - 2 * lo for f, (lo, _) in zip(full, pads)]
-    if any(o <= 0 for o in out_sizes):
+    if min(out_sizes) < 0 or (0 in out_sizes and not conv_empty.allows_empty(
+            x, kernel[1:], groups, stride, out_pad)):
         raise RuntimeError(
             f"Given input size per channel: ({' x '.join(map(str, in_sizes))}). Calculated "
             f"output size per channel: ({' x '.join(map(str, out_sizes))}). Output size is too "

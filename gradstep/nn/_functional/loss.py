@@ -579,40 +579,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return as_torch_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
-@autocast_op("binary_cross_entropy_with_logits")
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
-                                     reduce=None, reduction="mean", pos_weight=None):
-    """Sigmoid + BCE in one stable expression: (1 - t) x + lw softplus(-x), with
-    lw = 1 + (pos_weight - 1) t."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    if target.shape != input.shape:
-        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
-                         f"({input.shape})")
-    _check_logits_target_dtype(input, target)
-    # -log_sigmoid(x), as torch: one smooth op, so the gradient at x = 0 is sigmoid's (a max
-    # plus |x| composition gives each kink's one-sided slope there)
-    softplus_neg = E.softplus(-input, 1.0, float("inf"))  # no linear cut-off: exact past 20
-    if pos_weight is not None:
-        log_weight = (pos_weight - 1) * target + 1
-        loss = (1 - target) * input + log_weight * softplus_neg
-    else:
-        loss = (1 - target) * input + softplus_neg
-    if weight is not None:
-        loss = loss * weight
-    return as_torch_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
-
-
-def _check_logits_target_dtype(input, target):  # noqa: A002
-    """torch computes the loss into a tensor of ``target``'s dtype: integer labels fail."""
-    td = target.dtype
-    if not td.is_floating_point and td.name != "bool" and input.dtype.is_floating_point:
-        from ...ops._util import dtype_title
-
-        raise RuntimeError(f"result type {dtype_title(input.dtype)} can't be cast to the "
-                           f"desired output type {dtype_title(td)}")
-
-
 # ---------------------------------------------------------------- distribution losses
 @autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
@@ -786,3 +752,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if input.ndim < 2:
         loss = loss.reshape(())
     return as_torch_node(_reduce(loss, reduction), "MultiMarginLossBackward0")
+
+
+# binary_cross_entropy_with_logits lives in loss_logits.py (it uses this module's reductions);
+# re-exported here, where it has always been importable from
+from .loss_logits import binary_cross_entropy_with_logits  # noqa: E402

@@ -46,6 +46,40 @@ def _check(input, pad, mode):  # noqa: A002
                 f"the corresponding input dimension, but got: padding ({lo}, {hi}) at dimension "
                 f"{d} of input {list(input.shape)}"
             )
+    _check_output_sizes(input, pad, mode)
+    if mode == "circular":
+        _check_circular_wrap(input, pad)
+
+
+def _check_circular_wrap(input, pad):  # noqa: A002
+    """A positive circular pad may wrap around at most what a negative pad on the other side
+    leaves. torch checks the pad against the whole size only and then copies from the output
+    it is writing: it raises that the copy overlaps, or reads uninitialized memory."""
+    for i in range(len(pad) // 2):
+        lo, hi, n = pad[2 * i], pad[2 * i + 1], input.shape[input.ndim - 1 - i]
+        kept = n - max(-lo, 0) - max(-hi, 0)
+        if max(lo, hi) > kept and min(lo, hi) < 0:
+            raise RuntimeError(
+                f"Padding value causes wrapping around more than once: circular padding "
+                f"({lo}, {hi}) wraps around {max(lo, hi)} elements, more than the {kept} the "
+                f"negative pad leaves of dimension {input.ndim - 1 - i} of input "
+                f"{list(input.shape)}")
+
+
+def _check_output_sizes(input, pad, mode):  # noqa: A002
+    """Negative pads that crop: no padded dim may end up negative, and reflect/replicate
+    (torch's kernels) need at least one of them non-empty."""
+    dims = range(input.ndim - len(pad) // 2, input.ndim)
+    sizes = [input.shape[d] + pad[2 * (input.ndim - 1 - d)] + pad[2 * (input.ndim - 1 - d) + 1]
+             for d in dims]
+    if min(sizes) < 0:
+        raise RuntimeError(f"Negative padding value is resulting in an empty dimension: pad "
+                           f"{list(pad)} of input {list(input.shape)} gives sizes {sizes}")
+    if mode != "circular" and max(sizes) < 1:
+        names = "DHW"[3 - len(sizes):]
+        given = ", ".join(f"{k}: {input.shape[d]}" for k, d in zip(names, dims))
+        out = " ".join(f"{k}: {n}" for k, n in zip(names, sizes))
+        raise RuntimeError(f"input ({given}) is too small. Calculated output {out}")
 
 
 def pad(input, pad, mode="constant", value=None):  # noqa: A002

@@ -179,15 +179,8 @@ def _max_windows(x, geom):
     last offset whose value beat the running max, i.e. the largest such offset, so a
     running ``maximum`` of ``offset * beaten`` finds it with no masked writes.
     """
-    floating = is_float_array(x)  # bfloat16 included
-    if floating:
-        low = -xp.inf
-    elif x.dtype.kind == "b":
-        low = False
-    else:
-        low = xp.iinfo(x.dtype).min
-    xpad = geom.pad(x, low)
-    if floating and x.size and xp.isnan(x.min()):
+    xpad = geom.pad(x, _pad_value(x))
+    if is_float_array(x) and x.size and xp.isnan(x.min()):
         return _max_windows_nan(xpad, geom)
     small = xp.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else xp.int64
     best = arg = None
@@ -232,6 +225,97 @@ def _flat_index(arg, geom):
     rows = (xp.arange(ho) * sh - ph)[:, None] + (arg // kw) * dh
     cols = (xp.arange(wo) * sw - pw) + (arg % kw) * dw
     return (rows * geom.in_hw[1] + cols).astype(xp.int64)
+
+
+# ---------------------------------------------------------------- windows no value beat
+
+
+def _pad_value(a):
+    """The value max pooling pads array ``a`` with (torch starts each running max at it)."""
+    if is_float_array(a):  # bfloat16 included
+        return -xp.inf
+    return False if a.dtype.kind == "b" else xp.iinfo(a.dtype).min
+
+
+def _start_taps(out, stride, padding, dilation):
+    """torch's first tap of each window along a dim: the window's start, moved on by the
+    dilation until it is not negative (it may lie past the input)."""
+    start = xp.arange(out) * stride - padding
+    return xp.where(start < 0, start + (-start + dilation - 1) // dilation * dilation, start)
+
+
+def unreached_windows(values):
+    """Where no input value beat the padding value (``None``: nowhere, the common case).
+
+    torch reports such a window (all padding, or real values equal to the padding value)
+    at the index it starts from, the flat position of its first non-negative taps, not at
+    any tap of the window: ``start_index``. One ``min`` over the output tells."""
+    if not values.size:
+        return None
+    low = _pad_value(values)
+    if values.min() > low:  # false for NaN too: then look at each window
+        return None
+    mask = values == low
+    return mask if mask.any() else None
+
+
+def start_index(in_sizes, out, stride, padding, dilation):
+    """torch's flat index for each window that no value beat (see ``unreached_windows``)."""
+    flat = None
+    for axis, (n, o, s, p, d) in enumerate(zip(in_sizes, out, stride, padding, dilation)):
+        taps = _start_taps(o, s, p, d).reshape((-1,) + (1,) * (len(out) - axis - 1))
+        flat = taps if flat is None else flat * n + taps
+    return flat.astype(xp.int64)
+
+
+def _flat_targets(idx, in_shape):
+    """``idx`` as ``(N, C, out)`` flat positions, and where they lie inside the plane."""
+    n, c = in_shape[:2]
+    flat = idx.reshape(n, c, -1)
+    plane = int(xp.prod(in_shape[2:]))
+    return flat, (flat >= 0) & (flat < plane), plane
+
+
+class MaxPoolFlatGather(Node):
+    """Max pooling's values with torch's flat input ``idx`` (``(N, C, *out)``) per window,
+    for calls where a window's index is no tap of it (``unreached_windows``).
+
+    The gradient goes to ``idx`` as torch's backward sends it; an index past the input
+    plane (a window wholly in the padding past the end) gets none: torch writes it out of
+    bounds (other channels' or unowned memory), which is no answer to copy."""
+
+    _name = "MaxPool2DWithIndicesBackward0"
+    values = None
+    holds_saved = True
+
+    def forward(self, x):
+        if self.values is not None:
+            out, self.values = self.values, None
+            return out
+        flat, ok, plane = _flat_targets(self.idx, self.in_shape)
+        picked = xp.take_along_axis(x.reshape(flat.shape[:2] + (plane,)), xp.where(ok, flat, 0),
+                                    axis=2)
+        return xp.where(ok, picked, 0).reshape(self.idx.shape)
+
+    def backward(self, g):
+        return MaxPoolFlatScatter.apply(g, idx=self.idx, in_shape=self.in_shape)
+
+
+class MaxPoolFlatScatter(Node):
+    """Adjoint of ``MaxPoolFlatGather``: add each window's gradient at its index."""
+
+    _name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    def forward(self, g):
+        flat, ok, plane = _flat_targets(self.idx, self.in_shape)
+        n, c = flat.shape[:2]
+        img = xp.zeros((n * c, plane), g.dtype)
+        rows = xp.broadcast_to(xp.arange(n * c).reshape(n, c, 1), flat.shape)
+        xp.add.at(img, (rows[ok], flat[ok]), g.reshape(flat.shape)[ok])
+        return img.reshape(self.in_shape)
+
+    def backward(self, gg):
+        return MaxPoolFlatGather.apply(gg, idx=self.idx, in_shape=self.in_shape)
 
 
 # ---------------------------------------------------------------- avg pooling nodes
@@ -372,13 +456,21 @@ def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_i
     x4, restore = _lift(x, nd, op, f"{op}: " + _DIMS_MSG[nd])
     geom = _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, True)
     values, arg = _max_windows_split(x4._data, geom)
-    out = restore(MaxPoolGather.apply(x4, values=values, arg=arg, geom=geom,
-                                      in_shape=x4._data.shape))
+    unreached = unreached_windows(values)
+    if unreached is None:
+        out = MaxPoolGather.apply(x4, values=values, arg=arg, geom=geom,
+                                  in_shape=x4._data.shape)
+        idx = _flat_index(arg, geom) if return_indices else None
+    else:
+        idx = xp.where(unreached, start_index(geom.in_hw, geom.out_hw, geom.stride,
+                                              geom.padding, geom.dilation),
+                       _flat_index(arg, geom))
+        out = MaxPoolFlatGather.apply(x4, values=values, idx=idx, in_shape=x4._data.shape)
     if return_indices:
         from ..._tensor import Tensor
 
-        return out, restore(Tensor._make(_flat_index(arg, geom)))
-    return out
+        return restore(out), restore(Tensor._make(idx))
+    return restore(out)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002

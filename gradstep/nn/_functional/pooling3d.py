@@ -13,7 +13,16 @@ import math
 
 from ...autograd.function import as_torch_node
 from ...backend import xp
-from .pooling import _adaptive_avg_windows, _avg_matrix, _out_size, _pair, _window_positions
+from .pooling import (
+    MaxPoolFlatGather,
+    _adaptive_avg_windows,
+    _avg_matrix,
+    _out_size,
+    _pair,
+    _window_positions,
+    start_index,
+    unreached_windows,
+)
 
 _DIMS_MSG = "non-empty 4D or 5D (batch mode) tensor expected for input"
 
@@ -83,24 +92,35 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x5, unbatched = _lift(input)
     geom = _geometry(x5, "max_pool3d", kernel_size, stride, padding, dilation, ceil_mode, True)
     values, arg = _windows(x5, geom, float("-inf")).max(dim=-1)
+    unreached = unreached_windows(values._data)
+    idx = None
+    if return_indices or unreached is not None:
+        idx = _flat_index(x5.shape[2:], arg._data, geom)
+    if unreached is not None:
+        kernel, stride, padding, dilation, out, _ = geom
+        idx = xp.where(unreached, start_index(x5.shape[2:], out, stride, padding, dilation), idx)
+        values = MaxPoolFlatGather.apply(x5, values=values._data, idx=idx, in_shape=x5.shape)
     if unbatched:
         values = values.squeeze(0)
     else:
         as_torch_node(values, "MaxPool3DWithIndicesBackward0")
     if not return_indices:
         return values
+    return values, (_const(idx).squeeze(0) if unbatched else _const(idx))
+
+
+def _flat_index(sizes, arg, geom):
+    """Flat ``(d * H + h) * W + w`` input positions of each window's argmax ``arg``."""
     kernel, stride, padding, dilation, out, _ = geom
-    a = arg._data
-    k_idx = xp.unravel_index(a, kernel)
+    k_idx = xp.unravel_index(arg, kernel)
     pos = []
     for axis in range(3):
         shape = [1, 1, 1, 1, 1]
         shape[axis + 2] = out[axis]
         start = (xp.arange(out[axis]) * stride[axis] - padding[axis]).reshape(shape)
         pos.append(start + k_idx[axis] * dilation[axis])
-    d, h, w = x5.shape[2:]
-    idx = _const(((pos[0] * h + pos[1]) * w + pos[2]).astype(xp.int64))
-    return values, (idx.squeeze(0) if unbatched else idx)
+    _, h, w = sizes
+    return ((pos[0] * h + pos[1]) * w + pos[2]).astype(xp.int64)
 
 
 def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002

@@ -78,6 +78,9 @@ def _taps(mode, n_in, n_out, align_corners, scale, dtype):
     if mode in ("nearest", "nearest-exact"):
         return [(_nearest_index(n_in, n_out, scale, mode == "nearest-exact"), None)]
     cubic = mode == "bicubic"
+    if n_in == n_out and not cubic:  # torch's linear kernels copy: the same tap, weights 1, 0
+        same = xp.arange(n_in)
+        return [(same, xp.ones(n_in, dtype)), (same, xp.zeros(n_in, dtype))]
     src = _source(n_in, n_out, align_corners, scale, dtype, cubic)
     i0 = xp.minimum(xp.floor(src).astype(xp.int64), n_in - 1)
     lam = xp.clip(src - i0.astype(dtype), 0, 1).astype(dtype)
