@@ -48,7 +48,6 @@ from ._functional.dropout import alpha_dropout, dropout, dropout1d, dropout2d, d
 from ._functional.linear import bilinear, linear
 from ._functional.loss import (
     binary_cross_entropy,
-    binary_cross_entropy_with_logits,
     cosine_embedding_loss,
     cross_entropy,
     gaussian_nll_loss,
@@ -70,7 +69,9 @@ from ._functional.padding import pad
 from ._functional.sparse import embedding, embedding_bag, one_hot
 
 # ---- convolution / pooling / normalization helper: add your import lines below ----
-from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
+from ._functional.conv import conv1d, conv2d, fold, unfold
+from ._functional.conv_transpose import conv_transpose1d, conv_transpose2d
+from ._functional.loss_logits import binary_cross_entropy_with_logits
 from ._functional.normalization import batch_norm, group_norm, layer_norm, rms_norm
 from ._functional.pooling import (
     adaptive_avg_pool1d,

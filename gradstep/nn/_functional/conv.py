@@ -687,9 +687,4 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
     return out if input.ndim == 3 else out.squeeze(0)
 
 
-# the transposed convolutions live in conv_transpose.py (they import this module's kernels);
-# re-exported here, where they have always been importable from
-from .conv_transpose import ConvTranspose, conv_transpose1d, conv_transpose2d  # noqa: E402
-
-__all__ = ["ConvTranspose", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold",
-           "unfold"]
+__all__ = ["conv1d", "conv2d", "fold", "unfold"]  # transposed convolutions: conv_transpose.py

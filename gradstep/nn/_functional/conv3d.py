@@ -15,7 +15,8 @@ from ...amp._policy import autocast_op
 from ...autograd.function import as_torch_node
 from ...ops.shape import cat
 from . import conv_empty
-from .conv import _check_input, _geometry, _ntuple, conv2d, conv_transpose2d
+from .conv import _check_input, _geometry, _ntuple, conv2d
+from .conv_transpose import conv_transpose2d
 
 
 def _fold_depth(x):

@@ -19,7 +19,7 @@ from ...ops import elementwise as E
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "binary_cross_entropy", "kl_div",
     "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
     "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss",
@@ -752,8 +752,3 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if input.ndim < 2:
         loss = loss.reshape(())
     return as_torch_node(_reduce(loss, reduction), "MultiMarginLossBackward0")
-
-
-# binary_cross_entropy_with_logits lives in loss_logits.py (it uses this module's reductions);
-# re-exported here, where it has always been importable from
-from .loss_logits import binary_cross_entropy_with_logits  # noqa: E402

@@ -16,6 +16,7 @@ from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype, xp
 from .._functional import conv as F
 from .._functional import conv3d as F3
+from .._functional import conv_transpose as FT
 from ..parameter import Parameter
 from .module import Module
 
@@ -235,7 +236,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     def forward(self, input, output_size=None):  # noqa: A002
         op = self._output_padding(input, output_size, 1)
-        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, op,
+        return FT.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, op,
                                   self.groups, self.dilation)
 
 
@@ -251,7 +252,7 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input, output_size=None):  # noqa: A002
         op = self._output_padding(input, output_size, 2)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
+        return FT.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
                                   self.groups, self.dilation)
 
 

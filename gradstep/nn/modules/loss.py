@@ -7,6 +7,7 @@ so they appear in ``state_dict`` and follow ``.to(dtype)``.
 from __future__ import annotations
 
 from .._functional import loss as F
+from .._functional import loss_logits as FL
 from .._functional import margin_loss as FM
 from .distance import PairwiseDistance
 from .module import Module
@@ -98,9 +99,9 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):  # noqa: A002
-        return F.binary_cross_entropy_with_logits(input, target, self.weight,
-                                                  pos_weight=self.pos_weight,
-                                                  reduction=self.reduction)
+        return FL.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                   pos_weight=self.pos_weight,
+                                                   reduction=self.reduction)
 
 
 class KLDivLoss(_Loss):
