@@ -11,7 +11,8 @@ classes of the loaded gradstep modules carry torch's module names:
 * any other ``gradstep.A.B`` class is ``torch.A.B`` (gradstep is laid out as torch is).
 
 Exceptions and warnings keep gradstep's names, so a traceback says which library raised.
-Only the ``__module__`` attribute changes (pickles under the hook then name torch's classes,
+Code that tells gradstep's classes apart by module asks :func:`home`, which gives the
+gradstep module whatever the hook did. Only the ``__module__`` attribute changes (pickles under the hook then name torch's classes,
 which the hook resolves, as do spawned workers, which install it first); uninstalling
 restores every original name. Modules imported later through a ``torch.X`` name are renamed
 as they load.
@@ -35,6 +36,12 @@ def _torch_module(cls, defined_in, package):
     if exposed and (any(p.startswith("_") for p in parts) or rest[1:] in _TOP_LEVEL_HOMES):
         return "torch._C" if cls.__name__ in _C_CLASSES else "torch"
     return "torch" + rest
+
+
+def home(cls):
+    """The gradstep module ``cls`` was defined in, whether or not the hook renamed it (code
+    that tells gradstep's classes apart by module asks this, not ``__module__``)."""
+    return _renamed.get(cls, cls.__module__)
 
 
 def rename_module_classes(module):

@@ -45,18 +45,10 @@ from . import backend as B
 from ._brief import brief, printable
 from ._checkpoint_sparse import get_layout, rebuild_sparse, write_layout, write_sparse
 from ._layout import layout
+from ._pickle_globals import Internal, Token, Unsupported, Value, check_int, check_ints, describe
 from ._sparse_coo import SparseCooTensor
 from ._tensor import Size, Tensor, device
-from ._torch_unpickler import (
-    Internal,
-    RestrictedUnpickler,
-    Token,
-    Unsupported,
-    Value,
-    check_int,
-    check_ints,
-    describe,
-)
+from ._torch_unpickler import RestrictedUnpickler
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 _I64 = 2**63 - 1
@@ -508,7 +500,8 @@ class _Loader:
 
 def unsafe_globals(data, name):
     """The globals in a torch zip's pickle that the loader would refuse (torch's name for them)."""
-    from ._torch_unpickler import BUILTIN_GLOBALS, _user_allowed, globals_in
+    from ._pickle_globals import BUILTIN_GLOBALS
+    from ._torch_unpickler import _user_allowed, globals_in
 
     archive = _Archive(data, name)
     try:

@@ -42,7 +42,7 @@ import pickletools
 import struct
 
 from ._brief import brief, printable
-from ._pickle_globals import (  # noqa: F401 - re-exported: _torch_format and the tests import them from here
+from ._pickle_globals import (
     _ITEM_COST,
     BUILTIN_GLOBALS,
     Internal,
@@ -51,7 +51,6 @@ from ._pickle_globals import (  # noqa: F401 - re-exported: _torch_format and th
     Unsupported,
     Value,
     check_int,
-    check_ints,
     describe,
 )
 from ._pickle_scan import RENAMED as _RENAMED

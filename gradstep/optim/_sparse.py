@@ -12,6 +12,7 @@ tensor does not have (it raises ``NotImplementedError``), and come here from tha
 
 from __future__ import annotations
 
+from .. import _class_names
 from ..backend import xp
 from . import _lowp_update
 from .optimizer import _zeros_like
@@ -30,7 +31,7 @@ def refusal(optimizer):
     """torch's error when a built-in optimizer that refuses sparse gradients has one, else None
     (a subclass of a built-in gets its base's message, as in torch)."""
     for cls in type(optimizer).__mro__:
-        if cls.__module__.startswith("gradstep.optim.") and cls.__name__ in _REFUSING:
+        if _class_names.home(cls).startswith("gradstep.optim.") and cls.__name__ in _REFUSING:
             break
     else:
         return None

@@ -712,10 +712,10 @@ def treespec_pprint(treespec) -> str:
 def _register_return_types():
     """``torch.return_types`` results are nodes of their own type with no context, as in
     torch (where they are structseqs, not namedtuples)."""
-    from .. import return_types
+    from .. import _class_names, return_types
 
     for value in vars(return_types).values():
-        if is_namedtuple_class(value) and value.__module__ == return_types.__name__:
+        if is_namedtuple_class(value) and _class_names.home(value) == return_types.__name__:
             _private_register_pytree_node(
                 value, lambda t: (list(t), None), lambda v, c, cls=value: cls(*v),
                 flatten_with_keys_fn=lambda t: (_sequence_keys(t), None))

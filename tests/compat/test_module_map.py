@@ -282,3 +282,27 @@ def test_classes_print_torch_names_under_the_hook_and_theirs_after():
     assert lines[:-2] == theirs.stdout.splitlines()
     assert lines[-2] in ("builtins", "gradstep")  # never torch's name for gradstep's error
     assert lines[-1] == "<class 'gradstep._tensor.Tensor'> gradstep.nn.modules.linear gradstep._tensor"
+
+
+def test_renamed_classes_keep_working_where_gradstep_tells_them_apart():
+    """gradstep code that recognises its own classes by module asks _class_names.home: under
+    the hook an optimizer still refuses a sparse gradient with torch's message, and a pytree
+    module imported after the hook still treats torch.return_types as nodes of their own."""
+    r = _python("""
+        import gradstep
+        gradstep.install_as_torch()
+        import torch
+        import torch.utils._pytree as pytree
+        emb = torch.nn.Embedding(4, 2, sparse=True)
+        emb(torch.tensor([1, 2])).sum().backward()
+        try:
+            torch.optim.Adam(emb.parameters()).step()
+        except RuntimeError as e:
+            print(e)
+        leaves, spec = pytree.tree_flatten(torch.max(torch.ones(2, 3), 1))
+        print(len(leaves), spec.type.__name__, spec.context)
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "Adam does not support sparse gradients, please consider SparseAdam instead",
+        "2 max None"]
