@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import gradstep
+from gradstep import _blas
 
 LOW = ["bfloat16", "float16", "float32"]
 
@@ -61,10 +62,17 @@ def test_narrower_operand_computed_in_self_dtype(call, self_dtype, other_dtype):
 
 
 def test_inplace_add_of_bfloat16_into_float32_is_exact():
-    """Muon's update step: equal to torch's, bit for bit (both one FMA in float32)."""
-    ours = CALLS["add_alpha"](*_operands(gradstep, "float32", "bfloat16"))
-    theirs = CALLS["add_alpha"](*_operands(torch, "float32", "bfloat16"))
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    """Muon's update step: equal to torch's, bit for bit where the BLAS axpy is one FMA in
+    float32, as torch's kernel is (gradstep/_blas.py probes it). A BLAS that rounds the product
+    and the sum apart (OpenBLAS's Haswell kernel) is within those two roundings."""
+    ours = CALLS["add_alpha"](*_operands(gradstep, "float32", "bfloat16")).numpy()
+    theirs = CALLS["add_alpha"](*_operands(torch, "float32", "bfloat16")).numpy()
+    f32 = np.zeros(4, np.float32)
+    if _blas.can_fuse(f32, f32.copy()):
+        np.testing.assert_array_equal(ours, theirs)
+    else:
+        eps = float(np.finfo(np.float32).eps)
+        np.testing.assert_allclose(ours, theirs, rtol=eps, atol=eps * float(np.abs(theirs).max()))
 
 
 @pytest.mark.parametrize("name", ["triu", "tril"])
