@@ -281,9 +281,9 @@ class Norm(Node):
             return None
         if p == 1:
             return ge * a.sign()
-        if p == 2:
+        if p == 2:  # torch's grad * (a / norm), 0 where the norm is: a NaN grad stays NaN
             safe = out.masked_fill(out == 0, 1.0)
-            return (ge * a / safe).masked_fill(out == 0, 0.0)
+            return ge * (a / safe).masked_fill(out == 0, 0.0)
         if p in (float("inf"), float("-inf")):
             mask = ((a.abs() == out) | a.isnan()).to(a.dtype)  # NaNs count as the extremum
             count = mask.sum(dim=axes, keepdim=True)

@@ -576,3 +576,28 @@ def test_mean_of_integers_names_the_dtype_as_torch(dtype):
     with pytest.raises(RuntimeError) as ours:
         gradstep.ones(2, dtype=getattr(gradstep, dtype)).mean()
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf")])
+@pytest.mark.parametrize("upstream", [float("nan"), float("inf"), 1.5])
+def test_norm_gradient_at_a_zero_vector_propagates_like_torch(p, upstream):
+    """torch's 2-norm backward is grad * (x / norm) with x / norm masked to 0 at a zero norm, so a
+    NaN or inf upstream gradient reaches the input as NaN (cosine_similarity of a zero vector
+    against an inf, found by the nn fuzzer); other p mask the product instead."""
+    grads = []
+    for lib in (torch, gradstep):
+        x = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+        (lib.linalg.vector_norm(x, p, dim=1) * upstream).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_cosine_similarity_of_a_zero_vector_and_an_inf_like_torch():
+    a, b = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]]), np.array([[1.0, np.inf, 2.0], [2.0, 1.0, 0.0]])
+    grads = []
+    for lib in (torch, gradstep):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        lib.nn.functional.cosine_similarity(x, y).sum().backward()
+        grads.append((x.grad.numpy(), y.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12, equal_nan=True)
