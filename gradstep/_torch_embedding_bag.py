@@ -22,6 +22,7 @@ from ._tensor import Tensor
 from .autograd.grad_mode import is_grad_enabled
 from .backend import xp
 from .nn import functional as F
+from .nn._functional.sparse import check_bag_indices, check_first_offset
 from .ops._util import dtype_title
 
 _MODES = ("sum", "mean", "max")
@@ -77,15 +78,8 @@ def _check(indices, offsets, mode, per_sample_weights, num):
     if offsets.ndim != 1:
         raise RuntimeError(f"offsets has to be a 1D Tensor, but got Tensor of dimension "
                            f"{offsets.ndim}")
-    offs = offsets._data
-    if offs.size and offs[0] != 0:
-        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
-                           f"has to start from position 0. However, got {int(offs[0])}")
-    idx = indices._data.reshape(-1)
-    bad = xp.nonzero((idx < 0) | (idx >= num))[0]
-    if bad.size:
-        raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(idx[bad[0]])} which "
-                           f"is not in the valid range [0, {num})")
+    check_first_offset(offsets._data)
+    check_bag_indices(indices._data, num)
 
 
 def _padding(padding_idx, num):

@@ -85,11 +85,8 @@ def _check_indices(input, num, op="embedding"):  # noqa: A002
             f"arguments for {op})"
         )
     idx = input._data
-    if op == "embedding_bag":  # the bag kernel names the first bad position, as a RuntimeError
-        bad = xp.nonzero((idx < 0) | (idx >= num))[0]
-        if bad.size:
-            raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(idx[bad[0]])} which "
-                               f"is not in the valid range [0, {num})")
+    if op == "embedding_bag":
+        check_bag_indices(idx, num)
     elif idx.size and (idx.min() < 0 or idx.max() >= num):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
         raise IndexError(
@@ -97,6 +94,22 @@ def _check_indices(input, num, op="embedding"):  # noqa: A002
             f"with {num} rows"
         )
     return idx
+
+
+def check_bag_indices(idx, num):
+    """The bag kernel's range check: a RuntimeError naming the first bad position."""
+    flat = idx.reshape(-1)
+    bad = xp.nonzero((flat < 0) | (flat >= num))[0]
+    if bad.size:
+        raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(flat[bad[0]])} which "
+                           f"is not in the valid range [0, {num})")
+
+
+def check_first_offset(offsets):
+    """Bags start at position 0 (an int array of offsets)."""
+    if offsets.size and offsets[0] != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
+                           f"has to start from position 0. However, got {int(offsets[0])}")
 
 
 def _padding_index(padding_idx, num):
@@ -173,9 +186,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
         if offsets is None:
             raise ValueError("offsets has to be a 1D Tensor but got None")
         starts = offsets._data.astype(xp.int64)
-        if starts.size and starts[0] != 0:
-            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
-                               f"has to start from position 0. However, got {int(starts[0])}")
+        check_first_offset(starts)
         if starts.size and starts[-1] > input.shape[0]:
             raise RuntimeError(f"offsets[-1] can not be greater than input's length "
                                f"{input.shape[0]} but got offsets[-1] of {int(starts[-1])}")
