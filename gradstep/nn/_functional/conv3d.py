@@ -16,7 +16,7 @@ from ...autograd.function import as_torch_node
 from ...ops.shape import cat
 from . import conv_empty
 from .conv import _check_input, _geometry, _ntuple, conv2d
-from .conv_transpose import conv_transpose2d
+from .conv_transpose import check_output_padding, conv_transpose2d
 
 
 def _fold_depth(x):
@@ -95,12 +95,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     kernel = tuple(weight.shape[2:])
     stride, pads, dilation = _geometry(stride, padding, dilation, kernel, 3)
     out_pad = _ntuple(output_padding, 3, "output_padding")
-    for op, s, d in zip(out_pad, stride, dilation):
-        if op < 0 or (op >= s and op >= d):
-            raise RuntimeError(
-                f"output padding must be smaller than either stride or dilation, but got "
-                f"output_padding={list(out_pad)}, stride={list(stride)}, "
-                f"dilation={list(dilation)}")
+    check_output_padding(out_pad, stride, dilation)
     in_sizes = tuple(x.shape[2:])
     full = [(i - 1) * s + d * (k - 1) + 1 + op
             for i, s, d, k, op in zip(in_sizes, stride, dilation, kernel, out_pad)]

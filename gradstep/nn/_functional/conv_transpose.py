@@ -120,12 +120,7 @@ def _conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, 
     kernel = (1,) * (2 - nd) + tuple(w.shape[2:])
     stride, pads, dilation = _geometry(stride, padding, dilation, tuple(w.shape[2:]), nd)
     out_pad = (0,) * (2 - nd) + _ntuple(output_padding, nd, "output_padding")
-    for op, s, d in zip(out_pad, stride, dilation):
-        if op < 0 or (op >= s and op >= d):
-            raise RuntimeError(
-                f"output padding must be smaller than either stride or dilation, but got "
-                f"output_padding={list(out_pad[2 - nd:])}, stride={list(stride[2 - nd:])}, "
-                f"dilation={list(dilation[2 - nd:])}")
+    check_output_padding(out_pad[2 - nd:], stride[2 - nd:], dilation[2 - nd:])
     in_hw = (1,) * (2 - nd) + tuple(x.shape[2:])
     full_hw = tuple((i - 1) * s + d * (k - 1) + 1 + op
                     for i, s, d, k, op in zip(in_hw, stride, dilation, kernel, out_pad))
@@ -140,6 +135,16 @@ def _conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, 
                               groups=groups, nd=nd, in_hw=in_hw, out_hw=out_hw, full_hw=full_hw,
                               _shown_edges=_conv_edges(b))
     return out if batched else out.squeeze(0)
+
+
+def check_output_padding(out_pad, stride, dilation):
+    """torch's rule for every spatial dim: 0 <= output_padding < max(stride, dilation)."""
+    for op, s, d in zip(out_pad, stride, dilation):
+        if op < 0 or (op >= s and op >= d):
+            raise RuntimeError(
+                f"output padding must be smaller than either stride or dilation, but got "
+                f"output_padding={list(out_pad)}, stride={list(stride)}, "
+                f"dilation={list(dilation)}")
 
 
 @autocast_op("conv_transpose1d")
