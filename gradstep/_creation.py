@@ -128,6 +128,7 @@ def as_tensor(data, dtype=None, device=None):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, xp.ndarray) and (dtype is None or B.as_dtype(dtype).np == data.dtype):
         B.from_numpy_dtype(data.dtype)
+        _warn_if_read_only(data)
         return Tensor._make(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -140,7 +141,19 @@ def from_numpy(arr):
     if not isinstance(arr, xp.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
     B.from_numpy_dtype(arr.dtype)
+    _warn_if_read_only(arr)
     return Tensor._make(arr)
+
+
+def _warn_if_read_only(arr):
+    """torch's once-per-process warning for sharing a non-writable NumPy array. torch then
+    writes into it anyway (undefined behaviour); gradstep's in-place ops refuse instead."""
+    if not arr.flags.writeable:
+        warn_once("read-only numpy", "The given NumPy array is not writable, and gradstep does "
+                  "not support writing to non-writable tensors: in-place operations on this "
+                  "tensor will raise. You may want to copy the array to protect its data or make "
+                  "it writable before converting it to a tensor. This type of warning will be "
+                  "suppressed for the rest of this program.")
 
 
 def _dim_size(s, pos):

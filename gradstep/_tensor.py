@@ -440,6 +440,14 @@ class Tensor:
 
     def _check_writable(self):
         if not self._data.flags.writeable:
+            root = self._data
+            while isinstance(root.base, xp.ndarray):
+                root = root.base
+            if not root.flags.writeable:  # not an expanded view: the memory itself is read-only
+                raise RuntimeError(
+                    "this tensor's memory is a non-writable NumPy array or buffer (from_numpy, "
+                    "as_tensor or frombuffer of read-only memory), so it cannot be written in "
+                    "place. clone() the tensor, or make the array writable before converting it.")
             raise RuntimeError(
                 "unsupported operation: more than one element of the written-to tensor refers to "
                 "a single memory location. Please clone() the tensor before performing the operation."
@@ -565,9 +573,9 @@ class Tensor:
             k, _ = _ops_index.convert_key(key)
             self._check_writable()
             _ops_index.put(self._data, k, value._data if isinstance(value, Tensor) else value)
-        except IndexError:
+        except IndexError as e:
             _ops_index.raise_zero_dim_index(self, key)
-            raise
+            raise _ops_index.in_torch_words(e) from None
         self._vc[0] += 1
 
     # ------------------------------------------------------------ repr

@@ -15,16 +15,16 @@ def _as_tuple(x):
 
 def _numerical_jacobian(fn, inputs, i, eps):
     """d(outputs)/d(inputs[i]) by central differences: shape (numel_in, numel_out)."""
-    x = inputs[i]
-    flat = x._data.reshape(-1)
+    data = inputs[i]._data
     cols = []
-    for k in range(flat.size):
-        orig = flat[k]
-        flat[k] = orig + eps
+    for k in range(data.size):
+        at = xp.unravel_index(k, data.shape)  # in place, also in a non-contiguous input
+        orig = data[at]
+        data[at] = orig + eps
         plus = [o._data.astype(xp.float64).reshape(-1) for o in _as_tuple(fn(*inputs))]
-        flat[k] = orig - eps
+        data[at] = orig - eps
         minus = [o._data.astype(xp.float64).reshape(-1) for o in _as_tuple(fn(*inputs))]
-        flat[k] = orig
+        data[at] = orig
         cols.append(xp.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
     return xp.stack(cols) if cols else xp.zeros((0, 0))
 
@@ -39,7 +39,7 @@ def _analytical_jacobian(fn, inputs, i):
     for j, o in enumerate(outs):
         for k in range(o.numel()):
             gos = [zeros_like(q) for q in outs]
-            gos[j]._data.reshape(-1)[k] = 1.0
+            gos[j]._data[xp.unravel_index(k, o.shape)] = 1.0
             diff = [q for q in outs if q.requires_grad]
             if not diff:
                 rows.append(xp.zeros(inputs[i].numel()))

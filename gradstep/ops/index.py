@@ -342,12 +342,19 @@ def getitem(a, key):
         if advanced:
             return GetItem.apply(a, key=k)
         out = Slice.apply(a, key=k)
-    except IndexError:
+    except IndexError as e:
         raise_zero_dim_index(a, key)
-        raise
+        raise in_torch_words(e) from None
     if out.grad_fn is not None:
         out.grad_fn._name = _basic_name(k, a.shape)
     return out
+
+
+def in_torch_words(error):
+    """NumPy's out-of-bounds IndexError in torch's words ("... for dimension 0 with size 3")."""
+    if " for axis " not in str(error):
+        return error
+    return IndexError(str(error).replace(" for axis ", " for dimension "))
 
 
 def raise_zero_dim_index(a, key):

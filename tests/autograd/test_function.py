@@ -90,3 +90,27 @@ def test_gradcheck_catches_a_wrong_gradient():
 def test_gradgradcheck_on_composite():
     x = gs.tensor([0.3, -0.7, 1.1], dtype=gs.float64, requires_grad=True)
     assert gs.autograd.gradgradcheck(lambda t: (t.tanh() * t.exp()).sum(), (x,))
+
+
+def test_gradcheck_on_non_contiguous_inputs_and_outputs():
+    """Perturbing a transposed or strided input must reach the tensor (a flat copy would not):
+    right gradients pass, as in torch, and a wrong one is still caught."""
+    base = gs.tensor([[0.3, -0.7, 1.1, 0.2], [0.9, -1.3, 0.4, 2.0], [-0.5, 0.6, 1.7, -0.8]],
+                     dtype=gs.float64)
+    xt = base.t().detach().requires_grad_()
+    xs = base[:, ::2].detach().requires_grad_()
+    assert not xt.is_contiguous() and not xs.is_contiguous()
+    assert gs.autograd.gradcheck(lambda a: (a * a).sum(1), (xt,))
+    assert gs.autograd.gradcheck(lambda a: a.exp().cumsum(0).t(), (xs,))
+    assert gs.autograd.gradgradcheck(lambda a: (a * a * a).sum(1), (xt,))
+
+    class Wrong(gs.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    assert not gs.autograd.gradcheck(Wrong.apply, (xt,), raise_exception=False)

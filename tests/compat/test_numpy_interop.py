@@ -260,3 +260,29 @@ def test_wrap_refuses_a_dtype_tensors_cannot_hold():
         warnings.simplefilter("ignore")
         with pytest.raises(TypeError, match="can't convert"):
             torch.tensor([1.0]).__array_wrap__(np.array(["a"]))
+
+
+@pytest.mark.parametrize("make", ["from_numpy", "as_tensor"])
+def test_read_only_array_warns_once_and_refuses_in_place_writes(make, monkeypatch):
+    """torch warns once when a tensor shares a non-writable array (and then writes into it:
+    undefined behaviour); gradstep gives the warning and refuses in-place writes with a
+    message naming the read-only memory, not the expanded-tensor one."""
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    arr = np.arange(4.0)
+    arr.flags.writeable = False
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        t = getattr(gradstep, make)(arr)
+        getattr(gradstep, make)(arr)
+    assert [w.category for w in seen] == [UserWarning]
+    assert "NumPy array is not writable" in str(seen[0].message)
+    assert seen[0].filename == __file__
+    for write in (lambda: t.add_(1), lambda: t.__setitem__(0, 5.0), lambda: t[1:].zero_()):
+        with pytest.raises(RuntimeError, match="non-writable NumPy array"):
+            write()
+    np.testing.assert_array_equal(arr, [0.0, 1.0, 2.0, 3.0])
+    assert float((t + 1).sum()) == 10.0  # reading still works
+    with pytest.raises(RuntimeError, match="more than one element"):  # an expanded tensor
+        gradstep.zeros(3).expand(2, 3).add_(1)

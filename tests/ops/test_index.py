@@ -564,3 +564,23 @@ def test_scatter_reduce_argument_deprecation_like_torch(src, reduce, monkeypatch
                     out.tolist())
     assert texts[gradstep] == texts[torch]
     assert len(texts[torch][0]) == (1 if src == "tensor" else 0)
+
+
+@pytest.mark.parametrize("where", ["int", "int_dim1", "tensor", "list", "two_tensors"])
+@pytest.mark.parametrize("write", [False, True])
+def test_out_of_bounds_index_error_in_torch_words(where, write):
+    """An out-of-bounds index raises torch's IndexError text, reading and writing."""
+    keys = {"int": lambda L: 5, "int_dim1": lambda L: (slice(None), 9),
+            "tensor": lambda L: L.tensor([5]), "list": lambda L: [0, 5],
+            "two_tensors": lambda L: (L.tensor([1]), L.tensor([7]))}
+
+    def message(lib):
+        x = lib.zeros(3, 4)
+        with pytest.raises(IndexError) as info:
+            if write:
+                x[keys[where](lib)] = 1.0
+            else:
+                x[keys[where](lib)]
+        return str(info.value)
+
+    assert message(gradstep) == message(torch)
