@@ -313,6 +313,7 @@ def can_cast(from_, to):
 # doctor: the training-loop checker, built on nn and optim; the rest: torch's device and
 # runtime namespaces as on a CPU-only build (see _device.py)
 from . import (  # noqa: E402
+    __config__,
     _C,
     accelerator,
     backends,
@@ -325,12 +326,14 @@ from . import (  # noqa: E402
     mps,
     multiprocessing,
     onnx,
+    storage,
     testing,
     version,
     xpu,
 )
 from ._device import DeviceUnavailableError, get_default_device, set_default_device  # noqa: E402
 from ._finfo import finfo, iinfo  # noqa: E402
+from ._warn_once import is_warn_always_enabled, set_warn_always  # noqa: E402
 from ._memory_format import (  # noqa: E402
     channels_last,
     channels_last_3d,
@@ -558,3 +561,13 @@ from ._legacy import install_matrix_product_overloads as _install_products  # no
 _install_products(Tensor, globals())
 
 newaxis = None  # torch.newaxis, as NumPy's
+
+
+def __getattr__(name):
+    """Submodules torch imports on first use (``torch._dynamo.config.suppress_errors = True``
+    with no ``import torch._dynamo``), as torch's own module ``__getattr__`` does."""
+    if name == "_dynamo":
+        import importlib
+
+        return importlib.import_module(f"{__name__}._dynamo")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

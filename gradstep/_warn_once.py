@@ -14,6 +14,7 @@ import sys
 import warnings
 
 _given: set[str] = set()  # keys of the warnings already given in this process
+_always = [False]  # torch.set_warn_always(True): every warn-once warning, every time
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -32,8 +33,18 @@ def warn_once(key, message, category=UserWarning, stacklevel=None):
     """``warnings.warn(message, category)`` the first time ``key`` comes, nothing after;
     ``message`` may be a function making the text (only called then). The warning names
     the user's line, or ``stacklevel`` frames up from the caller of ``warn_once`` if given."""
-    if key in _given:
+    if key in _given and not _always[0]:
         return
     _given.add(key)
     level = user_stacklevel() if stacklevel is None else stacklevel + 1
     warnings.warn(message() if callable(message) else message, category, stacklevel=level)
+
+
+def set_warn_always(b: bool) -> None:
+    """``torch.set_warn_always``: give the warn-once warnings every time (for debugging)."""
+    _always[0] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """``torch.is_warn_always_enabled``."""
+    return _always[0]

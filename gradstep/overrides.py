@@ -26,7 +26,11 @@ __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "get_ignored_functions"
 
 def _overrides(arg_type) -> bool:
     """Whether ``arg_type`` brings its own ``__torch_function__`` (gradstep's Tensor has none)."""
-    return getattr(arg_type, "__torch_function__", None) is not None
+    from ._C import _disabled_torch_function_impl
+
+    method = getattr(arg_type, "__torch_function__", None)
+    return method is not None and getattr(method, "__func__", method) is not \
+        _disabled_torch_function_impl
 
 
 def has_torch_function(relevant_args) -> bool:

@@ -175,3 +175,77 @@ def test_optimizer_helpers_copied_torch_optimizers_call():
     with pytest.raises(ValueError, match="Expected a non cpu device"):
         gradstep._utils._get_device_index("cpu")
     copy.deepcopy(go.required)  # a sentinel that survives copying, as torch's
+
+
+def test_c_names_published_code_imports_outright():
+    """``from torch._C import _disabled_torch_function_impl`` (Tensor subclasses opting out of
+    the protocol), ``_get_tracing_state`` and ``_log_api_usage_once`` exist; a subclass that
+    opts out is not reported as overriding, and its ops run as a plain tensor's."""
+    from gradstep._C import _disabled_torch_function_impl, _get_tracing_state, _log_api_usage_once
+    from gradstep.overrides import has_torch_function, has_torch_function_unary
+
+    assert _get_tracing_state() is torch._C._get_tracing_state() is None
+    assert _log_api_usage_once("x") is torch._C._log_api_usage_once("x") is None
+    results = []
+    for lib, disabled in ((torch, torch._C._disabled_torch_function_impl),
+                          (gradstep, _disabled_torch_function_impl)):
+        class Plain(lib.Tensor):
+            __torch_function__ = disabled
+
+        class Overriding(lib.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return NotImplemented
+
+        x = lib.ones(3).as_subclass(Plain)
+        results.append((lib.overrides.has_torch_function_unary(x),
+                        lib.overrides.has_torch_function((x,)),
+                        lib.overrides.has_torch_function((lib.ones(1).as_subclass(Overriding),)),
+                        float((x * 2).sum()),
+                        disabled(lib.add, (), (lib.ones(2), 1.0)).tolist()))
+    assert results[0] == results[1]
+    assert not has_torch_function_unary(gradstep.ones(1)) and not has_torch_function(())
+
+
+def test_storage_module_and_config_like_torch():
+    import gradstep.storage
+
+    assert gradstep.storage.UntypedStorage is gradstep.UntypedStorage
+    assert gradstep.storage.TypedStorage is gradstep.TypedStorage
+    text = gradstep.__config__.show()
+    assert np.__version__ in text and isinstance(torch.__config__.show(), str)
+    info = gradstep.__config__.parallel_info()
+    assert f"get_num_threads() : {gradstep.get_num_threads()}" in info
+
+
+def test_dynamo_reachable_without_importing_it():
+    """torch imports ``torch._dynamo`` on first attribute use; so does gradstep."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gradstep; assert 'gradstep._dynamo' not in sys.modules; "
+            "gradstep._dynamo.config.suppress_errors = True; "
+            "print(gradstep._dynamo.config.suppress_errors)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent_thing'"):
+        gradstep.nonexistent_thing  # noqa: B018
+
+
+def test_set_warn_always_repeats_warn_once_warnings(monkeypatch):
+    from gradstep import _warn_once
+
+    monkeypatch.setattr(_warn_once, "_given", set())
+    assert gradstep.is_warn_always_enabled() is torch.is_warn_always_enabled() is False
+    try:
+        for always, expected in ((False, 1), (True, 3)):
+            gradstep.set_warn_always(always)
+            assert gradstep.is_warn_always_enabled() is always
+            _warn_once._given.clear()
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                for _ in range(3):
+                    _warn_once.warn_once("test key", "a warning")
+            assert len(seen) == expected
+    finally:
+        gradstep.set_warn_always(False)
