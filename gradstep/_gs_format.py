@@ -30,6 +30,7 @@ from ._brief import brief, printable
 from ._np_data import normalized_bools, plain_numpy_dtype
 from ._sparse_coo import SparseCooTensor
 from ._tensor import Tensor
+from .nn.parameter import Parameter
 from .serialization import CheckpointError
 
 MAGIC = b"GRADSTEP"
@@ -104,7 +105,7 @@ class _Encoder:
             return self._sparse(t, ref)
         start, n = self.add_array(t._data)
         return {"t": "tensor", "dtype": t.dtype.name, "shape": list(t.shape), "at": start, "n": n,
-                "requires_grad": bool(t.requires_grad), "param": type(t).__name__ == "Parameter",
+                "requires_grad": bool(t.requires_grad), "param": isinstance(t, Parameter),
                 "id": ref}
 
     def _sparse(self, t, ref):
@@ -198,8 +199,6 @@ class _Decoder:
             raise CheckpointError(f"tensor: a {dt.name} tensor cannot require grad")
         arr = self.array(obj, dt.np, f"tensor {ref}")
         if param:
-            from .nn.parameter import Parameter
-
             val = Parameter(Tensor._make(arr), requires_grad=rg)
         else:
             val = Tensor._make(arr)

@@ -4,7 +4,7 @@
   methods; refused on tensors that require grad, as torch refuses them);
 * ``output_nr`` (which output of its ``grad_fn`` a tensor is), ``name`` (None: gradstep has
   no named tensors), ``volatile`` (False, removed in torch with a warning), ``grad_dtype``,
-  ``is_distributed()`` (False), ``as_subclass``;
+  ``is_distributed()`` (False), ``as_subclass``, ``Tensor._make_subclass``;
 * ``torch.get_device``, ``torch.is_inference``, ``torch.is_distributed`` (the methods'
   function forms) and ``torch.norm_except_dim`` (weight normalisation's norm).
 """
@@ -204,6 +204,29 @@ def norm_except_dim(v, pow=2, dim=0):  # noqa: A002 - torch's argument name
     return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
 
 
+def make_subclass(cls, data, require_grad=False, dispatch_strides=False, dispatch_device=False,
+                  dispatch_layout=False, _extra_dispatch_keys=None, storage_size=None):
+    """``Tensor._make_subclass``: a ``cls`` instance over ``data``'s memory and version
+    counter, detached from its graph, requiring grad if asked. How torch builds a
+    ``Parameter``, and how published Parameter subclasses build theirs in ``__new__``;
+    ``cls.__init__`` is not called. The dispatch flags are C++ dispatcher options."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
+                        "Tensor is not possible. Make sure your class inherits from Tensor.")
+    if not isinstance(data, Tensor):
+        raise TypeError(f"_make_subclass(): argument 'data' (position 2) must be Tensor, not "
+                        f"{type(data).__name__}")
+    out = object.__new__(cls)
+    out._init(data._data, False, None)
+    out._vc = data._vc
+    if require_grad:
+        if not B.is_differentiable_array(data._data):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        out._rg = True
+    return out
+
+
 FUNCTIONS = {"get_device": get_device, "is_inference": is_inference,
              "is_distributed": is_distributed, "norm_except_dim": norm_except_dim}
 METHODS = {"apply_": apply_, "map_": map_, "map2_": map2_, "is_distributed": is_distributed,
@@ -219,3 +242,4 @@ PROPERTIES = {
 def bind():
     for name, fn in {**METHODS, **PROPERTIES}.items():
         setattr(Tensor, name, fn)
+    Tensor._make_subclass = staticmethod(make_subclass)

@@ -35,6 +35,7 @@ import io
 import re
 import struct
 import sys
+import warnings
 import zipfile
 import zlib
 
@@ -49,6 +50,7 @@ from ._pickle_globals import Internal, Token, Unsupported, Value, check_int, che
 from ._sparse_coo import SparseCooTensor
 from ._tensor import Size, Tensor, device
 from ._torch_unpickler import RestrictedUnpickler
+from .nn.parameter import Parameter
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 _I64 = 2**63 - 1
@@ -391,8 +393,6 @@ def _set_state(obj, state, what):
 
 
 def _parameter(u, args):
-    from .nn.parameter import Parameter
-
     if len(args) not in (3, 4):
         raise CheckpointError(f"torch._utils._rebuild_parameter takes 3 or 4 arguments, got {len(args)}")
     data, requires_grad = args[0], args[1]
@@ -689,9 +689,11 @@ class _PickleWriter:
         arr = _c_order(t._data)  # (np.ascontiguousarray would make a 0-d array 1-d)
         key = str(len(self.storages))
         self.storages.append(arr)
-        is_param = type(t).__name__ == "Parameter"
+        is_param = isinstance(t, Parameter)  # a Parameter subclass is written as a Parameter, as torch's
+        state = _parameter_state(t) if is_param else None  # its attributes, as torch keeps them
         if is_param:
-            self.global_("torch._utils", "_rebuild_parameter")
+            self.global_("torch._utils", "_rebuild_parameter_with_state" if state else
+                         "_rebuild_parameter")
             self.w(b"(")
         self.global_("torch._utils", "_rebuild_tensor_v2")
         self.w(b"((")  # arguments, persistent id tuple
@@ -714,8 +716,40 @@ class _PickleWriter:
         if is_param:
             self.obj(bool(t.requires_grad))
             self.global_("collections", "OrderedDict")
-            self.w(b")RtR")
+            self.w(b")R")
+            if state:
+                self.obj(state)
+            self.w(b"tR")
         self._put(id(t))
+
+
+def _parameter_state(p):
+    """The attributes of Parameter ``p`` that torch would save and gradstep's loader sets
+    back: public names holding plain data. Others are left out, with a warning."""
+    from ._warn_once import user_stacklevel
+
+    state, dropped = {}, []
+    for name, value in p.__dict__.items():
+        loadable = name.isidentifier() and not name.startswith("_") and not hasattr(type(p), name)
+        if loadable and _plain(value):
+            state[name] = value
+        else:
+            dropped.append(name)
+    if dropped:
+        warnings.warn(f"torch.save: attributes {dropped} of an nn.Parameter are not saved (only "
+                      "public attributes holding numbers, strings, tensors and containers of "
+                      "them are)", UserWarning, stacklevel=user_stacklevel())
+    return state
+
+
+def _plain(value, depth=0):
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, Tensor)):
+        return True
+    if depth > 20 or not isinstance(value, (list, tuple, dict)):
+        return False
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    return all((isinstance(value, (list, tuple)) or _plain(k, depth + 1)) and _plain(v, depth + 1)
+               for k, v in items)
 
 
 def _c_order(a):

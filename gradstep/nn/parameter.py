@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .._tensor import Tensor
-from ..backend import get_default_dtype, is_differentiable_array, xp
+from .._tensor_misc import make_subclass
+from ..backend import get_default_dtype, xp
 
 
 class Parameter(Tensor):
@@ -13,36 +14,41 @@ class Parameter(Tensor):
     """
 
     def __new__(cls, data=None, requires_grad=True):
-        return object.__new__(cls)
-
-    def __init__(self, data=None, requires_grad=True):
         if data is None:
-            arr, vc = xp.empty((0,), get_default_dtype().np), [0]
-        elif isinstance(data, Tensor):
-            arr, vc = data._data, data._vc
-        else:
+            data = Tensor._make(xp.empty((0,), get_default_dtype().np))
+        elif not isinstance(data, Tensor):
             raise TypeError(
                 f"Parameter data must be a Tensor, got {type(data).__name__}; "
                 "wrap it with gradstep.tensor(...) first"
             )
-        self._init(arr, False, None)
-        self._vc = vc
-        if requires_grad:
-            if not is_differentiable_array(arr):
-                raise RuntimeError(
-                    "Only Tensors of floating point and complex dtype can require gradients"
-                )
-            self._rg = True
+        return make_subclass(cls, data, requires_grad)
+
+    def __init__(self, *args, **kwargs):
+        """Nothing: ``__new__`` built the parameter, as torch's does, so a subclass's own
+        ``__new__`` arguments (``MyParam(data, tag=...)``) pass through here untouched."""
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        """torch's: ``type(self)(data.clone(), requires_grad)``, so the copy has no ``.grad``
+        and no instance attributes (``copy.deepcopy(model)`` drops gradients)."""
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.detach().clone(), self.requires_grad)
+        return memo[id(self)]
+
     def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (self._data, self._rg))
+        # pickling (and copy.copy) keeps instance attributes, as torch's
+        # _rebuild_parameter_with_state does; the class comes back as Parameter
+        state = dict(self.__dict__)
+        return (_rebuild_parameter, (self._data, self._rg) + ((state,) if state else ()))
 
 
-def _rebuild_parameter(data, requires_grad):
-    return Parameter(Tensor._make(data), requires_grad)
+def _rebuild_parameter(data, requires_grad, state=None):
+    p = Parameter(Tensor._make(data), requires_grad)
+    if state:
+        p.__dict__.update(state)
+    return p
 
 
 
@@ -105,12 +111,10 @@ class UninitializedParameter(_Uninitialized, Parameter):
     cls_to_become = Parameter
 
     def __new__(cls, requires_grad=True, device=None, dtype=None):
-        return object.__new__(cls)
-
-    def __init__(self, requires_grad=True, device=None, dtype=None):
-        self._lazy_dtype = dtype or get_default_dtype()
-        Parameter.__init__(self, Tensor._make(xp.empty((0,), self._lazy_dtype.np)),
-                           requires_grad)
+        dtype = dtype or get_default_dtype()
+        out = make_subclass(cls, Tensor._make(xp.empty((0,), dtype.np)), requires_grad)
+        out._lazy_dtype = dtype
+        return out
 
 
 class UninitializedBuffer(_Uninitialized, Tensor):
