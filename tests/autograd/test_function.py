@@ -71,16 +71,18 @@ def test_saved_tensor_version_checked_in_custom_function():
         y.sum().backward()
 
 
+class _WrongSquare(gs.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g  # should be 2 * x * g
+
+
 def test_gradcheck_catches_a_wrong_gradient():
-    class Wrong(gs.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            return g  # should be 2 * x * g
-
+    Wrong = _WrongSquare
     x = gs.tensor([0.5, 1.5], dtype=gs.float64, requires_grad=True)
     with pytest.raises(GradcheckError):
         gs.autograd.gradcheck(Wrong.apply, (x,))
@@ -103,14 +105,4 @@ def test_gradcheck_on_non_contiguous_inputs_and_outputs():
     assert gs.autograd.gradcheck(lambda a: (a * a).sum(1), (xt,))
     assert gs.autograd.gradcheck(lambda a: a.exp().cumsum(0).t(), (xs,))
     assert gs.autograd.gradgradcheck(lambda a: (a * a * a).sum(1), (xt,))
-
-    class Wrong(gs.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            return g
-
-    assert not gs.autograd.gradcheck(Wrong.apply, (xt,), raise_exception=False)
+    assert not gs.autograd.gradcheck(_WrongSquare.apply, (xt,), raise_exception=False)
