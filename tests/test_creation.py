@@ -272,3 +272,21 @@ def test_list_of_ndarrays_warns_once_like_torch(case, monkeypatch):
     torch_texts = {str(w.message).split(" (Triggered internally")[0] for w in theirs}
     assert [str(w.message) for w in ours] == sorted(torch_texts)  # one warning, or none
     assert all(w.filename == __file__ for w in ours)
+
+
+def test_linspace_is_bit_identical_to_torch_on_random_ranges():
+    """torch's float64 linspace fuses each ``start + step * i`` (one rounding, an FMA): the
+    emulation must agree to the last bit; float32 computes in double, then rounds."""
+    rng = np.random.default_rng(2026)
+    for _ in range(60):
+        start, end = rng.standard_normal(2) * 10.0 ** rng.integers(-6, 7, 2)
+        steps = int(rng.integers(2, 5000))
+        for name in ("float64", "float32"):
+            ours = gradstep.linspace(start, end, steps, dtype=getattr(gradstep, name)).numpy()
+            theirs = torch.linspace(start, end, steps, dtype=getattr(torch, name)).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{start} {end} {steps} {name}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # infinite ends: inf/nan points, silently, as torch
+        for ends in ((0.0, float("inf")), (-1e308, 1e308)):
+            np.testing.assert_array_equal(gradstep.linspace(*ends, 7, dtype=gradstep.float64).numpy(),
+                                          torch.linspace(*ends, 7, dtype=torch.float64).numpy())
