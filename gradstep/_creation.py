@@ -6,11 +6,11 @@ import math
 import operator
 import warnings
 from collections.abc import Sequence
-from fractions import Fraction
 
 from . import backend as B
 from ._device import check_device as _check_device
 from ._memory_format import check_memory_format
+from ._range_values import arange_values, fused_multiply_add
 from ._tensor import Tensor
 from ._warn_once import user_stacklevel, warn_once
 from .backend import xp
@@ -311,8 +311,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         dtype = B.get_default_dtype() if is_float else B.int64
     dt = B.as_dtype(dtype)
     n = math.ceil((e - s) / st)
-    if dt.is_floating_point or any(isinstance(v, float) for v in (s, e, st)):
-        arr = xp.arange(n, dtype=xp.float64) * st + s  # torch's start + i * step, in double
+    if dt in (B.float32, B.float64):
+        arr = arange_values(float(s), float(st), n, dt is B.float32)
+    elif dt.is_floating_point or any(isinstance(v, float) for v in (s, e, st)):
+        arr = xp.arange(n, dtype=xp.float64) * st + s  # start + i * step, in double
     else:
         arr = xp.arange(s, e, st, dtype=xp.int64)
     return _finish(arr.astype(dt.np), requires_grad, device)
@@ -343,44 +345,11 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, pi
         with xp.errstate(all="ignore"):  # infinite ends give inf/nan points silently, as torch
             if dt is B.float64:  # torch's float64 kernel fuses each multiply-add (one rounding)
                 half = steps // 2
-                arr = xp.concatenate([_fused_multiply_add(step, i[:half], start),
-                                      _fused_multiply_add(-step, steps - 1 - i[half:], end)])
+                arr = xp.concatenate([fused_multiply_add(step, i[:half], start),
+                                      fused_multiply_add(-step, steps - 1 - i[half:], end)])
             else:
                 arr = xp.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
     return _finish(arr.astype(dt.np), requires_grad, device)
-
-
-def _fused_multiply_add(a, counts, c):
-    """``a * counts + c`` (``counts``: whole numbers as float64) rounded once, as an FMA does.
-
-    Error-free transformations give the product and the sum exactly as pairs of doubles;
-    adding the pair's parts rounds correctly unless the result sits within the rounding of
-    the small part of a halfway point between two doubles: those few (about one in a
-    thousand) are recomputed exactly with fractions.
-    """
-    if not (abs(a) < 1e290 and abs(c) < 1e290):  # the splitting below would overflow
-        return c + a * counts
-    a_high, a_low = _split_halves(a)
-    n_high, n_low = _split_halves(counts)
-    product = a * counts
-    product_error = ((a_high * n_high - product) + a_high * n_low + a_low * n_high) + a_low * n_low
-    total = product + c
-    back = total - product
-    sum_error = (product - (total - back)) + (c - back)  # total + sum_error == product + c
-    small = sum_error + product_error
-    out = total + small
-    near_tie = xp.abs(xp.abs((total - out) + small) - xp.spacing(xp.abs(out)) / 2) \
-        <= 2 * xp.spacing(xp.abs(small)) + xp.spacing(xp.abs(out)) * 2.0 ** -40
-    for j in xp.flatnonzero(near_tie):
-        out[j] = float(Fraction(a) * int(counts[j]) + Fraction(c))
-    return out
-
-
-def _split_halves(x):
-    """Veltkamp's split: ``x == high + low`` exactly, each with at most 26 significant bits."""
-    scaled = x * (2.0 ** 27 + 1)
-    high = scaled - (scaled - x)
-    return high, x - high
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False,

@@ -290,3 +290,23 @@ def test_linspace_is_bit_identical_to_torch_on_random_ranges():
         for ends in ((0.0, float("inf")), (-1e308, 1e308)):
             np.testing.assert_array_equal(gradstep.linspace(*ends, 7, dtype=gradstep.float64).numpy(),
                                           torch.linspace(*ends, 7, dtype=torch.float64).numpy())
+
+
+def test_float_arange_is_bit_identical_to_torch_on_random_ranges():
+    """torch's floating arange: fused vector bases and lanes, fused scalar tails, per thread
+    share above 32768 points (so large ranges need the same thread count as torch's)."""
+    rng = np.random.default_rng(2027)
+    same_threads = gradstep.get_num_threads() == torch.get_num_threads()
+    for k in range(80):
+        start = float(rng.standard_normal() * 10.0 ** rng.integers(-3, 3))
+        step = float(abs(rng.standard_normal()) * 10.0 ** rng.integers(-3, 2)) * (-1) ** k
+        if k % 4 == 0:  # whole and dyadic arguments: the exact fast path
+            start, step = float(int(start)), float(2.0 ** rng.integers(-4, 3))
+        n = int(rng.integers(40000, 90000)) if k % 20 == 1 and same_threads else int(rng.integers(2, 3000))
+        for name in ("float32", "float64"):
+            ours = gradstep.arange(start, start + n * step, step, dtype=getattr(gradstep, name)).numpy()
+            theirs = torch.arange(start, start + n * step, step, dtype=getattr(torch, name)).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{start} {step} {n} {name}")
+    for args in ((10,), (0, 1, 0.1), (-5, 5, 0.25), (1.5,), (2.0**24 + 3,)):
+        np.testing.assert_array_equal(gradstep.arange(*args, dtype=gradstep.float32).numpy(),
+                                      torch.arange(*args, dtype=torch.float32).numpy())
