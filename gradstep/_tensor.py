@@ -274,18 +274,24 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(
-                "Boolean value of Tensor with more than one value is ambiguous"
-            )
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()))
 
+    def _check_one_element(self):
+        """float()/int() of a tensor: torch's ValueError (``.item()`` raises a RuntimeError)."""
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+
     def __float__(self):
+        self._check_one_element()
         if self._rg and _GradState.enabled:  # torch stays quiet under no_grad (e.g. LBFGS.step)
             warn_once("float-of-grad", "Converting a tensor with requires_grad=True to a scalar "
                       "may lead to unexpected behavior.\nConsider using tensor.detach() first.")
         return float(self.item())
 
     def __int__(self):
+        self._check_one_element()
         return int(self.item())
 
     def __index__(self):

@@ -578,3 +578,16 @@ def test_float_of_grad_tensor_is_quiet_under_no_grad(monkeypatch):
         warnings.simplefilter("always")
         opt.step(closure)
     assert not caught
+
+
+@pytest.mark.parametrize("convert", [float, int, complex, bool, lambda t: "%f" % t])  # noqa: UP031 -- %-format calls __float__
+@pytest.mark.parametrize("values", [[1.0, 2.0], []])
+def test_python_scalar_of_a_tensor_not_one_element_raises_as_torch(convert, values):
+    """float()/int() raise torch's ValueError (``ReduceLROnPlateau.step(metric)`` given a
+    per-sample loss surfaces it), bool() its RuntimeError, each with torch's text."""
+    raised = []
+    for L in (gradstep, torch):
+        with pytest.raises((ValueError, RuntimeError)) as info:
+            convert(L.tensor(values))
+        raised.append((info.type, str(info.value)))
+    assert raised[0] == raised[1]

@@ -61,11 +61,24 @@ class CyclicLR(LRScheduler):
         if self._scale_fn_custom is not None:
             return
         if self.mode == "triangular":
-            self._scale_fn_ref, self.scale_mode = _triangular, "cycle"
+            self._scale_fn_ref, self.scale_mode = self._triangular_scale_fn, "cycle"
         elif self.mode == "triangular2":
-            self._scale_fn_ref, self.scale_mode = _triangular2, "cycle"
+            self._scale_fn_ref, self.scale_mode = self._triangular2_scale_fn, "cycle"
         else:
-            self._scale_fn_ref, self.scale_mode = partial(_exp_range, self.gamma), "iterations"
+            self._scale_fn_ref, self.scale_mode = partial(self._exp_range_scale_fn, self.gamma), "iterations"
+
+    # torch's names for the three policies' amplitude functions
+    @staticmethod
+    def _triangular_scale_fn(x):
+        return 1.0
+
+    @staticmethod
+    def _triangular2_scale_fn(x):
+        return 1 / (2.0 ** (x - 1))
+
+    @staticmethod
+    def _exp_range_scale_fn(gamma, x):
+        return gamma**x
 
     def scale_fn(self, x):
         fn = self._scale_fn_custom if self._scale_fn_custom is not None else self._scale_fn_ref
@@ -99,18 +112,6 @@ class CyclicLR(LRScheduler):
         if fn is not None:
             self._scale_fn_custom.__dict__.update(fn)
         self._init_scale_fn()
-
-
-def _triangular(x):
-    return 1.0
-
-
-def _triangular2(x):
-    return 1 / (2.0 ** (x - 1))
-
-
-def _exp_range(gamma, x):
-    return gamma**x
 
 
 def _momentum_key(optimizer):
@@ -156,9 +157,18 @@ class OneCycleLR(LRScheduler):
                     group["base_momentum"] = lo
         super().__init__(optimizer, last_epoch)
 
-    def _anneal(self, start, end, pct):
+    def _anneal_func(self, start, end, pct):
         if self._anneal_func_type == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+            return self._annealing_cos(start, end, pct)
+        return self._annealing_linear(start, end, pct)
+
+    @staticmethod
+    def _annealing_cos(start, end, pct):
+        """Cosine anneal from ``start`` to ``end`` as ``pct`` goes from 0 to 1."""
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+    @staticmethod
+    def _annealing_linear(start, end, pct):
         return (end - start) * pct + start
 
     def get_lr(self):
@@ -174,9 +184,9 @@ class OneCycleLR(LRScheduler):
                 end = phase["end_step"]
                 if step <= end or i == len(self._schedule_phases) - 1:
                     pct = (step - start) / (end - start)
-                    lr = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
+                    lr = self._anneal_func(group[phase["start_lr"]], group[phase["end_lr"]], pct)
                     if self.cycle_momentum:
-                        mom = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                        mom = self._anneal_func(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
                     break
                 start = end
             lrs.append(lr)

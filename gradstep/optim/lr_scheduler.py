@@ -36,6 +36,11 @@ _STEP_ORDER_WARNING = (
     "Failure to do this will result in PyTorch skipping the first value of the learning rate schedule. "
     "See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
+_STEP_OVERRIDDEN_WARNING = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. "
+    "Please, make sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
     "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
@@ -80,16 +85,26 @@ def _check_optimizer(optimizer):
 
 
 def _mark_step_calls(optimizer):
-    """Make ``optimizer.step`` record that it ran (for the call-order warning)."""
-    if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
+    """Make ``optimizer.step`` record that it ran (for the call-order warning).
+
+    The optimizer's own method is wrapped as torch wraps it: the unbound function, the optimizer
+    held weakly (no reference cycle through the instance attribute). A callable that other code
+    already put in its place (a wrapper object's bound method, a partial) is called as it is.
+    """
+    if hasattr(optimizer.step, "_wrapped_by_lr_sched"):
         return
     opt_ref = weakref.ref(optimizer)
-    bound = optimizer.step
+    own_method = getattr(optimizer.step, "__self__", None) is optimizer
+    func = optimizer.step.__func__ if own_method else None
+    replacement = None if own_method else optimizer.step
 
+    @wraps(func or replacement)
     def step(*args, **kwargs):
         opt = opt_ref()
         opt._opt_called = True
-        return bound(*args, **kwargs)
+        if replacement is not None:
+            return replacement(*args, **kwargs)
+        return func.__get__(opt, opt.__class__)(*args, **kwargs)
 
     step._wrapped_by_lr_sched = True
     optimizer.step = step
@@ -117,6 +132,45 @@ def _warning_get_lr(compute):
         return compute(self)
 
     return get_lr
+
+
+class _enable_get_lr_call:  # noqa: N801 -- torch's name, imported by code vendored from torch
+    """Within it, ``get_lr()`` is being called by ``step()`` and does not warn."""
+
+    def __init__(self, scheduler):
+        self.o = scheduler
+
+    def __enter__(self):
+        self.o._get_lr_called_within_step = True
+        return self
+
+    def __exit__(self, *exc):
+        self.o._get_lr_called_within_step = False
+
+
+class _initial_mode:  # noqa: N801 -- torch's name
+    """Within it, the scheduler takes the step it takes on construction."""
+
+    def __init__(self, scheduler):
+        self.o = scheduler
+
+    def __enter__(self):
+        self.o._is_initial = True
+
+    def __exit__(self, *exc):
+        self.o._is_initial = False
+
+
+def _warn_get_lr_called_within_step(scheduler):
+    """For a ``get_lr()`` written after torch's: warn unless ``step()`` is calling it."""
+    if not scheduler._get_lr_called_within_step:
+        warnings.warn(_GET_LR_WARNING, UserWarning, stacklevel=2)
+
+
+# torch's names for the helpers above, for schedulers vendored from torch's source
+_format_param = _per_group
+_param_groups_val_list = _group_values
+_update_param_group_val = _set_group_value
 
 
 def _lambdas_state(lambdas):
@@ -153,11 +207,8 @@ class LRScheduler:
 
     def _initial_step(self):
         self._step_count = 0
-        self._is_initial = True
-        try:
+        with _initial_mode(self):
             self.step()
-        finally:
-            self._is_initial = False
 
     def get_lr(self):
         raise NotImplementedError
@@ -167,16 +218,18 @@ class LRScheduler:
         return self._last_lr
 
     def step(self, epoch=None):
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(_STEP_ORDER_WARNING, UserWarning, stacklevel=2)
+        if self._step_count == 1:
+            if not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
+                warnings.warn(_STEP_OVERRIDDEN_WARNING, UserWarning, stacklevel=2)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(_STEP_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
-        self._get_lr_called_within_step = True
-        try:
+        with _enable_get_lr_call(self):
             if epoch is None:
                 self.last_epoch += 1
                 values = self.get_lr()
@@ -184,9 +237,8 @@ class LRScheduler:
                 self.last_epoch = epoch
                 closed = getattr(self, "_get_closed_form_lr", None)
                 values = closed() if closed is not None else self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
+        # strict, as torch: a group added after the scheduler (one lr too few) is an error
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             _set_group_value(group, "lr", lr)
         self._last_lr = _group_values(self.optimizer, "lr")
 
@@ -201,7 +253,10 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
-_LRScheduler = LRScheduler
+class _LRScheduler(LRScheduler):
+    """The torch 1.x name, kept for subclasses written against it. A subclass rather than an
+    alias, as in torch: its ``__name__`` is ``_LRScheduler`` and the built-in schedulers are
+    not instances of it."""
 
 
 class _LambdaScheduler(LRScheduler):
@@ -435,12 +490,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 raise ValueError(f"Expected non-negative epoch, but got {epoch}")
             self._locate(epoch)
         self.last_epoch = math.floor(epoch)
-        self._get_lr_called_within_step = True
-        try:
+        with _enable_get_lr_call(self):
             lrs = self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, lrs):
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             _set_group_value(group, "lr", lr)
         self._last_lr = self._current_lrs()
 
@@ -514,7 +566,7 @@ class SequentialLR(_Composite):
         # undo the initial steps the children took on construction, then start the first one
         for group in optimizer.param_groups:
             _set_group_value(group, "lr", group["initial_lr"])
-        _rewind(self)
+        self.recursive_undo()
         first = self._schedulers[bisect_right(milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
@@ -529,16 +581,16 @@ class SequentialLR(_Composite):
             current.step()
         self._last_lr = current.get_last_lr()
 
-
-def _rewind(sched):
-    """Step every (nested) child scheduler's ``last_epoch`` back by one."""
-    stack = list(sched._schedulers)
-    while stack:
-        s = stack.pop()
-        if hasattr(s, "_schedulers"):
-            stack.extend(s._schedulers)
-        elif hasattr(s, "last_epoch"):
-            s.last_epoch -= 1
+    def recursive_undo(self, sched=None):
+        """Step every (nested) child scheduler's ``last_epoch`` back by one: undo the step each
+        took on construction. Public in torch, so subclasses may call it."""
+        stack = list(self._schedulers) if sched is None else [sched]
+        while stack:
+            s = stack.pop()
+            if hasattr(s, "_schedulers"):
+                stack.extend(s._schedulers)
+            elif hasattr(s, "last_epoch"):
+                s.last_epoch -= 1
 
 
 class ChainedScheduler(_Composite):
@@ -607,12 +659,13 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            self._reduce_lr()
+            self._reduce_lr(epoch)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = self._current_lrs()
 
-    def _reduce_lr(self):
+    def _reduce_lr(self, epoch):
+        """``epoch`` is unused, but part of the signature: subclasses override this hook."""
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:

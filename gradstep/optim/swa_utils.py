@@ -83,7 +83,9 @@ class AveragedModel(Module):
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
         self.module = deepcopy(model)
-        self.register_buffer("n_averaged", tensor(0, dtype=int64))
+        if device is not None:  # 'cuda' raises torch's not-compiled error, as a CPU torch does
+            self.module = self.module.to(device)
+        self.register_buffer("n_averaged", tensor(0, dtype=int64, device=device))
         self.avg_fn = avg_fn
         self.multi_avg_fn = multi_avg_fn
         self.use_buffers = use_buffers
@@ -137,6 +139,8 @@ def update_bn(loader, model, device=None):
         for batch in loader:
             if isinstance(batch, (list, tuple)):
                 batch = batch[0]
+            if device is not None:
+                batch = batch.to(device)
             model(batch)
     for m, momentum in momenta.items():
         m.momentum = momentum
@@ -151,17 +155,28 @@ class SWALR(LRScheduler):
             group["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
-        self._anneal_strategy = anneal_strategy
+        self._set_anneal_func(anneal_strategy)
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
 
+    def _set_anneal_func(self, anneal_strategy):
+        self._anneal_strategy = anneal_strategy
+
     def anneal_func(self, t):
-        return (1 - math.cos(math.pi * t)) / 2 if self._anneal_strategy == "cos" else t
+        return self._cosine_anneal(t) if self._anneal_strategy == "cos" else self._linear_anneal(t)
 
     @staticmethod
-    def _start_lr(lr, swa_lr, alpha):
+    def _linear_anneal(t):
+        return t
+
+    @staticmethod
+    def _cosine_anneal(t):
+        return (1 - math.cos(math.pi * t)) / 2
+
+    @staticmethod
+    def _get_initial_lr(lr, swa_lr, alpha):
         """The lr annealing started from, recovered from the current lr and progress ``alpha``."""
         if alpha == 1:
             return swa_lr
@@ -176,6 +191,6 @@ class SWALR(LRScheduler):
             step = max(1, step)
         span = max(1, self.anneal_epochs)
         prev_alpha = self.anneal_func(max(0, min(1, (step - 1) / span)))
-        starts = [self._start_lr(g["lr"], g["swa_lr"], prev_alpha) for g in self.optimizer.param_groups]
+        starts = [self._get_initial_lr(g["lr"], g["swa_lr"], prev_alpha) for g in self.optimizer.param_groups]
         alpha = self.anneal_func(max(0, min(1, step / span)))
         return [g["swa_lr"] * alpha + lr * (1 - alpha) for g, lr in zip(self.optimizer.param_groups, starts)]

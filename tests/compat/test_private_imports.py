@@ -34,7 +34,9 @@ IMPORTS = [  # (module under torch/gradstep, names)
                          "_differentiable_doc", "_fused_doc", "_params_doc",
                          "_disable_dynamo_if_unsupported", "_use_grad_for_differentiable",
                          "_get_value", "_stack_if_compiling", "_to_scalar", "required"]),
-    ("optim.lr_scheduler", ["EPOCH_DEPRECATION_WARNING", "_LRScheduler", "LRScheduler"]),
+    ("optim.lr_scheduler", ["EPOCH_DEPRECATION_WARNING", "_LRScheduler", "LRScheduler",
+                            "_enable_get_lr_call", "_initial_mode", "_warn_get_lr_called_within_step",
+                            "_format_param", "_param_groups_val_list", "_update_param_group_val"]),
     ("_utils", ["_get_device_index"]),
 ]
 

@@ -95,6 +95,11 @@ CASES = [
     Case("mlp_schedulers.py", ("--scheduler", "onecycle"), gradstep_args=("--compile",)),
     Case("mlp_schedulers.py", ("--scheduler", "plateau")),
     Case("mlp_schedulers.py", ("--scheduler", "warmup_cosine")),
+    # published schedulers (torch 1.x _LRScheduler subclasses, pytorch_warmup) and SWA/EMA
+    Case("published_schedulers.py", ("--recipe", "warmup_plateau")),
+    Case("published_schedulers.py", ("--recipe", "restarts")),
+    Case("published_schedulers.py", ("--recipe", "untuned_warmup")),
+    Case("published_schedulers.py", ("--recipe", "swa")),
     Case("opt_sgd_legacy.py", ("--nesterov",)),
     Case("opt_adamw_legacy.py", ("--amsgrad",)),
     Case("opt_radam.py"),
@@ -111,6 +116,9 @@ CASES = [
     # no --init weights: the seed alone must give torch's weights, data, shuffles, dropout
     # masks and samples (gradstep/_mt19937.py), so the sampled indices print exactly
     Case("seeded_everything.py"),
+    # pytorch/examples' forward-forward and actor-critic, also from the seed alone: torch.randint
+    # negatives and Categorical actions must be torch's draws (episode lengths print exactly)
+    Case("examples_ff_actor_critic.py"),
     # second-order MAML (autograd.grad over params.values()) and a vmap(hessian) PINN whose
     # loss must reach the weights passed beside the differentiated input
     Case("meta_pinn.py"),

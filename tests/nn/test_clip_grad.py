@@ -1,6 +1,7 @@
 """clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters vs torch."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -108,3 +109,22 @@ def test_clip_grad_norm_of_an_infinite_gradient_is_silent_like_torch():
             total = L.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         results.append((total.item(), m.weight.grad.tolist(), m.bias.grad.tolist()))
     assert str(results[1]) == str(results[0])
+
+
+@pytest.mark.parametrize("source", ["used_generator", "empty_list", "no_grads"])
+def test_clip_grad_norm_warns_of_an_exhausted_generator_as_torch(source):
+    """``model.parameters()`` is a generator: passed a second time it is empty, and torch warns
+    that nothing will be clipped (an empty list or gradient-less parameters stay quiet)."""
+    seen = []
+    for lib in (gradstep, torch):
+        model = lib.nn.Linear(2, 1)
+        params = {"used_generator": model.parameters(), "empty_list": [],
+                  "no_grads": list(model.parameters())}[source]
+        if source == "used_generator":
+            list(params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            total = lib.nn.utils.clip_grad_norm_(params, 1.0)
+        seen.append(([(w.category, str(w.message), w.filename) for w in caught], float(total)))
+    assert seen[0] == seen[1]
+    assert len(seen[1][0]) == (source == "used_generator")

@@ -266,3 +266,167 @@ def test_user_get_lr_is_silent_but_a_nested_builtin_get_lr_warns():
         results.append(record)
     assert results[0] == results[1]
     assert [n for n, _ in results[1]] == [0, 0, 1, 1]
+
+
+def test_legacy_base_class_is_a_subclass_as_in_torch():
+    """torch 1.x code checks ``isinstance(s, _LRScheduler)`` and prints its name."""
+    for lib in (gs, torch):
+        L = lib.optim.lr_scheduler
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        assert L._LRScheduler.__name__ == "_LRScheduler"
+        assert issubclass(L._LRScheduler, L.LRScheduler)
+        assert not isinstance(L.StepLR(opt, 2), L._LRScheduler)
+
+
+def _first_step_warnings(lib, replace_step):
+    opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+    sched = lib.optim.lr_scheduler.StepLR(opt, 2)
+    if replace_step:
+        opt.step = lambda *a, **k: None
+    opt.step()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sched.step()
+    return [(w.category, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("replace_step", [False, True])
+def test_optimizer_step_replaced_after_the_scheduler_warns_as_torch(replace_step):
+    ours, theirs = _first_step_warnings(gs, replace_step), _first_step_warnings(torch, replace_step)
+    assert ours == theirs
+    assert len(theirs) == replace_step and (not theirs or "has been overridden" in theirs[0][1])
+
+
+def test_step_wrapper_keeps_the_method_name_and_returns_the_closure_loss():
+    p = gs.zeros(1, requires_grad=True)
+    opt = gs.optim.SGD([p], lr=0.1)
+    gs.optim.lr_scheduler.StepLR(opt, 2)
+    assert opt.step.__name__ == "step" and opt.step(lambda: 3.0) == 3.0 and opt._opt_called
+
+
+GROW_AFTER = {  # their lrs come from per-group lists fixed at construction
+    "lambda": lambda L, o: L.LambdaLR(o, lambda e: 0.5),
+    "cyclic": lambda L, o: L.CyclicLR(o, 0.01, 0.1, cycle_momentum=False),
+    "warm_restarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GROW_AFTER))
+def test_param_group_added_after_the_scheduler_is_refused_as_torch(name):
+    """torch zips the new lrs into the groups strictly: one lr short is a ValueError, not a
+    group silently left unscheduled."""
+    messages = []
+    for lib in (gs, torch):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        sched = GROW_AFTER[name](lib.optim.lr_scheduler, opt)
+        opt.add_param_group({"params": [lib.zeros(1, requires_grad=True)], "lr": 0.03})
+        opt.step()
+        with pytest.raises(ValueError) as info:
+            sched.step()
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def _vendored_polynomial(lib):
+    """A scheduler copied from torch's source, importing torch's private helpers."""
+    L = lib.optim.lr_scheduler
+
+    class Poly(L.LRScheduler):
+        def __init__(self, optimizer, total_iters=4, power=2.0):
+            self.total_iters, self.power = total_iters, power
+            super().__init__(optimizer)
+
+        def get_lr(self):
+            L._warn_get_lr_called_within_step(self)
+            if self._is_initial or self.last_epoch > self.total_iters:
+                return L._param_groups_val_list(self.optimizer, "lr")
+            t, n = self.last_epoch, self.total_iters
+            decay = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+            return [g["lr"] * decay for g in self.optimizer.param_groups]
+
+    return Poly
+
+
+def test_scheduler_vendored_from_torch_source_runs_on_its_private_helpers():
+    runs = []
+    for lib, opt in zip((gs, torch), _optimizers()):
+        sched = _vendored_polynomial(lib)(opt)
+        lrs = []
+        for _ in range(6):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        _, warned = _get_lr_warnings(sched.get_lr)
+        with lib.optim.lr_scheduler._enable_get_lr_call(sched):
+            _, silent = _get_lr_warnings(sched.get_lr)
+        groups = lib.optim.lr_scheduler._format_param("max_lr", opt, 0.5)
+        runs.append((lrs, len(warned), silent, groups))
+    assert runs[0] == runs[1]
+    assert runs[1][1] == 1 and runs[1][3] == [0.5, 0.5]
+
+
+def test_sequential_recursive_undo_is_public_as_in_torch():
+    seen = []
+    for lib, opt in zip((gs, torch), _optimizers()):
+        L = lib.optim.lr_scheduler
+        seq = L.SequentialLR(opt, [L.StepLR(opt, 2, 0.5), L.MultiStepLR(opt, [3, 4])], [3], last_epoch=2)
+        before = [s.last_epoch for s in seq._schedulers]
+        seq.recursive_undo(seq._schedulers[0])
+        seen.append((seq.last_epoch, before, [s.last_epoch for s in seq._schedulers]))
+    assert seen[0] == seen[1] == (3, [0, -1], [-1, -1])
+
+
+@pytest.mark.parametrize("owner,name,args", [
+    ("lr_scheduler.OneCycleLR", "_annealing_cos", (0.1, 0.001, 0.3)),
+    ("lr_scheduler.OneCycleLR", "_annealing_linear", (0.1, 0.001, 0.3)),
+    ("lr_scheduler.CyclicLR", "_triangular_scale_fn", (3,)),
+    ("lr_scheduler.CyclicLR", "_triangular2_scale_fn", (3,)),
+    ("lr_scheduler.CyclicLR", "_exp_range_scale_fn", (0.99, 7)),
+    ("swa_utils.SWALR", "_cosine_anneal", (0.3,)),
+    ("swa_utils.SWALR", "_linear_anneal", (0.3,)),
+    ("swa_utils.SWALR", "_get_initial_lr", (0.05, 0.01, 0.25)),
+])
+def test_torch_private_static_helpers_give_torch_values(owner, name, args):
+    """Recipes call these off the classes (fastai-style one-cycle by hand reuses
+    ``OneCycleLR._annealing_cos``); the values must be torch's, bit for bit."""
+    values = []
+    for lib in (gs, torch):
+        module, cls = owner.split(".")
+        values.append(getattr(getattr(getattr(lib.optim, module), cls), name)(*args))
+    assert values[0] == values[1]
+
+
+def test_plateau_reduce_hook_overridden_with_torch_signature():
+    """Subclasses log reductions by overriding ``_reduce_lr(self, epoch)``."""
+    seen = []
+    for lib, opt in zip((gs, torch), _optimizers()):
+        class Logged(lib.optim.lr_scheduler.ReduceLROnPlateau):
+            def _reduce_lr(self, epoch):
+                self.log = [*getattr(self, "log", []), epoch]
+                super()._reduce_lr(epoch)
+
+        sched = Logged(opt, patience=0)
+        for metric in (1.0, 2.0, 3.0, 0.5, 0.7):
+            sched.step(metric)
+        seen.append((sched.log, sched.get_last_lr()))
+    assert seen[0] == seen[1] and seen[1][0] == [2, 3, 5]
+
+
+def test_step_replaced_before_the_scheduler_by_another_objects_method_is_kept():
+    """A wrapper that put its own bound method in ``optimizer.step`` still gets the call."""
+
+    class Counter:
+        calls = 0
+
+        def step(self, closure=None):
+            self.calls += 1
+
+    p = gs.zeros(1, requires_grad=True)
+    opt, counter = gs.optim.SGD([p], lr=0.1), Counter()
+    opt.step = counter.step
+    sched = gs.optim.lr_scheduler.StepLR(opt, 2)
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()
+    assert counter.calls == 1 and opt._opt_called

@@ -88,3 +88,17 @@ def test_swalr_matches_torch(strategy, epochs):
 def test_bad_decay():
     with pytest.raises(ValueError, match="Invalid decay value"):
         gs.optim.swa_utils.get_ema_multi_avg_fn(1.5)
+
+
+def test_device_argument_moves_or_refuses_as_a_cpu_torch():
+    """``device='cuda'`` on a CPU-only build fails as torch's does, instead of being ignored."""
+    for lib in (gs, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+        swa = lib.optim.swa_utils.AveragedModel(model, device="cpu")
+        assert swa.n_averaged.device.type == "cpu" and next(swa.parameters()).device.type == "cpu"
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            lib.optim.swa_utils.AveragedModel(model, device="cuda")
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
+            lib.optim.swa_utils.update_bn([lib.ones(4, 2)], model, device="cuda")
+        lib.optim.swa_utils.update_bn([lib.ones(4, 2)], model, device=lib.device("cpu"))
+        assert int(model[1].num_batches_tracked) == 1
