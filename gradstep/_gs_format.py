@@ -21,6 +21,7 @@ import collections
 import hashlib
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -300,6 +301,29 @@ def _check_header_cost(raw, file_size, name):
                               f"of Python objects, far more than a {file_size}-byte checkpoint needs (memory bound)")
 
 
+_JSON_DEPTH = 2 * MAX_DEPTH + 8  # each header entry is an object holding its items' array: two levels
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'"[]{}'))  # bytes that never change the nesting
+_JSON_STRING = re.compile(rb'"[^"]*"')
+
+
+def _check_header_depth(raw, name):
+    """Refuse a header nested deeper than any entry the decoder accepts, before ``json.loads`` sees it.
+
+    ``json.loads`` recurses in C once per level; under a raised ``sys.setrecursionlimit`` (which
+    some programs set) ``[[[...`` 300000 deep overflows the C stack and kills the interpreter
+    instead of raising RecursionError. Brackets inside strings do not count: escaped backslashes
+    and quotes are dropped first, then every byte but quotes and brackets, then the strings.
+    """
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = structure.replace(b'""', b"")  # the usual case: no string holds a bracket
+    if b'"' in brackets:  # the first string holding one keeps a quote, so this is exact
+        brackets = _JSON_STRING.sub(b"", structure)
+    codes = np.frombuffer(brackets, np.uint8)
+    steps = ((codes == ord("[")) | (codes == ord("{"))).astype(np.int8) - ((codes == ord("]")) | (codes == ord("}")))
+    if steps.size and int(np.cumsum(steps, dtype=np.int64).max()) > _JSON_DEPTH:
+        raise CheckpointError(f"{name}: checkpoint header nested more than {MAX_DEPTH} entries deep")
+
+
 def parse_native(data, name):
     data = memoryview(data)
     head = len(MAGIC) + 12
@@ -319,6 +343,7 @@ def parse_native(data, name):
         raise CheckpointError(f"{name}: header length {hlen} runs past the end of the file")
     raw = bytes(body[head:head + hlen])
     _check_header_cost(raw, len(data), name)
+    _check_header_depth(raw, name)
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:

@@ -127,8 +127,15 @@ def _namespace(u, args):
 
 
 def _build_namespace(u, inst, state):
+    """Sets the attributes; a name the class already has (``_get_kwargs``, ``__class__``) is refused,
+    as an instance attribute would shadow the method (``repr`` of the loaded Namespace then raises)."""
     if type(state) is not dict or any(type(k) is not str for k in state):
         raise CheckpointError("an argparse.Namespace's state must be a dict of str names")
+    shadowing = [k for k in state if hasattr(argparse.Namespace, k)]
+    if shadowing:
+        raise UnsafeCheckpointError(f"an argparse.Namespace's state may not set {brief(shadowing[0])}, "
+                                    "which would shadow the class's own attribute")
+    u.charge(_ITEM_COST * len(state))  # a copy of every item, however often the state dict is shared
     inst.__dict__.update(state)
 
 

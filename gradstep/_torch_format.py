@@ -20,6 +20,10 @@ Reading (:func:`load_torch_zip`) treats the file as hostile:
   size > 1, no overflow, the last element inside the storage. Tensors stay views
   of their storage (stride-0 ones read-only), so nothing is allocated beyond the
   records themselves.
+* torch's lazy conjugate / negative bits (tensor metadata ``{'conj': True}``, ``{'neg': True}``,
+  written for ``x.conj()`` and its ``.imag``) are resolved into a copy of the view, charged to the
+  pickle's memory bound (so a stride-0 view cannot make it huge); such a tensor no longer shares
+  memory with other views of its storage, as it does in torch;
 * sparse COO tensors are checked as torch's ``check_sparse_tensor_invariants``
   checks them, always, and never densified (:mod:`gradstep._checkpoint_sparse`);
   other sparse layouts are refused by name.
@@ -44,9 +48,19 @@ import numpy as np
 from . import _torch_unpickler
 from . import backend as B
 from ._brief import brief, printable
+from ._checkpoint_location import CallerError, location_target
 from ._checkpoint_sparse import get_layout, rebuild_sparse, write_layout, write_sparse
 from ._layout import layout
-from ._pickle_globals import Internal, Token, Unsupported, Value, check_int, check_ints, describe
+from ._pickle_globals import (
+    _ITEM_COST,
+    Internal,
+    Token,
+    Unsupported,
+    Value,
+    check_int,
+    check_ints,
+    describe,
+)
 from ._sparse_coo import SparseCooTensor
 from ._tensor import Size, Tensor, device
 from ._torch_unpickler import RestrictedUnpickler
@@ -81,6 +95,10 @@ _UNSUPPORTED = {
     "torch._utils._rebuild_wrapper_subclass": "a tensor subclass, which gradstep does not support",
 }
 _CHUNK = 1 << 20
+# bytes of Python objects a rebuilt tensor takes beyond the 200 every call is charged (a Tensor and its
+# NumPy view of the storage take ~350 on CPython 3.11, NumPy 2): a pickle can rebuild tensors from one
+# memoized argument tuple 5 bytes apart, so each must be charged what it takes
+_TENSOR_COST = 256
 _PKL_RATIO = 64  # data.pkl may decompress to at most this many times the archive's size (+1 MiB)
 _INFLATE_RATIO = 64  # all deflated records read may decompress to this many times the archive's size ...
 _INFLATE_SLACK = 64 << 20  # ... plus this
@@ -256,43 +274,6 @@ class _Storage(Internal):
         self.key, self.dtype, self.array = key, dtype, array
 
 
-def _location_target(location, map_location, storage):
-    """Where a storage saved on ``location`` goes; only the CPU exists here (torch's error otherwise)."""
-    target = location
-    if map_location is None:
-        pass
-    elif isinstance(map_location, dict):
-        target = map_location.get(location, location)
-    elif isinstance(map_location, (str, device)) or hasattr(map_location, "type"):
-        target = map_location
-    elif callable(map_location):
-        result = map_location(Tensor._make(storage.array), location)
-        if result is not None:
-            if not isinstance(result, Tensor) or result._data.dtype != storage.array.dtype \
-                    or result._data.size != storage.array.size:
-                raise TypeError("map_location's callable must return None or the storage it was given "
-                                "(a 1-D tensor) on the CPU")
-            storage.array = np.ascontiguousarray(result._data).reshape(-1)
-            target = "cpu"
-    else:
-        raise TypeError(f"map_location must be a str, device, dict or callable, not {type(map_location).__name__}")
-    kind = str(getattr(target, "type", target)).split(":")[0]
-    if kind == "cuda":
-        raise CheckpointError(
-            "Attempting to deserialize object on a CUDA device but gradstep runs on the CPU only. "
-            "Use gradstep.load with map_location='cpu' to map your storages to the CPU.")
-    if kind != "cpu":
-        raise CheckpointError(f"don't know how to restore data location {target!r}; gradstep runs on the "
-                              "CPU only (use map_location='cpu')")
-
-
-def check_map_location(map_location):
-    """For files without storage locations (the native format): CPU data goes where ``map_location`` says."""
-    if callable(map_location) and not isinstance(map_location, (str, dict, device)):
-        return
-    _location_target("cpu", map_location, None)
-
-
 def _check_view(storage, offset, size, stride, what):
     """torch's accept/refuse rule for ``set_(storage, offset, size, stride)``, in Python ints."""
     offset = check_int(offset, f"{what} storage offset", -(2**63), _I64)
@@ -336,8 +317,12 @@ def _tensor_view(storage, offset, size, stride, what):
     overlap = any(st == 0 and s > 1 for s, st in zip(size, stride))
     # a stride on a dimension of size 1 is never used; NumPy needs it to fit in bytes
     strides = [st * dt.itemsize if s > 1 or abs(st * dt.itemsize) <= _I64 else 0 for s, st in zip(size, stride)]
-    return np.lib.stride_tricks.as_strided(storage.array[offset:], shape=size, strides=strides,
-                                           writeable=not overlap)
+    # a view whose base is the storage itself: a third of as_strided's memory (which wraps its source
+    # in a helper object and dict), and NumPy checks again that it stays inside the storage's bytes
+    view = np.ndarray(size, dt, buffer=storage.array, offset=offset * dt.itemsize, strides=strides)
+    if overlap:
+        view.flags.writeable = False
+    return view
 
 
 def _no_hooks(hooks, what):
@@ -356,13 +341,34 @@ def _rebuild(u, args, what="_rebuild_tensor_v2"):
         raise CheckpointError(f"torch._utils.{what}: requires_grad must be a bool")
     if len(args) > 5:
         _no_hooks(args[5], what)
-    if len(args) > 6 and args[6] is not None and not (type(args[6]) is dict and not args[6]):
-        raise UnsafeCheckpointError(f"torch._utils.{what}: tensor metadata {brief(args[6])} is not supported")
-    t = Tensor._make(_tensor_view(storage, offset, size, stride, f"tensor of storage {storage.key!r}"))
+    conj, neg = _metadata_bits(args[6] if len(args) > 6 else None, storage.dtype, what)
+    u.charge(_TENSOR_COST)
+    view = _tensor_view(storage, offset, size, stride, f"tensor of storage {storage.key!r}")
+    if conj or neg:  # gradstep has no lazy conj/neg bits: the values are resolved into a copy, charged
+        u.charge(view.size * view.itemsize)
+        view = np.negative(np.conj(view) if conj else view) if neg else np.conj(view)
+    t = Tensor._make(view)
     if requires_grad:
         _check_differentiable(storage.dtype)
         t.requires_grad_(True)
     return t
+
+
+def _metadata_bits(meta, dt, what):
+    """(conj, neg): the lazy bits torch.save records as tensor metadata (``x.conj()``, ``x.conj().imag``)."""
+    if meta is None or (type(meta) is dict and not meta):
+        return False, False
+    if type(meta) is not dict or any(type(k) is not str or k not in ("conj", "neg") or type(v) is not bool
+                                     for k, v in meta.items()):
+        raise CheckpointError(f"torch._utils.{what}: tensor metadata {brief(meta)} is not supported (torch.save "
+                              "writes {'conj': True} and {'neg': True})")
+    conj, neg = meta.get("conj", False), meta.get("neg", False)
+    if conj and not dt.is_complex:
+        raise CheckpointError(f"torch._utils.{what}: tensor metadata sets the conjugate bit of a {dt.name} "
+                              "tensor; only complex tensors have one")
+    if neg and dt.name == "bool":
+        raise CheckpointError(f"torch._utils.{what}: tensor metadata sets the negative bit of a bool tensor")
+    return conj, neg
 
 
 def _check_differentiable(dt):
@@ -376,7 +382,7 @@ def _rebuild_v1(u, args):
     return _rebuild(u, args, "_rebuild_tensor")
 
 
-def _set_state(obj, state, what):
+def _set_state(u, obj, state, what):
     if type(state) is tuple and len(state) == 2:
         dicts = state
     else:
@@ -386,6 +392,7 @@ def _set_state(obj, state, what):
             continue
         if type(d) is not dict:
             raise CheckpointError(f"{what}: state must be a dict")
+        u.charge(_ITEM_COST * len(d))  # a copy of every item, however often the state dict is shared
         for k, v in d.items():
             if type(k) is not str or not k.isidentifier() or k.startswith("_") or hasattr(type(obj), k):
                 raise UnsafeCheckpointError(f"{what}: refusing to set attribute {brief(k)}")
@@ -404,9 +411,10 @@ def _parameter(u, args):
     _no_hooks(args[2], "_rebuild_parameter")
     if requires_grad:
         _check_differentiable(data.dtype)
+    u.charge(_TENSOR_COST // 2)
     p = Parameter(data, requires_grad=requires_grad)
     if len(args) == 4:
-        _set_state(p, args[3], "_rebuild_parameter_with_state")
+        _set_state(u, p, args[3], "_rebuild_parameter_with_state")
     return p
 
 
@@ -423,13 +431,15 @@ def _from_type(u, args):
     if args[1].name != "torch.Tensor" and not (args[1].name.endswith("Parameter") and type(t).__name__
                                                == "Parameter"):
         raise UnsafeCheckpointError(f"tensor subclass '{args[1].name}' is not supported")
-    _set_state(t, args[3], "_rebuild_from_type_v2")
+    _set_state(u, t, args[3], "_rebuild_from_type_v2")
     return t
 
 
 def _size(u, args):
     if len(args) != 1:
         raise CheckpointError("torch.Size takes one argument")
+    if type(args[0]) in (tuple, list):
+        u.charge(64 + 8 * len(args[0]))  # a new tuple each call, however often its argument is shared
     return Size(check_ints(args[0], "torch.Size", 0, _I64))
 
 
@@ -493,7 +503,7 @@ class _Loader:
         if dt.name == "bool":
             np.minimum(raw, 1, out=raw)  # NumPy bools must be 0 or 1
         s = _Storage(key, dt, raw.view(dt.np))
-        _location_target(location, self.map_location, s)
+        location_target(location, self.map_location, s)
         self.storages[key] = s
         return s
 
@@ -521,11 +531,28 @@ def load_torch_zip(data, name, map_location=None):
     # (opcodes, hashing) a few steps per byte of the file: both bounds follow the file, not data.pkl
     budget = 16 * archive.size + (64 << 20)
     work = _torch_unpickler.WORK_PER_BYTE * archive.size + _torch_unpickler.WORK_SLACK
-    return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load,
-                               budget, work).load()
+    try:
+        return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load,
+                                   budget, work).load()
+    except CallerError as e:
+        raise e.error from None
 
 
 # ---------------------------------------------------------------- writing
+def _unwritable(o):
+    """The TypeError text for an object torch.save could pickle but gradstep does not write. A whole
+    module (``torch.save(model, f)``, as pytorch/examples' word_language_model saves) gets the
+    way out: gradstep pickles no objects, since loading them would run their classes' code."""
+    from .nn.modules.module import Module
+
+    name = type(o).__name__
+    if isinstance(o, Module):
+        return (f"cannot write a whole module ({name}) in torch format: gradstep saves tensors, containers "
+                "and plain values, never pickled objects. Save model.state_dict() instead and restore it "
+                "with model.load_state_dict(torch.load(f)) into a model your code builds")
+    return f"cannot write an object of type {name} in torch format"
+
+
 class _PickleWriter:
     """Emits the protocol-2 opcodes torch.save writes for tensors, NumPy arrays and plain containers."""
 
@@ -613,7 +640,7 @@ class _PickleWriter:
                     self.obj(v)
                 self.w(b"u")
         else:
-            raise TypeError(f"cannot write an object of type {type(o).__name__} in torch format")
+            raise TypeError(_unwritable(o))
 
     def _reduced(self, o):
         """The other objects torch.save is often given, written as Python's pickle writes them:

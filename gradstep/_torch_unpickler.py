@@ -111,8 +111,24 @@ def globals_in(pkl, file_size):
 # ---------------------------------------------------------------- the interpreter
 _COST = {list: 56, tuple: 40, dict: 64, set: 216, frozenset: 216, bytearray: 56,
          collections.OrderedDict: 128, collections.Counter: 128}  # empty sizes on CPython 3.11, 64-bit
+_RECORD_COST = 170  # a bookkeeping entry: a dict slot and its (obj, depth, visits) tuple (TUPLE1 makes one per 3 bytes)
 _MEMORY_ERROR = "the pickle builds more Python objects than a checkpoint of this size can hold (memory bound)"
 _WORK_ERROR = "the pickle takes more steps than a checkpoint of this size can need (work bound)"
+
+
+def _scalar_hash_cost(x):
+    """Work steps (~0.6 us each) that hashing or comparing ``x`` as a key may take beyond one step.
+
+    An int's hash is computed anew each time (O(digits), ~1 ms for 1 MB) and an equal key that is
+    another object is compared byte by byte (a str's hash is cached, its comparison is not): a
+    memoized megabyte key inserted 100k times took two minutes. Charged generously (4x).
+    """
+    t = type(x)
+    if t is int:
+        return x.bit_length() >> 10
+    if t is str or t is bytes:
+        return len(x) >> 12
+    return 0
 
 
 def _error_text(e):
@@ -162,8 +178,10 @@ class RestrictedUnpickler:
         Both are exact, as these never change. Hashing a tuple visits every
         item of every tuple in it, each time it occurs (a tuple holding the
         same tuple twice, 40 levels deep, visits 2**40); a frozenset's hash
-        comes from its stored item hashes. Only those holding tuples or
-        frozensets are recorded, which keeps the bookkeeping small.
+        comes from its stored item hashes. A big int or long string in a tuple
+        adds its :func:`_scalar_hash_cost`. Only tuples and frozensets that hold
+        tuples, frozensets or such scalars are recorded, which keeps the
+        bookkeeping small.
         """
         self.charge(_COST.get(type(obj), 64) + 40 * len(obj))
         depth, visits = 0, 1 + len(obj)
@@ -172,9 +190,12 @@ class RestrictedUnpickler:
                 d, n = self.shape(x)
                 depth = max(depth, d + 1)
                 visits += n - 1
+            else:
+                visits += _scalar_hash_cost(x)
         if depth > MAX_DEPTH:
             raise CheckpointError(f"containers nested more than {MAX_DEPTH} deep")
-        if depth:
+        if depth or visits != 1 + len(obj):
+            self.charge(_RECORD_COST)
             self._shape[id(obj)] = (obj, depth, visits if type(obj) is tuple else 1 + len(obj))
         return obj
 
@@ -186,14 +207,15 @@ class RestrictedUnpickler:
         return 0, 1 + len(x)
 
     def hashed(self, x):
-        """``x``, about to be hashed as a dict key or set element: charge the items hashing visits."""
-        if isinstance(x, (tuple, frozenset)):
-            n = self.shape(x)[1]
+        """``x``, about to be hashed as a dict key or set element: charge the items hashing visits
+        (for a big int or long string, what hashing or comparing it costs: :func:`_scalar_hash_cost`)."""
+        n = self.shape(x)[1] if isinstance(x, (tuple, frozenset)) else _scalar_hash_cost(x)
+        if n:
             self.work -= n
             if self.work < 0:
-                raise CheckpointError(f"a dict key or set element made of {n} items (tuples that share items "
-                                      "count them each time) takes more hashing than a checkpoint of this size "
-                                      "can need (work bound)")
+                raise CheckpointError(f"a dict key or set element of {n} hashing steps (tuples that share items "
+                                      "count them each time; big ints and long strings their size) takes more "
+                                      "hashing than a checkpoint of this size can need (work bound)")
         return x
 
     def value(self, x):
@@ -262,7 +284,8 @@ class RestrictedUnpickler:
                     raise CheckpointError(f"more than {MAX_STACK} items on the pickle stack")
             raise CheckpointError("the pickle ends without STOP")
         except CheckpointError as e:
-            raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {e}") from None
+            text = str(e).removeprefix(f"{self.name}: ")  # a record read for a storage names the file already
+            raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {text}") from None
         except MemoryError:
             raise CheckpointError(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): out of memory "
                                   "building the pickle's objects") from None
@@ -326,6 +349,7 @@ class RestrictedUnpickler:
         items = [self.value(x) for x in items]
         t = self.sized(tuple(items))
         if any(isinstance(x, Internal) or id(x) in self._internal for x in items):
+            self.charge(_RECORD_COST)
             self._internal[id(t)] = t
         return t
 
@@ -514,9 +538,9 @@ class RestrictedUnpickler:
 
 def _build_user_object(u, inst, state):
     """torch's BUILD for an allowlisted class: ``__setstate__``, else update ``__dict__`` / slots."""
-    setstate = getattr(inst, "__setstate__", None)
-    if setstate is not None and getattr(type(inst), "__setstate__", None) is not object.__setstate__:
-        setstate(state)
+    # torch calls the class's __setstate__ if it has one (``object`` defines none, so no comparison with it)
+    if getattr(type(inst), "__setstate__", None) is not None:
+        inst.__setstate__(state)
         return
     slots = None
     if type(state) is tuple and len(state) == 2:
@@ -524,10 +548,12 @@ def _build_user_object(u, inst, state):
     if state:
         if type(state) is not dict:
             raise CheckpointError("object state must be a dict")
+        u.charge(_ITEM_COST * len(state))  # a copy of every item, however often the state dict is shared
         inst.__dict__.update(state)
     if slots:
         if type(slots) is not dict:
             raise CheckpointError("object slot state must be a dict")
+        u.charge(_ITEM_COST * len(slots))
         for k, v in slots.items():
             setattr(inst, k, v)
 

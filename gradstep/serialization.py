@@ -247,6 +247,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     unknown = set(pickle_load_args) - {"encoding", "errors"}
     if unknown:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(unknown)}")
+    from ._checkpoint_location import check_map_location_type
+
+    check_map_location_type(map_location)
     data, name = _read(f)
     try:
         return _load_bytes(data, name, map_location)
@@ -257,8 +260,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
 def _load_bytes(data, name, map_location):
     if data.startswith(b"GRADSTEP"):
+        from ._checkpoint_location import check_map_location
         from ._gs_format import parse_native
-        from ._torch_format import check_map_location
 
         check_map_location(map_location)
         return parse_native(data, name)

@@ -67,6 +67,21 @@ def test_unsupported_object_is_a_clear_error(tmp_path):
     assert not (tmp_path / "c.gs").exists()
 
 
+def test_whole_module_in_torch_format_says_to_save_the_state_dict(tmp_path):
+    # torch.save(model, f) as pytorch/examples' word_language_model does: torch pickles the
+    # module; gradstep writes no objects, so it refuses and names the state_dict way out
+    net = gs.nn.Sequential(gs.nn.Linear(2, 3))
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 3)), tmp_path / "torch.pt")  # torch writes one
+    with pytest.raises(TypeError, match=r"whole module \(Sequential\).*model\.state_dict\(\)"):
+        gs.save(net, path)
+    with pytest.raises(TypeError, match=r"an object of type object in torch format"):
+        gs.save({"x": object()}, path)
+    assert not path.exists()
+    gs.save(net.state_dict(), path)  # the way out, read by torch
+    assert list(torch.load(path)) == ["0.weight", "0.bias"]
+
+
 def test_truncated_file_raises(tmp_path):
     p = tmp_path / "c.gs"
     gs.save(_sample(), p)
