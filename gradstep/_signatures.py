@@ -46,6 +46,9 @@ zeros ones full arange linspace logspace eye empty rand randn randint randperm
 _SILENT_RESIZE = frozenset("zeros ones full eye empty rand randn randint randperm linspace "
                            "logspace".split())
 
+# reductions that compute in ``out``'s dtype when given no dtype (torch infers it from out)
+_OUT_DTYPE = frozenset("sum prod cumsum cumprod".split())
+
 # torch's name -> this library's parameter name, beyond input=a / other=b
 _RENAMES = {
     "pow": {"exponent": "p"}, "where": {"condition": "cond", "input": "a", "other": "b"},
@@ -167,6 +170,8 @@ def wrap(fn, name, with_out):
         out = kwargs.pop("out", None) if with_out else None
         if out is not None:
             _check_no_grad(name, args, kwargs, out)
+            if name in _OUT_DTYPE and kwargs.get("dtype") is None:
+                kwargs["dtype"] = getattr(out, "dtype", None)
             return _write_out(name, out, fn(*args, **kwargs))
         return fn(*args, **kwargs)
 

@@ -24,6 +24,15 @@ def _leaf_inplace_error():
     return RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
+def _in_compute_dtype(self, operands, arrays):
+    """``arrays`` (the operands' data) cast to torch's computation dtype, the promoted type of
+    ``self`` and ``operands``: NumPy would compute ``float32 /= float64 0-d`` in float64 and
+    round twice, torch in float32 (a 0-d tensor does not promote)."""
+    np_dt = B.result_type(self, *operands).np
+    return [a.astype(np_dt) if isinstance(o, Tensor) and a.dtype != np_dt else a
+            for o, a in zip(operands, arrays)]
+
+
 class Tensor:
     """A multi-dimensional array with reverse-mode autograd.
 
@@ -502,10 +511,15 @@ class Tensor:
         return self
 
     def _write(self, arr):
-        if arr.dtype != self._data.dtype and not xp.can_cast(arr.dtype, self._data.dtype, "same_kind"):
+        if (arr.dtype != self._data.dtype
+                and not xp.can_cast(arr.dtype, self._data.dtype, "same_kind")
+                and B.from_numpy_dtype(arr.dtype)._category > self.dtype._category):
+            # torch's rule: no float -> integer, no integer -> bool (signedness may change)
+            from .ops._util import dtype_title  # torch's names: Float, Long, ...
+
             raise RuntimeError(
-                f"result type {B.from_numpy_dtype(arr.dtype).name.capitalize()} can't be cast to the "
-                f"desired output type {self.dtype.name.capitalize()}"
+                f"result type {dtype_title(B.from_numpy_dtype(arr.dtype))} can't be cast to the "
+                f"desired output type {dtype_title(self.dtype)}"
             )
         if arr.shape != self._data.shape:
             try:
@@ -522,15 +536,38 @@ class Tensor:
     def _ufunc_(self, ufunc, *operands):
         """Fast in-place path without a graph: ``ufunc(self, *operands, out=self)``."""
         ops = [o._data if isinstance(o, Tensor) else o for o in operands]
+        if any(isinstance(o, Tensor) and o._data.dtype != self._data.dtype for o in operands):
+            ops = _in_compute_dtype(self, operands, ops)
         try:
             self._check_writable()
             ufunc(self._data, *ops, out=self._data, casting="same_kind")
-        except TypeError as e:  # numpy's UFuncTypeError
-            raise RuntimeError(
-                f"result type can't be cast to the desired output type {self.dtype.name} ({e})"
-            ) from None
-        except ValueError as e:
-            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape ({e})") from None
+        except TypeError:  # numpy's UFuncTypeError: torch's rule is looser (int32 -> uint8)
+            from .ops._util import dtype_title
+
+            res = ufunc(self._data, *ops)  # its kind: true division of integers is float
+            rt = B.result_type(self, *operands)
+            res_cat = B.from_numpy_dtype(res.dtype)._category
+            if res_cat > rt._category:
+                rt = B.get_default_dtype() if res_cat == 2 else B.from_numpy_dtype(res.dtype)
+            if rt._category > self.dtype._category:
+                raise RuntimeError(f"result type {dtype_title(rt)} can't be cast to the "
+                                   f"desired output type {dtype_title(self.dtype)}") from None
+            if res.shape != self._data.shape:
+                raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match "
+                                   f"the broadcast shape {list(res.shape)}") from None
+            self._data[...] = res
+        except OverflowError:  # a Python int beyond the dtype (uint8 - 2): torch wraps it
+            ops = [xp.asarray(o).astype(self._data.dtype) if type(o) is int else o for o in ops]
+            ufunc(self._data, *ops, out=self._data, casting="unsafe")
+        except ValueError:
+            from .ops._util import check_broadcast
+
+            shape = self._data.shape
+            for o in ops:
+                check_broadcast(shape, xp.shape(o))  # torch's message when they don't broadcast
+                shape = xp.broadcast_shapes(shape, xp.shape(o))
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                               f"broadcast shape {list(shape)}") from None
         self._vc[0] += 1
         return self
 

@@ -222,6 +222,7 @@ def _add_sparse_(self, other, alpha):
 
 
 def sub_(self, other, alpha=1):
+    R._sub_check(self, other)
     if self._needs_graph(other):
         return self._inplace_graph(lambda s: s.sub(other, alpha=alpha))
     if is_lowp(self._data.dtype):
@@ -265,7 +266,8 @@ def div_(self, other, rounding_mode=None):
 def pow_(self, exponent):
     if self._needs_graph(exponent):
         return self._inplace_graph(lambda s: s**exponent)
-    if is_lowp(self._data.dtype):
+    if is_lowp(self._data.dtype) or self._data.dtype.kind in "iub":  # ints: torch's negative
+        # exponents (1, -1 or 0) and its error for a negative Python int, as out of place
         return _write_out_of_place(self, lambda s: s**exponent)
     return self._ufunc_(xp.power, exponent)
 
@@ -279,14 +281,14 @@ def neg_(self):
 def clamp_(self, min=None, max=None):  # noqa: A002
     if self._needs_graph(min, max):
         return self._inplace_graph(lambda s: s.clamp(min, max))
-    lo = min._data if isinstance(min, Tensor) else min
-    hi = max._data if isinstance(max, Tensor) else max
-    self._check_writable()
-    if lo is not None:
-        xp.maximum(self._data, lo, out=self._data, casting="same_kind")
-    if hi is not None:
-        xp.minimum(self._data, hi, out=self._data, casting="same_kind")
-    self._vc[0] += 1
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if min is not None:
+        self._ufunc_(xp.maximum, min)  # its errors: torch's can't-cast and broadcast ones
+    if max is not None:
+        self._ufunc_(xp.minimum, max)
+    if min is not None and max is not None:
+        self._vc[0] -= 1  # one write, as torch counts it
     return self
 
 

@@ -176,6 +176,12 @@ W = np.array([0.5 - 1j, 2 + 0.25j, -1 + 1j, 0.75 + 0j], np.complex64)
     ("stack_index", lambda m, z: m.stack([z, z * 2])[:, 1:3].abs().sum()),
     ("view_as_real", lambda m, z: (m.view_as_real(z) ** 2 * m.tensor([1.0, 3.0])).sum()),
     ("to_real", lambda m, z: (z.to(m.complex128) * 2).real.sum()),
+    # found by the wide ops fuzzer: these backwards missed torch's conjugate
+    ("pow_tensor", lambda m, z: (z ** m.tensor(W) + z ** m.tensor([3, 2, 1, 2])).abs().sum()),
+    ("rpow_tensor", lambda m, z: (2 ** z).abs().sum()),
+    ("prod", lambda m, z: z.prod().abs() + z.reshape(2, 2).prod(1).imag.sum()),
+    ("prod_with_zero", lambda m, z: (z * m.tensor([1, 0, 1, 1])).prod(0).abs()),
+    ("sigmoid", lambda m, z: (m.sigmoid(z) * m.tensor(W)).abs().sum()),  # was not implemented
 ])
 def test_gradients_match_torch(name, fn):
     with warnings.catch_warnings():

@@ -331,9 +331,7 @@ def multi_dot(tensors, *, out=None):
         ts[0] = ts[0].unsqueeze(0)
     if last_vec:
         ts[-1] = ts[-1].unsqueeze(-1)
-    res = ts[0]
-    for t in ts[1:]:
-        res = res @ t
+    res = _chain_product(ts, _chain_order(ts), 0, len(ts) - 1)
     if first_vec:
         res = res.squeeze(0)
     if last_vec:
@@ -341,18 +339,67 @@ def multi_dot(tensors, *, out=None):
     return res
 
 
+def _chain_order(ts):
+    """torch's multiplication order for multi_dot: the cheaper pairing for three matrices,
+    else the matrix-chain dynamic program (first split of least cost). The order decides the
+    rounding, and with infinities whether an inf * 0 makes a NaN."""
+    n = len(ts)
+    dims = [t.shape[0] for t in ts] + [ts[-1].shape[1]]
+    if n == 3:
+        a, b, c, d = dims
+        return {(0, 2): 0 if (a * c) * (b + d) > (b * d) * (a + c) else 1}
+    cost = [[0] * n for _ in range(n)]
+    split = {}
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], split[(i, j)] = q, k
+    return split
+
+
+def _chain_product(ts, split, i, j):
+    if i == j:
+        return ts[i]
+    if j == i + 1:
+        return ts[i] @ ts[j]
+    k = split[(i, j)]
+    return _chain_product(ts, split, i, k) @ _chain_product(ts, split, k + 1, j)
+
+
 def vecdot(x, y, *, dim=-1, out=None):
-    return (x * y).sum(dim)
+    """``sum(conj(x) * y, dim)``, with torch's checks (two 1-d inputs go through its vdot,
+    which does not broadcast)."""
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        raise RuntimeError("linalg.vecdot: Expected a floating point or complex tensor as input. "
+                           f"Got {dtype_title(x.dtype)}")
+    if x.dtype is not y.dtype:
+        raise RuntimeError("linalg.vecdot: Expected x and y to have the same dtype, but found x "
+                           f"of type {dtype_title(x.dtype)} and y of type {dtype_title(y.dtype)} "
+                           "instead")
+    if x.dim() == 1 and y.dim() == 1 and x.numel() != y.numel():
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.numel()}] and src "
+                           f"[{y.numel()}] to have the same number of elements, but got "
+                           f"{x.numel()} and {y.numel()} elements respectively")
+    return ((x.conj() if x.dtype.is_complex else x) * y).sum(dim)
 
 
 def cross(input, other, *, dim=-1, out=None):  # noqa: A002
+    from ..ops._util import check_broadcast
     from ..ops.shape import broadcast_to, stack
 
-    shape = tuple(xp.broadcast_shapes(tuple(input.shape), tuple(other.shape)))
-    a, b = broadcast_to(input, shape), broadcast_to(other, shape)
-    if a.shape[dim] != 3:
+    # torch's checks, in its order: equal ranks, both of length 3 along dim, then broadcasting
+    if input.dim() != other.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.shape[dim] != 3 or other.shape[dim] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[dim]} and {other.shape[dim]}")
+    check_broadcast(tuple(input.shape), tuple(other.shape))
+    shape = tuple(xp.broadcast_shapes(tuple(input.shape), tuple(other.shape)))
+    a, b = broadcast_to(input, shape), broadcast_to(other, shape)
     a1, a2, a3 = a.unbind(dim)
     b1, b2, b3 = b.unbind(dim)
     return stack([a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1], dim)

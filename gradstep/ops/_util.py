@@ -188,7 +188,7 @@ _TITLES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16
 
 def dtype_title(dt):
     """torch's ScalarType name for a dtype, as its messages spell it (Float, Long, Bool, ...)."""
-    return _TITLES[dt.name]
+    return _TITLES.get(dt.name, dt.name.capitalize())
 
 
 def check_float_input(t, kernel):

@@ -592,10 +592,11 @@ def pow(a, p):  # noqa: A001 - torch's name
     if not isinstance(a, Tensor) and isinstance(p, Tensor):
         dt = result_type(a, p)
         _no_bool_pow(dt)
-        return RPowScalar.apply(cast(p, dt), s=a)
+        node = _holomorphic(RPowScalar) if dt._category == 3 else RPowScalar
+        return node.apply(cast(p, dt), s=a)
     a, p = binary_args(a, p)
     _no_bool_pow(a.dtype)
-    return Pow.apply(a, p)
+    return (_holomorphic(Pow) if a.dtype._category == 3 else Pow).apply(a, p)
 
 
 def _no_bool_pow(dt):

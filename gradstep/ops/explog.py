@@ -11,9 +11,9 @@ import math
 from ..autograd.function import Node
 from ..backend import float64, result_type, xp
 from ._lowp import float32_compute
-from ._util import as_float, binary_args, cast, sum_to
+from ._util import as_float, binary_args, cast, check_float_input, sum_to
 from .arithmetic import _t, pow
-from .unary import _UnaryOut, where
+from .unary import _tensor_operands, _UnaryOut, where
 
 _LN2 = math.log(2.0)
 
@@ -34,6 +34,16 @@ def exp2(input):  # noqa: A002
 def _float_pair(input, other):  # noqa: A002
     a, b = binary_args(input, other)
     return as_float(a), as_float(b)
+
+
+def _logaddexp_pair(name, input, other):  # noqa: A002
+    """logaddexp/logaddexp2's operands: two tensors (torch refuses a Python number) of a
+    floating (or complex) promoted dtype (torch has no integer kernel)."""
+    _tensor_operands(name, input, other)
+    a, b = binary_args(input, other)
+    if not a.dtype.is_floating_point and not a.dtype.is_complex:
+        check_float_input(a, f"{name}_cpu")
+    return a, b
 
 
 @float32_compute(backward=False)
@@ -63,11 +73,11 @@ class LogAddExp2(Node):
 
 
 def logaddexp(input, other):  # noqa: A002
-    return LogAddExp.apply(*_float_pair(input, other))
+    return LogAddExp.apply(*_logaddexp_pair("logaddexp", input, other))
 
 
 def logaddexp2(input, other):  # noqa: A002
-    return LogAddExp2.apply(*_float_pair(input, other))
+    return LogAddExp2.apply(*_logaddexp_pair("logaddexp2", input, other))
 
 
 class XLogY(Node):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from ..autograd.function import Node
 from ..backend import xp
-from ._util import as_float, binary_args, check_float_input, sum_to
+from ._util import as_float, binary_args, check_broadcast, check_float_input, sum_to
 from .arithmetic import _t, mul, sub
-from .unary import where
+from .unary import _tensor_operands, where
 
 
 def _tensor(arr):
@@ -34,6 +34,8 @@ class CopySign(Node):
 
 
 def copysign(input, other):  # noqa: A002
+    if isinstance(other, (int, float)):  # float first: -1 must not wrap into a uint8 input's type
+        other = float(other)
     a, b = binary_args(input, other)
     return CopySign.apply(as_float(a), as_float(b))
 
@@ -54,10 +56,12 @@ class FMax(Node):
 
 
 def fmax(input, other):  # noqa: A002
+    _tensor_operands("fmax", input, other)
     return FMax.apply(*binary_args(input, other), is_max=True, _name="FmaxBackward0")
 
 
 def fmin(input, other):  # noqa: A002
+    _tensor_operands("fmin", input, other)
     return FMax.apply(*binary_args(input, other), is_max=False, _name="FminBackward0")
 
 
@@ -66,12 +70,14 @@ def heaviside(input, values):  # noqa: A002
     a, v = _t(input), _t(values)
     if a.dtype is not v.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    check_broadcast(a.shape, v.shape)
     x = a._data
     res = xp.where(x == 0, v._data, (x > 0).astype(x.dtype))
     return _tensor(res.astype(x.dtype))
 
 
 def nextafter(input, other):  # noqa: A002
+    _tensor_operands("nextafter", input, other)
     a, b = binary_args(input, other)
     check_float_input(a, "nextafter_cpu")
     return _tensor(xp.nextafter(a._data, b._data))

@@ -109,12 +109,19 @@ class Prod(Node):  # bfloat16: rounded after every product, as torch does
         out = self.saved_output
         axes = self.axes
         ge = _expand_back(g, a.shape, axes, self.keepdim)
+        if a._data.ndim == 0:
+            return ge  # as torch: the product of one value (no out / a, NaN at inf or 0)
         zeros = int(xp.count_nonzero(a._data == 0))
         if not zeros:
-            return ge * _kept(out, axes, a.shape) / a
+            return ge * _conj_if_complex(_kept(out, axes, a.shape) / a)
         if zeros > 1 and not self.dim_given and not _GradState.enabled:
             return a.new_zeros(a.shape)  # as torch: two zeros in the product, no 0 * inf
-        return ge * _exclusive_prod(a, axes)
+        return ge * _conj_if_complex(_exclusive_prod(a, axes))
+
+
+def _conj_if_complex(t):
+    """torch's gradient is ``grad * conj(d out / d a)``: conjugated for complex inputs."""
+    return t.conj() if t.dtype.is_complex else t
 
 
 def _exclusive_prod(a, axes):
@@ -706,7 +713,9 @@ def logsumexp(a, dim=None, keepdim=False):
 
 def _softmax_dtype(a, dtype, dim, name):
     if dtype is not None:
-        return a.to(dtype)
+        a = a.to(dtype)  # then the same kernel check: dtype=int64 has no kernel either
+    if a.dtype.is_floating_point or not a._data.size:  # torch passes an empty int/bool tensor
+        return a
     last = a.ndim == 0 or normalize_dim(dim, a.ndim) == a.ndim - 1
     check_float_input(a, f"{name}{'_lastdim' if last else ''}_kernel_impl")
     return a
@@ -715,12 +724,16 @@ def _softmax_dtype(a, dtype, dim, name):
 def softmax(a, dim=None, dtype=None, _stacklevel=3):
     d = normalize_dim(_implicit_dim(a, dim), a.ndim)
     a = _softmax_dtype(a, dtype, d, "softmax")
+    if not a.dtype.is_floating_point:  # an empty int/bool tensor: torch returns a copy
+        return a.clone()
     return Softmax.apply(a, dim=d)
 
 
 def log_softmax(a, dim=None, dtype=None, _stacklevel=3):
     d = normalize_dim(_implicit_dim(a, dim), a.ndim)
     a = _softmax_dtype(a, dtype, d, "log_softmax")
+    if not a.dtype.is_floating_point:  # an empty int/bool tensor: torch returns a copy
+        return a.clone()
     return LogSoftmax.apply(a, dim=d)
 
 

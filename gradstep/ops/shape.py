@@ -437,6 +437,9 @@ def cat(tensors, dim=0):
     from ._util import cast
 
     tensors = _tensors_arg(tensors, "torch.cat")
+    for i, x in enumerate(tensors):
+        if x.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     # torch skips legacy 1-D empty tensors in the shape checks and the result; they still
     # take part in type promotion and get an (empty) gradient
     skip = tuple(x.ndim == 1 and x.shape[0] == 0 for x in tensors)

@@ -187,7 +187,7 @@ def _cody_tail(y):
 def _erfc64(xd):
     ax = xp.abs(xd)
     tail = ax > 0.5
-    out = 1.0 - erf_array(xd)
+    out = xp.asarray(1.0 - erf_array(xd))  # a 0-d input's result is a NumPy scalar: writable
     if tail.any():
         y = ax[tail]
         with xp.errstate(all="ignore"):
@@ -205,7 +205,7 @@ def erfcx_array(x):
     """exp(x^2) erfc(x), without overflow for large positive x."""
     xd = _f64(x)
     with xp.errstate(all="ignore"):
-        out = xp.exp(xd * xd) * _erfc64(xd)
+        out = xp.asarray(xp.exp(xd * xd) * _erfc64(xd))
         tail = xd > 0.5
         if tail.any():
             y = xd[tail]
@@ -410,11 +410,14 @@ class _Bessel(Node):
         out = self.saved_output
         if self.order == 0:  # i0e' = i1e - sign(x) i0e
             return g * (i1e(a) - a.sign() * out)
-        # I1' = I0 - I1/x (1/2 at 0); scaled: minus sign(x) * i1e
+        # I1' = I0 - I1/x; scaled: minus sign(x) * i1e. torch takes 1/2 (the limit at 0)
+        # wherever |x| <= eps, a NaN x included (its test is not |x| > eps)
         base = i0e(a) if self.scaled else i0(a)
-        d = base - where(a == 0, g.new_zeros(()), out / a)
-        d = where(a == 0, g.new_full((), 0.5), d)
-        return g * (d - a.sign() * out if self.scaled else d)
+        tiny = ~(a.abs() > float(xp.finfo(a._data.dtype).eps))
+        d = base - where(tiny, g.new_zeros(()), out / a)
+        if self.scaled:
+            d = d - a.sign() * out
+        return g * where(tiny, g.new_full((), 0.5), d)
 
 
 # ---------------------------------------------------------------- functions
@@ -559,6 +562,9 @@ class IGamma(Node):
         return igamma_array(*work, upper=self.upper).astype(dt)
 
     def backward(self, g):
+        if self._next[0] is not None:  # ``a`` requires grad: torch refuses, as here
+            name = "igammac" if self.upper else "igamma"
+            raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
         a, x = self.saved_tensors
         dens = ((a - 1.0) * x.log() - x - lgamma(a)).exp()  # x^(a-1) e^-x / Gamma(a)
         return None, sum_to(g * (-dens if self.upper else dens), x.shape)

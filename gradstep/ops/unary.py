@@ -119,6 +119,8 @@ class Sigmoid(_UnaryOut):
 
 
 def _sigmoid(a):
+    if a.dtype.kind == "c":  # torch's complex kernel: 1 / (1 + exp(-a))
+        return 1.0 / (1.0 + xp.exp(-a))
     # 1/(1+exp(-a)) without overflow warnings: use exp of -|a|
     e = xp.exp(-xp.abs(a))
     pos = 1.0 / (1.0 + e)
@@ -359,7 +361,7 @@ def _float_unary(cls):
 
 # ops whose derivative formula holds for complex input (sigmoid, erf: numpy has no complex kernel)
 _HOLOMORPHIC = frozenset({"Exp", "Log", "Log1p", "Expm1", "Sqrt", "Rsqrt", "Sin", "Cos", "Tanh",
-                          "Reciprocal"})
+                          "Reciprocal", "Sigmoid"})
 
 
 def _complex_unary(cls, a, kw):

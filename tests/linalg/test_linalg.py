@@ -141,6 +141,56 @@ def test_products_cross_diagonal():
     check(lambda lib, a: lib.linalg.diagonal(a, offset=1), [(2, 3, 4)])
 
 
+@pytest.mark.parametrize("shapes", [((3, 3), (3, 1)), ((0, 4, 3), (3,)), ((2, 3), (4, 3))],
+                         ids=str)
+def test_cross_checks_match_torch(shapes):
+    # gradstep broadcast a length-1 dim -1 and operands of different ranks (ops fuzzer)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.linalg.cross(torch.ones(shapes[0]), torch.ones(shapes[1]))
+    with pytest.raises(RuntimeError) as ours:
+        gradstep.linalg.cross(gradstep.ones(shapes[0]), gradstep.ones(shapes[1]))
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("dims", [(3, 1, 2, 2), (1, 4, 1, 3, 2), (4, 2, 3, 1, 2, 3)], ids=str)
+def test_multi_dot_multiplies_in_torchs_order(dims):
+    # with an inf, the order decides inf * finite (inf) against inf - inf (NaN): gradstep went
+    # left to right, torch picks the cheapest chain (ops fuzzer: nan vs torch inf)
+    rng = np.random.default_rng(0)
+    arrs = [rng.standard_normal((dims[i], dims[i + 1])) for i in range(len(dims) - 1)]
+    arrs[0][-1, 0] = -np.inf
+    ours = gradstep.linalg.multi_dot([gradstep.tensor(a) for a in arrs]).numpy()
+    theirs = torch.linalg.multi_dot([torch.tensor(a) for a in arrs]).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+
+
+def test_vecdot_conjugates_complex_x():
+    # torch's vecdot is sum(conj(x) * y); gradstep's dropped the conjugate (wide ops fuzzer)
+    rng = np.random.default_rng(0)
+    xv = (rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))).astype(np.complex128)
+    yv = (rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))).astype(np.complex128)
+    res = []
+    for lib in (gradstep, torch):
+        x, y = lib.tensor(xv, requires_grad=True), lib.tensor(yv, requires_grad=True)
+        out = lib.linalg.vecdot(x, y)
+        out.abs().sum().backward()
+        res.append([t.detach().resolve_conj().numpy() for t in (out, x.grad, y.grad)])
+    for ours, theirs in zip(*res):  # a few float64 operations: 1e-12 relative is ample
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [lambda L: L.linalg.vecdot(L.ones(3), L.ones(1)),
+                                  lambda L: L.linalg.vecdot(L.ones(3, dtype=L.int64),
+                                                            L.ones(3, dtype=L.int64)),
+                                  lambda L: L.linalg.vecdot(L.ones(3), L.ones(3, dtype=L.float64))])
+def test_vecdot_checks_match_torch(call):
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(gradstep)
+    assert str(ours.value) == str(theirs.value)
+
+
 @pytest.mark.parametrize("ord", [2, 1, 0, 3.5, float("inf"), float("-inf")])
 def test_vector_norm(ord):
     check(lambda lib, a: lib.linalg.vector_norm(a, ord), [(3, 4)])

@@ -195,7 +195,7 @@ def run_case(case: Case, seed: int = 0) -> str | None:
     def upstream(shapes, dtypes):  # the same random upstream gradients for both libraries
         key = (tuple(shapes), tuple(dtypes))
         if key not in cache:
-            cache[key] = [g.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes)]
+            cache[key] = [_random_like(g, s, d) for s, d in zip(shapes, dtypes)]
         return cache[key]
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -203,6 +203,14 @@ def run_case(case: Case, seed: int = 0) -> str | None:
         ours = _run(case, gradstep, upstream)
         theirs = _run(case, torch, upstream)
     return compare(case, ours, theirs)
+
+
+def _random_like(g, shape, dtype):
+    """Standard normal values of ``dtype`` (complex ones get a random imaginary part too)."""
+    x = g.standard_normal(shape)
+    if dtype.startswith("complex"):
+        x = x + 1j * g.standard_normal(shape)
+    return x.astype(dtype)
 
 
 def _err_mismatch(what, ours, theirs):
@@ -245,7 +253,7 @@ def compare(case, ours: Result, theirs: Result) -> str | None:
             return f"grad of input {i}: gradstep {_desc(a.grad)}, torch {_desc(b.grad)}"
         if b.grad is None:
             continue
-        gscale = max(scale, _maxabs(b.grad.numpy()), 4.0)
+        gscale = max(scale, _maxabs(_np(b.grad)), 4.0)
         msg = _compare_arrays(a.grad, b.grad, "sum", n, gscale, f"grad of input {i}", widen=4.0,
                               coarsest_eps=_coarsest_eps(theirs.outs + theirs.inputs))
         if msg:
@@ -257,8 +265,19 @@ def _coarsest_eps(outs):
     """A gradient may be computed in any dtype taking part (torch's pow computes exponent - 1 in
     the exponent's dtype): the coarsest one bounds its error."""
     eps = [float(torch.finfo(o.dtype).eps) for o in outs
-           if isinstance(o, torch.Tensor) and o.dtype.is_floating_point]
+           if isinstance(o, torch.Tensor) and (o.dtype.is_floating_point or o.dtype.is_complex)]
     return max(eps, default=0.0)
+
+
+def _np(t):
+    """A tensor's values as a NumPy array: torch's lazy conjugate/negative views resolved, and
+    its ZeroTensor (the gradient of e.g. ``sgn`` of a real input) as zeros."""
+    t = t.detach()
+    if isinstance(t, torch.Tensor):
+        if t._is_zerotensor():
+            return np.zeros(tuple(t.shape), str(t.dtype).split(".")[-1])
+        t = t.resolve_conj().resolve_neg()
+    return t.numpy()
 
 
 def _desc(t):
@@ -291,9 +310,9 @@ def _has_ties(case):
 
 def _maxabs(x):
     x = np.asarray(x)
-    if x.dtype.kind not in "fiu" or x.size == 0:
+    if x.dtype.kind not in "fiuc" or x.size == 0:
         return 0.0
-    x = np.abs(x.astype(np.float64))
+    x = np.abs(x).astype(np.float64)
     x = x[np.isfinite(x)]
     return float(x.max()) if x.size else 0.0
 
@@ -328,12 +347,14 @@ def tolerance(kind, n, eps, scale):
 
 
 def _compare_arrays(a, b, kind, n, scale, what, widen=1.0, coarsest_eps=0.0):
-    an, bn = a.detach().numpy(), b.detach().numpy()
+    an, bn = _np(a), _np(b)
     da, db = an.dtype.name, str(b.dtype).split(".")[-1]  # the array's: no unsupported dtype hides
     if da != db:
         return f"{what}: dtype {da}, torch {db}"
     if an.shape != bn.shape:
         return f"{what}: shape {an.shape}, torch {bn.shape}"
+    if bn.dtype.kind == "c":  # complex: the real and imaginary parts, each to the bound
+        an, bn = _real_pairs(an), _real_pairs(bn)
     if bn.dtype.kind != "f":
         if not np.array_equal(an, bn):
             return f"{what}: values differ ({_first_diff(an, bn)})"
@@ -349,6 +370,10 @@ def _compare_arrays(a, b, kind, n, scale, what, widen=1.0, coarsest_eps=0.0):
     if not (same_nan & close).all():
         return f"{what}: values differ ({_first_diff(an, bn, ~(same_nan & close))})"
     return None
+
+
+def _real_pairs(x):
+    return np.stack([x.real, x.imag], axis=-1)
 
 
 def _first_diff(a, b, mask=None):

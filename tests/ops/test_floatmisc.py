@@ -112,3 +112,43 @@ def test_gradcheck():
     for fn in (gradstep.fmax, gradstep.fmin, gradstep.copysign, gradstep.rsub):
         assert gradcheck(fn, (a, b))
     assert gradcheck(lambda t: gradstep.nanmean(t, 0), (a,))
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin", "nextafter", "logaddexp", "logaddexp2"])
+@pytest.mark.parametrize("other", [2, 0.5], ids=["int", "float"])
+def test_binary_tensor_only_functions_refuse_a_number(name, other):
+    # torch has no Scalar overload for these (TypeError naming the argument); gradstep took one
+    with pytest.raises(TypeError) as theirs:
+        getattr(torch, name)(torch.ones(2), other)
+    with pytest.raises(TypeError) as ours:
+        getattr(gradstep, name)(gradstep.ones(2), other)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "nextafter"])
+@pytest.mark.parametrize("dt", ["int64", "int32", "uint8", "bool"])
+def test_float_only_kernels_refuse_integer_tensors(name, dt):
+    # torch's logaddexp kernels are floating only; gradstep computed them in float32
+    with pytest.raises(NotImplementedError) as theirs:
+        getattr(torch, name)(torch.ones(2, dtype=getattr(torch, dt)), torch.ones(2, dtype=getattr(torch, dt)))
+    with pytest.raises(NotImplementedError) as ours:
+        getattr(gradstep, name)(gradstep.ones(2, dtype=getattr(gradstep, dt)),
+                                gradstep.ones(2, dtype=getattr(gradstep, dt)))
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_heaviside_shape_mismatch_is_torchs_runtime_error():
+    # NumPy's broadcasting ValueError escaped (ops fuzzer)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.heaviside(torch.ones(1, 2), torch.ones(1, 4))
+    with pytest.raises(RuntimeError) as ours:
+        gradstep.heaviside(gradstep.ones(1, 2), gradstep.ones(1, 4))
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_copysign_of_an_unsigned_tensor_by_a_negative_number():
+    # -1 was wrapped into uint8 (255, positive) before the copysign (ops fuzzer)
+    for dt in ("uint8", "int64", "bool"):
+        ours = gradstep.copysign(gradstep.tensor([6, 0], dtype=getattr(gradstep, dt)), -1)
+        theirs = torch.copysign(torch.tensor([6, 0], dtype=getattr(torch, dt)), -1)
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype)[9:] == str(theirs.dtype)[6:]

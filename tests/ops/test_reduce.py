@@ -89,6 +89,18 @@ def test_prod_keepdim_full_and_zero_size():
     check(lambda L, a: a.prod(0), [(0, 3)])
 
 
+@pytest.mark.parametrize("value", [-np.inf, 0.0, np.nan, 2.0])
+@pytest.mark.parametrize("kw", [{}, {"dim": -1}, {"dim": 0, "keepdim": True}], ids=str)
+def test_prod_of_a_zero_dim_tensor_passes_the_gradient(value, kw):
+    # torch returns the upstream gradient for a 0-d input; out / a was NaN at inf (ops fuzzer)
+    grads = []
+    for lib in (gradstep, torch):
+        x = lib.tensor(value, requires_grad=True)
+        x.prod(**kw).backward(lib.tensor(1.5))
+        grads.append(x.grad.item())
+    assert grads[0] == grads[1] == 1.5
+
+
 # ---------------------------------------------------------------- max / min
 @pytest.mark.parametrize("keepdim", KEEP)
 @pytest.mark.parametrize("dim", [0, 1, -1], ids=str)
@@ -601,3 +613,24 @@ def test_cosine_similarity_of_a_zero_vector_and_an_inf_like_torch():
         grads.append((x.grad.numpy(), y.grad.numpy()))
     np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "cumsum", "cumprod"])
+@pytest.mark.parametrize("out_dtype", ["float64", "int64", "float32"])
+def test_reduction_out_computes_in_the_out_dtype(name, out_dtype):
+    # torch infers the reduction's dtype from out=: float32 data into a float64 out is summed
+    # in float64 (gradstep summed in float32, then cast: ~1e-8 off), into int64 truncated first
+    x = np.random.default_rng(0).standard_normal((2, 4, 3)).astype(np.float32) * 3
+    shape = (2, 4) if name in ("sum", "prod") else (2, 4, 3)
+    res = []
+    for lib in (gradstep, torch):
+        out = lib.zeros(shape, dtype=getattr(lib, out_dtype))
+        assert getattr(lib, name)(lib.tensor(x), 2, out=out) is out
+        res.append(out.numpy())
+    if out_dtype == "float32":  # torch's float32 cumsum/cumprod accumulate in double: within
+        # the bound of a 3-term float32 sum (or product), 4 * 3 * eps relative to the terms
+        eps = 4 * 3 * np.finfo(np.float32).eps
+        np.testing.assert_allclose(res[0], res[1], rtol=eps,
+                                   atol=eps * np.abs(x).sum(-1).max() if name == "cumsum" else 0)
+    else:
+        np.testing.assert_array_equal(res[0], res[1])

@@ -168,6 +168,10 @@ def test_cat_stack_errors():
         gradstep.cat([gradstep.zeros(2, 3)], dim=2)
     with pytest.raises(TypeError):
         gradstep.cat(gradstep.zeros(2, 3))
+    # a 0-d tensor: torch's own message (gradstep raised IndexError; ops fuzzer, out.cat)
+    for lib in (torch, gradstep):
+        with pytest.raises(RuntimeError, match=r"zero-dimensional tensor \(at position 1\)"):
+            lib.cat([lib.zeros(2), lib.zeros(())])
 
 
 def test_reshape_view_errors():
