@@ -313,13 +313,14 @@ def can_cast(from_, to):
 # doctor: the training-loop checker, built on nn and optim; the rest: torch's device and
 # runtime namespaces as on a CPU-only build (see _device.py)
 from . import (  # noqa: E402
-    __config__,
     _C,
+    __config__,
     accelerator,
     backends,
     compiler,
     cuda,
     doctor,
+    fx,
     hub,
     jit,
     linalg,  # torch.linalg (issue 17)
@@ -333,7 +334,6 @@ from . import (  # noqa: E402
 )
 from ._device import DeviceUnavailableError, get_default_device, set_default_device  # noqa: E402
 from ._finfo import finfo, iinfo  # noqa: E402
-from ._warn_once import is_warn_always_enabled, set_warn_always  # noqa: E402
 from ._memory_format import (  # noqa: E402
     channels_last,
     channels_last_3d,
@@ -359,6 +359,7 @@ from ._torch_hook import (  # noqa: E402
     is_torch_hook_installed,
     uninstall_torch_hook,
 )
+from ._warn_once import is_warn_always_enabled, set_warn_always  # noqa: E402
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .linalg._toplevel import FUNCTIONS as _LINALG_FUNCTIONS  # noqa: E402
 from .ops import build as _build  # noqa: E402

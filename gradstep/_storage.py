@@ -27,6 +27,7 @@ so Hogwild-style training updates the shared weights.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 from . import _shared_memory
@@ -163,6 +164,13 @@ class UntypedStorage(_StorageBase):
         s = cls.__new__(cls)
         s._bytes = raw
         return s
+
+    @classmethod
+    def from_file(cls, filename, shared=False, nbytes=0):
+        """``nbytes`` bytes of ``filename``, memory-mapped: with ``shared`` writes reach the
+        file (created or grown as needed), without it they stay private (copy-on-write).
+        safetensors' ``load_file`` maps checkpoints this way."""
+        return cls._wrap(_map_file(filename, bool(shared), nbytes))
 
     @property
     def _elements(self):
@@ -334,6 +342,29 @@ LEGACY = {name: _legacy_class(name, dt) for name, dt in (
     ("ShortStorage", "int16"), ("CharStorage", "int8"), ("ByteStorage", "uint8"),
     ("BoolStorage", "bool"))}
 _LEGACY_BY_DTYPE = {cls._fixed_dtype.name: cls for cls in LEGACY.values()}
+
+
+def _map_file(filename, shared, nbytes):
+    """The bytes of a file as a uint8 array backed by ``mmap`` (MAP_SHARED or MAP_PRIVATE)."""
+    if not isinstance(filename, str):
+        raise TypeError(f"argument 1 must be str, not {type(filename).__name__}")
+    if nbytes < 0:
+        raise RuntimeError(f"unable to mmap {nbytes} bytes from file <{filename}>: "
+                           "Cannot allocate memory (12)")
+    if shared:
+        with open(filename, "ab") as f:  # creates it; grows it to nbytes like torch's ftruncate
+            if os.fstat(f.fileno()).st_size < nbytes:
+                f.truncate(nbytes)
+    elif not os.path.exists(filename):
+        raise RuntimeError(f"unable to open file <{filename}> in read-only mode: "
+                           "No such file or directory (2)")
+    elif os.path.getsize(filename) < nbytes:
+        raise RuntimeError(f"file <{filename}> size <{os.path.getsize(filename)}> is smaller "
+                           f"than the required mapping size <{nbytes}>")
+    if nbytes == 0:
+        return xp.zeros(0, xp.uint8)
+    mapped = xp.memmap(filename, dtype=xp.uint8, mode="r+" if shared else "c", shape=(nbytes,))
+    return mapped.view(xp.ndarray)  # a plain array whose base keeps the mapping open
 
 
 def _check_index(index, size):

@@ -336,3 +336,47 @@ def test_optimizer_steps_shared_parameters_in_place_with_the_flat_paths_numbers(
             assert w.untyped_storage().data_ptr() == storage  # updated where it is
         results.append(w.detach().numpy().copy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+# ---------------------------------------------------------------- UntypedStorage.from_file
+# safetensors' load_file maps a checkpoint with from_file, then reads slices with asarray
+def test_from_file_private_mapping_reads_the_bytes_and_leaves_the_file(tmp_path):
+    path = tmp_path / "eight.bin"
+    path.write_bytes(bytes(range(10, 18)))
+
+    def read(lib):
+        s = lib.UntypedStorage.from_file(str(path), shared=False, nbytes=8)
+        s[0] = 99  # private: the file keeps its bytes
+        t = lib.asarray(s[2:6], dtype=lib.uint8).view(dtype=lib.int16)
+        return s.size(), s[0], t.tolist(), lib.UntypedStorage.from_file(str(path), False, 0).size()
+
+    assert _same(read)[2] == [13 * 256 + 12, 15 * 256 + 14]
+    assert path.read_bytes() == bytes(range(10, 18))
+
+
+def test_from_file_shared_mapping_creates_and_writes_the_file(tmp_path):
+    def write(lib):
+        path = tmp_path / f"new_{lib.__name__}.bin"
+        s = lib.UntypedStorage.from_file(str(path), shared=True, nbytes=4)
+        s[1] = 65
+        del s
+        return path.read_bytes()
+
+    assert _same(write) == b"\x00A\x00\x00"
+
+
+def test_from_file_errors_match_torch(tmp_path):
+    path = tmp_path / "eight.bin"
+    path.write_bytes(b"abcdefgh")
+
+    def error(lib, args):
+        try:
+            lib.UntypedStorage.from_file(*args)
+        except (RuntimeError, TypeError) as e:
+            return type(e), str(e)
+        return None
+
+    for args in ((str(path), False, 100), (str(tmp_path / "missing.bin"), False, 4),
+                 (str(path), False, -1), (path, False, 2)):
+        ours, theirs = _both(lambda L, a=args: error(L, a))
+        assert theirs is not None and ours == theirs, args

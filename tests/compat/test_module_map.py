@@ -22,6 +22,7 @@ REQUIRED = [
     "optim.optimizer", "optim.lr_scheduler", "utils", "utils.data", "utils.data.dataloader",
     "autograd", "distributed", "cuda", "backends", "backends.cudnn", "backends.cuda", "onnx", "jit",
     "serialization", "mps", "xpu", "accelerator", "multiprocessing", "version", "_C",
+    "fx", "jit.annotations",  # imported by timm at module level
 ]
 # added by other parts of the work; mapped by the same rule once they exist
 OPTIONAL = ["amp", "cuda.amp", "cpu", "cpu.amp", "nn.utils.rnn", "testing", "distributions",
