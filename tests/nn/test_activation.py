@@ -8,6 +8,7 @@ import gradstep
 from gradstep import nn
 from gradstep.autograd import gradcheck
 from tests.helpers import check
+from tests.nn.bad_input import assert_same_outcome, rand
 from tests.nn.layer_twin import compare_layer
 
 LAYERS = [
@@ -150,3 +151,29 @@ def test_gradient_at_nan_is_torchs_scalar_kernels(name, kw, dt):
         assert np.isfinite(a.grad.numpy()[0])  # the scalar kernel's answer: the case
     assert disagreement(lambda L, a: getattr(L.nn.functional, name)(a, **kw), x,
                         tol="ulp") is None
+
+
+PRELU_DTYPES = [("float64", "float32"), ("float32", "float64"), ("int64", "float32"),
+                ("bool", "float32"), ("int64", "int64"), ("bfloat16", "float32")]
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3), (0, 3)])
+@pytest.mark.parametrize("xd,wd", PRELU_DTYPES, ids=[f"x={a}-w={b}" for a, b in PRELU_DTYPES])
+def test_prelu_refuses_mixed_dtypes_as_torch(shape, xd, wd):
+    """torch's prelu: "Type promoting not supported", module or functional form."""
+    assert_same_outcome(lambda L: L.nn.functional.prelu(rand(L, shape, xd),
+                                                        rand(L, (1,), wd, seed=1)))
+    if wd == "float32":
+        assert_same_outcome(lambda L: L.nn.PReLU()(rand(L, shape, xd)))
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("xd", ["float32", "int64", "bool"])
+@pytest.mark.parametrize("out", [None, "float64", "int64", "bool"])
+@pytest.mark.parametrize("shape,dim", [((2, 3), 1), ((2, 3), 0), ((0, 3), 1), ((2, 0, 4), 1)])
+def test_softmax_dtypes_match_torch(fn, xd, out, shape, dim):
+    """No integer kernel, ``dtype=int64`` included; an empty integer input passes through."""
+    def build(L):
+        dtype = None if out is None else getattr(L, out)
+        return getattr(L.nn.functional, fn)(rand(L, shape, xd), dim=dim, dtype=dtype)
+    assert_same_outcome(build)

@@ -11,6 +11,7 @@ import gradstep
 from gradstep import nn
 from gradstep.nn import functional as F
 from tests.helpers import assert_close, check
+from tests.nn.bad_input import assert_same_outcome, rand
 
 RNG = np.random.default_rng(0)
 MASK_LS = RNG.random((4, 6)) > 0.4
@@ -260,3 +261,18 @@ def test_out_proj_class_and_reprs_are_torchs():
     assert type(ours.out_proj).__name__ == type(theirs.out_proj).__name__
     bag_ours = gradstep.nn.EmbeddingBag(5, 2, mode="sum")
     assert repr(bag_ours) == repr(torch.nn.EmbeddingBag(5, 2, mode="sum"))
+
+
+@pytest.mark.parametrize("q,kv", [((2, 0, 8), (2, 0, 8)), ((2, 3, 8), (2, 0, 8)),
+                                  ((2, 0, 8), (2, 3, 8)), ((1, 2, 0, 8), (1, 2, 0, 8))])
+def test_sdpa_of_empty_sequences_matches_torch(q, kv):
+    """No key (S = 0) gives zeros; no query (L = 0) an empty result."""
+    assert_same_outcome(lambda L: L.nn.functional.scaled_dot_product_attention(
+        rand(L, q), rand(L, kv, seed=1), rand(L, kv, seed=2)))
+
+
+def test_attention_layers_take_an_empty_batch_as_torch():
+    def build(L):
+        L.manual_seed(0)
+        return L.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0)(rand(L, (2, 0, 4)))
+    assert_same_outcome(build)

@@ -7,6 +7,7 @@ import torch
 import gradstep
 from gradstep import nn
 from gradstep.nn import functional as F
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 def test_dropout_train_scales_survivors_and_grad_uses_same_mask():
@@ -82,3 +83,17 @@ def test_channel_dropout_ranks_probabilities_and_errors_as_torch(name):
                         warnings.simplefilter("ignore")
                         return getattr(L.nn.functional, name)(a, p, training=training).shape
                 assert disagreement(call, np.ones(shape, np.float32), rg=False) is None
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0, 4), (2, 3)])
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.nn.Dropout(0.5)(x),
+    lambda L, x: L.nn.functional.dropout(x, 1.0),  # torch: x * 0, in x's dtype
+    lambda L, x: L.nn.functional.dropout(x.clone(), 1.0, inplace=True),
+    lambda L, x: L.nn.functional.dropout(x, 0.5, training=False),
+], ids=["p=0.5", "p=1", "p=1_inplace", "eval"])
+def test_dropout_of_integer_inputs_matches_torch(call, shape, dtype):
+    """torch returns an empty or p=1 integer input without its float-only kernel; a non-empty
+    one at 0 < p < 1 raises (our message says what to do instead of torch's cast error)."""
+    assert_same_outcome(lambda L: call(L, rand(L, shape, dtype)), message=False)

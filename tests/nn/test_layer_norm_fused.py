@@ -102,18 +102,18 @@ def test_a_changed_input_or_weight_is_caught_before_the_backward():
             y.sum().backward()
 
 
-@pytest.mark.parametrize("case", ["no_affine", "whole_input", "bfloat16", "float64_weight"])
+@pytest.mark.parametrize("case", ["no_affine", "whole_input", "bfloat16"])
 def test_the_composition_keeps_what_the_node_does_not_cover(case):
+    """(A float64 weight on a float32 input is torch's "mixed dtype" error: tests/nn/
+    test_normalization.py.)"""
     x = gradstep.randn(4, 6, requires_grad=True)
     w, shape = gradstep.randn(6, requires_grad=True), (6,)
     if case == "no_affine":
         w = None
     elif case == "whole_input":
         shape, w = (4, 6), gradstep.randn(4, 6, requires_grad=True)
-    elif case == "bfloat16":
-        x = x.detach().bfloat16().requires_grad_()
     else:
-        w = gradstep.randn(6, dtype=gradstep.float64, requires_grad=True)
+        x = x.detach().bfloat16().requires_grad_()
     y = F.layer_norm(x, shape, w)
     assert not isinstance(y.grad_fn, normalization.LayerNorm)
     assert y.grad_fn.name() == NAME  # as torch names it, composition or not

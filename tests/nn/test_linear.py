@@ -10,6 +10,7 @@ import gradstep
 from gradstep import nn
 from gradstep.autograd import gradcheck
 from tests.helpers import check
+from tests.nn.bad_input import assert_same_outcome, rand
 from tests.nn.layer_twin import compare_layer
 
 
@@ -138,3 +139,19 @@ def test_the_weight_first_product_keeps_float64_and_long_batches_on_the_plain_pr
     assert not lin._weight_first_pays(np.zeros((128, 784), "float32"), w)
     assert not lin._weight_first_pays(np.zeros((1, 784), "float32"), w)
     assert not lin._weight_first_pays(np.zeros((16, 784), "float32"), w[:10])
+
+
+@pytest.mark.parametrize("x_shape", [(3,), (2, 3), (2, 2, 3), (0, 3)])
+@pytest.mark.parametrize("bias", [None, (), (1,), (2,)])
+def test_linear_with_a_vector_weight_matches_torch(x_shape, bias):
+    """torch computes ``input @ weight`` for a 1-D weight; its addmm path (2-D input, or a
+    bias other than a 0-d one) refuses it."""
+    assert_same_outcome(lambda L: L.nn.functional.linear(
+        rand(L, x_shape), rand(L, (3,), seed=1),
+        None if bias is None else rand(L, bias, seed=2)))
+
+
+@pytest.mark.parametrize("w_shape", [(), (4, 3, 1)])
+def test_linear_with_a_0d_or_3d_weight_raises_as_torch(w_shape):
+    assert_same_outcome(lambda L: L.nn.functional.linear(rand(L, (2, 3)), rand(L, w_shape)),
+                        message=False)

@@ -10,6 +10,7 @@ import gradstep
 from gradstep import nn
 from gradstep.autograd import gradcheck
 from tests.helpers import assert_close
+from tests.nn.bad_input import assert_same_outcome, rand
 from tests.ops.fuzz_ops import disagreement
 
 REDUCTIONS = ["none", "mean", "sum"]
@@ -591,3 +592,42 @@ def test_bce_with_logits_target_gradient_at_infinite_logits(pos_weight, reductio
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, equal_nan=True)
     assert disagreement(lambda L, a, b: L.nn.functional.binary_cross_entropy_with_logits(
         a, b, reduction=reduction, pos_weight=L.tensor(pw)), x, t, tol="sum", n=16) is None
+
+
+ELEMENTWISE_LOSS_DTYPES = [("int64", "float32"), ("int64", "int64"), ("float32", "int64"),
+                           ("float32", "float64"), ("float64", "float32"), ("bool", "float32")]
+
+
+@pytest.mark.parametrize("fn", ["huber_loss", "soft_margin_loss", "smooth_l1_loss", "mse_loss",
+                                "l1_loss", "kl_div"])
+@pytest.mark.parametrize("xd,td", ELEMENTWISE_LOSS_DTYPES,
+                         ids=[f"x={a}-t={b}" for a, b in ELEMENTWISE_LOSS_DTYPES])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_elementwise_loss_dtypes_match_torch(fn, xd, td, reduction):
+    """huber/soft_margin write into an input-like output (its dtype; no float result into an
+    integer input); mse/smooth_l1/huber have no integer kernel; kl_div refuses integers."""
+    if fn == "smooth_l1_loss" and xd == "bool":
+        pytest.skip("torch promotes a bool input; gradstep refuses bool subtraction (left)")
+    tol = "float32" if "float32" in (xd, td) else None  # a float32 operand's precision
+    assert_same_outcome(lambda L: getattr(L.nn.functional, fn)(
+        rand(L, (2, 3), xd), rand(L, (2, 3), td, seed=1), reduction=reduction), tol_dtype=tol)
+
+
+@pytest.mark.parametrize("x_shape,t_shape", [((3,), (2, 3)), ((2, 1), (2, 3)), ((), (2, 3)),
+                                             ((2, 3), (3,)), ((2, 3), (2, 1)), ((2, 3), ())])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_soft_margin_target_must_broadcast_to_the_input_as_in_torch(x_shape, t_shape, reduction):
+    assert_same_outcome(lambda L: L.nn.SoftMarginLoss(reduction=reduction)(
+        rand(L, x_shape), rand(L, t_shape, seed=1).sign()))
+
+
+@pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("x_shape,t_shape", [((3,), ()), ((2, 3), (2,)), ((2, 3, 4), (2, 4))])
+@pytest.mark.parametrize("xd,wd", [("float32", "float64"), ("float64", "float32"),
+                                   ("float32", "bfloat16"), ("int64", None), ("int64", "float32"),
+                                   ("float32", None)])
+def test_class_loss_input_and_weight_dtypes_match_torch(fn, x_shape, t_shape, xd, wd):
+    """A class weight must share the input's dtype; nll_loss has no integer kernel."""
+    assert_same_outcome(lambda L: getattr(L.nn.functional, fn)(
+        rand(L, x_shape, xd), L.zeros(t_shape, dtype=L.int64),
+        weight=None if wd is None else rand(L, (3,), wd, seed=1).abs()))

@@ -9,6 +9,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import assert_close, check
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 def F(L):
@@ -166,3 +167,81 @@ def test_group_norm_with_one_value_per_group_raises_value_error(shape, groups):
     for L in (gradstep, torch):
         with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
             L.nn.functional.group_norm(L.zeros(*shape), groups)
+
+
+# ---------------------------------------------------------------- bad input (torch's CPU rules)
+def _norm_call(kind, xd, pd, shape=(2, 4, 3), affine=True):
+    """A norm call on an input of dtype ``xd`` with parameters of dtype ``pd``."""
+    def build(L):
+        x = rand(L, shape, xd)
+        p = (lambda n: rand(L, (n,), pd, seed=1).abs() + 0.5) if affine else (lambda n: None)
+        fn = L.nn.functional
+        if kind == "layer_norm":
+            return fn.layer_norm(x, (3,), p(3), p(3))
+        if kind == "group_norm":
+            return fn.group_norm(x, 2, p(4), p(4))
+        if kind == "rms_norm":
+            return fn.rms_norm(x, (3,), p(3))
+        if kind == "batch_norm_eval":  # the running statistics count as parameters too
+            return fn.batch_norm(x, rand(L, (4,), pd), rand(L, (4,), pd).abs(), p(4), p(4))
+        if kind == "batch_norm_train":
+            return fn.batch_norm(x, None, None, p(4), p(4), training=True)
+        return fn.instance_norm(x, None, None, p(4), p(4))
+    return build
+
+
+NORM_KINDS = ["layer_norm", "group_norm", "rms_norm", "batch_norm_eval", "batch_norm_train",
+              "instance_norm"]
+NORM_DTYPES = [("float64", "float32"), ("float32", "float64"), ("int64", "float32"),
+               ("bool", "float32"), ("int64", "float64"), ("bfloat16", "float32"),
+               ("bfloat16", "float64"), ("float32", "float32")]
+
+
+@pytest.mark.parametrize("kind", NORM_KINDS)
+@pytest.mark.parametrize("xd,pd", NORM_DTYPES, ids=[f"x={a}-p={b}" for a, b in NORM_DTYPES])
+def test_norm_dtype_rules_match_torch(kind, xd, pd):
+    """torch's CPU norms: parameters of another dtype than the input must be float32 and the
+    input float16/bfloat16 ("mixed dtype (CPU): ..."); integer inputs have no kernel. rms_norm
+    promotes instead and returns the input's dtype."""
+    assert_same_outcome(_norm_call(kind, xd, pd))
+
+
+@pytest.mark.parametrize("kind", NORM_KINDS)
+@pytest.mark.parametrize("xd", ["int64", "bool"])
+def test_norm_of_an_integer_input_without_parameters_matches_torch(kind, xd):
+    assert_same_outcome(_norm_call(kind, xd, "float32", affine=False))
+
+
+@pytest.mark.parametrize("module,shape", [
+    (("LayerNorm", 4), (2, 4)), (("GroupNorm", 2, 4), (2, 4)), (("RMSNorm", 4), (2, 4)),
+    (("BatchNorm1d", 2), (3, 2)), (("BatchNorm2d", 2), (3, 2, 4, 4)),
+    (("InstanceNorm1d", 2), (2, 2, 5))])
+@pytest.mark.parametrize("mod_dtype,xd", [("float64", "float32"), ("float32", "float64"),
+                                          ("float32", "int64"), ("float32", "bool")])
+def test_norm_modules_fed_another_dtype_match_torch(module, shape, mod_dtype, xd):
+    def build(L):
+        L.manual_seed(0)
+        m = getattr(L.nn, module[0])(*module[1:])
+        m = m.double() if mod_dtype == "float64" else m
+        return m(rand(L, shape, xd))
+    assert_same_outcome(build)
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: L.nn.BatchNorm1d(2)(rand(L, (0, 3))),  # empty: torch skips the size checks
+    lambda L: L.nn.BatchNorm1d(2)(rand(L, (0, 3), "int64")),  # ... and the dtype ones
+    lambda L: L.nn.BatchNorm1d(2)(rand(L, (2, 0, 4))),
+    lambda L: L.nn.InstanceNorm2d(2)(rand(L, (2, 0, 4))),
+    lambda L: L.nn.InstanceNorm2d(2)(rand(L, (2, 0, 4), "bool")),
+    lambda L: L.nn.functional.batch_norm(rand(L, (0, 3)), None, None, training=True),
+    lambda L: L.nn.functional.batch_norm(rand(L, (1, 3)), None, None, training=True),
+    lambda L: L.nn.functional.batch_norm(rand(L, (1, 0, 1)), None, None, training=True),
+], ids=["bn1d_empty_batch", "bn1d_empty_int", "bn1d_empty_channels", "in2d_empty",
+        "in2d_empty_bool", "bn_train_empty", "bn_train_one_value", "bn_train_one_empty"])
+def test_batch_norm_of_empty_inputs_matches_torch(build):
+    assert_same_outcome(build)
+
+
+@pytest.mark.parametrize("xd", ["int64", "float64"])
+def test_batch_norm_checks_the_channel_count_before_the_dtype_as_torch(xd):
+    assert_same_outcome(lambda L: L.nn.BatchNorm1d(2)(rand(L, (2, 3), xd)))

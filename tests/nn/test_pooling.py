@@ -9,6 +9,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import assert_close, check
+from tests.nn.bad_input import assert_same_outcome
 
 
 def F(L):
@@ -331,3 +332,21 @@ def test_max_pool_index_past_the_plane_matches_torch_forward():
     assert (t_idx >= 1).all()  # every window's index is past the 1-long plane
     out.sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), np.zeros_like(x))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "uint8"])
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.nn.functional.avg_pool2d(x, 2),
+    lambda L, x: L.nn.functional.avg_pool2d(x, 3, 1, 1),
+    lambda L, x: L.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda L, x: L.nn.functional.avg_pool2d(x, 2, divisor_override=3),
+    lambda L, x: L.nn.functional.avg_pool1d(x[0], 3, 2, 1),
+    lambda L, x: L.nn.AvgPool2d(2)(x[0]),
+], ids=["k2", "k3_pad", "ceil_no_pad_count", "divisor", "1d", "module_unbatched"])
+def test_avg_pool_of_integers_matches_torch(call, dtype):
+    """torch's CPU kernel takes int64 (the window sum divided toward zero, as C++ integer
+    division); other integer types and bool have no kernel."""
+    def build(L):
+        x = L.tensor(np.random.default_rng(0).integers(-20, 20, (2, 3, 7, 6)))
+        return call(L, x if dtype == "int64" else x.abs().to(getattr(L, dtype)))
+    assert_same_outcome(build)

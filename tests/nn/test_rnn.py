@@ -13,6 +13,7 @@ import gradstep
 from gradstep import nn
 from gradstep.autograd import gradcheck
 from tests.helpers import assert_close
+from tests.nn.bad_input import assert_same_outcome, rand
 
 T, N, I, H = 4, 3, 5, 6
 
@@ -218,3 +219,13 @@ def test_double_backward_through_fused_layer_raises():
     (gx,) = gradstep.autograd.grad(gm(x)[0].pow(2).sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="no double backward"):
         gx.sum().backward()
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_an_empty_batch_runs_as_in_torch(mode, batch_first):
+    def build(L):
+        L.manual_seed(0)
+        x = rand(L, (0, 2, 4) if batch_first else (2, 0, 4))
+        return getattr(L.nn, mode)(4, 3, batch_first=batch_first)(x)
+    assert_same_outcome(build)

@@ -12,7 +12,7 @@ from ...ops import activation as _ops_activation
 from ...ops import elementwise as E
 from ...ops import reduce as R
 from ...ops._lowp import float32_compute
-from ...ops._util import as_float
+from ...ops._util import as_float, dtype_title
 from ...ops.activation import hardswish as _hardswish
 
 __all__ = [
@@ -226,6 +226,11 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
 @autocast_op("prelu")
 def prelu(input, weight):  # noqa: A002
     """max(0, x) + weight * min(0, x), with one weight per channel (dim 1) or a single one."""
+    if weight.dtype is not input.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {dtype_title(input.dtype)} "
+                           f"and {dtype_title(weight.dtype)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"prelu_cpu" not implemented for \'{dtype_title(input.dtype)}\'')
     if weight.ndim != 1:
         raise RuntimeError(f"prelu: weight must be 1-D, got shape {list(weight.shape)}")
     n = weight.shape[0]

@@ -37,7 +37,9 @@ class _SafeSoftmax(Softmax):
     def forward(self, a):
         if a.size and _rowwise.splittable(a.shape, (self.dim,)):  # blocks of rows, on threads
             return _rowwise.softmax(a, self.dim, safe=True)
-        m = xp.max(a, axis=self.dim, keepdims=True) if a.size else 0
+        if not a.size:
+            return a.copy()
+        m = xp.max(a, axis=self.dim, keepdims=True)
         m = xp.where(xp.isneginf(m), 0, m)
         e = xp.exp(a - m)
         s = xp.sum(e, axis=self.dim, keepdims=True)
@@ -343,7 +345,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         weights = dropout(weights, dropout_p)
         out = weights @ v
         out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(dim=1)
@@ -361,7 +363,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
     if not batched:
         out = out.squeeze(1)
     return out, None

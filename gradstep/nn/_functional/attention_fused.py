@@ -39,6 +39,8 @@ def usable(query, key, value, attn_mask, bias):
     """
     if query.dtype.name not in _FLOATS or query.ndim < 2:
         return False
+    if not (query._data.size and key._data.size):
+        return False  # empty scores: the composition handles them (zeros where S is 0)
     if not (query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):
         return False  # batch dims that broadcast: the composition's matmul handles them
     if attn_mask is not None and attn_mask.requires_grad:

@@ -70,9 +70,12 @@ def _mask_into(target, p, generator=None):
 
 def _apply(input, p, training, inplace, mask_shape):  # noqa: A002
     _check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or not input._data.size:  # torch returns these unchanged
         return input
     if not input.is_floating_point():
+        if p == 1.0:  # torch multiplies by a zero of the input's dtype: no float result to cast
+            zero = input.new_zeros(())
+            return input.mul_(zero) if inplace else input * zero
         raise RuntimeError("dropout is only implemented for floating point tensors; got "
                            f"{input.dtype.name}")
     mask = _mask_into(_noise_target(input, mask_shape), p)

@@ -128,6 +128,11 @@ def _check_linear(input, weight, bias):  # noqa: A002
         if not isinstance(t, Tensor):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
     if weight.ndim != 2:
+        if weight.ndim == 1 and input.ndim:
+            return True  # a vector weight: torch's input @ weight (see _vector_linear)
+        if weight.ndim == 0 or input.ndim == 0:
+            raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                               f"{input.ndim}D and {weight.ndim}D")
         raise RuntimeError(f"linear(): weight must be 2-D (out_features x in_features), got "
                            f"shape {list(weight.shape)}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
@@ -166,7 +171,8 @@ def _torch_name(dtype):
 @autocast_op("linear")
 def linear(input, weight, bias=None):  # noqa: A002
     """y = input @ weight.T + bias, for input of shape (*, in_features)."""
-    _check_linear(input, weight, bias)
+    if _check_linear(input, weight, bias):
+        return _vector_linear(input, weight, bias)
     if bias is None:
         return Linear.apply(input, weight)
     if input.ndim != 2 and is_lowp(input._data.dtype) and not input.is_contiguous():
@@ -176,6 +182,15 @@ def linear(input, weight, bias=None):  # noqa: A002
     if bias.shape != (weight.shape[0],):
         bias = bias.reshape(1).expand(weight.shape[0])
     return Linear.apply(input, weight, bias)
+
+
+def _vector_linear(input, weight, bias):  # noqa: A002
+    """``linear`` with a 1-D weight: torch's ``input @ weight`` (one output per row). Its fused
+    ``addmm`` path (2-D input, or any bias but a 0-d one) needs a matrix weight and refuses."""
+    if bias is not None and (input.ndim == 2 or bias.ndim != 0):
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+    out = input @ weight
+    return out if bias is None else out + bias
 
 
 def bilinear(input1, input2, weight, bias=None):  # noqa: A002

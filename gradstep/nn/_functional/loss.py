@@ -16,6 +16,7 @@ from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
 from ...ops import elementwise as E
+from . import loss_checks as _checks
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -156,6 +157,7 @@ def _check_class_target(input, target, weight):  # noqa: A002
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
+    _checks.check_class_weight_dtype(input, weight)
     return c
 
 
@@ -345,8 +347,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if not input.is_floating_point():
-        raise RuntimeError(f"cross_entropy: expected a floating point input, got {input.dtype}")
+    if not input.is_floating_point():  # torch's log_softmax over the class dim has no kernel
+        _checks.check_log_softmax_input(input)
     if target.is_floating_point() and target.shape == input.shape:
         if ignore_index >= 0:  # torch: -100 and other negative values pass unnoticed
             raise RuntimeError("ignore_index is not supported for floating point target")
@@ -421,6 +423,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     c = _check_class_target(input, target, weight)
+    _checks.check_nll_input_dtype(input)
     _, valid, tt = _target_rows(target, ignore_index, c)
     w = _class_weights(weight, c, input._data.dtype)
     return NllLoss.apply(input, w=w, tt=tt, valid=valid, reduction=reduction,
@@ -455,6 +458,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  #
              weight=None):
     _warn_size(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
+    _checks.check_float_kernel(input, target, "mse_cpu")
     if weight is None:
         _check_reduction(reduction)
         input, target = _same_dtype(input, target)
@@ -491,6 +495,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _checks.check_float_kernel(input, target, "smooth_l1_cpu")
     d = input - target
     z = d.abs()
     if beta == 0.0:
@@ -507,11 +512,14 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     _warn_size(input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _checks.check_result_fits_input(input, target)
+    _checks.check_float_kernel(input, target, "huber_cpu")
     d = input - target
     z = d.abs()
     quad = ~(z >= delta)  # as in smooth_l1_loss: NaN takes the quadratic branch
     dq = E.where(quad, d, 0.0)
     loss = E.where(quad, dq * dq * 0.5, (z - 0.5 * delta) * delta)
+    loss = _checks.in_input_dtype(loss, input)  # torch's output is allocated like the input
     if weight is None:
         return as_torch_node(_reduce(loss, reduction), "HuberLossBackward0")
     return _weighted(loss, weight, reduction, input, mean_by_weight=False)
@@ -586,6 +594,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # n
     """Pointwise KL(target || exp(input)); ``batchmean`` divides the sum by the batch size."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, _REDUCTIONS + ("batchmean",))
+    if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if reduction == "mean":
         warnings.warn(
             "reduction: 'mean' divides the total loss by both the batch size and the support "
@@ -596,8 +606,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # n
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = target > 0
-        safe = E.where(positive, target, 1.0)
+        nonzero = target != 0  # torch's xlogy: 0 at a zero target, NaN at a negative one
+        safe = E.where(nonzero, target, 1.0)
         loss = target * safe.log() - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
@@ -688,7 +698,11 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 @autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if not input.dtype.is_floating_point:  # torch: neg(input).mul_(target).exp_() in place
+        _checks.check_result_fits_input(-input, target, "Float")
+    _checks.check_broadcasts_to_input(input, target)
     loss = _reduce(E.softplus(-target * input, 1.0, 1e30), reduction)
+    loss = _checks.in_input_dtype(loss, input)
     return as_torch_node(loss, "SoftMarginLossBackward0")
 
 

@@ -23,6 +23,7 @@ from ...autograd.grad_mode import _GradState, no_grad
 from ...backend import xp
 from ...ops import _rowwise
 from ...ops._lowp import float32_function, is_lowp
+from ...ops._util import dtype_title
 from . import normalization_lowp as _lowp
 
 
@@ -167,6 +168,30 @@ def _affine(y, weight, bias, shape):
     return y
 
 
+def _check_norm_dtypes(input, params, kernel):  # noqa: A002
+    """torch's CPU dtype rules for the fused norms. Parameters (weight, bias, running stats) of
+    another dtype than the input ("mixed") must all be float32 and the input float16/bfloat16;
+    otherwise every parameter shares the input's dtype, which must be floating."""
+    dt = input.dtype
+    first = None
+    for p in params:
+        if p is not None:
+            first = p.dtype
+            break
+    if first is not None and first is not dt:
+        if any(p is not None and p.dtype.name != "float32" for p in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if not is_lowp(dt.np):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
+    for p in params:
+        if p is not None and p.dtype is not dt:
+            raise RuntimeError(f"expected scalar type {dtype_title(dt)} but found "
+                               f"{dtype_title(p.dtype)}")
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype_title(dt)}\'')
+
+
 def _check_vector(t, name, c):
     if t is not None and t.numel() != c:
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
@@ -184,19 +209,23 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-max(input.ndim, 1)}, {max(input.ndim, 1) - 1}], but got 1)")
     c = input.shape[1]
+    count = input.shape[0] * math.prod(input.shape[2:])  # values per channel
+    if training and count == 1:  # torch's _verify_batch_size: N * spatial == 1
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {input.shape!r}")
+    if not input._data.size:  # as torch: an empty batch skips the statistics and their checks
+        return _empty_batch_norm(input, weight, bias)
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
         _check_vector(t, name, c)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"batch_norm" not implemented for \'{dtype_title(input.dtype)}\'')
+    _check_norm_dtypes(input, (weight, bias, running_mean, running_var), "batch_norm")
     shape = (1, c) + (1,) * (input.ndim - 2)
     dims = (0,) + tuple(range(2, input.ndim))
-    if training:
-        count = input.numel() // c if c else 0
-        if count <= 1:
-            raise ValueError("Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape!r}")
-    elif running_mean is None:
+    if not training and running_mean is None:
         raise RuntimeError("running_mean must be defined in evaluation mode")
-    elif running_var is None:
+    if not training and running_var is None:
         raise RuntimeError("running_var must be defined in evaluation mode")
     if is_lowp(input._data.dtype):
         return _lowp.batch_norm(input, running_mean, running_var, weight, bias, training,
@@ -209,6 +238,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         mean = running_mean.reshape(shape)
         y = (input - mean) * (running_var.reshape(shape) + eps).rsqrt()
     return as_torch_node(_affine(y, weight, bias, shape), "NativeBatchNormBackward0")
+
+
+def _empty_batch_norm(input, weight, bias):  # noqa: A002
+    """torch's result for an empty input: a copy scaled and shifted by the first weight and bias
+    entries (so an integer input with float parameters comes out float)."""
+    out = input.clone()
+    if weight is not None:
+        out = out * weight[0]
+    if bias is not None:
+        out = out + bias[0]
+    return out
 
 
 def _update_running(running_mean, running_var, mean, var, count, momentum):
@@ -246,6 +286,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     shape, dims = _normalized_dims(input, normalized_shape, "layer_norm")
     _check_param_shape(weight, "weight", shape)
     _check_param_shape(bias, "bias", shape)
+    _check_norm_dtypes(input, (weight, bias), "LayerNormKernelImpl")
     if _lowp_unmixed(input, weight, bias):
         k = len(shape)
         pshape = (1,) * (input.ndim - k) + shape
@@ -294,6 +335,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {list(t.shape)} and input of shape "
                 f"{list(input.shape)}")
+    _check_norm_dtypes(input, (weight, bias), "GroupNormKernelImpl")
     pshape = (1, c) + (1,) * (input.ndim - 2)
     if _lowp_unmixed(input, weight, bias):
         return _lowp.group_norm(input, _rows(input, input._data.size // (n * num_groups)),
@@ -316,11 +358,16 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     """``x / sqrt(mean(x**2) + eps)`` over the trailing dims; ``eps=None`` is the dtype's eps."""
     shape, dims = _normalized_dims(input, normalized_shape, "rms_norm")
     _check_param_shape(weight, "weight", shape)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"rms_norm" not implemented for \'{dtype_title(input.dtype)}\'')
     if eps is None:
         eps = float(xp.finfo(input.dtype.np).eps)
     ms = as_torch_node(input.pow(2).mean(dim=dims, keepdim=True) + eps, "AddBackward1", (0,))
     y = input * ms.rsqrt()  # torch's composition: its node names and edges
-    return y if weight is None else y * weight
+    if weight is None:
+        return y
+    out = y * weight
+    return out if out.dtype is input.dtype else out.to(input.dtype)  # torch: the input's dtype
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002

@@ -16,6 +16,7 @@ from ... import _parallel
 from ...autograd.function import Node, as_torch_node
 from ...backend import is_float_array, xp
 from ...ops._lowp import BF16_ONLY, float32_compute
+from ...ops._util import dtype_title
 
 # ---------------------------------------------------------------- geometry
 
@@ -493,15 +494,28 @@ def _avg_pool(x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
     if nd == 1 and x.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
                            "for argument #1 'self' (while checking arguments for avg_pool1d)")
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(f"{op}: expected a floating-point input, got {x.dtype.name}; "
-                           "convert it with .float()")
+    if not x.dtype.is_floating_point and x.dtype.name != "int64":  # torch's CPU kernel: + Long
+        raise NotImplementedError(f'"avg_pool2d" not implemented for \'{dtype_title(x.dtype)}\'')
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     x4, restore = _lift(x, nd, op, _DIMS_MSG[nd])
     geom = _geometry(x4, nd, op, kernel_size, stride, padding, 1, ceil_mode, False)
     divisor = _avg_divisor(geom, count_include_pad, divisor_override)
+    if not x.dtype.is_floating_point:
+        return restore(_int_avg_pool(x4, geom, divisor))
     return restore(AvgPool.apply(x4, geom=geom, divisor=divisor, in_shape=x4._data.shape))
+
+
+def _int_avg_pool(x4, geom, divisor):
+    """torch's int64 average: the exact window sum divided rounding toward zero, as C++
+    integer division does (no graph: integer tensors have none)."""
+    from ..._tensor import Tensor
+
+    xpad = geom.pad(x4._data, 0)
+    total = xp.zeros(x4._data.shape[:2] + tuple(geom.out_hw), xp.int64)
+    for _, sl in geom.offset_slices():
+        total += xpad[sl]
+    return Tensor._make(xp.abs(total) // divisor.astype(xp.int64) * xp.sign(total))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002

@@ -79,8 +79,8 @@ class _LayerBase(Node):
         dgx2 = dgx.reshape(T * N, G)
         dgh2 = dgh.reshape(T * N, G)
         dx = (dgx2 @ w_ih).reshape(x.shape) if self._needs(0) else None
-        dw_ih = dgx2.T @ x.reshape(T * N, -1) if self._needs(first) else None
-        dw_hh = dgh2.T @ hprev.reshape(T * N, -1) if self._needs(first + 1) else None
+        dw_ih = dgx2.T @ x.reshape(T * N, x.shape[-1]) if self._needs(first) else None
+        dw_hh = dgh2.T @ hprev.reshape(T * N, hprev.shape[-1]) if self._needs(first + 1) else None
         grads = [dx, dw_ih, dw_hh]
         if self.has_bias:
             grads += [dgx2.sum(axis=0), dgh2.sum(axis=0)]
@@ -115,7 +115,7 @@ class LSTMLayer(_LayerBase):
         b_ih, b_hh = rest[:2] if self.has_bias else (None, None)
         T, N, _ = x.shape
         H, P = c.shape[1], h.shape[1]
-        gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 4 * H)
+        gx = (x.reshape(T * N, x.shape[-1]) @ w_ih.T).reshape(T, N, 4 * H)
         if b_ih is not None:
             gx += b_ih + b_hh
         out = xp.zeros((T + 2, N, H), x.dtype) if w_hr is not None else xp.empty((T + 2, N, H), x.dtype)
@@ -201,7 +201,7 @@ class GRULayer(_LayerBase):
     def forward(self, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         T, N, _ = x.shape
         H = w_hh.shape[1]
-        gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 3 * H)
+        gx = (x.reshape(T * N, x.shape[-1]) @ w_ih.T).reshape(T, N, 3 * H)
         if b_ih is not None:
             gx += b_ih
         out = xp.empty((T + 1, N, H), x.dtype)
@@ -259,7 +259,7 @@ class RNNLayer(_LayerBase):
     def forward(self, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         T, N, _ = x.shape
         H = w_hh.shape[1]
-        gx = (x.reshape(T * N, -1) @ w_ih.T).reshape(T, N, H)
+        gx = (x.reshape(T * N, x.shape[-1]) @ w_ih.T).reshape(T, N, H)
         if b_ih is not None:
             gx += b_ih + b_hh
         out = xp.empty((T + 1, N, H), x.dtype)
