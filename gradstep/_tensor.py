@@ -544,7 +544,10 @@ class Tensor:
         except TypeError:  # numpy's UFuncTypeError: torch's rule is looser (int32 -> uint8)
             from .ops._util import dtype_title
 
-            res = ufunc(self._data, *ops)  # its kind: true division of integers is float
+            try:
+                res = ufunc(self._data, *ops)  # its kind: true division of integers is float
+            except ValueError:
+                raise self._broadcast_error(ops) from None
             rt = B.result_type(self, *operands)
             res_cat = B.from_numpy_dtype(res.dtype)._category
             if res_cat > rt._category:
@@ -560,16 +563,20 @@ class Tensor:
             ops = [xp.asarray(o).astype(self._data.dtype) if type(o) is int else o for o in ops]
             ufunc(self._data, *ops, out=self._data, casting="unsafe")
         except ValueError:
-            from .ops._util import check_broadcast
-
-            shape = self._data.shape
-            for o in ops:
-                check_broadcast(shape, xp.shape(o))  # torch's message when they don't broadcast
-                shape = xp.broadcast_shapes(shape, xp.shape(o))
-            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
-                               f"broadcast shape {list(shape)}") from None
+            raise self._broadcast_error(ops) from None
         self._vc[0] += 1
         return self
+
+    def _broadcast_error(self, ops):
+        """torch's error for in-place operands that do not broadcast to ``self``."""
+        from .ops._util import check_broadcast
+
+        shape = self._data.shape
+        for o in ops:
+            check_broadcast(shape, xp.shape(o))  # raises torch's message when they don't broadcast
+            shape = xp.broadcast_shapes(shape, xp.shape(o))
+        return RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                            f"broadcast shape {list(shape)}")
 
     def _set_raw(self, arr):
         self._write(arr)

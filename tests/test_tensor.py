@@ -637,3 +637,14 @@ def test_python_scalar_of_a_tensor_not_one_element_raises_as_torch(convert, valu
             convert(L.tensor(values))
         raised.append((info.type, str(info.value)))
     assert raised[0] == raised[1]
+
+
+def test_inplace_broadcast_error_after_a_dtype_refusal_is_torchs():
+    """A bool tensor clamped in place by a uint8 one of another width: NumPy's dtype refusal
+    came first and its retry leaked NumPy's broadcast ValueError."""
+    messages = []
+    for lib in (torch, gradstep):
+        with pytest.raises(RuntimeError) as info:
+            lib.zeros(0, 4, dtype=lib.bool).clamp_min_(lib.zeros(0, 6, dtype=lib.uint8))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

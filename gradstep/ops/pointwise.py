@@ -6,7 +6,7 @@ from ..autograd.function import Node, as_torch_node
 from ..backend import result_type, xp
 from ._lowp import F32, float32_compute, is_lowp
 from ._util import binary_args, check_broadcast, sum_to
-from .arithmetic import _t
+from .arithmetic import _check_int_divisor, _t
 from .arithmetic import add as _add
 from .arithmetic import div as _div
 from .arithmetic import mul as _mul
@@ -148,8 +148,7 @@ class Fmod(Node):
     saves = (0, 1)
 
     def forward(self, a, b):
-        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b == 0).any():
-            raise RuntimeError("ZeroDivisionError")
+        _check_int_divisor(a, b, "fmod_cpu")  # bool: no kernel; integer division by zero
         return xp.fmod(a, b)
 
     def backward(self, g):

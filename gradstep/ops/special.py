@@ -388,6 +388,20 @@ class LogNdtr(_array_unary(log_ndtr_array)):
         return g / math.sqrt(2.0 * math.pi) * (-(a * a) * 0.5 - self.saved_output).exp()
 
 
+def entr_array(x):
+    with xp.errstate(all="ignore"):
+        out = -x * xp.log(x)
+    return xp.where(x < 0, -_INF, xp.where(x == 0, 0.0, out)).astype(x.dtype)
+
+
+class Entr(_array_unary(entr_array)):
+    _name = "SpecialEntrBackward0"
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        return g * -(a.log() + 1.0)
+
+
 class I0(_array_unary(bessel_i_array)):
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -469,11 +483,8 @@ def ndtr(input):  # noqa: A002
 
 
 def entr(input):  # noqa: A002
-    """``-x log x`` (0 at 0, -inf below 0)."""
-    a = as_float(_t(input))
-    val = -a * a.log()
-    val = where(a == 0, a.new_zeros(()), val)
-    return where(a < 0, a.new_full((), -_INF), val)
+    """``-x log x`` (0 at 0, -inf below 0); gradient ``-(1 + log x)`` (inf at 0), as torch."""
+    return Entr.apply(as_float(_t(input)))
 
 
 def zeta(input, other):  # noqa: A002

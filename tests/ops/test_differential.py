@@ -1,6 +1,6 @@
 """Differential fuzzing of gradstep's ops against torch (fuzz_ops.py says what is compared).
 
-``make test`` runs ``GRADSTEP_FUZZ_OPS_CASES`` cases (default 3000) spread evenly over the op
+``make test`` runs ``GRADSTEP_FUZZ_OPS_CASES`` cases (default 8000, ~31 per op) spread evenly over the op
 table; ``make fuzz-ops`` runs 20,000. ``python -m tests.ops.test_differential N`` runs N
 cases and prints the disagreements grouped by op and kind. Cases are seeded by op name and
 index, so a failure reproduces with the same count.
@@ -202,7 +202,7 @@ def _skipped(op, desc, msg):
 
 
 def cases_per_op(total=None):
-    total = int(os.environ.get("GRADSTEP_FUZZ_OPS_CASES", "3000")) if total is None else total
+    total = int(os.environ.get("GRADSTEP_FUZZ_OPS_CASES", "8000")) if total is None else total
     return max(1, total // len(OPS))
 
 

@@ -152,3 +152,16 @@ def test_copysign_of_an_unsigned_tensor_by_a_negative_number():
         ours = gradstep.copysign(gradstep.tensor([6, 0], dtype=getattr(gradstep, dt)), -1)
         theirs = torch.copysign(torch.tensor([6, 0], dtype=getattr(torch, dt)), -1)
         assert ours.tolist() == theirs.tolist() and str(ours.dtype)[9:] == str(theirs.dtype)[6:]
+
+
+@pytest.mark.parametrize("method", ["fmod", "fmod_", "remainder", "remainder_"])
+def test_bool_fmod_and_remainder_have_no_kernel_like_torch(method):
+    messages = []
+    for lib in (torch, gradstep):
+        x = lib.tensor([True, False])
+        for other in (lib.tensor([True]), True):
+            with pytest.raises(NotImplementedError) as info:
+                getattr(x, method)(other)
+            messages.append(str(info.value))
+        assert getattr(lib.tensor([3, 1]), method.rstrip("_"))(2).tolist() == [1, 1]
+    assert messages[:2] == messages[2:]

@@ -220,3 +220,20 @@ def test_i1_gradient_is_one_half_where_x_is_tiny_or_nan(name):
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, equal_nan=True)  # float32 kernels
 
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+def test_entr_values_gradient_and_node_at_edges_like_torch(dtype):
+    """torch's entr backward is ``grad * -(1 + log x)``: inf at 0 and NaN below 0 (a masked
+    composition gave NaN at 0), under its own node name."""
+    seen = []
+    for lib in (torch, gradstep):
+        dt = getattr(lib, dtype)
+        x = lib.tensor([0.0, 0.5, -1.0, 2.0, float("nan"), float("inf"), 1e-30], dtype=dt,
+                       requires_grad=True)
+        y = lib.special.entr(x)
+        (y * lib.arange(1.0, 8.0, dtype=dt)).sum().backward()
+        seen.append((y.detach().float().tolist(), x.grad.float().tolist(), y.grad_fn.name()))
+    np.testing.assert_array_equal(np.array(seen[0][0]), np.array(seen[1][0]))
+    np.testing.assert_array_equal(np.array(seen[0][1]), np.array(seen[1][1]))
+    assert seen[0][2] == seen[1][2] == "SpecialEntrBackward0"
