@@ -5,7 +5,7 @@ Layout::
     b"GRADSTEP" | u32 version | u64 header length | header (JSON) | data blob | sha256 of all before
 
 The header describes the nested structure (dicts, lists, tuples, numbers,
-strings, bools, None, dtypes) and, for each tensor or array, its dtype, shape
+strings, bools, None, dtypes, NumPy scalars and dtypes) and, for each tensor or array, its dtype, shape
 and place in the blob (a sparse COO tensor: its indices array, values tensor, size and
 coalesced flag, checked as torch's are: :mod:`gradstep._checkpoint_sparse`). The SHA-256 catches truncation and accidental
 corruption, not an attacker (who recomputes it), so :class:`_Decoder` checks
@@ -63,6 +63,8 @@ class _Encoder:
         return start, len(raw)
 
     def encode(self, obj):
+        if isinstance(obj, np.generic) and obj.dtype.kind in _NP_KINDS:
+            return self._np_scalar(obj)
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int):
@@ -79,6 +81,8 @@ class _Encoder:
             return {"t": "ndarray", "dtype": dt.str, "shape": list(obj.shape), "at": start, "n": n}
         if isinstance(obj, np.generic):
             return self.encode(obj.item())
+        if isinstance(obj, np.dtype) and obj.kind in _NP_KINDS and obj.fields is None:
+            return {"t": "npdtype", "v": obj.str}
         if isinstance(obj, B.dtype):
             return {"t": "dtype", "v": obj.name}
         if isinstance(obj, (bytes, bytearray)):
@@ -91,10 +95,13 @@ class _Encoder:
         if isinstance(obj, dict):
             kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
             return {"t": kind, "k": [self.encode(k) for k in obj], "v": [self.encode(v) for v in obj.values()]}
-        raise TypeError(
-            f"gradstep.save cannot store an object of type {type(obj).__name__}; it stores tensors, "
-            "NumPy arrays, numbers, strings, bools, None and dicts/lists/tuples of them"
-        )
+        raise TypeError(_unstorable(obj))
+
+    def _np_scalar(self, obj):
+        """A NumPy scalar stays one, as in torch's format (np.float64 is a float: item() would lose that)."""
+        start, n = self.add_array(np.asarray(obj))
+        dt = obj.dtype.newbyteorder("<") if obj.dtype.byteorder == ">" else obj.dtype
+        return {"t": "npscalar", "dtype": dt.str, "at": start, "n": n}
 
     def _tensor(self, t):
         key = id(t)
@@ -115,6 +122,18 @@ class _Encoder:
         st = t._struct
         return {"t": "sparse", "indices": self.encode(st.idx), "values": self._tensor(t._vals),
                 "size": list(st.shape), "coalesced": bool(st.coalesced), "id": ref}
+
+
+def _unstorable(obj):
+    """The message for an object the format cannot hold; whole modules, optimizers, schedulers
+    and other objects with a ``state_dict()`` are told to save that (as torch format's writer says)."""
+    from ._torch_writer import unwritable
+
+    text = unwritable(obj, "gradstep's .gs format")
+    if "state_dict()" in text:
+        return "gradstep.save " + text
+    return (f"gradstep.save cannot store an object of type {type(obj).__name__}; it stores tensors, "
+            "NumPy arrays, numbers, strings, bools, None and dicts/lists/tuples of them")
 
 
 def native_bytes(obj):
@@ -146,8 +165,9 @@ def _int_field(obj, key, what, lo=0, hi=_I64):
 
 
 class _Decoder:
-    def __init__(self, blob):
+    def __init__(self, blob, map_location=None):
         self.blob = blob
+        self.map_location = map_location if callable(map_location) else None
         self.refs = {}
         self.used = 0  # bytes of the blob copied out so far
 
@@ -198,7 +218,7 @@ class _Decoder:
             raise CheckpointError("tensor: field 'param' must be bool")
         if rg and not (dt.is_floating_point or dt.is_complex):
             raise CheckpointError(f"tensor: a {dt.name} tensor cannot require grad")
-        arr = self.array(obj, dt.np, f"tensor {ref}")
+        arr = self._mapped(self.array(obj, dt.np, f"tensor {ref}"))
         if param:
             val = Parameter(Tensor._make(arr), requires_grad=rg)
         else:
@@ -207,6 +227,17 @@ class _Decoder:
                 val.requires_grad_(True)
         self.refs[ref] = val
         return val
+
+    def _mapped(self, arr):
+        """A ``map_location`` callable sees each tensor's data as torch's sees a storage: a 1-D
+        CPU tensor and the location ``'cpu'``; it may return it (or a copy) or None."""
+        if self.map_location is None:
+            return arr
+        from ._checkpoint_location import location_target
+
+        held = _Held(arr.reshape(-1))
+        location_target("cpu", self.map_location, held)
+        return held.array.reshape(arr.shape)
 
     def _sparse(self, obj, depth):
         from ._checkpoint_sparse import checked_sparse
@@ -234,6 +265,20 @@ class _Decoder:
         if dt is None:
             raise CheckpointError(f"ndarray: dtype {code[:20]!r} is not a plain numeric NumPy dtype")
         return self.array(obj, dt, "ndarray")
+
+    def _npscalar(self, obj, depth):
+        code = _field(obj, "dtype", (str,), "npscalar")
+        dt = plain_numpy_dtype(code)
+        if dt is None:
+            raise CheckpointError(f"npscalar: dtype {code[:20]!r} is not a plain numeric NumPy dtype")
+        return self.array(dict(obj, shape=[]), dt, "npscalar")[()]
+
+    def _npdtype(self, obj, depth):
+        code = _field(obj, "v", (str,), "npdtype")
+        dt = plain_numpy_dtype(code)
+        if dt is None:
+            raise CheckpointError(f"npdtype: {code[:20]!r} is not a plain numeric NumPy dtype")
+        return dt
 
     def _bytes(self, obj, depth):
         n = _int_field(obj, "n", "bytes")
@@ -280,6 +325,7 @@ class _Decoder:
 
 
 _DECODERS = {"tensor": _Decoder._tensor, "sparse": _Decoder._sparse, "ref": _Decoder._ref, "ndarray": _Decoder._ndarray,
+             "npscalar": _Decoder._npscalar, "npdtype": _Decoder._npdtype,
              "bytes": _Decoder._bytes, "float": _Decoder._float, "bigint": _Decoder._bigint,
              "dtype": _Decoder._dtype, "tuple": _Decoder._seq, "list": _Decoder._seq,
              "dict": _Decoder._dict, "odict": _Decoder._dict}
@@ -324,7 +370,16 @@ def _check_header_depth(raw, name):
         raise CheckpointError(f"{name}: checkpoint header nested more than {MAX_DEPTH} entries deep")
 
 
-def parse_native(data, name):
+class _Held:
+    """A tensor's data as :func:`~gradstep._checkpoint_location.location_target` takes a storage."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
+def parse_native(data, name, map_location=None):
     data = memoryview(data)
     head = len(MAGIC) + 12
     if len(data) < head + 32:
@@ -349,8 +404,12 @@ def parse_native(data, name):
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CheckpointError(f"{name}: checkpoint header is not valid JSON ({type(e).__name__}: "
                               f"{str(e)[:200]})") from None
+    from ._checkpoint_location import CallerError
+
     try:
-        return _Decoder(body[head + hlen:]).decode(header)
+        return _Decoder(body[head + hlen:], map_location).decode(header)
+    except CallerError as e:  # the map_location callable's own error, as it raised it
+        raise e.error from None
     except CheckpointError as e:
         raise CheckpointError(f"{name}: {e}") from None
     except (ValueError, TypeError, OverflowError, RecursionError, KeyError, IndexError, RuntimeError) as e:

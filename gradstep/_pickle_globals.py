@@ -215,8 +215,8 @@ def _build_np_dtype(u, p, state):
     order = state[1]
     if type(order) is not str or order not in ("<", ">", "|", "=") or any(s is not None for s in state[2:5]):
         raise CheckpointError("numpy.dtype state: only plain numeric dtypes are supported")
-    if order in "<>" and p.value.itemsize > 1:
-        p.value = p.value.newbyteorder(order)
+    if order in "<>" and p.value.itemsize > 1:  # np.dtype makes the native order '=', as pickle's load does
+        p.value = np.dtype(order + p.value.str[1:])
 
 
 def _np_reconstruct(u, args):

@@ -43,6 +43,10 @@ class Tensor:
     __slots__ = ("_data", "_rg", "_grad", "grad_fn", "_vc", "_out_nr", "_acc", "_hooks",
                  "_post_hooks", "_base", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
+    # (Function name, whether it has several differentiable outputs) on an output of a custom
+    # autograd.Function that is a view or an input returned as is (and on the tensors a module's
+    # full backward hooks pass through): in-place changes are refused, as torch does
+    _custom_fn_view = None
 
     # ------------------------------------------------------------ construction
     def __new__(cls, *args, **kwargs):
@@ -141,7 +145,13 @@ class Tensor:
         return self._data.nbytes
 
     def stride(self, dim=None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        data = self._data
+        if data.size or any(data.strides):
+            st = tuple(s // data.itemsize for s in data.strides)
+        else:  # np.empty gives an empty array zero strides; torch's empty tensors keep contiguous ones
+            from ._storage import _contiguous_strides
+
+            st = _contiguous_strides(data.shape)
         return st if dim is None else st[dim]
 
     def is_floating_point(self):
@@ -447,6 +457,10 @@ class Tensor:
         if _GradState.enabled and self._rg:
             if self.grad_fn is None:
                 raise _leaf_inplace_error()
+            if self._custom_fn_view is not None:
+                from .autograd.function import custom_fn_view_inplace_error
+
+                raise custom_fn_view_inplace_error(self)
             base = self._base
             if base is not None and base.grad_fn is None and base._rg:
                 raise RuntimeError(

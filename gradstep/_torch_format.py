@@ -28,18 +28,17 @@ Reading (:func:`load_torch_zip`) treats the file as hostile:
   checks them, always, and never densified (:mod:`gradstep._checkpoint_sparse`);
   other sparse layouts are refused by name.
 
-Writing (:func:`torch_bytes`) emits the protocol-2 opcodes ``torch.save`` emits.
+Writing (:func:`~gradstep._torch_writer.torch_bytes`, re-exported here) emits the protocol-2 opcodes
+``torch.save`` emits.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import io
 import re
 import struct
 import sys
-import warnings
 import zipfile
 import zlib
 
@@ -49,8 +48,7 @@ from . import _torch_unpickler
 from . import backend as B
 from ._brief import brief, printable
 from ._checkpoint_location import CallerError, location_target
-from ._checkpoint_sparse import get_layout, rebuild_sparse, write_layout, write_sparse
-from ._layout import layout
+from ._checkpoint_sparse import get_layout, rebuild_sparse
 from ._pickle_globals import (
     _ITEM_COST,
     Internal,
@@ -64,16 +62,13 @@ from ._pickle_globals import (
 from ._sparse_coo import SparseCooTensor
 from ._tensor import Size, Tensor, device
 from ._torch_unpickler import RestrictedUnpickler
+from ._torch_writer import STORAGE_DTYPES as _STORAGE_DTYPES
+from ._torch_writer import torch_bytes  # noqa: F401 - re-exported: the writer lived here
 from .nn.parameter import Parameter
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 _I64 = 2**63 - 1
-_STORAGE_DTYPES = {
-    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
-    "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",  # where the backend has them
-}
+_DEVICE_INDEX_MAX = 127  # torch's DeviceIndex is an int8
 _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
                   "int": "int32", "short": "int16"}
 # torch names a torch file may hold that gradstep knows but cannot load: each GLOBAL raises this, not the
@@ -102,6 +97,7 @@ _TENSOR_COST = 256
 _PKL_RATIO = 64  # data.pkl may decompress to at most this many times the archive's size (+1 MiB)
 _INFLATE_RATIO = 64  # all deflated records read may decompress to this many times the archive's size ...
 _INFLATE_SLACK = 64 << 20  # ... plus this
+_MEMORY_SLACK = 64 << 20  # the Python objects a pickle builds: 16x the file's size plus this
 _VERSIONS = (1, 10)  # the format versions torch 2.13 reads (kMin/kMaxSupportedFileFormatVersion)
 
 
@@ -268,10 +264,11 @@ class _Archive:
 
 # ---------------------------------------------------------------- storages and tensors
 class _Storage(Internal):
-    __slots__ = ("key", "dtype", "array")
+    __slots__ = ("key", "dtype", "array", "views")
 
     def __init__(self, key, dtype, array):
         self.key, self.dtype, self.array = key, dtype, array
+        self.views = 0  # tensors rebuilt on it, for the memory bound's message
 
 
 def _check_view(storage, offset, size, stride, what):
@@ -295,6 +292,7 @@ def _check_view(storage, offset, size, stride, what):
         raise CheckpointError(f"{what}: size {size} has more bytes than a NumPy array can address "
                               "(torch keeps such a stride-0 view; gradstep cannot)")
     if numel == 0:
+        _check_empty_shape(size, itemsize, what)
         return offset, size, stride, 0
     needed = offset + 1
     for s, st in zip(size, stride):
@@ -309,11 +307,26 @@ def _check_view(storage, offset, size, stride, what):
     return offset, size, stride, numel
 
 
+def _check_empty_shape(size, itemsize, what):
+    """NumPy's limit on an empty array's shape (it allocates nothing, but describes its sizes in bytes)."""
+    nbytes = itemsize
+    for s in size:
+        nbytes *= s or 1
+    if nbytes > _I64:
+        raise CheckpointError(f"{what}: an empty tensor of size {size}, whose other sizes come to {nbytes} bytes, "
+                              "more than a NumPy array can describe (2**63); torch loads it, gradstep cannot "
+                              "(a tensor with a 0 in its size holds no data: save it with smaller sizes)")
+
+
 def _tensor_view(storage, offset, size, stride, what):
     offset, size, stride, numel = _check_view(storage, offset, size, stride, what)
     dt = storage.dtype.np
-    if numel == 0:
-        return np.empty(size, dt)
+    if numel == 0:  # no data: the file's strides are kept, as torch keeps them, where NumPy can hold them
+        byte_strides = [st * dt.itemsize for st in stride]
+        try:
+            return np.ndarray(size, dt, buffer=np.empty(0, dt), strides=byte_strides)
+        except (ValueError, OverflowError):  # a stride past what NumPy holds
+            return np.empty(size, dt)
     overlap = any(st == 0 and s > 1 for s, st in zip(size, stride))
     # a stride on a dimension of size 1 is never used; NumPy needs it to fit in bytes
     strides = [st * dt.itemsize if s > 1 or abs(st * dt.itemsize) <= _I64 else 0 for s, st in zip(size, stride)]
@@ -343,6 +356,7 @@ def _rebuild(u, args, what="_rebuild_tensor_v2"):
         _no_hooks(args[5], what)
     conj, neg = _metadata_bits(args[6] if len(args) > 6 else None, storage.dtype, what)
     u.charge(_TENSOR_COST)
+    storage.views += 1
     view = _tensor_view(storage, offset, size, stride, f"tensor of storage {storage.key!r}")
     if conj or neg:  # gradstep has no lazy conj/neg bits: the values are resolved into a copy, charged
         u.charge(view.size * view.itemsize)
@@ -449,6 +463,14 @@ def _device(u, args):
         raise CheckpointError("torch.device takes a string and an optional index")
     if len(args[0]) > 64:
         raise CheckpointError("torch.device name is too long")
+    index = args[1] if len(args) == 2 else args[0].partition(":")[2]
+    if type(index) is str and index.isdigit():
+        index = int(index)
+    if type(index) is int and not 0 <= index <= _DEVICE_INDEX_MAX:
+        # torch keeps the index in an int8: it refuses indexes past int32 ("Could not parse device
+        # index") and wraps the others (cuda:128 loads as cuda:-128); gradstep refuses them all
+        raise CheckpointError(f"torch.device {brief(args)}: device index {brief(index)} is out of range (torch "
+                              f"keeps a device index in an int8, 0 to {_DEVICE_INDEX_MAX})")
     return device(*args)
 
 
@@ -523,276 +545,43 @@ def unsafe_globals(data, name):
     return sorted({g for g in found if g not in allowed})
 
 
-def load_torch_zip(data, name, map_location=None):
-    """Load a ``torch.save`` zip file; see the module docstring for what is checked."""
+def load_torch_zip(data, name, map_location=None, encoding="utf-8", errors="strict"):
+    """Load a ``torch.save`` zip file; see the module docstring for what is checked.
+
+    ``encoding`` and ``errors`` decode protocol 0/1 strings, as torch passes them to its unpickler."""
     archive = _Archive(data, name)
     loader = _Loader(archive, map_location)
     # the Python objects a pickle builds may take up to 16x the file's size (plus 64 MiB), its work
     # (opcodes, hashing) a few steps per byte of the file: both bounds follow the file, not data.pkl
-    budget = 16 * archive.size + (64 << 20)
+    budget = 16 * archive.size + _MEMORY_SLACK
     work = _torch_unpickler.WORK_PER_BYTE * archive.size + _torch_unpickler.WORK_SLACK
     try:
         return RestrictedUnpickler(archive.pickle_bytes(), name, _torch_globals(), loader.persistent_load,
-                                   budget, work).load()
+                                   budget, work, encoding, errors).load()
     except CallerError as e:
         raise e.error from None
+    except CheckpointError as e:
+        hint = _many_views_hint(loader.storages.values(), str(e))
+        if hint:
+            raise type(e)(f"{e}. {hint}") from None
+        raise
 
 
-# ---------------------------------------------------------------- writing
-def _unwritable(o):
-    """The TypeError text for an object torch.save could pickle but gradstep does not write. A whole
-    module (``torch.save(model, f)``, as pytorch/examples' word_language_model saves) gets the
-    way out: gradstep pickles no objects, since loading them would run their classes' code."""
-    from .nn.modules.module import Module
-
-    name = type(o).__name__
-    if isinstance(o, Module):
-        return (f"cannot write a whole module ({name}) in torch format: gradstep saves tensors, containers "
-                "and plain values, never pickled objects. Save model.state_dict() instead and restore it "
-                "with model.load_state_dict(torch.load(f)) into a model your code builds")
-    return f"cannot write an object of type {name} in torch format"
+# Measured on CPython 3.11, NumPy 2: a view saved one by one (torch.save([base[i] for i in ...])) is
+# ~56 bytes of pickle; loading it charges ~2.7 KB (its Tensor and NumPy view, argument tuples, the
+# hooks OrderedDict and memo entries torch's pickle keeps, and the calls) and takes ~530 bytes of
+# real memory, so such a file loads about (16 * size + 64 MiB) / 2.7 KB views, ~60k for 100k views
+_VIEW_CHARGE = 2700
 
 
-class _PickleWriter:
-    """Emits the protocol-2 opcodes torch.save writes for tensors, NumPy arrays and plain containers."""
-
-    def __init__(self):
-        self.out = io.BytesIO()
-        self.storages = []
-        self.memo = {}  # id(tensor) -> memo index, so a tensor saved twice loads as one object
-        self.keep = []
-
-    def w(self, b):
-        self.out.write(b)
-
-    def global_(self, module, name):
-        self.w(b"c" + module.encode() + b"\n" + name.encode() + b"\n")
-
-    def dump(self, obj):
-        self.w(b"\x80\x02")
-        self.obj(obj)
-        self.w(b".")
-        return self.out.getvalue()
-
-    def obj(self, o):
-        if o is None:
-            self.w(b"N")
-        elif o is True:
-            self.w(b"\x88")
-        elif o is False:
-            self.w(b"\x89")
-        elif isinstance(o, int):
-            self._int(o)
-        elif isinstance(o, float):
-            self.w(b"G" + struct.pack(">d", o))
-        elif isinstance(o, str):
-            raw = o.encode("utf-8", "surrogatepass")
-            self.w(b"X" + struct.pack("<I", len(raw)) + raw)
-        elif isinstance(o, bytes):
-            self.global_("_codecs", "encode")
-            self.obj(o.decode("latin-1"))
-            self.obj("latin1")
-            self.w(b"\x86R")
-        elif isinstance(o, SparseCooTensor):
-            write_sparse(self, o)
-        elif isinstance(o, Tensor):
-            self._tensor(o)
-        elif isinstance(o, np.ndarray):
-            self._ndarray(o)
-        elif isinstance(o, np.generic):
-            self.global_("numpy._core.multiarray", "scalar")
-            self._np_dtype(o.dtype)
-            self.obj(o.tobytes())
-            self.w(b"\x86R")
-        elif isinstance(o, B.dtype):
-            self.global_("torch", o.name)
-        elif isinstance(o, layout):
-            write_layout(self, o)
-        elif isinstance(o, Size):
-            self.global_("torch", "Size")
-            self.obj(tuple(o))
-            self.w(b"\x85R")
-        elif isinstance(o, (complex, device, set, frozenset, argparse.Namespace,
-                            collections.Counter)) or (isinstance(o, tuple) and hasattr(o, "_fields")):
-            self._reduced(o)
-        elif isinstance(o, tuple):
-            self.w(b"(")
-            for v in o:
-                self.obj(v)
-            self.w(b"t")
-        elif isinstance(o, list):
-            self.w(b"]")
-            if o:
-                self.w(b"(")
-                for v in o:
-                    self.obj(v)
-                self.w(b"e")
-        elif isinstance(o, dict):
-            if isinstance(o, collections.OrderedDict):
-                self.global_("collections", "OrderedDict")
-                self.w(b")R")
-            else:
-                self.w(b"}")
-            if o:
-                self.w(b"(")
-                for k, v in o.items():
-                    self.obj(k)
-                    self.obj(v)
-                self.w(b"u")
-        else:
-            raise TypeError(_unwritable(o))
-
-    def _reduced(self, o):
-        """The other objects torch.save is often given, written as Python's pickle writes them:
-        a complex, a device, a set (torch's loader takes these), argparse.Namespace (training
-        arguments saved beside the weights; gradstep loads it, torch asks for
-        ``weights_only=False``), a Counter, and a namedtuple (loaded where its class is
-        approved with ``add_safe_globals``, in torch too)."""
-        cls = type(o)
-        if isinstance(o, complex):
-            self.global_("builtins", "complex")
-            self.obj((o.real, o.imag))
-        elif isinstance(o, device):
-            self.global_("torch", "device")
-            self.obj((o.type,) if o.index is None else (o.type, o.index))
-        elif isinstance(o, (set, frozenset)):
-            self.global_("builtins", "frozenset" if isinstance(o, frozenset) else "set")
-            self.obj((list(o),))
-        elif isinstance(o, collections.Counter):
-            self.global_("collections", "Counter")
-            self.obj((dict(o),))
-        else:  # Namespace (its attributes by BUILD) and namedtuples (their fields as arguments)
-            self.global_(cls.__module__, cls.__qualname__)
-            if isinstance(o, argparse.Namespace):
-                self.w(b")\x81")  # EMPTY_TUPLE, NEWOBJ
-                self.obj(dict(vars(o)))
-                self.w(b"b")  # BUILD
-            else:
-                self.obj(tuple(o))
-                self.w(b"\x81")
-            return
-        self.w(b"R")
-
-    def _int(self, v):
-        if 0 <= v < 256:
-            self.w(b"K" + bytes([v]))
-        elif -(2**31) <= v < 2**31:
-            self.w(b"J" + struct.pack("<i", v))
-        else:
-            raw = v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
-            self.w(b"\x8a" + bytes([len(raw)]) + raw)
-
-    def _np_dtype(self, dt):
-        if dt.kind not in "biufc" or dt.fields is not None:
-            raise TypeError(f"cannot write a NumPy array of dtype {dt} in torch format")
-        self.global_("numpy", "dtype")
-        self.obj((dt.str[1:], False, True))
-        self.w(b"R")
-        self.obj((3, dt.byteorder if dt.byteorder != "=" else "<", None, None, None, -1, -1, 0))
-        self.w(b"b")
-
-    def _ndarray(self, a):
-        self.global_("numpy._core.multiarray", "_reconstruct")
-        self.global_("numpy", "ndarray")
-        self.obj((0,))
-        self.obj(b"b")
-        self.w(b"\x87R(K\x01")
-        self.obj(tuple(a.shape))
-        self._np_dtype(a.dtype)
-        self.w(b"\x89")
-        self.obj(_c_order(a).tobytes())
-        self.w(b"tb")
-
-    def _put(self, key):
-        n = len(self.memo)
-        self.memo[key] = n
-        self.w(b"r" + struct.pack("<I", n))
-
-    def _tensor(self, t):
-        if id(t) in self.memo:
-            self.w(b"j" + struct.pack("<I", self.memo[id(t)]))
-            return
-        self.keep.append(t)
-        arr = _c_order(t._data)  # (np.ascontiguousarray would make a 0-d array 1-d)
-        key = str(len(self.storages))
-        self.storages.append(arr)
-        is_param = isinstance(t, Parameter)  # a Parameter subclass is written as a Parameter, as torch's
-        state = _parameter_state(t) if is_param else None  # its attributes, as torch keeps them
-        if is_param:
-            self.global_("torch._utils", "_rebuild_parameter_with_state" if state else
-                         "_rebuild_parameter")
-            self.w(b"(")
-        self.global_("torch._utils", "_rebuild_tensor_v2")
-        self.w(b"((")  # arguments, persistent id tuple
-        self.obj("storage")
-        self.global_("torch", next(s for s, d in _STORAGE_DTYPES.items() if d == t.dtype.name))
-        self.obj(key)
-        self.obj("cpu")
-        self.obj(int(arr.size))
-        self.w(b"tQ")
-        self.obj(0)
-        self.obj(tuple(arr.shape))
-        strides, acc = [], 1
-        for s in reversed(arr.shape):
-            strides.append(acc)
-            acc *= s
-        self.obj(tuple(reversed(strides)))
-        self.obj(bool(t.requires_grad) and not is_param)
-        self.global_("collections", "OrderedDict")
-        self.w(b")RtR")
-        if is_param:
-            self.obj(bool(t.requires_grad))
-            self.global_("collections", "OrderedDict")
-            self.w(b")R")
-            if state:
-                self.obj(state)
-            self.w(b"tR")
-        self._put(id(t))
-
-
-def _parameter_state(p):
-    """The attributes of Parameter ``p`` that torch would save and gradstep's loader sets
-    back: public names holding plain data. Others are left out, with a warning."""
-    from ._warn_once import user_stacklevel
-
-    state, dropped = {}, []
-    for name, value in p.__dict__.items():
-        loadable = name.isidentifier() and not name.startswith("_") and not hasattr(type(p), name)
-        if loadable and _plain(value):
-            state[name] = value
-        else:
-            dropped.append(name)
-    if dropped:
-        warnings.warn(f"torch.save: attributes {dropped} of an nn.Parameter are not saved (only "
-                      "public attributes holding numbers, strings, tensors and containers of "
-                      "them are)", UserWarning, stacklevel=user_stacklevel())
-    return state
-
-
-def _plain(value, depth=0):
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, Tensor)):
-        return True
-    if depth > 20 or not isinstance(value, (list, tuple, dict)):
-        return False
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    return all((isinstance(value, (list, tuple)) or _plain(k, depth + 1)) and _plain(v, depth + 1)
-               for k, v in items)
-
-
-def _c_order(a):
-    return a if a.flags.c_contiguous else a.copy(order="C")
-
-
-def torch_bytes(obj, archive="archive", byteorder=True):
-    """``obj`` in torch's zip format (what ``torch.save`` writes, records stored uncompressed)."""
-    writer = _PickleWriter()
-    pkl = writer.dump(obj)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(f"{archive}/data.pkl", pkl)
-        if byteorder:
-            zf.writestr(f"{archive}/byteorder", "little")
-        for i, arr in enumerate(writer.storages):
-            zf.writestr(f"{archive}/data/{i}", arr.tobytes())
-        zf.writestr(f"{archive}/version", "3\n")
-    return buf.getvalue()
+def _many_views_hint(storages, text):
+    """Why a file of many small views of few storages hits the memory bound, and the way out."""
+    storages = list(storages)
+    views = sum(s.views for s in storages)
+    if "memory bound" not in text or views < 10_000 or views < 10 * len(storages):
+        return ""
+    return (f"It rebuilds {views}+ tensors from {len(storages)} storage(s): views saved one by one (like "
+            f"torch.save([base[i] for i in range(n)])) cost gradstep's loader about {_VIEW_CHARGE} bytes each "
+            "against a bound of 16x the file's size (+64 MiB), where torch loads them. Save the base "
+            "tensor instead and index it after loading (torch.save(base); views = list(torch.load(f))), "
+            "or save the views as one stacked tensor")

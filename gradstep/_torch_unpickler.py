@@ -54,7 +54,7 @@ from ._pickle_globals import (
     describe,
 )
 from ._pickle_scan import RENAMED as _RENAMED
-from ._pickle_scan import check_graph, text_arg
+from ._pickle_scan import check_graph
 from ._pickle_scan import globals_in as _scan_globals
 from ._safe_globals import (  # noqa: F401 - re-exported: the loader's public API lives here
     _user_allowed,
@@ -144,8 +144,10 @@ class RestrictedUnpickler:
     ``persistent_load(pid)`` turns a BINPERSID id into an internal object (a storage).
     """
 
-    def __init__(self, data, name, allowed, persistent_load=None, budget=None, work=None):
+    def __init__(self, data, name, allowed, persistent_load=None, budget=None, work=None, encoding="utf-8",
+                 errors="strict"):
         self.raw, self.name = data, name
+        self.encoding, self.errors = encoding, errors  # of protocol 0/1 strings: load's encoding=, errors=
         # bytes of Python objects the pickle may build (approximate, see charge)
         self.budget = budget if budget is not None else 16 * len(data) + (64 << 20)
         # steps: opcodes, and items visited hashing dict keys / set elements (see hashed)
@@ -301,12 +303,19 @@ class RestrictedUnpickler:
         self.charge(40 + (len(arg) if t is str or t is bytes else arg.bit_length() >> 3 if t is int else 0))
         self.stack.append(arg)
 
-    def _push_str(self, arg):  # protocol 0/1 strings: torch decodes them as UTF-8
+    def _push_str(self, arg):
+        """Protocol 0/1 strings (Python 2's ``str``): decoded with load's ``encoding`` (torch passes
+        ``'utf-8'`` unless given one), or kept as bytes for ``encoding='bytes'``, as pickle does."""
         self.charge(40 + len(arg))
-        value = text_arg(arg)
-        if value is None:
-            raise CheckpointError("a protocol 0/1 string that is not UTF-8")
-        self.stack.append(value)
+        raw = arg.encode("latin-1")  # pickletools hands the bytes over as latin-1 text
+        if self.encoding == "bytes":
+            self.stack.append(raw)
+            return
+        try:
+            self.stack.append(raw.decode(self.encoding, self.errors))
+        except UnicodeDecodeError:
+            raise CheckpointError(f"a protocol 0/1 string that is not {printable(self.encoding, 40)} (pass "
+                                  "load() the encoding it was written in, e.g. encoding='latin1')") from None
 
     def _none(self, arg):
         self.charge(8)

@@ -33,7 +33,12 @@ never calls NumPy's unpickling functions; it checks the dtype (plain numeric
 only), shape and byte count and copies the bytes, so they are data, not code.
 Others are NumPy's limits: a stride-0 view with more bytes than a NumPy array
 can address (``numel * itemsize >= 2**63``) or with more than 64 dimensions is
-refused, where torch keeps it.
+refused, where torch keeps it; so is an empty tensor whose nonzero sizes come to
+``2**63`` bytes or more (``(0, 2**62)`` float32; ``(0, 2**62)`` int8 loads). A device
+index outside torch's int8 (0 to 127) is refused (torch refuses some, wraps others).
+The memory bound charges a tensor view ~2.7 KB, so a file of many small views of
+one storage (``torch.save([base[i] for i in range(100_000)])``) can exceed it where
+torch loads it; the error says so and to save the base tensor instead.
 
 Writes are atomic: the bytes go to a temporary file in the target's folder
 (created with the process umask, like any other file), which is flushed,
@@ -232,7 +237,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     runs code from a file, so a checkpoint holding other objects than tensors, containers
     and plain values raises :class:`UnsafeCheckpointError`, naming the class to approve
     with :func:`add_safe_globals` if you trust it. ``mmap`` is accepted and the file is
-    read into memory. Raises :class:`CheckpointError` for anything that is not a valid
+    read into memory. ``encoding`` (default ``'utf-8'``, as torch) and ``errors`` decode the
+    protocol 0/1 strings of a torch pickle (``'bytes'`` keeps them as bytes); ``torch.save``
+    writes none, and native ``.gs`` files hold no pickle, so both matter only for crafted or
+    re-pickled files. Raises :class:`CheckpointError` for anything that is not a valid
     checkpoint.
     """
     if weights_only is False:
@@ -247,28 +255,42 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     unknown = set(pickle_load_args) - {"encoding", "errors"}
     if unknown:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(unknown)}")
+    text = _text_args(**pickle_load_args)
     from ._checkpoint_location import check_map_location_type
 
     check_map_location_type(map_location)
     data, name = _read(f)
     try:
-        return _load_bytes(data, name, map_location)
+        return _load_bytes(data, name, map_location, text)
     except MemoryError:
         raise CheckpointError(f"{name}: ran out of memory loading the checkpoint (it holds more data than "
                               "this machine has free memory for, or is crafted to claim so)") from None
 
 
-def _load_bytes(data, name, map_location):
+def _text_args(encoding="utf-8", errors="strict"):
+    """``encoding`` / ``errors`` for a torch pickle's protocol 0/1 strings (pickle's meaning: a codec
+    name, or ``'bytes'`` to keep them as bytes); checked before the file is read."""
+    import codecs
+
+    for what, v in (("encoding", encoding), ("errors", errors)):
+        if type(v) is not str:
+            raise TypeError(f"load(): argument '{what}' must be str, not {type(v).__name__}")
+    if encoding != "bytes":
+        codecs.lookup(encoding)  # LookupError: unknown encoding, as pickle raises it
+    return encoding, errors
+
+
+def _load_bytes(data, name, map_location, text=("utf-8", "strict")):
     if data.startswith(b"GRADSTEP"):
         from ._checkpoint_location import check_map_location
         from ._gs_format import parse_native
 
         check_map_location(map_location)
-        return parse_native(data, name)
+        return parse_native(data, name, map_location)
     if data.startswith(b"PK"):
         from ._torch_format import load_torch_zip
 
-        return load_torch_zip(data, name, map_location)
+        return load_torch_zip(data, name, map_location, *text)
     if data[:1] == b"\x80":
         raise UnsafeCheckpointError(
             f"{name}: a bare pickle (or a legacy torch file saved with _use_new_zipfile_serialization=False); "

@@ -14,6 +14,7 @@ counter when ``backward`` reads them, so an in-place change after saving is caug
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 
@@ -92,6 +93,8 @@ class Node:
             res._base = src._base if src._base is not None else src
             # the base version this view's grad_fn reflects (None: made under no_grad, untracked)
             res._view_vc = src._vc[0] if _GradState.enabled else None
+            if src._custom_fn_view is not None:
+                _inherit_custom_fn_view(res, src)
         if _AnomalyState.enabled:
             _anomaly.on_forward(node, inputs, out)
         return res
@@ -484,6 +487,7 @@ class Function:
         if dirty:
             _check_dirty(dirty)
         input_ids = {id(t) for t in inputs}
+        view_mark = (_custom_fn_name(cls), _n_differentiable(ctx, outs) > 1)
         new_outs = []
         for i, o in enumerate(outs):
             if not isinstance(o, Tensor):
@@ -492,8 +496,12 @@ class Function:
             if id(o) in ctx._non_diff or not o.dtype.is_floating_point:
                 new_outs.append(o)
                 continue
-            if id(o) in input_ids and id(o) not in {id(d) for d in getattr(ctx, "_dirty", ())}:
+            dirty_input = id(o) in input_ids and id(o) in {id(d) for d in dirty}
+            if id(o) in input_ids and not dirty_input:
                 o = _Tensor._make(o._data)  # an input returned as is gets a fresh alias
+                o._custom_fn_view = view_mark
+            elif o._base is not None and not dirty_input:
+                o._custom_fn_view = view_mark  # torch refuses in-place on such views
             o._rg = True
             o.grad_fn = ctx
             o._out_nr = i
@@ -501,6 +509,42 @@ class Function:
         if _AnomalyState.enabled:
             _anomaly.on_forward(ctx, inputs, None)
         return tuple(new_outs) if is_tuple else new_outs[0]
+
+
+def _custom_fn_name(cls):
+    """The name torch's view+inplace error gives a custom Function: its node's name less the
+    ``Backward`` suffix, which is the class name."""
+    return cls.__name__
+
+
+def custom_fn_view_inplace_error(t):
+    """torch's error for an in-place change of a custom Function's view output (see
+    ``Function.apply``): which of its two texts depends on the number of outputs."""
+    name, several_outputs = t._custom_fn_view
+    head = f"Output {t._out_nr} of {name} is a view and is being modified inplace. "
+    if several_outputs:
+        return RuntimeError(
+            head + "This view is the output of a function that returns multiple views. Such "
+            "functions do not allow the output views to be modified inplace. You should replace "
+            "the inplace operation by an out-of-place one.")
+    return RuntimeError(
+        head + "This view was created inside a custom Function (or because an input was "
+        "returned as-is) and the autograd logic to handle view+inplace would override the custom "
+        "backward associated with the custom Function, leading to incorrect gradients. This "
+        "behavior is forbidden. You can fix this by cloning the output of the custom Function.")
+
+
+def _inherit_custom_fn_view(view, src):
+    """A view of a custom Function's view output is refused in-place changes too; torch's error
+    then names the view op (``ViewBackward0`` -> ``View``)."""
+    if view.grad_fn is not None:
+        name = re.sub(r"Backward\d*$", "", view.grad_fn.name())
+        view._custom_fn_view = (name, src._custom_fn_view[1])
+
+
+def _n_differentiable(ctx, outs):
+    return sum(isinstance(o, _Tensor) and id(o) not in ctx._non_diff and o.dtype.is_floating_point
+               for o in outs)
 
 
 def _check_dirty(tensors):

@@ -102,8 +102,24 @@ class Cos(_Unary):
 class Tanh(_UnaryOut):
     forward = _parallel.unary(xp.tanh)
 
+    def backward(self, g):
+        y = self.saved_output
+        if is_lowp(y._data.dtype) and g.dtype is y.dtype:
+            from ..autograd.grad_mode import _GradState
+
+            if not _GradState.enabled:  # create_graph: Tensor ops below, each rounded
+                return _t(_tanh_backward_lowp(g._data, y._data))
+        return g * self.deriv(y)
+
     def deriv(self, out):
         return 1.0 - out * out
+
+
+def _tanh_backward_lowp(g, y):
+    """torch's float16/bfloat16 tanh_backward kernel: ``g * (1 - y * y)`` computed in float32
+    and rounded once (NumPy's float16 ops would round after each step)."""
+    y32 = y.astype(F32)
+    return (g.astype(F32) * (1.0 - y32 * y32)).astype(y.dtype)
 
 
 # float16/bfloat16: computed in float32, rounded once; torch's backward kernel is float32

@@ -106,3 +106,66 @@ def test_gradcheck_on_non_contiguous_inputs_and_outputs():
     assert gs.autograd.gradcheck(lambda a: a.exp().cumsum(0).t(), (xs,))
     assert gs.autograd.gradgradcheck(lambda a: (a * a * a).sum(1), (xt,))
     assert not gs.autograd.gradcheck(_WrongSquare.apply, (xt,), raise_exception=False)
+
+
+def _view_functions(lib):
+    class Passthrough(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x  # an input returned as is
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Halves(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone(), x.view(-1)[1:]  # a copy, then a view made inside forward
+
+        @staticmethod
+        def backward(ctx, g, h):
+            return g
+
+    class DoubleInPlace(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            return x.mul_(2)
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    return Passthrough, Halves, DoubleInPlace
+
+
+def _inplace_outcome(lib, case):
+    passthrough, halves, dirty = _view_functions(lib)
+    a = lib.ones(4, requires_grad=True)
+    outs = {"as_is": lambda: passthrough.apply(a * 1), "view": lambda: halves.apply(a * 1)[1],
+            "copy": lambda: halves.apply(a * 1)[0], "dirty": lambda: dirty.apply(a * 1),
+            "view_of_it": lambda: passthrough.apply(a * 1).view(2, 2).t()}[case]()
+    try:
+        outs.add_(1)
+    except RuntimeError as e:
+        return str(e)
+    outs.sum().backward()
+    return a.grad.tolist()
+
+
+@pytest.mark.parametrize("case", ["as_is", "view", "copy", "dirty", "view_of_it"])
+def test_inplace_on_a_custom_function_view_is_refused_as_torch(case):
+    """torch forbids changing in place an output of a custom Function that is a view or an
+    input returned as is (its view+inplace handling would bypass the custom backward), or a
+    view of such an output; copies and inputs marked dirty may be changed."""
+    torch = pytest.importorskip("torch")
+    assert _inplace_outcome(gs, case) == _inplace_outcome(torch, case)
+
+
+def test_custom_function_view_may_change_in_place_without_grad():
+    passthrough, _, _ = _view_functions(gs)
+    y = passthrough.apply(gs.ones(2, requires_grad=True) * 1)
+    with gs.no_grad():
+        y.add_(1)
+    assert y.tolist() == [2.0, 2.0]

@@ -110,6 +110,9 @@ CASES = [
     Case("opt_adan.py", ("--max-grad-norm", "0.5")),
     Case("opt_adan.py", ("--no-prox",)),
     Case("opt_kfac.py"),  # float64, full backward hooks, eigh, multinomial: measured exact
+    # Hutchinson Hessian diagonal: create_graph backward, autograd.grad of the grads with
+    # torch's randint_like draws; the |Hv| sum weights near-zero curvatures: measured 3e-6
+    Case("opt_adahessian.py"),
     # bfloat16 Newton-Schulz: an ulp of float32 difference in a gradient can flip one bfloat16
     # rounding of the update (2**-8 relative in that element, times lr); measured 8e-6
     Case("opt_muon.py"),
@@ -125,6 +128,12 @@ CASES = [
     # STN from an identity theta (samples on pixel centres and borders, where torch's one-sided
     # bilinear grid gradient needs its exact grid), FGSM/PGD, modulated conv, GIoU box loss
     Case("vision_recipes.py"),
+    # CleanRL-style PPO (orthogonal layer_init, Normal actions, GAE) and SAC (tanh-squashed
+    # rsample, polyak updates), from the seed alone; pg/kl are cancellations (see the program)
+    Case("rl_ppo_sac.py"),
+    # VQ-VAE (straight-through, EMA codebook by index_add_), PixelCNN masked conv sampled with
+    # multinomial, coupling flow with slogdet under a MultivariateNormal, from the seed alone
+    Case("generative_vq_flow.py"),
 ]
 
 

@@ -405,3 +405,65 @@ def test_assignment_errors_name_types_as_torch(assign):
 def test_typename_like_torch(obj):
     assert gradstep.typename(obj(gradstep)).replace("gradstep", "torch") == \
         torch.typename(obj(torch))
+
+
+def _hooked_inplace_outcome(lib, case):
+    """Grad-CAM's classic: a hook on a layer whose input or output a ReLU(inplace=True) changes."""
+    lib.manual_seed(0)
+    relu_after_conv = lib.nn.Sequential(lib.nn.Conv2d(1, 2, 3), lib.nn.ReLU(inplace=True))
+    conv, relu = relu_after_conv
+    hook = lambda *args: None  # noqa: E731
+    register = {"full_on_output": lambda: conv.register_full_backward_hook(hook),
+                "pre_on_output": lambda: conv.register_full_backward_pre_hook(hook),
+                "legacy_on_output": lambda: conv.register_backward_hook(hook),
+                "full_on_input": lambda: relu.register_full_backward_hook(hook),
+                "legacy_on_input": lambda: relu.register_backward_hook(hook)}
+    try:
+        register[case]()
+        with lib.no_grad():  # without a graph nothing is refused
+            relu_after_conv(lib.ones(1, 1, 4, 4))
+        relu_after_conv(lib.ones(1, 1, 4, 4)).sum().backward()
+    except RuntimeError as e:
+        return str(e)
+    return conv.weight.grad.tolist()
+
+
+@pytest.mark.parametrize("case", ["full_on_output", "pre_on_output", "legacy_on_output",
+                                  "full_on_input", "legacy_on_input"])
+def test_full_backward_hooks_refuse_inplace_changes_as_torch(case):
+    """torch passes a module's inputs and outputs through a custom Function for its full
+    backward (pre-)hooks, so changing them in place raises; legacy hooks allow it."""
+    assert _hooked_inplace_outcome(gradstep, case) == _hooked_inplace_outcome(torch, case)
+
+
+def _two_input_outcome(lib):
+    class AddInPlace(lib.nn.Module):
+        def forward(self, a, b):
+            return a.add_(b)
+
+    m = AddInPlace()
+    m.register_full_backward_hook(lambda *args: None)
+    a, b = lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)
+    try:
+        m(a * 1, b * 1)
+    except RuntimeError as e:
+        return str(e)
+
+
+def test_full_backward_hook_on_several_inputs_gives_torchs_multiple_views_error():
+    assert "returns multiple views" in _two_input_outcome(torch)
+    assert _two_input_outcome(gradstep) == _two_input_outcome(torch)
+
+
+@pytest.mark.parametrize("first", ["legacy", "full"])
+def test_legacy_and_full_backward_hooks_do_not_mix_as_torch(first):
+    def outcome(lib):
+        m = lib.nn.Linear(2, 2)
+        legacy, full = m.register_backward_hook, m.register_full_backward_hook
+        one, other = (legacy, full) if first == "legacy" else (full, legacy)
+        one(lambda *args: None).remove()  # removing it does not reset the kind, in torch
+        with pytest.raises(RuntimeError) as info:
+            other(lambda *args: None)
+        return str(info.value)
+
+    assert outcome(gradstep) == outcome(torch)

@@ -140,6 +140,7 @@ LIBM = {  # a float32 exp/tanh/erf/... inside: the rare last-bit flip allowed
     "atan": (lambda L, F, a: a.atan(), [X]),
     "asin": (lambda L, F, a: a.asin(), [U]),
     "sinh": (lambda L, F, a: a.sinh(), [X]),
+    "tanh": (lambda L, F, a: a.tanh(), [X]),  # backward: grad * (1 - y * y) rounded once
     "atanh": (lambda L, F, a: a.atanh(), [U]),
     "atan2": (lambda L, F, a, b: L.atan2(a, b), [X, Y]),
     "hypot": (lambda L, F, a, b: L.hypot(a, b), [X, Y]),
@@ -166,6 +167,17 @@ def test_arithmetic_ops_bit_identical(name, dt):
 def test_function_ops_bit_identical_up_to_libm(name, dt):
     fn, arrays = LIBM[name]
     check(fn, arrays, dt, rare=RARE)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mse_loss_gradient_holds_its_norm_in_the_dtype(reduction, dt):
+    """torch's mse_backward kernel converts ``2 / numel`` to float16/bfloat16 before
+    ``norm * (input - target) * grad`` (each product rounded): 768 elements, where 2/768 is
+    not representable (an fp16 AdaBelief run on an MLP's regression loss showed it)."""
+    fn = (lambda L, F, a, b: F.mse_loss(a[:768].reshape(48, 16), b[:768].reshape(48, 16),
+                                        reduction=reduction) * 1.7)
+    check(fn, [X, Y], dt)
 
 
 @pytest.mark.parametrize("dt", DTYPES)

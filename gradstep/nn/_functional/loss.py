@@ -449,6 +449,8 @@ class MseLoss(Node):
         x, t = self.saved_tensors
         diff = x - t
         norm = 2.0 / diff.numel() if self.reduction == "mean" and diff.numel() else 2.0
+        if diff._data.dtype.char in "eE":  # torch's kernel holds norm in float16/bfloat16
+            norm = float(xp.asarray(norm, dtype=diff._data.dtype))
         gx = diff * norm * g
         return gx, (-gx if self._next[1] is not None else None)
 

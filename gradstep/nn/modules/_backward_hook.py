@@ -14,7 +14,9 @@ from ..._warn_once import user_stacklevel
 from ...autograd.function import Function
 
 
-class _Identity(Function):
+class BackwardHookFunction(Function):
+    """torch's name for it, which its in-place error names."""
+
     @staticmethod
     def forward(ctx, callback, *tensors):
         ctx.callback = callback
@@ -44,8 +46,9 @@ def _warn_outputs_only():
 
 
 class BackwardHook:
-    def __init__(self, module, pre_hooks, hooks):
+    def __init__(self, module, pre_hooks, hooks, forbid_inplace=True):
         self.module = module
+        self.forbid_inplace = forbid_inplace
         self.pre_hooks = pre_hooks
         self.hooks = hooks
         self.grad_outputs = None
@@ -63,8 +66,11 @@ class BackwardHook:
             return values, False
         if every_tensor:
             pos = [i for i, v in enumerate(items) if isinstance(v, Tensor)]
-        new = _Identity.apply(callback, *[items[i] for i in pos])
+        new = BackwardHookFunction.apply(callback, *[items[i] for i in pos])
+        mark = ("BackwardHookFunction", sum(t.requires_grad for t in new) > 1)
         for i, t in zip(pos, new):
+            if self.forbid_inplace and t.requires_grad:
+                t._custom_fn_view = mark  # torch's outputs of that Function are views
             items[i] = t
         self._last_pos = pos
         return (tuple(items) if is_tuple else items[0]), True

@@ -77,6 +77,7 @@ class Module(StateDictMixin):
         sa(self, "_forward_hooks", OrderedDict())
         sa(self, "_forward_hooks_with_kwargs", {})
         sa(self, "_backward_hooks", OrderedDict())
+        sa(self, "_is_full_backward_hook", None)  # True/False once full/legacy hooks are added
         sa(self, "_backward_pre_hooks", OrderedDict())
         sa(self, "_state_dict_hooks", OrderedDict())
         sa(self, "_state_dict_pre_hooks", OrderedDict())
@@ -468,14 +469,25 @@ class Module(StateDictMixin):
         """torch's deprecated module backward hook, run as a full backward hook: the same
         ``(module, grad_input, grad_output)`` for a module of one op (a ReLU in guided
         backprop), and the gradients of the module's inputs where torch's would be those of
-        its last op's inputs."""
-        return self.register_full_backward_hook(hook)
+        its last op's inputs. Unlike full hooks, they let the module change its input or output
+        in place (guided backprop on ``ReLU(inplace=True)``), as torch's do."""
+        self._set_backward_hook_kind(False)
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def _set_backward_hook_kind(self, full):
+        if getattr(self, "_is_full_backward_hook", None) is (not full):
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on "
+                               "a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", full)
 
     def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output)`` runs when the input gradients are known.
 
         It may return a replacement for ``grad_input``.
         """
+        self._set_backward_hook_kind(True)
         handle = RemovableHandle(self._backward_hooks)
         _add_hook(self._backward_hooks, handle.id, hook, prepend)
         return handle
@@ -508,7 +520,11 @@ class Module(StateDictMixin):
         if pre_bw or full_bw:
             from ._backward_hook import BackwardHook
 
-            bw = BackwardHook(self, pre_bw, full_bw)
+            # torch wraps the inputs and outputs in a custom Function only for full hooks: the
+            # module may not change those in place (legacy hooks alone allow it)
+            legacy_only = (not (pre_bw or g["backward"])
+                           and getattr(self, "_is_full_backward_hook", None) is False)
+            bw = BackwardHook(self, pre_bw, full_bw, forbid_inplace=not legacy_only)
             args = bw.setup_input_hook(args)
         result = self.forward(*args, **kwargs)
         for hid, hook in list(g["forward"].items()) + list(self._forward_hooks.items()):
