@@ -149,6 +149,14 @@ def sum_to(g, shape):
     return g
 
 
+def dim_index_error(dim, ndim):
+    """torch's IndexError for reading size ``dim`` of an ``ndim``-d tensor that lacks it."""
+    if ndim == 0:
+        return IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+                      f"but got {dim})")
+
+
 def normalize_dim(dim, ndim, name="dim"):
     """A non-negative axis, with torch's IndexError for out-of-range dims."""
     lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)

@@ -537,8 +537,8 @@ def _cast_state(param, value, key=None):
 
 
 def _typename(obj):
-    if isinstance(obj, Tensor):
-        return "gradstep.Tensor"
+    if isinstance(obj, Tensor):  # torch's legacy name: torch.FloatTensor
+        return obj.type()
     module = type(obj).__module__
     name = type(obj).__qualname__
     return name if module in ("builtins", None) else f"{module}.{name}"

@@ -11,6 +11,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import assert_close, check
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 def F(L):
@@ -451,3 +452,17 @@ def test_conv_transpose_with_an_output_size_of_zero(nd, dt, batch, groups, k):
         assert disagreement(lambda L, x, w, p=padding: getattr(
             L.nn.functional, f"conv_transpose{nd}d")(x, w, padding=p, groups=groups), x, w,
             tol="mm", n=40) is None
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (0, 3, 5), (2, 0, 4), (2, 3, 4, 4),
+                                   (0, 3, 4, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "uint8", "bool"])
+def test_unfold_rank_empty_and_dtype_errors_as_torch(shape, dtype):
+    """torch reads dims 1 and 2 first (IndexError), refuses empty non-batch dims, and its
+    im2col kernel takes floating types and bool but not integers."""
+    assert_same_outcome(lambda L: L.nn.functional.unfold(rand(L, shape, dtype), 2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64", "int32", "bool"])
+def test_fold_kernel_dtypes_as_torch(dtype):
+    assert_same_outcome(lambda L: L.nn.functional.fold(rand(L, (2, 12, 9), dtype), (4, 4), 2))

@@ -15,6 +15,7 @@ import torch
 
 import gradstep
 from tests.helpers import check
+from tests.nn.bad_input import assert_same_outcome, rand
 
 T, N, C = 12, 3, 5
 RNG = np.random.default_rng(0)
@@ -99,3 +100,28 @@ def test_ctc_gradient_of_an_impossible_alignment_is_nan_as_torch(reduction):
     g = gradstep.tensor(lp, requires_grad=True)
     call(gradstep, g).sum().backward()
     assert np.isnan(g.grad.numpy()[:2, 0]).all() and np.isfinite(g.grad.numpy()[:, 1]).all()
+
+
+def _ctc(L, lp_shape=(5, 2, 4), tgt=(2, 3), il=(5, 5), tl=(3, 2), blank=0, lengths_dtype=None):
+    lp = rand(L, lp_shape).log_softmax(-1)
+    t = L.tensor(np.random.default_rng(0).integers(1, 4, tgt))
+    il, tl = L.tensor(il, dtype=lengths_dtype), L.tensor(tl)
+    return L.nn.functional.ctc_loss(lp, t, il, tl, blank=blank)
+
+
+@pytest.mark.parametrize("kw", [
+    {"tl": (4, 3)}, {"tl": (3, 4)}, {"il": (6, 5)}, {"il": (5, 5, 5)}, {"tl": (3,)},
+    {"lp_shape": (5, 4)}, {"lp_shape": (5, 4), "tgt": (2, 3), "il": (5,), "tl": (3,)},
+    {"tgt": (2, 3, 1)}, {"tgt": ()}, {"tgt": (4,)}, {"tgt": (6,)}, {"tgt": (3, 3)}, {"tgt": (1, 3)},
+    {"tl": (-1, 2)}, {"il": (-1, 5)}, {"blank": 4}, {"lp_shape": (5, 2, 4, 1)}, {"lp_shape": (5,)},
+    {"tgt": (2, 3, 1), "il": (5, 5, 5)}, {"blank": 7, "il": (5, 5, 5)}, {"tl": (-1, 2), "il": (7, 5)},
+    {"lengths_dtype": "float"}])
+def test_ctc_argument_errors_as_torch(kw):
+    """torch's checks in its order: ranks, blank, length counts, target lengths against the
+    targets' sizes, then input lengths (a 3-D target is no NumPy broadcast error)."""
+    def build(L):
+        args = dict(kw)
+        if args.get("lengths_dtype"):
+            args["lengths_dtype"] = L.float32
+        return _ctc(L, **args)
+    assert_same_outcome(build)

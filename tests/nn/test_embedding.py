@@ -7,6 +7,7 @@ import torch
 import gradstep
 from gradstep import nn
 from gradstep.autograd import gradcheck
+from tests.nn.bad_input import assert_same_outcome, rand
 from tests.nn.layer_twin import compare_layer
 
 IDX = [[1, 2, 4, 5], [4, 3, 2, 9], [0, 0, 4, 4]]  # repeats and padding index 4
@@ -127,3 +128,11 @@ def test_embedding_bag_refuses_bad_input_with_torchs_error(args):
             bag(lib.tensor(args[0]), None if args[1] is None else lib.tensor(args[1]))
         seen.append(str(info.value).splitlines()[0])
     assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("weight_shape", [(10,), (), (10, 3, 2)])
+@pytest.mark.parametrize("padding_idx", [None, 1, 20])
+def test_embedding_weight_must_be_2d_as_torch(weight_shape, padding_idx):
+    """torch checks padding_idx (reading weight.size(0)) and then that the weight is 2-D."""
+    assert_same_outcome(lambda L: L.nn.functional.embedding(
+        L.tensor([1, 2]), rand(L, weight_shape), padding_idx=padding_idx))

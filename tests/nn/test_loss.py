@@ -631,3 +631,80 @@ def test_class_loss_input_and_weight_dtypes_match_torch(fn, x_shape, t_shape, xd
     assert_same_outcome(lambda L: getattr(L.nn.functional, fn)(
         rand(L, x_shape, xd), L.zeros(t_shape, dtype=L.int64),
         weight=None if wd is None else rand(L, (3,), wd, seed=1).abs()))
+
+
+_CLASS_INPUTS = [(), (3,), (2, 3), (2, 3, 4), (2, 3, 4, 5), (0, 3)]
+_CLASS_TARGETS = [(), (1,), (2,), (3,), (2, 3), (2, 4), (2, 3, 4), (2, 4, 5)]
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("x_shape", _CLASS_INPUTS)
+@pytest.mark.parametrize("t_shape", _CLASS_TARGETS)
+@pytest.mark.parametrize("t_dtype", ["int64", "float32", "int32", "uint8"])
+def test_class_target_mistakes_raise_as_torch(fn, x_shape, t_shape, t_dtype):
+    """The common mistakes (a float target of class indices, a target of another batch size,
+    a 2-D target for 2-D input) meet torch's checks in torch's order: batch size before the
+    target dtype, the target's rank, then its sizes."""
+    def build(L):
+        x = rand(L, x_shape)
+        t = L.tensor(np.random.default_rng(1).integers(0, 2, t_shape), dtype=getattr(L, t_dtype))
+        return getattr(L.nn.functional, fn)(x, t)
+    assert_same_outcome(build)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("x_shape,target", [
+    ((2, 3), [0, 3]), ((2, 3), [0, -1]), ((3,), 3), ((3,), [1]), ((2, 3, 4), [[0, 1, 2, 3], [0] * 4]),
+    ((2, 3, 4, 5), [[[7] * 5] * 4] * 2)])
+@pytest.mark.parametrize("kw", [{}, {"ignore_index": 3}, {"reduction": "none"}, {"reduction": "sum"}])
+def test_out_of_range_class_indices_raise_as_torch(fn, x_shape, target, kw):
+    assert_same_outcome(lambda L: getattr(L.nn.functional, fn)(rand(L, x_shape), L.tensor(target),
+                                                               **kw))
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: L.nn.CrossEntropyLoss()(rand(L, (2, 3)), L.tensor([0.0, 1.0])),
+    lambda L: L.nn.NLLLoss()(rand(L, (2, 3)), L.tensor([0.0, 1.0])),
+    lambda L: L.nn.CrossEntropyLoss()(rand(L, (2, 3)), L.zeros(2, 3, dtype=L.long)),
+    lambda L: L.nn.functional.cross_entropy(rand(L, (2, 3)), L.tensor([0, 1]), weight=L.ones(4)),
+    lambda L: L.nn.functional.nll_loss(rand(L, (2, 3, 4)), L.zeros(2, 4, dtype=L.long),
+                                       weight=L.ones(4)),
+    lambda L: L.nn.functional.nll_loss(rand(L, (2, 3, 4, 5)), L.zeros(2, 4, 6, dtype=L.long),
+                                       weight=L.ones(4)),
+], ids=["ce_float_indices", "nll_float_indices", "ce_long_probabilities", "ce_weight_size",
+        "nll3d_weight_size", "nll4d_weight_size"])
+def test_class_loss_module_mistakes_raise_as_torch(build):
+    assert_same_outcome(build)
+
+
+@pytest.mark.parametrize("a,b,t", [((2, 4), (2, 4), (2, 1)), ((2, 4), (2, 4), ()),
+                                   ((4,), (4,), (2,)), ((2, 3, 4), (2, 3, 4), (2, 3)),
+                                   ((), (), ()), ((2, 4), (2, 4), (2,))])
+def test_cosine_embedding_target_rank_as_torch(a, b, t):
+    assert_same_outcome(lambda L: L.nn.CosineEmbeddingLoss()(rand(L, a), rand(L, b, seed=1),
+                                                             L.ones(t)))
+
+
+# (an empty batch is left out: torch's mean of it reads uninitialized memory)
+@pytest.mark.parametrize("x_shape", [(), (3,), (2, 3), (2, 3, 4), (2, 0)])
+@pytest.mark.parametrize("t_shape", [(), (1,), (2,), (2, 1), (0,)])
+@pytest.mark.parametrize("t_dtype", ["int64", "float32", "int32"])
+def test_multi_margin_target_shape_and_dtype_as_torch(x_shape, t_shape, t_dtype):
+    """One class index per sample, as int64 (torch's kernel reads nothing of an empty batch)."""
+    def build(L):
+        t = L.zeros(t_shape, dtype=getattr(L, t_dtype))
+        return L.nn.functional.multi_margin_loss(rand(L, x_shape), t)
+    assert_same_outcome(build)
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: L.nn.functional.multi_margin_loss(rand(L, (2, 3)), L.tensor([0, 1]),
+                                                weight=L.ones(4)),
+    lambda L: L.nn.functional.multi_margin_loss(rand(L, (2, 3)), L.tensor([0, 1]),
+                                                weight=L.ones(1, 3)),
+    lambda L: L.nn.functional.multi_margin_loss(rand(L, (2, 3)), L.tensor([0, 1]),
+                                                weight=L.ones(3, dtype=L.float64)),
+    lambda L: L.nn.functional.multi_margin_loss(rand(L, (2, 3), "int64"), L.tensor([0., 1.])),
+], ids=["weight_size", "weight_2d", "weight_dtype", "integer_input"])
+def test_multi_margin_weight_and_input_checks_as_torch(build):
+    assert_same_outcome(build)

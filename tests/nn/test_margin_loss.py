@@ -11,6 +11,7 @@ import torch
 
 import gradstep
 from tests.helpers import check
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 def _targets(shape, seed):
@@ -102,3 +103,21 @@ def test_functional_triplet_margin_loss_refuses_non_positive_margin(margin, redu
         messages.append(str(info.value))
         assert lib.triplet_margin_loss(a, a, a, 0.0, 2.0, 1e-6, False, 1).item() == 0.0
     assert messages[1] == messages[0]
+
+
+# (an empty batch is left out: torch's mean of it reads uninitialized memory)
+@pytest.mark.parametrize("x_shape", [(), (3,), (2, 3), (2, 3, 4), (2, 0)])
+@pytest.mark.parametrize("t_shape", ["same", (), (1,), (2,), (0,)])
+@pytest.mark.parametrize("t_dtype", ["int64", "float32", "int32"])
+def test_multilabel_margin_target_shape_and_dtype_as_torch(x_shape, t_shape, t_dtype):
+    """A float target is torch's dtype error (no NumPy indexing error), checked after sizes."""
+    def build(L):
+        shape = x_shape if t_shape == "same" else t_shape
+        return L.nn.functional.multilabel_margin_loss(rand(L, x_shape),
+                                                      L.zeros(shape, dtype=getattr(L, t_dtype)))
+    assert_same_outcome(build)
+
+
+def test_multilabel_margin_out_of_range_target_as_torch():
+    assert_same_outcome(lambda L: L.nn.functional.multilabel_margin_loss(
+        rand(L, (2, 3)), L.tensor([[0, 3, -1], [1, -1, 0]])))

@@ -467,3 +467,46 @@ def test_legacy_and_full_backward_hooks_do_not_mix_as_torch(first):
         return str(info.value)
 
     assert outcome(gradstep) == outcome(torch)
+
+
+def _module_outcome(lib, call):
+    try:
+        out = call(lib)
+    except Exception as e:  # noqa: BLE001 - compared with torch's
+        return type(e).__name__, str(e).replace("gradstep", "torch")  # our package names itself
+    return "ok", str(out)
+
+
+def _load(lib, edit, strict=True):
+    lib.manual_seed(0)
+    m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+    sd = edit(lib, dict(m.state_dict()))
+    return m.load_state_dict(sd, strict=strict)
+
+
+_MODULE_MISTAKES = {
+    "get_parameter-missing": lambda L: L.nn.Linear(2, 2).get_parameter("x"),
+    "get_parameter-buffer": lambda L: L.nn.BatchNorm1d(2).get_parameter("running_mean"),
+    "requires_grad_-str": lambda L: L.nn.Linear(2, 2).requires_grad_("no"),
+    "requires_grad_-int": lambda L: L.nn.Linear(2, 2).requires_grad_(1),
+    "register_buffer-dot": lambda L: L.nn.Linear(2, 2).register_buffer("a.b", L.zeros(1)),
+    "register_buffer-empty": lambda L: L.nn.Linear(2, 2).register_buffer("", L.zeros(1)),
+    "register_buffer-existing": lambda L: L.nn.Linear(2, 2).register_buffer("weight", L.zeros(1)),
+    "register_buffer-not-tensor": lambda L: L.nn.Linear(2, 2).register_buffer("b", 3),
+    "add_module-not-module": lambda L: L.nn.Linear(2, 2).add_module("x", 3),
+    "add_module-existing": lambda L: L.nn.Linear(2, 2).add_module("weight", L.nn.ReLU()),
+    "load-shape-strict": lambda L: _load(L, lambda L, sd: {**sd, "0.weight": L.zeros(4, 2)}),
+    "load-shape-nonstrict": lambda L: _load(L, lambda L, sd: {**sd, "0.weight": L.zeros(4, 2)}, False),
+    "load-missing-strict": lambda L: _load(L, lambda L, sd: {k: v for k, v in sd.items() if k != "0.bias"}),
+    "load-missing-nonstrict": lambda L: _load(
+        L, lambda L, sd: {**{k: v for k, v in sd.items() if k != "0.bias"}, "x": L.zeros(1)}, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MODULE_MISTAKES))
+def test_module_mistakes_raise_as_torch(case):
+    """Exception class and message as torch's (messages gradstep extends: their opening)."""
+    theirs = _module_outcome(torch, _MODULE_MISTAKES[case])
+    ours = _module_outcome(gradstep, _MODULE_MISTAKES[case])
+    assert ours[0] == theirs[0], (ours, theirs)
+    assert ours[1].startswith(theirs[1].rstrip("'")), (ours, theirs)

@@ -245,3 +245,20 @@ def test_batch_norm_of_empty_inputs_matches_torch(build):
 @pytest.mark.parametrize("xd", ["int64", "float64"])
 def test_batch_norm_checks_the_channel_count_before_the_dtype_as_torch(xd):
     assert_same_outcome(lambda L: L.nn.BatchNorm1d(2)(rand(L, (2, 3), xd)))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5), (2, 3, 4, 4), (1, 2, 3, 4, 4), (2, 0, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int64", "int32", "uint8", "bool"])
+def test_local_response_norm_kernel_dtypes_as_torch(shape, dtype):
+    """torch averages with avg_pool2d (3-D input) or avg_pool3d, whose CPU kernels take
+    floating types and int64 (avg_pool3d: no half types); an empty input returns first."""
+    assert_same_outcome(lambda L: L.nn.functional.local_response_norm(rand(L, shape, dtype), 2),
+                        tol_dtype="float16" if dtype == "float16" else None)
+
+
+@pytest.mark.parametrize("shape,normalized", [((), (4,)), ((4,), (3, 4)), ((4,), (2, 2, 4)),
+                                              ((), ()), ((3,), (4,))])
+def test_rms_norm_too_few_dims_is_value_error_as_torch(shape, normalized):
+    assert_same_outcome(lambda L: L.nn.functional.rms_norm(rand(L, shape), normalized))
+    if normalized:
+        assert_same_outcome(lambda L: L.nn.RMSNorm(normalized)(rand(L, shape)))

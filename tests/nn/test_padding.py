@@ -5,6 +5,7 @@ import pytest
 import gradstep
 from gradstep import nn
 from tests.helpers import check
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
@@ -23,7 +24,7 @@ def test_pad_errors():
     with pytest.raises(RuntimeError, match=r"Padding size should be less than the corresponding "
                                            r"input dimension, but got: padding \(3, 3\)"):
         nn.functional.pad(x, (3, 3, 1, 1), mode="reflect")
-    with pytest.raises(RuntimeError, match=r"expects a 2D \(unbatched\) or 3D"):
+    with pytest.raises(NotImplementedError, match=r"Padding size 2 is not supported for 4D"):
         nn.functional.pad(x, (1, 1), mode="replicate")
     with pytest.raises(NotImplementedError, match="Unrecognised padding mode"):
         nn.functional.pad(x, (1, 1), mode="mirror")
@@ -108,3 +109,30 @@ def test_circular_pad_wrapping_past_what_a_negative_pad_leaves_raises_as_torch(s
     assert disagreement(lambda L, x: L.nn.functional.pad(x, pads, mode="circular"), x) is None
     with pytest.raises(RuntimeError, match="wrapping around more than once"):
         gradstep.nn.functional.pad(gradstep.zeros(1, 1), [-1, 1], mode="circular")
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pads", [
+    ((), (1, 1)), ((3,), (1, 1, 1, 1)), ((2, 3), (1, 1, 1, 1, 1, 1)), ((3,), (1, 1)),
+    ((2, 3), (1, 1, 1, 1)), ((1, 1, 2, 3, 4), (1, 1)), ((2, 3, 4), (1, 1, 1, 1, 1, 1, 1, 1)),
+])
+def test_pad_length_and_rank_errors_as_torch(mode, shape, pads):
+    """Too long a pad for the input's dims is torch's RuntimeError in every mode; a rank that
+    no non-constant kernel takes is its NotImplementedError listing the combinations."""
+    assert_same_outcome(lambda L: L.nn.functional.pad(rand(L, shape), pads, mode=mode))
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: L.nn.functional.pad(rand(L, (2, 3, 4)), (1, 1), mode="reflect", value=1.0),
+    lambda L: L.nn.functional.pad(rand(L, ()), (1, 1, 1, 1), mode="reflect", value=1.0),
+    lambda L: L.nn.ReflectionPad2d(1)(rand(L, (2, 3, 4, 4), "bool")),
+    lambda L: L.nn.ReflectionPad1d(1)(rand(L, (2, 3, 4), "bool")),
+    lambda L: L.nn.ReplicationPad2d(1)(rand(L, (2, 3, 4, 4), "bool")),
+    lambda L: L.nn.CircularPad2d(1)(rand(L, (2, 3, 4, 4), "bool")),
+    lambda L: L.nn.CircularPad2d(1)(rand(L, (3, 3))),
+    lambda L: L.nn.CircularPad1d(1)(rand(L, (1, 2, 3, 3))),
+    lambda L: L.nn.ZeroPad2d(1)(rand(L, (3,))),
+], ids=["value_reflect", "value_0d", "reflect_bool", "reflect1d_bool", "replicate_bool",
+        "circular_bool", "circular_module_rank", "circular1d_module_rank", "zero_pad_too_long"])
+def test_pad_value_dtype_and_module_checks_as_torch(build):
+    assert_same_outcome(build)

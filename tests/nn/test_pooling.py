@@ -9,7 +9,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck, gradgradcheck
 from tests.helpers import assert_close, check
-from tests.nn.bad_input import assert_same_outcome
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 def F(L):
@@ -350,3 +350,20 @@ def test_avg_pool_of_integers_matches_torch(call, dtype):
         x = L.tensor(np.random.default_rng(0).integers(-20, 20, (2, 3, 7, 6)))
         return call(L, x if dtype == "int64" else x.abs().to(getattr(L, dtype)))
     assert_same_outcome(build)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 5), (0, 3, 5), (2, 3, 4, 4)])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool", "float32"])
+@pytest.mark.parametrize("fn,kw", [("max_pool1d", {}), ("max_pool1d", {"return_indices": True}),
+                                   ("max_pool2d", {}), ("max_pool2d", {"return_indices": True})])
+def test_max_pool_kernel_dtypes_as_torch(shape, dtype, fn, kw):
+    """torch's 1-D kernel without indices takes floats only; no max pooling takes bool."""
+    assert_same_outcome(lambda L: getattr(L.nn.functional, fn)(rand(L, shape, dtype), 2, **kw))
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (0, 3), (1, 2, 3, 4, 4), (2, 3, 1, 1),
+                                   (2, 0, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_avg_pool2d_rank_errors_before_dtype_as_torch(shape, dtype):
+    """torch reads dim -3 first (IndexError) and checks the kernel dtype after the shapes."""
+    assert_same_outcome(lambda L: L.nn.functional.avg_pool2d(rand(L, shape, dtype), 2))

@@ -19,6 +19,7 @@ import torch
 import gradstep
 from gradstep.autograd import gradcheck
 from tests.helpers import check, make_inputs
+from tests.nn.bad_input import assert_same_outcome, rand
 
 
 def F(L):
@@ -135,3 +136,14 @@ def test_identity_transform_grid_gradient(size, pm, ac):
         (out * L.tensor(weights)).sum().backward()
         grads.append(t.grad.numpy())
     np.testing.assert_allclose(grads[1], grads[0], rtol=0, atol=1e-5 * np.abs(grads[0]).max())
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+@pytest.mark.parametrize("shapes,mode", [(((1, 2, 4, 4), (1, 3, 3, 2)), "bilinear"),
+                                         (((1, 2, 4, 4), (1, 3, 3, 2)), "nearest"),
+                                         (((1, 2, 4, 4, 4), (1, 3, 3, 3, 3)), "bilinear")])
+def test_grid_sample_of_integers_is_not_implemented_as_torch(dtype, shapes, mode):
+    """torch's grid sampler CPU kernels take floating types only."""
+    x, g = shapes
+    assert_same_outcome(lambda L: L.nn.functional.grid_sample(
+        rand(L, x, dtype), rand(L, g, dtype), mode=mode, align_corners=False))

@@ -209,3 +209,45 @@ def test_params_are_validated_like_torch(name, cid, params):
     theirs = construct(name, torch, params, {})
     ours = construct(name, gradstep, params, {})
     assert ours is theirs, f"torch: {theirs and theirs.__name__}, gradstep: {ours and ours.__name__}"
+
+
+def _leaf(lib, n=3):
+    return lib.nn.Parameter(lib.ones(n))
+
+
+def _add_group(lib, group):
+    opt = lib.optim.SGD([_leaf(lib)], lr=0.1)
+    opt.add_param_group(group(lib, opt))
+
+
+def _load(lib, saved_params, own_params):
+    ps = [_leaf(lib), _leaf(lib)]
+    mine = lib.optim.Adam(own_params(ps), lr=0.1)
+    mine.load_state_dict(lib.optim.Adam(saved_params(ps), lr=0.1).state_dict())
+
+
+MISTAKES = [
+    ("tensor-params", lambda lib: lib.optim.SGD(_leaf(lib), lr=0.1)),
+    ("dict-params", lambda lib: lib.optim.SGD({"w": _leaf(lib)}, lr=0.1)),
+    ("non-leaf", lambda lib: lib.optim.SGD([_leaf(lib) * 2], lr=0.1)),
+    ("overlapping-groups", lambda lib: (lambda p: lib.optim.SGD([{"params": [p]}, {"params": [p]}],
+                                                                lr=0.1))(_leaf(lib))),
+    ("group-overlaps", lambda lib: _add_group(lib, lambda L, o: {"params": o.param_groups[0]["params"]})),
+    ("group-non-leaf", lambda lib: _add_group(lib, lambda L, o: {"params": [_leaf(L) * 2]})),
+    ("group-not-dict", lambda lib: _add_group(lib, lambda L, o: [_leaf(L)])),
+    ("load-group-count", lambda lib: _load(lib, lambda ps: [{"params": ps[:1]}, {"params": ps[1:]}],
+                                           lambda ps: ps)),
+    ("load-group-size", lambda lib: _load(lib, lambda ps: ps, lambda ps: ps[:1])),
+]
+
+
+@pytest.mark.parametrize("cid, call", MISTAKES, ids=[c for c, _ in MISTAKES])
+def test_parameter_mistakes_raise_torch_exceptions(cid, call):
+    """The exception class as torch's and its message's opening (gradstep's may add detail)."""
+    def raised(lib):
+        with pytest.raises(Exception) as info:  # noqa: PT011 - compared with torch's below
+            call(lib)
+        return info.value
+    theirs, ours = raised(torch), raised(gradstep)
+    assert type(ours) is type(theirs)
+    assert str(ours).replace("gradstep.", "torch.").startswith(str(theirs)), (str(ours), str(theirs))

@@ -40,6 +40,7 @@ from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState
 from ...backend import is_float_array, xp
 from ...ops._lowp import BF16_ONLY, float32_compute
+from ...ops._util import dim_index_error, dtype_title
 from . import conv_shifts
 
 # ---------------------------------------------------------------- raw kernels
@@ -637,12 +638,23 @@ def _blocks(hw, kernel, dilation, padding, stride):
                  for n, k, d, p, s in zip(hw, kernel, dilation, padding, stride))
 
 
+def _check_block_dtype(x, kernel):
+    """torch's im2col/col2im CPU kernels take floating types and bool, not integers."""
+    if not x.dtype.is_floating_point and x.dtype.name != "bool":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype_title(x.dtype)}\'')
+
+
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
     """Sliding blocks of ``(N, C, H, W)`` as columns ``(N, C*kh*kw, L)`` (im2col)."""
+    if input.ndim < 3:  # torch reads the sizes of dims 1 and 2 first
+        raise dim_index_error(1 if input.ndim < 2 else 2, input.ndim)
     if input.ndim not in (3, 4):
         raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
                            f"{input.ndim}D)")
     kernel, dilation, padding, stride = _block_args(kernel_size, dilation, padding, stride)
+    if any(s == 0 for s in input.shape[-3:]):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
     x = input if input.ndim == 4 else input.unsqueeze(0)
     n, c, h, w = x.shape
     blocks = _blocks((h, w), kernel, dilation, padding, stride)
@@ -651,6 +663,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
             f"Given input with spatial size ({h}, {w}), kernel_size={kernel}, "
             f"dilation={dilation}, padding={padding}, calculated shape of the array of sliding "
             f"blocks as {blocks}, but its components must be at least one.")
+    _check_block_dtype(input, "im2col_out_cpu")
     cols = Unfold.apply(x, kernel=kernel, stride=stride, dilation=dilation,
                         pads=tuple((p, p) for p in padding), groups=1, image_hw=(h, w),
                         cols_hw=blocks)
@@ -680,6 +693,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
             f"padding={padding}, stride={stride}, expected size of input's dimension 2 to "
             f"match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
             f"{blocks[0] * blocks[1]}, but got input.size(2)={length}.")
+    _check_block_dtype(input, "col2im_out_cpu")
     flat = cols.transpose(0, 1).reshape(1, ckk, n * length)
     out = Fold.apply(flat, kernel=kernel, stride=stride, dilation=dilation,
                      pads=tuple((p, p) for p in padding), groups=1, image_hw=out_hw,

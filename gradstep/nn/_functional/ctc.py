@@ -24,10 +24,50 @@ _NEG = -1e30  # "log 0" that stays finite in float32 and float64
 
 
 def _lengths(v, name):
+    if isinstance(v, Tensor) and (v.dtype.is_floating_point or v.dtype.is_complex
+                                  or v.dtype.name == "bool"):
+        raise RuntimeError(f"{name} must be integral")
     arr = v._data if isinstance(v, Tensor) else xp.asarray(v)
     if arr.ndim > 1:
         raise RuntimeError(f"{name} must be a 1-D tensor or a list of ints")
     return [int(a) for a in arr.reshape(-1)]
+
+
+_WHERE = " (while checking arguments for ctc_loss_allocate_outputs)"
+
+
+def _check_args(lp, targets, in_len, tg_len, blank):
+    """torch's argument checks, in its order (ctc_loss_allocate_outputs)."""
+    if lp.ndim != 3:
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor "
+                           f"for argument #1 'log_probs'{_WHERE}")
+    t_shape = tuple(targets.shape) if isinstance(targets, Tensor) else xp.shape(targets)
+    if len(t_shape) not in (1, 2):
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {len(t_shape)}-dimensional "
+                           f"tensor for argument #2 'targets'{_WHERE}")
+    t_len, n, c = lp.shape
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    if len(in_len) != n:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if len(tg_len) != n:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    for v in tg_len:
+        if v < 0:
+            raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value "
+                               f"{v}{_WHERE}")
+    rows = sum(tg_len) if len(t_shape) == 1 else n
+    if t_shape[0] != rows:
+        raise RuntimeError(f"Expected tensor to have size {rows} at dimension 0, but got size "
+                           f"{t_shape[0]} for argument #2 'targets'{_WHERE}")
+    if len(t_shape) == 2 and t_shape[1] < max(tg_len, default=0):
+        raise RuntimeError(f"Expected tensor to have size at least {max(tg_len)} at dimension 1, "
+                           f"but got size {t_shape[1]} for argument #2 'targets'{_WHERE}")
+    for v in in_len:
+        if not 0 <= v <= t_len:
+            bound = "at least 0" if v < 0 else f"at most {t_len}"
+            raise RuntimeError(f"Expected input_lengths to have value {bound}, but got value "
+                               f"{v}{_WHERE}")
 
 
 def _targets_rows(targets, target_lengths):
@@ -54,21 +94,14 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
              zero_infinity=False):
     """Negative log-likelihood of ``targets`` under CTC alignments of ``log_probs (T, N, C)``."""
     _check_reduction(reduction)
-    unbatched = log_probs.ndim == 2
+    in_len = _lengths(input_lengths, "input_lengths")
+    tg_len = _lengths(target_lengths, "target_lengths")
+    unbatched = log_probs.ndim != 3
     lp = log_probs.unsqueeze(1) if unbatched else log_probs
     if unbatched and isinstance(targets, Tensor) and targets.ndim == 1:
         targets = targets.unsqueeze(0)
-    t_len, n, c = lp.shape
-    in_len = _lengths(input_lengths, "input_lengths")
-    tg_len = _lengths(target_lengths, "target_lengths")
-    if len(in_len) != n or len(tg_len) != n:
-        raise RuntimeError(f"input_lengths and target_lengths must have {n} entries (the batch)")
-    if not 0 <= blank < c:
-        raise RuntimeError("blank must be in label range")
-    for b in range(n):
-        if in_len[b] > t_len:
-            raise RuntimeError(f"Expected input_lengths to have value at most {t_len}, but got "
-                               f"value {in_len[b]} (while checking arguments for ctc_loss_cpu)")
+    _check_args(lp, targets, in_len, tg_len, blank)
+    n = lp.shape[1]
     rows = _targets_rows(targets, tg_len)
     s_max = 2 * max(tg_len + [0]) + 1
     ext, skip = _extended(rows, blank, s_max)

@@ -132,33 +132,10 @@ def _row_denominators(valid, denom, dtype):
     return xp.where(valid, xp.asarray(denom, dtype), xp.asarray(1, dtype)).astype(dtype)
 
 
-def _check_class_target(input, target, weight):  # noqa: A002
-    if target._data.dtype not in (xp.int64, xp.uint8):
-        names = {"int32": "Int", "int16": "Short", "int8": "Char", "float32": "Float",
-                 "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "bool": "Bool"}
-        raise RuntimeError("expected target dtype to be Long or Byte, but got "
-                           + names.get(target.dtype.name, target.dtype.name))
-    if input.ndim == 0:
-        raise ValueError("input tensor should be 1D or more, got a 0-D tensor")
-    if input.ndim == 1:
-        if target.ndim != 0:
-            raise RuntimeError(
-                f"0D or 1D target tensor expected, multi-target not supported; got target of "
-                f"shape {list(target.shape)} for input of shape {list(input.shape)}"
-            )
-    elif target.ndim == 0 or input.shape[0] != target.shape[0]:
-        tb = target.shape[0] if target.ndim else 0
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({tb}).")
-    elif tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
-        raise RuntimeError(f"Expected target size {[input.shape[0]] + list(input.shape[2:])}, "
-                           f"got {list(target.shape)}")
-    c = input.shape[0] if input.ndim == 1 else input.shape[1]
-    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
-        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
-                           f"classes but got weight tensor of shape: {list(weight.shape)}")
-    _checks.check_class_weight_dtype(input, weight)
-    return c
+def _out_shape(input, target):  # noqa: A002
+    """reduction='none' output: the target's shape, or () for one sample (whose target may be
+    0-d or of size 1)."""
+    return () if input.ndim == 1 else tuple(target.shape)
 
 
 def _target_rows(target, ignore_index, c):
@@ -349,23 +326,26 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not input.is_floating_point():  # torch's log_softmax over the class dim has no kernel
         _checks.check_log_softmax_input(input)
-    if target.is_floating_point() and target.shape == input.shape:
+    if target.shape == input.shape:  # torch: class probabilities
+        _checks.check_probability_target(input, target)
         if ignore_index >= 0:  # torch: -100 and other negative values pass unnoticed
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
-    c = _check_class_target(input, target, weight)
+    if input.ndim == 0:  # torch's log_softmax over dim 1 of a 0-d tensor
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    c = _checks.check_class_target(input, target, weight)
     plain = None
     if weight is None and not label_smoothing and input._data.dtype in (xp.float32, xp.float64):
         plain = _plain_targets(target, ignore_index, c)
     if plain is not None:
         return CrossEntropy.apply(input, w=None, tt=plain, valid=None, eps=0.0,
-                                  reduction=reduction, target_shape=tuple(target.shape),
+                                  reduction=reduction, target_shape=_out_shape(input, target),
                                   _name="NllLossBackward0")
     t, valid, tt = _target_rows(target, ignore_index, c)
     w = _class_weights(weight, c, input._data.dtype)
     name = "AddBackward0" if label_smoothing else "NllLossBackward0"  # torch's last node
     return CrossEntropy.apply(input, w=w, tt=tt, valid=valid, eps=float(label_smoothing),
-                              reduction=reduction, target_shape=tuple(target.shape), _name=name)
+                              reduction=reduction, target_shape=_out_shape(input, target), _name=name)
 
 
 def _soft_cross_entropy(input, target, weight, reduction, eps):  # noqa: A002
@@ -422,12 +402,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
     """-input[n, target[n]] * weight[target[n]], reduced; ``ignore_index`` entries count as 0."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    c = _check_class_target(input, target, weight)
+    c = _checks.check_class_target(input, target, weight)
     _checks.check_nll_input_dtype(input)
     _, valid, tt = _target_rows(target, ignore_index, c)
     w = _class_weights(weight, c, input._data.dtype)
     return NllLoss.apply(input, w=w, tt=tt, valid=valid, reduction=reduction,
-                         target_shape=tuple(target.shape))
+                         target_shape=_out_shape(input, target))
 
 
 # ---------------------------------------------------------------- regression losses
@@ -662,6 +642,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                           reduce=None, reduction="mean"):
     """1 - cos(x1, x2) for target 1, max(0, cos - margin) for target -1."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    _checks.check_cosine_embedding_target(input1, input2, target)
     if input1.ndim not in (1, 2) or input1.shape != input2.shape:
         raise RuntimeError(
             f"cosine_embedding_loss: inputs must be 1-D or 2-D and of the same shape, got "
@@ -753,9 +734,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     reduction = legacy_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    _checks.check_multi_margin(input, target, weight)
     x = input if input.ndim == 2 else input.reshape(1, -1)
     c = x.shape[1]
-    t = target.reshape(-1)
+    t = target.reshape(-1) if target.dtype.name == "int64" else target.reshape(-1).long()
     xy = x.gather(1, t.unsqueeze(1))
     z = x - xy + margin
     hinge = E.where(z > 0, z, 0.0)  # torch's kernel: only z > 0 counts (no gradient at 0, NaN: 0)

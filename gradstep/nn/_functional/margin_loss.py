@@ -11,13 +11,16 @@ from ...backend import xp
 from ...ops import elementwise as E
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce, legacy_reduction
+from .loss_checks import check_multilabel_margin
 
 
 def _label_masks(target, c):
     """(labels clipped to [0, c), whether label slot j counts, whether class i is a label)."""
     t = target._data
+    if t.dtype != xp.int64:  # an empty batch, which torch does not check
+        t = t.astype(xp.int64)
     if t.size and (t.min() < -1 or t.max() >= c):
-        raise RuntimeError(f"multilabel_margin_loss: target values must be in [-1, {c - 1}]")
+        raise RuntimeError("argument #2 'target' is out of range")
     stop = xp.cumsum(t < 0, axis=-1) > 0  # labels end at the first -1
     valid = ~stop
     labels = xp.where(valid, t, 0)
@@ -32,9 +35,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,  # noq
     """sum over labels j and non-labels i of max(0, 1 - (x[y_j] - x[i])), divided by C."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    if input.ndim > 2 or tuple(target.shape) != tuple(input.shape):
-        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
-                           f"{list(input.shape)}")
+    check_multilabel_margin(input, target)
     x = input.reshape(1, -1) if input.ndim < 2 else input
     c = x.shape[1]
     labels, valid, is_label = _label_masks(target.reshape(x.shape), c)

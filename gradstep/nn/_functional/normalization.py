@@ -266,6 +266,11 @@ def _update_running(running_mean, running_var, mean, var, count, momentum):
 def _normalized_dims(input, normalized_shape, op):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
+    if k == 0:
+        raise RuntimeError(f"Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           f"containing at least one element, but got normalized_shape = {list(shape)}")
+    if op == "rms_norm" and input.ndim < k:
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got {input.ndim}")
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
         star = "*, " if op == "layer_norm" else "*"
         raise RuntimeError(
@@ -401,6 +406,19 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return out.reshape(input.shape)
 
 
+def _check_lrn_dtype(x):
+    """torch averages the squares with avg_pool2d (3-D input) or avg_pool3d (more dims), whose
+    CPU kernels take floating types and int64 (avg_pool3d: no half types either)."""
+    name = x.dtype.name
+    if x.ndim == 3:
+        ok = x.dtype.is_floating_point or name == "int64"
+    else:
+        ok = name in ("float32", "float64", "int64")
+    if not ok:
+        kernel = "avg_pool2d" if x.ndim == 3 else "avg_pool3d_out_frame"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype_title(x.dtype)}\'')
+
+
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A002
     """``x / (k + alpha * mean of x**2 over `size` neighbouring channels) ** beta``."""
     if input.ndim < 3:
@@ -408,6 +426,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A00
                          "dimensions)")
     if input.numel() == 0:
         return input
+    _check_lrn_dtype(input)
     from .padding import pad
 
     sq = input * input
@@ -417,7 +436,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A00
     total = padded[:, 0:c]
     for i in range(1, size):
         total = total + padded[:, i:i + c]
-    div = (total / size).reshape(input.shape)
+    # torch averages int64 squares with its int64 avg_pool: the sum divided toward zero
+    mean = total / size if input.dtype.is_floating_point else total // size
+    div = mean.reshape(input.shape)
     return input / (div * alpha + k).pow(beta)
 
 

@@ -24,17 +24,18 @@ def _source_index(n, lo, hi, mode):
     return xp.where(j >= n, period - j, j)
 
 
+_COMBINATIONS = (
+    "Supported combinations for non-constant padding:\n"
+    "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+    "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+    "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+
+
 def _check(input, pad, mode):  # noqa: A002
     n_dims = len(pad) // 2
-    if n_dims > 3:
-        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
-                                  f"supported for now; got {n_dims} padded dims in mode {mode!r}")
-    if input.ndim not in (n_dims + 1, n_dims + 2):
-        raise NotImplementedError(
-            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor: {mode} "
-            f"padding of {n_dims} trailing dims expects a {n_dims + 1}D (unbatched) or "
-            f"{n_dims + 2}D (batched) input"
-        )
+    if n_dims > 3 or input.ndim not in (n_dims + 1, n_dims + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {input.ndim}D "
+                                  f"input tensor.\n{_COMBINATIONS}")
     for i in range(n_dims):
         d = input.ndim - 1 - i
         lo, hi, n = pad[2 * i], pad[2 * i + 1], input.shape[d]
@@ -90,16 +91,23 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     """
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
-    if mode == "constant":
-        return _constant_pad(input, pad, value=value)
-    if mode not in ("reflect", "replicate", "circular"):
+    if mode not in ("constant", "reflect", "replicate", "circular"):
         raise NotImplementedError(
             f"Unrecognised padding mode {mode!r}; expected 'constant', 'reflect', 'replicate' or "
             "'circular'"
         )
+    if len(pad) > 2 * input.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    if mode == "constant":
+        return _constant_pad(input, pad, value=value)
     if value is not None and value != 0:
-        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     _check(input, pad, mode)
+    if input.dtype.name == "bool" and mode != "circular":  # torch has no bool kernel for these
+        name = "reflection" if mode == "reflect" else "replication"
+        raise NotImplementedError(f'"{name}_pad{len(pad) // 2}d" not implemented for \'Bool\'')
     out = input
     for i in range(len(pad) // 2):
         d = input.ndim - 1 - i

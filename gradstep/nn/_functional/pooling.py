@@ -16,7 +16,7 @@ from ... import _parallel
 from ...autograd.function import Node, as_torch_node
 from ...backend import is_float_array, xp
 from ...ops._lowp import BF16_ONLY, float32_compute
-from ...ops._util import dtype_title
+from ...ops._util import dim_index_error, dtype_title
 
 # ---------------------------------------------------------------- geometry
 
@@ -454,8 +454,13 @@ _DIMS_MSG = {
 
 def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     op = f"max_pool{nd}d"
-    x4, restore = _lift(x, nd, op, f"{op}: " + _DIMS_MSG[nd])
+    if nd == 1 and return_indices:  # torch runs it as 2-D pooling, with that kernel's checks
+        _check_max_pool1d_with_indices_rank(x)
+    if nd == 2 and x.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    x4, restore = _lift(x, nd, op, f"{op}: " + _DIMS_MSG[nd] if nd == 1 else _DIMS_MSG[nd])
     geom = _geometry(x4, nd, op, kernel_size, stride, padding, dilation, ceil_mode, True)
+    _check_max_pool_dtype(x, nd, return_indices)
     values, arg = _max_windows_split(x4._data, geom)
     unreached = unreached_windows(values)
     if unreached is None:
@@ -472,6 +477,27 @@ def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_i
 
         return restore(out), restore(Tensor._make(idx))
     return restore(out)
+
+
+def _check_max_pool1d_with_indices_rank(x):
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
+                           "for argument #1 'self' (while checking arguments for max_pool1d)")
+    if any(s == 0 for s in x.shape[x.ndim - 2:]):
+        lifted = list(x.shape[:-1]) + [1, x.shape[-1]]
+        raise RuntimeError(_DIMS_MSG[2] + f"{lifted}")
+
+
+def _check_max_pool_dtype(x, nd, return_indices):
+    """torch has no bool max-pool kernel, and its 1-D kernel without indices (taken when no
+    gradient is needed) is for floating types only."""
+    if x.dtype.is_floating_point:
+        return
+    if nd == 1 and not return_indices:
+        raise NotImplementedError(
+            f'"max_pool1d_impl" not implemented for \'{dtype_title(x.dtype)}\'')
+    if x.dtype.name == "bool":
+        raise NotImplementedError('"max_pool2d" not implemented for \'Bool\'')
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
@@ -494,12 +520,14 @@ def _avg_pool(x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
     if nd == 1 and x.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
                            "for argument #1 'self' (while checking arguments for avg_pool1d)")
-    if not x.dtype.is_floating_point and x.dtype.name != "int64":  # torch's CPU kernel: + Long
-        raise NotImplementedError(f'"avg_pool2d" not implemented for \'{dtype_title(x.dtype)}\'')
+    if nd == 2 and x.ndim < 3:  # torch reads the size of dim -3 first
+        raise dim_index_error(-3, x.ndim)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     x4, restore = _lift(x, nd, op, _DIMS_MSG[nd])
     geom = _geometry(x4, nd, op, kernel_size, stride, padding, 1, ceil_mode, False)
+    if not x.dtype.is_floating_point and x.dtype.name != "int64":  # torch's CPU kernel: + Long
+        raise NotImplementedError(f'"avg_pool2d" not implemented for \'{dtype_title(x.dtype)}\'')
     divisor = _avg_divisor(geom, count_include_pad, divisor_override)
     if not x.dtype.is_floating_point:
         return restore(_int_avg_pool(x4, geom, divisor))

@@ -6,7 +6,7 @@ from ..._tensor import Tensor
 from ...autograd.function import Node
 from ...autograd.grad_mode import no_grad
 from ...backend import xp
-from ...ops._util import dtype_title
+from ...ops._util import dim_index_error, dtype_title
 from ...ops.index import one_hot
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -148,9 +148,13 @@ def _grad_scale(idx, padding, by_freq, dtype):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` picked by the integer ``input``; ``padding_idx`` rows get no gradient."""
-    num = weight.shape[0]
-    idx = _check_indices(input, num)
+    if weight.ndim == 0 and padding_idx is not None:  # torch reads weight.size(0) first
+        raise dim_index_error(0, 0)
+    num = weight.shape[0] if weight.ndim else 0
     pad = _padding_index(padding_idx, num)
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    idx = _check_indices(input, num)
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
     if sparse:

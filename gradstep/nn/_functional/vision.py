@@ -17,6 +17,7 @@ import warnings
 
 from ..._warn_once import user_stacklevel
 from ...backend import xp
+from ...ops._util import dtype_title
 from ...ops.unary import where
 
 _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to "
@@ -159,6 +160,9 @@ def _check(input, grid, mode, padding_mode):  # noqa: A002
     if input.dtype is not grid.dtype:
         raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but "
                            f"input has {input.dtype} and grid has {grid.dtype}")
+    if not input.dtype.is_floating_point:  # torch's CPU kernels: floating types only
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if k == 2 else "grid_sampler3d_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype_title(input.dtype)}\'')
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):  # noqa: A002

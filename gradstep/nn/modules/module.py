@@ -177,8 +177,10 @@ class Module(StateDictMixin):
 
     def get_parameter(self, target):
         mod, name = self._walk(target)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
         if name not in mod._parameters:
-            raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
         return mod._parameters[name]
 
     def get_buffer(self, target):
@@ -335,6 +337,9 @@ class Module(StateDictMixin):
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        if type(requires_grad) is not bool:  # torch's Tensor.requires_grad_ takes a bool only
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type(requires_grad).__name__}")
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self

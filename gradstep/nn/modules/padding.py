@@ -109,13 +109,23 @@ class ReplicationPad3d(_PadNd):
     n_dims, mode = 3, "replicate"
 
 
-class CircularPad1d(_PadNd):
-    n_dims, mode = 1, "circular"
+class _CircularPadNd(_PadNd):
+    mode = "circular"
+
+    def forward(self, input):  # noqa: A002
+        if input.ndim not in (self.n_dims + 1, self.n_dims + 2):  # torch's module checks first
+            raise ValueError(f"expected {self.n_dims + 1}D or {self.n_dims + 2}D input (got "
+                             f"{input.ndim}D input)")
+        return pad(input, self.padding, self.mode)
 
 
-class CircularPad2d(_PadNd):
-    n_dims, mode = 2, "circular"
+class CircularPad1d(_CircularPadNd):
+    n_dims = 1
 
 
-class CircularPad3d(_PadNd):
-    n_dims, mode = 3, "circular"
+class CircularPad2d(_CircularPadNd):
+    n_dims = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    n_dims = 3
