@@ -1,6 +1,7 @@
 """Hand-built hostile checkpoints: pickles opcode by opcode, torch zips, .gs files with a valid SHA."""
 
 import collections
+import contextlib
 import hashlib
 import io
 import json
@@ -172,3 +173,12 @@ def assert_training_works():
     lin(x).sum().backward()
     assert lin.weight.grad is not None and lin.weight.grad.shape == (2, 3)
     assert gs.zeros(2).dtype is gs.float32 and gs.float32.np == np.float32
+
+
+@contextlib.contextmanager
+def leaves_no_trace():
+    """What a load must never do: change gradstep's shared state, or break training after it."""
+    before = global_state()
+    yield
+    assert global_state() == before, "a load changed gradstep's shared state"
+    assert_training_works()
