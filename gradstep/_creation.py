@@ -302,7 +302,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if end is None:
         start, end = 0, start
     s, e, st = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
-    if st == 0:
+    if not (math.isfinite(s) and math.isfinite(e)):
+        raise RuntimeError(f"unsupported range: {_c_number(s)} -> {_c_number(e)}")
+    if not (st > 0 or st < 0):  # zero, or NaN
         raise RuntimeError("step must be nonzero")
     if (st > 0 and e < s) or (st < 0 and e > s):
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
@@ -310,7 +312,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         is_float = any(isinstance(v, float) for v in (s, e, st))
         dtype = B.get_default_dtype() if is_float else B.int64
     dt = B.as_dtype(dtype)
-    n = math.ceil((e - s) / st)
+    size = (e - s) / st
+    if not size <= 2**63 - 1:  # an infinite step gives 0 or NaN points: NaN lands here too
+        raise RuntimeError("invalid size, possible overflow?")
+    n = math.ceil(size)
     if dt in (B.float32, B.float64):
         arr = arange_values(float(s), float(st), n, dt is B.float32)
     elif dt.is_floating_point or any(isinstance(v, float) for v in (s, e, st)):
@@ -318,6 +323,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     else:
         arr = xp.arange(s, e, st, dtype=xp.int64)
     return _finish(arr.astype(dt.np), requires_grad, device)
+
+
+def _c_number(v):
+    """A number as torch's C++ messages print it (``0``, ``1.5``, ``inf``, ``1e+20``)."""
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, pin_memory=False):

@@ -310,3 +310,16 @@ def test_float_arange_is_bit_identical_to_torch_on_random_ranges():
     for args in ((10,), (0, 1, 0.1), (-5, 5, 0.25), (1.5,), (2.0**24 + 3,)):
         np.testing.assert_array_equal(gradstep.arange(*args, dtype=gradstep.float32).numpy(),
                                       torch.arange(*args, dtype=torch.float32).numpy())
+
+
+@pytest.mark.parametrize("args", [(0, float("inf"), 1.0), (float("nan"), 5, 1.0), (-float("inf"), 0.0),
+                                  (0, 5, float("nan")), (0, 5, 0), (0.0, 1e20, 1e-10),
+                                  (0, 5, float("inf")), (5, 0, 1)])
+def test_arange_bad_ranges_raise_like_torch(args):
+    outcomes = []
+    for lib in (torch, gradstep):
+        try:
+            outcomes.append(lib.arange(*args).tolist())
+        except RuntimeError as e:  # torch's: unsupported range, nonzero step, overflow, sign
+            outcomes.append(str(e))
+    assert outcomes[0] == outcomes[1]
