@@ -116,6 +116,12 @@ class UninitializedParameter(_Uninitialized, Parameter):
         out._lazy_dtype = dtype
         return out
 
+    def __deepcopy__(self, memo):
+        """A new uninitialized parameter of the same dtype and requires_grad, as torch's."""
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.requires_grad, None, self.dtype)
+        return memo[id(self)]
+
 
 class UninitializedBuffer(_Uninitialized, Tensor):
     """A buffer whose shape is set on the lazy module's first forward."""

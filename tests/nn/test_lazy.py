@@ -82,3 +82,17 @@ def test_uninitialized_parameter():
         torch.nn.LazyConv2d(3, 1, groups=2)(torch.zeros(1, 3, 2, 2))
     with pytest.raises(ValueError):
         gradstep.nn.LazyConv2d(3, 1, groups=2)(gradstep.zeros(1, 3, 2, 2))
+
+
+def test_deepcopy_of_a_lazy_module_stays_lazy_like_torch():
+    """Parameter.__deepcopy__ rebuilds type(self)(data, requires_grad); the uninitialized kind
+    has its own (requires_grad, device, dtype) signature, as in torch."""
+    import copy
+
+    seen = []
+    for lib in (torch, gradstep):
+        lazy = copy.deepcopy(lib.nn.LazyConv2d(4, 3).double())
+        kind, dtype = type(lazy.weight).__name__, str(lazy.weight.dtype).split(".")[-1]
+        lazy(lib.ones(1, 2, 5, 5, dtype=lib.float64))
+        seen.append((kind, dtype, tuple(lazy.weight.shape), type(lazy.weight).__name__))
+    assert seen[0] == seen[1] == ("UninitializedParameter", "float64", (4, 2, 3, 3), "Parameter")
