@@ -182,3 +182,19 @@ def leaves_no_trace():
     yield
     assert global_state() == before, "a load changed gradstep's shared state"
     assert_training_works()
+
+
+def torch_saved(obj):
+    """The bytes real torch's ``torch.save`` writes for ``obj``."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def gs_saved(obj, fmt="torch"):
+    """The bytes ``gradstep.save`` writes for ``obj`` in format ``fmt``."""
+    buf = io.BytesIO()
+    gs.save(obj, buf, format=fmt)
+    return buf.getvalue()

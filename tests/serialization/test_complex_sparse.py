@@ -12,17 +12,7 @@ import torch
 
 import gradstep as gs
 
-
-def _torch_file(obj):
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
-
-
-def _gs_file(obj, fmt="torch"):
-    buf = io.BytesIO()
-    gs.save(obj, buf, format=fmt)
-    return buf.getvalue()
+from .craft import gs_saved, torch_saved
 
 
 def _torch_load(data):
@@ -79,7 +69,7 @@ def _complex_sample():
 
 
 def test_torch_complex_tensors_load_equal():
-    data = _torch_file(_complex_sample())
+    data = torch_saved(_complex_sample())
     mine, theirs = gs.load(io.BytesIO(data)), _torch_load(data)
     _same(mine, theirs)
     assert mine["view"]._data.base is not None  # a view of the loaded storage, as torch's
@@ -93,12 +83,12 @@ def test_torch_complex_state_dicts_load_equal():
     opt.step()
     state = {"model": model.state_dict(), "optim": opt.state_dict()}
     assert state["optim"]["state"][0]["exp_avg"].dtype == torch.complex64  # Adam keeps complex moments
-    data = _torch_file(state)
+    data = torch_saved(state)
     _same(gs.load(io.BytesIO(data)), _torch_load(data))
 
 
 def test_torch_big_endian_complex_storages_are_byteswapped():
-    data = _with_big_endian(_torch_file(torch.tensor([1.5 - 2j, 3 + 0.25j], dtype=torch.complex128)))
+    data = _with_big_endian(torch_saved(torch.tensor([1.5 - 2j, 3 + 0.25j], dtype=torch.complex128)))
     mine, theirs = gs.load(io.BytesIO(data)), _torch_load(data)
     _same(mine, theirs)
     assert mine.tolist() == [1.5 - 2j, 3 + 0.25j]
@@ -126,7 +116,7 @@ def test_gradstep_complex_tensors_load_in_torch():
     base = gs.randn(4, 6, dtype=gs.complex64)
     obj = {"plain": base, "view": base[1:, ::2], "param": gs.nn.Parameter(gs.randn(3, dtype=gs.complex128)),
            "grad": gs.randn(2, dtype=gs.complex64).requires_grad_(), "scalar": 2 - 1j}
-    theirs = _torch_load(_gs_file(obj))
+    theirs = _torch_load(gs_saved(obj))
     _same(obj, theirs)
 
 
@@ -136,14 +126,14 @@ def test_gradstep_complex_optimizer_state_loads_in_torch():
     state = {"state": {0: {"step": gs.tensor(1.0), "exp_avg": w.detach() * 0.1,
                            "exp_avg_sq": gs.zeros(3, dtype=gs.float32)}},
              "param_groups": [{"lr": 0.1, "params": [0]}], "w": w}
-    _same(state, _torch_load(_gs_file(state)))
+    _same(state, _torch_load(gs_saved(state)))
 
 
 def test_native_format_keeps_complex_tensors():
     gs.manual_seed(0)
     obj = {"z": gs.randn(3, 2, dtype=gs.complex128), "p": gs.nn.Parameter(gs.randn(2, dtype=gs.complex64)),
            "g": gs.randn(2, dtype=gs.complex64).requires_grad_()}
-    back = gs.load(io.BytesIO(_gs_file(obj, "gradstep")))
+    back = gs.load(io.BytesIO(gs_saved(obj, "gradstep")))
     for k in obj:
         assert back[k].dtype is obj[k].dtype and back[k].requires_grad == obj[k].requires_grad
         assert type(back[k]) is type(obj[k])
@@ -169,7 +159,7 @@ def _sparse_sample():
 
 
 def test_torch_sparse_tensors_load_equal():
-    data = _torch_file(_sparse_sample())
+    data = torch_saved(_sparse_sample())
     mine, theirs = gs.load(io.BytesIO(data)), _torch_load(data)
     _same(mine, theirs)
     assert mine["big"].shape == (2**31, 2**31) and mine["big"]._nnz() == 1  # never densified
@@ -178,9 +168,9 @@ def test_torch_sparse_tensors_load_equal():
 
 def test_shared_sparse_tensor_loads_as_one_object():
     s = torch.sparse_coo_tensor(torch.tensor([[0, 1]]), torch.tensor([1.0, 2.0]), (3,))
-    mine = gs.load(io.BytesIO(_torch_file({"a": s, "b": s})))
+    mine = gs.load(io.BytesIO(torch_saved({"a": s, "b": s})))
     assert mine["a"] is mine["b"]
-    back = _torch_load(_gs_file(mine))
+    back = _torch_load(gs_saved(mine))
     assert back["a"] is back["b"]
 
 
@@ -190,10 +180,10 @@ def test_gradstep_sparse_tensors_load_in_torch():
     obj = {"s": s, "c": s.coalesce(), "d": gs.sparse_coo_tensor(idx, gs.ones(3, 2, dtype=gs.float64), (2, 3, 2)),
            "dense": s.to_dense(), "layouts": (gs.strided, gs.sparse_coo),
            "big": gs.sparse_coo_tensor(gs.tensor([[3], [2**31 - 2]]), gs.tensor([1.0]), (2**31, 2**31))}
-    theirs = _torch_load(_gs_file(obj))
+    theirs = _torch_load(gs_saved(obj))
     _same(obj, theirs)
     np.testing.assert_array_equal(theirs["c"].to_dense().numpy(), s.to_dense().numpy())
-    again = gs.load(io.BytesIO(_torch_file(theirs)))  # and back: what torch re-saves loads equal
+    again = gs.load(io.BytesIO(torch_saved(theirs)))  # and back: what torch re-saves loads equal
     _same(again, theirs)
 
 
@@ -203,7 +193,7 @@ def test_native_format_keeps_sparse_tensors():
     with pytest.raises(TypeError, match="layout"):
         gs.save(obj, io.BytesIO(), format="gradstep")  # the native format has no layout entries
     del obj["layout"]
-    back = gs.load(io.BytesIO(_gs_file(obj, "gradstep")))
+    back = gs.load(io.BytesIO(gs_saved(obj, "gradstep")))
     assert back["s"] is back["again"] and back["s"].requires_grad and back["s"].is_leaf
     for k in ("s", "c"):
         assert back[k].shape == obj[k].shape and back[k].is_coalesced() == obj[k].is_coalesced()
@@ -217,7 +207,7 @@ def test_sparse_parameter_is_refused_clearly():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p = torch.nn.Parameter(torch.sparse_coo_tensor(torch.tensor([[0]]), torch.tensor([1.0]), (2,)))
-    data = _torch_file(p)
+    data = torch_saved(p)
     assert _torch_load(data).layout is torch.sparse_coo  # torch reads it; gradstep has no sparse Parameter
     with pytest.raises(gs.serialization.CheckpointError, match="sparse nn.Parameter"):
         gs.load(io.BytesIO(data))

@@ -18,7 +18,7 @@ import gradstep as gs
 import gradstep._torch_format as tf
 from gradstep.serialization import CheckpointError
 
-from .craft import Pk, float_records, torch_zip
+from .craft import Pk, float_records, gs_saved, torch_saved, torch_zip
 
 
 def _numpy_globals(value):
@@ -26,17 +26,6 @@ def _numpy_globals(value):
     dt = value if isinstance(value, np.dtype) else value.dtype
     return [np._core.multiarray.scalar, np.dtype, type(dt)]
 
-
-def _torch_bytes(obj):
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
-
-
-def _gs_bytes(obj, fmt="torch"):
-    buf = io.BytesIO()
-    gs.save(obj, buf, format=fmt)
-    return buf.getvalue()
 
 
 def _torch_load(data, **kw):
@@ -64,7 +53,7 @@ _NUMPY_VALUES = [np.float64(0.93), np.float32(1.5), np.float16(-2.0), np.int64(-
 
 @pytest.mark.parametrize("value", _NUMPY_VALUES, ids=repr)
 def test_numpy_scalars_and_dtypes_written_by_gradstep_load_in_torch_as_numpy(value):
-    data = _gs_bytes({"v": value})
+    data = gs_saved({"v": value})
     want = pickle.loads(pickle.dumps(value))  # what a pickle load gives (a native dtype's order is '=')
     _same_numpy(_torch_load(data, weights_only=False)["v"], want)
     # torch's default weights_only=True asks for NumPy's globals to be approved, as for its own files
@@ -74,12 +63,12 @@ def test_numpy_scalars_and_dtypes_written_by_gradstep_load_in_torch_as_numpy(val
         _same_numpy(_torch_load(data, weights_only=True)["v"], want)
     for weights_only in (True, False):  # and gradstep reads its own files back as NumPy data
         _same_numpy(_gs_load(data, weights_only=weights_only)["v"], want)
-        _same_numpy(_gs_load(_gs_bytes({"v": value}, "gradstep"), weights_only=weights_only)["v"], want)
+        _same_numpy(_gs_load(gs_saved({"v": value}, "gradstep"), weights_only=weights_only)["v"], want)
 
 
 @pytest.mark.parametrize("value", _NUMPY_VALUES, ids=repr)
 def test_numpy_scalars_and_dtypes_written_by_torch_load_in_gradstep_as_numpy(value):
-    data = _torch_bytes({"v": value, "n": [value, 1.0]})
+    data = torch_saved({"v": value, "n": [value, 1.0]})
     want = _torch_load(data, weights_only=False)["v"]
     for weights_only in (True, False):  # gradstep loads NumPy data by default (a documented difference)
         back = _gs_load(data, weights_only=weights_only)
@@ -93,7 +82,7 @@ def test_a_numpy_float_is_written_as_a_numpy_scalar_not_a_float():
     import pickletools
     import zipfile
 
-    with zipfile.ZipFile(io.BytesIO(_gs_bytes({"a": np.float64(0.93)}))) as zf:
+    with zipfile.ZipFile(io.BytesIO(gs_saved({"a": np.float64(0.93)}))) as zf:
         pkl = zf.read("archive/data.pkl")
     ops = [(op.name, arg) for op, arg, _ in pickletools.genops(pkl)]
     assert ("GLOBAL", "numpy._core.multiarray scalar") in ops and not any(n == "BINFLOAT" for n, _ in ops)
@@ -112,21 +101,21 @@ def _stateful_objects(lib):
 @pytest.mark.parametrize("kind", list(_stateful_objects(gs)))
 def test_whole_stateful_objects_are_refused_with_the_state_dict_way_out(kind, fmt):
     obj = _stateful_objects(gs)[kind]
-    _torch_bytes(_stateful_objects(torch)[kind])  # torch pickles the whole object
+    torch_saved(_stateful_objects(torch)[kind])  # torch pickles the whole object
     with pytest.raises(TypeError, match=rf"whole {kind.replace('(', '[(]').replace(')', '[)]')} in .*"
                                         r"Save its state_dict\(\) instead.*load_state_dict"):
-        _gs_bytes(obj, fmt)
+        gs_saved(obj, fmt)
     state = obj.state_dict()  # the way out: the state dict, which torch reads
-    data = _gs_bytes(state, "torch")
+    data = gs_saved(state, "torch")
     assert set(_torch_load(data)) == set(state)
-    assert set(_gs_load(_gs_bytes(state, fmt))) == set(state)
+    assert set(_gs_load(gs_saved(state, fmt))) == set(state)
 
 
 def test_a_whole_module_in_a_gs_file_gets_the_state_dict_advice():
     with pytest.raises(TypeError, match=r"whole module \(Linear\) in gradstep's \.gs format.*state_dict\(\)"):
-        _gs_bytes(gs.nn.Linear(2, 2), "gradstep")
+        gs_saved(gs.nn.Linear(2, 2), "gradstep")
     with pytest.raises(TypeError, match="cannot store an object of type object"):
-        _gs_bytes(object(), "gradstep")
+        gs_saved(object(), "gradstep")
 
 
 # ---------------------------------------------------------------- 3. empty tensors' strides
@@ -141,10 +130,10 @@ def test_empty_tensors_have_torchs_strides(shape):
         assert make(*shape).is_contiguous()
     assert gs.empty(*shape).stride(-1) == want[-1]
     for weights_only in (True, False):  # a torch file, and gradstep's files of both formats
-        for data in (_torch_bytes(torch.empty(shape)), _gs_bytes(gs.empty(*shape)), _gs_bytes(gs.empty(*shape), "gradstep")):
+        for data in (torch_saved(torch.empty(shape)), gs_saved(gs.empty(*shape)), gs_saved(gs.empty(*shape), "gradstep")):
             back = _gs_load(data, weights_only=weights_only)
             assert back.shape == shape and back.stride() == want and back.is_contiguous()
-    back = _torch_load(_gs_bytes(gs.empty(*shape)))  # gradstep writes torch's strides
+    back = _torch_load(gs_saved(gs.empty(*shape)))  # gradstep writes torch's strides
     assert back.stride() == want and back.is_contiguous()
 
 
@@ -152,7 +141,7 @@ def test_empty_tensors_have_torchs_strides(shape):
                                   lambda: torch.empty_strided((0, 3), (5, 2**40))])
 def test_an_empty_tensor_keeps_the_strides_in_a_torch_file(make):
     t = make()
-    data = _torch_bytes(t)
+    data = torch_saved(t)
     for weights_only in (True, False):
         back = _gs_load(data, weights_only=weights_only)
         assert back.shape == t.shape and back.stride() == _torch_load(data).stride() == t.stride()
@@ -187,7 +176,7 @@ def test_device_indexes_in_int8_range_load_like_torch(args):
         want = _torch_load(_device_file(*args), weights_only=weights_only)["d"]
         back = _gs_load(_device_file(*args), weights_only=weights_only)["d"]
         assert (back.type, back.index) == (want.type, want.index)
-    d = _torch_load(_gs_bytes({"d": gs.device("cuda", 3)}))["d"]  # gradstep writes devices torch reads
+    d = _torch_load(gs_saved({"d": gs.device("cuda", 3)}))["d"]  # gradstep writes devices torch reads
     assert (d.type, d.index) == ("cuda", 3)
 
 
@@ -202,13 +191,13 @@ def _recording(seen, scale=None):
 def test_a_map_location_callable_sees_each_gs_tensor_like_torch_sees_each_storage():
     values = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(3, np.float32)}
     want_seen, seen = [], []
-    torch_back = _torch_load(_torch_bytes({k: torch.tensor(v) for k, v in values.items()}),
+    torch_back = _torch_load(torch_saved({k: torch.tensor(v) for k, v in values.items()}),
                              map_location=_recording(want_seen))
-    back = _gs_load(_gs_bytes({k: gs.tensor(v) for k, v in values.items()}, "gradstep"), map_location=_recording(seen))
+    back = _gs_load(gs_saved({k: gs.tensor(v) for k, v in values.items()}, "gradstep"), map_location=_recording(seen))
     assert seen == want_seen == ["cpu", "cpu"]  # once per tensor in .gs, per storage in torch's file
     for k in values:
         np.testing.assert_array_equal(back[k].numpy(), torch_back[k].numpy())
-    doubled = _gs_load(_gs_bytes({"w": gs.tensor(values["w"])}, "gradstep"), map_location=_recording([], 2.0))
+    doubled = _gs_load(gs_saved({"w": gs.tensor(values["w"])}, "gradstep"), map_location=_recording([], 2.0))
     np.testing.assert_array_equal(doubled["w"].numpy(), 2 * values["w"])  # its result is what loads
 
 
@@ -217,9 +206,9 @@ def test_a_map_location_callables_error_reaches_the_caller_from_a_gs_file():
         raise KeyError("not here")
 
     with pytest.raises(KeyError, match="not here"):
-        _gs_load(_gs_bytes({"w": gs.ones(2)}, "gradstep"), map_location=refuse)
+        _gs_load(gs_saved({"w": gs.ones(2)}, "gradstep"), map_location=refuse)
     with pytest.raises(TypeError, match="must return None or the storage"):
-        _gs_load(_gs_bytes({"w": gs.ones(2)}, "gradstep"), map_location=lambda s, loc: "cpu")
+        _gs_load(gs_saved({"w": gs.ones(2)}, "gradstep"), map_location=lambda s, loc: "cpu")
 
 
 def _short_binstring_file(raw):
@@ -256,7 +245,7 @@ def test_a_string_not_in_the_encoding_is_a_checkpoint_error():
 @pytest.mark.parametrize("dtype,shape", [(torch.int8, (0, 2**62)), (torch.bool, (2**62, 0)),
                                          (torch.float32, (0, 2**60)), (torch.float64, (3, 0, 2**58))])
 def test_empty_tensors_of_huge_sizes_load_allocating_nothing(dtype, shape):
-    data = _torch_bytes(torch.empty(shape, dtype=dtype))
+    data = torch_saved(torch.empty(shape, dtype=dtype))
     assert len(data) < 4096  # the file holds no data, and loading allocates none
     for weights_only in (True, False):
         back = _gs_load(data, weights_only=weights_only)
@@ -265,7 +254,7 @@ def test_empty_tensors_of_huge_sizes_load_allocating_nothing(dtype, shape):
 
 
 def test_an_empty_size_numpy_cannot_describe_is_refused_by_name():
-    data = _torch_bytes(torch.empty(0, 2**62))  # float32: 2**64 bytes for the nonzero sizes
+    data = torch_saved(torch.empty(0, 2**62))  # float32: 2**64 bytes for the nonzero sizes
     assert _torch_load(data).shape == (0, 2**62)
     with pytest.raises(CheckpointError, match=r"empty tensor of size \(0, 4611686018427387904\).*NumPy"):
         _gs_load(data)
@@ -275,7 +264,7 @@ def test_an_empty_size_numpy_cannot_describe_is_refused_by_name():
 def test_counter_values_load_as_torch_loads_them():
     # torch builds Counter(dict) with any values; gradstep loads the same (values are checked data)
     c = collections.Counter({"a": 3, "b": -1.5, "c": "x", "d": [1, 2]})
-    for data in (_torch_bytes(c), _gs_bytes(c)):
+    for data in (torch_saved(c), gs_saved(c)):
         for weights_only in (True, False):
             want = _torch_load(data, weights_only=weights_only)
             back = _gs_load(data, weights_only=weights_only)
@@ -293,7 +282,7 @@ def test_a_counter_value_that_is_a_storage_is_refused():
 # ---------------------------------------------------------------- 7. many small views of one storage
 def test_small_views_saved_one_by_one_load_as_views_like_torch():
     base = torch.arange(2000, dtype=torch.float32)
-    data = _torch_bytes([base[i] for i in range(2000)])
+    data = torch_saved([base[i] for i in range(2000)])
     for weights_only in (True, False):
         back = _gs_load(data, weights_only=weights_only)
         assert [float(t) for t in back] == [float(t) for t in _torch_load(data, weights_only=weights_only)]
@@ -305,7 +294,7 @@ def test_too_many_small_views_name_the_way_out(monkeypatch):
     # without the 64 MiB allowance a 40k-view file (56 bytes a view) reaches the bound at ~13k views
     monkeypatch.setattr(tf, "_MEMORY_SLACK", 0)
     base = torch.zeros(40_000)
-    data = _torch_bytes([base[i] for i in range(40_000)])
+    data = torch_saved([base[i] for i in range(40_000)])
     assert len(_torch_load(data)) == 40_000
     with pytest.raises(CheckpointError, match=r"memory bound\). It rebuilds \d+\+ tensors from 1 storage.*"
                                               r"Save the base tensor instead"):
