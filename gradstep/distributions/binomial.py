@@ -9,7 +9,6 @@ from . import constraints
 from .distribution import Distribution
 from .utils import (
     _EMPTY,
-    _rng_sample,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -82,9 +81,8 @@ class Binomial(Distribution):
 
     def sample(self, sample_shape=_EMPTY):
         shape = tuple(self._extended_shape(sample_shape))
-        n = self.total_count.detach().expand(shape).numpy().astype("int64")
-        p = self.probs.detach().expand(shape).numpy()
-        return _rng_sample(lambda g, s: g.binomial(n, p), shape, self.probs.dtype)
+        with gradstep.no_grad():
+            return gradstep.binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

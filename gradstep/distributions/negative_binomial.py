@@ -10,7 +10,6 @@ from .distribution import Distribution
 from .gamma import Gamma
 from .utils import (
     _EMPTY,
-    _rng_sample,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -81,8 +80,7 @@ class NegativeBinomial(Distribution):
     def sample(self, sample_shape=_EMPTY):
         with gradstep.no_grad():
             rate = self._gamma.sample(sample_shape=sample_shape)
-            lam = rate.numpy()
-            return _rng_sample(lambda g, s: g.poisson(lam), rate.shape, rate.dtype)
+            return gradstep.poisson(rate)
 
     def log_prob(self, value):
         if self._validate_args:

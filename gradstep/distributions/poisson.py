@@ -9,7 +9,7 @@ from gradstep._tensor import Size
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _EMPTY, _rng_sample, broadcast_all
+from .utils import _EMPTY, broadcast_all
 
 __all__ = ["Poisson"]
 
@@ -42,8 +42,8 @@ class Poisson(ExponentialFamily):
 
     def sample(self, sample_shape=_EMPTY):
         shape = self._extended_shape(sample_shape)
-        rate = self.rate.detach().expand(tuple(shape)).numpy()
-        return _rng_sample(lambda g, s: g.poisson(rate), shape, self.rate.dtype)
+        with gradstep.no_grad():
+            return gradstep.poisson(self.rate.expand(tuple(shape)))
 
     def log_prob(self, value):
         if self._validate_args:

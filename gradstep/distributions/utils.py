@@ -106,11 +106,4 @@ def vec_to_tril_matrix(vec, diag=0):
     return mat
 
 
-def _rng_sample(draw, shape, dtype, generator=None):
-    """A tensor from ``draw(numpy_generator, shape)`` cast to ``dtype`` (sampling, no grad)."""
-    from gradstep.random import _gen
-
-    arr = draw(_gen(generator), tuple(shape))
-    return gradstep.tensor(arr, dtype=dtype)
-
 _EMPTY = Size()  # the default sample/batch/event shape

@@ -2,8 +2,8 @@
 ``Tensor.bernoulli`` method), ``Tensor.multinomial`` and the in-place samplers
 ``log_normal_``, ``cauchy_`` and ``geometric_``.
 
-Draws come from gradstep's generators (NumPy's PCG64), so the numbers differ from torch's
-while the distributions, dtypes, shapes and errors are torch's. In the graph they behave as
+Draws come from torch's mt19937 stream with torch's CPU samplers (``gradstep._mt19937``,
+``gradstep._mt_discrete``), so a seeded program draws torch's numbers. In the graph they behave as
 in torch: a draw depends on its parameters only through randomness, so ``poisson``,
 ``bernoulli(input)`` and the in-place samplers pass a zero gradient (``PoissonBackward0``,
 ``BernoulliBackward0``, ``LogNormalBackward0``, ...), while ``binomial`` and
@@ -13,6 +13,7 @@ in torch: a draw depends on its parameters only through randomness, so ``poisson
 from __future__ import annotations
 
 from .. import _mt19937 as _mt
+from .. import _mt_discrete as _mtd
 from .._tensor import Tensor
 from ..autograd.function import Node
 from ..backend import xp
@@ -47,16 +48,19 @@ def _result(value, inputs, name, no_derivative=None):
 
 # ---------------------------------------------------------------- poisson / binomial
 def _poisson_draws(rates, generator):
-    """Poisson counts for the float64 ``rates`` (checked non-negative, not NaN)."""
-    rng = _gen(generator)
+    """Poisson counts for the float64 ``rates`` (checked non-negative, not NaN): torch's
+    sampler on torch's stream, element by element in order (``_mt_discrete``)."""
+    from .._torch_random import generator_of
+
+    gen = generator_of(generator)
     huge = ~(rates <= _POISSON_NORMAL_FROM)
     if not huge.any():
-        return xp.asarray(rng.poisson(rates), dtype=xp.float64)
+        return _mtd.poisson(gen, rates).reshape(rates.shape)
     out = xp.empty(rates.shape)
-    out[~huge] = rng.poisson(rates[~huge])
+    out[~huge] = _mtd.poisson(gen, rates[~huge])
     big = rates[huge]
     with xp.errstate(invalid="ignore"):
-        approx = xp.rint(big + xp.sqrt(big) * rng.standard_normal(big.shape))
+        approx = xp.rint(big + xp.sqrt(big) * _gen(generator).standard_normal(big.shape))
     out[huge] = xp.where(xp.isinf(big), big, xp.maximum(approx, 0))
     return out
 
@@ -76,17 +80,14 @@ def poisson(input, generator=None):  # noqa: A002 - torch's keyword name
     return _result(draws.astype(input._data.dtype), (input,), "PoissonBackward0")
 
 
-def _binomial_draws(count, prob, generator):
-    """torch's sample_binomial case by case: no trials or prob <= 0 give 0, prob >= 1 gives
-    ``count``, NaN gives NaN; otherwise a draw with ``floor(count)`` trials."""
-    out = xp.full(count.shape, xp.nan)
-    zero = (count <= 0) | (prob <= 0)
-    full = ~zero & (prob >= 1)
-    drawn = ~zero & ~full & xp.isfinite(count) & (prob > 0) & (prob < 1)
-    out[zero] = 0
-    out[full] = count[full]
-    out[drawn] = _gen(generator).binomial(xp.floor(count[drawn]).astype(xp.int64), prob[drawn])
-    return out
+def _binomial_draws(count, prob, generator, single):
+    """torch's ``sample_binomial`` element by element on torch's stream (``_mt_discrete``):
+    no trials or prob <= 0 give 0, prob >= 1 gives ``count``, NaN gives NaN. ``single``:
+    the float32 kernel's arithmetic."""
+    from .._torch_random import generator_of
+
+    out = _mtd.binomial(generator_of(generator), count, prob, single)
+    return out.reshape(count.shape)
 
 
 def binomial(count, prob, generator=None):
@@ -101,8 +102,10 @@ def binomial(count, prob, generator=None):
     if prob.dtype != count.dtype:
         raise RuntimeError(f"Found dtype {dtype_title(prob.dtype)} but expected "
                            f"{dtype_title(count.dtype)}")
+    if count.dtype.name not in ("float32", "float64"):  # torch's kernel has no 16-bit types
+        raise NotImplementedError(f"\"binomial_cpu\" not implemented for '{dtype_title(count.dtype)}'")
     c, p = xp.broadcast_arrays(count._data.astype(xp.float64), prob._data.astype(xp.float64))
-    draws = _binomial_draws(c, p, generator)
+    draws = _binomial_draws(c, p, generator, count.dtype.name == "float32")
     return _result(draws.astype(count._data.dtype), (count, prob), _NOT_IMPLEMENTED, "binomial")
 
 

@@ -1,12 +1,12 @@
 """Sampling ops: poisson, binomial, bernoulli (function and method), Tensor.multinomial and the
 in-place samplers log_normal_, cauchy_, geometric_.
 
-These samplers draw from a NumPy generator over gradstep's mt19937 engine, not with torch's
-transforms (``bernoulli`` does: see tests/test_torch_random.py), so values are checked through their
-distribution (with N draws, a sample mean is within 6 standard errors of the true mean, a
-false failure once in ~1e9 runs; the seeds are fixed, so each run is the same anyway), their
-support, dtypes and shapes against torch's, reproducibility under ``gradstep.manual_seed``,
-and the graph and errors against torch's.
+These tests check the values through their distribution (with N draws, a sample mean is within
+6 standard errors of the true mean, a false failure once in ~1e9 runs; the seeds are fixed, so
+each run is the same anyway), their support, dtypes and shapes against torch's, reproducibility
+under ``gradstep.manual_seed``, and the graph and errors against torch's. That ``poisson`` and
+``binomial`` draw torch's very numbers is tested in test_sampling_torch_stream.py, ``bernoulli``
+and the in-place samplers in tests/test_torch_random.py.
 """
 
 import math
@@ -102,10 +102,14 @@ def test_binomial_edge_cases_match_torch():
 
 
 def test_binomial_meta_broadcast_and_graph():
-    for dt in ("float32", "float64", "float16"):
+    for dt in ("float32", "float64"):
         args = ([[10.0], [20.0]], [0.5, 0.2])
         ours = gradstep.binomial(*(gradstep.tensor(a, dtype=getattr(gradstep, dt)) for a in args))
         assert tuple(ours.shape) == (2, 2) and ours.dtype == getattr(gradstep, dt)
+    for dt, name in (("float16", "Half"), ("bfloat16", "BFloat16")):
+        _raises_like_torch(lambda L, dt=dt: L.binomial(L.tensor([10.0], dtype=getattr(L, dt)),
+                                                       L.tensor([0.5], dtype=getattr(L, dt))),
+                           NotImplementedError, f"\"binomial_cpu\" not implemented for '{name}'")
     count = gradstep.tensor([10.0, 20.0], requires_grad=True)
     y = gradstep.binomial(count, gradstep.tensor([0.5, 0.2]))
     t = torch.binomial(torch.tensor([10.0, 20.0], requires_grad=True), torch.tensor([0.5, 0.2]))
