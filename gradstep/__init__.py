@@ -525,6 +525,8 @@ del _m
 # as torch.ops.ns.name) and torch.overrides
 from . import distributions, func, library, overrides  # noqa: E402, F401
 
+vmap = func.vmap  # torch.vmap is torch.func.vmap
+
 # issue 17: torch.conv3d, torch.batch_norm(input, weight, ...), torch.pixel_shuffle, ...: the
 # nn.functional ops torch also exports, with ATen's signatures; never over a name defined above
 from ._torch_nn_functions import FUNCTIONS as _NN_FUNCTIONS  # noqa: E402

@@ -141,4 +141,4 @@ __all__ = [
 ]
 
 # need grad, defined above; profiler (torch.autograd.profiler) brings torch.profiler too
-from . import functional, graph, profiler  # noqa: E402
+from . import forward_ad, functional, graph, profiler  # noqa: E402

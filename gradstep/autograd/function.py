@@ -364,6 +364,11 @@ class FunctionCtx:
     def save_for_backward(self, *tensors):
         self._to_save = tensors
 
+    def save_for_forward(self, *tensors):
+        """Kept for a Function's ``jvp``, which gradstep never calls: forward AD
+        (``autograd.forward_ad``) differentiates through ``backward`` instead."""
+        self._to_save_forward = tensors
+
     def mark_non_differentiable(self, *tensors):
         self._non_diff = {id(t) for t in tensors}
 

@@ -3,7 +3,8 @@
 Everything is reverse mode: ``jvp`` and ``hvp`` use the double-backward trick (differentiate
 ``u -> J^T u`` with respect to ``u``), ``jacobian`` takes one backward per output element.
 ``vectorize=True`` is accepted and gives the same numbers (the rows are still one backward
-each); ``strategy="forward-mode"`` needs forward AD, which gradstep does not have.
+each); ``strategy="forward-mode"`` is checked as torch checks it and then computed in reverse
+mode too (the same Jacobian).
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ _STRICT_MSG = {
 }
 
 
+_JACOBIAN_INDEPENDENT = (
+    "While computing the hessian, found that the jacobian of the user-provided function with "
+    "respect to input {i} is independent of the input. This is not allowed in strict mode. You "
+    "should ensure that your function is twice differentiable and that the jacobian depends on "
+    "the inputs (this would be violated by a linear function for example).")
+
+
 def _fill_in_zeros(grads, refs, strict, create_graph, stage):
     res = []
     for i, g in enumerate(grads):
@@ -205,8 +213,12 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                              '"forward-mode" tends to be more performant. Otherwise, prefer '
                              'to use "reverse-mode".')
     if strategy == "forward-mode":
-        raise NotImplementedError("gradstep: jacobian(strategy='forward-mode') needs forward "
-                                  "AD, which gradstep does not have; use 'reverse-mode'")
+        _check_forward_mode(create_graph, strict, vectorize)
+        res = jacobian(func, inputs, vectorize=True)
+        if not isinstance(inputs, tuple):
+            return res
+        # torch's forward-mode path builds lists where reverse mode builds tuples
+        return [list(r) for r in res] if isinstance(res[0], tuple) else list(res)
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _prep(inputs, create_graph, need_graph=True)
@@ -214,6 +226,10 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                                               "outputs of the user-provided function",
                                               "jacobian")
         _check_outputs(outputs, strict)
+        if vectorize and strict:
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                               "`vectorized=True` are not supported together. Please either "
+                               "set `strict=False` or `vectorize=False`.")
         jac = []
         for i, out in enumerate(outputs):
             rows = [[] for _ in inputs]
@@ -243,6 +259,23 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     return _unpack(jac, (is_outputs_tuple, is_inputs_tuple))
 
 
+def _check_forward_mode(create_graph, strict, vectorize):
+    """torch's refusals for ``strategy='forward-mode'``; what it accepts is computed by
+    reverse mode (the same Jacobian; forward mode would only order the work differently)."""
+    if create_graph:
+        raise NotImplementedError("torch.autograd.functional.jacobian: `create_graph=True` and "
+                                  '`strategy="forward-mode"` are not supported together (yet). '
+                                  "Please either set `create_graph=False` or "
+                                  '`strategy="reverse-mode"`.')
+    if strict:
+        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                           '`strategy="forward-mode"` are not supported together (yet). Please '
+                           'either set `strict=False` or `strategy="reverse-mode"`.')
+    if not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian isonly implemented for `vectorize=True`.")
+
+
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
     """The Hessian of a scalar ``func``: ``H[i][j]`` of shape ``in_i.shape + in_j.shape``."""
@@ -266,13 +299,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         if strict:
             for i, j in enumerate(jac):
                 if not j.requires_grad:
-                    raise RuntimeError(
-                        "While computing the hessian, found that the jacobian of the "
-                        f"user-provided function with respect to input {i} is independent of "
-                        "the input. This is not allowed in strict mode. You should ensure that "
-                        "your function is twice differentiable and that the jacobian depends "
-                        "on the inputs (this would be violated by a linear function for "
-                        "example).")
+                    raise RuntimeError(_JACOBIAN_INDEPENDENT.format(i=i))
         return jac
 
     res = jacobian(jac_func, inputs, create_graph=create_graph, strict=strict,
@@ -302,10 +329,12 @@ def _second_order(name, func, inputs, v, create_graph, strict, trick):
         jac = _autograd_grad(outputs, inputs, create_graph=True)
         if strict:
             for i, j in enumerate(jac):
-                if j is None or not j.requires_grad:
-                    raise RuntimeError(f"The jacobian of the user-provided function is "
+                if j is None:
+                    raise RuntimeError(f"The output of the user-provided function is "
                                        f"independent of input {i}. This is not allowed in "
                                        "strict mode.")
+                if not j.requires_grad:
+                    raise RuntimeError(_JACOBIAN_INDEPENDENT.format(i=i))
     with set_grad_enabled(True if create_graph else is_grad_enabled()):
         if not trick:  # vhp: v^T H = d(v . grad)/dx
             res = _autograd_grad(jac, inputs, v, create_graph=create_graph)

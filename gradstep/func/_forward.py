@@ -14,7 +14,7 @@ import functools
 from .. import _creation
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
-from ._transforms import _finish_outer, _flatten, _stand_in_ids, _track, jacrev
+from ._transforms import _finish_aux, _finish_outer, _flatten, _stand_in_ids, _track, jacrev
 
 
 def _check_pytree_match(primals, tangents):
@@ -70,7 +70,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     tans = [_creation.zeros_like(o) if t is None else t
             for o, t in zip(out_leaves, finished[len(out_leaves):])]
     result = (out_rebuild(outs), out_rebuild(tans))
-    return (*result, aux) if has_aux else result
+    return (*result, _finish_aux(aux, stand_ins)) if has_aux else result
 
 
 def linearize(func, *primals):

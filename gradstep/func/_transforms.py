@@ -1,4 +1,4 @@
-"""``grad``, ``grad_and_value``, ``vjp``, ``jacrev`` and a loop-based ``vmap``."""
+"""``grad``, ``grad_and_value``, ``vjp`` and ``jacrev``."""
 
 from __future__ import annotations
 
@@ -85,6 +85,18 @@ def _finish_outer(tensors, stand_ins):
             for t in tensors]
 
 
+def _finish_aux(aux, stand_ins):
+    """``has_aux``'s second output as the caller sees it: tensors only (torch refuses other
+    leaves), each detached unless it depends on something outside (``_finish_outer``)."""
+    from ._pytree import tree_flatten, tree_unflatten
+
+    leaves, spec = tree_flatten(aux)
+    for x in leaves:
+        if not isinstance(x, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+    return tree_unflatten(_finish_outer(leaves, stand_ins), spec)
+
+
 def _zeros_if_none(grads, refs):
     return [_creation.zeros_like(r) if g is None else g for g, r in zip(grads, refs)]
 
@@ -137,6 +149,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 grads = [None] * len(inputs)
         stand_ins = _stand_in_ids(inputs)
         grads = _finish_outer(_zeros_if_none(grads, inputs) + [out], stand_ins)
+        if has_aux:
+            aux = _finish_aux(aux, stand_ins)
         value = grads.pop()
         results, i = [], 0
         for tracked, rebuild in trees:
@@ -199,7 +213,7 @@ def vjp(func, *primals, has_aux=False):
         return tuple(rebuild(grads))
 
     result = out_rebuild(_finish_outer(out_leaves, stand_ins))
-    return (result, vjp_fn, aux) if has_aux else (result, vjp_fn)
+    return (result, vjp_fn, _finish_aux(aux, stand_ins)) if has_aux else (result, vjp_fn)
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
@@ -243,57 +257,5 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
             per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
         jac = out_rebuild(per_out)
         return (jac, res[2]) if has_aux else jac
-
-    return wrapper
-
-
-# ---------------------------------------------------------------- vmap
-def _move(x, src, dst):
-    return x.movedim(src, dst) if src != dst else x
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    """Map ``func`` over dimension ``in_dims`` of its inputs (None: not mapped), stacking the
-    results along ``out_dims``. Runs ``func`` once per entry."""
-    if randomness not in ("error", "different", "same"):
-        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
-                           f"'same'. Got {randomness}")
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
-        if len(dims) != len(args):
-            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
-                             f"compatible with the structure of `inputs`. in_dims has "
-                             f"{len(dims)} elements but inputs has {len(args)} elements.")
-        sizes = set()
-        flat = []
-        for a, d in zip(args, dims):
-            leaves, rebuild = _flatten(a)
-            if d is not None:
-                for x in leaves:
-                    sizes.add(x.shape[d])
-            flat.append((leaves, rebuild, d))
-        if not sizes:
-            raise ValueError("vmap(f, in_dims=..., ...)(<inputs>): at least one input must be "
-                             "mapped over (got in_dims that are all None)")
-        if len(sizes) > 1:
-            raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
-                             f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
-        n = sizes.pop()
-        results = []
-        for b in range(n):
-            call = [rebuild([x.select(d, b) for x in leaves]) if d is not None else
-                    rebuild(leaves) for leaves, rebuild, d in flat]
-            results.append(func(*call, **kwargs))
-        first_leaves, rebuild_out = _flatten(results[0])
-        odims = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(
-            first_leaves)
-        stacked = []
-        for i, od in enumerate(odims):
-            col = [_flatten(r)[0][i] for r in results]
-            col = [c if isinstance(c, Tensor) else _creation.tensor(c) for c in col]
-            stacked.append(stack(col, dim=od) if od is not None else col[0])
-        return rebuild_out(stacked)
 
     return wrapper

@@ -124,3 +124,53 @@ def test_unused_input_zero_or_strict_error():
         F.vjp(lambda x: x * 2, gx, gradstep.ones(4, dtype=gradstep.float64))
     with pytest.raises(TypeError, match="must be either a Tensor or a tuple of Tensors"):
         F.jacobian(lambda x: x, [gx])
+
+
+def _fwd_cmp(ours, theirs, dtype):
+    """Like ``_cmp``, but torch's forward-mode path returns lists where reverse mode returns
+    tuples: the container types must match too."""
+    if isinstance(theirs, (tuple, list)):
+        assert type(ours) is type(theirs) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _fwd_cmp(a, b, dtype)
+        return
+    assert_close(ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("tuple_inputs", [True, False])
+def test_forward_mode_jacobian_and_hessian_match_torch(dtype, tuple_inputs):
+    fn = f_multi if tuple_inputs else f_single
+    shapes = [(2, 3), (3, 2)] if tuple_inputs else [(2, 3)]
+    ours, theirs = _both("jacobian", fn, dtype, shapes, tuple_inputs=tuple_inputs,
+                         vectorize=True, strategy="forward-mode")
+    _fwd_cmp(ours, theirs, dtype)
+    ours, theirs = _both("hessian", f_scalar, dtype, [(2, 3), (3, 2)], vectorize=True,
+                         outer_jacobian_strategy="forward-mode")
+    _fwd_cmp(ours, theirs, dtype)
+
+
+def _refusals():
+    x = "L.ones(3)"
+    return {
+        "fwd_not_vectorized": f"F.jacobian(lambda a: a * 2, {x}, strategy='forward-mode')",
+        "fwd_strict": f"F.jacobian(lambda a: a * 2, {x}, vectorize=True, strict=True, "
+                      "strategy='forward-mode')",
+        "fwd_create_graph": f"F.jacobian(lambda a: a * 2, {x}, vectorize=True, create_graph=True,"
+                            " strategy='forward-mode')",
+        "hessian_fwd_not_vectorized": f"F.hessian(lambda a: (a ** 3).sum(), {x}, "
+                                      "outer_jacobian_strategy='forward-mode')",
+        "strict_and_vectorize": f"F.jacobian(lambda a: a * a, {x}, vectorize=True, strict=True)",
+        "hvp_strict_linear": f"F.hvp(lambda a: a.sum() * 2, {x}, L.ones(3), strict=True)",
+        "vhp_strict_linear": f"F.vhp(lambda a: a.sum() * 2, {x}, L.ones(3), strict=True)",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_refusals()))
+def test_refusals_like_torch(name):
+    code = _refusals()[name]
+    with pytest.raises(Exception) as theirs:
+        eval(code, {"F": torch.autograd.functional, "L": torch})
+    with pytest.raises(type(theirs.value)) as ours:
+        eval(code, {"F": gradstep.autograd.functional, "L": gradstep})
+    assert str(ours.value) == str(theirs.value)

@@ -199,3 +199,62 @@ def test_transform_results_need_no_grad_when_nothing_outside_does(lib):
     h = lib.func.hessian(lambda v: (v ** 3 * w).sum())(x)
     out, tangent = lib.func.jvp(lambda v: v.exp() * w, (x,), (lib.ones(2),))
     assert not any(t.requires_grad for t in (g, h, out, tangent))
+
+
+def _aux_results(lib):
+    x = lib.tensor([0.5, -1.0, 2.0])
+    w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    F = lib.func
+    return {
+        "grad": F.grad(lambda a: ((a * w).sum(), {"y": a.sin()}), has_aux=True)(x)[1]["y"],
+        "vjp": F.vjp(lambda a: (a.sin(), a.cos()), x, has_aux=True)[2],
+        "vjp_outside": F.vjp(lambda a: (a.sin(), a * w), x, has_aux=True)[2],
+        "jacrev": F.jacrev(lambda a: (a.sin(), a.exp()), has_aux=True)(x)[1],
+        "jacfwd": F.jacfwd(lambda a: (a.sin(), a.exp()), has_aux=True)(x)[1],
+        "jvp": F.jvp(lambda a: (a.exp(), [a.cos()]), (x,), (lib.ones(3),), has_aux=True)[2][0],
+    }
+
+
+def test_aux_outputs_are_detached_unless_they_need_the_caller_graph_like_torch():
+    ours, theirs = _aux_results(gradstep), _aux_results(torch)
+    for k in theirs:
+        assert ours[k].requires_grad == theirs[k].requires_grad, k
+        assert_close(ours[k], theirs[k], "float32")
+
+
+@pytest.mark.parametrize("transform", ["grad", "vjp", "jacrev", "jvp"])
+def test_non_tensor_aux_is_refused_like_torch(transform):
+    def call(lib):
+        x, F = lib.ones(3), lib.func
+        f = lambda a: (a.sin().sum(), 3)  # noqa: E731
+        if transform == "vjp":
+            return F.vjp(f, x, has_aux=True)
+        if transform == "jvp":
+            return F.jvp(f, (x,), (x,), has_aux=True)
+        return getattr(F, transform)(f, has_aux=True)(x)
+
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(gradstep)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_per_sample_gradients_with_buffers_like_torch_tutorial():
+    def run(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(4, 6), lib.nn.BatchNorm1d(6).eval(),
+                                lib.nn.Linear(6, 3)).double()
+        params = {k: v.detach() for k, v in net.named_parameters()}
+        buffers = {k: v.detach() for k, v in net.named_buffers()}
+
+        def loss(p, b, x, y):
+            out = lib.func.functional_call(net, (p, b), (x.unsqueeze(0),))
+            return lib.nn.functional.cross_entropy(out, y.unsqueeze(0))
+
+        x = lib.tensor(_rand("float64", 5, 4))
+        y = lib.tensor([0, 2, 1, 1, 0])
+        return lib.vmap(lib.func.grad(loss), in_dims=(None, None, 0, 0))(params, buffers, x, y)
+
+    ours, theirs = run(gradstep), run(torch)
+    _cmp(ours, theirs, "float64")
