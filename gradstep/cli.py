@@ -173,7 +173,12 @@ def _train(args):
     cfg.out = out
     progress = True if args.progress else False if args.no_progress else None  # None: on a terminal
     if getattr(args, "xray", None):
-        from .viz.xray import XRay
+        from .training.config import UsageError
+        from .viz.xray import XRay, page_path_problem
+
+        problem = page_path_problem(args.xray)
+        if problem:
+            raise UsageError(problem)
 
         with XRay() as xray:
             run(cfg, out, resume=resume, printer=_print_now, progress=progress)

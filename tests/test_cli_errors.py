@@ -81,6 +81,13 @@ def _train(data, *args):
      "OneCycleLR's 1 total steps are fewer than the run's 2 (1 epochs x 2 optimizer steps)"),
     (["--scheduler", "ReduceLROnPlateau", "--sched-arg", "mode=maxx"], "ReduceLROnPlateau: mode maxx is unknown"),
     (["--config", "/"], "config file '/' is not a file"),
+    (["--lr", "nan"], "--lr must be a finite number, got nan"),
+    (["--lr", "inf"], "--lr must be a finite number, got inf"),
+    (["--weight-decay", "nan"], "--weight-decay must be a finite number, got nan"),
+    (["--optimizer", "Adam", "--betas", "0.9", "nan"], "--betas must be a finite number, got nan"),
+    (["--xray", "/nonexistent-folder/x.html"],
+     "cannot write the x-ray page '/nonexistent-folder/x.html': folder '/nonexistent-folder' does not exist"),
+    (["--xray", "/"], "cannot write the x-ray page to '/': it is a folder"),
 ])
 def test_bad_flags(data, capsys, args, needle):
     assert needle in _error(capsys, _train(data, *args))
@@ -259,3 +266,11 @@ def test_help_documents_resuming(capsys):
     assert "--resume RUN_DIR continues the run with its own settings" in out
     assert "(CosineAnnealingLR at T_max, OneCycleLR at total_steps, PolynomialLR at total_iters)" in out
     assert "--progress" in out and "LambdaLR" in out
+
+
+def test_xray_page_that_cannot_be_written_is_refused_before_the_run(capsys, tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("raise SystemExit('the script must not run')\n")
+    err = _error(capsys, ["xray", "--out", tmp_path / "missing" / "x.html", script])
+    assert f"cannot write the x-ray page '{tmp_path / 'missing' / 'x.html'}'" in err
+    assert not (tmp_path / "missing").exists()

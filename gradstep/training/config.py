@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import os
 
 try:
@@ -76,7 +77,18 @@ class TrainConfig:
             raise UsageError(f"--seed must be between -2**63 and 2**63 - 2, got {self.seed}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
             raise UsageError(f"--clip-grad-norm must be a positive number, got {self.clip_grad_norm}")
+        self._check_finite()
         return self
+
+    def _check_finite(self):
+        """A NaN or infinite hyperparameter would train to NaN without a word: refuse it here
+        (the optimizers' own checks let NaN through, as torch's do)."""
+        values = [(name, getattr(self, name)) for name in ("lr", "momentum", "weight_decay", "eps", "alpha")]
+        values += [(f"betas[{i}]", b) for i, b in enumerate(self.betas or ())]
+        for name, value in values:
+            if value is not None and not math.isfinite(value):
+                flag = "--betas" if name.startswith("betas") else f"--{name.replace('_', '-')}"
+                raise UsageError(f"{flag} must be a finite number, got {value}")
 
 
 _TYPES = {"str": ((str,), "a string"), "float": ((int, float), "a number"), "int": ((int,), "an integer"),

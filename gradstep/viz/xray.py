@@ -329,6 +329,27 @@ def _find_model(params):
 USAGE = "usage: gradstep xray [--out FILE] [--every N] SCRIPT [ARGS...]"
 
 
+def page_path_problem(path):
+    """Why the x-ray page cannot be written at ``path`` (checked before the run, which may be
+    long, rather than when the page is written at its end), or None."""
+    import os
+
+    if os.path.isdir(path):
+        return f"cannot write the x-ray page to '{path}': it is a folder; give a file name"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"cannot write the x-ray page '{path}': folder '{folder}' does not exist"
+    existed = os.path.exists(path)
+    try:  # the one sure test (permissions, read-only or special file systems): open it
+        with open(path, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            os.remove(path)
+    except OSError as e:
+        return f"cannot write the x-ray page '{path}': {e.strerror or e}"
+    return None
+
+
 def xray_script(argv):
     """``gradstep xray [--out FILE] [--every N] SCRIPT [ARGS...]``: run a torch script, x-rayed.
 
@@ -372,6 +393,10 @@ def xray_script(argv):
                 return 2
     if not argv:
         print(f"gradstep xray: error: no script given; {USAGE}", file=sys.stderr)
+        return 2
+    problem = page_path_problem(out)
+    if problem:
+        print(f"gradstep xray: error: {problem}", file=sys.stderr)
         return 2
     xray = XRay(every=every).start()
     status = 1
