@@ -24,6 +24,8 @@ class finfo:  # noqa: N801 - torch's name
 
     def __init__(self, type=None):  # noqa: A002
         dt = _dtype(type, True)
+        if isinstance(dt, B.dtype) and dt.is_complex:
+            dt = B.to_real(dt)  # torch: complex64 has its float32 parts' limits
         if not isinstance(dt, B.dtype) or not dt.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use "
                             "torch.iinfo to handle 'torch.finfo'")
@@ -52,7 +54,7 @@ class iinfo:  # noqa: N801 - torch's name
     """bits, max, min, dtype (a string)."""
 
     def __init__(self, type):  # noqa: A002
-        if not isinstance(type, B.dtype) or type.is_floating_point:
+        if not isinstance(type, B.dtype) or type.is_floating_point or type.is_complex:
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
                             "handle 'torch.iinfo'")
         info = B.xp.iinfo(B.xp.uint8 if type.name == "bool" else type.np)

@@ -18,6 +18,7 @@ import warnings
 
 from .. import random as _random
 from .._tensor import Tensor
+from ..amp import autocast_mode as _amp
 from ..autograd import backward as _backward
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
@@ -67,6 +68,7 @@ class CheckpointFunction(Function):
         ctx.preserve_rng_state = preserve_rng_state
         if preserve_rng_state:
             ctx.rng_state = _random.get_rng_state()
+        ctx.autocast_kwargs = _cpu_autocast_kwargs()
         ctx.inputs = list(args)
         ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.save_for_backward(*(args[i] for i in ctx.tensor_indices))
@@ -82,7 +84,9 @@ class CheckpointFunction(Function):
         try:
             if ctx.preserve_rng_state:
                 _random.set_rng_state(ctx.rng_state)
-            with enable_grad():
+            # recompute under the forward's autocast state, as torch does: a backward run
+            # outside the autocast region must rebuild the same bfloat16 graph
+            with enable_grad(), _amp.autocast("cpu", **ctx.autocast_kwargs):
                 outputs = ctx.run_function(*detached)
         finally:
             if current is not None:
@@ -96,6 +100,11 @@ class CheckpointFunction(Function):
                                "necessary")
         _backward([o for o, _ in pairs], [g for _, g in pairs])
         return (None, None) + tuple(x.grad if isinstance(x, Tensor) else None for x in detached)
+
+
+def _cpu_autocast_kwargs():
+    return {"enabled": _amp.is_autocast_enabled("cpu"), "dtype": _amp.get_autocast_dtype("cpu"),
+            "cache_enabled": _amp.is_autocast_cache_enabled()}
 
 
 def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,

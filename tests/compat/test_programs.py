@@ -134,6 +134,40 @@ CASES = [
     # VQ-VAE (straight-through, EMA codebook by index_add_), PixelCNN masked conv sampled with
     # multinomial, coupling flow with slogdet under a MultivariateNormal, from the seed alone
     Case("generative_vq_flow.py"),
+    # round 10, current architectures. LLaMA: hand RMSNorm, polar/view_as_complex rotary
+    # embeddings, GQA through SDPA(is_causal), SwiGLU, tied weights, warmup-cosine LambdaLR,
+    # KV-cache greedy and top-p (multinomial) generation; measured 8e-7. Under bfloat16
+    # autocast the budget is the one-bf16-ulp flip above: measured 1.4e-3
+    Case("llama_decoder.py"),
+    Case("llama_decoder.py", ("--dtype", "bfloat16"), rtol=4e-3),
+    # DDPM UNet: GroupNorm/SiLU ResNet blocks, linear attention by einsum, nn.Upsample or
+    # ConvTranspose2d, schedule buffers read by gather and fancy indexing, torch.randint
+    # timesteps and randn_like noise from the seed, _foreach EMA, an inference_mode sampling
+    # loop; the sample mean sums +-1 values (a cancellation): measured 1.2e-5
+    Case("ddpm_unet.py"),
+    Case("ddpm_unet.py", ("--transposed-up", "--schedule", "linear", "--loss", "huber")),
+    # MoE routers: Mixtral (topk, one_hot, torch.where, index_add_, bincount), Switch top-1
+    # with capacity (cumsum slots, einsum dispatch), DeepSeekMoE (scatter_add_ aux loss through
+    # an autograd.Function, argsort/bincount/scatter_reduce_ inference); counts print exactly
+    Case("moe_router.py", ("--router", "mixtral")),
+    Case("moe_router.py", ("--router", "switch")),
+    Case("moe_router.py", ("--router", "deepseek")),
+    # Mamba selective scan (depthwise causal Conv1d, softplus, einsum loop), Mamba-2 SSD
+    # (segsum cumsum/-inf masks, 4-operand einsums), S4D (complex parameters through
+    # view_as_real, rfft/irfft convolution, _optim param groups), locuslab TCN (old weight_norm)
+    Case("ssm_tcn.py", ("--model", "mamba")),
+    Case("ssm_tcn.py", ("--model", "mamba2")),
+    Case("ssm_tcn.py", ("--model", "s4d")),
+    Case("ssm_tcn.py", ("--model", "tcn")),
+    # DeepSpeech2-style Conv + packed BiGRU + CTC loss with greedy decode, and the tutorial
+    # BiLSTM-CRF (logsumexp forward algorithm, gather gold score, Viterbi back-pointers)
+    Case("speech_tagging.py", ("--task", "ctc")),
+    Case("speech_tagging.py", ("--task", "crf")),
+    # torch.utils.checkpoint (both modes), weight_norm/spectral_norm/orthogonal parametrizations
+    # (every orthogonal map), and a GCN over index_add_ and torch.sparse.mm
+    Case("ckpt_param_gnn.py", ("--task", "ckpt")),
+    Case("ckpt_param_gnn.py", ("--task", "ckpt", "--reentrant", "--orth-map", "householder")),
+    Case("ckpt_param_gnn.py", ("--task", "gnn")),
 ]
 
 

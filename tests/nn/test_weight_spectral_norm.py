@@ -148,3 +148,29 @@ def test_orthogonal_matches_torch(dtype, shape, orth_map):
     gram = W.T @ W if shape[0] >= shape[1] else W @ W.T
     np.testing.assert_allclose(gram, np.eye(small), atol=1e-5 if dtype == "float32" else 1e-12)
     _run_both(gm, tm, dtype, (2, shape[1]), scale=10)  # the weight's ~10 ulps carry through
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)])
+def test_orthogonal_householder_without_trivialization_matches_torch(dtype, shape):
+    """use_trivialization=False stores the weight's compact QR (geqrf) with R's diagonal
+    replaced by its signs; gradstep used to keep the raw weight there, whose diagonal
+    truncates to 0 in the forward: an all-zero weight. The QR is a few reflections of a small
+    matrix: ~10 ulps (scale=10), carried through the forward and the gradients."""
+    def make(L):
+        L.manual_seed(0)
+        m = L.nn.Linear(shape[1], shape[0]).to(getattr(L, dtype))
+        return L.nn.utils.parametrizations.orthogonal(m, orthogonal_map="householder",
+                                                      use_trivialization=False)
+
+    tm, gm = make(torch), make(gradstep)
+    assert sorted(gm.state_dict()) == sorted(tm.state_dict())  # no base buffer
+    assert_close(gm.parametrizations.weight.original, tm.parametrizations.weight.original,
+                 dtype, scale=10)
+    assert_close(gm.weight, tm.weight, dtype, scale=10)
+    _load(gm, tm)
+    _run_both(gm, tm, dtype, (2, shape[1]), scale=10)
+    with pytest.raises(NotImplementedError, match="matrix exponential"):
+        lin = gradstep.nn.Linear(3, 3)
+        gu.parametrizations.orthogonal(lin, orthogonal_map="cayley", use_trivialization=False)
+        lin.weight = gradstep.eye(3)

@@ -184,6 +184,20 @@ def test_finfo_iinfo():
         gradstep.iinfo(gradstep.float32)
 
 
+@pytest.mark.parametrize("name", ["complex64", "complex128"])
+def test_finfo_of_a_complex_dtype_is_its_parts(name):
+    """torch.finfo(complex64) describes float32 (parametrizations.orthogonal's unitary check
+    reads its eps); iinfo refuses a complex dtype with the integer-type TypeError."""
+    ours, theirs = gradstep.finfo(getattr(gradstep, name)), torch.finfo(getattr(torch, name))
+    assert repr(ours) == repr(theirs)
+    assert (ours.bits, ours.eps, ours.dtype) == (theirs.bits, theirs.eps, theirs.dtype)
+    with pytest.raises(TypeError) as t_err:
+        torch.iinfo(getattr(torch, name))
+    with pytest.raises(TypeError) as g_err:
+        gradstep.iinfo(getattr(gradstep, name))
+    assert str(g_err.value) == str(t_err.value)
+
+
 def test_unravel_index_nonzero_static():
     check(lambda lib: lib.unravel_index(lib.tensor([5, 7, -1, 8]), (2, 4)), [], grad=False)
     check(lambda lib: lib.unravel_index(lib.tensor(3), (2, 2)), [], grad=False)

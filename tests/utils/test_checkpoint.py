@@ -147,3 +147,24 @@ def test_non_reentrant_nested_outputs_carry_gradients_like_torch():
         results.append([h.grad.numpy().copy()] + [p.grad.numpy().copy() for p in m.parameters()])
     for theirs, ours in zip(*results):
         assert_close(gradstep.tensor(ours), torch.tensor(theirs), "float64")
+
+
+@pytest.mark.parametrize("use_reentrant", [True, False])
+def test_backward_outside_autocast_recomputes_in_the_forwards_bfloat16(use_reentrant):
+    """The forward ran under CPU autocast, the backward runs after the region closed: the
+    recompute must cast to bfloat16 again (torch saves and restores the autocast state), or
+    the gradients come from a float32 graph that never ran. Both round the same float32
+    values to bfloat16 before each matmul, so they agree to float32 accumulation (1e-5)."""
+    tm, gm = _pair("float32")
+    x = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
+    gx, tx = gradstep.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with gradstep.autocast("cpu", dtype=gradstep.bfloat16):
+        gy = gcp.checkpoint(gm, gx, use_reentrant=use_reentrant)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ty = tcp.checkpoint(tm, tx, use_reentrant=use_reentrant)
+    assert gy.dtype == gradstep.bfloat16 and ty.dtype == torch.bfloat16
+    gy.float().sum().backward()
+    ty.float().sum().backward()
+    assert_close(gx.grad, tx.grad, "float32")
+    for g, t in zip(gm.parameters(), tm.parameters()):
+        assert_close(g.grad, t.grad, "float32")

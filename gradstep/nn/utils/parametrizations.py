@@ -10,6 +10,7 @@ from ... import _creation, linalg
 from ..._finfo import finfo
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...linalg._householder import geqrf as linalg_geqrf
 from ...ops.shape import cat
 from .. import functional as F
 from ..modules.module import Module
@@ -89,9 +90,7 @@ class _Orthogonal(Module):
                 Q = Q.mT
                 n, k = k, n
             if "base" not in self._buffers:
-                raise NotImplementedError(
-                    "gradstep: assigning to an orthogonal parametrization with "
-                    "use_trivialization=False needs geqrf, which gradstep does not have")
+                return self._householder_inverse(Q, transpose)
             if n == k:
                 Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
             else:
@@ -101,6 +100,21 @@ class _Orthogonal(Module):
             neg_id = _creation.zeros_like(Q_init)
             neg_id.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
             return neg_id
+
+    def _householder_inverse(self, Q, transpose):
+        """Without a base point, the stored tensor is Q's compact QR (geqrf) with R's diagonal
+        replaced by its signs, the Householder forward's input. Assigning to the matrix_exp or
+        Cayley maps has no such inverse (torch raises the same)."""
+        if self.orthogonal_map != _OrthMaps.householder:
+            raise NotImplementedError(
+                "It is not possible to assign to the matrix exponential "
+                "or the Cayley parametrizations when use_trivialization=False.")
+        A, tau = linalg_geqrf(Q)
+        diag = A.diagonal(dim1=-2, dim2=-1)
+        diag.sign_()
+        # LAPACK leaves tau exactly 0 where it skips a reflection: that column keeps its sign
+        diag.mul_(1.0 - 2.0 * (tau == 0.0).to(diag.dtype))
+        return A.mT if transpose else A
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
