@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import _compat_pickle
 import argparse
 import itertools
 import pickletools
@@ -25,8 +26,21 @@ _PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"}
 _GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
 
 
+def resolve(module, name):
+    """``(module, name)`` as Python 3 names it: protocol 2 pickles written by Python 3 name some
+    builtins the Python 2 way (``range`` is ``__builtin__.xrange``, ``str`` ``__builtin__.unicode``),
+    which pickle and torch's loader map back (``_compat_pickle``); then gradstep's own renames."""
+    mapped = _compat_pickle.NAME_MAPPING.get((module, name))
+    if mapped is not None:
+        module, name = mapped
+    else:
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+    return RENAMED.get(module, module), name
+
+
 def full_name(module, name):
-    return f"{RENAMED.get(module, module)}.{name}"
+    module, name = resolve(module, name)
+    return f"{module}.{name}"
 
 
 def text_arg(arg):

@@ -83,12 +83,13 @@ _UNSUPPORTED = {
        for s in ("QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4")},
     "torch._utils._rebuild_tensor_v3": "a tensor of a dtype that torch stores untyped (uint16/32/64, float8, "
                                        "complex32), which gradstep lacks",
-    "torch.storage.UntypedStorage": "an untyped storage (of a dtype gradstep lacks)",
     "torch._utils._rebuild_qtensor": "a quantized tensor, which gradstep does not support",
     "torch._utils._rebuild_nested_tensor": "a nested tensor, which gradstep does not support",
     "torch._utils._rebuild_meta_tensor_no_storage": "a meta tensor, which gradstep does not support",
     "torch._utils._rebuild_wrapper_subclass": "a tensor subclass, which gradstep does not support",
 }
+# the untyped storage torch.save writes for t.untyped_storage() (and under _rebuild_tensor_v3, refused by name)
+_UNTYPED = ("torch.storage.UntypedStorage", "torch.UntypedStorage")
 _CHUNK = 1 << 20
 # bytes of Python objects a rebuilt tensor takes beyond the 200 every call is charged (a Tensor and its
 # NumPy view of the storage take ~350 on CPython 3.11, NumPy 2): a pickle can rebuild tensors from one
@@ -264,11 +265,24 @@ class _Archive:
 
 # ---------------------------------------------------------------- storages and tensors
 class _Storage(Internal):
-    __slots__ = ("key", "dtype", "array", "views")
+    __slots__ = ("key", "dtype", "array", "views", "public")
 
     def __init__(self, key, dtype, array):
         self.key, self.dtype, self.array = key, dtype, array
         self.views = 0  # tensors rebuilt on it, for the memory bound's message
+        self.public = None
+
+    def as_data(self, u):
+        """The storage as loaded data (``torch.save(t.storage())``): a ``TypedStorage`` sharing the memory
+        of the tensors rebuilt on it, the same object each time, as torch loads it (an untyped storage
+        loads as a ``TypedStorage`` of uint8, as in torch)."""
+        if self.public is None:
+            from ._storage import TypedStorage, UntypedStorage
+
+            u.charge(_TENSOR_COST)
+            raw = UntypedStorage._wrap(self.array.view(np.uint8))
+            self.public = TypedStorage(wrap_storage=raw, dtype=self.dtype, _internal=True)
+        return self.public
 
 
 def _check_view(storage, offset, size, stride, what):
@@ -483,6 +497,8 @@ def _torch_globals():
     for storage, name in _STORAGE_DTYPES.items():
         if name in B._BY_NAME:
             g[f"torch.{storage}"] = None
+    for name in _UNTYPED:
+        g[name] = None
     for name in list(B._BY_NAME) + list(_DTYPE_ALIASES):
         g[f"torch.{name}"] = Value(_dtype_named(name))
     for name, what in _UNSUPPORTED.items():
@@ -504,9 +520,10 @@ class _Loader:
                 or pid[0] not in ("storage", b"storage"):
             raise UnsafeCheckpointError(f"unsupported persistent id {describe(pid)}; only storages are allowed")
         _, stype, key, location, numel = pid
-        if not isinstance(stype, Token) or stype.name[len("torch."):] not in _STORAGE_DTYPES:
+        if not isinstance(stype, Token) or (stype.name[len("torch."):] not in _STORAGE_DTYPES
+                                            and stype.name not in _UNTYPED):
             raise UnsafeCheckpointError(f"storage of type {describe(stype)} is not supported")
-        dt = B._BY_NAME[_STORAGE_DTYPES[stype.name[len("torch."):]]]
+        dt = B._BY_NAME[_STORAGE_DTYPES.get(stype.name[len("torch."):], "uint8")]  # untyped: bytes
         if type(key) is not str or not key or len(key) > 64 or not key.isprintable() \
                 or "/" in key or "\\" in key or key in (".", ".."):
             raise CheckpointError(f"storage key {brief(key)} is not a plain record name")
@@ -538,7 +555,7 @@ def unsafe_globals(data, name):
     archive = _Archive(data, name)
     try:
         found = globals_in(archive.pickle_bytes(), archive.size)
-    except (ValueError, UnicodeError, struct.error, OverflowError) as e:
+    except (ValueError, UnicodeError, struct.error, OverflowError, Warning) as e:  # Warning: see RestrictedUnpickler.load
         raise CheckpointError(f"{name}: malformed pickle in data.pkl ({type(e).__name__}: "
                               f"{printable(str(e), 300)})") from None
     allowed = set(BUILTIN_GLOBALS) | set(_torch_globals()) | set(_user_allowed())

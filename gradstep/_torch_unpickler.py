@@ -53,9 +53,9 @@ from ._pickle_globals import (
     check_int,
     describe,
 )
-from ._pickle_scan import RENAMED as _RENAMED
 from ._pickle_scan import check_graph
 from ._pickle_scan import globals_in as _scan_globals
+from ._pickle_scan import resolve as _resolve
 from ._safe_globals import (  # noqa: F401 - re-exported: the loader's public API lives here
     _user_allowed,
     add_safe_globals,
@@ -233,13 +233,23 @@ class RestrictedUnpickler:
         """``x`` as an item of returned data: no internal objects."""
         x = self.value(x)
         if isinstance(x, Internal) or id(x) in self._internal:
+            if type(x) is Token and x.user is not None:
+                return x.user  # a class or function the user approved is data itself, as in torch
+            if hasattr(x, "as_data"):  # a storage saved as such
+                return x.as_data(self)
             raise UnsafeCheckpointError(f"{describe(x)} cannot be part of the loaded data")
         return x
 
     def target(self, types, what):
-        obj = self.stack[-1] if self.stack else None
+        if not self.stack:
+            raise CheckpointError("the pickle stack is empty")
+        obj = self.stack[-1]
         entry = self._fresh.get(id(obj))
-        if type(obj) not in types or entry is None or entry[0] is not obj:
+        fresh = entry is not None and entry[0] is obj
+        if fresh and type(obj) not in types:  # SETITEMS on a list, APPENDS on a dict: malformed, not unsafe
+            raise CheckpointError(f"{self.op} on {describe(obj)}: it may only {what} "
+                                  f"{' or '.join(t.__name__ for t in types)}")
+        if type(obj) not in types or not fresh:
             raise UnsafeCheckpointError(f"{self.op} on {describe(obj)} that this checkpoint did not create; "
                                         f"it may only {what} fresh containers")
         return obj
@@ -292,7 +302,9 @@ class RestrictedUnpickler:
             raise CheckpointError(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): out of memory "
                                   "building the pickle's objects") from None
         except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError, RuntimeError,
-                struct.error, RecursionError, AttributeError, EOFError) as e:
+                struct.error, RecursionError, AttributeError, EOFError, Warning) as e:
+            # Warning: a protocol 0 string with an invalid escape (S'\\c') makes pickletools (as pickle)
+            # warn; where warnings are errors (-W error) that warning is what a malformed file raises
             raise CheckpointError(
                 f"{self.name}: malformed pickle in data.pkl after byte {self.pos} ({self.op}): "
                 f"{type(e).__name__}: {_error_text(e)}") from None
@@ -466,7 +478,7 @@ class RestrictedUnpickler:
 
     def find(self, module, name):
         self.charge(100)
-        module = _RENAMED.get(module, module)
+        module, name = _resolve(module, name)
         full = f"{module}.{name}"
         if module in _BLOCKED_MODULES or module.split(".")[0] in _BLOCKED_MODULES or full in _BLOCKED_MODULES:
             raise UnsafeCheckpointError(f"refusing to load '{printable(full, 200)}': module "

@@ -280,6 +280,10 @@ def _text_args(encoding="utf-8", errors="strict"):
     return encoding, errors
 
 
+# how torch's legacy (non-zip) format starts: its magic number 0x1950a86a20f9469cfc6c, pickled (protocol 2)
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
+
+
 def _load_bytes(data, name, map_location, text=("utf-8", "strict")):
     if data.startswith(b"GRADSTEP"):
         from ._checkpoint_location import check_map_location
@@ -291,6 +295,11 @@ def _load_bytes(data, name, map_location, text=("utf-8", "strict")):
         from ._torch_format import load_torch_zip
 
         return load_torch_zip(data, name, map_location, *text)
+    if data.startswith(_LEGACY_MAGIC) or data[257:262] == b"ustar":
+        raise CheckpointError(
+            f"{name}: a legacy torch checkpoint (torch.save with _use_new_zipfile_serialization=False, or the tar "
+            "format of torch < 0.4); gradstep reads torch's zip format only. Convert it once with torch: "
+            "torch.save(torch.load(old, weights_only=True), new)")
     if data[:1] == b"\x80":
         raise UnsafeCheckpointError(
             f"{name}: a bare pickle (or a legacy torch file saved with _use_new_zipfile_serialization=False); "

@@ -271,12 +271,13 @@ def test_counter_values_load_as_torch_loads_them():
             assert type(back) is type(want) is collections.Counter and back == want == c
 
 
-def test_a_counter_value_that_is_a_storage_is_refused():
-    # torch returns its storage object; gradstep has none to return (as for a storage anywhere in the data)
+def test_a_counter_value_that_is_a_storage_loads_as_torch_loads_it():
+    # torch returns its storage object; gradstep its TypedStorage (as for a storage anywhere in the data)
     pkl = Pk().glob("collections", "Counter").mark().op(b"}").val("a").storage().op(b"s").tuple().reduce().bytes()
-    assert type(_torch_load(torch_zip(pkl, float_records()), weights_only=True)["a"]).__name__.endswith("Storage")
-    with pytest.raises(CheckpointError, match="cannot be part of the loaded data"):
-        _gs_load(torch_zip(pkl, float_records()))
+    want = _torch_load(torch_zip(pkl, float_records()), weights_only=True)["a"]
+    back = _gs_load(torch_zip(pkl, float_records()))["a"]
+    assert type(back).__name__ == type(want).__name__ == "TypedStorage"
+    assert back.tolist() == want.tolist() == [0.0, 1.0, 2.0, 3.0] and back.dtype is gs.float32
 
 
 # ---------------------------------------------------------------- 7. many small views of one storage
