@@ -14,6 +14,7 @@ from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
@@ -32,6 +33,7 @@ from .lowrank_multivariate_normal import (
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
@@ -346,3 +348,65 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
     term22 = _batch_trace_XXT(gradstep.linalg.solve_triangular(
         qL_b, gradstep.diag_embed(pD.sqrt()).expand(batch + (n, n)), upper=False))
     return 0.5 * (term1 + term21 + term22 + term3 - n)
+
+
+# ContinuousBernoulli: its own pair and torch's cross pairs (KL(CB || Beta) and
+# KL(CB || Gamma) have no closed form; a p with mass outside [0, 1] gives inf)
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + gradstep.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - gradstep.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return (-p.entropy() - p.mean * q.logits - gradstep.log1p(-q.probs)
+            - q._cont_bern_log_norm())
+
+
+@register_kl(ContinuousBernoulli, Pareto)
+def _kl_continuous_bernoulli_infinity(p, q):
+    return _infinite_like(p.probs)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p, q):
+    return -p.entropy() - gradstep.log(q.rate) + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p, q):
+    t1 = -p.entropy()
+    t2 = (0.5 * (math.log(2.0 * math.pi) + gradstep.square(q.loc / q.scale))
+          + gradstep.log(q.scale))
+    t3 = ((p.variance + gradstep.square(p.mean) - 2.0 * q.loc * p.mean)
+          / (2.0 * gradstep.square(q.scale)))
+    return t1 + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    outside = (q.low >= p.support.lower_bound) | (q.high <= p.support.upper_bound)
+    return gradstep.where(outside, gradstep.ones_like(result) * math.inf, result)
+
+
+def _infinite_of(param):
+    def kl(p, q):
+        return _infinite_like(getattr(p, param))
+    return kl
+
+
+for _p, _param in ((Exponential, "rate"), (Gamma, "concentration"), (Gumbel, "loc"),
+                   (Laplace, "loc"), (Normal, "loc"), (Pareto, "scale")):
+    register_kl(_p, ContinuousBernoulli)(_infinite_of(_param))
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p, q):
+    result = (-p.entropy() - p.mean * q.logits - gradstep.log1p(-q.probs)
+              - q._cont_bern_log_norm())
+    outside = (p.high >= q.support.upper_bound) | (p.low <= q.support.lower_bound)
+    return gradstep.where(outside, gradstep.ones_like(result) * math.inf, result)

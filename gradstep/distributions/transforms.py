@@ -13,12 +13,13 @@ from . import constraints
 from .utils import _sum_rightmost, broadcast_all, lazy_property
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "ComposeTransform", "CumulativeDistributionTransform",
-    "ExpTransform",
-    "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
-    "SigmoidTransform", "SoftplusTransform", "SoftmaxTransform", "StickBreakingTransform",
-    "TanhTransform", "Transform", "identity_transform",
-]
+    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+    "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+    "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
+    "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftplusTransform",
+    "TanhTransform", "SoftmaxTransform", "StackTransform", "StickBreakingTransform",
+    "Transform", "identity_transform",
+]  # torch's order
 
 
 class Transform:
@@ -713,3 +714,8 @@ class CumulativeDistributionTransform(Transform):
         if self._cache_size == cache_size:
             return self
         return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+
+
+# defined in their own modules (which build on the classes above); torch has them here
+from ._cat_stack_transforms import CatTransform, StackTransform  # noqa: E402
+from ._matrix_transforms import CorrCholeskyTransform, PositiveDefiniteTransform  # noqa: E402
