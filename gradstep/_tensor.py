@@ -219,13 +219,16 @@ class Tensor:
     @property
     def data(self):
         t = Tensor._make(self._data)
-        # remember live aliases: the optimizers' flat-buffer path must not move this storage
-        # while one is kept (an alias shares the storage for good in torch)
+        self._remember_data_alias(t)
+        return t
+
+    def _remember_data_alias(self, t):
+        """Remember a live alias of this storage: the optimizers' flat-buffer path must not move
+        it while one is kept (an alias shares the storage for good in torch)."""
         aliases = self.__dict__.setdefault("_data_aliases", [])
         if len(aliases) >= 8:
             aliases[:] = [r for r in aliases if r() is not None]
         aliases.append(weakref.ref(t))
-        return t
 
     def _has_data_alias(self):
         """Whether a tensor returned by ``.data`` is still alive (see ``optim/_flat.py``)."""
@@ -233,7 +236,12 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = value._data if isinstance(value, Tensor) else xp.asarray(value)
+        if isinstance(value, Tensor):
+            self._data = value._data
+            # ``value`` now shares our storage for good (SAM's ``p.data = state[p]["old_p"]``)
+            self._remember_data_alias(value)
+        else:
+            self._data = xp.asarray(value)
 
     @property
     def retains_grad(self):

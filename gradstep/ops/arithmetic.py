@@ -152,6 +152,22 @@ class AddScalar(Node):
         return g
 
 
+@float32_compute  # float16/bfloat16: plus a float32 scalar in float32, rounded once
+class AddScalarLowp(AddScalar):
+    """``a + alpha * v`` for a float16/bfloat16 tensor and a Python number ``v``, as torch's
+    vectorized add kernel: ``v`` and ``alpha`` rounded to the tensor's dtype, their product
+    (exact in float32: 8- or 11-bit significands) added in float32 and rounded once."""
+
+
+def _lowp_scalar_alpha(a, b, alpha):
+    """The float32 ``s`` of ``AddScalarLowp`` for ``a + alpha * b`` with a float16/bfloat16
+    tensor ``a`` and a number ``b``; None for any other operands (a rare case: ``alpha != 1``)."""
+    if not _scalar_fast(a, b) or not is_lowp(a._data.dtype) or isinstance(alpha, bool):
+        return None
+    dt = a._data.dtype
+    return F32.type(_scalar(b, dt)) * F32.type(_scalar(alpha, dt))
+
+
 @float32_compute  # float16/bfloat16: times a float32 scalar in float32, rounded once (opmath)
 class MulScalar(Node):
     _name = "MulBackward0"
@@ -427,6 +443,9 @@ def add(a, b, alpha=1):
                 fused = _add_alpha_lowp(a, b, alpha, "AddBackward0")
             if fused is not None:
                 return fused
+            s = _lowp_scalar_alpha(a, b, alpha)
+            if s is not None:
+                return AddScalarLowp.apply(a, s=s)
             b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(b, a.dtype))
@@ -444,6 +463,9 @@ def sub(a, b, alpha=1):
                 fused = _add_alpha_lowp(a, b, -alpha, "SubBackward0")
             if fused is not None:
                 return fused
+            s = _lowp_scalar_alpha(a, b, -alpha)
+            if s is not None:
+                return AddScalarLowp.apply(a, s=s, _name="SubBackward0")
             b = _times_alpha(a, b, alpha)
     if _scalar_fast(a, b):
         return AddScalar.apply(a, s=_scalar(-b, a.dtype), _name="SubBackward0")

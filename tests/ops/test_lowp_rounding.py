@@ -210,6 +210,20 @@ def test_in_place_forms_bit_identical(op, dt):
     assert_same(calls[op](*ours), calls[op](*theirs))
 
 
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("call", ["add_", "sub_", "add", "sub", "add_legacy_wd"])
+def test_python_number_with_alpha_bit_identical(call, dt):
+    """``t.add_(number, alpha=a)`` (jettify SGDW's ``p.data.add_(weight_decay, alpha=-lr)``):
+    torch's add kernel rounds both the number and ``alpha`` to the tensor's dtype and adds
+    their product (exact in float32) in float32, rounding once; the product in float64
+    rounded to the dtype differed in up to half of the elements."""
+    calls = {"add_": lambda a: a.add_(3.0, alpha=1.1), "sub_": lambda a: a.sub_(0.3, alpha=0.7),
+             "add": lambda a: a.add(0.3, alpha=-0.7), "sub": lambda a: a.sub(3, alpha=-1.1),
+             "add_legacy_wd": lambda a: a.add_(1e-3, alpha=-0.025)}
+    ours, theirs = _pair(X * 0.01 if call == "add_legacy_wd" else X, dt)
+    assert_same(calls[call](ours), calls[call](theirs))
+
+
 def test_hardswish_gradient_at_the_corners_float32():
     """torch's hardswish gradient is 0 at x = -3 and 1 at x = 3 (every dtype)."""
     for lib in (gradstep, torch):

@@ -587,6 +587,26 @@ def test_flat_path_keeps_params_tied_through_data():
     np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_flat_path_keeps_tensor_assigned_to_data(name):
+    """``p.data = t`` with ``t`` kept (SAM's ``p.data = state[p]["old_p"]``): torch's ``p`` and
+    ``t`` share one storage from then on, so every later update shows in ``t`` too."""
+    kept = {}
+    for lib in (gradstep, torch):
+        p = lib.ones(3, requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+        p.grad = lib.ones(3)
+        opt.step()  # flattened by now
+        t = lib.full((3,), 2.0)
+        p.data = t
+        for _ in range(2):
+            p.grad = lib.ones(3)
+            opt.step()
+        np.testing.assert_array_equal(t.numpy(), p.detach().numpy())
+        kept[lib.__name__] = t.numpy().copy()
+    np.testing.assert_array_equal(kept["gradstep"], kept["torch"])  # same ops, same order
+
+
 def test_deepcopy_and_pickle_of_optimizer():
     params, _ = make_params()
     opt = gradstep.optim.Adam(params, lr=0.1)

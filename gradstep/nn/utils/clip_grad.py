@@ -9,6 +9,7 @@ import warnings
 from ..._errstate import silent
 from ..._tensor import Tensor
 from ...backend import xp
+from ...ops._lowp import down, up
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_"]
@@ -21,6 +22,14 @@ def _as_list(tensors):
 
 
 def _norm_of(arr, norm_type):
+    """The norm of ``arr`` in its dtype; float16/bfloat16 accumulate in float32 and round once,
+    as torch's ``_foreach_norm``/``vector_norm`` do (a bfloat16 running sum of 4000 squares
+    stalls: the norm came out 30% low and the clipping factor with it)."""
+    arr, low = up(arr)
+    return down(_norm_in(arr, norm_type), low)
+
+
+def _norm_in(arr, norm_type):
     a = xp.abs(arr.reshape(-1))
     if norm_type == math.inf:
         return a.max() if a.size else xp.zeros((), arr.dtype)
