@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._make_tensor import assert_allclose, make_tensor  # noqa: F401 - torch.testing names
 from ._tensor import Tensor
 
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),

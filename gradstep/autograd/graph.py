@@ -154,19 +154,28 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
 
             return hook
     else:
-        state = {"grads": None}
+        # fn fires as soon as every tensor's gradient has arrived (torch fires once those the
+        # backward computes have); tensors the backward does not reach: at its end instead
+        state = {"grads": None, "left": 0}
 
         def flush():
             grads, state["grads"] = state["grads"], None
-            fn(tuple(grads))
+            if grads is not None:
+                fn(tuple(grads))
 
         def make(i):
             def hook(grad):
                 with lock:
                     if state["grads"] is None:
                         state["grads"] = [None] * len(tensors)
+                        state["left"] = len(tensors)
                         _engine.queue_callback(flush)
+                    if state["grads"][i] is None:
+                        state["left"] -= 1
                     state["grads"][i] = grad
+                    done = state["left"] == 0
+                if done:
+                    flush()
 
             return hook
 

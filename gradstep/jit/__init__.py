@@ -69,3 +69,27 @@ def save(m, f, _extra_files=None):
 def load(f, map_location=None, _extra_files=None):
     raise NotImplementedError("gradstep cannot run TorchScript archives; load a state_dict "
                               "saved with torch.save instead")
+
+
+from ..futures import Future  # noqa: E402, F401 - torch.jit.Future
+from ._surface import (  # noqa: E402, F401 - torch.jit's other public names
+    CompilationUnit,
+    Error,
+    RecursiveScriptModule,
+    ScriptFunction,
+    ScriptModule,
+    enable_onednn_fusion,
+    export_opnames,
+    fork,
+    freeze,
+    isinstance,
+    onednn_fusion_enabled,
+    optimize_for_inference,
+    script_method,
+    set_fusion_strategy,
+    strict_fusion,
+    trace_module,
+    wait,
+)
+
+_fork, _wait, _set_fusion_strategy = fork, wait, set_fusion_strategy

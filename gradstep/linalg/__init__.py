@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._eig import eig, eigvals
 from ._functions import (
     cholesky,
     cholesky_ex,
@@ -39,7 +40,7 @@ from ._norms import matrix_norm, norm, vector_norm
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "householder_product", "matmul",
-    "tensorinv", "tensorsolve", "vander", "cross", "det", "diagonal", "eigh", "eigvalsh",
+    "tensorinv", "tensorsolve", "vander", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh",
     "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
     "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
     "svdvals", "vecdot", "vector_norm",

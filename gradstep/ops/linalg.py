@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..amp._policy import autocast_op
 from ..autograd.function import Node, as_torch_node
 from ..backend import xp
+from . import _flops
 from ._lowp import F32, float32_compute, is_lowp
 from ._util import matmul_arrays, sum_to, to_tensor
 
@@ -23,6 +24,8 @@ class MatMul(Node):
     def backward(self, g):
         a, b = self.saved_tensors
         na, nb = a.ndim, b.ndim
+        if na >= 2 and nb >= 2 and (self._next[0] is None or self._next[1] is None):
+            return self._one_grad(g, a, b)
         if na == 1 and nb == 1:
             return g * b, g * a
         if na == 1:
@@ -40,6 +43,15 @@ class MatMul(Node):
             gb = a.reshape(rows, k).mT @ g.reshape(rows, m)
             return ga, gb
         return sum_to(g @ b.mT, a.shape), sum_to(a.mT @ g, b.shape)
+
+    def _one_grad(self, g, a, b):
+        """Only one operand needs a gradient: one product, as torch's ``mm``/``bmm`` backward."""
+        if self._next[0] is not None:
+            return sum_to(g @ b.mT, a.shape), None
+        if b.ndim == 2 and a.ndim > 2:
+            rows = _prod(a.shape[:-1])
+            return None, a.reshape(rows, b.shape[0]).mT @ g.reshape(rows, b.shape[1])
+        return None, sum_to(a.mT @ g, b.shape)
 
     def _default_name(self):
         na, nb = len(self._metas[0][0]), len(self._metas[1][0])
@@ -117,10 +129,13 @@ def matmul(a, b):
     return _matmul(a, b)
 
 
-def _matmul(a, b):
-    """``matmul`` without autocast (``mv`` and ``dot`` are not on autocast's list)."""
+def _matmul(a, b, flop_key=None):
+    """``matmul`` without autocast (``mv`` and ``dot`` are not on autocast's list).
+    ``flop_key``: the fused op (``addmm``) a FlopCounterMode counts this product as."""
     a, b = to_tensor(a), to_tensor(b)
     _check_matmul(a, b)
+    if _flops.COUNTER is not None:
+        _flops.matmul(a, b, flop_key)
     if a.dtype is not b.dtype or a.dtype._category != 2:
         if a.dtype is not b.dtype or a.dtype.name == "bool":
             _dtype_error(a, b)
@@ -244,8 +259,10 @@ def addmm(input, mat1, mat2, beta=1, alpha=1):  # noqa: A002
         from ._util import check_broadcast
 
         check_broadcast((mat1.shape[0], mat2.shape[1]), input.shape)
+        if _flops.COUNTER is not None:
+            _flops.matmul(mat1, mat2, "addmm")
         return AddMm.apply(mat1, mat2, input, alpha=alpha, beta=beta)
-    out = _matmul(mat1, mat2)
+    out = _matmul(mat1, mat2, "addmm")
     if alpha != 1:
         out = out * alpha
     if beta == 0:  # torch ignores input entirely (nan/inf in it do not propagate)

@@ -39,6 +39,7 @@ from ...amp._policy import autocast_op
 from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState
 from ...backend import is_float_array, xp
+from ...ops import _flops
 from ...ops._lowp import BF16_ONLY, float32_compute
 from ...ops._util import dim_index_error, dtype_title
 from . import conv_shifts
@@ -286,6 +287,11 @@ class _ConvBase(Node):
     def _needs(self, i):
         return self._next[i] is not None
 
+    def _count_backward(self, grad, transposed):
+        """FlopCounterMode's ``convolution_backward`` (only with a counter active)."""
+        _flops.conv_backward(tuple(grad.shape), self._metas[0][0], self._metas[1][0],
+                             transposed, self._needs(0), self._needs(1))
+
     def _fold(self, grads):
         return tuple(None if g is None else _wrap(g.reshape(meta[0]))
                      for g, meta in zip(grads, self._metas))
@@ -326,6 +332,8 @@ class Convolution(_ConvBase):
         n, o = x.shape[0], w.shape[0]
         kh, kw = self.kernel = w.shape[2:]
         (ho, wo), g = self.out_hw, self.groups
+        if _flops.COUNTER is not None:
+            _flops.conv(x.shape, w.shape, (n, o, ho, wo), False)
         k = w.shape[1] * kh * kw
         self.w2 = w.reshape(g, o // g, k)
         # one row per output pixel when channels are many enough to make the copy cheap
@@ -365,6 +373,8 @@ class Convolution(_ConvBase):
         return out[:, :, 0] if self.nd == 1 else out
 
     def backward(self, grad):
+        if _flops.COUNTER is not None:
+            self._count_backward(grad, False)
         if _GradState.enabled:
             return self._graph_backward(grad)
         self.saved_tensors  # noqa: B018 - raises if x or w changed in place since forward

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ...amp._policy import autocast_op
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
+from ...ops import _flops
 from ...ops._lowp import BF16_ONLY, float32_compute
 from . import conv_empty, conv_shifts
 from .conv import (
@@ -41,6 +42,8 @@ class ConvTranspose(_ConvBase):
         x, w, b = self._lift(x, w, b)
         n, c_in = x.shape[:2]
         g = self.groups
+        if _flops.COUNTER is not None:
+            _flops.conv(x.shape, w.shape, None, True)
         kh, kw = self.kernel = w.shape[2:]
         c_out = w.shape[1] * g
         self.xt = _channels_major(x, g)  # (G, C_in/G, N*H*W)
@@ -57,6 +60,8 @@ class ConvTranspose(_ConvBase):
         return out[:, :, 0] if self.nd == 1 else out
 
     def backward(self, grad):
+        if _flops.COUNTER is not None:
+            self._count_backward(grad, True)
         if _GradState.enabled:
             return self._graph_backward(grad)
         self.saved_tensors  # noqa: B018 - raises if x or w changed in place since forward

@@ -8,6 +8,7 @@ from ...amp._policy import autocast_op
 from ...autograd.function import Node
 from ...autograd.grad_mode import _GradState
 from ...backend import xp
+from ...ops import _flops
 from ...ops._lowp import float32_compute, is_lowp
 from ...ops._util import matmul_arrays
 
@@ -61,6 +62,9 @@ class Linear(Node):
         rows = _rows(x._data.shape)  # not -1: a size-0 dim leaves -1 ambiguous
         g2 = g._data.reshape(rows, wd.shape[0])
         gx = gw = gb = None
+        if _flops.COUNTER is not None:
+            _flops.linear_backward(rows, wd.shape[1], wd.shape[0], need[0] is not None,
+                                   need[1] is not None)
         if need[0] is not None:
             gx = Tensor._make(xp.matmul(g2, wd).reshape(x._data.shape))
         if need[1] is not None:
@@ -173,6 +177,9 @@ def linear(input, weight, bias=None):  # noqa: A002
     """y = input @ weight.T + bias, for input of shape (*, in_features)."""
     if _check_linear(input, weight, bias):
         return _vector_linear(input, weight, bias)
+    if _flops.COUNTER is not None:  # torch fuses the bias into addmm for contiguous input
+        _flops.linear(_rows(input.shape), weight.shape[1], weight.shape[0],
+                      bias is not None and input.ndim >= 2 and input.is_contiguous())
     if bias is None:
         return Linear.apply(input, weight)
     if input.ndim != 2 and is_lowp(input._data.dtype) and not input.is_contiguous():
