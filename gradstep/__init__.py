@@ -20,6 +20,7 @@ from . import (  # _tensor_inplace binds the generated in-place methods onto Ten
     return_types,
     utils,
 )
+from . import backend as _backend
 from ._creation import (
     arange,
     as_tensor,
@@ -478,6 +479,13 @@ from .ops.trig import (  # noqa: E402
 globals().update({k: v for k, v in _torch_aliases.FUNCTIONS.items() if k not in globals()})
 _torch_aliases.bind()
 
+# torch.slice_scatter, the *_copy functions, torch.sym_*, torch.GradScaler, ... (never over a
+# name defined above)
+from . import _torch_copies  # noqa: E402
+
+globals().update({k: v for k, v in _torch_copies.FUNCTIONS.items() if k not in globals()})
+_torch_copies.bind()
+
 # complex tensors (real, imag, conj, angle, polar, view_as_real, ...) over the real-only
 # accessors above, and torch.fft
 from . import _complex, fft  # noqa: E402, F401
@@ -568,7 +576,13 @@ newaxis = None  # torch.newaxis, as NumPy's
 
 def __getattr__(name):
     """Submodules torch imports on first use (``torch._dynamo.config.suppress_errors = True``
-    with no ``import torch._dynamo``), as torch's own module ``__getattr__`` does."""
+    with no ``import torch._dynamo``), as torch's own module ``__getattr__`` does; and the
+    limited dtypes (``torch.uint16``, ``torch.float8_e4m3fn``, ...), whose first use switches on
+    torch's refusals for them (see gradstep._limited_dtypes)."""
+    if name in _backend._LIMITED_BY_NAME:
+        _backend._activate_limited()
+        globals()[name] = _backend._LIMITED_BY_NAME[name]
+        return globals()[name]
     if name == "_dynamo":
         import importlib
 

@@ -29,9 +29,11 @@ class finfo:  # noqa: N801 - torch's name
         if not isinstance(dt, B.dtype) or not dt.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use "
                             "torch.iinfo to handle 'torch.finfo'")
-        info = _ml_dtypes_finfo(dt.np) if dt.name == "bfloat16" else B.xp.finfo(dt.np)
+        ml = dt.name == "bfloat16" or dt.name.startswith("float8")
+        info = _ml_dtypes_finfo(dt.np) if ml else B.xp.finfo(dt.np)
         self.bits = int(info.bits)
-        self.eps = float(info.eps)
+        # torch's float8_e5m2fnuz eps is 2**-3 (its numeric_limits say so), ml_dtypes' 2**-2
+        self.eps = 0.125 if dt.name == "float8_e5m2fnuz" else float(info.eps)
         self.max = float(info.max)
         self.min = float(info.min)
         self.tiny = self.smallest_normal = float(info.tiny)

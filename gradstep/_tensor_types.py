@@ -66,7 +66,10 @@ _NAMES = {
     "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
 }
 # names type() gives that torch has no legacy class for
-_TYPE_ONLY_NAMES = {"complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
+_TYPE_ONLY_NAMES = {"complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor",
+                    "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor",
+                    **{n: f"F{n[1:]}Tensor" for n in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+                                                       "float8_e5m2fnuz")}}
 
 
 def _make_class(dtype_name, class_name):

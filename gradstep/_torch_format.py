@@ -74,15 +74,11 @@ _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "l
 # torch names a torch file may hold that gradstep knows but cannot load: each GLOBAL raises this, not the
 # add_safe_globals advice (approving them would not help: gradstep has no such dtype or tensor kind)
 _CONVERT = "; convert such tensors in torch before saving (e.g. t.to(torch.float32) or t.dequantize())"
-_LACKED_DTYPES = ("complex32", "chalf", "uint16", "uint32",
-                  "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
-                  "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4")
+_LACKED_DTYPES = ("complex32", "chalf", "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4")
 _UNSUPPORTED = {
     **{f"torch.{d}": f"the dtype torch.{d}, which gradstep lacks" for d in _LACKED_DTYPES},
     **{f"torch.{s}Storage": f"a {s} storage, whose dtype gradstep lacks"
        for s in ("QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4")},
-    "torch._utils._rebuild_tensor_v3": "a tensor of a dtype that torch stores untyped (uint16/32/64, float8, "
-                                       "complex32), which gradstep lacks",
     "torch._utils._rebuild_qtensor": "a quantized tensor, which gradstep does not support",
     "torch._utils._rebuild_nested_tensor": "a nested tensor, which gradstep does not support",
     "torch._utils._rebuild_meta_tensor_no_storage": "a meta tensor, which gradstep does not support",
@@ -404,6 +400,25 @@ def _check_differentiable(dt):
         raise CheckpointError("Only Tensors of floating point and complex dtype can require gradients")
 
 
+def _rebuild_v3(u, args):
+    """A tensor of a dtype torch stores untyped (uint16/32/64, the float8s): the storage's bytes
+    seen as ``dtype``, the last argument."""
+    if len(args) != 7:
+        raise CheckpointError(f"torch._utils._rebuild_tensor_v3 takes 7 arguments, got {len(args)}")
+    storage, dt = args[0], args[6]
+    if not isinstance(storage, _Storage) or storage.dtype is not B.uint8:
+        raise CheckpointError(f"torch._utils._rebuild_tensor_v3 needs an untyped storage, got {describe(storage)}")
+    if not isinstance(dt, B.dtype) or dt.name not in B._LIMITED_BY_NAME:
+        raise CheckpointError(f"torch._utils._rebuild_tensor_v3: unsupported dtype {describe(dt)}")
+    B._activate_limited()
+    if storage.array.size % dt.itemsize:
+        raise CheckpointError(f"storage {storage.key!r} of {storage.array.size} bytes does not hold whole "
+                              f"{dt.name} elements")
+    typed = _Storage(storage.key, dt, storage.array.view(dt.np))
+    typed.views = storage.views
+    return _rebuild(u, (typed,) + tuple(args[1:6]), "_rebuild_tensor_v3")
+
+
 def _rebuild_v1(u, args):
     if len(args) != 4:
         raise CheckpointError(f"torch._utils._rebuild_tensor takes 4 arguments, got {len(args)}")
@@ -490,6 +505,8 @@ def _device(u, args):
 
 def _torch_globals():
     g = {"torch._utils._rebuild_tensor_v2": _rebuild, "torch._utils._rebuild_tensor": _rebuild_v1,
+         "torch._utils._rebuild_tensor_v3": _rebuild_v3,
+         **{f"torch.{name}": Value(d) for name, d in B._LIMITED_BY_NAME.items()},
          "torch._utils._rebuild_parameter": _parameter, "torch._utils._rebuild_parameter_with_state": _parameter,
          "torch._tensor._rebuild_from_type_v2": _from_type, "torch.Size": _size, "torch.device": _device,
          "torch.Tensor": None, "torch.nn.parameter.Parameter": None,
@@ -551,6 +568,7 @@ def unsafe_globals(data, name):
     """The globals in a torch zip's pickle that the loader would refuse (torch's name for them)."""
     from ._pickle_globals import BUILTIN_GLOBALS
     from ._torch_unpickler import _user_allowed, globals_in
+    from ._weights_only import NUMPY_GLOBALS
 
     archive = _Archive(data, name)
     try:
@@ -558,7 +576,8 @@ def unsafe_globals(data, name):
     except (ValueError, UnicodeError, struct.error, OverflowError, Warning) as e:  # Warning: see RestrictedUnpickler.load
         raise CheckpointError(f"{name}: malformed pickle in data.pkl ({type(e).__name__}: "
                               f"{printable(str(e), 300)})") from None
-    allowed = set(BUILTIN_GLOBALS) | set(_torch_globals()) | set(_user_allowed())
+    # NumPy's names are data to gradstep, but torch's weights_only refuses them: listed, as by torch
+    allowed = (set(BUILTIN_GLOBALS) - NUMPY_GLOBALS) | set(_torch_globals()) | set(_user_allowed())
     return sorted({g for g in found if g not in allowed})
 
 

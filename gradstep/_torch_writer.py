@@ -249,20 +249,29 @@ class _PickleWriter:
             self.global_("torch._utils", "_rebuild_parameter_with_state" if state else
                          "_rebuild_parameter")
             self.w(b"(")
-        self.global_("torch._utils", "_rebuild_tensor_v2")
+        # uint16/32/64 and the float8s have no typed storage class: torch writes them untyped
+        # (its size in bytes), rebuilt by _rebuild_tensor_v3, whose last argument is the dtype
+        untyped = t.dtype.name not in STORAGE_DTYPES.values()
+        self.global_("torch._utils", "_rebuild_tensor_v3" if untyped else "_rebuild_tensor_v2")
         self.w(b"((")  # arguments, persistent id tuple
         self.obj("storage")
-        self.global_("torch", next(s for s, d in STORAGE_DTYPES.items() if d == t.dtype.name))
+        if untyped:
+            self.global_("torch.storage", "UntypedStorage")
+        else:
+            self.global_("torch", next(s for s, d in STORAGE_DTYPES.items() if d == t.dtype.name))
         self.obj(key)
         self.obj("cpu")
-        self.obj(int(arr.size))
+        self.obj(int(arr.nbytes if untyped else arr.size))
         self.w(b"tQ")
         self.obj(0)
         self.obj(tuple(arr.shape))
         self.obj(_contiguous_strides(arr.shape))  # torch's: a size-0 dimension counts as 1
         self.obj(bool(t.requires_grad) and not is_param)
         self.global_("collections", "OrderedDict")
-        self.w(b")RtR")
+        self.w(b")R")
+        if untyped:
+            self.global_("torch", t.dtype.name)
+        self.w(b"tR")
         if is_param:
             self.obj(bool(t.requires_grad))
             self.global_("collections", "OrderedDict")

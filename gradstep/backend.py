@@ -51,8 +51,9 @@ class dtype:
         return self._category == 3
 
 
-class _LazyBfloat16(dtype):
-    """bfloat16, whose NumPy dtype comes from ml_dtypes, imported on first use.
+class _LazyMlDtype(dtype):
+    """A floating dtype whose NumPy dtype comes from ml_dtypes (bfloat16, the float8s), imported
+    on first use.
 
     ml_dtypes 0.7 takes over half a second to import (it registers its casts and ufunc
     loops one by one with NumPy), more than all of gradstep; a program that never touches
@@ -61,19 +62,23 @@ class _LazyBfloat16(dtype):
 
     __slots__ = ()
 
-    def __init__(self):  # noqa: D107 - the fields of dtype.__init__ that need no NumPy dtype
-        self.name = "bfloat16"
+    def __init__(self, name="bfloat16", itemsize=2):  # noqa: D107 - no NumPy dtype needed yet
+        self.name = name
         self._category = 2
         self.is_floating_point = True
         self.is_signed = True
-        self.itemsize = 2
+        self.itemsize = itemsize
 
     @property
     def np(self):
-        return _bf16_np or _load_bfloat16()
+        if self.name == "bfloat16":
+            return _bf16_np or _load_bfloat16()
+        return _load_ml_dtype(self)
 
 
+_LazyBfloat16 = _LazyMlDtype  # the name it had when bfloat16 was the only one
 _bf16_np = None
+_ML_NP = {}  # float8 name -> its ml_dtypes NumPy dtype, once loaded
 
 
 def _load_bfloat16():
@@ -87,6 +92,22 @@ def _load_bfloat16():
     return _bf16_np
 
 
+def _load_ml_dtype(d):
+    """A float8 dtype's NumPy dtype (ml_dtypes), and torch's limited-dtype rules switched on."""
+    np_dt = _ML_NP.get(d.name)
+    if np_dt is None:
+        import ml_dtypes
+
+        np_dt = _ML_NP[d.name] = _np.dtype(getattr(ml_dtypes, d.name))
+        _activate_limited()
+    return np_dt
+
+
+def _is_ml_float(np_dtype) -> bool:
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 or a float8 (without importing ml_dtypes)."""
+    return np_dtype.kind == "V" and (np_dtype.name == "bfloat16" or np_dtype.name.startswith("float8"))
+
+
 def _is_bfloat16(np_dtype) -> bool:
     """Whether a NumPy dtype is ml_dtypes' bfloat16 (without importing ml_dtypes)."""
     return np_dtype.kind == "V" and np_dtype.name == "bfloat16"
@@ -95,7 +116,7 @@ def _is_bfloat16(np_dtype) -> bool:
 float32 = dtype("float32", _np.float32, 2)
 float64 = dtype("float64", _np.float64, 2)
 float16 = dtype("float16", _np.float16, 2)
-bfloat16 = _LazyBfloat16()
+bfloat16 = _LazyMlDtype()
 int64 = dtype("int64", _np.int64, 1)
 int32 = dtype("int32", _np.int32, 1)
 int16 = dtype("int16", _np.int16, 1)
@@ -119,17 +140,49 @@ ALL_DTYPES = (float32, float64, float16, bfloat16, int64, int32, int16, int8, ui
 _BY_NP = {d.np: d for d in ALL_DTYPES if d is not bfloat16}  # bfloat16's joins when loaded
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 
+# torch's "limited support" dtypes: few kernels, and no promotion with other dtypes (the uints
+# with floats only). They join _BY_NP/_BY_NAME when first seen (_activate_limited), which also
+# installs gradstep._limited_dtypes' table of the ops torch refuses for them: a program that
+# never makes one keeps every op free of that check.
+uint16 = dtype("uint16", _np.uint16, 1)
+uint32 = dtype("uint32", _np.uint32, 1)
+uint64 = dtype("uint64", _np.uint64, 1)
+float8_e4m3fn = _LazyMlDtype("float8_e4m3fn", 1)
+float8_e5m2 = _LazyMlDtype("float8_e5m2", 1)
+float8_e4m3fnuz = _LazyMlDtype("float8_e4m3fnuz", 1)
+float8_e5m2fnuz = _LazyMlDtype("float8_e5m2fnuz", 1)
+LIMITED_UINTS = (uint16, uint32, uint64)
+FLOAT8S = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz)
+_LIMITED_BY_NAME = {d.name: d for d in LIMITED_UINTS + FLOAT8S}
+_limited_active = False
+
+
+def _activate_limited():
+    """Make the limited dtypes known by NumPy dtype and name, and install the refusal table."""
+    global _limited_active
+    if _limited_active:
+        return
+    _limited_active = True
+    for d in LIMITED_UINTS:
+        _BY_NP[d.np] = d
+    for d in FLOAT8S:
+        _BY_NP[d.np] = d  # loads ml_dtypes (d.np) and re-enters here harmlessly
+    _BY_NAME.update(_LIMITED_BY_NAME)
+    from . import _limited_dtypes
+
+    _limited_dtypes.install()
+
 
 def is_differentiable_array(a) -> bool:
     """Whether backend array ``a`` may require grad: floating point (bfloat16 too) or complex."""
     dt = a.dtype
-    return dt.kind in "fc" or _is_bfloat16(dt)
+    return dt.kind in "fc" or _is_ml_float(dt)
 
 
 def is_float_array(a) -> bool:
     """Whether backend array ``a`` holds floating-point numbers (bfloat16 included)."""
     dt = a.dtype
-    return dt.kind == "f" or _is_bfloat16(dt)
+    return dt.kind == "f" or _is_ml_float(dt)
 
 
 def _dtype_by_name(name: str) -> dtype:
@@ -156,6 +209,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     np_dtype = _np.dtype(np_dtype)
     if _is_bfloat16(np_dtype):
         _load_bfloat16()  # an ml_dtypes array made before gradstep needed bfloat16
+    elif not _limited_active and (np_dtype.kind == "u" or np_dtype.name.startswith("float8")):
+        _activate_limited()  # a uint16/32/64 or float8 array, the first one seen
     try:
         return _BY_NP[np_dtype]
     except KeyError:
@@ -179,6 +234,9 @@ def as_dtype(d) -> dtype:
         return get_default_dtype()
     if isinstance(d, str) and d in _BY_NAME:
         return _BY_NAME[d]
+    if isinstance(d, str) and d in _LIMITED_BY_NAME:
+        _activate_limited()
+        return _LIMITED_BY_NAME[d]
     return from_numpy_dtype(d)
 
 
@@ -248,6 +306,10 @@ def result_type(*operands) -> dtype:
 def promote_types(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
+    if _limited_active and (a.name in _LIMITED_BY_NAME or b.name in _LIMITED_BY_NAME):
+        from ._limited_dtypes import promote
+
+        return promote(a, b)
     # across categories torch keeps the higher one's dtype (int64 with float32 is
     # float32), where NumPy would widen to float64
     if a._category != b._category:

@@ -191,7 +191,10 @@ def as_float(t):
 
 _TITLES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+           "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float8_e4m3fn": "Float8_e4m3fn",
+           "float8_e5m2": "Float8_e5m2", "float8_e4m3fnuz": "Float8_e4m3fnuz",
+           "float8_e5m2fnuz": "Float8_e5m2fnuz"}
 
 
 def dtype_title(dt):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import _blas, _parallel
+from .. import _blas, _float8, _parallel
 from .._errstate import quiet, restore
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
@@ -31,6 +31,8 @@ class Cast(Node):
 
                 return complex_cast(a, dtype)
 
+            if a._data.dtype.itemsize == 1 and _float8.is_float8(a._data.dtype):
+                return Tensor._make(_float8.from_float8(a._data, dtype.np))
             return Tensor._make(a._data.astype(dtype.np))
         return super().apply(a, dtype=dtype)
 
@@ -38,6 +40,11 @@ class Cast(Node):
         self.src = a.dtype
         if a.dtype.kind == "c":  # complex to real: torch warns and keeps the real part
             return _complex_to_real(a, self.dtype)
+        if self.dtype.itemsize == 1 or a.dtype.itemsize == 1:  # to or from a float8: torch's bits
+            if _float8.is_float8(a.dtype):
+                return _float8.from_float8(a, self.dtype.np)
+            if _float8.is_float8(self.dtype.np):
+                return _float8.to_float8(a, self.dtype.np)
         if self.dtype.np.kind == "V":  # bfloat16: a signalling NaN converts quietly, as in torch
             with xp.errstate(invalid="ignore"):
                 return a.astype(self.dtype.np)

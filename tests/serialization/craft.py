@@ -157,6 +157,9 @@ def global_state():
     import gradstep._torch_unpickler as tu
     import gradstep.backend as B
 
+    # a load of a uint16/float8 tensor switches on the limited dtypes once (their names, the
+    # refusal table): legitimate shared state, made before the snapshot
+    B._activate_limited()
     dtypes = tuple((d.name, d.np, d.is_floating_point, d.is_signed, d.itemsize, d._category)
                    for d in B.ALL_DTYPES)
     named = (gs.float32, gs.float64, gs.int64, gs.int32, gs.bool, gs.float16, gs.half, gs.long)
