@@ -78,6 +78,18 @@ def _poisson_one(lam: float, uniform) -> float:
         count += 1
 
 
+def _rejection_pairs(uniform):
+    """The transformed-rejection loops' draws, forever: ``u`` in ``[-1/2, 1/2)``, ``v`` in
+    ``[0, 1)`` and ``us = 1/2 - |u|``. ``us == 0`` (``u = -1/2``) is skipped: there C's
+    candidate is ``floor(-inf)``, rejected as negative by both samplers."""
+    while True:
+        u = uniform() - 0.5
+        v = uniform()
+        us = 0.5 - abs(u)
+        if us != 0:
+            yield u, v, us
+
+
 def _poisson_ptrs(lam: float, uniform) -> float:
     """Hörmann's transformed rejection with squeeze, as torch's ``sample_poisson``."""
     slam, loglam = math.sqrt(lam), math.log(lam)
@@ -85,12 +97,7 @@ def _poisson_ptrs(lam: float, uniform) -> float:
     a = -0.059 + 0.02483 * b
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2)
-    while True:
-        u = uniform() - 0.5
-        v = uniform()
-        us = 0.5 - abs(u)
-        if us == 0:  # u = -1/2: C's k is -inf, rejected as negative
-            continue
+    for u, v, us in _rejection_pairs(uniform):
         k = math.floor((2 * a / us + b) * u + lam + 0.43)
         if us >= 0.07 and v <= vr:
             return float(k)
@@ -207,12 +214,7 @@ def _btrs(count, prob, uniform, ar):
     r = ar.t(prob / ar.t(1 - prob)) if ar is _BinomialF32 else prob / (1 - prob)
     alpha = (2.83 + 5.1 / b) * stddev
     m = _floor(ar.mul(ar.t(count + 1), prob))
-    while True:
-        u = uniform() - 0.5
-        v = uniform()
-        us = 0.5 - abs(u)
-        if us == 0:  # u = -1/2: C's k is -inf, rejected as negative
-            continue
+    for u, v, us in _rejection_pairs(uniform):
         k = ar.t(_floor((2 * a / us + b) * u + c))
         if k < 0 or k > count:
             continue
