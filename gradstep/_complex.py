@@ -165,9 +165,17 @@ def _set_imag(self, value):
 
 # ---------------------------------------------------------------- abs, angle, sgn
 def _sgn_array(z):
-    """``z / |z|``, 0 where ``z`` is 0 (torch's ``sgn``)."""
-    r = xp.abs(z)
-    return xp.where(r == 0, 0, z / xp.where(r == 0, 1, r)).astype(z.dtype)
+    """``z / |z|``, 0 where ``z`` is 0 (torch's ``sgn``): each part divided by the real
+    ``hypot(re, im)``, as torch's kernel divides, not a complex division (which would turn
+    ``inf + 0j`` into ``nan + nanj`` where torch gives ``nan + 0j``, and round otherwise)."""
+    re, im = z.real, z.imag
+    r = xp.hypot(re, im)
+    zero = r == 0
+    safe = xp.where(zero, 1, r)
+    out = xp.empty_like(z)
+    out.real = xp.where(zero, 0, re / safe)
+    out.imag = xp.where(zero, 0, im / safe)
+    return out
 
 
 class ComplexAbs(Node):

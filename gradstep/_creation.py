@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -11,7 +12,7 @@ from . import backend as B
 from ._device import check_device as _check_device
 from ._memory_format import check_memory_format
 from ._range_values import arange_values, fused_multiply_add
-from ._tensor import Tensor
+from ._tensor import Tensor, _c_type_name
 from ._warn_once import user_stacklevel, warn_once
 from .backend import xp
 
@@ -20,9 +21,22 @@ def _finish(arr, requires_grad=False, device=None):
     if device is not None:
         _check_device(device)
     t = Tensor._make(arr)
-    if requires_grad:
+    if requires_grad is not False and requires_grad is not None:  # torch's factories take None
+        if requires_grad is not True:
+            raise _not_bool(requires_grad)
         t.requires_grad_(True)
     return t
+
+
+def _not_bool(requires_grad):
+    """torch's TypeError for a factory's ``requires_grad`` that is not a bool (1, "x", ...),
+    naming the public function that was called (the first caller without a leading ``_``)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name.startswith("_"):
+        frame = frame.f_back
+    name = frame.f_code.co_name if frame is not None else "tensor"
+    return TypeError(f"{name}(): argument 'requires_grad' must be bool, not "
+                     f"{_c_type_name(requires_grad)}")
 
 
 def _is_sequence(data):
@@ -114,6 +128,8 @@ _COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use so
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if requires_grad is None:  # the one factory of torch's that refuses None
+        raise TypeError("tensor(): argument 'requires_grad' must be bool, not NoneType")
     if isinstance(data, Tensor):  # torch's warning, at the caller's line (TORCH_WARN)
         warnings.warn(_COPY_CONSTRUCT, UserWarning, stacklevel=user_stacklevel())
     if dtype is not None:

@@ -8,6 +8,7 @@ from . import _device, _tensor_device, _tensor_numpy
 from . import autograd as _autograd
 from . import backend as B
 from ._warn_once import warn_once
+from .autograd import _view_meta
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.grad_mode import _GradState
@@ -47,6 +48,9 @@ class Tensor:
     # autograd.Function that is a view or an input returned as is (and on the tensors a module's
     # full backward hooks pass through): in-place changes are refused, as torch does
     _custom_fn_view = None
+    # how a view was made, where torch refuses to change it in place with autograd on (an output
+    # of unbind/split/chunk, a view made under no_grad): see autograd._view_meta
+    _view_meta = None
 
     # ------------------------------------------------------------ construction
     def __new__(cls, *args, **kwargs):
@@ -170,9 +174,14 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if value is not True and value is not False:
+            raise RuntimeError("requires_grad must be a bool")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad is not True and requires_grad is not False:  # torch takes no 0/1
+            raise TypeError("requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {_c_type_name(requires_grad)}")
         if not self.is_leaf:
             if not requires_grad:
                 raise RuntimeError(
@@ -462,6 +471,8 @@ class Tensor:
 
     # ------------------------------------------------------------ in-place machinery
     def _check_inplace(self):
+        if self._view_meta is not None:
+            _view_meta.check(self)
         if _GradState.enabled and self._rg:
             if self.grad_fn is None:
                 raise _leaf_inplace_error()
@@ -498,6 +509,8 @@ class Tensor:
         for o in others:
             if isinstance(o, Tensor) and o._rg:
                 return True
+        if self._view_meta is not None:  # made under no_grad from a tensor that requires grad
+            _view_meta.check(self)
         return False
 
     def _inplace_graph(self, fn):
@@ -509,6 +522,8 @@ class Tensor:
         old = Tensor._make(self._data.copy(), self._rg, self.grad_fn)
         old._out_nr = self._out_nr
         out = fn(old)
+        if self._view_meta is not None and out._rg:  # recorded because an operand requires grad
+            raise _view_meta.inplace_error(self)
         self._write(out._data)
         node = out.grad_fn
         if node is not None and node.saves_output and node.__dict__.get("_out_vc") is out._vc:
@@ -591,14 +606,9 @@ class Tensor:
 
     def _broadcast_error(self, ops):
         """torch's error for in-place operands that do not broadcast to ``self``."""
-        from .ops._util import check_broadcast
+        from .ops._util import into_shape_error
 
-        shape = self._data.shape
-        for o in ops:
-            check_broadcast(shape, xp.shape(o))  # raises torch's message when they don't broadcast
-            shape = xp.broadcast_shapes(shape, xp.shape(o))
-        return RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
-                            f"broadcast shape {list(shape)}")
+        return into_shape_error(self._data.shape, *(xp.shape(o) for o in ops))
 
     def _set_raw(self, arr):
         self._write(arr)
@@ -639,6 +649,8 @@ class Tensor:
         if not isinstance(value, (Tensor, int, float, complex, xp.integer)):  # as torch's
             raise TypeError(f"can't assign a {_c_type_name(value)} to a {self.type()}")
         try:
+            if self._view_meta is not None:
+                _ops_index.check_view_setitem(self, key, value)
             if self._needs_graph(value):
                 _ops_index.setitem(self, key, value)
                 return

@@ -25,6 +25,7 @@ from .ops import pointwise as P
 from .ops import shape as S
 from .ops import unary as U
 from .ops._lowp import is_lowp
+from .ops._util import into_shape_error
 
 
 def inplace_from(op):
@@ -146,7 +147,11 @@ def addcmul_(self, tensor1, tensor2, *, value=1):
     value = _number(value)
     tensor1, tensor2 = _widened(self, tensor1), _widened(self, tensor2)
     t1 = tensor1._data if value == 1 else tensor1._data * value
-    return self._ufunc_(xp.add, xp.multiply(t1, tensor2._data))
+    try:
+        product = xp.multiply(t1, tensor2._data)
+    except ValueError:
+        raise into_shape_error(self.shape, tensor1.shape, tensor2.shape) from None
+    return self._ufunc_(xp.add, product)
 
 
 def addcdiv_(self, tensor1, tensor2, *, value=1):
@@ -159,7 +164,11 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
     value = _number(value)
     tensor1, tensor2 = _widened(self, tensor1), _widened(self, tensor2)
     t1 = tensor1._data if value == 1 else tensor1._data * value
-    return self._ufunc_(xp.add, xp.true_divide(t1, tensor2._data))
+    try:
+        quotient = xp.true_divide(t1, tensor2._data)
+    except ValueError:
+        raise into_shape_error(self.shape, tensor1.shape, tensor2.shape) from None
+    return self._ufunc_(xp.add, quotient)
 
 
 # ---------------------------------------------------------------- shape changes in place

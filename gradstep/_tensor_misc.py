@@ -16,7 +16,7 @@ import warnings
 from numbers import Real
 
 from . import backend as B
-from ._tensor import Tensor
+from ._tensor import Tensor, _c_type_name
 from .backend import xp
 
 
@@ -216,6 +216,9 @@ def make_subclass(cls, data, require_grad=False, dispatch_strides=False, dispatc
     if not isinstance(data, Tensor):
         raise TypeError(f"_make_subclass(): argument 'data' (position 2) must be Tensor, not "
                         f"{type(data).__name__}")
+    if require_grad is not True and require_grad is not False:
+        raise TypeError("_make_subclass(): argument 'require_grad' (position 3) must be bool, "
+                        f"not {_c_type_name(require_grad)}")
     out = object.__new__(cls)
     out._init(data._data, False, None)
     out._vc = data._vc

@@ -22,6 +22,7 @@ from .._errstate import IGNORE as _IGNORE
 from .._errstate import get_state as _get_state
 from .._errstate import reset_state as _reset_state
 from .._errstate import set_state as _set_state
+from . import _view_meta
 from . import anomaly_mode as _anomaly
 from .anomaly_mode import _AnomalyState
 from .grad_mode import _GradState, enable_grad, no_grad
@@ -93,6 +94,10 @@ class Node:
             res._base = src._base if src._base is not None else src
             # the base version this view's grad_fn reflects (None: made under no_grad, untracked)
             res._view_vc = src._vc[0] if _GradState.enabled else None
+            if not _GradState.enabled:  # torch refuses to change it in place with grad mode on
+                res._view_meta = _view_meta.MADE_UNDER_NO_GRAD
+            elif src._view_meta is not None and src._base is not None:
+                res._view_meta = _view_meta.inherited(src, node, res)
             if src._custom_fn_view is not None:
                 _inherit_custom_fn_view(res, src)
         if _AnomalyState.enabled:
@@ -507,6 +512,8 @@ class Function:
                 o._custom_fn_view = view_mark
             elif o._base is not None and not dirty_input:
                 o._custom_fn_view = view_mark  # torch refuses in-place on such views
+            if o._view_meta is not None:  # made in forward under no_grad: the marks above rule
+                o._view_meta = None
             o._rg = True
             o.grad_fn = ctx
             o._out_nr = i

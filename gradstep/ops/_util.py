@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import _parallel
 from ..autograd.grad_mode import _GradState
 from ..backend import as_dtype, get_default_dtype, result_type, xp
@@ -125,6 +127,48 @@ def check_broadcast(sa, sb):
                 f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
                 f"at non-singleton dimension {n - i}"
             )
+
+
+def into_shape_error(out_shape, *shapes):
+    """torch's RuntimeError for writing operands of ``shapes`` into ``out_shape`` (in place):
+    the pair of sizes that clash, else "output with shape ... doesn't match the broadcast shape"."""
+    shape = tuple(out_shape)
+    for s in shapes:
+        check_broadcast(shape, tuple(s))  # raises torch's message when they don't broadcast
+        shape = tuple(xp.broadcast_shapes(shape, tuple(s)))
+    return RuntimeError(f"output with shape {list(out_shape)} doesn't match the "
+                        f"broadcast shape {list(shape)}")
+
+
+_NUMPY_BROADCAST = ("could not be broadcast", "could not broadcast", "non-broadcastable")
+
+
+def numpy_broadcast_error(error):
+    """torch's RuntimeError for NumPy's broadcast ValueError ``error`` (None for any other).
+
+    NumPy names the shapes in its message: "operands could not be broadcast together with
+    shapes (3,4) (2,4)", "could not broadcast input array from shape (3,4) into shape (2,4)",
+    "non-broadcastable output operand with shape (1,4) doesn't match the broadcast shape (3,4)".
+    Used where NumPy code writes state in place (an optimizer step on loaded state whose shape
+    is wrong), so that the user reads torch's words.
+    """
+    text = str(error)
+    if not isinstance(error, ValueError) or not any(m in text for m in _NUMPY_BROADCAST):
+        return None
+    if "->" in text:  # "remapped shapes [original->remapped]: (3,4)->(3,4) ..."
+        text = " ".join(part.split("->")[0] for part in text.split(": ", 1)[-1].split())
+    shapes = [tuple(int(n) for n in m.split(",") if n.strip())
+              for m in re.findall(r"\(([\d,\s]*)\)", text)]
+    if len(shapes) < 2:
+        return RuntimeError(text)
+    if "into shape" in text:  # "from shape S into shape D": D is written
+        shapes.reverse()
+    try:  # raises at the first clash of sizes, in NumPy's order
+        into = into_shape_error(shapes[0], *shapes[1:])
+    except RuntimeError as clash:
+        return clash
+    # the sizes broadcast: the output (first) cannot hold them
+    return into if "into shape" in text or "non-broadcastable" in text else RuntimeError(text)
 
 
 def _scalar_or_tensor(x):

@@ -242,9 +242,39 @@ class PowScalar(Node):
         return g * (p * a ** (p - 1))  # torch's grouping: grad * (p * self.pow(p - 1))
 
 
+def _complex_power(a, b):
+    """Complex ``a ** b`` as torch's kernel, C's ``cpow``: ``exp(b * log(a))``. NumPy's power
+    is that too, except for integer exponents, which it raises by repeated multiplication
+    (exact where torch rounds: ``1j ** 1`` is ``-4.4e-08+1j`` in complex64, ``0 ** 0`` NaN).
+    With a real ``b`` the product ``b * log(a)`` rounds as C's does, so that form is used
+    there (and for a zero base); NumPy's power, which calls ``cpow``, elsewhere."""
+    b = xp.asarray(b, dtype=a.dtype)
+    c_form = (b.imag == 0) | (a == 0)  # NumPy's power also special-cases a zero base
+    if c_form.all():
+        return xp.exp(b * xp.log(a))
+    return xp.where(c_form, xp.exp(b * xp.log(a)), xp.power(a, b))
+
+
+def _complex_pow_scalar(a, p):
+    """Complex ``a ** p`` for a number ``p``, as torch's kernel: ``sqrt``/``1/sqrt`` for
+    +-0.5, its products for 2, 3 and -1, -2 (NumPy's power forms round as they do), and C's
+    ``cpow`` (``_complex_power``) otherwise."""
+    if p == 0.5:
+        return xp.sqrt(a)
+    if p == -0.5:
+        return 1 / xp.sqrt(a)
+    if p in (0, 1):  # torch fills ones / copies
+        return xp.ones_like(a) if p == 0 else a.copy()
+    if p in (2, 3, -1, -2):
+        return xp.power(a, a.dtype.type(p))
+    return _complex_power(a, p)
+
+
 def _pow_scalar(a, p):
     """``a ** p`` with torch's special cases (its kernels' exact operations: sqrt(-0.0) is -0.0,
     rsqrt(-0.0) is -inf, and x*x*x rounds twice where pow rounds once)."""
+    if a.dtype.kind == "c":
+        return _complex_pow_scalar(a, p)
     if a.dtype.kind != "f":
         return a**p
     if p == 2:
@@ -301,6 +331,8 @@ class Pow(Node):
 
 def _power(a, b):
     """``a ** b``; integer negative exponents give torch's results (1, -1 or 0) instead of an error."""
+    if a.dtype.kind == "c":
+        return _complex_power(a, b)
     if a.dtype.kind not in "iu" or not (xp.asarray(b) < 0).any():
         return xp.power(a, b)
     neg = b < 0
@@ -608,7 +640,7 @@ def rdiv(a, s):
 
 def pow(a, p):  # noqa: A001 - torch's name
     Tensor = _util._Tensor or tensor_cls()
-    if isinstance(a, Tensor) and isinstance(p, (bool, int, float)):
+    if isinstance(a, Tensor) and isinstance(p, (bool, int, float, complex)):
         dt = result_type(a, p)
         if dt is _BOOL:  # bool ** True is the tensor, bool ** False is all True
             return a.clone() if p else a.new_ones(a.shape)

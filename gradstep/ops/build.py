@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import warnings
 
+from ..autograd._view_meta import unmarked
 from ..backend import xp
 from ._util import normalize_dim, to_tensor
 from .numgrad import gradient
@@ -415,15 +416,15 @@ def _bind():
 
 # ---------------------------------------------------------------- small spellings
 def unsafe_chunk(input, chunks, dim=0):  # noqa: A002
-    return input.chunk(chunks, dim)
+    return unmarked(input.chunk(chunks, dim))
 
 
 def unsafe_split(input, split_size, dim=0):  # noqa: A002
-    return input.split(split_size, dim)
+    return unmarked(input.split(split_size, dim))
 
 
 def unsafe_split_with_sizes(input, split_sizes, dim=0):  # noqa: A002
-    return split_with_sizes(input, split_sizes, dim)
+    return unmarked(split_with_sizes(input, split_sizes, dim))
 
 
 def adjoint(input):  # noqa: A002

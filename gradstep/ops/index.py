@@ -350,6 +350,18 @@ def getitem(a, key):
     return out
 
 
+def check_view_setitem(a, key, value):
+    """torch's error for ``a[key] = value`` on a view it refuses to change in place (see
+    ``autograd._view_meta``): torch writes through ``a[key]``, a view named after the key."""
+    from ..autograd import _view_meta
+
+    k, advanced = convert_key(key)
+    name = None if advanced else _basic_name(k, a.shape)
+    if name == "AliasBackward0" or not (a._rg or a._base._rg):  # no view, or one without a graph
+        name = None
+    _view_meta.check(a, (value,), name and _view_meta.short_name(name))
+
+
 def in_torch_words(error):
     """NumPy's out-of-bounds IndexError in torch's words ("... for dimension 0 with size 3")."""
     if " for axis " not in str(error):

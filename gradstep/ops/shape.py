@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ..autograd._view_meta import mark_multi_output
 from .._memory_format import check_memory_format, needs_format_copy
 from ..autograd.function import Node, as_torch_node
 from ..backend import as_dtype, xp
-from ._util import normalize_dim, sum_to, to_tensor
+from ._util import into_shape_error, normalize_dim, sum_to, to_tensor
 from .index import slice_view
 
 
@@ -173,11 +174,7 @@ def _copy_source(dst, src):
     try:
         return xp.broadcast_to(src._data, dst._data.shape)
     except ValueError:
-        raise RuntimeError(
-            f"The size of tensor a ({dst.shape[-1] if dst.ndim else 1}) must match the size "
-            f"of tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
-            f"{dst.ndim - 1}"
-        ) from None
+        raise into_shape_error(dst.shape, src.shape) from None
 
 
 # ---------------------------------------------------------------- functional API
@@ -521,7 +518,7 @@ def split(a, split_size_or_sections, dim=0):
     for s in sizes:
         out.append(slice_view(a, (slice(None),) * d + (slice(start, start + s),), name))
         start += s
-    return tuple(out)
+    return mark_multi_output(tuple(out))
 
 
 def chunk(a, chunks, dim=0):
@@ -537,7 +534,8 @@ def chunk(a, chunks, dim=0):
 def unbind(a, dim=0):
     d = normalize_dim(dim, a.ndim)
     pre = (slice(None),) * d
-    return tuple(slice_view(a, pre + (i,), "UnbindBackward0") for i in range(a.shape[d]))
+    return mark_multi_output(tuple(slice_view(a, pre + (i,), "UnbindBackward0")
+                                   for i in range(a.shape[d])))
 
 
 def narrow(a, dim, start, length):

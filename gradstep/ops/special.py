@@ -93,6 +93,8 @@ def digamma_array(x):
 
 
 def trigamma_array(x):
+    if x.dtype == xp.float32:
+        return _trigamma_float32(x)
     xd = _f64(x)
     with xp.errstate(all="ignore"):
         refl = xd < 0.5
@@ -105,6 +107,26 @@ def trigamma_array(x):
         iyy = 1.0 / (y * y)
         res = res + (1 + 1 / (2 * y) + iyy * (1.0 / 6 - iyy * (1.0 / 30 - iyy * (1.0 / 42)))) / y
     return (sign * res).astype(_out_dtype(x))
+
+
+def _trigamma_float32(x):
+    """trigamma as torch's float kernel computes it, in float32 throughout: near the poles
+    ``sin(pi * x)`` of the float32 ``pi * x`` decides the value (float64 would give another)."""
+    f = xp.float32
+    pi = f(math.pi)
+    with xp.errstate(all="ignore"):
+        refl = x < f(0.5)
+        sin_pi_x = xp.sin(pi * x)
+        res = xp.where(refl, -(pi * pi) / (sin_pi_x * sin_pi_x), f(0))
+        sign = xp.where(refl, f(-1), f(1))
+        y = xp.where(refl, f(1) - x, x)
+        for _ in range(6):
+            res = res + f(1) / (y * y)
+            y = y + f(1)
+        iyy = f(1) / (y * y)
+        poly = f(1) / f(6) - iyy * (f(1) / f(30) - iyy * (f(1) / f(42)))
+        res = res + (f(1) + f(1) / (f(2) * y) + iyy * poly) / y
+    return (sign * res).astype(f)
 
 
 def _out_dtype(x):
@@ -123,7 +145,10 @@ def zeta_array(x, q):
     with xp.errstate(all="ignore"):
         s = q ** -x
         a = q.copy()
-        lo = float(q.min()) if q.size else 0.0
+        # the recurrence shifts q past 9; poles (q a non-positive integer, every double below
+        # -2**52 among them) are inf whatever it gives, so they do not set its length
+        summed = q[~((q <= 0) & (q == xp.floor(q)))]
+        lo = float(summed.min()) if summed.size else 0.0
         n_terms = max(9, int(math.ceil(9.0 - lo)) + 1) if math.isfinite(lo) else 9
         b = xp.zeros_like(s)
         for _ in range(n_terms):
@@ -470,9 +495,11 @@ def mvlgamma(input, p):  # noqa: A002
     a = as_float(_t(input))
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    shifts = arange(p, dtype=a.dtype) * -0.5
-    const = p * (p - 1) / 4.0 * math.log(math.pi)
-    return lgamma(a.unsqueeze(-1) + shifts).sum(-1) + const
+    # torch's order: x + [-(p-1)/2, ..., -0.5, 0.0] (a +0.0 shift: x = -0.0 stays a pole at +0,
+    # whose digamma, the gradient, is -inf), summed in that order
+    shifts = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=a.dtype)
+    const = float(p * (p - 1)) * math.log(math.pi) * 0.25
+    return lgamma(shifts + a.unsqueeze(-1)).sum(-1) + const
 
 
 def ndtr(input):  # noqa: A002

@@ -26,6 +26,7 @@ from .._errstate import silent
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
 from ..backend import float32, float64, get_default_dtype, is_float_array, xp
+from ..ops._util import numpy_broadcast_error
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -225,6 +226,11 @@ def _with_step_hooks(step):
                 if error is None:
                     raise
                 raise error from None
+            except ValueError as error:  # state of the wrong shape (a bad load_state_dict):
+                torch_error = numpy_broadcast_error(error)  # torch's broadcast RuntimeError
+                if torch_error is None:
+                    raise
+                raise torch_error from None
         for post_hook in tuple(chain(self._optimizer_step_post_hooks.values(),
                                      _global_optimizer_post_hooks.values())):
             post_hook(self, args, kwargs)

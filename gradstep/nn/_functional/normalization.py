@@ -143,12 +143,15 @@ def _fused_layer_norm(x, dims, eps, weight, bias):
                            _shown_edges=shown)
 
 
-def _normalize(x, dims, eps, name):
+def _normalize(x, dims, eps, name, batch_stats=False):
     """``(x - mean) / sqrt(var + eps)`` over ``dims``; returns (xhat, mean, biased var) with
     the statistics as raw arrays (kept dims). ``name``: torch's node for the norm, which lists
-    the absent weight and bias as inputs without a graph."""
+    the absent weight and bias as inputs without a graph. ``batch_stats``: batch_norm's
+    statistics of a float32 image batch, accumulated as torch's (``_batch_stats_float32``)."""
     xd = x._data
-    if _rowwise.splittable(xd.shape, dims) and xd.size:  # blocks of rows, on threads
+    if batch_stats:
+        xc, mean, var, rstd = _batch_stats_float32(xd, eps)
+    elif _rowwise.splittable(xd.shape, dims) and xd.size:  # blocks of rows, on threads
         xc, mean, var, rstd = _rowwise.normalize(xd, dims, eps)
     else:
         mean = xd.mean(axis=dims, keepdims=True)
@@ -158,6 +161,30 @@ def _normalize(x, dims, eps, name):
     y = Normalize.apply(x, axes=dims, eps=eps, xc=xc, mean=mean, rstd=rstd, _name=name,
                         _shown_edges=(0, None, None))
     return y, mean, var
+
+
+def _batch_stats_float32(xd, eps):
+    """batch_norm's ``(xc, mean, biased var, rstd)`` of a float32 ``(N, C, *spatial)`` array.
+
+    torch's CPU kernel sums each channel in double and rounds the mean once to float32 (then
+    the squares ``(x - mean)**2``, rounded in float32, likewise). A float32 reduction over
+    ``(N, H, W)`` adds its rows one after another, several ulps off for 256x32x32 values
+    with a large mean (and 1/std times that in the output). Here each ``(n, c)`` image is
+    summed pairwise in float32 (NumPy along the contiguous axis: within about an ulp) and
+    the N partial sums in float64: as fast as before, at most an ulp from torch's mean.
+    """
+    n, c = xd.shape[0], xd.shape[1]
+    count = xd.size // c
+    shape = (1, c) + (1,) * (xd.ndim - 2)
+
+    def channel_sums(a):
+        return a.reshape(n, c, -1).sum(axis=2).sum(axis=0, dtype=xp.float64)
+
+    mean = (channel_sums(xd) / count).astype(xp.float32).reshape(shape)
+    xc = xd - mean
+    var = channel_sums(xc * xc).astype(xp.float32) / xp.float32(count)  # torch: float / n
+    rstd = (1.0 / xp.sqrt(var.astype(xp.float64) + eps)).astype(xp.float32)  # in double
+    return xc, mean, var.reshape(shape), rstd.reshape(shape)
 
 
 def _affine(y, weight, bias, shape):
@@ -231,7 +258,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _lowp.batch_norm(input, running_mean, running_var, weight, bias, training,
                                 momentum, eps)
     if training:
-        y, mean, var = _normalize(input, dims, eps, "NativeBatchNormBackward0")
+        batch_stats = input._data.dtype == xp.float32 and input.ndim > 2
+        y, mean, var = _normalize(input, dims, eps, "NativeBatchNormBackward0", batch_stats)
         if running_mean is not None or running_var is not None:
             _update_running(running_mean, running_var, mean, var, count, momentum)
     else:
