@@ -185,6 +185,15 @@ _BY_DTYPE_ARG = {"arange": "arange_cpu", "randperm": "randperm", "linspace": "li
                  "logspace": "logspace_cpu"}
 
 
+def _data_of(x):
+    """``x``'s array, or None for a non-tensor or a tensor without one (a sparse COO tensor's
+    ``_data`` raises: its values are never of a limited dtype)."""
+    try:
+        return getattr(x, "_data", None)
+    except NotImplementedError:
+        return None
+
+
 def _is_tensor(x):
     from ._tensor import Tensor
 
@@ -200,12 +209,12 @@ def _limited_operand(name, args, kwargs):
     own promotion error.
     """
     x = args[0] if args else kwargs.get("input")
-    data = getattr(x, "_data", None)
+    data = _data_of(x)
     if data is None or data.dtype not in _FAMILY:
         if name not in _BINARY or len(args) < 2:
             return None
         x, other = args[1], x  # torch.add(2, t): the tensor second
-        data = getattr(x, "_data", None)
+        data = _data_of(x)
         if data is None or data.dtype not in _FAMILY:
             return None
     else:

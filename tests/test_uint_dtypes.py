@@ -223,3 +223,13 @@ def test_limited_dtypes_leave_hot_paths_unwrapped_until_used():
             "print(getattr(g.Tensor.__add__, '_limited_guard', False), g.backend._limited_active)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_sparse_tensors_pass_the_refusal_checks():
+    """Once the checks are on, ops on sparse COO tensors (whose ``_data`` raises) still run."""
+    _ = gradstep.uint16  # switches the checks on
+    i = gradstep.tensor([[0, 1, 1], [2, 0, 2]])
+    s = gradstep.sparse_coo_tensor(i, gradstep.tensor([3.0, 4.0, 5.0]), (2, 3))
+    d = gradstep.ones(3, 2)
+    assert gradstep.mm(s, d).tolist() == [[3.0, 3.0], [9.0, 9.0]]
+    assert (s * 2).to_dense().tolist() == [[0.0, 0.0, 6.0], [8.0, 0.0, 10.0]]
