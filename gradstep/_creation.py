@@ -471,6 +471,20 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _finish(arr, requires_grad, device)
 
 
+def _refuse_as_cumulative_kernel(rows):
+    """torch's error for sampling several times with replacement: its kernel checks each row in
+    order, entry by entry (a NaN fails ``>= 0`` first), then the row's sum."""
+    for row in rows:
+        for v in row:
+            if not v >= 0:
+                raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+            if not xp.isfinite(v):
+                raise RuntimeError("invalid multinomial distribution (encountering probability entry = "
+                                   "infinity or NaN)")
+        if row.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
     """Sample category indices from each row of (unnormalised) probabilities ``input``.
 
@@ -492,6 +506,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):  # no
         raise RuntimeError(f"cannot sample n_sample <= 0 samples (got {num_samples})")
     p = data.astype(xp.float64)
     if (p < 0).any() or not xp.isfinite(p).all():
+        if replacement and num_samples > 1:
+            _refuse_as_cumulative_kernel(p.reshape(-1, n_cat))
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = data.reshape(-1, n_cat)
     if (p.reshape(-1, n_cat).sum(axis=1) <= 0).any():

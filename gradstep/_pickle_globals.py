@@ -19,6 +19,7 @@ import numpy as np
 
 from ._brief import brief
 from ._np_data import normalized_bools, plain_numpy_dtype
+from ._weights_only import cannot_build, refuses_numpy_build
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 _ITEM_COST = 100  # bytes per item a constructor copies into a new dict or set (table slots, OrderedDict links)
@@ -215,6 +216,8 @@ def _build_np_dtype(u, p, state):
     order = state[1]
     if type(order) is not str or order not in ("<", ">", "|", "=") or any(s is not None for s in state[2:5]):
         raise CheckpointError("numpy.dtype state: only plain numeric dtypes are supported")
+    if refuses_numpy_build(type(p.value), u.user):  # torch's weights_only asks for np.dtypes.XDType too
+        raise UnsafeCheckpointError(cannot_build(type(p.value)))
     if order in "<>" and p.value.itemsize > 1:  # np.dtype makes the native order '=', as pickle's load does
         p.value = np.dtype(order + p.value.str[1:])
 

@@ -568,7 +568,7 @@ def unsafe_globals(data, name):
     """The globals in a torch zip's pickle that the loader would refuse (torch's name for them)."""
     from ._pickle_globals import BUILTIN_GLOBALS
     from ._torch_unpickler import _user_allowed, globals_in
-    from ._weights_only import NUMPY_GLOBALS
+    from ._weights_only import REFUSED_BY_DEFAULT
 
     archive = _Archive(data, name)
     try:
@@ -576,8 +576,8 @@ def unsafe_globals(data, name):
     except (ValueError, UnicodeError, struct.error, OverflowError, Warning) as e:  # Warning: see RestrictedUnpickler.load
         raise CheckpointError(f"{name}: malformed pickle in data.pkl ({type(e).__name__}: "
                               f"{printable(str(e), 300)})") from None
-    # NumPy's names are data to gradstep, but torch's weights_only refuses them: listed, as by torch
-    allowed = (set(BUILTIN_GLOBALS) - NUMPY_GLOBALS) | set(_torch_globals()) | set(_user_allowed())
+    # NumPy's names (and a few others) are data to gradstep, but torch's weights_only refuses them
+    allowed = (set(BUILTIN_GLOBALS) - REFUSED_BY_DEFAULT) | set(_torch_globals()) | set(_user_allowed())
     return sorted({g for g in found if g not in allowed})
 
 

@@ -63,6 +63,13 @@ from ._safe_globals import (  # noqa: F401 - re-exported: the loader's public AP
     get_safe_globals,
     safe_globals,
 )
+from ._weights_only import (
+    DATA_NOTE,
+    other_note,
+    refused_by_default,
+    unsupported_global,
+    weights_only,
+)
 from .serialization import CheckpointError, UnsafeCheckpointError
 
 MAX_DEPTH = 1000  # nesting of containers in a checkpoint
@@ -297,6 +304,8 @@ class RestrictedUnpickler:
             raise CheckpointError("the pickle ends without STOP")
         except CheckpointError as e:
             text = str(e).removeprefix(f"{self.name}: ")  # a record read for a storage names the file already
+            if text.startswith("Weights only load failed."):  # torch's message starts so: where, last
+                raise type(e)(f"{text}\n({self.name}: data.pkl at byte {self.pos}, {self.op})") from None
             raise type(e)(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): {text}") from None
         except MemoryError:
             raise CheckpointError(f"{self.name}: data.pkl at byte {self.pos} ({self.op}): out of memory "
@@ -484,6 +493,8 @@ class RestrictedUnpickler:
             raise UnsafeCheckpointError(f"refusing to load '{printable(full, 200)}': module "
                                         f"{printable(module, 100)} is never allowed")
         if full in self.allowed:
+            if refused_by_default(full, self.user):
+                raise UnsafeCheckpointError(unsupported_global(printable(full, 200), DATA_NOTE))
             ctor = self.allowed[full]
             if isinstance(ctor, Unsupported):
                 raise CheckpointError(ctor.message)
@@ -491,8 +502,11 @@ class RestrictedUnpickler:
         if full in self.user:
             return Token(full, user=self.user[full])
         full = printable(full, 200)  # a name from the file, in a message
+        refusal = f"refusing to load '{full}'"
+        if weights_only():  # torch's message, as a program that retries with weights_only=False may print it
+            raise UnsafeCheckpointError(unsupported_global(full, other_note(refusal)))
         raise UnsafeCheckpointError(
-            f"refusing to load '{full}': gradstep only loads tensors, containers and plain values from "
+            f"{refusal}: gradstep only loads tensors, containers and plain values from "
             f"torch checkpoints (like torch.load(weights_only=True)). If you trust this file, allow it with "
             f"gradstep.serialization.add_safe_globals([{full}])")
 

@@ -240,7 +240,7 @@ def _cmd_info(args):
     from .serialization import load
 
     _check_info_path(args.file)
-    obj = load(args.file)
+    obj = load(args.file, weights_only=False)  # shows NumPy data too; no load ever runs code
     for line in info_lines(obj, args.file, os.path.getsize(args.file)):
         print(line)
     return 0

@@ -76,13 +76,13 @@ class Generator:
     def set_state(self, new_state):
         from ._tensor import Tensor
 
-        if not isinstance(new_state, Tensor) or new_state.dtype.name != "uint8":
-            raise TypeError("expected a torch.ByteTensor, but got "
-                            f"{type(new_state).__name__ if not isinstance(new_state, Tensor) else new_state.type()}")
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype.name != "uint8":
+            raise TypeError("RNG state must be a torch.ByteTensor")
         data = new_state._data.tobytes()
-        if len(data) != _STATE_BYTES:
-            raise RuntimeError("Expected either a THGeneratorState of size 5048 or a "
-                               f"CPUGeneratorImplState of size {_STATE_BYTES} but found the "
+        if len(data) != _STATE_BYTES:  # torch 2.13 no longer reads the legacy 5048-byte state
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but found the "
                                f"input RNG state size to be {len(data)}")
         seed, left, _, nxt = _HEAD.unpack_from(data)
         key = xp.frombuffer(data, dtype="<u8", count=_mt19937.MT_N, offset=_HEAD.size)

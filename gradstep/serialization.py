@@ -27,10 +27,12 @@ records may not share bytes. Containers may nest 1000 deep, and data that
 contains itself is refused (torch loads it, but gradstep's code that walks
 state dicts recurses). Running out of memory is a :class:`CheckpointError` too.
 
-One deliberate difference from torch 2.13: NumPy arrays, dtypes and scalars in
-a torch file load by default (torch asks for ``safe_globals`` first). gradstep
-never calls NumPy's unpickling functions; it checks the dtype (plain numeric
-only), shape and byte count and copies the bytes, so they are data, not code.
+NumPy arrays, dtypes and scalars in a torch file load as torch loads them: with
+``weights_only=False``, or by default once each of their names is approved with
+``add_safe_globals``; otherwise the load refuses them with torch's message
+(:mod:`gradstep._weights_only`). Either way gradstep never calls NumPy's unpickling
+functions; it checks the dtype (plain numeric only), shape and byte count and copies
+the bytes, so they are data, not code.
 Others are NumPy's limits: a stride-0 view with more bytes than a NumPy array
 can address (``numel * itemsize >= 2**63``) or with more than 64 dimensions is
 refused, where torch keeps it; so is an empty tensor whose nonzero sizes come to
@@ -66,8 +68,11 @@ class CheckpointError(RuntimeError):
     """A file that is not a valid checkpoint: truncated, corrupted, malformed, or of an unknown format."""
 
 
-class UnsafeCheckpointError(CheckpointError):
-    """A pickle that asks for something other than tensors, containers and plain values."""
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """A pickle that asks for something other than tensors, containers and plain values.
+
+    Also a ``pickle.UnpicklingError``: what torch's weights_only load raises, and what programs
+    catch before retrying with ``weights_only=False``."""
 
 
 from ._torch_unpickler import (  # noqa: E402 - they need the errors above
@@ -233,10 +238,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     maps saved storage locations; only the CPU exists, so a storage that ends
     up elsewhere (e.g. a CUDA one without ``map_location='cpu'``) raises, as in
     torch on a CPU-only machine. ``weights_only=False`` (what torch >= 2.6 programs pass
-    to load their own checkpoints) reads the file exactly as ``True`` does: gradstep never
-    runs code from a file, so a checkpoint holding other objects than tensors, containers
-    and plain values raises :class:`UnsafeCheckpointError`, naming the class to approve
-    with :func:`add_safe_globals` if you trust it. ``mmap`` is accepted and the file is
+    to load their own checkpoints) reads the file as ``True`` does, except that NumPy data
+    loads without approval (as in torch): gradstep never runs code from a file, so a
+    checkpoint holding other objects than tensors, containers, plain values and NumPy data
+    raises :class:`UnsafeCheckpointError`, naming the class to approve with
+    :func:`add_safe_globals` if you trust it. ``mmap`` is accepted and the file is
     read into memory. ``encoding`` (default ``'utf-8'``, as torch) and ``errors`` decode the
     protocol 0/1 strings of a torch pickle (``'bytes'`` keeps them as bytes); ``torch.save``
     writes none, and native ``.gs`` files hold no pickle, so both matter only for crafted or
@@ -244,11 +250,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     checkpoint.
     """
     if weights_only is False:
+        from ._weights_only import numpy_as_data
+
         try:
-            return load(f, map_location, pickle_module, mmap=mmap, **pickle_load_args)
+            with numpy_as_data():
+                return load(f, map_location, pickle_module, mmap=mmap, **pickle_load_args)
         except UnsafeCheckpointError as e:
             raise UnsafeCheckpointError(
-                f"{e}\n(gradstep reads weights_only=False like weights_only=True: it never runs "
+                f"{e}\n(gradstep's weights_only=False loads NumPy data too, but it never runs "
                 "code from a file)") from None
     if pickle_module is not None and pickle_module is not pickle:
         raise TypeError("gradstep.load reads pickles itself; pickle_module must be None or pickle")

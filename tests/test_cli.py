@@ -109,3 +109,14 @@ def test_config_file_values_and_flag_override(tmp_path):
     saved = json.load(open(out / "config.json"))
     assert saved["batch_size"] == 128 and saved["lr"] == 0.003 and saved["opt_args"] == {"amsgrad": True}
     assert os.path.exists(out / "checkpoint.gs")
+
+
+def test_info_shows_a_torch_checkpoint_holding_numpys_rng_state(tmp_path, capsys):
+    """What resumable training scripts save: `gradstep info` reads it as weights_only=False would
+    (NumPy data is data; the default weights_only=True load refuses it, as torch's)."""
+    path = tmp_path / "ckpt.pt"
+    gs.save({"epoch": 4, "w": gs.ones(2), "np_rng": np.random.RandomState(0).get_state()}, path)
+    with pytest.raises(gs.serialization.UnsafeCheckpointError, match="GLOBAL numpy"):
+        gs.load(path)
+    assert main(["info", str(path)]) == 0
+    assert "np_rng" in capsys.readouterr().out

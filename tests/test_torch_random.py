@@ -198,6 +198,22 @@ def test_bad_states_are_refused():
         gradstep.set_rng_state(gradstep.zeros(5056))
 
 
+@pytest.mark.parametrize("bad", [lambda L: L.zeros(5048, dtype=L.uint8), lambda L: L.zeros(5056),
+                                 lambda L: L.zeros(5056, dtype=L.int8), lambda L: [0] * 5056,
+                                 lambda L: L.zeros(2, 2528, dtype=L.uint8)],
+                         ids=["legacy-size", "float", "int8", "list", "2-D"])
+def test_bad_states_are_refused_with_torchs_errors(bad):
+    """A resumed run's set_rng_state(checkpoint['rng']) fails as torch's does (torch 2.13 reads no
+    legacy 5048-byte state; a float tensor is 'must be a ByteTensor', a list 'but got list')."""
+    errors = []
+    for L in (torch, gradstep):
+        for set_state in (L.set_rng_state, L.Generator().set_state):
+            with pytest.raises((TypeError, RuntimeError)) as info:
+                set_state(bad(L))
+            errors.append((info.type, str(info.value)))
+    assert errors[2:] == errors[:2]
+
+
 MULTINOMIAL = {
     "one sample": lambda L, p: L.multinomial(p, 1),
     "one sample with replacement": lambda L, p: L.multinomial(p, 1, replacement=True),
@@ -328,3 +344,18 @@ def test_beta_and_dirichlet_samples_as_torch():
 
     for ours, theirs in zip(*_both(run, seed=3)):
         _same(ours, theirs)
+
+
+@pytest.mark.parametrize("probs", [[1.0, -1.0, 2.0], [1.0, float("nan")], [1.0, float("inf")], [float("inf"), -1.0],
+                                   [[0.0, 0.0], [1.0, -1.0]], [[1.0, 1.0], [2.0, float("nan")]]],
+                         ids=["negative", "nan", "inf", "inf-first", "zero-sum-row-first", "second-row"])
+@pytest.mark.parametrize("n, replacement", [(1, True), (2, False), (3, True)])
+def test_multinomial_refuses_bad_distributions_as_torch(probs, n, replacement):
+    """Several samples with replacement take torch's cumulative kernel and its entry-by-entry errors
+    (what WeightedRandomSampler meets with a bad weight); the others check the whole tensor first."""
+    errors = []
+    for L in (torch, gradstep):
+        with pytest.raises(RuntimeError) as info:
+            L.multinomial(L.tensor(probs), n, replacement=replacement)
+        errors.append(str(info.value))
+    assert errors[1] == errors[0]

@@ -24,6 +24,7 @@ import torch
 import gradstep as gs
 import gradstep._torch_format as tf
 import gradstep._torch_unpickler as U
+from gradstep._weights_only import numpy_as_data
 from gradstep.serialization import CheckpointError, UnsafeCheckpointError
 
 from .craft import Pk, float_records, leaves_no_trace, torch_zip
@@ -44,7 +45,8 @@ def _unpickler(pkl, budget):
 
 
 def _run(pkl, budget):
-    return _unpickler(pkl, budget).load()
+    with numpy_as_data():  # as load(weights_only=False): a Namespace is built too
+        return _unpickler(pkl, budget).load()
 
 
 def _calls(prefix, k, call=b"h\x00h\x01R"):
@@ -135,15 +137,18 @@ def test_views_stay_views_of_their_storage_like_torch():
 def test_a_namespace_state_cannot_shadow_the_class(name):
     pkl = Pk().glob("argparse", "Namespace").op(b")\x81").val({name: 1, "lr": 0.1}).build().bytes()
     with pytest.raises(UnsafeCheckpointError, match=f"may not set '{name}'"):
-        gs.load(io.BytesIO(torch_zip(pkl)))
+        gs.load(io.BytesIO(torch_zip(pkl)), weights_only=False)
 
 
 def test_training_arguments_still_load_as_a_namespace():
     args = argparse.Namespace(lr=0.1, epochs=3, arch="resnet18", betas=(0.9, 0.99))
     buf = io.BytesIO()
     torch.save({"args": args}, buf)
-    out = gs.load(io.BytesIO(buf.getvalue()))["args"]
+    out = gs.load(io.BytesIO(buf.getvalue()), weights_only=False)["args"]
     assert out == args and repr(out) == repr(args)
+    for L in (torch, gs):  # weights_only=True loads it once approved, as torch's
+        with L.serialization.safe_globals([argparse.Namespace]):
+            assert L.load(io.BytesIO(buf.getvalue()))["args"] == args
 
 
 # ---------------------------------------------------------------- finding 3: approved __setstate__

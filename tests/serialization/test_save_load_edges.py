@@ -61,8 +61,13 @@ def test_numpy_scalars_and_dtypes_written_by_gradstep_load_in_torch_as_numpy(val
         _torch_load(data, weights_only=True)
     with torch.serialization.safe_globals(_numpy_globals(value)):
         _same_numpy(_torch_load(data, weights_only=True)["v"], want)
-    for weights_only in (True, False):  # and gradstep reads its own files back as NumPy data
-        _same_numpy(_gs_load(data, weights_only=weights_only)["v"], want)
+    # gradstep reads its own files back as torch does: refused by weights_only=True until approved
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported global: GLOBAL numpy"):
+        _gs_load(data)
+    with gs.serialization.safe_globals(_numpy_globals(value)):
+        _same_numpy(_gs_load(data)["v"], want)
+    _same_numpy(_gs_load(data, weights_only=False)["v"], want)
+    for weights_only in (True, False):  # its native format holds no pickle: NumPy data is data
         _same_numpy(_gs_load(gs_saved({"v": value}, "gradstep"), weights_only=weights_only)["v"], want)
 
 
@@ -70,8 +75,15 @@ def test_numpy_scalars_and_dtypes_written_by_gradstep_load_in_torch_as_numpy(val
 def test_numpy_scalars_and_dtypes_written_by_torch_load_in_gradstep_as_numpy(value):
     data = torch_saved({"v": value, "n": [value, 1.0]})
     want = _torch_load(data, weights_only=False)["v"]
-    for weights_only in (True, False):  # gradstep loads NumPy data by default (a documented difference)
-        back = _gs_load(data, weights_only=weights_only)
+    refusals = []
+    for load in (_torch_load, _gs_load):  # weights_only=True refuses NumPy's globals, naming the first
+        with pytest.raises(pickle.UnpicklingError) as info:
+            load(data)
+        refusals.append(str(info.value).split("WeightsUnpickler error: ")[1].split("\n")[0])
+    assert refusals[0] == refusals[1]
+    with gs.serialization.safe_globals(_numpy_globals(value)):
+        approved = _gs_load(data)
+    for back in (approved, _gs_load(data, weights_only=False)):
         _same_numpy(back["v"], want)
         _same_numpy(back["n"][0], want)
         assert type(back["n"][1]) is float
