@@ -225,6 +225,9 @@ class OpOverload:
     def __repr__(self):
         return f"<OpOverload(op='{self._namespace}.{self._opname}', overload='{self._overloadname}')>"
 
+    def __str__(self):  # torch's: "aten.mm.default"
+        return f"{self._namespace}.{self._opname}.{self._overloadname}"
+
 
 class OpOverloadPacket:
     """``torch.ops.ns.name``: callable; ``.default`` is its (only) overload."""
@@ -250,6 +253,9 @@ class OpOverloadPacket:
     def __repr__(self):
         return f"<OpOverloadPacket(op='{self._entry.namespace}.{self._entry.schema.name}')>"
 
+    def __str__(self):  # torch's: "aten.mm"
+        return f"{self._entry.namespace}.{self._entry.schema.name}"
+
 
 class _OpNamespace:
     """``torch.ops.ns``: its attributes are the operators defined in namespace ``ns``."""
@@ -261,6 +267,10 @@ class _OpNamespace:
         if op_name.startswith("__"):
             raise AttributeError(op_name)
         entry = _OPERATORS.get(f"{self.name}::{op_name}")
+        if entry is None and self.name == "aten":  # the built-in ops gradstep lists
+            from ._aten_builtin import entry as _builtin
+
+            entry = _builtin(op_name)
         if entry is None:
             raise AttributeError(f"'_OpNamespace' '{self.name}' object has no attribute "
                                  f"'{op_name}'")

@@ -11,6 +11,7 @@ whose graphs share a leaf (one model, Hogwild-style) both land their gradient, a
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from .._errstate import IGNORE as _IGNORE
@@ -26,6 +27,29 @@ from .grad_mode import _GradState
 _Tensor = None  # set by gradstep._tensor
 _local = threading.local()  # .callbacks: one list of final callbacks per running backward pass
 _grad_lock = threading.Lock()  # held while a .grad is read, created and added into
+
+
+class _Pass(list):
+    """One running backward pass: its final callbacks (the list), a unique id (torch's graph
+    task id) and whether a reentrant checkpoint may run in it (no ``inputs`` were given to
+    this pass or to one it runs inside, as torch's ``checkpoint_valid``)."""
+
+    __slots__ = ("gid", "checkpoint_valid")
+
+
+_gids = itertools.count(1)
+
+
+def current_graph_task_id():
+    """The id of the backward pass running in this thread, -1 outside one."""
+    stack = getattr(_local, "callbacks", None)
+    return stack[-1].gid if stack else -1
+
+
+def is_checkpoint_valid():
+    """torch.autograd._is_checkpoint_valid: False inside a pass given ``inputs`` (``grad``)."""
+    stack = getattr(_local, "callbacks", None)
+    return stack[-1].checkpoint_valid if stack else True
 
 
 def _callback_stack():
@@ -105,8 +129,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     ready = [n for n in roots if deps.get(n, 0) == 0]
     prev_mode = _GradState.enabled
     _GradState.enabled = create_graph
-    callbacks = []
-    _callback_stack().append(callbacks)
+    callbacks = _Pass()
+    callbacks.gid = next(_gids)
+    stack = _callback_stack()
+    callbacks.checkpoint_valid = inputs is None and (not stack or stack[-1].checkpoint_valid)
+    stack.append(callbacks)
     # the whole pass runs with NumPy's floating-point errors ignored (see gradstep._errstate);
     # user hooks run in the caller's state (``_as_caller``), as they did before the pass
     caller = _get_state()

@@ -36,6 +36,9 @@ FREED_GRAPH_MESSAGE = (
     "calling backward."
 )
 _acc_lock = threading.Lock()
+#: ``hook(cls, inputs, attrs) -> Tensor`` that runs every op in its place while set (the
+#: selective activation checkpoint contexts of ``utils.checkpoint``); None otherwise
+_op_hook = None
 
 
 class Node:
@@ -62,6 +65,8 @@ class Node:
     # -- graph recording -------------------------------------------------
     @classmethod
     def apply(cls, *inputs, **attrs):
+        if _op_hook is not None:  # a selective-checkpoint context is active (utils._sac)
+            return _op_hook(cls, inputs, attrs)
         node = cls.__new__(cls)
         if attrs:
             node.__dict__.update(attrs)
@@ -468,7 +473,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _Tensor
-        ctx = BackwardCFunction()
+        ctx = (cls.__dict__.get("_backward_cls") or _make_backward_cls(cls))()
         ctx._fn_cls = cls
         tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(
@@ -521,6 +526,15 @@ class Function:
         if _AnomalyState.enabled:
             _anomaly.on_forward(ctx, inputs, None)
         return tuple(new_outs) if is_tuple else new_outs[0]
+
+
+def _make_backward_cls(cls):
+    """The node class of a custom Function, named as torch's (``MyFnBackward``: what
+    ``type(out.grad_fn).__name__`` shows), made once per Function class."""
+    node_cls = type(cls.__name__ + "Backward", (BackwardCFunction,), {"_forward_cls": cls})
+    node_cls.__module__ = BackwardCFunction.__module__
+    cls._backward_cls = node_cls
+    return node_cls
 
 
 def _custom_fn_name(cls):

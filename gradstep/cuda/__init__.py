@@ -188,7 +188,67 @@ def stream(stream) -> StreamContext:
     return StreamContext(stream)
 
 
+from ._surface import CUDA_STORAGES as _CUDA_STORAGES  # noqa: E402
+from ._surface import (  # noqa: E402
+    CudaError,
+    CUDAPluggableAllocator,
+    DeferredCudaCallError,
+    ExternalStream,
+    MemPool,
+    caching_allocator_alloc,
+    caching_allocator_delete,
+    caching_allocator_disabled,
+    caching_allocator_enable,
+    can_device_access_peer,
+    change_current_allocator,
+    check_error,
+    clock_rate,
+    cudart,
+    cudaStatus,
+    current_blas_handle,
+    current_solver_handle,
+    device_memory_used,
+    device_of,
+    get_allocator_backend,
+    get_gencode_flags,
+    get_per_process_memory_fraction,
+    get_stream_from_external,
+    get_sync_debug_mode,
+    graph_pool_handle,
+    has_half,
+    has_magma,
+    host_memory_stats,
+    host_memory_stats_as_nested_dict,
+    is_current_stream_capturing,
+    list_gpu_processes,
+    max_memory_cached,
+    memory_cached,
+    memory_snapshot,
+    memory_stats_as_nested_dict,
+    memory_summary,
+    memory_usage,
+    power_draw,
+    reset_accumulated_host_memory_stats,
+    reset_max_memory_cached,
+    reset_peak_host_memory_stats,
+    set_stream,
+    set_sync_debug_mode,
+    temperature,
+    use_mem_pool,
+    utilization,
+)
+
+globals().update(_CUDA_STORAGES)
+
+#: submodules made on first use (``torch.cuda.nvtx.range_push``, ``torch.cuda.graphs`` ...)
+_SUBMODULES = frozenset({"amp", "nvtx", "graphs", "random", "jiterator", "tunable", "sparse",
+                         "streams", "memory", "profiler"})
+_FROM_GRAPHS = frozenset({"CUDAGraph", "graph", "make_graphed_callables"})
+
+
 def __getattr__(name):
-    if name == "amp":  # gradstep.cuda.amp (autocast, GradScaler) lives in its own module
-        return importlib.import_module(".amp", __name__)
+    if name in _SUBMODULES:  # e.g. gradstep.cuda.amp (autocast, GradScaler)
+        return importlib.import_module("." + name, __name__)
+    if name in _FROM_GRAPHS:
+        return getattr(importlib.import_module(".graphs", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

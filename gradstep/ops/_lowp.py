@@ -147,15 +147,30 @@ def _float32_saved(node):
     float32 copies that share their version counters, so derivatives are computed in
     float32 and only the returned gradients are rounded."""
     saved, out = node._saved, node.__dict__.get("_out_data")
-    node._saved = tuple(_as_float32(t) for t in saved)
+    unpack = node.__dict__.get("_unpack")
+    plain = saved
+    if unpack is not None:  # packed by saved_tensors_hooks (checkpoint): unpack them first
+        plain = tuple(_with_vc(t, vc) for t, vc in zip(node.saved_tensors, node._saved_vcs))
+        node._unpack = None
+    node._saved = tuple(_as_float32(t) for t in plain)
     if out is not None and out.dtype.char in "eE":
         node._out_data = out.astype(F32)
     try:
         yield
     finally:
         node._saved = saved
+        if unpack is not None:
+            node._unpack = unpack
         if out is not None:
             node._out_data = out
+
+
+def _with_vc(t, vc):
+    """An alias of unpacked ``t`` under the saved tensor's version counter ``vc`` (what the
+    node's version check reads)."""
+    t = t._alias()
+    t._vc = vc
+    return t
 
 
 def _as_float32(t):

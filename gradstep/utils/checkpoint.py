@@ -1,40 +1,111 @@
 """``torch.utils.checkpoint``: activation checkpointing.
 
-``checkpoint(fn, *args)`` runs ``fn`` under ``no_grad`` (so none of its intermediate
-activations are kept), saves the inputs and the RNG state, and on backward re-runs ``fn``
-with the RNG state restored (so dropout draws the same masks) and backpropagates through the
-recomputed graph. Parameters that ``fn`` uses (not passed in ``args``) get their gradients
-accumulated into ``.grad`` by that inner backward, as torch's reentrant variant does.
+``use_reentrant=True``: ``checkpoint(fn, *args)`` runs ``fn`` under ``no_grad`` (none of its
+intermediate activations are kept), saves the inputs and the RNG state, and on backward re-runs
+``fn`` with the RNG state restored (dropout draws the same masks) and backpropagates through the
+recomputed graph; parameters used inside get their gradients through ``.grad``, and, as in
+torch, ``autograd.grad`` (or ``backward(inputs=...)``) through it is refused.
 
-``use_reentrant=False`` takes the same path here, plus keyword arguments and outputs that need
-a gradient even when no input does (a hidden always-requires-grad input keeps the node in the
-graph). Unlike torch's non-reentrant variant, parameters used inside ``fn`` still receive their
-gradients only through ``.grad`` (``autograd.grad`` with respect to them reports them unused).
+``use_reentrant=False`` is torch's non-reentrant variant (``_checkpoint_frame``): the plain graph
+with its saved tensors recomputed on demand, so ``autograd.grad``, ``create_graph``, keyword
+arguments, any output structure and selective checkpointing (``_sac``) work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from .. import random as _random
 from .._tensor import Tensor
 from ..amp import autocast_mode as _amp
 from ..autograd import backward as _backward
+from ..autograd import engine as _engine
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from . import _checkpoint_frame as _frame
+from ._checkpoint_frame import CheckpointError, GraphExecGroup
+from ._sac import CheckpointPolicy, SelectiveCheckpointContext, create_selective_checkpoint_contexts
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointFunction", "check_backward_validity",
-           "detach_variable", "noop_context_fn", "CheckpointError"]
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
+           "check_backward_validity", "detach_variable", "get_device_states", "set_device_states",
+           "noop_context_fn", "set_checkpoint_early_stop", "DefaultDeviceType",
+           "set_checkpoint_debug_enabled", "CheckpointPolicy", "SelectiveCheckpointContext",
+           "create_selective_checkpoint_contexts", "SAC_IGNORED_OPS", "GraphExecGroup"]
+
+_checkpoint_debug_enabled = None
+_enable_checkpoint_early_stop = None
 
 
-class CheckpointError(RuntimeError):
-    pass
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled):
+    """Override every checkpoint's ``debug`` flag inside the context (None: defer to it)."""
+    global _checkpoint_debug_enabled
+    prev = _checkpoint_debug_enabled
+    try:
+        _checkpoint_debug_enabled = enabled
+        yield
+    finally:
+        _checkpoint_debug_enabled = prev
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable):
+    """Whether non-reentrant checkpoints made inside stop recomputing once they have what
+    backward needs (overrides their ``early_stop``)."""
+    global _enable_checkpoint_early_stop
+    prev = _enable_checkpoint_early_stop
+    try:
+        _enable_checkpoint_early_stop = enable
+        yield
+    finally:
+        _enable_checkpoint_early_stop = prev
 
 
 def noop_context_fn():
-    from contextlib import nullcontext
+    return contextlib.nullcontext(), contextlib.nullcontext()
 
-    return nullcontext(), nullcontext()
+
+class DefaultDeviceType:
+    """The device type whose RNG states checkpoints save when no input is off the CPU: the
+    current accelerator's, which on a CPU-only build is ``"cpu"``."""
+
+    _default_device_type = None
+
+    @staticmethod
+    def set_device_type(device="cuda"):
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type():
+        if not DefaultDeviceType._default_device_type:
+            DefaultDeviceType._default_device_type = "cpu"
+        return DefaultDeviceType._default_device_type
+
+
+def _tensor_leaves(args):
+    from ._pytree import tree_leaves
+
+    return [a for a in tree_leaves(args) if isinstance(a, Tensor)]
+
+
+def get_device_states(*args):
+    """The ids and RNG states of the non-CPU devices of the tensors in ``args``: none here
+    (gradstep's tensors all live on the CPU), as torch's CPU build returns ``([], [])``."""
+    ids = [t.get_device() for t in _tensor_leaves(args) if t.device.type not in ("cpu", "meta")]
+    if ids:  # unreachable with gradstep tensors; kept for torch's contract
+        raise RuntimeError("Torch not compiled with CUDA enabled")
+    return [], []
+
+
+def set_device_states(devices, states, *, device_type=None):
+    """Set the RNG states of ``devices``: with no device but the CPU there are none to set."""
+    if device_type is None:
+        device_type = DefaultDeviceType.get_device_type()
+    if device_type == "meta":
+        return
+    for _device, _state in zip(devices, states):
+        raise RuntimeError("Torch not compiled with CUDA enabled")
 
 
 def detach_variable(inputs):
@@ -76,6 +147,12 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
+        if not _engine.is_checkpoint_valid():
+            raise RuntimeError(
+                "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or "
+                "passing an `inputs` parameter to .backward(). To resolve this error, you can "
+                "either set use_reentrant=False, or call .backward() without passing the "
+                "`inputs` argument.")
         inputs = list(ctx.inputs)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
             inputs[i] = t
@@ -125,47 +202,46 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
         if context_fn is not noop_context_fn or debug is not False:
             raise ValueError("Passing `context_fn` or `debug` is only supported when "
                              "use_reentrant=False.")
-        if is_grad_enabled():
-            check_backward_validity(args)
+        check_backward_validity(args)  # torch warns from its forward, grad mode or not
         return CheckpointFunction.apply(function, preserve, *args)
-    forward_ctx, recompute_ctx = context_fn()
-    state = {"first": True}
+    return _checkpoint_without_reentrant(function, preserve, context_fn, determinism_check,
+                                         debug, early_stop, args, kwargs)
 
-    def run(*a):
-        ctx = forward_ctx if state["first"] else recompute_ctx
-        state["first"] = False
-        with ctx:
-            out = function(*a[:-1], **kwargs)  # the last argument is the hidden anchor
-        leaves = []
-        state["rebuild"] = _flatten(out, leaves)
-        return tuple(leaves)
+
+def _checkpoint_without_reentrant(fn, preserve, context_fn, determinism_check, debug,
+                                  early_stop, args, kwargs):
+    """torch's non-reentrant variant (see ``_checkpoint_frame``)."""
+    if _checkpoint_debug_enabled if _checkpoint_debug_enabled is not None else debug:
+        if context_fn is not noop_context_fn:
+            raise ValueError("debug=True is incompatible with non-default context_fn")
+    checks = {"default": _frame.default_meta, "none": None}
+    if determinism_check not in checks:
+        raise ValueError(f"determinism_check should be one of {list(checks)}, but got "
+                         f"{determinism_check}")
+    forward_ctx, recompute_ctx = context_fn()
+    autocast_kwargs = _cpu_autocast_kwargs()
+    rng_state = _random.get_rng_state() if preserve else None
+
+    def recompute(*a):
+        current = _random.get_rng_state() if preserve else None
+        try:
+            if preserve:
+                _random.set_rng_state(rng_state)
+            with _amp.autocast("cpu", **autocast_kwargs), recompute_ctx:
+                fn(*a, **kwargs)
+        finally:
+            if current is not None:
+                _random.set_rng_state(current)
 
     if not is_grad_enabled():
-        with forward_ctx:
-            return function(*args, **kwargs)
-    from .. import _creation
-
-    anchor = _creation.zeros((), requires_grad=True)
-    flat = CheckpointFunction.apply(run, preserve, *args, anchor)
-    return state["rebuild"](iter(flat if isinstance(flat, tuple) else (flat,)))
-
-
-def _flatten(obj, leaves):
-    """Append the leaves of ``obj`` (nested dicts, lists, tuples) to ``leaves``; return a
-    function that rebuilds ``obj``'s structure from an iterator over replacement leaves.
-
-    The non-reentrant checkpoint gives any output structure a gradient, as torch's does
-    (a block returning ``{'h': ..., 'attn': ...}``): the node sees a flat tuple."""
-    if isinstance(obj, dict):
-        parts = [(k, _flatten(v, leaves)) for k, v in obj.items()]
-        return lambda it: type(obj)((k, f(it)) for k, f in parts)
-    if isinstance(obj, (list, tuple)):
-        parts = [_flatten(v, leaves) for v in obj]
-        if hasattr(obj, "_fields"):  # a namedtuple
-            return lambda it: type(obj)(*[f(it) for f in parts])
-        return lambda it: type(obj)([f(it) for f in parts])
-    leaves.append(obj)
-    return lambda it: next(it)
+        return fn(*args, **kwargs)
+    stop = _enable_checkpoint_early_stop if _enable_checkpoint_early_stop is not None \
+        else early_stop
+    frame = _frame.Frame(recompute, stop, checks[determinism_check], args)
+    with frame.hooks(), forward_ctx:
+        out = fn(*args, **kwargs)
+    frame.forward_completed = True
+    return out
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):  # noqa: A002
@@ -202,3 +278,12 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
         input = checkpoint(run_function(start, end), input, use_reentrant=use_reentrant,
                            preserve_rng_state=preserve)
     return run_function(end + 1, len(functions) - 1)(input)
+
+
+def _sac_ignored_ops():
+    from .. import ops
+
+    return {ops.aten.detach.default}
+
+
+SAC_IGNORED_OPS = _sac_ignored_ops()
