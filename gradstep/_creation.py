@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 
 from . import backend as B
+from ._argparse import int_arg, int_list, int_list_arg, invalid_combination, is_int
 from ._device import check_device as _check_device
 from ._memory_format import check_memory_format
 from ._range_values import arange_values, fused_multiply_add
@@ -182,15 +183,26 @@ def _dim_size(s, pos):
                         f"{type(s).__name__} at pos {pos}") from None
 
 
-def _size(size, kw=None):
-    """Sizes given as ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``."""
+def _size(size, kw=None, fname="empty"):
+    """Sizes given as ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``, checked
+    as torch's argument parser does (messages name ``fname``)."""
     if kw is not None:
         if size:
             raise TypeError("pass the size either positionally or as size=, not both")
-        size = (kw,)
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    size = tuple(_dim_size(s, i) for i, s in enumerate(size))
+        size = int_list_arg(kw, fname, "size", None)
+    elif not size:
+        raise TypeError(f'{fname}() missing 1 required positional arguments: "size"')
+    else:
+        size = int_list(size, fname, "size")
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return size
+
+
+def _size_arg(size, fname, pos):
+    """A ``size`` that is not the only positional parameter (``full``, ``randint``)."""
+    size = int_list_arg(size, fname, "size", pos)
     for s in size:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
@@ -204,16 +216,16 @@ def _dt(dtype, default=None):
 
 
 def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    return _finish(xp.zeros(_size(args, size), _dt(dtype)), requires_grad, device)
+    return _finish(xp.zeros(_size(args, size, "zeros"), _dt(dtype)), requires_grad, device)
 
 
 def ones(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    return _finish(xp.ones(_size(args, size), _dt(dtype)), requires_grad, device)
+    return _finish(xp.ones(_size(args, size, "ones"), _dt(dtype)), requires_grad, device)
 
 
 def empty(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
-    shape = _size(args, size)
+    shape = _size(args, size, "empty")
     check_memory_format(memory_format, len(shape), allow_preserve=False)
     return _finish(xp.empty(shape, _dt(dtype)), requires_grad, device)
 
@@ -244,8 +256,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, pin_mem
     if dtype is None:
         dtype = B.bool_ if isinstance(fill_value, bool) else (
             B.int64 if isinstance(fill_value, int) else B._scalar_dtype(fill_value))
-    return _finish(xp.full(_size((size,)) if not isinstance(size, int) else (size,), fill_value,
-                           _dt(dtype)), requires_grad, device)
+    return _finish(xp.full(_size_arg(size, "full", 1), fill_value, _dt(dtype)), requires_grad,
+                   device)
 
 
 def _like(t, dtype):
@@ -410,7 +422,7 @@ def rand(*args, size=None, generator=None, dtype=None, device=None, requires_gra
     from ._torch_random import uniform_like
 
     _check_sampling_dtype(dtype, "check_uniform_bounds")
-    arr = uniform_like(xp.empty(_size(args, size), _dt(dtype)), generator=generator)
+    arr = uniform_like(xp.empty(_size(args, size, "rand"), _dt(dtype)), generator=generator)
     return _finish(arr, requires_grad, device)
 
 
@@ -419,23 +431,42 @@ def randn(*args, size=None, generator=None, dtype=None, device=None, requires_gr
     from ._torch_random import normal_like
 
     _check_sampling_dtype(dtype, "normal_kernel_cpu")
-    arr = normal_like(xp.empty(_size(args, size), _dt(dtype)), generator=generator)
+    arr = normal_like(xp.empty(_size(args, size, "randn"), _dt(dtype)), generator=generator)
     return _finish(arr, requires_grad, device)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False, pin_memory=False):
-    if size is None:
-        low, high, size = 0, low, high
+    if size is None or high is None:  # randint(high, size) or randint(high, size=size)
+        low, high, size, pos = 0, low, high if size is None else size, 2
+        if type(high) is not int:
+            high = int_arg(high, "randint", "high", 1)
+    else:
+        pos = 3
+        if type(low) is not int or type(high) is not int:
+            low, high = _randint_bounds(low, high, size)
     if high is None:
         low, high = 0, low
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     from ._torch_random import randint_array
 
-    shape = _size((size,)) if not isinstance(size, int) else (size,)
+    shape = _size_arg(size, "randint", pos)
     arr = randint_array(low, high, shape, _dt(dtype, B.int64), generator)
     return _finish(arr, requires_grad, device)
+
+
+_RANDINT_SIGNATURES = tuple(
+    f"{args}, *, {gen}Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False"
+    for args in ("int high, tuple of ints size", "int low, int high, tuple of ints size")
+    for gen in ("torch.Generator generator, ", ""))
+
+
+def _randint_bounds(low, high, size):
+    if not (is_int(low) and is_int(high)):
+        raise invalid_combination("randint", (low, high, size), _RANDINT_SIGNATURES)
+    return int_arg(low, "", "", 1), int_arg(high, "", "", 2)
 
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False, pin_memory=False):

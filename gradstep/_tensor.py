@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import _device, _tensor_device, _tensor_numpy
+from . import _argparse, _device, _tensor_device, _tensor_numpy
 from . import autograd as _autograd
 from . import backend as B
 from ._warn_once import warn_once
@@ -114,6 +114,8 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
+        if type(dim) is not int:
+            dim = _argparse.int_arg(dim, "size", "dim", 1)
         if not self._data.ndim:  # torch's message for a 0-d tensor (not "out of range")
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_ops_util.normalize_dim(dim, self._data.ndim)]
@@ -273,11 +275,11 @@ class Tensor:
 
     @property
     def H(self):
-        return self.T
+        return self.T.conj() if self._data.dtype.kind == "c" else self.T
 
     @property
     def mH(self):
-        return self.mT
+        return self.mT.conj() if self._data.dtype.kind == "c" else self.mT
 
     @property
     def _version(self):
@@ -435,19 +437,19 @@ class Tensor:
         return self.to(other.dtype)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from ._creation import zeros
+        from ._creation import _size, zeros
 
-        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        return zeros(_size(size, None, "new_zeros"), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from ._creation import ones
+        from ._creation import _size, ones
 
-        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        return ones(_size(size, None, "new_ones"), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        from ._creation import empty
+        from ._creation import _size, empty
 
-        return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        return empty(_size(size, None, "new_empty"), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
                           pin_memory=False):
@@ -457,9 +459,9 @@ class Tensor:
                              requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from ._creation import full
+        from ._creation import _size_arg, full
 
-        return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+        return full(_size_arg(size, "new_full", 1), fill_value, dtype=dtype or self.dtype, device=device,
                     requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):

@@ -115,7 +115,7 @@ def _feature_mask(input, p, train, fn):  # noqa: A002
 
     if input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    return fn(ones(*input.shape[:2], *(1,) * (input.ndim - 2), dtype=input.dtype), p, train)
+    return fn(ones((*input.shape[:2], *(1,) * (input.ndim - 2)), dtype=input.dtype), p, train)
 
 
 def feature_dropout(input, p, train):  # noqa: A002

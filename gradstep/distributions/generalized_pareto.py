@@ -51,8 +51,9 @@ class GeneralizedPareto(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        # torch compares with a default-dtype zero here (and in log_survival_function)
-        eq_zero = gradstep.isclose(self.concentration, gradstep.tensor(0.0))
+        # torch compares with a default-dtype zero here (and in log_survival_function), which
+        # its isclose refuses for float64: gradstep compares in the dtype of the parameters
+        eq_zero = gradstep.isclose(self.concentration, gradstep.tensor(0.0, dtype=self.concentration.dtype))
         safe = self._safe_concentration(eq_zero)
         y = 1 / safe + gradstep.ones_like(z)
         nonzero = gradstep.where(y == 0, y, y * gradstep.log1p(safe * z))
@@ -63,7 +64,7 @@ class GeneralizedPareto(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero = gradstep.isclose(self.concentration, gradstep.tensor(0.0))
+        eq_zero = gradstep.isclose(self.concentration, gradstep.tensor(0.0, dtype=self.concentration.dtype))
         safe = self._safe_concentration(eq_zero)
         return gradstep.where(eq_zero, -z, -gradstep.log1p(safe * z) / safe)
 

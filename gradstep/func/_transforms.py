@@ -252,7 +252,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                         col = [_flatten(r[k])[0][m] for r in rows]
                         blocks.append(stack(col).reshape(*o.shape, *leaf.shape))
                     else:
-                        blocks.append(_creation.zeros(*o.shape, *leaf.shape, dtype=leaf.dtype))
+                        blocks.append(_creation.zeros((*o.shape, *leaf.shape), dtype=leaf.dtype))
                 per_arg.append(p_rebuild(blocks))
             per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
         jac = out_rebuild(per_out)

@@ -16,6 +16,7 @@ from ._nodes import (
     Solve,
     SolveTriangular,
     Svd,
+    _adj,
     unpack,
 )
 
@@ -27,7 +28,7 @@ def _make(arr):
 
 
 def check_float(a, name):
-    if not a.dtype.is_floating_point:
+    if not (a.dtype.is_floating_point or a.dtype.is_complex):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {dtype_title(a.dtype)}")
     if a.dtype.name in ("float16", "bfloat16"):
@@ -194,7 +195,7 @@ def eigh(A, UPLO="L", *, out=None):  # noqa: N803
     packed = Eigh.apply(A, uplo=UPLO)
     n = A.shape[-1]
     w, q = unpack(packed, ((n,), (n, n)))
-    return rt.linalg_eigh(w, q)
+    return rt.linalg_eigh(w.real if w.is_complex() else w, q)
 
 
 def eigvalsh(A, UPLO="L", *, out=None):  # noqa: N803
@@ -208,7 +209,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):  # noqa: N803
     packed = Svd.apply(A, full=bool(full_matrices))
     cu, rv = (m, n) if full_matrices else (k, k)
     u, s, vh = unpack(packed, ((m, cu), (k,), (rv, n)))
-    return rt.linalg_svd(u, s, vh)
+    return rt.linalg_svd(u, s.real if s.is_complex() else s, vh)
 
 
 def svdvals(A, *, driver=None, out=None):  # noqa: N803
@@ -257,12 +258,12 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):  # noqa: N803
         tol = _tolerance(w.abs(), atol, rtol, A.shape[-2:])
         keep = w.abs() > tol
         winv = (1 / w.masked_fill(~keep, 1.0)).masked_fill(~keep, 0.0)
-        return (q * winv.unsqueeze(-2)) @ q.mT
+        return (q * winv.unsqueeze(-2).to(q.dtype)) @ _adj(q)
     u, s, vh = svd(A, full_matrices=False)
     tol = _tolerance(s, atol, rtol, A.shape[-2:])
     keep = s > tol
     sinv = (1 / s.masked_fill(~keep, 1.0)).masked_fill(~keep, 0.0)
-    return (vh.mT * sinv.unsqueeze(-2)) @ u.mT
+    return (_adj(vh) * sinv.unsqueeze(-2).to(u.dtype)) @ _adj(u)
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None, out=None):  # noqa: N803
@@ -487,7 +488,7 @@ def householder_product(A, tau, *, out=None):  # noqa: N803
     q = None
     for i in range(k):
         v = v_all[..., :, i:i + 1]
-        h = eye - tau[..., i, None, None] * (v @ v.mT)
+        h = eye - tau[..., i, None, None] * (v @ _adj(v))
         q = h if q is None else q @ h
     if q is None:
         q = eye.expand(tuple(A.shape[:-2]) + (m, m))

@@ -83,9 +83,9 @@ class Lu(Node):
 
     def backward(self, g):
         m, n = self.mn
-        if m != n:
+        if m != n or g._data.dtype.kind == "c":
             raise NotImplementedError("gradstep: the gradient of linalg.lu is implemented for "
-                                      "square matrices only")
+                                      "real square matrices only")
         p, ell, u = unpack(self.saved_output, self.layout)
         _, gl, gu = unpack(g, self.layout)
         phi = (ell.mT @ gl).tril(-1) + (gu @ u.mT).triu()

@@ -18,6 +18,11 @@ class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: a numerical failure (singular or non-positive-definite input)."""
 
 
+def _adj(x):
+    """The adjoint (conjugate transpose) that torch's backward formulas use; mT if real."""
+    return x.mH if x._data.dtype.kind == "c" else x.mT
+
+
 def _eye_like(a):
     from .._tensor import Tensor
 
@@ -33,7 +38,7 @@ class Inv(Node):
         return xp.linalg.inv(a)
 
     def backward(self, g):
-        y = self.saved_output.mT
+        y = _adj(self.saved_output)
         return -(y @ g @ y)
 
 
@@ -50,7 +55,9 @@ class Det(Node):
         d = self.saved_output
         if a.numel() and not bool(xp.all(xp.linalg.cond(a._data) < 1 / xp.finfo(a._data.dtype).eps)):
             return _det_grad_svd(a, g)
-        return (g * d)[..., None, None] * Inv.apply(a).mT
+        if d._data.dtype.kind == "c":
+            d = d.conj()
+        return (g * d)[..., None, None] * _adj(Inv.apply(a))
 
 
 def _det_grad_svd(a, g):
@@ -77,7 +84,7 @@ class LogAbsDet(Node):
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        return g[..., None, None] * Inv.apply(a).mT
+        return g[..., None, None] * _adj(Inv.apply(a))
 
 
 class Solve(Node):
@@ -95,8 +102,8 @@ class Solve(Node):
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        gb = Solve.apply(a.mT, g)
-        ga = -(gb @ self.saved_output.mT)
+        gb = Solve.apply(_adj(a), g)
+        ga = -(gb @ _adj(self.saved_output))
         return sum_to(ga, self.shapes[0]), sum_to(gb, self.shapes[1])
 
 
@@ -141,8 +148,8 @@ class SolveTriangular(Node):
         (a,) = self.saved_tensors
         x = self.saved_output
         up, unit, left = self.upper, self.unit, self.left
-        gb = SolveTriangular.apply(a.mT, g, upper=not up, unit=unit, left=left)
-        ga = -(gb @ x.mT) if left else -(x.mT @ gb)
+        gb = SolveTriangular.apply(_adj(a), g, upper=not up, unit=unit, left=left)
+        ga = -(gb @ _adj(x)) if left else -(_adj(x) @ gb)
         ga = _triangle(ga, up, unit)
         return sum_to(ga, self.shapes[0]), sum_to(gb, self.shapes[1])
 
@@ -162,10 +169,14 @@ class Cholesky(Node):
         from ..ops.diagonal import diagonal
 
         ell = self.saved_output
-        phi = (ell.mT @ g).tril()
+        phi = (_adj(ell) @ g).tril()
+        if phi._data.dtype.kind == "c":  # torch's form: 0.5 (phi + tril(phi, -1)^H), no symmetrising
+            phi = 0.5 * (phi + _adj(phi.tril(-1)))
+            ga = solve_triangular_t(_adj(ell), phi, upper=True)
+            return solve_triangular_t(ell, ga, upper=False, left=False)
         phi = phi - 0.5 * _diag_part(phi, diagonal)
         # L^-T phi L^-1 with two triangular solves
-        ga = solve_triangular_t(ell.mT, phi, upper=True)
+        ga = solve_triangular_t(_adj(ell), phi, upper=True)
         ga = solve_triangular_t(ell, ga, upper=False, left=False)
         return 0.5 * (ga + ga.mT)
 
@@ -212,12 +223,12 @@ class Eigh(Node):
 
         lam, q = unpack(self.saved_output, self.layout)
         glam, gq = unpack(g, self.layout)
-        vhgv = q.mT @ gq
-        vhgv = 0.5 * (vhgv - vhgv.mT)
+        vhgv = _adj(q) @ gq
+        vhgv = 0.5 * (vhgv - _adj(vhgv))
         e = lam.unsqueeze(-2) - lam.unsqueeze(-1)
         eye = _eye_like(e)
         ret = vhgv / (e + eye) * (1 - eye) + diag_embed(glam)
-        return q @ ret @ q.mT
+        return q @ ret @ _adj(q)
 
 
 class Svd(Node):
@@ -247,19 +258,22 @@ class Svd(Node):
             s2 = s * s
             e = s2.unsqueeze(-2) - s2.unsqueeze(-1)
             e = e + _eye_like(e)
-            uhgu = u.mT @ gu
-            vhgv = vh @ gvh.mT
-            ret = ret + ((uhgu - uhgu.mT) * s.unsqueeze(-2)
-                         + s.unsqueeze(-1) * (vhgv - vhgv.mT)) / e
+            uhgu = _adj(u) @ gu
+            vhgv = vh @ _adj(gvh)
+            ret = ret + ((uhgu - _adj(uhgu)) * s.unsqueeze(-2)
+                         + s.unsqueeze(-1) * (vhgv - _adj(vhgv))) / e
+            if uhgu._data.dtype.kind == "c":
+                raise NotImplementedError("gradstep: the gradient of linalg.svd through U or Vh "
+                                          "is implemented for real inputs only (S: any)")
         if m > k and with_u:
             ga = u @ ret
             gus = gu / s.unsqueeze(-2)
-            ga = ga + gus - u @ (u.mT @ gus)
+            ga = ga + gus - u @ (_adj(u) @ gus)
             return ga @ vh
         if n > k and with_v:
             ga = ret @ vh
             sgvh = gvh / s.unsqueeze(-1)
-            ga = ga + sgvh - (sgvh @ vh.mT) @ vh
+            ga = ga + sgvh - (sgvh @ _adj(vh)) @ vh
             return u @ ga
         return u @ ret @ vh
 
@@ -281,15 +295,15 @@ class Qr(Node):
         if self.mode == "complete" and m > n:
             raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
                                "and nrows > ncols.")
-        if m < n:
+        if m < n or g._data.dtype.kind == "c":
             raise NotImplementedError("gradstep: the gradient of linalg.qr is implemented for "
-                                      "m >= n only")
+                                      "real inputs with m >= n only")
         q, r = unpack(self.saved_output, self.layout)
         gq, gr = unpack(g, self.layout)
-        mm = r @ gr.mT - gq.mT @ q
+        mm = r @ _adj(gr) - _adj(gq) @ q
         low = mm.tril(-1)
         from ..ops.diagonal import diagonal
 
         copyltu = low + low.mT + _diag_part(mm, diagonal)
         b = gq + q @ copyltu
-        return solve_triangular_t(r.mT, b, upper=False, left=False)
+        return solve_triangular_t(_adj(r), b, upper=False, left=False)

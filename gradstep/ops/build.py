@@ -428,7 +428,7 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):  # noqa: A002
 
 
 def adjoint(input):  # noqa: A002
-    return input.mT
+    return input.mH
 
 
 def sum_to_size(self, *size):

@@ -111,14 +111,33 @@ def isfinite(a):
     return Tensor._make(xp.isfinite(a._data))
 
 
+def _check_close_args(name, a, b, rtol, atol):
+    """torch's checks of isclose/allclose: two tensors (no Python numbers) of one dtype (no
+    promotion, not even float32 with float64), tolerances not negative."""
+    from .._tensor import Tensor
+
+    for what, pos, t in (("input", 1, a), ("other", 2, b)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}(): argument '{what}' (position {pos}) must be Tensor, not "
+                            f"{type(t).__name__}")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{dtype_title(a.dtype)} did not match {dtype_title(b.dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol:g}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol:g}")
+
+
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(xp.allclose(_t(a)._data, _t(b)._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    _check_close_args("allclose", a, b, rtol, atol)
+    return bool(xp.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     from .._tensor import Tensor
 
-    return Tensor._make(xp.isclose(_t(a)._data, _t(b)._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    _check_close_args("isclose", a, b, rtol, atol)
+    return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(a, b):

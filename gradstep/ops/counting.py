@@ -10,6 +10,7 @@ median()/nanmedian() of all elements, whose gradient the tied elements share (``
 from __future__ import annotations
 
 from .. import return_types as rt
+from .._argparse import int_arg
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
@@ -293,6 +294,8 @@ def _sorted_idx(data, d):
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
+    if type(k) is not int or type(dim) is not int:
+        k, dim = int_arg(k, "kthvalue", "k", 1), int_arg(dim, "kthvalue", "dim", 2)
     a = input if input.ndim else input.reshape(1)
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
@@ -477,10 +480,10 @@ def _flat_index(input, index, name):  # noqa: A002
 
 
 def take(input, index):  # noqa: A002
-    from .index import GetItem
+    from .index import GetItem, guard_index
 
     idx = _flat_index(input, index, "take")
-    return GetItem.apply(input.reshape(-1), key=(idx,), _name="TakeBackward0")
+    return guard_index(GetItem.apply(input.reshape(-1), key=(idx,), _name="TakeBackward0"), index)
 
 
 def put_(input, index, source, accumulate=False):  # noqa: A002

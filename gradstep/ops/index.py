@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from .._argparse import int_arg
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import normalize_dim, sum_to
@@ -120,6 +121,48 @@ def _two_step(parts):
     return TwoStepKey(tuple(basic), tuple(adv))
 
 
+def guard_index(out, *indices):
+    """Keep the index tensors that ``out``'s backward reads, with their versions now.
+
+    torch saves an index (or mask) tensor itself for backward, and its backward raises the
+    in-place error if the index changed since; the node here keeps the index's array, so a
+    change would silently (or with a NumPy error) give other gradients. 0-d tensors are
+    taken as ints (torch saves nothing); a uint8 mask was converted to a copy.
+    """
+    from .._tensor import Tensor
+
+    fn = out.grad_fn
+    if fn is None:
+        return out
+    kept = tuple((t, t._vc[0]) for t in indices
+                 if isinstance(t, Tensor) and t.ndim and t._data.dtype != xp.uint8)
+    if kept:
+        fn._guard = kept
+    return out
+
+
+def _index_tensors(key):
+    """The tensors in a ``__getitem__``/``__setitem__`` key."""
+    from .._tensor import Tensor
+
+    if isinstance(key, Tensor):
+        return (key,)
+    if isinstance(key, (tuple, list)):
+        return tuple(k for k in key if isinstance(k, Tensor))
+    return ()
+
+
+def check_guard(node):
+    """Raise torch's in-place error where an index ``node`` kept (``guard_index``) changed."""
+    kept = node.__dict__.get("_guard")
+    if kept:
+        from ..autograd.function import _inplace_error
+
+        for t, v in kept:
+            if t._vc[0] != v:
+                raise _inplace_error(t, v, node)
+
+
 def take(arr, key):
     """``arr[key]`` for a converted key."""
     if isinstance(key, TwoStepKey):
@@ -161,6 +204,7 @@ class GetItem(Node):
         return take(a, self.key)
 
     def backward(self, g):
+        check_guard(self)
         return IndexPutZeros.apply(g, key=self.key, shape=self.in_shape, advanced=self.advanced)
 
 
@@ -234,6 +278,7 @@ class SetItem(Node):
         return out
 
     def backward(self, g):
+        check_guard(self)
         ga = IndexFill.apply(g, key=self.key)
         sel = (GetItem if self.advanced else Slice).apply(g, key=self.key)
         return ga, sum_to(sel, self.v_shape)
@@ -340,7 +385,7 @@ def getitem(a, key):
     try:
         k, advanced = convert_key(key)
         if advanced:
-            return GetItem.apply(a, key=k)
+            return guard_index(GetItem.apply(a, key=k), *_index_tensors(key))
         out = Slice.apply(a, key=k)
     except IndexError as e:
         raise_zero_dim_index(a, key)
@@ -408,6 +453,8 @@ def setitem(a, key, value):
         a._inplace_apply(SetItem, (v,), key=k, advanced=True, _name="IndexPutBackward0")
     else:
         a._inplace_apply(SetItem, (v,), key=k, advanced=advanced)
+    if advanced and isinstance(a.grad_fn, SetItem):
+        guard_index(a, *_index_tensors(key))
 
 
 class IndexSelect(Node):
@@ -420,6 +467,7 @@ class IndexSelect(Node):
         return xp.take(a, self.idx, axis=self.dim)
 
     def backward(self, g):
+        check_guard(self)
         if self.dim is None:
             return g
         return IndexAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
@@ -439,6 +487,8 @@ class IndexAddZeros(Node):
 
 
 def index_select(a, dim, index):
+    if type(dim) is not int:
+        dim = int_arg(dim, "index_select", "dim", 1)
     d = normalize_dim(dim, a.ndim)
     idx = index._data
     if idx.dtype.kind not in "iu":
@@ -457,8 +507,8 @@ def index_select(a, dim, index):
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
     if a.ndim == 0:  # one index into a scalar: the scalar
-        return IndexSelect.apply(a, idx=idx.reshape(()), dim=None)
-    return IndexSelect.apply(a, idx=idx.reshape(-1), dim=d)
+        return guard_index(IndexSelect.apply(a, idx=idx.reshape(()), dim=None), index)
+    return guard_index(IndexSelect.apply(a, idx=idx.reshape(-1), dim=d), index)
 
 
 class Gather(Node):
@@ -473,6 +523,7 @@ class Gather(Node):
         return xp.take_along_axis(a[part], self.idx, axis=self.dim)
 
     def backward(self, g):
+        check_guard(self)
         return ScatterAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
 
 
@@ -522,6 +573,8 @@ def _check_index(a, dim, index, name):
 
 
 def gather(a, dim, index, *, sparse_grad=False):
+    if type(dim) is not int:
+        dim = int_arg(dim, "gather", "dim", 1)
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "gather")
     for k in range(a.ndim):
@@ -530,18 +583,18 @@ def gather(a, dim, index, *, sparse_grad=False):
                 f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no "
                 f"larger than self {list(a.shape)} apart from dimension {d}"
             )
-    return Gather.apply(a, idx=idx, dim=d)
+    return guard_index(Gather.apply(a, idx=idx, dim=d), index)
 
 
 def take_along_dim(a, indices, dim=None):
     if dim is None:
         return gather(a.flatten(), 0, indices.flatten())
-    d = normalize_dim(dim, a.ndim)
-    if a.ndim and indices._data.size and indices._data.min() < 0:  # wrapped, as in torch
-        from .._tensor import Tensor
+    from .._tensor import Tensor
 
-        n = a.shape[d]
-        indices = Tensor._make(xp.where(indices._data < 0, indices._data + n, indices._data))
+    d = normalize_dim(dim, a.ndim)
+    idx = indices._data
+    if a.ndim and idx.size and idx.min() < 0:  # wrapped, as in torch
+        idx = xp.where(idx < 0, idx + a.shape[d], idx)
     shape = list(broadcast_shapes(
         tuple(s if k != d else 1 for k, s in enumerate(a.shape)),
         tuple(s if k != d else 1 for k, s in enumerate(indices.shape))))
@@ -549,7 +602,10 @@ def take_along_dim(a, indices, dim=None):
     ashape[d] = a.shape[d]
     ishape = list(shape)
     ishape[d] = indices.shape[d]
-    return gather(a.expand(tuple(ashape)), d, indices.expand(tuple(ishape)))
+    # torch gathers with a new (broadcast) index: a later in-place change to ``indices``
+    # changes neither the gradient nor raises
+    idx = Tensor._make(xp.broadcast_to(idx, tuple(ishape)).copy())
+    return gather(a.expand(tuple(ashape)), d, idx)
 
 
 class Scatter(Node):
@@ -569,6 +625,8 @@ class Scatter(Node):
         return out
 
     def backward(self, g):
+        if not self.add or self._next[1] is not None:  # scatter_add's self grad: no index
+            check_guard(self)
         ga = g if self.add else IndexFill.apply(g, key=_along_axis_index(self.idx, self.dim))
         if self.src_shape == ():
             return ga, None
@@ -618,7 +676,7 @@ def scatter(a, dim, index, src=None, value=None, reduce=None):
     if not isinstance(src, Tensor):  # a Python value converts as masked_fill's (ints wrap)
         src = Tensor._make(xp.asarray(_fill_value(src, a._data.dtype)))
     src = cast(src, a.dtype)
-    return Scatter.apply(a, src, idx=idx, dim=d, add=False, _name=name)
+    return guard_index(Scatter.apply(a, src, idx=idx, dim=d, add=False, _name=name), index)
 
 
 def _scatter_reduce(a, d, index, src, reduce):
@@ -651,7 +709,8 @@ def scatter_add(a, dim, index, src):
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "scatter_add")
     _check_scatter_args(a, d, idx, src)
-    return Scatter.apply(a, src, idx=idx, dim=d, add=True, _name="ScatterAddBackward0")
+    return guard_index(Scatter.apply(a, src, idx=idx, dim=d, add=True, _name="ScatterAddBackward0"),
+                       index)
 
 
 def broadcast_shapes(a, b):
@@ -670,6 +729,7 @@ class MaskedFill(Node):
         return xp.where(self.mask, _fill_value(self.value, a.dtype), a)
 
     def backward(self, g):
+        check_guard(self)
         return sum_to(g.masked_fill(_mask_tensor(self.mask), 0.0), self.shape) if \
             self.mask.shape != g.shape else g.masked_fill(_mask_tensor(self.mask), 0.0)
 
@@ -733,7 +793,8 @@ def masked_fill(a, mask, value):
     out_shape = broadcast_shapes(m.shape, a.shape)  # torch's order: "tensor a" is the mask
     if out_shape != a.shape:
         a = a.expand(out_shape)
-    return MaskedFill.apply(a, mask=xp.broadcast_to(m, out_shape), value=value, shape=a.shape)
+    return guard_index(MaskedFill.apply(a, mask=xp.broadcast_to(m, out_shape), value=value,
+                                        shape=a.shape), mask)
 
 
 def masked_select(a, mask):
@@ -741,7 +802,8 @@ def masked_select(a, mask):
         raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.name}")
     shape = broadcast_shapes(a.shape, mask.shape)
     m = xp.broadcast_to(mask._data, shape)
-    return GetItem.apply(a.expand(shape), key=(m,), _name="MaskedSelectBackward0")
+    return guard_index(GetItem.apply(a.expand(shape), key=(m,), _name="MaskedSelectBackward0"),
+                       mask)
 
 
 def one_hot(t, num_classes=-1):

@@ -14,6 +14,7 @@ from .._warn_once import warn_once
 from ..autograd.function import Node, as_torch_node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
+from .index import guard_index
 
 
 def _make(arr):
@@ -85,12 +86,13 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     d = _check_index_arg(input, dim, index, source, "index_add")
     src = source if alpha == 1 else source * alpha
     out = input.scatter_add(d, _index_along(index.reshape(-1), d, tuple(src.shape)), src)
-    return as_torch_node(out, "IndexAddBackward0")
+    return guard_index(as_torch_node(out, "IndexAddBackward0"), index)
 
 
 def index_copy(input, dim, index, source):  # noqa: A002
     d = _check_index_arg(input, dim, index, source, "index_copy")
-    return input.scatter(d, _index_along(index.reshape(-1), d, tuple(source.shape)), source)
+    out = input.scatter(d, _index_along(index.reshape(-1), d, tuple(source.shape)), source)
+    return guard_index(out, index)
 
 
 def index_fill(input, dim, index, value):  # noqa: A002
@@ -102,7 +104,7 @@ def index_fill(input, dim, index, value):  # noqa: A002
         mask[tuple(key)] = True
     else:
         mask[...] = index.numel() > 0
-    return input.masked_fill(_make(mask), value)
+    return guard_index(input.masked_fill(_make(mask), value), index)
 
 
 def _key(indices):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._argparse import int_arg, int_list_arg, invalid_combination, is_int
 from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
@@ -464,13 +465,26 @@ def _int_to_long(t, dtype):
     return None
 
 
+_SUM_SIGNATURES = ("*, torch.dtype dtype = None",
+                   "tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None")
+
+
+def _dims_arg(dim, name):
+    """A reduction's ``int[1]? dim`` (sum, mean) that is not a plain int, checked as torch."""
+    return int_list_arg(dim, name, "dim", 1, _SUM_SIGNATURES, single_int=True)
+
+
 def sum(a, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    if dim is not None and type(dim) is not int:
+        dim = _dims_arg(dim, "sum")
     axes = normalize_dims(dim, a.ndim)
     return Sum.apply(a, axes=axes, keepdim=keepdim, out_dtype=_int_to_long(a, dtype),
                      dim_given=dim is not None)
 
 
 def mean(a, dim=None, keepdim=False, dtype=None):
+    if dim is not None and type(dim) is not int:
+        dim = _dims_arg(dim, "mean")
     if dtype is not None:
         from ..backend import as_dtype
 
@@ -533,6 +547,10 @@ def _max_min(a, dim, keepdim, other, is_max):
 
         return maximum(a, other) if is_max else minimum(a, other)
     name = "max" if is_max else "min"
+    if dim is not None and type(dim) is not int:
+        if not is_int(dim):
+            raise invalid_combination(name, (dim,), _MAX_MIN_SIGNATURES)
+        dim = int_arg(dim, name, "dim", 1)
     if dim is None:
         if a.numel() == 0:
             raise RuntimeError(
@@ -549,6 +567,9 @@ def _max_min(a, dim, keepdim, other, is_max):
     f = xp.argmax if is_max else xp.argmin
     idx = f(a._data, axis=d, keepdims=keepdim)
     return max_min_result(vals, Tensor._make(idx.astype(xp.int64)), name)
+
+
+_MAX_MIN_SIGNATURES = ("", "Tensor other", "int dim, bool keepdim = False")
 
 
 def max(a, dim=None, keepdim=False, other=None, *, out=None):  # noqa: A001
@@ -574,6 +595,8 @@ def _max_min_out(result, out, name):
 
 def _arg_check(a, dim, name):
     """torch's argmax/argmin refusals: bool input, an empty input or reduced dim."""
+    if dim is not None and type(dim) is not int:
+        int_arg(dim, name, "dim", 1)
     if a.dtype.name == "bool":
         raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
@@ -674,6 +697,8 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         a = a.to(dtype)
     if not a.dtype.is_floating_point:
+        if a.dtype.is_complex:  # the norm of |a| (real), as torch's
+            return norm(a.abs(), p, dim, keepdim)
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {dtype_title(a.dtype)}")
     if p == "fro" and dim is not None and not isinstance(dim, int) and len(dim) > 2:
@@ -722,6 +747,8 @@ def _softmax_dtype(a, dtype, dim, name):
 
 
 def softmax(a, dim=None, dtype=None, _stacklevel=3):
+    if dim is not None and type(dim) is not int:
+        dim = int_arg(dim, "softmax", "dim", 1)
     d = normalize_dim(_implicit_dim(a, dim), a.ndim)
     a = _softmax_dtype(a, dtype, d, "softmax")
     if not a.dtype.is_floating_point:  # an empty int/bool tensor: torch returns a copy
@@ -730,6 +757,8 @@ def softmax(a, dim=None, dtype=None, _stacklevel=3):
 
 
 def log_softmax(a, dim=None, dtype=None, _stacklevel=3):
+    if dim is not None and type(dim) is not int:
+        dim = int_arg(dim, "log_softmax", "dim", 1)
     d = normalize_dim(_implicit_dim(a, dim), a.ndim)
     a = _softmax_dtype(a, dtype, d, "log_softmax")
     if not a.dtype.is_floating_point:  # an empty int/bool tensor: torch returns a copy
@@ -744,11 +773,15 @@ def _implicit_dim(a, dim):
 
 
 def cumsum(a, dim, dtype=None):
+    if type(dim) is not int:
+        dim = int_arg(dim, "cumsum", "dim", 1)
     d = normalize_dim(dim, a.ndim)
     return Cumsum.apply(a, dim=d, out_dtype=_int_to_long(a, dtype))
 
 
 def cumprod(a, dim, dtype=None):
+    if type(dim) is not int:
+        dim = int_arg(dim, "cumprod", "dim", 1)
     d = normalize_dim(dim, a.ndim)  # first, as torch checks it
     out_dtype = _int_to_long(a, dtype)  # integer and bool inputs give int64, as in torch
     if dtype is not None and out_dtype.kind == "f":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from ..autograd._view_meta import mark_multi_output
+from .._argparse import int_arg, int_list, int_list_arg, invalid_combination, is_int
 from .._memory_format import check_memory_format, needs_format_copy
+from ..autograd._view_meta import mark_multi_output
 from ..autograd.function import Node, as_torch_node
 from ..backend import as_dtype, xp
+from ..backend import dtype as _dtype
 from ._util import into_shape_error, normalize_dim, sum_to, to_tensor
 from .index import slice_view
 
@@ -178,21 +180,17 @@ def _copy_source(dst, src):
 
 
 # ---------------------------------------------------------------- functional API
-def _sizes_arg(shape, fname, argname):
-    """``_shape_arg`` for a method whose sizes are required (torch raises TypeError if none)."""
+def _sizes_arg(shape, fname, argname, signatures=None):
+    """The sizes of a sizes-only method (``view(2, 3)``, ``view((2, 3))``) as a tuple of ints,
+    checked as torch's argument parser does (gradstep._argparse)."""
     if not shape:
+        if signatures:
+            raise invalid_combination(fname, (), signatures)
         raise TypeError(f'{fname}() missing 1 required positional arguments: "{argname}"')
-    return _shape_arg(shape)
+    return int_list(shape, fname, argname, signatures)
 
 
-def _shape_arg(shape):
-    if len(shape) == 1:
-        s = shape[0]
-        if isinstance(s, (tuple, list)):
-            return tuple(s)
-        if not isinstance(s, int) and getattr(s, "ndim", 0) >= 1:  # a Tensor of sizes
-            return tuple(s.tolist())
-    return tuple(map(int, shape))
+_VIEW_SIGNATURES = ("torch.dtype dtype", "tuple of ints size")
 
 
 def _infer_shape(shape, numel, in_shape):
@@ -232,10 +230,10 @@ def view(a, *shape, dtype=None):
         if shape:
             raise TypeError("view() received an invalid combination of arguments: sizes and dtype")
         return view_dtype(a, as_dtype(dtype))
-    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)) and \
-            not hasattr(shape[0], "__index__") and getattr(shape[0], "ndim", 0) == 0:
-        return view_dtype(a, as_dtype(shape[0]))
-    shape = _infer_shape(_sizes_arg(shape, "view", "size"), a._data.size, a._data.shape)
+    if len(shape) == 1 and isinstance(shape[0], _dtype):
+        return view_dtype(a, shape[0])
+    shape = _infer_shape(_sizes_arg(shape, "view", "size", _VIEW_SIGNATURES), a._data.size,
+                         a._data.shape)
     if not _viewable(a._data, shape):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
@@ -262,6 +260,9 @@ def view_dtype(a, dt):
 
 
 def flatten(a, start_dim=0, end_dim=-1):
+    if type(start_dim) is not int or type(end_dim) is not int:
+        start_dim = int_arg(start_dim, "flatten", "start_dim", 1)
+        end_dim = int_arg(end_dim, "flatten", "end_dim", 2)
     if a.ndim == 0:
         normalize_dim(start_dim, 0), normalize_dim(end_dim, 0)
         return reshape(a, 1)
@@ -279,8 +280,10 @@ def flatten(a, start_dim=0, end_dim=-1):
 
 
 def unflatten(a, dim, sizes):
+    if type(dim) is not int:
+        dim = int_arg(dim, "unflatten", "dim", 1)
     d = normalize_dim(dim, a.ndim)
-    given = [int(x) for x in sizes]
+    given = list(int_list_arg(sizes, "unflatten", "sizes", 2))
     sizes = list(given)
     if sizes.count(-1) > 1:
         raise RuntimeError("unflatten: only one dimension can be inferred")
@@ -301,12 +304,19 @@ def unflatten(a, dim, sizes):
     return reshape(a, a.shape[:d] + tuple(sizes) + a.shape[d + 1:])
 
 
+_SQUEEZE_SIGNATURES = ("", "int dim", "tuple of ints dim")
+
+
 def squeeze(a, dim=None):
     if dim is None:
         shape = tuple(s for s in a.shape if s != 1)
         name = "SqueezeBackward0"
     else:
         multi = isinstance(dim, (tuple, list))
+        if multi:
+            dim = int_list_arg(dim, "squeeze", "dim", 1, _SQUEEZE_SIGNATURES)
+        elif type(dim) is not int and not is_int(dim):
+            raise invalid_combination("squeeze", (dim,), _SQUEEZE_SIGNATURES)
         dims = {normalize_dim(d, a.ndim) for d in (dim if multi else (dim,))}
         shape = tuple(s for i, s in enumerate(a.shape) if not (i in dims and s == 1))
         name = "SqueezeBackward2" if multi else "SqueezeBackward1"
@@ -314,6 +324,8 @@ def squeeze(a, dim=None):
 
 
 def unsqueeze(a, dim):
+    if type(dim) is not int:
+        dim = int_arg(dim, "unsqueeze", "dim", 1)
     s = a._data.shape
     d = normalize_dim(dim, len(s) + 1)
     return Reshape.apply(a, shape=s[:d] + (1,) + s[d:], _name="UnsqueezeBackward0")
@@ -335,6 +347,9 @@ def permute(a, *dims):
 
 
 def transpose(a, dim0, dim1, _name="TransposeBackward0"):
+    if type(dim0) is not int or type(dim1) is not int:
+        dim0 = int_arg(dim0, "transpose", "dim0", 1)
+        dim1 = int_arg(dim1, "transpose", "dim1", 2)
     nd = a._data.ndim
     if nd == 0:
         normalize_dim(dim0, 0), normalize_dim(dim1, 0)
@@ -353,9 +368,18 @@ def t(a):
     return Reshape.apply(a, shape=a.shape, _name="TBackward0")
 
 
+_MOVEDIM_SIGNATURES = ("int source, int destination",
+                       "tuple of ints source, tuple of ints destination")
+
+
 def movedim(a, source, destination):
-    src = [source] if isinstance(source, int) else list(source)
-    dst = [destination] if isinstance(destination, int) else list(destination)
+    if is_int(source) and is_int(destination):
+        src, dst = [int_arg(source, "", "", 1)], [int_arg(destination, "", "", 2)]
+    else:
+        got = (source, destination)
+        src = list(int_list_arg(source, "movedim", "source", 1, _MOVEDIM_SIGNATURES, got=got))
+        dst = list(int_list_arg(destination, "movedim", "destination", 2, _MOVEDIM_SIGNATURES,
+                                got=got))
     if len(src) != len(dst):
         raise RuntimeError(
             f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
@@ -493,7 +517,23 @@ def vstack(tensors):
     return cat([x if x.ndim > 1 else x.reshape(1, -1) for x in _tensors_arg(tensors, "vstack")], 0)
 
 
+_SPLIT_SIGNATURES = ("Tensor input, int split_size, int dim = 0",
+                     "Tensor input, tuple of ints split_size, int dim = 0")
+
+
+def _split_args(a, size, dim):
+    """torch's checks of ``Tensor.split``'s arguments (its Python code sends a non-int size
+    to ``split_with_sizes``)."""
+    if isinstance(size, bool) or not is_int(dim):
+        raise invalid_combination("split", (a, size, dim), _SPLIT_SIGNATURES)
+    if not isinstance(size, int):
+        size = list(int_list_arg(size, "split_with_sizes", "split_sizes", 2))
+    return size, int_arg(dim, "split", "dim", 3)
+
+
 def split(a, split_size_or_sections, dim=0):
+    if type(split_size_or_sections) is not int or type(dim) is not int:
+        split_size_or_sections, dim = _split_args(a, split_size_or_sections, dim)
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -522,6 +562,8 @@ def split(a, split_size_or_sections, dim=0):
 
 
 def chunk(a, chunks, dim=0):
+    if type(chunks) is not int or type(dim) is not int:
+        chunks, dim = int_arg(chunks, "chunk", "chunks", 1), int_arg(dim, "chunk", "dim", 2)
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0")
     d = normalize_dim(dim, a.ndim)
@@ -538,7 +580,21 @@ def unbind(a, dim=0):
                                    for i in range(a.shape[d])))
 
 
+_NARROW_SIGNATURES = ("int dim, Tensor start, int length", "int dim, int start, int length")
+
+
+def _narrow_args(dim, start, length):
+    """torch's checks of ``narrow``'s arguments; ``start`` may be a 0-d integer tensor."""
+    if not (is_int(dim) and is_int(length) and (is_int(start) or hasattr(start, "_data"))):
+        raise invalid_combination("narrow", (dim, start, length), _NARROW_SIGNATURES)
+    if not is_int(start):
+        raise RuntimeError("start must be an 0-dim integral Tensor.")
+    return int_arg(dim, "", "", 1), int_arg(start, "", "", 2), int_arg(length, "", "", 3)
+
+
 def narrow(a, dim, start, length):
+    if type(dim) is not int or type(start) is not int or type(length) is not int:
+        dim, start, length = _narrow_args(dim, start, length)
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
     if length < 0:
@@ -553,6 +609,8 @@ def narrow(a, dim, start, length):
 
 
 def select(a, dim, index):
+    if type(dim) is not int or type(index) is not int:
+        dim, index = int_arg(dim, "select", "dim", 1), int_arg(index, "select", "index", 2)
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
     if not -n <= index < n:
@@ -563,8 +621,20 @@ def select(a, dim, index):
     return slice_view(a, (slice(None),) * d + (index,), "SelectBackward0")
 
 
-def flip(a, dims):
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+def _dims_varargs(args, dims, fname):
+    """The dims of ``flip``/``tile``: one sequence, ``dims=``, or spread out (``x.flip(0, 1)``,
+    torch's varargs form of a method whose only positional parameter is a tuple of ints)."""
+    if dims is not None:
+        if args:
+            raise TypeError(f"{fname}() got multiple values for argument 'dims'")
+        return int_list_arg(dims, fname, "dims", None)
+    if not args:
+        raise TypeError(f'{fname}() missing 1 required positional arguments: "dims"')
+    return int_list(args, fname, "dims")
+
+
+def flip(a, *args, dims=None):
+    dims = _dims_varargs(args, dims, "flip")
     dims = tuple(normalize_dim(d, a.ndim) for d in dims)
     for d in dims:
         if dims.count(d) > 1:
@@ -581,7 +651,7 @@ def flipud(a):
 
 
 def roll(a, shifts, dims=None):
-    shifts = (int(shifts),) if isinstance(shifts, int) else tuple(int(x) for x in shifts)
+    shifts = int_list_arg(shifts, "roll", "shifts", 1, single_int=True)
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(
@@ -590,7 +660,7 @@ def roll(a, shifts, dims=None):
         flat = a.flatten()
         out = Roll.apply(flat, shifts=shifts[0], dims=None).reshape(a.shape)
         return as_torch_node(out, "RollBackward0")
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = int_list_arg(dims, "roll", "dims", 2, single_int=True)
     if len(shifts) != len(dims):
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
@@ -654,8 +724,8 @@ def repeat(a, *sizes):
     return Repeat.apply(a, reps=sizes)
 
 
-def tile(a, dims):
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+def tile(a, *args, dims=None):
+    dims = _dims_varargs(args, dims, "tile")
     if len(dims) < a.ndim:
         dims = (1,) * (a.ndim - len(dims)) + dims
     return repeat(a, dims)

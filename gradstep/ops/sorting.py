@@ -7,6 +7,7 @@ by one ``_Sorted`` node, whose backward scatters the gradient back to the picked
 
 from __future__ import annotations
 
+from .._argparse import int_arg
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import normalize_dim
@@ -53,6 +54,8 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     from .._tensor import Tensor
     from ..return_types import topk as topk_result
 
+    if type(k) is not int or type(dim) is not int:
+        k, dim = int_arg(k, "topk", "k", 1), int_arg(dim, "topk", "dim", 2)
     d = normalize_dim(dim, a.ndim) if a.ndim else 0
     n = a.shape[d] if a.ndim else 1
     if a.dtype.name == "bool":

@@ -102,7 +102,7 @@ class _ConvNd(Module):
         dtype = dtype or get_default_dtype()
         shape = ((in_channels, out_channels // groups) if transposed
                  else (out_channels, in_channels // groups)) + tuple(kernel_size)
-        self.weight = Parameter(_creation.empty(*shape, dtype=dtype))
+        self.weight = Parameter(_creation.empty(shape, dtype=dtype))  # torch's message
         if bias:
             self.bias = Parameter(_creation.empty(out_channels, dtype=dtype))
         else:

@@ -23,9 +23,9 @@ def _shape(normalized_shape):
 
 def _register_affine(module, shape, affine, bias, dtype):
     """``weight`` (and ``bias``, if asked) of ``shape`` when ``affine``; otherwise None entries."""
-    weight = Parameter(_creation.empty(*shape, dtype=dtype)) if affine else None
+    weight = Parameter(_creation.empty(tuple(shape), dtype=dtype)) if affine else None
     module.register_parameter("weight", weight)
-    module.register_parameter("bias", Parameter(_creation.empty(*shape, dtype=dtype)) if affine and bias else None)
+    module.register_parameter("bias", Parameter(_creation.empty(tuple(shape), dtype=dtype)) if affine and bias else None)
 
 
 def _reset_affine(module):
@@ -102,7 +102,7 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(_creation.empty(*self.normalized_shape,
+            self.weight = Parameter(_creation.empty(tuple(self.normalized_shape),
                                                     dtype=dtype or get_default_dtype()))
         else:
             self.register_parameter("weight", None)

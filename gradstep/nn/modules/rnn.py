@@ -30,7 +30,7 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
 def _empty(shape, dtype):
-    return _creation.empty(*shape, dtype=dtype or get_default_dtype())
+    return _creation.empty(tuple(shape), dtype=dtype or get_default_dtype())
 
 
 def _check_int(name, value):
