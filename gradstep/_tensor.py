@@ -21,6 +21,13 @@ _np_generic = xp.generic
 _ops_index = _ops_util = None  # gradstep.ops.index / ops._util, set by _bind_ops (import cycle)
 
 
+class _InternalRef(weakref.ref):
+    """A weak reference gradstep keeps for its own bookkeeping (torch keeps these in C++, so
+    ``torch.utils.swap_tensors``'s weakref check must not see them)."""
+
+    __slots__ = ()
+
+
 def _leaf_inplace_error():
     return RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
@@ -239,7 +246,7 @@ class Tensor:
         aliases = self.__dict__.setdefault("_data_aliases", [])
         if len(aliases) >= 8:
             aliases[:] = [r for r in aliases if r() is not None]
-        aliases.append(weakref.ref(t))
+        aliases.append(_InternalRef(t))
 
     def _has_data_alias(self):
         """Whether a tensor returned by ``.data`` is still alive (see ``optim/_flat.py``)."""
@@ -375,7 +382,7 @@ class Tensor:
         if self.grad_fn is None:
             return
         self._retains_grad = True
-        self.grad_fn._retain = weakref.ref(self)
+        self.grad_fn._retain = _InternalRef(self)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a replacement."""

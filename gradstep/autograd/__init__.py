@@ -16,6 +16,7 @@ from .grad_mode import (
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
+    set_multithreading_enabled,
 )
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import GradientEdge as _GradientEdge
@@ -137,7 +138,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 __all__ = [
     "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "once_differentiable",
-    "detect_anomaly", "set_detect_anomaly", "Variable",
+    "detect_anomaly", "set_detect_anomaly", "Variable", "set_multithreading_enabled",
 ]
 
 # need grad, defined above; profiler (torch.autograd.profiler) brings torch.profiler too

@@ -16,6 +16,7 @@ import threading
 class _GradLocal(threading.local):
     enabled = True  # the defaults every thread starts with
     inference = False
+    multithreading = True  # set_multithreading_enabled: kept (gradstep's backward has one thread)
 
 
 _GradState = _GradLocal()
@@ -124,6 +125,36 @@ class inference_mode(_GradModeContext):
     def __call__(self, fn):
         mode = not self._target
         return _decorate(fn, lambda: inference_mode(mode))
+
+
+class set_multithreading_enabled(_GradModeContext):
+    """Enable or disable multithreaded backward for this thread (takes effect at once, and
+    as a context). gradstep's backward always runs on the calling thread; the flag is kept."""
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError("set_multithreading_enabled(): argument 'enabled' (position 1) must "
+                            f"be bool, not {type(mode).__name__}")
+        self.prev = _GradState.multithreading
+        _GradState.multithreading = mode
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> None:
+        _GradState.multithreading = self.prev
+
+    def __call__(self, fn):
+        return _decorate(fn, self.clone)
+
+    def clone(self) -> set_multithreading_enabled:
+        """A copy of this context (a decorator enters a fresh one per call)."""
+        return self.__class__(self.mode)
+
+
+def _is_multithreading_enabled() -> bool:
+    return _GradState.multithreading
 
 
 from . import _inference  # noqa: E402  (it reads _GradState, defined above)
