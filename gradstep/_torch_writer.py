@@ -20,7 +20,7 @@ from . import backend as B
 from ._checkpoint_sparse import write_layout, write_sparse
 from ._layout import layout
 from ._sparse_coo import SparseCooTensor
-from ._storage import _contiguous_strides
+from ._storage import _addr, _contiguous_strides, storage_elements
 from ._tensor import Size, Tensor, device
 from .nn.parameter import Parameter
 
@@ -80,6 +80,7 @@ class _PickleWriter:
     def __init__(self):
         self.out = io.BytesIO()
         self.storages = []
+        self.storage_keys = {}  # (address, bytes, dtype) of a storage -> its record name
         self.memo = {}  # id(tensor) -> memo index, so a tensor saved twice loads as one object
         self.keep = []
 
@@ -240,9 +241,7 @@ class _PickleWriter:
             self.w(b"j" + struct.pack("<I", self.memo[id(t)]))
             return
         self.keep.append(t)
-        arr = _c_order(t._data)  # (np.ascontiguousarray would make a 0-d array 1-d)
-        key = str(len(self.storages))
-        self.storages.append(arr)
+        key, nelem, offset, strides = self._storage(t)
         is_param = isinstance(t, Parameter)  # a Parameter subclass is written as a Parameter, as torch's
         state = _parameter_state(t) if is_param else None  # its attributes, as torch keeps them
         if is_param:
@@ -261,11 +260,11 @@ class _PickleWriter:
             self.global_("torch", next(s for s, d in STORAGE_DTYPES.items() if d == t.dtype.name))
         self.obj(key)
         self.obj("cpu")
-        self.obj(int(arr.nbytes if untyped else arr.size))
+        self.obj(int(nelem * t._data.itemsize if untyped else nelem))
         self.w(b"tQ")
-        self.obj(0)
-        self.obj(tuple(arr.shape))
-        self.obj(_contiguous_strides(arr.shape))  # torch's: a size-0 dimension counts as 1
+        self.obj(offset)
+        self.obj(tuple(t._data.shape))
+        self.obj(strides)
         self.obj(bool(t.requires_grad) and not is_param)
         self.global_("collections", "OrderedDict")
         self.w(b")R")
@@ -280,6 +279,26 @@ class _PickleWriter:
                 self.obj(state)
             self.w(b"tR")
         self._put(id(t))
+
+    def _storage(self, t):
+        """(record name, elements, offset, strides) of ``t``'s storage. Tensors that share memory
+        (tied weights, a view and its base) share one record, as torch writes them, so they load
+        sharing it again; the rest (and views that do not fall on whole elements) get a C-order copy."""
+        a = t._data
+        whole = storage_elements(t) if a.size else None
+        if whole is not None and all(s >= 0 and s % a.itemsize == 0 for s in a.strides):
+            start = _addr(a) - _addr(whole)
+            if start >= 0 and start % a.itemsize == 0:
+                skey = (_addr(whole), whole.nbytes, a.dtype.str)
+                key = self.storage_keys.get(skey)
+                if key is None:
+                    key = self.storage_keys[skey] = str(len(self.storages))
+                    self.storages.append(whole)
+                return key, whole.size, start // a.itemsize, tuple(s // a.itemsize for s in a.strides)
+        arr = _c_order(a)  # (np.ascontiguousarray would make a 0-d array 1-d)
+        key = str(len(self.storages))
+        self.storages.append(arr)
+        return key, arr.size, 0, _contiguous_strides(arr.shape)  # torch's: a size-0 dimension counts as 1
 
 
 def _parameter_state(p):

@@ -192,6 +192,18 @@ CASES = [
     # one-bf16-ulp budget above)
     Case("finetune_loop.py", ("--logdir", "{tmp}/{lib}-runs")),
     Case("finetune_loop.py", ("--logdir", "{tmp}/{lib}-runs", "--amp"), rtol=4e-3),
+    # round 11, Hugging Face-style model files without the library. GPT-2: Conv1D addmm, bool tril
+    # buffer + finfo.min torch.where mask plus a padding mask, tanh gelu, c_proj init by name, tied
+    # head, torch.cat past_key_values, top-k/top-p sampling, beam search with index_select'ed caches;
+    # measured 3.4e-7
+    Case("hf_gpt2.py"),
+    # BERT: token types, (1 - mask) * finfo.min, baddbmm scores, -100 MLM labels + NSP pooler,
+    # no-decay groups by name, linear-warmup LambdaLR, clip_grad_norm_; measured 3.1e-7
+    Case("hf_bert.py"),
+    # T5: relative position buckets (log/min/full_like/where), float32 RMS norm cast back, cross
+    # attention, _shift_right's masked_fill_, cached greedy decoding; measured: every digit agrees
+    Case("hf_t5.py"),
+    Case("hf_t5.py", ("--dtype", "float64")),
 ]
 
 

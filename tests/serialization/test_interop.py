@@ -295,3 +295,35 @@ def test_torch_save_under_the_hook_writes_torch_format_whatever_the_name(tmp_pat
     assert torch.load(target)["w"].tolist() == [1.0, 1.0]
     assert torch.load(str(target) + ".bytes")["w"].tolist() == [0.0]
     assert gs.load(target)["w"].tolist() == [1.0, 1.0]
+
+
+def _record_sizes(path):
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return sorted(z.getinfo(n).file_size for n in z.namelist() if "/data/" in n)
+
+
+def test_shared_storages_are_written_once_as_torch_writes_them(tmp_path):
+    """Tied weights (GPT-2's lm_head/wte) and views share one storage record: the file is torch's
+    (same records, offsets and strides) and the tensors load sharing memory, under either library."""
+    emb, head = gs.nn.Embedding(5, 3), gs.nn.Linear(3, 5, bias=False)
+    head.weight = emb.weight
+    sd = gs.nn.ModuleDict({"wte": emb, "lm_head": head}).state_dict()
+    base, long = gs.randn(6, 4), gs.randn(50)
+    views = {"base": base, "t": base.t(), "row": base[2], "col": base[:, 1],
+             "expanded": gs.arange(4.0).expand(3, 4), "slice": long[5:7]}
+    theirs = {"base": torch.from_numpy(base.numpy().copy())}
+    theirs.update(t=theirs["base"].t(), row=theirs["base"][2], col=theirs["base"][:, 1],
+                  expanded=torch.arange(4.0).expand(3, 4), slice=torch.from_numpy(long.numpy().copy())[5:7])
+    gs.save({**sd, **views}, tmp_path / "g.pt")
+    torch.save({"wte.weight": torch.zeros(5, 3), **theirs}, tmp_path / "t.pt")
+    # same records as torch's: the tied pair writes one, the slice its whole storage of 50
+    assert _record_sizes(tmp_path / "g.pt") == _record_sizes(tmp_path / "t.pt")
+    for load in (gs.load, torch.load):
+        back = load(tmp_path / "g.pt", weights_only=True)
+        assert back["wte.weight"].data_ptr() == back["lm_head.weight"].data_ptr()
+        assert [back[k].stride() for k in ("t", "row", "col", "expanded")] == [(1, 4), (1,), (4,), (0, 1)]
+        back["base"][2, 1] = 100.0  # the views see it: one storage, as saved
+        assert back["t"][1, 2].item() == back["row"][1].item() == back["col"][2].item() == 100.0
+        np.testing.assert_array_equal(np.asarray(back["slice"].tolist()), views["slice"].numpy())
