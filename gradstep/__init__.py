@@ -369,6 +369,7 @@ from .ops import diagonal as _diagonal  # noqa: E402
 from .ops import index_reduce as _index_reduce  # noqa: E402
 from .ops import strided as _strided  # noqa: E402
 from .ops.diagonal import diag, diag_embed, diagflat, diagonal, trace  # noqa: E402
+from .ops.segment_reduce import segment_reduce  # noqa: E402
 from .ops.strided import as_strided, as_strided_  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .version import gradstep_version as __version__  # noqa: E402 - torch's under install_as_torch
