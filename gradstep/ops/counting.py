@@ -480,7 +480,8 @@ def _flat_index(input, index, name):  # noqa: A002
 
 
 def take(input, index):  # noqa: A002
-    from .index import GetItem, guard_index
+    from ._index_guard import guard_index
+    from .index import GetItem
 
     idx = _flat_index(input, index, "take")
     return guard_index(GetItem.apply(input.reshape(-1), key=(idx,), _name="TakeBackward0"), index)

@@ -7,6 +7,7 @@ import warnings
 from .._argparse import int_arg
 from ..autograd.function import Node
 from ..backend import xp
+from ._index_guard import check_guard, guard_index, index_tensors
 from ._util import normalize_dim, sum_to
 
 
@@ -119,48 +120,6 @@ def _two_step(parts):
     if Ellipsis not in basic:
         basic.append(Ellipsis)  # keeps an all-int basic index a 0-d view
     return TwoStepKey(tuple(basic), tuple(adv))
-
-
-def guard_index(out, *indices):
-    """Keep the index tensors that ``out``'s backward reads, with their versions now.
-
-    torch saves an index (or mask) tensor itself for backward, and its backward raises the
-    in-place error if the index changed since; the node here keeps the index's array, so a
-    change would silently (or with a NumPy error) give other gradients. 0-d tensors are
-    taken as ints (torch saves nothing); a uint8 mask was converted to a copy.
-    """
-    from .._tensor import Tensor
-
-    fn = out.grad_fn
-    if fn is None:
-        return out
-    kept = tuple((t, t._vc[0]) for t in indices
-                 if isinstance(t, Tensor) and t.ndim and t._data.dtype != xp.uint8)
-    if kept:
-        fn._guard = kept
-    return out
-
-
-def _index_tensors(key):
-    """The tensors in a ``__getitem__``/``__setitem__`` key."""
-    from .._tensor import Tensor
-
-    if isinstance(key, Tensor):
-        return (key,)
-    if isinstance(key, (tuple, list)):
-        return tuple(k for k in key if isinstance(k, Tensor))
-    return ()
-
-
-def check_guard(node):
-    """Raise torch's in-place error where an index ``node`` kept (``guard_index``) changed."""
-    kept = node.__dict__.get("_guard")
-    if kept:
-        from ..autograd.function import _inplace_error
-
-        for t, v in kept:
-            if t._vc[0] != v:
-                raise _inplace_error(t, v, node)
 
 
 def take(arr, key):
@@ -385,7 +344,7 @@ def getitem(a, key):
     try:
         k, advanced = convert_key(key)
         if advanced:
-            return guard_index(GetItem.apply(a, key=k), *_index_tensors(key))
+            return guard_index(GetItem.apply(a, key=k), *index_tensors(key))
         out = Slice.apply(a, key=k)
     except IndexError as e:
         raise_zero_dim_index(a, key)
@@ -454,7 +413,7 @@ def setitem(a, key, value):
     else:
         a._inplace_apply(SetItem, (v,), key=k, advanced=advanced)
     if advanced and isinstance(a.grad_fn, SetItem):
-        guard_index(a, *_index_tensors(key))
+        guard_index(a, *index_tensors(key))
 
 
 class IndexSelect(Node):

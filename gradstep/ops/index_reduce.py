@@ -13,8 +13,8 @@ from __future__ import annotations
 from .._warn_once import warn_once
 from ..autograd.function import Node, as_torch_node
 from ..backend import xp
+from ._index_guard import guard_index
 from ._util import dtype_title, normalize_dim, to_tensor
-from .index import guard_index
 
 
 def _make(arr):
