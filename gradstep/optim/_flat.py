@@ -34,6 +34,7 @@ old storage (``p.numpy()`` kept somewhere) would no longer see updates. Pass
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
 from operator import is_
 
@@ -221,6 +222,10 @@ def can_flatten(params, state, keys, scalar_keys, previous=None):
             if id(a) not in our_views:  # re-tied to part of our buffer after flattening
                 return False
             root = id(a)
+        elif a.base is not None and sys.getrefcount(a.base) > 2:
+            # a view of an array something else holds (``p.data = big[1:4]``, a Parameter made
+            # from a view of a live tensor): the update must land in that array, as in torch
+            return False
         if root in roots:
             return False
         roots.add(root)

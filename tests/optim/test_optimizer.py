@@ -607,6 +607,42 @@ def test_flat_path_keeps_tensor_assigned_to_data(name):
     np.testing.assert_array_equal(kept["gradstep"], kept["torch"])  # same ops, same order
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("case", ["data", "param_of_view", "view_of_weight"])
+def test_flat_path_updates_the_array_a_parameter_views(name, case):
+    """A parameter that views an array something else holds (``q.data = big[1:4]``,
+    ``Parameter(big[1:4])``, ``Parameter(w.view(-1))`` beside ``w``): torch updates that array;
+    the flat path must not move the parameter into a buffer of its own."""
+    kept = {}
+    for lib in (gradstep, torch):
+        big = lib.zeros(6)
+        if case == "data":
+            q = lib.nn.Parameter(lib.ones(3))
+            q.data = big[1:4]
+        elif case == "param_of_view":
+            q = lib.nn.Parameter(big[1:4])
+        else:
+            big = lib.ones(2, 3)
+            q = lib.nn.Parameter(big.view(-1))
+        other = lib.nn.Parameter(lib.ones(4))
+        opt = getattr(lib.optim, name)([q, other], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+        for _ in range(2):
+            q.grad, other.grad = lib.ones_like(q), lib.ones_like(other)
+            opt.step()
+        kept[lib.__name__] = big.numpy().copy()
+    np.testing.assert_array_equal(kept["gradstep"], kept["torch"])  # same ops, same order
+
+
+def test_flat_path_still_flattens_parameters_that_own_their_memory():
+    model = gradstep.nn.Sequential(gradstep.nn.Linear(4, 3), gradstep.nn.Linear(3, 2))
+    opt = gradstep.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):
+        for p in model.parameters():
+            p.grad = gradstep.ones_like(p)
+        opt.step()
+    assert opt._flat_groups
+
+
 def test_deepcopy_and_pickle_of_optimizer():
     params, _ = make_params()
     opt = gradstep.optim.Adam(params, lr=0.1)
