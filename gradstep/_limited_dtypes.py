@@ -62,13 +62,6 @@ def _scalar_only(kernel):
     return pick
 
 
-def _tensor_only(kernel):
-    def pick(args, kwargs):
-        other = args[1] if len(args) > 1 else kwargs.get("other")
-        return kernel if _is_tensor(other) else None
-    return pick
-
-
 def _div_kernel(args, kwargs):
     mode = kwargs.get("rounding_mode")
     if mode is not None:
@@ -219,7 +212,7 @@ def _limited_operand(name, args, kwargs):
             return None
     else:
         other = args[1] if len(args) > 1 else kwargs.get("other")
-    if name in _BINARY and isinstance(other, (int, float, bool, _tensor_cls())):
+    if name in _BINARY and (isinstance(other, (int, float, bool)) or _is_tensor(other)):
         try:
             common = B.result_type(x, other)
         except (RuntimeError, TypeError):
@@ -227,12 +220,6 @@ def _limited_operand(name, args, kwargs):
         if common.np not in _FAMILY:
             return None
     return x
-
-
-def _tensor_cls():
-    from ._tensor import Tensor
-
-    return Tensor
 
 
 _BINARY = {*_ADD, *(n for names in _CMP.values() for n in names), "mul", "__mul__", "__rmul__",
