@@ -26,11 +26,26 @@ _PACKAGE = __name__.rpartition(".")[0]
 _TOP_LEVEL_HOMES = {"backend", "random"}  # non-private modules whose exposed classes torch has at top level
 _C_CLASSES = {"Generator"}  # exposed classes torch defines in its C extension (torch._C)
 _renamed: dict[type, str] = {}  # class -> its gradstep module name, while the hook is installed
+# nn modules torch defines elsewhere than gradstep's layout says (``MultiheadAttention`` is in
+# torch.nn.modules.activation, the lazy modules beside their eager ones)
+_NN = "torch.nn.modules."
+TORCH_HOMES = {"MultiheadAttention": _NN + "activation", "ChannelShuffle": _NN + "channelshuffle",
+               "LazyLinear": _NN + "linear",
+               **{f"Lazy{kind}{d}d": _NN + home for d in (1, 2, 3)
+                  for kind, home in (("BatchNorm", "batchnorm"), ("InstanceNorm", "instancenorm"),
+                                     ("Conv", "conv"), ("ConvTranspose", "conv"))}}
+
+
+def torch_module(cls):
+    """The module torch defines ``cls`` in, for a class of gradstep's (before or under the hook)."""
+    return _torch_module(cls, home(cls), sys.modules[_PACKAGE])
 
 
 def _torch_module(cls, defined_in, package):
     """The module name torch gives ``cls`` (defined in gradstep module ``defined_in``)."""
     rest = defined_in[len(_PACKAGE):]  # "" or ".A.B"
+    if rest.startswith(".nn.modules.") and cls.__name__ in TORCH_HOMES:
+        return TORCH_HOMES[cls.__name__]
     parts = rest.split(".")[1:]
     exposed = vars(package).get(cls.__name__) is cls
     if exposed and (any(p.startswith("_") for p in parts) or rest[1:] in _TOP_LEVEL_HOMES):

@@ -42,6 +42,7 @@ import pickletools
 import struct
 
 from ._brief import brief, printable
+from ._module_pickle import trusted_global
 from ._pickle_globals import (
     _ITEM_COST,
     BUILTIN_GLOBALS,
@@ -501,14 +502,19 @@ class RestrictedUnpickler:
             return ctor.obj if isinstance(ctor, Value) else Token(full, ctor)
         if full in self.user:
             return Token(full, user=self.user[full])
+        if not weights_only():  # a whole module's class, or a function it holds (_module_pickle)
+            found = trusted_global(module, name)
+            if found is not None:
+                return found
         full = printable(full, 200)  # a name from the file, in a message
         refusal = f"refusing to load '{full}'"
         if weights_only():  # torch's message, as a program that retries with weights_only=False may print it
             raise UnsafeCheckpointError(unsupported_global(full, other_note(refusal)))
         raise UnsafeCheckpointError(
-            f"{refusal}: gradstep only loads tensors, containers and plain values from "
-            f"torch checkpoints (like torch.load(weights_only=True)). If you trust this file, allow it with "
-            f"gradstep.serialization.add_safe_globals([{full}])")
+            f"{refusal}: gradstep loads tensors, containers, plain values and whole models (nn.Module "
+            f"classes and functions of modules the program has imported, outside the standard library) "
+            f"from torch checkpoints. If it is a model class, import its module before loading; if you "
+            f"trust this file, allow other names with gradstep.serialization.add_safe_globals([{full}])")
 
     def _reduce(self, arg):
         args = self.pop()

@@ -1,8 +1,9 @@
 """Writing torch's zip checkpoint format: the protocol-2 opcodes ``torch.save`` emits, records stored.
 
-Only tensors, NumPy arrays and scalars, plain values and containers are written
-(see :meth:`_PickleWriter.obj`); gradstep pickles no other objects, since loading
-them would run their classes' code. :mod:`gradstep._torch_format` reads the result.
+Tensors, NumPy arrays and scalars, plain values and containers are written (see
+:meth:`_PickleWriter.obj`), and whole modules as torch pickles them (``_module_pickle``);
+gradstep pickles no other objects, since loading them would run their classes' code.
+:mod:`gradstep._torch_format` reads the result.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import zipfile
 
 import numpy as np
 
+from . import _module_pickle
 from . import backend as B
 from ._checkpoint_sparse import write_layout, write_sparse
 from ._layout import layout
@@ -36,23 +38,23 @@ _NUMERIC_KINDS = "biufc"  # the NumPy dtype kinds written (and loaded) as data
 def unwritable(o, fmt="torch format"):
     """The TypeError text for an object torch.save could pickle but gradstep does not write.
 
-    gradstep pickles no objects, since loading them would run their classes' code. A whole
-    module (``torch.save(model, f)``, as pytorch/examples' word_language_model saves), optimizer,
-    scheduler, GradScaler or any other object with a ``state_dict()`` gets the way out: save
-    its state dict and restore it with ``load_state_dict`` into an object the program builds.
+    gradstep pickles modules (and the functions and classes they name) but no other objects,
+    since loading them would run their classes' code. An optimizer, scheduler, GradScaler or
+    any other object with a ``state_dict()`` gets the way out: save its state dict and restore
+    it with ``load_state_dict`` into an object the program builds.
     """
     from .nn.modules.module import Module
 
     name = type(o).__name__
     what = _stateful_kind(o)
-    if isinstance(o, Module):
-        return (f"cannot write a whole module ({name}) in {fmt}: gradstep saves tensors, containers "
-                "and plain values, never pickled objects. Save model.state_dict() instead and restore it "
-                "with model.load_state_dict(torch.load(f)) into a model your code builds")
+    if isinstance(o, Module):  # only the native format gets here
+        return (f"cannot write a whole module ({name}) in {fmt}, which holds data only: save it in "
+                "torch's format (format='torch', or a .pt/.pth name), or save model.state_dict() and "
+                "restore it with model.load_state_dict(torch.load(f)) into a model your code builds")
     if what is not None:
         label = what if what == name else f"{what} ({name})"
-        return (f"cannot write a whole {label} in {fmt}: gradstep saves tensors, containers and "
-                f"plain values, never pickled objects. Save its state_dict() instead (e.g. "
+        return (f"cannot write a whole {label} in {fmt}: gradstep saves modules, tensors, containers "
+                f"and plain values, no other pickled objects. Save its state_dict() instead (e.g. "
                 f"{{'model': model.state_dict(), 'optimizer': optimizer.state_dict()}}) and restore it with "
                 f".load_state_dict(...) into the {what} your code builds")
     return f"cannot write an object of type {name} in {fmt}"
@@ -160,6 +162,8 @@ class _PickleWriter:
                     self.obj(k)
                     self.obj(v)
                 self.w(b"u")
+        elif _module_pickle.writable(o):  # a whole module (torch.save(model, f)), or a function
+            _module_pickle.write(self, o)
         else:
             raise TypeError(unwritable(o))
 

@@ -75,6 +75,7 @@ class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     catch before retrying with ``weights_only=False``."""
 
 
+from ._module_pickle import holds_module  # noqa: E402 - it needs the errors above
 from ._torch_unpickler import (  # noqa: E402 - they need the errors above
     add_safe_globals,
     clear_safe_globals,
@@ -145,24 +146,29 @@ def atomic_write(path, data: bytes):
 def _format_for(f):
     if sys.modules.get("torch") is sys.modules.get("gradstep"):
         return "torch"  # a torch program (gradstep run): torch's format whatever the name
+    return "torch" if _name_ext(f) in TORCH_EXTENSIONS else "gradstep"
+
+
+def _name_ext(f):
+    """The lower-case extension of the path or named file ``f`` ('' for an unnamed stream)."""
     name = f if not hasattr(f, "write") else getattr(f, "name", None)
     if isinstance(name, (str, bytes, os.PathLike)):
-        ext = os.path.splitext(os.fsdecode(os.fspath(name)))[1].lower()
-        if ext in TORCH_EXTENSIONS:
-            return "torch"
-    return "gradstep"
+        return os.path.splitext(os.fsdecode(os.fspath(name)))[1].lower()
+    return ""
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False, *, format=None):  # noqa: A002
-    """Save ``obj`` (nested dicts/lists/tuples of tensors, arrays and plain values) to ``f``.
+    """Save ``obj`` (nested dicts/lists/tuples of tensors, arrays, plain values, modules) to ``f``.
 
     ``f`` is a path or a binary file object. ``format="torch"`` writes torch's zip
     format (what ``torch.load(f, weights_only=True)`` reads), ``format="gradstep"``
     the native one; by default ``.pt``/``.pth``/``.bin`` names get torch's format
     and everything else (including unnamed file objects) the native one, except under the
     torch hook (``gradstep run``), where a torch program's ``torch.save`` always writes
-    torch's format (``checkpoint.pth.tar`` included), as real torch would.
+    torch's format (``checkpoint.pth.tar`` included), as real torch would. A whole module
+    (``torch.save(model, f)``, alone or inside the object) goes in torch's format unless the
+    name is ``.gs``: the native format holds data only (``_module_pickle``).
     torch's keyword arguments are accepted: ``pickle_protocol`` (2 to 5; torch
     files are always written with protocol 2, which every torch reads),
     ``_use_new_zipfile_serialization`` (the zip format is always written) and
@@ -174,6 +180,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         raise ValueError(f"pickle_protocol must be an int from 2 to {pickle.HIGHEST_PROTOCOL}, "
                          f"got {pickle_protocol!r}")
     fmt = _format_for(f) if format is None else format
+    if format is None and fmt == "gradstep" and _name_ext(f) != ".gs" and holds_module(obj):
+        fmt = "torch"  # the native format holds data only; a whole module is pickled, as torch.save does
     if fmt == "gradstep":
         from ._gs_format import native_bytes
 

@@ -67,18 +67,17 @@ def test_unsupported_object_is_a_clear_error(tmp_path):
     assert not (tmp_path / "c.gs").exists()
 
 
-def test_whole_module_in_torch_format_says_to_save_the_state_dict(tmp_path):
-    # torch.save(model, f) as pytorch/examples' word_language_model does: torch pickles the
-    # module; gradstep writes no objects, so it refuses and names the state_dict way out
+def test_other_objects_in_torch_format_are_refused_a_whole_module_is_written(tmp_path):
+    # torch.save(model, f) as pytorch/examples' word_language_model does: written as torch pickles
+    # it (tests/serialization/test_whole_module.py); an arbitrary object is refused, nothing written
     net = gs.nn.Sequential(gs.nn.Linear(2, 3))
     path = tmp_path / "model.pt"
-    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 3)), tmp_path / "torch.pt")  # torch writes one
-    with pytest.raises(TypeError, match=r"whole module \(Sequential\).*model\.state_dict\(\)"):
-        gs.save(net, path)
     with pytest.raises(TypeError, match=r"an object of type object in torch format"):
         gs.save({"x": object()}, path)
     assert not path.exists()
-    gs.save(net.state_dict(), path)  # the way out, read by torch
+    gs.save(net, path)
+    assert torch.equal(torch.load(path, weights_only=False)[0].weight, torch.from_numpy(net[0].weight.detach().numpy()))
+    gs.save(net.state_dict(), path)  # the state_dict way, read by torch's default load
     assert list(torch.load(path)) == ["0.weight", "0.bias"]
 
 

@@ -113,6 +113,11 @@ class RNNBase(Module):
     def _flat_weights(self):
         return [getattr(self, n) for n in self._flat_weights_names]
 
+    def __getstate__(self):
+        """The attribute dict with the weight list torch's pickled RNNs carry (its
+        ``__setstate__`` reads ``_flat_weights``), so that torch loads ``torch.save(rnn)``."""
+        return dict(self.__dict__, _flat_weights=self._flat_weights)
+
     @property
     def all_weights(self):
         return [[getattr(self, n) for n in names] for names in self._all_weights]
