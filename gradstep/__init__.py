@@ -531,8 +531,8 @@ for _m in (_sampling, _storage, _tensor_misc):
 del _m
 
 # torch.distributions, torch.func (function transforms), torch.library (custom ops, reached
-# as torch.ops.ns.name) and torch.overrides
-from . import distributions, func, library, overrides  # noqa: E402, F401
+# as torch.ops.ns.name), torch.overrides and torch.signal (its window functions)
+from . import distributions, func, library, overrides, signal  # noqa: E402, F401
 
 vmap = func.vmap  # torch.vmap is torch.func.vmap
 

@@ -2,5 +2,9 @@
 
 from .data_parallel import DataParallel, data_parallel
 from .distributed import DistributedDataParallel
+from .parallel_apply import parallel_apply
+from .replicate import replicate
+from .scatter_gather import gather, scatter
 
-__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
+__all__ = ["replicate", "scatter", "parallel_apply", "gather", "data_parallel", "DataParallel",
+           "DistributedDataParallel"]

@@ -1,0 +1,5 @@
+"""``torch.signal``: signal-processing helpers (window functions, as torch's layout)."""
+
+from . import windows
+
+__all__ = ["windows"]
