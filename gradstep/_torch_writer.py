@@ -79,6 +79,8 @@ def _stateful_kind(o):
 class _PickleWriter:
     """Emits the protocol-2 opcodes torch.save writes for tensors, NumPy arrays and plain containers."""
 
+    PID_END = b"tQ"  # TUPLE, BINPERSID: the end of a storage's persistent id (the legacy format adds None)
+
     def __init__(self):
         self.out = io.BytesIO()
         self.storages = []
@@ -265,7 +267,7 @@ class _PickleWriter:
         self.obj(key)
         self.obj("cpu")
         self.obj(int(nelem * t._data.itemsize if untyped else nelem))
-        self.w(b"tQ")
+        self.w(self.PID_END)
         self.obj(offset)
         self.obj(tuple(t._data.shape))
         self.obj(strides)

@@ -5,7 +5,9 @@ Two formats:
 * gradstep's native ``.gs`` (see :mod:`gradstep._gs_format`): a JSON header and a
   data blob, nothing pickled.
 * torch's zip format (see :mod:`gradstep._torch_format`), which ``torch.load``
-  reads with its default ``weights_only=True``.
+  reads with its default ``weights_only=True``; and torch's legacy non-zip format
+  (:mod:`gradstep._torch_legacy_format`), read, and written for
+  ``_use_new_zipfile_serialization=False``.
 
 ``save`` picks the format from ``format=`` if given, else from the file name:
 ``.pt``, ``.pth`` and ``.bin`` get torch's format, every other name (``.gs``,
@@ -171,7 +173,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     name is ``.gs``: the native format holds data only (``_module_pickle``).
     torch's keyword arguments are accepted: ``pickle_protocol`` (2 to 5; torch
     files are always written with protocol 2, which every torch reads),
-    ``_use_new_zipfile_serialization`` (the zip format is always written) and
+    ``_use_new_zipfile_serialization`` (``False`` writes torch's legacy non-zip format, which
+    every torch reads, whatever the name, unless ``format="gradstep"``) and
     ``pickle_module`` (only the standard ``pickle``).
     """
     if pickle_module is not None and pickle_module is not pickle:
@@ -179,13 +182,20 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     if type(pickle_protocol) is not int or not 2 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
         raise ValueError(f"pickle_protocol must be an int from 2 to {pickle.HIGHEST_PROTOCOL}, "
                          f"got {pickle_protocol!r}")
-    fmt = _format_for(f) if format is None else format
-    if format is None and fmt == "gradstep" and _name_ext(f) != ".gs" and holds_module(obj):
-        fmt = "torch"  # the native format holds data only; a whole module is pickled, as torch.save does
+    if format is not None:
+        fmt = format
+    else:
+        fmt = "torch" if not _use_new_zipfile_serialization else _format_for(f)
+        if fmt == "gradstep" and _name_ext(f) != ".gs" and holds_module(obj):
+            fmt = "torch"  # the native format holds data only; a whole module is pickled, as torch.save does
     if fmt == "gradstep":
         from ._gs_format import native_bytes
 
         data = native_bytes(obj)
+    elif fmt == "torch" and not _use_new_zipfile_serialization:
+        from ._torch_legacy_writer import legacy_bytes
+
+        data = legacy_bytes(obj)
     elif fmt == "torch":
         from ._torch_format import torch_bytes
 
@@ -251,7 +261,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     checkpoint holding other objects than tensors, containers, plain values and NumPy data
     raises :class:`UnsafeCheckpointError`, naming the class to approve with
     :func:`add_safe_globals` if you trust it. ``mmap`` is accepted and the file is
-    read into memory. ``encoding`` (default ``'utf-8'``, as torch) and ``errors`` decode the
+    read into memory; as in torch, ``mmap=True`` refuses a file in torch's legacy (non-zip) format. ``encoding`` (default ``'utf-8'``, as torch) and ``errors`` decode the
     protocol 0/1 strings of a torch pickle (``'bytes'`` keeps them as bytes); ``torch.save``
     writes none, and native ``.gs`` files hold no pickle, so both matter only for crafted or
     re-pickled files. Raises :class:`CheckpointError` for anything that is not a valid
@@ -277,6 +287,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     check_map_location_type(map_location)
     data, name = _read(f)
+    if mmap and not data.startswith((b"PK", b"GRADSTEP")):  # torch's refusal of mmap for a legacy file
+        raise RuntimeError("mmap can only be used with files saved with `torch.save("
+                           f"{f + ', ' if isinstance(f, str) else ''}_use_new_zipfile_serialization=True), "
+                           "please torch.save your checkpoint with this option in order to use mmap.")
     try:
         return _load_bytes(data, name, map_location, text)
     except MemoryError:
@@ -297,10 +311,6 @@ def _text_args(encoding="utf-8", errors="strict"):
     return encoding, errors
 
 
-# how torch's legacy (non-zip) format starts: its magic number 0x1950a86a20f9469cfc6c, pickled (protocol 2)
-_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
-
-
 def _load_bytes(data, name, map_location, text=("utf-8", "strict")):
     if data.startswith(b"GRADSTEP"):
         from ._checkpoint_location import check_map_location
@@ -312,14 +322,17 @@ def _load_bytes(data, name, map_location, text=("utf-8", "strict")):
         from ._torch_format import load_torch_zip
 
         return load_torch_zip(data, name, map_location, *text)
-    if data.startswith(_LEGACY_MAGIC) or data[257:262] == b"ustar":
-        raise CheckpointError(
-            f"{name}: a legacy torch checkpoint (torch.save with _use_new_zipfile_serialization=False, or the tar "
-            "format of torch < 0.4); gradstep reads torch's zip format only. Convert it once with torch: "
-            "torch.save(torch.load(old, weights_only=True), new)")
+    if data[257:262] == b"ustar":
+        from ._torch_legacy_format import TAR_MESSAGE
+
+        raise CheckpointError(f"{name}: {TAR_MESSAGE}")
     if data[:1] == b"\x80":
+        from ._torch_legacy_format import is_legacy, load_torch_legacy
+
+        if is_legacy(data):  # torch.save(..., _use_new_zipfile_serialization=False), torch < 1.6's default
+            return load_torch_legacy(data, name, map_location, *text)
         raise UnsafeCheckpointError(
-            f"{name}: a bare pickle (or a legacy torch file saved with _use_new_zipfile_serialization=False); "
-            "gradstep refuses to unpickle it and reads torch's zip format only (torch.save's default)"
+            f"{name}: a bare pickle, not a torch checkpoint; gradstep refuses to unpickle it (it reads "
+            "torch.save's zip format and its legacy one, _use_new_zipfile_serialization=False)"
         )
     raise CheckpointError(f"{name}: not a gradstep or torch checkpoint (unrecognised header {bytes(data[:8])!r})")
