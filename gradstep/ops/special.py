@@ -1,14 +1,15 @@
 """Special functions with NumPy only: lgamma, digamma, polygamma, Hurwitz zeta, mvlgamma,
 erfc, erfcx, erfinv, ndtr, ndtri, log_ndtr, i0, entr.
 
-Array code computes in float64 and rounds once to the input's dtype:
+Array code computes in float64 and rounds once to the input's dtype, except where noted:
 * lgamma: libm's ``math.lgamma`` per element (the function torch's CPU kernel calls);
 * digamma, trigamma, zeta: the Cephes algorithms torch uses (recurrence to x >= 10 and
   the asymptotic series; Euler-Maclaurin summation for zeta);
 * erfc/erfcx: W. J. Cody's rational approximations (shared with ``unary.erf_array``);
 * erfinv/ndtri: M. Giles' single-precision approximation refined by Newton steps on
   erf (|x| < 0.5) or on log(erfc) (the tails, so no cancellation near +-1);
-* i0: the power series (positive terms) below 30, Hankel's asymptotic series above;
+* i0, i1, i0e, i1e: Cephes' Chebyshev series in the input's precision, as torch's kernels
+  (``special_bessel.bessel_i``: torch's bits);
 * igamma/igammac: the power series for x < a + 1, Legendre's continued fraction above.
   (torch switches to Temme's expansion for a > 20 near x = a, where it is off by up to
   4e-10 from the mpmath value; these sums stay within 2e-14 there.)
@@ -20,6 +21,7 @@ import math
 
 from ..autograd.function import Node
 from ..backend import xp
+from . import special_bessel
 from ._lowp import float32_compute
 from ._util import as_float, binary_args, sum_to
 from .arithmetic import _t
@@ -316,32 +318,12 @@ def log_ndtr_array(x):
 
 
 def bessel_i_array(x, order=0, scaled=False):
-    """I0(x) or I1(x) (times exp(-|x|) when ``scaled``): the power series (positive terms)
-    for |x| <= 30, Hankel's asymptotic expansion above."""
-    xd = _f64(x)
-    ax = xp.abs(xd)
-    small = ax <= 30.0
-    out = xp.empty_like(ax)
-    xs = ax[small]
-    if xs.size:
-        term = xp.ones_like(xs) if order == 0 else xs / 2.0
-        total, q = term.copy(), xs * xs / 4.0
-        for k in range(1, 120):
-            term = term * q / (k * (k + order))
-            total = total + term
-        out[small] = total * xp.exp(-xs) if scaled else total
-    xb = ax[~small]
-    if xb.size:
-        with xp.errstate(all="ignore"):
-            term, total, mu = xp.ones_like(xb), xp.ones_like(xb), 4.0 * order * order
-            for k in range(1, 40):
-                term = -term * (mu - (2 * k - 1) ** 2) / (8.0 * k * xb)
-                total = total + term
-            res = total / xp.sqrt(2.0 * math.pi * xb)
-            out[~small] = res if scaled else res * xp.exp(xb)
-    if order == 1:
-        out = xp.where(xd < 0, -out, out)
-    out = xp.where(xp.isnan(xd), _NAN, out)
+    """I0(x) or I1(x) (times exp(-|x|) when ``scaled``) as torch's CPU kernels compute them:
+    Cephes' Chebyshev series in the input's precision (``special_bessel.bessel_i``); float16
+    in float32, as torch upcasts it."""
+    ct = xp.float64 if x.dtype == xp.float64 else xp.float32
+    with xp.errstate(all="ignore"):
+        out = special_bessel.bessel_i(xp.array(x, dtype=ct), ct, order, scaled)
     return _back(out, x)
 
 

@@ -166,6 +166,42 @@ def modified_bessel_i0(x, ct):
     return _i_series(x, ct, 0)
 
 
+def bessel_i(x, ct, order, scaled):
+    """``torch.i1``, ``special.i0e`` and ``special.i1e`` (torch's ``calc_i1``/``calc_i0e``/
+    ``calc_i1e``; ``torch.i0`` is ``modified_bessel_i0``, bit for bit): the same Chebyshev
+    series as I0/I1, their products in another order, and in float32 the I1 tables' last
+    17 and 7 terms (Cephes' single-precision tables)."""
+    if order == 0 and not scaled:
+        return modified_bessel_i0(x, ct)
+    a_tab, b_tab = ((C.MODIFIED_BESSEL_I0_A, C.MODIFIED_BESSEL_I0_B) if order == 0 else
+                    (C.MODIFIED_BESSEL_I1_A, C.MODIFIED_BESSEL_I1_B))
+    if order == 1 and ct is xp.float32:
+        a_tab, b_tab = a_tab[-17:], b_tab[-7:]
+    ax = xp.abs(x)
+    out = _empty(x)
+
+    def near(v):
+        s = clenshaw(a_tab, (v / ct(2) - ct(2)).astype(ct), ct)
+        if order == 0:
+            return s.astype(ct)
+        if scaled:
+            return (s * v).astype(ct)
+        return ((libm("exp", v, ct) * v).astype(ct) * s).astype(ct)
+
+    def far(v):
+        s = clenshaw(b_tab, (ct(32) / v - ct(2)).astype(ct), ct)
+        if not scaled:
+            s = (libm("exp", v, ct) * s).astype(ct)
+        return (s / sqrt(v, ct)).astype(ct)
+
+    small = ax <= 8
+    on(small, near, ax, out)
+    on(~small, far, ax, out)
+    if order == 1:
+        out = xp.where(x < 0, -out, out).astype(ct)
+    return out
+
+
 def modified_bessel_i1(x, ct):
     return _i_series(x, ct, 1)
 

@@ -112,3 +112,22 @@ def test_keyword_input():
     x = gradstep.tensor([0.25, 4.0])
     np.testing.assert_array_equal(gradstep.special.bessel_j0(input=x).numpy(),
                                   torch.special.bessel_j0(input=torch.tensor([0.25, 4.0])).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["i0", "special.i1", "special.i0e", "special.i1e"])
+def test_i0_i1_and_scaled_are_torchs_cephes_series(name, dtype):
+    # torch.i0 is modified_bessel_i0 bit for bit; i1/i0e/i1e are calc_i1/i0e/i1e (float32: the
+    # I1 tables' tails); magnitudes 1e-5..~50 and both signs cover both series and the overflow
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(4000) * np.exp(rng.uniform(-12, 4, 4000))
+    x = np.concatenate([x, [0.0, -0.0, 8.0, -8.0, 8.000001, 88.0, 700.0, -710.0, np.inf, -np.inf, np.nan]])
+    x = x.astype(dtype)
+
+    def fn(lib):
+        obj = lib
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    assert_matches_torch(fn(gradstep)(gradstep.tensor(x)), fn(torch)(torch.tensor(x)), f"{name} {dtype}")
