@@ -182,11 +182,47 @@ def _build_module(u, inst, state):
         raise CheckpointError(f"the state of module {type(inst).__qualname__} must be a dict of "
                               f"attribute names, got {describe(state)}")
     u.charge(64 * len(state))
+    _check_module_state(inst, state)
     try:
         inst.__setstate__(state)
     except Exception as e:  # noqa: BLE001 - the program's own class rejected the saved state
         raise CheckpointError(f"setting the state of module {type(inst).__qualname__} raised "
                               f"{type(e).__name__}: {e}") from None
+
+
+# what a module's own code calls from these tables, so each may only hold its kind (or None)
+_TABLES = {"_modules": "modules", "_parameters": "Parameters", "_buffers": "tensors"}
+
+
+def _class_attribute(cls, name):
+    """``name`` in ``cls``'s MRO dicts (no descriptor or ``__getattr__`` runs), or None."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
+
+
+def _check_module_state(inst, state):
+    """Refuse a saved state that makes the module call a function the file chose: an attribute
+    shadowing a method (``forward``), a non-empty hook table, or something other than a module /
+    tensor in ``_modules`` / ``_parameters`` / ``_buffers`` (``nn.Sequential`` calls each of its
+    ``_modules``). Found by red team 3: ``model(x)`` ran any function of the model's module."""
+    from ._tensor import Tensor
+    from .nn.parameter import Parameter
+
+    what = f"the state of module {printable(type(inst).__qualname__, 100)}"
+    for k, v in state.items():
+        if callable(_class_attribute(type(inst), k)):
+            raise UnsafeCheckpointError(f"{what} sets {printable(k, 60)!r}, which would replace the class's "
+                                        "method (a saved module holds no methods)")
+        if "hook" in k and v:
+            raise UnsafeCheckpointError(f"{what} holds hooks ({printable(k, 60)}): gradstep does not load "
+                                        "hooks, which would run functions the file chose; remove them before "
+                                        "saving")
+        if k in _TABLES and v is not None:
+            kind = {"_modules": _module_class(), "_parameters": Parameter, "_buffers": Tensor}[k]
+            if not isinstance(v, dict) or any(x is not None and not isinstance(x, kind) for x in v.values()):
+                raise UnsafeCheckpointError(f"{what}: {k} may only hold {_TABLES[k]}")
 
 
 def holds_module(obj, depth=0) -> bool:

@@ -93,6 +93,22 @@ def check_ints(v, what, lo=None, hi=None):
     return tuple(check_int(x, f"{what}[{i}]", lo, hi) for i, x in enumerate(v))
 
 
+# names a tensor's state may not set although they are not the class's: what NamedTuple checks
+# (pytree, collate: ``hasattr(x, "_fields")``) look for; hook tables are refused by name below
+_TENSOR_ATTRS_REFUSED = frozenset({"_fields", "_asdict", "_make", "_replace"})
+
+
+def settable_attribute(cls, k):
+    """Whether a checkpoint may set instance attribute ``k`` of a ``cls`` tensor (torch's
+    ``_rebuild_parameter_with_state`` sets any; HF transformers saves ``_is_hf_initialized``).
+
+    Private names load as in torch; dunder names, names of the class (methods, gradstep's slots
+    such as ``_data``), hook tables (any name holding ``hook``) and NamedTuple markers do not.
+    """
+    return (type(k) is str and k.isidentifier() and not k.startswith("__") and "hook" not in k.lower()
+            and k not in _TENSOR_ATTRS_REFUSED and not hasattr(cls, k))
+
+
 # ---------------------------------------------------------------- builtin and NumPy constructors
 def _args(args, n, what):
     if len(args) not in (n if isinstance(n, tuple) else (n,)):
@@ -144,8 +160,14 @@ def _counter(u, args):
     _args(args, (0, 1), "collections.Counter")
     c = collections.Counter()
     if args:
+        if type(args[0]) in (list, tuple):  # Counter(iterable) counts its items, as in torch
+            items = u.iter_items(args[0], "collections.Counter")
+            u.charge(_ITEM_COST * len(items))
+            for k in items:
+                c[u.hashed(k)] += 1
+            return u.fresh(c)
         if type(args[0]) is not dict:
-            raise CheckpointError("collections.Counter takes a dict")
+            raise CheckpointError("collections.Counter takes a dict, list or tuple")
         u.charge(_ITEM_COST * len(args[0]))
         for k, v in args[0].items():
             c[u.hashed(k)] = v
@@ -189,6 +211,8 @@ def _bytearray(u, args):
 
 
 def _encode(u, args):
+    if len(args) != 2:  # pickle writes _codecs.encode(str, 'latin1'); codecs.encode(b"...") raises in torch
+        raise CheckpointError("_codecs.encode takes a str and the 'latin1' encoding")
     return _bytes_arg(u, args, "_codecs.encode")
 
 
@@ -274,7 +298,38 @@ def _np_scalar(u, args):
     return np.frombuffer(raw, dtype=args[0])[0]
 
 
+_SLICE_ITEMS = (int, bool, float, type(None))
+_I64_RANGE = range(-(2**63), 2**63)
+
+
+def _int64s(args):
+    """Whether the ints in ``args`` fit in 64 bits: hashing a range (and, from Python 3.12, a slice)
+    does arithmetic on them each time, which the work bound charges only for ints it sees as keys."""
+    return all(type(a) is not int or a in _I64_RANGE for a in args)
+
+
+def _slice(u, args):
+    """``slice(start, stop, step)`` of numbers or None (torch's weights_only asks for approval first)."""
+    _args(args, (1, 2, 3), "builtins.slice")
+    if any(type(a) not in _SLICE_ITEMS for a in args) or not _int64s(args):
+        raise CheckpointError(f"builtins.slice takes numbers (ints of 64 bits) or None, got {brief(args)}")
+    return slice(*args)
+
+
+def _range(u, args):
+    """``range(start, stop, step)``: ints, a nonzero step (a range stores its three ints, nothing more)."""
+    _args(args, (1, 2, 3), "builtins.range")
+    if any(type(a) not in (int, bool) for a in args) or not _int64s(args):
+        raise CheckpointError(f"builtins.range takes ints of 64 bits, got {brief(args)}")
+    if len(args) == 3 and args[2] == 0:
+        raise CheckpointError("builtins.range: the step must not be zero")
+    return range(*args)
+
+
 BUILTIN_GLOBALS = {
+    "builtins.slice": _slice,
+    "builtins.range": _range,
+    "builtins.Ellipsis": Value(Ellipsis),
     "collections.OrderedDict": _ordered_dict,
     "collections.Counter": _counter,
     "builtins.set": _set,

@@ -127,7 +127,7 @@ def _children_of(tensor_type):
         if type(x) is argparse.Namespace:  # its attributes, set by BUILD
             return iter(list(vars(x).values()))
         if isinstance(x, tensor_type):  # the attributes _rebuild_parameter_with_state may set
-            extra = [v for k, v in x.__dict__.items() if not k.startswith("_")]
+            extra = list(x.__dict__.values())
             return iter(extra) if extra else None
         return None
     return children

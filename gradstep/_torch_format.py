@@ -58,6 +58,7 @@ from ._pickle_globals import (
     check_int,
     check_ints,
     describe,
+    settable_attribute,
 )
 from ._sparse_coo import SparseCooTensor
 from ._tensor import Size, Tensor, device
@@ -74,7 +75,9 @@ _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "l
 # torch names a torch file may hold that gradstep knows but cannot load: each GLOBAL raises this, not the
 # add_safe_globals advice (approving them would not help: gradstep has no such dtype or tensor kind)
 _CONVERT = "; convert such tensors in torch before saving (e.g. t.to(torch.float32) or t.dequantize())"
-_LACKED_DTYPES = ("complex32", "chalf", "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4")
+_LACKED_DTYPES = ("complex32", "chalf", "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2",
+                  "quint2x4", "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2",
+                  *(f"{u}int{n}" for u in ("", "u") for n in range(1, 8)))  # torch's weights_only allows them all
 _UNSUPPORTED = {
     **{f"torch.{d}": f"the dtype torch.{d}, which gradstep lacks" for d in _LACKED_DTYPES},
     **{f"torch.{s}Storage": f"a {s} storage, whose dtype gradstep lacks"
@@ -437,14 +440,24 @@ def _set_state(u, obj, state, what):
             raise CheckpointError(f"{what}: state must be a dict")
         u.charge(_ITEM_COST * len(d))  # a copy of every item, however often the state dict is shared
         for k, v in d.items():
-            if type(k) is not str or not k.isidentifier() or k.startswith("_") or hasattr(type(obj), k):
+            if not settable_attribute(type(obj), k):
                 raise UnsafeCheckpointError(f"{what}: refusing to set attribute {brief(k)}")
             obj.__dict__[k] = v
 
 
 def _parameter(u, args):
-    if len(args) not in (3, 4):
-        raise CheckpointError(f"torch._utils._rebuild_parameter takes 3 or 4 arguments, got {len(args)}")
+    if len(args) != 3:
+        raise CheckpointError(f"torch._utils._rebuild_parameter takes 3 arguments, got {len(args)}")
+    return _parameter_of(u, args)
+
+
+def _parameter_with_state(u, args):
+    if len(args) != 4:
+        raise CheckpointError(f"torch._utils._rebuild_parameter_with_state takes 4 arguments, got {len(args)}")
+    return _parameter_of(u, args)
+
+
+def _parameter_of(u, args):
     data, requires_grad = args[0], args[1]
     if isinstance(data, SparseCooTensor):
         raise CheckpointError("this checkpoint holds a sparse nn.Parameter, which gradstep does not support; "
@@ -479,11 +492,13 @@ def _from_type(u, args):
 
 
 def _size(u, args):
+    if not args:
+        return Size(())  # torch.Size(), as torch builds it
     if len(args) != 1:
         raise CheckpointError("torch.Size takes one argument")
     if type(args[0]) in (tuple, list):
         u.charge(64 + 8 * len(args[0]))  # a new tuple each call, however often its argument is shared
-    return Size(check_ints(args[0], "torch.Size", 0, _I64))
+    return Size(check_ints(args[0], "torch.Size", -_I64 - 1, _I64))  # int64s, as torch.Size([-1]) holds
 
 
 def _device(u, args):
@@ -507,7 +522,7 @@ def _torch_globals():
     g = {"torch._utils._rebuild_tensor_v2": _rebuild, "torch._utils._rebuild_tensor": _rebuild_v1,
          "torch._utils._rebuild_tensor_v3": _rebuild_v3,
          **{f"torch.{name}": Value(d) for name, d in B._LIMITED_BY_NAME.items()},
-         "torch._utils._rebuild_parameter": _parameter, "torch._utils._rebuild_parameter_with_state": _parameter,
+         "torch._utils._rebuild_parameter": _parameter, "torch._utils._rebuild_parameter_with_state": _parameter_with_state,
          "torch._tensor._rebuild_from_type_v2": _from_type, "torch.Size": _size, "torch.device": _device,
          "torch.Tensor": None, "torch.nn.parameter.Parameter": None,
          "torch.serialization._get_layout": get_layout, "torch._utils._rebuild_sparse_tensor": rebuild_sparse}

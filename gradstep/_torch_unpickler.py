@@ -167,6 +167,7 @@ class RestrictedUnpickler:
         self._fresh = {}  # id -> (obj, build handler or None): what this interpreter created
         self._shape = {}  # id -> (obj, depth, items hashing visits) for tuples/frozensets holding others
         self._internal = {}  # id -> tuple holding internal objects (argument tuples)
+        self._as_data = {}  # id -> (such a tuple, its items as data): see _tuple_data
         self.pos, self.op = 0, "PROTO"
 
     # ------------------------------------------------------------ bookkeeping
@@ -245,8 +246,31 @@ class RestrictedUnpickler:
                 return x.user  # a class or function the user approved is data itself, as in torch
             if hasattr(x, "as_data"):  # a storage saved as such
                 return x.as_data(self)
+            if type(x) is tuple:  # a tuple holding a storage or an approved class, as torch loads it
+                return self._tuple_data(x)
             raise UnsafeCheckpointError(f"{describe(x)} cannot be part of the loaded data")
         return x
+
+    def _tuple_data(self, root):
+        """``root`` (a tuple holding internal objects) as data: a new tuple of its items as data, the
+        same one each time ``root`` is used. Iterative (tuples nest up to MAX_DEPTH); an item that
+        cannot be data (a constructor token) is refused by :meth:`data`."""
+        done = self._as_data
+        todo = [root]
+        while todo:
+            t = todo[-1]
+            if id(t) in done:
+                todo.pop()
+                continue
+            inner = [x for x in t if type(x) is tuple and id(x) in self._internal and id(x) not in done]
+            if inner:
+                todo.extend(inner)
+                continue
+            todo.pop()
+            items = tuple(done[id(x)][1] if type(x) is tuple and id(x) in done else self.data(x) for x in t)
+            self.charge(_RECORD_COST)
+            done[id(t)] = (t, self.sized(items))
+        return done[id(root)][1]
 
     def target(self, types, what):
         if not self.stack:
@@ -353,6 +377,11 @@ class RestrictedUnpickler:
 
     def _ignore(self, arg):
         pass
+
+    def _frame(self, arg):
+        """A protocol 4 frame: its length may not run past the pickle, as pickle's load checks."""
+        if arg > len(self.raw) - self.pos - 9:
+            raise CheckpointError(f"a frame of {brief(arg)} bytes runs past the end of the pickle")
 
     def _proto(self, arg):
         check_int(arg, "pickle protocol", 0, 5)
@@ -601,7 +630,7 @@ def _build_user_object(u, inst, state):
 
 _R = RestrictedUnpickler
 _DISPATCH = {
-    "PROTO": _R._proto, "FRAME": _R._ignore, "NONE": _R._none, "NEWTRUE": _R._true, "NEWFALSE": _R._false,
+    "PROTO": _R._proto, "FRAME": _R._frame, "NONE": _R._none, "NEWTRUE": _R._true, "NEWFALSE": _R._false,
     "INT": _R._push, "BININT": _R._push, "BININT1": _R._push, "BININT2": _R._push, "LONG": _R._push,
     "LONG1": _R._push, "LONG4": _R._push, "FLOAT": _R._push, "BINFLOAT": _R._push,
     "STRING": _R._push_str, "BINSTRING": _R._push_str, "SHORT_BINSTRING": _R._push_str,

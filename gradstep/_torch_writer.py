@@ -309,20 +309,21 @@ class _PickleWriter:
 
 def _parameter_state(p):
     """The attributes of Parameter ``p`` that torch would save and gradstep's loader sets
-    back: public names holding plain data. Others are left out, with a warning."""
+    back: names :func:`~gradstep._pickle_globals.settable_attribute` allows (HF's private
+    ``_is_hf_initialized`` too) holding plain data. Others are left out, with a warning."""
+    from ._pickle_globals import settable_attribute
     from ._warn_once import user_stacklevel
 
     state, dropped = {}, []
     for name, value in p.__dict__.items():
-        loadable = name.isidentifier() and not name.startswith("_") and not hasattr(type(p), name)
-        if loadable and _plain(value):
+        if settable_attribute(type(p), name) and _plain(value):
             state[name] = value
         else:
             dropped.append(name)
     if dropped:
         warnings.warn(f"torch.save: attributes {dropped} of an nn.Parameter are not saved (only "
-                      "public attributes holding numbers, strings, tensors and containers of "
-                      "them are)", UserWarning, stacklevel=user_stacklevel())
+                      "attributes holding numbers, strings, tensors and containers of them are, "
+                      "except dunder names and hook tables)", UserWarning, stacklevel=user_stacklevel())
     return state
 
 

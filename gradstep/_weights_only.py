@@ -2,8 +2,9 @@
 torch's wording for it.
 
 gradstep never runs code from a file, whatever ``weights_only`` says. NumPy arrays, dtypes and
-scalars, ``argparse.Namespace`` and ``frozenset`` it builds itself (NumPy data from checked
-bytes, never through NumPy's unpickling functions), so it can load them safely; torch's
+scalars, ``argparse.Namespace``, ``frozenset``, ``slice``, ``range`` and ``Ellipsis`` it builds
+itself (NumPy data from checked bytes, never through NumPy's unpickling functions), so it can load
+them safely; torch's
 weights_only unpickler refuses them until each name is approved with ``add_safe_globals``, and
 so does gradstep under ``weights_only=True`` or the default, with torch's message: a program
 that catches that error and retries with ``weights_only=False`` (the usual way to resume a
@@ -20,7 +21,8 @@ import contextvars
 NUMPY_GLOBALS = frozenset({"numpy.dtype", "numpy.ndarray", "numpy._core.multiarray._reconstruct",
                            "numpy._core.multiarray.scalar", "numpy._core.numeric._frombuffer"})
 # what gradstep builds as data but torch's weights_only refuses by default
-REFUSED_BY_DEFAULT = NUMPY_GLOBALS | {"argparse.Namespace", "builtins.frozenset"}
+REFUSED_BY_DEFAULT = NUMPY_GLOBALS | {"argparse.Namespace", "builtins.frozenset", "builtins.slice",
+                                      "builtins.range", "builtins.Ellipsis"}
 
 _weights_only = contextvars.ContextVar("gradstep_weights_only", default=True)
 

@@ -76,6 +76,9 @@ def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=Tr
         model_dir = os.path.join(get_dir(), "checkpoints")
     os.makedirs(model_dir, exist_ok=True)
     filename = file_name if file_name is not None else os.path.basename(urlparse(url).path)
+    if filename in ("", ".", ".."):  # torch would load the cache folder (or its parent) as a file
+        raise ValueError(f"load_state_dict_from_url: {url!r} names no file to cache the checkpoint in "
+                         f"(its path ends in {filename or '/'!r}); pass file_name='NAME.pth'")
     cached_file = os.path.join(model_dir, filename)
     if not os.path.exists(cached_file):
         sys.stdout.write(f'Downloading: "{url}" to {cached_file}\n')

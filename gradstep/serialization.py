@@ -57,6 +57,7 @@ import contextlib
 import os
 import pickle
 import secrets
+import stat
 import sys
 
 __all__ = ["CheckpointError", "UnsafeCheckpointError", "add_safe_globals", "atomic_write",
@@ -224,6 +225,8 @@ def _read(f):
         if not os.path.exists(name):
             raise FileNotFoundError(f"No such checkpoint file: '{name}'")
         with open(name, "rb") as fh:
+            if stat.S_ISCHR(os.fstat(fh.fileno()).st_mode):  # /dev/zero, /dev/urandom: reading never ends
+                raise CheckpointError(f"{name}: a character device, not a checkpoint file")
             data = fh.read()
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(f"load() needs a binary file, got {type(data).__name__} from read()")

@@ -6,6 +6,7 @@ as an exception) and checks the status, that stderr is exactly one line without
 CSV and one or two epochs, so each takes a fraction of a second.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -158,6 +159,8 @@ def _copy_run(data, tmp_path, name="run"):
     ('{"epochs": "2"}', "config.json': epochs must be an integer, got '2' (a string)"),
     ('{"epochs": 2', "cannot read"),
     ('{"optimiser": "SGD"}', "unknown key 'optimiser' (did you mean 'optimizer'?)"),
+    ("[" * 100_000 + "]" * 100_000, "cannot read"),  # red team 3: a RecursionError was an internal error
+    ('{"seed": ' + "9" * 5000 + "}", "cannot read"),  # past Python's 4300-digit int limit (a ValueError)
 ])
 def test_bad_config_json(data, tmp_path, capsys, content, needle):
     run = _copy_run(data, tmp_path)
@@ -274,3 +277,26 @@ def test_xray_page_that_cannot_be_written_is_refused_before_the_run(capsys, tmp_
     err = _error(capsys, ["xray", "--out", tmp_path / "missing" / "x.html", script])
     assert f"cannot write the x-ray page '{tmp_path / 'missing' / 'x.html'}'" in err
     assert not (tmp_path / "missing").exists()
+
+
+# red team 3: values past what the loop can take, optimizers and schedules that fail mid-run, files that never end
+@pytest.mark.parametrize("args,needle", [
+    (["--batch-size", str(10**20)], "--batch-size must be at most 2**63 - 1, got 100000000000000000000"),
+    (["--epochs", str(10**23)], "--epochs must be at most 2**63 - 1"),
+    (["--accumulate", str(2**63)], "--accumulate must be at most 2**63 - 1"),
+    (["--workers", "100000"], "--workers must be at most"),  # would fork 100000 processes
+    (["--optimizer", "SparseAdam"], "SparseAdam needs sparse gradients"),  # was an internal error mid-run
+    (["--scheduler", "StepLR", "--sched-arg", "step_size=0"], "StepLR: step_size must be positive, got 0"),
+    (["--scheduler", "CosineAnnealingLR", "--sched-arg", "T_max=0"], "CosineAnnealingLR: T_max must be positive"),
+    (["--scheduler", "CyclicLR", "--sched-arg", "step_size_up=0"], "CyclicLR: float division by zero"),
+])
+def test_values_that_failed_inside_the_run_are_usage_errors(data, capsys, args, needle):
+    assert needle in _error(capsys, _train(data, *args))
+
+
+def test_unwritable_outputs_and_endless_inputs_are_one_line(data, tmp_path, capsys):
+    blocker = _write(tmp_path / "file", b"x")  # a file where a folder is needed: unwritable even as root
+    assert "cannot create the run folder" in _error(capsys, _train(data, "--out", blocker / "run"))
+    assert "cannot write the x-ray page" in _error(capsys, _train(data, "--xray", blocker / "x.html"))
+    if os.path.exists("/dev/zero"):
+        assert "/dev/zero: a character device, not a checkpoint file" in _error(capsys, ["info", "/dev/zero"])

@@ -39,7 +39,12 @@ class CSVDataset(Dataset):
         self.transform = transform
         self.target_transform = target_transform
         with open(self.path, newline="", encoding="utf-8-sig") as f:  # -sig: spreadsheets write a BOM
-            rows = list(csv.reader(f))
+            reader = csv.reader(f)
+            try:
+                rows = list(reader)
+            except csv.Error as e:  # a field past csv's limit (128 KiB), an unterminated quote, ...
+                raise ValueError(f"{self.path}, line {reader.line_num}: not a CSV file CSVDataset can read "
+                                 f"({e})") from None
         if not rows:
             raise ValueError(f"{self.path}: the file is empty; CSVDataset needs a header row")
         header = [h.strip() for h in rows[0]]

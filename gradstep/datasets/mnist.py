@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 
 from .._tensor import Tensor
 from ..backend import xp
@@ -20,43 +21,65 @@ from ..utils.data.dataset import Dataset
 _IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _read_bytes(path):
+_CHUNK = 1 << 20
+
+
+def _read_exactly(f, n):
+    """Up to ``n`` bytes of ``f``, read in chunks: what is allocated follows what the file really holds
+    (a header's claim, or a .gz that inflates without end, cannot make it allocate more)."""
+    out = bytearray()
+    while len(out) < n:
+        chunk = f.read(min(_CHUNK, n - len(out)))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
+def _read_idx_file(path):
+    """(header bytes, dtype, shape, data bytes, whether more bytes follow the data), read no further
+    than the header says (a .gz bomb after the data is never inflated)."""
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            return f.read()
-    except (OSError, EOFError) as e:  # a damaged .gz stream
+            head = _read_exactly(f, 4)
+            if len(head) < 4:
+                raise ValueError(f"{path}: not an IDX file (only {len(head)} bytes, the header needs at least 4)")
+            if head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES or head[3] == 0:
+                magic = int.from_bytes(head, "big")
+                raise ValueError(f"{path}: not an IDX file (bad magic number 0x{magic:08x}; expected 0x0000TTNN "
+                                 "with type byte TT in 08,09,0b,0c,0d,0e and NN >= 1 dimensions)")
+            ndim = head[3]
+            dims = _read_exactly(f, 4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise ValueError(f"{path}: truncated IDX header ({4 + len(dims)} bytes, {ndim} dimensions need "
+                                 f"{4 + 4 * ndim})")
+            shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+            dtype = xp.dtype(_IDX_TYPES[head[2]])
+            expected = dtype.itemsize
+            for s in shape:
+                expected *= s
+            data = _read_exactly(f, expected)
+            more = len(data) == expected and bool(f.read(1))
+    except (OSError, EOFError, zlib.error) as e:  # a damaged .gz stream
         raise ValueError(f"{path}: cannot read the file ({e})") from e
+    return dtype, shape, expected, data, more
 
 
 def read_idx(path):
     """The array stored in an IDX file (plain or ``.gz``), with the file's shape and dtype.
 
     Raises ``ValueError`` naming the file when the magic number is wrong or the
-    data is shorter or longer than the header says.
+    data is shorter or longer than the header says. Reads no more than the header
+    says (plus one byte), so a ``.gz`` that inflates past it is never inflated.
     """
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise ValueError(f"{path}: not an IDX file (only {len(raw)} bytes, the header needs at least 4)")
-    if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        magic = int.from_bytes(raw[:4], "big")
-        raise ValueError(f"{path}: not an IDX file (bad magic number 0x{magic:08x}; expected 0x0000TTNN "
-                         "with type byte TT in 08,09,0b,0c,0d,0e and NN >= 1 dimensions)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions need {header})")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = xp.dtype(_IDX_TYPES[raw[2]])
-    expected = dtype.itemsize
-    for s in shape:
-        expected *= s
-    got = len(raw) - header
-    if got != expected:
-        what = "truncated" if got < expected else "has trailing bytes"
+    dtype, shape, expected, raw, more = _read_idx_file(path)
+    if len(raw) != expected or more:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        held = f"{len(raw)} bytes of data" if not more else f"more than {expected} bytes of data"
         raise ValueError(f"{path}: IDX data {what}: header says shape {shape} ({expected} bytes of "
-                         f"{dtype.name}) but the file holds {got} bytes of data")
-    arr = xp.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+                         f"{dtype.name}) but the file holds {held}")
+    arr = xp.frombuffer(raw, dtype=dtype).reshape(shape)
     return arr.astype(dtype.newbyteorder("="))  # native byte order, writable copy
 
 

@@ -73,6 +73,11 @@ class TrainConfig:
             value = getattr(self, name)
             if value < low:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+            if value > _MAX_INT:  # past it, range() and islice() fail inside the loop
+                raise UsageError(f"--{name.replace('_', '-')} must be at most 2**63 - 1, got {value}")
+        if self.workers > max_workers():
+            raise UsageError(f"--workers must be at most {max_workers()} (8 per CPU of this machine, 64 at least; "
+                             f"each worker is a process), got {self.workers}")
         if not -(2**63) <= self.seed < 2**63 - 1:  # the data loader's generator is seeded with seed + 1
             raise UsageError(f"--seed must be between -2**63 and 2**63 - 2, got {self.seed}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
@@ -89,6 +94,15 @@ class TrainConfig:
             if value is not None and not math.isfinite(value):
                 flag = "--betas" if name.startswith("betas") else f"--{name.replace('_', '-')}"
                 raise UsageError(f"{flag} must be a finite number, got {value}")
+
+
+_MAX_INT = 2**63 - 1
+
+
+def max_workers():
+    """The most DataLoader worker processes a run may start (torch warns past the CPU count; a typo such
+    as --workers 100000 would fork that many processes)."""
+    return max(64, 8 * (os.cpu_count() or 1))
 
 
 _TYPES = {"str": ((str,), "a string"), "float": ((int, float), "a number"), "int": ((int,), "an integer"),

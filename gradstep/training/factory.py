@@ -12,12 +12,18 @@ OPTIMIZER_FLAGS = ("lr", "momentum", "weight_decay", "nesterov", "betas", "eps",
 PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
 # optimizers whose step() needs a closure that re-evaluates the loss, which the train loop does not give
 CLOSURE_OPTIMIZERS = ("LBFGS",)
+# optimizers that need sparse gradients, which the train loop's models (dense layers) never give
+SPARSE_OPTIMIZERS = ("SparseAdam",)
 # schedules laid out for a fixed number of steps: (the attribute holding it, what happens past it)
 FINITE_SCHEDULES = {
     "CosineAnnealingLR": ("T_max", "the learning rate would rise again"),
     "PolynomialLR": ("total_iters", "the learning rate would stay at 0"),
     "OneCycleLR": ("total_steps", "OneCycleLR cannot step"),
 }
+
+
+# scheduler arguments torch takes as given and divides by at step time (0 is a ZeroDivisionError mid-run)
+_POSITIVE_ARGS = {"StepLR": ("step_size",), "CosineAnnealingLR": ("T_max",)}
 
 
 def _classes(module, base):
@@ -27,7 +33,7 @@ def _classes(module, base):
 
 def optimizer_names():
     """The optimizers the train loop can drive (not LBFGS, whose step needs a closure)."""
-    return sorted(n for n in _classes(optim, optim.Optimizer) if n not in CLOSURE_OPTIMIZERS)
+    return sorted(n for n in _classes(optim, optim.Optimizer) if n not in CLOSURE_OPTIMIZERS + SPARSE_OPTIMIZERS)
 
 
 def _python_only(cls):
@@ -62,6 +68,9 @@ def build_optimizer(cfg, params):
     if cfg.optimizer in CLOSURE_OPTIMIZERS:
         raise UsageError(f"{cfg.optimizer}.step() needs a closure that re-evaluates the loss, which "
                          "gradstep train's loop does not give; use it from Python, or pick another optimizer")
+    if cfg.optimizer in SPARSE_OPTIMIZERS:
+        raise UsageError(f"{cfg.optimizer} needs sparse gradients (nn.Embedding(sparse=True)), which gradstep "
+                         "train's models do not give; use it from Python, or pick Adam")
     accepted = list(signature_options(cls, ("self", "params")))
     kwargs = {k: getattr(cfg, k) for k in OPTIMIZER_FLAGS if getattr(cfg, k) is not None}
     _check_flags(cfg.optimizer, kwargs, accepted)
@@ -115,9 +124,13 @@ def build_scheduler(cfg, optimizer, steps_per_epoch):
                if p.default is p.empty and n not in kwargs]
     if missing:
         raise UsageError(f"{cfg.scheduler} needs {', '.join(missing)}: --sched-arg {missing[0]}=VALUE")
+    for name in _POSITIVE_ARGS.get(cfg.scheduler, ()):
+        if isinstance(kwargs.get(name), (int, float)) and not kwargs[name] > 0:
+            # torch builds them and divides by zero at the first step: say so before training
+            raise UsageError(f"{cfg.scheduler}: {name} must be positive, got {kwargs[name]}")
     try:
         scheduler = cls(optimizer, **kwargs)
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, ZeroDivisionError) as e:  # CyclicLR(step_size_up=0) divides
         raise UsageError(f"{cfg.scheduler}: {e}") from None
     if cfg.scheduler == "OneCycleLR" and scheduler.total_steps < cfg.epochs * updates:
         raise UsageError(f"OneCycleLR's {scheduler.total_steps} total steps are fewer than the run's "

@@ -69,8 +69,8 @@ def read_run_config(run_dir):
     try:
         with open(path, encoding="utf-8") as f:
             values = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read '{path}': {e}") from None
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, an int of 5000 digits,
+        raise UsageError(f"cannot read '{path}': {e}") from None  # arrays nested 100000 deep
     if not isinstance(values, dict):
         raise UsageError(f"'{path}' must hold a JSON object of settings, got a {type(values).__name__}")
     return values

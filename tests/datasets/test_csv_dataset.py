@@ -63,3 +63,10 @@ def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
     path.write_bytes(b"\xef\xbb\xbflabel,a\n1,2.5\n0,3\n")
     ds = CSVDataset(path, "label")
     assert ds.target_column == "label" and ds.feature_names == ["a"] and ds.targets.tolist() == [1, 0]
+
+
+def test_a_field_past_csv_s_limit_is_a_value_error_naming_the_line(tmp_path):
+    # red team 3: csv.Error escaped (gradstep train reported an internal error)
+    path = _csv(tmp_path, "a,y\n1,0\n" + "9" * 200_000 + ",1\n")
+    with pytest.raises(ValueError, match=r"t.csv, line 3: not a CSV file .*field larger than field limit"):
+        CSVDataset(path, "y")

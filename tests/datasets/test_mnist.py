@@ -126,3 +126,25 @@ def test_mismatched_image_and_label_counts(tmp_path):
     _write(tmp_path / "train-labels-idx1-ubyte", np.zeros((3, 1), np.uint8))
     with pytest.raises(ValueError, match="1-d IDX array of labels"):
         MNIST(tmp_path)
+
+
+def test_a_gz_that_inflates_past_its_header_is_not_inflated(tmp_path):
+    """A .gz bomb after valid data: the reader stops one byte past what the header claims."""
+    import tracemalloc
+
+    bomb = tmp_path / "x-idx1-ubyte.gz"
+    bomb.write_bytes(gzip.compress(_idx_bytes(np.zeros(4, np.uint8)) + bytes(64 << 20)))  # 64 MiB of zeros
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="trailing bytes"):
+            read_idx(str(bomb))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # a chunk or two, not the 64 MiB it inflates to
+    corrupt = bytearray(gzip.compress(_idx_bytes(np.zeros(400, np.uint8))))
+    corrupt[12:20] = b"\xff" * 8  # a broken deflate stream is a ValueError naming the file, not zlib.error
+    bad = tmp_path / "y-idx1-ubyte.gz"
+    bad.write_bytes(bytes(corrupt))
+    with pytest.raises(ValueError, match="y-idx1-ubyte.gz"):
+        read_idx(str(bad))

@@ -121,13 +121,14 @@ def test_saved_parameters_keep_attributes_and_come_back_as_parameters(writer, re
 
 
 def test_unsaveable_parameter_attributes_are_left_out_with_a_warning(tmp_path):
-    """gradstep writes only what its own loader sets back: public attributes of plain data."""
+    """gradstep writes only what its own loader sets back: attributes of plain data (private ones
+    such as HF's ``_is_hf_initialized`` too, as torch), not dunder names or hook tables."""
     p = gradstep.nn.Parameter(gradstep.ones(2))
-    p.tag, p._private, p.fn = 1, 2, len
+    p.tag, p._private, p.fn, p.__dict__["__x__"], p._my_hooks = 1, 2, len, 3, {}
     path = tmp_path / "ckpt.pt"
-    with pytest.warns(UserWarning, match=r"\['_private', 'fn'\] of an nn.Parameter are not saved"):
+    with pytest.warns(UserWarning, match=r"\['fn', '__x__', '_my_hooks'\] of an nn.Parameter are not saved"):
         gradstep.save({"p": p}, path)
-    assert vars(torch.load(path)["p"]) == vars(gradstep.load(path)["p"]) == {"tag": 1}
+    assert vars(torch.load(path)["p"]) == vars(gradstep.load(path)["p"]) == {"tag": 1, "_private": 2}
 
 
 def test_native_format_saves_a_parameter_subclass_as_a_parameter():
