@@ -157,15 +157,22 @@ class DistributedDataParallel(Module, Joinable):
     returns with every ``.grad`` averaged over all ranks, so the same optimizer
     step keeps the replicas identical. Parameters and buffers are broadcast from
     the group's rank 0 at construction (and buffers, e.g. BatchNorm statistics,
-    before each forward when ``broadcast_buffers``). ``static_graph=True`` finds the
+    before each forward when ``forward_sync_buffers``; torch 2.13's deprecated
+    ``broadcast_buffers=False`` also skips the first sync). ``static_graph=True`` finds the
     unused parameters in the first iteration and treats them as unused afterwards.
     ``join()`` lets ranks with fewer batches finish early (uneven inputs).
     """
 
-    def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
+    def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=None,
                  init_sync=True, process_group=None, bucket_cap_mb=None, find_unused_parameters=False,
-                 check_reduction=False, gradient_as_bucket_view=False, static_graph=False):
+                 check_reduction=False, gradient_as_bucket_view=False, static_graph=False,
+                 delay_all_reduce_named_params=None, param_to_hook_all_reduce=None,
+                 mixed_precision=None, device_mesh=None, skip_all_reduce_unused_params=False,
+                 bucket_cap_mb_list=None, batched_grad_copy=False, forward_sync_buffers=None):
         super().__init__()
+        _refuse_unsupported(delay_all_reduce_named_params, param_to_hook_all_reduce, mixed_precision,
+                            device_mesh, bucket_cap_mb_list)
+        forward_sync, init_sync_buffers = _buffer_sync(broadcast_buffers, forward_sync_buffers)
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps an nn.Module, got {type(module).__name__}")
         if device_ids is not None or output_device is not None:
@@ -177,7 +184,10 @@ class DistributedDataParallel(Module, Joinable):
         self._comm = self.process_group._comm
         self.module = module
         self.dim = dim
-        self.broadcast_buffers = broadcast_buffers
+        self.forward_sync_buffers = forward_sync
+        self.skip_all_reduce_unused_params = bool(skip_all_reduce_unused_params)
+        self.batched_grad_copy = bool(batched_grad_copy)
+        self.mixed_precision = None
         self.find_unused_parameters = find_unused_parameters
         self.static_graph = False
         self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
@@ -217,7 +227,8 @@ class DistributedDataParallel(Module, Joinable):
         if self.world_size > 1:
             self._check_same_model()
             if init_sync:
-                self._broadcast(list(module.parameters()) + list(module.buffers()))
+                self._broadcast(list(module.parameters()) + (list(module.buffers()) if init_sync_buffers
+                                                             else []))
         if self.gradient_as_bucket_view:
             for i in range(len(self._params)):
                 self._grad_into_bucket(i)
@@ -225,6 +236,15 @@ class DistributedDataParallel(Module, Joinable):
                               for i, p in enumerate(self._params)]
         if static_graph:
             self._set_static_graph()
+
+    @property
+    def broadcast_buffers(self):
+        """torch 2.13's deprecated name of ``forward_sync_buffers``."""
+        return self.forward_sync_buffers
+
+    @broadcast_buffers.setter
+    def broadcast_buffers(self, value):
+        self.forward_sync_buffers = value
 
     # ------------------------------------------------------------ construction helpers
     def _check_same_model(self):
@@ -247,7 +267,7 @@ class DistributedDataParallel(Module, Joinable):
                 dist.broadcast(t, group=self.process_group, group_src=group_src)
 
     def _syncs_buffers(self):
-        return self.broadcast_buffers and self.world_size > 1 and is_grad_enabled() and \
+        return self.forward_sync_buffers and self.world_size > 1 and is_grad_enabled() and \
             any(True for _ in self.module.buffers())
 
     # ------------------------------------------------------------ forward
@@ -590,3 +610,35 @@ def _make_hook(ddp, index):
             d._grad_ready(index)
 
     return hook
+
+
+def _buffer_sync(broadcast_buffers, forward_sync_buffers):
+    """(sync buffers before each forward, sync them at construction), with torch 2.13's
+    FutureWarnings for the deprecated ``broadcast_buffers``."""
+    if broadcast_buffers is not None:
+        if forward_sync_buffers is not None:
+            warnings.warn("Both `broadcast_buffers` and `forward_sync_buffers` were specified. "
+                          "`broadcast_buffers` is deprecated and its value is ignored when "
+                          "`forward_sync_buffers` is provided.", FutureWarning, stacklevel=3)
+        else:
+            warnings.warn("`broadcast_buffers` is deprecated. Use `forward_sync_buffers` instead. "
+                          "IMPORTANT: unlike `broadcast_buffers=False`, `forward_sync_buffers=False` "
+                          "still syncs buffers at init. If you rely on buffers NOT being synced at init "
+                          "(e.g. rank-local buffers), keep using `broadcast_buffers=False` until "
+                          "`init_sync_buffers` is available.", FutureWarning, stacklevel=3)
+    if forward_sync_buffers is not None:
+        return bool(forward_sync_buffers), True
+    effective = True if broadcast_buffers is None else bool(broadcast_buffers)
+    return effective, effective
+
+
+def _refuse_unsupported(delay_all_reduce_named_params, param_to_hook_all_reduce, mixed_precision,
+                        device_mesh, bucket_cap_mb_list):
+    """torch 2.13's newer options that change what DDP computes or where: not supported over MPI."""
+    given = [name for name, value in (
+        ("delay_all_reduce_named_params", delay_all_reduce_named_params),
+        ("param_to_hook_all_reduce", param_to_hook_all_reduce), ("mixed_precision", mixed_precision),
+        ("device_mesh", device_mesh), ("bucket_cap_mb_list", bucket_cap_mb_list)) if value is not None]
+    if given:
+        raise NotImplementedError(f"DistributedDataParallel({', '.join(given)}=...) is not supported by "
+                                  "gradstep's MPI data parallelism; leave it None")
