@@ -34,14 +34,31 @@ def _per_tensor(self, other):
     return [other] * n
 
 
-def _scales(self, value):
+def _scales(self, value, fname):
     """``value`` of addcmul/addcdiv: a number, a list of numbers or a 1-D tensor of them."""
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value):
+        raise _no_tensor_scalars(fname, value)  # a fork's [lr / bc for ...] with a tensor lr
     if isinstance(value, Tensor):
         if value.ndim != 1:
             raise RuntimeError(
                 f"Expected packed scalar Tensor to be of dimension 1. Got {value.ndim} instead.")
         value = value.tolist()
     return _per_tensor(self, value)
+
+
+def _no_tensor_scalars(fname, value):
+    """torch's refusal of a list of tensors as the ``scalars`` of addcmul/addcdiv (its
+    ScalarList overload takes numbers; a tensor of scales must be one 1-D tensor)."""
+    kind = type(value).__name__
+    return TypeError(
+        f"{fname}() received an invalid combination of arguments - got (list, list, list, "
+        f"{kind}), but expected one of:\n"
+        " * (tuple of Tensors self, tuple of Tensors tensor1, tuple of Tensors tensor2, "
+        "tuple of Scalars scalars)\n"
+        " * (tuple of Tensors self, tuple of Tensors tensor1, tuple of Tensors tensor2, "
+        "Tensor scalars)\n"
+        " * (tuple of Tensors self, tuple of Tensors tensor1, tuple of Tensors tensor2, "
+        "Number value = 1)\n")
 
 
 def _no_alpha_with_scalars(name, other, alpha):
@@ -121,26 +138,32 @@ def _pointwise(method):
         value = value if scalars is _MISSING else scalars  # torch's list overload's keyword
         return tuple(getattr(t, method)(a, b, value=v) for t, a, b, v in
                      zip(self, _per_tensor(self, tensor1), _per_tensor(self, tensor2),
-                         _scales(self, value)))
+                         _scales(self, value, f"_foreach_{method}")))
 
     def in_place(self, tensor1, tensor2, value=1, *, scalars=_MISSING):
         value = value if scalars is _MISSING else scalars
         for t, a, b, v in zip(self, _per_tensor(self, tensor1), _per_tensor(self, tensor2),
-                              _scales(self, value)):
+                              _scales(self, value, f"_foreach_{method}_")):
             getattr(t, method + "_")(a, b, value=v)
         return self
 
     return out_of_place, in_place
 
 
+def _scalar_weight(weight):
+    """torch's ``_foreach_lerp`` has no single-Tensor weight: a 0-d tensor is its Scalar
+    overload's number (a float16 list then lerps with the float32 weight, not a rounded one)."""
+    return weight.item() if isinstance(weight, Tensor) and weight.dim() == 0 else weight
+
+
 def _lerp():
     def out_of_place(self, tensors1, weight=_MISSING, *, weights=_MISSING):
-        weight = _operand("_foreach_lerp", weight, weights, _MISSING)
+        weight = _scalar_weight(_operand("_foreach_lerp", weight, weights, _MISSING))
         return tuple(t.lerp(e, w) for t, e, w in
                      zip(self, _per_tensor(self, tensors1), _per_tensor(self, weight)))
 
     def in_place(self, tensors1, weight=_MISSING, *, weights=_MISSING):
-        weight = _operand("_foreach_lerp_", weight, weights, _MISSING)
+        weight = _scalar_weight(_operand("_foreach_lerp_", weight, weights, _MISSING))
         for t, e, w in zip(self, _per_tensor(self, tensors1), _per_tensor(self, weight)):
             t.lerp_(e, w)
         return self

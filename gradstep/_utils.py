@@ -64,3 +64,15 @@ def typename(obj):
     if module.split(".")[0] == "gradstep":  # torch.nn.modules.linear.Linear under the hook
         module = B.display_name + module[len("gradstep"):]
     return f"{module}.{qualname}"
+
+
+def is_compiling():
+    """Deprecated ``torch._utils.is_compiling`` (timm's and other optimizers still call it):
+    warns as torch does, then answers ``torch.compiler.is_compiling()``."""
+    import warnings
+
+    from .compiler import is_compiling as compiler_is_compiling
+
+    warnings.warn("`torch._utils.is_compiling` is deprecated. Use "
+                  "`torch.compiler.is_compiling` instead.", stacklevel=2)
+    return compiler_is_compiling()

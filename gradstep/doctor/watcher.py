@@ -380,7 +380,7 @@ class Doctor:
         if self._pending_eval:
             self._commit_pending()
         # with a closure (LBFGS) the gradients are made inside step(): no gradient checks
-        closure = args[0] if args else kwargs.get("closure")
+        closure = args[1] if len(args) > 1 else kwargs.get("closure")  # args[0]: the optimizer
         # the gradient checks run on checked steps, and at once on a step with no backward(), with
         # a zero_grad() after it, or with several (accumulation); a plain step between checked
         # ones costs a few reads

@@ -621,6 +621,9 @@ def lerp(a, end, weight):
     tensor_w = isinstance(weight, Tensor)
     if not a.dtype.is_floating_point:
         check_float_input(a, f"lerp_kernel_{'tensor' if tensor_w else 'scalar'}")
+    if tensor_w and weight.dim() == 0 and weight.dtype is not a.dtype \
+            and not weight.dtype.is_complex:
+        weight = weight.to(a.dtype)  # torch takes a 0-d weight of any real dtype, cast to a's
     for name, x in (("end", end), ("weight", weight if tensor_w else a)):
         if x.dtype is not a.dtype:
             raise RuntimeError(f"expected dtype {_c_name(a.dtype)} for `{name}` but got dtype "

@@ -27,6 +27,12 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, set_grad_enabled
 from ..backend import float32, float64, get_default_dtype, is_float_array, xp
 from ..ops._util import numpy_broadcast_error
+from ..utils._foreach_utils import (  # noqa: F401  (torch's optimizer module re-exports them)
+    _foreach_supported_types,
+    _get_foreach_kernels_supported_devices,
+    _get_fused_kernels_supported_devices,
+    _group_tensors_by_device_and_dtype,
+)
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -88,6 +94,35 @@ def _stack_if_compiling(x):
 def _to_scalar(x):
     """A one-element tensor hyperparameter as a 0-d tensor; anything else as it is."""
     return x.squeeze() if isinstance(x, Tensor) and x.dim() != 0 else x
+
+
+def _view_as_real(params, *state_and_grads):
+    """Replace each complex parameter, and the same position of every other list, by its
+    ``view_as_real`` (in place in the lists), as torch's multi-tensor optimizers do."""
+    from .. import view_as_real  # the top-level package imports this module
+
+    for i, p in enumerate(params):
+        if p.is_complex():
+            params[i] = view_as_real(p)
+            for s in state_and_grads:
+                s[i] = view_as_real(s[i])
+
+
+def _get_capturable_supported_devices(supports_xla=True):
+    """The device types where ``capturable=True`` is allowed (torch's list; not ``cpu``)."""
+    devices = ["cuda", "xpu", "hpu", "privateuseone"]
+    return devices + ["xla"] if supports_xla else devices
+
+
+def _device_dtype_check_for_fused(p, cuda_unsupported=False):
+    """torch's refusal of ``fused=True`` for a non-floating parameter."""
+    devices = _get_fused_kernels_supported_devices()
+    if cuda_unsupported:
+        devices.remove("cuda")
+    if not (p.device.type in devices and p.is_floating_point()):
+        raise RuntimeError(
+            "`fused=True` requires all the params to be floating point Tensors of "
+            f"supported devices: {devices} but {p.dtype} and {p.device.type}")
 
 
 _global_optimizer_pre_hooks: OrderedDict = OrderedDict()
@@ -200,11 +235,14 @@ def _with_step_hooks(step):
     """Wrap a subclass's ``step``: pre hooks, the step, post hooks (torch's profile_hook_step)."""
 
     @functools.wraps(step)
-    def hooked_step(self, *args, **kwargs):
+    def hooked_step(*args, **kwargs):
+        self = args[0]
         if "_optimizer_step_pre_hooks" not in self.__dict__:
             # a wrapper (Lookahead, ...) that never called Optimizer.__init__: torch patches
             # ``step`` with its hooks in ``__init__``, so such a class's step runs bare
-            return step(self, *args, **kwargs)
+            return step(*args, **kwargs)
+        # the hooks see ``args`` with the optimizer first, as torch's (a pre hook that
+        # replaces them returns ``((optimizer, ...), kwargs)``)
         # snapshots: a hook may remove itself (doctor.explain after its last step)
         for pre_hook in tuple(chain(_global_optimizer_pre_hooks.values(),
                                     self._optimizer_step_pre_hooks.values())):
@@ -218,7 +256,7 @@ def _with_step_hooks(step):
                 args, kwargs = result
         with silent():
             try:
-                out = step(self, *args, **kwargs)  # NumPy silent about inf/nan, as torch is
+                out = step(*args, **kwargs)  # NumPy silent about inf/nan, as torch is
             except NotImplementedError:  # a sparse gradient where a dense array was read
                 from ._sparse import refusal
 
@@ -281,6 +319,21 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
             self.add_param_group(param_group)
+
+    @staticmethod
+    def _group_tensors_by_device_and_dtype(tensorlistlist, with_indices=False):
+        """What forks of torch's ``_multi_tensor_*`` functions group their lists with."""
+        return _group_tensors_by_device_and_dtype(tensorlistlist, with_indices)
+
+    def _accelerator_graph_capture_health_check(self):
+        """torch's check before a CUDA-graph-captured step: no accelerator here, nothing to
+        check (torch's CPU build returns at once too)."""
+
+    def _cuda_graph_capture_health_check(self):
+        """The old name, deprecated as in torch (timm's and other forks still call it)."""
+        warnings.warn("Use _accelerator_graph_capture_health_check instead",
+                      DeprecationWarning, stacklevel=2)
+        self._accelerator_graph_capture_health_check()
 
     # ------------------------------------------------------------ pickling / repr
     def __getstate__(self):

@@ -242,7 +242,8 @@ def test_step_pre_hook_can_replace_arguments():
     x = _leaf(2)
     x.grad = gradstep.ones(2)
     opt = gradstep.optim.SGD([x], lr=0.1)
-    opt.register_step_pre_hook(lambda o, args, kwargs: ((), {"closure": lambda: 42}))
+    # torch's hooks get the optimizer as args[0] and must give it back
+    opt.register_step_pre_hook(lambda o, args, kwargs: ((o,), {"closure": lambda: 42}))
     assert opt.step() == 42
     bad = opt.register_step_pre_hook(lambda o, args, kwargs: "nonsense")
     with pytest.raises(RuntimeError, match="must return None or a tuple"):
