@@ -584,8 +584,8 @@ def __getattr__(name):
         _backend._activate_limited()
         globals()[name] = _backend._LIMITED_BY_NAME[name]
         return globals()[name]
-    if name == "_dynamo":
+    if name in ("_dynamo", "functional"):
         import importlib
 
-        return importlib.import_module(f"{__name__}._dynamo")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

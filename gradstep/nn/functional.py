@@ -136,3 +136,5 @@ def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
     """torch's helper: ``q``, ``k``, ``v`` through their three projections."""
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
 from ._functional.linear_cross_entropy import linear_cross_entropy  # noqa: E402
+from . import _reduction as _Reduction  # noqa: E402  (torch 1.x custom losses call it)
+from . import grad  # noqa: E402  (F.grad.conv2d_input..., as torch's functional has it)

@@ -10,6 +10,7 @@ from ...autograd.grad_mode import no_grad
 from ...backend import get_default_dtype
 from .._functional.normalization import group_norm, layer_norm, local_response_norm, rms_norm
 from ..parameter import Parameter
+from ._cross_map_lrn import CrossMapLRN2d as _cross_map_lrn2d
 from .module import Module
 
 __all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
@@ -135,41 +136,16 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
-def _cross_map_windows(c, size):
-    """torch's legacy CrossMapLRN2d channel windows as a 0/1 ``(C, C)`` matrix: a running
-    sum that adds channel ``c + pre_pad - 1`` and drops ``c - pre_pad`` only once
-    ``c > pre_pad`` (so channel 0 stays in every later window, as in torch)."""
-    from ...backend import xp
-
-    pre_pad = int((size - 1) / 2 + 1)
-    m = xp.zeros((c, c))
-    m[0, :min(pre_pad, c)] = 1
-    for i in range(1, c):
-        m[i] = m[i - 1]
-        if i < c - pre_pad + 1:
-            m[i, i + pre_pad - 1] += 1
-        if i > pre_pad:
-            m[i, i - pre_pad] -= 1
-    return m
-
-
 class CrossMapLRN2d(Module):
-    """Legacy cross-channel LRN of 4-D input: ``x * (k + alpha/size * window sum x**2)**-beta``."""
+    """Legacy cross-channel LRN of 4-D input: ``x * (k + alpha/size * window sum x**2)**-beta``,
+    with torch's legacy backward (``_functions.CrossMapLRN2d``)."""
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, input):  # noqa: A002
-        if input.ndim != 4:
-            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D "
-                             "instead.")
-        from ..._tensor import Tensor
-
-        m = Tensor._make(_cross_map_windows(input.shape[1], self.size).astype(input.dtype.np))
-        sums = (m @ (input * input).flatten(2)).reshape(input.shape)
-        scale = sums * (self.alpha / self.size) + self.k
-        return input * scale.pow(-self.beta)
+        return _cross_map_lrn2d.apply(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
