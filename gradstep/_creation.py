@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import sys
 import warnings
 from collections.abc import Sequence
 
+from . import _creation_args as CA
 from . import backend as B
 from ._argparse import int_arg, int_list, int_list_arg, invalid_combination, is_int
 from ._device import check_device as _check_device
@@ -196,6 +198,8 @@ def _size(size, kw=None, fname="empty"):
         size = int_list(size, fname, "size")
     for s in size:
         if s < 0:
+            if fname == "zeros":  # torch's zeros checks the sizes itself first
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
     return size
 
@@ -209,25 +213,31 @@ def _size_arg(size, fname, pos):
     return size
 
 
-def _dt(dtype, default=None):
+def _dt(dtype, default=None, fname=None):
+    """``dtype`` (a torch dtype; ``fname``: the factory named in torch's TypeError for any
+    other value) as a NumPy dtype, ``default`` or the default dtype when None."""
     if dtype is None:
         return (default or B.get_default_dtype()).np
+    if fname is not None:
+        CA.check_dtype(dtype, fname)
     return B.as_dtype(dtype).np
 
 
 def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    return _finish(xp.zeros(_size(args, size, "zeros"), _dt(dtype)), requires_grad, device)
+    return _finish(xp.zeros(_size(args, size, "zeros"), _dt(dtype, None, "zeros")), requires_grad,
+                   device)
 
 
 def ones(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    return _finish(xp.ones(_size(args, size, "ones"), _dt(dtype)), requires_grad, device)
+    return _finish(xp.ones(_size(args, size, "ones"), _dt(dtype, None, "ones")), requires_grad,
+                   device)
 
 
 def empty(*args, size=None, dtype=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
     shape = _size(args, size, "empty")
     check_memory_format(memory_format, len(shape), allow_preserve=False)
-    return _finish(xp.empty(shape, _dt(dtype)), requires_grad, device)
+    return _finish(xp.empty(shape, _dt(dtype, None, "empty")), requires_grad, device)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -253,35 +263,45 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    tf = type(fill_value)
+    if tf is not float and tf is not int and tf is not bool:
+        CA.check_fill(fill_value, "full")
     if dtype is None:
-        dtype = B.bool_ if isinstance(fill_value, bool) else (
-            B.int64 if isinstance(fill_value, int) else B._scalar_dtype(fill_value))
-    return _finish(xp.full(_size_arg(size, "full", 1), fill_value, _dt(dtype)), requires_grad,
-                   device)
+        dtype = B.bool_ if isinstance(fill_value, (bool, xp.bool_)) else (
+            B.int64 if isinstance(fill_value, numbers.Integral) else B._scalar_dtype(fill_value))
+    return _finish(xp.full(_size_arg(size, "full", 1), fill_value, _dt(dtype, None, "full")),
+                   requires_grad, device)
 
 
-def _like(t, dtype):
-    return _dt(dtype, t.dtype)
+def _like(t, dtype, fname=None):
+    return _dt(dtype, t.dtype, fname)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    CA.check_like_input(t, "zeros_like")
     check_memory_format(memory_format, t.ndim)
-    return _finish(xp.zeros(t.shape, _like(t, dtype)), requires_grad, device)
+    return _finish(xp.zeros(t.shape, _like(t, dtype, "zeros_like")), requires_grad, device)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    CA.check_like_input(t, "ones_like")
     check_memory_format(memory_format, t.ndim)
-    return _finish(xp.ones(t.shape, _like(t, dtype)), requires_grad, device)
+    return _finish(xp.ones(t.shape, _like(t, dtype, "ones_like")), requires_grad, device)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    CA.check_like_input(t, "empty_like")
     check_memory_format(memory_format, t.ndim)
-    return _finish(xp.empty(t.shape, _like(t, dtype)), requires_grad, device)
+    return _finish(xp.empty(t.shape, _like(t, dtype, "empty_like")), requires_grad, device)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
+    CA.check_like_input(t, "full_like")
+    if type(fill_value) not in (float, int, bool):
+        CA.check_fill(fill_value, "full_like")
     check_memory_format(memory_format, t.ndim)
-    return _finish(xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad, device)
+    return _finish(xp.full(t.shape, fill_value, _like(t, dtype, "full_like")), requires_grad,
+                   device)
 
 
 def _sampled_like(t, dtype, memory_format, sample, requires_grad, device):
@@ -327,6 +347,12 @@ def randint_like(t, low=0, high=None, *, generator=None, dtype=None, device=None
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False,
            pin_memory=False):
+    if type(start) not in (int, float) or type(end) not in (int, float, type(None)) or \
+            type(step) not in (int, float):
+        CA.check_arange(start, end, step)
+    if dtype is not None:
+        CA.check_dtype(dtype, "arange", CA.ARANGE_SIGNATURES, (start,) if end is None else
+                       (start, end, step))
     if end is None:
         start, end = 0, start
     s, e, st = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -364,8 +390,10 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, pi
     Like torch, the step is rounded in the output precision (float32 by default) and
     the points are then computed in double.
     """
-    if not isinstance(steps, int) and not (hasattr(steps, "__index__") and not isinstance(steps, float)):
-        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    if type(steps) is not int or type(start) not in (int, float) or type(end) not in (int, float):
+        CA.check_linspace(start, end, steps)
+    if dtype is not None:
+        CA.check_dtype(dtype, "linspace", CA.LINSPACE_SIGNATURES, (start, end, steps))
     steps = int(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -397,11 +425,13 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if type(n) is not int or (m is not None and type(m) is not int):
+        CA.check_eye(n, m)
     m = n if m is None else m
     for name, v in (("n", n), ("m", m)):
         if v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
-    return _finish(xp.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
+    return _finish(xp.eye(n, m, dtype=_dt(dtype, None, "eye")), requires_grad, device)
 
 
 # ---------------------------------------------------------------- random
@@ -421,8 +451,11 @@ def rand(*args, size=None, generator=None, dtype=None, device=None, requires_gra
          pin_memory=False):
     from ._torch_random import uniform_like
 
+    if dtype is not None:
+        CA.check_dtype(dtype, "rand", CA.SAMPLE_SIGNATURES, args)
     _check_sampling_dtype(dtype, "check_uniform_bounds")
-    arr = uniform_like(xp.empty(_size(args, size, "rand"), _dt(dtype)), generator=generator)
+    arr = uniform_like(xp.empty(_size(args, size, "rand"), _dt(dtype, None, "rand")),
+                       generator=generator)
     return _finish(arr, requires_grad, device)
 
 
@@ -430,8 +463,11 @@ def randn(*args, size=None, generator=None, dtype=None, device=None, requires_gr
           pin_memory=False):
     from ._torch_random import normal_like
 
+    if dtype is not None:
+        CA.check_dtype(dtype, "randn", CA.SAMPLE_SIGNATURES, args)
     _check_sampling_dtype(dtype, "normal_kernel_cpu")
-    arr = normal_like(xp.empty(_size(args, size, "randn"), _dt(dtype)), generator=generator)
+    arr = normal_like(xp.empty(_size(args, size, "randn"), _dt(dtype, None, "randn")),
+                      generator=generator)
     return _finish(arr, requires_grad, device)
 
 
@@ -452,6 +488,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     from ._torch_random import randint_array
 
     shape = _size_arg(size, "randint", pos)
+    if dtype is not None:
+        CA.check_dtype(dtype, "randint", _RANDINT_SIGNATURES, (low, high, size))
     arr = randint_array(low, high, shape, _dt(dtype, B.int64), generator)
     return _finish(arr, requires_grad, device)
 

@@ -21,6 +21,7 @@ import functools
 import inspect
 import warnings
 
+from ._argparse import FUNCTION, METHOD, TWIN, reword, type_name
 from .autograd.grad_mode import _GradState
 from .backend import xp
 
@@ -111,7 +112,7 @@ def _write_out(name, out, result):
             _write_out(name, o, r)
         return out
     if not isinstance(out, Tensor):
-        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type_name(out)}")
     data = result._data if isinstance(result, Tensor) else xp.asarray(result)
     if out._data.shape != data.shape:
         if out._data.size and name not in _SILENT_RESIZE:
@@ -157,26 +158,56 @@ def wrap(fn, name, with_out):
     if not renames and not with_out and not sizes:
         return fn
 
+    form = TWIN if _is_method(name) else FUNCTION
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if not kwargs:  # the common call: positional arguments only
-            return fn(*args)
-        _rename_keywords(kwargs, renames)
-        if sizes in kwargs:
-            size = kwargs.pop(sizes)
-            if params[:1] and params[0] in kwargs:  # input= given by keyword too
-                args = (kwargs.pop(params[0]), *args)
-            args = (*args, size)
-        out = kwargs.pop("out", None) if with_out else None
-        if out is not None:
-            _check_no_grad(name, args, kwargs, out)
-            if name in _OUT_DTYPE and kwargs.get("dtype") is None:
-                kwargs["dtype"] = getattr(out, "dtype", None)
-            return _write_out(name, out, fn(*args, **kwargs))
-        return fn(*args, **kwargs)
+        try:  # free unless raised (3.11's zero-cost try)
+            if not kwargs:  # the common call: positional arguments only
+                return fn(*args)
+            _rename_keywords(kwargs, renames)
+            call_args, kw = args, kwargs
+            if sizes in kw:  # a copy: the wording of an error needs the call as given
+                kw = dict(kw)
+                size = kw.pop(sizes)
+                if params[:1] and params[0] in kw:  # input= given by keyword too
+                    call_args = (kw.pop(params[0]), *args)
+                call_args = (*call_args, size)
+            out = kw.pop("out", None) if with_out else None
+            if out is not None:
+                _check_no_grad(name, call_args, kw, out)
+                if name in _OUT_DTYPE and kw.get("dtype") is None:
+                    kw["dtype"] = getattr(out, "dtype", None)
+                return _write_out(name, out, fn(*call_args, **kw))
+            return fn(*call_args, **kw)
+        except TypeError as e:  # torch's wording depends on the call's form: reword it
+            reword(e, args, kwargs, form, renames)
+            raise
 
     wrapper.__torch_keywords__ = renames
     return wrapper
+
+
+def reworded(fn, form=FUNCTION):
+    """``fn`` with torch's wording of its argument errors for each call (positions, keyword
+    names, "got (...)"): for ops reached through no other wrapper (``F.conv2d``). One call
+    frame more; the ``try`` is free unless raised."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as e:
+            reword(e, args, kwargs, form)
+            raise
+
+    return call
+
+
+def _is_method(name):
+    """Is ``torch.<name>`` also a Tensor method (so its positions count ``input``)?"""
+    from ._tensor import Tensor
+
+    return hasattr(Tensor, name)
 
 
 def apply(namespace):
@@ -217,11 +248,16 @@ def apply_methods(cls):
 def _renamed(fn, renames, sizes=None):
     @functools.wraps(fn)
     def method(*args, **kwargs):
-        if not kwargs:  # the common call: positional arguments only
-            return fn(*args)
-        _rename_keywords(kwargs, renames)
-        if sizes in kwargs:
-            args = (*args, kwargs.pop(sizes))
-        return fn(*args, **kwargs)
+        try:  # free unless raised (3.11's zero-cost try)
+            if not kwargs:  # the common call: positional arguments only
+                return fn(*args)
+            _rename_keywords(kwargs, renames)
+            if sizes in kwargs:  # a copy: the wording of an error needs the call as given
+                kw = dict(kwargs)
+                return fn(*args, kw.pop(sizes), **kw)
+            return fn(*args, **kwargs)
+        except TypeError as e:  # a keyword argument: torch's wording names no position
+            reword(e, args, kwargs, METHOD, renames)
+            raise
 
     return method

@@ -5,11 +5,13 @@ from __future__ import annotations
 import weakref
 
 from . import _argparse, _device, _tensor_device, _tensor_numpy
+from . import _vmap_batched as _vmap
 from . import autograd as _autograd
 from . import backend as B
 from ._warn_once import warn_once
-from .autograd import _view_meta
+from .autograd import _saved_mutation, _view_meta
 from .autograd import engine as _engine
+from .autograd import forward_ad as _forward_ad
 from .autograd import function as _function
 from .autograd.grad_mode import _GradState
 from .backend import xp
@@ -296,6 +298,8 @@ class Tensor:
 
     # ------------------------------------------------------------ conversion
     def item(self):
+        if isinstance(self._data, _vmap.BatchedArray):  # inside vmap: torch refuses a batched one
+            _vmap.check_item(self._data)
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
@@ -303,6 +307,8 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self):
+        if isinstance(self._data, _vmap.BatchedArray):
+            _vmap.check_storage(self._data)
         return self._data.tolist()
 
     # numpy, __array__, __array_wrap__: see _tensor_numpy.py
@@ -318,6 +324,8 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self):
+        if isinstance(self._data, _vmap.BatchedArray):
+            _vmap.check_bool(self._data)
         if self._data.size != 1:
             amount = "no values" if self._data.size == 0 else "more than one value"
             raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
@@ -444,19 +452,25 @@ class Tensor:
         return self.to(other.dtype)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from . import _creation_args as CA
         from ._creation import _size, zeros
 
-        return zeros(_size(size, None, "new_zeros"), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        return zeros(_size(size, None, "new_zeros"), dtype=CA.new_dtype(dtype, self.dtype, "new_zeros"),
+                     device=device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from . import _creation_args as CA
         from ._creation import _size, ones
 
-        return ones(_size(size, None, "new_ones"), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        return ones(_size(size, None, "new_ones"), dtype=CA.new_dtype(dtype, self.dtype, "new_ones"),
+                     device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from . import _creation_args as CA
         from ._creation import _size, empty
 
-        return empty(_size(size, None, "new_empty"), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        return empty(_size(size, None, "new_empty"), dtype=CA.new_dtype(dtype, self.dtype, "new_empty"),
+                     device=device, requires_grad=requires_grad)
 
     def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
                           pin_memory=False):
@@ -466,9 +480,13 @@ class Tensor:
                              requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from . import _creation_args as CA
         from ._creation import _size_arg, full
 
-        return full(_size_arg(size, "new_full", 1), fill_value, dtype=dtype or self.dtype, device=device,
+        if type(fill_value) not in (float, int, bool):
+            CA.check_fill(fill_value, "new_full")
+        return full(_size_arg(size, "new_full", 1), fill_value,
+                    dtype=CA.new_dtype(dtype, self.dtype, "new_full"), device=device,
                     requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -496,6 +514,8 @@ class Tensor:
                 )
 
     def _check_writable(self):
+        if _saved_mutation.active is not None:  # allow_mutation_on_saved_tensors: clone on write
+            _saved_mutation.before_write(self)
         if not self._data.flags.writeable:
             root = self._data
             while isinstance(root.base, xp.ndarray):
@@ -511,6 +531,8 @@ class Tensor:
             )
 
     def _needs_graph(self, *others):
+        if _forward_ad._seed is not None and _forward_ad.involved((self, *others)):
+            return True  # a write that changes a forward AD tangent (autograd.forward_ad)
         if not _GradState.enabled:
             return False
         if self._rg:
@@ -530,10 +552,16 @@ class Tensor:
             _function._edge(self)  # brings a view up to date with its base's history
         old = Tensor._make(self._data.copy(), self._rg, self.grad_fn)
         old._out_nr = self._out_nr
+        if _forward_ad._seed is not None:
+            _forward_ad.carry(self, old)
         out = fn(old)
         if self._view_meta is not None and out._rg:  # recorded because an operand requires grad
             raise _view_meta.inplace_error(self)
         self._write(out._data)
+        if _forward_ad._seed is not None:
+            _forward_ad.carry(out, self)  # the written value's tangent
+            if not _GradState.enabled:  # recorded for the tangent alone: no graph to rebase
+                return self
         node = out.grad_fn
         if node is not None and node.saves_output and node.__dict__.get("_out_vc") is out._vc:
             # the op's saved output is now this tensor: a later in-place change must invalidate it
@@ -576,6 +604,8 @@ class Tensor:
                     f"{list(arr.shape)}"
                 ) from None
         self._check_writable()
+        if _vmap.depth:  # inside vmap: torch refuses a batched value written into an unbatched one
+            _vmap.check_write(self._data, arr)
         self._data[...] = arr
         self._vc[0] += 1
 
@@ -586,6 +616,8 @@ class Tensor:
             ops = _in_compute_dtype(self, operands, ops)
         try:
             self._check_writable()
+            if _vmap.depth:
+                _vmap.check_write(self._data, ops)
             ufunc(self._data, *ops, out=self._data, casting="same_kind")
         except TypeError:  # numpy's UFuncTypeError: torch's rule is looser (int32 -> uint8)
             from .ops._util import dtype_title
@@ -665,6 +697,8 @@ class Tensor:
                 return
             k, _ = _ops_index.convert_key(key)
             self._check_writable()
+            if _vmap.depth and isinstance(value, Tensor):
+                _vmap.check_write(self._data, value._data)
             _ops_index.put(self._data, k, value._data if isinstance(value, Tensor) else value)
         except IndexError as e:
             _ops_index.raise_zero_dim_index(self, key)

@@ -33,6 +33,8 @@ def parse_to(args, kwargs):
         if k not in _TO_KEYWORDS:
             raise TypeError(f"to() got an unexpected keyword argument '{k}'")
     dtype, flags = kwargs.get("dtype"), []
+    if (kwargs and not _keywords_ok(kwargs)) or (len(args) > 1 and not _positional_ok(args)):
+        raise _to_error(args, kwargs)
     for a in args:
         if isinstance(a, bool):
             flags.append(a)  # non_blocking, then copy
@@ -42,11 +44,47 @@ def parse_to(args, kwargs):
             dtype = a.dtype
         elif isinstance(a, (str, device, int)):
             check_device(a)
+        elif isinstance(a, _NOT_TO_ARGS) or (isinstance(a, type) and issubclass(a, B.xp.generic)):
+            raise _to_error(args, kwargs)  # torch's parser takes none of these (nor np.float32)
         elif a is not None:
             dtype = B.as_dtype(a)
     check_device(kwargs.get("device"))
     copy = kwargs.get("copy", flags[1] if len(flags) > 1 else False)
     return dtype, bool(copy), kwargs.get("memory_format")
+
+
+_TO_SIGNATURES = tuple(
+    f"{first}bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = "
+    "None" for first in ("torch.device device = None, torch.dtype dtype = None, ",
+                         "torch.dtype dtype, ", "Tensor tensor, "))
+_NOT_TO_ARGS = (float, complex, tuple, list, B.xp.generic, B.xp.dtype)
+
+
+def _keywords_ok(kwargs):
+    dt, dev = kwargs.get("dtype"), kwargs.get("device")
+    if not (dev is None or type(dev) is str or type(dev) is int or isinstance(dev, device)):
+        return False
+    return (dt is None or isinstance(dt, B.dtype)) and \
+        type(kwargs.get("non_blocking", False)) is bool and type(kwargs.get("copy", False)) is bool
+
+
+def _positional_ok(args):
+    """The order torch's three forms allow: (device or None, then dtype or None) or a dtype
+    or tensor, then at most two bools (non_blocking, copy)."""
+    first, rest = args[0], args[1:]
+    if first is None or (isinstance(first, (str, device, int)) and not isinstance(first, bool)):
+        if rest[0] is None or isinstance(rest[0], B.dtype):
+            rest = rest[1:]
+    return len(rest) <= 2 and all(type(a) is bool for a in rest)
+
+
+def _to_error(args, kwargs):
+    """torch's "to() received an invalid combination of arguments" for this call."""
+    from ._argparse import METHOD, invalid_combination, reword
+
+    err = invalid_combination("to", args, _TO_SIGNATURES)
+    reword(err, (None, *args), kwargs, METHOD)
+    return err
 
 
 def to(self, *args, **kwargs):

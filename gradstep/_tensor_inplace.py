@@ -15,6 +15,7 @@ from __future__ import annotations
 from itertools import chain
 
 from . import _blas, _legacy
+from . import _vmap_batched as _vmap
 from ._tensor import Tensor, _leaf_inplace_error
 from .autograd.function import Node
 from .autograd.grad_mode import _GradState, no_grad
@@ -203,6 +204,8 @@ def _write_out_of_place(self, fn):
 
 
 def add_(self, other, alpha=1):
+    if _vmap.depth and isinstance(other, Tensor):  # torch's vmap: a shape error for add_
+        _vmap.check_add(self._data, other._data)
     try:
         if self._needs_graph(other):
             return self._inplace_graph(lambda s: s.add(other, alpha=alpha))

@@ -19,6 +19,7 @@ tensors convert (ml_dtypes) where torch raises TypeError.
 
 from __future__ import annotations
 
+from . import _vmap_batched as _vmap
 from . import backend as B
 from .autograd.grad_mode import _GradState
 from .backend import xp
@@ -32,6 +33,8 @@ def numpy(self, force=False):
         raise RuntimeError(
             "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
         )
+    if isinstance(self._data, _vmap.BatchedArray):  # inside vmap: torch's has no storage
+        _vmap.check_storage(self._data)
     return self._data
 
 

@@ -220,4 +220,10 @@ def tensor_repr(t, prefix="tensor(", indent=None):
         suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif t._rg:
         suffixes.append("requires_grad=True")
+    if "_fw" in t.__dict__:  # a forward AD dual tensor: torch shows its tangent
+        from .autograd import forward_ad
+
+        tangent = forward_ad.unpack_dual(t).tangent
+        if tangent is not None:
+            suffixes.append(f"tangent={tangent}")
     return _with_suffixes(prefix + body, suffixes, ind)

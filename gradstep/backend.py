@@ -230,8 +230,10 @@ def as_dtype(d) -> dtype:
         return bool_
     if d is _builtin_int:
         return int64
-    if d is _builtin_float:
-        return get_default_dtype()
+    if d is _builtin_float:  # Python's float is a double: torch.ones(2, dtype=float) is float64
+        return float64
+    if d is complex and "complex128" in _BY_NAME:
+        return _BY_NAME["complex128"]
     if isinstance(d, str) and d in _BY_NAME:
         return _BY_NAME[d]
     if isinstance(d, str) and d in _LIMITED_BY_NAME:

@@ -323,3 +323,23 @@ def test_arange_bad_ranges_raise_like_torch(args):
         except RuntimeError as e:  # torch's: unsupported range, nonzero step, overflow, sign
             outcomes.append(str(e))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("pytype", [bool, int, float, complex])
+def test_python_types_as_dtypes_are_torchs(pytype):
+    # torch takes the classes themselves: float is a double (float64 whatever the default dtype),
+    # complex complex128, int int64, bool bool
+    def name(t):
+        return str(t.dtype).split(".")[1]
+
+    gs = gradstep
+    for make in (lambda L: L.ones(2, dtype=pytype), lambda L: L.zeros((2, 1), dtype=pytype),
+                 lambda L: L.tensor([1, 0], dtype=pytype), lambda L: L.ones(2).to(pytype),
+                 lambda L: L.ones(2).new_zeros(3, dtype=pytype), lambda L: L.zeros_like(L.ones(2), dtype=pytype),
+                 lambda L: L.full((2,), 1, dtype=pytype)):
+        assert name(make(gs)) == name(make(torch))
+    gs.set_default_dtype(gs.float64)
+    try:
+        assert name(gs.ones(2, dtype=pytype)) == name(torch.ones(2, dtype=pytype))
+    finally:
+        gs.set_default_dtype(gs.float32)

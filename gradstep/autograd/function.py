@@ -39,6 +39,9 @@ _acc_lock = threading.Lock()
 #: ``hook(cls, inputs, attrs) -> Tensor`` that runs every op in its place while set (the
 #: selective activation checkpoint contexts of ``utils.checkpoint``); None otherwise
 _op_hook = None
+#: ``hook(cls, args, kwargs)`` that runs every user ``autograd.Function`` in its place while
+#: set (a level of ``autograd.forward_ad``); None otherwise
+_fn_hook = None
 
 
 class Node:
@@ -472,6 +475,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _fn_hook is not None:  # a forward AD level is entered (autograd.forward_ad)
+            return _fn_hook(cls, args, kwargs)
         Tensor = _Tensor
         ctx = (cls.__dict__.get("_backward_cls") or _make_backward_cls(cls))()
         ctx._fn_cls = cls

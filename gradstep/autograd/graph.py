@@ -17,9 +17,10 @@ from collections import namedtuple
 
 from . import engine as _engine
 from . import function as _function
+from ._saved_mutation import allow_mutation_on_saved_tensors
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "register_multi_grad_hook", "Node",
+           "register_multi_grad_hook", "allow_mutation_on_saved_tensors", "Node",
            "GradientEdge", "get_gradient_edge", "increment_version"]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from .. import _creation
+from .. import _creation, _vmap_batched
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
 from ._transforms import _finish_aux, _finish_outer, _flatten, _stand_in_ids, _track, jacrev
@@ -47,7 +47,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         leaves, rebuild = _flatten(list(primals))
         tracked = [_track(x) for x in leaves]
         stand_ins = _stand_in_ids(tracked)
-        out = func(*rebuild(tracked))
+        with _vmap_batched.grad_transform():
+            out = func(*rebuild(tracked))
         aux = None
         if has_aux:
             out, aux = out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from .. import _creation
+from .. import _creation, _vmap_batched
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.function import AccumulateGrad
@@ -128,7 +128,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 tracked = [_track(x) for x in leaves]
                 args[a] = rebuild(tracked)
                 trees.append((tracked, rebuild))
-            out = func(*args, **kwargs)
+            with _vmap_batched.grad_transform():
+                out = func(*args, **kwargs)
             aux = None
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
@@ -183,7 +184,8 @@ def vjp(func, *primals, has_aux=False):
     with enable_grad():
         tracked = [_track(x) for x in leaves]
         stand_ins = _stand_in_ids(tracked)
-        out = func(*rebuild(tracked))
+        with _vmap_batched.grad_transform():
+            out = func(*rebuild(tracked))
         aux = None
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):

@@ -8,9 +8,10 @@ generator is swapped for one that raises while the loop runs, so ordinary draws 
 nothing), ``'same'`` gives every entry the draws of the first (the generator state is reset
 before each entry), ``'different'`` draws entry after entry.
 
-Not refused as torch refuses: data-dependent Python control flow, ``.item()`` and
-dynamic-shape ops (boolean masks, ``nonzero``) run per entry instead of raising, and an
-``out_dims=None`` output that depends on the batch gives the first entry's value.
+torch's refusals (``.item()``, ``float()``/``int()``/``bool()`` of a batched value,
+dynamic-shape ops, in-place writes of a batched value into an unbatched tensor, a batched
+``out_dims=None`` output) raise torch's errors: the per-entry inputs' data are marked as
+batched over this vmap's level and NumPy carries the mark on (see ``gradstep._vmap_batched``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 
+from .. import _vmap_batched as _batched
 from .. import random as _random
 from .._tensor import Tensor
 from ..ops.shape import stack
@@ -84,17 +86,17 @@ def _process_inputs(func, in_dims, args):
     return sizes[0], flat_dims, flat_args, spec
 
 
-def _entry(flat_args, flat_dims, spec, b):
+def _entry(flat_args, flat_dims, spec, b, lv):
     """The arguments of batch entry ``b`` (``b=None``: zeros shaped as an entry, to learn the
-    output structure of an empty batch)."""
+    output structure of an empty batch), the mapped ones marked as batched over level ``lv``."""
     leaves = []
     for a, d in zip(flat_args, flat_dims):
         if d is None:
             leaves.append(a)
-        elif b is None:
-            leaves.append(a.new_zeros(a.shape[:d] + a.shape[d + 1:]))
-        else:
-            leaves.append(a.select(d, b))
+            continue
+        t = a.new_zeros(a.shape[:d] + a.shape[d + 1:]) if b is None else a.select(d, b)
+        t._data = _batched.mark(t._data, _batched.live_levels(a._data) | {lv})
+        leaves.append(t)
     return tree_unflatten(leaves, spec)
 
 
@@ -153,9 +155,21 @@ def _flat_out_dims(func, out_dims, first, spec):
     return flat
 
 
-def _stack_outputs(func, out_dims, results, n):
+def _check_unbatched_outputs(func, out_dims, results, lv):
+    """torch refuses an ``out_dims=None`` output that is batched over this vmap."""
+    dims = _flat_out_dims(func, out_dims, results[0], tree_flatten(results[0])[1])
+    if None not in dims:
+        return
+    for leaves in (tree_flatten(r)[0] for r in results):
+        for x, od in zip(leaves, dims):
+            if od is None and isinstance(x, Tensor) and lv in _batched.live_levels(x._data):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a "
+                                 "BatchedTensor when out_dim is None")
+
+
+def _stack_outputs(func, out_dims, results, n, lv):
     """One output tree from the per-entry ``results`` (for an empty batch, ``results`` holds
-    the one call made on a zero entry)."""
+    the one call made on a zero entry), no longer batched over level ``lv``."""
     flat0, spec = tree_flatten(results[0])
     dims = _flat_out_dims(func, out_dims, results[0], spec)
     columns = list(zip(*(tree_flatten(r)[0] for r in results)))
@@ -168,10 +182,9 @@ def _stack_outputs(func, out_dims, results, n):
             raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
                              f"Tensors, got type {type(col[0])}. Did you mean to set out_dims= "
                              "to None for output?")
-        if n == 0:
-            out.append(col[0].unsqueeze(od).narrow(od, 0, 0))
-        else:
-            out.append(stack(col, dim=od))
+        t = col[0].unsqueeze(od).narrow(od, 0, 0) if n == 0 else stack(col, dim=od)
+        t._data = _batched.unbatch(t._data, lv)
+        out.append(t)
     return tree_unflatten(out, spec)
 
 
@@ -188,10 +201,15 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         _check_out_dims(func, out_dims)
         n, flat_dims, flat_args, spec = _process_inputs(func, in_dims, args)
         results = []
-        with _randomness(randomness) as before_entry:
-            for b in range(n) if n else (None,):
-                before_entry(b)
-                results.append(func(*_entry(flat_args, flat_dims, spec, b), **kwargs))
-        return _stack_outputs(func, out_dims, results, n)
+        lv = _batched.enter(n)
+        try:
+            with _randomness(randomness) as before_entry:
+                for b in range(n) if n else (None,):
+                    before_entry(b)
+                    results.append(func(*_entry(flat_args, flat_dims, spec, b, lv), **kwargs))
+            _check_unbatched_outputs(func, out_dims, results, lv)
+            return _stack_outputs(func, out_dims, results, n, lv)
+        finally:
+            _batched.leave(lv)
 
     return wrapper

@@ -138,3 +138,9 @@ def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
 from ._functional.linear_cross_entropy import linear_cross_entropy  # noqa: E402
 from . import _reduction as _Reduction  # noqa: E402  (torch 1.x custom losses call it)
 from . import grad  # noqa: E402  (F.grad.conv2d_input..., as torch's functional has it)
+
+# torch's wording of conv argument errors for the call as given ("got (Tensor, Tensor,
+# stride=float)"): the op itself cannot tell keyword arguments from positional ones
+from .._signatures import reworded as _reworded  # noqa: E402
+
+conv1d, conv2d = _reworded(conv1d), _reworded(conv2d)

@@ -242,9 +242,19 @@ def softplus(a, beta=1.0, threshold=20.0):
     return Softplus.apply(a, beta=beta, threshold=threshold)
 
 
+def _bad_approximate(approximate):
+    """torch's refusals of gelu's keyword-only ``approximate`` (a str: "none" or "tanh")."""
+    from .._argparse import arg_error, type_name
+
+    if not isinstance(approximate, str):
+        text = f" must be str, not {type_name(approximate)}"
+        raise arg_error("gelu", "approximate", None, text, text)
+    raise RuntimeError("approximate argument must be either none or tanh.")
+
+
 def gelu(a, approximate="none"):
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    if approximate != "none" and approximate != "tanh":
+        _bad_approximate(approximate)
     check_float_input(a, "GeluKernelImpl")
     return Gelu.apply(a, approximate=approximate)
 

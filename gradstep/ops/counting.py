@@ -9,8 +9,9 @@ median()/nanmedian() of all elements, whose gradient the tied elements share (``
 
 from __future__ import annotations
 
+from .. import _vmap_batched as _vmap
 from .. import return_types as rt
-from .._argparse import int_arg
+from .._argparse import bool_error, int_arg
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import dtype_title, normalize_dim, to_tensor
@@ -35,6 +36,8 @@ def _pick(a, idx, d, keepdim, name):
 # ---------------------------------------------------------------------- unique, counts
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     data = input._data
+    if isinstance(data, _vmap.BatchedArray):  # inside vmap: a dynamic shape
+        _vmap.refuse_dynamic("_unique2" if dim is None else "unique_dim", data)
     if dim is None:
         # equal_nan=False: torch keeps every NaN as its own value ([1, nan, nan], counts 1 each)
         vals, inv, cnt = xp.unique(data.reshape(-1), return_inverse=True, return_counts=True,
@@ -54,6 +57,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     data = input._data
+    if isinstance(data, _vmap.BatchedArray):
+        _vmap.refuse_dynamic("unique_consecutive", data)
     d = 0 if dim is None else normalize_dim(dim, data.ndim)
     x = data.reshape(-1) if dim is None else xp.moveaxis(data, d, 0)
     n = x.shape[0]
@@ -296,6 +301,8 @@ def _sorted_idx(data, d):
 def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
     if type(k) is not int or type(dim) is not int:
         k, dim = int_arg(k, "kthvalue", "k", 1), int_arg(dim, "kthvalue", "dim", 2)
+    if type(keepdim) is not bool:
+        raise bool_error(keepdim, "kthvalue", "keepdim", 3)
     a = input if input.ndim else input.reshape(1)
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
@@ -323,6 +330,10 @@ def _median_idx(data, d, ignore_nan):
 
 def _median(input, dim, keepdim, ignore_nan, name):  # noqa: A002
     fn = "nanmedian" if ignore_nan else "median"
+    if dim is not None and type(dim) is not int:
+        dim = int_arg(dim, fn, "dim", 1)
+    if type(keepdim) is not bool:
+        raise bool_error(keepdim, fn, "keepdim", 2)
     if dim is None:
         if input.numel() == 0:
             return _make(xp.full((), xp.nan, input._data.dtype))
@@ -368,6 +379,10 @@ def nanmedian(input, dim=None, keepdim=False):  # noqa: A002
 
 
 def mode(input, dim=-1, keepdim=False):  # noqa: A002
+    if type(dim) is not int:
+        dim = int_arg(dim, "mode", "dim", 1)
+    if type(keepdim) is not bool:
+        raise bool_error(keepdim, "mode", "keepdim", 2)
     a = input if input.ndim else input.reshape(1)
     d = normalize_dim(dim, a.ndim)
     moved = xp.moveaxis(a._data, d, -1)
@@ -464,9 +479,9 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 
 def argwhere(input):  # noqa: A002
-    from .index import nonzero
+    from .index import nonzero_unchecked
 
-    return nonzero(input)
+    return nonzero_unchecked(input)  # torch's vmap runs argwhere entry by entry
 
 
 def _flat_index(input, index, name):  # noqa: A002

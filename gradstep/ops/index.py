@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import warnings
 
-from .._argparse import int_arg
+from .. import _vmap_batched as _vmap
+from .._argparse import int_arg, tensor_error
 from ..autograd.function import Node
 from ..backend import xp
+from ._index_args import scatter_call
 from ._index_guard import check_guard, guard_index, index_tensors
 from ._util import normalize_dim, sum_to
 
@@ -35,6 +37,9 @@ def convert_key(key):
             if d.ndim == 0 and d.dtype.kind in "iu":
                 out.append(int(d))  # a 0-d integer tensor selects, like an int
                 continue
+            if d.dtype.kind == "b" or d.dtype == xp.uint8:
+                if isinstance(d, _vmap.BatchedArray):  # a batched mask inside vmap
+                    _vmap.check_mask(d)
             if d.dtype == xp.uint8:  # torch's legacy byte masks
                 import warnings
 
@@ -449,7 +454,10 @@ def index_select(a, dim, index):
     if type(dim) is not int:
         dim = int_arg(dim, "index_select", "dim", 1)
     d = normalize_dim(dim, a.ndim)
-    idx = index._data
+    try:
+        idx = index._data
+    except AttributeError:
+        raise tensor_error(index, "index_select", "index", 2) from None
     if idx.dtype.kind not in "iu":
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     if idx.ndim > 1:
@@ -516,12 +524,18 @@ def scatter_into_zeros(g, idx, dim, shape):
     return ScatterAddZeros.apply(g, idx=idx, dim=dim, shape=shape)
 
 
+_INDEX_DTYPES = ("int64", "int32")
+
+
 def _check_index(a, dim, index, name):
-    if index.dtype.is_floating_point or index.dtype.name == "bool":
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    try:
+        idx = index._data
+    except AttributeError:
+        raise tensor_error(index, name, "index", 2) from None
+    if index.dtype.name not in _INDEX_DTYPES:  # torch's message says scatter() for scatter_add too
+        raise RuntimeError(f"{name.replace('_add', '')}(): Expected dtype int32/int64 for index")
     if index.ndim != a.ndim and not (index.ndim <= 1 and a.ndim <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    idx = index._data
     if idx.size:
         n = a.shape[dim] if a.ndim else 1
         lo, hi = int(idx.min()), int(idx.max())
@@ -622,9 +636,12 @@ def scatter(a, dim, index, src=None, value=None, reduce=None):
     from .._tensor import Tensor
     from ._util import cast
 
-    d = normalize_dim(dim, a.ndim)
     if src is None:
         src = value
+    if type(dim) is not int or type(index) is not Tensor or \
+            (type(src) is not Tensor and type(src) is not float and type(src) is not int):
+        dim = scatter_call(dim, index, src)
+    d = normalize_dim(dim, a.ndim)
     if not isinstance(src, Tensor) and index._data.size == 0:  # nothing written: not converted
         src = 0
     _check_scatter_args(a, d, index._data, src)
@@ -665,6 +682,8 @@ def _scatter_reduce(a, d, index, src, reduce):
 
 
 def scatter_add(a, dim, index, src):
+    if type(dim) is not int:
+        dim = int_arg(dim, "scatter_add", "dim", 1)
     d = normalize_dim(dim, a.ndim)
     idx = _check_index(a, d, index, "scatter_add")
     _check_scatter_args(a, d, idx, src)
@@ -759,6 +778,8 @@ def masked_fill(a, mask, value):
 def masked_select(a, mask):
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.name}")
+    if isinstance(mask._data, _vmap.BatchedArray):
+        _vmap.check_masked_select(mask._data)
     shape = broadcast_shapes(a.shape, mask.shape)
     m = xp.broadcast_to(mask._data, shape)
     return guard_index(GetItem.apply(a.expand(shape), key=(m,), _name="MaskedSelectBackward0"),
@@ -783,6 +804,13 @@ def one_hot(t, num_classes=-1):
 
 
 def nonzero(a, as_tuple=False):
+    if isinstance(a._data, _vmap.BatchedArray):  # inside vmap: a dynamic shape
+        _vmap.refuse_dynamic("nonzero_numpy" if as_tuple else "nonzero", a._data)
+    return nonzero_unchecked(a, as_tuple)
+
+
+def nonzero_unchecked(a, as_tuple=False):
+    """``nonzero`` without vmap's refusal (``argwhere``, which torch's vmap runs per entry)."""
     from .._tensor import Tensor
 
     data = a._data

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .._argparse import int_arg, int_list_arg, invalid_combination, is_int
+from .._argparse import Signatures, int_arg, int_list_arg, invalid_combination, is_int
 from ..amp._policy import autocast_op
 from ..autograd.function import Node
 from ..autograd.grad_mode import _GradState
 from ..backend import get_default_dtype, int64, xp
+from . import _reduce_args as A
 from . import _rowwise
 from ._lowp import F32, float32_compute, lowp_dtype
 from ._util import as_float, check_float_input, check_grad_dtype, dtype_title, normalize_dim
@@ -465,18 +466,24 @@ def _int_to_long(t, dtype):
     return None
 
 
-_SUM_SIGNATURES = ("*, torch.dtype dtype = None",
-                   "tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None")
+_SUM_SIGNATURES = Signatures(
+    ("*, torch.dtype dtype = None",
+     "tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None"),
+    ("", "Tensor out = None"))
+_MEAN_SIGNATURES = Signatures(_SUM_SIGNATURES, ("Tensor out = None",) * 2)
 
 
 def _dims_arg(dim, name):
     """A reduction's ``int[1]? dim`` (sum, mean) that is not a plain int, checked as torch."""
-    return int_list_arg(dim, name, "dim", 1, _SUM_SIGNATURES, single_int=True)
+    sigs = _SUM_SIGNATURES if name == "sum" else _MEAN_SIGNATURES
+    return int_list_arg(dim, name, "dim", 1, sigs, single_int=True)
 
 
 def sum(a, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if dim is not None and type(dim) is not int:
         dim = _dims_arg(dim, "sum")
+    if type(keepdim) is not bool or dtype is not None:
+        A.check_dim_keepdim_dtype("sum", dim, keepdim, dtype, _SUM_SIGNATURES)
     axes = normalize_dims(dim, a.ndim)
     return Sum.apply(a, axes=axes, keepdim=keepdim, out_dtype=_int_to_long(a, dtype),
                      dim_given=dim is not None)
@@ -485,6 +492,8 @@ def sum(a, dim=None, keepdim=False, dtype=None):  # noqa: A001
 def mean(a, dim=None, keepdim=False, dtype=None):
     if dim is not None and type(dim) is not int:
         dim = _dims_arg(dim, "mean")
+    if type(keepdim) is not bool or dtype is not None:
+        A.check_dim_keepdim_dtype("mean", dim, keepdim, dtype, _MEAN_SIGNATURES)
     if dtype is not None:
         from ..backend import as_dtype
 
@@ -506,6 +515,10 @@ def mean(a, dim=None, keepdim=False, dtype=None):
 
 @autocast_op("prod")
 def prod(a, dim=None, keepdim=False, dtype=None):
+    if dim is not None and type(dim) is not int:
+        dim = A.prod_dim(dim)
+    if type(keepdim) is not bool or dtype is not None:
+        A.check_dim_keepdim_dtype("prod", dim, keepdim, dtype, A.PROD_SIGNATURES)
     axes = normalize_dims(dim, a.ndim)
     return Prod.apply(a, axes=axes, keepdim=keepdim if dim is not None else False,
                       out_dtype=_int_to_long(a, dtype), dim_given=dim is not None)
@@ -525,12 +538,20 @@ def _empty_check(a, axes, name):
 
 
 def amax(a, dim=(), keepdim=False):
+    if type(dim) is not int and dim is not None:
+        dim = A.dims_arg(dim, "amax")
+    if type(keepdim) is not bool:
+        A.check_keepdim(keepdim, "amax")
     axes = normalize_dims(dim if dim != () else None, a.ndim)
     _empty_check(a, axes if a.ndim and dim not in ((), None) else (), "amax")
     return AmaxAmin.apply(a, axes=axes, keepdim=keepdim, is_max=True)
 
 
 def amin(a, dim=(), keepdim=False):
+    if type(dim) is not int and dim is not None:
+        dim = A.dims_arg(dim, "amin")
+    if type(keepdim) is not bool:
+        A.check_keepdim(keepdim, "amin")
     axes = normalize_dims(dim if dim != () else None, a.ndim)
     _empty_check(a, axes if a.ndim and dim not in ((), None) else (), "amin")
     return AmaxAmin.apply(a, axes=axes, keepdim=keepdim, is_max=False)
@@ -569,7 +590,8 @@ def _max_min(a, dim, keepdim, other, is_max):
     return max_min_result(vals, Tensor._make(idx.astype(xp.int64)), name)
 
 
-_MAX_MIN_SIGNATURES = ("", "Tensor other", "int dim, bool keepdim = False")
+_MAX_MIN_SIGNATURES = Signatures(("", "Tensor other", "int dim, bool keepdim = False"),
+                                 ("Tensor out = None",) * 2 + ("tuple of Tensors out = None",))
 
 
 def max(a, dim=None, keepdim=False, other=None, *, out=None):  # noqa: A001
@@ -593,10 +615,12 @@ def _max_min_out(result, out, name):
     return _into(out, result)
 
 
-def _arg_check(a, dim, name):
+def _arg_check(a, dim, keepdim, name):
     """torch's argmax/argmin refusals: bool input, an empty input or reduced dim."""
     if dim is not None and type(dim) is not int:
         int_arg(dim, name, "dim", 1)
+    if type(keepdim) is not bool:
+        A.check_keepdim(keepdim, name)
     if a.dtype.name == "bool":
         raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
@@ -613,7 +637,7 @@ def _arg_check(a, dim, name):
 def argmax(a, dim=None, keepdim=False):
     from .._tensor import Tensor
 
-    _arg_check(a, dim, "argmax")
+    _arg_check(a, dim, keepdim, "argmax")
     if dim is None:
         r = xp.argmax(a._data.reshape(-1))
         return Tensor._make(xp.asarray(r, xp.int64).reshape((1,) * a.ndim if keepdim else ()))
@@ -624,7 +648,7 @@ def argmax(a, dim=None, keepdim=False):
 def argmin(a, dim=None, keepdim=False):
     from .._tensor import Tensor
 
-    _arg_check(a, dim, "argmin")
+    _arg_check(a, dim, keepdim, "argmin")
     if dim is None:
         r = xp.argmin(a._data.reshape(-1))
         return Tensor._make(xp.asarray(r, xp.int64).reshape((1,) * a.ndim if keepdim else ()))
@@ -654,6 +678,9 @@ def _var_check(a):
 
 def _spread(node, name, a, dim, unbiased, keepdim, correction):
     """var/std (``node``) of ``a``; ``name`` is the torch function named in the warning."""
+    if type(dim) is not int or type(keepdim) is not bool or unbiased is not None or \
+            correction is not None:
+        dim = A.var_args(name, dim, unbiased, keepdim, correction)
     _var_check(a)
     dim, unbiased = _var_args(dim, unbiased)
     axes = normalize_dims(dim, a.ndim)
@@ -694,6 +721,10 @@ def std_mean(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
+    tp = type(p)
+    if dim is not None or type(keepdim) is not bool or dtype is not None or \
+            not (tp is float or tp is int or p is None or (tp is str and p in ("fro", "nuc"))):
+        dim = A.norm_args(a, p, dim, keepdim, dtype)
     if dtype is not None:
         a = a.to(dtype)
     if not a.dtype.is_floating_point:
@@ -731,6 +762,10 @@ def _no_identity(a, axes, p):
 
 
 def logsumexp(a, dim=None, keepdim=False):
+    if type(dim) is not int:
+        dim = A.dims_arg(dim, "logsumexp")
+    if type(keepdim) is not bool:
+        A.check_keepdim(keepdim, "logsumexp")
     a = as_float(a)
     axes = normalize_dims(dim, a.ndim)
     return LogSumExp.apply(a, axes=axes, keepdim=keepdim)
@@ -738,6 +773,7 @@ def logsumexp(a, dim=None, keepdim=False):
 
 def _softmax_dtype(a, dtype, dim, name):
     if dtype is not None:
+        A.check_dtype(dtype, name)
         a = a.to(dtype)  # then the same kernel check: dtype=int64 has no kernel either
     if a.dtype.is_floating_point or not a._data.size:  # torch passes an empty int/bool tensor
         return a
@@ -747,9 +783,9 @@ def _softmax_dtype(a, dtype, dim, name):
 
 
 def softmax(a, dim=None, dtype=None, _stacklevel=3):
-    if dim is not None and type(dim) is not int:
+    if type(dim) is not int:  # None too: F.softmax picks the implicit dim before this
         dim = int_arg(dim, "softmax", "dim", 1)
-    d = normalize_dim(_implicit_dim(a, dim), a.ndim)
+    d = normalize_dim(dim, a.ndim)
     a = _softmax_dtype(a, dtype, d, "softmax")
     if not a.dtype.is_floating_point:  # an empty int/bool tensor: torch returns a copy
         return a.clone()
@@ -757,25 +793,21 @@ def softmax(a, dim=None, dtype=None, _stacklevel=3):
 
 
 def log_softmax(a, dim=None, dtype=None, _stacklevel=3):
-    if dim is not None and type(dim) is not int:
+    if type(dim) is not int:  # None too: F.log_softmax picks the implicit dim before this
         dim = int_arg(dim, "log_softmax", "dim", 1)
-    d = normalize_dim(_implicit_dim(a, dim), a.ndim)
+    d = normalize_dim(dim, a.ndim)
     a = _softmax_dtype(a, dtype, d, "log_softmax")
     if not a.dtype.is_floating_point:  # an empty int/bool tensor: torch returns a copy
         return a.clone()
     return LogSoftmax.apply(a, dim=d)
 
 
-def _implicit_dim(a, dim):
-    if dim is not None:
-        return dim
-    return 0 if a.ndim in (0, 1, 3) else 1
-
-
 def cumsum(a, dim, dtype=None):
     if type(dim) is not int:
         dim = int_arg(dim, "cumsum", "dim", 1)
     d = normalize_dim(dim, a.ndim)
+    if dtype is not None:
+        A.check_dtype(dtype, "cumsum")
     return Cumsum.apply(a, dim=d, out_dtype=_int_to_long(a, dtype))
 
 
@@ -783,6 +815,8 @@ def cumprod(a, dim, dtype=None):
     if type(dim) is not int:
         dim = int_arg(dim, "cumprod", "dim", 1)
     d = normalize_dim(dim, a.ndim)  # first, as torch checks it
+    if dtype is not None:
+        A.check_dtype(dtype, "cumprod")
     out_dtype = _int_to_long(a, dtype)  # integer and bool inputs give int64, as in torch
     if dtype is not None and out_dtype.kind == "f":
         a, out_dtype = a.to(dtype), None
@@ -805,7 +839,7 @@ def any(a, dim=None, keepdim=False):  # noqa: A001
 
 def _logical_dtype(r, a):
     """all/any give bool, except uint8 input stays uint8 (torch's legacy rule)."""
-    return xp.asarray(r, xp.uint8) if a.dtype.np == xp.uint8 else xp.asarray(r)
+    return xp.asarray(r, xp.uint8) if a.dtype.np == xp.uint8 else xp.asanyarray(r)  # keeps vmap marks
 
 
 def count_nonzero(a, dim=None):

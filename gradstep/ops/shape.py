@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .._argparse import int_arg, int_list, int_list_arg, invalid_combination, is_int
+from .. import _vmap_batched as _vmap
+from .._argparse import (
+    arg_error,
+    int_arg,
+    int_list,
+    int_list_arg,
+    invalid_combination,
+    is_int,
+    type_name,
+)
 from .._memory_format import check_memory_format, needs_format_copy
 from ..autograd._view_meta import mark_multi_output
 from ..autograd.function import Node, as_torch_node
@@ -167,6 +176,8 @@ def copy_into(dst, src, non_blocking=False):
     if dst._needs_graph(src) and dst.dtype.is_floating_point:
         return dst._inplace_graph(lambda s: CopyFrom.apply(s, src))
     dst._check_writable()
+    if _vmap.depth:  # inside vmap: torch refuses a batched source into an unbatched dst
+        _vmap.check_write(dst._data, source)
     dst._data[...] = source
     dst._vc[0] += 1
     return dst
@@ -285,8 +296,10 @@ def unflatten(a, dim, sizes):
     d = normalize_dim(dim, a.ndim)
     given = list(int_list_arg(sizes, "unflatten", "sizes", 2))
     sizes = list(given)
-    if sizes.count(-1) > 1:
-        raise RuntimeError("unflatten: only one dimension can be inferred")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:  # torch wraps its infer_size error so
+        raise RuntimeError("unflatten got an unexpected error:\nonly one dimension can be inferred")
     if -1 in sizes:
         known = 1
         for s in sizes:
@@ -404,20 +417,19 @@ def expand(a, *sizes):
     if len(sizes) < len(ashape):
         raise RuntimeError(
             f"expand(torch.FloatTensor{{{list(a.shape)}}}, size={list(sizes)}): the number of "
-            "sizes provided must be greater or equal to the number of dimensions in the tensor"
+            f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+            f"in the tensor ({len(ashape)})"
         )
     nd = len(sizes) - len(ashape)
     shape = []
     for i, s in enumerate(sizes):
         cur = ashape[i - nd] if i >= nd else 1
-        if s < -1:
-            raise RuntimeError(
-                f"expand: the expanded size ({s}) at dimension {i} must be non-negative or -1 "
-                f"(keep the size). Target sizes: {list(sizes)}"
-            )
+        if s < -1 and (i < nd or cur == 1):  # torch takes it as a size, then counts elements
+            raise RuntimeError("numel: integer multiplication overflow")
         if s == -1:
             if i < nd:
-                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
             s = cur
         elif cur != 1 and cur != s:
             raise RuntimeError(
@@ -436,28 +448,31 @@ def broadcast_to(a, shape):
     return expand(a, tuple(shape))
 
 
-def _tensors_arg(tensors, name):
+def _tensors_arg(tensors, name, dim=0):
+    """torch's checks of a ``tuple of Tensors`` (cat, stack, hstack, vstack) and its ``dim``,
+    in torch's order: the sequence, the dim, then each element (a list of the tensors)."""
     from .._tensor import Tensor
-    from ._util import to_tensor
 
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(
-            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
-            f"not {type(tensors).__name__}"
-        )
-    tensors = [to_tensor(x) for x in tensors]
+        raise arg_error(name, "tensors", 1, f" must be tuple of Tensors, not {type_name(tensors)}")
+    if type(dim) is not int:
+        int_arg(dim, name, "dim", 2)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type_name(x)}")
     if not tensors:
-        if name == "torch.cat":  # torch's Python-level check: a ValueError
+        if name == "cat":  # torch's Python-level check: a ValueError
             raise ValueError("torch.cat(): expected a non-empty list of Tensors")
         raise RuntimeError(f"{name} expects a non-empty TensorList")
-    return tensors
+    return list(tensors)
 
 
 def cat(tensors, dim=0):
     from ..backend import result_type
     from ._util import cast
 
-    tensors = _tensors_arg(tensors, "torch.cat")
+    tensors = _tensors_arg(tensors, "cat", dim)
     for i, x in enumerate(tensors):
         if x.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
@@ -494,7 +509,7 @@ def stack(tensors, dim=0):
     from ..backend import result_type
     from ._util import cast
 
-    tensors = _tensors_arg(tensors, "stack")
+    tensors = _tensors_arg(tensors, "stack", dim)
     ref = tensors[0]
     for i, x in enumerate(tensors):
         if x.shape != ref.shape:
@@ -525,10 +540,14 @@ def _split_args(a, size, dim):
     """torch's checks of ``Tensor.split``'s arguments (its Python code sends a non-int size
     to ``split_with_sizes``)."""
     if isinstance(size, bool) or not is_int(dim):
-        raise invalid_combination("split", (a, size, dim), _SPLIT_SIGNATURES)
-    if not isinstance(size, int):
-        size = list(int_list_arg(size, "split_with_sizes", "split_sizes", 2))
-    return size, int_arg(dim, "split", "dim", 3)
+        raise invalid_combination("split", (a, size, dim), _SPLIT_SIGNATURES, final=True)
+    try:  # torch's Python split passes these on positionally: the wording is fixed
+        if not isinstance(size, int):
+            size = list(int_list_arg(size, "split_with_sizes", "split_sizes", 2))
+        return size, int_arg(dim, "split", "dim", 3)
+    except TypeError as e:
+        e._gs_refusal = None
+        raise
 
 
 def split(a, split_size_or_sections, dim=0):
@@ -538,7 +557,9 @@ def split(a, split_size_or_sections, dim=0):
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
-        if step <= 0 and n:
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [min(step, n - i) for i in range(0, n, step)] if step and n else [0]
     else:
@@ -565,7 +586,7 @@ def chunk(a, chunks, dim=0):
     if type(chunks) is not int or type(dim) is not int:
         chunks, dim = int_arg(chunks, "chunk", "chunks", 1), int_arg(dim, "chunk", "dim", 2)
     if chunks <= 0:
-        raise RuntimeError("chunk expects `chunks` to be greater than 0")
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = normalize_dim(dim, a.ndim)
     n = a.shape[d]
     if n == 0:

@@ -7,7 +7,7 @@ by one ``_Sorted`` node, whose backward scatters the gradient back to the picked
 
 from __future__ import annotations
 
-from .._argparse import int_arg
+from .._argparse import Signatures, bool_error, int_arg, invalid_combination, is_int
 from ..autograd.function import Node
 from ..backend import xp
 from ._util import normalize_dim
@@ -27,10 +27,27 @@ class _Sorted(Node):
         return ScatterAddZeros.apply(g, idx=self.idx, dim=self.dim, shape=self.in_shape)
 
 
+_SORT_SIGNATURES = Signatures(("*, bool stable, int dim = -1, bool descending = False",
+                               "int dim = -1, bool descending = False"),
+                              ("tuple of Tensors out = None",) * 2)
+_ARGSORT_SIGNATURES = Signatures(_SORT_SIGNATURES, ("Tensor out = None", ""))
+
+
+def _sort_args(name, dim, descending, stable):
+    """sort/argsort: two signatures, so any refusal is torch's "invalid combination"."""
+    if not is_int(dim) or type(descending) is not bool or \
+            (stable is not None and type(stable) is not bool):
+        raise invalid_combination(name, (dim, descending),
+                                  _SORT_SIGNATURES if name == "sort" else _ARGSORT_SIGNATURES)
+    return int_arg(dim, name, "dim", 1)
+
+
 def sort(a, dim=-1, descending=False, stable=False):
     from .._tensor import Tensor
     from ..return_types import sort as sort_result
 
+    if type(dim) is not int or type(descending) is not bool or type(stable) is not bool:
+        dim = _sort_args("sort", dim, descending, stable)
     d = normalize_dim(dim, a.ndim)
     if a.ndim == 0:
         return sort_result(a.clone(), Tensor._make(xp.zeros((), xp.int64)))
@@ -47,6 +64,8 @@ def sort(a, dim=-1, descending=False, stable=False):
 
 
 def argsort(a, dim=-1, descending=False, stable=False):
+    if type(dim) is not int or type(descending) is not bool or type(stable) is not bool:
+        dim = _sort_args("argsort", dim, descending, stable)
     return sort(a, dim, descending, stable).indices
 
 
@@ -56,6 +75,9 @@ def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 
     if type(k) is not int or type(dim) is not int:
         k, dim = int_arg(k, "topk", "k", 1), int_arg(dim, "topk", "dim", 2)
+    if type(largest) is not bool or type(sorted) is not bool:
+        bad = ("largest", 3, largest) if type(largest) is not bool else ("sorted", 4, sorted)
+        raise bool_error(bad[2], "topk", bad[0], bad[1])
     d = normalize_dim(dim, a.ndim) if a.ndim else 0
     n = a.shape[d] if a.ndim else 1
     if a.dtype.name == "bool":

@@ -462,13 +462,13 @@ def square(a):
 def clamp(a, min=None, max=None):  # noqa: A002
     from .._tensor import Tensor
 
+    tmin, tmax = type(min), type(max)
+    if not ((tmin is float or tmin is int or min is None) and
+            (tmax is float or tmax is int or max is None)):
+        min, max = _clamp_bounds(min, max)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if None not in (min, max) and not (isinstance(min, Tensor) and isinstance(max, Tensor)):
-            raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, "
-                            f"min={type(min).__name__}, max={type(max).__name__}): min and max "
-                            "must be both Tensors or both numbers")
         return _clamp_tensor(a, min, max)
     # Python bounds promote like operands (an int bound makes a bool tensor int64)
     a = cast(a, result_type(a, *(x for x in (min, max) if x is not None)))
@@ -479,8 +479,44 @@ def clamp(a, min=None, max=None):  # noqa: A002
                        hi=None if max is None else _scalar(max, a.dtype))
 
 
+def _clamp_signatures():
+    from .._argparse import Signatures
+
+    return Signatures(("Tensor min = None, Tensor max = None",
+                       "Number min = None, Number max = None"), ("Tensor out = None",) * 2)
+
+
+def _clamp_bounds(lo, hi):
+    """torch's two clamp signatures: both bounds Tensors, or both Numbers (a 0-d tensor passes
+    as a Number, so a 0-d tensor beside a number clamps by its value); else its TypeError."""
+    import numbers
+
+    from .._argparse import invalid_combination
+
+    tensor = _tensor_cls()
+    if all(x is None or isinstance(x, tensor) for x in (lo, hi)):
+        return lo, hi
+    if all(x is None or isinstance(x, numbers.Number) or (isinstance(x, tensor) and x.ndim == 0)
+           for x in (lo, hi)):
+        return tuple(x.item() if isinstance(x, tensor) else x for x in (lo, hi))
+    raise invalid_combination("clamp", tuple(x for x in (lo, hi) if x is not None),
+                              _clamp_signatures())
+
+
+def _one_bound(name, argname, v):
+    """clamp_min/clamp_max: ``Tensor`` or ``Number`` (not None), else torch's TypeError."""
+    import numbers
+
+    from .._argparse import invalid_combination
+
+    if not isinstance(v, (numbers.Number, _tensor_cls())):
+        raise invalid_combination(name, (v,), (f"Tensor {argname}", f"Number {argname}"))
+
+
 def clamp_min(a, min):  # noqa: A002
     """``clamp(a, min=min)`` recorded under torch's ``clamp_min`` node."""
+    if type(min) is not float and type(min) is not int:
+        _one_bound("clamp_min", "min", min)
     if isinstance(min, _tensor_cls()):
         return as_torch_node(clamp(a, min=min), "ClampMinBackward1", (0, 1))
     return as_torch_node(clamp(a, min=min), "ClampMinBackward0")
@@ -488,6 +524,8 @@ def clamp_min(a, min):  # noqa: A002
 
 def clamp_max(a, max):  # noqa: A002
     """``clamp(a, max=max)`` recorded under torch's ``clamp_max`` node."""
+    if type(max) is not float and type(max) is not int:
+        _one_bound("clamp_max", "max", max)
     if isinstance(max, _tensor_cls()):
         return as_torch_node(clamp(a, max=max), "ClampMaxBackward1", (0, 2))
     return as_torch_node(clamp(a, max=max), "ClampMaxBackward0")
@@ -549,9 +587,12 @@ _MISSING = object()
 
 def where(cond, a=_MISSING, b=_MISSING):
     if a is _MISSING and b is _MISSING:  # torch.where(condition) is nonzero(condition, as_tuple=True)
-        from .index import nonzero
+        from .. import _vmap_batched as _vmap
+        from .index import nonzero_unchecked
 
-        return nonzero(cond, as_tuple=True)
+        if isinstance(cond._data, _vmap.BatchedArray):  # inside vmap: a dynamic shape
+            _vmap.refuse_dynamic("where", cond._data)
+        return nonzero_unchecked(cond, as_tuple=True)
     if a is _MISSING or b is _MISSING:
         raise TypeError("where() takes 1 or 3 arguments: where(condition) or where(condition, input, other)")
     cond = _t(cond)

@@ -200,3 +200,90 @@ def _custom_function_tangent(lib):
 
 def test_custom_function_with_save_for_forward():
     assert_close(_custom_function_tangent(gradstep), _custom_function_tangent(torch), "float64")
+
+
+# ---------------------------------------------------------------- torch's dual semantics
+def _dual_flags(lib):
+    """requires_grad / grad_fn of duals and of their results, for a plain and a leaf primal."""
+    fwAD = lib.autograd.forward_ad
+    plain, leaf = lib.tensor(_arr(3)), lib.tensor(_arr(3, seed=1), requires_grad=True)
+    with fwAD.dual_level():
+        out = []
+        for x in (plain, leaf):
+            d = fwAD.make_dual(x, lib.ones(3, dtype=x.dtype))
+            y = (d * 2).sin()
+            out.append((d.requires_grad, d.grad_fn is None, d.is_leaf, y.requires_grad,
+                        y.grad_fn is None))
+        return out
+
+
+def test_dual_of_plain_tensor_does_not_require_grad_like_torch():
+    assert _dual_flags(gradstep) == _dual_flags(torch)
+
+
+def _no_grad_tangents(lib):
+    """torch keeps propagating forward-mode tangents under no_grad."""
+    fwAD = lib.autograd.forward_ad
+    with fwAD.dual_level():
+        d = fwAD.make_dual(lib.tensor(_arr(2, 3)), lib.tensor(_arr(2, 3, seed=1)))
+        with lib.no_grad():
+            y = (d.exp() @ d.T).tanh()
+            z = lib.zeros(2, 2)
+            z.add_(y)  # in place into a plain tensor under no_grad: it takes the tangent
+        return [fwAD.unpack_dual(t).tangent for t in (y, z)] + [y.requires_grad]
+
+
+def test_tangents_propagate_under_no_grad_like_torch():
+    ours, theirs = _no_grad_tangents(gradstep), _no_grad_tangents(torch)
+    for a, b in zip(ours[:2], theirs[:2]):
+        assert_close(a, b, "float64")
+    assert ours[2] is theirs[2] is False
+
+
+def _aliasing(lib):
+    """make_dual gives a view of the primal: in-place writes show through, both ways."""
+    fwAD = lib.autograd.forward_ad
+    x = lib.tensor([1.0, 2.0, 3.0])
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, lib.tensor([1.0, 0.5, 0.0]))
+        x.add_(1)
+        seen = d.tolist()
+        versions = (d._version, x._version)
+        d.mul_(2)  # changes x and scales the tangent
+        after = (x.tolist(), fwAD.unpack_dual(d).tangent.tolist())
+        d.sin_()
+        sin_tangent = fwAD.unpack_dual(d).tangent
+    return seen, versions, after, sin_tangent
+
+
+def test_make_dual_aliases_the_primal_like_torch():
+    ours, theirs = _aliasing(gradstep), _aliasing(torch)
+    assert ours[:3] == theirs[:3]
+    assert_close(ours[3], theirs[3], "float32")
+
+
+def _repr_and_dtypes(lib):
+    fwAD = lib.autograd.forward_ad
+    with fwAD.dual_level():
+        d = fwAD.make_dual(lib.tensor([1.0, 2.0]), lib.tensor([1.0, 0.0]))
+        mixed = fwAD.make_dual(lib.tensor([1.0, 2.0]), lib.tensor([1.0, 0.0], dtype=lib.float64))
+        texts = [repr(d), repr(d * 2), repr(fwAD.make_dual(lib.tensor(1.5), lib.tensor(2.0)))]
+    return ([t.replace("gradstep.", "torch.") for t in texts] + [repr(d)],
+            fwAD.unpack_dual(d, level=0), mixed.dtype)
+
+
+def test_dual_repr_and_unpack_outside_level_like_torch():
+    ours, theirs = _repr_and_dtypes(gradstep), _repr_and_dtypes(torch)
+    assert ours[0] == theirs[0]
+    assert ours[1].tangent is None and theirs[1].tangent is None
+    assert ours[1].primal.tolist() == theirs[1].primal.tolist()
+    assert str(ours[2]).split(".")[-1] == str(theirs[2]).split(".")[-1]
+
+
+def test_forward_ad_hooks_are_gone_after_the_level():
+    from gradstep.autograd import function
+
+    fwAD = gradstep.autograd.forward_ad
+    with fwAD.dual_level():
+        assert function._op_hook is not None
+    assert function._op_hook is None and function._fn_hook is None

@@ -181,3 +181,147 @@ def test_vmap_errors_like_torch(name):
         call(gradstep)
     if "structure" not in str(theirs.value):  # torch prints its TreeSpec repr over lines
         assert str(ours.value) == str(theirs.value)
+
+
+# ---------------------------------------------------------------- torch's refusals
+def _refusal(lib, case):
+    """(exception type name, message) that ``case(lib)`` raises."""
+    with pytest.raises(Exception) as info:  # noqa: PT011 - compared with torch's below
+        case(lib)
+    return type(info.value).__name__, str(info.value)
+
+
+def _x(lib):
+    return lib.tensor(_arr("float32", 3, 4, seed=3))
+
+
+def _into(lib, method, **kwargs):
+    """``y.<method>(row, **kwargs)`` on a captured unbatched ``y`` inside vmap."""
+    y = lib.zeros(4)
+    return lib.func.vmap(lambda t: getattr(y, method)(t, **kwargs))(_x(lib))
+
+
+REFUSALS = {
+    "item": lambda lib: lib.func.vmap(lambda t: t.sum().item())(_x(lib)),
+    "float": lambda lib: lib.func.vmap(lambda t: float(t.sum()))(_x(lib)),
+    "int": lambda lib: lib.func.vmap(lambda t: int(t.sum()))(_x(lib)),
+    "index": lambda lib: lib.func.vmap(lambda t: [1, 2, 3][t.long().abs().sum()])(_x(lib)),
+    "control_flow": lambda lib: lib.func.vmap(lambda t: t if t.sum() > 0 else -t)(_x(lib)),
+    "any": lambda lib: lib.func.vmap(lambda t: t if (t > 0).any() else -t)(_x(lib)),
+    "matmul_item": lambda lib: lib.func.vmap(lambda t: (t @ t).item())(_x(lib)),
+    "tolist": lambda lib: lib.func.vmap(lambda t: lib.tensor(t.tolist()))(_x(lib)),
+    "numpy": lambda lib: lib.func.vmap(lambda t: lib.tensor(t.numpy()))(_x(lib)),
+    "nonzero": lambda lib: lib.func.vmap(lambda t: t.nonzero())(_x(lib)),
+    "nonzero_tuple": lambda lib: lib.func.vmap(lambda t: t.nonzero(as_tuple=True))(_x(lib)),
+    "where_1arg": lambda lib: lib.func.vmap(lambda t: lib.where(t > 0))(_x(lib)),
+    "mask": lambda lib: lib.func.vmap(lambda t: t[t > 0])(_x(lib)),
+    "captured_masked": lambda lib: lib.func.vmap(lambda t: lib.ones(4)[t > 0])(_x(lib)),
+    "unique": lambda lib: lib.func.vmap(lambda t: lib.unique(t))(_x(lib)),
+    "unique_dim": lambda lib: lib.func.vmap(lambda t: t.reshape(2, 2).unique(dim=0))(_x(lib)),
+    "unique_consecutive": lambda lib: lib.func.vmap(lib.unique_consecutive)(_x(lib)),
+    "masked_select": lambda lib: lib.func.vmap(lambda t: lib.masked_select(t, t > 0))(_x(lib)),
+    "add_": lambda lib: _into(lib, "add_"),
+    "add_alpha": lambda lib: _into(lib, "add_", alpha=2),
+    "sub_": lambda lib: _into(lib, "sub_"),
+    "mul_": lambda lib: _into(lib, "mul_"),
+    "div_": lambda lib: _into(lib, "div_"),
+    "copy_": lambda lib: _into(lib, "copy_"),
+    "setitem": lambda lib: (lambda y: lib.func.vmap(
+        lambda t: y.__setitem__(0, t[0]))(_x(lib)))(lib.zeros(4)),
+    "setitem_slice": lambda lib: (lambda y: lib.func.vmap(
+        lambda t: y.__setitem__(slice(None), t))(_x(lib)))(lib.zeros(4)),
+    "out_dims_none": lambda lib: lib.func.vmap(lambda t: t * 2, out_dims=None)(_x(lib)),
+    "out_dims_none_tree": lambda lib: lib.func.vmap(
+        lambda t: (t * 2, t.sum()), out_dims=(0, None))(_x(lib)),
+    "nested_item": lambda lib: lib.func.vmap(lib.func.vmap(lambda u: u.sum().item()))(
+        lib.tensor(_arr("float32", 2, 3, 4))),
+    "batch_norm_train": lambda lib: (lambda bn: lib.func.vmap(bn)(
+        lib.tensor(_arr("float32", 3, 2, 4))))(lib.nn.BatchNorm1d(4)),
+    "grad_item": lambda lib: lib.func.vmap(
+        lib.func.grad(lambda t: t.sin().sum() * t.sum().item()))(_x(lib)),
+    "grad_control_flow": lambda lib: lib.func.vmap(
+        lib.func.grad(lambda t: t.sum() * (1 if t.sum() > 0 else 2)))(_x(lib)),
+    "grad_captured_item": lambda lib: lib.func.vmap(
+        lambda r: lib.func.grad(lambda s: s.sum() * r.sum().item())(r))(_x(lib)),
+    "jacrev_item": lambda lib: lib.func.vmap(
+        lib.func.jacrev(lambda t: t * t.sum().item()))(_x(lib)),
+    "jvp_item": lambda lib: lib.func.vmap(lambda t: lib.func.jvp(
+        lambda u: u * u.sum().item(), (t,), (t,)))(_x(lib)),
+    "vmap_in_grad_item": lambda lib: lib.func.grad(
+        lambda r: lib.func.vmap(lambda s: s.sum().item())(r).sum())(_x(lib)),
+    "outer_batched_item": lambda lib: lib.func.vmap(
+        lambda t: lib.func.vmap(lambda u: u * t.sum().item())(lib.ones(2)))(_x(lib)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_vmap_refuses_as_torch(name):
+    assert _refusal(gradstep, REFUSALS[name]) == _refusal(torch, REFUSALS[name])
+
+
+ALLOWED = {  # unbatched values inside func: torch runs these
+    "captured_item": lambda lib, y: lib.func.vmap(lambda t: t * y.sum().item())(_x(lib)),
+    "created_item": lambda lib, y: lib.func.vmap(lambda t: t * lib.ones(2).sum().item())(_x(lib)),
+    "captured_bool": lambda lib, y: lib.func.vmap(lambda t: t if y.sum() < 0 else -t)(_x(lib)),
+    "captured_mask": lambda lib, y: lib.func.vmap(lambda t: t[y > 0])(_x(lib)),
+    "argwhere": lambda lib, y: lib.func.vmap(lambda t: lib.argwhere(t.abs() + 1))(_x(lib)),
+    "inplace_batched": lambda lib, y: lib.func.vmap(lambda t: t.clone().add_(y))(_x(lib)),
+    "inplace_batched_mul": lambda lib, y: lib.func.vmap(lambda t: (t * 1).mul_(y))(_x(lib)),
+    "inplace_unbatched_local": lambda lib, y: lib.func.vmap(
+        lambda t: t + lib.zeros(4).add_(y))(_x(lib)),
+    "setitem_batched": lambda lib, y: lib.func.vmap(
+        lambda t: (lambda c: (c.__setitem__(0, y[1]), c)[1])(t.clone()))(_x(lib)),
+    "out_dims_none_unbatched": lambda lib, y: lib.func.vmap(
+        lambda t: (t * 2, y * 3), out_dims=(0, None))(_x(lib)),
+    "batch_norm_eval": lambda lib, y: (lambda bn: lib.func.vmap(bn)(
+        lib.tensor(_arr("float32", 3, 2, 4))))(lib.nn.BatchNorm1d(4).eval()),
+    "batch_norm_untracked": lambda lib, y: (lambda bn: lib.func.vmap(bn)(
+        lib.tensor(_arr("float32", 3, 2, 4))))(lib.nn.BatchNorm1d(4, track_running_stats=False)),
+    "nested": lambda lib, y: lib.func.vmap(lib.func.vmap(lambda u: u * y))(
+        lib.tensor(_arr("float32", 2, 3, 4))),
+    "nested_inner_item_of_captured": lambda lib, y: lib.func.vmap(
+        lambda t: lib.func.vmap(lambda u: u * y.sum().item())(t))(
+        lib.tensor(_arr("float32", 2, 3, 4))),
+    "chunked": lambda lib, y: lib.func.vmap(lambda t: t.exp() * y, chunk_size=2)(_x(lib)),
+    "grad_in_vmap": lambda lib, y: lib.func.vmap(lib.func.grad(lambda t: (t.sin() * y).sum()))(
+        _x(lib)),
+    "jacrev_in_vmap": lambda lib, y: lib.func.vmap(lib.func.jacrev(lambda t: t.sin() * y))(
+        _x(lib)),
+    "vmap_in_grad": lambda lib, y: lib.func.grad(
+        lambda t: lib.func.vmap(lambda r: (r * y).tanh().sum())(t).sum())(_x(lib)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:There is a performance drop")  # torch's argwhere fallback
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_vmap_runs_what_torch_runs(name):
+    y = _arr("float32", 4, seed=5)
+    _cmp(ALLOWED[name](gradstep, gradstep.tensor(y)), ALLOWED[name](torch, torch.tensor(y)),
+         "float32")
+
+
+def test_vmap_marks_do_not_leave_vmap():
+    import numpy as np
+
+    t = gradstep.func.vmap(lambda r: r * 2)(gradstep.ones(2, 3))
+    assert type(t._data) is np.ndarray
+    assert t.sum().item() == 12.0 and bool(t.sum() > 0)
+    nested = gradstep.func.vmap(gradstep.func.vmap(lambda u: u.exp()))(gradstep.ones(2, 3, 4))
+    assert type(nested._data) is np.ndarray
+    y = gradstep.zeros(3)
+    y.add_(t[0])  # in place outside vmap: no refusal left behind
+    assert y.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_arrays_left_in_the_graph_give_plain_arrays_after_vmap():
+    """Backward through a graph recorded inside vmap reads arrays marked as batched; what it
+    computes from them after vmap has returned is a plain array (nothing batched leaks into
+    gradients, optimizer state or checkpoints)."""
+    import numpy as np
+
+    w = gradstep.tensor(_arr("float32", 3, 4, seed=1))
+    xs = gradstep.tensor(_arr("float32", 6, 3, seed=2), requires_grad=True)
+    kept = []
+    gradstep.func.vmap(lambda x: kept.append(x * 2) or (x @ w).tanh().sum())(xs).sum().backward()
+    assert type(xs.grad._data) is np.ndarray
+    assert type((kept[0] + 1)._data) is np.ndarray and (kept[0] + 1).sum().item() != 0

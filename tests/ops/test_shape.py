@@ -227,7 +227,8 @@ def test_shape_op_errors():
         a.chunk(0)
     with pytest.raises(RuntimeError, match="exceeds dimension size"):
         a.narrow(1, 2, 2)
-    with pytest.raises(RuntimeError, match=r"expanded size \(-2\)"):
+    with pytest.raises(RuntimeError, match=r"expanded size of the tensor \(-2\) must match the "
+                                           r"existing size \(3\)"):  # torch's words for it
         a.expand(2, -2)
     with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
         a.unflatten(1, (-1, -1))

@@ -114,6 +114,10 @@ def test_bool_length():
     for name in ("hann", "kaiser", "bartlett", "nuttall"):
         ours, theirs = _both(name, True)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    # ... and a linspace's argument error where it does not
+    for lib in (gradstep, torch):
+        with pytest.raises(TypeError):
+            lib.signal.windows.cosine(True)
 
 
 def test_trivial_lengths_are_leaves():

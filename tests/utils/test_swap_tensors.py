@@ -105,3 +105,81 @@ def test_set_module(lib):
     assert f.__module__ == "somewhere"
     with pytest.raises(TypeError, match="The mod argument should be a string"):
         lib.utils.set_module(f, 3)
+
+
+# ---------------------------------------------------------------- torch's use-count rule
+def _outcome(fn):
+    """('ok', None) or (exception type name, message) for ``fn()``."""
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - compared with torch's below
+        return type(e).__name__, str(e)
+    return "ok", None
+
+
+def _use_count_cases():
+    def view_of_t1(lib):
+        a, b = lib.ones(2), lib.zeros(3)
+        v = a[0:1]
+        return lambda: lib.utils.swap_tensors(a, b), v
+
+    def view_of_t2(lib):
+        a, b = lib.ones(2), lib.zeros(3)
+        v = b.view(3)
+        return lambda: lib.utils.swap_tensors(a, b), v
+
+    def python_references(lib):  # lists and dicts are not the impl's references
+        a, b = lib.ones(2), lib.zeros(2)
+        keep = ([a], {"k": a})
+        return lambda: lib.utils.swap_tensors(a, b), keep
+
+    def leaf_in_graph_not_saved(lib):
+        a, b = lib.ones(2, requires_grad=True), lib.zeros(2)
+        y = (a * lib.tensor([2.0, 3.0])).sum()
+        return lambda: lib.utils.swap_tensors(a, b), y
+
+    def leaf_saved_twice(lib):
+        a, b = lib.ones(2, requires_grad=True), lib.zeros(2)
+        y = (a * a).sum()
+        return lambda: lib.utils.swap_tensors(a, b), y
+
+    def output_saved(lib):  # exp saves its output: not a reference to its impl
+        x = lib.ones(2, requires_grad=True)
+        y, b = (x * 1).exp(), lib.zeros(2)
+        return lambda: lib.utils.swap_tensors(y, b), x
+
+    def non_leaf_input_saved(lib):
+        x = lib.ones(2, requires_grad=True)
+        a, b = x * 1, lib.zeros(2)
+        y = a.sin()
+        return lambda: lib.utils.swap_tensors(a, b), y
+
+    def linear_weight_then_backward(lib):
+        lib.manual_seed(0)
+        m = lib.nn.Linear(3, 2)
+        y = m(lib.randn(4, 3)).sum()
+
+        def run():
+            lib.utils.swap_tensors(m.weight, lib.nn.Parameter(lib.zeros(2, 3)))
+            y.backward()  # the poisoned accumulator refuses
+        return run, y
+
+    def deep_layer_weight(lib):
+        lib.manual_seed(0)
+        m = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.Tanh(), lib.nn.Linear(3, 1))
+        y = m(lib.randn(4, 3)).sum()
+        return lambda: lib.utils.swap_tensors(m[2].weight, lib.nn.Parameter(lib.zeros(1, 3))), y
+
+    return {f.__name__: f for f in (view_of_t1, view_of_t2, python_references,
+                                    leaf_in_graph_not_saved, leaf_saved_twice, output_saved,
+                                    non_leaf_input_saved, linear_weight_then_backward,
+                                    deep_layer_weight)}
+
+
+@pytest.mark.parametrize("name", sorted(_use_count_cases()))
+def test_swap_use_count_rule_like_torch(name):
+    make = _use_count_cases()[name]
+    ours_fn, _keep_ours = make(gs)
+    theirs_fn, _keep_theirs = make(real)
+    assert _outcome(ours_fn) == _outcome(theirs_fn)
+

@@ -42,6 +42,7 @@ from ...backend import is_float_array, xp
 from ...ops import _flops
 from ...ops._lowp import BF16_ONLY, float32_compute
 from ...ops._util import dim_index_error, dtype_title
+from . import _conv_args as _CA
 from . import conv_shifts
 
 # ---------------------------------------------------------------- raw kernels
@@ -489,6 +490,8 @@ def _ntuple(value, n, name, op="convolution"):
     """An int or a sequence of ``n`` ints as an ``n``-tuple (torch's message otherwise)."""
     if isinstance(value, int):
         return (value,) * n
+    if isinstance(value, xp.integer):  # torch takes NumPy ints as ints
+        return (int(value),) * n
     vals = tuple(value)
     if len(vals) == 1:
         return vals * n
@@ -566,8 +569,7 @@ def _geometry(stride, padding, dilation, kernel, nd):
             pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
                          for d, k in zip(dilation, kernel))
         else:
-            raise RuntimeError(f"Invalid padding string: {padding!r} (use 'same', 'valid' or "
-                               "integers)")
+            raise RuntimeError(f"Invalid padding string: {padding!r}")
     else:
         pad = _ntuple(padding, nd, "padding")
         if any(p < 0 for p in pad):
@@ -587,11 +589,18 @@ def _size_str(hw, nd):
 
 def _conv(x, w, b, stride, padding, dilation, groups, nd):
     name = f"conv{nd}d"
-    batched = _check_input(x, w, b, nd, name, groups, transposed=False)
+    if type(groups) is not int or type(stride) not in _CA.PLAIN or \
+            type(dilation) not in _CA.PLAIN or type(padding) not in _CA.PLAIN_PADDING:
+        _CA.refuse(name, x, w, b, stride, padding, dilation, groups)
+    try:  # free unless raised: a bad argument that passed the check above fails in here
+        batched = _check_input(x, w, b, nd, name, groups, transposed=False)
+        kernel = tuple(w.shape[2:])
+        stride, pads, dilation = _geometry(stride, padding, dilation, kernel, nd)
+    except (TypeError, AttributeError, RuntimeError):
+        _CA.refuse(name, x, w, b, stride, padding, dilation, groups)
+        raise
     if not batched:
         x = x.unsqueeze(0)
-    kernel = tuple(w.shape[2:])
-    stride, pads, dilation = _geometry(stride, padding, dilation, kernel, nd)
     kernel = (1,) * (2 - nd) + kernel
     in_hw = (1,) * (2 - nd) + tuple(x.shape[2:])
     padded = _padded(in_hw, pads)

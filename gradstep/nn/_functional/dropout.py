@@ -89,6 +89,10 @@ def _apply(input, p, training, inplace, mask_shape):  # noqa: A002
 
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    if type(training) is not bool:  # torch's _VF.dropout(input, p, train) checks it
+        from ..._argparse import bool_error
+
+        raise bool_error(training, "dropout", "train", 3)
     return _apply(input, p, training, inplace, None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import _parallel
+from ..._argparse import tensor_error
 from ..._tensor import Tensor
 from ...amp._policy import autocast_op
 from ...autograd.function import Node
@@ -128,9 +129,11 @@ def _rows(shape):
 
 
 def _check_linear(input, weight, bias):  # noqa: A002
-    for name, t in (("input", input), ("weight", weight)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor) or \
+            (bias is not None and not isinstance(bias, Tensor)):
+        for pos, (name, t) in enumerate((("input", input), ("weight", weight), ("bias", bias)), 1):
+            if not isinstance(t, Tensor) and (t is not None or pos < 3):
+                raise tensor_error(t, "linear", name, pos)
     if weight.ndim != 2:
         if weight.ndim == 1 and input.ndim:
             return True  # a vector weight: torch's input @ weight (see _vector_linear)

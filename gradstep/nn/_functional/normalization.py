@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from ... import _parallel
+from ... import _vmap_batched as _vmap
 from ..._tensor import Tensor
 from ...autograd.function import Node, as_torch_node
 from ...autograd.grad_mode import _GradState, no_grad
@@ -250,6 +251,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     _check_norm_dtypes(input, (weight, bias, running_mean, running_var), "batch_norm")
     shape = (1, c) + (1,) * (input.ndim - 2)
     dims = (0,) + tuple(range(2, input.ndim))
+    if training and running_mean is not None and _vmap.depth:  # inside vmap
+        _vmap.check_batch_norm(input._data, running_mean._data, running_var._data)
     if not training and running_mean is None:
         raise RuntimeError("running_mean must be defined in evaluation mode")
     if not training and running_var is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..._argparse import int_list_arg
 from ..._tensor import Tensor
 from ...backend import xp
 from ...ops.shape import pad as _constant_pad
@@ -89,13 +90,12 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     ``constant`` fills with ``value`` (negative pads crop); ``reflect``, ``replicate`` and
     ``circular`` gather input elements, so gradients of repeated elements add up.
     """
+    # torch's F.pad passes it on to pad(input, pad) as position 2 (a type check per element)
+    pad = int_list_arg(pad, "pad", "pad", 2)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise NotImplementedError(
-            f"Unrecognised padding mode {mode!r}; expected 'constant', 'reflect', 'replicate' or "
-            "'circular'"
-        )
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if len(pad) > 2 * input.ndim:
         raise RuntimeError(f"Padding length should be less than or equal to two times the input "
                            f"dimension but got padding length {len(pad)} and input of dimension "

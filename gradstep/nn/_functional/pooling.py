@@ -13,6 +13,7 @@ avg: pooling <-> its adjoint), so double backward works. 1-D pooling runs as
 from __future__ import annotations
 
 from ... import _parallel
+from ..._argparse import int_list_arg
 from ...autograd.function import Node, as_torch_node
 from ...backend import is_float_array, xp
 from ...ops._lowp import BF16_ONLY, float32_compute
@@ -452,8 +453,21 @@ _DIMS_MSG = {
 # ---------------------------------------------------------------- public API
 
 
+def _pool_ints(op, kernel_size, stride, padding, dilation):
+    """torch's F.max_poolNd passes these on positionally to ``max_poolNd(input, kernel_size,
+    stride, padding, dilation, ceil_mode)``: its "tuple of ints" checks and positions."""
+    args = (("kernel_size", kernel_size), ("stride", stride), ("padding", padding),
+            ("dilation", dilation))
+    return [v if type(v) is int or (v is None and k == "stride") else
+            int_list_arg(v, op, k, pos, single_int=True) for pos, (k, v) in enumerate(args, 2)]
+
+
 def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     op = f"max_pool{nd}d"
+    if type(kernel_size) is not int or type(padding) is not int or type(dilation) is not int or \
+            (stride is not None and type(stride) is not int):
+        kernel_size, stride, padding, dilation = _pool_ints(op, kernel_size, stride, padding,
+                                                            dilation)
     if nd == 1 and return_indices:  # torch runs it as 2-D pooling, with that kernel's checks
         _check_max_pool1d_with_indices_rank(x)
     if nd == 2 and x.ndim not in (3, 4):

@@ -77,6 +77,10 @@ class EmbeddingGrad(Node):
 
 def _check_indices(input, num, op="embedding"):  # noqa: A002
     if not isinstance(input, Tensor):
+        if op == "embedding":  # torch's F.embedding calls embedding(weight, input, ...)
+            from ..._argparse import tensor_error
+
+            raise tensor_error(input, op, "indices", 2)
         raise TypeError(f"{op}(): argument 'indices' must be Tensor, not {type(input).__name__}")
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(
