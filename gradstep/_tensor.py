@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import weakref
 
-from . import _argparse, _device, _tensor_device, _tensor_numpy
+from . import _argparse, _device, _tensor_convert, _tensor_device, _tensor_numpy
 from . import _vmap_batched as _vmap
 from . import autograd as _autograd
 from . import backend as B
-from ._warn_once import warn_once
 from .autograd import _saved_mutation, _view_meta
 from .autograd import engine as _engine
 from .autograd import forward_ad as _forward_ad
@@ -297,80 +296,8 @@ class Tensor:
         return version(self)
 
     # ------------------------------------------------------------ conversion
-    def item(self):
-        if isinstance(self._data, _vmap.BatchedArray):  # inside vmap: torch refuses a batched one
-            _vmap.check_item(self._data)
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
-        return self._data.reshape(()).item()
-
-    def tolist(self):
-        if isinstance(self._data, _vmap.BatchedArray):
-            _vmap.check_storage(self._data)
-        return self._data.tolist()
-
+    # item, tolist, len/iter, bool/float/int/index, hash, pickling, deepcopy: _tensor_convert.py
     # numpy, __array__, __array_wrap__: see _tensor_numpy.py
-
-    def __len__(self):
-        if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
-
-    def __iter__(self):
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return iter(self.unbind(0))
-
-    def __bool__(self):
-        if isinstance(self._data, _vmap.BatchedArray):
-            _vmap.check_bool(self._data)
-        if self._data.size != 1:
-            amount = "no values" if self._data.size == 0 else "more than one value"
-            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
-        return bool(self._data.reshape(()))
-
-    def _check_one_element(self):
-        """float()/int() of a tensor: torch's ValueError (``.item()`` raises a RuntimeError)."""
-        if self._data.size != 1:
-            raise ValueError("only one element tensors can be converted to Python scalars")
-
-    def __float__(self):
-        self._check_one_element()
-        if self._rg and _GradState.enabled:  # torch stays quiet under no_grad (e.g. LBFGS.step)
-            warn_once("float-of-grad", "Converting a tensor with requires_grad=True to a scalar "
-                      "may lead to unexpected behavior.\nConsider using tensor.detach() first.")
-        return float(self.item())
-
-    def __int__(self):
-        self._check_one_element()
-        return int(self.item())
-
-    def __index__(self):
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.item())
-
-    def __hash__(self):
-        return id(self)
-
-    def __reduce_ex__(self, protocol):
-        return (_rebuild_tensor, (self._data, self._rg))
-
-    def __deepcopy__(self, memo):
-        if not self.is_leaf:
-            raise RuntimeError(
-                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment."
-            )
-        new = type(self).__new__(type(self))
-        Tensor._init(new, self._data.copy(), self._rg, None)
-        if type(self) is not Tensor:
-            new.__dict__.update({k: v for k, v in self.__dict__.items()})
-        if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
-        memo[id(self)] = new
-        return new
 
     def detach(self):
         t = Tensor._make(self._data)
@@ -860,5 +787,6 @@ def _bind_ops():
 
 
 _bind_ops()
+_tensor_convert.bind(Tensor, _rebuild_tensor)
 _tensor_device.bind(Tensor)
 _tensor_numpy.bind(Tensor)
