@@ -102,6 +102,7 @@ from .backend import (
 )
 from .backend import float as float  # noqa: A004, PLC0414
 from .backend import int as int  # noqa: A004, PLC0414
+from .ops.cumulative import cumprod, cumsum
 from .ops.elementwise import (
     abs,
     allclose,
@@ -176,8 +177,6 @@ from .ops.reduce import (
     argmax,
     argmin,
     count_nonzero,
-    cumprod,
-    cumsum,
     logsumexp,
     max,
     mean,

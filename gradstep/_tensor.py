@@ -699,6 +699,7 @@ def _operator_with_fallback(fn):
 def _bind_ops():
     global _ops_index, _ops_util
     from .ops import _util as _ops_util
+    from .ops import cumulative as C
     from .ops import elementwise as E
     from .ops import index as I
     from .ops import linalg as L
@@ -760,9 +761,9 @@ def _bind_ops():
     T.where = lambda a, cond, other: E.where(cond, a, other)
     # reductions
     for name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var",
-                 "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
-                 "all", "any", "count_nonzero"):
+                 "std", "norm", "logsumexp", "softmax", "log_softmax", "all", "any", "count_nonzero"):
         setattr(T, name, getattr(R, name))
+    T.cumsum, T.cumprod = C.cumsum, C.cumprod
     # linear algebra
     T.mm, T.bmm, T.mv, T.dot, T.outer = L.mm, L.bmm, L.mv, L.dot, L.outer
     # shape
