@@ -160,14 +160,13 @@ from .ops.elementwise import (
 from .ops.index import (
     gather,
     index_select,
-    masked_fill,
-    masked_select,
     nonzero,
     scatter,
     scatter_add,
     take_along_dim,
 )
 from .ops.linalg import addmm, bmm, dot, einsum, matmul, mm, mv, outer
+from .ops.masked import masked_fill, masked_select
 from .ops.pointwise import fmod, frac, nan_to_num, sgn
 from .ops.reduce import (
     all,

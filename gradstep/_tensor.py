@@ -599,7 +599,7 @@ class Tensor:
         return self
 
     def masked_fill_(self, mask, value):
-        from .ops.index import check_masked_fill_args, check_masked_fill_inplace_shape
+        from .ops.masked import check_masked_fill_args, check_masked_fill_inplace_shape
 
         check_masked_fill_inplace_shape(self._data.shape, mask)
         if self._needs_graph(value):
@@ -703,6 +703,7 @@ def _bind_ops():
     from .ops import elementwise as E
     from .ops import index as I
     from .ops import linalg as L
+    from .ops import masked as M
     from .ops import reduce as R
     from .ops import shape as S
     from .ops import sorting as O
@@ -780,9 +781,9 @@ def _bind_ops():
     T.broadcast_to = S.broadcast_to
     # indexing
     T.__getitem__ = I.getitem
-    for name in ("index_select", "gather", "scatter", "scatter_add", "masked_fill",
-                 "masked_select", "take_along_dim", "nonzero"):
+    for name in ("index_select", "gather", "scatter", "scatter_add", "take_along_dim", "nonzero"):
         setattr(T, name, getattr(I, name))
+    T.masked_fill, T.masked_select = M.masked_fill, M.masked_select
     T.sort, T.argsort, T.topk = O.sort, O.argsort, O.topk
     T.detach_ = Tensor.detach_
 
