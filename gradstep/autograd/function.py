@@ -22,6 +22,7 @@ from .._errstate import IGNORE as _IGNORE
 from .._errstate import get_state as _get_state
 from .._errstate import reset_state as _reset_state
 from .._errstate import set_state as _set_state
+from .._hook_handle import RemovableHandle
 from . import _view_meta
 from . import anomaly_mode as _anomaly
 from .anomaly_mode import _AnomalyState
@@ -342,32 +343,8 @@ def _inplace_error(t, expected, node, output=False):
     )
 
 
-class _RemovableHandle:
-    """Handle returned by hook registration; ``remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, container, hook):
-        self._container = container
-        self._hook = hook
-
-    def remove(self):
-        c = self._container
-        if isinstance(c, dict):
-            for k, v in list(c.items()):
-                if v is self._hook:
-                    del c[k]
-        else:
-            for i, h in enumerate(c):
-                if h is self._hook:
-                    del c[i]
-                    break
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
+def _RemovableHandle(container, hook):  # noqa: N802 - the handle torch returns, for a hook in a list
+    return RemovableHandle._of(container, hook)
 
 
 # ---------------------------------------------------------------- public Function

@@ -5,30 +5,10 @@ from __future__ import annotations
 
 import warnings
 
+from .._hook_handle import RemovableHandle
 from ..nn.modules._backward_hook import BackwardHook as _ModuleBackwardHook
 
 __all__ = ["RemovableHandle", "unserializable_hook", "warn_if_has_hooks", "BackwardHook"]
-
-
-class RemovableHandle:
-    """Unregisters one hook: ``remove()`` deletes it by id from each dict it was put in."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict, *extra_dicts):
-        self._dicts = (hooks_dict, *extra_dicts)
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        for d in self._dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def unserializable_hook(f):

@@ -115,3 +115,31 @@ def test_increment_version_trips_the_saved_tensor_check():
     graph.increment_version(b)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+def test_every_hook_handle_is_utils_hooks_removable_handle_as_in_torch():
+    # code keeps handles typed as torch.utils.hooks.RemovableHandle (isinstance checks); torch's
+    # tensor, node, post-accumulate and module hooks all return that class
+    import torch
+
+    from gradstep.utils.hooks import RemovableHandle
+
+    def handles(lib):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        return [x.register_hook(lambda g: g), y.register_hook(lambda g: g),
+                y.grad_fn.register_hook(lambda *a: None), y.grad_fn.register_prehook(lambda *a: None),
+                x.register_post_accumulate_grad_hook(lambda t: None),
+                lib.nn.Linear(2, 2).register_forward_hook(lambda *a: None)]
+
+    ours, theirs = handles(gradstep), handles(torch)
+    assert all(isinstance(h, RemovableHandle) for h in ours)
+    assert [type(h).__qualname__ for h in ours] == [type(h).__qualname__ for h in theirs]
+    assert all(type(h).__module__ == "gradstep.utils.hooks" for h in ours)
+    calls = []
+    x = gradstep.ones(2, requires_grad=True)
+    handle = x.register_hook(lambda g: calls.append(1))
+    with handle:  # a handle is a context manager that removes its hook on exit
+        (x * 2).sum().backward()
+    (x * 2).sum().backward()
+    assert calls == [1]
