@@ -8,6 +8,7 @@ from . import _argparse, _device, _tensor_convert, _tensor_device, _tensor_numpy
 from . import _vmap_batched as _vmap
 from . import autograd as _autograd
 from . import backend as B
+from ._size import Size, _new_size  # noqa: F401 - Size: gradstep._tensor.Size in old pickles
 from .autograd import _saved_mutation, _view_meta
 from .autograd import engine as _engine
 from .autograd import forward_ad as _forward_ad
@@ -117,11 +118,11 @@ class Tensor:
     # ------------------------------------------------------------ attributes
     @property
     def shape(self):
-        return Size(self._data.shape)
+        return _new_size(Size, self._data.shape)  # NumPy's ints: skips Size's item checks
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self._data.shape)
+            return _new_size(Size, self._data.shape)
         if type(dim) is not int:
             dim = _argparse.int_arg(dim, "size", "dim", 1)
         if not self._data.ndim:  # torch's message for a 0-d tensor (not "out of range")
@@ -660,24 +661,6 @@ def _rebuild_tensor(data, rg):
     return t
 
 
-class Size(tuple):
-    """``tensor.shape``: a tuple that prints like torch's."""
-
-    def __repr__(self):
-        return f"{B.display_name}.Size({list(self)})"
-
-    def numel(self):
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-    def __getitem__(self, item):
-        r = tuple.__getitem__(self, item)
-        return Size(r) if isinstance(item, slice) else r
-
-    def __add__(self, other):
-        return Size(tuple(self) + tuple(other))
 
 
 _function._Tensor = Tensor

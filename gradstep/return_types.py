@@ -60,6 +60,7 @@ linalg_lu = _named("linalg_lu", ("P", "L", "U"))
 linalg_lu_factor = _named("linalg_lu_factor", ("LU", "pivots"))
 linalg_lu_factor_ex = _named("linalg_lu_factor_ex", ("LU", "pivots", "info"))
 lu_unpack = _named("lu_unpack", ("P", "L", "U"))
+frexp = _named("frexp", ("mantissa", "exponent"))
 
 
 def _torch_repr(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 
 class _Matmul:
@@ -42,9 +43,26 @@ math_sdp_enabled, enable_math_sdp = _getter("math"), _setter("math")
 cudnn_sdp_enabled, enable_cudnn_sdp = _getter("cudnn"), _setter("cudnn")
 
 
-@contextlib.contextmanager
-def sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True, enable_cudnn=True):
-    """The old context manager choosing attention kernels; gradstep has one (the math one)."""
+_SDP_KERNEL_DEPRECATED = (
+    "`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context manager will be "
+    "removed. Please see `torch.nn.attention.sdpa_kernel()` for the new context manager, with "
+    "updated signature.")
+
+
+def _sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True, enable_cudnn=True):
+    """The old context manager choosing attention kernels; gradstep has one (the math one).
+
+    torch wraps it in ``@deprecated(..., category=FutureWarning)`` under ``@contextmanager``, so
+    the warning comes when it is called and names contextlib's line (stacklevel 2 from here)."""
+    warnings.warn(_SDP_KERNEL_DEPRECATED, FutureWarning, stacklevel=2)
+    return _sdp_kernel_body(enable_flash, enable_math, enable_mem_efficient, enable_cudnn)
+
+
+sdp_kernel = contextlib.contextmanager(_sdp_kernel)
+sdp_kernel.__name__ = sdp_kernel.__qualname__ = "sdp_kernel"
+
+
+def _sdp_kernel_body(enable_flash, enable_math, enable_mem_efficient, enable_cudnn):
     old = dict(_sdp)
     _sdp.update(flash=enable_flash, math=enable_math, mem_efficient=enable_mem_efficient,
                 cudnn=enable_cudnn)

@@ -116,13 +116,21 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A001, A002
     return _make(xp.bincount(idx, minlength=bins).astype(input._data.dtype))
 
 
-def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
     data = input._data.reshape(-1)
     b = bins._data if hasattr(bins, "_data") else bins
     w = None if weight is None else weight._data.reshape(-1)
     hist, edges = xp.histogram(data, b, range=range, weights=w, density=density)
     dt = input._data.dtype
-    return rt.histogram(_make(hist.astype(dt)), _make(edges.astype(dt)))
+    hist, edges = hist.astype(dt), edges.astype(dt)
+    inputs = [t for t in (input, bins, weight) if hasattr(t, "_data")]
+    if any(t.requires_grad for t in inputs):
+        # torch records its NotImplemented node: both outputs require grad, backward raises
+        from .sampling import _NOT_IMPLEMENTED, _result
+
+        return rt.histogram(*(_result(a, inputs, _NOT_IMPLEMENTED, no_derivative="histogram")
+                              for a in (hist, edges)))
+    return rt.histogram(_make(hist), _make(edges))
 
 
 def _histogramdd_edges(data, bins, range, dims, dt):  # noqa: A002

@@ -251,6 +251,52 @@ CASES = [
     # (run one after the other); the parent must test the weights its children wrote. Last,
     # because it sets the spawn start method in the shared torch runner process
     Case("examples_graph_rl.py", ("--example", "hogwild")),
+    # round 13, public programs as their authors wrote them, from the seed alone. nanoGPT's
+    # model.py/train.py/sample.py (SDPA is_causal, configure_optimizers' inspect.signature probe,
+    # memmap get_batch indexed by 0-d tensors, a checkpoint resumed with '_orig_mod.' stripped,
+    # top_k multinomial samples that print exactly): measured 3.2e-5;
+    # compiled under bfloat16 autocast, the one-bf16-ulp budget above: measured 1.6e-4
+    Case("pub13_nanogpt.py"),
+    Case("pub13_nanogpt.py", ("--compile", "--dtype", "bfloat16"), rtol=4e-3),
+    # the makemore lecture notebooks: bigram counts, generator-seeded multinomial names, hand
+    # BatchNorm, backprop ninja's cmp() (its "exact: True/False" needs torch's fused 1 - y*y in
+    # tanh's backward and grad / x in log's), the WaveNet's torch.histogram(t, density=True)
+    # diagnostics; maxdiffs ~1e-9 and +-0 means sit inside atol: measured 2e-7 elsewhere
+    Case("pub13_makemore_lectures.py"),
+    # makemore.py: randperm split, InfiniteDataLoader over RandomSampler(replacement=True,
+    # num_samples=int(1e10)), hand GRU cells, torch.roll MLP context, CausalBoW; top_k samples and
+    # "in train/new" counts print exactly: measured 1e-7
+    Case("pub13_makemore.py", ("--type", "transformer", "--top-k", "5")),
+    Case("pub13_makemore.py", ("--type", "gru")),
+    Case("pub13_makemore.py", ("--type", "mlp")),
+    Case("pub13_makemore.py", ("--type", "bow")),
+    # nerf-pytorch: embedder lambdas, meshgrid rays, raw2outputs cumprod, searchsorted sample_pdf
+    # (stratified torch.rand or linspace), torch.sort of merged samples: measured 1.9e-5 (--det)
+    Case("pub13_nerf.py"),
+    Case("pub13_nerf.py", ("--det",)),
+    # RealNVP (MultivariateNormal prior, '%.3f' % tensor), Glow ActNorm/InvConv2d(LU) with slogdet,
+    # logdet, inverse, and TransformedDistribution/Independent/scale_tril MVN: measured 5.5e-6
+    Case("pub13_flows.py"),
+    # Pytorch-UNet with the repo's RMSprop(lr=1e-5, momentum=0.999, foreach) + Dice: measured 2.5e-6.
+    # (At lr=1e-3 its sign-like first steps amplify float32 conv-sum rounding, ~1e-6 in step 0's
+    # gradients, to 1e-4 within 8 steps; float64 runs agree to every digit, so it is not a bug.)
+    Case("pub13_unet_clip.py"),
+    Case("pub13_unet_clip.py", ("--classes", "3", "--bilinear")),
+    # CLIP: ViT + masked text Transformer over nn.MultiheadAttention (LND), symmetric ClipLoss,
+    # logit_scale clamp_ under no_grad, zero-shot topk: measured 5e-7
+    Case("pub13_unet_clip.py", ("--task", "clip")),
+    # DQN gists: deque/random.sample replay, Double DQN gather, soft updates, clip_grad_value_;
+    # Dueling + prioritized replay (np.random.choice(p=) from the td errors): measured 4e-6
+    Case("pub13_dqn.py", ("--variant", "double")),
+    Case("pub13_dqn.py", ("--variant", "dueling_per")),
+    # minGPT: CfgNode + merge_from_args, module-type decay sets, Trainer callbacks, SortDataset
+    # (torch.randint/rand in __getitem__ through an infinite RandomSampler), greedy eval: every
+    # digit and every printed mistake agrees
+    Case("pub13_mingpt.py", ("--grad_norm_clip=0.5",)),
+    # llm.c's train_gpt2.py: init by normal_(generator=), .bin shards read by np.frombuffer, fp32
+    # and bf16 (view(torch.int16)) model dumps, f"{lossf:.6f}" of an accumulated 0-d tensor and
+    # clip_grad_norm_'s norm: measured 6e-8 (the first val loss: one float32 ulp)
+    Case("pub13_llmc.py"),
 ]
 
 

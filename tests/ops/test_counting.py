@@ -167,3 +167,21 @@ def test_full_median_shares_gradient_among_ties(fn, data):
         assert value.grad_fn.name() == ("NanmedianBackward0" if fn == "nanmedian"
                                         else "MedianBackward0")
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def test_histogram_default_bins_and_not_implemented_grad():
+    # torch.histogram(t, density=True): bins defaults to 100; an input that requires grad gives
+    # outputs that require grad through torch's NotImplemented node, whose backward raises
+    x = np.random.RandomState(0).randn(50).astype(np.float32)
+    hist, edges = gradstep.histogram(gradstep.tensor(x, requires_grad=True), density=True)
+    th, te = torch.histogram(torch.tensor(x, requires_grad=True), density=True)
+    assert tuple(hist.shape) == tuple(th.shape) == (100,) and tuple(edges.shape) == (101,)
+    # numpy's float64 edges/density rounded to float32 vs torch's float32 arithmetic: ulps
+    np.testing.assert_allclose(hist.detach().numpy(), th.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(edges.detach().numpy(), te.detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert hist.requires_grad and th.requires_grad
+    assert hist.grad_fn.name() == th.grad_fn.name() == "torch::autograd::NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::histogram is not implemented"):
+        hist.sum().backward()
+    plain = gradstep.histogram(gradstep.tensor(x), 4)
+    assert not plain.hist.requires_grad and plain.hist.grad_fn is None

@@ -98,3 +98,12 @@ def test_gradcheck():
     assert gradcheck(gradstep.sinc, (a,))
     assert gradcheck(gradstep.exp2, (a,))
     assert gradcheck(lambda t: gradstep.logit(t, 0.2), (p,))
+
+
+def test_frexp_returns_torch_return_types_frexp():
+    # a torch.return_types structseq: printed as "torch.return_types.frexp(\nmantissa=...,\nexponent=...)"
+    r = gradstep.frexp(gradstep.tensor([8.0, 0.3]))
+    assert type(r) is gradstep.return_types.frexp and r._fields == ("mantissa", "exponent")
+    t = torch.frexp(torch.tensor([8.0, 0.3]))
+    assert repr(r).split("\n")[0] == repr(t).split("\n")[0].replace("torch.", "gradstep.")
+    assert repr(r).count("\n") == repr(t).count("\n") == 2
