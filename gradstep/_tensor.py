@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 
 from . import _argparse, _device, _tensor_convert, _tensor_device, _tensor_numpy
+from . import _creation_args as CA
 from . import _vmap_batched as _vmap
 from . import autograd as _autograd
 from . import backend as B
@@ -380,21 +381,18 @@ class Tensor:
         return self.to(other.dtype)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from . import _creation_args as CA
         from ._creation import _size, zeros
 
         return zeros(_size(size, None, "new_zeros"), dtype=CA.new_dtype(dtype, self.dtype, "new_zeros"),
                      device=device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from . import _creation_args as CA
         from ._creation import _size, ones
 
         return ones(_size(size, None, "new_ones"), dtype=CA.new_dtype(dtype, self.dtype, "new_ones"),
                      device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        from . import _creation_args as CA
         from ._creation import _size, empty
 
         return empty(_size(size, None, "new_empty"), dtype=CA.new_dtype(dtype, self.dtype, "new_empty"),
@@ -408,7 +406,6 @@ class Tensor:
                              requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from . import _creation_args as CA
         from ._creation import _size_arg, full
 
         if type(fill_value) not in (float, int, bool):
