@@ -8,6 +8,7 @@ from .. import _parallel
 from ..autograd.function import Node, as_torch_node
 from ..backend import bool_ as _BOOL
 from ..backend import result_type, xp
+from . import _cephes
 from ._lowp import BF16_ONLY, F32, float32_compute, fma, is_lowp, opmath_scalar
 from ._util import as_float, binary_args, cast, check_broadcast, check_float_input, sum_to
 from .arithmetic import _scalar, _t, pow
@@ -128,9 +129,7 @@ def _one_minus_square(y):
     the last bit for about a third of the elements."""
     if y.dtype == xp.float32:
         return fma(-y, y, 1.0)
-    from ..optim._fma import fma as fma_any
-
-    return fma_any(-y, y, xp.ones_like(y))
+    return _cephes.fma(-y, y, 1.0, xp.float64)
 
 
 def _tanh_backward_lowp(g, y):

@@ -14,21 +14,11 @@ then one fused multiply-add. NumPy has no elementwise FMA, so it is emulated exa
 from __future__ import annotations
 
 from ..backend import xp
-
-_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitter for float64
-
-
-def _split(a):
-    c = _SPLIT * a
-    high = c - (c - a)
-    return high, a - high
+from ..ops._cephes import _two_product
 
 
 def _fma64(a, b, c):
-    p = a * b
-    a_hi, a_lo = _split(a)
-    b_hi, b_lo = _split(b)
-    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    p, e = _two_product(a, b)  # a * b = p + e exactly (Dekker)
     s = p + c
     bv = s - p
     t = (p - (s - bv)) + (c - bv)
